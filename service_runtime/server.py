@@ -1,0 +1,139 @@
+"""gRPC aio server bootstrap shared by every service.
+
+A `ServiceHost` owns one grpc.aio server with: the standard health service (SERVING for "" and
+each hosted service), reflection outside production, keepalive settings that match our
+clients', tracing and the service interceptor. `run_service` is the process entry point:
+it starts the host and shuts down gracefully on SIGTERM/SIGINT: health goes NOT_SERVING, the
+server drains for the grace period, background tasks stop, spans are flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.interceptors import ServiceInterceptor
+from service_runtime.jsonlog import configure_logging
+from service_runtime.settings import ServerSettings
+from service_runtime.telemetry import configure_tracing, server_interceptor, shutdown_tracing
+
+log = logging.getLogger(__name__)
+
+# Clients ping every 30 s (see channels.py); allow that and idle pings, or they get GOAWAY.
+KEEPALIVE_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+
+
+@dataclass
+class Registration:
+    """One gRPC service to host: its full name and how to add it to a server."""
+
+    name: str
+    add: Callable[[grpc.aio.Server], None]
+
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceHost:
+    service: str  # e.g. "betmesh.quotes"
+    settings: ServerSettings
+    registrations: Sequence[Registration]
+    authenticator: Authenticator = field(default_factory=AnonymousAuthenticator)
+    on_start: Sequence[Hook] = ()
+    on_stop: Sequence[Hook] = ()
+    port: int = 0
+    _server: grpc.aio.Server | None = None
+    _health: health.aio.HealthServicer | None = None
+
+    async def start(self) -> int:
+        configure_tracing(self.service)
+        options = [
+            *KEEPALIVE_OPTIONS,
+            ("grpc.max_concurrent_streams", self.settings.max_concurrent_streams),
+            # A port already taken must fail loudly, not be shared with a stale process.
+            ("grpc.so_reuseport", 0),
+        ]
+        server = grpc.aio.server(
+            interceptors=[server_interceptor(), ServiceInterceptor(self.authenticator)],
+            options=options,
+        )
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        for registration in self.registrations:
+            registration.add(server)
+        if self.settings.reflection:
+            names = [r.name for r in self.registrations]
+            reflection.enable_server_reflection(
+                [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME],
+                server,
+            )
+        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
+        for hook in self.on_start:
+            await hook()
+        await server.start()
+        for name in ["", *(r.name for r in self.registrations)]:
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._server, self._health = server, health_servicer
+        log.info("serving", extra={"port": self.port, "services": [r.name for r in self.registrations]})
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self._server is None:
+            return
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+        await self._server.stop(self.settings.grace_seconds if grace is None else grace)
+        for hook in self.on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        self._server = None
+
+    async def wait(self) -> None:
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+
+async def serve_until_signalled(host: ServiceHost) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await host.start()
+    print(f"READY {host.service} port={host.port}", flush=True)
+    await stop.wait()
+    log.info("shutting down", extra={"grace_seconds": host.settings.grace_seconds})
+    await host.stop()
+
+
+def run_service(service: str, build: Callable[[], Awaitable[ServiceHost]], log_level: str) -> None:
+    """Process entry point: logs, build the host (settings, adapters), serve until signalled."""
+    configure_logging(service, log_level)
+
+    async def main() -> None:
+        host = await build()
+        await serve_until_signalled(host)
+
+    try:
+        asyncio.run(main())
+    finally:
+        shutdown_tracing()

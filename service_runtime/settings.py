@@ -1,0 +1,101 @@
+"""Typed settings from environment variables, read once at start-up, failing fast.
+
+Each service declares one frozen dataclass with a `from_env` classmethod built on `Env`; the
+server part is shared (`ServerSettings`). Missing or malformed values raise `SettingsError`
+naming every offending variable at once, so a misconfigured pod dies with one clear message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+_MISSING = object()
+
+
+@dataclass
+class Env:
+    """Reads `PREFIX + NAME` variables and collects every problem before failing."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    prefix: str = "BETMESH_"
+    problems: list[str] = field(default_factory=list)
+
+    def _get(self, name: str, default: object, parse: Callable[[str], T], kind: str) -> T:
+        key = self.prefix + name
+        raw = self.environ.get(key)
+        if raw is None or raw == "":
+            if default is _MISSING:
+                self.problems.append(f"{key} is required")
+                return parse("0") if kind == "int" else None  # type: ignore[return-value]
+            return default  # type: ignore[return-value]
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            self.problems.append(f"{key}={raw!r} is not a valid {kind}: {exc}")
+            return default if default is not _MISSING else None  # type: ignore[return-value]
+
+    def str(self, name: str, default: object = _MISSING) -> str:
+        return self._get(name, default, lambda v: v, "string")
+
+    def int(self, name: str, default: object = _MISSING) -> int:
+        return self._get(name, default, int, "int")
+
+    def float(self, name: str, default: object = _MISSING) -> float:
+        return self._get(name, default, float, "float")
+
+    def bool(self, name: str, default: object = _MISSING) -> bool:
+        def parse(v: str) -> bool:
+            lowered = v.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true/false")
+
+        return self._get(name, default, parse, "boolean")
+
+    def list(self, name: str, default: object = _MISSING) -> list[str]:
+        return self._get(
+            name, default, lambda v: [p.strip() for p in v.split(",") if p.strip()], "list"
+        )
+
+    def check(self) -> None:
+        if self.problems:
+            raise SettingsError("invalid configuration: " + "; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What every gRPC server process needs."""
+
+    host: str
+    port: int
+    grace_seconds: float
+    reflection: bool
+    max_concurrent_streams: int
+    log_level: str
+    environment: str
+
+    @classmethod
+    def read(cls, env: Env) -> ServerSettings:
+        environment = env.str("ENVIRONMENT", "development")
+        return cls(
+            host=env.str("HOST", "127.0.0.1"),
+            port=env.int("PORT", 0),
+            grace_seconds=env.float("GRACE_SECONDS", 10.0),
+            # Reflection lets grpcurl and buf curl explore the API; off in production.
+            reflection=env.bool("REFLECTION", environment != "production"),
+            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 256),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+            environment=environment,
+        )

@@ -1,0 +1,84 @@
+"""OpenTelemetry set-up from the environment, and the gRPC interceptors that use it.
+
+Export is OTLP/gRPC when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, and
+nothing otherwise: spans are still created so that trace ids reach the logs. Health checks are
+never traced: probes every few seconds would drown the traces that matter.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import health_check, negate
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+VERSION = "0.1.0"
+# Business attributes live under this prefix: betmesh.fixture.id, betmesh.market.id, ...
+ATTRIBUTE_PREFIX = "betmesh."
+
+_provider: TracerProvider | None = None
+
+
+def configure_tracing(service_name: str) -> TracerProvider:
+    """Installs the global tracer provider once per process and returns it."""
+    global _provider  # noqa: PLW0603 - one provider per process, by design
+    if _provider is not None:
+        return _provider
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.namespace": "betmesh",
+            "service.version": VERSION,
+            "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
+        }
+    )
+    provider = TracerProvider(resource=resource)
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    ):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def shutdown_tracing() -> None:
+    """Flushes pending spans; call last on shutdown."""
+    global _provider  # noqa: PLW0603
+    if _provider is not None:
+        _provider.force_flush()
+        _provider.shutdown()
+        _provider = None
+
+
+def server_interceptor() -> grpc.aio.ServerInterceptor:
+    return aio_server_interceptor(filter_=negate(health_check()))  # type: ignore[no-any-return]
+
+
+def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    return list(aio_client_interceptors(filter_=negate(health_check())))
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name, VERSION)
+
+
+def inject_context() -> dict[str, str]:
+    """W3C traceparent/tracestate/baggage of the current span, for messages that cross a queue."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def extract_context(carrier: Mapping[str, str]) -> Any:
+    return propagate.extract(dict(carrier))

@@ -1,0 +1,55 @@
+"""Dixon-Coles score grid and the football markets derived from it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class ScoreGrid:
+    """P(home goals = i, away goals = j) for i, j in 0..n."""
+
+    probabilities: NDArray[np.float64]
+
+    def match_result(self) -> tuple[float, float, float]:
+        grid = self.probabilities
+        home = float(np.tril(grid, -1).sum())
+        draw = float(np.trace(grid))
+        away = float(np.triu(grid, 1).sum())
+        return home, draw, away
+
+
+def _poisson(rate: float, n: int) -> NDArray[np.float64]:
+    k = np.arange(n + 1)
+    log_fact = np.array([math.lgamma(i + 1) for i in k])
+    return np.exp(k * math.log(rate) - rate - log_fact)
+
+
+def dixon_coles_grid(home_rate: float, away_rate: float, rho: float, max_goals: int) -> ScoreGrid:
+    """Independent Poisson goals with Dixon-Coles' low-score correction, renormalised."""
+    grid = np.outer(_poisson(home_rate, max_goals), _poisson(away_rate, max_goals))
+    grid[0, 0] *= 1.0 - home_rate * away_rate * rho
+    grid[0, 1] *= 1.0 + home_rate * rho
+    grid[1, 0] *= 1.0 + away_rate * rho
+    grid[1, 1] *= 1.0 - rho
+    grid /= grid.sum()
+    return ScoreGrid(grid)
+
+
+def expected_goals(
+    home_attack: float,
+    home_defence: float,
+    away_attack: float,
+    away_defence: float,
+    home_advantage: float,
+    neutral: bool,
+) -> tuple[float, float]:
+    advantage = 0.0 if neutral else home_advantage
+    return (
+        math.exp(home_attack + away_defence + advantage),
+        math.exp(away_attack + home_defence),
+    )

@@ -108,3 +108,14 @@ def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo 
             detail.Unpack(info)
             return info
     return None
+
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_from_metadata(metadata: object) -> status_pb2.Status | None:
+    """The rich status a peer sent in its trailing metadata (for aio errors and clients)."""
+    for key, value in metadata or ():  # type: ignore[attr-defined]
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None

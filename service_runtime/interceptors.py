@@ -14,7 +14,7 @@ import grpc
 from grpc_status import rpc_status
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
-from service_runtime.errors import DomainError, internal_status, to_rpc_status
+from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ Guard = Callable[[grpc.aio.ServicerContext[Any, Any]], Awaitable[None]]
 
 def _wrap(handler: grpc.RpcMethodHandler, before: Guard | None, method: str) -> grpc.RpcMethodHandler:
     async def fail(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> None:
+        if isinstance(exc, NotImplementedError):
+            # The generated base servicer's answer for an RPC nobody overrode.
+            exc = Unimplemented("NOT_IMPLEMENTED", f"{method} is not implemented yet")
         if isinstance(exc, DomainError):
             await context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
         log.exception("unhandled error in %s", method, exc_info=exc)

@@ -14,7 +14,7 @@ SERVICE_NAME = quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].ful
 def build(settings: QuotesSettings) -> ServiceHost:
     store = SnapshotStore()
     store.put(demo_football_snapshot())
-    servicer = QuoteServicer(store, settings.sport, settings.replica_id)
+    servicer = QuoteServicer(store, settings.sport, settings.replica_id, settings.fault)
     return ServiceHost(
         service="betmesh.quotes",
         settings=settings.server,

@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 
+from betmesh.common.v1 import market_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
@@ -18,7 +19,8 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
-    def __init__(self, store: SnapshotStore, sport: int, replica_id: str) -> None:
+    def __init__(self, store: SnapshotStore, sport: int, replica_id: str, fault: str = "") -> None:
+        self.fault = fault
         self.store = store
         self.sport = sport
         self.replica_id = replica_id
@@ -40,6 +42,8 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
                 request.fixture, snapshot, request.snapshot_hash, list(request.market_types),
                 request.game_state if request.HasField("game_state") else None, self.sport,  # type: ignore[arg-type]
             )
+            if self.fault == "skew-odds":
+                _skew(quote_set)
             data = canonicalise(quote_set)
         return pb.PriceFixtureResponse(quote_set=data, digest=quote_digest(data), replica_id=self.replica_id)
 
@@ -71,3 +75,12 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
 
     async def GetReplicaInfo(self, request: pb.GetReplicaInfoRequest, context: Context) -> pb.GetReplicaInfoResponse:
         return pb.GetReplicaInfoResponse(replica_id=self.replica_id, sport=self.sport, build_version=BUILD_VERSION)  # type: ignore[arg-type]
+
+
+def _skew(quote_set: market_pb2.QuoteSet) -> None:
+    """The injected fault: the first offered price one unit too generous."""
+    for market in quote_set.markets:
+        for selection in market.selections:
+            if selection.odds_e4:
+                selection.odds_e4 += 100
+                return

@@ -1,0 +1,20 @@
+"""python -m gateway: the consensus gateway in front of every sport's quote replicas."""
+
+from __future__ import annotations
+
+from gateway.app import build
+from gateway.settings import GatewaySettings
+from service_runtime.server import ServiceHost, run_service
+
+
+def main() -> None:
+    settings = GatewaySettings.from_env()
+
+    async def host() -> ServiceHost:
+        return build(settings)
+
+    run_service("betmesh.gateway", host, settings.server.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Quorum on exact outputs.
+
+The gateway sends one identical request to every replica of a sport and accepts a quote set
+only when at least k replicas returned byte-identical canonical bytes. It hashes the bytes
+itself: a replica's claimed digest is checked, never trusted. It answers as soon as k
+matching answers are in; the stragglers still finish in the background so that dissent and
+timeouts are recorded for replica health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from betmesh.common.v1 import market_pb2
+from service_runtime.digest import digest_bytes
+
+
+class Outcome(Enum):
+    AGREED = "AGREED"
+    DISSENTED = "DISSENTED"
+    TIMED_OUT = "TIMED_OUT"
+    UNAVAILABLE = "UNAVAILABLE"
+    FAILED = "FAILED"
+    BAD_DIGEST = "BAD_DIGEST"
+    QUARANTINED = "QUARANTINED"
+    NOT_AWAITED = "NOT_AWAITED"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one replica said. Exactly one of `data` and `error_code` is set."""
+
+    data: bytes | None = None
+    claimed_digest: str = ""
+    error_code: str = ""  # google.rpc code name, or TIMED_OUT / UNAVAILABLE
+    error_reason: str = ""
+    error_message: str = ""
+
+
+class ReplicaClient(Protocol):
+    replica_id: str
+    address: str
+
+    async def price(self, request: bytes, timeout: float) -> Reply: ...
+
+
+@dataclass
+class Vote:
+    replica_id: str
+    address: str
+    outcome: Outcome
+    digest: str = ""
+    latency_micros: int = 0
+    first_difference: str = ""
+    error: str = ""
+    data: bytes | None = field(default=None, repr=False)
+
+
+@dataclass
+class Decision:
+    quorum: int
+    replica_count: int
+    votes: list[Vote]
+    digest: str = ""  # set when accepted
+    data: bytes | None = None
+    # Set when a quorum of replicas refused the request alike (the caller's mistake, or a
+    # feature not built): relay it rather than calling it a lack of consensus.
+    common_error: Reply | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.digest)
+
+
+# Errors that mean "this request is wrong", identical on healthy replicas: relayed to the caller.
+CALLER_ERRORS = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND", "UNIMPLEMENTED"})
+
+
+def first_difference(majority: bytes, other: bytes) -> str:
+    """The first market/selection where `other` differs from `majority`, for the dissent log."""
+    try:
+        a, b = market_pb2.QuoteSet.FromString(majority), market_pb2.QuoteSet.FromString(other)
+    except Exception:  # undecodable bytes are a dissent in themselves
+        return "undecodable quote set"
+    for name in ("fixture_id", "sport", "phase", "snapshot_hash", "event_sequence"):
+        if getattr(a, name) != getattr(b, name):
+            return f"{name} {getattr(b, name)!r} != {getattr(a, name)!r}"
+    markets_a = {m.market_id: m for m in a.markets}
+    markets_b = {m.market_id: m for m in b.markets}
+    for market_id in sorted(markets_a.keys() | markets_b.keys()):
+        ma, mb = markets_a.get(market_id), markets_b.get(market_id)
+        if ma is None or mb is None:
+            return f"{market_id} {'missing' if mb is None else 'unexpected'}"
+        for name in ("type", "line_e2", "side", "status", "payout_e4"):
+            if getattr(ma, name) != getattr(mb, name):
+                return f"{market_id} {name} {getattr(mb, name)} != {getattr(ma, name)}"
+        sel_a = {s.selection_id: s for s in ma.selections}
+        sel_b = {s.selection_id: s for s in mb.selections}
+        for selection_id in sorted(sel_a.keys() | sel_b.keys()):
+            sa, sb = sel_a.get(selection_id), sel_b.get(selection_id)
+            if sa is None or sb is None:
+                return f"{market_id}/{selection_id} {'missing' if sb is None else 'unexpected'}"
+            for name in ("odds_e4", "probability_e9", "status", "name"):
+                if getattr(sa, name) != getattr(sb, name):
+                    return f"{market_id}/{selection_id} {name} {getattr(sb, name)} != {getattr(sa, name)}"
+    return "bytes differ (same content, non-canonical encoding)"
+
+
+def _vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
+    vote = Vote(client.replica_id, client.address, Outcome.FAILED, latency_micros=latency_micros)
+    if reply.data is None:
+        vote.outcome = {"TIMED_OUT": Outcome.TIMED_OUT, "UNAVAILABLE": Outcome.UNAVAILABLE}.get(
+            reply.error_code, Outcome.FAILED
+        )
+        vote.error = f"{reply.error_code} {reply.error_reason}".strip()
+        return vote
+    vote.digest = digest_bytes(reply.data)
+    vote.data = reply.data
+    vote.outcome = Outcome.BAD_DIGEST if reply.claimed_digest != vote.digest else Outcome.AGREED
+    return vote
+
+
+async def decide(
+    clients: Sequence[ReplicaClient],
+    request: bytes,
+    quorum: int,
+    timeout: float,
+    on_complete: Callable[[Decision], Awaitable[None]] | None = None,
+) -> Decision:
+    """Asks every replica; returns at the first quorum of identical bytes, or once all answered.
+
+    `on_complete` gets the final decision with every vote once the last replica has answered
+    (after this function may already have returned), for dissent records and replica health.
+    """
+    votes: dict[str, Vote] = {c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED) for c in clients}
+    decision = Decision(quorum=quorum, replica_count=len(clients), votes=list(votes.values()))
+
+    async def ask(client: ReplicaClient) -> Vote:
+        started = time.perf_counter()
+        reply = await client.price(request, timeout)
+        return _vote_for(client, reply, int((time.perf_counter() - started) * 1e6))
+
+    tasks = [asyncio.ensure_future(ask(c)) for c in clients]
+    groups: dict[str, list[Vote]] = {}
+    errors: dict[tuple[str, str], list[Reply]] = {}
+    for finished in asyncio.as_completed(tasks):
+        vote = await finished
+        votes[vote.replica_id] = vote
+        if vote.outcome == Outcome.AGREED:
+            groups.setdefault(vote.digest, []).append(vote)
+            if len(groups[vote.digest]) >= quorum:
+                decision.digest, decision.data = vote.digest, vote.data
+                break
+        elif vote.outcome == Outcome.FAILED:
+            code, _, reason = vote.error.partition(" ")
+            errors.setdefault((code, reason), []).append(Reply(error_code=code, error_reason=reason))
+            if code in CALLER_ERRORS and len(errors[(code, reason)]) >= quorum:
+                decision.common_error = errors[(code, reason)][0]
+                break
+    _finalise(decision, votes)
+
+    pending = [t for t in tasks if not t.done()]
+
+    async def finish() -> None:
+        for vote in await asyncio.gather(*pending):
+            votes[vote.replica_id] = vote
+        _finalise(decision, votes)
+        if on_complete is not None:
+            await on_complete(decision)
+
+    if pending:
+        _background.add(task := asyncio.ensure_future(finish()))
+        task.add_done_callback(_background.discard)
+    elif on_complete is not None:
+        await on_complete(decision)
+    return Decision(decision.quorum, decision.replica_count, [_copy(v) for v in decision.votes],
+                    decision.digest, decision.data, decision.common_error)
+
+
+_background: set[asyncio.Future[None]] = set()
+
+
+def _copy(vote: Vote) -> Vote:
+    return Vote(vote.replica_id, vote.address, vote.outcome, vote.digest, vote.latency_micros,
+                vote.first_difference, vote.error, vote.data)
+
+
+def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
+    """Labels agreement against the accepted digest and explains each dissent."""
+    answered = [v for v in votes.values() if v.digest and v.outcome in (Outcome.AGREED, Outcome.DISSENTED)]
+    majority_digest, majority = decision.digest, decision.data
+    if majority is None and answered:
+        # No quorum: compare everyone with the largest group, and nobody counts as agreeing.
+        sizes: dict[str, int] = {}
+        for vote in answered:
+            sizes[vote.digest] = sizes.get(vote.digest, 0) + 1
+        majority_digest = max(sorted(sizes), key=lambda d: sizes[d])
+        majority = next(v.data for v in answered if v.digest == majority_digest)
+    for vote in answered:
+        if decision.accepted and vote.digest == majority_digest:
+            vote.outcome = Outcome.AGREED
+        else:
+            vote.outcome = Outcome.DISSENTED
+            if vote.digest != majority_digest and majority is not None and vote.data is not None:
+                vote.first_difference = first_difference(majority, vote.data)
+    decision.votes = sorted(votes.values(), key=lambda v: v.replica_id)

@@ -1,0 +1,73 @@
+"""Replica sets per sport and their health: quarantine after repeated faults, readmission
+after repeated agreement. Thresholds come from configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from gateway.domain.consensus import Decision, Outcome
+
+FAULTS = {Outcome.DISSENTED, Outcome.TIMED_OUT, Outcome.UNAVAILABLE, Outcome.BAD_DIGEST}
+
+
+class State(Enum):
+    HEALTHY = "HEALTHY"
+    QUARANTINED = "QUARANTINED"
+
+
+@dataclass
+class ReplicaHealth:
+    replica_id: str
+    address: str
+    state: State = State.HEALTHY
+    consecutive_faults: int = 0
+    consecutive_agreements: int = 0
+    agreed_total: int = 0
+    dissented_total: int = 0
+    timed_out_total: int = 0
+    last_outcome: Outcome | None = None
+
+
+@dataclass
+class HealthPolicy:
+    quarantine_after: int = 3
+    readmit_after: int = 2
+
+
+@dataclass
+class ReplicaSetHealth:
+    sport: int
+    quorum: int
+    replicas: dict[str, ReplicaHealth] = field(default_factory=dict)
+    policy: HealthPolicy = field(default_factory=HealthPolicy)
+
+    def counting(self) -> list[str]:
+        return [r.replica_id for r in self.replicas.values() if r.state == State.HEALTHY]
+
+    def record(self, decision: Decision) -> list[tuple[str, State]]:
+        """Updates every replica from a completed decision; returns state changes."""
+        changes = []
+        for vote in decision.votes:
+            health = self.replicas.get(vote.replica_id)
+            if health is None or vote.outcome in (Outcome.NOT_AWAITED, Outcome.FAILED):
+                # A replica refusing a bad request is behaving; it is neither fault nor proof.
+                continue
+            health.last_outcome = vote.outcome
+            if vote.outcome == Outcome.AGREED and decision.accepted:
+                health.agreed_total += 1
+                health.consecutive_faults = 0
+                health.consecutive_agreements += 1
+                if health.state == State.QUARANTINED and health.consecutive_agreements >= self.policy.readmit_after:
+                    health.state = State.HEALTHY
+                    changes.append((vote.replica_id, State.HEALTHY))
+            elif vote.outcome in FAULTS and (decision.accepted or vote.outcome != Outcome.DISSENTED):
+                # Without a quorum nobody can tell who dissents, so disagreement alone is no fault.
+                health.dissented_total += vote.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST)
+                health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
+                health.consecutive_agreements = 0
+                health.consecutive_faults += 1
+                if health.state == State.HEALTHY and health.consecutive_faults >= self.policy.quarantine_after:
+                    health.state = State.QUARANTINED
+                    changes.append((vote.replica_id, State.QUARANTINED))
+        return changes

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from betmesh.common.v1 import sport_pb2
+from service_runtime.settings import Env, ServerSettings
+
+
+@dataclass(frozen=True)
+class ReplicaSetConfig:
+    sport: sport_pb2.Sport.ValueType
+    addresses: tuple[str, ...]
+    quorum: int
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    server: ServerSettings
+    replica_sets: tuple[ReplicaSetConfig, ...]
+    deadline_seconds: float
+    max_in_flight_per_sport: int
+    quarantine_after: int
+    readmit_after: int
+    redis_url: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+        env = Env(dict(environ)) if environ is not None else Env()
+        replica_sets = _replica_sets(env, env.str("GATEWAY_REPLICAS", ""), env.str("GATEWAY_QUORUM", "2"))
+        settings = cls(
+            server=ServerSettings.read(env),
+            replica_sets=replica_sets,
+            deadline_seconds=env.int("GATEWAY_DEADLINE_MS", 2000) / 1000,
+            max_in_flight_per_sport=env.int("GATEWAY_MAX_IN_FLIGHT", 64),
+            quarantine_after=env.int("GATEWAY_QUARANTINE_AFTER", 3),
+            readmit_after=env.int("GATEWAY_READMIT_AFTER", 2),
+            redis_url=env.str("REDIS_URL", ""),
+        )
+        env.check()
+        return settings
+
+
+def _sport(env: Env, name: str) -> sport_pb2.Sport.ValueType | None:
+    try:
+        return sport_pb2.Sport.Value("SPORT_" + name.strip().upper())
+    except ValueError:
+        env.problems.append(f"unknown sport {name!r} in BETMESH_GATEWAY_REPLICAS/QUORUM")
+        return None
+
+
+def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfig, ...]:
+    """"football=h:p,h:p,h:p;tennis=..." and "2" or "football=2,tennis=2"."""
+    default_quorum, per_sport = 2, {}
+    if "=" in quorum:
+        for part in filter(None, (p.strip() for p in quorum.split(","))):
+            name, _, value = part.partition("=")
+            sport = _sport(env, name)
+            if sport is not None:
+                per_sport[sport] = int(value)
+    else:
+        default_quorum = int(quorum)
+    sets = []
+    for part in filter(None, (p.strip() for p in replicas.split(";"))):
+        name, _, addresses = part.partition("=")
+        sport = _sport(env, name)
+        if sport is None:
+            continue
+        found = tuple(a.strip() for a in addresses.split(",") if a.strip())
+        k = per_sport.get(sport, default_quorum)
+        if not 1 <= k <= len(found) or k * 2 <= len(found):
+            # k must be a strict majority: two different outputs can never both reach it.
+            env.problems.append(
+                f"quorum {k} of {len(found)} for {name} must be a strict majority of the replicas"
+            )
+        sets.append(ReplicaSetConfig(sport, found, k))
+    return tuple(sets)

@@ -1,0 +1,97 @@
+"""Pricing core: ladder, margin, Dixon-Coles grid, canonical output."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from betmesh.common.v1 import market_pb2, sport_pb2
+from service_runtime.errors import InvalidArgument, Unimplemented
+from services.quotes.domain import football, ladder, margin
+from services.quotes.domain.pricing import canonicalise, price_fixture
+from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(10_099, 0), (10_100, 10_100), (10_199, 10_100), (19_999, 19_900), (20_000, 20_000),
+     (20_199, 20_000), (34_999, 34_500), (35_000, 35_000), (99_999, 98_000), (10_000_000, 10_000_000),
+     (99_000_000, 10_000_000)],
+)
+def test_round_down_to_ladder(raw: int, expected: int) -> None:
+    assert ladder.round_down(raw) == expected
+
+
+def test_ladder_is_strictly_increasing_and_starts_at_1_01() -> None:
+    assert ladder.LADDER[0] == 10_100
+    assert all(a < b for a, b in zip(ladder.LADDER, ladder.LADDER[1:], strict=False))
+
+
+def test_multiplicative_margin_never_exceeds_target_payout() -> None:
+    probabilities = [margin.to_probability_e9(p) for p in (0.5, 0.3, 0.2)]
+    priced = margin.multiplicative(probabilities, 8_500, 10_100)
+    # 0.85 / 0.5 = 1.70, 0.85 / 0.3 = 2.833 -> 2.82, 0.85 / 0.2 = 4.25 -> 4.2
+    assert [p.odds_e4 for p in priced] == [17_000, 28_200, 42_000]
+    assert margin.theoretical_payout_e4(priced) <= 8_500
+
+
+def test_selection_below_minimum_odds_is_withdrawn() -> None:
+    priced = margin.multiplicative([margin.to_probability_e9(0.95), margin.to_probability_e9(0.05)], 8_500, 10_100)
+    assert priced[0].odds_e4 == 0  # 0.85 / 0.95 < 1.01
+    assert priced[1].odds_e4 == 170_000
+
+
+def test_dixon_coles_grid_matches_hand_computation() -> None:
+    lam, mu, rho = 1.4, 1.1, -0.1
+    grid = football.dixon_coles_grid(lam, mu, rho, 12).probabilities
+    def pois(k: int, rate: float) -> float:
+        return rate**k * math.exp(-rate) / math.factorial(k)
+    raw00 = pois(0, lam) * pois(0, mu) * (1 - lam * mu * rho)
+    raw21 = pois(2, lam) * pois(1, mu)
+    # Ratios are free of the normalisation constant.
+    assert grid[0, 0] / grid[2, 1] == pytest.approx(raw00 / raw21, rel=1e-12)
+    assert grid.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def _fixture(home: str = "fb:arsenal", away: str = "fb:chelsea") -> sport_pb2.Fixture:
+    return sport_pb2.Fixture(
+        fixture_id="f1", sport=sport_pb2.SPORT_FOOTBALL,
+        home=sport_pb2.Participant(participant_id=home, name="Home"),
+        away=sport_pb2.Participant(participant_id=away, name="Away"),
+    )
+
+
+def test_match_result_probabilities_sum_to_one_and_canonical_bytes_are_stable() -> None:
+    snapshot = demo_football_snapshot()
+    key = snapshot_hash(snapshot)
+    first = price_fixture(_fixture(), snapshot, key, [], None, sport_pb2.SPORT_FOOTBALL)
+    second = price_fixture(_fixture(), snapshot, key, [market_pb2.MARKET_TYPE_MATCH_RESULT], None, sport_pb2.SPORT_FOOTBALL)
+    assert canonicalise(first) == canonicalise(second)
+    (market,) = first.markets
+    assert [s.selection_id for s in market.selections] == ["away", "draw", "home"]
+    assert abs(sum(s.probability_e9 for s in market.selections) - 1_000_000_000) <= 2
+    assert 0 < market.payout_e4 <= 8_500
+
+
+def test_unknown_team_is_invalid_argument() -> None:
+    snapshot = demo_football_snapshot()
+    with pytest.raises(InvalidArgument) as raised:
+        price_fixture(_fixture(away="fb:nobody"), snapshot, snapshot_hash(snapshot), [], None, sport_pb2.SPORT_FOOTBALL)
+    assert raised.value.reason == "UNKNOWN_PARTICIPANT"
+
+
+def test_unbuilt_market_type_is_unimplemented() -> None:
+    snapshot = demo_football_snapshot()
+    with pytest.raises(Unimplemented):
+        price_fixture(_fixture(), snapshot, snapshot_hash(snapshot), [market_pb2.MARKET_TYPE_CORRECT_SCORE], None,
+                      sport_pb2.SPORT_FOOTBALL)
+
+
+def test_snapshot_hash_ignores_team_order() -> None:
+    snapshot = demo_football_snapshot()
+    shuffled = demo_football_snapshot()
+    teams = list(shuffled.football.teams)
+    del shuffled.football.teams[:]
+    shuffled.football.teams.extend(reversed(teams))
+    assert snapshot_hash(snapshot) == snapshot_hash(shuffled)

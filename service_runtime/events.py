@@ -148,20 +148,23 @@ class EventConsumer:
         """Handles what is pending for this consumer, then new entries; returns how many."""
         key = stream_key(self.topic)
         handled = 0
-        # Entries another consumer took but never acknowledged (it died) come back to us.
+        batches = []
+        if not self._recovered:
+            # After a restart, our own unacknowledged entries come first.
+            own = await self.client.xreadgroup(self.group, self.consumer, {key: "0"}, count=self.batch_size)
+            batches.extend(own or [])
+            self._recovered = True
+        # Entries another consumer took but never acknowledged (it died, or its handler failed)
+        # come back to whoever polls after reclaim_idle_ms.
         _, claimed, *_ = await self.client.xautoclaim(
             key, self.group, self.consumer, min_idle_time=self.reclaim_idle_ms, count=self.batch_size
         )
-        batches = [(key, claimed)] if claimed else []
-        # After a restart, our own unacknowledged entries first ("0"); then only new ones.
-        starts = (">",) if self._recovered else ("0", ">")
-        self._recovered = True
-        for start in starts:
-            response = await self.client.xreadgroup(
-                self.group, self.consumer, {key: start}, count=self.batch_size,
-                block=None if start == "0" else self.block_ms,
-            )
-            batches.extend((k, entries) for k, entries in response or [])
+        if claimed:
+            batches.append((key, claimed))
+        fresh = await self.client.xreadgroup(
+            self.group, self.consumer, {key: ">"}, count=self.batch_size, block=self.block_ms
+        )
+        batches.extend(fresh or [])
         for _, entries in batches:
             for entry_id, fields in entries:
                 if not fields:  # trimmed while pending

@@ -14,7 +14,7 @@ from service_runtime.settings import ServerSettings
 T = TypeVar("T")
 
 
-def test_server_settings() -> ServerSettings:
+def local_server_settings() -> ServerSettings:
     return ServerSettings(
         host="127.0.0.1", port=0, grace_seconds=0.5, reflection=True,
         max_concurrent_streams=256, log_level="INFO", environment="test",

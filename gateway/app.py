@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-
 from betmesh.common.v1 import sport_pb2
 from betmesh.events.v1 import events_pb2
-from betmesh.gateway.v1 import consensus_gateway_service_pb2, consensus_gateway_service_pb2_grpc
-from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
+from betmesh.gateway.v1 import (
+    consensus_gateway_service_pb2,
+    consensus_gateway_service_pb2_grpc,
+    fixture_service_pb2,
+    fixture_service_pb2_grpc,
+)
+
 from gateway.adapters.replica_client import GrpcReplicaClient
 from gateway.domain.gateway import Accepted, ConsensusGateway
 from gateway.domain.replicas import HealthPolicy
@@ -17,7 +21,9 @@ from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.server import Registration, ServiceHost
 
-CONSENSUS = consensus_gateway_service_pb2.DESCRIPTOR.services_by_name["ConsensusGatewayService"].full_name
+CONSENSUS = consensus_gateway_service_pb2.DESCRIPTOR.services_by_name[
+    "ConsensusGatewayService"
+].full_name
 FIXTURES = fixture_service_pb2.DESCRIPTOR.services_by_name["FixtureService"].full_name
 
 
@@ -39,14 +45,24 @@ def build(settings: GatewaySettings) -> ServiceHost:
         if publisher is None:
             return
         votes = [v for v in accepted.decision.votes if v.digest == accepted.digest]
-        await publisher.publish(Topic.QUOTE_SET_ACCEPTED, events_pb2.EventEnvelope(
-            quote_set_accepted=events_pb2.QuoteSetAccepted(
-                quote_set=accepted.quote_set, digest=accepted.digest,
-                agreeing_replicas=len(votes), quorum=accepted.decision.quorum)))
+        await publisher.publish(
+            Topic.QUOTE_SET_ACCEPTED,
+            events_pb2.EventEnvelope(
+                quote_set_accepted=events_pb2.QuoteSetAccepted(
+                    quote_set=accepted.quote_set,
+                    digest=accepted.digest,
+                    agreeing_replicas=len(votes),
+                    quorum=accepted.decision.quorum,
+                )
+            ),
+        )
 
     gateway = ConsensusGateway.create(
-        sets, settings.deadline_seconds, settings.max_in_flight_per_sport,
-        HealthPolicy(settings.quarantine_after, settings.readmit_after), announce,
+        sets,
+        settings.deadline_seconds,
+        settings.max_in_flight_per_sport,
+        HealthPolicy(settings.quarantine_after, settings.readmit_after),
+        announce,
     )
     consensus = ConsensusGatewayServicer(gateway)
     fixtures = FixtureServicer()
@@ -60,8 +76,20 @@ def build(settings: GatewaySettings) -> ServiceHost:
         service="betmesh.gateway",
         settings=settings.server,
         registrations=[
-            Registration(CONSENSUS, lambda s: consensus_gateway_service_pb2_grpc.add_ConsensusGatewayServiceServicer_to_server(consensus, s)),
-            Registration(FIXTURES, lambda s: fixture_service_pb2_grpc.add_FixtureServiceServicer_to_server(fixtures, s)),
+            Registration(
+                CONSENSUS,
+                lambda s: (
+                    consensus_gateway_service_pb2_grpc.add_ConsensusGatewayServiceServicer_to_server(
+                        consensus, s
+                    )
+                ),
+            ),
+            Registration(
+                FIXTURES,
+                lambda s: fixture_service_pb2_grpc.add_FixtureServiceServicer_to_server(
+                    fixtures, s
+                ),
+            ),
         ],
         on_stop=[close],
     )

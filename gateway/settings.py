@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from betmesh.common.v1 import sport_pb2
+
 from service_runtime.settings import Env, ServerSettings
 
 
@@ -27,7 +28,9 @@ class GatewaySettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         env = Env(dict(environ)) if environ is not None else Env()
-        replica_sets = _replica_sets(env, env.str("GATEWAY_REPLICAS", ""), env.str("GATEWAY_QUORUM", "2"))
+        replica_sets = _replica_sets(
+            env, env.str("GATEWAY_REPLICAS", ""), env.str("GATEWAY_QUORUM", "2")
+        )
         settings = cls(
             server=ServerSettings.read(env),
             replica_sets=replica_sets,
@@ -50,7 +53,7 @@ def _sport(env: Env, name: str) -> sport_pb2.Sport.ValueType | None:
 
 
 def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfig, ...]:
-    """"football=h:p,h:p,h:p;tennis=..." and "2" or "football=2,tennis=2"."""
+    """ "football=h:p,h:p,h:p;tennis=..." and "2" or "football=2,tennis=2"."""
     default_quorum, per_sport = 2, {}
     if "=" in quorum:
         for part in filter(None, (p.strip() for p in quorum.split(","))):

@@ -18,13 +18,14 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Any
 
 import redis.asyncio as aioredis
+from betmesh.events.v1 import events_pb2
 from google.protobuf import timestamp_pb2
 from opentelemetry.trace import SpanKind
 from redis.exceptions import ResponseError
 
-from betmesh.events.v1 import events_pb2
 from service_runtime.telemetry import extract_context, inject_context, tracer
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,13 @@ class EventPublisher:
         with self._tracer.start_as_current_span(
             f"publish {topic.value}",
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "redis", "messaging.destination.name": topic.value,
-                        "messaging.message.id": envelope.event_id},
+            attributes={
+                "messaging.system": "redis",
+                "messaging.destination.name": topic.value,
+                "messaging.message.id": envelope.event_id,
+            },
         ):
-            fields: dict[str | bytes, str | bytes] = {
+            fields: dict[Any, Any] = {
                 "envelope": envelope.SerializeToString(deterministic=True),
                 "type": envelope.WhichOneof("payload") or "",
                 **inject_context(),
@@ -127,37 +131,51 @@ class EventConsumer:
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         envelope = events_pb2.EventEnvelope()
         envelope.ParseFromString(fields[b"envelope"])
-        carrier = {k.decode(): v.decode() for k, v in fields.items()
-                   if k in (b"traceparent", b"tracestate", b"baggage")}
+        carrier = {
+            k.decode(): v.decode()
+            for k, v in fields.items()
+            if k in (b"traceparent", b"tracestate", b"baggage")
+        }
         with self._tracer.start_as_current_span(
             f"process {self.topic.value}",
             context=extract_context(carrier),
             kind=SpanKind.CONSUMER,
-            attributes={"messaging.system": "redis", "messaging.destination.name": self.topic.value,
-                        "messaging.consumer.group.name": self.group,
-                        "messaging.message.id": envelope.event_id},
+            attributes={
+                "messaging.system": "redis",
+                "messaging.destination.name": self.topic.value,
+                "messaging.consumer.group.name": self.group,
+                "messaging.message.id": envelope.event_id,
+            },
         ) as span:
             if await self.client.exists(self._done_key(envelope.event_id)):
                 span.set_attribute("betmesh.event.duplicate", True)
             else:
                 await self.handler(envelope)
-                await self.client.set(self._done_key(envelope.event_id), 1, ex=self.done_ttl_seconds)
+                await self.client.set(
+                    self._done_key(envelope.event_id), 1, ex=self.done_ttl_seconds
+                )
             await self.client.xack(stream_key(self.topic), self.group, entry_id)
 
     async def poll_once(self) -> int:
         """Handles what is pending for this consumer, then new entries; returns how many."""
         key = stream_key(self.topic)
         handled = 0
-        batches = []
+        batches: list[Any] = []
         if not self._recovered:
             # After a restart, our own unacknowledged entries come first.
-            own = await self.client.xreadgroup(self.group, self.consumer, {key: "0"}, count=self.batch_size)
+            own = await self.client.xreadgroup(
+                self.group, self.consumer, {key: "0"}, count=self.batch_size
+            )
             batches.extend(own or [])
             self._recovered = True
         # Entries another consumer took but never acknowledged (it died, or its handler failed)
         # come back to whoever polls after reclaim_idle_ms.
         _, claimed, *_ = await self.client.xautoclaim(
-            key, self.group, self.consumer, min_idle_time=self.reclaim_idle_ms, count=self.batch_size
+            key,
+            self.group,
+            self.consumer,
+            min_idle_time=self.reclaim_idle_ms,
+            count=self.batch_size,
         )
         if claimed:
             batches.append((key, claimed))

@@ -22,7 +22,9 @@ Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Any]
 Guard = Callable[[grpc.aio.ServicerContext[Any, Any]], Awaitable[None]]
 
 
-def _wrap(handler: grpc.RpcMethodHandler, before: Guard | None, method: str) -> grpc.RpcMethodHandler:
+def _wrap(
+    handler: grpc.RpcMethodHandler, before: Guard | None, method: str
+) -> grpc.RpcMethodHandler:
     async def fail(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> None:
         if isinstance(exc, NotImplementedError):
             # The generated base servicer's answer for an RPC nobody overrode.
@@ -46,7 +48,9 @@ def _wrap(handler: grpc.RpcMethodHandler, before: Guard | None, method: str) -> 
         return run
 
     def streaming(behaviour: Behaviour) -> Behaviour:
-        async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        async def run(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
             try:
                 if before is not None:
                     await before(context)
@@ -81,7 +85,7 @@ def _is_abort(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AbortError)
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):
+class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Authenticates the caller (except on open services) and maps errors to statuses."""
 
     def __init__(self, authenticator: Authenticator) -> None:
@@ -101,7 +105,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
 
         async def authenticate(context: grpc.aio.ServicerContext[Any, Any]) -> None:
-            metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+            metadata = {
+                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
+            }
             principal = await self.authenticator.authenticate(method, metadata)
             current_principal.set(principal)
 

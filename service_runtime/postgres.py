@@ -33,7 +33,9 @@ def run_alembic_env() -> None:
 
     config = context.config
     schema = config.attributes["schema"]
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool
+    )
     with engine.connect() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.execute(sa.text(f'SET search_path TO "{schema}"'))

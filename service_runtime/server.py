@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -79,8 +80,11 @@ class ServiceHost:
         if self.settings.reflection:
             names = [r.name for r in self.registrations]
             reflection.enable_server_reflection(
-                [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME],
+                [
+                    *names,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ],
                 server,
             )
         self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
@@ -92,7 +96,9 @@ class ServiceHost:
         for name in ["", *(r.name for r in self.registrations)]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._server, self._health = server, health_servicer
-        log.info("serving", extra={"port": self.port, "services": [r.name for r in self.registrations]})
+        log.info(
+            "serving", extra={"port": self.port, "services": [r.name for r in self.registrations]}
+        )
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:
@@ -137,3 +143,7 @@ def run_service(service: str, build: Callable[[], Awaitable[ServiceHost]], log_l
         asyncio.run(main())
     finally:
         shutdown_tracing()
+
+
+# grpcio ships no type information; servicers annotate their context parameter with this.
+ServicerContext: TypeAlias = grpc.aio.ServicerContext

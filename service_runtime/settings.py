@@ -7,6 +7,7 @@ naming every offending variable at once, so a misconfigured pod dies with one cl
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,17 +45,17 @@ class Env:
             self.problems.append(f"{key}={raw!r} is not a valid {kind}: {exc}")
             return default if default is not _MISSING else None  # type: ignore[return-value]
 
-    def str(self, name: str, default: object = _MISSING) -> str:
+    def str(self, name: builtins.str, default: object = _MISSING) -> builtins.str:
         return self._get(name, default, lambda v: v, "string")
 
-    def int(self, name: str, default: object = _MISSING) -> int:
-        return self._get(name, default, int, "int")
+    def int(self, name: builtins.str, default: object = _MISSING) -> builtins.int:
+        return self._get(name, default, builtins.int, "int")
 
-    def float(self, name: str, default: object = _MISSING) -> float:
-        return self._get(name, default, float, "float")
+    def float(self, name: builtins.str, default: object = _MISSING) -> builtins.float:
+        return self._get(name, default, builtins.float, "float")
 
-    def bool(self, name: str, default: object = _MISSING) -> bool:
-        def parse(v: str) -> bool:
+    def bool(self, name: builtins.str, default: object = _MISSING) -> builtins.bool:
+        def parse(v: builtins.str) -> builtins.bool:
             lowered = v.strip().lower()
             if lowered in {"1", "true", "yes", "on"}:
                 return True
@@ -64,7 +65,7 @@ class Env:
 
         return self._get(name, default, parse, "boolean")
 
-    def list(self, name: str, default: object = _MISSING) -> list[str]:
+    def list(self, name: builtins.str, default: object = _MISSING) -> builtins.list[builtins.str]:
         return self._get(
             name, default, lambda v: [p.strip() for p in v.split(",") if p.strip()], "list"
         )

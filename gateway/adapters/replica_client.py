@@ -7,8 +7,8 @@ message; the reply's quote-set bytes come back untouched for the core to hash.
 from __future__ import annotations
 
 import grpc
-
 from betmesh.quotes.v1 import quote_service_pb2
+
 from gateway.domain.consensus import Reply
 from service_runtime.errors import error_info, status_from_metadata
 

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Protocol
 
 from betmesh.common.v1 import market_pb2
+
 from service_runtime.digest import digest_bytes
 
 
@@ -107,7 +108,8 @@ def first_difference(majority: bytes, other: bytes) -> str:
                 return f"{market_id}/{selection_id} {'missing' if sb is None else 'unexpected'}"
             for name in ("odds_e4", "probability_e9", "status", "name"):
                 if getattr(sa, name) != getattr(sb, name):
-                    return f"{market_id}/{selection_id} {name} {getattr(sb, name)} != {getattr(sa, name)}"
+                    theirs, ours = getattr(sb, name), getattr(sa, name)
+                    return f"{market_id}/{selection_id} {name} {theirs} != {ours}"
     return "bytes differ (same content, non-canonical encoding)"
 
 
@@ -137,7 +139,9 @@ async def decide(
     `on_complete` gets the final decision with every vote once the last replica has answered
     (after this function may already have returned), for dissent records and replica health.
     """
-    votes: dict[str, Vote] = {c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED) for c in clients}
+    votes: dict[str, Vote] = {
+        c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED) for c in clients
+    }
     decision = Decision(quorum=quorum, replica_count=len(clients), votes=list(votes.values()))
 
     async def ask(client: ReplicaClient) -> Vote:
@@ -158,7 +162,9 @@ async def decide(
                 break
         elif vote.outcome == Outcome.FAILED:
             code, _, reason = vote.error.partition(" ")
-            errors.setdefault((code, reason), []).append(Reply(error_code=code, error_reason=reason))
+            errors.setdefault((code, reason), []).append(
+                Reply(error_code=code, error_reason=reason)
+            )
             if code in CALLER_ERRORS and len(errors[(code, reason)]) >= quorum:
                 decision.common_error = errors[(code, reason)][0]
                 break
@@ -178,21 +184,37 @@ async def decide(
         task.add_done_callback(_background.discard)
     elif on_complete is not None:
         await on_complete(decision)
-    return Decision(decision.quorum, decision.replica_count, [_copy(v) for v in decision.votes],
-                    decision.digest, decision.data, decision.common_error)
+    return Decision(
+        decision.quorum,
+        decision.replica_count,
+        [_copy(v) for v in decision.votes],
+        decision.digest,
+        decision.data,
+        decision.common_error,
+    )
 
 
 _background: set[asyncio.Future[None]] = set()
 
 
 def _copy(vote: Vote) -> Vote:
-    return Vote(vote.replica_id, vote.address, vote.outcome, vote.digest, vote.latency_micros,
-                vote.first_difference, vote.error, vote.data)
+    return Vote(
+        vote.replica_id,
+        vote.address,
+        vote.outcome,
+        vote.digest,
+        vote.latency_micros,
+        vote.first_difference,
+        vote.error,
+        vote.data,
+    )
 
 
 def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
     """Labels agreement against the accepted digest and explains each dissent."""
-    answered = [v for v in votes.values() if v.digest and v.outcome in (Outcome.AGREED, Outcome.DISSENTED)]
+    answered = [
+        v for v in votes.values() if v.digest and v.outcome in (Outcome.AGREED, Outcome.DISSENTED)
+    ]
     majority_digest, majority = decision.digest, decision.data
     if majority is None and answered:
         # No quorum: compare everyone with the largest group, and nobody counts as agreeing.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
+
 from gateway.domain.consensus import Decision, Outcome, ReplicaClient, Vote, decide
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument
@@ -30,7 +31,7 @@ class Accepted:
 @dataclass
 class DissentRecord:
     fixture_id: str
-    sport: int
+    sport: sport_pb2.Sport.ValueType
     vote: Vote
     majority_digest: str
     recorded_at: float
@@ -44,7 +45,8 @@ class NoQuorum(DomainError):
     def __init__(self, decision: Decision, fixture_id: str, sport: int) -> None:
         super().__init__(
             "NO_QUORUM",
-            f"no {decision.quorum} of {decision.replica_count} replicas agreed on {fixture_id}: no price",
+            f"no {decision.quorum} of {decision.replica_count} replicas agreed on {fixture_id}: "
+            "no price",
             {"fixture_id": fixture_id, "sport": sport_pb2.Sport.Name(sport)},  # type: ignore[arg-type]
         )
         self.decision = decision
@@ -66,7 +68,7 @@ OnAccepted = Callable[[Accepted], Awaitable[None]]
 
 @dataclass
 class ConsensusGateway:
-    replica_sets: dict[int, ReplicaSet]
+    replica_sets: dict[sport_pb2.Sport.ValueType, ReplicaSet]
     deadline_seconds: float
     on_accepted: OnAccepted | None = None
     accepted: dict[tuple[str, int], Accepted] = field(default_factory=dict)
@@ -84,8 +86,12 @@ class ConsensusGateway:
         replica_sets = {}
         for sport, quorum, clients in sets:
             health = ReplicaSetHealth(sport, quorum, policy=policy)
-            health.replicas = {c.replica_id: ReplicaHealth(c.replica_id, c.address) for c in clients}
-            replica_sets[sport] = ReplicaSet(sport, clients, health, asyncio.Semaphore(max_in_flight))
+            health.replicas = {
+                c.replica_id: ReplicaHealth(c.replica_id, c.address) for c in clients
+            }
+            replica_sets[sport] = ReplicaSet(
+                sport, clients, health, asyncio.Semaphore(max_in_flight)
+            )
         return cls(replica_sets, deadline_seconds, on_accepted)
 
     async def quote(self, request: quote_service_pb2.PriceFixtureRequest) -> Accepted:
@@ -108,22 +114,33 @@ class ConsensusGateway:
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
         async with replica_set.in_flight:
             decision = await decide(
-                counting, payload, replica_set.health.quorum, self.deadline_seconds,
-                on_complete=lambda d: self._recorded(replica_set, fixture.fixture_id, d, probed, payload),
+                counting,
+                payload,
+                replica_set.health.quorum,
+                self.deadline_seconds,
+                on_complete=lambda d: self._recorded(
+                    replica_set, fixture.fixture_id, d, probed, payload
+                ),
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
         decision.votes.sort(key=lambda v: v.replica_id)
         if decision.common_error is not None:
             error = decision.common_error
-            raise _relayed(error.error_code, error.error_reason or "REPLICAS_REFUSED",
-                           f"the replicas refused the request: {error.error_reason or error.error_code}")
+            raise _relayed(
+                error.error_code,
+                error.error_reason or "REPLICAS_REFUSED",
+                f"the replicas refused the request: {error.error_reason or error.error_code}",
+            )
         if not decision.accepted:
             raise NoQuorum(decision, fixture.fixture_id, fixture.sport)
         assert decision.data is not None
         accepted = Accepted(
-            market_pb2.QuoteSet.FromString(decision.data), decision.data, decision.digest,
-            decision, time.time(),
+            market_pb2.QuoteSet.FromString(decision.data),
+            decision.data,
+            decision.digest,
+            decision,
+            time.time(),
         )
         self.accepted[(fixture.fixture_id, accepted.quote_set.phase)] = accepted
         if self.on_accepted is not None:
@@ -140,9 +157,17 @@ class ConsensusGateway:
     ) -> None:
         for vote in decision.votes:
             if vote.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST) and decision.accepted:
-                self.dissents.appendleft(DissentRecord(fixture_id, replica_set.sport, vote, decision.digest, time.time()))
-                log.warning("replica dissent", extra={"replica": vote.replica_id, "fixture_id": fixture_id,
-                                                      "first_difference": vote.first_difference})
+                self.dissents.appendleft(
+                    DissentRecord(fixture_id, replica_set.sport, vote, decision.digest, time.time())
+                )
+                log.warning(
+                    "replica dissent",
+                    extra={
+                        "replica": vote.replica_id,
+                        "fixture_id": fixture_id,
+                        "first_difference": vote.first_difference,
+                    },
+                )
         # Quarantined replicas are still asked, so they can earn their way back.
         if probed and decision.accepted:
             probe = await decide(probed, payload, len(probed) + 1, self.deadline_seconds)
@@ -151,11 +176,19 @@ class ConsensusGateway:
                     vote.outcome = Outcome.AGREED
                 elif vote.digest:
                     vote.outcome = Outcome.DISSENTED
-            decision = Decision(decision.quorum, decision.replica_count, decision.votes + probe.votes,
-                                decision.digest, decision.data)
+            decision = Decision(
+                decision.quorum,
+                decision.replica_count,
+                decision.votes + probe.votes,
+                decision.digest,
+                decision.data,
+            )
         for replica_id, state in replica_set.health.record(decision):
-            log.warning("replica %s", "quarantined" if state == State.QUARANTINED else "readmitted",
-                        extra={"replica": replica_id})
+            log.warning(
+                "replica %s",
+                "quarantined" if state == State.QUARANTINED else "readmitted",
+                extra={"replica": replica_id},
+            )
 
     def latest(self, fixture_id: str, phase: int) -> Accepted | None:
         if phase:
@@ -168,4 +201,3 @@ def _relayed(code: str, reason: str, message: str) -> DomainError:
     error = DomainError(reason, message)
     error.code = code
     return error
-

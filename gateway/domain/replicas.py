@@ -58,16 +58,24 @@ class ReplicaSetHealth:
                 health.agreed_total += 1
                 health.consecutive_faults = 0
                 health.consecutive_agreements += 1
-                if health.state == State.QUARANTINED and health.consecutive_agreements >= self.policy.readmit_after:
+                if (
+                    health.state == State.QUARANTINED
+                    and health.consecutive_agreements >= self.policy.readmit_after
+                ):
                     health.state = State.HEALTHY
                     changes.append((vote.replica_id, State.HEALTHY))
-            elif vote.outcome in FAULTS and (decision.accepted or vote.outcome != Outcome.DISSENTED):
+            elif vote.outcome in FAULTS and (
+                decision.accepted or vote.outcome != Outcome.DISSENTED
+            ):
                 # Without a quorum nobody can tell who dissents, so disagreement alone is no fault.
                 health.dissented_total += vote.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST)
                 health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
                 health.consecutive_agreements = 0
                 health.consecutive_faults += 1
-                if health.state == State.HEALTHY and health.consecutive_faults >= self.policy.quarantine_after:
+                if (
+                    health.state == State.HEALTHY
+                    and health.consecutive_faults >= self.policy.quarantine_after
+                ):
                     health.state = State.QUARANTINED
                     changes.append((vote.replica_id, State.QUARANTINED))
         return changes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+
 from service_runtime.server import Registration, ServiceHost
 from services.quotes.domain.snapshots import SnapshotStore, demo_football_snapshot
 from services.quotes.servicer import QuoteServicer
@@ -19,6 +20,9 @@ def build(settings: QuotesSettings) -> ServiceHost:
         service="betmesh.quotes",
         settings=settings.server,
         registrations=[
-            Registration(SERVICE_NAME, lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s))
+            Registration(
+                SERVICE_NAME,
+                lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s),
+            )
         ],
     )

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from betmesh.common.v1 import sport_pb2
+
 from service_runtime.settings import Env, ServerSettings
 
 
@@ -23,7 +24,9 @@ class QuotesSettings:
         try:
             sport = sport_pb2.Sport.Value(f"SPORT_{sport_name}")
         except ValueError:
-            env.problems.append(f"BETMESH_QUOTES_SPORT={sport_name!r} is not football, tennis or basketball")
+            env.problems.append(
+                f"BETMESH_QUOTES_SPORT={sport_name!r} is not football, tennis or basketball"
+            )
             sport = sport_pb2.SPORT_UNSPECIFIED
         settings = cls(
             server=ServerSettings.read(env),

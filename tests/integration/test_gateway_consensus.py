@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
-
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
-from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc, fixture_service_pb2, fixture_service_pb2_grpc
+from betmesh.gateway.v1 import (
+    consensus_gateway_service_pb2_grpc,
+    fixture_service_pb2,
+    fixture_service_pb2_grpc,
+)
+
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
 from service_runtime.digest import digest_bytes
@@ -23,24 +28,36 @@ from tests.support.grpc_helpers import rpc_error
 SNAPSHOT = snapshot_hash(demo_football_snapshot())
 
 
-def fixture(home: str = "fb:arsenal", away: str = "fb:chelsea", sport: int = sport_pb2.SPORT_FOOTBALL) -> sport_pb2.Fixture:
+def fixture(
+    home: str = "fb:arsenal", away: str = "fb:chelsea", sport: int = sport_pb2.SPORT_FOOTBALL
+) -> sport_pb2.Fixture:
     return sport_pb2.Fixture(
-        fixture_id="epl-ars-che", sport=sport,  # type: ignore[arg-type]
+        fixture_id="epl-ars-che",
+        sport=sport,  # type: ignore[arg-type]
         home=sport_pb2.Participant(participant_id=home, name="Arsenal"),
         away=sport_pb2.Participant(participant_id=away, name="Chelsea"),
     )
 
 
 async def start_replica(sport: str, replica_id: str, fault: str = "") -> ServiceHost:
-    host = build_quotes(QuotesSettings.from_env({
-        "BETMESH_QUOTES_SPORT": sport, "BETMESH_QUOTES_REPLICA_ID": replica_id,
-        "BETMESH_QUOTES_FAULT": fault, "BETMESH_GRACE_SECONDS": "0"}))
+    host = build_quotes(
+        QuotesSettings.from_env(
+            {
+                "BETMESH_QUOTES_SPORT": sport,
+                "BETMESH_QUOTES_REPLICA_ID": replica_id,
+                "BETMESH_QUOTES_FAULT": fault,
+                "BETMESH_GRACE_SECONDS": "0",
+            }
+        )
+    )
     await host.start()
     return host
 
 
 class Mesh:
-    def __init__(self, replicas: list[ServiceHost], gateway: ServiceHost, channel: grpc.aio.Channel) -> None:
+    def __init__(
+        self, replicas: list[ServiceHost], gateway: ServiceHost, channel: grpc.aio.Channel
+    ) -> None:
         self.replicas = replicas
         self.gateway = gateway
         self.channel = channel
@@ -48,12 +65,20 @@ class Mesh:
 
 
 async def mesh(faults: list[str], redis_url: str = "", extra: str = "") -> Mesh:
-    replicas = [await start_replica("football", f"football-{i}", f) for i, f in enumerate(faults, 1)]
+    replicas = [
+        await start_replica("football", f"football-{i}", f) for i, f in enumerate(faults, 1)
+    ]
     addresses = ",".join(f"127.0.0.1:{r.port}" for r in replicas)
-    gateway = build_gateway(GatewaySettings.from_env({
-        "BETMESH_GATEWAY_REPLICAS": f"football={addresses}{extra}",
-        "BETMESH_GATEWAY_DEADLINE_MS": "5000", "BETMESH_REDIS_URL": redis_url,
-        "BETMESH_GRACE_SECONDS": "0"}))
+    gateway = build_gateway(
+        GatewaySettings.from_env(
+            {
+                "BETMESH_GATEWAY_REPLICAS": f"football={addresses}{extra}",
+                "BETMESH_GATEWAY_DEADLINE_MS": "5000",
+                "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_GRACE_SECONDS": "0",
+            }
+        )
+    )
     await gateway.start()
     return Mesh(replicas, gateway, grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}"))
 
@@ -70,7 +95,8 @@ async def healthy(redis_url: str) -> AsyncIterator[Mesh]:
 
 async def test_three_honest_replicas_give_an_accepted_price_with_evidence(healthy: Mesh) -> None:
     response = await healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10)
+        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+    )
     accepted = response.accepted
     assert accepted.digest == digest_bytes(accepted.canonical_quote_set)
     assert market_pb2.QuoteSet.FromString(accepted.canonical_quote_set) == accepted.quote_set
@@ -79,21 +105,26 @@ async def test_three_honest_replicas_give_an_accepted_price_with_evidence(health
     assert accepted.evidence.quorum == 2 and accepted.evidence.replica_count == 3
     (market,) = accepted.quote_set.markets
     assert market.type == market_pb2.MARKET_TYPE_MATCH_RESULT
-    latest = await healthy.stub.GetAcceptedQuoteSet(pb.GetAcceptedQuoteSetRequest(fixture_id="epl-ars-che"), timeout=10)
+    latest = await healthy.stub.GetAcceptedQuoteSet(
+        pb.GetAcceptedQuoteSetRequest(fixture_id="epl-ars-che"), timeout=10
+    )
     assert latest.accepted.digest == accepted.digest
 
 
-async def test_accepted_quote_set_is_announced_on_the_event_bus(healthy: Mesh, redis_url: str) -> None:
+async def test_accepted_quote_set_is_announced_on_the_event_bus(
+    healthy: Mesh, redis_url: str
+) -> None:
     import redis.asyncio as aioredis
-
     from betmesh.events.v1 import events_pb2
+
     from service_runtime.events import Topic, stream_key
 
     client = aioredis.Redis.from_url(redis_url)
     before = await client.xlen(stream_key(Topic.QUOTE_SET_ACCEPTED))
     response = await healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10)
-    entries = await client.xrange(stream_key(Topic.QUOTE_SET_ACCEPTED), count=before + 10)
+        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+    )
+    entries: Any = await client.xrange(stream_key(Topic.QUOTE_SET_ACCEPTED), count=before + 10)
     await client.aclose()
     assert len(entries) == before + 1
     envelope = events_pb2.EventEnvelope.FromString(entries[-1][1][b"envelope"])
@@ -102,21 +133,52 @@ async def test_accepted_quote_set_is_announced_on_the_event_bus(healthy: Mesh, r
 
 
 async def test_caller_mistakes_are_relayed_with_their_reason(healthy: Mesh) -> None:
-    code, info, _ = await rpc_error(lambda: healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(away="fb:unknown"), snapshot_hash=SNAPSHOT), timeout=10))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and info is not None and info.reason == "UNKNOWN_PARTICIPANT"
-    code, info, _ = await rpc_error(lambda: healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=""), timeout=10))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and info is not None and info.reason == "SNAPSHOT_REQUIRED"
-    code, info, _ = await rpc_error(lambda: healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(sport=sport_pb2.SPORT_TENNIS), snapshot_hash=SNAPSHOT), timeout=10))
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and info is not None and info.reason == "SPORT_NOT_CONFIGURED"
+    code, info, _ = await rpc_error(
+        lambda: healthy.stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(fixture=fixture(away="fb:unknown"), snapshot_hash=SNAPSHOT),
+            timeout=10,
+        )
+    )
+    assert (
+        code == grpc.StatusCode.INVALID_ARGUMENT
+        and info is not None
+        and info.reason == "UNKNOWN_PARTICIPANT"
+    )
+    code, info, _ = await rpc_error(
+        lambda: healthy.stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=""), timeout=10
+        )
+    )
+    assert (
+        code == grpc.StatusCode.INVALID_ARGUMENT
+        and info is not None
+        and info.reason == "SNAPSHOT_REQUIRED"
+    )
+    code, info, _ = await rpc_error(
+        lambda: healthy.stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture(sport=sport_pb2.SPORT_TENNIS), snapshot_hash=SNAPSHOT
+            ),
+            timeout=10,
+        )
+    )
+    assert (
+        code == grpc.StatusCode.FAILED_PRECONDITION
+        and info is not None
+        and info.reason == "SPORT_NOT_CONFIGURED"
+    )
 
 
 async def test_unbuilt_rpcs_answer_unimplemented(healthy: Mesh) -> None:
     stub = fixture_service_pb2_grpc.FixtureServiceStub(healthy.channel)
-    code, info, _ = await rpc_error(lambda: stub.ListFixtures(fixture_service_pb2.ListFixturesRequest(), timeout=10))
-    assert code == grpc.StatusCode.UNIMPLEMENTED and info is not None and info.reason == "NOT_IMPLEMENTED"
+    code, info, _ = await rpc_error(
+        lambda: stub.ListFixtures(fixture_service_pb2.ListFixturesRequest(), timeout=10)
+    )
+    assert (
+        code == grpc.StatusCode.UNIMPLEMENTED
+        and info is not None
+        and info.reason == "NOT_IMPLEMENTED"
+    )
 
 
 async def test_one_replica_down_still_prices() -> None:
@@ -124,7 +186,8 @@ async def test_one_replica_down_still_prices() -> None:
     await m.replicas[0].stop(0)
     try:
         response = await m.stub.GetConsensusQuote(
-            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10)
+            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+        )
         assert response.accepted.digest
     finally:
         await m.channel.close()
@@ -137,8 +200,11 @@ async def test_wrong_replica_is_outvoted_and_the_dissent_recorded() -> None:
     m = await mesh(["skew-odds", "", ""])
     try:
         response = await m.stub.GetConsensusQuote(
-            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10)
-        home = next(s for s in response.accepted.quote_set.markets[0].selections if s.selection_id == "home")
+            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+        )
+        home = next(
+            s for s in response.accepted.quote_set.markets[0].selections if s.selection_id == "home"
+        )
         # The skewed replica adds 100 to the first offered price (home); the accepted one did not.
         dissents: pb.ListDissentsResponse | None = None
         for _ in range(200):
@@ -151,7 +217,8 @@ async def test_wrong_replica_is_outvoted_and_the_dissent_recorded() -> None:
         assert dissent.vote.replica_id == "football-1"
         assert dissent.majority_digest == response.accepted.digest
         assert dissent.vote.first_difference == (
-            f"epl-ars-che/MATCH_RESULT/home odds_e4 {home.odds_e4 + 100} != {home.odds_e4}")
+            f"epl-ars-che/MATCH_RESULT/home odds_e4 {home.odds_e4 + 100} != {home.odds_e4}"
+        )
     finally:
         await m.channel.close()
         await m.gateway.stop(0)
@@ -163,18 +230,26 @@ async def test_two_of_three_wrong_or_down_publishes_nothing() -> None:
     m = await mesh(["skew-odds", "", ""])
     await m.replicas[1].stop(0)
     try:
-        code, info, status = await rpc_error(lambda: m.stub.GetConsensusQuote(
-            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10))
+        code, info, status = await rpc_error(
+            lambda: m.stub.GetConsensusQuote(
+                pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+            )
+        )
         assert code == grpc.StatusCode.ABORTED and info is not None and info.reason == "NO_QUORUM"
         assert status is not None
         refusal = pb.ConsensusRefusal()
-        assert any(d.Unpack(refusal) for d in status.details if d.Is(pb.ConsensusRefusal.DESCRIPTOR))
+        assert any(
+            d.Unpack(refusal) for d in status.details if d.Is(pb.ConsensusRefusal.DESCRIPTOR)
+        )
         outcomes = {v.replica_id: v.outcome for v in refusal.evidence.votes}
         assert outcomes["football-2"] == pb.VOTE_OUTCOME_UNAVAILABLE
         assert outcomes["football-1"] == pb.VOTE_OUTCOME_DISSENTED
         assert outcomes["football-3"] == pb.VOTE_OUTCOME_DISSENTED
-        code, _, _ = await rpc_error(lambda: m.stub.GetAcceptedQuoteSet(
-            pb.GetAcceptedQuoteSetRequest(fixture_id="epl-ars-che"), timeout=10))
+        code, _, _ = await rpc_error(
+            lambda: m.stub.GetAcceptedQuoteSet(
+                pb.GetAcceptedQuoteSetRequest(fixture_id="epl-ars-che"), timeout=10
+            )
+        )
         assert code == grpc.StatusCode.NOT_FOUND
     finally:
         await m.channel.close()

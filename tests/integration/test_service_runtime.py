@@ -10,24 +10,26 @@ from typing import Any
 import grpc
 import pytest
 import redis.asyncio as aioredis
+from betmesh.events.v1 import events_pb2
+from betmesh.quotes.v1 import quote_service_pb2 as pb
+from betmesh.quotes.v1 import quote_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from betmesh.events.v1 import events_pb2
-from betmesh.quotes.v1 import quote_service_pb2 as pb
-from betmesh.quotes.v1 import quote_service_pb2_grpc
 from service_runtime.errors import InvalidArgument
 from service_runtime.events import EventConsumer, EventPublisher, Topic, stream_key
 from service_runtime.server import Registration, ServiceHost
-from tests.support.grpc_helpers import rpc_error, local_server_settings
+from tests.support.grpc_helpers import local_server_settings, rpc_error
 
 SERVICE = "betmesh.quotes.v1.QuoteService"
 
 
 class Misbehaving(quote_service_pb2_grpc.QuoteServiceServicer):
-    async def GetReplicaInfo(self, request: pb.GetReplicaInfoRequest, context: Any) -> pb.GetReplicaInfoResponse:
+    async def GetReplicaInfo(
+        self, request: pb.GetReplicaInfoRequest, context: Any
+    ) -> pb.GetReplicaInfoResponse:
         raise InvalidArgument("BAD_THING", "the caller sent a bad thing", {"field": "x"})
 
     async def ListModelSnapshots(self, request: Any, context: Any) -> Any:
@@ -37,10 +39,24 @@ class Misbehaving(quote_service_pb2_grpc.QuoteServiceServicer):
         await asyncio.sleep(0.3)
         return pb.PriceFixtureResponse(digest="slow")
 
+    async def PriceFixtures(self, request: Any, context: Any) -> Any:
+        raise NotImplementedError  # what the generated base does: must read UNIMPLEMENTED
+
+    async def GetModelSnapshot(self, request: Any, context: Any) -> Any:
+        raise NotImplementedError
+
 
 async def start(servicer: quote_service_pb2_grpc.QuoteServiceServicer) -> ServiceHost:
-    host = ServiceHost("betmesh.test", local_server_settings(), [
-        Registration(SERVICE, lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s))])
+    host = ServiceHost(
+        "betmesh.test",
+        local_server_settings(),
+        [
+            Registration(
+                SERVICE,
+                lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s),
+            )
+        ],
+    )
     await host.start()
     return host
 
@@ -54,22 +70,38 @@ async def test_health_reflection_and_error_mapping() -> None:
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-        responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        responses = reflection.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         names = [s.name async for r in responses for s in r.list_services_response.service]
         assert SERVICE in names and "grpc.health.v1.Health" in names
 
         stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
-        code, info, status = await rpc_error(lambda: stub.GetReplicaInfo(pb.GetReplicaInfoRequest(), timeout=5))
+        code, info, status = await rpc_error(
+            lambda: stub.GetReplicaInfo(pb.GetReplicaInfoRequest(), timeout=5)
+        )
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert info is not None and info.reason == "BAD_THING" and info.domain == "betmesh"
         assert dict(info.metadata) == {"field": "x"}
 
-        code, info, status = await rpc_error(lambda: stub.ListModelSnapshots(pb.ListModelSnapshotsRequest(), timeout=5))
-        assert code == grpc.StatusCode.INTERNAL and info is not None and info.reason == "INTERNAL_ERROR"
+        code, info, status = await rpc_error(
+            lambda: stub.ListModelSnapshots(pb.ListModelSnapshotsRequest(), timeout=5)
+        )
+        assert (
+            code == grpc.StatusCode.INTERNAL
+            and info is not None
+            and info.reason == "INTERNAL_ERROR"
+        )
         assert status is not None and "hunter2" not in status.message
 
-        code, info, _ = await rpc_error(lambda: stub.GetModelSnapshot(pb.GetModelSnapshotRequest(), timeout=5))
-        assert code == grpc.StatusCode.UNIMPLEMENTED and info is not None and info.reason == "NOT_IMPLEMENTED"
+        code, info, _ = await rpc_error(
+            lambda: stub.GetModelSnapshot(pb.GetModelSnapshotRequest(), timeout=5)
+        )
+        assert (
+            code == grpc.StatusCode.UNIMPLEMENTED
+            and info is not None
+            and info.reason == "NOT_IMPLEMENTED"
+        )
     await host.stop(0)
 
 
@@ -106,8 +138,14 @@ async def test_events_are_delivered_with_trace_context_and_redelivered_until_ack
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("producer work") as span:
         producer_trace = span.get_span_context().trace_id
-        event_id = await publisher.publish(topic, events_pb2.EventEnvelope(
-            bet_settled=events_pb2.BetSettled(bet_id="b1", player_id="p1", status="BET_STATUS_WON")))
+        event_id = await publisher.publish(
+            topic,
+            events_pb2.EventEnvelope(
+                bet_settled=events_pb2.BetSettled(
+                    bet_id="b1", player_id="p1", status="BET_STATUS_WON"
+                )
+            ),
+        )
 
     seen: list[tuple[str, int]] = []
     failures = {"left": 1}
@@ -116,7 +154,9 @@ async def test_events_are_delivered_with_trace_context_and_redelivered_until_ack
         if failures["left"]:
             failures["left"] -= 1
             raise RuntimeError("transient failure")
-        seen.append((envelope.bet_settled.bet_id, trace.get_current_span().get_span_context().trace_id))
+        seen.append(
+            (envelope.bet_settled.bet_id, trace.get_current_span().get_span_context().trace_id)
+        )
 
     group = f"g-{uuid.uuid4().hex[:6]}"
     first = EventConsumer(client, topic, group, "c1", handler, block_ms=50, reclaim_idle_ms=100)
@@ -133,8 +173,10 @@ async def test_events_are_delivered_with_trace_context_and_redelivered_until_ack
     assert (await client.xpending(stream_key(topic), group))["pending"] == 0
 
     # A duplicate delivery of the same event id is skipped.
-    await publisher.publish(topic, events_pb2.EventEnvelope(
-        event_id=event_id, bet_settled=events_pb2.BetSettled(bet_id="b1")))
+    await publisher.publish(
+        topic,
+        events_pb2.EventEnvelope(event_id=event_id, bet_settled=events_pb2.BetSettled(bet_id="b1")),
+    )
     assert await second.poll_once() == 1
     assert len(seen) == 1
     await client.aclose()

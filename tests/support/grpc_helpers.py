@@ -16,12 +16,19 @@ T = TypeVar("T")
 
 def local_server_settings() -> ServerSettings:
     return ServerSettings(
-        host="127.0.0.1", port=0, grace_seconds=0.5, reflection=True,
-        max_concurrent_streams=256, log_level="INFO", environment="test",
+        host="127.0.0.1",
+        port=0,
+        grace_seconds=0.5,
+        reflection=True,
+        max_concurrent_streams=256,
+        log_level="INFO",
+        environment="test",
     )
 
 
-async def rpc_error(call: Callable[[], Awaitable[Any]]) -> tuple[grpc.StatusCode, error_details_pb2.ErrorInfo | None, status_pb2.Status | None]:
+async def rpc_error(
+    call: Callable[[], Awaitable[Any]],
+) -> tuple[grpc.StatusCode, error_details_pb2.ErrorInfo | None, status_pb2.Status | None]:
     """Runs a call that must fail; returns its code, ErrorInfo and rich status."""
     try:
         await call()

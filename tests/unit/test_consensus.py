@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from betmesh.common.v1 import market_pb2
+
 from gateway.domain.consensus import Decision, Outcome, Reply, decide, first_difference
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from service_runtime.digest import digest_bytes
 
 
 def quote(odds_home: int = 21_000) -> bytes:
-    qs = market_pb2.QuoteSet(fixture_id="f1", markets=[market_pb2.Market(
-        market_id="f1/MATCH_RESULT", selections=[market_pb2.Selection(selection_id="home", odds_e4=odds_home)])])
+    qs = market_pb2.QuoteSet(
+        fixture_id="f1",
+        markets=[
+            market_pb2.Market(
+                market_id="f1/MATCH_RESULT",
+                selections=[market_pb2.Selection(selection_id="home", odds_e4=odds_home)],
+            )
+        ],
+    )
     return qs.SerializeToString(deterministic=True)
 
 
@@ -42,8 +49,16 @@ def honest(data: bytes) -> Reply:
 
 async def test_two_of_three_identical_outputs_are_accepted() -> None:
     good = quote()
-    decision = await decide([Scripted("a", honest(good)), Scripted("b", honest(good)),
-                             Scripted("c", honest(quote(22_000)), delay=0.05)], b"req", 2, 1.0)
+    decision = await decide(
+        [
+            Scripted("a", honest(good)),
+            Scripted("b", honest(good)),
+            Scripted("c", honest(quote(22_000)), delay=0.05),
+        ],
+        b"req",
+        2,
+        1.0,
+    )
     assert decision.accepted and decision.data == good
 
 
@@ -54,8 +69,17 @@ async def test_wrong_replica_is_outvoted_and_its_difference_explained() -> None:
     async def record(d: Decision) -> None:
         done.append(d)
 
-    decision = await decide([Scripted("a", honest(good)), Scripted("b", honest(bad)),
-                             Scripted("c", honest(good), delay=0.01)], b"req", 2, 1.0, record)
+    decision = await decide(
+        [
+            Scripted("a", honest(good)),
+            Scripted("b", honest(bad)),
+            Scripted("c", honest(good), delay=0.01),
+        ],
+        b"req",
+        2,
+        1.0,
+        record,
+    )
     assert decision.data == good
     (final,) = done
     dissent = next(v for v in final.votes if v.replica_id == "b")
@@ -64,8 +88,16 @@ async def test_wrong_replica_is_outvoted_and_its_difference_explained() -> None:
 
 
 async def test_two_wrong_of_three_means_no_price() -> None:
-    decision = await decide([Scripted("a", honest(quote())), Scripted("b", honest(quote(25_000))),
-                             Scripted("c", honest(quote(26_000)))], b"req", 2, 1.0)
+    decision = await decide(
+        [
+            Scripted("a", honest(quote())),
+            Scripted("b", honest(quote(25_000))),
+            Scripted("c", honest(quote(26_000))),
+        ],
+        b"req",
+        2,
+        1.0,
+    )
     assert not decision.accepted
     assert all(v.outcome == Outcome.DISSENTED for v in decision.votes)
 
@@ -82,14 +114,18 @@ async def test_quorum_answer_does_not_wait_for_the_slowest() -> None:
     good = quote()
     slow = Scripted("c", honest(good), delay=5.0)
     decision = await asyncio.wait_for(
-        decide([Scripted("a", honest(good)), Scripted("b", honest(good)), slow], b"req", 2, 10.0), 2.0)
+        decide([Scripted("a", honest(good)), Scripted("b", honest(good)), slow], b"req", 2, 10.0),
+        2.0,
+    )
     assert decision.accepted
     assert {v.replica_id: v.outcome for v in decision.votes}["c"] == Outcome.NOT_AWAITED
 
 
 async def test_caller_error_shared_by_a_quorum_is_relayed() -> None:
     refusal = Reply(error_code="INVALID_ARGUMENT", error_reason="UNKNOWN_PARTICIPANT")
-    decision = await decide([Scripted("a", refusal), Scripted("b", refusal), Scripted("c", refusal)], b"r", 2, 1.0)
+    decision = await decide(
+        [Scripted("a", refusal), Scripted("b", refusal), Scripted("c", refusal)], b"r", 2, 1.0
+    )
     assert decision.common_error is not None
     assert decision.common_error.error_reason == "UNKNOWN_PARTICIPANT"
 
@@ -104,21 +140,33 @@ async def test_repeated_faults_quarantine_and_agreement_readmits(fault: Outcome)
     health = ReplicaSetHealth(1, 2, policy=HealthPolicy(quarantine_after=2, readmit_after=2))
     health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
     good = quote()
-    outcome_b = Scripted("b", honest(quote(25_000)) if fault == Outcome.DISSENTED else Reply(error_code="TIMED_OUT"))
+    outcome_b = Scripted(
+        "b", honest(quote(25_000)) if fault == Outcome.DISSENTED else Reply(error_code="TIMED_OUT")
+    )
+    done: list[Decision] = []
+
+    async def record(d: Decision) -> None:
+        done.append(d)
+
     for _ in range(2):
-        done: list[Decision] = []
-
-        async def record(d: Decision) -> None:
-            done.append(d)
-
-        await decide([Scripted("a", honest(good)), outcome_b, Scripted("c", honest(good), delay=0.01)],
-                     b"r", 2, 1.0, record)
+        done.clear()
+        await decide(
+            [Scripted("a", honest(good)), outcome_b, Scripted("c", honest(good), delay=0.01)],
+            b"r",
+            2,
+            1.0,
+            record,
+        )
         await asyncio.sleep(0.05)
         health.record(done[0])
     assert health.replicas["b"].state == State.QUARANTINED
     assert health.counting() == ["a", "c"]
     for _ in range(2):
-        d = await decide([Scripted("a", honest(good)), Scripted("b", honest(good)), Scripted("c", honest(good))],
-                         b"r", 3, 1.0)
+        d = await decide(
+            [Scripted("a", honest(good)), Scripted("b", honest(good)), Scripted("c", honest(good))],
+            b"r",
+            3,
+            1.0,
+        )
         health.record(d)
-    assert health.replicas["b"].state == State.HEALTHY
+    assert health.replicas["b"].state.value == "HEALTHY"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from betmesh.common.v1 import market_pb2, sport_pb2
+
 from service_runtime.errors import InvalidArgument, Unimplemented
 from services.quotes.domain import football, ladder, margin
 from services.quotes.domain.pricing import canonicalise, price_fixture
@@ -15,9 +15,19 @@ from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_ha
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(10_099, 0), (10_100, 10_100), (10_199, 10_100), (19_999, 19_900), (20_000, 20_000),
-     (20_199, 20_000), (34_999, 34_500), (35_000, 35_000), (99_999, 98_000), (10_000_000, 10_000_000),
-     (99_000_000, 10_000_000)],
+    [
+        (10_099, 0),
+        (10_100, 10_100),
+        (10_199, 10_100),
+        (19_999, 19_900),
+        (20_000, 20_000),
+        (20_199, 20_000),
+        (34_999, 34_500),
+        (35_000, 35_000),
+        (99_999, 98_000),
+        (10_000_000, 10_000_000),
+        (99_000_000, 10_000_000),
+    ],
 )
 def test_round_down_to_ladder(raw: int, expected: int) -> None:
     assert ladder.round_down(raw) == expected
@@ -37,7 +47,9 @@ def test_multiplicative_margin_never_exceeds_target_payout() -> None:
 
 
 def test_selection_below_minimum_odds_is_withdrawn() -> None:
-    priced = margin.multiplicative([margin.to_probability_e9(0.95), margin.to_probability_e9(0.05)], 8_500, 10_100)
+    priced = margin.multiplicative(
+        [margin.to_probability_e9(0.95), margin.to_probability_e9(0.05)], 8_500, 10_100
+    )
     assert priced[0].odds_e4 == 0  # 0.85 / 0.95 < 1.01
     assert priced[1].odds_e4 == 170_000
 
@@ -45,8 +57,10 @@ def test_selection_below_minimum_odds_is_withdrawn() -> None:
 def test_dixon_coles_grid_matches_hand_computation() -> None:
     lam, mu, rho = 1.4, 1.1, -0.1
     grid = football.dixon_coles_grid(lam, mu, rho, 12).probabilities
+
     def pois(k: int, rate: float) -> float:
         return rate**k * math.exp(-rate) / math.factorial(k)
+
     raw00 = pois(0, lam) * pois(0, mu) * (1 - lam * mu * rho)
     raw21 = pois(2, lam) * pois(1, mu)
     # Ratios are free of the normalisation constant.
@@ -56,7 +70,8 @@ def test_dixon_coles_grid_matches_hand_computation() -> None:
 
 def _fixture(home: str = "fb:arsenal", away: str = "fb:chelsea") -> sport_pb2.Fixture:
     return sport_pb2.Fixture(
-        fixture_id="f1", sport=sport_pb2.SPORT_FOOTBALL,
+        fixture_id="f1",
+        sport=sport_pb2.SPORT_FOOTBALL,
         home=sport_pb2.Participant(participant_id=home, name="Home"),
         away=sport_pb2.Participant(participant_id=away, name="Away"),
     )
@@ -66,7 +81,14 @@ def test_match_result_probabilities_sum_to_one_and_canonical_bytes_are_stable() 
     snapshot = demo_football_snapshot()
     key = snapshot_hash(snapshot)
     first = price_fixture(_fixture(), snapshot, key, [], None, sport_pb2.SPORT_FOOTBALL)
-    second = price_fixture(_fixture(), snapshot, key, [market_pb2.MARKET_TYPE_MATCH_RESULT], None, sport_pb2.SPORT_FOOTBALL)
+    second = price_fixture(
+        _fixture(),
+        snapshot,
+        key,
+        [market_pb2.MARKET_TYPE_MATCH_RESULT],
+        None,
+        sport_pb2.SPORT_FOOTBALL,
+    )
     assert canonicalise(first) == canonicalise(second)
     (market,) = first.markets
     assert [s.selection_id for s in market.selections] == ["away", "draw", "home"]
@@ -77,15 +99,28 @@ def test_match_result_probabilities_sum_to_one_and_canonical_bytes_are_stable() 
 def test_unknown_team_is_invalid_argument() -> None:
     snapshot = demo_football_snapshot()
     with pytest.raises(InvalidArgument) as raised:
-        price_fixture(_fixture(away="fb:nobody"), snapshot, snapshot_hash(snapshot), [], None, sport_pb2.SPORT_FOOTBALL)
+        price_fixture(
+            _fixture(away="fb:nobody"),
+            snapshot,
+            snapshot_hash(snapshot),
+            [],
+            None,
+            sport_pb2.SPORT_FOOTBALL,
+        )
     assert raised.value.reason == "UNKNOWN_PARTICIPANT"
 
 
 def test_unbuilt_market_type_is_unimplemented() -> None:
     snapshot = demo_football_snapshot()
     with pytest.raises(Unimplemented):
-        price_fixture(_fixture(), snapshot, snapshot_hash(snapshot), [market_pb2.MARKET_TYPE_CORRECT_SCORE], None,
-                      sport_pb2.SPORT_FOOTBALL)
+        price_fixture(
+            _fixture(),
+            snapshot,
+            snapshot_hash(snapshot),
+            [market_pb2.MARKET_TYPE_CORRECT_SCORE],
+            None,
+            sport_pb2.SPORT_FOOTBALL,
+        )
 
 
 def test_snapshot_hash_ignores_team_order() -> None:

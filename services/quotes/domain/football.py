@@ -26,7 +26,8 @@ class ScoreGrid:
 def _poisson(rate: float, n: int) -> NDArray[np.float64]:
     k = np.arange(n + 1)
     log_fact = np.array([math.lgamma(i + 1) for i in k])
-    return np.exp(k * math.log(rate) - rate - log_fact)
+    result: NDArray[np.float64] = np.exp(k * math.log(rate) - rate - log_fact)
+    return result
 
 
 def dixon_coles_grid(home_rate: float, away_rate: float, rho: float, max_goals: int) -> ScoreGrid:

@@ -25,7 +25,9 @@ class PricedSelection:
     odds_e4: int  # 0 when withdrawn
 
 
-def multiplicative(probabilities_e9: list[int], payout_e4: int, min_odds_e4: int) -> list[PricedSelection]:
+def multiplicative(
+    probabilities_e9: list[int], payout_e4: int, min_odds_e4: int
+) -> list[PricedSelection]:
     """Each price = payout / p, rounded down to the ladder; below min_odds_e4 is withdrawn.
 
     Scaling every implied probability by the same factor keeps the market's theoretical

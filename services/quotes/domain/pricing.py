@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
+
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
 from services.quotes.domain import football, margin
@@ -86,7 +87,9 @@ def _football_markets(
 ) -> list[market_pb2.Market]:
     params = snapshot.football
     teams = {t.participant_id: t for t in params.teams}
-    missing = [p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams]
+    missing = [
+        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams
+    ]
     if missing:
         raise InvalidArgument(
             "UNKNOWN_PARTICIPANT",
@@ -95,8 +98,12 @@ def _football_markets(
         )
     home, away = teams[fixture.home.participant_id], teams[fixture.away.participant_id]
     home_rate, away_rate = football.expected_goals(
-        home.attack, home.defence, away.attack, away.defence,
-        params.home_advantage, fixture.neutral_venue,
+        home.attack,
+        home.defence,
+        away.attack,
+        away.defence,
+        params.home_advantage,
+        fixture.neutral_venue,
     )
     grid = football.dixon_coles_grid(home_rate, away_rate, params.rho, params.max_goals or 10)
     markets = []
@@ -104,8 +111,15 @@ def _football_markets(
         probabilities = [margin.to_probability_e9(p) for p in grid.match_result()]
         names = [fixture.home.name or home.name, "Draw", fixture.away.name or away.name]
         markets.append(
-            _market(fixture.fixture_id, market_pb2.MARKET_TYPE_MATCH_RESULT, "Match result",
-                    ["home", "draw", "away"], names, probabilities, snapshot.pricing_policy)
+            _market(
+                fixture.fixture_id,
+                market_pb2.MARKET_TYPE_MATCH_RESULT,
+                "Match result",
+                ["home", "draw", "away"],
+                names,
+                probabilities,
+                snapshot.pricing_policy,
+            )
         )
     return markets
 
@@ -121,7 +135,9 @@ def _market(
 ) -> market_pb2.Market:
     rule = margin_for(policy, market_type)
     if rule.method != snapshot_pb2.MARGIN_METHOD_MULTIPLICATIVE:
-        raise Unimplemented("MARGIN_METHOD_NOT_IMPLEMENTED", snapshot_pb2.MarginMethod.Name(rule.method))
+        raise Unimplemented(
+            "MARGIN_METHOD_NOT_IMPLEMENTED", snapshot_pb2.MarginMethod.Name(rule.method)
+        )
     payout = min(rule.target_payout_e4, policy.payout_cap_e4 or 8_500)
     priced = margin.multiplicative(probabilities_e9, payout, policy.min_odds_e4 or 10_100)
     return market_pb2.Market(
@@ -136,7 +152,9 @@ def _market(
                 name=sname,
                 odds_e4=p.odds_e4,
                 probability_e9=p.probability_e9,
-                status=market_pb2.SELECTION_STATUS_ACTIVE if p.odds_e4 else market_pb2.SELECTION_STATUS_WITHDRAWN,
+                status=market_pb2.SELECTION_STATUS_ACTIVE
+                if p.odds_e4
+                else market_pb2.SELECTION_STATUS_WITHDRAWN,
             )
             for sid, sname, p in zip(selection_ids, selection_names, priced, strict=True)
         ],

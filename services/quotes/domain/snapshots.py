@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
+
 from service_runtime.digest import canonical_bytes, digest_bytes
 
 
@@ -99,7 +100,9 @@ def demo_football_snapshot() -> snapshot_pb2.ModelSnapshot:
     )
 
 
-def margin_for(policy: snapshot_pb2.PricingPolicy, market_type: market_pb2.MarketType.ValueType) -> snapshot_pb2.MarketMargin:
+def margin_for(
+    policy: snapshot_pb2.PricingPolicy, market_type: market_pb2.MarketType.ValueType
+) -> snapshot_pb2.MarketMargin:
     for margin in policy.margins:
         if margin.market_type == market_type:
             return margin

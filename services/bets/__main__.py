@@ -1,0 +1,20 @@
+"""python -m services.bets: the wallet and bets service (needs BETMESH_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from service_runtime.server import ServiceHost, run_service
+from services.bets.app import build
+from services.bets.settings import BetsSettings
+
+
+def main() -> None:
+    settings = BetsSettings.from_env()
+
+    async def host() -> ServiceHost:
+        return build(settings)
+
+    run_service("betmesh.bets", host, settings.server.log_level)
+
+
+if __name__ == "__main__":
+    main()

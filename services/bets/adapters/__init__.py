@@ -1,0 +1,1 @@
+"""Edges of the bets service: PostgreSQL ledger, payment providers."""

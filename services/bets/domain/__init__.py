@@ -1,0 +1,1 @@
+"""The bets core: pure Python, no gRPC, no SQL."""

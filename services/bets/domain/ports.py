@@ -1,0 +1,76 @@
+"""Interfaces the wallet core needs; adapters implement them."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
+
+
+@dataclass(frozen=True)
+class Charge:
+    charge_id: str
+    provider: str
+
+
+class PaymentProvider(Protocol):
+    """Takes money from a player's payment method.
+
+    `charge` must be idempotent on `idempotency_key` (a repeat returns the first charge and
+    moves no money): the ledger posts after the charge, so a crash between the two is healed by
+    the client's retry, which charges again with the same key. A refusal raises a DomainError
+    (FailedPrecondition PAYMENT_DECLINED).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def charge(
+        self,
+        idempotency_key: str,
+        player_id: str,
+        amount_minor: int,
+        currency: str,
+        payment_method_id: str,
+    ) -> Charge: ...
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str
+    transaction_id: str
+
+
+class LedgerSession(Protocol):
+    """One atomic unit of work: everything done through it commits together or not at all."""
+
+    def claim_idempotency(
+        self, scope: str, key: str, fingerprint: str, transaction_id: str
+    ) -> IdempotencyRecord | None:
+        """Reserves `key` for `transaction_id`: None when this session now owns the key.
+
+        When another session holds the key and has not finished, waits for its outcome: its
+        committed record is returned, or, if it rolled back, the key is claimed here.
+        """
+        ...
+
+    def post(self, transaction: LedgerTransaction) -> None:
+        """Appends a balanced transaction; raises InsufficientFunds if an account would
+        go below zero where that is not allowed."""
+        ...
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance: ...
+
+
+class Ledger(Protocol):
+    def session(self) -> AbstractContextManager[LedgerSession]: ...
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance: ...
+
+    def player_entries(
+        self, player_id: str, before_entry_id: int | None, limit: int
+    ) -> list[EntryView]:
+        """Entries on the player's accounts, newest first, older than `before_entry_id`."""
+        ...

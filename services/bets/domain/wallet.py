@@ -1,0 +1,138 @@
+"""Wallet use cases: deposit, balance, statement. Synchronous: callers run them off the loop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service_runtime.errors import FailedPrecondition, PermissionDenied
+from services.bets.domain import requests
+from services.bets.domain.ledger import EntryView, WalletBalance, deposit_transaction
+from services.bets.domain.ports import Ledger, PaymentProvider
+from services.bets.domain.requests import DepositCommand
+
+DEPOSIT_SCOPE = "deposit"
+# Roles that act on any player's wallet; a player only on their own.
+PRIVILEGED_ROLES = frozenset({"operator", "service"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    role: str
+
+
+@dataclass(frozen=True)
+class DepositResult:
+    transaction_id: str
+    wallet: WalletBalance
+    # False when this answers a retry of an earlier deposit.
+    moved_money: bool
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[EntryView]
+    next_page_token: str
+
+
+def authorize(caller: Caller | None, player_id: str) -> None:
+    """A known player reaches only their own wallet.
+
+    An unknown caller (None) is let through only because no authenticator is wired yet; the
+    identity service's verifier will turn every real caller into a Caller.
+    """
+    if caller is None or caller.role in PRIVILEGED_ROLES:
+        return
+    if caller.subject != player_id:
+        raise PermissionDenied(
+            "NOT_YOUR_WALLET", "a player may only act on their own wallet", {"player_id": player_id}
+        )
+
+
+def new_transaction_id() -> str:
+    return f"tx_{uuid.uuid4().hex}"
+
+
+class WalletService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        payments: PaymentProvider,
+        currency: str,
+        max_deposit_minor: int,
+        new_id: Callable[[], str] = new_transaction_id,
+    ) -> None:
+        self.ledger = ledger
+        self.payments = payments
+        self.currency = currency
+        self.max_deposit_minor = max_deposit_minor
+        self._new_id = new_id
+
+    def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
+        authorize(caller, command.player_id)
+        request_fingerprint = requests.fingerprint(
+            DEPOSIT_SCOPE,
+            player_id=command.player_id,
+            amount_minor=amount,
+            currency=command.currency,
+            payment_method_id=command.payment_method_id,
+        )
+        transaction_id = self._new_id()
+        # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
+        # for this outcome instead of racing it, and a failure anywhere releases the key.
+        with self.ledger.session() as session:
+            earlier = session.claim_idempotency(
+                DEPOSIT_SCOPE, command.idempotency_key, request_fingerprint, transaction_id
+            )
+            if earlier is not None:
+                if earlier.fingerprint != request_fingerprint:
+                    raise FailedPrecondition(
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this idempotency_key was used for a different deposit",
+                        {"idempotency_key": command.idempotency_key},
+                    )
+                return DepositResult(
+                    earlier.transaction_id,
+                    session.wallet(command.player_id, self.currency),
+                    moved_money=False,
+                )
+            charge = self.payments.charge(
+                command.idempotency_key,
+                command.player_id,
+                amount,
+                self.currency,
+                command.payment_method_id,
+            )
+            session.post(
+                deposit_transaction(
+                    transaction_id=transaction_id,
+                    player_id=command.player_id,
+                    amount_minor=amount,
+                    currency=self.currency,
+                    provider=charge.provider,
+                    charge_id=charge.charge_id,
+                )
+            )
+            wallet = session.wallet(command.player_id, self.currency)
+        return DepositResult(transaction_id, wallet, moved_money=True)
+
+    def get_wallet(self, player_id: str, caller: Caller | None = None) -> WalletBalance:
+        requests.check_player_id(player_id)
+        authorize(caller, player_id)
+        return self.ledger.wallet(player_id, self.currency)
+
+    def list_entries(
+        self, player_id: str, page_size: int, page_token: str, caller: Caller | None = None
+    ) -> EntryPage:
+        requests.check_player_id(player_id)
+        authorize(caller, player_id)
+        size = requests.page_size(page_size)
+        before = requests.decode_page_token(page_token)
+        # One extra row tells whether another page exists without a count query.
+        rows = self.ledger.player_entries(player_id, before, size + 1)
+        page, more = rows[:size], len(rows) > size
+        token = requests.encode_page_token(page[-1].entry_id) if more else ""
+        return EntryPage(page, token)

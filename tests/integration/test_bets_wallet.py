@@ -1,0 +1,433 @@
+"""The bets wallet through its gRPC API, on a real PostgreSQL ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+from betmesh.bets.v1 import bet_service_pb2 as pb
+from betmesh.bets.v1 import bet_service_pb2_grpc
+from betmesh.common.v1 import money_pb2
+from google.protobuf import message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from service_runtime.errors import error_info
+from service_runtime.server import ServiceHost
+from services.bets.adapters.postgres_ledger import PostgresLedger
+from services.bets.app import SERVICE_NAME, build
+from services.bets.domain.ledger import (
+    InsufficientFunds,
+    LedgerTransaction,
+    Posting,
+    TransactionKind,
+    payment_clearing,
+    player_wallet,
+)
+from services.bets.settings import BetsSettings
+
+if TYPE_CHECKING:
+    from betmesh.bets.v1.bet_service_pb2_grpc import BetServiceAsyncStub as Stub
+
+MAX_DEPOSIT = 5_000_000
+
+
+@pytest_asyncio.fixture(scope="module")
+async def host(database_url: str) -> AsyncIterator[ServiceHost]:
+    settings = BetsSettings.from_env(
+        {
+            "BETMESH_DATABASE_URL": database_url,
+            "BETMESH_PORT": "0",
+            "BETMESH_BETS_MAX_DEPOSIT_MINOR": str(MAX_DEPOSIT),
+        }
+    )
+    service = build(settings)
+    await service.start()
+    yield service
+    await service.stop(0)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def channel(host: ServiceHost) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as ch:
+        yield ch
+
+
+@pytest.fixture(scope="module")
+def stub(channel: grpc.aio.Channel) -> Stub:
+    # The typed stubs give an aio channel's stub its own (async) type.
+    return bet_service_pb2_grpc.BetServiceStub(channel)  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def db(database_url: str, host: ServiceHost) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def player() -> str:
+    return f"p-{uuid.uuid4().hex[:12]}"
+
+
+def key() -> str:
+    return f"k-{uuid.uuid4().hex}"
+
+
+def eur(amount_minor: int) -> money_pb2.Money:
+    return money_pb2.Money(amount_minor=amount_minor, currency="EUR")
+
+
+def deposit(
+    player_id: str, amount_minor: int, idempotency_key: str, method: str = "pm_card_visa"
+) -> pb.DepositRequest:
+    return pb.DepositRequest(
+        idempotency_key=idempotency_key,
+        player_id=player_id,
+        amount=eur(amount_minor),
+        payment_method_id=method,
+    )
+
+
+async def failure(call: Awaitable[object]) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    info = error_info(rpc_status.from_call(caught.value))  # type: ignore[arg-type]
+    assert info is not None, caught.value.details()
+    return caught.value.code(), info.reason
+
+
+async def balance(stub: Stub, player_id: str) -> int:
+    response = await stub.GetWallet(pb.GetWalletRequest(player_id=player_id))
+    amount: int = response.wallet.balance.amount_minor
+    return amount
+
+
+async def entries(stub: Stub, player_id: str) -> list[pb.LedgerEntry]:
+    response = await stub.ListLedgerEntries(
+        pb.ListLedgerEntriesRequest(player_id=player_id, page_size=500)
+    )
+    return list(response.entries)
+
+
+async def test_health_is_serving(channel: grpc.aio.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for name in ["", SERVICE_NAME]:
+        response = await health.Check(health_pb2.HealthCheckRequest(service=name))
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_deposit_credits_the_wallet(stub: Stub) -> None:
+    p = player()
+    response = await stub.Deposit(deposit(p, 2_500, key()))
+    assert response.transaction_id
+    assert response.wallet.player_id == p
+    assert response.wallet.balance == eur(2_500)
+    assert response.wallet.held == eur(0)
+    await stub.Deposit(deposit(p, 500, key()))
+    wallet = (await stub.GetWallet(pb.GetWalletRequest(player_id=p))).wallet
+    assert wallet.balance == eur(3_000)
+    assert wallet.held == eur(0)
+
+
+async def test_unknown_player_has_an_empty_wallet(
+    stub: Stub,
+) -> None:
+    p = player()
+    wallet = (await stub.GetWallet(pb.GetWalletRequest(player_id=p))).wallet
+    assert wallet.player_id == p
+    assert wallet.balance == eur(0)
+    assert wallet.held == eur(0)
+    assert await entries(stub, p) == []
+
+
+async def test_a_retry_returns_the_first_answer_and_credits_once(
+    stub: Stub,
+) -> None:
+    p, k = player(), key()
+    first = await stub.Deposit(deposit(p, 1_000, k))
+    again = await stub.Deposit(deposit(p, 1_000, k))
+    assert again.transaction_id == first.transaction_id
+    assert again.wallet.balance == eur(1_000)
+    assert await balance(stub, p) == 1_000
+    assert len(await entries(stub, p)) == 1
+
+
+async def test_concurrent_retries_credit_once(
+    stub: Stub,
+) -> None:
+    p, k = player(), key()
+    responses = await asyncio.gather(*(stub.Deposit(deposit(p, 700, k)) for _ in range(24)))
+    assert len({r.transaction_id for r in responses}) == 1
+    assert await balance(stub, p) == 700
+    posted = await entries(stub, p)
+    assert [e.transaction_id for e in posted] == [responses[0].transaction_id]
+
+
+async def test_concurrent_distinct_deposits_all_count(
+    stub: Stub,
+) -> None:
+    p = player()
+    responses = await asyncio.gather(*(stub.Deposit(deposit(p, 100 + i, key())) for i in range(12)))
+    assert len({r.transaction_id for r in responses}) == 12
+    assert await balance(stub, p) == sum(100 + i for i in range(12))
+
+
+@pytest.mark.parametrize("change", ["amount", "player", "method"])
+async def test_a_key_reused_for_another_deposit_is_refused(stub: Stub, change: str) -> None:
+    p, k = player(), key()
+    await stub.Deposit(deposit(p, 1_000, k))
+    other = {
+        "amount": deposit(p, 1_001, k),
+        "player": deposit(player(), 1_000, k),
+        "method": deposit(p, 1_000, k, method="pm_card_other"),
+    }[change]
+    code, reason = await failure(stub.Deposit(other))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "IDEMPOTENCY_KEY_REUSED")
+    assert await balance(stub, p) == 1_000
+    assert await balance(stub, other.player_id) == (1_000 if other.player_id == p else 0)
+
+
+async def test_a_declined_payment_moves_nothing(
+    stub: Stub,
+) -> None:
+    p, k = player(), key()
+    code, reason = await failure(stub.Deposit(deposit(p, 1_000, k, method="pm_card_declined")))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PAYMENT_DECLINED")
+    assert await balance(stub, p) == 0
+    assert await entries(stub, p) == []
+    # A refusal records nothing, so the key stays usable with a card that works.
+    accepted = await stub.Deposit(deposit(p, 1_000, k))
+    assert accepted.wallet.balance == eur(1_000)
+
+
+def _deposit_with(**fields: Any) -> pb.DepositRequest:
+    request = deposit("p-valid", 1_000, key())
+    for name, value in fields.items():
+        if isinstance(value, message.Message):
+            getattr(request, name).CopyFrom(value)
+        elif value is None:
+            request.ClearField(name)  # type: ignore[arg-type]
+        else:
+            setattr(request, name, value)
+    return request
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        (_deposit_with(idempotency_key=""), "IDEMPOTENCY_KEY_REQUIRED"),
+        (_deposit_with(idempotency_key="k" * 500), "IDEMPOTENCY_KEY_INVALID"),
+        (_deposit_with(player_id=""), "PLAYER_ID_REQUIRED"),
+        (_deposit_with(player_id="p:1:wallet"), "PLAYER_ID_INVALID"),
+        (_deposit_with(amount=None), "INVALID_AMOUNT"),
+        (_deposit_with(amount=eur(0)), "INVALID_AMOUNT"),
+        (_deposit_with(amount=eur(-100)), "INVALID_AMOUNT"),
+        (
+            _deposit_with(amount=money_pb2.Money(amount_minor=100, currency="USD")),
+            "CURRENCY_NOT_SUPPORTED",
+        ),
+        (_deposit_with(amount=money_pb2.Money(amount_minor=100)), "CURRENCY_NOT_SUPPORTED"),
+        (_deposit_with(amount=eur(MAX_DEPOSIT + 1)), "AMOUNT_ABOVE_MAXIMUM"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+async def test_bad_deposits_get_their_reason(
+    stub: Stub, request_: pb.DepositRequest, reason: str
+) -> None:
+    assert await failure(stub.Deposit(request_)) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
+    assert await balance(stub, "p-valid") == 0
+
+
+async def test_bad_reads_get_their_reason(stub: Stub) -> None:
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    assert await failure(stub.GetWallet(pb.GetWalletRequest())) == (invalid, "PLAYER_ID_REQUIRED")
+    assert await failure(stub.ListLedgerEntries(pb.ListLedgerEntriesRequest())) == (
+        invalid,
+        "PLAYER_ID_REQUIRED",
+    )
+    assert await failure(
+        stub.ListLedgerEntries(pb.ListLedgerEntriesRequest(player_id="p1", page_token="nope"))
+    ) == (invalid, "PAGE_TOKEN_INVALID")
+
+
+async def test_ledger_entries_are_paged_newest_first(
+    stub: Stub,
+) -> None:
+    p = player()
+    transaction_ids = []
+    for amount in (100, 200, 300, 400, 500):
+        transaction_ids.append((await stub.Deposit(deposit(p, amount, key()))).transaction_id)
+    seen: list[pb.LedgerEntry] = []
+    token, pages = "", 0
+    while True:
+        page = await stub.ListLedgerEntries(
+            pb.ListLedgerEntriesRequest(player_id=p, page_size=2, page_token=token)
+        )
+        pages += 1
+        assert len(page.entries) <= 2
+        seen.extend(page.entries)
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == 3
+    # Credits to the wallet are negative: the contract's entries are debit-positive.
+    assert [e.amount.amount_minor for e in seen] == [-500, -400, -300, -200, -100]
+    assert [e.transaction_id for e in seen] == transaction_ids[::-1]
+    assert {e.account for e in seen} == {f"player:{p}:wallet"}
+    assert {e.kind for e in seen} == {pb.TRANSACTION_KIND_DEPOSIT}
+    assert all(e.amount.currency == "EUR" and e.posted_at.seconds > 0 for e in seen)
+    # Another player's money never shows up in this statement.
+    await stub.Deposit(deposit(player(), 999, key()))
+    assert len(await entries(stub, p)) == 5
+
+
+UNBUILT: list[tuple[str, message.Message]] = [
+    ("Withdraw", pb.WithdrawRequest(idempotency_key="k", player_id="p1", amount=eur(100))),
+    ("PlaceBet", pb.PlaceBetRequest(idempotency_key="k", player_id="p1", stake=eur(100))),
+    ("GetBet", pb.GetBetRequest(bet_id="b1")),
+    ("ListBets", pb.ListBetsRequest(player_id="p1")),
+    ("GetCashOutOffer", pb.GetCashOutOfferRequest(bet_id="b1")),
+    ("CashOut", pb.CashOutRequest(idempotency_key="k", bet_id="b1")),
+    ("SettleMarket", pb.SettleMarketRequest(idempotency_key="k", fixture_id="f1")),
+    ("RollbackSettlement", pb.RollbackSettlementRequest(idempotency_key="k", fixture_id="f1")),
+    ("VoidBets", pb.VoidBetsRequest(idempotency_key="k", fixture_id="f1")),
+    ("GetReturnToPlayerReport", pb.GetReturnToPlayerReportRequest()),
+    ("GetExposureReport", pb.GetExposureReportRequest(fixture_id="f1")),
+]
+
+
+def test_every_rpc_is_either_built_or_listed_as_unbuilt() -> None:
+    methods = set(pb.DESCRIPTOR.services_by_name["BetService"].methods_by_name)
+    built = {"Deposit", "GetWallet", "ListLedgerEntries"}
+    assert methods == built | {name for name, _ in UNBUILT}
+
+
+@pytest.mark.parametrize(("method", "request_"), UNBUILT, ids=[name for name, _ in UNBUILT])
+async def test_unbuilt_rpcs_answer_unimplemented(
+    stub: Stub, method: str, request_: message.Message
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await getattr(stub, method)(request_)
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert f"{method} is not built yet" in (caught.value.details() or "")
+    info = error_info(rpc_status.from_call(caught.value))  # type: ignore[arg-type]
+    assert info is not None
+    assert info.reason == "NOT_IMPLEMENTED"
+
+
+def test_the_database_refuses_an_unbalanced_transaction(db: sa.Engine) -> None:
+    with pytest.raises(sa.exc.IntegrityError, match="does not balance"), db.begin() as conn:
+        account_id = conn.execute(
+            sa.text(
+                "INSERT INTO bets.accounts (code, currency, kind, normal_side, allow_negative)"
+                " VALUES ('house:test', 'EUR', 'house', 1, true)"
+                " ON CONFLICT (code, currency) DO UPDATE SET kind = EXCLUDED.kind RETURNING id"
+            )
+        ).scalar_one()
+        conn.execute(
+            sa.text("INSERT INTO bets.transactions (id, kind) VALUES ('tx_bad', 'deposit')")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO bets.entries (transaction_id, account_id, amount_minor, currency)"
+                " VALUES ('tx_bad', :a, 100, 'EUR')"
+            ),
+            {"a": account_id},
+        )
+
+
+async def test_the_database_refuses_an_overdrawn_wallet(stub: Stub, db: sa.Engine) -> None:
+    p = player()
+    await stub.Deposit(deposit(p, 100, key()))
+    with pytest.raises(sa.exc.IntegrityError, match="accounts_no_overdraft"), db.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE bets.accounts SET balance_minor = -1 WHERE code = :c"),
+            {"c": f"player:{p}:wallet"},
+        )
+    assert await balance(stub, p) == 100
+
+
+async def test_posted_entries_cannot_be_changed(stub: Stub, db: sa.Engine) -> None:
+    await stub.Deposit(deposit(player(), 100, key()))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.begin() as conn:
+        conn.execute(sa.text("UPDATE bets.entries SET amount_minor = amount_minor * 2"))
+
+
+async def test_the_ledger_refuses_to_overdraw_a_wallet(stub: Stub, db: sa.Engine) -> None:
+    # No RPC spends money yet; the adapter's guard is what stakes and withdrawals will rely on.
+    p = player()
+    await stub.Deposit(deposit(p, 300, key()))
+    ledger = PostgresLedger(db)
+    overdraw = LedgerTransaction(
+        transaction_id=f"tx_{uuid.uuid4().hex}",
+        kind=TransactionKind.WITHDRAWAL,
+        postings=(
+            Posting(player_wallet(p, "EUR"), 301),
+            Posting(payment_clearing("sandbox", "EUR"), -301),
+        ),
+    )
+    with pytest.raises(InsufficientFunds) as caught, ledger.session() as session:
+        session.post(overdraw)
+    assert caught.value.reason == "INSUFFICIENT_FUNDS"
+    assert await balance(stub, p) == 300
+    exact = LedgerTransaction(
+        transaction_id=f"tx_{uuid.uuid4().hex}",
+        kind=TransactionKind.WITHDRAWAL,
+        postings=(
+            Posting(player_wallet(p, "EUR"), 300),
+            Posting(payment_clearing("sandbox", "EUR"), -300),
+        ),
+    )
+    with ledger.session() as session:
+        session.post(exact)
+    assert await balance(stub, p) == 0
+    kinds = [e.kind for e in await entries(stub, p)]
+    assert kinds == [pb.TRANSACTION_KIND_WITHDRAWAL, pb.TRANSACTION_KIND_DEPOSIT]
+
+
+async def test_the_ledger_balances_after_everything(stub: Stub, db: sa.Engine) -> None:
+    # Run last in this module (pytest keeps file order): every movement above is included.
+    await stub.Deposit(deposit(player(), 1, key()))
+    with db.connect() as conn:
+        totals = conn.execute(
+            sa.text("SELECT currency, sum(amount_minor) FROM bets.entries GROUP BY currency")
+        ).all()
+        assert totals, "the tests above posted nothing"
+        assert all(total == 0 for _, total in totals)
+        unbalanced = conn.execute(
+            sa.text(
+                "SELECT transaction_id FROM bets.entries"
+                " GROUP BY transaction_id, currency HAVING sum(amount_minor) <> 0"
+            )
+        ).all()
+        assert unbalanced == []
+        negative = conn.execute(
+            sa.text(
+                "SELECT code FROM bets.accounts"
+                " WHERE kind IN ('player_wallet', 'player_held') AND balance_minor < 0"
+            )
+        ).all()
+        assert negative == []
+        drift = conn.execute(
+            sa.text(
+                "SELECT a.code FROM bets.accounts a"
+                " LEFT JOIN bets.entries e ON e.account_id = a.id"
+                " GROUP BY a.id"
+                " HAVING a.balance_minor <> a.normal_side * coalesce(sum(e.amount_minor), 0)"
+            )
+        ).all()
+        assert drift == []
+        orphans = conn.execute(
+            sa.text(
+                "SELECT t.id FROM bets.transactions t"
+                " LEFT JOIN bets.entries e ON e.transaction_id = t.id WHERE e.id IS NULL"
+            )
+        ).all()
+        assert orphans == []

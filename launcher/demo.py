@@ -1,0 +1,409 @@
+"""The scripted demo: a short story told only through the mesh's public gRPC APIs.
+
+Each step prints what it asked and what the mesh answered. A step whose RPC answers
+UNIMPLEMENTED (or whose service is not built yet) says so and the story goes on; any other
+error fails the step, and the demo then exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
+from betmesh.common.v1 import market_pb2, money_pb2, sport_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
+from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc, match_event_pb2
+from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_status import rpc_status
+
+from launcher.mesh import DEMO_CLIENT_ID, MESH_FILE, SECRET_FILE, Mesh
+from service_runtime.errors import error_info
+
+RPC_TIMEOUT = 10.0
+# Canonical quote sets sort selections by id; people read 1X2 as home, draw, away.
+_DISPLAY_ORDER = {"home": 0, "draw": 1, "away": 2}
+Say = Callable[[str], None]
+
+
+@dataclass
+class Target:
+    """Where the demo's services are: instance name -> address, and the operator's secret."""
+
+    addresses: dict[str, str]
+    client_id: str
+    client_secret: str
+
+    @classmethod
+    def from_mesh(cls, mesh: Mesh) -> Target:
+        return cls(dict(mesh.addresses), mesh.demo_client_id, mesh.demo_secret)
+
+    def address(self, name: str) -> str | None:
+        return self.addresses.get(name)
+
+
+def attach(state_dir: Path) -> Target:
+    """The mesh `betmesh up` is running from state_dir (it wrote mesh.json and the secret)."""
+    record = json.loads((state_dir / MESH_FILE).read_text())
+    secret = (state_dir / SECRET_FILE).read_text().strip()
+    addresses = {name: entry["address"] for name, entry in record["services"].items()}
+    return Target(addresses, record.get("demo_client_id", DEMO_CLIENT_ID), secret)
+
+
+class NotBuilt(Exception):
+    """The step needs something the mesh does not have yet."""
+
+
+class Skipped(Exception):
+    """An earlier step this one needs did not produce what it needs."""
+
+
+@dataclass
+class Story:
+    target: Target
+    say: Say
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    channels: dict[str, grpc.Channel] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    snapshot_hash: str = ""
+    failures: int = 0
+
+    @property
+    def fixture_id(self) -> str:
+        return f"demo-{self.run_id}-ars-che"
+
+    def channel(self, name: str) -> grpc.Channel:
+        address = self.target.address(name)
+        if address is None:
+            raise NotBuilt(f"no {name} service in this mesh")
+        if name not in self.channels:
+            self.channels[name] = grpc.insecure_channel(address)
+        return self.channels[name]
+
+    def metadata(self, audience: str) -> list[tuple[str, str]]:
+        token = self.tokens.get(audience)
+        if token is None and self.target.address("identity") is not None:
+            try:
+                token = self._issue(audience).access_token.token
+            except grpc.RpcError:
+                token = ""  # identity not built yet: services admit unauthenticated callers
+            self.tokens[audience] = token
+        return [("authorization", f"Bearer {token}")] if token else []
+
+    def _issue(self, audience: str) -> identity_service_pb2.IssueTokenResponse:
+        stub = identity_service_pb2_grpc.IdentityServiceStub(self.channel("identity"))
+        response: identity_service_pb2.IssueTokenResponse = stub.IssueToken(
+            identity_service_pb2.IssueTokenRequest(
+                client_id=self.target.client_id,
+                client_secret=self.target.client_secret,
+                audience=audience,
+            ),
+            timeout=RPC_TIMEOUT,
+        )
+        return response
+
+    def step(self, number: int, title: str, action: Callable[[], None]) -> None:
+        self.say(f"[{number}] {title}")
+        try:
+            action()
+        except NotBuilt as exc:
+            self.say(f"    not built yet: {exc}")
+        except Skipped as exc:
+            self.say(f"    skipped: {exc}")
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                self.say(f"    not built yet: {details}")
+            else:
+                self.failures += 1
+                self.say(f"    FAILED: {code.name if code else 'error'}{_reason(exc)}: {details}")
+        except Exception as exc:
+            self.failures += 1
+            self.say(f"    FAILED: {exc!r}")
+        self.say("")
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+
+    # ---- the scenario -------------------------------------------------------------------
+
+    def operator_signs_in(self) -> None:
+        response = self._issue("betmesh.bets")
+        self.tokens["betmesh.bets"] = response.access_token.token
+        role = identity_service_pb2.Role.Name(response.role)
+        expires = response.access_token.expires_at.ToDatetime().strftime("%H:%M:%S UTC")
+        self.say(
+            f"    IdentityService.IssueToken: client {self.target.client_id} -> {role}, "
+            f"audience betmesh.bets, expires {expires}"
+        )
+        self.say(
+            f"    token: {response.access_token.token[:24]}... "
+            f"({len(response.access_token.token)} characters, a signed JWT)"
+        )
+        stub = identity_service_pb2_grpc.IdentityServiceStub(self.channel("identity"))
+        jwks = stub.GetJwks(identity_service_pb2.GetJwksRequest(), timeout=RPC_TIMEOUT)
+        for key in jwks.keys:
+            self.say(
+                f"    IdentityService.GetJwks: key id {key.kid} ({key.kty} {key.crv} {key.alg})"
+            )
+
+    def football_snapshot(self) -> None:
+        stub = quote_service_pb2_grpc.QuoteServiceStub(self.channel("quotes-football-1"))
+        response = stub.ListModelSnapshots(
+            quote_service_pb2.ListModelSnapshotsRequest(sport=sport_pb2.SPORT_FOOTBALL),
+            timeout=RPC_TIMEOUT,
+        )
+        if not response.snapshots:
+            raise RuntimeError("quotes-football-1 knows no football snapshot")
+        latest = response.snapshots[0]
+        self.snapshot_hash = latest.snapshot_hash
+        teams = len(latest.snapshot.football.teams)
+        self.say(
+            f"    QuoteService.ListModelSnapshots on quotes-football-1: model {latest.model}, "
+            f"{teams} teams"
+        )
+        self.say(f"    snapshot hash {latest.snapshot_hash}")
+
+    def consensus_quote(self) -> None:
+        if not self.snapshot_hash:
+            raise Skipped("no football snapshot hash from step 2")
+        stub = gateway_grpc.ConsensusGatewayServiceStub(self.channel("gateway"))
+        response = stub.GetConsensusQuote(
+            gateway_pb2.GetConsensusQuoteRequest(
+                fixture=self.fixture(),
+                snapshot_hash=self.snapshot_hash,
+                market_types=[market_pb2.MARKET_TYPE_MATCH_RESULT],
+            ),
+            timeout=RPC_TIMEOUT,
+            metadata=self.metadata("betmesh.gateway"),
+        )
+        accepted = response.accepted
+        self.say(
+            f"    ConsensusGatewayService.GetConsensusQuote for {self.fixture_id} "
+            "(Arsenal v Chelsea), 1X2:"
+        )
+        for market in accepted.quote_set.markets:
+            selections = sorted(
+                market.selections, key=lambda s: _DISPLAY_ORDER.get(s.selection_id, 9)
+            )
+            prices = ", ".join(f"{s.name or s.selection_id} {_odds(s.odds_e4)}" for s in selections)
+            self.say(
+                f"      {market.name or market.market_id}: {prices} "
+                f"(payout {market.payout_e4 / 100:.2f}%)"
+            )
+        evidence = accepted.evidence
+        self.say(
+            f"    quorum {evidence.quorum} of {evidence.replica_count} on digest {evidence.digest}"
+        )
+        for vote in evidence.votes:
+            outcome = gateway_pb2.VoteOutcome.Name(vote.outcome).removeprefix("VOTE_OUTCOME_")
+            digest = f" {vote.digest[:19]}..." if vote.digest else ""
+            self.say(
+                f"      {vote.replica_id or vote.address}: {outcome}{digest} "
+                f"in {vote.latency_micros / 1000:.1f} ms"
+            )
+
+    def deposit(self) -> None:
+        stub = bet_service_pb2_grpc.BetServiceStub(self.channel("bets"))
+        player = f"demo-player-{self.run_id}"
+        metadata = self.metadata("betmesh.bets")
+        response = stub.Deposit(
+            bet_service_pb2.DepositRequest(
+                idempotency_key=f"demo-{self.run_id}-deposit-1",
+                player_id=player,
+                amount=money_pb2.Money(amount_minor=5_000, currency="EUR"),
+                payment_method_id="sandbox-card",
+            ),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        )
+        self.say(
+            f"    BetService.Deposit 50.00 EUR to {player}: transaction {response.transaction_id}"
+        )
+        wallet = stub.GetWallet(
+            bet_service_pb2.GetWalletRequest(player_id=player),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        ).wallet
+        self.say(
+            f"    BetService.GetWallet: balance {_money(wallet.balance)}, "
+            f"held {_money(wallet.held)}"
+        )
+
+    def match_events(self) -> None:
+        stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(self.channel("live"))
+        metadata = self.metadata("betmesh.live")
+        home, away = sport_pb2.SIDE_HOME, sport_pb2.SIDE_AWAY
+        events = [
+            (match_event_pb2.MATCH_EVENT_TYPE_MATCH_STARTED, 0, 1, sport_pb2.SIDE_UNSPECIFIED),
+            (match_event_pb2.MATCH_EVENT_TYPE_GOAL, 23 * 60, 1, home),
+            (match_event_pb2.MATCH_EVENT_TYPE_YELLOW_CARD, 31 * 60, 1, away),
+            (match_event_pb2.MATCH_EVENT_TYPE_PERIOD_ENDED, 45 * 60, 1, sport_pb2.SIDE_UNSPECIFIED),
+            (
+                match_event_pb2.MATCH_EVENT_TYPE_PERIOD_STARTED,
+                45 * 60,
+                2,
+                sport_pb2.SIDE_UNSPECIFIED,
+            ),
+            (match_event_pb2.MATCH_EVENT_TYPE_GOAL, 57 * 60, 2, away),
+            (match_event_pb2.MATCH_EVENT_TYPE_GOAL, 78 * 60, 2, home),
+            (match_event_pb2.MATCH_EVENT_TYPE_MATCH_ENDED, 94 * 60, 2, sport_pb2.SIDE_UNSPECIFIED),
+        ]
+        for sequence, (kind, elapsed, period, side) in enumerate(events, start=1):
+            response = stub.IngestMatchEvent(
+                live_odds_service_pb2.IngestMatchEventRequest(
+                    event=match_event_pb2.MatchEvent(
+                        fixture_id=self.fixture_id,
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        sequence=sequence,
+                        type=kind,
+                        occurred_at=_now(),
+                        elapsed_seconds=elapsed,
+                        period=period,
+                        side=side,
+                        source="demo",
+                    )
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            )
+            name = match_event_pb2.MatchEventType.Name(kind).removeprefix("MATCH_EVENT_TYPE_")
+            outcome = live_odds_service_pb2.IngestOutcome.Name(response.outcome)
+            self.say(
+                f"    LiveOddsService.IngestMatchEvent #{sequence} {name} "
+                f"({elapsed // 60}'): {outcome.removeprefix('INGEST_OUTCOME_')}"
+            )
+        state = stub.GetGameState(
+            live_odds_service_pb2.GetGameStateRequest(fixture_id=self.fixture_id),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        ).state
+        football = state.football
+        self.say(
+            f"    LiveOddsService.GetGameState: {football.home_goals}-{football.away_goals} "
+            f"after {state.elapsed_seconds // 60}' (period {state.period}, "
+            f"red cards {football.home_red_cards}-{football.away_red_cards}, "
+            f"event sequence {state.event_sequence})"
+        )
+
+    def result_observations(self) -> None:
+        stub = oracle_service_pb2_grpc.OracleServiceStub(self.channel("oracle"))
+        metadata = self.metadata("betmesh.oracle")
+        result = oracle_service_pb2.MatchResult(
+            fixture_id=self.fixture_id,
+            sport=sport_pb2.SPORT_FOOTBALL,
+            status=oracle_service_pb2.RESULT_STATUS_COMPLETED,
+            home_score=2,
+            away_score=1,
+            home_half_time_score=1,
+            away_half_time_score=0,
+        )
+        response: Any = None
+        for source in ("simulator", "stats-feed"):
+            response = stub.SubmitObservation(
+                oracle_service_pb2.SubmitObservationRequest(
+                    observation=oracle_service_pb2.Observation(
+                        source_id=source,
+                        result=result,
+                        observed_at=_now(),
+                        source_reference=f"{source}:{self.fixture_id}",
+                    )
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            )
+            state = oracle_service_pb2.ValidationState.Name(response.result.state)
+            self.say(
+                f"    OracleService.SubmitObservation from {source}: 2-1 (HT 1-0) -> "
+                f"{state.removeprefix('VALIDATION_STATE_')}"
+            )
+        validated = stub.GetResult(
+            oracle_service_pb2.GetResultRequest(fixture_id=self.fixture_id),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        ).result
+        state = oracle_service_pb2.ValidationState.Name(validated.state)
+        publication = oracle_service_pb2.PublicationStatus.Name(validated.publication.status)
+        self.say(
+            f"    OracleService.GetResult: {state.removeprefix('VALIDATION_STATE_')} "
+            f"{validated.result.home_score}-{validated.result.away_score} from "
+            f"{len(validated.observations)} sources, sources hash "
+            f"{validated.sources_hash or '-'}, publication "
+            f"{publication.removeprefix('PUBLICATION_STATUS_')}"
+        )
+
+    def fixture(self) -> sport_pb2.Fixture:
+        start = Timestamp()
+        start.FromSeconds(int(time.time()) + 86_400)
+        return sport_pb2.Fixture(
+            fixture_id=self.fixture_id,
+            sport=sport_pb2.SPORT_FOOTBALL,
+            competition_id="epl",
+            competition_name="Premier League",
+            home=sport_pb2.Participant(participant_id="fb:arsenal", name="Arsenal"),
+            away=sport_pb2.Participant(participant_id="fb:chelsea", name="Chelsea"),
+            start_time=start,
+            status=sport_pb2.FIXTURE_STATUS_SCHEDULED,
+        )
+
+
+def play(target: Target, say: Say) -> bool:
+    """Plays the scenario; True unless a step that should work failed."""
+    story = Story(target, say)
+    say(f"betmesh demo (run {story.run_id}): Arsenal v Chelsea, fixture {story.fixture_id}")
+    say("")
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("the operator signs in (identity)", story.operator_signs_in),
+        ("the football model snapshot (quotes replica)", story.football_snapshot),
+        ("a consensus 1X2 price (gateway -> quotes replicas)", story.consensus_quote),
+        ("a player funds a wallet (bets)", story.deposit),
+        ("the match is played (live odds)", story.match_events),
+        ("the result is observed and validated (oracle)", story.result_observations),
+    ]
+    try:
+        for number, (title, action) in enumerate(steps, start=1):
+            story.step(number, title, action)
+    finally:
+        story.close()
+    if story.failures:
+        say(f"demo finished with {story.failures} failed step(s)")
+        return False
+    say("demo finished: every step that is built worked")
+    return True
+
+
+def _reason(exc: grpc.RpcError) -> str:
+    try:
+        status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    except Exception:
+        return ""
+    info = error_info(status)
+    return f"/{info.reason}" if info is not None else ""
+
+
+def _odds(odds_e4: int) -> str:
+    return f"{odds_e4 // 10_000}.{odds_e4 % 10_000 // 100:02d}"
+
+
+def _money(money: money_pb2.Money) -> str:
+    sign = "-" if money.amount_minor < 0 else ""
+    amount = abs(money.amount_minor)
+    return f"{sign}{amount // 100}.{amount % 100:02d} {money.currency or 'EUR'}"
+
+
+def _now() -> Timestamp:
+    stamp = Timestamp()
+    stamp.GetCurrentTime()
+    return stamp

@@ -1,0 +1,664 @@
+"""The mesh supervisor: starts every betmesh service as its own process and watches it.
+
+`Mesh(config).start()` brings up the infrastructure (embedded PostgreSQL, Redis and anvil unless
+external URLs are given), then the services in stages (quote replicas, then the gateway that
+needs their addresses, then the rest), each stage polled with the standard gRPC health check
+until SERVING. `stop()` sends SIGTERM to every child, waits for the grace period, SIGKILLs
+stragglers and stops the infrastructure.
+
+No orphans, however the launcher ends: each child runs in its own process group (a terminal's
+Ctrl-C reaches only the launcher, which then stops children in order), arms PR_SET_PDEATHSIG
+(launcher/child.py) and is registered with a watchdog process (launcher/watchdog.py) that cleans
+up when the launcher's pipe closes without a "done". PR_SET_PDEATHSIG fires when the *thread*
+that forked the child exits: call start() from a thread that outlives the mesh (the main thread).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TextIO
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from launcher.child import LAUNCHER_PID_VARIABLE
+from launcher.embedded import (
+    ROOT,
+    Anvil,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    free_port,
+    replace_database,
+    sqlalchemy_url,
+)
+
+HOST = "127.0.0.1"
+SPORTS = ("football", "tennis", "basketball")
+DEMO_CLIENT_ID = "betmesh-demo-operator"
+# Audiences the demo operator may ask tokens for: every service it talks to.
+DEMO_AUDIENCES = (
+    "betmesh.bets",
+    "betmesh.gateway",
+    "betmesh.live",
+    "betmesh.oracle",
+    "betmesh.identity",
+    "betmesh.quotes",
+)
+SECRET_FILE = "demo-operator.secret"
+MESH_FILE = "mesh.json"
+# Spans are exported in batches every 5 s by default; a local mesh wants them seen at once.
+OTLP_SCHEDULE_DELAY_MS = "200"
+LOG_TAIL_LINES = 40
+SERVING: int = health_pb2.HealthCheckResponse.SERVING
+UNKNOWN: int = health_pb2.HealthCheckResponse.UNKNOWN
+COLOURS = (36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96)
+
+
+class MeshError(RuntimeError):
+    """The mesh could not start; the message names the process and holds its last log lines."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One row of the service table: a process to run."""
+
+    name: str  # instance name, unique in the mesh: "quotes-football-1", "gateway"
+    module: str  # run as `python -m <module>`
+    stage: int  # every process of a stage is SERVING before the next stage starts
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+# Everything but the quote replicas, which are generated per sport (see quote_specs).
+# The gateway comes right after the replicas; the others find it by BETMESH_GATEWAY_ADDRESS.
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("gateway", "gateway", stage=1),
+    ServiceSpec("identity", "services.identity", stage=2),
+    ServiceSpec("bets", "services.bets", stage=2),
+    ServiceSpec("live", "services.live", stage=2),
+    ServiceSpec("oracle", "services.oracle", stage=2),
+)
+
+
+def quote_specs(replicas: Mapping[str, int]) -> list[ServiceSpec]:
+    return [
+        ServiceSpec(
+            f"quotes-{sport}-{index}",
+            "services.quotes",
+            stage=0,
+            env={"BETMESH_QUOTES_SPORT": sport, "BETMESH_QUOTES_REPLICA_ID": f"{sport}-{index}"},
+        )
+        for sport in SPORTS
+        for index in range(1, replicas.get(sport, 0) + 1)
+    ]
+
+
+def module_exists(module: str) -> bool:
+    """A service not written yet is skipped, not failed: the table lists the whole design."""
+    try:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class MeshConfig:
+    state_dir: Path = ROOT / ".betmesh"
+    database_url: str | None = None  # None: embedded PostgreSQL, database "betmesh"
+    redis_url: str | None = None  # None: embedded Redis
+    chain_rpc_urls: Sequence[str] = ()  # empty: a local anvil
+    replicas: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(SPORTS, 3))
+    otlp_endpoint: str | None = None
+    base_port: int | None = None  # None: free ports
+    log_level: str = "INFO"
+    # Where children's prefixed log lines go (None: nowhere; they are still kept in files).
+    log_stream: TextIO | None = field(default_factory=lambda: sys.stdout)
+    colour: bool | None = None  # None: only when log_stream is a TTY
+    startup_timeout: float = 90.0
+    grace_seconds: float = 10.0
+    # Restrict to these instance names or modules (e.g. {"services.quotes", "gateway"}).
+    only: frozenset[str] | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Child:
+    spec: ServiceSpec
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    tail: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES)
+    )
+    ready_after: float | None = None
+    _pump: threading.Thread | None = None
+    _channel: grpc.Channel | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def health(self, timeout: float = 1.0) -> int:
+        """Health status for service "", or UNKNOWN while nothing answers."""
+        if not _port_open(self.port):
+            return UNKNOWN
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(self.address)
+        try:
+            response = health_pb2_grpc.HealthStub(self._channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        except grpc.RpcError:
+            return UNKNOWN
+        return int(response.status)
+
+    def close_channel(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def write_private(path: Path, text: str) -> None:
+    """Creates the file 0600 before anything is written to it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def ensure_database(admin_url: str, name: str) -> str:
+    """Creates database `name` unless it exists (a local mesh keeps its data across runs)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return replace_database(admin_url, name)
+
+
+class Watchdog:
+    """The launcher's side of launcher/watchdog.py."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "launcher.watchdog"],
+            stdin=subprocess.PIPE,
+            cwd=ROOT,
+            process_group=0,
+        )
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def _send(self, line: str) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
+            stdin.write(f"{line}\n".encode())
+            stdin.flush()
+
+    def group(self, pid: int) -> None:
+        self._send(f"group {pid}")
+
+    def process(self, pid: int) -> None:
+        self._send(f"process {pid}")
+
+    def postgres(self, pgdata: Path) -> None:
+        self._send(f"postgres {pgdata}")
+
+    def close(self) -> None:
+        self._send("done")
+        with contextlib.suppress(OSError):
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
+class Mesh:
+    """The whole mesh on one machine. Use as a context manager, or start() ... stop()."""
+
+    def __init__(self, config: MeshConfig | None = None) -> None:
+        self.config = config or MeshConfig()
+        self.children: list[Child] = []
+        self.skipped: list[ServiceSpec] = []
+        self.database_url = ""
+        self.redis_url = ""
+        self.chain_rpc_urls: list[str] = []
+        self.demo_client_id = DEMO_CLIENT_ID
+        self.startup_seconds: float | None = None
+        self._demo_secret = ""
+        self._postgres: EmbeddedPostgres | None = None
+        self._redis: EmbeddedRedis | None = None
+        self._anvil: Anvil | None = None
+        self._watchdog: Watchdog | None = None
+        self._out_lock = threading.Lock()
+        self._log_files: list[IO[str]] = []
+        self._started_at = 0.0
+        self._stopped = False
+
+    # ---- public API ---------------------------------------------------------------------
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Instance name -> host:port, for every service process."""
+        return {child.name: child.address for child in self.children}
+
+    @property
+    def state_dir(self) -> Path:
+        return self.config.state_dir
+
+    @property
+    def secret_file(self) -> Path:
+        return self.config.state_dir / SECRET_FILE
+
+    @property
+    def demo_secret(self) -> str:
+        return self._demo_secret
+
+    def replica_addresses(self, sport: str) -> list[str]:
+        return [c.address for c in self.children if c.spec.env.get("BETMESH_QUOTES_SPORT") == sport]
+
+    def address_of(self, name: str) -> str | None:
+        return self.addresses.get(name)
+
+    def __enter__(self) -> Mesh:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Brings the whole mesh up; raises MeshError (after cleaning up) if any part fails."""
+        self._started_at = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - self._started_at
+
+    def stop(self, force: Callable[[], bool] = lambda: False) -> None:
+        """SIGTERM to every child, SIGKILL after the grace period (or once force() says so)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        running = [c for c in self.children if c.process is not None and c.exited() is None]
+        for child in running:
+            _kill_group(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.config.grace_seconds
+        while any(c.exited() is None for c in running):
+            if time.monotonic() > deadline or force():
+                break
+            time.sleep(0.05)
+        for child in running:
+            if child.exited() is None:
+                self._emit(child, f"did not stop within {self.config.grace_seconds:.0f} s: SIGKILL")
+                _kill_group(child.pid, signal.SIGKILL)
+        for child in self.children:
+            if child.process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(5)
+                # Whatever the service left in its group (it should have none) goes too.
+                _kill_group(child.pid, signal.SIGKILL)
+            child.close_channel()
+            if child._pump is not None:
+                child._pump.join(2)
+        for part in (self._anvil, self._redis, self._postgres):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.stop()
+        self._anvil = self._redis = self._postgres = None
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
+        for handle in self._log_files:
+            handle.close()
+        self._log_files.clear()
+
+    def infra_pids(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        if self._redis is not None and self._redis.process is not None:
+            found["redis"] = self._redis.process.pid
+        if self._anvil is not None and self._anvil.process is not None:
+            found["anvil"] = self._anvil.process.pid
+        if self._postgres is not None:
+            pid_file = self.config.state_dir / "postgres" / "pgdata" / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                found["postgres"] = int(pid_file.read_text().splitlines()[0])
+        return found
+
+    def failed_children(self) -> list[Child]:
+        """Children that exited on their own (after start-up, this is a crash)."""
+        return [c for c in self.children if c.exited() is not None]
+
+    def describe(self) -> str:
+        width = max((len(c.name) for c in self.children), default=10)
+        lines = [f"{'service':<{width}}  {'address':<21}  {'pid':>7}  module"]
+        for child in self.children:
+            lines.append(
+                f"{child.name:<{width}}  {child.address:<21}  {child.pid:>7}  {child.spec.module}"
+            )
+        for spec in self.skipped:
+            lines.append(f"{spec.name:<{width}}  {'(not built yet)':<21}  {'-':>7}  {spec.module}")
+        infra = [("postgres", _redact(self.database_url)), ("redis", self.redis_url)]
+        infra += [("chain", url) for url in self.chain_rpc_urls]
+        lines += [f"{name:<{width}}  {where}" for name, where in infra]
+        return "\n".join(lines)
+
+    def child_env(self) -> dict[str, str]:
+        """Variables every child gets (the launcher contract), without per-service ones."""
+        gateway = next((c for c in self.children if c.spec.module == "gateway"), None)
+        clients = [
+            {
+                "client_id": DEMO_CLIENT_ID,
+                "secret_sha256": hashlib.sha256(self._demo_secret.encode()).hexdigest(),
+                "role": "operator",
+                "audiences": list(DEMO_AUDIENCES),
+            }
+        ]
+        env = {
+            "BETMESH_HOST": HOST,
+            "BETMESH_LOG_LEVEL": self.config.log_level,
+            "BETMESH_DATABASE_URL": self.database_url,
+            "BETMESH_REDIS_URL": self.redis_url,
+            "BETMESH_GATEWAY_ADDRESS": gateway.address if gateway else "",
+            "BETMESH_ORACLE_RPC_URLS": ",".join(self.chain_rpc_urls),
+            "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
+            "BETMESH_GATEWAY_REPLICAS": ";".join(
+                f"{sport}={','.join(self.replica_addresses(sport))}"
+                for sport in SPORTS
+                if self.replica_addresses(sport)
+            ),
+            # A strict majority of each sport's replicas, however many run.
+            "BETMESH_GATEWAY_QUORUM": ",".join(
+                f"{sport}={len(self.replica_addresses(sport)) // 2 + 1}"
+                for sport in SPORTS
+                if self.replica_addresses(sport)
+            ),
+            LAUNCHER_PID_VARIABLE: str(os.getpid()),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if self.config.otlp_endpoint:
+            endpoint = self.config.otlp_endpoint
+            if "://" not in endpoint:
+                endpoint = f"http://{endpoint}"
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+            env["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+            env["OTEL_BSP_SCHEDULE_DELAY"] = os.environ.get(
+                "OTEL_BSP_SCHEDULE_DELAY", OTLP_SCHEDULE_DELAY_MS
+            )
+        env.update(self.config.extra_env)
+        return env
+
+    # ---- start-up -----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        config = self.config
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        (config.state_dir / "logs").mkdir(exist_ok=True)
+        self._watchdog = Watchdog()
+        self._demo_secret = secrets.token_urlsafe(32)
+        write_private(self.secret_file, self._demo_secret + "\n")
+        self._plan()
+        # Quote replicas need no infrastructure: they start while it comes up.
+        first = [c for c in self.children if c.spec.stage == 0]
+        infra = threading.Thread(target=self._start_infra_guarded, name="infra", daemon=True)
+        infra.start()
+        self._spawn(first, self.child_env())
+        infra.join(config.startup_timeout)
+        if self._infra_error is not None:
+            raise self._infra_error
+        if infra.is_alive():
+            raise MeshError("infrastructure did not start in time")
+        self._wait_serving(first)
+        for stage in sorted({c.spec.stage for c in self.children} - {0}):
+            group = [c for c in self.children if c.spec.stage == stage]
+            self._spawn(group, self.child_env())
+            self._wait_serving(group)
+        self._write_mesh_file()
+
+    def _plan(self) -> None:
+        config = self.config
+        specs = quote_specs(config.replicas) + list(SERVICES)
+        if config.only is not None:
+            specs = [
+                s for s in specs if {s.name, s.module, s.module.rsplit(".", 1)[-1]} & config.only
+            ]
+        ports = iter(range(config.base_port, 65536)) if config.base_port else None
+        for spec in specs:
+            if not module_exists(spec.module):
+                self.skipped.append(spec)
+                continue
+            self.children.append(Child(spec, next(ports) if ports else free_port()))
+
+    _infra_error: BaseException | None = None
+
+    def _start_infra_guarded(self) -> None:
+        try:
+            self._start_infra()
+        except BaseException as exc:
+            self._infra_error = exc
+
+    def _start_infra(self) -> None:
+        config = self.config
+        watchdog = self._watchdog
+        assert watchdog is not None
+        parts: list[threading.Thread] = []
+        errors: list[BaseException] = []
+
+        def run(target: Callable[[], None]) -> None:
+            def guarded() -> None:
+                try:
+                    target()
+                except BaseException as exc:
+                    errors.append(exc)
+
+            thread = threading.Thread(target=guarded, daemon=True)
+            thread.start()
+            parts.append(thread)
+
+        def postgres() -> None:
+            if config.database_url:
+                self.database_url = sqlalchemy_url(config.database_url)
+                return
+            self._postgres = EmbeddedPostgres(config.state_dir / "postgres")
+            self._postgres.start()
+            watchdog.postgres((config.state_dir / "postgres" / "pgdata").resolve())
+            self.database_url = ensure_database(self._postgres.url(), "betmesh")
+
+        def redis() -> None:
+            if config.redis_url:
+                self.redis_url = config.redis_url
+                return
+            self._redis = EmbeddedRedis(config.state_dir / "redis")
+            self._redis.start()
+            assert self._redis.process is not None
+            watchdog.process(self._redis.process.pid)
+            self.redis_url = self._redis.url
+
+        def chain() -> None:
+            if config.chain_rpc_urls:
+                self.chain_rpc_urls = list(config.chain_rpc_urls)
+                return
+            self._anvil = Anvil()
+            self._anvil.start()
+            assert self._anvil.process is not None
+            watchdog.process(self._anvil.process.pid)
+            self.chain_rpc_urls = [self._anvil.url]
+
+        for target in (postgres, redis, chain):
+            run(target)
+        for thread in parts:
+            thread.join()
+        if errors:
+            raise MeshError(f"infrastructure failed to start: {errors[0]!r}") from errors[0]
+
+    def _spawn(self, children: Iterable[Child], common: Mapping[str, str]) -> None:
+        watchdog = self._watchdog
+        assert watchdog is not None
+        for index, child in enumerate(children):
+            env = {**os.environ, **common, **child.spec.env, "BETMESH_PORT": str(child.port)}
+            attributes = f"betmesh.instance={child.name}"
+            if os.environ.get("OTEL_RESOURCE_ATTRIBUTES"):
+                attributes = f"{os.environ['OTEL_RESOURCE_ATTRIBUTES']},{attributes}"
+            env["OTEL_RESOURCE_ATTRIBUTES"] = attributes
+            child.process = subprocess.Popen(
+                [sys.executable, "-m", "launcher.child", child.spec.module],
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+            watchdog.group(child.pid)
+            log_file = open(  # noqa: SIM115 - closed in stop()
+                self.config.state_dir / "logs" / f"{child.name}.log", "a", encoding="utf-8"
+            )
+            self._log_files.append(log_file)
+            colour = COLOURS[(len(self.children) + index) % len(COLOURS)]
+            child._pump = threading.Thread(
+                target=self._pump,
+                args=(child, log_file, colour),
+                name=f"log-{child.name}",
+                daemon=True,
+            )
+            child._pump.start()
+
+    def _wait_serving(self, children: Sequence[Child]) -> None:
+        deadline = time.monotonic() + self.config.startup_timeout
+        pending = list(children)
+        delay = 0.02
+        while pending:
+            for child in list(pending):
+                code = child.exited()
+                if code is not None:
+                    child._pump.join(2) if child._pump else None
+                    raise MeshError(_exit_report(child, code, "during start-up"))
+                if child.health() == SERVING:
+                    child.ready_after = time.monotonic() - self._started_at
+                    pending.remove(child)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(c.name for c in pending)
+                raise MeshError(
+                    f"not SERVING after {self.config.startup_timeout:.0f} s: {names}\n"
+                    + "\n".join(_exit_report(c, None, "") for c in pending)
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
+
+    def _write_mesh_file(self) -> None:
+        record = {
+            "launcher_pid": os.getpid(),
+            "services": {
+                c.name: {"address": c.address, "module": c.spec.module, "pid": c.pid}
+                for c in self.children
+            },
+            "gateway": next((c.address for c in self.children if c.spec.module == "gateway"), ""),
+            "demo_client_id": DEMO_CLIENT_ID,
+            "demo_secret_file": str(self.secret_file),
+            # What `stop()` (or the watchdog) must end besides the services: for operators
+            # and tests that check nothing is left behind.
+            "watchdog_pid": self._watchdog.pid if self._watchdog else None,
+            "infra_pids": self.infra_pids(),
+        }
+        (self.config.state_dir / MESH_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+    # ---- logs ---------------------------------------------------------------------------
+
+    def _pump(self, child: Child, log_file: IO[str], colour: int) -> None:
+        assert child.process is not None and child.process.stdout is not None
+        for raw in child.process.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            child.tail.append(line)
+            with contextlib.suppress(ValueError):
+                log_file.write(line + "\n")
+                log_file.flush()
+            self._emit(child, line, colour)
+
+    def _emit(self, child: Child, line: str, colour: int = 0) -> None:
+        stream = self.config.log_stream
+        if stream is None:
+            return
+        width = max(len(c.name) for c in self.children)
+        prefix = f"{child.name:<{width}} |"
+        use_colour = self.config.colour
+        if use_colour is None:
+            use_colour = stream.isatty()
+        if use_colour and colour:
+            prefix = f"\x1b[{colour}m{prefix}\x1b[0m"
+        with self._out_lock, contextlib.suppress(ValueError, OSError):
+            stream.write(f"{prefix} {line}\n")
+            stream.flush()
+
+
+def _kill_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _exit_report(child: Child, code: int | None, when: str) -> str:
+    head = (
+        f"{child.name} exited with code {code} {when}"
+        if code is not None
+        else f"{child.name} ({child.address}) is not SERVING"
+    )
+    tail = "\n".join(f"  {child.name} | {line}" for line in child.tail) or "  (no output)"
+    return f"{head}; last log lines:\n{tail}"
+
+
+def _redact(url: str) -> str:
+    """Database URLs may carry a password; the table shows everything else."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"

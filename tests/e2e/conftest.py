@@ -1,0 +1,58 @@
+"""The mesh as real processes, started through the launcher's command line.
+
+One `python -m launcher up` per module (a 2-core CI machine cannot afford more): 3 football
+replicas, 1 tennis and 1 basketball, the gateway and every other service that exists, on the
+session's PostgreSQL and Redis (external when BETMESH_TEST_* are set, embedded otherwise), with
+spans exported to a receiver the tests run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from .launcher_process import Launcher, processes_of, wait_gone
+from .otlp_receiver import OtlpReceiver
+
+
+@pytest.fixture(scope="module")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def mesh(
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
+    redis_url: str,
+    otlp_receiver: OtlpReceiver,
+) -> Iterator[Launcher]:
+    launcher = Launcher(
+        tmp_path_factory.mktemp("mesh"),
+        [
+            "up",
+            "--quiet",
+            "--replicas",
+            "3",
+            "--sport-replicas",
+            "tennis=1,basketball=1",
+            "--database-url",
+            database_url,
+            "--redis-url",
+            redis_url,
+            "--otlp-endpoint",
+            otlp_receiver.endpoint,
+        ],
+    )
+    launcher.start()
+    yield launcher
+    launcher.stop()
+    left = wait_gone(processes_of(launcher.pid), 15)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)

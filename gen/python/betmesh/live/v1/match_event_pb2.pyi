@@ -94,6 +94,7 @@ class MatchEvent(_message.Message):
     SIDE_FIELD_NUMBER: _builtins.int
     POINTS_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
+    FIXTURE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     sport: _sport_pb2.Sport.ValueType
     sequence: _builtins.int
@@ -109,6 +110,12 @@ class MatchEvent(_message.Message):
     """The feed that reported it, e.g. "simulator"."""
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def fixture(self) -> _sport_pb2.Fixture:
+        """The fixture being played (participants, competition, best_of_sets for tennis). Expected on
+        MATCH_STARTED, where it fixes the match format; ignored on later events.
+        """
+
     def __init__(
         self,
         *,
@@ -122,10 +129,11 @@ class MatchEvent(_message.Message):
         side: _sport_pb2.Side.ValueType = ...,
         points: _builtins.int = ...,
         source: _builtins.str = ...,
+        fixture: _sport_pb2.Fixture | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed_seconds", b"elapsed_seconds", "fixture_id", b"fixture_id", "occurred_at", b"occurred_at", "period", b"period", "points", b"points", "sequence", b"sequence", "side", b"side", "source", b"source", "sport", b"sport", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed_seconds", b"elapsed_seconds", "fixture", b"fixture", "fixture_id", b"fixture_id", "occurred_at", b"occurred_at", "period", b"period", "points", b"points", "sequence", b"sequence", "side", b"side", "source", b"source", "sport", b"sport", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

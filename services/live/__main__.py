@@ -1,0 +1,20 @@
+"""python -m services.live: the live odds service (match events and game state for now)."""
+
+from __future__ import annotations
+
+from service_runtime.server import ServiceHost, run_service
+from services.live.app import SERVICE, build
+from services.live.settings import LiveSettings
+
+
+def main() -> None:
+    settings = LiveSettings.from_env()
+
+    async def host() -> ServiceHost:
+        return build(settings)
+
+    run_service(SERVICE, host, settings.server.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Edges of the live service: Redis state and the event bus."""

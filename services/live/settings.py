@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from service_runtime.settings import Env, ServerSettings
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    server: ServerSettings
+    # Game state and held events live here so that several live processes share them.
+    redis_url: str
+    # Not used yet: live repricing will ask the consensus gateway for prices.
+    gateway_address: str | None
+    # How long an event ahead of a gap is held before ingests fail with SEQUENCE_GAP.
+    hold_seconds: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
+        env = Env(dict(environ)) if environ is not None else Env()
+        settings = cls(
+            server=ServerSettings.read(env),
+            redis_url=env.str("REDIS_URL"),
+            gateway_address=env.str("GATEWAY_ADDRESS", None),
+            hold_seconds=env.float("LIVE_HOLD_SECONDS", 30.0),
+        )
+        if settings.hold_seconds < 0:
+            env.problems.append(
+                f"BETMESH_LIVE_HOLD_SECONDS={settings.hold_seconds!r} must not be negative"
+            )
+        env.check()
+        return settings

@@ -1,0 +1,1 @@
+"""The identity service: client-credential access tokens and the keys that verify them."""

@@ -1,0 +1,2 @@
+"""Identity core: clients, signing keys, token issuance and verification.
+Knows nothing of gRPC or storage."""

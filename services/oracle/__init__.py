@@ -1,0 +1,1 @@
+"""The oracle service: match results observed by independent sources, validated by agreement."""

@@ -1,0 +1,1 @@
+"""Edges of the oracle service: PostgreSQL storage and the event bus."""

@@ -1,0 +1,34 @@
+"""Announces validated results on the event bus (Redis Streams)."""
+
+from __future__ import annotations
+
+from betmesh.events.v1 import events_pb2
+from betmesh.oracle.v1 import oracle_service_pb2 as pb
+
+from service_runtime.events import EventPublisher, Topic
+from services.oracle.domain.results import ResultRecord
+
+
+def result_validated(record: ResultRecord) -> events_pb2.EventEnvelope:
+    if record.result is None:
+        raise ValueError(f"{record.fixture_id} has no validated result to announce")
+    return events_pb2.EventEnvelope(
+        # Derived from the record, so a re-announcement after a crash carries the same id and
+        # consumers drop it as a duplicate.
+        event_id=f"oracle:result-validated:{record.fixture_id}:{pb.ValidationState.Name(record.state)}",
+        result_validated=events_pb2.ResultValidated(
+            fixture_id=record.fixture_id,
+            home_score=record.result.home_score,
+            away_score=record.result.away_score,
+            status=pb.ResultStatus.Name(record.result.status),
+            sources_hash=record.sources_hash,
+        ),
+    )
+
+
+class ResultEventPublisher:
+    def __init__(self, publisher: EventPublisher) -> None:
+        self.publisher = publisher
+
+    async def __call__(self, record: ResultRecord) -> None:
+        await self.publisher.publish(Topic.RESULT_VALIDATED, result_validated(record))

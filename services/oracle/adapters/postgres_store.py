@@ -1,0 +1,172 @@
+"""ResultStore on PostgreSQL (SQLAlchemy Core, psycopg2), off the event loop via to_thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC
+
+import sqlalchemy as sa
+from betmesh.common.v1 import sport_pb2
+from betmesh.oracle.v1 import oracle_service_pb2 as pb
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from service_runtime.digest import canonical_bytes
+from services.oracle.adapters.tables import observations, results
+from services.oracle.domain.results import Change, ResultRecord
+
+_STATE_PREFIX = "VALIDATION_STATE_"
+
+
+def _state_name(state: pb.ValidationState.ValueType) -> str:
+    return pb.ValidationState.Name(state).removeprefix(_STATE_PREFIX)
+
+
+def _state_value(name: str) -> pb.ValidationState.ValueType:
+    return pb.ValidationState.Value(_STATE_PREFIX + name)
+
+
+class PostgresResultStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def apply(self, fixture_id: str, change: Change) -> ResultRecord:
+        return await asyncio.to_thread(self._apply, fixture_id, change)
+
+    async def get(self, fixture_id: str) -> ResultRecord | None:
+        return await asyncio.to_thread(self._get, fixture_id)
+
+    async def list_held(self, after_fixture_id: str, limit: int) -> list[ResultRecord]:
+        return await asyncio.to_thread(
+            self._list, results.c.state == "HELD", after_fixture_id, limit
+        )
+
+    async def pending_events(self) -> list[ResultRecord]:
+        return await asyncio.to_thread(self._list, results.c.event_pending, "", 1000)
+
+    async def mark_event_published(self, fixture_id: str) -> None:
+        await asyncio.to_thread(self._mark_published, fixture_id)
+
+    def _apply(self, fixture_id: str, change: Change) -> ResultRecord:
+        with self.engine.begin() as conn:
+            # Serialises everything about one fixture, including its first observation,
+            # when there is no row yet to lock.
+            conn.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock(
+                        sa.func.hashtextextended("oracle:" + fixture_id, 0)
+                    )
+                )
+            )
+            current = self._load(conn, [fixture_id]).get(fixture_id)
+            record = change(current)
+            if record != current:
+                self._save(conn, current, record)
+            return replace(
+                record, stored_sources=frozenset(o.source_id for o in record.observations)
+            )
+
+    def _get(self, fixture_id: str) -> ResultRecord | None:
+        with self.engine.connect() as conn:
+            return self._load(conn, [fixture_id]).get(fixture_id)
+
+    def _list(
+        self, condition: sa.ColumnElement[bool], after: str, limit: int
+    ) -> list[ResultRecord]:
+        with self.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(results.c.fixture_id)
+                    .where(condition, results.c.fixture_id > after)
+                    .order_by(results.c.fixture_id)
+                    .limit(limit)
+                ).scalars()
+            )
+            loaded = self._load(conn, ids)
+        return [loaded[i] for i in ids if i in loaded]
+
+    def _mark_published(self, fixture_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                results.update()
+                .where(results.c.fixture_id == fixture_id)
+                .values(event_pending=False, updated_at=sa.func.now())
+            )
+
+    @staticmethod
+    def _load(conn: Connection, fixture_ids: Sequence[str]) -> dict[str, ResultRecord]:
+        if not fixture_ids:
+            return {}
+        rows = conn.execute(
+            sa.select(results).where(results.c.fixture_id.in_(fixture_ids))
+        ).mappings()
+        by_fixture: dict[str, list[pb.Observation]] = {i: [] for i in fixture_ids}
+        for data, fixture_id in conn.execute(
+            sa.select(observations.c.observation, observations.c.fixture_id)
+            .where(observations.c.fixture_id.in_(fixture_ids))
+            .order_by(observations.c.fixture_id, observations.c.source_id)
+        ):
+            by_fixture[fixture_id].append(pb.Observation.FromString(data))
+        return {row["fixture_id"]: _record(row, by_fixture[row["fixture_id"]]) for row in rows}
+
+    @staticmethod
+    def _save(conn: Connection, current: ResultRecord | None, record: ResultRecord) -> None:
+        result = record.result
+        values = {
+            "state": _state_name(record.state),
+            "result": canonical_bytes(result) if result is not None else None,
+            "result_status": pb.ResultStatus.Name(result.status) if result is not None else None,
+            "home_score": result.home_score if result is not None else None,
+            "away_score": result.away_score if result is not None else None,
+            "sources_hash": record.sources_hash,
+            "resolution_note": record.resolution_note,
+            "resolved_by": record.resolved_by,
+            "event_pending": record.event_pending,
+            "updated_at": sa.func.now(),
+        }
+        if record.state == pb.VALIDATION_STATE_RESOLVED:
+            values["resolved_at"] = sa.func.now()
+        if current is None:
+            conn.execute(results.insert().values(fixture_id=record.fixture_id, **values))
+        else:
+            conn.execute(
+                results.update().where(results.c.fixture_id == record.fixture_id).values(**values)
+            )
+        new = [o for o in record.observations if o.source_id not in record.stored_sources]
+        if new:
+            conn.execute(
+                observations.insert(), [_observation_row(record.fixture_id, o) for o in new]
+            )
+
+
+def _record(row: RowMapping, found: list[pb.Observation]) -> ResultRecord:
+    return ResultRecord(
+        fixture_id=row["fixture_id"],
+        state=_state_value(row["state"]),
+        observations=tuple(found),
+        result=pb.MatchResult.FromString(row["result"]) if row["result"] is not None else None,
+        sources_hash=row["sources_hash"],
+        resolution_note=row["resolution_note"],
+        resolved_by=row["resolved_by"],
+        event_pending=row["event_pending"],
+        stored_sources=frozenset(o.source_id for o in found),
+    )
+
+
+def _observation_row(fixture_id: str, observation: pb.Observation) -> dict[str, object]:
+    result = observation.result
+    return {
+        "fixture_id": fixture_id,
+        "source_id": observation.source_id,
+        "observation": canonical_bytes(observation),
+        "sport": sport_pb2.Sport.Name(result.sport),
+        "status": pb.ResultStatus.Name(result.status),
+        "home_score": result.home_score,
+        "away_score": result.away_score,
+        "set_games": list(result.set_games),
+        "home_half_time_score": result.home_half_time_score,
+        "away_half_time_score": result.away_half_time_score,
+        "observed_at": observation.observed_at.ToDatetime(tzinfo=UTC),
+        "source_reference": observation.source_reference,
+    }

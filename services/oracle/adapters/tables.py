@@ -1,0 +1,46 @@
+"""The oracle schema as SQLAlchemy Core tables (created by the Alembic migrations)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+SCHEMA = "oracle"
+metadata = sa.MetaData(schema=SCHEMA)
+
+results = sa.Table(
+    "results",
+    metadata,
+    sa.Column("fixture_id", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("result", sa.LargeBinary),
+    sa.Column("result_status", sa.Text),
+    sa.Column("home_score", sa.Integer),
+    sa.Column("away_score", sa.Integer),
+    sa.Column("sources_hash", sa.Text, nullable=False),
+    sa.Column("resolution_note", sa.Text, nullable=False),
+    sa.Column("resolved_by", sa.Text, nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("event_pending", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+observations = sa.Table(
+    "observations",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("fixture_id", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("observation", sa.LargeBinary, nullable=False),
+    sa.Column("sport", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("home_score", sa.Integer, nullable=False),
+    sa.Column("away_score", sa.Integer, nullable=False),
+    sa.Column("set_games", postgresql.ARRAY(sa.Integer), nullable=False),
+    sa.Column("home_half_time_score", sa.Integer, nullable=False),
+    sa.Column("away_half_time_score", sa.Integer, nullable=False),
+    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source_reference", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True)),
+)

@@ -1,0 +1,275 @@
+"""Results of fixtures as the oracle keeps them, and what may happen to them.
+
+Each operation is a pure function from the stored record to the next one; the store applies
+it atomically per fixture, so two sources reporting at once are evaluated one after the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from betmesh.oracle.v1 import oracle_service_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from service_runtime.auth import Principal
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.oracle.domain.agreement import (
+    check_result,
+    evaluate,
+    normalise_observation,
+    outcome_key,
+    raise_if,
+    sources_hash,
+)
+
+VALIDATED = frozenset({pb.VALIDATION_STATE_AGREED, pb.VALIDATION_STATE_RESOLVED})
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+OPERATOR_ROLE = "operator"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    fixture_id: str
+    state: pb.ValidationState.ValueType
+    observations: tuple[pb.Observation, ...]  # one per source, sorted by source_id
+    result: pb.MatchResult | None = None
+    sources_hash: str = ""
+    resolution_note: str = ""
+    resolved_by: str = ""
+    # Set when the result becomes validated, cleared once the event is on the bus (outbox).
+    event_pending: bool = False
+    # Observations stored before this change; the store inserts the rest.
+    stored_sources: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def to_proto(self) -> pb.ValidatedResult:
+        message = pb.ValidatedResult(
+            fixture_id=self.fixture_id,
+            state=self.state,
+            observations=list(self.observations),
+            # Chain publication is not built yet: nothing has been published, and we say so.
+            publication=pb.Publication(status=pb.PUBLICATION_STATUS_NOT_PUBLISHED),
+            sources_hash=self.sources_hash,
+        )
+        if self.result is not None:
+            message.result.CopyFrom(self.result)
+        return message
+
+
+Change = Callable[[ResultRecord | None], ResultRecord]
+
+
+class ResultStore(Protocol):
+    async def apply(self, fixture_id: str, change: Change) -> ResultRecord:
+        """Runs `change` on the current record under a per-fixture lock and stores its result."""
+        ...
+
+    async def get(self, fixture_id: str) -> ResultRecord | None: ...
+
+    async def list_held(self, after_fixture_id: str, limit: int) -> list[ResultRecord]: ...
+
+    async def pending_events(self) -> list[ResultRecord]: ...
+
+    async def mark_event_published(self, fixture_id: str) -> None: ...
+
+
+ResultEvents = Callable[[ResultRecord], Awaitable[None]]
+
+
+def submit(
+    current: ResultRecord | None, observation: pb.Observation, required: int
+) -> tuple[ResultRecord, bool]:
+    """The record after one source's observation, and whether it was a re-submission."""
+    fixture_id = observation.result.fixture_id
+    observations = list(current.observations) if current is not None else []
+    previous = next((o for o in observations if o.source_id == observation.source_id), None)
+    if previous is not None:
+        if outcome_key(previous.result) == outcome_key(observation.result):
+            assert current is not None
+            return current, True
+        raise FailedPrecondition(
+            "OBSERVATION_CONFLICT",
+            f"source {observation.source_id} already reported another result for {fixture_id}",
+            {"fixture_id": fixture_id, "source_id": observation.source_id},
+        )
+    observations.append(observation)
+    observations.sort(key=lambda o: o.source_id)
+    stored = current.stored_sources if current is not None else frozenset()
+    if current is not None and current.state != pb.VALIDATION_STATE_AWAITING_SOURCES:
+        # Once agreed, held or resolved, a late report is kept for audit but changes nothing:
+        # the validated result may already be settled on (corrections are a separate path).
+        return replace(current, observations=tuple(observations)), False
+    evaluation = evaluate(observations, required)
+    record = ResultRecord(
+        fixture_id=fixture_id,
+        state=evaluation.state,
+        observations=tuple(observations),
+        result=evaluation.result,
+        sources_hash=evaluation.sources_hash,
+        event_pending=evaluation.state in VALIDATED,
+        stored_sources=stored,
+    )
+    return record, False
+
+
+def resolve(
+    current: ResultRecord | None, fixture_id: str, chosen: pb.MatchResult, note: str, resolver: str
+) -> ResultRecord:
+    if current is None:
+        raise NotFound(
+            "RESULT_NOT_FOUND", f"no observations for {fixture_id}", {"fixture_id": fixture_id}
+        )
+    if current.state != pb.VALIDATION_STATE_HELD:
+        raise FailedPrecondition(
+            "RESULT_NOT_HELD",
+            f"{fixture_id} is {pb.ValidationState.Name(current.state)}, not held",
+            {"fixture_id": fixture_id, "state": pb.ValidationState.Name(current.state)},
+        )
+    backing = [o for o in current.observations if outcome_key(o.result) == outcome_key(chosen)]
+    if not backing:
+        raise InvalidArgument(
+            "RESOLUTION_NOT_OBSERVED",
+            "the chosen result must be one a source observed",
+            {"fixture_id": fixture_id},
+        )
+    return replace(
+        current,
+        state=pb.VALIDATION_STATE_RESOLVED,
+        result=chosen,
+        sources_hash=sources_hash(backing),
+        resolution_note=note,
+        resolved_by=resolver,
+        event_pending=True,
+    )
+
+
+def encode_page_token(fixture_id: str) -> str:
+    return base64.urlsafe_b64encode(fixture_id.encode()).decode()
+
+
+def decode_page_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued") from None
+    if not after:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued")
+    return after
+
+
+class Oracle:
+    def __init__(
+        self,
+        store: ResultStore,
+        required_sources: int,
+        events: ResultEvents | None,
+        clock: Callable[[], Timestamp] | None = None,
+    ) -> None:
+        self.store = store
+        self.required_sources = required_sources
+        self.events = events
+        self.clock = clock or _now
+
+    async def submit_observation(self, observation: pb.Observation) -> tuple[ResultRecord, bool]:
+        checked = normalise_observation(observation, self.clock())
+        duplicate = validated_now = False
+
+        def change(current: ResultRecord | None) -> ResultRecord:
+            nonlocal duplicate, validated_now
+            record, duplicate = submit(current, checked, self.required_sources)
+            validated_now = record.state in VALIDATED and (
+                current is None or current.state not in VALIDATED
+            )
+            return record
+
+        record = await self.store.apply(checked.result.fixture_id, change)
+        # Only the report that validated the result announces it; an event still pending
+        # after that (publish failed) is the relay's, so concurrent reports do not repeat it.
+        if validated_now:
+            await self._announce(record)
+        return record, duplicate
+
+    async def get_result(self, fixture_id: str) -> ResultRecord:
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        record = await self.store.get(fixture_id)
+        if record is None:
+            raise NotFound(
+                "RESULT_NOT_FOUND", f"no observations for {fixture_id}", {"fixture_id": fixture_id}
+            )
+        return record
+
+    async def list_held(self, page_size: int, page_token: str) -> tuple[list[ResultRecord], str]:
+        after = decode_page_token(page_token)
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        # One extra row tells whether another page exists without a count query.
+        records = await self.store.list_held(after, size + 1)
+        if len(records) > size:
+            return records[:size], encode_page_token(records[size - 1].fixture_id)
+        return records, ""
+
+    async def resolve_held_result(
+        self, fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
+    ) -> ResultRecord:
+        # Deciding a disputed result decides payouts: only an authenticated operator may.
+        if caller is None or caller.role != OPERATOR_ROLE:
+            raise PermissionDenied(
+                "OPERATOR_REQUIRED", "only an operator may resolve a held result"
+            )
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        if chosen is None:
+            raise InvalidArgument("RESULT_REQUIRED", "the chosen result is required")
+        result = pb.MatchResult()
+        result.CopyFrom(chosen)
+        result.fixture_id = result.fixture_id or fixture_id
+        if result.fixture_id != fixture_id:
+            raise InvalidArgument("FIXTURE_MISMATCH", "result.fixture_id differs from fixture_id")
+        raise_if(check_result(result, "result"))
+        if not note.strip():
+            raise InvalidArgument("NOTE_REQUIRED", "a note is required for the audit trail")
+        resolver = caller.subject
+        record = await self.store.apply(
+            fixture_id, lambda current: resolve(current, fixture_id, result, note.strip(), resolver)
+        )
+        await self._announce(record)
+        return record
+
+    async def announce_pending(self) -> int:
+        """Publishes validated results whose event did not reach the bus (e.g. a crash)."""
+        if self.events is None:
+            return 0
+        pending = await self.store.pending_events()
+        for record in pending:
+            await self._announce(record)
+        return len(pending)
+
+    async def _announce(self, record: ResultRecord) -> None:
+        if self.events is None or not record.event_pending:
+            return
+        try:
+            await self.events(record)
+        except Exception:
+            # The record is committed with its event pending; the relay retries it. Failing
+            # the caller now would only make it resubmit what is already stored.
+            log.warning(
+                "result event not published; will retry",
+                extra={"fixture_id": record.fixture_id},
+                exc_info=True,
+            )
+            return
+        await self.store.mark_event_published(record.fixture_id)
+
+
+def _now() -> Timestamp:
+    now = Timestamp()
+    now.GetCurrentTime()
+    return now

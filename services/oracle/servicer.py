@@ -1,0 +1,68 @@
+"""OracleService over gRPC: translates requests to the oracle core and back."""
+
+# The generated base class fixes the RPC method names.
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import grpc
+from betmesh.oracle.v1 import oracle_service_pb2 as pb
+from betmesh.oracle.v1 import oracle_service_pb2_grpc
+
+from service_runtime.auth import current_principal
+from service_runtime.errors import InvalidArgument
+from service_runtime.telemetry import tracer
+from services.oracle.domain.results import Oracle
+
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
+    def __init__(self, oracle: Oracle) -> None:
+        self.oracle = oracle
+        self._tracer = tracer(__name__)
+
+    async def SubmitObservation(
+        self, request: pb.SubmitObservationRequest, context: Context
+    ) -> pb.SubmitObservationResponse:
+        if not request.HasField("observation"):
+            raise InvalidArgument("OBSERVATION_REQUIRED", "observation is required")
+        with self._tracer.start_as_current_span(
+            "submit observation",
+            attributes={
+                "betmesh.fixture.id": request.observation.result.fixture_id,
+                "betmesh.oracle.source.id": request.observation.source_id,
+            },
+        ) as span:
+            record, duplicate = await self.oracle.submit_observation(request.observation)
+            span.set_attribute("betmesh.oracle.state", pb.ValidationState.Name(record.state))
+        return pb.SubmitObservationResponse(result=record.to_proto(), duplicate=duplicate)
+
+    async def GetResult(
+        self, request: pb.GetResultRequest, context: Context
+    ) -> pb.GetResultResponse:
+        record = await self.oracle.get_result(request.fixture_id)
+        return pb.GetResultResponse(result=record.to_proto())
+
+    async def ListHeldResults(
+        self, request: pb.ListHeldResultsRequest, context: Context
+    ) -> pb.ListHeldResultsResponse:
+        records, next_token = await self.oracle.list_held(request.page_size, request.page_token)
+        return pb.ListHeldResultsResponse(
+            results=[r.to_proto() for r in records], next_page_token=next_token
+        )
+
+    async def ResolveHeldResult(
+        self, request: pb.ResolveHeldResultRequest, context: Context
+    ) -> pb.ResolveHeldResultResponse:
+        with self._tracer.start_as_current_span(
+            "resolve held result", attributes={"betmesh.fixture.id": request.fixture_id}
+        ):
+            record = await self.oracle.resolve_held_result(
+                request.fixture_id,
+                request.result if request.HasField("result") else None,
+                request.note,
+                current_principal.get(),
+            )
+        return pb.ResolveHeldResultResponse(result=record.to_proto())

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from gateway.app import build
 from gateway.settings import GatewaySettings
-from service_runtime.server import ServiceHost, run_service
+from service_runtime.server import run_service
 
 
 def main() -> None:
     settings = GatewaySettings.from_env()
-
-    async def host() -> ServiceHost:
-        return build(settings)
-
-    run_service("betmesh.gateway", host, settings.server.log_level)
+    run_service("betmesh.gateway", lambda: build(settings), settings.server.log_level)
 
 
 if __name__ == "__main__":

@@ -135,13 +135,19 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+        terminate(self.process)
+        self.process = None
+
+
+def terminate(process: subprocess.Popen[bytes] | None, grace: float = 5) -> None:
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def anvil_binary() -> Path:
@@ -188,13 +194,8 @@ class Anvil:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+        terminate(self.process)
+        self.process = None
 
 
 def unique_name(prefix: str) -> str:

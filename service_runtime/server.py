@@ -10,6 +10,7 @@ server drains for the grace period, background tasks stop, spans are flushed.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -131,12 +132,17 @@ async def serve_until_signalled(host: ServiceHost) -> None:
     await host.stop()
 
 
-def run_service(service: str, build: Callable[[], Awaitable[ServiceHost]], log_level: str) -> None:
-    """Process entry point: logs, build the host (settings, adapters), serve until signalled."""
+def run_service(
+    service: str, build: Callable[[], ServiceHost | Awaitable[ServiceHost]], log_level: str
+) -> None:
+    """Process entry point: logs, build the host (adapters, domain, servicers) inside the event
+    loop, serve until signalled."""
     configure_logging(service, log_level)
 
     async def main() -> None:
-        host = await build()
+        host = build()
+        if inspect.isawaitable(host):
+            host = await host
         await serve_until_signalled(host)
 
     try:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from service_runtime.server import ServiceHost, run_service
+from service_runtime.server import run_service
 from services.identity.app import build
 from services.identity.settings import IdentitySettings
 
 
 def main() -> None:
     settings = IdentitySettings.from_env()
-
-    async def host() -> ServiceHost:
-        return build(settings)
-
-    run_service("betmesh.identity", host, settings.server.log_level)
+    run_service("betmesh.identity", lambda: build(settings), settings.server.log_level)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from service_runtime.server import ServiceHost, run_service
+from service_runtime.server import run_service
 from services.live.app import SERVICE, build
 from services.live.settings import LiveSettings
 
 
 def main() -> None:
     settings = LiveSettings.from_env()
-
-    async def host() -> ServiceHost:
-        return build(settings)
-
-    run_service(SERVICE, host, settings.server.log_level)
+    run_service(SERVICE, lambda: build(settings), settings.server.log_level)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from service_runtime.server import ServiceHost, run_service
+from service_runtime.server import run_service
 from services.oracle.app import build
 from services.oracle.settings import OracleSettings
 
 
 def main() -> None:
     settings = OracleSettings.from_env()
-
-    async def host() -> ServiceHost:
-        return await build(settings)
-
-    run_service("betmesh.oracle", host, settings.server.log_level)
+    run_service("betmesh.oracle", lambda: build(settings), settings.server.log_level)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from service_runtime.server import ServiceHost, run_service
+from service_runtime.server import run_service
 from services.quotes.app import build
 from services.quotes.settings import QuotesSettings
 
 
 def main() -> None:
     settings = QuotesSettings.from_env()
-
-    async def host() -> ServiceHost:
-        return build(settings)
-
-    run_service("betmesh.quotes", host, settings.server.log_level)
+    run_service("betmesh.quotes", lambda: build(settings), settings.server.log_level)
 
 
 if __name__ == "__main__":

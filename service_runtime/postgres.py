@@ -37,6 +37,11 @@ def run_alembic_env() -> None:
         config.get_main_option("sqlalchemy.url") or "", poolclass=sa.pool.NullPool
     )
     with engine.connect() as connection:
+        # Replicas of one service start together: one migrates, the others wait, then find
+        # nothing to do. The lock is per schema and released when the connection closes.
+        connection.execute(
+            sa.text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": f"migrate:{schema}"}
+        )
         connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.execute(sa.text(f'SET search_path TO "{schema}"'))
         connection.commit()

@@ -1,6 +1,10 @@
-"""Wires the gateway: replica clients per sport -> consensus core -> servicers -> host."""
+"""Wires the gateway: replica clients per sport -> consensus core -> scheduler -> servicers."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from betmesh.common.v1 import sport_pb2
@@ -12,31 +16,65 @@ from betmesh.gateway.v1 import (
     fixture_service_pb2_grpc,
 )
 
+from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
+from gateway.adapters.postgres_store import (
+    SCHEMA,
+    PostgresDissents,
+    PostgresFixtures,
+    PostgresQuoteSets,
+)
 from gateway.adapters.replica_client import GrpcReplicaClient
-from gateway.domain.gateway import Accepted, ConsensusGateway
+from gateway.adapters.snapshot_catalog import GrpcSnapshotCatalog
+from gateway.domain.evidence import agreeing
+from gateway.domain.gateway import ConsensusGateway
+from gateway.domain.ports import Accepted, DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
+from gateway.domain.scheduler import PreMatchScheduler
+from gateway.metrics import ConsensusMetrics
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
+from service_runtime import postgres
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.telemetry import meter
 
 CONSENSUS = consensus_gateway_service_pb2.DESCRIPTOR.services_by_name[
     "ConsensusGatewayService"
 ].full_name
 FIXTURES = fixture_service_pb2.DESCRIPTOR.services_by_name["FixtureService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build(settings: GatewaySettings) -> ServiceHost:
     channels = ChannelPool()
     sets = []
+    catalogs: dict[sport_pb2.Sport.ValueType, list[GrpcSnapshotCatalog]] = {}
     for config in settings.replica_sets:
         sport = sport_pb2.Sport.Name(config.sport).removeprefix("SPORT_").lower()
+        ids = [f"{sport}-{i}" for i in range(1, len(config.addresses) + 1)]
         clients = [
-            GrpcReplicaClient(f"{sport}-{i}", address, channels.get(address))
-            for i, address in enumerate(config.addresses, start=1)
+            GrpcReplicaClient(rid, address, channels.get(address))
+            for rid, address in zip(ids, config.addresses, strict=True)
+        ]
+        catalogs[config.sport] = [
+            GrpcSnapshotCatalog(rid, channels.get(address), config.sport)
+            for rid, address in zip(ids, config.addresses, strict=True)
         ]
         sets.append((config.sport, config.quorum, clients))
+
+    engine = postgres.create_engine(settings.database_url) if settings.database_url else None
+    fixtures: FixtureRepository
+    quote_sets: QuoteSetRepository
+    dissents: DissentRepository
+    if engine is not None:
+        fixtures, quote_sets, dissents = (
+            PostgresFixtures(engine),
+            PostgresQuoteSets(engine),
+            PostgresDissents(engine),
+        )
+    else:
+        fixtures, quote_sets, dissents = MemoryFixtures(), MemoryQuoteSets(), MemoryDissents()
 
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     publisher = EventPublisher(redis_client, "betmesh.gateway") if redis_client else None
@@ -44,15 +82,14 @@ def build(settings: GatewaySettings) -> ServiceHost:
     async def announce(accepted: Accepted) -> None:
         if publisher is None:
             return
-        votes = [v for v in accepted.decision.votes if v.digest == accepted.digest]
         await publisher.publish(
             Topic.QUOTE_SET_ACCEPTED,
             events_pb2.EventEnvelope(
                 quote_set_accepted=events_pb2.QuoteSetAccepted(
                     quote_set=accepted.quote_set,
                     digest=accepted.digest,
-                    agreeing_replicas=len(votes),
-                    quorum=accepted.decision.quorum,
+                    agreeing_replicas=agreeing(accepted.evidence),
+                    quorum=accepted.evidence.quorum,
                 )
             ),
         )
@@ -62,15 +99,43 @@ def build(settings: GatewaySettings) -> ServiceHost:
         settings.deadline_seconds,
         settings.max_in_flight_per_sport,
         HealthPolicy(settings.quarantine_after, settings.readmit_after),
-        announce,
+        quote_sets,
+        dissents,
     )
-    consensus = ConsensusGatewayServicer(gateway)
-    fixtures = FixtureServicer()
+    gateway.on_accepted = announce
+    gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
+    scheduler = PreMatchScheduler(
+        gateway,
+        fixtures,
+        quote_sets,
+        dict(catalogs),
+        settings.pinned_snapshots,
+        settings.horizon_days,
+        settings.scheduler_concurrency,
+    )
+    consensus = ConsensusGatewayServicer(gateway, scheduler)
+    fixture_servicer = FixtureServicer(fixtures, scheduler)
+    timer: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        if engine is not None:
+            # Before the port opens: no call may reach a schema older than the code.
+            await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
+        if settings.scheduler_interval_seconds > 0:
+            timer.append(
+                asyncio.create_task(scheduler.run_forever(settings.scheduler_interval_seconds))
+            )
 
     async def close() -> None:
+        for task in timer:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await channels.close()
         if redis_client is not None:
             await redis_client.aclose()
+        if engine is not None:
+            await asyncio.to_thread(engine.dispose)
 
     return ServiceHost(
         service="betmesh.gateway",
@@ -87,9 +152,10 @@ def build(settings: GatewaySettings) -> ServiceHost:
             Registration(
                 FIXTURES,
                 lambda s: fixture_service_pb2_grpc.add_FixtureServiceServicer_to_server(
-                    fixtures, s
+                    fixture_servicer, s
                 ),
             ),
         ],
+        on_start=[start],
         on_stop=[close],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from betmesh.common.v1 import sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.gateway.v1 import (
@@ -12,14 +14,17 @@ from betmesh.gateway.v1 import (
 from betmesh.quotes.v1 import quote_service_pb2
 from google.protobuf import timestamp_pb2
 
-from gateway.domain.consensus import Decision, Vote
-from gateway.domain.gateway import Accepted, ConsensusGateway, NoQuorum
+from gateway.domain.evidence import evidence_message
+from gateway.domain.gateway import ConsensusGateway, NoQuorum
+from gateway.domain.ports import Accepted, FixtureRepository
 from gateway.domain.replicas import State
-from service_runtime.errors import NotFound, Unimplemented
+from gateway.domain.scheduler import PreMatchScheduler
+from service_runtime.errors import InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 
 Context = ServicerContext
+MAX_PAGE = 1_000
 
 
 def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -28,41 +33,33 @@ def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def _vote(vote: Vote) -> pb.ReplicaVote:
-    return pb.ReplicaVote(
-        replica_id=vote.replica_id,
-        address=vote.address,
-        outcome=pb.VoteOutcome.Value("VOTE_OUTCOME_" + vote.outcome.value),  # type: ignore[arg-type]
-        digest=vote.digest,
-        latency_micros=vote.latency_micros,
-        first_difference=vote.first_difference,
-        error=vote.error,
-    )
-
-
-def evidence(decision: Decision) -> pb.QuorumEvidence:
-    return pb.QuorumEvidence(
-        quorum=decision.quorum,
-        replica_count=decision.replica_count,
-        digest=decision.digest,
-        votes=[_vote(v) for v in decision.votes],
-    )
-
-
 def accepted_message(accepted: Accepted) -> pb.AcceptedQuoteSet:
     return pb.AcceptedQuoteSet(
         quote_set_id=f"{accepted.digest}@{int(accepted.accepted_at * 1000)}",
         quote_set=accepted.quote_set,
         canonical_quote_set=accepted.data,
         digest=accepted.digest,
-        evidence=evidence(accepted.decision),
+        evidence=accepted.evidence,
         accepted_at=_timestamp(accepted.accepted_at),
     )
 
 
+def _page(size: int, token: str) -> tuple[int, int]:
+    try:
+        offset = int(token or 0)
+    except ValueError:
+        raise InvalidArgument(
+            "PAGE_TOKEN_INVALID", "page_token was not issued by this service"
+        ) from None
+    if offset < 0:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued by this service")
+    return min(size or 100, MAX_PAGE), offset
+
+
 class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceServicer):
-    def __init__(self, gateway: ConsensusGateway) -> None:
+    def __init__(self, gateway: ConsensusGateway, scheduler: PreMatchScheduler) -> None:
         self.gateway = gateway
+        self.scheduler = scheduler
         self._tracer = tracer(__name__)
 
     async def GetConsensusQuote(
@@ -89,8 +86,8 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                 refusal.details.append(
                     pb.ConsensusRefusal(
                         fixture_id=refusal.fixture_id,
-                        sport=refusal.sport,  # type: ignore[arg-type]
-                        evidence=evidence(refusal.decision),
+                        sport=refusal.sport,
+                        evidence=evidence_message(refusal.decision),
                     )
                 )
                 raise
@@ -101,7 +98,9 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
     async def GetAcceptedQuoteSet(
         self, request: pb.GetAcceptedQuoteSetRequest, context: Context
     ) -> pb.GetAcceptedQuoteSetResponse:
-        accepted = self.gateway.latest(request.fixture_id, request.phase)
+        if not request.fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        accepted = await self.gateway.latest(request.fixture_id, request.phase)
         if accepted is None:
             raise NotFound("QUOTE_SET_NOT_FOUND", f"no accepted quote set for {request.fixture_id}")
         return pb.GetAcceptedQuoteSetResponse(accepted=accepted_message(accepted))
@@ -114,7 +113,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
             health = replica_set.health
             sets.append(
                 pb.ReplicaSetStatus(
-                    sport=sport,  # type: ignore[arg-type]
+                    sport=sport,
                     quorum=health.quorum,
                     replicas=[
                         pb.ReplicaStatus(
@@ -137,39 +136,111 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
     async def ListDissents(
         self, request: pb.ListDissentsRequest, context: Context
     ) -> pb.ListDissentsResponse:
-        size = min(request.page_size or 100, 1000)
-        start = int(request.page_token or 0)
-        matching = [d for d in self.gateway.dissents if request.sport in (0, d.sport)]
-        page = matching[start : start + size]
+        size, offset = _page(request.page_size, request.page_token)
+        found = await self.gateway.dissents.list(request.sport, size + 1, offset)
         return pb.ListDissentsResponse(
             dissents=[
                 pb.Dissent(
                     fixture_id=d.fixture_id,
                     sport=d.sport,
-                    vote=_vote(d.vote),
+                    vote=d.vote,
                     majority_digest=d.majority_digest,
                     recorded_at=_timestamp(d.recorded_at),
                 )
-                for d in page
+                for d in found[:size]
             ],
-            next_page_token=str(start + size) if start + size < len(matching) else "",
+            next_page_token=str(offset + size) if len(found) > size else "",
+        )
+
+    async def RunPreMatchPricing(
+        self, request: pb.RunPreMatchPricingRequest, context: Context
+    ) -> pb.RunPreMatchPricingResponse:
+        if request.horizon_days > 366:
+            raise InvalidArgument("HORIZON_TOO_LONG", "horizon_days must be at most 366")
+        with self._tracer.start_as_current_span("pre-match pricing pass"):
+            report = await self.scheduler.run_pass(request.horizon_days)
+        return pb.RunPreMatchPricingResponse(
+            fixture_count=report.fixture_count,
+            priced_count=report.priced,
+            unchanged_count=report.unchanged,
+            failed_count=report.failed,
+            failures=[
+                pb.PricingFailureCount(reason=reason, count=count)
+                for reason, count in sorted(report.failures.items())
+            ],
+            snapshot_hashes={
+                sport_pb2.Sport.Name(sport).removeprefix("SPORT_").lower(): snapshot
+                for sport, snapshot in report.snapshots.items()
+            },
+            elapsed_micros=int(report.elapsed_seconds * 1e6),
+        )
+
+
+def _validate_fixture(fixture: sport_pb2.Fixture) -> None:
+    where = {"fixture_id": fixture.fixture_id}
+    if not fixture.fixture_id:
+        raise InvalidArgument("FIXTURE_ID_REQUIRED", "every fixture needs a fixture_id")
+    if fixture.sport == sport_pb2.SPORT_UNSPECIFIED:
+        raise InvalidArgument("SPORT_REQUIRED", f"{fixture.fixture_id}: sport is required", where)
+    if not fixture.home.participant_id or not fixture.away.participant_id:
+        raise InvalidArgument(
+            "PARTICIPANTS_REQUIRED", f"{fixture.fixture_id}: home and away are required", where
+        )
+    if fixture.home.participant_id == fixture.away.participant_id:
+        raise InvalidArgument(
+            "SAME_PARTICIPANTS", f"{fixture.fixture_id}: home and away must differ", where
+        )
+    if not fixture.HasField("start_time"):
+        raise InvalidArgument(
+            "START_TIME_REQUIRED", f"{fixture.fixture_id}: start_time is required", where
+        )
+    if fixture.sport == sport_pb2.SPORT_TENNIS and fixture.best_of_sets not in (3, 5):
+        raise InvalidArgument(
+            "INVALID_BEST_OF_SETS", f"{fixture.fixture_id}: best_of_sets must be 3 or 5", where
         )
 
 
 class FixtureServicer(fixture_service_pb2_grpc.FixtureServiceServicer):
-    """The fixtures store arrives with the pre-match scheduler; until then: UNIMPLEMENTED."""
+    def __init__(self, fixtures: FixtureRepository, scheduler: PreMatchScheduler) -> None:
+        self.fixtures = fixtures
+        self.scheduler = scheduler
 
     async def UpsertFixtures(
         self, request: fixture_service_pb2.UpsertFixturesRequest, context: Context
     ) -> fixture_service_pb2.UpsertFixturesResponse:
-        raise Unimplemented("NOT_IMPLEMENTED", "the fixtures store is not built yet")
+        ids = [f.fixture_id for f in request.fixtures]
+        if len(ids) != len(set(ids)):
+            raise InvalidArgument(
+                "DUPLICATE_FIXTURE_ID", "a fixture_id appears twice in the request"
+            )
+        for fixture in request.fixtures:
+            _validate_fixture(fixture)
+        counts = await self.fixtures.upsert(list(request.fixtures))
+        if counts.created or counts.updated:
+            self.scheduler.wake()
+        return fixture_service_pb2.UpsertFixturesResponse(
+            created_count=counts.created,
+            updated_count=counts.updated,
+            unchanged_count=counts.unchanged,
+        )
 
     async def GetFixture(
         self, request: fixture_service_pb2.GetFixtureRequest, context: Context
     ) -> fixture_service_pb2.GetFixtureResponse:
-        raise Unimplemented("NOT_IMPLEMENTED", "the fixtures store is not built yet")
+        fixture = await self.fixtures.get(request.fixture_id)
+        if fixture is None:
+            raise NotFound("FIXTURE_NOT_FOUND", f"no fixture {request.fixture_id!r}")
+        return fixture_service_pb2.GetFixtureResponse(fixture=fixture)
 
     async def ListFixtures(
         self, request: fixture_service_pb2.ListFixturesRequest, context: Context
     ) -> fixture_service_pb2.ListFixturesResponse:
-        raise Unimplemented("NOT_IMPLEMENTED", "the fixtures store is not built yet")
+        size, offset = _page(request.page_size, request.page_token)
+        after = request.starts_after.ToDatetime(UTC) if request.HasField("starts_after") else None
+        before = (
+            request.starts_before.ToDatetime(UTC) if request.HasField("starts_before") else None
+        )
+        found = await self.fixtures.list(list(request.sports), after, before, size + 1, offset)
+        return fixture_service_pb2.ListFixturesResponse(
+            fixtures=found[:size], next_page_token=str(offset + size) if len(found) > size else ""
+        )

@@ -24,6 +24,12 @@ class GatewaySettings:
     quarantine_after: int
     readmit_after: int
     redis_url: str
+    # Empty: accepted prices, fixtures and dissents are kept in memory only.
+    database_url: str
+    scheduler_interval_seconds: float
+    horizon_days: int
+    scheduler_concurrency: int
+    pinned_snapshots: dict[sport_pb2.Sport.ValueType, str]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -39,6 +45,12 @@ class GatewaySettings:
             quarantine_after=env.int("GATEWAY_QUARANTINE_AFTER", 3),
             readmit_after=env.int("GATEWAY_READMIT_AFTER", 2),
             redis_url=env.str("REDIS_URL", ""),
+            database_url=env.str("DATABASE_URL", ""),
+            # 0 turns the timer off (passes then run only through RunPreMatchPricing).
+            scheduler_interval_seconds=env.float("GATEWAY_SCHEDULER_INTERVAL_SECONDS", 60.0),
+            horizon_days=env.int("GATEWAY_HORIZON_DAYS", 7),
+            scheduler_concurrency=env.int("GATEWAY_SCHEDULER_CONCURRENCY", 32),
+            pinned_snapshots=_pinned(env, env.str("GATEWAY_SNAPSHOTS", "")),
         )
         env.check()
         return settings
@@ -78,3 +90,14 @@ def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfi
             )
         sets.append(ReplicaSetConfig(sport, found, k))
     return tuple(sets)
+
+
+def _pinned(env: Env, value: str) -> dict[sport_pb2.Sport.ValueType, str]:
+    """ "football=sha256:...,tennis=sha256:...": snapshots the scheduler must use."""
+    pinned = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, snapshot = part.partition("=")
+        sport = _sport(env, name)
+        if sport is not None:
+            pinned[sport] = snapshot.strip()
+    return pinned

@@ -25,7 +25,12 @@ from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.interceptors import ServiceInterceptor
 from service_runtime.jsonlog import configure_logging
 from service_runtime.settings import ServerSettings
-from service_runtime.telemetry import configure_tracing, server_interceptor, shutdown_tracing
+from service_runtime.telemetry import (
+    configure_metrics,
+    configure_tracing,
+    server_interceptor,
+    shutdown_tracing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,7 @@ class ServiceHost:
 
     async def start(self) -> int:
         configure_tracing(self.service)
+        configure_metrics(self.service)
         options = [
             *KEEPALIVE_OPTIONS,
             ("grpc.max_concurrent_streams", self.settings.max_concurrent_streams),

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import grpc
-from opentelemetry import propagate, trace
+from opentelemetry import metrics, propagate, trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 from opentelemetry.instrumentation.grpc.filters import health_check, negate
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -25,14 +27,18 @@ VERSION = "0.1.0"
 ATTRIBUTE_PREFIX = "betmesh."
 
 _provider: TracerProvider | None = None
+_meter_provider: MeterProvider | None = None
 
 
-def configure_tracing(service_name: str) -> TracerProvider:
-    """Installs the global tracer provider once per process and returns it."""
-    global _provider  # noqa: PLW0603 - one provider per process, by design
-    if _provider is not None:
-        return _provider
-    resource = Resource.create(
+def _otlp_configured() -> bool:
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def _resource(service_name: str) -> Resource:
+    return Resource.create(
         {
             "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
             "service.namespace": "betmesh",
@@ -40,10 +46,31 @@ def configure_tracing(service_name: str) -> TracerProvider:
             "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
         }
     )
-    provider = TracerProvider(resource=resource)
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-    ):
+
+
+def configure_metrics(service_name: str) -> MeterProvider:
+    """Installs the global meter provider once per process: OTLP export when configured
+    (every OTEL_METRIC_EXPORT_INTERVAL ms, 60 s by default), otherwise metrics stay in-process."""
+    global _meter_provider  # noqa: PLW0603 - one provider per process, by design
+    if _meter_provider is not None:
+        return _meter_provider
+    readers = []
+    if _otlp_configured() or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    _meter_provider = MeterProvider(resource=_resource(service_name), metric_readers=readers)
+    metrics.set_meter_provider(_meter_provider)
+    return _meter_provider
+
+
+def configure_tracing(service_name: str) -> TracerProvider:
+    """Installs the global tracer provider once per process and returns it."""
+    global _provider  # noqa: PLW0603 - one provider per process, by design
+    if _provider is not None:
+        return _provider
+    provider = TracerProvider(resource=_resource(service_name))
+    if _otlp_configured():
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -53,12 +80,15 @@ def configure_tracing(service_name: str) -> TracerProvider:
 
 
 def shutdown_tracing() -> None:
-    """Flushes pending spans; call last on shutdown."""
-    global _provider  # noqa: PLW0603
+    """Flushes pending spans and metrics; call last on shutdown."""
+    global _provider, _meter_provider  # noqa: PLW0603
     if _provider is not None:
         _provider.force_flush()
         _provider.shutdown()
         _provider = None
+    if _meter_provider is not None:
+        _meter_provider.shutdown()
+        _meter_provider = None
 
 
 def server_interceptor() -> grpc.aio.ServerInterceptor:
@@ -67,6 +97,10 @@ def server_interceptor() -> grpc.aio.ServerInterceptor:
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
     return list(aio_client_interceptors(filter_=negate(health_check())))  # type: ignore[no-untyped-call]
+
+
+def meter(name: str) -> metrics.Meter:
+    return metrics.get_meter(name, VERSION)
 
 
 def tracer(name: str) -> trace.Tracer:

@@ -179,11 +179,10 @@ async def decide(
         if on_complete is not None:
             await on_complete(decision)
 
-    if pending:
+    if pending or on_complete is not None:
+        # Never on the caller's path: the answer goes out at quorum.
         _background.add(task := asyncio.ensure_future(finish()))
         task.add_done_callback(_background.discard)
-    elif on_complete is not None:
-        await on_complete(decision)
     return Decision(
         decision.quorum,
         decision.replica_count,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -13,28 +12,18 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.consensus import Decision, Outcome, ReplicaClient, Vote, decide
+from gateway.domain.evidence import evidence_message, vote_message
+from gateway.domain.ports import (
+    Accepted,
+    DissentRecord,
+    DissentRepository,
+    QuoteSetRepository,
+    fixture_digest,
+)
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Accepted:
-    quote_set: market_pb2.QuoteSet
-    data: bytes
-    digest: str
-    decision: Decision
-    accepted_at: float
-
-
-@dataclass
-class DissentRecord:
-    fixture_id: str
-    sport: sport_pb2.Sport.ValueType
-    vote: Vote
-    majority_digest: str
-    recorded_at: float
 
 
 class NoQuorum(DomainError):
@@ -42,16 +31,26 @@ class NoQuorum(DomainError):
 
     code = "ABORTED"
 
-    def __init__(self, decision: Decision, fixture_id: str, sport: int) -> None:
+    def __init__(
+        self, decision: Decision, fixture_id: str, sport: sport_pb2.Sport.ValueType
+    ) -> None:
         super().__init__(
             "NO_QUORUM",
             f"no {decision.quorum} of {decision.replica_count} replicas agreed on {fixture_id}: "
             "no price",
-            {"fixture_id": fixture_id, "sport": sport_pb2.Sport.Name(sport)},  # type: ignore[arg-type]
+            {"fixture_id": fixture_id, "sport": sport_pb2.Sport.Name(sport)},
         )
         self.decision = decision
         self.fixture_id = fixture_id
         self.sport = sport
+
+
+class RelayedRefusal(DomainError):
+    """A quorum of replicas refused the request alike: the caller's mistake, passed on."""
+
+    def __init__(self, code: str, reason: str, message: str) -> None:
+        super().__init__(reason, message)
+        self.code = code
 
 
 @dataclass
@@ -63,16 +62,20 @@ class ReplicaSet:
     in_flight: asyncio.Semaphore
 
 
-OnAccepted = Callable[[Accepted], Awaitable[None]]
+OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
 
 
 @dataclass
 class ConsensusGateway:
     replica_sets: dict[sport_pb2.Sport.ValueType, ReplicaSet]
     deadline_seconds: float
-    on_accepted: OnAccepted | None = None
-    accepted: dict[tuple[str, int], Accepted] = field(default_factory=dict)
-    dissents: deque[DissentRecord] = field(default_factory=lambda: deque(maxlen=10_000))
+    quote_sets: QuoteSetRepository
+    dissents: DissentRepository
+    # Called after a quote set is stored: the event announcement.
+    on_accepted: Callable[[Accepted], Awaitable[None]] | None = None
+    # Called for every decision, accepted or not, with its duration: metrics.
+    on_decision: OnDecision | None = None
+    _background: set[asyncio.Future[None]] = field(default_factory=set)
 
     @classmethod
     def create(
@@ -81,7 +84,8 @@ class ConsensusGateway:
         deadline_seconds: float,
         max_in_flight: int,
         policy: HealthPolicy,
-        on_accepted: OnAccepted | None = None,
+        quote_sets: QuoteSetRepository,
+        dissents: DissentRepository,
     ) -> ConsensusGateway:
         replica_sets = {}
         for sport, quorum, clients in sets:
@@ -92,7 +96,7 @@ class ConsensusGateway:
             replica_sets[sport] = ReplicaSet(
                 sport, clients, health, asyncio.Semaphore(max_in_flight)
             )
-        return cls(replica_sets, deadline_seconds, on_accepted)
+        return cls(replica_sets, deadline_seconds, quote_sets, dissents)
 
     async def quote(self, request: quote_service_pb2.PriceFixtureRequest) -> Accepted:
         fixture = request.fixture
@@ -112,6 +116,7 @@ class ConsensusGateway:
         counting_ids = set(replica_set.health.counting())
         counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
+        started = time.perf_counter()
         async with replica_set.in_flight:
             decision = await decide(
                 counting,
@@ -125,9 +130,11 @@ class ConsensusGateway:
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
         decision.votes.sort(key=lambda v: v.replica_id)
+        if self.on_decision is not None:
+            await self.on_decision(fixture.sport, decision, time.perf_counter() - started)
         if decision.common_error is not None:
             error = decision.common_error
-            raise _relayed(
+            raise RelayedRefusal(
                 error.error_code,
                 error.error_reason or "REPLICAS_REFUSED",
                 f"the replicas refused the request: {error.error_reason or error.error_code}",
@@ -136,13 +143,14 @@ class ConsensusGateway:
             raise NoQuorum(decision, fixture.fixture_id, fixture.sport)
         assert decision.data is not None
         accepted = Accepted(
-            market_pb2.QuoteSet.FromString(decision.data),
-            decision.data,
-            decision.digest,
-            decision,
-            time.time(),
+            quote_set=market_pb2.QuoteSet.FromString(decision.data),
+            data=decision.data,
+            digest=decision.digest,
+            evidence=evidence_message(decision),
+            accepted_at=time.time(),
+            fixture_digest=fixture_digest(fixture),
         )
-        self.accepted[(fixture.fixture_id, accepted.quote_set.phase)] = accepted
+        await self.quote_sets.save(accepted)
         if self.on_accepted is not None:
             await self.on_accepted(accepted)
         return accepted
@@ -155,19 +163,27 @@ class ConsensusGateway:
         probed: Sequence[ReplicaClient],
         payload: bytes,
     ) -> None:
-        for vote in decision.votes:
-            if vote.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST) and decision.accepted:
-                self.dissents.appendleft(
-                    DissentRecord(fixture_id, replica_set.sport, vote, decision.digest, time.time())
-                )
-                log.warning(
-                    "replica dissent",
-                    extra={
-                        "replica": vote.replica_id,
-                        "fixture_id": fixture_id,
-                        "first_difference": vote.first_difference,
-                    },
-                )
+        """After every replica answered: dissent records and replica health."""
+        now = time.time()
+        dissents = [
+            DissentRecord(fixture_id, replica_set.sport, vote_message(v), decision.digest, now)
+            for v in decision.votes
+            if decision.accepted and v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST)
+        ]
+        for record in dissents:
+            log.warning(
+                "replica dissent",
+                extra={
+                    "replica": record.vote.replica_id,
+                    "fixture_id": fixture_id,
+                    "first_difference": record.vote.first_difference,
+                },
+            )
+        if dissents:
+            try:
+                await self.dissents.record(dissents)
+            except Exception:  # a lost dissent record must not fail pricing
+                log.exception("could not record dissent")
         # Quarantined replicas are still asked, so they can earn their way back.
         if probed and decision.accepted:
             probe = await decide(probed, payload, len(probed) + 1, self.deadline_seconds)
@@ -190,14 +206,7 @@ class ConsensusGateway:
                 extra={"replica": replica_id},
             )
 
-    def latest(self, fixture_id: str, phase: int) -> Accepted | None:
-        if phase:
-            return self.accepted.get((fixture_id, phase))
-        found = [a for (fid, _), a in self.accepted.items() if fid == fixture_id]
-        return max(found, key=lambda a: a.accepted_at) if found else None
-
-
-def _relayed(code: str, reason: str, message: str) -> DomainError:
-    error = DomainError(reason, message)
-    error.code = code
-    return error
+    async def latest(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
+    ) -> Accepted | None:
+        return await self.quote_sets.latest(fixture_id, phase)

@@ -10,11 +10,7 @@ import grpc
 import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
-from betmesh.gateway.v1 import (
-    consensus_gateway_service_pb2_grpc,
-    fixture_service_pb2,
-    fixture_service_pb2_grpc,
-)
+from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
@@ -166,18 +162,6 @@ async def test_caller_mistakes_are_relayed_with_their_reason(healthy: Mesh) -> N
         code == grpc.StatusCode.FAILED_PRECONDITION
         and info is not None
         and info.reason == "SPORT_NOT_CONFIGURED"
-    )
-
-
-async def test_unbuilt_rpcs_answer_unimplemented(healthy: Mesh) -> None:
-    stub = fixture_service_pb2_grpc.FixtureServiceStub(healthy.channel)
-    code, info, _ = await rpc_error(
-        lambda: stub.ListFixtures(fixture_service_pb2.ListFixturesRequest(), timeout=10)
-    )
-    assert (
-        code == grpc.StatusCode.UNIMPLEMENTED
-        and info is not None
-        and info.reason == "NOT_IMPLEMENTED"
     )
 
 

@@ -81,6 +81,7 @@ async def test_wrong_replica_is_outvoted_and_its_difference_explained() -> None:
         record,
     )
     assert decision.data == good
+    await asyncio.sleep(0.05)  # the dissent is recorded after the answer, off its path
     (final,) = done
     dissent = next(v for v in final.votes if v.replica_id == "b")
     assert dissent.outcome == Outcome.DISSENTED

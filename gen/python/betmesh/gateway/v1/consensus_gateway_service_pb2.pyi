@@ -498,3 +498,110 @@ class ListDissentsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListDissentsResponse: _TypeAlias = ListDissentsResponse  # noqa: Y015
+
+@_typing.final
+class RunPreMatchPricingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HORIZON_DAYS_FIELD_NUMBER: _builtins.int
+    horizon_days: _builtins.int
+    """0: the configured horizon (7 days by default)."""
+    def __init__(
+        self,
+        *,
+        horizon_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["horizon_days", b"horizon_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunPreMatchPricingRequest: _TypeAlias = RunPreMatchPricingRequest  # noqa: Y015
+
+@_typing.final
+class PricingFailureCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """The refusal reason, e.g. "NO_QUORUM", "UNKNOWN_PARTICIPANT"."""
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PricingFailureCount: _TypeAlias = PricingFailureCount  # noqa: Y015
+
+@_typing.final
+class RunPreMatchPricingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SnapshotHashesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    FIXTURE_COUNT_FIELD_NUMBER: _builtins.int
+    PRICED_COUNT_FIELD_NUMBER: _builtins.int
+    UNCHANGED_COUNT_FIELD_NUMBER: _builtins.int
+    FAILED_COUNT_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_HASHES_FIELD_NUMBER: _builtins.int
+    ELAPSED_MICROS_FIELD_NUMBER: _builtins.int
+    fixture_count: _builtins.int
+    """Fixtures in the horizon considered."""
+    priced_count: _builtins.int
+    """Newly accepted quote sets."""
+    unchanged_count: _builtins.int
+    """Already priced from the current snapshot and fixture."""
+    failed_count: _builtins.int
+    elapsed_micros: _builtins.int
+    @_builtins.property
+    def failures(self) -> _containers.RepeatedCompositeFieldContainer[Global___PricingFailureCount]: ...
+    @_builtins.property
+    def snapshot_hashes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The snapshot used per sport ("football=sha256:...")."""
+
+    def __init__(
+        self,
+        *,
+        fixture_count: _builtins.int = ...,
+        priced_count: _builtins.int = ...,
+        unchanged_count: _builtins.int = ...,
+        failed_count: _builtins.int = ...,
+        failures: _abc.Iterable[Global___PricingFailureCount] | None = ...,
+        snapshot_hashes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        elapsed_micros: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed_micros", b"elapsed_micros", "failed_count", b"failed_count", "failures", b"failures", "fixture_count", b"fixture_count", "priced_count", b"priced_count", "snapshot_hashes", b"snapshot_hashes", "unchanged_count", b"unchanged_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunPreMatchPricingResponse: _TypeAlias = RunPreMatchPricingResponse  # noqa: Y015

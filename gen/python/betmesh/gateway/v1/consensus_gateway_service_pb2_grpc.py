@@ -57,6 +57,11 @@ class ConsensusGatewayServiceStub:
                 request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsRequest.SerializeToString,
                 response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsResponse.FromString,
                 _registered_method=True)
+        self.RunPreMatchPricing = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/RunPreMatchPricing',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.FromString,
+                _registered_method=True)
 
 
 class ConsensusGatewayServiceServicer:
@@ -92,6 +97,15 @@ class ConsensusGatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunPreMatchPricing(self, request, context):
+        """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
+        prices every scheduled fixture starting within the horizon whose accepted quote set is
+        missing or stale (another snapshot, or the fixture changed since).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +128,11 @@ def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
                     servicer.ListDissents,
                     request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsRequest.FromString,
                     response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsResponse.SerializeToString,
+            ),
+            'RunPreMatchPricing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunPreMatchPricing,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -227,6 +246,33 @@ class ConsensusGatewayService:
             '/betmesh.gateway.v1.ConsensusGatewayService/ListDissents',
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsRequest.SerializeToString,
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunPreMatchPricing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/RunPreMatchPricing',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.FromString,
             options,
             channel_credentials,
             insecure,

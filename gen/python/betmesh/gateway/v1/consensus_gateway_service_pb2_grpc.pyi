@@ -43,6 +43,11 @@ class ConsensusGatewayServiceStub:
     """Replica health and quorum configuration per sport (operators)."""
     ListDissents: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]
     """Recorded dissents, newest first (operators)."""
+    RunPreMatchPricing: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RunPreMatchPricingRequest, _consensus_gateway_service_pb2.RunPreMatchPricingResponse]
+    """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
+    prices every scheduled fixture starting within the horizon whose accepted quote set is
+    missing or stale (another snapshot, or the fixture changed since).
+    """
 
 @_typing.type_check_only
 class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
@@ -59,6 +64,11 @@ class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
     """Replica health and quorum configuration per sport (operators)."""
     ListDissents: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]  # type: ignore[assignment]
     """Recorded dissents, newest first (operators)."""
+    RunPreMatchPricing: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RunPreMatchPricingRequest, _consensus_gateway_service_pb2.RunPreMatchPricingResponse]  # type: ignore[assignment]
+    """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
+    prices every scheduled fixture starting within the horizon whose accepted quote set is
+    missing or stale (another snapshot, or the fixture changed since).
+    """
 
 class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
     """Asks every replica of a sport for the same price and accepts it only when a quorum of them
@@ -96,5 +106,16 @@ class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_consensus_gateway_service_pb2.ListDissentsResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ListDissentsResponse]]:
         """Recorded dissents, newest first (operators)."""
+
+    @_abc_1.abstractmethod
+    def RunPreMatchPricing(
+        self,
+        request: _consensus_gateway_service_pb2.RunPreMatchPricingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.RunPreMatchPricingResponse, _abc.Awaitable[_consensus_gateway_service_pb2.RunPreMatchPricingResponse]]:
+        """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
+        prices every scheduled fixture starting within the horizon whose accepted quote set is
+        missing or stale (another snapshot, or the fixture changed since).
+        """
 
 def add_ConsensusGatewayServiceServicer_to_server(servicer: ConsensusGatewayServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

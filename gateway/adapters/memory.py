@@ -1,0 +1,98 @@
+"""In-process repositories: for unit tests and for a gateway run without a database
+(BETMESH_DATABASE_URL unset), where accepted prices live only as long as the process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from betmesh.common.v1 import market_pb2, sport_pb2
+
+from gateway.domain.ports import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
+
+
+class MemoryFixtures:
+    def __init__(self) -> None:
+        self._fixtures: dict[str, sport_pb2.Fixture] = {}
+
+    async def upsert(self, fixtures: Sequence[sport_pb2.Fixture]) -> UpsertCounts:
+        created = updated = unchanged = 0
+        for fixture in fixtures:
+            known = self._fixtures.get(fixture.fixture_id)
+            if known is None:
+                created += 1
+            elif fixture_digest(known) == fixture_digest(fixture):
+                unchanged += 1
+                continue
+            else:
+                updated += 1
+            copy = sport_pb2.Fixture()
+            copy.CopyFrom(fixture)
+            self._fixtures[fixture.fixture_id] = copy
+        return UpsertCounts(created, updated, unchanged)
+
+    async def get(self, fixture_id: str) -> sport_pb2.Fixture | None:
+        return self._fixtures.get(fixture_id)
+
+    async def list(
+        self,
+        sports: Sequence[sport_pb2.Sport.ValueType],
+        starts_after: datetime | None,
+        starts_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[sport_pb2.Fixture]:
+        def keep(f: sport_pb2.Fixture) -> bool:
+            start = f.start_time.ToDatetime().timestamp()
+            return (
+                (not sports or f.sport in sports)
+                and (starts_after is None or start >= starts_after.timestamp())
+                and (starts_before is None or start < starts_before.timestamp())
+            )
+
+        found = sorted(
+            (f for f in self._fixtures.values() if keep(f)),
+            key=lambda f: (f.start_time.seconds, f.start_time.nanos, f.fixture_id),
+        )
+        return found[offset : offset + limit]
+
+
+class MemoryQuoteSets:
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, int], Accepted] = {}
+
+    async def save(self, accepted: Accepted) -> None:
+        self._latest[(accepted.quote_set.fixture_id, accepted.quote_set.phase)] = accepted
+
+    async def latest(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
+    ) -> Accepted | None:
+        if phase:
+            return self._latest.get((fixture_id, phase))
+        found = [a for (fid, _), a in self._latest.items() if fid == fixture_id]
+        return max(found, key=lambda a: a.accepted_at) if found else None
+
+    async def priced_states(self, fixture_ids: Sequence[str]) -> dict[str, PricedState]:
+        states = {}
+        for fixture_id in fixture_ids:
+            accepted = self._latest.get((fixture_id, market_pb2.PRICING_PHASE_PRE_MATCH))
+            if accepted is not None:
+                states[fixture_id] = PricedState(
+                    accepted.quote_set.snapshot_hash, accepted.fixture_digest
+                )
+        return states
+
+
+class MemoryDissents:
+    def __init__(self, keep: int = 10_000) -> None:
+        self._records: list[DissentRecord] = []
+        self._keep = keep
+
+    async def record(self, dissents: Sequence[DissentRecord]) -> None:
+        self._records = (list(reversed(dissents)) + self._records)[: self._keep]
+
+    async def list(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[DissentRecord]:
+        matching = [d for d in self._records if sport in (0, d.sport)]
+        return matching[offset : offset + limit]

@@ -1,0 +1,23 @@
+"""A quote replica's snapshot list, read over gRPC (ListModelSnapshots)."""
+
+from __future__ import annotations
+
+import grpc
+from betmesh.common.v1 import sport_pb2
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+
+
+class GrpcSnapshotCatalog:
+    def __init__(
+        self, replica_id: str, channel: grpc.aio.Channel, sport: sport_pb2.Sport.ValueType
+    ) -> None:
+        self.replica_id = replica_id
+        self.sport = sport
+        self._stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
+
+    async def snapshot_hashes(self, timeout: float) -> list[str]:
+        response = await self._stub.ListModelSnapshots(
+            quote_service_pb2.ListModelSnapshotsRequest(sport=self.sport, page_size=50),
+            timeout=timeout,
+        )
+        return [s.snapshot_hash for s in response.snapshots]

@@ -1,0 +1,94 @@
+"""What the gateway core needs from storage and from the replicas' snapshot catalogues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
+
+from service_runtime.digest import canonical_bytes, digest_bytes
+
+
+def fixture_digest(fixture: sport_pb2.Fixture) -> str:
+    return digest_bytes(canonical_bytes(fixture))
+
+
+@dataclass
+class Accepted:
+    """A quote set a quorum agreed on, with its evidence."""
+
+    quote_set: market_pb2.QuoteSet
+    data: bytes
+    digest: str
+    evidence: pb.QuorumEvidence
+    accepted_at: float
+    fixture_digest: str
+
+
+@dataclass(frozen=True)
+class DissentRecord:
+    fixture_id: str
+    sport: sport_pb2.Sport.ValueType
+    vote: pb.ReplicaVote
+    majority_digest: str
+    recorded_at: float
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    created: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class PricedState:
+    """What a fixture's latest pre-match quote set was priced from."""
+
+    snapshot_hash: str
+    fixture_digest: str
+
+
+class FixtureRepository(Protocol):
+    async def upsert(self, fixtures: Sequence[sport_pb2.Fixture]) -> UpsertCounts: ...
+
+    async def get(self, fixture_id: str) -> sport_pb2.Fixture | None: ...
+
+    async def list(
+        self,
+        sports: Sequence[sport_pb2.Sport.ValueType],
+        starts_after: datetime | None,
+        starts_before: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[sport_pb2.Fixture]: ...
+
+
+class QuoteSetRepository(Protocol):
+    async def save(self, accepted: Accepted) -> None: ...
+
+    async def latest(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
+    ) -> Accepted | None: ...
+
+    async def priced_states(self, fixture_ids: Sequence[str]) -> dict[str, PricedState]: ...
+
+
+class DissentRepository(Protocol):
+    async def record(self, dissents: Sequence[DissentRecord]) -> None: ...
+
+    async def list(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[DissentRecord]: ...
+
+
+class SnapshotCatalog(Protocol):
+    """The snapshot hashes one replica knows for its sport, newest first."""
+
+    replica_id: str
+
+    async def snapshot_hashes(self, timeout: float) -> list[str]: ...

@@ -1,0 +1,168 @@
+"""Scheduled pre-match pricing.
+
+Runs inside the gateway process (it needs the gateway's replica sets and nothing else), on a
+timer and on demand: every scheduled fixture starting within the horizon is priced through
+consensus unless its latest accepted pre-match quote set already comes from the current snapshot
+of its sport and from the fixture as it is now. So a new snapshot, or a fixture whose details
+changed, is re-priced on the next pass, and a pass over an unchanged week costs one query.
+
+The current snapshot of a sport is the one pinned by configuration, or else the newest snapshot
+that a quorum of the sport's replicas know (they list theirs newest first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from betmesh.common.v1 import sport_pb2
+from betmesh.quotes.v1 import quote_service_pb2
+
+from gateway.domain.gateway import ConsensusGateway
+from gateway.domain.ports import (
+    FixtureRepository,
+    QuoteSetRepository,
+    SnapshotCatalog,
+    fixture_digest,
+)
+from service_runtime.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PAGE = 1_000
+PRICEABLE = (sport_pb2.FIXTURE_STATUS_UNSPECIFIED, sport_pb2.FIXTURE_STATUS_SCHEDULED)
+
+
+@dataclass
+class PassReport:
+    fixture_count: int = 0
+    priced: int = 0
+    unchanged: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    snapshots: dict[sport_pb2.Sport.ValueType, str] = field(default_factory=dict)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+
+@dataclass
+class PreMatchScheduler:
+    gateway: ConsensusGateway
+    fixtures: FixtureRepository
+    quote_sets: QuoteSetRepository
+    catalogs: dict[sport_pb2.Sport.ValueType, Sequence[SnapshotCatalog]]
+    pinned: dict[sport_pb2.Sport.ValueType, str]
+    horizon_days: int = 7
+    concurrency: int = 32
+    clock: Callable[[], float] = time.time
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def current_snapshot(self, sport: sport_pb2.Sport.ValueType) -> str | None:
+        if sport in self.pinned:
+            return self.pinned[sport]
+        catalogs = self.catalogs.get(sport, ())
+        replica_set = self.gateway.replica_sets.get(sport)
+        if not catalogs or replica_set is None:
+            return None
+        answers = await asyncio.gather(
+            *(c.snapshot_hashes(self.gateway.deadline_seconds) for c in catalogs),
+            return_exceptions=True,
+        )
+        lists = [a for a in answers if isinstance(a, list)]
+        known = Counter(h for hashes in lists for h in set(hashes))
+        for hashes in lists:
+            for snapshot in hashes:  # newest first
+                if known[snapshot] >= replica_set.health.quorum:
+                    return snapshot
+        return None
+
+    def wake(self) -> None:
+        """Asks the timer loop for a pass now (fixtures changed)."""
+        self._wake.set()
+
+    async def run_pass(self, horizon_days: int = 0) -> PassReport:
+        async with self._lock:  # one pass at a time: the timer and an operator may collide
+            return await self._run_pass(horizon_days or self.horizon_days)
+
+    async def _run_pass(self, horizon_days: int) -> PassReport:
+        started = time.perf_counter()
+        report = PassReport()
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        fixtures: list[sport_pb2.Fixture] = []
+        offset = 0
+        while True:
+            page = await self.fixtures.list(
+                [], now, now + timedelta(days=horizon_days), PAGE, offset
+            )
+            fixtures += [f for f in page if f.status in PRICEABLE]
+            if len(page) < PAGE:
+                break
+            offset += PAGE
+        report.fixture_count = len(fixtures)
+        for sport in sorted({f.sport for f in fixtures}):
+            snapshot = await self.current_snapshot(sport)
+            if snapshot:
+                report.snapshots[sport] = snapshot
+        states = await self.quote_sets.priced_states([f.fixture_id for f in fixtures])
+        todo = []
+        for fixture in fixtures:
+            snapshot = report.snapshots.get(fixture.sport)
+            if snapshot is None:
+                report.failures["NO_SNAPSHOT"] += 1
+                continue
+            state = states.get(fixture.fixture_id)
+            if (
+                state is not None
+                and state.snapshot_hash == snapshot
+                and state.fixture_digest == fixture_digest(fixture)
+            ):
+                report.unchanged += 1
+                continue
+            todo.append((fixture, snapshot))
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def price(fixture: sport_pb2.Fixture, snapshot: str) -> None:
+            async with limit:
+                try:
+                    await self.gateway.quote(
+                        quote_service_pb2.PriceFixtureRequest(
+                            fixture=fixture, snapshot_hash=snapshot
+                        )
+                    )
+                    report.priced += 1
+                except DomainError as exc:
+                    report.failures[exc.reason] += 1
+
+        await asyncio.gather(*(price(f, s) for f, s in todo))
+        report.elapsed_seconds = time.perf_counter() - started
+        log.info(
+            "pre-match pricing pass",
+            extra={
+                "fixtures": report.fixture_count,
+                "priced": report.priced,
+                "unchanged": report.unchanged,
+                "failures": dict(report.failures),
+                "seconds": round(report.elapsed_seconds, 3),
+            },
+        )
+        return report
+
+    async def run_forever(self, interval_seconds: float) -> None:
+        while True:
+            # Cleared before the pass, so a wake-up that arrives during it brings another pass.
+            self._wake.clear()
+            try:
+                await self.run_pass()
+            except Exception:  # a failed pass is retried on the next tick, never fatal
+                log.exception("pre-match pricing pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval_seconds)

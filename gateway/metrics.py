@@ -1,0 +1,58 @@
+"""Consensus metrics: decisions and votes by sport and outcome, decision latency, quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from betmesh.common.v1 import sport_pb2
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from gateway.domain.consensus import Decision
+from gateway.domain.gateway import ConsensusGateway
+from gateway.domain.replicas import State
+
+
+class ConsensusMetrics:
+    def __init__(self, meter: metrics.Meter, gateway: ConsensusGateway) -> None:
+        self.gateway = gateway
+        self.decisions = meter.create_counter(
+            "betmesh.consensus.decisions", description="consensus decisions by sport and result"
+        )
+        self.votes = meter.create_counter(
+            "betmesh.consensus.votes", description="replica votes by sport, replica and outcome"
+        )
+        self.duration = meter.create_histogram(
+            "betmesh.consensus.duration", unit="s", description="time to a consensus decision"
+        )
+        meter.create_observable_gauge(
+            "betmesh.consensus.quarantined_replicas",
+            callbacks=[self._quarantined],
+            description="replicas excluded from quorum counting",
+        )
+
+    async def record(
+        self, sport: sport_pb2.Sport.ValueType, decision: Decision, seconds: float
+    ) -> None:
+        name = sport_pb2.Sport.Name(sport)
+        result = (
+            "accepted" if decision.accepted else "refused" if decision.common_error else "no_quorum"
+        )
+        self.decisions.add(1, {"betmesh.sport": name, "betmesh.consensus.result": result})
+        self.duration.record(seconds, {"betmesh.sport": name, "betmesh.consensus.result": result})
+        for vote in decision.votes:
+            self.votes.add(
+                1,
+                {
+                    "betmesh.sport": name,
+                    "betmesh.replica.id": vote.replica_id,
+                    "betmesh.vote.outcome": vote.outcome.value,
+                },
+            )
+
+    def _quarantined(self, options: CallbackOptions) -> Iterable[Observation]:
+        for sport, replica_set in self.gateway.replica_sets.items():
+            count = sum(
+                1 for r in replica_set.health.replicas.values() if r.state == State.QUARANTINED
+            )
+            yield Observation(count, {"betmesh.sport": sport_pb2.Sport.Name(sport)})

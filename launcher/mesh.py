@@ -133,6 +133,8 @@ class MeshConfig:
     # Restrict to these instance names or modules (e.g. {"services.quotes", "gateway"}).
     only: frozenset[str] | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Per instance, e.g. {"quotes-football-1": {"BETMESH_QUOTES_FAULT": "skew-odds"}}.
+    instance_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -542,7 +544,13 @@ class Mesh:
         watchdog = self._watchdog
         assert watchdog is not None
         for index, child in enumerate(children):
-            env = {**os.environ, **common, **child.spec.env, "BETMESH_PORT": str(child.port)}
+            env = {
+                **os.environ,
+                **common,
+                **child.spec.env,
+                **self.config.instance_env.get(child.name, {}),
+                "BETMESH_PORT": str(child.port),
+            }
             attributes = f"betmesh.instance={child.name}"
             if os.environ.get("OTEL_RESOURCE_ATTRIBUTES"):
                 attributes = f"{os.environ['OTEL_RESOURCE_ATTRIBUTES']},{attributes}"

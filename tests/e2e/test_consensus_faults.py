@@ -1,0 +1,152 @@
+"""Consensus under faults, against real replica processes started by the launcher: a wrong
+replica is outvoted and recorded, a killed replica costs nothing while a quorum remains, and
+with two of three gone nothing is published; a sport without replicas is refused at once while
+another keeps pricing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from betmesh.common.v1 import sport_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
+from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+
+from launcher.mesh import Mesh, MeshConfig
+from service_runtime.errors import error_info, status_from_metadata
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def mesh(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str
+) -> Iterator[Mesh]:
+    running = Mesh(
+        MeshConfig(
+            state_dir=Path(tmp_path_factory.mktemp("faults")),
+            database_url=database_url,
+            redis_url=redis_url,
+            chain_rpc_urls=("http://127.0.0.1:9",),
+            replicas={"football": 3, "tennis": 0, "basketball": 0},
+            only=frozenset({"quotes", "gateway"}),
+            log_stream=None,
+            instance_env={"quotes-football-1": {"BETMESH_QUOTES_FAULT": "skew-odds"}},
+            extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
+        )
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+def fixture(fixture_id: str, sport: int = sport_pb2.SPORT_FOOTBALL) -> sport_pb2.Fixture:
+    return sport_pb2.Fixture(
+        fixture_id=fixture_id,
+        sport=sport,  # type: ignore[arg-type]
+        home=sport_pb2.Participant(participant_id="fb:liverpool", name="Liverpool"),
+        away=sport_pb2.Participant(participant_id="fb:man-city", name="Manchester City"),
+    )
+
+
+def snapshot(mesh: Mesh) -> str:
+    with grpc.insecure_channel(mesh.replica_addresses("football")[1]) as channel:
+        listed = quote_service_pb2_grpc.QuoteServiceStub(channel).ListModelSnapshots(
+            quote_service_pb2.ListModelSnapshotsRequest(sport=sport_pb2.SPORT_FOOTBALL), timeout=10
+        )
+    return listed.snapshots[0].snapshot_hash
+
+
+def gateway(
+    mesh: Mesh,
+) -> tuple[grpc.Channel, consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub]:
+    address = mesh.address_of("gateway")
+    assert address is not None
+    channel = grpc.insecure_channel(address)
+    return channel, consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(channel)
+
+
+def kill(mesh: Mesh, name: str) -> None:
+    child = next(c for c in mesh.children if c.name == name)
+    os.kill(child.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while child.exited is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.exited is not None
+
+
+def test_faults_never_become_a_published_price(mesh: Mesh) -> None:
+    snapshot_hash = snapshot(mesh)
+    channel, stub = gateway(mesh)
+    with channel:
+        # 1. The skewed replica is outvoted; the published price is the honest one.
+        accepted = stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(fixture=fixture("fault-1"), snapshot_hash=snapshot_hash),
+            timeout=20,
+        ).accepted
+        with grpc.insecure_channel(mesh.replica_addresses("football")[1]) as honest_channel:
+            honest = quote_service_pb2_grpc.QuoteServiceStub(honest_channel).PriceFixture(
+                quote_service_pb2.PriceFixtureRequest(
+                    fixture=fixture("fault-1"), snapshot_hash=snapshot_hash
+                ),
+                timeout=10,
+            )
+        assert accepted.canonical_quote_set == honest.quote_set
+        deadline = time.monotonic() + 15
+        dissents: list[pb.Dissent] = []
+        while not dissents and time.monotonic() < deadline:
+            dissents = list(stub.ListDissents(pb.ListDissentsRequest(), timeout=10).dissents)
+            time.sleep(0.05)
+        assert [d.vote.replica_id for d in dissents] == ["football-1"]
+        assert dissents[0].majority_digest == accepted.digest
+        assert "odds_e4" in dissents[0].vote.first_difference
+
+        # 2. The wrong replica killed: two honest replicas still make a quorum.
+        kill(mesh, "quotes-football-1")
+        again = stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(fixture=fixture("fault-2"), snapshot_hash=snapshot_hash),
+            timeout=20,
+        ).accepted
+        outcomes = {v.replica_id: v.outcome for v in again.evidence.votes}
+        assert outcomes["football-1"] in (pb.VOTE_OUTCOME_UNAVAILABLE, pb.VOTE_OUTCOME_NOT_AWAITED)
+
+        # 3. Two of three gone: a clear refusal, and nothing published.
+        kill(mesh, "quotes-football-2")
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetConsensusQuote(
+                pb.GetConsensusQuoteRequest(
+                    fixture=fixture("fault-3"), snapshot_hash=snapshot_hash
+                ),
+                timeout=20,
+            )
+        error = refused.value
+        assert error.code() == grpc.StatusCode.ABORTED  # type: ignore[attr-defined]
+        info = error_info(status_from_metadata(error.trailing_metadata()))  # type: ignore[attr-defined]
+        assert info is not None and info.reason == "NO_QUORUM"
+        with pytest.raises(grpc.RpcError) as missing:
+            stub.GetAcceptedQuoteSet(
+                pb.GetAcceptedQuoteSetRequest(fixture_id="fault-3"), timeout=10
+            )
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_a_sport_without_replicas_is_refused_at_once(mesh: Mesh) -> None:
+    channel, stub = gateway(mesh)
+    with channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetConsensusQuote(
+                pb.GetConsensusQuoteRequest(
+                    fixture=fixture("bb-1", sport_pb2.SPORT_BASKETBALL),
+                    snapshot_hash="sha256:" + "0" * 64,
+                ),
+                timeout=20,
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+        info = error_info(status_from_metadata(refused.value.trailing_metadata()))  # type: ignore[attr-defined]
+        assert info is not None and info.reason == "SPORT_NOT_CONFIGURED"

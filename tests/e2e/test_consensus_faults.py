@@ -60,7 +60,7 @@ def snapshot(mesh: Mesh) -> str:
         listed = quote_service_pb2_grpc.QuoteServiceStub(channel).ListModelSnapshots(
             quote_service_pb2.ListModelSnapshotsRequest(sport=sport_pb2.SPORT_FOOTBALL), timeout=10
         )
-    return listed.snapshots[0].snapshot_hash
+    return str(listed.snapshots[0].snapshot_hash)
 
 
 def gateway(

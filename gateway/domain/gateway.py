@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,9 @@ from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealt
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument
 
 log = logging.getLogger(__name__)
+
+# Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
+LAST_DIGESTS = 100_000
 
 
 class NoQuorum(DomainError):
@@ -75,7 +79,7 @@ class ConsensusGateway:
     on_accepted: Callable[[Accepted], Awaitable[None]] | None = None
     # Called for every decision, accepted or not, with its duration: metrics.
     on_decision: OnDecision | None = None
-    _background: set[asyncio.Future[None]] = field(default_factory=set)
+    _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
 
     @classmethod
     def create(
@@ -150,9 +154,17 @@ class ConsensusGateway:
             accepted_at=time.time(),
             fixture_digest=fixture_digest(fixture),
         )
-        await self.quote_sets.save(accepted)
-        if self.on_accepted is not None:
-            await self.on_accepted(accepted)
+        key = (fixture.fixture_id, accepted.quote_set.phase)
+        if self._last_digest.get(key) != (accepted.digest, accepted.fixture_digest):
+            # Only a changed price is stored and announced: asking again for a price that has
+            # not moved (a frequent live case) costs no write and no event.
+            await self.quote_sets.save(accepted)
+            if self.on_accepted is not None:
+                await self.on_accepted(accepted)
+            self._last_digest[key] = (accepted.digest, accepted.fixture_digest)
+            self._last_digest.move_to_end(key)
+            while len(self._last_digest) > LAST_DIGESTS:
+                self._last_digest.popitem(last=False)
         return accepted
 
     async def _recorded(

@@ -1,0 +1,226 @@
+"""Consensus cost and pre-match throughput, measured against real processes.
+
+    .venv/bin/python bench/gateway/consensus.py [--requests 2000] [--concurrency 32]
+        [--fixtures 2100] [--database-url URL] [--redis-url URL]
+
+Starts 3 replicas per sport and the gateway with the launcher (embedded PostgreSQL and Redis
+unless URLs are given), then in one run:
+1. latency, one call in flight: a single replica's PriceFixture vs the gateway's
+   GetConsensusQuote (3 replicas, quorum 2) -> p50/p99 and their ratio;
+2. throughput, many calls in flight: the same two -> calls/s and their ratio;
+3. a week of fixtures across the sports that have a snapshot, priced through consensus by one
+   RunPreMatchPricing pass -> wall time.
+Same machine, same run: compare the ratios, not the absolute figures (2 shared cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+from betmesh.common.v1 import sport_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
+from betmesh.gateway.v1 import (
+    consensus_gateway_service_pb2_grpc,
+    fixture_service_pb2,
+    fixture_service_pb2_grpc,
+)
+from betmesh.quotes.v1 import quote_service_pb2 as qs
+from betmesh.quotes.v1 import quote_service_pb2_grpc
+from google.protobuf import timestamp_pb2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from launcher.mesh import Mesh, MeshConfig
+
+SPORTS = {
+    "football": sport_pb2.SPORT_FOOTBALL,
+    "tennis": sport_pb2.SPORT_TENNIS,
+    "basketball": sport_pb2.SPORT_BASKETBALL,
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def latency(call: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+    for _ in range(min(50, n)):
+        await call()  # warm-up
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> float:
+    remaining = n
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - started)
+
+
+async def participants(channel: grpc.aio.Channel, sport: int) -> tuple[str, list[str]]:
+    stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
+    listed = await stub.ListModelSnapshots(qs.ListModelSnapshotsRequest(sport=sport), timeout=10)  # type: ignore[arg-type]
+    if not listed.snapshots:
+        return "", []
+    snapshot = listed.snapshots[0]
+    which = snapshot.snapshot.WhichOneof("parameters")
+    params = getattr(snapshot.snapshot, which)
+    people = params.players if which == "tennis" else params.teams
+    return snapshot.snapshot_hash, [p.participant_id for p in people]
+
+
+def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[sport_pb2.Fixture]:
+    fixtures = []
+    for n in range(count):
+        home = ids[n % len(ids)]
+        away = ids[(n + 1 + n // len(ids)) % len(ids)]
+        if home == away:
+            away = ids[(n + 2) % len(ids)]
+        start = timestamp_pb2.Timestamp()
+        start.FromDatetime(now + timedelta(minutes=30 + (n * 7 * 24 * 60) // count))
+        fixtures.append(
+            sport_pb2.Fixture(
+                fixture_id=f"bench-{sport_name}-{n}",
+                sport=SPORTS[sport_name],
+                start_time=start,
+                status=sport_pb2.FIXTURE_STATUS_SCHEDULED,
+                best_of_sets=3 if sport_name == "tennis" else 0,
+                home=sport_pb2.Participant(participant_id=home),
+                away=sport_pb2.Participant(participant_id=away),
+            )
+        )
+    return fixtures
+
+
+async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
+    gateway_address = mesh.address_of("gateway")
+    assert gateway_address is not None
+    replica = grpc.aio.insecure_channel(mesh.replica_addresses("football")[0])
+    gateway = grpc.aio.insecure_channel(gateway_address)
+    snapshot, teams = await participants(replica, sport_pb2.SPORT_FOOTBALL)
+    fixture = sport_pb2.Fixture(
+        fixture_id="bench-latency",
+        sport=sport_pb2.SPORT_FOOTBALL,
+        home=sport_pb2.Participant(participant_id=teams[0]),
+        away=sport_pb2.Participant(participant_id=teams[1]),
+    )
+    direct = quote_service_pb2_grpc.QuoteServiceStub(replica)
+    consensus = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(gateway)
+    price = qs.PriceFixtureRequest(fixture=fixture, snapshot_hash=snapshot)
+    quote = gw.GetConsensusQuoteRequest(fixture=fixture, snapshot_hash=snapshot)
+
+    async def one_replica() -> Any:
+        return await direct.PriceFixture(price, timeout=10)
+
+    async def through_consensus() -> Any:
+        return await consensus.GetConsensusQuote(quote, timeout=10)
+
+    n = args.requests
+    single = await latency(one_replica, n // 2)
+    agreed = await latency(through_consensus, n // 2)
+    single_rate = await throughput(one_replica, n, args.concurrency)
+    agreed_rate = await throughput(through_consensus, n, args.concurrency)
+
+    def row(name: str, samples: list[float]) -> str:
+        p50, p99 = statistics.median(samples) * 1000, percentile(samples, 0.99) * 1000
+        return f"  {name:<20}p50 {p50:7.2f}  p99 {p99:7.2f}"
+
+    print(f"\nlatency, 1 in flight, n={n // 2} each (ms)")
+    print(row("single replica", single))
+    print(row("consensus 2 of 3", agreed))
+    p50_ratio = statistics.median(agreed) / statistics.median(single)
+    p99_ratio = percentile(agreed, 0.99) / percentile(single, 0.99)
+    print(f"  ratio consensus/single  p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
+    print(f"throughput, {args.concurrency} in flight, n={n} each (calls/s)")
+    print(f"  single replica      {single_rate:8.0f}")
+    print(f"  consensus 2 of 3    {agreed_rate:8.0f}")
+    print(f"  ratio consensus/single  {agreed_rate / single_rate:.2f}")
+
+    now = datetime.now(UTC)
+    fixtures: list[sport_pb2.Fixture] = []
+    sports_priced = []
+    per_sport = args.fixtures // len(SPORTS)
+    for name, sport in SPORTS.items():
+        addresses = mesh.replica_addresses(name)
+        if not addresses:
+            continue
+        async with grpc.aio.insecure_channel(addresses[0]) as channel:
+            _, ids = await participants(channel, sport)
+        if len(ids) >= 2:
+            fixtures += week(name, ids, per_sport, now)
+            sports_priced.append(name)
+    store = fixture_service_pb2_grpc.FixtureServiceStub(gateway)
+    for start in range(0, len(fixtures), 500):
+        await store.UpsertFixtures(
+            fixture_service_pb2.UpsertFixturesRequest(fixtures=fixtures[start : start + 500]),
+            timeout=60,
+        )
+    started = time.perf_counter()
+    report = await consensus.RunPreMatchPricing(
+        gw.RunPreMatchPricingRequest(horizon_days=7), timeout=600
+    )
+    wall = time.perf_counter() - started
+    print(
+        f"a week of fixtures ({', '.join(sports_priced)}): {report.fixture_count} fixtures, "
+        f"{report.priced_count} priced through consensus, {report.failed_count} failed, "
+        f"wall {wall:.2f} s ({report.priced_count / wall:.0f} fixtures/s)"
+    )
+    for failure in report.failures:
+        print(f"  failed: {failure.reason} x{failure.count}")
+    await replica.close()
+    await gateway.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--fixtures", type=int, default=2100)
+    parser.add_argument("--database-url")
+    parser.add_argument("--redis-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
+        mesh = Mesh(
+            MeshConfig(
+                state_dir=Path(state),
+                database_url=args.database_url,
+                redis_url=args.redis_url,
+                chain_rpc_urls=("http://127.0.0.1:9",),
+                only=frozenset({"quotes", "gateway"}),
+                log_stream=None,
+                log_level="WARNING",
+                extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
+            )
+        )
+        mesh.start()
+        try:
+            asyncio.run(measure(mesh, args))
+        finally:
+            mesh.stop()
+
+
+if __name__ == "__main__":
+    main()

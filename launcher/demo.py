@@ -343,6 +343,31 @@ class Story:
             f"{validated.sources_hash or '-'}, publication "
             f"{publication.removeprefix('PUBLICATION_STATUS_')}"
         )
+        self.publication(stub, metadata)
+
+    def publication(self, stub: Any, metadata: Any) -> None:
+        """Follows the result onto the chain until final (or the wait runs out)."""
+        deadline = time.monotonic() + 30
+        seen = ""
+        while True:
+            published = stub.GetResult(
+                oracle_service_pb2.GetResultRequest(fixture_id=self.fixture_id),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            ).result.publication
+            status = oracle_service_pb2.PublicationStatus.Name(published.status)
+            status = status.removeprefix("PUBLICATION_STATUS_")
+            if status != seen:
+                seen = status
+                where = (
+                    f" tx {published.transaction_hash} in block {published.block_number}"
+                    if published.transaction_hash
+                    else ""
+                )
+                self.say(f"    on chain {published.chain_id or '-'}: {status}{where}")
+            if status in ("FINAL", "NOT_PUBLISHED") or time.monotonic() > deadline:
+                return
+            time.sleep(0.3)
 
     def fixture(self) -> sport_pb2.Fixture:
         start = Timestamp()

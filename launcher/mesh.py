@@ -276,6 +276,7 @@ class Mesh:
         self._postgres: EmbeddedPostgres | None = None
         self._redis: EmbeddedRedis | None = None
         self._anvil: Anvil | None = None
+        self.oracle_env: dict[str, str] = {}  # contract address and key file paths
         self._watchdog: Watchdog | None = None
         self._out_lock = threading.Lock()
         self._log_files: list[IO[str]] = []
@@ -447,16 +448,16 @@ class Mesh:
         self._demo_secret = secrets.token_urlsafe(32)
         write_private(self.secret_file, self._demo_secret + "\n")
         self._plan()
-        # Quote replicas need no infrastructure: they start while it comes up.
+        # Quote replicas keep their model snapshots in PostgreSQL: they start once it is up.
         first = [c for c in self.children if c.spec.stage == 0]
         infra = threading.Thread(target=self._start_infra_guarded, name="infra", daemon=True)
         infra.start()
-        self._spawn(first, self.child_env())
         infra.join(config.startup_timeout)
         if self._infra_error is not None:
             raise self._infra_error
         if infra.is_alive():
             raise MeshError("infrastructure did not start in time")
+        self._spawn(first, self.child_env())
         self._wait_serving(first)
         for stage in sorted({c.spec.stage for c in self.children} - {0}):
             group = [c for c in self.children if c.spec.stage == stage]
@@ -532,6 +533,10 @@ class Mesh:
             assert self._anvil.process is not None
             watchdog.process(self._anvil.process.pid)
             self.chain_rpc_urls = [self._anvil.url]
+            # The oracle publishes here: its contract deployed, its keys generated (0600 files).
+            from services.oracle.chain.launch import prepare_local_chain
+
+            self.oracle_env = prepare_local_chain(self._anvil.url, config.state_dir / "oracle-keys")
 
         for target in (postgres, redis, chain):
             run(target)
@@ -551,6 +556,8 @@ class Mesh:
                 **self.config.instance_env.get(child.name, {}),
                 "BETMESH_PORT": str(child.port),
             }
+            if child.spec.module == "services.oracle":
+                env.update(self.oracle_env)
             attributes = f"betmesh.instance={child.name}"
             if os.environ.get("OTEL_RESOURCE_ATTRIBUTES"):
                 attributes = f"{os.environ['OTEL_RESOURCE_ATTRIBUTES']},{attributes}"

@@ -11,11 +11,15 @@ import redis.asyncio as aioredis
 from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
-from service_runtime.events import EventPublisher
+from service_runtime.events import EventPublisher, Topic
 from service_runtime.postgres import create_engine, migrate
 from service_runtime.server import Registration, ServiceHost
-from services.oracle.adapters.events import ResultEventPublisher
+from services.oracle.adapters.events import ResultEventPublisher, result_finalised
+from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
+from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.chain.rpc import FailoverProvider, QuotaExhausted
+from services.oracle.chain.signers import ReportSigner, SignerPool
 from services.oracle.domain.results import Oracle
 from services.oracle.servicer import OracleServicer
 from services.oracle.settings import OracleSettings
@@ -38,6 +42,70 @@ async def _relay(oracle: Oracle, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+def make_publisher(settings: OracleSettings, store: PostgresResultStore) -> ChainPublisher:
+    """The chain side; each signer component loads its own key file (see signers.py)."""
+    from eth_account import Account
+    from web3 import Web3
+
+    w3 = Web3(FailoverProvider(settings.rpc_urls))
+    signers = SignerPool([ReportSigner.from_key_file(Path(f)) for f in settings.signer_key_files])
+    transmitter = Account.from_key(Path(settings.transmitter_key_file).read_text().strip())
+    return ChainPublisher(
+        w3,
+        settings.contract_address,
+        transmitter,
+        signers,
+        PostgresOutbox(store.engine),
+        store.load_many,
+        PublisherConfig(
+            confirmations=settings.confirmations,
+            max_fee_per_gas=settings.max_fee_gwei * 10**9,
+            replace_after_seconds=settings.replace_after_seconds,
+            batch_size=settings.batch_size,
+            log_chunk_blocks=settings.log_chunk_blocks,
+            start_block=settings.start_block,
+        ),
+    )
+
+
+async def announce_final(
+    publisher: ChainPublisher, store: PostgresResultStore, events: EventPublisher | None
+) -> int:
+    """ResultFinalised on the bus for every result the chain reader found final (outbox)."""
+    if events is None:
+        return 0
+    notices = await asyncio.to_thread(publisher.outbox.final_events)
+    for notice in notices:
+        record = await store.get(notice.fixture_id)
+        if record is None:
+            continue
+        envelope = result_finalised(
+            record, notice.version, notice.transaction_hash, notice.block_number
+        )
+        await events.publish(Topic.RESULT_FINALISED, envelope)
+        await asyncio.to_thread(publisher.outbox.final_event_sent, notice.fixture_id)
+    return len(notices)
+
+
+async def publish_loop(
+    publisher: ChainPublisher,
+    store: PostgresResultStore,
+    events: EventPublisher | None,
+    interval: float,
+) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(publisher.step)
+            await announce_final(publisher, store, events)
+        except QuotaExhausted:
+            # Paying for more (or waiting for the reset) is an operator's call.
+            log.critical("RPC quota exhausted (HTTP 402): publishing stopped; operator needed")
+            return
+        except Exception:
+            log.warning("publication pass failed; retrying", exc_info=True)
+        await asyncio.sleep(interval)
+
+
 async def build(
     settings: OracleSettings, authenticator: Authenticator | None = None
 ) -> ServiceHost:
@@ -49,13 +117,24 @@ async def build(
         if redis_client is not None
         else None
     )
-    oracle = Oracle(PostgresResultStore(engine), settings.required_sources, events)
+    store = PostgresResultStore(engine, publishing=settings.publishing)
+    oracle = Oracle(store, settings.required_sources, events)
+    publisher = make_publisher(settings, store) if settings.publishing else None
+    bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None
     servicer = OracleServicer(oracle)
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
         if events is not None:
             tasks.append(asyncio.create_task(_relay(oracle, settings.event_relay_interval_seconds)))
+        if publisher is not None:
+            servicer.chain_id = await asyncio.to_thread(lambda: publisher.chain_id)
+            servicer.contract_address = publisher.contract.address
+            tasks.append(
+                asyncio.create_task(
+                    publish_loop(publisher, store, bus, settings.publish_interval_seconds)
+                )
+            )
 
     async def stop() -> None:
         for task in tasks:

@@ -13,7 +13,7 @@ from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import tracer
-from services.oracle.domain.results import Oracle
+from services.oracle.domain.results import Oracle, ResultRecord
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -21,7 +21,13 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
     def __init__(self, oracle: Oracle) -> None:
         self.oracle = oracle
+        # Set at start when results are published on chain.
+        self.chain_id = 0
+        self.contract_address = ""
         self._tracer = tracer(__name__)
+
+    def _proto(self, record: ResultRecord) -> pb.ValidatedResult:
+        return record.to_proto(self.chain_id, self.contract_address)
 
     async def SubmitObservation(
         self, request: pb.SubmitObservationRequest, context: Context
@@ -37,20 +43,20 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
         ) as span:
             record, duplicate = await self.oracle.submit_observation(request.observation)
             span.set_attribute("betmesh.oracle.state", pb.ValidationState.Name(record.state))
-        return pb.SubmitObservationResponse(result=record.to_proto(), duplicate=duplicate)
+        return pb.SubmitObservationResponse(result=self._proto(record), duplicate=duplicate)
 
     async def GetResult(
         self, request: pb.GetResultRequest, context: Context
     ) -> pb.GetResultResponse:
         record = await self.oracle.get_result(request.fixture_id)
-        return pb.GetResultResponse(result=record.to_proto())
+        return pb.GetResultResponse(result=self._proto(record))
 
     async def ListHeldResults(
         self, request: pb.ListHeldResultsRequest, context: Context
     ) -> pb.ListHeldResultsResponse:
         records, next_token = await self.oracle.list_held(request.page_size, request.page_token)
         return pb.ListHeldResultsResponse(
-            results=[r.to_proto() for r in records], next_page_token=next_token
+            results=[self._proto(r) for r in records], next_page_token=next_token
         )
 
     async def ResolveHeldResult(
@@ -65,4 +71,4 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
                 request.note,
                 current_principal.get(),
             )
-        return pb.ResolveHeldResultResponse(result=record.to_proto())
+        return pb.ResolveHeldResultResponse(result=self._proto(record))

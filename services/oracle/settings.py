@@ -17,6 +17,27 @@ class OracleSettings:
     # Ethereum JSON-RPC endpoints for publication (read now, used once chain work lands).
     rpc_urls: tuple[str, ...]
     event_relay_interval_seconds: float
+    # Publishing is on when a contract address, a transmitter key and signer keys are given.
+    contract_address: str = ""
+    # One file per key (0600): keys stay out of the environment, logs and code.
+    transmitter_key_file: str = ""
+    signer_key_files: tuple[str, ...] = ()
+    confirmations: int = 2
+    max_fee_gwei: int = 200
+    replace_after_seconds: float = 30.0
+    batch_size: int = 10
+    publish_interval_seconds: float = 1.0
+    log_chunk_blocks: int = 2000
+    start_block: int = 0
+
+    @property
+    def publishing(self) -> bool:
+        return bool(
+            self.contract_address
+            and self.transmitter_key_file
+            and self.signer_key_files
+            and self.rpc_urls
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OracleSettings:
@@ -32,6 +53,18 @@ class OracleSettings:
         interval = env.float("ORACLE_EVENT_RELAY_INTERVAL_SECONDS", 5.0)
         if interval <= 0:
             env.problems.append("BETMESH_ORACLE_EVENT_RELAY_INTERVAL_SECONDS must be positive")
+        confirmations = env.int("ORACLE_CONFIRMATIONS", 2)
+        batch_size = env.int("ORACLE_BATCH_SIZE", 10)
+        publish_interval = env.float("ORACLE_PUBLISH_INTERVAL_SECONDS", 1.0)
+        chunk = env.int("ORACLE_LOG_CHUNK_BLOCKS", 2000)
+        if confirmations < 1:
+            env.problems.append("BETMESH_ORACLE_CONFIRMATIONS must be at least 1")
+        if not 1 <= batch_size <= 100:
+            env.problems.append("BETMESH_ORACLE_BATCH_SIZE must be 1..100")
+        if publish_interval <= 0:
+            env.problems.append("BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS must be positive")
+        if not 1 <= chunk <= 10_000:
+            env.problems.append("BETMESH_ORACLE_LOG_CHUNK_BLOCKS must be 1..10000")
         settings = cls(
             server=ServerSettings.read(env),
             database_url=env.str("DATABASE_URL"),
@@ -39,6 +72,16 @@ class OracleSettings:
             required_sources=required,
             rpc_urls=rpc_urls,
             event_relay_interval_seconds=interval,
+            contract_address=env.str("ORACLE_CONTRACT_ADDRESS", ""),
+            transmitter_key_file=env.str("ORACLE_TRANSMITTER_KEY_FILE", ""),
+            signer_key_files=tuple(env.list("ORACLE_SIGNER_KEY_FILES", [])),
+            confirmations=confirmations,
+            max_fee_gwei=env.int("ORACLE_MAX_FEE_GWEI", 200),
+            replace_after_seconds=env.float("ORACLE_REPLACE_AFTER_SECONDS", 30.0),
+            batch_size=batch_size,
+            publish_interval_seconds=publish_interval,
+            log_chunk_blocks=chunk,
+            start_block=env.int("ORACLE_START_BLOCK", 0),
         )
         env.check()
         return settings

@@ -47,3 +47,36 @@ def test_every_problem_named_at_once() -> None:
         "BETMESH_ORACLE_RPC_URLS",
     ):
         assert name in text
+
+
+def test_publishing_needs_contract_keys_and_a_node() -> None:
+    base = {"BETMESH_DATABASE_URL": DB, "BETMESH_ORACLE_RPC_URLS": "http://127.0.0.1:8545"}
+    assert not OracleSettings.from_env(base).publishing
+    settings = OracleSettings.from_env(
+        {
+            **base,
+            "BETMESH_ORACLE_CONTRACT_ADDRESS": "0x" + "ab" * 20,
+            "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": "/run/keys/transmitter",
+            "BETMESH_ORACLE_SIGNER_KEY_FILES": "/run/keys/s1,/run/keys/s2",
+            "BETMESH_ORACLE_CONFIRMATIONS": "12",
+            "BETMESH_ORACLE_MAX_FEE_GWEI": "80",
+        }
+    )
+    assert settings.publishing
+    assert settings.signer_key_files == ("/run/keys/s1", "/run/keys/s2")
+    assert (settings.confirmations, settings.max_fee_gwei) == (12, 80)
+
+
+def test_publication_limits_are_checked() -> None:
+    with pytest.raises(SettingsError) as caught:
+        OracleSettings.from_env(
+            {
+                "BETMESH_DATABASE_URL": DB,
+                "BETMESH_ORACLE_CONFIRMATIONS": "0",
+                "BETMESH_ORACLE_BATCH_SIZE": "500",
+                "BETMESH_ORACLE_LOG_CHUNK_BLOCKS": "20000",
+            }
+        )
+    message = str(caught.value)
+    for name in ("CONFIRMATIONS", "BATCH_SIZE", "LOG_CHUNK_BLOCKS"):
+        assert f"BETMESH_ORACLE_{name}" in message

@@ -32,3 +32,25 @@ class ResultEventPublisher:
 
     async def __call__(self, record: ResultRecord) -> None:
         await self.publisher.publish(Topic.RESULT_VALIDATED, result_validated(record))
+
+
+def result_finalised(
+    record: ResultRecord, version: int, transaction_hash: str, block_number: int
+) -> events_pb2.EventEnvelope:
+    """Built from what the chain says is final; the id makes a re-announcement a duplicate."""
+    if record.result is None:
+        raise ValueError(f"{record.fixture_id} has no validated result to announce")
+    return events_pb2.EventEnvelope(
+        event_id=f"oracle:result-finalised:{record.fixture_id}:{version}",
+        result_finalised=events_pb2.ResultFinalised(
+            fixture_id=record.fixture_id,
+            home_score=record.result.home_score,
+            away_score=record.result.away_score,
+            status=pb.ResultStatus.Name(record.result.status),
+            version=version,
+            transaction_hash=transaction_hash,
+            block_number=block_number,
+            correction=version > 1,
+            set_games=list(record.result.set_games),
+        ),
+    )

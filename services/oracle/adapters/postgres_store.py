@@ -10,11 +10,13 @@ from datetime import UTC
 import sqlalchemy as sa
 from betmesh.common.v1 import sport_pb2
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from service_runtime.digest import canonical_bytes
-from services.oracle.adapters.tables import observations, results
-from services.oracle.domain.results import Change, ResultRecord
+from services.oracle.adapters.tables import observations, publications, results
+from services.oracle.chain.reports import fixture_key
+from services.oracle.domain.results import Change, PublicationView, ResultRecord
 
 _STATE_PREFIX = "VALIDATION_STATE_"
 
@@ -28,8 +30,10 @@ def _state_value(name: str) -> pb.ValidationState.ValueType:
 
 
 class PostgresResultStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, publishing: bool = False) -> None:
         self.engine = engine
+        # When results go on chain, validation and its PENDING publication commit together.
+        self.publishing = publishing
 
     async def apply(self, fixture_id: str, change: Change) -> ResultRecord:
         return await asyncio.to_thread(self._apply, fixture_id, change)
@@ -63,9 +67,37 @@ class PostgresResultStore:
             record = change(current)
             if record != current:
                 self._save(conn, current, record)
+            publication = current.publication if current is not None else None
+            if (
+                self.publishing
+                and publication is None
+                and record.state in (pb.VALIDATION_STATE_AGREED, pb.VALIDATION_STATE_RESOLVED)
+            ):
+                conn.execute(
+                    pg_insert(publications)
+                    .values(
+                        fixture_id=fixture_id,
+                        fixture_key=fixture_key(fixture_id),
+                        version=1,
+                        status="PENDING",
+                        transaction_hash="",
+                        block_hash="",
+                        final_event_pending=False,
+                        failure="",
+                    )
+                    .on_conflict_do_nothing()
+                )
+                publication = PublicationView(status="PENDING", version=1)
             return replace(
-                record, stored_sources=frozenset(o.source_id for o in record.observations)
+                record,
+                stored_sources=frozenset(o.source_id for o in record.observations),
+                publication=publication,
             )
+
+    def load_many(self, fixture_ids: Sequence[str]) -> dict[str, ResultRecord]:
+        """Synchronous, for the chain publisher's worker thread."""
+        with self.engine.connect() as conn:
+            return self._load(conn, fixture_ids)
 
     def _get(self, fixture_id: str) -> ResultRecord | None:
         with self.engine.connect() as conn:
@@ -108,7 +140,25 @@ class PostgresResultStore:
             .order_by(observations.c.fixture_id, observations.c.source_id)
         ):
             by_fixture[fixture_id].append(pb.Observation.FromString(data))
-        return {row["fixture_id"]: _record(row, by_fixture[row["fixture_id"]]) for row in rows}
+        views = {
+            p["fixture_id"]: PublicationView(
+                status=p["status"],
+                version=p["version"],
+                transaction_hash=p["transaction_hash"],
+                block_number=p["block_number"] or 0,
+                final_at=p["final_at"],
+            )
+            for p in conn.execute(
+                sa.select(publications).where(publications.c.fixture_id.in_(fixture_ids))
+            ).mappings()
+        }
+        return {
+            row["fixture_id"]: replace(
+                _record(row, by_fixture[row["fixture_id"]]),
+                publication=views.get(row["fixture_id"]),
+            )
+            for row in rows
+        }
 
     @staticmethod
     def _save(conn: Connection, current: ResultRecord | None, record: ResultRecord) -> None:

@@ -44,3 +44,49 @@ observations = sa.Table(
     sa.Column("source_reference", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True)),
 )
+
+publications = sa.Table(
+    "publications",
+    metadata,
+    sa.Column("fixture_id", sa.Text, primary_key=True),
+    sa.Column("fixture_key", sa.LargeBinary, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("submit_tx_id", sa.BigInteger),
+    sa.Column("finalise_tx_id", sa.BigInteger),
+    sa.Column("transaction_hash", sa.Text, nullable=False),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_hash", sa.Text, nullable=False),
+    sa.Column("final_at", sa.DateTime(timezone=True)),
+    sa.Column("final_event_pending", sa.Boolean, nullable=False),
+    sa.Column("failure", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+chain_transactions = sa.Table(
+    "chain_transactions",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("wallet", sa.Text, nullable=False),
+    sa.Column("nonce", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("tx_hash", sa.Text, nullable=False),
+    sa.Column("report_digest", sa.LargeBinary, nullable=False),
+    sa.Column("fixture_ids", postgresql.ARRAY(sa.Text), nullable=False),
+    sa.Column("max_fee_per_gas", sa.Numeric(78, 0), nullable=False),
+    sa.Column("max_priority_fee_per_gas", sa.Numeric(78, 0), nullable=False),
+    sa.Column("gas", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+
+chain_cursors = sa.Table(
+    "chain_cursors",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("block_hash", sa.Text, nullable=False),
+)

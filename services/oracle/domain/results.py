@@ -11,6 +11,7 @@ import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
@@ -34,6 +35,25 @@ OPERATOR_ROLE = "operator"
 log = logging.getLogger(__name__)
 
 
+PUBLICATION_STATUS = {
+    "PENDING": pb.PUBLICATION_STATUS_PENDING,
+    "SUBMITTED": pb.PUBLICATION_STATUS_SUBMITTED,
+    "CONFIRMED": pb.PUBLICATION_STATUS_CONFIRMED,
+    "FINAL": pb.PUBLICATION_STATUS_FINAL,
+    # A report the contract refused waits for an operator: still pending publication.
+    "FAILED": pb.PUBLICATION_STATUS_PENDING,
+}
+
+
+@dataclass(frozen=True)
+class PublicationView:
+    status: str
+    version: int
+    transaction_hash: str = ""
+    block_number: int = 0
+    final_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class ResultRecord:
     fixture_id: str
@@ -47,16 +67,31 @@ class ResultRecord:
     event_pending: bool = False
     # Observations stored before this change; the store inserts the rest.
     stored_sources: frozenset[str] = field(default=frozenset(), compare=False)
+    # Read with the record; written by the chain publisher only.
+    publication: PublicationView | None = field(default=None, compare=False)
 
-    def to_proto(self) -> pb.ValidatedResult:
+    def to_proto(self, chain_id: int = 0, contract_address: str = "") -> pb.ValidatedResult:
         message = pb.ValidatedResult(
             fixture_id=self.fixture_id,
             state=self.state,
             observations=list(self.observations),
-            # Chain publication is not built yet: nothing has been published, and we say so.
             publication=pb.Publication(status=pb.PUBLICATION_STATUS_NOT_PUBLISHED),
             sources_hash=self.sources_hash,
         )
+        view = self.publication
+        if view is not None:
+            message.publication.CopyFrom(
+                pb.Publication(
+                    status=PUBLICATION_STATUS[view.status],
+                    chain_id=chain_id,
+                    contract_address=contract_address,
+                    transaction_hash=view.transaction_hash,
+                    block_number=view.block_number,
+                    version=view.version,
+                )
+            )
+            if view.final_at is not None:
+                message.publication.final_at.FromDatetime(view.final_at)
         if self.result is not None:
             message.result.CopyFrom(self.result)
         return message

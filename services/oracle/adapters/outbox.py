@@ -1,0 +1,373 @@
+"""The publication outbox on PostgreSQL: publication state per result and every signed
+transaction, written before it is broadcast. Synchronous (the chain publisher runs in a
+worker thread); each method is one database transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+
+from services.oracle.adapters.tables import chain_cursors, chain_transactions, publications, results
+from services.oracle.chain.reports import fixture_key
+
+
+@dataclass(frozen=True)
+class TxAttempt:
+    id: int
+    nonce: int
+    kind: str
+    raw: bytes
+    tx_hash: str
+    fixture_ids: tuple[str, ...]
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    gas: int
+    state: str
+    block_number: int | None
+    block_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewTx:
+    wallet: str
+    nonce: int
+    kind: str
+    raw: bytes
+    tx_hash: str
+    report_digest: bytes
+    fixture_ids: tuple[str, ...]
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    gas: int
+
+
+@dataclass(frozen=True)
+class FinalNotice:
+    fixture_id: str
+    version: int
+    transaction_hash: str
+    block_number: int
+
+
+def _attempt(row: sa.RowMapping) -> TxAttempt:
+    return TxAttempt(
+        id=row["id"],
+        nonce=row["nonce"],
+        kind=row["kind"],
+        raw=bytes(row["raw"]),
+        tx_hash=row["tx_hash"],
+        fixture_ids=tuple(row["fixture_ids"]),
+        max_fee_per_gas=int(row["max_fee_per_gas"]),
+        max_priority_fee_per_gas=int(row["max_priority_fee_per_gas"]),
+        gas=row["gas"],
+        state=row["state"],
+        block_number=row["block_number"],
+        block_hash=row["block_hash"],
+        created_at=row["created_at"],
+    )
+
+
+class PostgresOutbox:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ---- publications -------------------------------------------------------------------
+
+    def enqueue_validated(self) -> int:
+        """Every validated result gets a PENDING publication (idempotent sweep)."""
+        with self.engine.begin() as conn:
+            missing = list(
+                conn.execute(
+                    sa.select(results.c.fixture_id).where(
+                        results.c.state.in_(("AGREED", "RESOLVED")),
+                        ~sa.exists().where(publications.c.fixture_id == results.c.fixture_id),
+                    )
+                ).scalars()
+            )
+            for fixture_id in missing:
+                conn.execute(
+                    pg_insert(publications)
+                    .values(
+                        fixture_id=fixture_id,
+                        fixture_key=fixture_key(fixture_id),
+                        version=1,
+                        status="PENDING",
+                        transaction_hash="",
+                        block_hash="",
+                        final_event_pending=False,
+                        failure="",
+                    )
+                    .on_conflict_do_nothing()
+                )
+        return len(missing)
+
+    def pending(self, limit: int) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(publications.c.fixture_id)
+                    .where(publications.c.status == "PENDING")
+                    .order_by(publications.c.updated_at, publications.c.fixture_id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def awaiting_finalisation(self, limit: int) -> list[tuple[str, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(publications.c.fixture_id, publications.c.fixture_key)
+                .where(
+                    publications.c.status == "CONFIRMED", publications.c.finalise_tx_id.is_(None)
+                )
+                .order_by(publications.c.fixture_id)
+                .limit(limit)
+            )
+            return [(r[0], bytes(r[1])) for r in rows]
+
+    def fail(self, fixture_ids: list[str], reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                publications.update()
+                .where(publications.c.fixture_id.in_(fixture_ids))
+                .values(status="FAILED", failure=reason[:500], updated_at=sa.func.now())
+            )
+
+    def mark_final(self, key: bytes, version: int, tx_hash: str, block: int) -> bool:
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                publications.update()
+                .where(publications.c.fixture_key == key, publications.c.status != "FINAL")
+                .values(
+                    status="FINAL",
+                    version=version,
+                    final_at=sa.func.now(),
+                    final_event_pending=True,
+                    updated_at=sa.func.now(),
+                )
+            )
+            return updated.rowcount > 0
+
+    def final_events(self) -> list[FinalNotice]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    publications.c.fixture_id,
+                    publications.c.version,
+                    publications.c.transaction_hash,
+                    publications.c.block_number,
+                ).where(publications.c.final_event_pending)
+            )
+            return [FinalNotice(r[0], r[1], r[2], r[3] or 0) for r in rows]
+
+    def final_event_sent(self, fixture_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                publications.update()
+                .where(publications.c.fixture_id == fixture_id)
+                .values(final_event_pending=False)
+            )
+
+    # ---- transactions -------------------------------------------------------------------
+
+    def record(self, tx: NewTx) -> int:
+        """Stores the signed transaction and points its publications at it, before broadcast."""
+        with self.engine.begin() as conn:
+            tx_id = conn.execute(
+                chain_transactions.insert()
+                .values(
+                    wallet=tx.wallet,
+                    nonce=tx.nonce,
+                    kind=tx.kind,
+                    raw=tx.raw,
+                    tx_hash=tx.tx_hash,
+                    report_digest=tx.report_digest,
+                    fixture_ids=list(tx.fixture_ids),
+                    max_fee_per_gas=tx.max_fee_per_gas,
+                    max_priority_fee_per_gas=tx.max_priority_fee_per_gas,
+                    gas=tx.gas,
+                    state="SENT",
+                    block_hash="",
+                )
+                .returning(chain_transactions.c.id)
+            ).scalar_one()
+            where = publications.c.fixture_id.in_(tx.fixture_ids)
+            if tx.kind == "submit":
+                conn.execute(
+                    publications.update()
+                    .where(where)
+                    .values(
+                        status="SUBMITTED",
+                        submit_tx_id=tx_id,
+                        transaction_hash=tx.tx_hash,
+                        updated_at=sa.func.now(),
+                    )
+                )
+            else:
+                conn.execute(publications.update().where(where).values(finalise_tx_id=tx_id))
+            return int(tx_id)
+
+    def max_nonce(self, wallet: str) -> int | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(sa.func.max(chain_transactions.c.nonce)).where(
+                    chain_transactions.c.wallet == wallet
+                )
+            ).scalar()
+            return None if found is None else int(found)
+
+    def open_groups(self, wallet: str) -> list[list[TxAttempt]]:
+        """Attempts per nonce, oldest first, for nonces with an attempt still in flight."""
+        with self.engine.connect() as conn:
+            open_nonces = (
+                sa.select(chain_transactions.c.nonce)
+                .where(chain_transactions.c.wallet == wallet, chain_transactions.c.state == "SENT")
+                .distinct()
+            )
+            rows = conn.execute(
+                sa.select(chain_transactions)
+                .where(
+                    chain_transactions.c.wallet == wallet,
+                    chain_transactions.c.nonce.in_(open_nonces),
+                    chain_transactions.c.state == "SENT",
+                )
+                .order_by(chain_transactions.c.nonce, chain_transactions.c.id)
+            ).mappings()
+            groups: dict[int, list[TxAttempt]] = {}
+            for row in rows:
+                groups.setdefault(row["nonce"], []).append(_attempt(row))
+            return list(groups.values())
+
+    def confirmed_unfinished(self, wallet: str) -> list[TxAttempt]:
+        """Confirmed transactions whose publications are not final yet: a reorg may still
+        take them away."""
+        with self.engine.connect() as conn:
+            open_tx = (
+                sa.select(publications.c.submit_tx_id)
+                .where(publications.c.status.in_(("SUBMITTED", "CONFIRMED")))
+                .union(
+                    sa.select(publications.c.finalise_tx_id).where(
+                        publications.c.status == "CONFIRMED",
+                        publications.c.finalise_tx_id.is_not(None),
+                    )
+                )
+            )
+            rows = conn.execute(
+                sa.select(chain_transactions).where(
+                    chain_transactions.c.wallet == wallet,
+                    chain_transactions.c.state == "CONFIRMED",
+                    chain_transactions.c.id.in_(open_tx),
+                )
+            ).mappings()
+            return [_attempt(r) for r in rows]
+
+    def confirm(self, attempt: TxAttempt, block_number: int, block_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                chain_transactions.update()
+                .where(chain_transactions.c.id == attempt.id)
+                .values(state="CONFIRMED", block_number=block_number, block_hash=block_hash)
+            )
+            conn.execute(
+                chain_transactions.update()
+                .where(
+                    chain_transactions.c.nonce == attempt.nonce,
+                    chain_transactions.c.id != attempt.id,
+                    chain_transactions.c.state == "SENT",
+                )
+                .values(state="SUPERSEDED")
+            )
+            if attempt.kind == "submit":
+                conn.execute(
+                    publications.update()
+                    .where(
+                        publications.c.fixture_id.in_(attempt.fixture_ids),
+                        publications.c.status == "SUBMITTED",
+                    )
+                    .values(
+                        status="CONFIRMED",
+                        submit_tx_id=attempt.id,
+                        transaction_hash=attempt.tx_hash,
+                        block_number=block_number,
+                        block_hash=block_hash,
+                        updated_at=sa.func.now(),
+                    )
+                )
+
+    def reopen(self, attempt: TxAttempt) -> None:
+        """The confirmed block left the canonical chain: back in flight, same signed bytes."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                chain_transactions.update()
+                .where(chain_transactions.c.id == attempt.id)
+                .values(state="SENT", block_number=None, block_hash="")
+            )
+            if attempt.kind == "submit":
+                conn.execute(
+                    publications.update()
+                    .where(
+                        publications.c.fixture_id.in_(attempt.fixture_ids),
+                        publications.c.status == "CONFIRMED",
+                    )
+                    .values(status="SUBMITTED", block_number=None, block_hash="")
+                )
+
+    def abandon(self, group: list[TxAttempt], state: str, reason: str) -> None:
+        """No attempt of this nonce will ever land (dropped, or reverted): the publications go
+        back to PENDING (dropped; the contract's version check still guards against a double)
+        or FAILED (reverted)."""
+        ids = [a.id for a in group]
+        with self.engine.begin() as conn:
+            conn.execute(
+                chain_transactions.update()
+                .where(chain_transactions.c.id.in_(ids))
+                .values(state=state)
+            )
+            fixtures = sorted({f for a in group for f in a.fixture_ids})
+            if group[0].kind == "submit":
+                values: dict[str, object] = (
+                    {"status": "PENDING", "submit_tx_id": None, "transaction_hash": ""}
+                    if state == "DROPPED"
+                    else {"status": "FAILED", "failure": reason[:500]}
+                )
+                conn.execute(
+                    publications.update()
+                    .where(
+                        publications.c.fixture_id.in_(fixtures),
+                        publications.c.submit_tx_id.in_(ids),
+                    )
+                    .values(**values, updated_at=sa.func.now())
+                )
+            else:
+                conn.execute(
+                    publications.update()
+                    .where(publications.c.finalise_tx_id.in_(ids))
+                    .values(finalise_tx_id=None)
+                )
+
+    # ---- reading cursor -----------------------------------------------------------------
+
+    def cursor(self, name: str) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(chain_cursors.c.block_number, chain_cursors.c.block_hash).where(
+                    chain_cursors.c.name == name
+                )
+            ).first()
+            return None if row is None else (int(row[0]), str(row[1]))
+
+    def set_cursor(self, name: str, block_number: int, block_hash: str) -> None:
+        stmt = pg_insert(chain_cursors).values(
+            name=name, block_number=block_number, block_hash=block_hash
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[chain_cursors.c.name],
+                    set_={"block_number": block_number, "block_hash": block_hash},
+                )
+            )

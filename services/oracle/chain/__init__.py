@@ -1,0 +1,1 @@
+"""The oracle's Ethereum edge: the contract, report signing, the reliable sender, the reader."""

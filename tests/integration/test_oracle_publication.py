@@ -1,0 +1,395 @@
+"""Publication on a real anvil: the reliable sender through reorgs, drops, underpricing,
+crashes and RPC failover, and reading final results back from the chain."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import redis.asyncio as aioredis
+from betmesh.common.v1 import sport_pb2
+from betmesh.events.v1 import events_pb2
+from betmesh.oracle.v1 import oracle_service_pb2 as pb
+from betmesh.oracle.v1 import oracle_service_pb2_grpc
+from eth_account import Account
+from sqlalchemy.engine import Engine
+from web3 import Web3
+
+from launcher.embedded import Anvil, create_database, drop_database, unique_name
+from service_runtime.events import Topic, stream_key
+from service_runtime.postgres import create_engine, migrate
+from services.oracle.adapters.outbox import PostgresOutbox
+from services.oracle.adapters.postgres_store import PostgresResultStore
+from services.oracle.app import MIGRATIONS, SCHEMA, build
+from services.oracle.chain.contract import bind, deploy
+from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.chain.reports import fixture_key
+from services.oracle.chain.rpc import FailoverProvider
+from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.results import Oracle
+from services.oracle.settings import OracleSettings
+
+DEADLINE = 30.0
+
+
+def rpc(w3: Web3, method: str, *params: Any) -> Any:
+    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in response, response
+    return response.get("result")
+
+
+@pytest.fixture(scope="module")
+def anvil() -> Iterator[Anvil]:
+    node = Anvil()
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@dataclass
+class Rig:
+    w3: Web3
+    url: str
+    database_url: str
+    engine: Engine
+    store: PostgresResultStore
+    address: str
+    transmitter_file: Path
+    signer_files: list[Path]
+
+    def publisher(self, urls: list[str] | None = None, **config: Any) -> ChainPublisher:
+        transmitter = Account.from_key(self.transmitter_file.read_text().strip())
+        pool = SignerPool([ReportSigner.from_key_file(f) for f in self.signer_files])
+        return ChainPublisher(
+            Web3(FailoverProvider(urls or [self.url])),
+            self.address,
+            transmitter,
+            pool,
+            PostgresOutbox(self.engine),
+            self.store.load_many,
+            PublisherConfig(**{"confirmations": 2, "replace_after_seconds": 3600, **config}),
+        )
+
+    async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
+        oracle = Oracle(self.store, 2, None)
+        for source in ("simulator", "stats-feed"):
+            await oracle.submit_observation(
+                pb.Observation(
+                    source_id=source,
+                    result=pb.MatchResult(
+                        fixture_id=fixture,
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        status=pb.RESULT_STATUS_COMPLETED,
+                        home_score=home,
+                        away_score=away,
+                    ),
+                )
+            )
+
+    def publication(self, fixture: str) -> Any:
+        record = self.store.load_many([fixture])[fixture]
+        assert record.publication is not None
+        return record.publication
+
+    def logs(self, name: str, fixture: str) -> list[Any]:
+        event = getattr(bind(self.w3, self.address).events, name)
+        return list(
+            event.get_logs(
+                from_block=0,
+                to_block="latest",
+                argument_filters={"fixtureId": fixture_key(fixture)},
+            )
+        )
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            rpc(self.w3, "evm_mine")
+
+    def wallet_nonce(self) -> int:
+        address = Account.from_key(self.transmitter_file.read_text().strip()).address
+        return int(self.w3.eth.get_transaction_count(address, "latest"))
+
+
+@pytest.fixture
+def rig(anvil: Anvil, postgres_admin_url: str, tmp_path: Path) -> Iterator[Rig]:
+    # Each test owns a database and a contract: the sweep publishes every validated result.
+    name = unique_name("oracle_pub")
+    url = create_database(postgres_admin_url, name)
+    migrate(url, MIGRATIONS, SCHEMA)
+    engine = create_engine(url, pool_size=2)
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    rpc(w3, "evm_setAutomine", True)
+    admin = "0x" + secrets.token_hex(32)
+    transmitter = "0x" + secrets.token_hex(32)
+    for key in (admin, transmitter):
+        rpc(w3, "anvil_setBalance", Account.from_key(key).address, hex(10**20))
+    signer_keys = ["0x" + secrets.token_hex(32) for _ in range(3)]
+    address = deploy(
+        w3,
+        admin,
+        [Account.from_key(k).address for k in signer_keys],
+        2,
+        0,
+        [Account.from_key(transmitter).address],
+    )
+    files = []
+    for index, key in enumerate([transmitter, *signer_keys]):
+        path = tmp_path / f"key-{index}"
+        path.write_text(key)
+        path.chmod(0o600)
+        files.append(path)
+    try:
+        yield Rig(
+            w3,
+            anvil.url,
+            url,
+            engine,
+            PostgresResultStore(engine, publishing=True),
+            address,
+            files[0],
+            files[1:],
+        )
+    finally:
+        engine.dispose()
+        drop_database(postgres_admin_url, name)
+
+
+def step_until(
+    rig: Rig, publisher: ChainPublisher, done: Callable[[], bool], mine: bool = True
+) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not done():
+        assert time.monotonic() < deadline, "condition not reached"
+        publisher.step()
+        if mine:
+            rig.mine()
+
+
+async def test_publish_through_grpc_and_read_back(rig: Rig, redis_url: str) -> None:
+    env = {
+        "BETMESH_PORT": "0",
+        "BETMESH_DATABASE_URL": rig.database_url,
+        "BETMESH_REDIS_URL": redis_url,
+        "BETMESH_ORACLE_RPC_URLS": rig.url,
+        "BETMESH_ORACLE_CONTRACT_ADDRESS": rig.address,
+        "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(rig.transmitter_file),
+        "BETMESH_ORACLE_SIGNER_KEY_FILES": ",".join(str(f) for f in rig.signer_files),
+        "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
+    }
+    host = await build(OracleSettings.from_env(env))
+    port = await host.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = oracle_service_pb2_grpc.OracleServiceStub(channel)
+    fixture = f"fx-{secrets.token_hex(6)}"
+    try:
+        for source in ("simulator", "stats-feed"):
+            await stub.SubmitObservation(
+                pb.SubmitObservationRequest(
+                    observation=pb.Observation(
+                        source_id=source,
+                        result=pb.MatchResult(
+                            fixture_id=fixture,
+                            sport=sport_pb2.SPORT_FOOTBALL,
+                            status=pb.RESULT_STATUS_COMPLETED,
+                            home_score=3,
+                            away_score=1,
+                        ),
+                    )
+                )
+            )
+        seen = set()
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            result = (await stub.GetResult(pb.GetResultRequest(fixture_id=fixture))).result
+            seen.add(result.publication.status)
+            if result.publication.status == pb.PUBLICATION_STATUS_FINAL:
+                break
+            assert time.monotonic() < deadline, result.publication
+            await asyncio.to_thread(rig.mine)
+            await asyncio.sleep(0.05)
+        publication = result.publication
+        assert publication.chain_id == 31337
+        assert publication.contract_address == rig.address
+        assert publication.version == 1
+        assert publication.HasField("final_at")
+        (submitted,) = rig.logs("ResultSubmitted", fixture)
+        assert publication.transaction_hash == Web3.to_hex(submitted["transactionHash"])
+        assert publication.block_number == submitted["blockNumber"]
+        assert submitted["args"]["homeScore"] == 3
+        assert len(rig.logs("ResultFinalised", fixture)) == 1
+        assert pb.PUBLICATION_STATUS_NOT_PUBLISHED not in seen
+        # Announced on the bus from what the chain says.
+        client = aioredis.from_url(redis_url)
+        try:
+            deadline = time.monotonic() + DEADLINE
+            while True:
+                found = []
+                for _, fields in await client.xrange(stream_key(Topic.RESULT_FINALISED)) or []:
+                    assert fields is not None
+                    data = fields[b"envelope"]
+                    assert isinstance(data, bytes)
+                    found.append(events_pb2.EventEnvelope.FromString(data))
+                mine = [e for e in found if e.result_finalised.fixture_id == fixture]
+                if mine:
+                    break
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+        (event,) = mine
+        assert event.result_finalised.home_score == 3
+        assert event.result_finalised.version == 1
+        assert event.result_finalised.transaction_hash == publication.transaction_hash
+    finally:
+        await channel.close()
+        await host.stop(0)
+
+
+async def test_a_reorg_after_publication_republishes_and_finalises_once(rig: Rig) -> None:
+    fixture = f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    publisher = rig.publisher()
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "CONFIRMED")
+    first = rig.publication(fixture)
+    # The blocks holding the report (and anything after) are replaced by empty ones.
+    depth = rig.w3.eth.block_number - first.block_number + 1
+    rpc(rig.w3, "anvil_reorg", depth, [])
+    assert rig.logs("ResultSubmitted", fixture) == []
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "FINAL")
+    assert len(rig.logs("ResultSubmitted", fixture)) == 1
+    assert len(rig.logs("ResultFinalised", fixture)) == 1
+    final = rig.publication(fixture)
+    # The same signed transaction went out again, not a new one.
+    assert final.transaction_hash == first.transaction_hash
+    assert final.block_number != first.block_number or depth > 0
+    assert rig.wallet_nonce() == 2  # one report, one finalisation
+
+
+async def test_a_dropped_transaction_is_rebroadcast(rig: Rig) -> None:
+    fixture = f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    rpc(rig.w3, "evm_setAutomine", False)
+    publisher = rig.publisher()
+    publisher.step()
+    sent = rig.publication(fixture)
+    assert sent.status == "SUBMITTED"
+    rpc(rig.w3, "anvil_dropTransaction", sent.transaction_hash)
+    rig.mine()
+    assert rig.logs("ResultSubmitted", fixture) == []
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "FINAL")
+    assert len(rig.logs("ResultSubmitted", fixture)) == 1
+    assert rig.publication(fixture).transaction_hash == sent.transaction_hash
+
+
+async def test_an_underpriced_transaction_is_replaced_with_raised_fees(rig: Rig) -> None:
+    fixture = f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    rpc(rig.w3, "evm_setAutomine", False)
+    publisher = rig.publisher(replace_after_seconds=0)
+    publisher.publish_pending()
+    stuck = rig.publication(fixture)
+    offered = rig.w3.eth.get_transaction(stuck.transaction_hash)["maxFeePerGas"]
+    # The market moves above what the transaction offers: it stays in the pool.
+    rpc(rig.w3, "anvil_setNextBlockBaseFeePerGas", hex(offered * 2))
+    rig.mine()
+    assert rig.logs("ResultSubmitted", fixture) == []
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "FINAL")
+    final = rig.publication(fixture)
+    assert final.transaction_hash != stuck.transaction_hash
+    (submitted,) = rig.logs("ResultSubmitted", fixture)
+    assert Web3.to_hex(submitted["transactionHash"]) == final.transaction_hash
+
+
+class Crash(BaseException):
+    pass
+
+
+async def test_killed_between_broadcast_and_confirmation_publishes_once(rig: Rig) -> None:
+    fixture, other = f"fx-{secrets.token_hex(6)}", f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    rpc(rig.w3, "evm_setAutomine", False)
+    before = rig.publisher()
+    before.step()  # broadcast, not mined
+    assert rig.publication(fixture).status == "SUBMITTED"
+    rig.mine()
+    # A second one dies after the outbox write, before its broadcast.
+    await rig.agree(other)
+
+    def crash(raw: bytes) -> None:
+        raise Crash
+
+    before.broadcast_hook = crash
+    with pytest.raises(Crash):
+        before.publish_pending()
+    del before
+    after = rig.publisher()  # the restarted service: same database, same chain
+    step_until(
+        rig,
+        after,
+        lambda: {rig.publication(f).status for f in (fixture, other)} == {"FINAL"},
+    )
+    for f in (fixture, other):
+        assert len(rig.logs("ResultSubmitted", f)) == 1
+        assert len(rig.logs("ResultFinalised", f)) == 1
+    assert rig.wallet_nonce() == 4  # two reports, two finalisations, nothing twice
+
+
+async def test_a_report_the_contract_refuses_is_never_paid_for(rig: Rig) -> None:
+    fixture = f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    publisher = rig.publisher()
+    # Signers that are not the contract's: estimation reverts, nothing is sent.
+    publisher.signers = SignerPool(
+        [ReportSigner(Account.from_key("0x" + secrets.token_hex(32))) for _ in range(2)]
+    )
+    publisher.step()
+    publication = rig.publication(fixture)
+    assert publication.status == "FAILED"
+    assert rig.wallet_nonce() == 0
+    record = rig.store.load_many([fixture])[fixture]
+    assert record.to_proto().publication.status == pb.PUBLICATION_STATUS_PENDING
+
+
+async def test_rpc_failover_to_a_second_node(rig: Rig) -> None:
+    fixture = f"fx-{secrets.token_hex(6)}"
+    await rig.agree(fixture)
+    dead = "http://127.0.0.1:9"  # discard port: nothing answers
+    publisher = rig.publisher(urls=[dead, rig.url])
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "FINAL")
+    provider = publisher.w3.provider
+    assert isinstance(provider, FailoverProvider)
+    assert provider.urls[provider.active] == rig.url
+    assert len(rig.logs("ResultSubmitted", fixture)) == 1
+
+
+async def test_only_agreed_results_are_published(rig: Rig) -> None:
+    agreed, held = f"fx-{secrets.token_hex(6)}", f"fx-{secrets.token_hex(6)}"
+    await rig.agree(agreed)
+    oracle = Oracle(rig.store, 2, None)
+    for source, home in (("simulator", 2), ("stats-feed", 3)):
+        await oracle.submit_observation(
+            pb.Observation(
+                source_id=source,
+                result=pb.MatchResult(
+                    fixture_id=held,
+                    sport=sport_pb2.SPORT_FOOTBALL,
+                    status=pb.RESULT_STATUS_COMPLETED,
+                    home_score=home,
+                ),
+            )
+        )
+    publisher = rig.publisher()
+    step_until(rig, publisher, lambda: rig.publication(agreed).status == "FINAL")
+    record = rig.store.load_many([held])[held]
+    assert record.state == pb.VALIDATION_STATE_HELD
+    assert record.publication is None
+    assert rig.logs("ResultSubmitted", held) == []

@@ -31,6 +31,7 @@ from service_runtime.telemetry import (
     server_interceptor,
     shutdown_tracing,
 )
+from service_runtime.tokens import token_authenticator
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,13 @@ class ServiceHost:
             # A port already taken must fail loudly, not be shared with a stale process.
             ("grpc.so_reuseport", 0),
         ]
+        authenticator = self.authenticator
+        # Services that pass no authenticator of their own get the shared token check.
+        anonymous = isinstance(authenticator, AnonymousAuthenticator)
+        if self.settings.auth_mode == "tokens" and anonymous:
+            authenticator = token_authenticator(self.service, self.settings)
         server = grpc.aio.server(
-            interceptors=[server_interceptor(), ServiceInterceptor(self.authenticator)],
+            interceptors=[server_interceptor(), ServiceInterceptor(authenticator)],
             options=options,
         )
         health_servicer = health.aio.HealthServicer()

@@ -86,10 +86,18 @@ class ServerSettings:
     max_concurrent_streams: int
     log_level: str
     environment: str
+    # "tokens": every RPC but health and reflection needs an identity-issued bearer token
+    # (service_runtime.tokens); "anonymous" admits every caller as unknown.
+    auth_mode: str = "anonymous"
+    identity_address: str = ""
+    identity_issuer: str = "betmesh-identity"
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
         environment = env.str("ENVIRONMENT", "development")
+        auth_mode = env.str("AUTH_MODE", "anonymous")
+        if auth_mode not in ("anonymous", "tokens"):
+            env.problems.append(f"BETMESH_AUTH_MODE={auth_mode!r} must be anonymous or tokens")
         return cls(
             host=env.str("HOST", "127.0.0.1"),
             port=env.int("PORT", 0),
@@ -99,4 +107,7 @@ class ServerSettings:
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 256),
             log_level=env.str("LOG_LEVEL", "INFO"),
             environment=environment,
+            auth_mode=auth_mode,
+            identity_address=env.str("IDENTITY_ADDRESS", ""),
+            identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
         )

@@ -68,3 +68,15 @@ def redis_url() -> Iterator[str]:
             yield server.url
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def private_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A database of this test module's own, for tests that leave state other tests would see
+    (a newer model snapshot, say, which every replica would then price from)."""
+    name = unique_name("betmesh_private")
+    url = create_database(postgres_admin_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(postgres_admin_url, name)

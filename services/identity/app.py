@@ -1,21 +1,87 @@
-"""Wires the identity service: settings -> clients and signing keys -> servicer -> host."""
+"""Wires the identity service: settings -> keys, clients, stores, FranceConnect -> servicer."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import redis.asyncio as aioredis
 from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 
+from service_runtime import postgres
+from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
-from services.identity.adapters.keyfile import load_signing_key
+from service_runtime.tokens import SERVICE_ROLES, TokenAuthenticator
+from services.identity.adapters.announcer import EventAnnouncer
+from services.identity.adapters.exclusion_file import EmptyExclusionRegister, FileExclusionRegister
+from services.identity.adapters.keyfile import load_decryption_key, load_signing_key
+from services.identity.adapters.oidc_http import HttpOidcTransport
+from services.identity.adapters.postgres_store import SCHEMA, PostgresIdentityStore
+from services.identity.adapters.ubble import UbbleProvider
+from services.identity.adapters.webhook_http import WebhookServer
+from services.identity.domain.accounts import Accounts
 from services.identity.domain.clients import ClientRegistry
+from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing, SigningKey
+from services.identity.domain.kyc import PaidKyc
+from services.identity.domain.players import ExclusionRegister
 from services.identity.domain.tokens import TokenIssuer
 from services.identity.servicer import IdentityServicer
 from services.identity.settings import IdentitySettings
 
 SERVICE_NAME = identity_service_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
+Hook = Callable[[], Awaitable[None]]
+# Callers have no token yet (or are FranceConnect's browser round trip, or a KYC provider).
+OPEN_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}"
+    for name in (
+        "IssueToken",
+        "GetJwks",
+        "StartFranceConnectLogin",
+        "CompleteFranceConnectLogin",
+        "StartFranceConnectLogout",
+        "CompleteFranceConnectLogout",
+        "RegisterPlayer",
+        # Authenticated by the provider's signature over the body, not by a token.
+        "HandleKycWebhook",
+    )
+)
+
+
+def _authenticator(settings: IdentitySettings, keys: KeyRing) -> Authenticator:
+    if settings.server.auth_mode != "tokens":
+        return AnonymousAuthenticator()
+
+    async def own_keys() -> list[dict[str, str]]:
+        return keys.public_jwks()
+
+    # Our own key ring: no network round trip to ourselves.
+    return TokenAuthenticator(
+        audience="betmesh.identity",
+        issuer=settings.issuer,
+        fetch_jwks=own_keys,
+        default_roles=SERVICE_ROLES["betmesh.identity"],
+        open_methods=OPEN_METHODS,
+        min_refresh_seconds=0,
+    )
+
+
+@dataclass
+class IdentityProcess:
+    host: ServiceHost
+    # The KYC providers' HTTP endpoint, when a paid provider is configured.
+    webhooks: WebhookServer | None
 
 
 def build(settings: IdentitySettings) -> ServiceHost:
+    return assemble(settings).host
+
+
+def assemble(settings: IdentitySettings) -> IdentityProcess:
     signing = (
         load_signing_key(settings.signing_key_file)
         if settings.signing_key_file is not None
@@ -25,8 +91,66 @@ def build(settings: IdentitySettings) -> ServiceHost:
     issuer = TokenIssuer(
         ClientRegistry(settings.clients), keys, settings.issuer, settings.token_ttl_seconds
     )
-    servicer = IdentityServicer(issuer, keys)
-    return ServiceHost(
+    on_start: list[Hook] = []
+    on_stop: list[Hook] = []
+    franceconnect: FranceConnect | None = None
+    accounts: Accounts | None = None
+    kyc: PaidKyc | None = None
+    webhooks: WebhookServer | None = None
+    if settings.database_url is not None and settings.redis_url is not None:
+        database_url = settings.database_url
+        engine = postgres.create_engine(database_url, pool_size=5)
+        store = PostgresIdentityStore(engine)
+        redis_client = aioredis.Redis.from_url(settings.redis_url)
+        announcer = EventAnnouncer(EventPublisher(redis_client, "betmesh.identity"))
+        accounts = Accounts(store, announcer)
+        register: ExclusionRegister = (
+            FileExclusionRegister(settings.exclusion_file)
+            if settings.exclusion_file is not None
+            else EmptyExclusionRegister()
+        )
+
+        async def migrate() -> None:
+            # Before the port opens: no call may reach a schema older than the code.
+            await asyncio.to_thread(postgres.migrate, database_url, MIGRATIONS, SCHEMA)
+
+        async def close() -> None:
+            await redis_client.aclose()
+            await asyncio.to_thread(engine.dispose)
+
+        on_start.append(migrate)
+        on_stop.append(close)
+        if settings.franceconnect is not None:
+            config = settings.franceconnect
+            if settings.franceconnect_decryption_key_file is not None:
+                key = load_decryption_key(settings.franceconnect_decryption_key_file)
+                config = replace(config, decryption_key=key)
+            transport = HttpOidcTransport()
+            franceconnect = FranceConnect(config, transport, store, store, register, announcer)
+            on_stop.append(transport.close)
+        if settings.ubble is not None:
+            ubble = UbbleProvider(
+                settings.ubble.api_url,
+                settings.ubble.client_id,
+                settings.ubble.client_secret,
+                settings.ubble.webhook_secret,
+                settings.ubble.redirect_url,
+            )
+            kyc = PaidKyc({ubble.name: ubble}, ubble.name, store, register, announcer)
+            webhooks = WebhookServer(kyc, settings.server.host, settings.webhook_port)
+            # Started after the migration hook, stopped before the database goes.
+            on_start.append(webhooks.start_hook)
+            on_stop.insert(0, webhooks.stop)
+            on_stop.append(ubble.close)
+    servicer = IdentityServicer(
+        issuer,
+        keys,
+        franceconnect=franceconnect,
+        accounts=accounts,
+        kyc=kyc,
+        player_audiences=settings.player_audiences,
+    )
+    host = ServiceHost(
         service="betmesh.identity",
         settings=settings.server,
         registrations=[
@@ -37,4 +161,8 @@ def build(settings: IdentitySettings) -> ServiceHost:
                 ),
             )
         ],
+        authenticator=_authenticator(settings, keys),
+        on_start=on_start,
+        on_stop=on_stop,
     )
+    return IdentityProcess(host, webhooks)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from service_runtime.settings import Env, ServerSettings
 from services.identity.domain.clients import Client, parse_clients
+from services.identity.domain.franceconnect import FranceConnectConfig
+from services.identity.domain.oidc import acr_rank
 
 MAX_TOKEN_TTL_SECONDS = 24 * 3600
 
@@ -18,6 +20,19 @@ class IdentitySettings:
     clients: tuple[Client, ...]
     # None: a fresh key at each start (tokens die with the process; fine for one instance).
     signing_key_file: Path | None
+    # None: client-credential tokens only; players (FranceConnect, limits...) need the database.
+    database_url: str | None = None
+    redis_url: str | None = None
+    # None: FranceConnect not configured (its RPCs answer FRANCECONNECT_NOT_CONFIGURED).
+    franceconnect: FranceConnectConfig | None = None
+    exclusion_file: Path | None = None
+    player_audiences: tuple[str, ...] = ("betmesh.bets", "betmesh.live")
+    # None: no paid provider (RegisterPlayer and the KYC RPCs answer KYC_NOT_CONFIGURED).
+    ubble: UbbleSettings | None = None
+    # Where providers' webhooks arrive (0: any free port, logged at start).
+    webhook_port: int = 0
+    # FranceConnect+: the private key (PEM, RSA or EC) tokens are encrypted to.
+    franceconnect_decryption_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentitySettings:
@@ -35,12 +50,113 @@ class IdentitySettings:
         key_file = env.str("IDENTITY_SIGNING_KEY_FILE", "")
         if key_file and not Path(key_file).is_file():
             env.problems.append(f"BETMESH_IDENTITY_SIGNING_KEY_FILE={key_file!r} is not a file")
+        database_url = env.str("DATABASE_URL", "") or None
+        redis_url = env.str("REDIS_URL", "") or None
+        if database_url and not redis_url:
+            env.problems.append("BETMESH_REDIS_URL is required with BETMESH_DATABASE_URL")
+        exclusion_file = env.str("IDENTITY_EXCLUSION_FILE", "")
+        if exclusion_file and not Path(exclusion_file).is_file():
+            env.problems.append(f"BETMESH_IDENTITY_EXCLUSION_FILE={exclusion_file!r} is not a file")
+        server = ServerSettings.read(env)
+        franceconnect = _franceconnect(env)
+        if franceconnect is not None and database_url is None:
+            env.problems.append("FranceConnect needs BETMESH_DATABASE_URL")
+        if server.environment == "production" and database_url and not exclusion_file:
+            env.problems.append("BETMESH_IDENTITY_EXCLUSION_FILE is required in production")
+        decryption_key_file = env.str("IDENTITY_FRANCECONNECT_DECRYPTION_KEY_FILE", "")
+        if decryption_key_file and not Path(decryption_key_file).is_file():
+            env.problems.append(
+                f"BETMESH_IDENTITY_FRANCECONNECT_DECRYPTION_KEY_FILE={decryption_key_file!r}"
+                " is not a file"
+            )
+        ubble = _ubble(env)
+        if ubble is not None and database_url is None:
+            env.problems.append("the paid KYC provider needs BETMESH_DATABASE_URL")
         settings = cls(
-            server=ServerSettings.read(env),
+            server=server,
             issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
             token_ttl_seconds=ttl,
             clients=clients,
             signing_key_file=Path(key_file) if key_file else None,
+            database_url=database_url,
+            redis_url=redis_url,
+            franceconnect=franceconnect,
+            exclusion_file=Path(exclusion_file) if exclusion_file else None,
+            player_audiences=tuple(
+                env.list("IDENTITY_PLAYER_AUDIENCES", ["betmesh.bets", "betmesh.live"])
+            ),
+            ubble=ubble,
+            webhook_port=env.int("IDENTITY_WEBHOOK_PORT", 0),
+            franceconnect_decryption_key_file=(
+                Path(decryption_key_file) if decryption_key_file else None
+            ),
         )
         env.check()
         return settings
+
+
+@dataclass(frozen=True)
+class UbbleSettings:
+    api_url: str
+    client_id: str
+    client_secret: str
+    webhook_secret: bytes
+    redirect_url: str
+
+
+def _ubble(env: Env) -> UbbleSettings | None:
+    provider = env.str("IDENTITY_KYC_PROVIDER", "")
+    if not provider:
+        return None
+    if provider != "ubble":
+        env.problems.append(f"BETMESH_IDENTITY_KYC_PROVIDER={provider!r}: only ubble is built")
+        return None
+    values = {
+        name: env.str(f"IDENTITY_UBBLE_{name}", "")
+        for name in ("API_URL", "CLIENT_ID", "CLIENT_SECRET", "WEBHOOK_SECRET", "REDIRECT_URL")
+    }
+    for name, value in values.items():
+        if not value:
+            env.problems.append(f"BETMESH_IDENTITY_UBBLE_{name} is required for ubble")
+    return UbbleSettings(
+        api_url=values["API_URL"],
+        client_id=values["CLIENT_ID"],
+        client_secret=values["CLIENT_SECRET"],
+        webhook_secret=values["WEBHOOK_SECRET"].encode(),
+        redirect_url=values["REDIRECT_URL"],
+    )
+
+
+def _franceconnect(env: Env) -> FranceConnectConfig | None:
+    """Sandbox and production differ only by these variables."""
+    issuer = env.str("IDENTITY_FRANCECONNECT_ISSUER", "")
+    if not issuer:
+        return None
+    prefix = "BETMESH_IDENTITY_FRANCECONNECT_"
+    values = {
+        name: env.str(f"IDENTITY_FRANCECONNECT_{name}", "")
+        for name in ("CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URI", "POST_LOGOUT_REDIRECT_URI")
+    }
+    for name, value in values.items():
+        if not value:
+            env.problems.append(f"{prefix}{name} is required with {prefix}ISSUER")
+    allowed = tuple(env.list("IDENTITY_RETURN_TO_ALLOWED", []))
+    if not allowed:
+        env.problems.append(f"BETMESH_IDENTITY_RETURN_TO_ALLOWED is required with {prefix}ISSUER")
+    acr = env.str("IDENTITY_FRANCECONNECT_ACR", "eidas1")
+    if acr_rank(acr) == 0:
+        env.problems.append(f"{prefix}ACR={acr!r} must be eidas1, eidas2 or eidas3")
+    scopes = tuple(env.list("IDENTITY_FRANCECONNECT_SCOPES", ["openid", "identite_pivot"]))
+    if "openid" not in scopes:
+        env.problems.append(f"{prefix}SCOPES must include openid")
+    return FranceConnectConfig(
+        issuer=issuer,
+        client_id=values["CLIENT_ID"],
+        client_secret=values["CLIENT_SECRET"],
+        redirect_uri=values["REDIRECT_URI"],
+        post_logout_redirect_uri=values["POST_LOGOUT_REDIRECT_URI"],
+        return_to_allowed=allowed,
+        scopes=scopes,
+        acr=acr,
+        jwks_min_refresh_seconds=env.float("IDENTITY_FRANCECONNECT_JWKS_MIN_REFRESH_SECONDS", 10.0),
+    )

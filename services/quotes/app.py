@@ -1,21 +1,58 @@
-"""Wires the quote replica: settings -> snapshot store -> servicer -> host."""
+"""Wires the quote replica: settings -> snapshot store and peers -> servicer -> host."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 
+from service_runtime import postgres
+from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
-from services.quotes.domain.snapshots import SnapshotStore, demo_football_snapshot
+from services.quotes.adapters.peers import GrpcSnapshotPeer
+from services.quotes.adapters.postgres_store import SCHEMA, PostgresSnapshotStore
+from services.quotes.domain.snapshots import (
+    MemorySnapshotStore,
+    SnapshotResolver,
+    SnapshotStore,
+    demo_snapshots,
+)
 from services.quotes.servicer import QuoteServicer
 from services.quotes.settings import QuotesSettings
 
 SERVICE_NAME = quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build(settings: QuotesSettings) -> ServiceHost:
-    store = SnapshotStore()
-    store.put(demo_football_snapshot())
-    servicer = QuoteServicer(store, settings.sport, settings.replica_id, settings.fault)
+    engine = (
+        postgres.create_engine(settings.database_url, pool_size=4)
+        if settings.database_url
+        else None
+    )
+    store: SnapshotStore = PostgresSnapshotStore(engine) if engine else MemorySnapshotStore()
+    channels = ChannelPool()
+    peers = [
+        GrpcSnapshotPeer(address, channels.get(address), settings.peer_timeout_seconds)
+        for address in settings.peers
+    ]
+    resolver = SnapshotResolver(store, peers)
+    servicer = QuoteServicer(resolver, settings.sport, settings.replica_id, settings.fault)
+
+    async def start() -> None:
+        if engine is not None:
+            # Before the port opens: no call may reach a schema older than the code.
+            await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
+        # The demo snapshots of every sport, so a fresh mesh prices all three at once.
+        for snapshot in demo_snapshots():
+            await resolver.put(snapshot)
+
+    async def stop() -> None:
+        await channels.close()
+        if engine is not None:
+            engine.dispose()
+
     return ServiceHost(
         service="betmesh.quotes",
         settings=settings.server,
@@ -25,4 +62,6 @@ def build(settings: QuotesSettings) -> ServiceHost:
                 lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s),
             )
         ],
+        on_start=[start],
+        on_stop=[stop],
     )

@@ -6,40 +6,35 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
-from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from service_runtime.errors import DomainError, InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import SnapshotStore
+from services.quotes.domain.snapshots import SnapshotResolver, check_hash
 
-BUILD_VERSION = "0.1.0"
+BUILD_VERSION = "0.2.0"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_BATCH = 1_000
 Context = ServicerContext
 
 
 class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
     def __init__(
         self,
-        store: SnapshotStore,
+        snapshots: SnapshotResolver,
         sport: sport_pb2.Sport.ValueType,
         replica_id: str,
         fault: str = "",
     ) -> None:
         self.fault = fault
-        self.store = store
+        self.snapshots = snapshots
         self.sport = sport
         self.replica_id = replica_id
         self._tracer = tracer(__name__)
 
-    def _price(self, request: pb.PriceFixtureRequest) -> pb.PriceFixtureResponse:
-        if not request.snapshot_hash:
-            raise InvalidArgument("SNAPSHOT_REQUIRED", "snapshot_hash is required")
-        snapshot = self.store.get(request.snapshot_hash)
-        if snapshot is None:
-            raise FailedPrecondition(
-                "SNAPSHOT_NOT_FOUND",
-                f"snapshot {request.snapshot_hash} is not known to this replica",
-                {"snapshot_hash": request.snapshot_hash},
-            )
+    async def _price(self, request: pb.PriceFixtureRequest) -> pb.PriceFixtureResponse:
+        snapshot = await self.snapshots.resolve(request.snapshot_hash)
         with self._tracer.start_as_current_span(
             "price fixture", attributes={"betmesh.fixture.id": request.fixture.fixture_id}
         ):
@@ -49,7 +44,7 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
                 request.snapshot_hash,
                 list(request.market_types),
                 request.game_state if request.HasField("game_state") else None,
-                self.sport,  # type: ignore[arg-type]
+                self.sport,
             )
             if self.fault == "skew-odds":
                 _skew(quote_set)
@@ -61,15 +56,19 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
     async def PriceFixture(
         self, request: pb.PriceFixtureRequest, context: Context
     ) -> pb.PriceFixtureResponse:
-        return self._price(request)
+        return await self._price(request)
 
     async def PriceFixtures(
         self, request: pb.PriceFixturesRequest, context: Context
     ) -> pb.PriceFixturesResponse:
+        if len(request.requests) > MAX_BATCH:
+            raise InvalidArgument(
+                "BATCH_TOO_LARGE", f"at most {MAX_BATCH} fixtures per PriceFixtures call"
+            )
         results = []
         for item in request.requests:
             try:
-                results.append(pb.PriceFixtureResult(priced=self._price(item)))
+                results.append(pb.PriceFixtureResult(priced=await self._price(item)))
             except DomainError as exc:
                 results.append(
                     pb.PriceFixtureResult(
@@ -85,22 +84,39 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
     async def GetModelSnapshot(
         self, request: pb.GetModelSnapshotRequest, context: Context
     ) -> pb.GetModelSnapshotResponse:
-        data = self.store.get_bytes(request.snapshot_hash)
-        if data is None:
-            raise NotFound("SNAPSHOT_NOT_FOUND", f"no snapshot {request.snapshot_hash}")
-        return pb.GetModelSnapshotResponse(snapshot=data, snapshot_hash=request.snapshot_hash)
+        check_hash(request.snapshot_hash)
+        found = await self.snapshots.local(request.snapshot_hash)
+        if found is None:
+            raise NotFound(
+                "SNAPSHOT_NOT_FOUND",
+                f"no snapshot {request.snapshot_hash}",
+                {"snapshot_hash": request.snapshot_hash},
+            )
+        return pb.GetModelSnapshotResponse(snapshot=found[1], snapshot_hash=request.snapshot_hash)
 
     async def ListModelSnapshots(
         self, request: pb.ListModelSnapshotsRequest, context: Context
     ) -> pb.ListModelSnapshotsResponse:
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        if size > MAX_PAGE_SIZE:
+            raise InvalidArgument("PAGE_SIZE_TOO_LARGE", f"page_size is at most {MAX_PAGE_SIZE}")
+        offset = 0
+        if request.page_token:
+            if not request.page_token.isdigit():
+                raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one we issued")
+            offset = int(request.page_token)
+        # One more than asked tells whether another page exists.
+        records = await self.snapshots.newest(request.sport, size + 1, offset)
+        summaries = []
+        for record in records[:size]:
+            summary = pb.ModelSnapshotSummary(
+                snapshot_hash=record.snapshot_hash, sport=record.sport, model=record.model
+            )
+            summary.snapshot.ParseFromString(record.data)
+            summaries.append(summary)
         return pb.ListModelSnapshotsResponse(
-            snapshots=[
-                pb.ModelSnapshotSummary(
-                    snapshot_hash=key, sport=snap.sport, model=snap.model, snapshot=snap
-                )
-                for key, snap in self.store.all()
-                if request.sport in (0, snap.sport)
-            ]
+            snapshots=summaries,
+            next_page_token=str(offset + size) if len(records) > size else "",
         )
 
     async def GetReplicaInfo(
@@ -108,7 +124,7 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
     ) -> pb.GetReplicaInfoResponse:
         return pb.GetReplicaInfoResponse(
             replica_id=self.replica_id, sport=self.sport, build_version=BUILD_VERSION
-        )  # type: ignore[arg-type]
+        )
 
 
 def _skew(quote_set: market_pb2.QuoteSet) -> None:

@@ -13,6 +13,11 @@ class QuotesSettings:
     server: ServerSettings
     sport: sport_pb2.Sport.ValueType
     replica_id: str
+    # Where snapshots are stored (schema "quotes"); empty: in memory, demo snapshots only.
+    database_url: str = ""
+    # Other replicas (host:port) asked by GetModelSnapshot for a snapshot this one lacks.
+    peers: tuple[str, ...] = ()
+    peer_timeout_seconds: float = 2.0
     # Fault injection for consensus tests, off by default: "skew-odds" makes this replica
     # return a wrong price so the gateway's quorum must outvote it.
     fault: str = ""
@@ -32,9 +37,14 @@ class QuotesSettings:
             server=ServerSettings.read(env),
             sport=sport,
             replica_id=env.str("QUOTES_REPLICA_ID", f"{sport_name.lower()}-1"),
+            database_url=env.str("DATABASE_URL", ""),
+            peers=tuple(env.list("QUOTES_PEERS", [])),
+            peer_timeout_seconds=env.float("QUOTES_PEER_TIMEOUT_SECONDS", 2.0),
             fault=env.str("QUOTES_FAULT", ""),
         )
         if settings.fault not in ("", "skew-odds"):
             env.problems.append(f"BETMESH_QUOTES_FAULT={settings.fault!r}: only 'skew-odds' exists")
+        if settings.peer_timeout_seconds <= 0:
+            env.problems.append("BETMESH_QUOTES_PEER_TIMEOUT_SECONDS must be positive")
         env.check()
         return settings

@@ -22,6 +22,7 @@ from services.quotes.settings import QuotesSettings
 from tests.support.grpc_helpers import rpc_error
 
 SNAPSHOT = snapshot_hash(demo_football_snapshot())
+ONE_X_TWO = [market_pb2.MARKET_TYPE_MATCH_RESULT]
 
 
 def fixture(
@@ -91,7 +92,10 @@ async def healthy(redis_url: str) -> AsyncIterator[Mesh]:
 
 async def test_three_honest_replicas_give_an_accepted_price_with_evidence(healthy: Mesh) -> None:
     response = await healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+        pb.GetConsensusQuoteRequest(
+            fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+        ),
+        timeout=10,
     )
     accepted = response.accepted
     assert accepted.digest == digest_bytes(accepted.canonical_quote_set)
@@ -118,7 +122,10 @@ async def test_accepted_quote_set_is_announced_on_the_event_bus(
     client = aioredis.Redis.from_url(redis_url)
     before = await client.xlen(stream_key(Topic.QUOTE_SET_ACCEPTED))
     response = await healthy.stub.GetConsensusQuote(
-        pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+        pb.GetConsensusQuoteRequest(
+            fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+        ),
+        timeout=10,
     )
     entries: Any = await client.xrange(stream_key(Topic.QUOTE_SET_ACCEPTED), count=before + 10)
     await client.aclose()
@@ -170,7 +177,10 @@ async def test_one_replica_down_still_prices() -> None:
     await m.replicas[0].stop(0)
     try:
         response = await m.stub.GetConsensusQuote(
-            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+            ),
+            timeout=10,
         )
         assert response.accepted.digest
     finally:
@@ -184,7 +194,10 @@ async def test_wrong_replica_is_outvoted_and_the_dissent_recorded() -> None:
     m = await mesh(["skew-odds", "", ""])
     try:
         response = await m.stub.GetConsensusQuote(
-            pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+            ),
+            timeout=10,
         )
         home = next(
             s for s in response.accepted.quote_set.markets[0].selections if s.selection_id == "home"
@@ -216,7 +229,10 @@ async def test_two_of_three_wrong_or_down_publishes_nothing() -> None:
     try:
         code, info, status = await rpc_error(
             lambda: m.stub.GetConsensusQuote(
-                pb.GetConsensusQuoteRequest(fixture=fixture(), snapshot_hash=SNAPSHOT), timeout=10
+                pb.GetConsensusQuoteRequest(
+                    fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+                ),
+                timeout=10,
             )
         )
         assert code == grpc.StatusCode.ABORTED and info is not None and info.reason == "NO_QUORUM"

@@ -177,7 +177,12 @@ async def test_a_week_is_priced_once_and_only_what_changed_is_repriced(
         repriced = await gateway.consensus.GetAcceptedQuoteSet(
             pb.GetAcceptedQuoteSetRequest(fixture_id=moved.fixture_id), timeout=10
         )
-        names = {s.selection_id: s.name for s in repriced.accepted.quote_set.markets[0].selections}
+        one_x_two = next(
+            m
+            for m in repriced.accepted.quote_set.markets
+            if m.type == market_pb2.MARKET_TYPE_MATCH_RESULT
+        )
+        names = {s.selection_id: s.name for s in one_x_two.selections}
         assert names["home"] == "Tottenham"  # priced from the fixture as it is now
     finally:
         await gateway.close()

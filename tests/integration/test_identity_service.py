@@ -223,23 +223,41 @@ async def test_refusals(
     assert await _refusal(identity.IssueToken(request_)) == (code, reason)
 
 
-async def test_unbuilt_rpcs_answer_unimplemented(
+async def test_player_rpcs_without_their_configuration(
     identity: identity_service_pb2_grpc.IdentityServiceStub,
 ) -> None:
+    """Tokens only (no database, no FranceConnect, no KYC provider): each player-side RPC says
+    which configuration it lacks."""
+    not_configured = (grpc.StatusCode.FAILED_PRECONDITION, "FRANCECONNECT_NOT_CONFIGURED")
+    no_players = (grpc.StatusCode.FAILED_PRECONDITION, "PLAYERS_NOT_CONFIGURED")
+    no_kyc = (grpc.StatusCode.FAILED_PRECONDITION, "KYC_NOT_CONFIGURED")
     calls = [
-        identity.StartFranceConnectLogin(pb.StartFranceConnectLoginRequest()),
-        identity.CompleteFranceConnectLogin(pb.CompleteFranceConnectLoginRequest()),
-        identity.StartFranceConnectLogout(pb.StartFranceConnectLogoutRequest()),
-        identity.CompleteFranceConnectLogout(pb.CompleteFranceConnectLogoutRequest()),
-        identity.StartKycVerification(pb.StartKycVerificationRequest()),
-        identity.HandleKycWebhook(pb.HandleKycWebhookRequest()),
-        identity.GetPlayer(pb.GetPlayerRequest(player_id="p1")),
-        identity.SetResponsibleGamblingLimits(pb.SetResponsibleGamblingLimitsRequest()),
-        identity.GetResponsibleGamblingLimits(pb.GetResponsibleGamblingLimitsRequest()),
-        identity.SelfExclude(pb.SelfExcludeRequest()),
+        (identity.StartFranceConnectLogin(pb.StartFranceConnectLoginRequest()), not_configured),
+        (
+            identity.CompleteFranceConnectLogin(pb.CompleteFranceConnectLoginRequest()),
+            not_configured,
+        ),
+        (identity.StartFranceConnectLogout(pb.StartFranceConnectLogoutRequest()), not_configured),
+        (
+            identity.CompleteFranceConnectLogout(pb.CompleteFranceConnectLogoutRequest()),
+            not_configured,
+        ),
+        (identity.RegisterPlayer(pb.RegisterPlayerRequest()), no_kyc),
+        (identity.HandleKycWebhook(pb.HandleKycWebhookRequest()), no_kyc),
+        (identity.StartKycVerification(pb.StartKycVerificationRequest()), no_players),
+        (identity.GetPlayer(pb.GetPlayerRequest(player_id="p1")), no_players),
+        (
+            identity.SetResponsibleGamblingLimits(pb.SetResponsibleGamblingLimitsRequest()),
+            no_players,
+        ),
+        (
+            identity.GetResponsibleGamblingLimits(pb.GetResponsibleGamblingLimitsRequest()),
+            no_players,
+        ),
+        (identity.SelfExclude(pb.SelfExcludeRequest()), no_players),
     ]
-    for call in calls:
-        assert await _refusal(call) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
+    for call, expected in calls:
+        assert await _refusal(call) == expected
 
 
 async def test_signing_key_from_a_pem_file(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 
 from service_runtime.errors import InvalidArgument, Unimplemented
-from services.quotes.domain import football, ladder, margin
+from services.quotes.domain import football, ladder
 from services.quotes.domain.pricing import canonicalise, price_fixture
 from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
 
@@ -38,22 +38,6 @@ def test_ladder_is_strictly_increasing_and_starts_at_1_01() -> None:
     assert all(a < b for a, b in zip(ladder.LADDER, ladder.LADDER[1:], strict=False))
 
 
-def test_multiplicative_margin_never_exceeds_target_payout() -> None:
-    probabilities = [margin.to_probability_e9(p) for p in (0.5, 0.3, 0.2)]
-    priced = margin.multiplicative(probabilities, 8_500, 10_100)
-    # 0.85 / 0.5 = 1.70, 0.85 / 0.3 = 2.833 -> 2.82, 0.85 / 0.2 = 4.25 -> 4.2
-    assert [p.odds_e4 for p in priced] == [17_000, 28_200, 42_000]
-    assert margin.theoretical_payout_e4(priced) <= 8_500
-
-
-def test_selection_below_minimum_odds_is_withdrawn() -> None:
-    priced = margin.multiplicative(
-        [margin.to_probability_e9(0.95), margin.to_probability_e9(0.05)], 8_500, 10_100
-    )
-    assert priced[0].odds_e4 == 0  # 0.85 / 0.95 < 1.01
-    assert priced[1].odds_e4 == 170_000
-
-
 def test_dixon_coles_grid_matches_hand_computation() -> None:
     lam, mu, rho = 1.4, 1.1, -0.1
     grid = football.dixon_coles_grid(lam, mu, rho, 12).probabilities
@@ -80,7 +64,14 @@ def _fixture(home: str = "fb:arsenal", away: str = "fb:chelsea") -> sport_pb2.Fi
 def test_match_result_probabilities_sum_to_one_and_canonical_bytes_are_stable() -> None:
     snapshot = demo_football_snapshot()
     key = snapshot_hash(snapshot)
-    first = price_fixture(_fixture(), snapshot, key, [], None, sport_pb2.SPORT_FOOTBALL)
+    first = price_fixture(
+        _fixture(),
+        snapshot,
+        key,
+        [market_pb2.MARKET_TYPE_MATCH_RESULT],
+        None,
+        sport_pb2.SPORT_FOOTBALL,
+    )
     second = price_fixture(
         _fixture(),
         snapshot,
@@ -91,6 +82,7 @@ def test_match_result_probabilities_sum_to_one_and_canonical_bytes_are_stable() 
     )
     assert canonicalise(first) == canonicalise(second)
     (market,) = first.markets
+    assert market.market_id == "f1/MATCH_RESULT"
     assert [s.selection_id for s in market.selections] == ["away", "draw", "home"]
     assert abs(sum(s.probability_e9 for s in market.selections) - 1_000_000_000) <= 2
     assert 0 < market.payout_e4 <= 8_500
@@ -110,17 +102,32 @@ def test_unknown_team_is_invalid_argument() -> None:
     assert raised.value.reason == "UNKNOWN_PARTICIPANT"
 
 
-def test_unbuilt_market_type_is_unimplemented() -> None:
+def test_a_market_type_of_another_sport_is_invalid_argument() -> None:
     snapshot = demo_football_snapshot()
-    with pytest.raises(Unimplemented):
+    with pytest.raises(InvalidArgument) as raised:
         price_fixture(
             _fixture(),
             snapshot,
             snapshot_hash(snapshot),
-            [market_pb2.MARKET_TYPE_CORRECT_SCORE],
+            [market_pb2.MARKET_TYPE_MONEYLINE],
             None,
             sport_pb2.SPORT_FOOTBALL,
         )
+    assert raised.value.reason == "MARKET_TYPE_NOT_FOR_SPORT"
+
+
+def test_in_play_pricing_is_unimplemented() -> None:
+    snapshot = demo_football_snapshot()
+    with pytest.raises(Unimplemented) as raised:
+        price_fixture(
+            _fixture(),
+            snapshot,
+            snapshot_hash(snapshot),
+            [],
+            game_state_pb2.GameState(event_sequence=1),
+            sport_pb2.SPORT_FOOTBALL,
+        )
+    assert raised.value.reason == "LIVE_PRICING_NOT_IMPLEMENTED"
 
 
 def test_snapshot_hash_ignores_team_order() -> None:

@@ -89,3 +89,36 @@ class TokenIssuer:
         }
         token = jwt.encode(header, claims, signing.key, algorithms=[ALGORITHM])
         return IssuedToken(token=token, expires_at=expires_at, role=client.role)
+
+
+@dataclass(frozen=True)
+class PlayerToken:
+    token: str
+    expires_at: int
+
+
+def issue_player_token(
+    issuer: TokenIssuer,
+    player_id: str,
+    kyc_status: str,
+    audiences: Sequence[str],
+    scopes: Sequence[str] = (),
+) -> PlayerToken:
+    """A player's access token after a verified login: role player and the KYC level, which
+    bets checks before taking stakes or paying out."""
+    now = int(issuer.clock())
+    expires_at = now + issuer.ttl_seconds
+    signing = issuer.keys.active
+    claims = {
+        "iss": issuer.issuer,
+        "aud": list(audiences),
+        "sub": player_id,
+        "role": "player",
+        "scope": " ".join(scopes),
+        "kyc_status": kyc_status,
+        "iat": now,
+        "exp": expires_at,
+        "jti": str(uuid.uuid4()),
+    }
+    header = {"typ": TOKEN_TYPE, "alg": ALGORITHM, "kid": signing.kid}
+    return PlayerToken(jwt.encode(header, claims, signing.key, algorithms=[ALGORITHM]), expires_at)

@@ -1,20 +1,60 @@
 """From fair probabilities to offered prices: margin, payout cap, ladder, withdrawal.
 
-Everything after the model's probabilities is integer arithmetic, so replicas agree exactly.
+Everything after the model's probabilities is integer arithmetic, so replicas agree exactly:
+
+1. The model's float probability becomes `probability_e9` by ONE rule (`to_probability_e9`:
+   round half up at 1e-9, clamped to [0, 1e9]). From here on no float is touched.
+2. A margin method turns a market's `probability_e9`s into *implied* probabilities: exact
+   fractions for the closed-form methods, integers at scale 1e18 (`IMPLIED_SCALE`) rounded UP
+   for the solved ones; their sum is at least 1 / target payout.
+   The selections are taken as the market's exhaustive outcomes: probabilities are normalised
+   by their sum first, which also absorbs the e9 rounding.
+3. The offered price is floor(1 / implied) in ten-thousandths, then rounded DOWN to the ladder.
+   Below `min_odds_e4` the selection is withdrawn (odds 0), never offered at a worse price.
+4. The market's theoretical payout is 1 / sum of implied probabilities, where an offered
+   selection counts 1/odds and a withdrawn one the implied probability its method gave it (both
+   rounded up at 1e18); the result rounded down. Because every offered price is at most
+   1/implied, the payout never exceeds the target, and the target never exceeds the cap.
+
+The methods (`target` T = 1 / payout is the booksum to reach, p the normalised fair
+probabilities, n their count):
+- multiplicative: q = p * T. Every selection carries the same relative margin.
+- additive: q = p + (T - 1) / n. The same absolute margin on every selection.
+- odds-proportional: q = p + (T - 1) * w, w = (1/p) / sum(1/p): each selection's share of the
+  margin is proportional to its fair odds, so longshots carry most of it.
+- power: q = p ** k, k < 1 solved so that sum(q) = T (decimal arithmetic, see `_power`).
+- Shin: q = sqrt(T) * sqrt((1 - z) p^2 + z p), z solved so that sum(q) = T (integer sqrt).
+Solved methods can land a hair below T after integer rounding; a final proportional top-up
+(`_guard`) restores sum(q) >= T, so "never above the target" holds for every method.
 """
 
 from __future__ import annotations
 
+import decimal
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
-from services.quotes.domain.ladder import round_down
+from services.quotes.domain.ladder import MAX_ODDS_E4, round_down
 
 PROBABILITY_SCALE = 1_000_000_000  # e9
 PAYOUT_SCALE = 10_000  # e4
+IMPLIED_SCALE = 10**18
+
+
+class Method(Enum):
+    MULTIPLICATIVE = "multiplicative"
+    ADDITIVE = "additive"
+    ODDS_PROPORTIONAL = "odds-proportional"
+    POWER = "power"
+    SHIN = "shin"
 
 
 def to_probability_e9(probability: float) -> int:
-    """One documented rounding rule: half away from zero at 1e-9, clamped to [0, 1]."""
+    """The one rounding rule from model floats: half up at 1e-9, clamped to [0, 1]."""
+    if not probability > 0.0:  # also NaN
+        return 0
     scaled = int(probability * PROBABILITY_SCALE + 0.5)
     return max(0, min(PROBABILITY_SCALE, scaled))
 
@@ -22,35 +62,202 @@ def to_probability_e9(probability: float) -> int:
 @dataclass(frozen=True)
 class PricedSelection:
     probability_e9: int
+    implied_e18: int  # margined implied probability, scale 1e18
     odds_e4: int  # 0 when withdrawn
 
-
-def multiplicative(
-    probabilities_e9: list[int], payout_e4: int, min_odds_e4: int
-) -> list[PricedSelection]:
-    """Each price = payout / p, rounded down to the ladder; below min_odds_e4 is withdrawn.
-
-    Scaling every implied probability by the same factor keeps the market's theoretical
-    payout at `payout_e4` before rounding and below it after.
-    """
-    priced = []
-    for p in probabilities_e9:
-        odds = (payout_e4 * PROBABILITY_SCALE) // p if p > 0 else 0
-        odds = round_down(odds)
-        priced.append(PricedSelection(p, odds if odds >= min_odds_e4 else 0))
-    return priced
+    @property
+    def withdrawn(self) -> bool:
+        return self.odds_e4 == 0
 
 
-def theoretical_payout_e4(selections: list[PricedSelection]) -> int:
-    """1 / sum(1/odds) over offered selections, ten-thousandths, rounded down."""
-    offered = [s.odds_e4 for s in selections if s.odds_e4 > 0]
-    if not offered:
+@dataclass(frozen=True)
+class PricedMarket:
+    selections: list[PricedSelection]
+    payout_e4: int
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def target_booksum_e18(payout_e4: int) -> int:
+    """1 / payout at scale 1e18, rounded up."""
+    return _ceil_div(IMPLIED_SCALE * PAYOUT_SCALE, payout_e4)
+
+
+# A method returns the implied probabilities as numerators over one common denominator: exact
+# fractions for the closed forms (so a price that lands exactly on a tick keeps it), numerators
+# at scale 1e18 rounded up for the others.
+Implied = tuple[list[int], int]
+
+
+def _multiplicative(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    return [x * PAYOUT_SCALE for x in p], total * payout_e4
+
+
+def _additive(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    n = sum(1 for x in p if x > 0)
+    spare = PAYOUT_SCALE - payout_e4
+    return [x * n * payout_e4 + spare * total if x else 0 for x in p], total * n * payout_e4
+
+
+def _scaled(values: list[int]) -> Implied:
+    return values, IMPLIED_SCALE
+
+
+def _odds_proportional(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    # Inverse probabilities at a scale large enough that their ratios are exact to ~1e-27.
+    inverse = [_ceil_div(10**36, x) if x else 0 for x in p]
+    inverse_sum = sum(inverse)
+    spare = PAYOUT_SCALE - payout_e4
+    return _scaled(
+        [
+            _ceil_div(x * IMPLIED_SCALE, total)
+            + _ceil_div(IMPLIED_SCALE * spare * inv, payout_e4 * inverse_sum)
+            if x
+            else 0
+            for x, inv in zip(p, inverse, strict=True)
+        ]
+    )
+
+
+# Power needs real exponentials; decimal (libmpdec) computes exp and ln correctly rounded in
+# software, so every platform gets the same digits, unlike the C library's pow.
+_DECIMAL = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _power(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    ctx = _DECIMAL
+    zero = decimal.Decimal(0)
+    target = ctx.divide(decimal.Decimal(PAYOUT_SCALE), decimal.Decimal(payout_e4))
+    logs = {
+        i: ctx.ln(ctx.divide(decimal.Decimal(x), decimal.Decimal(total)))
+        for i, x in enumerate(p)
+        if x
+    }
+    k = decimal.Decimal(1)
+    # Newton on f(k) = sum(exp(k ln p)) - T: f is convex and decreasing, so from k = 1
+    # (f < 0 there) the iterates decrease monotonically to the root.
+    for _ in range(60):
+        terms = [(ctx.exp(ctx.multiply(k, lg)), lg) for lg in logs.values()]
+        f = ctx.subtract(sum((t for t, _ in terms), zero), target)
+        slope = sum((ctx.multiply(t, lg) for t, lg in terms), zero)
+        if slope == 0:
+            break
+        step = ctx.divide(f, slope)
+        k = ctx.subtract(k, step)
+        if abs(step) < decimal.Decimal("1e-30"):
+            break
+    scale = decimal.Decimal(IMPLIED_SCALE)
+    implied = [0] * len(p)
+    for i, lg in logs.items():
+        q = ctx.multiply(ctx.exp(ctx.multiply(k, lg)), scale)
+        implied[i] = int(q.to_integral_value(decimal.ROUND_CEILING))
+    return _scaled(implied)
+
+
+def _shin(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    q = IMPLIED_SCALE
+    pi = [x * q // total for x in p]
+    # sqrt(T) at scale 1e18, rounded up.
+    root_t = math.isqrt(q * q * PAYOUT_SCALE // payout_e4) + 1
+
+    def g(z: int) -> int:
+        # sum sqrt((1 - z) pi^2 + z pi), every quantity at scale 1e18.
+        return sum(math.isqrt(((q - z) * x * x + z * x * q) // q) for x in pi if x)
+
+    # g is increasing in z; find the smallest z (scale 1e18) with g(z) >= sqrt(T).
+    low, high = 0, q
+    if g(low) >= root_t:
+        high = 0
+    while low < high:
+        mid = (low + high) // 2
+        if g(mid) >= root_t:
+            high = mid
+        else:
+            low = mid + 1
+    z = high
+    return _scaled(
+        [
+            _ceil_div(root_t * math.isqrt(((q - z) * x * x + z * x * q) // q), q) if x else 0
+            for x in pi
+        ]
+    )
+
+
+_METHODS = {
+    Method.MULTIPLICATIVE: _multiplicative,
+    Method.ADDITIVE: _additive,
+    Method.ODDS_PROPORTIONAL: _odds_proportional,
+    Method.POWER: _power,
+    Method.SHIN: _shin,
+}
+
+
+def _guard(implied: Implied, payout_e4: int) -> Implied:
+    """Tops the booksum up to 1 / payout if integer rounding left it short."""
+    numerators, denominator = implied
+    booksum = sum(numerators)
+    wanted = PAYOUT_SCALE * denominator
+    if booksum * payout_e4 >= wanted or booksum == 0:
+        return implied
+    return [_ceil_div(x * wanted, booksum * payout_e4) for x in numerators], denominator
+
+
+def implied_probabilities(
+    method: Method, probabilities_e9: Sequence[int], payout_e4: int
+) -> Implied:
+    """Margined implied probabilities (numerators, common denominator), summing to at least
+    1 / payout."""
+    if not 0 < payout_e4 <= PAYOUT_SCALE:
+        raise ValueError(f"payout_e4 must be in (0, {PAYOUT_SCALE}], got {payout_e4}")
+    total = sum(probabilities_e9)
+    if total <= 0:
+        return [0] * len(probabilities_e9), 1
+    return _guard(_METHODS[method](probabilities_e9, total, payout_e4), payout_e4)
+
+
+def odds_from_implied(numerator: int, denominator: int) -> int:
+    """floor(1 / implied) in ten-thousandths, then down to the ladder; 0 below 1.01."""
+    if numerator <= 0:
+        return MAX_ODDS_E4  # a selection the model says cannot win: the longest price
+    return round_down(PAYOUT_SCALE * denominator // numerator)
+
+
+def price(
+    probabilities_e9: Sequence[int],
+    method: Method,
+    payout_e4: int,
+    min_odds_e4: int,
+    probability_sum: int = 1,
+) -> PricedMarket:
+    """Offered prices of one market. `probability_sum` is how many selections win at once
+    (2 for double chance, whose selections overlap): the method works on the probabilities
+    divided by it and the implied ones are scaled back, so the booksum target is
+    probability_sum / payout and the payout probability_sum / booksum."""
+    numerators, denominator = implied_probabilities(method, probabilities_e9, payout_e4)
+    numerators = [x * probability_sum for x in numerators]
+    selections = []
+    for probability, x in zip(probabilities_e9, numerators, strict=True):
+        odds = odds_from_implied(x, denominator)
+        selections.append(
+            PricedSelection(
+                probability,
+                _ceil_div(x * IMPLIED_SCALE, denominator),
+                odds if odds >= min_odds_e4 else 0,
+            )
+        )
+    return PricedMarket(selections, theoretical_payout_e4(selections, probability_sum))
+
+
+def theoretical_payout_e4(selections: Sequence[PricedSelection], probability_sum: int = 1) -> int:
+    """1 / booksum in ten-thousandths, rounded down (see the module docstring, step 4)."""
+    booksum = 0
+    for s in selections:
+        if s.odds_e4:
+            booksum += _ceil_div(IMPLIED_SCALE * PAYOUT_SCALE, s.odds_e4)
+        else:
+            booksum += s.implied_e18
+    if booksum == 0:
         return 0
-    # sum(1/odds_e4) * 1e4 as a fraction with an integer numerator.
-    numerator = 0
-    denominator = 1
-    for odds in offered:
-        numerator = numerator * odds + denominator
-        denominator *= odds
-    # payout_e4 = 1e4 / sum(1e4 / odds_e4) = 1 / (numerator / denominator)
-    return denominator // numerator
+    return probability_sum * PAYOUT_SCALE * IMPLIED_SCALE // booksum

@@ -1,26 +1,93 @@
-"""Prices a fixture from a snapshot into a canonical QuoteSet."""
+"""Prices a fixture from a snapshot into a canonical QuoteSet.
+
+The pipeline: the sport's model gives `MarketProbabilities` (fair, effective probabilities as
+floats) -> `margin.to_probability_e9` (the one rounding rule) -> the margin method and target
+payout of the market type from the snapshot's `PricingPolicy`, capped by its payout cap ->
+offered prices rounded down to the ladder, withdrawn below the minimum odds (integers only, see
+margin.py) -> `Market` messages -> canonical bytes (markets sorted by id, selections by id).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
-from services.quotes.domain import football, margin
-from services.quotes.domain.snapshots import margin_for
+from services.quotes.domain import basketball, football, margin, tennis
+from services.quotes.domain.ladder import MIN_ODDS_E4
+from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
+
+FootballMarkets = Callable[..., list[MarketProbabilities]]
+try:  # the full football market set lands separately; until then only 1X2 is priced
+    from services.quotes.domain.football_markets import (
+        FOOTBALL_MARKET_TYPES,
+    )
+    from services.quotes.domain.football_markets import (
+        football_markets as _football_markets_impl,
+    )
+
+    _football_markets: FootballMarkets | None = _football_markets_impl
+    FOOTBALL_BUILT: tuple[market_pb2.MarketType.ValueType, ...] = tuple(FOOTBALL_MARKET_TYPES)
+except ImportError:  # pragma: no cover - depends on the other half of the work
+    _football_markets = None
+    FOOTBALL_BUILT = (market_pb2.MARKET_TYPE_MATCH_RESULT,)
 
 MT = market_pb2.MarketType
+DEFAULT_PAYOUT_CAP_E4 = 8_500
+DEFAULT_MAX_GOALS = 10
+
+FOOTBALL_TYPES: tuple[MT.ValueType, ...] = (
+    market_pb2.MARKET_TYPE_MATCH_RESULT,
+    market_pb2.MARKET_TYPE_DOUBLE_CHANCE,
+    market_pb2.MARKET_TYPE_DRAW_NO_BET,
+    market_pb2.MARKET_TYPE_TOTAL_GOALS,
+    market_pb2.MARKET_TYPE_BOTH_TEAMS_TO_SCORE,
+    market_pb2.MARKET_TYPE_ASIAN_HANDICAP,
+    market_pb2.MARKET_TYPE_CORRECT_SCORE,
+    market_pb2.MARKET_TYPE_TEAM_TOTAL_GOALS,
+)
+# Every market type of each sport, and the ones priced today.
+SPORT_TYPES: dict[sport_pb2.Sport.ValueType, tuple[MT.ValueType, ...]] = {
+    sport_pb2.SPORT_FOOTBALL: FOOTBALL_TYPES,
+    sport_pb2.SPORT_TENNIS: tennis.MARKET_TYPES,
+    sport_pb2.SPORT_BASKETBALL: basketball.MARKET_TYPES,
+}
 SUPPORTED: dict[sport_pb2.Sport.ValueType, tuple[MT.ValueType, ...]] = {
-    sport_pb2.SPORT_FOOTBALL: (market_pb2.MARKET_TYPE_MATCH_RESULT,),
+    sport_pb2.SPORT_FOOTBALL: FOOTBALL_BUILT,
+    sport_pb2.SPORT_TENNIS: tennis.MARKET_TYPES,
+    sport_pb2.SPORT_BASKETBALL: basketball.MARKET_TYPES,
+}
+_PARAMETERS = {
+    sport_pb2.SPORT_FOOTBALL: "football",
+    sport_pb2.SPORT_TENNIS: "tennis",
+    sport_pb2.SPORT_BASKETBALL: "basketball",
+}
+_METHODS = {
+    snapshot_pb2.MARGIN_METHOD_MULTIPLICATIVE: margin.Method.MULTIPLICATIVE,
+    snapshot_pb2.MARGIN_METHOD_POWER: margin.Method.POWER,
+    snapshot_pb2.MARGIN_METHOD_ODDS_PROPORTIONAL: margin.Method.ODDS_PROPORTIONAL,
+    snapshot_pb2.MARGIN_METHOD_ADDITIVE: margin.Method.ADDITIVE,
+    snapshot_pb2.MARGIN_METHOD_SHIN: margin.Method.SHIN,
 }
 
 
-def market_id(fixture_id: str, market_type: MT.ValueType, line_e2: int | None = None) -> str:
-    name = MT.Name(market_type).removeprefix("MARKET_TYPE_")
-    return f"{fixture_id}/{name}" + ("" if line_e2 is None else f"/{line_e2}")
+def market_id(
+    fixture_id: str,
+    market_type: MT.ValueType,
+    line_e2: int | None = None,
+    side: sport_pb2.Side.ValueType = sport_pb2.SIDE_UNSPECIFIED,
+) -> str:
+    parts = [fixture_id, MT.Name(market_type).removeprefix("MARKET_TYPE_")]
+    if side != sport_pb2.SIDE_UNSPECIFIED:
+        parts.append(sport_pb2.Side.Name(side).removeprefix("SIDE_"))
+    if line_e2 is not None:
+        parts.append(str(line_e2))
+    return "/".join(parts)
 
 
 def canonicalise(quote_set: market_pb2.QuoteSet) -> bytes:
@@ -33,6 +100,91 @@ def canonicalise(quote_set: market_pb2.QuoteSet) -> bytes:
 
 def quote_digest(data: bytes) -> str:
     return digest_bytes(data)
+
+
+# ---- pricing policy -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketRule:
+    method: margin.Method
+    payout_e4: int  # already capped
+
+
+@dataclass(frozen=True)
+class Policy:
+    cap_e4: int
+    min_odds_e4: int
+    default: MarketRule
+    by_type: dict[MT.ValueType, MarketRule]
+
+    def rule(self, market_type: MT.ValueType) -> MarketRule:
+        return self.by_type.get(market_type, self.default)
+
+
+def _bad_policy(message: str) -> FailedPrecondition:
+    return FailedPrecondition("INVALID_PRICING_POLICY", f"the snapshot's pricing policy: {message}")
+
+
+def resolve_policy(policy: snapshot_pb2.PricingPolicy) -> Policy:
+    """Defaults filled in (cap 85%, minimum odds 1.01, multiplicative at the cap) and checked."""
+    cap = policy.payout_cap_e4 or DEFAULT_PAYOUT_CAP_E4
+    if cap > margin.PAYOUT_SCALE:
+        raise _bad_policy(f"payout cap {cap} is above 100%")
+    min_odds = policy.min_odds_e4 or MIN_ODDS_E4
+    if min_odds < MIN_ODDS_E4:
+        raise _bad_policy(f"min_odds_e4 {min_odds} is below the ladder's 1.01")
+
+    def rule(m: snapshot_pb2.MarketMargin, fallback: MarketRule | None) -> MarketRule:
+        if m.method == snapshot_pb2.MARGIN_METHOD_UNSPECIFIED:
+            method = fallback.method if fallback else margin.Method.MULTIPLICATIVE
+        elif m.method in _METHODS:
+            method = _METHODS[m.method]
+        else:
+            raise _bad_policy(f"unknown margin method {m.method}")
+        target = m.target_payout_e4 or (fallback.payout_e4 if fallback else cap)
+        if target > margin.PAYOUT_SCALE:
+            raise _bad_policy(f"target payout {target} is above 100%")
+        # The cap wins over any target: no market is ever priced more generously.
+        return MarketRule(method, min(target, cap))
+
+    default = rule(policy.default_margin, None)
+    by_type = {m.market_type: rule(m, default) for m in policy.margins}
+    return Policy(cap, min_odds, default, by_type)
+
+
+def price_market(fixture_id: str, market: MarketProbabilities, policy: Policy) -> market_pb2.Market:
+    rule = policy.rule(market.market_type)
+    probabilities = [margin.to_probability_e9(s.probability) for s in market.selections]
+    probability_sum = int(market.extra.get("probability_sum", "1"))
+    priced = margin.price(
+        probabilities, rule.method, rule.payout_e4, policy.min_odds_e4, probability_sum
+    )
+    offered = any(not s.withdrawn for s in priced.selections)
+    return market_pb2.Market(
+        market_id=market_id(fixture_id, market.market_type, market.line_e2, market.side),
+        type=market.market_type,
+        name=market.name,
+        line_e2=market.line_e2 or 0,
+        side=market.side,
+        status=market_pb2.MARKET_STATUS_ACTIVE if offered else market_pb2.MARKET_STATUS_DEACTIVATED,
+        payout_e4=priced.payout_e4,
+        selections=[
+            market_pb2.Selection(
+                selection_id=selection.selection_id,
+                name=selection.name,
+                odds_e4=p.odds_e4,
+                probability_e9=p.probability_e9,
+                status=market_pb2.SELECTION_STATUS_WITHDRAWN
+                if p.withdrawn
+                else market_pb2.SELECTION_STATUS_ACTIVE,
+            )
+            for selection, p in zip(market.selections, priced.selections, strict=True)
+        ],
+    )
+
+
+# ---- request checks -----------------------------------------------------------------------
 
 
 def _validate_fixture(fixture: sport_pb2.Fixture, sport: sport_pb2.Sport.ValueType) -> None:
@@ -49,6 +201,52 @@ def _validate_fixture(fixture: sport_pb2.Fixture, sport: sport_pb2.Sport.ValueTy
         raise InvalidArgument("PARTICIPANTS_REQUIRED", "fixture.home and fixture.away are required")
     if fixture.home.participant_id == fixture.away.participant_id:
         raise InvalidArgument("SAME_PARTICIPANTS", "home and away must differ")
+    if sport == sport_pb2.SPORT_TENNIS and fixture.best_of_sets not in (3, 5):
+        raise InvalidArgument(
+            "INVALID_BEST_OF_SETS",
+            f"a tennis fixture is best of 3 or 5 sets, not {fixture.best_of_sets}",
+        )
+
+
+def _wanted_types(
+    market_types: Sequence[MT.ValueType], sport: sport_pb2.Sport.ValueType
+) -> list[MT.ValueType]:
+    every = SPORT_TYPES[sport]
+    wanted = list(dict.fromkeys(market_types))
+    foreign = [t for t in wanted if t not in every]
+    if foreign:
+        names = ", ".join(MT.Name(t) if t in MT.values() else str(t) for t in foreign)
+        raise InvalidArgument(
+            "MARKET_TYPE_NOT_FOR_SPORT",
+            f"{sport_pb2.Sport.Name(sport)} has no market type {names}",
+        )
+    supported = SUPPORTED[sport]
+    unbuilt = [t for t in wanted if t not in supported]
+    if unbuilt:
+        raise Unimplemented(
+            "MARKET_TYPE_NOT_IMPLEMENTED",
+            "not priced yet: " + ", ".join(MT.Name(t) for t in unbuilt),
+        )
+    return wanted or list(supported)
+
+
+def _bad_parameters(message: str) -> FailedPrecondition:
+    return FailedPrecondition("INVALID_SNAPSHOT_PARAMETERS", message)
+
+
+def _unknown(missing: list[str]) -> InvalidArgument:
+    return InvalidArgument(
+        "UNKNOWN_PARTICIPANT",
+        "no rating in the snapshot for " + ", ".join(missing),
+        {"participant_ids": ",".join(missing)},
+    )
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+# ---- the entry point ----------------------------------------------------------------------
 
 
 def price_fixture(
@@ -60,43 +258,44 @@ def price_fixture(
     sport: sport_pb2.Sport.ValueType,
 ) -> market_pb2.QuoteSet:
     _validate_fixture(fixture, sport)
-    if snapshot.sport != sport:
-        raise FailedPrecondition("SNAPSHOT_SPORT_MISMATCH", "the snapshot is for another sport")
+    if snapshot.sport != sport or snapshot.WhichOneof("parameters") != _PARAMETERS[sport]:
+        raise FailedPrecondition(
+            "SNAPSHOT_SPORT_MISMATCH",
+            f"snapshot {snapshot_hash} is not a {sport_pb2.Sport.Name(sport)} snapshot",
+        )
     if game_state is not None:
         raise Unimplemented("LIVE_PRICING_NOT_IMPLEMENTED", "in-play pricing is not built yet")
-    supported = SUPPORTED.get(sport, ())
-    wanted = list(dict.fromkeys(market_types)) or list(supported)
-    unsupported = [t for t in wanted if t not in supported]
-    if not supported or unsupported:
-        raise Unimplemented(
-            "MARKET_TYPE_NOT_IMPLEMENTED",
-            "not priced yet: " + ", ".join(MT.Name(t) for t in unsupported or wanted),
-        )
+    wanted = _wanted_types(market_types, sport)
+    policy = resolve_policy(snapshot.pricing_policy)
+    model = _MODELS[sport]
     quote_set = market_pb2.QuoteSet(
         fixture_id=fixture.fixture_id,
         sport=sport,
         phase=market_pb2.PRICING_PHASE_PRE_MATCH,
         snapshot_hash=snapshot_hash,
     )
-    quote_set.markets.extend(_football_markets(fixture, snapshot, wanted))
+    quote_set.markets.extend(
+        price_market(fixture.fixture_id, m, policy) for m in model(fixture, snapshot, wanted)
+    )
     return quote_set
 
 
-def _football_markets(
+def football_model(
     fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
-) -> list[market_pb2.Market]:
+) -> list[MarketProbabilities]:
     params = snapshot.football
     teams = {t.participant_id: t for t in params.teams}
     missing = [
         p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams
     ]
     if missing:
-        raise InvalidArgument(
-            "UNKNOWN_PARTICIPANT",
-            "no rating in the snapshot for " + ", ".join(missing),
-            {"participant_ids": ",".join(missing)},
-        )
+        raise _unknown(missing)
     home, away = teams[fixture.home.participant_id], teams[fixture.away.participant_id]
+    max_goals = params.max_goals or DEFAULT_MAX_GOALS
+    if not 1 <= max_goals <= 30 or not _finite(
+        home.attack, home.defence, away.attack, away.defence, params.home_advantage, params.rho
+    ):
+        raise _bad_parameters("football parameters must be finite, max_goals within 1..30")
     home_rate, away_rate = football.expected_goals(
         home.attack,
         home.defence,
@@ -105,57 +304,109 @@ def _football_markets(
         params.home_advantage,
         fixture.neutral_venue,
     )
-    grid = football.dixon_coles_grid(home_rate, away_rate, params.rho, params.max_goals or 10)
-    markets = []
-    if market_pb2.MARKET_TYPE_MATCH_RESULT in wanted:
-        probabilities = [margin.to_probability_e9(p) for p in grid.match_result()]
-        names = [fixture.home.name or home.name, "Draw", fixture.away.name or away.name]
-        markets.append(
-            _market(
-                fixture.fixture_id,
-                market_pb2.MARKET_TYPE_MATCH_RESULT,
-                "Match result",
-                ["home", "draw", "away"],
-                names,
-                probabilities,
-                snapshot.pricing_policy,
-            )
+    grid = football.dixon_coles_grid(home_rate, away_rate, params.rho, max_goals)
+    home_name = fixture.home.name or home.name
+    away_name = fixture.away.name or away.name
+    if _football_markets is not None:
+        return _football_markets(grid, home_name, away_name, wanted)
+    h, d, a = grid.match_result()
+    return [
+        MarketProbabilities(
+            market_pb2.MARKET_TYPE_MATCH_RESULT,
+            "Match result",
+            [
+                SelectionProbability("home", home_name, h),
+                SelectionProbability("draw", "Draw", d),
+                SelectionProbability("away", away_name, a),
+            ],
         )
-    return markets
+    ]
 
 
-def _market(
-    fixture_id: str,
-    market_type: MT.ValueType,
-    name: str,
-    selection_ids: list[str],
-    selection_names: list[str],
-    probabilities_e9: list[int],
-    policy: snapshot_pb2.PricingPolicy,
-) -> market_pb2.Market:
-    rule = margin_for(policy, market_type)
-    if rule.method != snapshot_pb2.MARGIN_METHOD_MULTIPLICATIVE:
-        raise Unimplemented(
-            "MARGIN_METHOD_NOT_IMPLEMENTED", snapshot_pb2.MarginMethod.Name(rule.method)
+def tennis_rules(params: snapshot_pb2.TennisParameters, best_of_sets: int) -> tennis.TennisRules:
+    tiebreak_at = params.tiebreak_at_games
+    points = params.final_set_tiebreak_points or 7
+    if tiebreak_at and not tennis.SET_GAMES <= tiebreak_at <= tennis.ADVANTAGE_CAP:
+        raise _bad_parameters(
+            f"tiebreak_at_games must be 0 (advantage sets) or {tennis.SET_GAMES}.."
+            f"{tennis.ADVANTAGE_CAP}, not {tiebreak_at}"
         )
-    payout = min(rule.target_payout_e4, policy.payout_cap_e4 or 8_500)
-    priced = margin.multiplicative(probabilities_e9, payout, policy.min_odds_e4 or 10_100)
-    return market_pb2.Market(
-        market_id=market_id(fixture_id, market_type),
-        type=market_type,
-        name=name,
-        status=market_pb2.MARKET_STATUS_ACTIVE,
-        payout_e4=margin.theoretical_payout_e4(priced),
-        selections=[
-            market_pb2.Selection(
-                selection_id=sid,
-                name=sname,
-                odds_e4=p.odds_e4,
-                probability_e9=p.probability_e9,
-                status=market_pb2.SELECTION_STATUS_ACTIVE
-                if p.odds_e4
-                else market_pb2.SELECTION_STATUS_WITHDRAWN,
-            )
-            for sid, sname, p in zip(selection_ids, selection_names, priced, strict=True)
-        ],
+    if params.final_set_tiebreak and points not in (7, 10):
+        raise _bad_parameters(f"final_set_tiebreak_points must be 7 or 10, not {points}")
+    return tennis.TennisRules(best_of_sets, tiebreak_at, params.final_set_tiebreak, points)
+
+
+def tennis_model(
+    fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
+) -> list[MarketProbabilities]:
+    params = snapshot.tennis
+    players = {p.participant_id: p for p in params.players}
+    missing = [
+        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in players
+    ]
+    if missing:
+        raise _unknown(missing)
+    rules = tennis_rules(params, fixture.best_of_sets)
+    if not all(
+        0.0 < p.serve_point_win < 1.0 and 0.0 < p.return_point_win < 1.0 for p in params.players
+    ):
+        raise _bad_parameters("serve_point_win and return_point_win must lie in (0, 1)")
+    average_return = math.fsum(p.return_point_win for p in params.players) / len(params.players)
+    home, away = players[fixture.home.participant_id], players[fixture.away.participant_id]
+    pa = tennis.matchup_serve_probability(
+        home.serve_point_win, away.return_point_win, average_return
     )
+    pb = tennis.matchup_serve_probability(
+        away.serve_point_win, home.return_point_win, average_return
+    )
+    dist = tennis.match_distribution(pa, pb, rules)
+    return tennis.tennis_markets(
+        dist,
+        fixture.home.name or home.name,
+        fixture.away.name or away.name,
+        fixture.best_of_sets,
+        wanted,
+    )
+
+
+def basketball_model(
+    fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
+) -> list[MarketProbabilities]:
+    params = snapshot.basketball
+    teams = {t.participant_id: t for t in params.teams}
+    missing = [
+        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams
+    ]
+    if missing:
+        raise _unknown(missing)
+    home, away = teams[fixture.home.participant_id], teams[fixture.away.participant_id]
+    if not (
+        _finite(home.attack, home.defence, away.attack, away.defence, params.home_advantage_points)
+        and 0.0 < params.margin_sigma < 100.0
+        and 0.0 < params.total_sigma < 200.0
+        and 0.0 < params.mean_total_points < 1_000.0
+    ):
+        raise _bad_parameters(
+            "basketball parameters must be finite, sigmas and mean_total_points positive"
+        )
+    e = basketball.expectation(
+        home.attack,
+        home.defence,
+        away.attack,
+        away.defence,
+        params.home_advantage_points,
+        params.mean_total_points,
+        params.margin_sigma,
+        params.total_sigma,
+        fixture.neutral_venue,
+    )
+    return basketball.basketball_markets(
+        e, fixture.home.name or home.name, fixture.away.name or away.name, wanted
+    )
+
+
+_MODELS = {
+    sport_pb2.SPORT_FOOTBALL: football_model,
+    sport_pb2.SPORT_TENNIS: tennis_model,
+    sport_pb2.SPORT_BASKETBALL: basketball_model,
+}

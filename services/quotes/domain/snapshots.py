@@ -1,11 +1,28 @@
-"""Model snapshots: canonical bytes, content hash, and the store replicas price from."""
+"""Model snapshots: canonical bytes, content hash, the store port, and fetching by hash.
+
+A snapshot is named by "sha256:" + hex of its canonical bytes (deterministic serialisation with
+the free-order lists sorted). A replica prices only from a snapshot whose bytes it has checked
+against the name: bytes from its store or from a peer replica are verified before use, and a
+blob that does not hash to the name (or is not in canonical form) is refused.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
+from google.protobuf.message import DecodeError
 
-from service_runtime.digest import canonical_bytes, digest_bytes
+from service_runtime.digest import canonical_bytes, digest_bytes, is_digest
+from service_runtime.errors import FailedPrecondition, InvalidArgument
+
+log = logging.getLogger(__name__)
 
 
 def snapshot_bytes(snapshot: snapshot_pb2.ModelSnapshot) -> bytes:
@@ -26,36 +43,180 @@ def snapshot_hash(snapshot: snapshot_pb2.ModelSnapshot) -> str:
     return digest_bytes(snapshot_bytes(snapshot))
 
 
-class SnapshotStore:
-    """Snapshots by hash. In memory; the PostgreSQL-backed store replaces it with fitting."""
+@dataclass(frozen=True)
+class StoredSnapshot:
+    snapshot_hash: str
+    sport: sport_pb2.Sport.ValueType
+    model: str
+    data: bytes  # canonical bytes
 
-    def __init__(self) -> None:
-        self._by_hash: dict[str, bytes] = {}
-
-    def put(self, snapshot: snapshot_pb2.ModelSnapshot) -> str:
+    @classmethod
+    def of(cls, snapshot: snapshot_pb2.ModelSnapshot) -> StoredSnapshot:
         data = snapshot_bytes(snapshot)
-        key = digest_bytes(data)
-        self._by_hash[key] = data
-        return key
+        return cls(digest_bytes(data), snapshot.sport, snapshot.model, data)
 
-    def get_bytes(self, key: str) -> bytes | None:
-        return self._by_hash.get(key)
 
-    def get(self, key: str) -> snapshot_pb2.ModelSnapshot | None:
-        data = self._by_hash.get(key)
+class SnapshotStore(Protocol):
+    """Where snapshots live (PostgreSQL in a mesh; memory in unit tests). Synchronous: the
+    resolver runs it in a worker thread."""
+
+    def save(self, snapshot: StoredSnapshot) -> None:
+        """Idempotent: saving a hash already stored keeps the first record (and its age)."""
+        ...
+
+    def load(self, snapshot_hash: str) -> bytes | None: ...
+
+    def newest(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[StoredSnapshot]:
+        """Newest first (then by hash); sport 0 means every sport."""
+        ...
+
+
+class SnapshotPeer(Protocol):
+    """Another replica that may hold a snapshot (GetModelSnapshot)."""
+
+    name: str
+
+    async def fetch(self, snapshot_hash: str) -> bytes | None: ...
+
+
+class MemorySnapshotStore:
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[int, StoredSnapshot]] = {}
+        self._counter = 0
+
+    def save(self, snapshot: StoredSnapshot) -> None:
+        if snapshot.snapshot_hash not in self._records:
+            self._counter += 1
+            self._records[snapshot.snapshot_hash] = (self._counter, snapshot)
+
+    def load(self, snapshot_hash: str) -> bytes | None:
+        found = self._records.get(snapshot_hash)
+        return found[1].data if found else None
+
+    def newest(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[StoredSnapshot]:
+        ordered = sorted(self._records.values(), key=lambda r: (-r[0], r[1].snapshot_hash))
+        chosen = [s for _, s in ordered if sport in (0, s.sport)]
+        return chosen[offset : offset + limit]
+
+
+class SnapshotRefused(Exception):
+    """Bytes that do not match the hash they were fetched by."""
+
+
+def verify(snapshot_hash: str, data: bytes) -> snapshot_pb2.ModelSnapshot:
+    """The snapshot in `data`, if and only if the bytes are the canonical form named by the hash."""
+    if digest_bytes(data) != snapshot_hash:
+        raise SnapshotRefused(f"bytes hash to {digest_bytes(data)}, not {snapshot_hash}")
+    snapshot = snapshot_pb2.ModelSnapshot()
+    try:
+        snapshot.ParseFromString(data)
+    except DecodeError as exc:
+        raise SnapshotRefused(f"not a ModelSnapshot: {exc}") from exc
+    if snapshot_bytes(snapshot) != data:
+        raise SnapshotRefused("not in canonical form")
+    return snapshot
+
+
+def check_hash(snapshot_hash: str) -> None:
+    if not snapshot_hash:
+        raise InvalidArgument("SNAPSHOT_REQUIRED", "snapshot_hash is required")
+    if not is_digest(snapshot_hash):
+        raise InvalidArgument(
+            "INVALID_SNAPSHOT_HASH",
+            f"snapshot_hash must be 'sha256:' and 64 lower-case hex digits, not {snapshot_hash!r}",
+        )
+
+
+class SnapshotResolver:
+    """Snapshots by hash for one replica: a small cache of verified snapshots, then the store,
+    then the peers. Whatever comes from a peer is verified, then saved to the store."""
+
+    def __init__(
+        self, store: SnapshotStore, peers: Sequence[SnapshotPeer] = (), cache_size: int = 64
+    ) -> None:
+        self.store = store
+        self.peers = list(peers)
+        self._cache: OrderedDict[str, tuple[snapshot_pb2.ModelSnapshot, bytes]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _remember(self, key: str, snapshot: snapshot_pb2.ModelSnapshot, data: bytes) -> None:
+        self._cache[key] = (snapshot, data)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def put(self, snapshot: snapshot_pb2.ModelSnapshot) -> str:
+        record = StoredSnapshot.of(snapshot)
+        await asyncio.to_thread(self.store.save, record)
+        return record.snapshot_hash
+
+    async def local(self, key: str) -> tuple[snapshot_pb2.ModelSnapshot, bytes] | None:
+        """From the cache or the store only (what GetModelSnapshot serves: never asks peers,
+        so two replicas configured as each other's peers cannot loop)."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        data = await asyncio.to_thread(self.store.load, key)
         if data is None:
             return None
-        snapshot = snapshot_pb2.ModelSnapshot()
-        snapshot.ParseFromString(data)
-        return snapshot
+        try:
+            snapshot = verify(key, data)
+        except SnapshotRefused as exc:
+            log.error("stored snapshot refused", extra={"snapshot_hash": key, "error": str(exc)})
+            return None
+        self._remember(key, snapshot, data)
+        return snapshot, data
 
-    def all(self) -> list[tuple[str, snapshot_pb2.ModelSnapshot]]:
-        found = []
-        for key in sorted(self._by_hash):
-            snapshot = self.get(key)
-            assert snapshot is not None
-            found.append((key, snapshot))
-        return found
+    async def resolve(self, key: str) -> snapshot_pb2.ModelSnapshot:
+        check_hash(key)
+        found = await self.local(key)
+        if found is not None:
+            return found[0]
+        refused: list[str] = []
+        for peer in self.peers:
+            try:
+                data = await peer.fetch(key)
+            except Exception as exc:  # an unreachable peer is skipped, not fatal
+                log.warning("snapshot peer failed", extra={"peer": peer.name, "error": repr(exc)})
+                continue
+            if data is None:
+                continue
+            try:
+                snapshot = verify(key, data)
+            except SnapshotRefused as exc:
+                refused.append(peer.name)
+                log.error(
+                    "snapshot from peer refused",
+                    extra={"peer": peer.name, "snapshot_hash": key, "error": str(exc)},
+                )
+                continue
+            await asyncio.to_thread(
+                self.store.save, StoredSnapshot(key, snapshot.sport, snapshot.model, data)
+            )
+            self._remember(key, snapshot, data)
+            return snapshot
+        if refused:
+            raise FailedPrecondition(
+                "SNAPSHOT_HASH_MISMATCH",
+                f"snapshot {key} was offered by {', '.join(refused)} but its bytes do not match "
+                "the hash; refused",
+                {"snapshot_hash": key, "peers": ",".join(refused)},
+            )
+        raise FailedPrecondition(
+            "SNAPSHOT_NOT_FOUND",
+            f"snapshot {key} is not known to this replica or its peers",
+            {"snapshot_hash": key},
+        )
+
+    async def newest(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[StoredSnapshot]:
+        return await asyncio.to_thread(self.store.newest, sport, limit, offset)
 
 
 def default_pricing_policy() -> snapshot_pb2.PricingPolicy:
@@ -98,6 +259,77 @@ def demo_football_snapshot() -> snapshot_pb2.ModelSnapshot:
             max_goals=10,
         ),
     )
+
+
+# Serve- and return-point win rates against an average opponent, roughly the 2024 ATP tour's
+# top players (tour average about 0.64 on serve).
+_DEMO_PLAYERS = [
+    ("tn:sinner", "Jannik Sinner", 0.69, 0.42),
+    ("tn:alcaraz", "Carlos Alcaraz", 0.67, 0.43),
+    ("tn:djokovic", "Novak Djokovic", 0.68, 0.42),
+    ("tn:zverev", "Alexander Zverev", 0.70, 0.38),
+    ("tn:medvedev", "Daniil Medvedev", 0.66, 0.40),
+    ("tn:fritz", "Taylor Fritz", 0.71, 0.35),
+    ("tn:de-minaur", "Alex de Minaur", 0.63, 0.40),
+    ("tn:rune", "Holger Rune", 0.65, 0.38),
+]
+
+
+def demo_tennis_snapshot() -> snapshot_pb2.ModelSnapshot:
+    return snapshot_pb2.ModelSnapshot(
+        sport=sport_pb2.SPORT_TENNIS,
+        model="barnett-clarke-markov/demo-fixed",
+        training_data_digest="none: hand-set parameters",
+        pricing_policy=default_pricing_policy(),
+        tennis=snapshot_pb2.TennisParameters(
+            players=[
+                snapshot_pb2.PlayerRating(
+                    participant_id=pid, name=name, serve_point_win=s, return_point_win=r
+                )
+                for pid, name, s, r in _DEMO_PLAYERS
+            ],
+            tiebreak_at_games=6,
+            final_set_tiebreak=True,
+            final_set_tiebreak_points=7,
+        ),
+    )
+
+
+# Points per game above league average (attack: scored; defence: conceded, negative = good),
+# roughly the 2023/24 NBA's shape.
+_DEMO_BASKETBALL = [
+    ("bb:celtics", "Boston Celtics", 6.0, -4.5),
+    ("bb:thunder", "Oklahoma City Thunder", 3.5, -4.0),
+    ("bb:nuggets", "Denver Nuggets", 3.0, -1.5),
+    ("bb:knicks", "New York Knicks", 2.0, -2.0),
+    ("bb:warriors", "Golden State Warriors", 2.5, 0.5),
+    ("bb:lakers", "Los Angeles Lakers", 1.5, 1.0),
+    ("bb:heat", "Miami Heat", -1.0, -1.5),
+    ("bb:spurs", "San Antonio Spurs", -3.5, 3.0),
+]
+
+
+def demo_basketball_snapshot() -> snapshot_pb2.ModelSnapshot:
+    return snapshot_pb2.ModelSnapshot(
+        sport=sport_pb2.SPORT_BASKETBALL,
+        model="normal-margin-total/demo-fixed",
+        training_data_digest="none: hand-set parameters",
+        pricing_policy=default_pricing_policy(),
+        basketball=snapshot_pb2.BasketballParameters(
+            teams=[
+                snapshot_pb2.TeamRating(participant_id=pid, name=name, attack=a, defence=d)
+                for pid, name, a, d in _DEMO_BASKETBALL
+            ],
+            home_advantage_points=2.5,
+            mean_total_points=228.0,
+            margin_sigma=12.5,
+            total_sigma=18.0,
+        ),
+    )
+
+
+def demo_snapshots() -> list[snapshot_pb2.ModelSnapshot]:
+    return [demo_football_snapshot(), demo_tennis_snapshot(), demo_basketball_snapshot()]
 
 
 def margin_for(

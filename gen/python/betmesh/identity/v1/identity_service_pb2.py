@@ -27,25 +27,25 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*betmesh/identity/v1/identity_service.proto\x12\x13\x62\x65tmesh.identity.v1\x1a\x1d\x62\x65tmesh/common/v1/money.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x02\n\x06Player\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x32\n\nkyc_status\x18\x02 \x01(\x0e\x32\x1e.betmesh.identity.v1.KycStatus\x12\x32\n\nkyc_method\x18\x03 \x01(\x0e\x32\x1e.betmesh.identity.v1.KycMethod\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bverified_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x0crestrictions\x18\x07 \x03(\x0e\x32\'.betmesh.identity.v1.AccountRestriction\x12\x37\n\x13self_excluded_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x0b\x41\x63\x63\x65ssToken\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x1eStartFranceConnectLoginRequest\x12\x11\n\treturn_to\x18\x01 \x01(\t\x12<\n\x0f\x61ssurance_level\x18\x02 \x01(\x0e\x32#.betmesh.identity.v1.AssuranceLevel\"V\n\x1fStartFranceConnectLoginResponse\x12\x19\n\x11\x61uthorization_url\x18\x01 \x01(\t\x12\x18\n\x10login_attempt_id\x18\x02 \x01(\t\"w\n!CompleteFranceConnectLoginRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0b\n\x03iss\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x19\n\x11\x65rror_description\x18\x05 \x01(\t\"\xb0\x01\n\"CompleteFranceConnectLoginResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\x12\x36\n\x0c\x61\x63\x63\x65ss_token\x18\x02 \x01(\x0b\x32 .betmesh.identity.v1.AccessToken\x12\x11\n\treturn_to\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\"5\n\x1fStartFranceConnectLogoutRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"6\n StartFranceConnectLogoutResponse\x12\x12\n\nlogout_url\x18\x01 \x01(\t\"3\n\"CompleteFranceConnectLogoutRequest\x12\r\n\x05state\x18\x01 \x01(\t\"%\n#CompleteFranceConnectLogoutResponse\"B\n\x1bStartKycVerificationRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\"Y\n\x1cStartKycVerificationResponse\x12\x1f\n\x17verification_session_id\x18\x01 \x01(\t\x12\x18\n\x10verification_url\x18\x02 \x01(\t\",\n\rWebhookHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"r\n\x17HandleKycWebhookRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x33\n\x07headers\x18\x02 \x03(\x0b\x32\".betmesh.identity.v1.WebhookHeader\x12\x10\n\x08raw_body\x18\x03 \x01(\x0c\"P\n\x18HandleKycWebhookResponse\x12\x34\n\x07outcome\x18\x01 \x01(\x0e\x32#.betmesh.identity.v1.WebhookOutcome\"%\n\x10GetPlayerRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\"@\n\x11GetPlayerResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\"\xf9\x02\n\x19ResponsibleGamblingLimits\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x01 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x38\n\x16pending_deposit_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x44\n pending_deposit_cap_effective_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x14pending_stake_cap_7d\x18\x05 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x42\n\x1epending_stake_cap_effective_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n#SetResponsibleGamblingLimitsRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\"f\n$SetResponsibleGamblingLimitsResponse\x12>\n\x06limits\x18\x01 \x01(\x0b\x32..betmesh.identity.v1.ResponsibleGamblingLimits\"8\n#GetResponsibleGamblingLimitsRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\"f\n$GetResponsibleGamblingLimitsResponse\x12>\n\x06limits\x18\x01 \x01(\x0b\x32..betmesh.identity.v1.ResponsibleGamblingLimits\"T\n\x12SelfExcludeRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"B\n\x13SelfExcludeResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\"_\n\x11IssueTokenRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\"u\n\x12IssueTokenResponse\x12\x36\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32 .betmesh.identity.v1.AccessToken\x12\'\n\x04role\x18\x02 \x01(\x0e\x32\x19.betmesh.identity.v1.Role\"\x10\n\x0eGetJwksRequest\"c\n\nJsonWebKey\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\"@\n\x0fGetJwksResponse\x12-\n\x04keys\x18\x01 \x03(\x0b\x32\x1f.betmesh.identity.v1.JsonWebKey*\xc0\x01\n\tKycStatus\x12\x1a\n\x16KYC_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16KYC_STATUS_PROVISIONAL\x10\x01\x12\x16\n\x12KYC_STATUS_PENDING\x10\x02\x12\x17\n\x13KYC_STATUS_VERIFIED\x10\x03\x12\x17\n\x13KYC_STATUS_REJECTED\x10\x04\x12\x1a\n\x16KYC_STATUS_DEACTIVATED\x10\x05\x12\x15\n\x11KYC_STATUS_CLOSED\x10\x06*c\n\tKycMethod\x12\x1a\n\x16KYC_METHOD_UNSPECIFIED\x10\x00\x12\x1c\n\x18KYC_METHOD_FRANCECONNECT\x10\x01\x12\x1c\n\x18KYC_METHOD_PAID_PROVIDER\x10\x02*\xaf\x01\n\x12\x41\x63\x63ountRestriction\x12#\n\x1f\x41\x43\x43OUNT_RESTRICTION_UNSPECIFIED\x10\x00\x12!\n\x1d\x41\x43\x43OUNT_RESTRICTION_UNDER_AGE\x10\x01\x12*\n&ACCOUNT_RESTRICTION_EXCLUSION_REGISTER\x10\x02\x12%\n!ACCOUNT_RESTRICTION_SELF_EXCLUDED\x10\x03*\x85\x01\n\x0e\x41ssuranceLevel\x12\x1f\n\x1b\x41SSURANCE_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS1\x10\x01\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS2\x10\x02\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS3\x10\x03*\x8a\x01\n\x0eWebhookOutcome\x12\x1f\n\x1bWEBHOOK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17WEBHOOK_OUTCOME_APPLIED\x10\x01\x12\x1d\n\x19WEBHOOK_OUTCOME_DUPLICATE\x10\x02\x12\x1b\n\x17WEBHOOK_OUTCOME_IGNORED\x10\x03*d\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_PLAYER\x10\x01\x12\x10\n\x0cROLE_PARTNER\x10\x02\x12\x11\n\rROLE_OPERATOR\x10\x03\x12\x10\n\x0cROLE_SERVICE\x10\x04\x32\xd2\x0b\n\x0fIdentityService\x12\x84\x01\n\x17StartFranceConnectLogin\x12\x33.betmesh.identity.v1.StartFranceConnectLoginRequest\x1a\x34.betmesh.identity.v1.StartFranceConnectLoginResponse\x12\x8d\x01\n\x1a\x43ompleteFranceConnectLogin\x12\x36.betmesh.identity.v1.CompleteFranceConnectLoginRequest\x1a\x37.betmesh.identity.v1.CompleteFranceConnectLoginResponse\x12\x87\x01\n\x18StartFranceConnectLogout\x12\x34.betmesh.identity.v1.StartFranceConnectLogoutRequest\x1a\x35.betmesh.identity.v1.StartFranceConnectLogoutResponse\x12\x90\x01\n\x1b\x43ompleteFranceConnectLogout\x12\x37.betmesh.identity.v1.CompleteFranceConnectLogoutRequest\x1a\x38.betmesh.identity.v1.CompleteFranceConnectLogoutResponse\x12{\n\x14StartKycVerification\x12\x30.betmesh.identity.v1.StartKycVerificationRequest\x1a\x31.betmesh.identity.v1.StartKycVerificationResponse\x12o\n\x10HandleKycWebhook\x12,.betmesh.identity.v1.HandleKycWebhookRequest\x1a-.betmesh.identity.v1.HandleKycWebhookResponse\x12Z\n\tGetPlayer\x12%.betmesh.identity.v1.GetPlayerRequest\x1a&.betmesh.identity.v1.GetPlayerResponse\x12\x93\x01\n\x1cSetResponsibleGamblingLimits\x12\x38.betmesh.identity.v1.SetResponsibleGamblingLimitsRequest\x1a\x39.betmesh.identity.v1.SetResponsibleGamblingLimitsResponse\x12\x93\x01\n\x1cGetResponsibleGamblingLimits\x12\x38.betmesh.identity.v1.GetResponsibleGamblingLimitsRequest\x1a\x39.betmesh.identity.v1.GetResponsibleGamblingLimitsResponse\x12`\n\x0bSelfExclude\x12\'.betmesh.identity.v1.SelfExcludeRequest\x1a(.betmesh.identity.v1.SelfExcludeResponse\x12]\n\nIssueToken\x12&.betmesh.identity.v1.IssueTokenRequest\x1a\'.betmesh.identity.v1.IssueTokenResponse\x12T\n\x07GetJwks\x12#.betmesh.identity.v1.GetJwksRequest\x1a$.betmesh.identity.v1.GetJwksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*betmesh/identity/v1/identity_service.proto\x12\x13\x62\x65tmesh.identity.v1\x1a\x1d\x62\x65tmesh/common/v1/money.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x02\n\x06Player\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x32\n\nkyc_status\x18\x02 \x01(\x0e\x32\x1e.betmesh.identity.v1.KycStatus\x12\x32\n\nkyc_method\x18\x03 \x01(\x0e\x32\x1e.betmesh.identity.v1.KycMethod\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bverified_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x0crestrictions\x18\x07 \x03(\x0e\x32\'.betmesh.identity.v1.AccountRestriction\x12\x37\n\x13self_excluded_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x0b\x41\x63\x63\x65ssToken\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x1eStartFranceConnectLoginRequest\x12\x11\n\treturn_to\x18\x01 \x01(\t\x12<\n\x0f\x61ssurance_level\x18\x02 \x01(\x0e\x32#.betmesh.identity.v1.AssuranceLevel\"V\n\x1fStartFranceConnectLoginResponse\x12\x19\n\x11\x61uthorization_url\x18\x01 \x01(\t\x12\x18\n\x10login_attempt_id\x18\x02 \x01(\t\"w\n!CompleteFranceConnectLoginRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0b\n\x03iss\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x19\n\x11\x65rror_description\x18\x05 \x01(\t\"\xb0\x01\n\"CompleteFranceConnectLoginResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\x12\x36\n\x0c\x61\x63\x63\x65ss_token\x18\x02 \x01(\x0b\x32 .betmesh.identity.v1.AccessToken\x12\x11\n\treturn_to\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\"5\n\x1fStartFranceConnectLogoutRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"6\n StartFranceConnectLogoutResponse\x12\x12\n\nlogout_url\x18\x01 \x01(\t\"3\n\"CompleteFranceConnectLogoutRequest\x12\r\n\x05state\x18\x01 \x01(\t\"%\n#CompleteFranceConnectLogoutResponse\"-\n\x15RegisterPlayerRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"}\n\x16RegisterPlayerResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\x12\x36\n\x0c\x61\x63\x63\x65ss_token\x18\x02 \x01(\x0b\x32 .betmesh.identity.v1.AccessToken\"B\n\x1bStartKycVerificationRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\"Y\n\x1cStartKycVerificationResponse\x12\x1f\n\x17verification_session_id\x18\x01 \x01(\t\x12\x18\n\x10verification_url\x18\x02 \x01(\t\",\n\rWebhookHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"r\n\x17HandleKycWebhookRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x33\n\x07headers\x18\x02 \x03(\x0b\x32\".betmesh.identity.v1.WebhookHeader\x12\x10\n\x08raw_body\x18\x03 \x01(\x0c\"P\n\x18HandleKycWebhookResponse\x12\x34\n\x07outcome\x18\x01 \x01(\x0e\x32#.betmesh.identity.v1.WebhookOutcome\"%\n\x10GetPlayerRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\"@\n\x11GetPlayerResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\"\xf9\x02\n\x19ResponsibleGamblingLimits\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x01 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x38\n\x16pending_deposit_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x44\n pending_deposit_cap_effective_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x14pending_stake_cap_7d\x18\x05 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x42\n\x1epending_stake_cap_effective_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n#SetResponsibleGamblingLimitsRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\"f\n$SetResponsibleGamblingLimitsResponse\x12>\n\x06limits\x18\x01 \x01(\x0b\x32..betmesh.identity.v1.ResponsibleGamblingLimits\"8\n#GetResponsibleGamblingLimitsRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\"f\n$GetResponsibleGamblingLimitsResponse\x12>\n\x06limits\x18\x01 \x01(\x0b\x32..betmesh.identity.v1.ResponsibleGamblingLimits\"T\n\x12SelfExcludeRequest\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"B\n\x13SelfExcludeResponse\x12+\n\x06player\x18\x01 \x01(\x0b\x32\x1b.betmesh.identity.v1.Player\"_\n\x11IssueTokenRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\"u\n\x12IssueTokenResponse\x12\x36\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32 .betmesh.identity.v1.AccessToken\x12\'\n\x04role\x18\x02 \x01(\x0e\x32\x19.betmesh.identity.v1.Role\"\x10\n\x0eGetJwksRequest\"c\n\nJsonWebKey\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\"@\n\x0fGetJwksResponse\x12-\n\x04keys\x18\x01 \x03(\x0b\x32\x1f.betmesh.identity.v1.JsonWebKey*\xc0\x01\n\tKycStatus\x12\x1a\n\x16KYC_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16KYC_STATUS_PROVISIONAL\x10\x01\x12\x16\n\x12KYC_STATUS_PENDING\x10\x02\x12\x17\n\x13KYC_STATUS_VERIFIED\x10\x03\x12\x17\n\x13KYC_STATUS_REJECTED\x10\x04\x12\x1a\n\x16KYC_STATUS_DEACTIVATED\x10\x05\x12\x15\n\x11KYC_STATUS_CLOSED\x10\x06*c\n\tKycMethod\x12\x1a\n\x16KYC_METHOD_UNSPECIFIED\x10\x00\x12\x1c\n\x18KYC_METHOD_FRANCECONNECT\x10\x01\x12\x1c\n\x18KYC_METHOD_PAID_PROVIDER\x10\x02*\xaf\x01\n\x12\x41\x63\x63ountRestriction\x12#\n\x1f\x41\x43\x43OUNT_RESTRICTION_UNSPECIFIED\x10\x00\x12!\n\x1d\x41\x43\x43OUNT_RESTRICTION_UNDER_AGE\x10\x01\x12*\n&ACCOUNT_RESTRICTION_EXCLUSION_REGISTER\x10\x02\x12%\n!ACCOUNT_RESTRICTION_SELF_EXCLUDED\x10\x03*\x85\x01\n\x0e\x41ssuranceLevel\x12\x1f\n\x1b\x41SSURANCE_LEVEL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS1\x10\x01\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS2\x10\x02\x12\x1a\n\x16\x41SSURANCE_LEVEL_EIDAS3\x10\x03*\x8a\x01\n\x0eWebhookOutcome\x12\x1f\n\x1bWEBHOOK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17WEBHOOK_OUTCOME_APPLIED\x10\x01\x12\x1d\n\x19WEBHOOK_OUTCOME_DUPLICATE\x10\x02\x12\x1b\n\x17WEBHOOK_OUTCOME_IGNORED\x10\x03*d\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_PLAYER\x10\x01\x12\x10\n\x0cROLE_PARTNER\x10\x02\x12\x11\n\rROLE_OPERATOR\x10\x03\x12\x10\n\x0cROLE_SERVICE\x10\x04\x32\xbd\x0c\n\x0fIdentityService\x12\x84\x01\n\x17StartFranceConnectLogin\x12\x33.betmesh.identity.v1.StartFranceConnectLoginRequest\x1a\x34.betmesh.identity.v1.StartFranceConnectLoginResponse\x12\x8d\x01\n\x1a\x43ompleteFranceConnectLogin\x12\x36.betmesh.identity.v1.CompleteFranceConnectLoginRequest\x1a\x37.betmesh.identity.v1.CompleteFranceConnectLoginResponse\x12\x87\x01\n\x18StartFranceConnectLogout\x12\x34.betmesh.identity.v1.StartFranceConnectLogoutRequest\x1a\x35.betmesh.identity.v1.StartFranceConnectLogoutResponse\x12\x90\x01\n\x1b\x43ompleteFranceConnectLogout\x12\x37.betmesh.identity.v1.CompleteFranceConnectLogoutRequest\x1a\x38.betmesh.identity.v1.CompleteFranceConnectLogoutResponse\x12i\n\x0eRegisterPlayer\x12*.betmesh.identity.v1.RegisterPlayerRequest\x1a+.betmesh.identity.v1.RegisterPlayerResponse\x12{\n\x14StartKycVerification\x12\x30.betmesh.identity.v1.StartKycVerificationRequest\x1a\x31.betmesh.identity.v1.StartKycVerificationResponse\x12o\n\x10HandleKycWebhook\x12,.betmesh.identity.v1.HandleKycWebhookRequest\x1a-.betmesh.identity.v1.HandleKycWebhookResponse\x12Z\n\tGetPlayer\x12%.betmesh.identity.v1.GetPlayerRequest\x1a&.betmesh.identity.v1.GetPlayerResponse\x12\x93\x01\n\x1cSetResponsibleGamblingLimits\x12\x38.betmesh.identity.v1.SetResponsibleGamblingLimitsRequest\x1a\x39.betmesh.identity.v1.SetResponsibleGamblingLimitsResponse\x12\x93\x01\n\x1cGetResponsibleGamblingLimits\x12\x38.betmesh.identity.v1.GetResponsibleGamblingLimitsRequest\x1a\x39.betmesh.identity.v1.GetResponsibleGamblingLimitsResponse\x12`\n\x0bSelfExclude\x12\'.betmesh.identity.v1.SelfExcludeRequest\x1a(.betmesh.identity.v1.SelfExcludeResponse\x12]\n\nIssueToken\x12&.betmesh.identity.v1.IssueTokenRequest\x1a\'.betmesh.identity.v1.IssueTokenResponse\x12T\n\x07GetJwks\x12#.betmesh.identity.v1.GetJwksRequest\x1a$.betmesh.identity.v1.GetJwksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.identity.v1.identity_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KYCSTATUS']._serialized_start=3187
-  _globals['_KYCSTATUS']._serialized_end=3379
-  _globals['_KYCMETHOD']._serialized_start=3381
-  _globals['_KYCMETHOD']._serialized_end=3480
-  _globals['_ACCOUNTRESTRICTION']._serialized_start=3483
-  _globals['_ACCOUNTRESTRICTION']._serialized_end=3658
-  _globals['_ASSURANCELEVEL']._serialized_start=3661
-  _globals['_ASSURANCELEVEL']._serialized_end=3794
-  _globals['_WEBHOOKOUTCOME']._serialized_start=3797
-  _globals['_WEBHOOKOUTCOME']._serialized_end=3935
-  _globals['_ROLE']._serialized_start=3937
-  _globals['_ROLE']._serialized_end=4037
+  _globals['_KYCSTATUS']._serialized_start=3361
+  _globals['_KYCSTATUS']._serialized_end=3553
+  _globals['_KYCMETHOD']._serialized_start=3555
+  _globals['_KYCMETHOD']._serialized_end=3654
+  _globals['_ACCOUNTRESTRICTION']._serialized_start=3657
+  _globals['_ACCOUNTRESTRICTION']._serialized_end=3832
+  _globals['_ASSURANCELEVEL']._serialized_start=3835
+  _globals['_ASSURANCELEVEL']._serialized_end=3968
+  _globals['_WEBHOOKOUTCOME']._serialized_start=3971
+  _globals['_WEBHOOKOUTCOME']._serialized_end=4109
+  _globals['_ROLE']._serialized_start=4111
+  _globals['_ROLE']._serialized_end=4211
   _globals['_PLAYER']._serialized_start=164
   _globals['_PLAYER']._serialized_end=534
   _globals['_ACCESSTOKEN']._serialized_start=536
@@ -66,44 +66,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPLETEFRANCECONNECTLOGOUTREQUEST']._serialized_end=1279
   _globals['_COMPLETEFRANCECONNECTLOGOUTRESPONSE']._serialized_start=1281
   _globals['_COMPLETEFRANCECONNECTLOGOUTRESPONSE']._serialized_end=1318
-  _globals['_STARTKYCVERIFICATIONREQUEST']._serialized_start=1320
-  _globals['_STARTKYCVERIFICATIONREQUEST']._serialized_end=1386
-  _globals['_STARTKYCVERIFICATIONRESPONSE']._serialized_start=1388
-  _globals['_STARTKYCVERIFICATIONRESPONSE']._serialized_end=1477
-  _globals['_WEBHOOKHEADER']._serialized_start=1479
-  _globals['_WEBHOOKHEADER']._serialized_end=1523
-  _globals['_HANDLEKYCWEBHOOKREQUEST']._serialized_start=1525
-  _globals['_HANDLEKYCWEBHOOKREQUEST']._serialized_end=1639
-  _globals['_HANDLEKYCWEBHOOKRESPONSE']._serialized_start=1641
-  _globals['_HANDLEKYCWEBHOOKRESPONSE']._serialized_end=1721
-  _globals['_GETPLAYERREQUEST']._serialized_start=1723
-  _globals['_GETPLAYERREQUEST']._serialized_end=1760
-  _globals['_GETPLAYERRESPONSE']._serialized_start=1762
-  _globals['_GETPLAYERRESPONSE']._serialized_end=1826
-  _globals['_RESPONSIBLEGAMBLINGLIMITS']._serialized_start=1829
-  _globals['_RESPONSIBLEGAMBLINGLIMITS']._serialized_end=2206
-  _globals['_SETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_start=2209
-  _globals['_SETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_end=2363
-  _globals['_SETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_start=2365
-  _globals['_SETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_end=2467
-  _globals['_GETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_start=2469
-  _globals['_GETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_end=2525
-  _globals['_GETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_start=2527
-  _globals['_GETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_end=2629
-  _globals['_SELFEXCLUDEREQUEST']._serialized_start=2631
-  _globals['_SELFEXCLUDEREQUEST']._serialized_end=2715
-  _globals['_SELFEXCLUDERESPONSE']._serialized_start=2717
-  _globals['_SELFEXCLUDERESPONSE']._serialized_end=2783
-  _globals['_ISSUETOKENREQUEST']._serialized_start=2785
-  _globals['_ISSUETOKENREQUEST']._serialized_end=2880
-  _globals['_ISSUETOKENRESPONSE']._serialized_start=2882
-  _globals['_ISSUETOKENRESPONSE']._serialized_end=2999
-  _globals['_GETJWKSREQUEST']._serialized_start=3001
-  _globals['_GETJWKSREQUEST']._serialized_end=3017
-  _globals['_JSONWEBKEY']._serialized_start=3019
-  _globals['_JSONWEBKEY']._serialized_end=3118
-  _globals['_GETJWKSRESPONSE']._serialized_start=3120
-  _globals['_GETJWKSRESPONSE']._serialized_end=3184
-  _globals['_IDENTITYSERVICE']._serialized_start=4040
-  _globals['_IDENTITYSERVICE']._serialized_end=5530
+  _globals['_REGISTERPLAYERREQUEST']._serialized_start=1320
+  _globals['_REGISTERPLAYERREQUEST']._serialized_end=1365
+  _globals['_REGISTERPLAYERRESPONSE']._serialized_start=1367
+  _globals['_REGISTERPLAYERRESPONSE']._serialized_end=1492
+  _globals['_STARTKYCVERIFICATIONREQUEST']._serialized_start=1494
+  _globals['_STARTKYCVERIFICATIONREQUEST']._serialized_end=1560
+  _globals['_STARTKYCVERIFICATIONRESPONSE']._serialized_start=1562
+  _globals['_STARTKYCVERIFICATIONRESPONSE']._serialized_end=1651
+  _globals['_WEBHOOKHEADER']._serialized_start=1653
+  _globals['_WEBHOOKHEADER']._serialized_end=1697
+  _globals['_HANDLEKYCWEBHOOKREQUEST']._serialized_start=1699
+  _globals['_HANDLEKYCWEBHOOKREQUEST']._serialized_end=1813
+  _globals['_HANDLEKYCWEBHOOKRESPONSE']._serialized_start=1815
+  _globals['_HANDLEKYCWEBHOOKRESPONSE']._serialized_end=1895
+  _globals['_GETPLAYERREQUEST']._serialized_start=1897
+  _globals['_GETPLAYERREQUEST']._serialized_end=1934
+  _globals['_GETPLAYERRESPONSE']._serialized_start=1936
+  _globals['_GETPLAYERRESPONSE']._serialized_end=2000
+  _globals['_RESPONSIBLEGAMBLINGLIMITS']._serialized_start=2003
+  _globals['_RESPONSIBLEGAMBLINGLIMITS']._serialized_end=2380
+  _globals['_SETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_start=2383
+  _globals['_SETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_end=2537
+  _globals['_SETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_start=2539
+  _globals['_SETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_end=2641
+  _globals['_GETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_start=2643
+  _globals['_GETRESPONSIBLEGAMBLINGLIMITSREQUEST']._serialized_end=2699
+  _globals['_GETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_start=2701
+  _globals['_GETRESPONSIBLEGAMBLINGLIMITSRESPONSE']._serialized_end=2803
+  _globals['_SELFEXCLUDEREQUEST']._serialized_start=2805
+  _globals['_SELFEXCLUDEREQUEST']._serialized_end=2889
+  _globals['_SELFEXCLUDERESPONSE']._serialized_start=2891
+  _globals['_SELFEXCLUDERESPONSE']._serialized_end=2957
+  _globals['_ISSUETOKENREQUEST']._serialized_start=2959
+  _globals['_ISSUETOKENREQUEST']._serialized_end=3054
+  _globals['_ISSUETOKENRESPONSE']._serialized_start=3056
+  _globals['_ISSUETOKENRESPONSE']._serialized_end=3173
+  _globals['_GETJWKSREQUEST']._serialized_start=3175
+  _globals['_GETJWKSREQUEST']._serialized_end=3191
+  _globals['_JSONWEBKEY']._serialized_start=3193
+  _globals['_JSONWEBKEY']._serialized_end=3292
+  _globals['_GETJWKSRESPONSE']._serialized_start=3294
+  _globals['_GETJWKSRESPONSE']._serialized_end=3358
+  _globals['_IDENTITYSERVICE']._serialized_start=4214
+  _globals['_IDENTITYSERVICE']._serialized_end=5811
 # @@protoc_insertion_point(module_scope)

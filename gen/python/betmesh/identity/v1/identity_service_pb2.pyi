@@ -409,6 +409,52 @@ class CompleteFranceConnectLogoutResponse(_message.Message):
 Global___CompleteFranceConnectLogoutResponse: _TypeAlias = CompleteFranceConnectLogoutResponse  # noqa: Y015
 
 @_typing.final
+class RegisterPlayerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    display_name: _builtins.str
+    """Display only."""
+    def __init__(
+        self,
+        *,
+        display_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterPlayerRequest: _TypeAlias = RegisterPlayerRequest  # noqa: Y015
+
+@_typing.final
+class RegisterPlayerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAYER_FIELD_NUMBER: _builtins.int
+    ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def player(self) -> Global___Player: ...
+    @_builtins.property
+    def access_token(self) -> Global___AccessToken:
+        """A player token (KYC level provisional)."""
+
+    def __init__(
+        self,
+        *,
+        player: Global___Player | None = ...,
+        access_token: Global___AccessToken | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "player", b"player"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "player", b"player"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterPlayerResponse: _TypeAlias = RegisterPlayerResponse  # noqa: Y015
+
+@_typing.final
 class StartKycVerificationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

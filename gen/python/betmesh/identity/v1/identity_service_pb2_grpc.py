@@ -56,6 +56,11 @@ class IdentityServiceStub:
                 request_serializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutRequest.SerializeToString,
                 response_deserializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutResponse.FromString,
                 _registered_method=True)
+        self.RegisterPlayer = channel.unary_unary(
+                '/betmesh.identity.v1.IdentityService/RegisterPlayer',
+                request_serializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerRequest.SerializeToString,
+                response_deserializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerResponse.FromString,
+                _registered_method=True)
         self.StartKycVerification = channel.unary_unary(
                 '/betmesh.identity.v1.IdentityService/StartKycVerification',
                 request_serializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.StartKycVerificationRequest.SerializeToString,
@@ -125,6 +130,14 @@ class IdentityServiceServicer:
 
     def CompleteFranceConnectLogout(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterPlayer(self, request, context):
+        """Opens a provisional account for someone who verifies with a paid provider (FranceConnect
+        logins open verified accounts themselves).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -203,6 +216,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.CompleteFranceConnectLogout,
                     request_deserializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutRequest.FromString,
                     response_serializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutResponse.SerializeToString,
+            ),
+            'RegisterPlayer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterPlayer,
+                    request_deserializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerRequest.FromString,
+                    response_serializer=betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerResponse.SerializeToString,
             ),
             'StartKycVerification': grpc.unary_unary_rpc_method_handler(
                     servicer.StartKycVerification,
@@ -355,6 +373,33 @@ class IdentityService:
             '/betmesh.identity.v1.IdentityService/CompleteFranceConnectLogout',
             betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutRequest.SerializeToString,
             betmesh_dot_identity_dot_v1_dot_identity__service__pb2.CompleteFranceConnectLogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterPlayer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.identity.v1.IdentityService/RegisterPlayer',
+            betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerRequest.SerializeToString,
+            betmesh_dot_identity_dot_v1_dot_identity__service__pb2.RegisterPlayerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,10 @@ class IdentityServiceStub:
     """FranceConnect: the parameters of the callback on our redirect URI (code, state, iss, or error)."""
     StartFranceConnectLogout: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.StartFranceConnectLogoutRequest, _identity_service_pb2.StartFranceConnectLogoutResponse]
     CompleteFranceConnectLogout: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.CompleteFranceConnectLogoutRequest, _identity_service_pb2.CompleteFranceConnectLogoutResponse]
+    RegisterPlayer: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.RegisterPlayerRequest, _identity_service_pb2.RegisterPlayerResponse]
+    """Opens a provisional account for someone who verifies with a paid provider (FranceConnect
+    logins open verified accounts themselves).
+    """
     StartKycVerification: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.StartKycVerificationRequest, _identity_service_pb2.StartKycVerificationResponse]
     """Paid provider: opens a verification session for the player."""
     HandleKycWebhook: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.HandleKycWebhookRequest, _identity_service_pb2.HandleKycWebhookResponse]
@@ -67,6 +71,10 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """FranceConnect: the parameters of the callback on our redirect URI (code, state, iss, or error)."""
     StartFranceConnectLogout: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.StartFranceConnectLogoutRequest, _identity_service_pb2.StartFranceConnectLogoutResponse]  # type: ignore[assignment]
     CompleteFranceConnectLogout: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.CompleteFranceConnectLogoutRequest, _identity_service_pb2.CompleteFranceConnectLogoutResponse]  # type: ignore[assignment]
+    RegisterPlayer: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.RegisterPlayerRequest, _identity_service_pb2.RegisterPlayerResponse]  # type: ignore[assignment]
+    """Opens a provisional account for someone who verifies with a paid provider (FranceConnect
+    logins open verified accounts themselves).
+    """
     StartKycVerification: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.StartKycVerificationRequest, _identity_service_pb2.StartKycVerificationResponse]  # type: ignore[assignment]
     """Paid provider: opens a verification session for the player."""
     HandleKycWebhook: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.HandleKycWebhookRequest, _identity_service_pb2.HandleKycWebhookResponse]  # type: ignore[assignment]
@@ -114,6 +122,16 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _identity_service_pb2.CompleteFranceConnectLogoutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_identity_service_pb2.CompleteFranceConnectLogoutResponse, _abc.Awaitable[_identity_service_pb2.CompleteFranceConnectLogoutResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RegisterPlayer(
+        self,
+        request: _identity_service_pb2.RegisterPlayerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_service_pb2.RegisterPlayerResponse, _abc.Awaitable[_identity_service_pb2.RegisterPlayerResponse]]:
+        """Opens a provisional account for someone who verifies with a paid provider (FranceConnect
+        logins open verified accounts themselves).
+        """
 
     @_abc_1.abstractmethod
     def StartKycVerification(

@@ -1,0 +1,66 @@
+"""Player accounts after sign-up: reading them, self-exclusion, responsible-gambling caps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from service_runtime.auth import current_principal
+from service_runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.identity.domain.players import Limits, Player, change_cap, self_exclusion_until
+from services.identity.domain.ports import Announcer, PlayerStore
+
+
+class Accounts:
+    def __init__(
+        self,
+        players: PlayerStore,
+        announcer: Announcer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.players = players
+        self.announcer = announcer
+        self.clock = clock
+
+    async def get(self, player_id: str) -> Player:
+        if not player_id:
+            raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
+        caller = current_principal.get()
+        # A player reaches their own account only; operators and services reach any.
+        if caller is not None and caller.role == "player" and caller.subject != player_id:
+            raise PermissionDenied("NOT_YOUR_ACCOUNT", "players may only act on their own account")
+        player = await self.players.get(player_id)
+        if player is None:
+            raise NotFound("PLAYER_NOT_FOUND", "no such player", {"player_id": player_id[:64]})
+        return player
+
+    async def self_exclude(self, player_id: str, duration: timedelta) -> Player:
+        player = await self.get(player_id)
+        now = self.clock()
+        until = self_exclusion_until(player, duration, now)
+        player = await self.players.set_self_excluded_until(player_id, until)
+        await self.announcer.kyc_status_changed(player, now)
+        return player
+
+    async def limits(self, player_id: str) -> Limits:
+        await self.get(player_id)
+        return (await self.players.get_limits(player_id)).settled(self.clock())
+
+    async def set_limits(
+        self,
+        player_id: str,
+        deposit: tuple[int, str] | None,
+        stake: tuple[int, str] | None,
+    ) -> Limits:
+        await self.get(player_id)
+        if deposit is None and stake is None:
+            raise InvalidArgument("LIMITS_REQUIRED", "set deposit_cap_7d, stake_cap_7d or both")
+        now = self.clock()
+        current = (await self.players.get_limits(player_id)).settled(now)
+        updated = Limits(
+            change_cap(current.deposit, *deposit, now) if deposit else current.deposit,
+            change_cap(current.stake, *stake, now) if stake else current.stake,
+        )
+        await self.players.save_limits(player_id, updated)
+        await self.announcer.limits_changed(player_id, updated, now)
+        return updated

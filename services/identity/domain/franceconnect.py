@@ -1,0 +1,280 @@
+"""FranceConnect v2 relying party: the authorization code flow, strict at every step.
+
+Start: a login attempt binds a fresh state and nonce (each 43 characters of 256-bit randomness)
+to the requested assurance level and return target, and yields the authorization URL.
+Complete: the attempt is taken by its state (single use, whatever happens next), the callback's
+`iss` must be our provider's (RFC 9207 mix-up defence), the code is exchanged with
+client_secret_post, the ID token and the signed userinfo JWT are verified (see oidc.py), and
+only then does the verified identity reach the ANJ checks and the player record.
+FranceConnect+ is the same flow with eidas2 and both tokens encrypted to our key (JWE), which
+`decryption_key` turns on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from services.identity.domain import oidc
+from services.identity.domain.players import (
+    ExclusionRegister,
+    KycMethod,
+    Player,
+    admit,
+    identity_from_claims,
+)
+from services.identity.domain.ports import (
+    Announcer,
+    FranceConnectSession,
+    LoginAttempt,
+    LoginStore,
+    OidcTransport,
+    PlayerStore,
+    ProviderRefused,
+)
+
+ATTEMPT_LIFETIME = timedelta(minutes=10)
+DEFAULT_SCOPES = ("openid", "identite_pivot")
+_REQUIRED_ENDPOINTS = (
+    "authorization_endpoint",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "jwks_uri",
+    "end_session_endpoint",
+)
+
+
+@dataclass(frozen=True)
+class FranceConnectConfig:
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    post_logout_redirect_uri: str
+    return_to_allowed: tuple[str, ...]
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    acr: str = "eidas1"
+    algorithms: tuple[str, ...] = ("ES256", "RS256")
+    leeway_seconds: int = 30
+    jwks_min_refresh_seconds: float = 10.0
+    # FranceConnect+: our private key the ID token and userinfo are encrypted to (JWE).
+    decryption_key: oidc.Key | None = None
+
+
+@dataclass(frozen=True)
+class Callback:
+    code: str
+    state: str
+    iss: str
+    error: str = ""
+    error_description: str = ""
+
+
+@dataclass(frozen=True)
+class CompletedLogin:
+    player: Player
+    return_to: str
+    session_id: str
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(32)  # 43 characters, over FranceConnect's 32 minimum
+
+
+def _return_to_allowed(return_to: str, allowed: tuple[str, ...]) -> bool:
+    """Exact origin and path prefix on a path boundary: no open redirect via look-alikes."""
+    target = urlsplit(return_to)
+    if not target.scheme or not target.netloc or target.username or target.password:
+        return False
+    for entry in allowed:
+        base = urlsplit(entry)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            continue
+        prefix = base.path.rstrip("/")
+        if target.path == prefix or target.path.startswith(prefix + "/") or not prefix:
+            return True
+    return False
+
+
+class FranceConnect:
+    def __init__(
+        self,
+        config: FranceConnectConfig,
+        transport: OidcTransport,
+        logins: LoginStore,
+        players: PlayerStore,
+        register: ExclusionRegister,
+        announcer: Announcer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.transport = transport
+        self.logins = logins
+        self.players = players
+        self.register = register
+        self.announcer = announcer
+        self.clock = clock
+        self._metadata: Mapping[str, Any] | None = None
+        self._metadata_lock = asyncio.Lock()
+        self.keys = oidc.JwksCache(
+            self._fetch_jwks, min_refresh_seconds=config.jwks_min_refresh_seconds
+        )
+
+    async def metadata(self) -> Mapping[str, Any]:
+        async with self._metadata_lock:
+            if self._metadata is None:
+                url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
+                found = await self.transport.get_json(url)
+                # A discovery document for another issuer is the mix-up attack's first step.
+                if found.get("issuer") != self.config.issuer:
+                    raise FailedPrecondition(
+                        "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH",
+                        "the discovery document names another issuer",
+                    )
+                absent = [e for e in _REQUIRED_ENDPOINTS if not isinstance(found.get(e), str)]
+                if absent:
+                    raise FailedPrecondition(
+                        "FRANCECONNECT_DISCOVERY_INCOMPLETE", "missing: " + ", ".join(absent)
+                    )
+                self._metadata = found
+            return self._metadata
+
+    async def _fetch_jwks(self) -> Mapping[str, Any]:
+        return await self.transport.get_json(str((await self.metadata())["jwks_uri"]))
+
+    # ---- login ---------------------------------------------------------------------------
+
+    async def start_login(self, return_to: str, acr: str | None) -> tuple[str, str]:
+        """(authorization URL, attempt id)."""
+        if not _return_to_allowed(return_to, self.config.return_to_allowed):
+            raise InvalidArgument("RETURN_TO_NOT_ALLOWED", "return_to is not on the allow-list")
+        level = acr or self.config.acr
+        if oidc.acr_rank(level) == 0:
+            raise InvalidArgument("ASSURANCE_LEVEL_INVALID", f"unknown level {level!r}")
+        metadata = await self.metadata()
+        attempt = LoginAttempt(
+            attempt_id=str(uuid.uuid4()),
+            state=_secret(),
+            nonce=_secret(),
+            acr=level,
+            return_to=return_to,
+            expires_at=self.clock() + ATTEMPT_LIFETIME,
+        )
+        await self.logins.save_attempt(attempt)
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.config.client_id,
+                "redirect_uri": self.config.redirect_uri,
+                "scope": " ".join(self.config.scopes),
+                "acr_values": level,
+                "state": attempt.state,
+                "nonce": attempt.nonce,
+                "prompt": "login",
+                # amr in the ID token, as FranceConnect documents it.
+                "claims": json.dumps({"id_token": {"amr": {"essential": True}}}),
+            }
+        )
+        return f"{metadata['authorization_endpoint']}?{query}", attempt.attempt_id
+
+    async def complete_login(self, callback: Callback) -> CompletedLogin:
+        if not callback.state:
+            raise InvalidArgument("STATE_REQUIRED", "the callback carries no state")
+        now = self.clock()
+        # Taken first: whatever fails below, this state and its nonce are spent.
+        attempt = await self.logins.take_attempt(callback.state, now)
+        if attempt is None:
+            raise FailedPrecondition(
+                "LOGIN_ATTEMPT_UNKNOWN", "unknown, expired or already used state"
+            )
+        if callback.error:
+            raise FailedPrecondition(
+                "FRANCECONNECT_LOGIN_FAILED",
+                f"FranceConnect answered {callback.error}",
+                {"error": callback.error[:100]},
+            )
+        if callback.iss != self.config.issuer:
+            raise Unauthenticated("CALLBACK_ISSUER_MISMATCH", "the callback is from another issuer")
+        if not callback.code:
+            raise InvalidArgument("CODE_REQUIRED", "the callback carries no code")
+        metadata = await self.metadata()
+        try:
+            tokens = await self.transport.post_form(
+                str(metadata["token_endpoint"]),
+                {
+                    "grant_type": "authorization_code",
+                    "code": callback.code,
+                    "redirect_uri": self.config.redirect_uri,
+                    "client_id": self.config.client_id,
+                    "client_secret": self.config.client_secret,
+                },
+            )
+        except ProviderRefused as refused:
+            raise Unauthenticated(
+                "CODE_REJECTED", "FranceConnect refused the code", {"error": refused.error[:100]}
+            ) from None
+        id_token, access_token = tokens.get("id_token"), tokens.get("access_token")
+        if not isinstance(id_token, str) or not isinstance(access_token, str):
+            raise Unauthenticated("TOKEN_RESPONSE_INVALID", "no ID token or access token")
+        expected = oidc.Expected(
+            issuer=self.config.issuer,
+            client_id=self.config.client_id,
+            nonce=attempt.nonce,
+            acr=attempt.acr,
+            leeway_seconds=self.config.leeway_seconds,
+        )
+        id_token = oidc.decrypt(id_token, self.config.decryption_key)
+        id_claims = await oidc.verify_signature(id_token, self.keys, self.config.algorithms)
+        oidc.check_id_token(id_claims, expected, now.timestamp())
+        content_type, body = await self.transport.get_with_bearer(
+            str(metadata["userinfo_endpoint"]), access_token
+        )
+        if content_type.split(";")[0].strip().lower() != "application/jwt":
+            raise Unauthenticated("USERINFO_NOT_SIGNED", "userinfo must be a signed JWT")
+        signed_info = oidc.decrypt(body.strip(), self.config.decryption_key)
+        info = await oidc.verify_signature(signed_info, self.keys, self.config.algorithms)
+        oidc.check_userinfo(info, expected, str(id_claims["sub"]))
+        identity = identity_from_claims(info)
+        admit(identity, self.register, now)
+        player, changed = await self.players.upsert_verified(
+            identity, KycMethod.FRANCECONNECT.value, now
+        )
+        if changed:
+            await self.announcer.kyc_status_changed(player, now)
+        session = FranceConnectSession(str(uuid.uuid4()), player.player_id, id_token)
+        await self.logins.save_session(session)
+        return CompletedLogin(player, attempt.return_to, session.session_id)
+
+    # ---- logout --------------------------------------------------------------------------
+
+    async def start_logout(self, session_id: str) -> str:
+        session = await self.logins.get_session(session_id) if session_id else None
+        if session is None:
+            raise NotFound("SESSION_NOT_FOUND", "no such FranceConnect session")
+        metadata = await self.metadata()
+        state = _secret()
+        await self.logins.save_logout(state, session_id, self.clock() + ATTEMPT_LIFETIME)
+        query = urlencode(
+            {
+                "id_token_hint": session.id_token,
+                "state": state,
+                "post_logout_redirect_uri": self.config.post_logout_redirect_uri,
+            }
+        )
+        return f"{metadata['end_session_endpoint']}?{query}"
+
+    async def complete_logout(self, state: str) -> None:
+        if not state:
+            raise InvalidArgument("STATE_REQUIRED", "the logout callback carries no state")
+        if await self.logins.take_logout(state, self.clock()) is None:
+            raise FailedPrecondition(
+                "LOGOUT_STATE_UNKNOWN", "unknown, expired or already used logout state"
+            )

@@ -1,0 +1,1 @@
+"""A real OpenID provider configured like FranceConnect v2, for the identity tests."""

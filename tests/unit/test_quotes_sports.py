@@ -1,0 +1,158 @@
+"""The pricing pipeline for the three sports: every market capped, on the ladder, withdrawn
+below the minimum, and the requests that must be refused."""
+
+from __future__ import annotations
+
+import pytest
+from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
+
+from service_runtime.errors import FailedPrecondition, InvalidArgument
+from services.quotes.domain import ladder
+from services.quotes.domain.pricing import canonicalise, price_fixture
+from services.quotes.domain.snapshots import (
+    demo_basketball_snapshot,
+    demo_football_snapshot,
+    demo_tennis_snapshot,
+    snapshot_hash,
+)
+
+# (snapshot, home, away, best of, whether some selection must fall below 1.01)
+CASES = [
+    (demo_football_snapshot, "fb:man-city", "fb:man-united", 0, True),
+    (demo_tennis_snapshot, "tn:sinner", "tn:de-minaur", 3, False),
+    (demo_tennis_snapshot, "tn:alcaraz", "tn:fritz", 5, False),
+    (demo_basketball_snapshot, "bb:celtics", "bb:spurs", 0, True),
+]
+
+
+def fixture(
+    sport: sport_pb2.Sport.ValueType, home: str, away: str, best_of: int = 0
+) -> sport_pb2.Fixture:
+    return sport_pb2.Fixture(
+        fixture_id="fx",
+        sport=sport,
+        home=sport_pb2.Participant(participant_id=home),
+        away=sport_pb2.Participant(participant_id=away),
+        best_of_sets=best_of,
+    )
+
+
+def price(
+    snapshot: snapshot_pb2.ModelSnapshot,
+    fx: sport_pb2.Fixture,
+    types: list[market_pb2.MarketType.ValueType] | None = None,
+) -> market_pb2.QuoteSet:
+    return price_fixture(fx, snapshot, snapshot_hash(snapshot), types or [], None, snapshot.sport)
+
+
+@pytest.mark.parametrize(("make", "home", "away", "best_of", "withdraws"), CASES)
+def test_every_market_is_capped_on_the_ladder_and_withdraws_below_1_01(
+    make: object, home: str, away: str, best_of: int, withdraws: bool
+) -> None:
+    snapshot = make()  # type: ignore[operator]
+    quote_set = price(snapshot, fixture(snapshot.sport, home, away, best_of))
+    types = {m.type for m in quote_set.markets}
+    assert len(types) >= 3
+    withdrawn = 0
+    for market in quote_set.markets:
+        assert 0 < market.payout_e4 <= 8_500, market.market_id
+        for s in market.selections:
+            if s.status == market_pb2.SELECTION_STATUS_WITHDRAWN:
+                withdrawn += 1
+                assert s.odds_e4 == 0
+            else:
+                assert s.odds_e4 in ladder.LADDER
+    assert (withdrawn > 0) == withdraws
+    assert canonicalise(quote_set) == canonicalise(
+        price(snapshot, fixture(snapshot.sport, home, away, best_of))
+    )
+
+
+def test_the_policy_picks_method_and_target_per_market_type_under_the_cap() -> None:
+    snapshot = demo_tennis_snapshot()
+    snapshot.pricing_policy.margins.append(
+        snapshot_pb2.MarketMargin(
+            market_type=market_pb2.MARKET_TYPE_MATCH_WINNER,
+            method=snapshot_pb2.MARGIN_METHOD_POWER,
+            target_payout_e4=8_000,
+        )
+    )
+    snapshot.pricing_policy.margins.append(
+        snapshot_pb2.MarketMargin(
+            market_type=market_pb2.MARKET_TYPE_SET_BETTING,
+            method=snapshot_pb2.MARGIN_METHOD_SHIN,
+            target_payout_e4=9_900,  # above the cap: the cap wins
+        )
+    )
+    quote_set = price(snapshot, fixture(sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:rune", 3))
+    by_type = {m.type: m for m in quote_set.markets}
+    assert 7_900 < by_type[market_pb2.MARKET_TYPE_MATCH_WINNER].payout_e4 <= 8_000
+    assert 8_300 < by_type[market_pb2.MARKET_TYPE_SET_BETTING].payout_e4 <= 8_500
+
+
+@pytest.mark.parametrize(
+    ("policy", "fragment"),
+    [
+        (snapshot_pb2.PricingPolicy(payout_cap_e4=10_500), "above 100%"),
+        (snapshot_pb2.PricingPolicy(min_odds_e4=10_000), "below the ladder"),
+        (
+            snapshot_pb2.PricingPolicy(
+                default_margin=snapshot_pb2.MarketMargin(
+                    method=snapshot_pb2.MarginMethod.Value("MARGIN_METHOD_SHIN"),
+                    target_payout_e4=12_000,
+                )
+            ),
+            "target payout",
+        ),
+    ],
+)
+def test_an_impossible_policy_is_a_failed_precondition(
+    policy: snapshot_pb2.PricingPolicy, fragment: str
+) -> None:
+    snapshot = demo_basketball_snapshot()
+    snapshot.pricing_policy.CopyFrom(policy)
+    with pytest.raises(FailedPrecondition) as raised:
+        price(snapshot, fixture(sport_pb2.SPORT_BASKETBALL, "bb:heat", "bb:lakers"))
+    assert raised.value.reason == "INVALID_PRICING_POLICY"
+    assert fragment in raised.value.message
+
+
+def test_tennis_needs_best_of_three_or_five() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        price(demo_tennis_snapshot(), fixture(sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:rune", 4))
+    assert raised.value.reason == "INVALID_BEST_OF_SETS"
+
+
+def test_unknown_players_are_named() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        price(demo_tennis_snapshot(), fixture(sport_pb2.SPORT_TENNIS, "tn:nobody", "tn:rune", 3))
+    assert raised.value.reason == "UNKNOWN_PARTICIPANT"
+    assert raised.value.metadata == {"participant_ids": "tn:nobody"}
+
+
+def test_impossible_snapshot_parameters_are_refused() -> None:
+    snapshot = demo_basketball_snapshot()
+    snapshot.basketball.margin_sigma = 0.0
+    with pytest.raises(FailedPrecondition) as raised:
+        price(snapshot, fixture(sport_pb2.SPORT_BASKETBALL, "bb:heat", "bb:lakers"))
+    assert raised.value.reason == "INVALID_SNAPSHOT_PARAMETERS"
+    tennis = demo_tennis_snapshot()
+    tennis.tennis.final_set_tiebreak_points = 8
+    with pytest.raises(FailedPrecondition) as raised:
+        price(tennis, fixture(sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:rune", 5))
+    assert raised.value.reason == "INVALID_SNAPSHOT_PARAMETERS"
+
+
+def test_a_snapshot_of_another_sport_is_refused() -> None:
+    snapshot = demo_football_snapshot()
+    with pytest.raises(FailedPrecondition) as raised:
+        price_fixture(
+            fixture(sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:rune", 3),
+            snapshot,
+            snapshot_hash(snapshot),
+            [],
+            None,
+            sport_pb2.SPORT_TENNIS,
+        )
+    assert raised.value.reason == "SNAPSHOT_SPORT_MISMATCH"

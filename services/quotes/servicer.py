@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
@@ -34,6 +36,8 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         self._tracer = tracer(__name__)
 
     async def _price(self, request: pb.PriceFixtureRequest) -> pb.PriceFixtureResponse:
+        if self.fault.startswith("delay-ms:"):
+            await asyncio.sleep(int(self.fault.removeprefix("delay-ms:")) / 1000)
         snapshot = await self.snapshots.resolve(request.snapshot_hash)
         with self._tracer.start_as_current_span(
             "price fixture", attributes={"betmesh.fixture.id": request.fixture.fixture_id}

@@ -18,7 +18,8 @@ class QuotesSettings:
     # Other replicas (host:port) asked by GetModelSnapshot for a snapshot this one lacks.
     peers: tuple[str, ...] = ()
     peer_timeout_seconds: float = 2.0
-    # Fault injection for consensus tests, off by default: "skew-odds" makes this replica
+    # Fault injection for consensus tests, off by default: "delay-ms:<n>" makes it answer n ms
+    # late (a slow replica); "skew-odds" makes this replica
     # return a wrong price so the gateway's quorum must outvote it.
     fault: str = ""
 
@@ -42,9 +43,18 @@ class QuotesSettings:
             peer_timeout_seconds=env.float("QUOTES_PEER_TIMEOUT_SECONDS", 2.0),
             fault=env.str("QUOTES_FAULT", ""),
         )
-        if settings.fault not in ("", "skew-odds"):
-            env.problems.append(f"BETMESH_QUOTES_FAULT={settings.fault!r}: only 'skew-odds' exists")
+        if not valid_fault(settings.fault):
+            env.problems.append(
+                f"BETMESH_QUOTES_FAULT={settings.fault!r}: expected 'skew-odds' or 'delay-ms:<n>'"
+            )
         if settings.peer_timeout_seconds <= 0:
             env.problems.append("BETMESH_QUOTES_PEER_TIMEOUT_SECONDS must be positive")
         env.check()
         return settings
+
+
+def valid_fault(fault: str) -> bool:
+    if fault in ("", "skew-odds"):
+        return True
+    name, _, value = fault.partition(":")
+    return name == "delay-ms" and value.isdigit()

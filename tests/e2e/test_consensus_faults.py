@@ -1,7 +1,7 @@
 """Consensus under faults, against real replica processes started by the launcher: a wrong
 replica is outvoted and recorded, a killed replica costs nothing while a quorum remains, and
-with two of three gone nothing is published; a sport without replicas is refused at once while
-another keeps pricing."""
+with two of three gone nothing is published; a replica slower than the deadline is not waited
+for; a sport whose replicas all hang is refused at its deadline while another keeps pricing."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from service_runtime.errors import error_info, status_from_metadata
 
 pytestmark = pytest.mark.e2e
 
+DEADLINE_MS = 1500
+SLOW = {"BETMESH_QUOTES_FAULT": f"delay-ms:{DEADLINE_MS * 3}"}
+
 
 @pytest.fixture(scope="module")
 def mesh(
@@ -34,11 +37,19 @@ def mesh(
             database_url=database_url,
             redis_url=redis_url,
             chain_rpc_urls=("http://127.0.0.1:9",),
-            replicas={"football": 3, "tennis": 0, "basketball": 0},
+            replicas={"football": 3, "tennis": 3, "basketball": 3},
             only=frozenset({"quotes", "gateway"}),
             log_stream=None,
-            instance_env={"quotes-football-1": {"BETMESH_QUOTES_FAULT": "skew-odds"}},
-            extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
+            instance_env={
+                "quotes-football-1": {"BETMESH_QUOTES_FAULT": "skew-odds"},
+                # Slower than the gateway's deadline: one tennis replica, every basketball one.
+                "quotes-tennis-1": SLOW,
+                **{f"quotes-basketball-{i}": SLOW for i in (1, 2, 3)},
+            },
+            extra_env={
+                "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
+                "BETMESH_GATEWAY_DEADLINE_MS": str(DEADLINE_MS),
+            },
         )
     )
     running.start()
@@ -46,19 +57,37 @@ def mesh(
     running.stop()
 
 
-def fixture(fixture_id: str, sport: int = sport_pb2.SPORT_FOOTBALL) -> sport_pb2.Fixture:
+PARTICIPANTS = {
+    sport_pb2.SPORT_FOOTBALL: ("fb:liverpool", "fb:man-city"),
+    sport_pb2.SPORT_TENNIS: ("tn:sinner", "tn:alcaraz"),
+    sport_pb2.SPORT_BASKETBALL: ("bb:celtics", "bb:thunder"),
+}
+NAMES = {
+    sport_pb2.SPORT_FOOTBALL: "football",
+    sport_pb2.SPORT_TENNIS: "tennis",
+    sport_pb2.SPORT_BASKETBALL: "basketball",
+}
+
+
+def fixture(
+    fixture_id: str, sport: sport_pb2.Sport.ValueType = sport_pb2.SPORT_FOOTBALL
+) -> sport_pb2.Fixture:
+    home, away = PARTICIPANTS[sport]
     return sport_pb2.Fixture(
         fixture_id=fixture_id,
-        sport=sport,  # type: ignore[arg-type]
-        home=sport_pb2.Participant(participant_id="fb:liverpool", name="Liverpool"),
-        away=sport_pb2.Participant(participant_id="fb:man-city", name="Manchester City"),
+        sport=sport,
+        best_of_sets=3 if sport == sport_pb2.SPORT_TENNIS else 0,
+        home=sport_pb2.Participant(participant_id=home, name=home),
+        away=sport_pb2.Participant(participant_id=away, name=away),
     )
 
 
-def snapshot(mesh: Mesh) -> str:
-    with grpc.insecure_channel(mesh.replica_addresses("football")[1]) as channel:
+def snapshot(mesh: Mesh, sport: sport_pb2.Sport.ValueType = sport_pb2.SPORT_FOOTBALL) -> str:
+    # The last replica of each sport answers at once (the slow ones are the first ones).
+    with grpc.insecure_channel(mesh.replica_addresses(NAMES[sport])[-1]) as channel:
         listed = quote_service_pb2_grpc.QuoteServiceStub(channel).ListModelSnapshots(
-            quote_service_pb2.ListModelSnapshotsRequest(sport=sport_pb2.SPORT_FOOTBALL), timeout=10
+            quote_service_pb2.ListModelSnapshotsRequest(sport=sport),
+            timeout=10,  # type: ignore[arg-type]
         )
     return str(listed.snapshots[0].snapshot_hash)
 
@@ -136,17 +165,60 @@ def test_faults_never_become_a_published_price(mesh: Mesh) -> None:
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
 
 
-def test_a_sport_without_replicas_is_refused_at_once(mesh: Mesh) -> None:
+def test_a_replica_slower_than_the_deadline_is_not_waited_for(mesh: Mesh) -> None:
     channel, stub = gateway(mesh)
     with channel:
+        accepted = stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture("slow-1", sport_pb2.SPORT_TENNIS),
+                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_TENNIS),
+            ),
+            timeout=20,
+        ).accepted
+        outcomes = {v.replica_id: v.outcome for v in accepted.evidence.votes}
+        assert outcomes["tennis-1"] == pb.VOTE_OUTCOME_NOT_AWAITED
+        assert outcomes["tennis-2"] == outcomes["tennis-3"] == pb.VOTE_OUTCOME_AGREED
+        # Once it times out in the background, its replica health shows it.
+        deadline = time.monotonic() + 20
+        timed_out = 0
+        while not timed_out and time.monotonic() < deadline:
+            sets = stub.ListReplicaSets(pb.ListReplicaSetsRequest(), timeout=10).replica_sets
+            tennis = next(s for s in sets if s.sport == sport_pb2.SPORT_TENNIS)
+            timed_out = next(
+                r for r in tennis.replicas if r.replica_id == "tennis-1"
+            ).timed_out_total
+            time.sleep(0.1)
+        assert timed_out >= 1
+
+
+def test_a_hanging_sport_is_refused_at_its_deadline_while_another_keeps_pricing(mesh: Mesh) -> None:
+    channel, stub = gateway(mesh)
+    with channel:
+        stuck = stub.GetConsensusQuote.future(
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture("hang-1", sport_pb2.SPORT_BASKETBALL),
+                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_BASKETBALL),
+            ),
+            timeout=30,
+        )
+        # Tennis answers while basketball is still waiting on its replicas (football's were
+        # killed by the test before).
+        priced = stub.GetConsensusQuote(
+            pb.GetConsensusQuoteRequest(
+                fixture=fixture("iso-1", sport_pb2.SPORT_TENNIS),
+                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_TENNIS),
+            ),
+            timeout=20,
+        )
+        assert priced.accepted.digest
+        assert not stuck.done()
         with pytest.raises(grpc.RpcError) as refused:
-            stub.GetConsensusQuote(
-                pb.GetConsensusQuoteRequest(
-                    fixture=fixture("bb-1", sport_pb2.SPORT_BASKETBALL),
-                    snapshot_hash="sha256:" + "0" * 64,
-                ),
-                timeout=20,
-            )
-        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
-        info = error_info(status_from_metadata(refused.value.trailing_metadata()))  # type: ignore[attr-defined]
-        assert info is not None and info.reason == "SPORT_NOT_CONFIGURED"
+            stuck.result()
+        assert refused.value.code() == grpc.StatusCode.ABORTED  # type: ignore[attr-defined]
+        status = status_from_metadata(refused.value.trailing_metadata())  # type: ignore[attr-defined]
+        info = error_info(status)
+        assert info is not None and info.reason == "NO_QUORUM"
+        assert status is not None
+        evidence = pb.ConsensusRefusal()
+        next(d for d in status.details if d.Is(pb.ConsensusRefusal.DESCRIPTOR)).Unpack(evidence)
+        assert {v.outcome for v in evidence.evidence.votes} == {pb.VOTE_OUTCOME_TIMED_OUT}

@@ -39,6 +39,7 @@ from betmesh.quotes.v1 import quote_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from launcher.embedded import create_database, drop_database, unique_name
 from launcher.mesh import Mesh, MeshConfig
 
 SPORTS = {
@@ -202,11 +203,14 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
+    name = unique_name("betmesh_bench")
+    # A database of the run's own: the bench leaves a week of fixtures behind otherwise.
+    database_url = create_database(args.database_url, name) if args.database_url else None
     with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
         mesh = Mesh(
             MeshConfig(
                 state_dir=Path(state),
-                database_url=args.database_url,
+                database_url=database_url,
                 redis_url=args.redis_url,
                 chain_rpc_urls=("http://127.0.0.1:9",),
                 only=frozenset({"quotes", "gateway"}),
@@ -220,6 +224,8 @@ def main() -> None:
             asyncio.run(measure(mesh, args))
         finally:
             mesh.stop()
+            if database_url:
+                drop_database(args.database_url, name)
 
 
 if __name__ == "__main__":

@@ -256,3 +256,38 @@ async def test_two_of_three_wrong_or_down_publishes_nothing() -> None:
         await m.gateway.stop(0)
         for r in (m.replicas[0], m.replicas[2]):
             await r.stop(0)
+
+
+async def test_a_repeatedly_dissenting_replica_is_quarantined_and_still_probed() -> None:
+    m = await mesh(["skew-odds", "", ""], extra="")
+    try:
+        for n in range(6):
+            request = pb.GetConsensusQuoteRequest(
+                fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+            )
+            request.fixture.fixture_id = f"q-{n}"
+            await m.stub.GetConsensusQuote(request, timeout=10)
+            state = pb.REPLICA_STATE_UNSPECIFIED
+            for _ in range(100):  # health is updated once every replica has answered
+                sets = await m.stub.ListReplicaSets(pb.ListReplicaSetsRequest(), timeout=10)
+                replica = next(
+                    r for r in sets.replica_sets[0].replicas if r.replica_id == "football-1"
+                )
+                if replica.dissented_total >= min(n + 1, 3):
+                    state = replica.state
+                    break
+                await asyncio.sleep(0.02)
+        assert state == pb.REPLICA_STATE_QUARANTINED  # default threshold: 3 in a row
+        request = pb.GetConsensusQuoteRequest(
+            fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+        )
+        request.fixture.fixture_id = "q-after"
+        evidence = (await m.stub.GetConsensusQuote(request, timeout=10)).accepted.evidence
+        outcomes = {v.replica_id: v.outcome for v in evidence.votes}
+        assert outcomes["football-1"] == pb.VOTE_OUTCOME_QUARANTINED
+        assert outcomes["football-2"] == outcomes["football-3"] == pb.VOTE_OUTCOME_AGREED
+    finally:
+        await m.channel.close()
+        await m.gateway.stop(0)
+        for r in m.replicas:
+            await r.stop(0)

@@ -4,10 +4,12 @@ quote replica servers and a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 import grpc
 import pytest
@@ -338,5 +340,45 @@ async def test_the_timer_prices_new_fixtures_without_being_asked(
         else:
             raise AssertionError("the scheduler never priced the new fixture")
         assert found.accepted.quote_set.fixture_id == "timer-1"
+    finally:
+        await gateway.close()
+
+
+async def test_fixtures_load_from_a_json_file_through_the_cli(
+    replicas: list[ServiceHost],
+    clean_schema: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gateway import fixtures_cli
+
+    gateway = await start_gateway(replicas, clean_schema)
+    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = {
+        "fixtures": [
+            {
+                "fixtureId": "cli-1",
+                "sport": "SPORT_FOOTBALL",
+                "startTime": start,
+                "status": "FIXTURE_STATUS_SCHEDULED",
+                "home": {"participantId": "fb:arsenal", "name": "Arsenal"},
+                "away": {"participantId": "fb:chelsea", "name": "Chelsea"},
+            },
+        ]
+    }
+    (tmp_path / "day.json").write_text(json.dumps(day))
+    (tmp_path / "bad.json").write_text('{"fixtures": [{"sport": "CURLING"}]}')
+    address = f"127.0.0.1:{gateway.host.port}"
+    try:
+        code = await asyncio.to_thread(
+            fixtures_cli.main, ["load", str(tmp_path / "day.json"), "--address", address, "--price"]
+        )
+        assert code == 0
+        out = capsys.readouterr().out
+        assert "1 created" in out and "1 priced" in out
+        bad = await asyncio.to_thread(
+            fixtures_cli.main, ["load", str(tmp_path / "bad.json"), "--address", address]
+        )
+        assert bad == 2
     finally:
         await gateway.close()

@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from betmesh.common.v1 import market_pb2, sport_pb2
 
 
-@dataclass(frozen=True)
+# Plain slotted dataclasses, not frozen ones: a football fixture builds ~210 of these, and a
+# frozen dataclass's __init__ costs about twice as much. Treat them as immutable all the same.
+@dataclass(slots=True)
 class SelectionProbability:
     selection_id: str  # stable within the market: "home", "over", "2-1", ...
     name: str  # display name
     probability: float  # effective win probability in (0, 1]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MarketProbabilities:
     market_type: market_pb2.MarketType.ValueType
     name: str  # display name, e.g. "Total goals 2.5"

@@ -118,6 +118,11 @@ class ConsensusGateway:
             )
         payload = request.SerializeToString(deterministic=True)
         counting_ids = set(replica_set.health.counting())
+        if len(counting_ids) < replica_set.health.quorum:
+            # Too few healthy replicas for a quorum: quarantine steps aside rather than leave the
+            # sport unpriceable for ever. Safety does not rest on it: k identical outputs are
+            # still required, and agreeing again is how a quarantined replica is readmitted.
+            counting_ids = {c.replica_id for c in replica_set.clients}
         counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
         started = time.perf_counter()

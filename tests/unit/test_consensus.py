@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from betmesh.common.v1 import market_pb2
+from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.quotes.v1 import quote_service_pb2
 
+from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
 from gateway.domain.consensus import Decision, Outcome, Reply, decide, first_difference
+from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from service_runtime.digest import digest_bytes
 
@@ -171,3 +174,28 @@ async def test_repeated_faults_quarantine_and_agreement_readmits(fault: Outcome)
         )
         health.record(d)
     assert health.replicas["b"].state.value == "HEALTHY"
+
+
+async def test_quarantine_steps_aside_when_too_few_healthy_replicas_remain() -> None:
+
+    good = quote()
+    clients = [Scripted(r, honest(good)) for r in ("a", "b", "c")]
+    gateway = ConsensusGateway.create(
+        [(sport_pb2.SPORT_FOOTBALL, 2, clients)],
+        1.0,
+        8,
+        HealthPolicy(quarantine_after=1, readmit_after=1),
+        MemoryQuoteSets(),
+        MemoryDissents(),
+    )
+    health = gateway.replica_sets[sport_pb2.SPORT_FOOTBALL].health
+    health.replicas["a"].state = State.QUARANTINED
+    health.replicas["b"].state = State.QUARANTINED
+    request = quote_service_pb2.PriceFixtureRequest(
+        fixture=sport_pb2.Fixture(fixture_id="f1", sport=sport_pb2.SPORT_FOOTBALL),
+        snapshot_hash="sha256:x",
+    )
+    accepted = await gateway.quote(request)
+    assert accepted.digest
+    await asyncio.sleep(0.05)  # health is recorded after the answer
+    assert health.counting() == ["a", "b", "c"]

@@ -204,6 +204,12 @@ class EventConsumer:
             except (ConnectionError, OSError, aioredis.ConnectionError):
                 log.warning("event bus unreachable; retrying", extra={"topic": self.topic.value})
                 await asyncio.sleep(1)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # The stream or group vanished (Redis restarted empty, or was flushed): recreate.
+                log.warning("consumer group missing; recreating", extra={"topic": self.topic.value})
+                await self.ensure_group()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -18,7 +18,8 @@ def _migrate(url: str, schema: str, barrier: Any) -> None:
     migrate(url, MIGRATIONS, schema)
 
 
-def test_concurrent_migrations_of_one_schema_all_succeed(database_url: str) -> None:
+def test_concurrent_migrations_of_one_schema_all_succeed(private_database_url: str) -> None:
+    database_url = private_database_url
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA IF EXISTS bets CASCADE"))

@@ -180,3 +180,46 @@ async def test_events_are_delivered_with_trace_context_and_redelivered_until_ack
     assert await second.poll_once() == 1
     assert len(seen) == 1
     await client.aclose()
+
+
+async def test_a_consumer_recreates_its_group_when_the_stream_vanished(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    topic = Topic.KYC_STATUS_CHANGED
+    await client.delete(stream_key(topic))
+    publisher = EventPublisher(client, "betmesh.test")
+    seen: list[str] = []
+
+    async def handler(envelope: events_pb2.EventEnvelope) -> None:
+        seen.append(envelope.kyc_status_changed.player_id)
+
+    consumer = EventConsumer(client, topic, f"g-{uuid.uuid4().hex[:6]}", "c1", handler, block_ms=50)
+    running = asyncio.ensure_future(consumer.run())
+
+    async def until(count: int) -> None:
+        for _ in range(750):
+            if len(seen) >= count:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"handled {seen}, expected {count}")
+
+    try:
+        await publisher.publish(
+            topic,
+            events_pb2.EventEnvelope(
+                kyc_status_changed=events_pb2.KycStatusChanged(player_id="p1")
+            ),
+        )
+        await until(1)
+        await client.delete(stream_key(topic))  # the group goes with the stream
+        await publisher.publish(
+            topic,
+            events_pb2.EventEnvelope(
+                kyc_status_changed=events_pb2.KycStatusChanged(player_id="p2")
+            ),
+        )
+        await until(2)
+        assert seen == ["p1", "p2"]
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(running, 5)
+        await client.aclose()

@@ -1,39 +1,115 @@
-"""Wires the bets service: settings -> PostgreSQL ledger + payment provider -> wallet -> host."""
+"""Wires the bets service: settings -> PostgreSQL ledger and bets, price book, event feeds,
+payment provider -> wallet and bets cores -> host."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
+import redis.asyncio as aioredis
 from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
 
 from service_runtime import postgres
+from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.channels import ChannelPool
+from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
+from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_settled, run_consumer
+from services.bets.adapters.postgres_bets import PostgresBetStore
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
+from services.bets.domain.bets import BetsCore
+from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
 from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
 
 SERVICE_NAME = bet_service_pb2.DESCRIPTOR.services_by_name["BetService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
-def build(settings: BetsSettings) -> ServiceHost:
+def build(settings: BetsSettings, authenticator: Authenticator | None = None) -> ServiceHost:
     engine = postgres.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    store = PostgresBetStore(engine)
+
+    def kyc_status(player_id: str) -> str | None:
+        standing = store.kyc_status(player_id)
+        return None if standing is None else standing.kyc_status
+
     wallets = WalletService(
         PostgresLedger(engine),
         SandboxPaymentProvider(),
         settings.currency,
         settings.max_deposit_minor,
+        kyc_status=kyc_status,
     )
-    servicer = BetServicer(wallets)
+    prices = PriceBook()
+    bets = BetsCore(store, prices, settings.rules, settings.currency)
+    channels = ChannelPool()
+    gateway = (
+        GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
+    )
+    feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds)
+    servicer = BetServicer(wallets, bets, feeds)
+    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    tasks: list[asyncio.Task[None]] = []
+    consumers: list[EventConsumer] = []
 
-    async def migrate() -> None:
+    async def decide_due() -> None:
+        # Live bets whose caller did not wait, or whose process died during the delay.
+        while True:
+            try:
+                due = await asyncio.to_thread(store.due_pending, datetime.now(UTC), 100)
+                for bet_id in due:
+                    await servicer.decide(bet_id)
+            except Exception:
+                log.exception("deciding pending live bets failed")
+            await asyncio.sleep(settings.decision_poll_seconds)
+
+    async def relay(publisher: EventPublisher) -> None:
+        while True:
+            try:
+                if await relay_settled(store, publisher):
+                    continue
+            except Exception:
+                log.exception("publishing settled bets failed")
+            await asyncio.sleep(settings.decision_poll_seconds)
+
+    async def start() -> None:
         # Before the port opens: no call may reach a schema older than the code.
         await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
+        await feeds.load()
+        if redis_client is not None:
+            consumers.extend(
+                feeds.consumers(
+                    redis_client,
+                    settings.consumer_group,
+                    settings.consumer_name,
+                    settings.event_block_ms,
+                )
+            )
+            tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
+            tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
+        tasks.append(asyncio.create_task(decide_due()))
 
-    async def close() -> None:
+    async def stop() -> None:
+        for consumer in consumers:
+            consumer.stop()
+        for task in tasks:
+            task.cancel()
+        # Bounded: a task stuck in a client library must not hold the process up; whatever it
+        # was doing is either committed or rolled back, and redelivered events are idempotent.
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=2)
+            if stuck:
+                log.warning("background tasks did not stop in time", extra={"count": len(stuck)})
+        tasks.clear()
+        await channels.close()
+        if redis_client is not None:
+            await redis_client.aclose()
         await asyncio.to_thread(engine.dispose)
 
     return ServiceHost(
@@ -45,6 +121,7 @@ def build(settings: BetsSettings) -> ServiceHost:
                 lambda s: bet_service_pb2_grpc.add_BetServiceServicer_to_server(servicer, s),
             )
         ],
-        on_start=[migrate],
-        on_stop=[close],
+        authenticator=authenticator or AnonymousAuthenticator(),
+        on_start=[start],
+        on_stop=[stop],
     )

@@ -5,18 +5,30 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import grpc
 from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.bets.v1 import bet_service_pb2_grpc
-from betmesh.common.v1 import money_pb2
+from betmesh.common.v1 import market_pb2, money_pb2
 from google.protobuf import timestamp_pb2
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import Unimplemented
+from service_runtime.errors import InvalidArgument, Unimplemented
 from service_runtime.telemetry import tracer
+from services.bets.adapters.feeds import Feeds
+from services.bets.domain.bets import BetsCore, SettleCommand
 from services.bets.domain.ledger import EntryView, TransactionKind, WalletBalance
+from services.bets.domain.model import (
+    Bet,
+    BetStatus,
+    LegRequest,
+    OddsAcceptance,
+    Outcome,
+    PlaceBetCommand,
+    Rejection,
+)
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.wallet import Caller, WalletService
 
@@ -60,13 +72,90 @@ def _entry(entry: EntryView) -> pb.LedgerEntry:
     )
 
 
+_ACCEPTANCE = {
+    pb.ODDS_ACCEPTANCE_NONE: OddsAcceptance.NONE,
+    pb.ODDS_ACCEPTANCE_ANY: OddsAcceptance.ANY,
+    pb.ODDS_ACCEPTANCE_HIGHER: OddsAcceptance.HIGHER,
+}
+_ACCEPTANCE_BACK = {v: k for k, v in _ACCEPTANCE.items()}
+_BET_STATUS = {s: pb.BetStatus.Value(f"BET_STATUS_{s.value}") for s in BetStatus}
+_BET_STATUS_BACK = {v: k for k, v in _BET_STATUS.items()}
+_REJECTION = {r: pb.RejectionReason.Value(f"REJECTION_REASON_{r.value}") for r in Rejection}
+_OUTCOMES = {market_pb2.SelectionOutcome.Value(f"SELECTION_OUTCOME_{o.value}"): o for o in Outcome}
+_OUTCOMES_BACK = {v: k for k, v in _OUTCOMES.items()}
+
+
+def _timestamp(when: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if when is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(when)
+    return stamp
+
+
+def _time(request: Any, field: str) -> datetime | None:
+    if not request.HasField(field):
+        return None
+    stamp: timestamp_pb2.Timestamp = getattr(request, field)
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def bet_message(bet: Bet) -> pb.Bet:
+    def money(amount: int) -> money_pb2.Money:
+        return money_pb2.Money(amount_minor=amount, currency=bet.currency)
+
+    message = pb.Bet(
+        bet_id=bet.bet_id,
+        player_id=bet.player_id,
+        legs=[
+            pb.BetLeg(
+                fixture_id=leg.fixture_id,
+                market_id=leg.market_id,
+                selection_id=leg.selection_id,
+                odds_e4=leg.odds_e4,
+                accepted_odds_e4=leg.accepted_odds_e4,
+                quote_set_digest=leg.quote_set_digest,
+                outcome=_OUTCOMES_BACK[leg.outcome]
+                if leg.outcome
+                else market_pb2.SELECTION_OUTCOME_UNSPECIFIED,
+                market_name=leg.market_name,
+                selection_name=leg.selection_name,
+            )
+            for leg in bet.legs
+        ],
+        stake=money(bet.stake_minor),
+        odds_e4=bet.odds_e4,
+        potential_payout=money(bet.potential_payout_minor),
+        status=_BET_STATUS[bet.status],
+        rejection_reason=_REJECTION[bet.rejection]
+        if bet.rejection
+        else pb.REJECTION_REASON_UNSPECIFIED,
+        rejection_message=bet.rejection_message,
+        live=bet.live,
+        odds_acceptance=_ACCEPTANCE_BACK[bet.acceptance],
+        payout=money(bet.payout_minor),
+        idempotency_key=bet.idempotency_key,
+    )
+    for field, when in (
+        ("placed_at", bet.placed_at),
+        ("decided_at", bet.decided_at),
+        ("settled_at", bet.settled_at),
+    ):
+        stamp = _timestamp(when)
+        if stamp is not None:
+            getattr(message, field).CopyFrom(stamp)
+    return message
+
+
 def _not_built(what: str, missing: str) -> Unimplemented:
     return Unimplemented("NOT_IMPLEMENTED", f"{what} is not built yet: {missing}")
 
 
 class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
-    def __init__(self, wallets: WalletService) -> None:
+    def __init__(self, wallets: WalletService, bets: BetsCore, feeds: Feeds | None) -> None:
         self.wallets = wallets
+        self.bets = bets
+        self.feeds = feeds
         self._tracer = tracer(__name__)
 
     async def Deposit(self, request: pb.DepositRequest, context: Context) -> pb.DepositResponse:
@@ -109,23 +198,90 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         )
 
     async def Withdraw(self, request: pb.WithdrawRequest, context: Context) -> pb.WithdrawResponse:
-        raise _not_built(
-            "Withdraw",
-            "paying out needs the player's KYC state from the identity service, which does not "
-            "publish it yet",
+        command = DepositCommand(
+            idempotency_key=request.idempotency_key,
+            player_id=request.player_id,
+            amount_minor=request.amount.amount_minor if request.HasField("amount") else None,
+            currency=request.amount.currency,
+            payment_method_id=request.payment_method_id,
+        )
+        with self._tracer.start_as_current_span(
+            "withdraw", attributes={"betmesh.player.id": request.player_id}
+        ):
+            result = await asyncio.to_thread(self.wallets.withdraw, command, _caller())
+        return pb.WithdrawResponse(
+            transaction_id=result.transaction_id, wallet=_wallet(result.wallet)
         )
 
     async def PlaceBet(self, request: pb.PlaceBetRequest, context: Context) -> pb.PlaceBetResponse:
-        raise _not_built(
-            "PlaceBet",
-            "bet acceptance needs consensus prices from the gateway, stake holds and limits",
+        command = PlaceBetCommand(
+            idempotency_key=request.idempotency_key,
+            player_id=request.player_id,
+            legs=tuple(
+                LegRequest(leg.fixture_id, leg.market_id, leg.selection_id, leg.odds_e4)
+                for leg in request.legs
+            ),
+            stake_minor=request.stake.amount_minor if request.HasField("stake") else None,
+            currency=request.stake.currency,
+            acceptance=_ACCEPTANCE.get(request.odds_acceptance, OddsAcceptance.NONE),
+            live=request.live,
+            wait_for_decision=request.wait_for_decision,
         )
+        caller = _caller()
+        with self._tracer.start_as_current_span(
+            "place_bet",
+            attributes={
+                "betmesh.player.id": request.player_id,
+                "betmesh.bet.legs": len(request.legs),
+                "betmesh.bet.live": request.live,
+            },
+        ) as span:
+            if self.feeds is not None:
+                await self.feeds.ensure_prices([leg.fixture_id for leg in request.legs])
+            bet = await asyncio.to_thread(self.bets.place, command, caller)
+            if bet.status is BetStatus.PENDING and request.wait_for_decision:
+                bet = await self.await_decision(bet)
+            span.set_attribute("betmesh.bet.id", bet.bet_id)
+            span.set_attribute("betmesh.bet.status", bet.status.value)
+            if bet.rejection is not None:
+                span.set_attribute("betmesh.bet.rejection", bet.rejection.value)
+                # The reason travels in the status too, for proxies and logs that do not parse
+                # the body.
+                context.set_trailing_metadata((("betmesh-rejection-reason", bet.rejection.value),))
+        return pb.PlaceBetResponse(bet=bet_message(bet))
+
+    async def await_decision(self, bet: Bet) -> Bet:
+        """Holds the caller through the live delay, then decides the bet itself."""
+        if bet.decide_after is not None:
+            wait = (bet.decide_after - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        decided = await self.decide(bet.bet_id)
+        return decided or bet
+
+    async def decide(self, bet_id: str) -> Bet | None:
+        bet = await asyncio.to_thread(self.bets.store.get_bet, bet_id)
+        if bet is None or bet.status is not BetStatus.PENDING:
+            return bet
+        if self.feeds is not None:
+            await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
+        return await asyncio.to_thread(self.bets.decide, bet_id)
 
     async def GetBet(self, request: pb.GetBetRequest, context: Context) -> pb.GetBetResponse:
-        raise _not_built("GetBet", "there is no bet store until PlaceBet is built")
+        bet = await asyncio.to_thread(self.bets.get, request.bet_id, _caller())
+        return pb.GetBetResponse(bet=bet_message(bet))
 
     async def ListBets(self, request: pb.ListBetsRequest, context: Context) -> pb.ListBetsResponse:
-        raise _not_built("ListBets", "there is no bet store until PlaceBet is built")
+        statuses = [_BET_STATUS_BACK[s] for s in request.statuses if s in _BET_STATUS_BACK]
+        bets, token = await asyncio.to_thread(
+            self.bets.list_bets,
+            request.player_id,
+            statuses,
+            request.page_size,
+            request.page_token,
+            _caller(),
+        )
+        return pb.ListBetsResponse(bets=[bet_message(b) for b in bets], next_page_token=token)
 
     async def GetCashOutOffer(
         self, request: pb.GetCashOutOfferRequest, context: Context
@@ -138,22 +294,89 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def SettleMarket(
         self, request: pb.SettleMarketRequest, context: Context
     ) -> pb.SettleMarketResponse:
-        raise _not_built("SettleMarket", "settlement needs placed bets and oracle results")
+        outcomes: dict[str, Outcome] = {}
+        for selection in request.selections:
+            outcome = _OUTCOMES.get(selection.outcome)
+            if outcome is None or not selection.selection_id:
+                raise InvalidArgument(
+                    "SELECTION_OUTCOME_INVALID",
+                    "every selection needs an id and an outcome",
+                    {"selection_id": selection.selection_id},
+                )
+            if selection.dead_heat_factor_e4 not in (0, 10_000):
+                raise InvalidArgument(
+                    "DEAD_HEAT_NOT_SUPPORTED", "dead-heat reductions are not supported yet"
+                )
+            outcomes[selection.selection_id] = outcome
+        command = SettleCommand(
+            request.fixture_id, request.market_id, outcomes, request.result_version
+        )
+        count = await asyncio.to_thread(
+            self.bets.settle_market, request.idempotency_key, command, _caller()
+        )
+        return pb.SettleMarketResponse(settled_bet_count=count)
 
     async def RollbackSettlement(
         self, request: pb.RollbackSettlementRequest, context: Context
     ) -> pb.RollbackSettlementResponse:
-        raise _not_built("RollbackSettlement", "there is no settlement to roll back yet")
+        count = await asyncio.to_thread(
+            self.bets.rollback_market,
+            request.idempotency_key,
+            request.fixture_id,
+            request.market_id,
+            _caller(),
+        )
+        return pb.RollbackSettlementResponse(rolled_back_bet_count=count)
 
     async def VoidBets(self, request: pb.VoidBetsRequest, context: Context) -> pb.VoidBetsResponse:
-        raise _not_built("VoidBets", "there are no placed bets to void yet")
+        count = await asyncio.to_thread(
+            self.bets.void,
+            request.idempotency_key,
+            request.fixture_id,
+            list(request.market_ids),
+            _time(request, "placed_after"),
+            _time(request, "placed_before"),
+            _caller(),
+        )
+        return pb.VoidBetsResponse(voided_bet_count=count)
 
     async def GetReturnToPlayerReport(
         self, request: pb.GetReturnToPlayerReportRequest, context: Context
     ) -> pb.GetReturnToPlayerReportResponse:
-        raise _not_built("GetReturnToPlayerReport", "reports need settled bets")
+        report = await asyncio.to_thread(
+            self.bets.return_to_player,
+            _time(request, "period_start"),
+            _time(request, "period_end"),
+            _caller(),
+        )
+        currency = self.bets.currency
+        rtp = report.payouts_minor * 10_000 // report.stakes_minor if report.stakes_minor else 0
+        return pb.GetReturnToPlayerReportResponse(
+            stakes=money_pb2.Money(amount_minor=report.stakes_minor, currency=currency),
+            payouts=money_pb2.Money(amount_minor=report.payouts_minor, currency=currency),
+            return_to_player_e4=rtp,
+            settled_bet_count=report.settled_bet_count,
+        )
 
     async def GetExposureReport(
         self, request: pb.GetExposureReportRequest, context: Context
     ) -> pb.GetExposureReportResponse:
-        raise _not_built("GetExposureReport", "reports need placed bets")
+        rows = await asyncio.to_thread(self.bets.exposure, request.fixture_id, _caller())
+        currency = self.bets.currency
+        return pb.GetExposureReportResponse(
+            fixture_id=request.fixture_id,
+            markets=[
+                pb.MarketExposure(
+                    market_id=r.market_id,
+                    worst_case_loss=money_pb2.Money(
+                        amount_minor=r.worst_case_loss_minor, currency=currency
+                    ),
+                    stakes=money_pb2.Money(amount_minor=r.stakes_minor, currency=currency),
+                )
+                for r in rows
+            ],
+            fixture_worst_case_loss=money_pb2.Money(
+                amount_minor=sum(max(r.worst_case_loss_minor, 0) for r in rows),
+                currency=currency,
+            ),
+        )

@@ -5,8 +5,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from service_runtime.settings import Env, ServerSettings
+from services.bets.domain.bets import BetRules
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_SPORTS = ("FOOTBALL", "TENNIS", "BASKETBALL")
+
+
+def _delays(env: Env) -> dict[str, float]:
+    """BETMESH_BETS_LIVE_DELAY_SECONDS="football=6,tennis=3,basketball=4" (Betfair: 1-12 s)."""
+    raw = env.str("BETS_LIVE_DELAY_SECONDS", "football=6,tennis=3,basketball=4")
+    delays: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        sport, _, value = part.partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if sport.strip().upper() not in _SPORTS or not 0 <= seconds <= 60:
+            env.problems.append(
+                f"BETMESH_BETS_LIVE_DELAY_SECONDS: {part!r} is not <sport>=<0-60 seconds>"
+            )
+            continue
+        delays[sport.strip().upper()] = seconds
+    return delays
 
 
 @dataclass(frozen=True)
@@ -18,6 +39,21 @@ class BetsSettings:
     # Caps one deposit well below BIGINT so balances cannot overflow in SQL.
     max_deposit_minor: int
     database_pool_size: int
+    rules: BetRules
+    # Empty: no event bus (prices only from the gateway, no results, no identity events).
+    redis_url: str
+    # Empty: no fallback price read.
+    gateway_address: str
+    # The consumer group of the bets service (shared by its processes) and this process's
+    # name in it; stable, so a restart resumes its own entries.
+    consumer_group: str
+    consumer_name: str
+    # How often pending live bets past their delay are looked for (a waiting caller is
+    # answered at once; this covers callers that left and restarts).
+    decision_poll_seconds: float
+    event_block_ms: int
+    # ANJ: raising a cap takes effect after 48 h.
+    stake_cap_raise_delay_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BetsSettings:
@@ -33,12 +69,48 @@ class BetsSettings:
         pool_size = env.int("BETS_DATABASE_POOL_SIZE", 10)
         if pool_size <= 0:
             env.problems.append("BETMESH_BETS_DATABASE_POOL_SIZE must be positive")
+        defaults = BetRules()
+        limits = {
+            name: env.int(f"BETS_{name.upper()}", getattr(defaults, name))
+            for name in (
+                "min_stake_minor",
+                "max_stake_minor",
+                "max_payout_minor",
+                "max_market_liability_minor",
+                "max_fixture_liability_minor",
+                "max_player_open_stake_minor",
+                "max_legs",
+                "provisional_days",
+            )
+        }
+        for name, value in limits.items():
+            if value <= 0:
+                env.problems.append(f"BETMESH_BETS_{name.upper()} must be positive")
+        if limits["min_stake_minor"] > limits["max_stake_minor"]:
+            env.problems.append("BETMESH_BETS_MIN_STAKE_MINOR is above the maximum stake")
+        delays = _delays(env)
+        rules = BetRules(
+            **limits,
+            allow_same_fixture_legs=env.bool("BETS_ALLOW_SAME_FIXTURE_LEGS", False),
+            live_delay_seconds=delays,
+            default_live_delay_seconds=max(delays.values(), default=6.0),
+        )
         settings = cls(
             server=ServerSettings.read(env),
             database_url=env.str("DATABASE_URL"),
             currency=currency,
             max_deposit_minor=max_deposit,
             database_pool_size=pool_size,
+            rules=rules,
+            redis_url=env.str("REDIS_URL", ""),
+            gateway_address=env.str("GATEWAY_ADDRESS", ""),
+            consumer_group=env.str("BETS_CONSUMER_GROUP", "betmesh.bets"),
+            consumer_name=env.str("BETS_CONSUMER_NAME", "bets-1"),
+            decision_poll_seconds=env.float("BETS_DECISION_POLL_SECONDS", 0.25),
+            event_block_ms=env.int("BETS_EVENT_BLOCK_MS", 200),
+            stake_cap_raise_delay_seconds=env.float(
+                "BETS_STAKE_CAP_RAISE_DELAY_SECONDS", 48 * 3600.0
+            ),
         )
         env.check()
         return settings

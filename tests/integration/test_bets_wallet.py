@@ -289,23 +289,27 @@ async def test_ledger_entries_are_paged_newest_first(
 
 
 UNBUILT: list[tuple[str, message.Message]] = [
-    ("Withdraw", pb.WithdrawRequest(idempotency_key="k", player_id="p1", amount=eur(100))),
-    ("PlaceBet", pb.PlaceBetRequest(idempotency_key="k", player_id="p1", stake=eur(100))),
-    ("GetBet", pb.GetBetRequest(bet_id="b1")),
-    ("ListBets", pb.ListBetsRequest(player_id="p1")),
     ("GetCashOutOffer", pb.GetCashOutOfferRequest(bet_id="b1")),
     ("CashOut", pb.CashOutRequest(idempotency_key="k", bet_id="b1")),
-    ("SettleMarket", pb.SettleMarketRequest(idempotency_key="k", fixture_id="f1")),
-    ("RollbackSettlement", pb.RollbackSettlementRequest(idempotency_key="k", fixture_id="f1")),
-    ("VoidBets", pb.VoidBetsRequest(idempotency_key="k", fixture_id="f1")),
-    ("GetReturnToPlayerReport", pb.GetReturnToPlayerReportRequest()),
-    ("GetExposureReport", pb.GetExposureReportRequest(fixture_id="f1")),
 ]
 
 
 def test_every_rpc_is_either_built_or_listed_as_unbuilt() -> None:
     methods = set(pb.DESCRIPTOR.services_by_name["BetService"].methods_by_name)
-    built = {"Deposit", "GetWallet", "ListLedgerEntries"}
+    built = {
+        "Deposit",
+        "Withdraw",
+        "GetWallet",
+        "ListLedgerEntries",
+        "PlaceBet",
+        "GetBet",
+        "ListBets",
+        "SettleMarket",
+        "RollbackSettlement",
+        "VoidBets",
+        "GetReturnToPlayerReport",
+        "GetExposureReport",
+    }
     assert methods == built | {name for name, _ in UNBUILT}
 
 

@@ -66,9 +66,18 @@ idempotency_records = sa.Table(
 )
 
 
+# (code, currency) -> id of accounts known to be committed.
+_ACCOUNT_IDS: dict[tuple[str, str], int] = {}
+
+
 class PostgresLedgerSession:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        # Account ids this transaction created or read; cached only once it commits.
+        self._fresh: dict[tuple[str, str], int] = {}
+
+    def committed(self) -> None:
+        _ACCOUNT_IDS.update(self._fresh)
 
     def claim_idempotency(
         self, scope: str, key: str, fingerprint: str, transaction_id: str
@@ -92,7 +101,18 @@ class PostgresLedgerSession:
         return IdempotencyRecord(fingerprint=row.fingerprint, transaction_id=row.transaction_id)
 
     def _account_ids(self, wanted: list[Account]) -> dict[tuple[str, str], int]:
+        ids: dict[tuple[str, str], int] = {}
+        missing: list[Account] = []
         for account in wanted:
+            key = (account.code, account.currency)
+            known = _ACCOUNT_IDS.get(key) or self._fresh.get(key)
+            if known is None:
+                missing.append(account)
+            else:
+                ids[key] = known
+        if not missing:
+            return ids
+        for account in missing:
             self.connection.execute(
                 pg_insert(accounts)
                 .values(
@@ -109,11 +129,14 @@ class PostgresLedgerSession:
         rows = self.connection.execute(
             sa.select(accounts.c.id, accounts.c.code, accounts.c.currency).where(
                 sa.tuple_(accounts.c.code, accounts.c.currency).in_(
-                    [(a.code, a.currency) for a in wanted]
+                    [(a.code, a.currency) for a in missing]
                 )
             )
         )
-        return {(row.code, row.currency): row.id for row in rows}
+        found = {(row.code, row.currency): row.id for row in rows}
+        self._fresh.update(found)
+        ids.update(found)
+        return ids
 
     def post(self, transaction: LedgerTransaction) -> None:
         ids = self._account_ids(list({p.account: None for p in transaction.postings}))
@@ -183,7 +206,9 @@ class PostgresLedger:
     @contextmanager
     def session(self) -> Iterator[PostgresLedgerSession]:
         with self.engine.begin() as connection:
-            yield PostgresLedgerSession(connection)
+            session = PostgresLedgerSession(connection)
+            yield session
+        session.committed()
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
         with self.engine.connect() as connection:

@@ -47,3 +47,15 @@ class SandboxPaymentProvider:
             charge = Charge(charge_id=f"ch_sandbox_{uuid.uuid4().hex}", provider=self.name)
             self._charges[idempotency_key] = (request, charge)
             return charge
+
+    def payout(
+        self,
+        idempotency_key: str,
+        player_id: str,
+        amount_minor: int,
+        currency: str,
+        payment_method_id: str,
+    ) -> Charge:
+        return self.charge(
+            f"payout:{idempotency_key}", player_id, amount_minor, currency, payment_method_id
+        )

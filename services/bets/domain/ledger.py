@@ -149,6 +149,19 @@ def deposit_transaction(
     )
 
 
+def withdrawal_transaction(
+    *, transaction_id: str, player_id: str, amount_minor: int, currency: str, provider: str
+) -> LedgerTransaction:
+    return LedgerTransaction(
+        transaction_id=transaction_id,
+        kind=TransactionKind.WITHDRAWAL,
+        postings=(
+            Posting(player_wallet(player_id, currency), amount_minor),
+            Posting(payment_clearing(provider, currency), -amount_minor),
+        ),
+    )
+
+
 class InsufficientFunds(FailedPrecondition):
     def __init__(self, account: str, currency: str) -> None:
         super().__init__(

@@ -36,6 +36,17 @@ class PaymentProvider(Protocol):
         payment_method_id: str,
     ) -> Charge: ...
 
+    def payout(
+        self,
+        idempotency_key: str,
+        player_id: str,
+        amount_minor: int,
+        currency: str,
+        payment_method_id: str,
+    ) -> Charge:
+        """Sends money to the player's payment method; idempotent on the key like charge."""
+        ...
+
 
 @dataclass(frozen=True)
 class IdempotencyRecord:

@@ -8,11 +8,17 @@ from dataclasses import dataclass
 
 from service_runtime.errors import FailedPrecondition, PermissionDenied
 from services.bets.domain import requests
-from services.bets.domain.ledger import EntryView, WalletBalance, deposit_transaction
+from services.bets.domain.ledger import (
+    EntryView,
+    WalletBalance,
+    deposit_transaction,
+    withdrawal_transaction,
+)
 from services.bets.domain.ports import Ledger, PaymentProvider
 from services.bets.domain.requests import DepositCommand
 
 DEPOSIT_SCOPE = "deposit"
+WITHDRAW_SCOPE = "withdraw"
 # Roles that act on any player's wallet; a player only on their own.
 PRIVILEGED_ROLES = frozenset({"operator", "service"})
 
@@ -63,12 +69,15 @@ class WalletService:
         currency: str,
         max_deposit_minor: int,
         new_id: Callable[[], str] = new_transaction_id,
+        kyc_status: Callable[[str], str | None] = lambda player_id: None,
     ) -> None:
         self.ledger = ledger
         self.payments = payments
         self.currency = currency
         self.max_deposit_minor = max_deposit_minor
         self._new_id = new_id
+        # The player's KYC status as identity last announced it (None: never heard of).
+        self._kyc_status = kyc_status
 
     def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
         amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
@@ -116,6 +125,62 @@ class WalletService:
                     charge_id=charge.charge_id,
                 )
             )
+            wallet = session.wallet(command.player_id, self.currency)
+        return DepositResult(transaction_id, wallet, moved_money=True)
+
+    def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
+        amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
+        authorize(caller, command.player_id)
+        request_fingerprint = requests.fingerprint(
+            WITHDRAW_SCOPE,
+            player_id=command.player_id,
+            amount_minor=amount,
+            currency=command.currency,
+            payment_method_id=command.payment_method_id,
+        )
+        transaction_id = self._new_id()
+        with self.ledger.session() as session:
+            earlier = session.claim_idempotency(
+                WITHDRAW_SCOPE, command.idempotency_key, request_fingerprint, transaction_id
+            )
+            if earlier is not None:
+                if earlier.fingerprint != request_fingerprint:
+                    raise FailedPrecondition(
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this idempotency_key was used for a different withdrawal",
+                        {"idempotency_key": command.idempotency_key},
+                    )
+                return DepositResult(
+                    earlier.transaction_id,
+                    session.wallet(command.player_id, self.currency),
+                    moved_money=False,
+                )
+            status = self._kyc_status(command.player_id)
+            if status != "VERIFIED":
+                raise FailedPrecondition(
+                    "KYC_REQUIRED",
+                    "withdrawals are only for players whose identity is verified",
+                    {"kyc_status": status or "UNKNOWN"},
+                )
+            # Posted before the provider pays: a refused payout rolls the posting back.
+            session.post(
+                withdrawal_transaction(
+                    transaction_id=transaction_id,
+                    player_id=command.player_id,
+                    amount_minor=amount,
+                    currency=self.currency,
+                    provider=self.payments.name,
+                )
+            )
+            payout = self.payments.payout(
+                command.idempotency_key,
+                command.player_id,
+                amount,
+                self.currency,
+                command.payment_method_id,
+            )
+            del payout
             wallet = session.wallet(command.player_id, self.currency)
         return DepositResult(transaction_id, wallet, moved_money=True)
 

@@ -1,0 +1,321 @@
+"""Bets placed per second and their latency on one bets process, beside pgbench.
+
+    .venv/bin/python bench/bets/placing.py [--concurrency 8] [--seconds 15] [--players 200]
+        [--fixtures 50] [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/12]
+
+In one run, on the same PostgreSQL:
+1. a fresh database; a real `python -m services.bets` process; players made verified with a
+   stake cap through identity's events, funded by Deposit; fixtures priced through the gateway's
+   quotes.accepted events;
+2. `concurrency` gRPC clients place pre-match singles for `seconds` (each PlaceBet: price and
+   status check, ANJ checks, limits and exposure, stake hold, all in one transaction) ->
+   bets/s, p50/p99;
+3. `pgbench -N` (built-in simple-update) at the same concurrency for the same time on its own
+   database of the same server -> tps, and the ratio bets/s / pgbench tps;
+4. invariants: the ledger sums to zero, no player account negative, stored bets = answers.
+Same machine, same run: the ratio is the figure; absolute numbers depend on the 2 shared cores
+(the clients run on them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "gen" / "python"))
+
+from betmesh.bets.v1 import bet_service_pb2 as pb  # noqa: E402
+from betmesh.bets.v1 import bet_service_pb2_grpc  # noqa: E402
+from betmesh.common.v1 import money_pb2  # noqa: E402
+from betmesh.events.v1 import events_pb2  # noqa: E402
+
+from launcher.embedded import create_database, drop_database, free_port, unique_name  # noqa: E402
+from service_runtime.events import EventPublisher, Topic, stream_key  # noqa: E402
+from tests.integration.test_bets_harness import football, quote_set  # noqa: E402
+
+
+def pgbench_binary() -> str:
+    found = shutil.which("pgbench") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"))), None
+    )
+    if not found:
+        raise SystemExit("pgbench not found")
+    return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def wait_consumed(client: aioredis.Redis, topic: Topic, group: str) -> None:
+    last: Any = await client.xrevrange(stream_key(topic), count=1)
+    wanted = tuple(int(x) for x in last[0][0].split(b"-"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            groups: Any = await client.xinfo_groups(stream_key(topic))
+        except aioredis.ResponseError:
+            groups = []
+        for info in groups:
+            name = info["name"]
+            name = name.decode() if isinstance(name, bytes) else name
+            raw = info["last-delivered-id"]
+            raw = raw if isinstance(raw, bytes) else raw.encode()
+            delivered = tuple(int(x) for x in raw.split(b"-"))
+            if name == group and delivered >= wanted and info["pending"] == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"bets did not consume {topic.value}")
+
+
+async def prepare(
+    stub: Any, redis_url: str, consumer: str, players: int, fixtures: int
+) -> tuple[list[str], list[str]]:
+    client = aioredis.Redis.from_url(redis_url)
+    publisher = EventPublisher(client, "bench")
+    fixture_ids = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(fixtures)]
+    for f in fixture_ids:
+        await publisher.publish(
+            Topic.QUOTE_SET_ACCEPTED,
+            events_pb2.EventEnvelope(
+                quote_set_accepted=events_pb2.QuoteSetAccepted(
+                    quote_set=quote_set(f, football(f)), digest=f"sha256:{f}"
+                )
+            ),
+        )
+    player_ids = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(players)]
+    for p in player_ids:
+        await publisher.publish(
+            Topic.KYC_STATUS_CHANGED,
+            events_pb2.EventEnvelope(
+                kyc_status_changed=events_pb2.KycStatusChanged(
+                    player_id=p, kyc_status="KYC_STATUS_VERIFIED", of_age=True
+                )
+            ),
+        )
+        await publisher.publish(
+            Topic.LIMITS_CHANGED,
+            events_pb2.EventEnvelope(
+                responsible_gambling_limits_changed=events_pb2.ResponsibleGamblingLimitsChanged(
+                    player_id=p,
+                    stake_cap_7d=money_pb2.Money(amount_minor=10_000_000, currency="EUR"),
+                )
+            ),
+        )
+    await wait_consumed(client, Topic.QUOTE_SET_ACCEPTED, f"betmesh.bets.prices.{consumer}")
+    await wait_consumed(client, Topic.KYC_STATUS_CHANGED, "betmesh.bets")
+    await wait_consumed(client, Topic.LIMITS_CHANGED, "betmesh.bets")  # the default group
+    await client.aclose()
+    for p in player_ids:
+        await stub.Deposit(
+            pb.DepositRequest(
+                idempotency_key=f"fund-{p}",
+                player_id=p,
+                amount=money_pb2.Money(amount_minor=5_000_000, currency="EUR"),
+                payment_method_id="pm_bench",
+            )
+        )
+    return player_ids, fixture_ids
+
+
+async def load(
+    stub: Any, players: list[str], fixtures: list[str], concurrency: int, seconds: float
+) -> tuple[list[float], dict[str, int]]:
+    latencies: list[float] = []
+    answers: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+
+    async def client(index: int) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            p = players[(index + n * concurrency) % len(players)]
+            f = fixtures[(index * 7 + n) % len(fixtures)]
+            key = f"b-{index}-{n}-{uuid.uuid4().hex[:6]}"
+            request = pb.PlaceBetRequest(
+                idempotency_key=key,
+                player_id=p,
+                legs=[
+                    pb.BetLeg(
+                        fixture_id=f,
+                        market_id=f"{f}/MATCH_RESULT",
+                        selection_id="home",
+                        odds_e4=20_000,
+                    )
+                ],
+                stake=money_pb2.Money(amount_minor=100, currency="EUR"),
+                odds_acceptance=pb.ODDS_ACCEPTANCE_ANY,
+            )
+            started = time.perf_counter()
+            response = await stub.PlaceBet(request, timeout=30)
+            latencies.append(time.perf_counter() - started)
+            answers[key] = response.bet.status
+            n += 1
+
+    await asyncio.gather(*(client(i) for i in range(concurrency)))
+    return latencies, answers
+
+
+def run_pgbench(admin_url: str, concurrency: int, seconds: int) -> float:
+    name = unique_name("bench_pgbench")
+    url = create_database(admin_url, name)
+    try:
+        parsed = sa.make_url(url)
+        env = {
+            **os.environ,
+            "PGHOST": parsed.host or "127.0.0.1",
+            "PGPORT": str(parsed.port or 5432),
+        }
+        env["PGUSER"] = parsed.username or "postgres"
+        if parsed.password:
+            env["PGPASSWORD"] = parsed.password
+        binary = pgbench_binary()
+        subprocess.run(
+            [binary, "-i", "-q", "-s", "1", name], env=env, check=True, capture_output=True
+        )
+        out = subprocess.run(
+            [
+                binary,
+                "-N",
+                "-c",
+                str(concurrency),
+                "-j",
+                str(min(concurrency, 2)),
+                "-T",
+                str(seconds),
+                name,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        match = re.search(r"tps = ([0-9.]+)", out)
+        if not match:
+            raise SystemExit(f"no tps in pgbench output:\n{out}")
+        return float(match.group(1))
+    finally:
+        drop_database(admin_url, name)
+
+
+def check(url: str, answers: dict[str, int]) -> dict[str, Any]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.text("SELECT coalesce(sum(amount_minor), 0) FROM bets.entries")
+        ).scalar_one()
+        negative = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM bets.accounts WHERE kind IN ('player_wallet', 'player_held')"
+                " AND balance_minor < 0"
+            )
+        ).scalar_one()
+        stored = conn.execute(sa.text("SELECT count(*) FROM bets.bets")).scalar_one()
+        accepted = conn.execute(
+            sa.text("SELECT count(*) FROM bets.bets WHERE status = 'ACCEPTED'")
+        ).scalar_one()
+    engine.dispose()
+    return {
+        "ledger_sum": int(total),
+        "negative_accounts": int(negative),
+        "stored_bets": int(stored),
+        "answers": len(answers),
+        "accepted_answers": sum(1 for s in answers.values() if s == pb.BET_STATUS_ACCEPTED),
+        "accepted_stored": int(accepted),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--players", type=int, default=200)
+    parser.add_argument("--fixtures", type=int, default=50)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    args = parser.parse_args()
+
+    name = unique_name("bench_bets")
+    url = create_database(args.admin_url, name)
+    redis = aioredis.Redis.from_url(args.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    port, consumer = free_port(), f"bench-{uuid.uuid4().hex[:6]}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETMESH_")},
+        "BETMESH_PORT": str(port),
+        "BETMESH_DATABASE_URL": url,
+        "BETMESH_REDIS_URL": args.redis_url,
+        "BETMESH_BETS_CONSUMER_NAME": consumer,
+        "BETMESH_BETS_DATABASE_POOL_SIZE": str(max(args.concurrency, 4)),
+        "BETMESH_LOG_LEVEL": "WARNING",
+    }
+    # Started once, before any load: blocking here is harmless.
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "services.bets"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("READY"):
+                break
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        stub: Any = bet_service_pb2_grpc.BetServiceStub(channel)
+        players, fixtures = await prepare(
+            stub, args.redis_url, consumer, args.players, args.fixtures
+        )
+        # Warm-up: connections, caches, JIT-free but pool-filling.
+        _, warm = await load(stub, players, fixtures, args.concurrency, 1)
+        started = time.monotonic()
+        latencies, answers = await load(stub, players, fixtures, args.concurrency, args.seconds)
+        elapsed = time.monotonic() - started
+        await channel.close()
+    finally:
+        process.terminate()
+        process.wait(15)
+    rate = len(latencies) / elapsed
+    tps = run_pgbench(args.admin_url, args.concurrency, args.seconds)
+    invariants = check(url, {**warm, **answers})
+    drop_database(args.admin_url, name)
+    print(f"concurrency            {args.concurrency}")
+    print(f"bets placed            {len(latencies)} in {elapsed:.1f} s")
+    print(f"bets/s                 {rate:.0f}")
+    print(f"PlaceBet p50           {percentile(latencies, 0.50) * 1000:.1f} ms")
+    print(f"PlaceBet p99           {percentile(latencies, 0.99) * 1000:.1f} ms")
+    print(f"pgbench -N tps         {tps:.0f}")
+    print(f"ratio bets/s : tps     {rate / tps:.2%}")
+    for key, value in invariants.items():
+        print(f"{key:<22} {value}")
+    # The warm-up's answers are counted too: every answer is one stored bet, and back.
+    ok = (
+        invariants["ledger_sum"] == 0
+        and invariants["negative_accounts"] == 0
+        and invariants["stored_bets"] == invariants["answers"]
+        and invariants["accepted_stored"] == invariants["accepted_answers"]
+    )
+    print("invariants             " + ("hold" if ok else "BROKEN"))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

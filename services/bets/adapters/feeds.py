@@ -1,0 +1,297 @@
+"""What bets hears from the mesh: prices, bet stops, game states, results, KYC and limits.
+
+Each handler is idempotent (an event delivered twice changes nothing the second time): prices
+and statuses keep the newest by sequence and time, game states by sequence, player standing by
+the time identity said it, results by version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import grpc
+import redis.asyncio as aioredis
+from betmesh.common.v1 import game_state_pb2, market_pb2, money_pb2, sport_pb2
+from betmesh.events.v1 import events_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
+from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gw_grpc
+from redis.exceptions import ResponseError
+
+from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
+from service_runtime.events import EventConsumer, EventPublisher, Topic
+from services.bets.adapters.postgres_bets import PostgresBetStore
+from services.bets.domain.bets import BetsCore
+from services.bets.domain.model import (
+    FixtureQuotes,
+    GameSnapshot,
+    MarketQuote,
+    SelectionQuote,
+)
+from services.bets.domain.prices import PriceBook
+from services.bets.domain.settlement import FinalScore
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _name(enum_name: str, prefix: str) -> str:
+    return enum_name.removeprefix(prefix)
+
+
+def fixture_quotes(
+    quote_set: market_pb2.QuoteSet, digest: str, accepted_at: datetime
+) -> FixtureQuotes:
+    return FixtureQuotes(
+        fixture_id=quote_set.fixture_id,
+        sport=_name(sport_pb2.Sport.Name(quote_set.sport), "SPORT_"),
+        live=quote_set.phase == market_pb2.PRICING_PHASE_LIVE,
+        event_sequence=quote_set.event_sequence,
+        digest=digest,
+        accepted_at=accepted_at,
+        markets={
+            m.market_id: MarketQuote(
+                market_id=m.market_id,
+                market_type=_name(market_pb2.MarketType.Name(m.type), "MARKET_TYPE_"),
+                name=m.name,
+                line_e2=m.line_e2,
+                side=_name(sport_pb2.Side.Name(m.side), "SIDE_").replace("UNSPECIFIED", ""),
+                status=_name(market_pb2.MarketStatus.Name(m.status), "MARKET_STATUS_"),
+                selections={
+                    s.selection_id: SelectionQuote(
+                        selection_id=s.selection_id,
+                        name=s.name,
+                        odds_e4=s.odds_e4,
+                        active=s.status == market_pb2.SELECTION_STATUS_ACTIVE,
+                    )
+                    for s in m.selections
+                },
+            )
+            for m in quote_set.markets
+        },
+    )
+
+
+def game_snapshot(state: game_state_pb2.GameState) -> GameSnapshot:
+    which = state.WhichOneof("sport_state")
+    if which == "football":
+        f = state.football
+        return GameSnapshot(
+            state.event_sequence, f.home_goals, f.away_goals, f.home_red_cards, f.away_red_cards
+        )
+    if which == "basketball":
+        b = state.basketball
+        return GameSnapshot(state.event_sequence, b.home_points, b.away_points)
+    if which == "tennis":
+        # Games, not points: a point changes every few seconds, a game is the "score" a
+        # live tennis price is made for.
+        t = state.tennis
+        home = sum(s.home_games for s in t.sets)
+        away = sum(s.away_games for s in t.sets)
+        return GameSnapshot(state.event_sequence, home, away)
+    return GameSnapshot(state.event_sequence, 0, 0)
+
+
+def _when(envelope: events_pb2.EventEnvelope) -> datetime:
+    if envelope.HasField("occurred_at"):
+        return envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+class GatewayPrices:
+    """The fallback read when the local book has no price for a fixture."""
+
+    def __init__(self, channels: ChannelPool, address: str) -> None:
+        self.stub = gw_grpc.ConsensusGatewayServiceStub(channels.get(address))
+
+    async def fetch(self, fixture_id: str) -> FixtureQuotes | None:
+        try:
+            response = await self.stub.GetAcceptedQuoteSet(
+                gw.GetAcceptedQuoteSetRequest(fixture_id=fixture_id),
+                timeout=DEFAULT_DEADLINE_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                log.warning(
+                    "gateway price read failed",
+                    extra={"fixture_id": fixture_id, "code": exc.code().name},
+                )
+            return None
+        accepted = response.accepted
+        at = (
+            accepted.accepted_at.ToDatetime(tzinfo=UTC)
+            if accepted.HasField("accepted_at")
+            else _EPOCH
+        )
+        return fixture_quotes(accepted.quote_set, accepted.digest, at)
+
+
+class Feeds:
+    """Handlers for every topic bets consumes, and the tasks that run them."""
+
+    def __init__(
+        self,
+        core: BetsCore,
+        store: PostgresBetStore,
+        prices: PriceBook,
+        gateway: GatewayPrices | None,
+        stake_cap_raise_delay_seconds: float,
+    ) -> None:
+        self.core = core
+        self.store = store
+        self.prices = prices
+        self.gateway = gateway
+        self.raise_delay = stake_cap_raise_delay_seconds
+
+    async def load(self) -> None:
+        """Bet stops survive a restart: the book starts from what was last said."""
+        for fixture_id, market_id, status, sequence, said_at in await asyncio.to_thread(
+            self.store.statuses
+        ):
+            self.prices.apply_status(
+                fixture_id, [market_id] if market_id else [], status, sequence, said_at
+            )
+
+    async def ensure_prices(self, fixture_ids: list[str]) -> None:
+        if self.gateway is None:
+            return
+        missing = [f for f in dict.fromkeys(fixture_ids) if self.prices.fixture(f) is None]
+        for _fixture_id, quotes in zip(
+            missing, await asyncio.gather(*(self.gateway.fetch(f) for f in missing)), strict=True
+        ):
+            if quotes is not None:
+                self.prices.apply_quote_set(quotes)
+
+    async def on_quotes(self, envelope: events_pb2.EventEnvelope) -> None:
+        accepted = envelope.quote_set_accepted
+        self.prices.apply_quote_set(
+            fixture_quotes(accepted.quote_set, accepted.digest, _when(envelope))
+        )
+
+    async def on_status(self, envelope: events_pb2.EventEnvelope) -> None:
+        change = envelope.market_status_changed
+        status = _name(market_pb2.MarketStatus.Name(change.status), "MARKET_STATUS_")
+        said_at = _when(envelope)
+        markets = list(change.market_ids)
+        await asyncio.to_thread(
+            self.store.save_status,
+            change.fixture_id,
+            markets,
+            status,
+            change.event_sequence,
+            said_at,
+        )
+        self.prices.apply_status(change.fixture_id, markets, status, change.event_sequence, said_at)
+
+    async def on_game(self, envelope: events_pb2.EventEnvelope) -> None:
+        change = envelope.game_state_changed
+        await asyncio.to_thread(
+            self.store.save_game, change.fixture_id, game_snapshot(change.state)
+        )
+
+    async def on_result(self, envelope: events_pb2.EventEnvelope) -> None:
+        result = envelope.result_finalised
+        score = FinalScore(
+            home=result.home_score,
+            away=result.away_score,
+            status=result.status.removeprefix("RESULT_STATUS_") or "COMPLETED",
+            set_games=tuple(result.set_games),
+        )
+        await asyncio.to_thread(
+            self.core.settle_result, result.fixture_id, score, max(result.version, 1)
+        )
+
+    async def on_kyc(self, envelope: events_pb2.EventEnvelope) -> None:
+        change = envelope.kyc_status_changed
+        await asyncio.to_thread(
+            self.store.save_kyc,
+            change.player_id,
+            change.kyc_status.removeprefix("KYC_STATUS_"),
+            change.of_age,
+            change.excluded,
+            _when(envelope),
+        )
+
+    async def on_limits(self, envelope: events_pb2.EventEnvelope) -> None:
+        change = envelope.responsible_gambling_limits_changed
+        if not change.HasField("stake_cap_7d"):
+            return
+        said_at = _when(envelope)
+        effective = (
+            change.effective_at.ToDatetime(tzinfo=UTC)
+            if change.HasField("effective_at")
+            else said_at
+        )
+        await asyncio.to_thread(
+            self.store.save_stake_cap,
+            change.player_id,
+            change.stake_cap_7d.amount_minor,
+            effective,
+            said_at,
+            self.raise_delay,
+        )
+
+    def consumers(
+        self, client: aioredis.Redis, group: str, consumer: str, block_ms: int
+    ) -> list[EventConsumer]:
+        handlers: list[tuple[Topic, Callable[[events_pb2.EventEnvelope], Awaitable[None]], str]] = [
+            # Every bets process keeps its own price book: its own group sees every price.
+            (Topic.QUOTE_SET_ACCEPTED, self.on_quotes, f"{group}.prices.{consumer}"),
+            (Topic.MARKET_STATUS_CHANGED, self.on_status, f"{group}.prices.{consumer}"),
+            (Topic.GAME_STATE_CHANGED, self.on_game, group),
+            (Topic.RESULT_FINALISED, self.on_result, group),
+            (Topic.KYC_STATUS_CHANGED, self.on_kyc, group),
+            (Topic.LIMITS_CHANGED, self.on_limits, group),
+        ]
+        return [
+            EventConsumer(
+                client,
+                topic,
+                group_name,
+                consumer,
+                handler,
+                block_ms=block_ms,
+                reclaim_idle_ms=5_000,
+            )
+            for topic, handler, group_name in handlers
+        ]
+
+
+async def run_consumer(consumer: EventConsumer) -> None:
+    """EventConsumer.run, surviving a stream or group that vanished (a flushed Redis)."""
+    while True:
+        try:
+            await consumer.run()
+            return
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning(
+                "consumer group vanished; recreating", extra={"topic": consumer.topic.value}
+            )
+            await asyncio.sleep(0.1)
+
+
+async def relay_settled(store: PostgresBetStore, publisher: EventPublisher) -> int:
+    """Publishes queued BetSettled events (at least once: ids are stable), then forgets them."""
+    notices = await asyncio.to_thread(store.outbox, 200)
+    for notice in notices:
+        await publisher.publish(
+            Topic.BET_SETTLED,
+            events_pb2.EventEnvelope(
+                event_id=notice.event_id,
+                bet_settled=events_pb2.BetSettled(
+                    bet_id=notice.bet_id,
+                    player_id=notice.player_id,
+                    status=f"BET_STATUS_{notice.status.value}",
+                    payout=money_pb2.Money(
+                        amount_minor=notice.payout_minor, currency=notice.currency
+                    ),
+                ),
+            ),
+        )
+    if notices:
+        await asyncio.to_thread(store.forget_outbox, [n.event_id for n in notices])
+    return len(notices)

@@ -1,0 +1,814 @@
+"""Bet use cases: place (pre-match and live), decide, settle, void, roll back, report.
+
+Synchronous and storage-agnostic: callers run them in worker threads. Every money movement is
+one balanced ledger transaction inside the same database transaction as the bet's change of
+state, so a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.bets.domain import requests, settlement
+from services.bets.domain.bet_ports import (
+    BetSession,
+    BetStore,
+    MarketExposureRow,
+    ReturnToPlayer,
+    SettledNotice,
+)
+from services.bets.domain.ledger import (
+    CREDIT_NORMAL,
+    DEBIT_NORMAL,
+    Account,
+    AccountKind,
+    InsufficientFunds,
+    LedgerTransaction,
+    Posting,
+    TransactionKind,
+    player_held,
+    player_wallet,
+)
+from services.bets.domain.model import (
+    OPEN_STATUSES,
+    SETTLED_STATUSES,
+    Bet,
+    BetRejected,
+    BetStatus,
+    FixtureQuotes,
+    Leg,
+    OddsAcceptance,
+    Outcome,
+    PlaceBetCommand,
+    PlayerStanding,
+    Rejection,
+)
+from services.bets.domain.prices import PriceBook
+from services.bets.domain.wallet import PRIVILEGED_ROLES, Caller, authorize
+
+log = logging.getLogger(__name__)
+
+MIN_ODDS_E4 = 10_001
+MAX_ODDS_E4 = 10_000_000
+# KYC states in which a player may bet; PROVISIONAL only for its first month (ANJ).
+_MAY_BET = frozenset({"VERIFIED", "PROVISIONAL", "PENDING"})
+
+
+@dataclass(frozen=True)
+class BetRules:
+    min_stake_minor: int = 10
+    max_stake_minor: int = 1_000_000
+    max_payout_minor: int = 10_000_000
+    max_market_liability_minor: int = 50_000_000
+    max_fixture_liability_minor: int = 100_000_000
+    # Open (unsettled) stakes one player may have at once.
+    max_player_open_stake_minor: int = 5_000_000
+    max_legs: int = 12
+    allow_same_fixture_legs: bool = False
+    live_delay_seconds: dict[str, float] = field(
+        default_factory=lambda: {"FOOTBALL": 6.0, "TENNIS": 3.0, "BASKETBALL": 4.0}
+    )
+    default_live_delay_seconds: float = 6.0
+    provisional_days: int = 30
+    stake_cap_window_days: int = 7
+
+
+def house(currency: str) -> Account:
+    return Account(
+        code="house:book",
+        currency=currency,
+        kind=AccountKind.HOUSE,
+        normal_side=CREDIT_NORMAL,
+        allow_negative=True,
+    )
+
+
+def receivable(player_id: str, currency: str) -> Account:
+    """What a player owes after a rolled-back win they had already spent."""
+    return Account(
+        code=f"receivable:{player_id}",
+        currency=currency,
+        kind=AccountKind.HOUSE,
+        normal_side=DEBIT_NORMAL,
+        allow_negative=True,
+    )
+
+
+def _postings(*pairs: tuple[Account, int]) -> tuple[Posting, ...]:
+    return tuple(Posting(account, amount) for account, amount in pairs if amount != 0)
+
+
+def stake_hold(bet: Bet) -> LedgerTransaction:
+    return LedgerTransaction(
+        transaction_id=f"tx_stake_{bet.bet_id}",
+        kind=TransactionKind.STAKE,
+        postings=_postings(
+            (player_wallet(bet.player_id, bet.currency), bet.stake_minor),
+            (player_held(bet.player_id, bet.currency), -bet.stake_minor),
+        ),
+        bet_id=bet.bet_id,
+    )
+
+
+def stake_release(bet: Bet) -> LedgerTransaction:
+    return LedgerTransaction(
+        transaction_id=f"tx_release_{bet.bet_id}",
+        kind=TransactionKind.STAKE_RELEASE,
+        postings=_postings(
+            (player_held(bet.player_id, bet.currency), bet.stake_minor),
+            (player_wallet(bet.player_id, bet.currency), -bet.stake_minor),
+        ),
+        bet_id=bet.bet_id,
+    )
+
+
+def settlement_transaction(bet: Bet, status: BetStatus, payout_minor: int) -> LedgerTransaction:
+    """The held stake goes to the house, the payout from the house to the wallet: one movement."""
+    return LedgerTransaction(
+        transaction_id=f"tx_settle_{bet.bet_id}_{bet.settlement_count}",
+        kind=TransactionKind.VOID_REFUND if status is BetStatus.VOID else TransactionKind.PAYOUT,
+        postings=_postings(
+            (player_held(bet.player_id, bet.currency), bet.stake_minor),
+            (player_wallet(bet.player_id, bet.currency), -payout_minor),
+            (house(bet.currency), payout_minor - bet.stake_minor),
+        ),
+        bet_id=bet.bet_id,
+    )
+
+
+def new_bet_id() -> str:
+    return f"bet_{uuid.uuid4().hex}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_operator(caller: Caller | None) -> None:
+    if caller is None:
+        # Anonymous callers are admitted only while no authenticator is wired; never as operators.
+        raise PermissionDenied("OPERATOR_REQUIRED", "this call needs an operator or a service")
+    if caller.role not in PRIVILEGED_ROLES:
+        raise PermissionDenied(
+            "OPERATOR_REQUIRED", f"role {caller.role!r} may not settle, void or roll back"
+        )
+
+
+def check_place(command: PlaceBetCommand, currency: str, max_legs: int) -> int:
+    """Malformed requests are the caller's mistake (INVALID_ARGUMENT), as in Pinnacle's API and
+    Sportradar MTS, where a ticket that cannot be read is refused before any business check."""
+    requests.check_idempotency_key(command.idempotency_key)
+    requests.check_player_id(command.player_id)
+    if not command.legs:
+        raise InvalidArgument("LEGS_REQUIRED", "a bet needs at least one leg")
+    if len(command.legs) > max_legs:
+        raise InvalidArgument(
+            "TOO_MANY_LEGS", f"a bet has at most {max_legs} legs", {"max_legs": str(max_legs)}
+        )
+    seen: set[tuple[str, str]] = set()
+    for index, leg in enumerate(command.legs):
+        if not leg.fixture_id or not leg.market_id or not leg.selection_id:
+            raise InvalidArgument(
+                "LEG_INCOMPLETE",
+                f"leg {index} needs fixture_id, market_id and selection_id",
+                {"leg": str(index)},
+            )
+        if not MIN_ODDS_E4 <= leg.odds_e4 <= MAX_ODDS_E4:
+            raise InvalidArgument(
+                "ODDS_INVALID",
+                f"leg {index}: odds_e4 must be the price seen, {MIN_ODDS_E4}-{MAX_ODDS_E4}",
+                {"leg": str(index)},
+            )
+        if (leg.fixture_id, leg.market_id) in seen:
+            raise InvalidArgument(
+                "DUPLICATE_LEG", f"leg {index} repeats a market of another leg", {"leg": str(index)}
+            )
+        seen.add((leg.fixture_id, leg.market_id))
+    if command.stake_minor is None:
+        raise InvalidArgument("INVALID_AMOUNT", "stake is required")
+    if command.stake_minor <= 0:
+        raise InvalidArgument("INVALID_AMOUNT", "stake must be positive minor units")
+    if command.currency != currency:
+        raise InvalidArgument(
+            "CURRENCY_NOT_SUPPORTED",
+            f"stake currency {command.currency or '(empty)'!r} is not {currency}",
+            {"supported_currency": currency},
+        )
+    return command.stake_minor
+
+
+def price_acceptable(acceptance: OddsAcceptance, seen_e4: int, current_e4: int) -> bool:
+    if acceptance is OddsAcceptance.ANY:
+        return True
+    if acceptance is OddsAcceptance.HIGHER:
+        return current_e4 >= seen_e4
+    return current_e4 == seen_e4
+
+
+def quote_leg(
+    leg: Leg,
+    quotes: FixtureQuotes | None,
+    acceptance: OddsAcceptance,
+    live: bool,
+    *,
+    placing: bool,
+) -> None:
+    """Checks one leg against the current accepted price; fills the accepted price on placing."""
+    if quotes is None:
+        raise BetRejected(
+            Rejection.NO_CONSENSUS_PRICE, f"no accepted consensus price for {leg.fixture_id}"
+        )
+    market = quotes.markets.get(leg.market_id)
+    selection = market.selections.get(leg.selection_id) if market else None
+    if market is None or selection is None:
+        raise BetRejected(
+            Rejection.MARKET_NOT_FOUND, f"{leg.market_id}/{leg.selection_id} is not offered"
+        )
+    if quotes.live and not live:
+        raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.fixture_id} is in play")
+    if market.status == "HANDED_OVER":
+        raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.market_id} was handed over to live")
+    if market.status != "ACTIVE":
+        raise BetRejected(
+            Rejection.BETTING_SUSPENDED, f"{leg.market_id} is {market.status.lower()}"
+        )
+    if not selection.active or selection.odds_e4 <= 0:
+        raise BetRejected(Rejection.SELECTION_WITHDRAWN, f"{leg.selection_id} is withdrawn")
+    if not price_acceptable(acceptance, leg.odds_e4, selection.odds_e4):
+        raise BetRejected(
+            Rejection.LINE_CHANGED,
+            f"{leg.market_id}/{leg.selection_id} is now {selection.odds_e4} (seen {leg.odds_e4})",
+        )
+    if placing:
+        leg.accepted_odds_e4 = selection.odds_e4
+        leg.quote_set_digest = quotes.digest
+        leg.market_type = market.market_type
+        leg.line_e2 = market.line_e2
+        leg.side = market.side
+        leg.sport = quotes.sport
+        leg.market_name = market.name
+        leg.selection_name = selection.name
+
+
+def check_player(standing: PlayerStanding | None, now: datetime, provisional_days: int) -> int:
+    """The ANJ rules a player must meet to bet; returns the 7-day stake cap in force."""
+    if standing is None:
+        raise BetRejected(Rejection.KYC_REQUIRED, "identity has not opened this account")
+    if standing.excluded:
+        raise BetRejected(Rejection.SELF_EXCLUDED, "the player is excluded from betting")
+    if not standing.of_age or standing.kyc_status not in _MAY_BET:
+        raise BetRejected(
+            Rejection.KYC_REQUIRED, f"account status {standing.kyc_status.lower()} may not bet"
+        )
+    if (
+        standing.kyc_status != "VERIFIED"
+        and standing.provisional_since is not None
+        and now - standing.provisional_since > timedelta(days=provisional_days)
+    ):
+        raise BetRejected(
+            Rejection.KYC_REQUIRED,
+            f"a provisional account must be verified within {provisional_days} days",
+        )
+    cap = standing.stake_cap(now)
+    if cap is None:
+        raise BetRejected(
+            Rejection.STAKE_CAP_NOT_SET, "a 7-day stake cap must be set before the first bet"
+        )
+    return cap
+
+
+@dataclass(frozen=True)
+class SettleCommand:
+    fixture_id: str
+    # selection_id -> outcome, for SettleMarket; empty with a score for results.
+    market_id: str
+    outcomes: dict[str, Outcome]
+    version: int
+
+
+class BetsCore:
+    def __init__(
+        self,
+        store: BetStore,
+        prices: PriceBook,
+        rules: BetRules,
+        currency: str,
+        *,
+        clock: Callable[[], datetime] = _now,
+        new_id: Callable[[], str] = new_bet_id,
+    ) -> None:
+        self.store = store
+        self.prices = prices
+        self.rules = rules
+        self.currency = currency
+        self._clock = clock
+        self._new_id = new_id
+
+    # ---- placing -----------------------------------------------------------------------
+
+    def live_delay(self, sports: Iterable[str]) -> float:
+        delays = [
+            self.rules.live_delay_seconds.get(s, self.rules.default_live_delay_seconds)
+            for s in sports
+        ]
+        return max(delays, default=self.rules.default_live_delay_seconds)
+
+    def place(self, command: PlaceBetCommand, caller: Caller | None) -> Bet:
+        stake = check_place(command, self.currency, self.rules.max_legs)
+        authorize(caller, command.player_id)
+        now = self._clock()
+        legs = [
+            Leg(leg.fixture_id, leg.market_id, leg.selection_id, leg.odds_e4)
+            for leg in command.legs
+        ]
+        fingerprint = requests.fingerprint(
+            "place_bet",
+            player_id=command.player_id,
+            stake_minor=stake,
+            currency=command.currency,
+            acceptance=command.acceptance.value,
+            live=int(command.live),
+            legs=";".join(
+                f"{leg.fixture_id}|{leg.market_id}|{leg.selection_id}|{leg.odds_e4}"
+                for leg in command.legs
+            ),
+        )
+        bet = Bet(
+            bet_id=self._new_id(),
+            player_id=command.player_id,
+            idempotency_key=command.idempotency_key,
+            fingerprint=fingerprint,
+            legs=legs,
+            stake_minor=stake,
+            currency=command.currency,
+            odds_e4=0,
+            potential_payout_minor=0,
+            status=BetStatus.PENDING,
+            acceptance=command.acceptance,
+            live=command.live,
+            placed_at=now,
+        )
+        # Checks that need no database run first; their verdict is applied after the player's.
+        verdict: BetRejected | None = None
+        try:
+            self._check_offer(bet)
+        except BetRejected as rejected:
+            verdict = rejected
+        with self.store.session() as session:
+            earlier = session.claim_bet(bet)
+            if earlier is not None:
+                if earlier.fingerprint != fingerprint:
+                    return self._duplicated(bet, earlier)
+                return earlier
+            try:
+                with session.savepoint():
+                    cap = check_player(
+                        session.player(bet.player_id, lock=True), now, self.rules.provisional_days
+                    )
+                    if verdict is not None:
+                        raise verdict
+                    self._check_limits(session, bet, cap, now)
+                    try:
+                        session.post(stake_hold(bet))
+                    except InsufficientFunds:
+                        raise BetRejected(
+                            Rejection.INSUFFICIENT_FUNDS, "the wallet cannot cover the stake"
+                        ) from None
+                    if bet.live:
+                        for leg in bet.legs:
+                            leg.game = session.game(leg.fixture_id)
+                        delay = self.live_delay(leg.sport for leg in bet.legs)
+                        bet.decide_after = now + timedelta(seconds=delay)
+                    else:
+                        bet.status = BetStatus.ACCEPTED
+                        bet.decided_at = now
+            except BetRejected as rejected:
+                bet.status = BetStatus.REJECTED
+                bet.rejection = rejected.reason
+                bet.rejection_message = rejected.message
+                bet.decided_at = now
+                bet.liability_minor = 0
+            session.update_bet(bet)
+        return bet
+
+    def _duplicated(self, bet: Bet, earlier: Bet) -> Bet:
+        # Pinnacle's DUPLICATED_REQUEST: the key already names another bet; nothing is stored.
+        bet.bet_id = ""
+        bet.status = BetStatus.REJECTED
+        bet.rejection = Rejection.DUPLICATED_REQUEST
+        bet.rejection_message = f"idempotency_key already used for another bet ({earlier.bet_id})"
+        bet.decided_at = self._clock()
+        return bet
+
+    def _check_offer(self, bet: Bet) -> None:
+        fixtures = [leg.fixture_id for leg in bet.legs]
+        if len(set(fixtures)) != len(fixtures) and not self.rules.allow_same_fixture_legs:
+            raise BetRejected(
+                Rejection.SAME_FIXTURE_LEGS, "legs of one accumulator must be on distinct fixtures"
+            )
+        for leg in bet.legs:
+            quote_leg(
+                leg, self.prices.fixture(leg.fixture_id), bet.acceptance, bet.live, placing=True
+            )
+        odds = [leg.accepted_odds_e4 for leg in bet.legs]
+        bet.odds_e4 = settlement.combined_odds_e4(odds)
+        bet.potential_payout_minor = settlement.potential_payout(bet.stake_minor, odds)
+        bet.liability_minor = max(bet.potential_payout_minor - bet.stake_minor, 0)
+        if bet.stake_minor < self.rules.min_stake_minor:
+            raise BetRejected(
+                Rejection.BELOW_MIN_BET_AMOUNT,
+                f"the minimum stake is {self.rules.min_stake_minor} minor units",
+            )
+        if bet.stake_minor > self.rules.max_stake_minor:
+            raise BetRejected(
+                Rejection.ABOVE_MAX_BET_AMOUNT,
+                f"the maximum stake is {self.rules.max_stake_minor} minor units",
+            )
+        if bet.potential_payout_minor > self.rules.max_payout_minor:
+            raise BetRejected(
+                Rejection.ABOVE_MAX_PAYOUT,
+                f"the maximum payout per bet is {self.rules.max_payout_minor} minor units",
+            )
+
+    def _check_limits(self, session: BetSession, bet: Bet, cap: int, now: datetime) -> None:
+        window = timedelta(days=self.rules.stake_cap_window_days)
+        staked, open_stake = session.stakes(bet.player_id, now - window, bet.bet_id)
+        if staked + bet.stake_minor > cap:
+            raise BetRejected(
+                Rejection.RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED,
+                f"the 7-day stake cap of {cap} minor units would be exceeded "
+                f"({staked} already staked)",
+            )
+        if open_stake + bet.stake_minor > self.rules.max_player_open_stake_minor:
+            raise BetRejected(
+                Rejection.ABOVE_PLAYER_MAX,
+                f"open stakes are capped at {self.rules.max_player_open_stake_minor} minor units",
+            )
+        liabilities = session.add_exposure(bet.legs, bet.liability_minor, bet.stake_minor)
+        for (_, market_id), amount in liabilities.markets.items():
+            if amount > self.rules.max_market_liability_minor:
+                raise BetRejected(
+                    Rejection.ABOVE_MARKET_MAX, f"the house's liability on {market_id} is full"
+                )
+        for fixture_id, amount in liabilities.fixtures.items():
+            if amount > self.rules.max_fixture_liability_minor:
+                raise BetRejected(
+                    Rejection.ABOVE_EVENT_MAX, f"the house's liability on {fixture_id} is full"
+                )
+
+    # ---- live decisions ----------------------------------------------------------------
+
+    def decide(self, bet_id: str) -> Bet | None:
+        """Ends a live bet's delay: accepted, or rejected with its stake released."""
+        now = self._clock()
+        with self.store.session() as session:
+            bet = session.lock_bet(bet_id)
+            if bet is None or bet.status is not BetStatus.PENDING:
+                return bet
+            try:
+                for leg in bet.legs:
+                    quotes = self.prices.fixture(leg.fixture_id)
+                    game = session.game(leg.fixture_id)
+                    before = leg.game
+                    if before is not None and game is not None:
+                        if (game.home_red_cards, game.away_red_cards) != (
+                            before.home_red_cards,
+                            before.away_red_cards,
+                        ):
+                            raise BetRejected(
+                                Rejection.RED_CARDS_CHANGED, f"a red card in {leg.fixture_id}"
+                            )
+                        if (game.home_score, game.away_score) != (
+                            before.home_score,
+                            before.away_score,
+                        ):
+                            raise BetRejected(
+                                Rejection.SCORE_CHANGED, f"the score of {leg.fixture_id} changed"
+                            )
+                    quote_leg(leg, quotes, bet.acceptance, True, placing=False)
+                bet.status = BetStatus.ACCEPTED
+            except BetRejected as rejected:
+                session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)
+                session.post(stake_release(bet))
+                bet.status = BetStatus.REJECTED
+                bet.rejection = rejected.reason
+                bet.rejection_message = rejected.message
+            bet.decided_at = now
+            if bet.status is BetStatus.ACCEPTED:
+                self._maybe_settle(session, bet, now)
+            session.update_bet(bet)
+            return bet
+
+    # ---- reads -------------------------------------------------------------------------
+
+    def get(self, bet_id: str, caller: Caller | None) -> Bet:
+        if not bet_id:
+            raise InvalidArgument("BET_ID_REQUIRED", "bet_id is required")
+        bet = self.store.get_bet(bet_id)
+        if bet is None or (
+            caller is not None
+            and caller.role not in PRIVILEGED_ROLES
+            and caller.subject != bet.player_id
+        ):
+            # Someone else's bet is answered as missing: its existence is not theirs to learn.
+            raise NotFound("BET_NOT_FOUND", f"no bet {bet_id}", {"bet_id": bet_id})
+        return bet
+
+    def list_bets(
+        self,
+        player_id: str,
+        statuses: list[BetStatus],
+        page_size: int,
+        page_token: str,
+        caller: Caller | None,
+    ) -> tuple[list[Bet], str]:
+        requests.check_player_id(player_id)
+        authorize(caller, player_id)
+        size = requests.page_size(page_size)
+        before = _decode_bet_token(page_token)
+        rows = self.store.list_bets(player_id, statuses, before, size + 1)
+        page, more = rows[:size], len(rows) > size
+        return page, (_encode_bet_token(page[-1].bet_id) if more else "")
+
+    # ---- settlement --------------------------------------------------------------------
+
+    def settle_result(self, fixture_id: str, score: settlement.FinalScore, version: int) -> int:
+        """Settles every bet with a leg on the fixture from its final score; a higher version
+        (a corrected result) rolls earlier settlements back first. Returns bets settled."""
+        return self._apply(
+            fixture_id,
+            [],
+            lambda leg: settlement.selection_outcome(
+                leg.market_type, leg.line_e2, leg.side, leg.selection_id, score
+            ),
+            version,
+        )
+
+    def settle_market(self, key: str, command: SettleCommand, caller: Caller | None) -> int:
+        require_operator(caller)
+        if not command.fixture_id or not command.market_id:
+            raise InvalidArgument("MARKET_REQUIRED", "fixture_id and market_id are required")
+        if not command.outcomes:
+            raise InvalidArgument("SELECTIONS_REQUIRED", "every selection needs an outcome")
+
+        def outcome(leg: Leg) -> Outcome:
+            found = command.outcomes.get(leg.selection_id)
+            if found is None:
+                raise settlement.UnsettleableSelection(leg.selection_id)
+            return found
+
+        fingerprint = requests.fingerprint(
+            "settle_market",
+            fixture_id=command.fixture_id,
+            market_id=command.market_id,
+            version=command.version,
+            outcomes=";".join(f"{k}={v.value}" for k, v in sorted(command.outcomes.items())),
+        )
+        return self._once(
+            key,
+            fingerprint,
+            lambda: self._apply(
+                command.fixture_id, [command.market_id], outcome, max(command.version, 1)
+            ),
+        )
+
+    def _once(self, key: str, fingerprint: str, run: Callable[[], int]) -> int:
+        requests.check_idempotency_key(key)
+        with self.store.session() as session:
+            earlier = session.claim_operation(key, fingerprint)
+            if earlier is not None:
+                if earlier[0] != fingerprint:
+                    raise FailedPrecondition(
+                        "IDEMPOTENCY_KEY_REUSED", "this idempotency_key was used for another call"
+                    )
+                return earlier[1]
+        result = run()
+        with self.store.session() as session:
+            session.finish_operation(key, result)
+        return result
+
+    def _apply(
+        self,
+        fixture_id: str,
+        market_ids: list[str],
+        outcome: Callable[[Leg], Outcome],
+        version: int,
+    ) -> int:
+        with self.store.session() as session:
+            bet_ids = session.bet_ids_on(fixture_id, market_ids, None, None)
+        settled = 0
+        # One database transaction per bet: a failure settles the rest and is retried alone.
+        for bet_id in bet_ids:
+            now = self._clock()
+            with self.store.session() as session:
+                bet = session.lock_bet(bet_id)
+                if bet is None or bet.status in (BetStatus.REJECTED, BetStatus.CASHED_OUT):
+                    continue
+                for leg in bet.legs:
+                    if leg.fixture_id != fixture_id or (
+                        market_ids and leg.market_id not in market_ids
+                    ):
+                        continue
+                    if leg.voided or leg.result_version >= version:
+                        continue
+                    try:
+                        new = outcome(leg)
+                    except settlement.UnsettleableSelection as exc:
+                        log.warning(
+                            "leg cannot be settled from this result",
+                            extra={
+                                "bet_id": bet.bet_id,
+                                "market_id": leg.market_id,
+                                "why": str(exc),
+                            },
+                        )
+                        continue
+                    if leg.outcome is not new and bet.status in SETTLED_STATUSES:
+                        self._rollback(session, bet)
+                    leg.outcome, leg.result_version = new, version
+                if self._maybe_settle(session, bet, now):
+                    settled += 1
+                session.update_bet(bet)
+        return settled
+
+    def _maybe_settle(self, session: BetSession, bet: Bet, now: datetime) -> bool:
+        if bet.status is not BetStatus.ACCEPTED:
+            return False
+        if any(leg.outcome is None for leg in bet.legs):
+            return False
+        legs = [(leg.outcome, leg.accepted_odds_e4) for leg in bet.legs if leg.outcome]
+        status = settlement.bet_status([o for o, _ in legs])
+        amount = settlement.payout(bet.stake_minor, legs)
+        bet.settlement_count += 1
+        # Fixture rows before accounts, in every path: the lock order placing uses.
+        session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)
+        session.post(settlement_transaction(bet, status, amount))
+        bet.status, bet.payout_minor, bet.settled_at = status, amount, now
+        session.notify_settled(
+            SettledNotice(
+                event_id=f"bets:settled:{bet.bet_id}:{bet.settlement_count}",
+                bet_id=bet.bet_id,
+                player_id=bet.player_id,
+                status=status,
+                payout_minor=amount,
+                currency=bet.currency,
+            )
+        )
+        return True
+
+    def _rollback(self, session: BetSession, bet: Bet) -> None:
+        """Reverses the last settlement: the stake goes back on hold and the payout back to the
+        house; a payout already spent becomes what the player owes."""
+        session.add_exposure(bet.legs, bet.liability_minor, bet.stake_minor)
+        wallet = session.wallet(bet.player_id, bet.currency).balance_minor
+        from_wallet = min(wallet, bet.payout_minor)
+        session.post(
+            LedgerTransaction(
+                transaction_id=f"tx_rollback_{bet.bet_id}_{bet.settlement_count}",
+                kind=TransactionKind.SETTLEMENT_ROLLBACK,
+                postings=_postings(
+                    (player_held(bet.player_id, bet.currency), -bet.stake_minor),
+                    (player_wallet(bet.player_id, bet.currency), from_wallet),
+                    (receivable(bet.player_id, bet.currency), bet.payout_minor - from_wallet),
+                    (house(bet.currency), bet.stake_minor - bet.payout_minor),
+                ),
+                bet_id=bet.bet_id,
+            )
+        )
+        bet.status, bet.payout_minor, bet.settled_at = BetStatus.ACCEPTED, 0, None
+
+    def rollback_market(
+        self, key: str, fixture_id: str, market_id: str, caller: Caller | None
+    ) -> int:
+        """Undoes settlements and voids on a market: its bets are open again until the next
+        result (Sportradar's rollback_bet_settlement / rollback_bet_cancel)."""
+        require_operator(caller)
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+
+        def run() -> int:
+            with self.store.session() as session:
+                bet_ids = session.bet_ids_on(
+                    fixture_id, [market_id] if market_id else [], None, None
+                )
+            count = 0
+            for bet_id in bet_ids:
+                with self.store.session() as session:
+                    bet = session.lock_bet(bet_id)
+                    if bet is None or bet.status not in SETTLED_STATUSES | OPEN_STATUSES:
+                        continue
+                    touched = False
+                    if bet.status in SETTLED_STATUSES:
+                        self._rollback(session, bet)
+                        touched = True
+                    for leg in bet.legs:
+                        if leg.fixture_id == fixture_id and (
+                            not market_id or leg.market_id == market_id
+                        ):
+                            touched = touched or leg.outcome is not None
+                            leg.outcome, leg.result_version, leg.voided = None, 0, False
+                    if touched:
+                        count += 1
+                        session.update_bet(bet)
+            return count
+
+        return self._once(key, requests.fingerprint("rollback", f=fixture_id, m=market_id), run)
+
+    def void(
+        self,
+        key: str,
+        fixture_id: str,
+        market_ids: list[str],
+        placed_after: datetime | None,
+        placed_before: datetime | None,
+        caller: Caller | None,
+    ) -> int:
+        """Voids the legs on a fixture's markets of bets placed in a window (Sportradar's
+        bet_cancel); settled bets are rolled back and settled again without those legs."""
+        require_operator(caller)
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        if placed_after and placed_before and placed_after >= placed_before:
+            raise InvalidArgument("WINDOW_INVALID", "placed_after must be before placed_before")
+
+        def run() -> int:
+            with self.store.session() as session:
+                bet_ids = session.bet_ids_on(fixture_id, market_ids, placed_after, placed_before)
+            count = 0
+            for bet_id in bet_ids:
+                now = self._clock()
+                with self.store.session() as session:
+                    bet = session.lock_bet(bet_id)
+                    if bet is None or bet.status not in SETTLED_STATUSES | OPEN_STATUSES:
+                        continue
+                    legs = [
+                        leg
+                        for leg in bet.legs
+                        if leg.fixture_id == fixture_id
+                        and (not market_ids or leg.market_id in market_ids)
+                        and not leg.voided
+                    ]
+                    if not legs:
+                        continue
+                    if bet.status in SETTLED_STATUSES:
+                        self._rollback(session, bet)
+                    for leg in legs:
+                        leg.voided, leg.outcome = True, Outcome.VOID
+                    self._maybe_settle(session, bet, now)
+                    session.update_bet(bet)
+                    count += 1
+            return count
+
+        fingerprint = requests.fingerprint(
+            "void",
+            f=fixture_id,
+            m=",".join(sorted(market_ids)),
+            a=placed_after.isoformat() if placed_after else "",
+            b=placed_before.isoformat() if placed_before else "",
+        )
+        return self._once(key, fingerprint, run)
+
+    # ---- reports -----------------------------------------------------------------------
+
+    def return_to_player(
+        self, start: datetime | None, end: datetime | None, caller: Caller | None
+    ) -> ReturnToPlayer:
+        require_operator(caller)
+        begin = start or datetime(1970, 1, 1, tzinfo=UTC)
+        finish = end or self._clock() + timedelta(seconds=1)
+        if begin >= finish:
+            raise InvalidArgument("PERIOD_INVALID", "period_start must be before period_end")
+        return self.store.return_to_player(begin, finish)
+
+    def exposure(self, fixture_id: str, caller: Caller | None) -> list[MarketExposureRow]:
+        require_operator(caller)
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        return self.store.exposure(fixture_id)
+
+
+def _encode_bet_token(bet_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(f"b1:{bet_id}".encode()).decode().rstrip("=")
+
+
+def _decode_bet_token(token: str) -> str | None:
+    import base64
+    import binascii
+
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued here") from None
+    prefix, _, bet_id = raw.partition(":")
+    if prefix != "b1" or not bet_id:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued here")
+    return bet_id

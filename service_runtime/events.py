@@ -205,7 +205,8 @@ class EventConsumer:
                 log.warning("event bus unreachable; retrying", extra={"topic": self.topic.value})
                 await asyncio.sleep(1)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted under a read.
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                     raise
                 # The stream or group vanished (Redis restarted empty, or was flushed): recreate.
                 log.warning("consumer group missing; recreating", extra={"topic": self.topic.value})

@@ -170,7 +170,10 @@ async def decide(
                 break
     _finalise(decision, votes)
 
-    pending = [t for t in tasks if not t.done()]
+    # Every task whose vote was not taken in, finished or not: one that completed while the
+    # quorum was being reached is done but unread, and its vote (maybe a dissent) counts too.
+    taken = {v.replica_id for v in votes.values() if v.outcome != Outcome.NOT_AWAITED}
+    pending = [t for c, t in zip(clients, tasks, strict=True) if c.replica_id not in taken]
 
     async def finish() -> None:
         for vote in await asyncio.gather(*pending):

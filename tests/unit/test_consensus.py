@@ -199,3 +199,25 @@ async def test_quarantine_steps_aside_when_too_few_healthy_replicas_remain() -> 
     assert accepted.digest
     await asyncio.sleep(0.05)  # health is recorded after the answer
     assert health.counting() == ["a", "b", "c"]
+
+
+async def test_a_dissent_that_finished_while_the_quorum_formed_is_still_recorded() -> None:
+    good, bad = quote(), quote(25_000)
+    done: list[Decision] = []
+
+    async def record(d: Decision) -> None:
+        done.append(d)
+
+    # All three answer at once: the wrong one may be complete but unread when the quorum forms.
+    for _ in range(20):
+        done.clear()
+        await decide(
+            [Scripted("a", honest(good)), Scripted("b", honest(good)), Scripted("c", honest(bad))],
+            b"req",
+            2,
+            1.0,
+            record,
+        )
+        await asyncio.sleep(0.01)
+        (final,) = done
+        assert {v.replica_id: v.outcome for v in final.votes}["c"] == Outcome.DISSENTED

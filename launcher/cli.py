@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from launcher.embedded import ROOT
-from launcher.mesh import SPORTS, Mesh, MeshConfig, MeshError
+from launcher.mesh import AUTH_MODES, SPORTS, Mesh, MeshConfig, MeshError
 
 
 class Shutdown(BaseException):
@@ -87,6 +87,13 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
     parser.add_argument("--startup-timeout", type=float, default=90.0)
     parser.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default="tokens",
+        help="tokens (default): every service verifies identity-issued tokens; "
+        "anonymous: no authentication (local experiments only)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
@@ -109,6 +116,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         log_stream=None if args.quiet else sys.stdout,
         startup_timeout=args.startup_timeout,
         only=frozenset(args.only) if args.only else None,
+        auth=args.auth,
     )
 
 

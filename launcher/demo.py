@@ -31,6 +31,8 @@ from launcher.mesh import DEMO_CLIENT_ID, MESH_FILE, SECRET_FILE, Mesh
 from service_runtime.errors import error_info
 
 RPC_TIMEOUT = 10.0
+# Timeline seconds per second for the match-day replay: a 110-minute match in about 6 s.
+DEMO_MATCH_SPEED = 1200.0
 # Canonical quote sets sort selections by id; people read 1X2 as home, draw, away.
 _DISPLAY_ORDER = {"home": 0, "draw": 1, "away": 2}
 Say = Callable[[str], None]
@@ -77,6 +79,9 @@ class Story:
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot_hash: str = ""
     failures: int = 0
+    # The consensus price of the home side (step 3) and who funded a wallet (step 4).
+    home_odds_e4: int = 0
+    bettor: tuple[str, list[tuple[str, str]]] | None = None
 
     @property
     def fixture_id(self) -> str:
@@ -91,14 +96,41 @@ class Story:
         return self.channels[name]
 
     def metadata(self, audience: str) -> list[tuple[str, str]]:
+        """The operator's token for `audience` (a mesh without identity runs anonymous)."""
         token = self.tokens.get(audience)
         if token is None and self.target.address("identity") is not None:
-            try:
-                token = self._issue(audience).access_token.token
-            except grpc.RpcError:
-                token = ""  # identity not built yet: services admit unauthenticated callers
+            token = self._issue(audience).access_token.token
             self.tokens[audience] = token
         return [("authorization", f"Bearer {token}")] if token else []
+
+    def player(self) -> tuple[str, list[tuple[str, str]]]:
+        """A new player's id and token (RegisterPlayer opens a provisional account); without
+        player accounts in this mesh, the operator acts for a made-up player."""
+        if self.target.address("identity") is not None:
+            stub = identity_service_pb2_grpc.IdentityServiceStub(self.channel("identity"))
+            try:
+                registered = stub.RegisterPlayer(
+                    identity_service_pb2.RegisterPlayerRequest(
+                        display_name=f"Demo player {self.run_id}"
+                    ),
+                    timeout=RPC_TIMEOUT,
+                )
+            except grpc.RpcError as exc:
+                if not isinstance(exc, grpc.Call) or (
+                    exc.code() != grpc.StatusCode.FAILED_PRECONDITION
+                ):
+                    raise
+                self.say(f"    no player accounts here ({_reason(exc).lstrip('/')}): as operator")
+            else:
+                player_id = registered.player.player_id
+                status = identity_service_pb2.KycStatus.Name(registered.player.kyc_status)
+                self.say(
+                    f"    IdentityService.RegisterPlayer: player {player_id} "
+                    f"({status.removeprefix('KYC_STATUS_').lower()}), signed in with a player token"
+                )
+                token = registered.access_token.token
+                return player_id, [("authorization", f"Bearer {token}")]
+        return f"demo-player-{self.run_id}", self.metadata("betmesh.bets")
 
     def _issue(self, audience: str) -> identity_service_pb2.IssueTokenResponse:
         stub = identity_service_pb2_grpc.IdentityServiceStub(self.channel("identity"))
@@ -164,6 +196,7 @@ class Story:
         response = stub.ListModelSnapshots(
             quote_service_pb2.ListModelSnapshotsRequest(sport=sport_pb2.SPORT_FOOTBALL),
             timeout=RPC_TIMEOUT,
+            metadata=self.metadata("betmesh.quotes"),
         )
         if not response.snapshots:
             raise RuntimeError("quotes-football-1 knows no football snapshot")
@@ -195,6 +228,10 @@ class Story:
             "(Arsenal v Chelsea), 1X2:"
         )
         for market in accepted.quote_set.markets:
+            self.home_odds_e4 = next(
+                (s.odds_e4 for s in market.selections if s.selection_id == "home"),
+                self.home_odds_e4,
+            )
             selections = sorted(
                 market.selections, key=lambda s: _DISPLAY_ORDER.get(s.selection_id, 9)
             )
@@ -217,8 +254,8 @@ class Story:
 
     def deposit(self) -> None:
         stub = bet_service_pb2_grpc.BetServiceStub(self.channel("bets"))
-        player = f"demo-player-{self.run_id}"
-        metadata = self.metadata("betmesh.bets")
+        player, metadata = self.player()
+        self.bettor = (player, metadata)
         response = stub.Deposit(
             bet_service_pb2.DepositRequest(
                 idempotency_key=f"demo-{self.run_id}-deposit-1",
@@ -241,6 +278,40 @@ class Story:
             f"    BetService.GetWallet: balance {_money(wallet.balance)}, "
             f"held {_money(wallet.held)}"
         )
+
+    def place_bet(self) -> None:
+        if self.bettor is None or not self.home_odds_e4:
+            raise Skipped("needs the consensus price (step 3) and a funded wallet (step 4)")
+        player, metadata = self.bettor
+        stub = bet_service_pb2_grpc.BetServiceStub(self.channel("bets"))
+        bet = stub.PlaceBet(
+            bet_service_pb2.PlaceBetRequest(
+                idempotency_key=f"demo-{self.run_id}-bet-1",
+                player_id=player,
+                legs=[
+                    bet_service_pb2.BetLeg(
+                        fixture_id=self.fixture_id,
+                        market_id=f"{self.fixture_id}/MATCH_RESULT",
+                        selection_id="home",
+                        odds_e4=self.home_odds_e4,
+                    )
+                ],
+                stake=money_pb2.Money(amount_minor=1_000, currency="EUR"),
+                odds_acceptance=bet_service_pb2.ODDS_ACCEPTANCE_HIGHER,
+            ),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        ).bet
+        status = bet_service_pb2.BetStatus.Name(bet.status).removeprefix("BET_STATUS_")
+        self.say(
+            f"    BetService.PlaceBet 10.00 EUR on Arsenal at {_odds(self.home_odds_e4)}: "
+            f"{status.lower()} {bet.bet_id}".rstrip()
+        )
+        if bet.status == bet_service_pb2.BET_STATUS_REJECTED:
+            reason = bet_service_pb2.RejectionReason.Name(bet.rejection_reason)
+            self.say(f"      {reason.removeprefix('REJECTION_REASON_')}: {bet.rejection_message}")
+        else:
+            self.say(f"      potential payout {_money(bet.potential_payout)}")
 
     def match_events(self) -> None:
         stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(self.channel("live"))
@@ -297,6 +368,105 @@ class Story:
             f"red cards {football.home_red_cards}-{football.away_red_cards}, "
             f"event sequence {state.event_sequence})"
         )
+
+    def match_day(self) -> None:
+        """A short football match replayed by the feed simulator at high speed: each goal or
+        red card suspends the markets at once, the gateway reprices them through consensus."""
+        if not self.snapshot_hash:
+            raise Skipped("no football snapshot hash from step 2")
+        from services.live.simulator import load_file
+
+        fixture_id = f"demo-{self.run_id}-live"
+        timeline = load_file("football.json", fixture_id=fixture_id)
+        gateway = gateway_grpc.ConsensusGatewayServiceStub(self.channel("gateway"))
+        gateway_metadata = self.metadata("betmesh.gateway")
+        live = live_odds_service_pb2_grpc.LiveOddsServiceStub(self.channel("live"))
+        live_metadata = self.metadata("betmesh.live")
+        fixture = timeline[0].event.fixture
+        gateway.GetConsensusQuote(
+            gateway_pb2.GetConsensusQuoteRequest(fixture=fixture, snapshot_hash=self.snapshot_hash),
+            timeout=RPC_TIMEOUT,
+            metadata=gateway_metadata,
+        )
+        self.say(
+            f"    {fixture.home.name} v {fixture.away.name} ({fixture_id}) priced pre-match; "
+            f"replaying services/live/scripts/football.json at {DEMO_MATCH_SPEED:g}x"
+        )
+        dangerous = {
+            match_event_pb2.MATCH_EVENT_TYPE_GOAL,
+            match_event_pb2.MATCH_EVENT_TYPE_RED_CARD,
+            match_event_pb2.MATCH_EVENT_TYPE_PENALTY_AWARDED,
+        }
+        started = time.monotonic()
+        for timed in timeline:
+            wait = timed.at / DEMO_MATCH_SPEED - (time.monotonic() - started)
+            if wait > 0:
+                time.sleep(wait)
+            event = timed.event
+            event.occurred_at.CopyFrom(_now())
+            live.IngestMatchEvent(
+                live_odds_service_pb2.IngestMatchEventRequest(event=event),
+                timeout=RPC_TIMEOUT,
+                metadata=live_metadata,
+            )
+            state = live.GetGameState(
+                live_odds_service_pb2.GetGameStateRequest(fixture_id=fixture_id),
+                timeout=RPC_TIMEOUT,
+                metadata=live_metadata,
+            ).state
+            name = match_event_pb2.MatchEventType.Name(event.type).removeprefix("MATCH_EVENT_TYPE_")
+            score = f"{state.football.home_goals}-{state.football.away_goals}"
+            line = f"    #{event.sequence} {state.elapsed_seconds // 60}' {name} -> {score}"
+            if event.type in dangerous:
+                line += ": markets SUSPENDED at once"
+            if event.type == match_event_pb2.MATCH_EVENT_TYPE_MATCH_STARTED:
+                line += ": pre-match markets HANDED_OVER to live"
+            if event.type == match_event_pb2.MATCH_EVENT_TYPE_MATCH_ENDED:
+                self.say(line + ": markets DEACTIVATED")
+                continue
+            self.say(line)
+            accepted = self._live_price(gateway, gateway_metadata, fixture_id, event.sequence)
+            if accepted is None:
+                self.say("      no live price agreed yet (markets stay suspended)")
+                continue
+            result = next(
+                (m for m in accepted.quote_set.markets if m.market_id.endswith("/MATCH_RESULT")),
+                None,
+            )
+            if result is not None:
+                selections = sorted(
+                    result.selections, key=lambda s: _DISPLAY_ORDER.get(s.selection_id, 9)
+                )
+                prices = ", ".join(
+                    f"{s.name} {_odds(s.odds_e4) if s.odds_e4 else '-'}" for s in selections
+                )
+                self.say(
+                    f"      repriced through consensus ({accepted.evidence.quorum} of "
+                    f"{accepted.evidence.replica_count}), live 1X2: {prices}"
+                )
+
+    def _live_price(
+        self, gateway: Any, metadata: Any, fixture_id: str, sequence: int
+    ) -> gateway_pb2.AcceptedQuoteSet | None:
+        """The live quote set once it reflects `sequence` (repricing runs in the background)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                accepted: gateway_pb2.AcceptedQuoteSet = gateway.GetAcceptedQuoteSet(
+                    gateway_pb2.GetAcceptedQuoteSetRequest(
+                        fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_LIVE
+                    ),
+                    timeout=RPC_TIMEOUT,
+                    metadata=metadata,
+                ).accepted
+            except grpc.RpcError as exc:
+                if not isinstance(exc, grpc.Call) or exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+            else:
+                if accepted.quote_set.event_sequence >= sequence:
+                    return accepted
+            time.sleep(0.05)
+        return None
 
     def result_observations(self) -> None:
         stub = oracle_service_pb2_grpc.OracleServiceStub(self.channel("oracle"))
@@ -394,7 +564,9 @@ def play(target: Target, say: Say) -> bool:
         ("the football model snapshot (quotes replica)", story.football_snapshot),
         ("a consensus 1X2 price (gateway -> quotes replicas)", story.consensus_quote),
         ("a player funds a wallet (bets)", story.deposit),
+        ("the player bets on the consensus price (bets)", story.place_bet),
         ("the match is played (live odds)", story.match_events),
+        ("match day: a simulated match repriced in play (live -> gateway)", story.match_day),
         ("the result is observed and validated (oracle)", story.result_observations),
     ]
     try:

@@ -60,6 +60,18 @@ DEMO_AUDIENCES = (
     "betmesh.quotes",
 )
 SECRET_FILE = "demo-operator.secret"
+# Each service's own client credential (BETMESH_CLIENT_ID, the secret in a 0600 file under
+# <state dir>/clients/), allowed tokens only for the services it calls.
+CLIENTS_DIR = "clients"
+SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
+    "services.quotes": ("betmesh.quotes",),  # peers' snapshots
+    "gateway": ("betmesh.quotes",),
+    "services.live": ("betmesh.gateway",),  # in-play repricing
+    "services.bets": ("betmesh.gateway", "betmesh.identity", "betmesh.live"),
+    "services.oracle": (),
+    "services.identity": (),
+}
+AUTH_MODES = ("tokens", "anonymous")
 MESH_FILE = "mesh.json"
 # Spans are exported in batches every 5 s by default; a local mesh wants them seen at once.
 OTLP_SCHEDULE_DELAY_MS = "200"
@@ -84,10 +96,12 @@ class ServiceSpec:
 
 
 # Everything but the quote replicas, which are generated per sport (see quote_specs).
-# The gateway comes right after the replicas; the others find it by BETMESH_GATEWAY_ADDRESS.
+# Identity starts with the replicas (it needs only PostgreSQL), so its keys and tokens are there
+# before any service is called. The gateway comes right after the replicas; the others find it
+# by BETMESH_GATEWAY_ADDRESS.
 SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("identity", "services.identity", stage=0),
     ServiceSpec("gateway", "gateway", stage=1),
-    ServiceSpec("identity", "services.identity", stage=2),
     ServiceSpec("bets", "services.bets", stage=2),
     ServiceSpec("live", "services.live", stage=2),
     ServiceSpec("oracle", "services.oracle", stage=2),
@@ -135,6 +149,9 @@ class MeshConfig:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # Per instance, e.g. {"quotes-football-1": {"BETMESH_QUOTES_FAULT": "skew-odds"}}.
     instance_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # "tokens": every service verifies identity-issued tokens and gets a credential of its own
+    # (identity then always runs, whatever `only` says); "anonymous": no authentication.
+    auth: str = "tokens"
 
 
 @dataclass
@@ -273,6 +290,8 @@ class Mesh:
         self.demo_client_id = DEMO_CLIENT_ID
         self.startup_seconds: float | None = None
         self._demo_secret = ""
+        # Module -> (client id, secret file, sha256 of the secret); secrets stay in their files.
+        self._service_clients: dict[str, tuple[str, Path, str]] = {}
         self._postgres: EmbeddedPostgres | None = None
         self._redis: EmbeddedRedis | None = None
         self._anvil: Anvil | None = None
@@ -396,6 +415,7 @@ class Mesh:
     def child_env(self) -> dict[str, str]:
         """Variables every child gets (the launcher contract), without per-service ones."""
         gateway = next((c for c in self.children if c.spec.module == "gateway"), None)
+        identity = next((c for c in self.children if c.spec.module == "services.identity"), None)
         clients = [
             {
                 "client_id": DEMO_CLIENT_ID,
@@ -403,6 +423,15 @@ class Mesh:
                 "role": "operator",
                 "audiences": list(DEMO_AUDIENCES),
             }
+        ]
+        clients += [
+            {
+                "client_id": client_id,
+                "secret_sha256": digest,
+                "role": "service",
+                "audiences": list(SERVICE_CALLS.get(module, ())),
+            }
+            for module, (client_id, _, digest) in sorted(self._service_clients.items())
         ]
         env = {
             "BETMESH_HOST": HOST,
@@ -412,6 +441,8 @@ class Mesh:
             "BETMESH_GATEWAY_ADDRESS": gateway.address if gateway else "",
             "BETMESH_ORACLE_RPC_URLS": ",".join(self.chain_rpc_urls),
             "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
+            "BETMESH_AUTH_MODE": self.config.auth,
+            "BETMESH_IDENTITY_ADDRESS": identity.address if identity else "",
             "BETMESH_GATEWAY_REPLICAS": ";".join(
                 f"{sport}={','.join(self.replica_addresses(sport))}"
                 for sport in SPORTS
@@ -447,7 +478,10 @@ class Mesh:
         self._watchdog = Watchdog()
         self._demo_secret = secrets.token_urlsafe(32)
         write_private(self.secret_file, self._demo_secret + "\n")
+        if config.auth not in AUTH_MODES:
+            raise MeshError(f"auth must be one of {', '.join(AUTH_MODES)}, not {config.auth!r}")
         self._plan()
+        self._make_service_clients()
         # Quote replicas keep their model snapshots in PostgreSQL: they start once it is up.
         first = [c for c in self.children if c.spec.stage == 0]
         infra = threading.Thread(target=self._start_infra_guarded, name="infra", daemon=True)
@@ -469,15 +503,36 @@ class Mesh:
         config = self.config
         specs = quote_specs(config.replicas) + list(SERVICES)
         if config.only is not None:
-            specs = [
-                s for s in specs if {s.name, s.module, s.module.rsplit(".", 1)[-1]} & config.only
-            ]
+            wanted = set(config.only)
+            if config.auth == "tokens":
+                wanted.add("services.identity")  # every service needs its keys and tokens
+            specs = [s for s in specs if {s.name, s.module, s.module.rsplit(".", 1)[-1]} & wanted]
         ports = iter(range(config.base_port, 65536)) if config.base_port else None
         for spec in specs:
             if not module_exists(spec.module):
                 self.skipped.append(spec)
                 continue
             self.children.append(Child(spec, next(ports) if ports else free_port()))
+
+    def _make_service_clients(self) -> None:
+        """A fresh credential per service module at every start (like the demo operator's)."""
+        if self.config.auth != "tokens":
+            return
+        for module in sorted({c.spec.module for c in self.children}):
+            client_id = f"svc-{module.rsplit('.', 1)[-1]}"
+            secret = secrets.token_urlsafe(32)
+            path = self.config.state_dir / CLIENTS_DIR / f"{client_id}.secret"
+            write_private(path, secret + "\n")
+            digest = hashlib.sha256(secret.encode()).hexdigest()
+            self._service_clients[module] = (client_id, path, digest)
+
+    def client_env(self, child: Child) -> dict[str, str]:
+        """The child's own credential: its client id and where its secret is."""
+        found = self._service_clients.get(child.spec.module)
+        if found is None:
+            return {}
+        client_id, path, _ = found
+        return {"BETMESH_CLIENT_ID": client_id, "BETMESH_CLIENT_SECRET_FILE": str(path)}
 
     _infra_error: BaseException | None = None
 
@@ -553,6 +608,7 @@ class Mesh:
                 **os.environ,
                 **common,
                 **child.spec.env,
+                **self.client_env(child),
                 **self.config.instance_env.get(child.name, {}),
                 "BETMESH_PORT": str(child.port),
             }
@@ -619,6 +675,7 @@ class Mesh:
             "gateway": next((c.address for c in self.children if c.spec.module == "gateway"), ""),
             "demo_client_id": DEMO_CLIENT_ID,
             "demo_secret_file": str(self.secret_file),
+            "auth": self.config.auth,
             # What `stop()` (or the watchdog) must end besides the services: for operators
             # and tests that check nothing is left behind.
             "watchdog_pid": self._watchdog.pid if self._watchdog else None,

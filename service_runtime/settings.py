@@ -111,3 +111,24 @@ class ServerSettings:
             identity_address=env.str("IDENTITY_ADDRESS", ""),
             identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
         )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How a process authenticates its own outgoing calls (service_runtime.client_tokens)."""
+
+    auth_mode: str
+    identity_address: str
+    # The process's client-credential client; its secret is read from a 0600 file, never
+    # from the environment.
+    client_id: str
+    client_secret_file: str
+
+    @classmethod
+    def read(cls, env: Env) -> ClientSettings:
+        return cls(
+            auth_mode=env.str("AUTH_MODE", "anonymous"),
+            identity_address=env.str("IDENTITY_ADDRESS", ""),
+            client_id=env.str("CLIENT_ID", ""),
+            client_secret_file=env.str("CLIENT_SECRET_FILE", ""),
+        )

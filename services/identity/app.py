@@ -142,6 +142,10 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
             on_start.append(webhooks.start_hook)
             on_stop.insert(0, webhooks.stop)
             on_stop.append(ubble.close)
+        else:
+            # Provisional accounts (RegisterPlayer) need only the database; the KYC RPCs answer
+            # KYC_NOT_CONFIGURED until a provider is configured.
+            kyc = PaidKyc({}, "", store, register, announcer)
     servicer = IdentityServicer(
         issuer,
         keys,

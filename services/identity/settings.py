@@ -27,7 +27,8 @@ class IdentitySettings:
     franceconnect: FranceConnectConfig | None = None
     exclusion_file: Path | None = None
     player_audiences: tuple[str, ...] = ("betmesh.bets", "betmesh.live")
-    # None: no paid provider (RegisterPlayer and the KYC RPCs answer KYC_NOT_CONFIGURED).
+    # None: no paid provider (the KYC RPCs answer KYC_NOT_CONFIGURED; with the database,
+    # RegisterPlayer still opens provisional accounts).
     ubble: UbbleSettings | None = None
     # Where providers' webhooks arrive (0: any free port, logged at start).
     webhook_port: int = 0

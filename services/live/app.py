@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import socket
+import time
+
 import redis.asyncio as aioredis
 from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc
 
+from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
+from services.live.adapters.gateway_pricing import GrpcPricingGateway
 from services.live.adapters.redis_store import RedisLiveStore
+from services.live.domain.repricing import Cadence, Repricer
 from services.live.servicer import LiveOddsServicer
 from services.live.settings import LiveSettings
+from services.live.stream.service import StreamService
 
 SERVICE = "betmesh.live"
 SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
@@ -17,11 +27,50 @@ SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsServic
 def build(settings: LiveSettings) -> ServiceHost:
     client = aioredis.Redis.from_url(settings.redis_url)
     store = RedisLiveStore(client, producer=SERVICE, hold_seconds=settings.hold_seconds)
-    servicer = LiveOddsServicer(store)
+    # StreamOdds reads only the bus; the gateway is asked for fixture names, when known.
+    channels = ChannelPool()
+    gateway_channel = channels.get(settings.gateway_address) if settings.gateway_address else None
+    streams = StreamService(client, settings.stream, gateway_channel)
+    # In-play repricing through the consensus gateway (domain/repricing.py), when there is one.
+    repricer = None
+    if gateway_channel is not None:
+        config = settings.repricing
+        repricer = Repricer(
+            store=store,
+            gateway=GrpcPricingGateway(gateway_channel, config.gateway_timeout_seconds),
+            cadence=Cadence(
+                config.busy_reprice_seconds,
+                config.quiet_reprice_seconds,
+                config.busy_window_seconds,
+            ),
+            owner=f"{socket.gethostname()}:{os.getpid()}:{id(store):x}",
+            lease_seconds=config.lease_seconds,
+            clock=time.time,
+        )
+    cadence_timer: list[asyncio.Task[None]] = []
+    servicer = LiveOddsServicer(store, streams, repricer=repricer)
 
     async def check_redis() -> None:
         # Fail at start, not on the first event, when Redis is unreachable.
         await client.ping()
+
+    async def start_repricing() -> None:
+        if repricer is not None:
+            cadence_timer.append(
+                asyncio.create_task(repricer.run_forever(settings.repricing.tick_seconds))
+            )
+
+    async def stop_repricing() -> None:
+        for task in cadence_timer:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if repricer is not None:
+            await repricer.close()
+
+    async def stop_streams() -> None:
+        await streams.stop()
+        await channels.close()
 
     async def close_redis() -> None:
         # redis 5+ has aclose; the type stubs predate it.
@@ -38,6 +87,6 @@ def build(settings: LiveSettings) -> ServiceHost:
                 ),
             )
         ],
-        on_start=[check_redis],
-        on_stop=[close_redis],
+        on_start=[check_redis, streams.start, start_repricing],
+        on_stop=[stop_repricing, stop_streams, close_redis],
     )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from betmesh.live.v1 import live_odds_service_pb2_grpc
 
+from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument, NotFound, Unimplemented
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 from services.live.domain.ports import LiveStore
+from services.live.domain.repricing import Repricer
 from services.live.domain.sequencing import Outcome
+from services.live.stream.service import StreamService
 
 Context = ServicerContext
 
@@ -23,8 +24,15 @@ OUTCOMES = {
 
 
 class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
-    def __init__(self, store: LiveStore) -> None:
+    def __init__(
+        self,
+        store: LiveStore,
+        streams: StreamService | None = None,
+        repricer: Repricer | None = None,
+    ) -> None:
         self.store = store
+        self.repricer = repricer
+        self.streams = streams
         self._tracer = tracer(__name__)
 
     async def IngestMatchEvent(
@@ -42,6 +50,9 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
         ) as span:
             decision = await self.store.ingest(event)
             span.set_attribute("betmesh.ingest.outcome", decision.outcome.value)
+        if decision.outcome == Outcome.APPLIED and self.repricer is not None:
+            # Bet stops are already out (with the state, in the ingest); the price follows.
+            self.repricer.poke(event.fixture_id)
         return pb.IngestMatchEventResponse(
             outcome=OUTCOMES[decision.outcome], applied_sequence=decision.applied_sequence
         )
@@ -60,14 +71,34 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
             )
         return pb.GetGameStateResponse(fixture_id=game.fixture_id, state=game.state)
 
-    async def StreamOdds(
+    async def StreamOdds(  # type: ignore[override]
         self, request: pb.StreamOddsRequest, context: Context
-    ) -> AsyncIterator[pb.StreamOddsResponse]:
-        raise Unimplemented("NOT_IMPLEMENTED", "StreamOdds is not implemented yet")
-        # Unreachable, but makes this an async generator, as a server-streaming handler is.
-        yield pb.StreamOddsResponse()
+    ) -> None:
+        # A coroutine writing with context.write (not a generator) so that a write blocked on
+        # a client that does not read can be abandoned when the stream is cut.
+        if self.streams is None:
+            raise Unimplemented("NOT_IMPLEMENTED", "StreamOdds is not configured here")
+        subscriber = await self.streams.open(request, _partner(context))
+        try:
+            await self.streams.pump(subscriber, context.write)
+        finally:
+            await self.streams.close(subscriber)
 
     async def UpdateSubscription(
         self, request: pb.UpdateSubscriptionRequest, context: Context
     ) -> pb.UpdateSubscriptionResponse:
-        raise Unimplemented("NOT_IMPLEMENTED", "UpdateSubscription is not implemented yet")
+        if self.streams is None:
+            raise Unimplemented("NOT_IMPLEMENTED", "UpdateSubscription is not configured here")
+        applied = await self.streams.update(request.stream_id, request.filter, _partner(context))
+        return pb.UpdateSubscriptionResponse(filter=applied)
+
+
+def _partner(context: Context) -> str:
+    """Stream limits count per partner: the token's subject, or the peer's address without
+    tokens."""
+    principal = current_principal.get()
+    if principal is not None:
+        return f"sub:{principal.subject}"
+    peer = context.peer() or "unknown"
+    host = peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
+    return f"peer:{host}"

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service_runtime.settings import Env, ServerSettings
+from services.live.repricing_settings import RepricingSettings
+from services.live.stream.settings import StreamSettings
 
 
 @dataclass(frozen=True)
@@ -11,10 +13,14 @@ class LiveSettings:
     server: ServerSettings
     # Game state and held events live here so that several live processes share them.
     redis_url: str
-    # Not used yet: live repricing will ask the consensus gateway for prices.
+    # In-play prices come from the consensus gateway; without it nothing is repriced.
     gateway_address: str | None
     # How long an event ahead of a gap is held before ingests fail with SEQUENCE_GAP.
     hold_seconds: float
+    # StreamOdds: resume window, token key, per-partner limits, conflation (stream/settings.py).
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    # In-play repricing cadence and lease (repricing_settings.py).
+    repricing: RepricingSettings = field(default_factory=RepricingSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
@@ -24,6 +30,8 @@ class LiveSettings:
             redis_url=env.str("REDIS_URL"),
             gateway_address=env.str("GATEWAY_ADDRESS", None),
             hold_seconds=env.float("LIVE_HOLD_SECONDS", 30.0),
+            stream=StreamSettings.read(env),
+            repricing=RepricingSettings.read(env),
         )
         if settings.hold_seconds < 0:
             env.problems.append(

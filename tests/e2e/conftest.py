@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .auth import Operator
 from .launcher_process import Launcher, processes_of, wait_gone
 from .otlp_receiver import OtlpReceiver
 
@@ -56,3 +57,9 @@ def mesh(
     left = wait_gone(processes_of(launcher.pid), 15)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def operator(mesh: Launcher) -> Operator:
+    """The demo operator's tokens for the module's mesh (tokens are on by default)."""
+    return Operator.of(mesh.state_dir, mesh.addresses, mesh.record["demo_client_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -59,6 +60,8 @@ class Launcher:
     state_dir: Path
     args: list[str]
     process: subprocess.Popen[bytes] | None = None
+    # Added to the launcher's environment (and so to every child's).
+    env: dict[str, str] = field(default_factory=dict)
     output_file: Path = field(init=False)
     record: dict[str, Any] = field(default_factory=dict)
 
@@ -74,6 +77,7 @@ class Launcher:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env},
             )
         deadline = time.monotonic() + timeout
         while READY_MARKER not in self.output():

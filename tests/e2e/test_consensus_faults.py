@@ -21,6 +21,8 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from launcher.mesh import Mesh, MeshConfig
 from service_runtime.errors import error_info, status_from_metadata
 
+from .auth import Operator
+
 pytestmark = pytest.mark.e2e
 
 DEADLINE_MS = 1500
@@ -57,6 +59,14 @@ def mesh(
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def operator(mesh: Mesh) -> Operator:
+    # Tokens are on: the launcher runs identity with the replicas and the gateway.
+    identity = mesh.address_of("identity")
+    assert identity is not None
+    return Operator(identity, mesh.demo_client_id, mesh.demo_secret)
+
+
 PARTICIPANTS = {
     sport_pb2.SPORT_FOOTBALL: ("fb:liverpool", "fb:man-city"),
     sport_pb2.SPORT_TENNIS: ("tn:sinner", "tn:alcaraz"),
@@ -82,9 +92,11 @@ def fixture(
     )
 
 
-def snapshot(mesh: Mesh, sport: sport_pb2.Sport.ValueType = sport_pb2.SPORT_FOOTBALL) -> str:
+def snapshot(
+    mesh: Mesh, operator: Operator, sport: sport_pb2.Sport.ValueType = sport_pb2.SPORT_FOOTBALL
+) -> str:
     # The last replica of each sport answers at once (the slow ones are the first ones).
-    with grpc.insecure_channel(mesh.replica_addresses(NAMES[sport])[-1]) as channel:
+    with operator.channel(mesh.replica_addresses(NAMES[sport])[-1]) as channel:
         listed = quote_service_pb2_grpc.QuoteServiceStub(channel).ListModelSnapshots(
             quote_service_pb2.ListModelSnapshotsRequest(sport=sport),
             timeout=10,  # type: ignore[arg-type]
@@ -93,11 +105,11 @@ def snapshot(mesh: Mesh, sport: sport_pb2.Sport.ValueType = sport_pb2.SPORT_FOOT
 
 
 def gateway(
-    mesh: Mesh,
+    mesh: Mesh, operator: Operator
 ) -> tuple[grpc.Channel, consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub]:
     address = mesh.address_of("gateway")
     assert address is not None
-    channel = grpc.insecure_channel(address)
+    channel = operator.channel(address)
     return channel, consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(channel)
 
 
@@ -110,16 +122,16 @@ def kill(mesh: Mesh, name: str) -> None:
     assert child.exited is not None
 
 
-def test_faults_never_become_a_published_price(mesh: Mesh) -> None:
-    snapshot_hash = snapshot(mesh)
-    channel, stub = gateway(mesh)
+def test_faults_never_become_a_published_price(mesh: Mesh, operator: Operator) -> None:
+    snapshot_hash = snapshot(mesh, operator)
+    channel, stub = gateway(mesh, operator)
     with channel:
         # 1. The skewed replica is outvoted; the published price is the honest one.
         accepted = stub.GetConsensusQuote(
             pb.GetConsensusQuoteRequest(fixture=fixture("fault-1"), snapshot_hash=snapshot_hash),
             timeout=20,
         ).accepted
-        with grpc.insecure_channel(mesh.replica_addresses("football")[1]) as honest_channel:
+        with operator.channel(mesh.replica_addresses("football")[1]) as honest_channel:
             honest = quote_service_pb2_grpc.QuoteServiceStub(honest_channel).PriceFixture(
                 quote_service_pb2.PriceFixtureRequest(
                     fixture=fixture("fault-1"), snapshot_hash=snapshot_hash
@@ -165,13 +177,15 @@ def test_faults_never_become_a_published_price(mesh: Mesh) -> None:
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
 
 
-def test_a_replica_slower_than_the_deadline_is_not_waited_for(mesh: Mesh) -> None:
-    channel, stub = gateway(mesh)
+def test_a_replica_slower_than_the_deadline_is_not_waited_for(
+    mesh: Mesh, operator: Operator
+) -> None:
+    channel, stub = gateway(mesh, operator)
     with channel:
         accepted = stub.GetConsensusQuote(
             pb.GetConsensusQuoteRequest(
                 fixture=fixture("slow-1", sport_pb2.SPORT_TENNIS),
-                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_TENNIS),
+                snapshot_hash=snapshot(mesh, operator, sport_pb2.SPORT_TENNIS),
             ),
             timeout=20,
         ).accepted
@@ -191,13 +205,15 @@ def test_a_replica_slower_than_the_deadline_is_not_waited_for(mesh: Mesh) -> Non
         assert timed_out >= 1
 
 
-def test_a_hanging_sport_is_refused_at_its_deadline_while_another_keeps_pricing(mesh: Mesh) -> None:
-    channel, stub = gateway(mesh)
+def test_a_hanging_sport_is_refused_at_its_deadline_while_another_keeps_pricing(
+    mesh: Mesh, operator: Operator
+) -> None:
+    channel, stub = gateway(mesh, operator)
     with channel:
         stuck = stub.GetConsensusQuote.future(
             pb.GetConsensusQuoteRequest(
                 fixture=fixture("hang-1", sport_pb2.SPORT_BASKETBALL),
-                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_BASKETBALL),
+                snapshot_hash=snapshot(mesh, operator, sport_pb2.SPORT_BASKETBALL),
             ),
             timeout=30,
         )
@@ -206,7 +222,7 @@ def test_a_hanging_sport_is_refused_at_its_deadline_while_another_keeps_pricing(
         priced = stub.GetConsensusQuote(
             pb.GetConsensusQuoteRequest(
                 fixture=fixture("iso-1", sport_pb2.SPORT_TENNIS),
-                snapshot_hash=snapshot(mesh, sport_pb2.SPORT_TENNIS),
+                snapshot_hash=snapshot(mesh, operator, sport_pb2.SPORT_TENNIS),
             ),
             timeout=20,
         )

@@ -24,7 +24,8 @@ def test_a_killed_launcher_leaves_no_service_and_no_embedded_server(tmp_path: Pa
     launcher.start()
     try:
         services = processes_of(launcher.pid)
-        assert len(services) == 3
+        # One replica per sport, and identity: with tokens on, every service needs its keys.
+        assert len(services) == 4
         infra = launcher.record["infra_pids"]
         assert set(infra) == {"postgres", "redis", "anvil"}
         watchdog = launcher.record["watchdog_pid"]

@@ -18,11 +18,10 @@ from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grp
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 
 from launcher.embedded import ROOT
-from service_runtime.errors import error_info
 
+from .auth import Operator
 from .launcher_process import Launcher, processes_of, wait_gone
 from .otlp_receiver import OtlpReceiver, ReceivedSpan
 
@@ -79,14 +78,14 @@ def test_every_service_process_is_serving(mesh: Launcher) -> None:
 
 
 def test_a_consensus_quote_is_one_trace_across_gateway_and_replicas(
-    mesh: Launcher, otlp_receiver: OtlpReceiver
+    mesh: Launcher, operator: Operator, otlp_receiver: OtlpReceiver
 ) -> None:
     trace_id = secrets.token_hex(16)
     # The test is the trace's root: its traceparent makes the gateway join this trace.
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
-    with grpc.insecure_channel(mesh.addresses["quotes-football-1"]) as channel:
+    with operator.channel(mesh.addresses["quotes-football-1"]) as channel:
         snapshot_hash = football_snapshot(channel)
-    with grpc.insecure_channel(mesh.addresses["gateway"]) as channel:
+    with operator.channel(mesh.addresses["gateway"]) as channel:
         response = gateway_grpc.ConsensusGatewayServiceStub(channel).GetConsensusQuote(
             gateway_pb2.GetConsensusQuoteRequest(
                 fixture=fixture(f"e2e-trace-{trace_id[:8]}"),
@@ -117,29 +116,44 @@ def test_a_consensus_quote_is_one_trace_across_gateway_and_replicas(
     assert len({s.instance_id for s in replica_server_spans}) >= 2
 
 
-def test_an_rpc_not_built_yet_answers_unimplemented(mesh: Launcher) -> None:
-    with grpc.insecure_channel(mesh.addresses["quotes-football-2"]) as channel:
-        stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
-        with pytest.raises(grpc.RpcError) as raised:
-            stub.PriceFixture(
-                quote_service_pb2.PriceFixtureRequest(
-                    fixture=fixture("e2e-in-play"),
-                    snapshot_hash=football_snapshot(channel),
-                    game_state=game_state_pb2.GameState(
-                        event_sequence=3,
-                        elapsed_seconds=1800,
-                        period=1,
-                        football=game_state_pb2.FootballState(home_goals=1),
-                    ),
+def test_in_play_pricing_goes_through_the_gateway(mesh: Launcher, operator: Operator) -> None:
+    with operator.channel(mesh.addresses["quotes-football-2"]) as channel:
+        snapshot_hash = football_snapshot(channel)
+    with operator.channel(mesh.addresses["gateway"]) as channel:
+        stub = gateway_grpc.ConsensusGatewayServiceStub(channel)
+        pre_match = stub.GetConsensusQuote(
+            gateway_pb2.GetConsensusQuoteRequest(
+                fixture=fixture("e2e-in-play"),
+                snapshot_hash=snapshot_hash,
+                market_types=[market_pb2.MARKET_TYPE_MATCH_RESULT],
+            ),
+            timeout=10,
+        ).accepted.quote_set
+        live = stub.GetConsensusQuote(
+            gateway_pb2.GetConsensusQuoteRequest(
+                fixture=fixture("e2e-in-play"),
+                snapshot_hash=snapshot_hash,
+                market_types=[market_pb2.MARKET_TYPE_MATCH_RESULT],
+                game_state=game_state_pb2.GameState(
+                    event_sequence=3,
+                    elapsed_seconds=1800,
+                    period=1,
+                    football=game_state_pb2.FootballState(home_goals=1, regulation_seconds=5400),
                 ),
-                timeout=5,
-            )
-    call = raised.value
-    assert isinstance(call, grpc.Call)
-    assert call.code() == grpc.StatusCode.UNIMPLEMENTED
-    info = error_info(rpc_status.from_call(call))
-    assert info is not None
-    assert info.reason == "LIVE_PRICING_NOT_IMPLEMENTED"
+            ),
+            timeout=10,
+        ).accepted
+    assert live.quote_set.phase == market_pb2.PRICING_PHASE_LIVE
+    assert live.quote_set.event_sequence == 3
+    agreed = [v for v in live.evidence.votes if v.outcome == gateway_pb2.VOTE_OUTCOME_AGREED]
+    assert len(agreed) >= live.evidence.quorum >= 2
+
+    def home(quote_set: market_pb2.QuoteSet) -> int:
+        selections = quote_set.markets[0].selections
+        return next(s.probability_e9 for s in selections if s.selection_id == "home")
+
+    # A home goal after half an hour: the home side's chance is up on the pre-match one.
+    assert home(live.quote_set) > home(pre_match)
 
 
 def test_the_demo_plays_against_the_running_mesh(mesh: Launcher) -> None:
@@ -158,6 +172,16 @@ def test_the_demo_plays_against_the_running_mesh(mesh: Launcher) -> None:
     secret = (mesh.state_dir / "demo-operator.secret").read_text().strip()
     assert secret not in result.stdout + result.stderr + mesh.output()
     assert oct((mesh.state_dir / "demo-operator.secret").stat().st_mode & 0o777) == "0o600"
+    # With tokens on (the default), the player steps ran as a registered player.
+    assert mesh.record["auth"] == "tokens"
+    assert "signed in with a player token" in result.stdout
+    # Nor are the services' own client secrets, which only their owners may read.
+    service_secrets = sorted((mesh.state_dir / "clients").glob("svc-*.secret"))
+    assert {p.name for p in service_secrets} >= {"svc-gateway.secret", "svc-quotes.secret"}
+    logs = "".join(p.read_text() for p in (mesh.state_dir / "logs").glob("*.log"))
+    for path in service_secrets:
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert path.read_text().strip() not in result.stdout + mesh.output() + logs
 
 
 def test_sigterm_stops_every_child_and_the_launcher_exits_0(mesh: Launcher) -> None:

@@ -413,21 +413,23 @@ async def test_bad_inputs_are_refused_with_reasons(live: Stub) -> None:
     assert (code, info and info.reason) == (invalid, "FIXTURE_ID_REQUIRED")
 
 
-async def test_streaming_rpcs_answer_unimplemented(live: Stub) -> None:
+async def test_streaming_rpcs_answer_with_reasons(live: Stub) -> None:
+    # StreamOdds itself is tested in test_live_stream*.py; here only the error path.
     async def stream() -> None:
-        async for _ in live.StreamOdds(pb.StreamOddsRequest(), timeout=10):
+        request = pb.StreamOddsRequest(filter=pb.SubscriptionFilter(sports=[99]))  # type: ignore[list-item]
+        async for _ in live.StreamOdds(request, timeout=10):
             raise AssertionError("StreamOdds sent a message")
 
     code, info, _ = await rpc_error(stream)
-    assert (code, info and info.reason) == (grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
+    assert (code, info and info.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SPORT")
 
     # The rich status is readable the standard way too (grpc_status on the aio error).
     try:
         await live.UpdateSubscription(pb.UpdateSubscriptionRequest(stream_id="s"), timeout=10)
     except grpc.aio.AioRpcError as exc:
-        assert exc.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert exc.code() == grpc.StatusCode.NOT_FOUND
         info = error_info(rpc_status.from_call(exc))
-        assert info is not None and info.reason == "NOT_IMPLEMENTED"
+        assert info is not None and info.reason == "STREAM_NOT_FOUND"
     else:
         raise AssertionError("UpdateSubscription succeeded")
 

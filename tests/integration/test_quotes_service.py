@@ -152,10 +152,11 @@ async def test_bad_requests_get_reasons(tennis: Replica) -> None:
             pb.PriceFixtureRequest(
                 fixture=tennis_fixture(),
                 snapshot_hash=key,
+                # In play, the game state must be the fixture's sport's.
                 game_state=game_state_pb2.GameState(event_sequence=4),
             ),
-            grpc.StatusCode.UNIMPLEMENTED,
-            "LIVE_PRICING_NOT_IMPLEMENTED",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "GAME_STATE_SPORT_MISMATCH",
         ),
     ]
     for request, code, reason in cases:

@@ -7,7 +7,7 @@ import math
 import pytest
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 
-from service_runtime.errors import InvalidArgument, Unimplemented
+from service_runtime.errors import InvalidArgument
 from services.quotes.domain import football, ladder
 from services.quotes.domain.pricing import canonicalise, price_fixture
 from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
@@ -116,9 +116,10 @@ def test_a_market_type_of_another_sport_is_invalid_argument() -> None:
     assert raised.value.reason == "MARKET_TYPE_NOT_FOR_SPORT"
 
 
-def test_in_play_pricing_is_unimplemented() -> None:
+def test_in_play_pricing_needs_the_sports_game_state() -> None:
+    # In-play pricing itself is tested in test_inplay_models.py.
     snapshot = demo_football_snapshot()
-    with pytest.raises(Unimplemented) as raised:
+    with pytest.raises(InvalidArgument) as raised:
         price_fixture(
             _fixture(),
             snapshot,
@@ -127,7 +128,7 @@ def test_in_play_pricing_is_unimplemented() -> None:
             game_state_pb2.GameState(event_sequence=1),
             sport_pb2.SPORT_FOOTBALL,
         )
-    assert raised.value.reason == "LIVE_PRICING_NOT_IMPLEMENTED"
+    assert raised.value.reason == "GAME_STATE_SPORT_MISMATCH"
 
 
 def test_snapshot_hash_ignores_team_order() -> None:

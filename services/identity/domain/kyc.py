@@ -125,6 +125,9 @@ class PaidKyc:
         self.clock = clock
 
     def _provider(self, name: str) -> KycProvider:
+        if not self.providers:
+            # Accounts open (provisional) without one; verifying them needs a provider.
+            raise FailedPrecondition("KYC_NOT_CONFIGURED", "no paid KYC provider is configured")
         provider = self.providers.get(name or self.default_provider)
         if provider is None:
             raise InvalidArgument("KYC_PROVIDER_UNKNOWN", f"no KYC provider named {name!r}")

@@ -13,6 +13,16 @@ event stream inside the same MULTI, so the bus sees exactly the applied events, 
 order, and never an event for a write that did not happen. The clock is Redis' own (TIME) so
 that hold windows mean the same on every process. Within one process, ingests for the same
 fixture take turns on a lock first, so optimistic retries only happen between processes.
+
+Repricing state, per fixture, shared by every live process (see domain/repricing.py):
+- `<prefix>:pricing:<fixture_id>` (hash): `suspended`, `last_event_at`, the match clock
+  (`clock_running`, `clock_elapsed`, `clock_at`), the fixture announced on MATCH_STARTED
+  (`fixture`) and, once resolved, what the gateway prices it from (`target_fixture`,
+  `snapshot_hash`);
+- `<prefix>:due` (sorted set): fixture -> when it is next due for a reprice (0: at once);
+- `<prefix>:lease:<fixture_id>`: the process repricing the fixture now (SET NX PX).
+An ingest writes the MarketStatusChanged events of the applied events (suspension, hand-over,
+deactivation), the repricing fields and "due at once" in its own MULTI, with the game state.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import struct
 from collections.abc import AsyncIterator, Mapping
 
 import redis.asyncio as aioredis
-from betmesh.common.v1 import game_state_pb2
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 from redis.exceptions import WatchError
@@ -32,6 +42,15 @@ from redis.exceptions import WatchError
 from service_runtime.errors import Aborted
 from service_runtime.events import EventPublisher, Topic
 from services.live.domain.game import DEFAULT_BEST_OF_SETS, LiveGame, MatchStatus
+from services.live.domain.repricing import (
+    CLOCK_STARTS,
+    CLOCK_STOPS,
+    Completion,
+    FixtureView,
+    MatchClock,
+    PricingTarget,
+    status_changes,
+)
 from services.live.domain.sequencing import Decision, HeldEvent, decide
 
 log = logging.getLogger(__name__)
@@ -40,6 +59,11 @@ _HELD_AT = struct.Struct(">d")
 # Contention on one fixture is a handful of processes; this many lost races means something
 # is wrong, and the caller may retry.
 MAX_ATTEMPTS = 100
+# Releases a lease only if this process still holds it.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 class _KeyedLocks:
@@ -86,6 +110,16 @@ class RedisLiveStore:
     def _held_key(self, fixture_id: str) -> str:
         return f"{self.prefix}:held:{fixture_id}"
 
+    def _pricing_key(self, fixture_id: str) -> str:
+        return f"{self.prefix}:pricing:{fixture_id}"
+
+    def _lease_key(self, fixture_id: str) -> str:
+        return f"{self.prefix}:lease:{fixture_id}"
+
+    @property
+    def _due_key(self) -> str:
+        return f"{self.prefix}:due"
+
     async def game(self, fixture_id: str) -> LiveGame | None:
         raw = await self.client.hgetall(self._game_key(fixture_id))
         return _decode_game(fixture_id, _as_bytes(raw))
@@ -115,7 +149,10 @@ class RedisLiveStore:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return decision
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    await self._write(pipe, decision, game_key, held_key)
+                    events = [event] + [held[sequence].event for sequence in decision.release]
+                    await self._write(
+                        pipe, decision, game_key, held_key, events, seconds + micros / 1e6
+                    )
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -142,6 +179,8 @@ class RedisLiveStore:
         decision: Decision,
         game_key: str,
         held_key: str,
+        events: list[me.MatchEvent],
+        now: float,
     ) -> None:
         if decision.applied and decision.game is not None:
             game = decision.game
@@ -165,7 +204,8 @@ class RedisLiveStore:
             )
         # A publisher on the pipeline queues its XADD in this transaction.
         publisher = EventPublisher(pipe, self.producer)
-        for applied in decision.applied:
+        pricing: dict[str, bytes | str | float | int] = {}
+        for applied, event in zip(decision.applied, events, strict=False):
             await publisher.publish(
                 Topic.GAME_STATE_CHANGED,
                 events_pb2.EventEnvelope(
@@ -174,6 +214,119 @@ class RedisLiveStore:
                     )
                 ),
             )
+            # Bet stops go out with the state that caused them, never later, never lost.
+            for change in status_changes(event, applied):
+                await publisher.publish(
+                    Topic.MARKET_STATUS_CHANGED,
+                    events_pb2.EventEnvelope(market_status_changed=change),
+                )
+                # After the hand-over no live market is open until the first live price.
+                if change.status in (
+                    market_pb2.MARKET_STATUS_SUSPENDED,
+                    market_pb2.MARKET_STATUS_HANDED_OVER,
+                ):
+                    pricing["suspended"] = 1
+                elif change.status == market_pb2.MARKET_STATUS_DEACTIVATED:
+                    pricing["suspended"] = 0
+            if event.type in CLOCK_STARTS:
+                pricing["clock_running"] = 1
+            elif event.type in CLOCK_STOPS:
+                pricing["clock_running"] = 0
+            pricing["clock_elapsed"] = applied.state.elapsed_seconds
+            pricing["clock_at"] = now
+            if event.type != me.MATCH_EVENT_TYPE_CLOCK:
+                pricing["last_event_at"] = now
+            if (
+                event.type == me.MATCH_EVENT_TYPE_MATCH_STARTED
+                and event.fixture.home.participant_id
+                and event.fixture.away.participant_id
+            ):
+                pricing["fixture"] = event.fixture.SerializeToString(deterministic=True)
+        if decision.applied and decision.game is not None:
+            fixture_id = decision.game.fixture_id
+            await pipe.hset(self._pricing_key(fixture_id), mapping=pricing)  # type: ignore[arg-type]
+            if decision.game.status == MatchStatus.LIVE:
+                # Due at once (0 sorts before any clock): the next reprice takes this event.
+                await pipe.zadd(self._due_key, {fixture_id: 0})
+            elif decision.game.finished:
+                await pipe.zrem(self._due_key, fixture_id)
+
+    # ---- repricing (services.live.domain.repricing.RepricingStore) ---------------------------
+
+    async def due(self, now: float, limit: int) -> list[str]:
+        found = await self.client.zrangebyscore(self._due_key, "-inf", now, start=0, num=limit)
+        # The client does not decode responses: members are bytes.
+        return [bytes(f).decode() for f in found]  # type: ignore[arg-type]
+
+    async def view(self, fixture_id: str) -> FixtureView | None:
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._game_key(fixture_id))
+            pipe.hgetall(self._pricing_key(fixture_id))
+            pipe.zscore(self._due_key, fixture_id)
+            raw_game, raw_pricing, due_at = await pipe.execute()
+        game = _decode_game(fixture_id, _as_bytes(raw_game))
+        if game is None:
+            return None
+        return _decode_view(game, _as_bytes(raw_pricing), due_at)
+
+    async def acquire(self, fixture_id: str, owner: str, seconds: float) -> bool:
+        return bool(
+            await self.client.set(
+                self._lease_key(fixture_id), owner, nx=True, px=max(1, int(seconds * 1000))
+            )
+        )
+
+    async def release(self, fixture_id: str, owner: str) -> None:
+        await self.client.eval(_RELEASE, 1, self._lease_key(fixture_id), owner)  # type: ignore[no-untyped-call]
+
+    async def unschedule(self, fixture_id: str) -> None:
+        await self.client.zrem(self._due_key, fixture_id)
+
+    async def complete(self, completion: Completion) -> bool:
+        fixture_id = completion.fixture_id
+        game_key, pricing_key = self._game_key(fixture_id), self._pricing_key(fixture_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    await pipe.watch(game_key, pricing_key)
+                    game = _decode_game(fixture_id, _as_bytes(await pipe.hgetall(game_key)))
+                    suspended = await pipe.hget(pricing_key, "suspended")
+                    if game is None or game.applied_sequence != completion.sequence:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return False
+                    is_suspended = suspended in (b"1", "1")
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    await pipe.zadd(self._due_key, {fixture_id: completion.next_due})
+                    publisher = EventPublisher(pipe, self.producer)
+                    fields: dict[str, bytes | int] = {}
+                    if completion.reopen is not None and is_suspended:
+                        await publisher.publish(
+                            Topic.MARKET_STATUS_CHANGED,
+                            events_pb2.EventEnvelope(market_status_changed=completion.reopen),
+                        )
+                        fields["suspended"] = 0
+                    if completion.suspend is not None and not is_suspended:
+                        await publisher.publish(
+                            Topic.MARKET_STATUS_CHANGED,
+                            events_pb2.EventEnvelope(market_status_changed=completion.suspend),
+                        )
+                        fields["suspended"] = 1
+                    if completion.target is not None:
+                        fields["target_fixture"] = completion.target.fixture.SerializeToString(
+                            deterministic=True
+                        )
+                        fields["snapshot_hash"] = completion.target.snapshot_hash.encode()
+                    if fields:
+                        await pipe.hset(pricing_key, mapping=fields)  # type: ignore[arg-type]
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        raise Aborted(
+            "CONCURRENT_UPDATE",
+            f"fixture {fixture_id} kept changing while its reprice completed",
+            {"fixture_id": fixture_id},
+        )
 
 
 def _as_bytes(raw: Mapping[bytes | str, bytes | str]) -> dict[bytes, bytes]:
@@ -194,6 +347,31 @@ def _decode_game(fixture_id: str, raw: dict[bytes, bytes]) -> LiveGame | None:
         status=MatchStatus(raw[b"status"].decode()),
         best_of_sets=int(raw[b"best_of_sets"]),
         state=state,
+    )
+
+
+def _decode_view(game: LiveGame, raw: dict[bytes, bytes], due_at: float | None) -> FixtureView:
+    clock = None
+    if b"clock_at" in raw:
+        clock = MatchClock(
+            raw.get(b"clock_running") == b"1",
+            int(raw.get(b"clock_elapsed", b"0")),
+            float(raw[b"clock_at"]),
+        )
+    announced = sport_pb2.Fixture.FromString(raw[b"fixture"]) if b"fixture" in raw else None
+    target = None
+    if b"snapshot_hash" in raw and b"target_fixture" in raw:
+        target = PricingTarget(
+            sport_pb2.Fixture.FromString(raw[b"target_fixture"]), raw[b"snapshot_hash"].decode()
+        )
+    return FixtureView(
+        game=game,
+        due_at=due_at,
+        suspended=raw.get(b"suspended") == b"1",
+        last_event_at=float(raw[b"last_event_at"]) if b"last_event_at" in raw else None,
+        clock=clock,
+        announced_fixture=announced,
+        target=target,
     )
 
 

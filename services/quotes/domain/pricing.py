@@ -18,7 +18,15 @@ from betmesh.quotes.v1 import snapshot_pb2
 
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
-from services.quotes.domain import basketball, football, margin, tennis
+from services.quotes.domain import (
+    basketball,
+    football,
+    inplay,
+    inplay_basketball,
+    inplay_tennis,
+    margin,
+    tennis,
+)
 from services.quotes.domain.ladder import MIN_ODDS_E4
 from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
 
@@ -264,24 +272,52 @@ def price_fixture(
             f"snapshot {snapshot_hash} is not a {sport_pb2.Sport.Name(sport)} snapshot",
         )
     if game_state is not None:
-        raise Unimplemented("LIVE_PRICING_NOT_IMPLEMENTED", "in-play pricing is not built yet")
+        _validate_game_state(game_state, sport)
     wanted = _wanted_types(market_types, sport)
     policy = resolve_policy(snapshot.pricing_policy)
     model = _MODELS[sport]
     quote_set = market_pb2.QuoteSet(
         fixture_id=fixture.fixture_id,
         sport=sport,
-        phase=market_pb2.PRICING_PHASE_PRE_MATCH,
+        # In play: same snapshot and pipeline, the game state conditions the model.
+        phase=market_pb2.PRICING_PHASE_PRE_MATCH
+        if game_state is None
+        else market_pb2.PRICING_PHASE_LIVE,
         snapshot_hash=snapshot_hash,
+        event_sequence=game_state.event_sequence if game_state is not None else 0,
     )
     quote_set.markets.extend(
-        price_market(fixture.fixture_id, m, policy) for m in model(fixture, snapshot, wanted)
+        price_market(fixture.fixture_id, m, policy)
+        for m in model(fixture, snapshot, wanted, game_state)
     )
+    if game_state is not None:
+        inplay.withdraw_decided(quote_set)
     return quote_set
 
 
+_SPORT_STATES = {
+    sport_pb2.SPORT_FOOTBALL: "football",
+    sport_pb2.SPORT_TENNIS: "tennis",
+    sport_pb2.SPORT_BASKETBALL: "basketball",
+}
+
+
+def _validate_game_state(
+    game_state: game_state_pb2.GameState, sport: sport_pb2.Sport.ValueType
+) -> None:
+    if game_state.WhichOneof("sport_state") != _SPORT_STATES[sport]:
+        raise InvalidArgument(
+            "GAME_STATE_SPORT_MISMATCH",
+            f"in-play pricing of {sport_pb2.Sport.Name(sport)} needs "
+            f"game_state.{_SPORT_STATES[sport]}",
+        )
+
+
 def football_model(
-    fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
+    fixture: sport_pb2.Fixture,
+    snapshot: snapshot_pb2.ModelSnapshot,
+    wanted: list[MT.ValueType],
+    game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.football
     teams = {t.participant_id: t for t in params.teams}
@@ -304,7 +340,10 @@ def football_model(
         params.home_advantage,
         fixture.neutral_venue,
     )
-    grid = football.dixon_coles_grid(home_rate, away_rate, params.rho, max_goals)
+    if game_state is None:
+        grid = football.dixon_coles_grid(home_rate, away_rate, params.rho, max_goals)
+    else:
+        grid = inplay.live_grid(home_rate, away_rate, params.rho, max_goals, game_state)
     home_name = fixture.home.name or home.name
     away_name = fixture.away.name or away.name
     if _football_markets is not None:
@@ -337,7 +376,10 @@ def tennis_rules(params: snapshot_pb2.TennisParameters, best_of_sets: int) -> te
 
 
 def tennis_model(
-    fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
+    fixture: sport_pb2.Fixture,
+    snapshot: snapshot_pb2.ModelSnapshot,
+    wanted: list[MT.ValueType],
+    game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.tennis
     players = {p.participant_id: p for p in params.players}
@@ -359,7 +401,12 @@ def tennis_model(
     pb = tennis.matchup_serve_probability(
         away.serve_point_win, home.return_point_win, average_return
     )
-    dist = tennis.match_distribution(pa, pb, rules)
+    live = (
+        inplay_tennis.live_distribution(pa, pb, rules, game_state.tennis)
+        if game_state is not None
+        else None
+    )
+    dist = live if live is not None else tennis.match_distribution(pa, pb, rules)
     return tennis.tennis_markets(
         dist,
         fixture.home.name or home.name,
@@ -370,7 +417,10 @@ def tennis_model(
 
 
 def basketball_model(
-    fixture: sport_pb2.Fixture, snapshot: snapshot_pb2.ModelSnapshot, wanted: list[MT.ValueType]
+    fixture: sport_pb2.Fixture,
+    snapshot: snapshot_pb2.ModelSnapshot,
+    wanted: list[MT.ValueType],
+    game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.basketball
     teams = {t.participant_id: t for t in params.teams}
@@ -400,9 +450,10 @@ def basketball_model(
         params.total_sigma,
         fixture.neutral_venue,
     )
-    return basketball.basketball_markets(
-        e, fixture.home.name or home.name, fixture.away.name or away.name, wanted
-    )
+    home_name, away_name = fixture.home.name or home.name, fixture.away.name or away.name
+    if game_state is not None:
+        return inplay_basketball.live_markets(e, game_state, home_name, away_name, wanted)
+    return basketball.basketball_markets(e, home_name, away_name, wanted)
 
 
 _MODELS = {

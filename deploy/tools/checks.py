@@ -1,0 +1,371 @@
+"""The project's own rules for rendered Kubernetes objects (beyond schema validity).
+
+Pure Python over the rendered objects (dicts), so tests can feed it hand-written manifests.
+`check(objects)` returns every violation as "Kind/name: problem"; an empty list means clean.
+
+Rules:
+- workloads: every container has readiness and liveness probes (betmesh containers: native gRPC
+  probes), CPU and memory requests and limits, a non-root, read-only, no-escalation,
+  ALL-capabilities-dropped security context;
+- termination grace longer than the preStop pause plus the service's BETMESH_GRACE_SECONDS;
+- every workload is covered by a PodDisruptionBudget and selected by a NetworkPolicy of its own
+  (not only the namespace-wide default deny);
+- secrets by reference only: no Secret objects in the manifests, credential-like variables only
+  through secretKeyRef, no credentials in ConfigMaps;
+- quote replicas: one StatefulSet per sport behind a headless Service, addressed pod by pod in
+  the gateway's BETMESH_GATEWAY_REPLICAS with a strict-majority quorum; only the gateway may
+  reach them; replicas of a sport kept apart by node (hard) and zone (spread) when
+  `strict_scheduling`;
+- only the oracle may egress to the chain RPC port; only pods labelled public take traffic from
+  outside the namespace, and the Ingress routes only to them;
+- the live Deployment has a HorizontalPodAutoscaler on CPU and a custom metric.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+Manifest = Mapping[str, Any]
+
+WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+CHAIN_RPC_PORT = 8545
+BETMESH_IMAGE = re.compile(r"(^|/)betmesh(:|@|$)")
+# Variables whose value is a credential or carries one (URLs with passwords, keys, tokens).
+SECRET_NAME = re.compile(
+    r"(PASSWORD|SECRET|TOKEN|_KEY$|DATABASE_URL|REDIS_URL|RPC_URLS|IDENTITY_CLIENTS|CLIENT_ID)"
+)
+CREDENTIAL_VALUE = re.compile(r"://[^/@\s:]+:[^/@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+PUBLIC_LABEL = ("betmesh.io/public", "true")
+DEFAULT_GRACE_SECONDS = 10.0
+
+
+def ref(obj: Manifest) -> str:
+    return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+
+
+def pod_template(obj: Manifest) -> Mapping[str, Any]:
+    template: Mapping[str, Any] = obj.get("spec", {}).get("template", {})
+    return template
+
+
+def pod_labels(obj: Manifest) -> dict[str, str]:
+    return dict(pod_template(obj).get("metadata", {}).get("labels", {}))
+
+
+def containers(obj: Manifest) -> list[Mapping[str, Any]]:
+    spec = pod_template(obj).get("spec", {})
+    return list(spec.get("containers", [])) + list(spec.get("initContainers", []))
+
+
+def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)."""
+    if selector is None:
+        return False
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> list[str]:
+    problems: list[str] = []
+    by_kind: dict[str, list[Manifest]] = {}
+    for obj in objects:
+        by_kind.setdefault(str(obj.get("kind")), []).append(obj)
+    workloads = [o for o in objects if o.get("kind") in WORKLOADS]
+    config_maps = {o["metadata"]["name"]: o for o in by_kind.get("ConfigMap", [])}
+    policies = by_kind.get("NetworkPolicy", [])
+    for obj in workloads:
+        problems += _container_rules(obj, config_maps)
+        problems += _coverage(obj, by_kind.get("PodDisruptionBudget", []), policies)
+    problems += _secrets(objects)
+    problems += _quotes(objects, by_kind, strict_scheduling)
+    problems += _network(objects, by_kind)
+    problems += _autoscaling(by_kind)
+    return problems
+
+
+def _env(container: Mapping[str, Any], config_maps: Mapping[str, Manifest]) -> dict[str, str]:
+    """Literal environment as the kubelet builds it: envFrom ConfigMaps, then env."""
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        name = source.get("configMapRef", {}).get("name")
+        if name in config_maps:
+            values.update(config_maps[name].get("data", {}))
+    for var in container.get("env", []):
+        if "value" in var:
+            values[var["name"]] = str(var["value"])
+        else:
+            values.pop(var["name"], None)
+    return values
+
+
+def _container_rules(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iterator[str]:
+    name = ref(obj)
+    pod = pod_template(obj).get("spec", {})
+    pod_security = pod.get("securityContext", {})
+    grace = float(pod.get("terminationGracePeriodSeconds", 30))
+    if not containers(obj):
+        yield f"{name}: no containers"
+    for container in containers(obj):
+        where = f"{name} container {container.get('name')}"
+        betmesh = bool(BETMESH_IMAGE.search(str(container.get("image", ""))))
+        for probe in ("readinessProbe", "livenessProbe"):
+            spec = container.get(probe)
+            if not spec:
+                yield f"{where}: no {probe}"
+            elif betmesh and "grpc" not in spec:
+                yield f"{where}: {probe} is not a native gRPC probe"
+        resources = container.get("resources", {})
+        for kind in ("requests", "limits"):
+            for resource in ("cpu", "memory"):
+                if resource not in resources.get(kind, {}):
+                    yield f"{where}: no {resource} {kind[:-1]}"
+        security = container.get("securityContext", {})
+        non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
+        user = security.get("runAsUser", pod_security.get("runAsUser"))
+        if non_root is not True or user == 0:
+            yield f"{where}: must run as non-root (runAsNonRoot: true, runAsUser != 0)"
+        if security.get("readOnlyRootFilesystem") is not True:
+            yield f"{where}: root filesystem must be read-only"
+        if security.get("allowPrivilegeEscalation") is not False:
+            yield f"{where}: allowPrivilegeEscalation must be false"
+        if "ALL" not in security.get("capabilities", {}).get("drop", []):
+            yield f"{where}: capabilities must drop ALL"
+        if betmesh:
+            env = _env(container, config_maps)
+            pre_stop = container.get("lifecycle", {}).get("preStop", {})
+            pause = float(pre_stop.get("sleep", {}).get("seconds", 0))
+            drain = float(env.get("BETMESH_GRACE_SECONDS", DEFAULT_GRACE_SECONDS))
+            if grace <= pause + drain:
+                yield (
+                    f"{where}: terminationGracePeriodSeconds {grace:g} must exceed preStop "
+                    f"{pause:g} s + BETMESH_GRACE_SECONDS {drain:g} s"
+                )
+            if "OTEL_EXPORTER_OTLP_ENDPOINT" not in env:
+                yield f"{where}: no OTEL_EXPORTER_OTLP_ENDPOINT"
+
+
+def _coverage(obj: Manifest, budgets: list[Manifest], policies: list[Manifest]) -> Iterator[str]:
+    labels = pod_labels(obj)
+    if not any(selects(b.get("spec", {}).get("selector"), labels) for b in budgets):
+        yield f"{ref(obj)}: no PodDisruptionBudget selects its pods"
+    own = [
+        p
+        for p in policies
+        if p.get("spec", {}).get("podSelector")
+        and selects(p["spec"]["podSelector"], labels)
+        and "app.kubernetes.io/name" in p["spec"]["podSelector"].get("matchLabels", {})
+    ]
+    if not own:
+        yield f"{ref(obj)}: no NetworkPolicy of its own selects its pods"
+
+
+def _secrets(objects: Sequence[Manifest]) -> Iterator[str]:
+    for obj in objects:
+        if obj.get("kind") == "Secret":
+            yield f"{ref(obj)}: Secret objects are not committed; reference them by name"
+        if obj.get("kind") == "ConfigMap":
+            for key, value in obj.get("data", {}).items():
+                if SECRET_NAME.search(key.upper()) or CREDENTIAL_VALUE.search(str(value)):
+                    yield f"{ref(obj)}: {key} looks like a credential; use a Secret"
+        if obj.get("kind") in WORKLOADS:
+            for container in containers(obj):
+                for var in container.get("env", []):
+                    name = var["name"]
+                    by_reference = "secretKeyRef" in var.get("valueFrom", {})
+                    if SECRET_NAME.search(name) and not name.endswith("_FILE") and not by_reference:
+                        yield f"{ref(obj)}: {name} must come from a secretKeyRef"
+                    if CREDENTIAL_VALUE.search(str(var.get("value", ""))):
+                        yield f"{ref(obj)}: {name} holds a credential inline"
+
+
+def _quotes(
+    objects: Sequence[Manifest], by_kind: Mapping[str, list[Manifest]], strict: bool
+) -> Iterator[str]:
+    services = {o["metadata"]["name"]: o for o in by_kind.get("Service", [])}
+    replica_sets: dict[str, list[str]] = {}
+    for obj in by_kind.get("Deployment", []):
+        for container in containers(obj):
+            if "services.quotes" in container.get("args", []):
+                yield f"{ref(obj)}: quote replicas must be a StatefulSet (stable per-pod names)"
+    for obj in by_kind.get("StatefulSet", []):
+        quotes = [c for c in containers(obj) if "services.quotes" in c.get("args", [])]
+        if not quotes:
+            continue
+        sport = next(
+            (v["value"] for v in quotes[0].get("env", []) if v["name"] == "BETMESH_QUOTES_SPORT"),
+            None,
+        )
+        if sport is None:
+            yield f"{ref(obj)}: no BETMESH_QUOTES_SPORT"
+            continue
+        spec = obj["spec"]
+        service = services.get(spec.get("serviceName", ""))
+        if service is None or service["spec"].get("clusterIP") != "None":
+            yield f"{ref(obj)}: serviceName must name a headless Service"
+        port = 50051
+        replica_sets[sport] = [
+            f"{obj['metadata']['name']}-{i}.{spec.get('serviceName')}:{port}"
+            for i in range(int(spec.get("replicas", 1)))
+        ]
+        labels = pod_labels(obj)
+        if labels.get("betmesh.io/sport") != sport:
+            yield f"{ref(obj)}: pods must carry betmesh.io/sport={sport}"
+        if strict:
+            pod = pod_template(obj).get("spec", {})
+            terms = (
+                pod.get("affinity", {})
+                .get("podAntiAffinity", {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution", [])
+            )
+            if not any(
+                t.get("topologyKey") == "kubernetes.io/hostname"
+                and t.get("labelSelector", {}).get("matchLabels", {}).get("betmesh.io/sport")
+                == sport
+                for t in terms
+            ):
+                yield f"{ref(obj)}: no required anti-affinity keeping {sport} replicas apart"
+            spreads = pod.get("topologySpreadConstraints", [])
+            if not any(
+                s.get("topologyKey") == "topology.kubernetes.io/zone"
+                and s.get("whenUnsatisfiable") == "DoNotSchedule"
+                and s.get("labelSelector", {}).get("matchLabels", {}).get("betmesh.io/sport")
+                == sport
+                for s in spreads
+            ):
+                yield f"{ref(obj)}: no zone spread (DoNotSchedule) for {sport} replicas"
+    if not replica_sets:
+        return
+    gateway_envs = [
+        _literal_env(c)
+        for o in by_kind.get("Deployment", [])
+        for c in containers(o)
+        if "gateway" in c.get("args", [])
+    ]
+    if not gateway_envs:
+        yield "Deployment/gateway: missing (quote replicas exist)"
+    for env in gateway_envs:
+        declared = _parse_sets(env.get("BETMESH_GATEWAY_REPLICAS", ""))
+        quorum = _parse_quorum(env.get("BETMESH_GATEWAY_QUORUM", "2"))
+        for sport, addresses in replica_sets.items():
+            if declared.get(sport) != addresses:
+                yield (
+                    f"gateway: BETMESH_GATEWAY_REPLICAS for {sport} is {declared.get(sport)}, "
+                    f"the StatefulSet gives {addresses}"
+                )
+            k = quorum.get(sport, quorum.get("*", 2))
+            if not (k <= len(addresses) and 2 * k > len(addresses)):
+                yield (
+                    f"gateway: quorum {k} of {len(addresses)} for {sport} is not a strict majority"
+                )
+        for sport in set(declared) - set(replica_sets):
+            yield f"gateway: BETMESH_GATEWAY_REPLICAS names {sport}, which has no StatefulSet"
+
+
+def _literal_env(container: Mapping[str, Any]) -> dict[str, str]:
+    return {v["name"]: str(v["value"]) for v in container.get("env", []) if "value" in v}
+
+
+def _parse_sets(value: str) -> dict[str, list[str]]:
+    sets = {}
+    for part in filter(None, (p.strip() for p in value.split(";"))):
+        sport, _, addresses = part.partition("=")
+        sets[sport.strip()] = [a.strip() for a in addresses.split(",") if a.strip()]
+    return sets
+
+
+def _parse_quorum(value: str) -> dict[str, int]:
+    if "=" not in value:
+        return {"*": int(value)}
+    found = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        sport, _, k = part.partition("=")
+        found[sport.strip()] = int(k)
+    return found
+
+
+def _peers(rule: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    return list(rule.get(key, []))
+
+
+def _network(objects: Sequence[Manifest], by_kind: Mapping[str, list[Manifest]]) -> Iterator[str]:
+    workloads = [o for o in objects if o.get("kind") in WORKLOADS]
+    policies = by_kind.get("NetworkPolicy", [])
+    for policy in policies:
+        spec = policy.get("spec", {})
+        selected = [w for w in workloads if selects(spec.get("podSelector"), pod_labels(w))]
+        names = {pod_labels(w).get("app.kubernetes.io/name") for w in selected}
+        for rule in spec.get("egress", []):
+            ports = {p.get("port") for p in rule.get("ports", [])}
+            others = sorted(str(n) for n in names - {"oracle"})
+            # No ports listed means every port, the chain RPC's included.
+            if (CHAIN_RPC_PORT in ports or not ports) and others:
+                yield f"{ref(policy)}: egress to the chain RPC port from {others}"
+        for rule in spec.get("ingress", []):
+            sources = _peers(rule, "from")
+            outside = not sources or any(
+                "ipBlock" in s or ("namespaceSelector" in s and "podSelector" not in s)
+                for s in sources
+            )
+            external = not sources or any("ipBlock" in s for s in sources)
+            if external:
+                for workload in selected:
+                    if pod_labels(workload).get(PUBLIC_LABEL[0]) != PUBLIC_LABEL[1]:
+                        yield (
+                            f"{ref(policy)}: lets outside traffic reach non-public {ref(workload)}"
+                        )
+            if "quotes" in names:
+                for source in sources:
+                    allowed = source.get("podSelector", {}).get("matchLabels", {})
+                    if outside or allowed != {"app.kubernetes.io/name": "gateway"}:
+                        yield f"{ref(policy)}: quote replicas may be reached only by the gateway"
+    services = {o["metadata"]["name"]: o for o in by_kind.get("Service", [])}
+    for ingress in by_kind.get("Ingress", []):
+        for rule in ingress.get("spec", {}).get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path.get("backend", {}).get("service", {}).get("name")
+                service = services.get(backend)
+                if service is None:
+                    yield f"{ref(ingress)}: backend {backend} is not a Service here"
+                    continue
+                targets = [
+                    w
+                    for w in workloads
+                    if selects({"matchLabels": service["spec"].get("selector", {})}, pod_labels(w))
+                ]
+                if not targets or any(
+                    pod_labels(w).get(PUBLIC_LABEL[0]) != PUBLIC_LABEL[1] for w in targets
+                ):
+                    yield f"{ref(ingress)}: routes to {backend}, which is not public"
+
+
+def _autoscaling(by_kind: Mapping[str, list[Manifest]]) -> Iterator[str]:
+    targets = {(o["kind"], o["metadata"]["name"]) for k in WORKLOADS for o in by_kind.get(k, [])}
+    scaled = set()
+    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+        target = hpa["spec"]["scaleTargetRef"]
+        key = (target["kind"], target["name"])
+        if key not in targets:
+            yield f"{ref(hpa)}: scales {key[0]}/{key[1]}, which does not exist"
+        scaled.add(key)
+        kinds = {m["type"] for m in hpa["spec"].get("metrics", [])}
+        if key == ("Deployment", "live") and not (
+            "Resource" in kinds and kinds & {"Pods", "Object", "External"}
+        ):
+            yield f"{ref(hpa)}: live scales on CPU and a custom metric"
+    if ("Deployment", "live") in targets and ("Deployment", "live") not in scaled:
+        yield "Deployment/live: no HorizontalPodAutoscaler"

@@ -1,0 +1,361 @@
+"""Live repricing: market status on match events, and the repricing loop's core.
+
+Market status (published on `markets.status` as MarketStatusChanged; `market_ids` empty means
+every market of the fixture):
+- at once, in the same Redis transaction that applies the event (so a suspension is never
+  lost and never comes after the state it reacts to), by `status_changes`:
+  * MATCH_STARTED: HANDED_OVER, reason "KICK_OFF": the pre-match markets close, the live
+    producer takes the fixture over (its markets open with the first live price, ACTIVE);
+  * a dangerous event (football: goal, goal cancelled, penalty awarded, red card; tennis: a
+    point after which the receiver has a break point; basketball: none): SUSPENDED, reason
+    "DANGEROUS_EVENT";
+  * MATCH_ENDED / MATCH_ABANDONED: DEACTIVATED, reason "MATCH_ENDED" / "MATCH_ABANDONED";
+- after a reprice, by the repricer: ACTIVE (reason "REPRICED", the live set's offered market
+  ids) once the gateway accepted a price for the latest event, if the fixture was suspended;
+  SUSPENDED, reason "NO_CONSENSUS", when the gateway could not price it and it was open.
+  A fixture whose reprice fails stays suspended and is retried on the cadence.
+
+Cadence: every applied event makes the fixture due at once; after a reprice it is due again
+after `busy_seconds` if an event (other than a bare clock update) came in the last
+`busy_window_seconds`, else after `quiet_seconds`. The due times live in Redis, shared by
+every live process, and a Redis lease per fixture makes one process at a time reprice it.
+Between two reprices of the same event sequence the clock moves (`project_clock`), so a
+cadence reprice is a real new price for football and basketball.
+
+Why every process can safely give up when the lease is taken: the holder, after releasing it,
+looks again whether the fixture became due meanwhile (`Repricer.run`), so an event that arrived
+while it was pricing is priced by it, and the event is never left to the slow cadence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
+from betmesh.events.v1 import events_pb2
+from betmesh.live.v1 import match_event_pb2 as me
+
+from services.live.domain import basketball, football
+from services.live.domain.game import LiveGame, MatchStatus
+
+log = logging.getLogger(__name__)
+
+DANGEROUS_FOOTBALL = frozenset(
+    {
+        me.MATCH_EVENT_TYPE_GOAL,
+        me.MATCH_EVENT_TYPE_GOAL_CANCELLED,
+        me.MATCH_EVENT_TYPE_PENALTY_AWARDED,
+        me.MATCH_EVENT_TYPE_RED_CARD,
+    }
+)
+# Period starts and ends stop or start the clock; everything else leaves it as it was.
+CLOCK_STARTS = frozenset({me.MATCH_EVENT_TYPE_MATCH_STARTED, me.MATCH_EVENT_TYPE_PERIOD_STARTED})
+CLOCK_STOPS = frozenset(
+    {
+        me.MATCH_EVENT_TYPE_PERIOD_ENDED,
+        me.MATCH_EVENT_TYPE_MATCH_ENDED,
+        me.MATCH_EVENT_TYPE_MATCH_ABANDONED,
+    }
+)
+
+
+def break_point(tennis: game_state_pb2.TennisState) -> bool:
+    """The receiver wins the game with the next point."""
+    if tennis.in_tiebreak or not tennis.sets:
+        return False
+    server, receiver = (
+        (tennis.home_points, tennis.away_points)
+        if tennis.home_serving
+        else (tennis.away_points, tennis.home_points)
+    )
+    return receiver >= 3 and receiver > server
+
+
+def is_dangerous(event: me.MatchEvent, after: LiveGame) -> bool:
+    if after.sport == sport_pb2.SPORT_FOOTBALL:
+        return event.type in DANGEROUS_FOOTBALL
+    if after.sport == sport_pb2.SPORT_TENNIS:
+        return event.type == me.MATCH_EVENT_TYPE_POINT_WON and break_point(after.state.tennis)
+    return False
+
+
+def status_event(
+    fixture_id: str,
+    status: market_pb2.MarketStatus.ValueType,
+    reason: str,
+    sequence: int,
+    market_ids: list[str] | None = None,
+) -> events_pb2.MarketStatusChanged:
+    return events_pb2.MarketStatusChanged(
+        fixture_id=fixture_id,
+        market_ids=market_ids or [],
+        status=status,
+        reason=reason,
+        event_sequence=sequence,
+    )
+
+
+def status_changes(event: me.MatchEvent, after: LiveGame) -> list[events_pb2.MarketStatusChanged]:
+    """What an applied event does to the fixture's markets at once."""
+    sequence = after.applied_sequence
+    fid = after.fixture_id
+    if event.type == me.MATCH_EVENT_TYPE_MATCH_STARTED:
+        return [status_event(fid, market_pb2.MARKET_STATUS_HANDED_OVER, "KICK_OFF", sequence)]
+    if after.status == MatchStatus.ENDED:
+        return [status_event(fid, market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ENDED", sequence)]
+    if after.status == MatchStatus.ABANDONED:
+        return [
+            status_event(fid, market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ABANDONED", sequence)
+        ]
+    if is_dangerous(event, after):
+        return [status_event(fid, market_pb2.MARKET_STATUS_SUSPENDED, "DANGEROUS_EVENT", sequence)]
+    return []
+
+
+# ---- the match clock between events --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchClock:
+    running: bool
+    # Elapsed seconds reported by the last event, and when it was applied (epoch seconds).
+    elapsed: int
+    at: float
+
+
+def period_end(game: LiveGame) -> int | None:
+    """Where the clock of the current period stops (stoppage time is not projected)."""
+    state = game.state
+    if game.sport == sport_pb2.SPORT_FOOTBALL:
+        regulation = state.football.regulation_seconds or football.REGULATION_SECONDS
+        extra = regulation // 6  # two halves of extra time, 15 of 90 minutes each
+        ends = {1: regulation // 2, 2: regulation, 3: regulation + extra, 4: regulation + 2 * extra}
+        return ends.get(state.period)
+    if game.sport == sport_pb2.SPORT_BASKETBALL:
+        regulation = state.basketball.regulation_seconds or basketball.REGULATION_SECONDS
+        if state.period <= 4:
+            return regulation * max(state.period, 1) // 4
+        return regulation + (state.period - 4) * 300
+    return None
+
+
+def project_clock(game: LiveGame, clock: MatchClock | None, now: float) -> game_state_pb2.GameState:
+    """The game state with the clock moved on to `now` while it runs (whole seconds)."""
+    end = period_end(game)
+    if clock is None or not clock.running or end is None:
+        return game.state
+    elapsed = clock.elapsed + max(0, math.floor(now - clock.at))
+    elapsed = min(elapsed, max(end, clock.elapsed))
+    if elapsed == game.state.elapsed_seconds:
+        return game.state
+    state = game_state_pb2.GameState()
+    state.CopyFrom(game.state)
+    state.elapsed_seconds = elapsed
+    return state
+
+
+# ---- the repricing loop ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cadence:
+    busy_seconds: float
+    quiet_seconds: float
+    busy_window_seconds: float
+
+    def interval(self, last_event_at: float | None, now: float) -> float:
+        busy = last_event_at is not None and now - last_event_at <= self.busy_window_seconds
+        return self.busy_seconds if busy else self.quiet_seconds
+
+
+@dataclass(frozen=True)
+class PricingTarget:
+    """What the gateway is asked to price in play: the fixture and the pre-match snapshot."""
+
+    fixture: sport_pb2.Fixture
+    snapshot_hash: str
+
+
+@dataclass(frozen=True)
+class FixtureView:
+    """One read of a fixture's repricing state."""
+
+    game: LiveGame
+    due_at: float | None
+    suspended: bool
+    last_event_at: float | None
+    clock: MatchClock | None
+    # The fixture from MATCH_STARTED, when the feed sent one.
+    announced_fixture: sport_pb2.Fixture | None
+    target: PricingTarget | None
+
+
+class PricingFailed(Exception):
+    """No live price: the gateway refused (no quorum, unknown snapshot, ...) or is unreachable."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Completion:
+    fixture_id: str
+    # The event sequence priced; nothing is written if the fixture moved on since.
+    sequence: int
+    next_due: float
+    # Published (and the fixture marked open) only if the fixture is suspended.
+    reopen: events_pb2.MarketStatusChanged | None = None
+    # Published (and the fixture marked suspended) only if the fixture is open.
+    suspend: events_pb2.MarketStatusChanged | None = None
+    target: PricingTarget | None = None
+
+
+class RepricingStore(Protocol):
+    """What the repricer needs from shared storage (the Redis adapter implements it)."""
+
+    async def due(self, now: float, limit: int) -> list[str]: ...
+
+    async def view(self, fixture_id: str) -> FixtureView | None: ...
+
+    async def acquire(self, fixture_id: str, owner: str, seconds: float) -> bool: ...
+
+    async def release(self, fixture_id: str, owner: str) -> None: ...
+
+    async def unschedule(self, fixture_id: str) -> None: ...
+
+    async def complete(self, completion: Completion) -> bool:
+        """Applies the completion if the fixture is still at its sequence; False otherwise."""
+        ...
+
+
+class PricingGateway(Protocol):
+    """The consensus gateway as the repricer sees it."""
+
+    async def resolve(
+        self, fixture_id: str, sport: int, announced: sport_pb2.Fixture | None
+    ) -> PricingTarget: ...
+
+    async def quote(
+        self, target: PricingTarget, state: game_state_pb2.GameState
+    ) -> market_pb2.QuoteSet: ...
+
+
+@dataclass
+class Repricer:
+    store: RepricingStore
+    gateway: PricingGateway
+    cadence: Cadence
+    owner: str
+    lease_seconds: float
+    clock: Callable[[], float]
+    # Called after each reprice attempt: (fixture_id, accepted quote set or None).
+    on_priced: Callable[[str, market_pb2.QuoteSet | None], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def poke(self, fixture_id: str) -> None:
+        """Reprices the fixture soon, in the background (after an applied event)."""
+        task = asyncio.create_task(self._guarded(fixture_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, fixture_id: str) -> None:
+        try:
+            await self.run(fixture_id)
+        except Exception:
+            # The fixture stays due: the timer of some process takes it up again.
+            log.exception("live reprice failed", extra={"fixture_id": fixture_id})
+
+    async def run_due(self, limit: int = 500) -> int:
+        """Reprices every fixture that is due now (the cadence timer's tick)."""
+        due = await self.store.due(self.clock(), limit)
+        await asyncio.gather(*(self._guarded(fid) for fid in due))
+        return len(due)
+
+    async def run(self, fixture_id: str) -> None:
+        while await self.store.acquire(fixture_id, self.owner, self.lease_seconds):
+            try:
+                await self._once(fixture_id)
+            finally:
+                await self.store.release(fixture_id, self.owner)
+            # Look again only after releasing: an event that came in while we priced, and
+            # whose process found the lease taken, is ours to price now.
+            view = await self.store.view(fixture_id)
+            if view is None or view.due_at is None or view.due_at > self.clock():
+                return
+
+    async def _once(self, fixture_id: str) -> None:
+        view = await self.store.view(fixture_id)
+        now = self.clock()
+        if view is None or view.due_at is None or view.due_at > now:
+            return
+        game = view.game
+        if game.status != MatchStatus.LIVE:
+            await self.store.unschedule(fixture_id)
+            return
+        sequence = game.applied_sequence
+        next_due = now + self.cadence.interval(view.last_event_at, now)
+        target = view.target
+        try:
+            if target is None:
+                target = await self.gateway.resolve(fixture_id, game.sport, view.announced_fixture)
+            quote_set = await self.gateway.quote(target, project_clock(game, view.clock, now))
+        except PricingFailed as failed:
+            log.warning(
+                "live reprice refused",
+                extra={"fixture_id": fixture_id, "sequence": sequence, "reason": failed.reason},
+            )
+            await self.store.complete(
+                Completion(
+                    fixture_id,
+                    sequence,
+                    next_due,
+                    suspend=status_event(
+                        fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, "NO_CONSENSUS", sequence
+                    ),
+                    target=target if target is not view.target else None,
+                )
+            )
+            if self.on_priced is not None:
+                await self.on_priced(fixture_id, None)
+            return
+        offered = [
+            m.market_id for m in quote_set.markets if m.status == market_pb2.MARKET_STATUS_ACTIVE
+        ]
+        await self.store.complete(
+            Completion(
+                fixture_id,
+                sequence,
+                next_due,
+                reopen=status_event(
+                    fixture_id, market_pb2.MARKET_STATUS_ACTIVE, "REPRICED", sequence, offered
+                ),
+                target=target if target is not view.target else None,
+            )
+        )
+        if self.on_priced is not None:
+            await self.on_priced(fixture_id, quote_set)
+
+    async def run_forever(self, tick_seconds: float) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("live cadence tick failed")
+            await asyncio.sleep(tick_seconds)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,421 @@
+"""The stream's Redis side: the journal, its writer, its readers, the stream registry.
+
+Why one writer and many readers. Resume tokens must mean the same thing on every live process,
+so the journal has one global order: its Redis Stream entry ids. One process at a time (the
+holder of a short lease) reads the bus topics with plain XREAD (no consumer group: its cursors
+per topic are stored in Redis, in the same atomic script as the journal entries they produced,
+so a new leader resumes exactly where the old one stopped, with no event lost or doubled),
+turns each event into journal entries with the fixture's stored state, and appends them.
+Every process, leader or not, tails the journal (plain XREAD again: each must see every entry)
+into its in-memory book and its streams. The fixture states are kept beside the journal, each
+with the position of its last entry, so a process starting when the journal has long been
+trimmed still builds a complete book.
+
+The journal is trimmed by time (MINID at each append) to the resume window, oldest first: a
+resume point is covered while its own entry is still there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from betmesh.common.v1 import sport_pb2
+from betmesh.events.v1 import events_pb2
+from betmesh.live.v1 import live_odds_service_pb2 as pb
+from redis.exceptions import ResponseError
+
+from service_runtime.events import Topic, stream_key
+from services.live.stream.book import Entry
+from services.live.stream.hub import Hub
+from services.live.stream.resume import ORIGIN, Position, format_position, parse_position
+from services.live.stream.translate import FixtureRecord, translate
+
+log = logging.getLogger(__name__)
+
+TOPICS = (
+    Topic.QUOTE_SET_ACCEPTED,
+    Topic.MARKET_STATUS_CHANGED,
+    Topic.GAME_STATE_CHANGED,
+    Topic.RESULT_FINALISED,
+)
+
+FixtureLookup = Callable[[str], Awaitable[sport_pb2.Fixture | None]]
+
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOT_LEADER') end
+local n = tonumber(ARGV[8])
+local ids = {}
+for k = 0, n - 1 do
+  local phase = ARGV[9 + 3 * k]
+  local state = ARGV[11 + 3 * k]
+  local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[4], '*', 'f', ARGV[5], 's', ARGV[6],
+    'p', phase, 'u', ARGV[10 + 3 * k], 'o', state, 't', ARGV[7])
+  redis.call('HSET', KEYS[3], 'o' .. phase, state, 'pos' .. phase, id)
+  ids[#ids + 1] = id
+end
+if n > 0 then redis.call('SADD', KEYS[4], ARGV[5]) end
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
+return ids
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local held = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if not held and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+return 1
+"""
+
+
+class Keys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.journal = f"{prefix}:journal"
+        self.epoch = f"{prefix}:epoch"
+        self.token_key = f"{prefix}:token-key"
+        self.fixtures = f"{prefix}:fixtures"
+        self.cursors = f"{prefix}:cursors"
+        self.leader = f"{prefix}:leader"
+
+    def state(self, fixture_id: str) -> str:
+        return f"{self.prefix}:fixture:{fixture_id}"
+
+    def owner(self, stream_id: str) -> str:
+        return f"{self.prefix}:owner:{stream_id}"
+
+    def partner(self, partner: str) -> str:
+        return f"{self.prefix}:partner:{partner}"
+
+    def control(self, process_id: str) -> str:
+        return f"{self.prefix}:control:{process_id}"
+
+
+async def shared_value(client: aioredis.Redis, key: str, make: Callable[[], str]) -> str:
+    """A value every process agrees on: the first to start sets it."""
+    await client.set(key, make(), nx=True)
+    value: Any = await client.get(key)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _fixture_id(envelope: events_pb2.EventEnvelope) -> str:
+    kind = envelope.WhichOneof("payload")
+    if kind == "quote_set_accepted":
+        return envelope.quote_set_accepted.quote_set.fixture_id
+    if kind in ("market_status_changed", "game_state_changed", "result_finalised"):
+        return str(getattr(envelope, kind).fixture_id)
+    return ""
+
+
+def parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
+    return Entry(
+        position=parse_position(entry_id.decode()),
+        fixture_id=fields[b"f"].decode(),
+        sport=int(fields[b"s"]),
+        phase=int(fields[b"p"]),
+        updates=list(pb.OddsDeltas.FromString(fields[b"u"]).updates),
+        state=pb.FixtureOdds.FromString(fields[b"o"]),
+    )
+
+
+class JournalWriter:
+    """Leader-elected: bus topics in, journal entries out."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        fixtures: FixtureLookup | None,
+        window_seconds: float,
+        lease_seconds: float,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.fixtures = fixtures
+        self.window_seconds = window_seconds
+        self.lease_ms = int(lease_seconds * 1000)
+        self.token = uuid.uuid4().hex
+        self.leading = False
+        self._renewed = 0.0
+        self._commit = client.register_script(_COMMIT)
+        self._renew = client.register_script(_RENEW)
+        self._cursors: dict[str, str] = {}
+
+    async def _lead(self) -> bool:
+        now = time.monotonic()
+        if self.leading:
+            if now - self._renewed < self.lease_ms / 3000:
+                return True
+            if await self._renew(keys=[self.keys.leader], args=[self.token, self.lease_ms]):
+                self._renewed = now
+                return True
+            self.leading = False
+            return False
+        if await self.client.set(self.keys.leader, self.token, nx=True, px=self.lease_ms):
+            self.leading, self._renewed = True, now
+            stored: Any = await self.client.hgetall(self.keys.cursors)
+            self._cursors = {k.decode(): v.decode() for k, v in stored.items()}
+            log.info("journal writer leading")
+        return self.leading
+
+    async def step(self) -> int:
+        if not await self._lead():
+            await asyncio.sleep(self.lease_ms / 3000)
+            return 0
+        streams: dict[Any, Any] = {stream_key(t): self._cursors.get(t.value, "0") for t in TOPICS}
+        block = max(1, self.lease_ms // 3)
+        answer: Any = await self.client.xread(streams, count=500, block=block)
+        batch = []
+        for key, entries in answer or []:
+            topic = Topic(key.decode().removeprefix("betmesh:events:"))
+            for entry_id, fields in entries:
+                batch.append((parse_position(entry_id.decode()), topic, entry_id.decode(), fields))
+        # Topics interleave by time: a suspension published before a reprice stays before it.
+        batch.sort(key=lambda item: item[0])
+        for _, topic, entry_id, fields in batch:
+            await self._handle(topic, entry_id, fields)
+        return len(batch)
+
+    async def _handle(self, topic: Topic, entry_id: str, fields: dict[bytes, bytes]) -> None:
+        envelope = events_pb2.EventEnvelope()
+        with contextlib.suppress(Exception):
+            envelope.ParseFromString(fields.get(b"envelope", b""))
+        fixture_id = _fixture_id(envelope)
+        changes = []
+        sport = 0
+        if fixture_id:
+            stored: Any = await self.client.hgetall(self.keys.state(fixture_id))
+            record = FixtureRecord(fixture_id)
+            for field, value in stored.items():
+                name = field.decode()
+                if name.startswith("o"):
+                    record.phases[int(name[1:])] = pb.FixtureOdds.FromString(value)
+            fixture = await self.fixtures(fixture_id) if self.fixtures is not None else None
+            changes = translate(record, envelope, fixture)
+            sport = record.sport
+        occurred = envelope.occurred_at.seconds * 1000 + envelope.occurred_at.nanos // 1_000_000
+        minid = int(time.time() * 1000 - self.window_seconds * 1000)
+        args: list[Any] = [
+            self.token,
+            topic.value,
+            entry_id,
+            f"{max(minid, 0)}-0",
+            fixture_id,
+            sport,
+            occurred,
+            len(changes),
+        ]
+        for change in changes:
+            deltas = pb.OddsDeltas(updates=change.updates)
+            args += [
+                change.phase,
+                deltas.SerializeToString(deterministic=True),
+                change.state.SerializeToString(deterministic=True),
+            ]
+        keys = [
+            self.keys.leader,
+            self.keys.journal,
+            self.keys.state(fixture_id or "-"),
+            self.keys.fixtures,
+            self.keys.cursors,
+        ]
+        try:
+            await self._commit(keys=keys, args=args)
+        except ResponseError as exc:
+            if "NOT_LEADER" in str(exc):
+                self.leading = False
+                raise _LostLease from exc
+            raise
+        self._cursors[topic.value] = entry_id
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.step()
+            except _LostLease:
+                log.warning("journal writer lost its lease")
+            except (ConnectionError, OSError, aioredis.ConnectionError):
+                log.warning("journal writer: Redis unreachable; retrying")
+                await asyncio.sleep(1)
+            except Exception:
+                log.exception("journal writer step failed; retrying")
+                await asyncio.sleep(1)
+
+    async def resign(self) -> None:
+        if self.leading:
+            self.leading = False
+            script = self.client.register_script(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                "return redis.call('DEL', KEYS[1]) end return 0"
+            )
+            await script(keys=[self.keys.leader], args=[self.token])
+
+
+class _LostLease(Exception):
+    pass
+
+
+class JournalReader:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def last_position(self) -> Position:
+        newest: Any = await self.client.xrevrange(self.keys.journal, count=1)
+        return parse_position(newest[0][0].decode()) if newest else ORIGIN
+
+    async def bootstrap(self, hub: Hub) -> None:
+        """The book from the stored states, and the position the tail starts from."""
+        start = await self.last_position()
+        members: Any = await self.client.smembers(self.keys.fixtures)
+        fixture_ids = [f.decode() for f in members]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for fixture_id in fixture_ids:
+                pipe.hgetall(self.keys.state(fixture_id))
+            stored = await pipe.execute()
+        for fixture_id, fields in zip(fixture_ids, stored, strict=True):
+            for field, value in fields.items():
+                name = field.decode()
+                if name.startswith("o"):
+                    phase = int(name[1:])
+                    position = parse_position(fields[f"pos{phase}".encode()].decode())
+                    hub.book.load((fixture_id, phase), pb.FixtureOdds.FromString(value), position)
+        hub.book.position = start
+
+    async def tail(self, hub: Hub, stopping: asyncio.Event) -> None:
+        cursor = format_position(hub.position)
+        hub.ready.set()
+        while not stopping.is_set():
+            try:
+                answer: Any = await self.client.xread(
+                    {self.keys.journal: cursor}, count=1000, block=500
+                )
+            except (ConnectionError, OSError, aioredis.ConnectionError):
+                log.warning("journal tail: Redis unreachable; retrying")
+                await asyncio.sleep(1)
+                continue
+            for _, entries in answer or []:
+                parsed = [parse_entry(i, f) for i, f in entries if f]
+                if entries:
+                    cursor = entries[-1][0].decode()
+                hub.apply(parsed)
+                await hub.notify()
+            hub.sweep()
+
+    async def read_range(self, start: Position, end: Position) -> list[Entry]:
+        """Entries from `start` (inclusive) to `end` (inclusive)."""
+        found: list[Entry] = []
+        low = format_position(start)
+        while True:
+            chunk: Any = await self.client.xrange(
+                self.keys.journal, min=low, max=format_position(end), count=1000
+            )
+            found += [parse_entry(i, f) for i, f in chunk if f]
+            if len(chunk) < 1000:
+                return found
+            low = "(" + chunk[-1][0].decode()
+
+    async def never_trimmed(self) -> bool:
+        try:
+            info: Any = await self.client.xinfo_stream(self.keys.journal)
+        except ResponseError:
+            return True  # no journal yet
+        return int(info["entries-added"]) == int(info["length"])
+
+
+class StreamRegistry:
+    """Which process serves which stream, and how many streams each partner holds."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, ttl_seconds: float = 15.0) -> None:
+        self.client = client
+        self.keys = keys
+        self.process_id = uuid.uuid4().hex
+        self.ttl_seconds = ttl_seconds
+        self._claim = client.register_script(_CLAIM)
+
+    def _owner_value(self, partner: str) -> str:
+        return f"{self.process_id}|{partner}"
+
+    async def claim(self, stream_id: str, partner: str, limit: int) -> bool:
+        now = time.time()
+        claimed = await self._claim(
+            keys=[self.keys.partner(partner), self.keys.owner(stream_id)],
+            args=[
+                now,
+                now + self.ttl_seconds,
+                stream_id,
+                limit,
+                self._owner_value(partner),
+                int(self.ttl_seconds * 1000),
+            ],
+        )
+        return bool(claimed)
+
+    async def refresh(self, streams: dict[str, str]) -> None:
+        if not streams:
+            return
+        expires = time.time() + self.ttl_seconds
+        async with self.client.pipeline(transaction=False) as pipe:
+            for stream_id, partner in streams.items():
+                pipe.zadd(self.keys.partner(partner), {stream_id: expires})
+                pipe.set(
+                    self.keys.owner(stream_id),
+                    self._owner_value(partner),
+                    px=int(self.ttl_seconds * 1000),
+                )
+            await pipe.execute()
+
+    async def release(self, stream_id: str, partner: str) -> None:
+        await self.client.zrem(self.keys.partner(partner), stream_id)
+        owner: Any = await self.client.get(self.keys.owner(stream_id))
+        if owner is not None and owner.decode() == self._owner_value(partner):
+            await self.client.delete(self.keys.owner(stream_id))
+
+    async def owner(self, stream_id: str) -> tuple[str, str] | None:
+        raw: Any = await self.client.get(self.keys.owner(stream_id))
+        if raw is None:
+            return None
+        process_id, _, partner = raw.decode().partition("|")
+        return process_id, partner
+
+    async def send_control(self, process_id: str, stream_id: str, filter_: bytes) -> int:
+        receivers = await self.client.publish(
+            self.keys.control(process_id), stream_id.encode() + b"\n" + filter_
+        )
+        return int(receivers)
+
+    async def listen(
+        self, on_change: Callable[[str, bytes], None], stopping: asyncio.Event
+    ) -> None:
+        pubsub = self.client.pubsub()
+        await pubsub.subscribe(self.keys.control(self.process_id))
+        try:
+            while not stopping.is_set():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is None or message.get("type") != "message":
+                    continue
+                stream_id, _, body = bytes(message["data"]).partition(b"\n")
+                on_change(stream_id.decode(), body)
+        finally:
+            await pubsub.aclose()  # type: ignore[attr-defined,no-untyped-call]
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)

@@ -1,0 +1,235 @@
+"""From bus events to stream updates: the journal writer's pure core.
+
+A fixture's stream state is one `FixtureOdds` per pricing phase (pre-match and live), each with
+the fixture, its game state and every market with its status. An event changes some phases and
+yields, per changed phase, the updates partners receive and the phase's state afterwards (the
+journal carries both, so a reader never re-derives anything).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.events.v1 import events_pb2
+from betmesh.live.v1 import live_odds_service_pb2 as pb
+
+from services.live.stream.settlement import settle
+
+PRE = market_pb2.PRICING_PHASE_PRE_MATCH
+LIVE = market_pb2.PRICING_PHASE_LIVE
+ACTIVE = market_pb2.MARKET_STATUS_ACTIVE
+HANDED_OVER = market_pb2.MARKET_STATUS_HANDED_OVER
+SETTLED = market_pb2.MARKET_STATUS_SETTLED
+# Closed for good: a blanket status change ("every market") leaves them alone.
+_FINAL = {HANDED_OVER, SETTLED, market_pb2.MARKET_STATUS_CANCELLED}
+# Live bet delay per sport, as partners see it in the market definition (domain.md: 4-8 s).
+BET_DELAY_SECONDS = {
+    sport_pb2.SPORT_FOOTBALL: 6,
+    sport_pb2.SPORT_TENNIS: 4,
+    sport_pb2.SPORT_BASKETBALL: 5,
+}
+
+
+@dataclass
+class Change:
+    phase: int
+    updates: list[pb.OddsUpdate]
+    state: pb.FixtureOdds
+
+
+@dataclass
+class FixtureRecord:
+    fixture_id: str
+    phases: dict[int, pb.FixtureOdds] = field(default_factory=dict)
+
+    @property
+    def sport(self) -> int:
+        for odds in self.phases.values():
+            return odds.fixture.sport
+        return 0
+
+    def fixture(self) -> pb.FixtureOdds | None:
+        return next(iter(self.phases.values()), None)
+
+
+def _bet_stop_reason(reason: str) -> int:
+    name = "BET_STOP_REASON_" + reason.upper().removeprefix("BET_STOP_REASON_")
+    return pb.BetStopReason.Value(name) if name in pb.BetStopReason.keys() else 0  # noqa: SIM118
+
+
+def _with_names(current: sport_pb2.Fixture, known: sport_pb2.Fixture | None) -> sport_pb2.Fixture:
+    if known is not None and known.fixture_id == current.fixture_id:
+        return known
+    return current
+
+
+def translate(
+    record: FixtureRecord,
+    envelope: events_pb2.EventEnvelope,
+    fixture: sport_pb2.Fixture | None,
+) -> list[Change]:
+    """Applies one bus event to `record` (in place); returns what changed, per phase."""
+    kind = envelope.WhichOneof("payload")
+    changes: list[Change] = []
+    # Names learnt since a phase was written reach every phase, announced once.
+    if fixture is not None:
+        for phase, odds in record.phases.items():
+            if odds.fixture != fixture:
+                odds.fixture.CopyFrom(fixture)
+                update = pb.OddsUpdate(fixture_change=pb.FixtureChange(fixture=fixture))
+                changes.append(Change(phase, [update], odds))
+    if kind == "quote_set_accepted":
+        changes += _quote_set(record, envelope.quote_set_accepted, fixture)
+    elif kind == "market_status_changed":
+        changes += _status(record, envelope.market_status_changed)
+    elif kind == "game_state_changed":
+        changes += _game_state(record, envelope.game_state_changed, fixture)
+    elif kind == "result_finalised":
+        changes += _result(record, envelope.result_finalised)
+    merged: dict[int, Change] = {}
+    for change in changes:
+        if change.phase in merged:
+            merged[change.phase].updates += change.updates
+            merged[change.phase].state = change.state
+        else:
+            merged[change.phase] = change
+    return list(merged.values())
+
+
+def _quote_set(
+    record: FixtureRecord, event: events_pb2.QuoteSetAccepted, fixture: sport_pb2.Fixture | None
+) -> list[Change]:
+    quote_set = event.quote_set
+    phase = quote_set.phase or PRE
+    previous = record.phases.get(phase)
+    odds = pb.FixtureOdds(phase=phase, quote_set_digest=event.digest)
+    base = previous.fixture if previous is not None else None
+    skeleton = sport_pb2.Fixture(fixture_id=quote_set.fixture_id, sport=quote_set.sport)
+    odds.fixture.CopyFrom(_with_names(base or skeleton, fixture))
+    if phase == LIVE:
+        odds.bet_delay_seconds = BET_DELAY_SECONDS.get(quote_set.sport, 0)
+    live = record.phases.get(LIVE)
+    if live is not None and live.HasField("game_state"):
+        odds.game_state.CopyFrom(live.game_state)
+    old = {m.market_id: m for m in previous.markets} if previous is not None else {}
+    changed: list[market_pb2.Market] = []
+    for market in sorted(quote_set.markets, key=lambda m: m.market_id):
+        fresh = odds.markets.add()
+        fresh.CopyFrom(market)
+        before = old.pop(market.market_id, None)
+        if before is not None and before.status in _FINAL:
+            # A later pre-match price does not reopen a market live has taken over.
+            fresh.status = before.status
+        if fresh != before:
+            changed.append(fresh)
+    for gone in old.values():
+        # Priced before, absent now: no longer offered.
+        kept = odds.markets.add()
+        kept.CopyFrom(gone)
+        if kept.status not in _FINAL:
+            kept.status = market_pb2.MARKET_STATUS_DEACTIVATED
+            changed.append(kept)
+    odds.markets.sort(key=lambda m: m.market_id)
+    record.phases[phase] = odds
+    update = pb.OddsUpdate()
+    update.odds_change.CopyFrom(_header(odds))
+    update.odds_change.markets.extend(changed)
+    return [Change(phase, [update], odds)]
+
+
+def _header(odds: pb.FixtureOdds) -> pb.FixtureOdds:
+    """The fixture-level part of a FixtureOdds: what makes an update self-describing."""
+    header = pb.FixtureOdds()
+    header.CopyFrom(odds)
+    del header.markets[:]
+    return header
+
+
+def _status(record: FixtureRecord, event: events_pb2.MarketStatusChanged) -> list[Change]:
+    changes = []
+    wanted = set(event.market_ids)
+    for phase, odds in sorted(record.phases.items()):
+        if event.status == HANDED_OVER and phase != PRE:
+            continue
+        touched = [
+            m
+            for m in odds.markets
+            # Handed over, settled and cancelled markets are closed for good.
+            if m.status != event.status
+            and m.status not in _FINAL
+            and (not wanted or m.market_id in wanted)
+        ]
+        if not touched:
+            continue
+        for market in touched:
+            market.status = event.status
+        update = pb.OddsUpdate()
+        if event.status == ACTIVE:
+            update.odds_change.CopyFrom(_header(odds))
+            update.odds_change.markets.extend(touched)
+        else:
+            update.bet_stop.CopyFrom(
+                pb.BetStop(
+                    fixture_id=record.fixture_id,
+                    market_ids=[m.market_id for m in touched],
+                    reason=_bet_stop_reason(event.reason),  # type: ignore[arg-type]
+                    event_sequence=event.event_sequence,
+                    status=event.status,
+                )
+            )
+        changes.append(Change(phase, [update], odds))
+    return changes
+
+
+def _game_state(
+    record: FixtureRecord, event: events_pb2.GameStateChanged, fixture: sport_pb2.Fixture | None
+) -> list[Change]:
+    odds = record.phases.get(LIVE)
+    if odds is None:
+        known = record.fixture()
+        base = (
+            known.fixture if known is not None else sport_pb2.Fixture(fixture_id=record.fixture_id)
+        )
+        odds = pb.FixtureOdds(phase=LIVE)
+        odds.fixture.CopyFrom(_with_names(base, fixture))
+        if odds.fixture.sport:
+            odds.bet_delay_seconds = BET_DELAY_SECONDS.get(odds.fixture.sport, 0)
+        record.phases[LIVE] = odds
+    if odds.game_state == event.state:
+        return []
+    odds.game_state.CopyFrom(event.state)
+    return [Change(LIVE, [pb.OddsUpdate(odds_change=_header(odds))], odds)]
+
+
+def _result(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Change]:
+    changes = []
+    completed = event.status in ("", "RESULT_STATUS_COMPLETED")
+    for phase, odds in sorted(record.phases.items()):
+        updates = []
+        settled = [m for m in odds.markets if m.status == SETTLED]
+        if event.correction and settled:
+            updates.append(
+                pb.OddsUpdate(
+                    rollback_bet_settlement=pb.RollbackBetSettlement(
+                        fixture_id=record.fixture_id, market_ids=[m.market_id for m in settled]
+                    )
+                )
+            )
+        settlement = settle(
+            record.fixture_id,
+            list(odds.markets),
+            event.home_score,
+            event.away_score,
+            completed,
+            str(event.version),
+        )
+        if settlement.markets:
+            done = {m.market_id for m in settlement.markets}
+            for market in odds.markets:
+                if market.market_id in done:
+                    market.status = SETTLED if completed else market_pb2.MARKET_STATUS_CANCELLED
+            updates.append(pb.OddsUpdate(bet_settlement=settlement))
+        if updates:
+            changes.append(Change(phase, updates, odds))
+    return changes

@@ -1,0 +1,345 @@
+"""The project's own Kubernetes rules (deploy/tools/checks.py) on hand-written manifests: a clean
+set passes, and each broken rule is reported."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from deploy.tools.checks import check
+
+Obj = dict[str, Any]
+
+
+def container(name: str, args: list[str], env: list[Obj] | None = None) -> Obj:
+    return {
+        "name": name,
+        "image": "registry.example/betmesh:1",
+        "args": args,
+        "env": env or [],
+        "envFrom": [{"configMapRef": {"name": "common"}}],
+        "readinessProbe": {"grpc": {"port": 50051, "service": "x"}},
+        "livenessProbe": {"grpc": {"port": 50051}},
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
+def workload(kind: str, name: str, c: Obj, labels: dict[str, str] | None = None) -> Obj:
+    pod_labels = {"app.kubernetes.io/name": name, **(labels or {})}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 3,
+            "serviceName": name,
+            "selector": {"matchLabels": pod_labels},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "terminationGracePeriodSeconds": 45,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                    "containers": [c],
+                },
+            },
+        },
+    }
+
+
+def budget(name: str, labels: dict[str, str]) -> Obj:
+    return {
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+    }
+
+
+def policy(name: str, labels: dict[str, str], **rules: Any) -> Obj:
+    return {
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name},
+        "spec": {"podSelector": {"matchLabels": labels}, **rules},
+    }
+
+
+SPORT_ENV: Obj = {"name": "BETMESH_QUOTES_SPORT", "value": "football"}
+
+
+def quotes_statefulset() -> Obj:
+    sport = {"app.kubernetes.io/name": "quotes", "betmesh.io/sport": "football"}
+    sts = workload(
+        "StatefulSet",
+        "quotes-football",
+        container(
+            "quotes", ["services.quotes"], [{"name": "BETMESH_QUOTES_SPORT", "value": "football"}]
+        ),
+        {"betmesh.io/sport": "football"},
+    )
+    sts["spec"]["template"]["metadata"]["labels"] = sport
+    sts["spec"]["template"]["spec"]["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": sport}}
+            ]
+        }
+    }
+    sts["spec"]["template"]["spec"]["topologySpreadConstraints"] = [
+        {
+            "topologyKey": "topology.kubernetes.io/zone",
+            "maxSkew": 1,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": sport},
+        }
+    ]
+    return sts
+
+
+REPLICAS = ",".join(f"quotes-football-{i}.quotes-football:50051" for i in range(3))
+
+
+def mesh() -> list[Obj]:
+    gateway_env: list[Obj] = [
+        {"name": "BETMESH_GATEWAY_REPLICAS", "value": f"football={REPLICAS}"},
+        {"name": "BETMESH_GATEWAY_QUORUM", "value": "football=2"},
+        {
+            "name": "BETMESH_DATABASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}},
+        },
+    ]
+    live = workload(
+        "Deployment", "live", container("live", ["services.live"]), {"betmesh.io/public": "true"}
+    )
+    return [
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "common"},
+            "data": {
+                "BETMESH_GRACE_SECONDS": "30",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4317",
+            },
+        },
+        {"kind": "Service", "metadata": {"name": "quotes-football"}, "spec": {"clusterIP": "None"}},
+        {
+            "kind": "Service",
+            "metadata": {"name": "live"},
+            "spec": {"selector": {"app.kubernetes.io/name": "live"}},
+        },
+        quotes_statefulset(),
+        workload("Deployment", "gateway", container("gateway", ["gateway"], gateway_env)),
+        live,
+        budget("quotes", {"app.kubernetes.io/name": "quotes"}),
+        budget("gateway", {"app.kubernetes.io/name": "gateway"}),
+        budget("live", {"app.kubernetes.io/name": "live"}),
+        policy(
+            "quotes",
+            {"app.kubernetes.io/name": "quotes"},
+            ingress=[
+                {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}]}
+            ],
+        ),
+        policy("gateway", {"app.kubernetes.io/name": "gateway"}),
+        policy(
+            "live",
+            {"app.kubernetes.io/name": "live"},
+            ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/20"}}]}],
+        ),
+        {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "live"},
+            "spec": {
+                "scaleTargetRef": {"kind": "Deployment", "name": "live"},
+                "metrics": [{"type": "Resource"}, {"type": "Pods"}],
+            },
+        },
+        {
+            "kind": "Ingress",
+            "metadata": {"name": "edge"},
+            "spec": {"rules": [{"http": {"paths": [{"backend": {"service": {"name": "live"}}}]}}]},
+        },
+    ]
+
+
+def find(objects: list[Obj], kind: str, name: str) -> Obj:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def first_container(objects: list[Obj], kind: str, name: str) -> Obj:
+    spec: Obj = find(objects, kind, name)["spec"]["template"]["spec"]
+    found: Obj = spec["containers"][0]
+    return found
+
+
+def test_a_clean_mesh_passes() -> None:
+    assert check(mesh()) == []
+
+
+def broken(change: Any) -> list[str]:
+    objects = copy.deepcopy(mesh())
+    change(objects)
+    return check(objects)
+
+
+def test_a_container_without_probes_is_reported() -> None:
+    problems = broken(lambda o: first_container(o, "Deployment", "gateway").pop("readinessProbe"))
+    assert problems == ["Deployment/gateway container gateway: no readinessProbe"]
+
+
+def test_a_betmesh_container_must_use_native_grpc_probes() -> None:
+    def exec_probe(objects: list[Obj]) -> None:
+        first_container(objects, "Deployment", "live")["livenessProbe"] = {
+            "exec": {"command": ["true"]}
+        }
+
+    assert broken(exec_probe) == [
+        "Deployment/live container live: livenessProbe is not a native gRPC probe"
+    ]
+
+
+def test_limits_and_security_context_are_required() -> None:
+    def strip(objects: list[Obj]) -> None:
+        c = first_container(objects, "Deployment", "gateway")
+        del c["resources"]["limits"]
+        c["securityContext"]["readOnlyRootFilesystem"] = False
+        find(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["securityContext"] = {}
+
+    problems = broken(strip)
+    assert "Deployment/gateway container gateway: no cpu limit" in problems
+    assert "Deployment/gateway container gateway: no memory limit" in problems
+    assert "Deployment/gateway container gateway: root filesystem must be read-only" in problems
+    assert any("must run as non-root" in p for p in problems)
+
+
+def test_termination_grace_must_outlast_the_drain() -> None:
+    def short(objects: list[Obj]) -> None:
+        find(objects, "Deployment", "live")["spec"]["template"]["spec"][
+            "terminationGracePeriodSeconds"
+        ] = 30
+
+    assert broken(short) == [
+        "Deployment/live container live: terminationGracePeriodSeconds 30 must exceed preStop 5 s"
+        " + BETMESH_GRACE_SECONDS 30 s"
+    ]
+
+
+def test_every_workload_needs_a_budget_and_a_policy_of_its_own() -> None:
+    def remove(objects: list[Obj]) -> None:
+        objects.remove(find(objects, "PodDisruptionBudget", "gateway"))
+        objects.remove(find(objects, "NetworkPolicy", "gateway"))
+        objects.append(policy("default-deny", {}))
+
+    assert broken(remove) == [
+        "Deployment/gateway: no PodDisruptionBudget selects its pods",
+        "Deployment/gateway: no NetworkPolicy of its own selects its pods",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda o: o.append(
+                {"kind": "Secret", "metadata": {"name": "db"}, "data": {"url": "eA=="}}
+            ),
+            "Secret/db: Secret objects are not committed; reference them by name",
+        ),
+        (
+            lambda o: first_container(o, "Deployment", "gateway")["env"].__setitem__(
+                2, {"name": "BETMESH_DATABASE_URL", "value": "postgresql://u:pw@db/betmesh"}
+            ),
+            "Deployment/gateway: BETMESH_DATABASE_URL must come from a secretKeyRef",
+        ),
+        (
+            lambda o: find(o, "ConfigMap", "common")["data"].__setitem__(
+                "BETMESH_REDIS_URL", "redis://:token@cache:6379"
+            ),
+            "ConfigMap/common: BETMESH_REDIS_URL looks like a credential; use a Secret",
+        ),
+    ],
+)
+def test_secrets_are_by_reference_only(change: Any, expected: str) -> None:
+    assert expected in broken(change)
+
+
+def test_the_gateway_must_list_every_replica_by_its_stable_name() -> None:
+    def scale(objects: list[Obj]) -> None:
+        find(objects, "StatefulSet", "quotes-football")["spec"]["replicas"] = 5
+
+    problems = broken(scale)
+    assert any("BETMESH_GATEWAY_REPLICAS for football" in p for p in problems)
+    assert "gateway: quorum 2 of 5 for football is not a strict majority" in problems
+
+
+def test_quote_replicas_must_not_be_a_deployment() -> None:
+    def as_deployment(objects: list[Obj]) -> None:
+        objects.append(
+            workload("Deployment", "quotes-tennis", container("quotes", ["services.quotes"]))
+        )
+
+    assert any("must be a StatefulSet" in p for p in broken(as_deployment))
+
+
+def test_replicas_of_a_sport_are_kept_apart_in_strict_mode_only() -> None:
+    objects = copy.deepcopy(mesh())
+    del find(objects, "StatefulSet", "quotes-football")["spec"]["template"]["spec"]["affinity"]
+    assert check(objects) == [
+        "StatefulSet/quotes-football: no required anti-affinity keeping football replicas apart"
+    ]
+    assert check(objects, strict_scheduling=False) == []
+
+
+def test_only_the_gateway_reaches_quote_replicas() -> None:
+    def open_up(objects: list[Obj]) -> None:
+        rules = find(objects, "NetworkPolicy", "quotes")["spec"]["ingress"]
+        rules.append(
+            {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "live"}}}]}
+        )
+
+    assert broken(open_up) == [
+        "NetworkPolicy/quotes: quote replicas may be reached only by the gateway"
+    ]
+
+
+def test_only_the_oracle_reaches_the_chain_rpc() -> None:
+    def chain(objects: list[Obj]) -> None:
+        find(objects, "NetworkPolicy", "gateway")["spec"]["egress"] = [
+            {"to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "ports": [{"port": 8545}]}
+        ]
+
+    assert broken(chain) == ["NetworkPolicy/gateway: egress to the chain RPC port from ['gateway']"]
+
+
+def test_only_public_workloads_take_outside_traffic() -> None:
+    def expose(objects: list[Obj]) -> None:
+        find(objects, "NetworkPolicy", "gateway")["spec"]["ingress"] = [
+            {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+        ]
+        find(objects, "Ingress", "edge")["spec"]["rules"][0]["http"]["paths"].append(
+            {"backend": {"service": {"name": "quotes-football"}}}
+        )
+
+    problems = broken(expose)
+    assert (
+        "NetworkPolicy/gateway: lets outside traffic reach non-public Deployment/gateway"
+        in problems
+    )
+    assert "Ingress/edge: routes to quotes-football, which is not public" in problems
+
+
+def test_live_scales_on_cpu_and_a_custom_metric() -> None:
+    def cpu_only(objects: list[Obj]) -> None:
+        find(objects, "HorizontalPodAutoscaler", "live")["spec"]["metrics"] = [{"type": "Resource"}]
+
+    assert broken(cpu_only) == [
+        "HorizontalPodAutoscaler/live: live scales on CPU and a custom metric"
+    ]

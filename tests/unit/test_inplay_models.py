@@ -1,0 +1,282 @@
+"""In-play models: football (time-remaining Poisson), tennis (conditioned Markov chain),
+basketball (Brownian motion), through the pricing entry point the replicas run."""
+
+from __future__ import annotations
+
+import pytest
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
+
+from service_runtime.errors import InvalidArgument
+from services.quotes.domain import inplay_tennis, tennis
+from services.quotes.domain.pricing import canonicalise, price_fixture
+from services.quotes.domain.snapshots import (
+    demo_basketball_snapshot,
+    demo_football_snapshot,
+    demo_tennis_snapshot,
+    snapshot_hash,
+)
+
+GS = game_state_pb2
+FOOTBALL, TENNIS, BASKETBALL = (
+    sport_pb2.SPORT_FOOTBALL,
+    sport_pb2.SPORT_TENNIS,
+    sport_pb2.SPORT_BASKETBALL,
+)
+SNAPSHOTS = {
+    FOOTBALL: demo_football_snapshot(),
+    TENNIS: demo_tennis_snapshot(),
+    BASKETBALL: demo_basketball_snapshot(),
+}
+PARTICIPANTS = {
+    FOOTBALL: ("fb:arsenal", "fb:chelsea"),
+    TENNIS: ("tn:sinner", "tn:alcaraz"),
+    BASKETBALL: ("bb:celtics", "bb:lakers"),
+}
+
+
+def fixture(sport: sport_pb2.Sport.ValueType, home: str = "", away: str = "") -> sport_pb2.Fixture:
+    default_home, default_away = PARTICIPANTS[sport]
+    return sport_pb2.Fixture(
+        fixture_id="f1",
+        sport=sport,
+        home=sport_pb2.Participant(participant_id=home or default_home, name="Home"),
+        away=sport_pb2.Participant(participant_id=away or default_away, name="Away"),
+        best_of_sets=3 if sport == TENNIS else 0,
+    )
+
+
+def price(
+    sport: sport_pb2.Sport.ValueType,
+    state: game_state_pb2.GameState | None,
+    fix: sport_pb2.Fixture | None = None,
+) -> market_pb2.QuoteSet:
+    snapshot = SNAPSHOTS[sport]
+    return price_fixture(fix or fixture(sport), snapshot, snapshot_hash(snapshot), [], state, sport)
+
+
+def market(quote_set: market_pb2.QuoteSet, market_id: str) -> market_pb2.Market:
+    return next(m for m in quote_set.markets if m.market_id == market_id)
+
+
+def probabilities(quote_set: market_pb2.QuoteSet, market_id: str) -> dict[str, int]:
+    return {s.selection_id: s.probability_e9 for s in market(quote_set, market_id).selections}
+
+
+def football_state(
+    elapsed: int, period: int, home: int = 0, away: int = 0, **cards: int
+) -> game_state_pb2.GameState:
+    return GS.GameState(
+        event_sequence=7,
+        elapsed_seconds=elapsed,
+        period=period,
+        football=GS.FootballState(
+            home_goals=home, away_goals=away, regulation_seconds=5400, **cards
+        ),
+    )
+
+
+def same_prices(live: market_pb2.QuoteSet, pre: market_pb2.QuoteSet) -> None:
+    assert live.phase == market_pb2.PRICING_PHASE_LIVE
+    assert pre.phase == market_pb2.PRICING_PHASE_PRE_MATCH
+    live_copy = market_pb2.QuoteSet()
+    live_copy.CopyFrom(live)
+    live_copy.phase = pre.phase
+    live_copy.event_sequence = 0
+    assert canonicalise(live_copy) == canonicalise(pre)
+
+
+def test_football_at_kick_off_prices_as_pre_match() -> None:
+    same_prices(price(FOOTBALL, football_state(0, 1)), price(FOOTBALL, None))
+
+
+def test_live_quote_set_carries_phase_and_event_sequence() -> None:
+    live = price(FOOTBALL, football_state(600, 1))
+    assert (live.phase, live.event_sequence) == (market_pb2.PRICING_PHASE_LIVE, 7)
+
+
+def test_a_goal_moves_1x2_towards_the_scorer() -> None:
+    before = probabilities(price(FOOTBALL, football_state(1800, 1)), "f1/MATCH_RESULT")
+    home_goal = probabilities(price(FOOTBALL, football_state(1800, 1, 1, 0)), "f1/MATCH_RESULT")
+    away_goal = probabilities(price(FOOTBALL, football_state(1800, 1, 0, 1)), "f1/MATCH_RESULT")
+    assert home_goal["home"] > before["home"] > away_goal["home"]
+    assert away_goal["away"] > before["away"] > home_goal["away"]
+
+
+def test_time_running_out_favours_the_side_ahead_and_the_draw_at_level() -> None:
+    early = probabilities(price(FOOTBALL, football_state(1200, 1, 1, 0)), "f1/MATCH_RESULT")
+    late = probabilities(price(FOOTBALL, football_state(5000, 2, 1, 0)), "f1/MATCH_RESULT")
+    assert late["home"] > early["home"]
+    level_early = probabilities(price(FOOTBALL, football_state(1200, 1)), "f1/MATCH_RESULT")
+    level_late = probabilities(price(FOOTBALL, football_state(5000, 2)), "f1/MATCH_RESULT")
+    assert level_late["draw"] > level_early["draw"]
+
+
+def test_a_red_card_hurts_the_carded_side() -> None:
+    before = probabilities(price(FOOTBALL, football_state(1800, 1)), "f1/MATCH_RESULT")
+    sent_off = probabilities(
+        price(FOOTBALL, football_state(1800, 1, home_red_cards=1)), "f1/MATCH_RESULT"
+    )
+    assert sent_off["home"] < before["home"]
+    assert sent_off["away"] > before["away"]
+
+
+def test_at_full_time_every_football_market_is_decided_and_withdrawn() -> None:
+    final = price(FOOTBALL, football_state(5400, 2, 2, 1))
+    assert final.markets
+    for m in final.markets:
+        assert m.status == market_pb2.MARKET_STATUS_DEACTIVATED, m.market_id
+        assert all(s.odds_e4 == 0 for s in m.selections)
+    result = probabilities(final, "f1/MATCH_RESULT")
+    assert result == {"home": 1_000_000_000, "draw": 0, "away": 0}
+    assert probabilities(final, "f1/CORRECT_SCORE")["2-1"] == 1_000_000_000
+
+
+def test_first_half_stoppage_time_leaves_the_second_half_to_play() -> None:
+    at_45 = price(FOOTBALL, football_state(2700, 1))
+    at_47 = price(FOOTBALL, football_state(2820, 1))
+    assert probabilities(at_45, "f1/MATCH_RESULT") == probabilities(at_47, "f1/MATCH_RESULT")
+
+
+def test_the_score_grid_grows_with_a_high_score() -> None:
+    rout = price(FOOTBALL, football_state(4000, 2, 6, 0))
+    scores = probabilities(rout, "f1/CORRECT_SCORE")
+    assert scores["other"] == 1_000_000_000  # 6-0 already: beyond the correct-score cap
+    assert probabilities(rout, "f1/MATCH_RESULT")["home"] > 999_000_000
+
+
+def test_game_state_of_another_sport_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        price(FOOTBALL, GS.GameState(basketball=GS.BasketballState()))
+    assert raised.value.reason == "GAME_STATE_SPORT_MISMATCH"
+
+
+# ---- tennis ---------------------------------------------------------------------------------
+
+
+def tennis_state(
+    sets: list[tuple[int, int]],
+    points: tuple[int, int] = (0, 0),
+    home_serving: bool = True,
+    in_tiebreak: bool = False,
+) -> game_state_pb2.GameState:
+    return GS.GameState(
+        event_sequence=3,
+        period=len(sets),
+        tennis=GS.TennisState(
+            sets=[GS.TennisSetScore(home_games=h, away_games=a) for h, a in sets],
+            home_points=points[0],
+            away_points=points[1],
+            in_tiebreak=in_tiebreak,
+            home_serving=home_serving,
+        ),
+    )
+
+
+def test_tennis_before_the_first_point_prices_as_pre_match() -> None:
+    same_prices(price(TENNIS, tennis_state([])), price(TENNIS, None))
+
+
+def test_tennis_at_0_0_averaged_over_the_first_server_is_the_pre_match_chain() -> None:
+    rules = tennis.TennisRules(3, 6, True, 7)
+    pa, pb = 0.66, 0.62
+    pre = tennis.match_distribution(pa, pb, rules)
+    serving = [
+        inplay_tennis.live_distribution(
+            pa, pb, rules, tennis_state([(0, 0)], home_serving=first).tennis
+        )
+        for first in (True, False)
+    ]
+    assert all(d is not None for d in serving)
+    win = sum(d.win for d in serving if d is not None) / 2
+    assert win == pytest.approx(pre.win, abs=1e-12)
+    for score, mass in pre.set_scores.items():
+        assert sum(d.set_scores.get(score, 0.0) for d in serving if d) / 2 == pytest.approx(
+            mass, abs=1e-12
+        )
+
+
+def test_conditioned_game_and_tiebreak_agree_with_the_closed_forms() -> None:
+    assert inplay_tennis.game_from(0.63, 0, 0) == pytest.approx(tennis.game_win(0.63), abs=1e-12)
+    assert inplay_tennis.tiebreak_from(0.66, 0.6, 0, 0, True, 7) == pytest.approx(
+        tennis.tiebreak_win(0.66, 0.6, 7), abs=1e-12
+    )
+    # Deuce is deuce whatever the count.
+    assert inplay_tennis.game_from(0.6, 3, 3) == inplay_tennis.game_from(0.6, 5, 5)
+
+
+def test_symmetric_players_at_40_40_are_even_across_the_serve() -> None:
+    rules = tennis.TennisRules(3, 6, True, 7)
+    p = 0.64
+    home_serves = inplay_tennis.live_distribution(
+        p, p, rules, tennis_state([(3, 3)], (3, 3), home_serving=True).tennis
+    )
+    away_serves = inplay_tennis.live_distribution(
+        p, p, rules, tennis_state([(3, 3)], (3, 3), home_serving=False).tennis
+    )
+    assert home_serves is not None and away_serves is not None
+    # Mirror images: the server's edge in one is the receiver's in the other.
+    assert home_serves.win == pytest.approx(1.0 - away_serves.win, abs=1e-12)
+    # Deuce on serve is slightly worse than 0-0 on serve (0.760 vs 0.770 to hold at p=0.64).
+    fresh = inplay_tennis.live_distribution(
+        p, p, rules, tennis_state([(3, 3)], (0, 0), home_serving=True).tennis
+    )
+    advantage = inplay_tennis.live_distribution(
+        p, p, rules, tennis_state([(3, 3)], (4, 3), home_serving=True).tennis
+    )
+    assert fresh is not None and advantage is not None
+    assert advantage.win > fresh.win > home_serves.win
+    level = inplay_tennis.live_distribution(
+        p, p, rules, tennis_state([(6, 6)], (0, 0), home_serving=True, in_tiebreak=True).tennis
+    )
+    assert level is not None and level.win == pytest.approx(0.5, abs=1e-12)
+
+
+def test_a_break_point_moves_the_match_towards_the_receiver() -> None:
+    serving = probabilities(price(TENNIS, tennis_state([(2, 2)], (0, 0))), "f1/MATCH_WINNER")
+    break_point = probabilities(price(TENNIS, tennis_state([(2, 2)], (0, 3))), "f1/MATCH_WINNER")
+    assert break_point["away"] > serving["away"]
+
+
+def test_a_won_tennis_match_is_decided() -> None:
+    final = price(TENNIS, tennis_state([(6, 3), (7, 6)]))
+    assert probabilities(final, "f1/MATCH_WINNER") == {"home": 1_000_000_000, "away": 0}
+    assert probabilities(final, "f1/SET_BETTING")["2-0"] == 1_000_000_000
+    assert all(m.status == market_pb2.MARKET_STATUS_DEACTIVATED for m in final.markets)
+
+
+def test_completed_sets_count_in_total_games() -> None:
+    rules = tennis.TennisRules(3, 6, True, 7)
+    dist = inplay_tennis.live_distribution(0.65, 0.65, rules, tennis_state([(6, 4), (0, 0)]).tennis)
+    assert dist is not None
+    assert sum(dist.total_games[:16]) == 0.0  # 10 played, at least 6 more to come
+    assert sum(dist.total_games) == pytest.approx(1.0, abs=1e-9)
+
+
+# ---- basketball -----------------------------------------------------------------------------
+
+
+def basketball_state(elapsed: int, period: int, home: int, away: int) -> game_state_pb2.GameState:
+    return GS.GameState(
+        event_sequence=9,
+        elapsed_seconds=elapsed,
+        period=period,
+        basketball=GS.BasketballState(home_points=home, away_points=away, regulation_seconds=2400),
+    )
+
+
+def test_basketball_at_tip_off_prices_as_pre_match() -> None:
+    same_prices(price(BASKETBALL, basketball_state(0, 1, 0, 0)), price(BASKETBALL, None))
+
+
+def test_a_lead_late_is_worth_more_than_early() -> None:
+    early = probabilities(price(BASKETBALL, basketball_state(600, 1, 10, 0)), "f1/MONEYLINE")
+    late = probabilities(price(BASKETBALL, basketball_state(2300, 4, 70, 60)), "f1/MONEYLINE")
+    assert late["home"] > early["home"] > 500_000_000
+
+
+def test_basketball_at_the_buzzer_is_decided_and_a_tie_goes_to_overtime() -> None:
+    final = price(BASKETBALL, basketball_state(2400, 4, 80, 77))
+    assert probabilities(final, "f1/MONEYLINE") == {"home": 1_000_000_000, "away": 0}
+    assert all(m.status == market_pb2.MARKET_STATUS_DEACTIVATED for m in final.markets)
+    tied = probabilities(price(BASKETBALL, basketball_state(2400, 4, 80, 80)), "f1/MONEYLINE")
+    assert 0 < tied["home"] < 1_000_000_000

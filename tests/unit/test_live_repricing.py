@@ -1,0 +1,148 @@
+"""Live repricing core: what suspends, the cadence, the clock between events; the simulator's
+scripts."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
+from betmesh.live.v1 import match_event_pb2 as me
+
+from services.live.domain.game import LiveGame, apply_event, new_game
+from services.live.domain.repricing import (
+    Cadence,
+    MatchClock,
+    break_point,
+    project_clock,
+    status_changes,
+)
+from services.live.repricing_settings import RepricingSettings
+from services.live.settings import LiveSettings
+from services.live.simulator import ScriptError, load, load_file
+
+FOOTBALL, TENNIS, BASKETBALL = (
+    sport_pb2.SPORT_FOOTBALL,
+    sport_pb2.SPORT_TENNIS,
+    sport_pb2.SPORT_BASKETBALL,
+)
+
+
+def play(sport: int, *events: tuple[int, int]) -> tuple[LiveGame, list[list[int]]]:
+    """Applies (type, side) events from kick-off; returns the game and each event's statuses."""
+    game = new_game("f1", sport)
+    statuses = []
+    for sequence, (kind, side) in enumerate(
+        [(me.MATCH_EVENT_TYPE_MATCH_STARTED, 0), *events], start=1
+    ):
+        event = me.MatchEvent(
+            fixture_id="f1",
+            sport=sport,  # type: ignore[arg-type]
+            sequence=sequence,
+            type=kind,  # type: ignore[arg-type]
+            side=side,  # type: ignore[arg-type]
+        )
+        game = apply_event(game, event)
+        statuses.append([int(c.status) for c in status_changes(event, game)])
+    return game, statuses
+
+
+def test_kick_off_hands_over_and_the_end_deactivates() -> None:
+    _, statuses = play(FOOTBALL, (me.MATCH_EVENT_TYPE_MATCH_ENDED, 0))
+    assert statuses == [
+        [market_pb2.MARKET_STATUS_HANDED_OVER],
+        [market_pb2.MARKET_STATUS_DEACTIVATED],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "suspends"),
+    [
+        (me.MATCH_EVENT_TYPE_GOAL, True),
+        (me.MATCH_EVENT_TYPE_RED_CARD, True),
+        (me.MATCH_EVENT_TYPE_PENALTY_AWARDED, True),
+        (me.MATCH_EVENT_TYPE_YELLOW_CARD, False),
+        (me.MATCH_EVENT_TYPE_DANGEROUS_ATTACK, False),
+    ],
+)
+def test_football_dangerous_events_suspend(kind: int, suspends: bool) -> None:
+    _, statuses = play(FOOTBALL, (kind, sport_pb2.SIDE_HOME))
+    assert statuses[-1] == ([market_pb2.MARKET_STATUS_SUSPENDED] if suspends else [])
+
+
+def test_a_tennis_break_point_suspends_and_a_game_point_does_not() -> None:
+    point = me.MATCH_EVENT_TYPE_POINT_WON
+    home, away = sport_pb2.SIDE_HOME, sport_pb2.SIDE_AWAY
+    # Home serves first: 0-40 is a triple break point for away.
+    _, statuses = play(TENNIS, (point, away), (point, away), (point, away))
+    assert statuses[1:] == [[], [], [market_pb2.MARKET_STATUS_SUSPENDED]]
+    game, statuses = play(TENNIS, (point, home), (point, home), (point, home))
+    assert statuses[-1] == [] and not break_point(game.state.tennis)
+
+
+def test_basketball_has_no_dangerous_event() -> None:
+    _, statuses = play(BASKETBALL, (me.MATCH_EVENT_TYPE_POINTS_SCORED, sport_pb2.SIDE_HOME))
+    assert statuses[-1] == []
+
+
+def test_cadence_is_busy_after_recent_events_and_quiet_otherwise() -> None:
+    cadence = Cadence(busy_seconds=60, quiet_seconds=300, busy_window_seconds=180)
+    assert cadence.interval(1_000.0, 1_100.0) == 60
+    assert cadence.interval(1_000.0, 1_181.0) == 300
+    assert cadence.interval(None, 1_000.0) == 300
+
+
+def test_the_clock_runs_between_events_up_to_the_end_of_the_period() -> None:
+    game = LiveGame(
+        "f1",
+        FOOTBALL,
+        new_game("f1", FOOTBALL).status,
+        3,
+        game_state_pb2.GameState(
+            elapsed_seconds=2_000, period=1, football=game_state_pb2.FootballState()
+        ),
+    )
+    running = MatchClock(True, 2_000, 10_000.0)
+    assert project_clock(game, running, 10_120.9).elapsed_seconds == 2_120
+    assert project_clock(game, running, 20_000.0).elapsed_seconds == 2_700  # half time
+    assert project_clock(game, MatchClock(False, 2_000, 10_000.0), 10_500.0) is game.state
+
+
+def test_repricing_settings_come_from_the_environment() -> None:
+    settings = LiveSettings.from_env(
+        {
+            "BETMESH_REDIS_URL": "redis://localhost",
+            "BETMESH_LIVE_BUSY_REPRICE_SECONDS": "1.5",
+            "BETMESH_LIVE_QUIET_REPRICE_SECONDS": "7",
+        }
+    )
+    assert (settings.repricing.busy_reprice_seconds, settings.repricing.quiet_reprice_seconds) == (
+        1.5,
+        7.0,
+    )
+    assert RepricingSettings().busy_reprice_seconds == 60.0
+    with pytest.raises(Exception, match="LIVE_BUSY_REPRICE_SECONDS"):
+        LiveSettings.from_env(
+            {"BETMESH_REDIS_URL": "redis://x", "BETMESH_LIVE_BUSY_REPRICE_SECONDS": "0"}
+        )
+
+
+@pytest.mark.parametrize("name", ["football.json", "tennis.json", "basketball.json"])
+def test_bundled_scripts_are_whole_valid_matches(name: str) -> None:
+    timeline = load_file(name, fixture_id="copy-1")
+    assert [t.event.sequence for t in timeline] == list(range(1, len(timeline) + 1))
+    assert timeline[0].event.fixture.fixture_id == "copy-1"
+    game = new_game("copy-1", timeline[0].event.sport)
+    for timed in timeline:
+        game = apply_event(game, timed.event)
+    assert game.finished
+    assert all(a.at <= b.at for a, b in itertools.pairwise(timeline))
+
+
+def test_a_script_out_of_order_is_refused() -> None:
+    script = {
+        "fixture": {"fixture_id": "x", "sport": "football"},
+        "events": [{"at": 10, "type": "MATCH_STARTED"}, {"at": 5, "type": "GOAL", "side": "home"}],
+    }
+    with pytest.raises(ScriptError):
+        load(script)

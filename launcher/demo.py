@@ -20,6 +20,7 @@ from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
 from betmesh.common.v1 import market_pb2, money_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
+from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
 from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc, match_event_pb2
 from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
@@ -82,6 +83,7 @@ class Story:
     # The consensus price of the home side (step 3) and who funded a wallet (step 4).
     home_odds_e4: int = 0
     bettor: tuple[str, list[tuple[str, str]]] | None = None
+    bet_id: str = ""
 
     @property
     def fixture_id(self) -> str:
@@ -283,25 +285,34 @@ class Story:
         if self.bettor is None or not self.home_odds_e4:
             raise Skipped("needs the consensus price (step 3) and a funded wallet (step 4)")
         player, metadata = self.bettor
+        self._stake_cap(player)
         stub = bet_service_pb2_grpc.BetServiceStub(self.channel("bets"))
-        bet = stub.PlaceBet(
-            bet_service_pb2.PlaceBetRequest(
-                idempotency_key=f"demo-{self.run_id}-bet-1",
-                player_id=player,
-                legs=[
-                    bet_service_pb2.BetLeg(
-                        fixture_id=self.fixture_id,
-                        market_id=f"{self.fixture_id}/MATCH_RESULT",
-                        selection_id="home",
-                        odds_e4=self.home_odds_e4,
-                    )
-                ],
-                stake=money_pb2.Money(amount_minor=1_000, currency="EUR"),
-                odds_acceptance=bet_service_pb2.ODDS_ACCEPTANCE_HIGHER,
-            ),
-            timeout=RPC_TIMEOUT,
-            metadata=metadata,
-        ).bet
+        bet: Any = None
+        # Bets learns the cap from identity's event: a first try may come before it.
+        deadline = time.monotonic() + 15
+        for attempt in range(1, 100):
+            bet = stub.PlaceBet(
+                bet_service_pb2.PlaceBetRequest(
+                    idempotency_key=f"demo-{self.run_id}-bet-{attempt}",
+                    player_id=player,
+                    legs=[
+                        bet_service_pb2.BetLeg(
+                            fixture_id=self.fixture_id,
+                            market_id=f"{self.fixture_id}/MATCH_RESULT",
+                            selection_id="home",
+                            odds_e4=self.home_odds_e4,
+                        )
+                    ],
+                    stake=money_pb2.Money(amount_minor=1_000, currency="EUR"),
+                    odds_acceptance=bet_service_pb2.ODDS_ACCEPTANCE_HIGHER,
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            ).bet
+            waiting = bet.rejection_reason == bet_service_pb2.REJECTION_REASON_STAKE_CAP_NOT_SET
+            if not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         status = bet_service_pb2.BetStatus.Name(bet.status).removeprefix("BET_STATUS_")
         self.say(
             f"    BetService.PlaceBet 10.00 EUR on Arsenal at {_odds(self.home_odds_e4)}: "
@@ -311,7 +322,122 @@ class Story:
             reason = bet_service_pb2.RejectionReason.Name(bet.rejection_reason)
             self.say(f"      {reason.removeprefix('REJECTION_REASON_')}: {bet.rejection_message}")
         else:
+            self.bet_id = bet.bet_id
             self.say(f"      potential payout {_money(bet.potential_payout)}")
+
+    def _stake_cap(self, player: str) -> None:
+        """The French rules: a 7-day stake cap before the first bet (set here by the operator)."""
+        if self.target.address("identity") is None:
+            return
+        stub = identity_service_pb2_grpc.IdentityServiceStub(self.channel("identity"))
+        try:
+            limits = stub.SetResponsibleGamblingLimits(
+                identity_service_pb2.SetResponsibleGamblingLimitsRequest(
+                    player_id=player,
+                    deposit_cap_7d=money_pb2.Money(amount_minor=50_000, currency="EUR"),
+                    stake_cap_7d=money_pb2.Money(amount_minor=20_000, currency="EUR"),
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=self.metadata("betmesh.identity"),
+            ).limits
+        except grpc.RpcError as exc:
+            self.say(
+                f"    no stake cap set ({_reason(exc).lstrip('/') or exc}): the bet may be refused"
+            )
+            return
+        self.say(
+            f"    IdentityService.SetResponsibleGamblingLimits: 7-day stake cap "
+            f"{_money(limits.stake_cap_7d)}, deposit cap {_money(limits.deposit_cap_7d)}"
+        )
+
+    def settlement(self) -> None:
+        if not self.bet_id or self.bettor is None:
+            raise Skipped("needs an accepted bet (step 6)")
+        player, metadata = self.bettor
+        stub = bet_service_pb2_grpc.BetServiceStub(self.channel("bets"))
+        deadline = time.monotonic() + 30
+        open_states = (bet_service_pb2.BET_STATUS_ACCEPTED, bet_service_pb2.BET_STATUS_PENDING)
+        bet: Any = None
+        while time.monotonic() < deadline:
+            bet = stub.GetBet(
+                bet_service_pb2.GetBetRequest(bet_id=self.bet_id),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            ).bet
+            if bet.status not in open_states:
+                break
+            time.sleep(0.25)
+        status = bet_service_pb2.BetStatus.Name(bet.status).removeprefix("BET_STATUS_")
+        self.say(f"    BetService.GetBet {self.bet_id}: {status} (from the result final on chain)")
+        if bet.status in open_states:
+            raise NotBuilt("the bet was not settled within 30 s")
+        self.say(f"      payout {_money(bet.payout)}")
+        wallet = stub.GetWallet(
+            bet_service_pb2.GetWalletRequest(player_id=player),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        ).wallet
+        balance, held = _money(wallet.balance), _money(wallet.held)
+        self.say(f"    BetService.GetWallet: balance {balance}, held {held}")
+
+    def fixtures_ahead(self) -> None:
+        """A match day across the three sports loaded into the fixtures store and priced
+        through consensus by the pre-match scheduler."""
+        day = [
+            (sport_pb2.SPORT_FOOTBALL, "fb:liverpool", "fb:man-city", 1),
+            (sport_pb2.SPORT_FOOTBALL, "fb:newcastle", "fb:tottenham", 1),
+            (sport_pb2.SPORT_FOOTBALL, "fb:aston-villa", "fb:man-united", 2),
+            (sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:alcaraz", 1),
+            (sport_pb2.SPORT_TENNIS, "tn:djokovic", "tn:zverev", 2),
+            (sport_pb2.SPORT_BASKETBALL, "bb:celtics", "bb:thunder", 1),
+            (sport_pb2.SPORT_BASKETBALL, "bb:nuggets", "bb:celtics", 3),
+        ]
+        fixtures = []
+        for n, (sport, home, away, days) in enumerate(day):
+            start = Timestamp()
+            start.FromSeconds(int(time.time()) + days * 86_400 + n * 3_600)
+            fixtures.append(
+                sport_pb2.Fixture(
+                    fixture_id=f"demo-{self.run_id}-day-{n}",
+                    sport=sport,
+                    start_time=start,
+                    status=sport_pb2.FIXTURE_STATUS_SCHEDULED,
+                    best_of_sets=3 if sport == sport_pb2.SPORT_TENNIS else 0,
+                    home=sport_pb2.Participant(
+                        participant_id=home, name=home.split(":")[1].title()
+                    ),
+                    away=sport_pb2.Participant(
+                        participant_id=away, name=away.split(":")[1].title()
+                    ),
+                )
+            )
+        metadata = self.metadata("betmesh.gateway")
+        loaded = fixture_service_pb2_grpc.FixtureServiceStub(
+            self.channel("gateway")
+        ).UpsertFixtures(
+            fixture_service_pb2.UpsertFixturesRequest(fixtures=fixtures),
+            timeout=RPC_TIMEOUT,
+            metadata=metadata,
+        )
+        self.say(
+            f"    FixtureService.UpsertFixtures: {loaded.created_count} fixtures of the coming "
+            "days (football, tennis, basketball)"
+        )
+        report = gateway_grpc.ConsensusGatewayServiceStub(
+            self.channel("gateway")
+        ).RunPreMatchPricing(
+            gateway_pb2.RunPreMatchPricingRequest(), timeout=120, metadata=metadata
+        )
+        self.say(
+            f"    ConsensusGatewayService.RunPreMatchPricing: {report.fixture_count} fixtures in "
+            f"the next 7 days, {report.priced_count} priced through consensus now, "
+            f"{report.unchanged_count} already priced (the scheduler wakes on new fixtures), "
+            f"{report.failed_count} failed"
+        )
+        for sport, snapshot in sorted(report.snapshot_hashes.items()):
+            self.say(f"      {sport}: snapshot {snapshot[:19]}...")
+        for failure in report.failures:
+            self.say(f"      failed: {failure.reason} x{failure.count}")
 
     def match_events(self) -> None:
         stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(self.channel("live"))
@@ -563,11 +689,13 @@ def play(target: Target, say: Say) -> bool:
         ("the operator signs in (identity)", story.operator_signs_in),
         ("the football model snapshot (quotes replica)", story.football_snapshot),
         ("a consensus 1X2 price (gateway -> quotes replicas)", story.consensus_quote),
+        ("the coming days priced ahead (fixtures -> pre-match scheduler)", story.fixtures_ahead),
         ("a player funds a wallet (bets)", story.deposit),
         ("the player bets on the consensus price (bets)", story.place_bet),
         ("the match is played (live odds)", story.match_events),
         ("match day: a simulated match repriced in play (live -> gateway)", story.match_day),
         ("the result is observed and validated (oracle)", story.result_observations),
+        ("the bet settles from the result read back from the chain (bets)", story.settlement),
     ]
     try:
         for number, (title, action) in enumerate(steps, start=1):

@@ -81,6 +81,8 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
         metavar="SPORT=N",
         help="replicas for one sport, e.g. tennis=1 (repeatable)",
     )
+    parser.add_argument("--live", type=int, default=1, help="live service processes (scale-out)")
+    parser.add_argument("--gateways", type=int, default=1, help="consensus gateway processes")
     parser.add_argument("--otlp-endpoint", help="OTLP/gRPC endpoint for every child's spans")
     parser.add_argument("--base-port", type=int, help="first service port (default: free ports)")
     parser.add_argument("--log-level", default="INFO")
@@ -110,6 +112,8 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         redis_url=args.redis_url,
         chain_rpc_urls=tuple(args.chain_rpc_url),
         replicas=parse_replicas(args.replicas, args.sport_replicas),
+        live_processes=args.live,
+        gateways=args.gateways,
         otlp_endpoint=args.otlp_endpoint,
         base_port=args.base_port,
         log_level=args.log_level,

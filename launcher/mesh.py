@@ -152,6 +152,20 @@ class MeshConfig:
     # "tokens": every service verifies identity-issued tokens and gets a credential of its own
     # (identity then always runs, whatever `only` says); "anonymous": no authentication.
     auth: str = "tokens"
+    # Production has several of these behind a load balancer; here, to test scale-out and
+    # fail-over on one machine: extra processes are named live-2, gateway-2, ...
+    live_processes: int = 1
+    gateways: int = 1
+
+
+def scaled_specs(live_processes: int, gateways: int) -> list[ServiceSpec]:
+    counts = {"services.live": live_processes, "gateway": gateways}
+    specs = []
+    for spec in SERVICES:
+        for index in range(1, max(1, counts.get(spec.module, 1)) + 1):
+            name = spec.name if index == 1 else f"{spec.name}-{index}"
+            specs.append(ServiceSpec(name, spec.module, stage=spec.stage, env=spec.env))
+    return specs
 
 
 @dataclass
@@ -501,7 +515,7 @@ class Mesh:
 
     def _plan(self) -> None:
         config = self.config
-        specs = quote_specs(config.replicas) + list(SERVICES)
+        specs = quote_specs(config.replicas) + scaled_specs(config.live_processes, config.gateways)
         if config.only is not None:
             wanted = set(config.only)
             if config.auth == "tokens":

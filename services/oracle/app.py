@@ -17,6 +17,7 @@ from service_runtime.server import Registration, ServiceHost
 from services.oracle.adapters.events import ResultEventPublisher, result_finalised
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
+from services.oracle.adapters.wallet_lease import WalletLease
 from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
 from services.oracle.chain.rpc import FailoverProvider, QuotaExhausted
 from services.oracle.chain.signers import ReportSigner, SignerPool
@@ -92,9 +93,13 @@ async def publish_loop(
     store: PostgresResultStore,
     events: EventPublisher | None,
     interval: float,
+    lease: WalletLease | None = None,
 ) -> None:
     while True:
         try:
+            if lease is not None and not await asyncio.to_thread(lease.try_hold):
+                await asyncio.sleep(interval)  # another instance is this wallet's sender
+                continue
             await asyncio.to_thread(publisher.step)
             await announce_final(publisher, store, events)
         except QuotaExhausted:
@@ -123,6 +128,7 @@ async def build(
     bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None
     servicer = OracleServicer(oracle)
     tasks: list[asyncio.Task[None]] = []
+    lease = WalletLease(engine, publisher.wallet) if publisher is not None else None
 
     async def start() -> None:
         if events is not None:
@@ -132,7 +138,13 @@ async def build(
             servicer.contract_address = publisher.contract.address
             tasks.append(
                 asyncio.create_task(
-                    publish_loop(publisher, store, bus, settings.publish_interval_seconds)
+                    publish_loop(
+                        publisher,
+                        store,
+                        bus,
+                        settings.publish_interval_seconds,
+                        lease,
+                    )
                 )
             )
 
@@ -141,6 +153,8 @@ async def build(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if lease is not None:
+            await asyncio.to_thread(lease.release)
         if redis_client is not None:
             await redis_client.aclose()
         await asyncio.to_thread(engine.dispose)

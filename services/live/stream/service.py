@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 import redis.asyncio as aioredis
 from betmesh.live.v1 import live_odds_service_pb2 as pb
+from opentelemetry.metrics import Observation
 
 from service_runtime.errors import (
     FailedPrecondition,
@@ -21,6 +22,7 @@ from service_runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from service_runtime.telemetry import meter
 from services.live.stream.filters import Filter
 from services.live.stream.fixtures import GatewayFixtures
 from services.live.stream.hub import Hub
@@ -58,6 +60,13 @@ class StreamService:
         self.settings = settings
         self.keys = Keys(settings.prefix)
         self.hub = Hub()
+        # What the HorizontalPodAutoscaler scales live on besides CPU (deploy/k8s/base/live.yaml:
+        # exported as betmesh_live_active_subscribers once OTLP metrics reach Prometheus).
+        meter("betmesh.live").create_observable_gauge(
+            "betmesh.live.active_subscribers",
+            callbacks=[lambda options: [Observation(len(self.hub.subscribers))]],
+            description="odds streams open on this process",
+        )
         self.reader = JournalReader(client, self.keys)
         self.registry = StreamRegistry(client, self.keys)
         self.writer = JournalWriter(

@@ -357,6 +357,32 @@ async def test_slow_consumer_is_conflated_while_a_fast_one_gets_everything(
     slow.cancel()
 
 
+async def test_a_client_chosen_conflation_window_coalesces_updates_per_market(
+    lives: dict[str, Live], bus: EventPublisher
+) -> None:
+    fixture = new_fixture()
+    windowed = Reader(lives["a"].stub, only(fixture, conflate_ms=600))
+    await windowed.image()
+    count = 10
+    for price in range(count):
+        await publish_prices(bus, fixture, LIVE, 20000 + price)
+    latest = f"sha256:{20000 + count - 1:064x}"
+    seen: list[str] = []
+    while latest not in seen:
+        message = await windowed.next()
+        seen += [
+            u.odds_change.quote_set_digest
+            for u in message.deltas.updates
+            if u.HasField("odds_change")
+        ]
+    # Ten price changes in well under the window: the client gets the latest state of each
+    # market, fewer messages than changes, and is told that it was merged.
+    assert len(seen) < count
+    assert any(m.conflated for m in windowed.received)
+    assert_gapless(windowed.received)
+    windowed.cancel()
+
+
 async def test_consumer_too_far_behind_is_cut(lives: dict[str, Live], bus: EventPublisher) -> None:
     fixture = new_fixture()
     stuck = Reader(lives["strict"].stub, only(fixture))

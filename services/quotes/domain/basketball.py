@@ -21,7 +21,7 @@ inside the total's own normal (its sigma absorbs them).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -125,9 +125,31 @@ def basketball_markets(
     away_name: str,
     wanted: Sequence[market_pb2.MarketType.ValueType],
 ) -> list[MarketProbabilities]:
+    return distribution_markets(
+        lambda: final_margin(e),
+        e.margin,
+        lambda: discrete_normal(e.total, e.total_sigma),
+        e.total,
+        home_name,
+        away_name,
+        wanted,
+    )
+
+
+def distribution_markets(
+    margin_distribution: Callable[[], dict[int, float]],
+    margin_mean: float,
+    total_distribution: Callable[[], dict[int, float]],
+    total_mean: float,
+    home_name: str,
+    away_name: str,
+    wanted: Sequence[market_pb2.MarketType.ValueType],
+) -> list[MarketProbabilities]:
+    """Moneyline, spreads and totals from the final margin's and total's distributions (pre-match
+    and in play alike; in play they are conditioned on the score and the time left)."""
     markets: list[MarketProbabilities] = []
     needs_margin = {market_pb2.MARKET_TYPE_MONEYLINE, market_pb2.MARKET_TYPE_POINT_SPREAD}
-    margin = final_margin(e) if needs_margin & set(wanted) else {}
+    margin = margin_distribution() if needs_margin & set(wanted) else {}
     if market_pb2.MARKET_TYPE_MONEYLINE in wanted:
         home = sum(m for k, m in margin.items() if k > 0)
         markets.append(
@@ -141,7 +163,7 @@ def basketball_markets(
             )
         )
     if market_pb2.MARKET_TYPE_POINT_SPREAD in wanted:
-        centre = _half_line_e2(-e.margin)
+        centre = _half_line_e2(-margin_mean)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             # The line applies to home: home covers when margin + line > 0.
             home_out, away_out = _two_way(margin, line, 1)
@@ -164,8 +186,8 @@ def basketball_markets(
                 )
             )
     if market_pb2.MARKET_TYPE_TOTAL_POINTS in wanted:
-        total = discrete_normal(e.total, e.total_sigma)
-        centre = _half_line_e2(e.total)
+        total = total_distribution()
+        centre = _half_line_e2(total_mean)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             # Over wins when total * 100 - line > 0.
             over, under = _two_way(total, -line, 1)

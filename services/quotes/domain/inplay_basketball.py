@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
+from betmesh.common.v1 import game_state_pb2, market_pb2
 
 from services.quotes.domain.basketball import (
-    LINE_OFFSETS_E2,
     OVERTIME_FRACTION,
     Expectation,
     discrete_normal,
+    distribution_markets,
 )
-from services.quotes.domain.markets import MarketProbabilities, Outcomes, SelectionProbability
+from services.quotes.domain.markets import MarketProbabilities
 
 DEFAULT_REGULATION_SECONDS = 4 * 10 * 60
 OVERTIME_SECONDS = 5 * 60
@@ -65,26 +65,6 @@ def final_margin(e: Expectation, lead: int, tau: float) -> dict[int, float]:
     return regulation
 
 
-def _half_line_e2(value: float) -> int:
-    return math.floor(value) * 100 + 50
-
-
-def _signed(line_e2: int) -> str:
-    return ("+" if line_e2 > 0 else "") + f"{line_e2 / 100:g}"
-
-
-def _two_way(dist: dict[int, float], line_e2: int) -> tuple[Outcomes, Outcomes]:
-    win = lose = 0.0
-    for k, m in dist.items():
-        value = k * 100 + line_e2
-        if value > 0:
-            win += m
-        elif value < 0:
-            lose += m
-    push = max(0.0, 1.0 - win - lose)
-    return Outcomes(win=win, push=push, lose=lose), Outcomes(win=lose, push=push, lose=win)
-
-
 def live_markets(
     e: Expectation,
     state: game_state_pb2.GameState,
@@ -97,61 +77,12 @@ def live_markets(
     lead = score.home_points - score.away_points
     margin_mu = lead + e.margin * tau
     total_mu = score.home_points + score.away_points + e.total * tau
-    markets: list[MarketProbabilities] = []
-    needs_margin = {market_pb2.MARKET_TYPE_MONEYLINE, market_pb2.MARKET_TYPE_POINT_SPREAD}
-    margin = final_margin(e, lead, tau) if needs_margin & set(wanted) else {}
-    if market_pb2.MARKET_TYPE_MONEYLINE in wanted:
-        home = sum(m for k, m in margin.items() if k > 0)
-        markets.append(
-            MarketProbabilities(
-                market_pb2.MARKET_TYPE_MONEYLINE,
-                "Moneyline",
-                [
-                    SelectionProbability("home", home_name, home),
-                    SelectionProbability("away", away_name, 1.0 - home),
-                ],
-            )
-        )
-    if market_pb2.MARKET_TYPE_POINT_SPREAD in wanted:
-        centre = _half_line_e2(-margin_mu)
-        for line in (centre + d for d in LINE_OFFSETS_E2):
-            home_out, away_out = _two_way(margin, line)
-            markets.append(
-                MarketProbabilities(
-                    market_pb2.MARKET_TYPE_POINT_SPREAD,
-                    f"Point spread {home_name} {_signed(line)}",
-                    [
-                        SelectionProbability(
-                            "home", f"{home_name} {_signed(line)}", home_out.effective_probability()
-                        ),
-                        SelectionProbability(
-                            "away",
-                            f"{away_name} {_signed(-line)}",
-                            away_out.effective_probability(),
-                        ),
-                    ],
-                    line_e2=line,
-                    side=sport_pb2.SIDE_HOME,
-                )
-            )
-    if market_pb2.MARKET_TYPE_TOTAL_POINTS in wanted:
-        total = _distribution(total_mu, e.total_sigma * math.sqrt(tau))
-        centre = _half_line_e2(total_mu)
-        for line in (centre + d for d in LINE_OFFSETS_E2):
-            over, under = _two_way(total, -line)
-            markets.append(
-                MarketProbabilities(
-                    market_pb2.MARKET_TYPE_TOTAL_POINTS,
-                    f"Total points {line / 100:g}",
-                    [
-                        SelectionProbability(
-                            "over", f"Over {line / 100:g}", over.effective_probability()
-                        ),
-                        SelectionProbability(
-                            "under", f"Under {line / 100:g}", under.effective_probability()
-                        ),
-                    ],
-                    line_e2=line,
-                )
-            )
-    return markets
+    return distribution_markets(
+        lambda: final_margin(e, lead, tau),
+        margin_mu,
+        lambda: _distribution(total_mu, e.total_sigma * math.sqrt(tau)),
+        total_mu,
+        home_name,
+        away_name,
+        wanted,
+    )

@@ -115,36 +115,9 @@ def set_from(
 ) -> list[SetOutcome]:
     """Final game scores of a set under way at ga-gb, the current game won by A with
     probability first_game_a; a_first_set: A served the set's first game."""
-    cap = tiebreak_at if tiebreak_at else max(ADVANTAGE_CAP, max(ga, gb) + 1)
-    prob = {(ga, gb): 1.0}
-    out: dict[tuple[int, int], float] = {}
-    start = ga + gb
-    for total in range(start, 2 * cap + 1):
-        a_serves = (total % 2 == 0) == a_first_set
-        p = first_game_a if total == start else (hold_a if a_serves else 1.0 - hold_b)
-        for i in range(max(0, total - cap), min(total, cap) + 1):
-            j = total - i
-            mass = prob.pop((i, j), 0.0)
-            if not mass:
-                continue
-            if i == cap and j == cap:
-                if tiebreak_at:
-                    w = tb_a_first if a_serves else tb_b_first
-                    out[(cap + 1, cap)] = out.get((cap + 1, cap), 0.0) + mass * w
-                    out[(cap, cap + 1)] = out.get((cap, cap + 1), 0.0) + mass * (1.0 - w)
-                else:
-                    both_a = hold_a * (1.0 - hold_b)
-                    both_b = (1.0 - hold_a) * hold_b
-                    w = both_a / (both_a + both_b)
-                    out[(cap + 2, cap)] = out.get((cap + 2, cap), 0.0) + mass * w
-                    out[(cap, cap + 2)] = out.get((cap, cap + 2), 0.0) + mass * (1.0 - w)
-                continue
-            for (ni, nj), m in (((i + 1, j), mass * p), ((i, j + 1), mass * (1.0 - p))):
-                if max(ni, nj) >= SET_GAMES and abs(ni - nj) >= 2:
-                    out[(ni, nj)] = out.get((ni, nj), 0.0) + m
-                else:
-                    prob[(ni, nj)] = prob.get((ni, nj), 0.0) + m
-    return [(a, b, m) for (a, b), m in sorted(out.items())]
+    return set_distribution(
+        hold_a, hold_b, tb_a_first, tb_b_first, tiebreak_at, a_first_set, (ga, gb), first_game_a
+    )
 
 
 def _add_shifted(target: Array, source: Array, shift: int, weight: float) -> None:

@@ -120,15 +120,23 @@ def set_distribution(
     tb_b_first: float,
     tiebreak_at: int,
     a_first: bool,
+    games: tuple[int, int] = (0, 0),
+    first_game_a: float | None = None,
 ) -> list[SetOutcome]:
     """Final game scores of one set. hold_x: P(x holds serve); tb_x_first: P(A wins the
-    tiebreak when x serves its first point)."""
-    cap = tiebreak_at if tiebreak_at else ADVANTAGE_CAP
-    prob = {(0, 0): 1.0}
+    tiebreak when x serves its first point); a_first: A served the set's first game. In play,
+    the set is under way at `games` and A wins the game being played with first_game_a."""
+    ga, gb = games
+    cap = tiebreak_at if tiebreak_at else max(ADVANTAGE_CAP, max(ga, gb) + 1)
+    prob = {(ga, gb): 1.0}
     out: dict[tuple[int, int], float] = {}
-    for total in range(0, 2 * cap + 1):
+    start = ga + gb
+    for total in range(start, 2 * cap + 1):
         a_serves = (total % 2 == 0) == a_first
-        p = hold_a if a_serves else 1.0 - hold_b
+        if total == start and first_game_a is not None:
+            p = first_game_a
+        else:
+            p = hold_a if a_serves else 1.0 - hold_b
         for i in range(max(0, total - cap), min(total, cap) + 1):
             j = total - i
             mass = prob.pop((i, j), 0.0)

@@ -269,7 +269,9 @@ SERVICE_ROLES: Mapping[str, frozenset[str]] = {
     "betmesh.oracle": frozenset({"service", "operator"}),
     "betmesh.live": frozenset({"partner", "player", "service", "operator"}),
     "betmesh.bets": frozenset({"player", "service", "operator"}),
-    "betmesh.identity": frozenset({"player", "service", "operator"}),
+    # Its token-less RPCs (login, JWKS, webhooks) are open; the rest is the player's own
+    # account (METHOD_ROLES) or internal.
+    "betmesh.identity": frozenset({"service", "operator"}),
 }
 
 
@@ -287,6 +289,17 @@ METHOD_ROLES: Mapping[str, frozenset[str]] = {
             "VoidBets",
             "GetReturnToPlayerReport",
             "GetExposureReport",
+        )
+    },
+    # A player's own account (the service refuses another's with NOT_YOUR_ACCOUNT).
+    **{
+        f"/betmesh.identity.v1.IdentityService/{name}": _INTERNAL | {"player"}
+        for name in (
+            "GetPlayer",
+            "GetResponsibleGamblingLimits",
+            "SetResponsibleGamblingLimits",
+            "SelfExclude",
+            "StartKycVerification",
         )
     },
 }

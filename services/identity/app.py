@@ -14,7 +14,7 @@ from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
-from service_runtime.tokens import SERVICE_ROLES, TokenAuthenticator
+from service_runtime.tokens import METHOD_ROLES, SERVICE_ROLES, TokenAuthenticator
 from services.identity.adapters.announcer import EventAnnouncer
 from services.identity.adapters.exclusion_file import EmptyExclusionRegister, FileExclusionRegister
 from services.identity.adapters.keyfile import load_decryption_key, load_signing_key
@@ -28,6 +28,7 @@ from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing, SigningKey
 from services.identity.domain.kyc import PaidKyc
 from services.identity.domain.players import ExclusionRegister
+from services.identity.domain.sweep import Sweeper
 from services.identity.domain.tokens import TokenIssuer
 from services.identity.servicer import IdentityServicer
 from services.identity.settings import IdentitySettings
@@ -64,6 +65,7 @@ def _authenticator(settings: IdentitySettings, keys: KeyRing) -> Authenticator:
         audience="betmesh.identity",
         issuer=settings.issuer,
         fetch_jwks=own_keys,
+        roles=METHOD_ROLES,
         default_roles=SERVICE_ROLES["betmesh.identity"],
         open_methods=OPEN_METHODS,
         min_refresh_seconds=0,
@@ -88,6 +90,9 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
         else SigningKey.generate()
     )
     keys = KeyRing(signing)
+    if settings.next_signing_key_file is not None:
+        # Verifiers learn the next key from GetJwks before any token is signed with it.
+        keys.publish(load_signing_key(settings.next_signing_key_file))
     issuer = TokenIssuer(
         ClientRegistry(settings.clients), keys, settings.issuer, settings.token_ttl_seconds
     )
@@ -120,6 +125,22 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
 
         on_start.append(migrate)
         on_stop.append(close)
+        if settings.sweep_interval_seconds > 0:
+            sweeper = Sweeper(store, register, announcer, accounts.clock)
+            interval = settings.sweep_interval_seconds
+            sweeping: list[asyncio.Task[None]] = []
+
+            async def start_sweeping() -> None:
+                sweeping.append(asyncio.create_task(sweeper.run_every(interval)))
+
+            async def stop_sweeping() -> None:
+                for task in sweeping:
+                    task.cancel()
+                await asyncio.gather(*sweeping, return_exceptions=True)
+
+            on_start.append(start_sweeping)
+            # Before the database and Redis close under it.
+            on_stop.insert(0, stop_sweeping)
         if settings.franceconnect is not None:
             config = settings.franceconnect
             if settings.franceconnect_decryption_key_file is not None:

@@ -49,6 +49,8 @@ def _timestamp(moment: datetime | None) -> Timestamp | None:
 
 def _player(player: Player, now: datetime) -> pb.Player:
     restrictions = [pb.ACCOUNT_RESTRICTION_SELF_EXCLUDED] if player.self_excluded_at(now) else []
+    if player.register_excluded_at is not None:
+        restrictions.append(pb.ACCOUNT_RESTRICTION_EXCLUSION_REGISTER)
     return pb.Player(
         player_id=player.player_id,
         kyc_status=pb.KycStatus.Value(f"KYC_STATUS_{player.status_at(now).value}"),

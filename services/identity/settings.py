@@ -10,6 +10,7 @@ from services.identity.domain.franceconnect import FranceConnectConfig
 from services.identity.domain.oidc import acr_rank
 
 MAX_TOKEN_TTL_SECONDS = 24 * 3600
+PLAYER_AUDIENCES = ("betmesh.bets", "betmesh.live", "betmesh.identity")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class IdentitySettings:
     # None: FranceConnect not configured (its RPCs answer FRANCECONNECT_NOT_CONFIGURED).
     franceconnect: FranceConnectConfig | None = None
     exclusion_file: Path | None = None
-    player_audiences: tuple[str, ...] = ("betmesh.bets", "betmesh.live")
+    # Identity itself: players read their account, set their limits, self-exclude.
+    player_audiences: tuple[str, ...] = PLAYER_AUDIENCES
     # None: no paid provider (the KYC RPCs answer KYC_NOT_CONFIGURED; with the database,
     # RegisterPlayer still opens provisional accounts).
     ubble: UbbleSettings | None = None
@@ -34,6 +36,10 @@ class IdentitySettings:
     webhook_port: int = 0
     # FranceConnect+: the private key (PEM, RSA or EC) tokens are encrypted to.
     franceconnect_decryption_key_file: Path | None = None
+    # Re-checks the exclusion register and announces lapsed provisional accounts (0: never).
+    sweep_interval_seconds: int = 3600
+    # Rotation: published in GetJwks now, signs once it becomes SIGNING_KEY_FILE at a restart.
+    next_signing_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentitySettings:
@@ -71,6 +77,16 @@ class IdentitySettings:
                 " is not a file"
             )
         ubble = _ubble(env)
+        sweep_interval = env.int("IDENTITY_SWEEP_INTERVAL_SECONDS", 3600)
+        if sweep_interval < 0:
+            env.problems.append(
+                f"BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS={sweep_interval} must be 0 or more"
+            )
+        next_key_file = env.str("IDENTITY_NEXT_SIGNING_KEY_FILE", "")
+        if next_key_file and not Path(next_key_file).is_file():
+            env.problems.append(
+                f"BETMESH_IDENTITY_NEXT_SIGNING_KEY_FILE={next_key_file!r} is not a file"
+            )
         if ubble is not None and database_url is None:
             env.problems.append("the paid KYC provider needs BETMESH_DATABASE_URL")
         settings = cls(
@@ -83,14 +99,14 @@ class IdentitySettings:
             redis_url=redis_url,
             franceconnect=franceconnect,
             exclusion_file=Path(exclusion_file) if exclusion_file else None,
-            player_audiences=tuple(
-                env.list("IDENTITY_PLAYER_AUDIENCES", ["betmesh.bets", "betmesh.live"])
-            ),
+            player_audiences=tuple(env.list("IDENTITY_PLAYER_AUDIENCES", list(PLAYER_AUDIENCES))),
             ubble=ubble,
             webhook_port=env.int("IDENTITY_WEBHOOK_PORT", 0),
             franceconnect_decryption_key_file=(
                 Path(decryption_key_file) if decryption_key_file else None
             ),
+            sweep_interval_seconds=sweep_interval,
+            next_signing_key_file=Path(next_key_file) if next_key_file else None,
         )
         env.check()
         return settings

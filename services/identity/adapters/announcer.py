@@ -42,7 +42,7 @@ class EventAnnouncer:
                     kyc_status=f"KYC_STATUS_{status.value}",
                     # Only admitted identities become players (ANJ checks run first).
                     of_age=True,
-                    excluded=player.self_excluded_at(now),
+                    excluded=player.excluded_at(now),
                 ),
             ),
         )

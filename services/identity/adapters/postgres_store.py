@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,8 @@ from services.identity.domain.ports import FranceConnectSession, LoginAttempt
 SCHEMA = "identity"
 
 _PLAYER_COLUMNS = (
-    "player_id, kyc_status, kyc_method, display_name, created_at, verified_at, self_excluded_until"
+    "player_id, kyc_status, kyc_method, display_name, created_at, verified_at,"
+    " self_excluded_until, register_excluded_at"
 )
 
 
@@ -40,6 +42,7 @@ def _player(row: Any) -> Player:
         created_at=row.created_at,
         verified_at=row.verified_at,
         self_excluded_until=row.self_excluded_until,
+        register_excluded_at=row.register_excluded_at,
     )
 
 
@@ -254,48 +257,79 @@ class PostgresIdentityStore:
     async def get_limits(self, player_id: str) -> Limits:
         def get() -> Limits:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        "SELECT kind, amount_minor, currency, pending_minor, pending_effective_at"
-                        " FROM identity.limits WHERE player_id = :id"
-                    ),
-                    {"id": player_id},
-                ).all()
-            caps = {
-                r.kind: Cap(r.amount_minor, r.currency, r.pending_minor, r.pending_effective_at)
-                for r in rows
-            }
-            return Limits(caps.get("deposit_7d"), caps.get("stake_7d"))
+                return self._read_limits(conn, player_id)
 
         return await asyncio.to_thread(get)
+
+    async def update_limits(
+        self, player_id: str, change: Callable[[Limits], Limits]
+    ) -> Limits | None:
+        def update() -> Limits | None:
+            with self.engine.begin() as conn:
+                # The player row is the lock: a cap row may not exist yet, and two changes that
+                # both read the old caps would let one silently undo the other (a lost cut).
+                locked = conn.execute(
+                    sa.text(
+                        "SELECT player_id FROM identity.players WHERE player_id = :id FOR UPDATE"
+                    ),
+                    {"id": player_id},
+                ).one_or_none()
+                if locked is None:
+                    return None
+                updated = change(self._read_limits(conn, player_id))
+                self._write_limits(conn, player_id, updated)
+                return updated
+
+        if not _is_uuid(player_id):
+            return None
+        return await asyncio.to_thread(update)
 
     async def save_limits(self, player_id: str, limits: Limits) -> None:
         def save() -> None:
             with self.engine.begin() as conn:
-                for kind, cap in (("deposit_7d", limits.deposit), ("stake_7d", limits.stake)):
-                    if cap is None:
-                        continue
-                    conn.execute(
-                        sa.text(
-                            "INSERT INTO identity.limits (player_id, kind, amount_minor, currency,"
-                            " pending_minor, pending_effective_at) VALUES (:id, :kind, :amount,"
-                            " :currency, :pending, :effective_at) ON CONFLICT (player_id, kind)"
-                            " DO UPDATE SET amount_minor = EXCLUDED.amount_minor,"
-                            " currency = EXCLUDED.currency,"
-                            " pending_minor = EXCLUDED.pending_minor,"
-                            " pending_effective_at = EXCLUDED.pending_effective_at"
-                        ),
-                        {
-                            "id": player_id,
-                            "kind": kind,
-                            "amount": cap.amount_minor,
-                            "currency": cap.currency,
-                            "pending": cap.pending_minor,
-                            "effective_at": cap.pending_effective_at,
-                        },
-                    )
+                self._write_limits(conn, player_id, limits)
 
         await asyncio.to_thread(save)
+
+    @staticmethod
+    def _read_limits(conn: Connection, player_id: str) -> Limits:
+        rows = conn.execute(
+            sa.text(
+                "SELECT kind, amount_minor, currency, pending_minor, pending_effective_at"
+                " FROM identity.limits WHERE player_id = :id"
+            ),
+            {"id": player_id},
+        ).all()
+        caps = {
+            r.kind: Cap(r.amount_minor, r.currency, r.pending_minor, r.pending_effective_at)
+            for r in rows
+        }
+        return Limits(caps.get("deposit_7d"), caps.get("stake_7d"))
+
+    @staticmethod
+    def _write_limits(conn: Connection, player_id: str, limits: Limits) -> None:
+        for kind, cap in (("deposit_7d", limits.deposit), ("stake_7d", limits.stake)):
+            if cap is None:
+                continue
+            conn.execute(
+                sa.text(
+                    "INSERT INTO identity.limits (player_id, kind, amount_minor, currency,"
+                    " pending_minor, pending_effective_at) VALUES (:id, :kind, :amount,"
+                    " :currency, :pending, :effective_at) ON CONFLICT (player_id, kind)"
+                    " DO UPDATE SET amount_minor = EXCLUDED.amount_minor,"
+                    " currency = EXCLUDED.currency,"
+                    " pending_minor = EXCLUDED.pending_minor,"
+                    " pending_effective_at = EXCLUDED.pending_effective_at"
+                ),
+                {
+                    "id": player_id,
+                    "kind": kind,
+                    "amount": cap.amount_minor,
+                    "currency": cap.currency,
+                    "pending": cap.pending_minor,
+                    "effective_at": cap.pending_effective_at,
+                },
+            )
 
     # ---- paid KYC -----------------------------------------------------------------------
 
@@ -413,6 +447,100 @@ class PostgresIdentityStore:
                 return self._get(conn, player_id)
 
         return await asyncio.to_thread(verify)
+
+    # ---- the periodic sweep ---------------------------------------------------------------
+
+    async def verified_players(
+        self, after: str | None, limit: int
+    ) -> list[tuple[Player, VerifiedIdentity]]:
+        def page() -> list[tuple[Player, VerifiedIdentity]]:
+            columns = ", ".join(f"p.{c.strip()}" for c in _PLAYER_COLUMNS.split(","))
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        f"SELECT {columns}, v.subject, v.given_name, v.family_name, v.birthdate,"
+                        " v.gender, v.birthplace, v.birthcountry"
+                        " FROM identity.players p JOIN identity.verified_identities v"
+                        " USING (player_id) WHERE p.register_excluded_at IS NULL"
+                        " AND (CAST(:after AS UUID) IS NULL OR p.player_id > CAST(:after AS UUID))"
+                        " ORDER BY p.player_id LIMIT :limit"
+                    ),
+                    {"after": after, "limit": limit},
+                ).all()
+            return [
+                (
+                    _player(r),
+                    VerifiedIdentity(
+                        r.subject,
+                        r.given_name,
+                        r.family_name,
+                        r.birthdate,
+                        r.gender,
+                        r.birthplace,
+                        r.birthcountry,
+                    ),
+                )
+                for r in rows
+            ]
+
+        return await asyncio.to_thread(page)
+
+    async def mark_register_excluded(self, player_id: str, now: datetime) -> Player | None:
+        def mark() -> Player | None:
+            with self.engine.begin() as conn:
+                marked = conn.execute(
+                    sa.text(
+                        "UPDATE identity.players SET register_excluded_at = :now"
+                        " WHERE player_id = :id AND register_excluded_at IS NULL"
+                        " RETURNING player_id"
+                    ),
+                    {"id": player_id, "now": now},
+                ).one_or_none()
+                return self._get(conn, player_id) if marked is not None else None
+
+        return await asyncio.to_thread(mark)
+
+    async def lapse_candidates(self, created_before: datetime) -> list[Player]:
+        def find() -> list[Player]:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        f"SELECT {_PLAYER_COLUMNS} FROM identity.players"
+                        " WHERE kyc_status IN ('PROVISIONAL', 'PENDING')"
+                        " AND created_at <= :before"
+                        " AND lapse_announced IS DISTINCT FROM 'CLOSED'"
+                    ),
+                    {"before": created_before},
+                ).all()
+            return [_player(r) for r in rows]
+
+        return await asyncio.to_thread(find)
+
+    async def claim_lapse(self, player_id: str, status: KycStatus) -> bool:
+        def claim() -> bool:
+            with self.engine.begin() as conn:
+                # Only forward (none -> DEACTIVATED -> CLOSED): a lapse is announced once.
+                claimed = conn.execute(
+                    sa.text(
+                        "UPDATE identity.players SET lapse_announced = :status"
+                        " WHERE player_id = :id AND (lapse_announced IS NULL"
+                        " OR (lapse_announced = 'DEACTIVATED' AND :status = 'CLOSED'))"
+                        " RETURNING player_id"
+                    ),
+                    {"id": player_id, "status": status.value},
+                ).one_or_none()
+            return claimed is not None
+
+        return await asyncio.to_thread(claim)
+
+    async def release_lapse(self, player_id: str, status: KycStatus) -> None:
+        previous = "DEACTIVATED" if status is KycStatus.CLOSED else None
+        await asyncio.to_thread(
+            self._execute,
+            "UPDATE identity.players SET lapse_announced = :previous"
+            " WHERE player_id = :id AND lapse_announced = :status",
+            {"id": player_id, "status": status.value, "previous": previous},
+        )
 
     async def count_players(self) -> int:
         def count() -> int:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument, NotFound, PermissionDenied
-from services.identity.domain.players import Limits, Player, change_cap, self_exclusion_until
+from services.identity.domain.players import Limits, Player, self_exclusion_until
 from services.identity.domain.ports import Announcer, PlayerStore
 
 
@@ -56,11 +56,11 @@ class Accounts:
         if deposit is None and stake is None:
             raise InvalidArgument("LIMITS_REQUIRED", "set deposit_cap_7d, stake_cap_7d or both")
         now = self.clock()
-        current = (await self.players.get_limits(player_id)).settled(now)
-        updated = Limits(
-            change_cap(current.deposit, *deposit, now) if deposit else current.deposit,
-            change_cap(current.stake, *stake, now) if stake else current.stake,
+        # Read, change and write under the store's lock: concurrent changes serialise.
+        updated = await self.players.update_limits(
+            player_id, lambda current: current.changed(deposit, stake, now)
         )
-        await self.players.save_limits(player_id, updated)
+        if updated is None:
+            raise NotFound("PLAYER_NOT_FOUND", "no such player", {"player_id": player_id[:64]})
         await self.announcer.limits_changed(player_id, updated, now)
         return updated

@@ -115,6 +115,8 @@ class Player:
     created_at: datetime
     verified_at: datetime | None = None
     self_excluded_until: datetime | None = None
+    # Found on the national exclusion register after sign-up (the sweep re-checks).
+    register_excluded_at: datetime | None = None
 
     def status_at(self, now: datetime) -> KycStatus:
         """Provisional accounts lapse: deactivated after a month, closed after two."""
@@ -128,6 +130,10 @@ class Player:
 
     def self_excluded_at(self, now: datetime) -> bool:
         return self.self_excluded_until is not None and now < self.self_excluded_until
+
+    def excluded_at(self, now: datetime) -> bool:
+        """Barred from play: self-excluded, or listed on the national register."""
+        return self.register_excluded_at is not None or self.self_excluded_at(now)
 
 
 def self_exclusion_until(player: Player, duration: timedelta, now: datetime) -> datetime:
@@ -178,6 +184,15 @@ def change_cap(current: Cap | None, amount_minor: int, currency: str, now: datet
 class Limits:
     deposit: Cap | None = None
     stake: Cap | None = None
+
+    def changed(
+        self, deposit: tuple[int, str] | None, stake: tuple[int, str] | None, now: datetime
+    ) -> Limits:
+        current = self.settled(now)
+        return Limits(
+            change_cap(current.deposit, *deposit, now) if deposit else current.deposit,
+            change_cap(current.stake, *stake, now) if stake else current.stake,
+        )
 
     def settled(self, now: datetime) -> Limits:
         return Limits(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -79,6 +79,13 @@ class PlayerStore(Protocol):
     async def get_limits(self, player_id: str) -> Limits: ...
 
     async def save_limits(self, player_id: str, limits: Limits) -> None: ...
+
+    async def update_limits(
+        self, player_id: str, change: Callable[[Limits], Limits]
+    ) -> Limits | None:
+        """`change` applied to the current caps and saved in one locked transaction (None: no
+        such player). `change` may raise; nothing is saved then."""
+        ...
 
 
 class Announcer(Protocol):

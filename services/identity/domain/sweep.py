@@ -1,0 +1,131 @@
+"""The periodic sweep: rules that change with time rather than with a request.
+
+Two of them. The national exclusion register changes after sign-up, so every player with a
+verified identity is checked again; a newly listed one is marked excluded and announced
+(bets stops taking their stakes). Provisional accounts lapse with time alone (a month:
+DEACTIVATED, two: CLOSED); nothing calls the service when that happens, so the sweep announces
+each lapse, once: the store records the last lapse announced with a conditional update, which
+also keeps two identity instances sweeping at once from announcing it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from services.identity.domain.players import (
+    ExclusionRegister,
+    KycStatus,
+    Player,
+    VerifiedIdentity,
+)
+from services.identity.domain.ports import Announcer
+
+log = logging.getLogger(__name__)
+
+# No month is shorter: players created later cannot have lapsed yet, the store skips them.
+_SHORTEST_MONTH = timedelta(days=28)
+_LAPSES = (KycStatus.DEACTIVATED, KycStatus.CLOSED)
+
+
+class SweepStore(Protocol):
+    async def verified_players(
+        self, after: str | None, limit: int
+    ) -> list[tuple[Player, VerifiedIdentity]]:
+        """Players with a verified identity not yet marked register-excluded, by player_id
+        after `after`."""
+        ...
+
+    async def mark_register_excluded(self, player_id: str, now: datetime) -> Player | None:
+        """The player, newly marked; None when already marked."""
+        ...
+
+    async def lapse_candidates(self, created_before: datetime) -> list[Player]:
+        """Provisional or pending players created before, whose closure is not announced."""
+        ...
+
+    async def claim_lapse(self, player_id: str, status: KycStatus) -> bool:
+        """Records `status` as announced; False when it (or a later lapse) already was."""
+        ...
+
+    async def release_lapse(self, player_id: str, status: KycStatus) -> None:
+        """Undoes a claim whose announcement failed, so that the next sweep retries it."""
+        ...
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    newly_excluded: int
+    lapses_announced: int
+
+
+class Sweeper:
+    def __init__(
+        self,
+        store: SweepStore,
+        register: ExclusionRegister,
+        announcer: Announcer,
+        clock: Callable[[], datetime],
+        page_size: int = 500,
+    ) -> None:
+        self.store = store
+        self.register = register
+        self.announcer = announcer
+        self.clock = clock
+        self.page_size = page_size
+
+    async def sweep(self) -> SweepReport:
+        now = self.clock()
+        return SweepReport(await self._recheck_register(now), await self._announce_lapses(now))
+
+    async def _recheck_register(self, now: datetime) -> int:
+        excluded, after = 0, None
+        while True:
+            page = await self.store.verified_players(after, self.page_size)
+            if not page:
+                return excluded
+            after = page[-1][0].player_id
+            # The register may be a file (or a remote lookup): off the event loop.
+            listed = await asyncio.to_thread(self._listed, page)
+            for player in listed:
+                marked = await self.store.mark_register_excluded(player.player_id, now)
+                if marked is not None:
+                    await self.announcer.kyc_status_changed(marked, now)
+                    excluded += 1
+
+    def _listed(self, rows: list[tuple[Player, VerifiedIdentity]]) -> list[Player]:
+        return [player for player, identity in rows if self.register.is_excluded(identity)]
+
+    async def _announce_lapses(self, now: datetime) -> int:
+        announced = 0
+        for player in await self.store.lapse_candidates(now - _SHORTEST_MONTH):
+            status = player.status_at(now)
+            if status not in _LAPSES or not await self.store.claim_lapse(player.player_id, status):
+                continue
+            try:
+                await self.announcer.kyc_status_changed(player, now)
+            except Exception:
+                await self.store.release_lapse(player.player_id, status)
+                raise
+            announced += 1
+        return announced
+
+    async def run_every(self, interval_seconds: float) -> None:
+        """Sweeps now, then every interval, until cancelled; a failed sweep is retried then."""
+        while True:
+            try:
+                report = await self.sweep()
+                log.info(
+                    "identity sweep: %d newly excluded, %d lapses announced",
+                    report.newly_excluded,
+                    report.lapses_announced,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("identity sweep failed; retrying at the next interval")
+            await asyncio.sleep(interval_seconds)

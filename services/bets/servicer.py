@@ -15,7 +15,7 @@ from betmesh.common.v1 import market_pb2, money_pb2
 from google.protobuf import timestamp_pb2
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import InvalidArgument, Unimplemented
+from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import tracer
 from services.bets.adapters.feeds import Feeds
 from services.bets.domain.bets import BetsCore, SettleCommand
@@ -145,10 +145,6 @@ def bet_message(bet: Bet) -> pb.Bet:
         if stamp is not None:
             getattr(message, field).CopyFrom(stamp)
     return message
-
-
-def _not_built(what: str, missing: str) -> Unimplemented:
-    return Unimplemented("NOT_IMPLEMENTED", f"{what} is not built yet: {missing}")
 
 
 class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
@@ -286,10 +282,34 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetCashOutOffer(
         self, request: pb.GetCashOutOfferRequest, context: Context
     ) -> pb.GetCashOutOfferResponse:
-        raise _not_built("GetCashOutOffer", "cash-out pricing needs live prices and placed bets")
+        caller = _caller()
+        bet = await asyncio.to_thread(self.bets.get, request.bet_id, caller)
+        if self.feeds is not None:
+            await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
+        offer = await asyncio.to_thread(self.bets.cash_out_offer, request.bet_id, caller)
+        return pb.GetCashOutOfferResponse(
+            bet_id=offer.bet_id,
+            amount=money_pb2.Money(amount_minor=offer.amount_minor, currency=bet.currency),
+            offer_id=offer.offer_id,
+            expires_at=_timestamp(offer.expires_at),
+        )
 
     async def CashOut(self, request: pb.CashOutRequest, context: Context) -> pb.CashOutResponse:
-        raise _not_built("CashOut", "cash-out needs offers and placed bets")
+        caller = _caller()
+        with self._tracer.start_as_current_span(
+            "cash_out", attributes={"betmesh.bet.id": request.bet_id}
+        ):
+            bet = await asyncio.to_thread(self.bets.get, request.bet_id, caller)
+            if self.feeds is not None:
+                await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
+            bet = await asyncio.to_thread(
+                self.bets.cash_out,
+                request.idempotency_key,
+                request.bet_id,
+                request.offer_id,
+                caller,
+            )
+        return pb.CashOutResponse(bet=bet_message(bet))
 
     async def SettleMarket(
         self, request: pb.SettleMarketRequest, context: Context

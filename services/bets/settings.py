@@ -89,11 +89,19 @@ class BetsSettings:
         if limits["min_stake_minor"] > limits["max_stake_minor"]:
             env.problems.append("BETMESH_BETS_MIN_STAKE_MINOR is above the maximum stake")
         delays = _delays(env)
+        margin = env.int("BETS_CASH_OUT_MARGIN_E4", defaults.cash_out_margin_e4)
+        if not 0 < margin <= 10_000:
+            env.problems.append("BETMESH_BETS_CASH_OUT_MARGIN_E4 must be in 1-10000")
+        offer_seconds = env.float("BETS_CASH_OUT_OFFER_SECONDS", defaults.cash_out_offer_seconds)
+        if not 0 < offer_seconds <= 300:
+            env.problems.append("BETMESH_BETS_CASH_OUT_OFFER_SECONDS must be in (0, 300]")
         rules = BetRules(
             **limits,
             allow_same_fixture_legs=env.bool("BETS_ALLOW_SAME_FIXTURE_LEGS", False),
             live_delay_seconds=delays,
             default_live_delay_seconds=max(delays.values(), default=6.0),
+            cash_out_margin_e4=margin,
+            cash_out_offer_seconds=offer_seconds,
         )
         settings = cls(
             server=ServerSettings.read(env),

@@ -21,6 +21,7 @@ from services.bets.domain.bet_ports import (
 from services.bets.domain.model import (
     Bet,
     BetStatus,
+    CashOutOffer,
     GameSnapshot,
     Leg,
     OddsAcceptance,
@@ -359,6 +360,31 @@ class PostgresBetSession(PostgresLedgerSession):
             sa.text("UPDATE bets.operations SET result = :r WHERE key = :k"),
             {"k": key, "r": result},
         )
+
+    def save_offer(self, offer: CashOutOffer) -> None:
+        self.connection.execute(
+            sa.text(
+                "INSERT INTO bets.cash_out_offers (offer_id, bet_id, amount_minor, prices,"
+                " expires_at) VALUES (:o, :b, :a, :p, :e)"
+            ),
+            {
+                "o": offer.offer_id,
+                "b": offer.bet_id,
+                "a": offer.amount_minor,
+                "p": offer.prices,
+                "e": offer.expires_at,
+            },
+        )
+
+    def offer(self, offer_id: str) -> CashOutOffer | None:
+        row = self.connection.execute(
+            sa.text(
+                "SELECT offer_id, bet_id, amount_minor, prices, expires_at"
+                " FROM bets.cash_out_offers WHERE offer_id = :o"
+            ),
+            {"o": offer_id},
+        ).first()
+        return None if row is None else CashOutOffer(*row)
 
 
 class PostgresBetStore:

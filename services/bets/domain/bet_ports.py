@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Protocol
 
 from services.bets.domain.ledger import LedgerTransaction, WalletBalance
-from services.bets.domain.model import Bet, BetStatus, GameSnapshot, Leg, PlayerStanding
+from services.bets.domain.model import (
+    Bet,
+    BetStatus,
+    CashOutOffer,
+    GameSnapshot,
+    Leg,
+    PlayerStanding,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ class BetSession(Protocol):
         ...
 
     def finish_operation(self, key: str, result: int) -> None: ...
+
+    def save_offer(self, offer: CashOutOffer) -> None: ...
+
+    def offer(self, offer_id: str) -> CashOutOffer | None: ...
 
 
 class BetStore(Protocol):

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.bets.domain import requests, settlement
@@ -40,6 +41,7 @@ from services.bets.domain.model import (
     Bet,
     BetRejected,
     BetStatus,
+    CashOutOffer,
     FixtureQuotes,
     Leg,
     OddsAcceptance,
@@ -76,6 +78,9 @@ class BetRules:
     default_live_delay_seconds: float = 6.0
     provisional_days: int = 30
     stake_cap_window_days: int = 7
+    # The house keeps (10000 - margin) / 10000 of a cash-out's fair value.
+    cash_out_margin_e4: int = 9_500
+    cash_out_offer_seconds: float = 5.0
 
 
 def house(currency: str) -> Account:
@@ -139,6 +144,29 @@ def settlement_transaction(bet: Bet, status: BetStatus, payout_minor: int) -> Le
         ),
         bet_id=bet.bet_id,
     )
+
+
+def cash_out_transaction(bet: Bet, amount_minor: int) -> LedgerTransaction:
+    """The held stake goes to the house and the cash-out amount to the wallet: one movement."""
+    return LedgerTransaction(
+        transaction_id=f"tx_cash_out_{bet.bet_id}",
+        kind=TransactionKind.CASH_OUT,
+        postings=_postings(
+            (player_held(bet.player_id, bet.currency), bet.stake_minor),
+            (player_wallet(bet.player_id, bet.currency), -amount_minor),
+            (house(bet.currency), amount_minor - bet.stake_minor),
+        ),
+        bet_id=bet.bet_id,
+    )
+
+
+def cash_out_value(bet: Bet, current_odds: list[int], margin_e4: int) -> int:
+    """stake x accepted combined odds / current combined odds x margin, rounded down once and
+    never above what the bet could still win."""
+    value = Fraction(bet.stake_minor) * margin_e4 / settlement.ODDS_SCALE
+    for leg, now in zip(bet.legs, current_odds, strict=True):
+        value *= Fraction(leg.accepted_odds_e4, now)
+    return min(value.numerator // value.denominator, bet.potential_payout_minor)
 
 
 def new_bet_id() -> str:
@@ -534,6 +562,109 @@ class BetsCore:
         rows = self.store.list_bets(player_id, statuses, before, size + 1)
         page, more = rows[:size], len(rows) > size
         return page, (_encode_bet_token(page[-1].bet_id) if more else "")
+
+    # ---- cash-out ----------------------------------------------------------------------
+
+    def _cash_out_prices(self, bet: Bet) -> list[int]:
+        """Each leg's current price; FAILED_PRECONDITION when the bet cannot be cashed out now."""
+        if bet.status is not BetStatus.ACCEPTED or any(
+            leg.outcome is not None or leg.voided for leg in bet.legs
+        ):
+            raise FailedPrecondition(
+                "CASH_OUT_UNAVAILABLE",
+                f"a {bet.status.value.lower()} bet or one with settled legs cannot be cashed out",
+                {"bet_id": bet.bet_id},
+            )
+        prices: list[int] = []
+        for leg in bet.legs:
+            quotes = self.prices.fixture(leg.fixture_id)
+            market = quotes.markets.get(leg.market_id) if quotes else None
+            selection = market.selections.get(leg.selection_id) if market else None
+            if market is None or selection is None:
+                raise FailedPrecondition(
+                    "CASH_OUT_UNAVAILABLE",
+                    f"{leg.market_id} has no current price",
+                    {"bet_id": bet.bet_id, "market_id": leg.market_id},
+                )
+            if market.status != "ACTIVE" or not selection.active or selection.odds_e4 <= 0:
+                raise FailedPrecondition(
+                    "MARKET_SUSPENDED",
+                    f"{leg.market_id} is {market.status.lower()}",
+                    {"bet_id": bet.bet_id, "market_id": leg.market_id},
+                )
+            prices.append(selection.odds_e4)
+        return prices
+
+    def cash_out_offer(self, bet_id: str, caller: Caller | None) -> CashOutOffer:
+        bet = self.get(bet_id, caller)
+        prices = self._cash_out_prices(bet)
+        offer = CashOutOffer(
+            offer_id=f"co_{uuid.uuid4().hex}",
+            bet_id=bet.bet_id,
+            amount_minor=cash_out_value(bet, prices, self.rules.cash_out_margin_e4),
+            prices=",".join(map(str, prices)),
+            expires_at=self._clock() + timedelta(seconds=self.rules.cash_out_offer_seconds),
+        )
+        with self.store.session() as session:
+            session.save_offer(offer)
+        return offer
+
+    def cash_out(self, key: str, bet_id: str, offer_id: str, caller: Caller | None) -> Bet:
+        requests.check_idempotency_key(key)
+        if not offer_id:
+            raise InvalidArgument("OFFER_ID_REQUIRED", "offer_id is required")
+        bet = self.get(bet_id, caller)
+        fingerprint = requests.fingerprint("cash_out", bet_id=bet_id, offer_id=offer_id)
+        with self.store.session() as session:
+            # The bet's row lock serialises concurrent retries: the second sees the first's
+            # claim of the key committed and answers with the bet as the first left it.
+            locked = session.lock_bet(bet.bet_id)
+            if locked is None:
+                raise NotFound("BET_NOT_FOUND", f"no bet {bet_id}", {"bet_id": bet_id})
+            bet = locked
+            earlier = session.claim_operation(f"cash_out:{bet.player_id}:{key}", fingerprint)
+            if earlier is not None:
+                if earlier[0] != fingerprint:
+                    raise FailedPrecondition(
+                        "IDEMPOTENCY_KEY_REUSED", "this idempotency_key was used for another call"
+                    )
+                return bet
+            offer = session.offer(offer_id)
+            if offer is None or offer.bet_id != bet.bet_id:
+                raise NotFound("OFFER_NOT_FOUND", f"no offer {offer_id} for this bet")
+            now = self._clock()
+            if now >= offer.expires_at:
+                raise FailedPrecondition(
+                    "OFFER_EXPIRED", "the offer has expired: ask for a new one", {"bet_id": bet_id}
+                )
+            prices = self._cash_out_prices(bet)
+            if ",".join(map(str, prices)) != offer.prices:
+                raise FailedPrecondition(
+                    "PRICE_CHANGED",
+                    "the price moved since the offer: ask for a new one",
+                    {"bet_id": bet_id},
+                )
+            session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)
+            session.post(cash_out_transaction(bet, offer.amount_minor))
+            bet.status, bet.payout_minor, bet.settled_at = (
+                BetStatus.CASHED_OUT,
+                offer.amount_minor,
+                now,
+            )
+            bet.settlement_count += 1
+            session.notify_settled(
+                SettledNotice(
+                    event_id=f"bets:settled:{bet.bet_id}:{bet.settlement_count}",
+                    bet_id=bet.bet_id,
+                    player_id=bet.player_id,
+                    status=bet.status,
+                    payout_minor=bet.payout_minor,
+                    currency=bet.currency,
+                )
+            )
+            session.update_bet(bet)
+            session.finish_operation(f"cash_out:{bet.player_id}:{key}", 1)
+        return bet
 
     # ---- settlement --------------------------------------------------------------------
 

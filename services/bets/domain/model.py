@@ -211,3 +211,15 @@ class PlayerStanding:
         ):
             return self.pending_stake_cap_minor
         return self.stake_cap_minor
+
+
+@dataclass(frozen=True)
+class CashOutOffer:
+    """What the house offers to close a bet now, bound to the prices it was computed from."""
+
+    offer_id: str
+    bet_id: str
+    amount_minor: int
+    # Each leg's current odds_e4 when offered, in leg order ("," joined).
+    prices: str
+    expires_at: datetime

@@ -44,12 +44,13 @@ def _fail(reason: str, message: str) -> Unauthenticated:
     return Unauthenticated(reason, message)
 
 
-def _b64_json(segment: str) -> Any:
+def jwt_segment(segment: str) -> Any:
+    """A JWT header or payload, decoded without verifying anything (to pick the key)."""
     padded = segment + "=" * (-len(segment) % 4)
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
 
-def _is_int(value: object) -> bool:
+def is_json_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -119,7 +120,7 @@ class TokenVerifier:
         if len(parts) != 3 or not all(parts[:2]):
             raise _fail("TOKEN_MALFORMED", "not a compact JWS")
         try:
-            header = _b64_json(parts[0])
+            header = jwt_segment(parts[0])
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise _fail("TOKEN_MALFORMED", "unreadable header") from None
         if not isinstance(header, dict):
@@ -140,7 +141,7 @@ class TokenVerifier:
         if self.audience not in audiences:
             raise _fail("TOKEN_AUDIENCE_INVALID", f"not a token for {self.audience}")
         exp, iat = claims["exp"], claims["iat"]
-        if not _is_int(exp) or not _is_int(iat):
+        if not is_json_int(exp) or not is_json_int(iat):
             raise _fail("TOKEN_MALFORMED", "exp and iat must be integers")
         now = self.clock()
         if now >= exp + self.leeway_seconds:
@@ -148,7 +149,7 @@ class TokenVerifier:
         if iat > now + self.leeway_seconds:
             raise _fail("TOKEN_NOT_YET_VALID", "the token is issued in the future")
         nbf = claims.get("nbf")
-        if nbf is not None and (not _is_int(nbf) or nbf > now + self.leeway_seconds):
+        if nbf is not None and (not is_json_int(nbf) or nbf > now + self.leeway_seconds):
             raise _fail("TOKEN_NOT_YET_VALID", "the token is not valid yet")
         role = claims["role"]
         if role not in KNOWN_ROLES:

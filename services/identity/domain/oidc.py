@@ -9,10 +9,8 @@ failure. Then every claim the relying party depends on is checked (OIDC Core 3.1
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from joserfc.jwk import ECKey, RSAKey
 from joserfc.registry import HeaderParameter
 
 from service_runtime.errors import Unauthenticated
+from service_runtime.tokens import is_json_int, jwt_segment
 
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
 _KEY_TYPES = {"ES256": "EC", "RS256": "RSA"}
@@ -47,15 +46,6 @@ JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 
 def _refuse(reason: str, message: str) -> Unauthenticated:
     return Unauthenticated(reason, message)
-
-
-def _b64_json(segment: str) -> Any:
-    padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def acr_rank(acr: object) -> int:
@@ -169,7 +159,7 @@ async def verify_signature(
     if len(parts) != 3 or not parts[0] or not parts[1]:
         raise _refuse("TOKEN_MALFORMED", "not a compact JWS")
     try:
-        header = _b64_json(parts[0])
+        header = jwt_segment(parts[0])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise _refuse("TOKEN_MALFORMED", "unreadable header") from None
     if not isinstance(header, dict):
@@ -211,7 +201,7 @@ def check_id_token(claims: Mapping[str, Any], expected: Expected, now: float) ->
     if not isinstance(sub, str) or not sub:
         raise _refuse("ID_TOKEN_CLAIM_MISSING", "sub must be a non-empty string")
     exp, iat = claims["exp"], claims["iat"]
-    if not _is_int(exp) or not _is_int(iat):
+    if not is_json_int(exp) or not is_json_int(iat):
         raise _refuse("ID_TOKEN_MALFORMED", "exp and iat must be integers")
     if now >= exp + expected.leeway_seconds:
         raise _refuse("ID_TOKEN_EXPIRED", "the ID token has expired")

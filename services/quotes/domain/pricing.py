@@ -10,8 +10,9 @@ margin.py) -> `Market` messages -> canonical bytes (markets sorted by id, select
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
@@ -242,12 +243,22 @@ def _bad_parameters(message: str) -> FailedPrecondition:
     return FailedPrecondition("INVALID_SNAPSHOT_PARAMETERS", message)
 
 
-def _unknown(missing: list[str]) -> InvalidArgument:
-    return InvalidArgument(
-        "UNKNOWN_PARTICIPANT",
-        "no rating in the snapshot for " + ", ".join(missing),
-        {"participant_ids": ",".join(missing)},
-    )
+R = TypeVar("R", snapshot_pb2.TeamRating, snapshot_pb2.PlayerRating)
+
+
+def _ratings(fixture: sport_pb2.Fixture, ratings: Iterable[R]) -> tuple[R, R]:
+    """The home and away ratings from the snapshot; INVALID_ARGUMENT naming any missing one."""
+    by_id = {r.participant_id: r for r in ratings}
+    missing = [
+        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in by_id
+    ]
+    if missing:
+        raise InvalidArgument(
+            "UNKNOWN_PARTICIPANT",
+            "no rating in the snapshot for " + ", ".join(missing),
+            {"participant_ids": ",".join(missing)},
+        )
+    return by_id[fixture.home.participant_id], by_id[fixture.away.participant_id]
 
 
 def _finite(*values: float) -> bool:
@@ -320,13 +331,7 @@ def football_model(
     game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.football
-    teams = {t.participant_id: t for t in params.teams}
-    missing = [
-        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams
-    ]
-    if missing:
-        raise _unknown(missing)
-    home, away = teams[fixture.home.participant_id], teams[fixture.away.participant_id]
+    home, away = _ratings(fixture, params.teams)
     max_goals = params.max_goals or DEFAULT_MAX_GOALS
     if not 1 <= max_goals <= 30 or not _finite(
         home.attack, home.defence, away.attack, away.defence, params.home_advantage, params.rho
@@ -382,19 +387,13 @@ def tennis_model(
     game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.tennis
-    players = {p.participant_id: p for p in params.players}
-    missing = [
-        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in players
-    ]
-    if missing:
-        raise _unknown(missing)
+    home, away = _ratings(fixture, params.players)
     rules = tennis_rules(params, fixture.best_of_sets)
     if not all(
         0.0 < p.serve_point_win < 1.0 and 0.0 < p.return_point_win < 1.0 for p in params.players
     ):
         raise _bad_parameters("serve_point_win and return_point_win must lie in (0, 1)")
     average_return = math.fsum(p.return_point_win for p in params.players) / len(params.players)
-    home, away = players[fixture.home.participant_id], players[fixture.away.participant_id]
     pa = tennis.matchup_serve_probability(
         home.serve_point_win, away.return_point_win, average_return
     )
@@ -423,13 +422,7 @@ def basketball_model(
     game_state: game_state_pb2.GameState | None = None,
 ) -> list[MarketProbabilities]:
     params = snapshot.basketball
-    teams = {t.participant_id: t for t in params.teams}
-    missing = [
-        p.participant_id for p in (fixture.home, fixture.away) if p.participant_id not in teams
-    ]
-    if missing:
-        raise _unknown(missing)
-    home, away = teams[fixture.home.participant_id], teams[fixture.away.participant_id]
+    home, away = _ratings(fixture, params.teams)
     if not (
         _finite(home.attack, home.defence, away.attack, away.defence, params.home_advantage_points)
         and 0.0 < params.margin_sigma < 100.0

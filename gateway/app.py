@@ -102,6 +102,7 @@ def build(settings: GatewaySettings) -> ServiceHost:
         quote_sets,
         dissents,
     )
+    gateway.hedge_after = settings.hedge_seconds
     gateway.on_accepted = announce
     gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
     scheduler = PreMatchScheduler(

@@ -30,6 +30,9 @@ class GatewaySettings:
     horizon_days: int
     scheduler_concurrency: int
     pinned_snapshots: dict[sport_pb2.Sport.ValueType, str]
+    # None: every replica is asked at once. Set: hedged fan-out (ask k, the rest on need or
+    # after this delay), which halves the pricing work where replicas share machines.
+    hedge_seconds: float | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -51,6 +54,7 @@ class GatewaySettings:
             horizon_days=env.int("GATEWAY_HORIZON_DAYS", 7),
             scheduler_concurrency=env.int("GATEWAY_SCHEDULER_CONCURRENCY", 32),
             pinned_snapshots=_pinned(env, env.str("GATEWAY_SNAPSHOTS", "")),
+            hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
         )
         env.check()
         return settings
@@ -90,6 +94,10 @@ def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfi
             )
         sets.append(ReplicaSetConfig(sport, found, k))
     return tuple(sets)
+
+
+def _hedge(milliseconds: int) -> float | None:
+    return milliseconds / 1000 if milliseconds > 0 else None
 
 
 def _pinned(env: Env, value: str) -> dict[sport_pb2.Sport.ValueType, str]:

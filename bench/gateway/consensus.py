@@ -6,8 +6,10 @@
 Starts 3 replicas per sport and the gateway with the launcher (embedded PostgreSQL and Redis
 unless URLs are given), then in one run:
 1. latency, one call in flight: a single replica's PriceFixture vs the gateway's
-   GetConsensusQuote (3 replicas, quorum 2) -> p50/p99 and their ratio;
-2. throughput, many calls in flight: the same two -> calls/s and their ratio;
+   GetConsensusQuote (3 replicas, quorum 2), asking all three at once and, from a second
+   gateway process, hedged (ask two, the third on dissent or after --hedge-ms) -> p50/p99
+   and their ratios;
+2. throughput, many calls in flight: the same three -> calls/s and their ratios;
 3. a week of fixtures across the sports that have a snapshot, priced through consensus by one
    RunPreMatchPricing pass -> wall time.
 Same machine, same run: compare the ratios, not the absolute figures (2 shared cores).
@@ -128,6 +130,10 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     )
     direct = quote_service_pb2_grpc.QuoteServiceStub(replica)
     consensus = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(gateway)
+    hedged_address = mesh.address_of("gateway-2")
+    assert hedged_address is not None
+    hedged_channel = grpc.aio.insecure_channel(hedged_address)
+    hedged = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(hedged_channel)
     price = qs.PriceFixtureRequest(fixture=fixture, snapshot_hash=snapshot)
     quote = gw.GetConsensusQuoteRequest(fixture=fixture, snapshot_hash=snapshot)
 
@@ -137,11 +143,16 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     async def through_consensus() -> Any:
         return await consensus.GetConsensusQuote(quote, timeout=10)
 
+    async def through_hedged() -> Any:
+        return await hedged.GetConsensusQuote(quote, timeout=10)
+
     n = args.requests
     single = await latency(one_replica, n // 2)
     agreed = await latency(through_consensus, n // 2)
+    agreed_hedged = await latency(through_hedged, n // 2)
     single_rate = await throughput(one_replica, n, args.concurrency)
     agreed_rate = await throughput(through_consensus, n, args.concurrency)
+    hedged_rate = await throughput(through_hedged, n, args.concurrency)
 
     def row(name: str, samples: list[float]) -> str:
         p50, p99 = statistics.median(samples) * 1000, percentile(samples, 0.99) * 1000
@@ -150,13 +161,17 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     print(f"\nlatency, 1 in flight, n={n // 2} each (ms)")
     print(row("single replica", single))
     print(row("consensus 2 of 3", agreed))
-    p50_ratio = statistics.median(agreed) / statistics.median(single)
-    p99_ratio = percentile(agreed, 0.99) / percentile(single, 0.99)
-    print(f"  ratio consensus/single  p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
+    print(row("hedged 2 of 3", agreed_hedged))
+    for name, samples in (("consensus", agreed), ("hedged", agreed_hedged)):
+        p50_ratio = statistics.median(samples) / statistics.median(single)
+        p99_ratio = percentile(samples, 0.99) / percentile(single, 0.99)
+        print(f"  ratio {name}/single  p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
     print(f"throughput, {args.concurrency} in flight, n={n} each (calls/s)")
     print(f"  single replica      {single_rate:8.0f}")
     print(f"  consensus 2 of 3    {agreed_rate:8.0f}")
+    print(f"  hedged 2 of 3       {hedged_rate:8.0f}")
     print(f"  ratio consensus/single  {agreed_rate / single_rate:.2f}")
+    print(f"  ratio hedged/single     {hedged_rate / single_rate:.2f}")
 
     now = datetime.now(UTC)
     fixtures: list[sport_pb2.Fixture] = []
@@ -191,6 +206,7 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
         print(f"  failed: {failure.reason} x{failure.count}")
     await replica.close()
     await gateway.close()
+    await hedged_channel.close()
 
 
 def main() -> None:
@@ -200,6 +216,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--fixtures", type=int, default=2100)
+    parser.add_argument("--hedge-ms", type=int, default=50)
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
@@ -217,6 +234,10 @@ def main() -> None:
                 log_stream=None,
                 log_level="WARNING",
                 extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
+                gateways=2,
+                # Token checks cost the same on both paths (bench/identity measures them).
+                auth="anonymous",
+                instance_env={"gateway-2": {"BETMESH_GATEWAY_HEDGE_MS": str(args.hedge_ms)}},
             )
         )
         mesh.start()

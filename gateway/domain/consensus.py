@@ -5,6 +5,11 @@ only when at least k replicas returned byte-identical canonical bytes. It hashes
 itself: a replica's claimed digest is checked, never trusted. It answers as soon as k
 matching answers are in; the stragglers still finish in the background so that dissent and
 timeouts are recorded for replica health.
+
+Hedged mode (optional): ask only the first k replicas, and the others once k identical answers
+have become impossible without them (a dissent, an error) or the hedge delay has passed. The
+safety rule is the same (k identical outputs); the cost of an agreeing call drops from n
+pricings to k, at the price of hearing the spare replicas only when they are needed.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from betmesh.common.v1 import market_pb2
 
@@ -133,8 +138,14 @@ async def decide(
     quorum: int,
     timeout: float,
     on_complete: Callable[[Decision], Awaitable[None]] | None = None,
+    hedge_after: float | None = None,
 ) -> Decision:
-    """Asks every replica; returns at the first quorum of identical bytes, or once all answered.
+    """Asks the replicas; returns at the first quorum of identical bytes, or once all answered.
+
+    With `hedge_after` set, only the first `quorum` clients are asked at once (callers rotate
+    the order so that every replica is heard); the rest are asked after `hedge_after` seconds
+    or as soon as an answer rules out agreement among the first ones. Replicas never asked keep
+    the NOT_AWAITED outcome, which replica health ignores.
 
     `on_complete` gets the final decision with every vote once the last replica has answered
     (after this function may already have returned), for dissent records and replica health.
@@ -149,31 +160,63 @@ async def decide(
         reply = await client.price(request, timeout)
         return _vote_for(client, reply, int((time.perf_counter() - started) * 1e6))
 
-    tasks = [asyncio.ensure_future(ask(c)) for c in clients]
+    hedging = hedge_after is not None and len(clients) > quorum
+    first = list(clients[:quorum]) if hedging else list(clients)
+    spare = list(clients[quorum:]) if hedging else []
+    tasks: dict[ReplicaClient, asyncio.Future[Vote]] = {
+        c: asyncio.ensure_future(ask(c)) for c in first
+    }
+    waiting: set[asyncio.Future[Vote]] = set(tasks.values())
+    timer = asyncio.ensure_future(asyncio.sleep(hedge_after or 0)) if spare else None
+
+    def hedge() -> None:
+        for client in spare:
+            tasks[client] = asyncio.ensure_future(ask(client))
+            waiting.add(tasks[client])
+        spare.clear()
+
     groups: dict[str, list[Vote]] = {}
     errors: dict[tuple[str, str], list[Reply]] = {}
-    for finished in asyncio.as_completed(tasks):
-        vote = await finished
-        votes[vote.replica_id] = vote
-        if vote.outcome == Outcome.AGREED:
-            groups.setdefault(vote.digest, []).append(vote)
-            if len(groups[vote.digest]) >= quorum:
-                decision.digest, decision.data = vote.digest, vote.data
-                break
-        elif vote.outcome == Outcome.FAILED:
-            code, _, reason = vote.error.partition(" ")
-            errors.setdefault((code, reason), []).append(
-                Reply(error_code=code, error_reason=reason)
-            )
-            if code in CALLER_ERRORS and len(errors[(code, reason)]) >= quorum:
-                decision.common_error = errors[(code, reason)][0]
-                break
+    decided = False
+    while waiting and not decided:
+        watched: set[asyncio.Future[Any]] = set(waiting)
+        if timer is not None and spare:
+            watched.add(timer)
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        if timer in done:
+            hedge()
+        for finished in done:
+            if finished is timer:
+                continue
+            waiting.discard(finished)
+            vote: Vote = finished.result()
+            votes[vote.replica_id] = vote
+            if vote.outcome == Outcome.AGREED:
+                groups.setdefault(vote.digest, []).append(vote)
+                if len(groups[vote.digest]) >= quorum:
+                    decision.digest, decision.data = vote.digest, vote.data
+                    decided = True
+                    break
+            elif vote.outcome == Outcome.FAILED:
+                code, _, reason = vote.error.partition(" ")
+                errors.setdefault((code, reason), []).append(
+                    Reply(error_code=code, error_reason=reason)
+                )
+                if code in CALLER_ERRORS and len(errors[(code, reason)]) >= quorum:
+                    decision.common_error = errors[(code, reason)][0]
+                    decided = True
+                    break
+            if spare and (vote.outcome != Outcome.AGREED or len(groups) > 1):
+                # The first k can no longer agree by themselves: ask the others now.
+                hedge()
+    if timer is not None:
+        timer.cancel()
     _finalise(decision, votes)
 
     # Every task whose vote was not taken in, finished or not: one that completed while the
     # quorum was being reached is done but unread, and its vote (maybe a dissent) counts too.
     taken = {v.replica_id for v in votes.values() if v.outcome != Outcome.NOT_AWAITED}
-    pending = [t for c, t in zip(clients, tasks, strict=True) if c.replica_id not in taken]
+    pending = [t for c, t in tasks.items() if c.replica_id not in taken]
 
     async def finish() -> None:
         for vote in await asyncio.gather(*pending):

@@ -64,6 +64,8 @@ class ReplicaSet:
     health: ReplicaSetHealth
     # Each sport has its own limit, so a sport stuck on slow replicas cannot starve another.
     in_flight: asyncio.Semaphore
+    # Hedged calls start from a different replica each time, so every replica is heard.
+    turn: int = 0
 
 
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
@@ -79,6 +81,8 @@ class ConsensusGateway:
     on_accepted: Callable[[Accepted], Awaitable[None]] | None = None
     # Called for every decision, accepted or not, with its duration: metrics.
     on_decision: OnDecision | None = None
+    # Hedged fan-out: ask k replicas, the others when needed or after this many seconds.
+    hedge_after: float | None = None
     _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
 
     @classmethod
@@ -124,6 +128,9 @@ class ConsensusGateway:
             # still required, and agreeing again is how a quarantined replica is readmitted.
             counting_ids = {c.replica_id for c in replica_set.clients}
         counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
+        if self.hedge_after is not None and counting:
+            replica_set.turn = (replica_set.turn + 1) % len(counting)
+            counting = counting[replica_set.turn :] + counting[: replica_set.turn]
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
         started = time.perf_counter()
         async with replica_set.in_flight:
@@ -135,6 +142,7 @@ class ConsensusGateway:
                 on_complete=lambda d: self._recorded(
                     replica_set, fixture.fixture_id, d, probed, payload
                 ),
+                hedge_after=self.hedge_after,
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]

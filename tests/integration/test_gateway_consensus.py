@@ -11,6 +11,7 @@ import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
@@ -61,7 +62,9 @@ class Mesh:
         self.stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(channel)
 
 
-async def mesh(faults: list[str], redis_url: str = "", extra: str = "") -> Mesh:
+async def mesh(
+    faults: list[str], redis_url: str = "", extra: str = "", env: dict[str, str] | None = None
+) -> Mesh:
     replicas = [
         await start_replica("football", f"football-{i}", f) for i, f in enumerate(faults, 1)
     ]
@@ -73,6 +76,7 @@ async def mesh(faults: list[str], redis_url: str = "", extra: str = "") -> Mesh:
                 "BETMESH_GATEWAY_DEADLINE_MS": "5000",
                 "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GRACE_SECONDS": "0",
+                **(env or {}),
             }
         )
     )
@@ -216,6 +220,51 @@ async def test_wrong_replica_is_outvoted_and_the_dissent_recorded() -> None:
         assert dissent.vote.first_difference == (
             f"epl-ars-che/MATCH_RESULT/home odds_e4 {home.odds_e4 + 100} != {home.odds_e4}"
         )
+    finally:
+        await m.channel.close()
+        await m.gateway.stop(0)
+        for r in m.replicas:
+            await r.stop(0)
+
+
+async def test_hedged_fan_out_asks_two_and_still_outvotes_a_wrong_replica() -> None:
+    m = await mesh(["skew-odds", "", ""], env={"BETMESH_GATEWAY_HEDGE_MS": "1000"})
+    try:
+        request = pb.GetConsensusQuoteRequest(
+            fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+        )
+        answers = [await m.stub.GetConsensusQuote(request, timeout=10) for _ in range(3)]
+        honest = quote_service_pb2_grpc.QuoteServiceStub(
+            grpc.aio.insecure_channel(f"127.0.0.1:{m.replicas[1].port}")
+        )
+        direct = await honest.PriceFixture(
+            quote_service_pb2.PriceFixtureRequest(
+                fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+            ),
+            timeout=10,
+        )
+        # Whichever pair was asked first, the published price is the honest one.
+        assert {a.accepted.digest for a in answers} == {direct.digest}
+        not_asked = [
+            [
+                v.replica_id
+                for v in a.accepted.evidence.votes
+                if v.outcome == pb.VOTE_OUTCOME_NOT_AWAITED
+            ]
+            for a in answers
+        ]
+        # The pair of honest replicas agreed alone once; the skewed one, asked in the two other
+        # turns, dissented and brought in the third replica.
+        assert sorted(len(n) for n in not_asked) == [0, 0, 1]
+        assert ["football-1"] in not_asked
+        dissents: pb.ListDissentsResponse | None = None
+        for _ in range(200):
+            dissents = await m.stub.ListDissents(pb.ListDissentsRequest(), timeout=10)
+            if len(dissents.dissents) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert dissents is not None
+        assert [d.vote.replica_id for d in dissents.dissents] == ["football-1", "football-1"]
     finally:
         await m.channel.close()
         await m.gateway.stop(0)

@@ -1,7 +1,8 @@
 """`betmesh up` and `betmesh demo`: the whole mesh on one machine.
 
     python -m launcher up   [options]   run the mesh until Ctrl-C or SIGTERM
-    python -m launcher demo [options]   run the mesh, play the scripted scenario, stop
+    python -m launcher demo [options]   run the mesh, play the match-day demo, stop
+                                        (--speed X, --players N, --hold to keep it running)
 
 With --otlp-endpoint every child exports spans there (OTLP/gRPC, insecure) and, unless
 OTEL_BSP_SCHEDULE_DELAY is set, batches them every 200 ms instead of 5 s so traces show up at once.
@@ -17,9 +18,13 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from launcher.embedded import ROOT
 from launcher.mesh import AUTH_MODES, SPORTS, Mesh, MeshConfig, MeshError
+
+if TYPE_CHECKING:
+    from launcher.demo import DemoOptions
 
 
 class Shutdown(BaseException):
@@ -166,16 +171,49 @@ def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> in
         say("mesh stopped")
 
 
+def demo_options(args: argparse.Namespace) -> DemoOptions:
+    from launcher.demo import DemoOptions
+
+    return DemoOptions(
+        players=args.players,
+        speed=args.speed,
+        summary_json=args.summary_json,
+        tty={"auto": None, "tty": True, "plain": False}[args.progress],
+        seed=args.seed,
+    )
+
+
+def hold(mesh: Mesh, web_url: str | None) -> bool:
+    """Keeps the mesh up after the demo until Ctrl-C (True) or a service fails (False)."""
+    say("")
+    where = f"; the web app: {web_url}" if web_url else ""
+    say(f"holding the mesh up (Ctrl-C to stop){where}")
+    try:
+        while not mesh.failed_children():
+            time.sleep(0.5)
+    except Shutdown as reason:
+        say(f"{reason}: stopping the mesh")
+        return True
+    child = mesh.failed_children()[0]
+    say(f"{child.name} exited with code {child.exited()}: stopping the mesh")
+    return False
+
+
 def run_demo(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:
     from launcher.demo import Target, attach, play
 
+    options = demo_options(args)
     if args.attach:
         try:
             target = attach(args.state_dir.resolve())
         except (OSError, ValueError) as exc:
             say(f"cannot attach to a running mesh in {args.state_dir}: {exc}")
             return 1
-        return 0 if play(target, say) else 1
+        try:
+            return 0 if play(target, options) else 1
+        except Shutdown as reason:
+            say(f"{reason}: demo stopped")
+            return 130
     config = config_from(args)
     if not args.verbose:
         config.log_stream = None
@@ -183,7 +221,10 @@ def run_demo(args: argparse.Namespace, signals: Signals, launched_at: float) -> 
     try:
         start(mesh, launched_at)
         say("")
-        ok = play(Target.from_mesh(mesh), say)
+        target = Target.from_mesh(mesh)
+        ok = play(target, options)
+        if args.hold:
+            ok = hold(mesh, target.web_url) and ok
         return 0 if ok else 1
     except Shutdown as reason:
         say(f"{reason}: stopping the mesh")
@@ -196,13 +237,59 @@ def run_demo(args: argparse.Namespace, signals: Signals, launched_at: float) -> 
         say("mesh stopped")
 
 
+def positive_speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed wants a number, not {text!r}") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError("--speed is timeline seconds per second, in (0, 100000]")
+    return value
+
+
+def player_count(text: str) -> int:
+    from launcher.demo import MIN_PLAYERS
+
+    if not text.isdigit() or not MIN_PLAYERS <= int(text) <= 500:
+        raise argparse.ArgumentTypeError(f"--players wants {MIN_PLAYERS}-500, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="betmesh", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run the whole mesh until Ctrl-C")
     add_mesh_options(up)
-    demo = commands.add_parser("demo", help="run the mesh and play the scripted scenario")
+    demo = commands.add_parser("demo", help="run the mesh and play the match-day demo")
     add_mesh_options(demo)
+    from launcher.demo import DEFAULT_PLAYERS, DEFAULT_SPEED
+
+    demo.add_argument(
+        "--speed",
+        type=positive_speed,
+        default=DEFAULT_SPEED,
+        help=f"match timeline seconds per wall second (default {DEFAULT_SPEED:g}: the day in "
+        "about a minute once the mesh is up; 1 is real time)",
+    )
+    demo.add_argument(
+        "--players",
+        type=player_count,
+        default=DEFAULT_PLAYERS,
+        help=f"simulated players (default {DEFAULT_PLAYERS})",
+    )
+    demo.add_argument(
+        "--hold",
+        action="store_true",
+        help="keep the mesh running after the summary until Ctrl-C, to look around",
+    )
+    demo.add_argument(
+        "--progress",
+        choices=("auto", "tty", "plain"),
+        default="auto",
+        help="live status line (tty), periodic plain lines (plain), or by the output (auto)",
+    )
+    demo.add_argument("--summary-json", type=Path, help="also write the summary here as JSON")
+    demo.add_argument("--seed", type=int, help="the players' choices (default: from the run id)")
     demo.add_argument(
         "--attach",
         action="store_true",

@@ -1,21 +1,27 @@
 """The whole mesh as real processes: health, one trace across processes, UNIMPLEMENTED for what is
-not built, the demo, and a clean stop on SIGTERM (last: it ends the module's mesh)."""
+not built, the match-day demo, and a clean stop on SIGTERM (last: it ends the module's mesh)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 import pytest
+from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
+from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -27,6 +33,14 @@ from .otlp_receiver import OtlpReceiver, ReceivedSpan
 
 pytestmark = pytest.mark.e2e
 
+SETTLED_NOT_VOID = {
+    bet_service_pb2.BET_STATUS_WON,
+    bet_service_pb2.BET_STATUS_LOST,
+    bet_service_pb2.BET_STATUS_HALF_WON,
+    bet_service_pb2.BET_STATUS_HALF_LOST,
+    bet_service_pb2.BET_STATUS_CASHED_OUT,
+}
+OPEN_BETS = {bet_service_pb2.BET_STATUS_ACCEPTED, bet_service_pb2.BET_STATUS_PENDING}
 OPEN_SERVICES = {
     "grpc.health.v1.Health",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -159,25 +173,97 @@ def test_in_play_pricing_goes_through_the_gateway(mesh: Launcher, operator: Oper
     assert home(live.quote_set) > home(pre_match)
 
 
-def test_the_demo_plays_against_the_running_mesh(mesh: Launcher) -> None:
+def test_the_match_day_demo_plays_against_the_running_mesh(
+    mesh: Launcher, operator: Operator, tmp_path: Path
+) -> None:
+    summary_file = tmp_path / "summary.json"
     result = subprocess.run(
-        [sys.executable, "-m", "launcher", "demo", "--attach", "--state-dir", str(mesh.state_dir)],
+        [
+            *[sys.executable, "-m", "launcher", "demo", "--attach"],
+            *["--state-dir", str(mesh.state_dir), "--speed", "1500", "--players", "12"],
+            *["--summary-json", str(summary_file)],
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "quorum 2 of 3" in result.stdout
-    assert mesh.record["demo_client_id"] in result.stdout
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "quorum 2 of 3" in out
+    assert mesh.record["demo_client_id"] in out
+    assert "match day finished: every phase worked" in out
+    # Not a terminal: the live status comes as plain lines, without cursor control.
+    assert "\r" not in out and "\x1b[" not in out
+    assert re.search(r"^  \.\. 5/6 the matches are played live .*\| ARS-CHE \d+-\d+ ", out, re.M)
+    summary = json.loads(summary_file.read_text())
+    total = summary["rows"]["total"]
+    assert total["settled"] > 0 and total["taken"] > total["open"]
+    # Each story refusal came back for its own reason.
+    assert {
+        "STAKE_CAP_NOT_SET",
+        "RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED",
+        "INSUFFICIENT_FUNDS",
+        "BELOW_MIN_BET_AMOUNT",
+        "SAME_FIXTURE_LEGS",
+        "LINE_CHANGED",
+        "PAST_CUTOFF_TIME",
+    } <= set(summary["rejections"])
+
+    with operator.channel(mesh.addresses["bets"]) as channel:
+        bets = bet_service_pb2_grpc.BetServiceStub(channel)
+        start, end = Timestamp(), Timestamp()
+        start.FromNanoseconds(int(summary["period"]["start"] * 1e9))
+        end.FromNanoseconds(int(summary["period"]["end"] * 1e9))
+        rtp = bets.GetReturnToPlayerReport(
+            bet_service_pb2.GetReturnToPlayerReportRequest(period_start=start, period_end=end),
+            timeout=10,
+        )
+        # The summary's numbers are the bets service's.
+        assert rtp.stakes.amount_minor == total["settled_stakes"]
+        assert rtp.payouts.amount_minor == total["payouts"]
+        assert rtp.settled_bet_count == total["settled"]
+        headline = next(b for b in summary["bets"] if b["note"] == "headline")
+        won = bets.GetBet(bet_service_pb2.GetBetRequest(bet_id=headline["bet_id"]), timeout=10)
+        assert won.bet.status == bet_service_pb2.BET_STATUS_WON
+        # Every wallet balances against the bets the service holds for its player.
+        for player in summary["players"]:
+            held = bets.ListBets(
+                bet_service_pb2.ListBetsRequest(player_id=player["player_id"], page_size=200),
+                timeout=10,
+            ).bets
+            settled = [b for b in held if b.status in SETTLED_NOT_VOID]
+            open_bets = [b for b in held if b.status in OPEN_BETS]
+            wallet = bets.GetWallet(
+                bet_service_pb2.GetWalletRequest(player_id=player["player_id"]), timeout=10
+            ).wallet
+            assert wallet.balance.amount_minor + wallet.held.amount_minor == (
+                player["deposit_minor"]
+                - sum(b.stake.amount_minor for b in settled)
+                + sum(b.payout.amount_minor for b in settled)
+            ), player
+            assert wallet.held.amount_minor == sum(b.stake.amount_minor for b in open_bets)
+
+    # One result per sport validated, published and final on chain, as the oracle has it.
+    assert {entry["sport"] for entry in summary["oracle"]} == {"football", "tennis", "basketball"}
+    with operator.channel(mesh.addresses["oracle"]) as channel:
+        oracle = oracle_service_pb2_grpc.OracleServiceStub(channel)
+        for entry in summary["oracle"]:
+            published = oracle.GetResult(
+                oracle_service_pb2.GetResultRequest(fixture_id=entry["fixture_id"]), timeout=10
+            ).result.publication
+            assert published.status == oracle_service_pb2.PUBLICATION_STATUS_FINAL
+            assert published.transaction_hash == entry["tx_hash"] != ""
+            assert entry["tx_hash"] in out
+
     # The operator's secret is a credential: never printed.
     secret = (mesh.state_dir / "demo-operator.secret").read_text().strip()
     assert secret not in result.stdout + result.stderr + mesh.output()
     assert oct((mesh.state_dir / "demo-operator.secret").stat().st_mode & 0o777) == "0o600"
-    # With tokens on (the default), the player steps ran as a registered player.
+    # With tokens on (the default), the players ran with their own tokens.
     assert mesh.record["auth"] == "tokens"
-    assert "signed in with a player token" in result.stdout
+    assert "signed in with a player token" in out
     # Nor are the services' own client secrets, which only their owners may read.
     service_secrets = sorted((mesh.state_dir / "clients").glob("svc-*.secret"))
     assert {p.name for p in service_secrets} >= {"svc-gateway.secret", "svc-quotes.secret"}

@@ -1,0 +1,191 @@
+"""The week's fixtures across the three sports, loaded and priced through consensus."""
+
+from __future__ import annotations
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
+from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+
+from launcher.demo.client import RPC_TIMEOUT, Clients, NotBuilt
+from launcher.demo.state import Match, sport_name
+from launcher.demo.text import at, odds
+from services.live.simulator import load_file
+
+SPORTS = (sport_pb2.SPORT_FOOTBALL, sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL)
+# Fixtures per day after today, per sport: a plausible week without flooding a 2-core machine.
+PER_DAY = {sport_pb2.SPORT_FOOTBALL: 2, sport_pb2.SPORT_TENNIS: 1, sport_pb2.SPORT_BASKETBALL: 1}
+WEEK_DAYS = 6
+COMPETITIONS = {
+    sport_pb2.SPORT_FOOTBALL: ("epl", "Premier League"),
+    sport_pb2.SPORT_TENNIS: ("atp-finals", "ATP Finals"),
+    sport_pb2.SPORT_BASKETBALL: ("nba", "NBA"),
+}
+# Today's matches start this long after loading: bets are taken before the simulator
+# kicks them off (their real start is whenever MATCH_STARTED arrives).
+KICK_OFF_AFTER_SECONDS = 15 * 60
+PRICING_TIMEOUT = 180.0
+_DISPLAY_ORDER = {"home": 0, "draw": 1, "away": 2}
+
+
+@dataclass
+class Week:
+    fixtures: list[sport_pb2.Fixture]
+    live: list[Match]
+    snapshots: dict[str, str] = field(default_factory=dict)
+    # Pre-match accepted quote sets of our fixtures, by fixture id.
+    prices: dict[str, gateway_pb2.AcceptedQuoteSet] = field(default_factory=dict)
+    pricing_seconds: float = 0.0
+    report: gateway_pb2.RunPreMatchPricingResponse | None = None
+
+    def sport_of(self, fixture_id: str) -> str:
+        for fixture in self.fixtures:
+            if fixture.fixture_id == fixture_id:
+                return sport_name(fixture.sport)
+        return "?"
+
+
+def _short(participant_id: str) -> str:
+    return participant_id.rsplit(":", maxsplit=1)[-1].replace("-", "")[:3].upper()
+
+
+def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[sport_pb2.Participant]:
+    """The participants the sport's current model knows (any replica will do)."""
+    name = sport_name(sport)
+    replica = next(
+        (n for n in sorted(clients.target.addresses) if n.startswith(f"quotes-{name}-")), None
+    )
+    if replica is None:
+        raise NotBuilt(f"no {name} quote replica in this mesh")
+    stub = quote_service_pb2_grpc.QuoteServiceStub(clients.channel(replica))
+    response = stub.ListModelSnapshots(
+        quote_service_pb2.ListModelSnapshotsRequest(sport=sport),  # type: ignore[arg-type]
+        timeout=RPC_TIMEOUT,
+        metadata=clients.operator("betmesh.quotes"),
+    )
+    if not response.snapshots:
+        raise RuntimeError(f"{replica} knows no {name} snapshot")
+    snapshot = response.snapshots[0].snapshot
+    rated = {
+        sport_pb2.SPORT_FOOTBALL: snapshot.football.teams,
+        sport_pb2.SPORT_TENNIS: snapshot.tennis.players,
+        sport_pb2.SPORT_BASKETBALL: snapshot.basketball.teams,
+    }[sport]
+    return [
+        sport_pb2.Participant(participant_id=r.participant_id, name=r.name or r.participant_id)
+        for r in rated
+    ]
+
+
+def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
+    """Today's three live matches (the simulator's scripts) and six more days of fixtures."""
+    today = time.time()
+    live: list[Match] = []
+    fixtures: list[sport_pb2.Fixture] = []
+    for sport in SPORTS:
+        name = sport_name(sport)
+        timeline = load_file(f"{name}.json", fixture_id=f"md-{run_id}-{name}-live")
+        fixture = sport_pb2.Fixture()
+        fixture.CopyFrom(timeline[0].event.fixture)
+        fixture.start_time.CopyFrom(at(today + KICK_OFF_AFTER_SECONDS))
+        fixture.status = sport_pb2.FIXTURE_STATUS_SCHEDULED
+        # The scripted MATCH_STARTED carries the fixture: the same start time keeps the
+        # fixture the gateway priced pre-match and the one the feed sends identical.
+        timeline[0].event.fixture.CopyFrom(fixture)
+        short = f"{_short(fixture.home.participant_id)}-{_short(fixture.away.participant_id)}"
+        live.append(Match(fixture, f"{name}.json", len(timeline), short, timeline))
+        fixtures.append(fixture)
+    for sport in SPORTS:
+        pool = participants(clients, sport)
+        code, competition = COMPETITIONS[sport]
+        for day in range(1, WEEK_DAYS + 1):
+            for k in range(PER_DAY[sport]):
+                if len(pool) < 2:
+                    break
+                home, away = rng.sample(pool, 2)
+                fixtures.append(
+                    sport_pb2.Fixture(
+                        fixture_id=f"md-{run_id}-{sport_name(sport)}-d{day}-{k}",
+                        sport=sport,  # type: ignore[arg-type]
+                        competition_id=code,
+                        competition_name=competition,
+                        home=home,
+                        away=away,
+                        start_time=at(today + day * 86_400 + (18 + 2 * k) * 3_600),
+                        status=sport_pb2.FIXTURE_STATUS_SCHEDULED,
+                        best_of_sets=3 if sport == sport_pb2.SPORT_TENNIS else 0,
+                    )
+                )
+    return Week(fixtures, live)
+
+
+def load_and_price(clients: Clients, week: Week) -> None:
+    """Upserts the fixtures and runs the pre-match scheduler now; then reads back each of our
+    fixtures' accepted quote set (what the bets service prices bets from)."""
+    metadata = clients.operator("betmesh.gateway")
+    started = time.monotonic()
+    fixture_service_pb2_grpc.FixtureServiceStub(clients.channel("gateway")).UpsertFixtures(
+        fixture_service_pb2.UpsertFixturesRequest(fixtures=week.fixtures),
+        timeout=RPC_TIMEOUT * 3,
+        metadata=metadata,
+    )
+    gateway = gateway_grpc.ConsensusGatewayServiceStub(clients.channel("gateway"))
+    week.report = gateway.RunPreMatchPricing(
+        gateway_pb2.RunPreMatchPricingRequest(), timeout=PRICING_TIMEOUT, metadata=metadata
+    )
+    week.snapshots = {k: v for k, v in week.report.snapshot_hashes.items()}
+
+    def read(fixture_id: str) -> tuple[str, gateway_pb2.AcceptedQuoteSet | None]:
+        try:
+            response = gateway.GetAcceptedQuoteSet(
+                gateway_pb2.GetAcceptedQuoteSetRequest(
+                    fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_PRE_MATCH
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=metadata,
+            )
+        except grpc.RpcError as exc:
+            if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.NOT_FOUND:
+                return fixture_id, None
+            raise
+        return fixture_id, response.accepted
+
+    with ThreadPoolExecutor(6) as pool:
+        for fixture_id, accepted in pool.map(read, [f.fixture_id for f in week.fixtures]):
+            if accepted is not None:
+                week.prices[fixture_id] = accepted
+    week.pricing_seconds = time.monotonic() - started
+
+
+def describe_close_up(week: Week) -> list[str]:
+    """The football match's 1X2 and the replicas' votes behind it."""
+    football = next(m for m in week.live if m.fixture.sport == sport_pb2.SPORT_FOOTBALL)
+    accepted = week.prices.get(football.fixture_id)
+    if accepted is None:
+        return [f"    {football.name}: no consensus price (not priced)"]
+    lines = [f"    {football.name} ({football.fixture_id}), accepted pre-match quote set:"]
+    for market in accepted.quote_set.markets:
+        if market.type != market_pb2.MARKET_TYPE_MATCH_RESULT:
+            continue
+        selections = sorted(market.selections, key=lambda s: _DISPLAY_ORDER.get(s.selection_id, 9))
+        prices = ", ".join(f"{s.name or s.selection_id} {odds(s.odds_e4)}" for s in selections)
+        lines.append(f"      {market.name}: {prices} (payout {market.payout_e4 / 100:.2f}%)")
+    evidence = accepted.evidence
+    lines.append(
+        f"    quorum {evidence.quorum} of {evidence.replica_count} on digest {evidence.digest}"
+    )
+    for vote in evidence.votes:
+        outcome = gateway_pb2.VoteOutcome.Name(vote.outcome).removeprefix("VOTE_OUTCOME_")
+        digest = f" {vote.digest[:19]}..." if vote.digest else ""
+        lines.append(
+            f"      {vote.replica_id or vote.address}: {outcome}{digest} "
+            f"in {vote.latency_micros / 1000:.1f} ms"
+        )
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from betmesh.common.v1 import sport_pb2
+from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.gateway.v1 import (
     consensus_gateway_service_pb2_grpc,
@@ -101,6 +101,8 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
         if not request.fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
         accepted = await self.gateway.latest(request.fixture_id, request.phase)
+        if accepted is None and request.phase != market_pb2.PRICING_PHASE_LIVE:
+            accepted = await self.scheduler.price_missing(request.fixture_id)
         if accepted is None:
             raise NotFound("QUOTE_SET_NOT_FOUND", f"no accepted quote set for {request.fixture_id}")
         return pb.GetAcceptedQuoteSetResponse(accepted=accepted_message(accepted))

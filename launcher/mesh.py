@@ -93,6 +93,8 @@ class ServiceSpec:
     module: str  # run as `python -m <module>`
     stage: int  # every process of a stage is SERVING before the next stage starts
     env: Mapping[str, str] = field(default_factory=dict)
+    # Ready when GET <path> answers 200 on its port (an HTTP process, not a gRPC one).
+    http_health: str | None = None
 
 
 # Everything but the quote replicas, which are generated per sport (see quote_specs).
@@ -105,7 +107,20 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("bets", "services.bets", stage=2),
     ServiceSpec("live", "services.live", stage=2),
     ServiceSpec("oracle", "services.oracle", stage=2),
+    # gRPC-web for browsers and the web app: last, in front of everything it forwards to.
+    ServiceSpec("edge", "gateway.edge", stage=3, http_health="/healthz"),
 )
+EDGE_MODULE = "gateway.edge"
+# Where the edge forwards each area's calls (gateway/edge/settings.py, BETMESH_EDGE_UPSTREAMS).
+EDGE_UPSTREAM_MODULES = {
+    "bets": "services.bets",
+    "live": "services.live",
+    "identity": "services.identity",
+    "gateway": "gateway",
+    "oracle": "services.oracle",
+}
+# The web app's dev server (Vite) may call the edge from its own origin.
+EDGE_DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
 
 def quote_specs(replicas: Mapping[str, int]) -> list[ServiceSpec]:
@@ -156,6 +171,10 @@ class MeshConfig:
     # fail-over on one machine: extra processes are named live-2, gateway-2, ...
     live_processes: int = 1
     gateways: int = 1
+    # The edge's HTTP port (browsers: http://127.0.0.1:8080); taken when free, else any free
+    # port (several meshes on one machine); 0: always a free port.
+    edge_port: int = 8080
+    edge_cors_origins: Sequence[str] = EDGE_DEV_ORIGINS
 
 
 def scaled_specs(live_processes: int, gateways: int) -> list[ServiceSpec]:
@@ -164,7 +183,11 @@ def scaled_specs(live_processes: int, gateways: int) -> list[ServiceSpec]:
     for spec in SERVICES:
         for index in range(1, max(1, counts.get(spec.module, 1)) + 1):
             name = spec.name if index == 1 else f"{spec.name}-{index}"
-            specs.append(ServiceSpec(name, spec.module, stage=spec.stage, env=spec.env))
+            specs.append(
+                ServiceSpec(
+                    name, spec.module, stage=spec.stage, env=spec.env, http_health=spec.http_health
+                )
+            )
     return specs
 
 
@@ -200,6 +223,8 @@ class Child:
         """Health status for service "", or UNKNOWN while nothing answers."""
         if not _port_open(self.port):
             return UNKNOWN
+        if self.spec.http_health is not None:
+            return _http_health(self.address, self.spec.http_health, timeout)
         if self._channel is None:
             self._channel = grpc.insecure_channel(self.address)
         try:
@@ -220,6 +245,30 @@ def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((HOST, port)) == 0
+
+
+def _http_health(address: str, path: str, timeout: float) -> int:
+    import http.client
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as answer:
+            return SERVING if answer.status == 200 else UNKNOWN
+    except (OSError, http.client.HTTPException):  # URLError is an OSError
+        return UNKNOWN
+
+
+def _listen(port: int) -> socket.socket:
+    """A listening socket on `port`, or on a free one when it is taken. Bound here and handed to
+    the child, so no other mesh can take the port between the choice and the child's start."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError:
+        sock.bind((HOST, 0))
+    sock.listen(128)
+    return sock
 
 
 def write_private(path: Path, text: str) -> None:
@@ -341,6 +390,29 @@ class Mesh:
     def address_of(self, name: str) -> str | None:
         return self.addresses.get(name)
 
+    @property
+    def edge_url(self) -> str | None:
+        """Where a browser opens the web app and its gRPC-web API; None without an edge."""
+        edge = next((c for c in self.children if c.spec.module == EDGE_MODULE), None)
+        return f"http://{edge.address}" if edge is not None else None
+
+    def edge_env(self) -> dict[str, str]:
+        """The edge's upstreams (every process of each area) and its browser-facing settings."""
+        upstreams = []
+        for area, module in EDGE_UPSTREAM_MODULES.items():
+            found = [c.address for c in self.children if c.spec.module == module]
+            if found:
+                upstreams.append(f"{area}={','.join(found)}")
+        return {
+            "BETMESH_EDGE_PORT": str(self._edge_port()),
+            "BETMESH_EDGE_UPSTREAMS": ";".join(upstreams),
+            "BETMESH_EDGE_CORS_ORIGINS": ",".join(self.config.edge_cors_origins),
+        }
+
+    def _edge_port(self) -> int:
+        edge = next((c for c in self.children if c.spec.module == EDGE_MODULE), None)
+        return edge.port if edge is not None else 0
+
     def __enter__(self) -> Mesh:
         self.start()
         return self
@@ -384,6 +456,9 @@ class Mesh:
             child.close_channel()
             if child._pump is not None:
                 child._pump.join(2)
+        if self._edge_socket is not None:  # start-up failed before the edge took it
+            self._edge_socket.close()
+            self._edge_socket = None
         for part in (self._anvil, self._redis, self._postgres):
             if part is not None:
                 with contextlib.suppress(Exception):
@@ -509,6 +584,10 @@ class Mesh:
         self._wait_serving(first)
         for stage in sorted({c.spec.stage for c in self.children} - {0}):
             group = [c for c in self.children if c.spec.stage == stage]
+            for child in group:
+                if child.spec.module == EDGE_MODULE:
+                    self._edge_socket = _listen(child.port)
+                    child.port = int(self._edge_socket.getsockname()[1])
             self._spawn(group, self.child_env())
             self._wait_serving(group)
         self._write_mesh_file()
@@ -525,6 +604,9 @@ class Mesh:
         for spec in specs:
             if not module_exists(spec.module):
                 self.skipped.append(spec)
+                continue
+            if spec.module == EDGE_MODULE and config.edge_port:
+                self.children.append(Child(spec, config.edge_port))
                 continue
             self.children.append(Child(spec, next(ports) if ports else free_port()))
 
@@ -549,6 +631,7 @@ class Mesh:
         return {"BETMESH_CLIENT_ID": client_id, "BETMESH_CLIENT_SECRET_FILE": str(path)}
 
     _infra_error: BaseException | None = None
+    _edge_socket: socket.socket | None = None
 
     def _start_infra_guarded(self) -> None:
         try:
@@ -628,6 +711,12 @@ class Mesh:
             }
             if child.spec.module == "services.oracle":
                 env.update(self.oracle_env)
+            inherited: tuple[int, ...] = ()
+            if child.spec.module == EDGE_MODULE:
+                env.update(self.edge_env())
+                if self._edge_socket is not None:
+                    inherited = (self._edge_socket.fileno(),)
+                    env["BETMESH_EDGE_LISTEN_FD"] = str(inherited[0])
             attributes = f"betmesh.instance={child.name}"
             if os.environ.get("OTEL_RESOURCE_ATTRIBUTES"):
                 attributes = f"{os.environ['OTEL_RESOURCE_ATTRIBUTES']},{attributes}"
@@ -640,7 +729,11 @@ class Mesh:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 process_group=0,
+                pass_fds=inherited,
             )
+            if inherited and self._edge_socket is not None:
+                self._edge_socket.close()  # the child has its own copy
+                self._edge_socket = None
             watchdog.group(child.pid)
             log_file = open(  # noqa: SIM115 - closed in stop()
                 self.config.state_dir / "logs" / f"{child.name}.log", "a", encoding="utf-8"
@@ -682,11 +775,14 @@ class Mesh:
     def _write_mesh_file(self) -> None:
         record = {
             "launcher_pid": os.getpid(),
+            # gRPC services only; the edge speaks HTTP and is under "edge_url".
             "services": {
                 c.name: {"address": c.address, "module": c.spec.module, "pid": c.pid}
                 for c in self.children
+                if c.spec.http_health is None
             },
             "gateway": next((c.address for c in self.children if c.spec.module == "gateway"), ""),
+            "edge_url": self.edge_url or "",
             "demo_client_id": DEMO_CLIENT_ID,
             "demo_secret_file": str(self.secret_file),
             "auth": self.config.auth,

@@ -26,6 +26,7 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.ports import (
+    Accepted,
     FixtureRepository,
     QuoteSetRepository,
     SnapshotCatalog,
@@ -84,6 +85,20 @@ class PreMatchScheduler:
                 if known[snapshot] >= replica_set.health.quorum:
                     return snapshot
         return None
+
+    async def price_missing(self, fixture_id: str) -> Accepted | None:
+        """A pre-match price asked for before any pass reached the fixture (just loaded, or
+        the timer is off): priced at once through consensus, from the sport's current snapshot.
+        None when the fixture is unknown, not scheduled, or its sport has no snapshot."""
+        fixture = await self.fixtures.get(fixture_id)
+        if fixture is None or fixture.status not in PRICEABLE:
+            return None
+        snapshot = await self.current_snapshot(fixture.sport)
+        if not snapshot:
+            return None
+        return await self.gateway.quote(
+            quote_service_pb2.PriceFixtureRequest(fixture=fixture, snapshot_hash=snapshot)
+        )
 
     def wake(self) -> None:
         """Asks the timer loop for a pass now (fixtures changed)."""

@@ -328,18 +328,73 @@ async def test_the_timer_prices_new_fixtures_without_being_asked(
         await gateway.fixtures.UpsertFixtures(
             fixture_service_pb2.UpsertFixturesRequest(fixtures=[fixture]), timeout=10
         )
-        # The upsert wakes the scheduler; no explicit pass is requested.
-        for _ in range(200):
-            try:
-                found = await gateway.consensus.GetAcceptedQuoteSet(
-                    pb.GetAcceptedQuoteSetRequest(fixture_id="timer-1"), timeout=10
-                )
-                break
-            except grpc.aio.AioRpcError:
+        # The upsert wakes the scheduler; no explicit pass is requested, and nobody asks for
+        # the price (that would price it on demand): the store is read directly.
+        engine = sa.create_engine(clean_schema)
+        try:
+            for _ in range(200):
+                with engine.connect() as conn:
+                    stored = conn.execute(
+                        sa.text("SELECT count(*) FROM gateway.quote_sets WHERE fixture_id = :id"),
+                        {"id": "timer-1"},
+                    ).scalar_one()
+                if stored:
+                    break
                 await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the scheduler never priced the new fixture")
-        assert found.accepted.quote_set.fixture_id == "timer-1"
+            else:
+                raise AssertionError("the scheduler never priced the new fixture")
+        finally:
+            engine.dispose()
+    finally:
+        await gateway.close()
+
+
+async def test_a_price_asked_for_before_any_pass_is_made_on_demand_through_consensus(
+    replicas: list[ServiceHost], clean_schema: str
+) -> None:
+    gateway = await start_gateway(replicas, clean_schema)  # timer off
+    try:
+        soon = datetime.now(UTC) + timedelta(days=1)
+        await gateway.fixtures.UpsertFixtures(
+            fixture_service_pb2.UpsertFixturesRequest(
+                fixtures=[
+                    football("demand-1", TEAMS[0], TEAMS[1], soon),
+                    football(
+                        "demand-off",
+                        TEAMS[2],
+                        TEAMS[3],
+                        soon,
+                        status=sport_pb2.FIXTURE_STATUS_CANCELLED,
+                    ),
+                ]
+            ),
+            timeout=10,
+        )
+        found = await gateway.consensus.GetAcceptedQuoteSet(
+            pb.GetAcceptedQuoteSetRequest(fixture_id="demand-1"), timeout=10
+        )
+        assert found.accepted.quote_set.fixture_id == "demand-1"
+        agreed = [v for v in found.accepted.evidence.votes if v.outcome == pb.VOTE_OUTCOME_AGREED]
+        assert len(agreed) >= 2
+        again = await gateway.consensus.GetAcceptedQuoteSet(
+            pb.GetAcceptedQuoteSetRequest(fixture_id="demand-1"), timeout=10
+        )
+        assert again.accepted.digest == found.accepted.digest
+        # Not in the store, not scheduled, or asked for live: nothing to price.
+        for fixture_id, phase in (
+            ("unknown", market_pb2.PRICING_PHASE_UNSPECIFIED),
+            ("demand-off", market_pb2.PRICING_PHASE_UNSPECIFIED),
+            ("demand-1", market_pb2.PRICING_PHASE_LIVE),
+        ):
+            code, info, _ = await rpc_error(
+                partial(
+                    gateway.consensus.GetAcceptedQuoteSet,
+                    pb.GetAcceptedQuoteSetRequest(fixture_id=fixture_id, phase=phase),
+                    timeout=10,
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND and info is not None
+            assert info.reason == "QUOTE_SET_NOT_FOUND"
     finally:
         await gateway.close()
 

@@ -78,6 +78,8 @@ class ConsensusGatewayServiceServicer:
 
     def GetAcceptedQuoteSet(self, request, context):
         """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices.
+        A scheduled fixture of the store that no pass has priced yet is priced now, through
+        consensus, rather than refused (NOT_FOUND only when it cannot be priced).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,10 @@ class ConsensusGatewayServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ConsensusGatewayServiceAsyncStub: ...
     GetConsensusQuote: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.GetConsensusQuoteRequest, _consensus_gateway_service_pb2.GetConsensusQuoteResponse]
     GetAcceptedQuoteSet: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.GetAcceptedQuoteSetRequest, _consensus_gateway_service_pb2.GetAcceptedQuoteSetResponse]
-    """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices."""
+    """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices.
+    A scheduled fixture of the store that no pass has priced yet is priced now, through
+    consensus, rather than refused (NOT_FOUND only when it cannot be priced).
+    """
     ListReplicaSets: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListReplicaSetsRequest, _consensus_gateway_service_pb2.ListReplicaSetsResponse]
     """Replica health and quorum configuration per sport (operators)."""
     ListDissents: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]
@@ -59,7 +62,10 @@ class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetConsensusQuote: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.GetConsensusQuoteRequest, _consensus_gateway_service_pb2.GetConsensusQuoteResponse]  # type: ignore[assignment]
     GetAcceptedQuoteSet: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.GetAcceptedQuoteSetRequest, _consensus_gateway_service_pb2.GetAcceptedQuoteSetResponse]  # type: ignore[assignment]
-    """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices."""
+    """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices.
+    A scheduled fixture of the store that no pass has priced yet is priced now, through
+    consensus, rather than refused (NOT_FOUND only when it cannot be priced).
+    """
     ListReplicaSets: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListReplicaSetsRequest, _consensus_gateway_service_pb2.ListReplicaSetsResponse]  # type: ignore[assignment]
     """Replica health and quorum configuration per sport (operators)."""
     ListDissents: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]  # type: ignore[assignment]
@@ -89,7 +95,10 @@ class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _consensus_gateway_service_pb2.GetAcceptedQuoteSetRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_consensus_gateway_service_pb2.GetAcceptedQuoteSetResponse, _abc.Awaitable[_consensus_gateway_service_pb2.GetAcceptedQuoteSetResponse]]:
-        """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices."""
+        """The latest accepted quote set for a fixture (pre-match or live), as bets checks prices.
+        A scheduled fixture of the store that no pass has priced yet is priced now, through
+        consensus, rather than refused (NOT_FOUND only when it cannot be priced).
+        """
 
     @_abc_1.abstractmethod
     def ListReplicaSets(

@@ -1,0 +1,1 @@
+"""The edge: gRPC-web and the browser's HTTP routes in front of the native gRPC services."""

@@ -1,0 +1,26 @@
+"""python -m gateway.edge: gRPC-web for browsers in front of the native gRPC services."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.edge.app import serve
+from gateway.edge.settings import EdgeSettings
+from service_runtime.jsonlog import configure_logging
+from service_runtime.telemetry import configure_tracing, shutdown_tracing
+
+SERVICE = "betmesh.edge"
+
+
+def main() -> None:
+    settings = EdgeSettings.from_env()
+    configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        shutdown_tracing()
+
+
+if __name__ == "__main__":
+    main()

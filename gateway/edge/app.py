@@ -1,0 +1,164 @@
+"""Wires the edge: gRPC-web proxy, identity's HTTP routes, CORS, the web app, health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from gateway.edge.auth import EdgeAuthenticator
+from gateway.edge.cors import Cors
+from gateway.edge.grpc_web import GrpcWebProxy, internal_error_response
+from gateway.edge.http_routes import IdentityRoutes
+from gateway.edge.methods import exposed_methods
+from gateway.edge.settings import EdgeSettings
+from gateway.edge.static import StaticSite
+from gateway.edge.upstreams import Upstreams
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Webhook bodies and gRPC-web requests both stay under this (each route checks its own limit).
+_BODY_FLOOR = 64 * 1024
+
+
+@dataclass
+class Edge:
+    """A running edge; `port` is the bound one (settings may ask for 0)."""
+
+    settings: EdgeSettings
+    proxy: GrpcWebProxy
+    upstreams: Upstreams
+    app: web.Application
+    identity_routes: IdentityRoutes
+    port: int = 0
+    _runner: web.AppRunner | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.settings.public_url or f"http://{self.settings.host}:{self.port}"
+
+    async def start(self) -> int:
+        # handler_cancellation: a browser that goes away cancels its handler, which cancels
+        # the upstream call (a stream must not outlive its reader).
+        quiet_request_bytes()
+        # shutdown_timeout: open streams get the grace period, then are cut (the launcher and
+        # Kubernetes kill after theirs).
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=self.settings.grace_seconds,
+        )
+        await runner.setup()
+        site: web.BaseSite
+        if self.settings.listen_fd is not None:
+            inherited = socket.socket(fileno=self.settings.listen_fd)
+            site = web.SockSite(runner, inherited)
+            self.port = int(inherited.getsockname()[1])
+        else:
+            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+        await site.start()
+        self._runner = runner
+        if self.settings.listen_fd is None:
+            sockets = getattr(site._server, "sockets", None) or []  # the bound port is only there
+            self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
+        self.identity_routes.public_url = self.url
+        log.info("edge listening", extra={"port": self.port, "url": self.url})
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.upstreams.close()
+
+
+@web.middleware
+async def _no_internals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("edge bug", extra={"path": request.path})
+        if request.headers.get("content-type", "").startswith("application/grpc-web"):
+            return internal_error_response(request.headers["content-type"])
+        return web.Response(status=500, text="internal error\n")
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a malformed request with its first bytes, which may hold a bearer token:
+    keep the fact, drop the bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "malformed HTTP request refused (%s)", (error.code,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_request_bytes() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRequestBytes) for f in logger.filters):
+        logger.addFilter(_NoRequestBytes())
+
+
+async def _health(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok\n", headers={"cache-control": "no-store"})
+
+
+def build(settings: EdgeSettings) -> Edge:
+    upstreams = Upstreams(settings.upstreams)
+    authenticator = (
+        EdgeAuthenticator.for_identity(settings.identity_address, settings.identity_issuer)
+        if settings.auth_mode == "tokens"
+        else None
+    )
+    proxy = GrpcWebProxy(
+        exposed_methods(),
+        upstreams,
+        authenticator,
+        max_streams_per_client=settings.max_streams_per_client,
+        default_unary_deadline_seconds=settings.default_unary_deadline_seconds,
+        max_request_bytes=settings.max_request_bytes,
+    )
+    cors = Cors(settings.cors_origins)
+    identity_routes = IdentityRoutes(
+        upstreams, settings.public_url or f"http://{settings.host}:{settings.port}"
+    )
+    site = StaticSite(settings.web_root)
+    app = web.Application(
+        client_max_size=max(settings.max_request_bytes, _BODY_FLOOR),
+        middlewares=[_no_internals],
+    )
+    app.on_response_prepare.append(cors.on_prepare)
+    app.router.add_get("/healthz", _health)
+    app.router.add_routes(identity_routes.routes())
+    # gRPC-web paths are /<package>.<Service>/<Method>: a dot in the first segment.
+    app.router.add_post(r"/{service:[A-Za-z_][\w]*(?:\.[\w]+)+}/{method:\w+}", proxy.handle)
+    app.router.add_route("OPTIONS", "/{tail:.*}", cors.preflight)
+    app.router.add_get("/{tail:.*}", site.handle)
+    return Edge(settings, proxy, upstreams, app, identity_routes)
+
+
+async def serve(settings: EdgeSettings) -> None:
+    edge = build(settings)
+    await edge.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("edge stopping")
+    await asyncio.wait_for(edge.stop(), settings.grace_seconds + 5)

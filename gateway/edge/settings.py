@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gateway.edge.methods import AREAS
+from service_runtime.settings import Env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    host: str
+    port: int
+    # Area ("bets", "live", ...) -> host:port of each upstream process.
+    upstreams: Mapping[str, tuple[str, ...]]
+    # The origin browsers reach the edge at; None: http://<host>:<bound port>.
+    public_url: str | None
+    cors_origins: frozenset[str]
+    web_root: Path
+    max_request_bytes: int
+    max_streams_per_client: int
+    # Unary calls without grpc-timeout get this deadline; a browser that never set one must not
+    # hold an upstream call forever. Streams get none: they are meant to stay open.
+    default_unary_deadline_seconds: float
+    auth_mode: str
+    identity_address: str
+    identity_issuer: str
+    log_level: str
+    grace_seconds: float = 5.0
+    # A listening socket inherited from the launcher (it bound the port, so no race for it).
+    listen_fd: int | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EdgeSettings:
+        env = Env(dict(environ)) if environ is not None else Env()
+        identity_address = env.str("IDENTITY_ADDRESS", "")
+        upstreams = parse_upstreams(env, env.str("EDGE_UPSTREAMS", ""))
+        # The identity address every process gets doubles as the identity upstream.
+        if "identity" not in upstreams and identity_address:
+            upstreams["identity"] = (identity_address,)
+        gateway_address = env.str("GATEWAY_ADDRESS", "")
+        if "gateway" not in upstreams and gateway_address:
+            upstreams["gateway"] = (gateway_address,)
+        public_url = env.str("EDGE_PUBLIC_URL", "") or None
+        if public_url is not None:
+            parts = urlsplit(public_url)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+            ):
+                env.problems.append(
+                    f"BETMESH_EDGE_PUBLIC_URL={public_url!r} must be an origin (scheme://host[:port])"
+                )
+            public_url = public_url.rstrip("/")
+        origins = frozenset(o.rstrip("/") for o in env.list("EDGE_CORS_ORIGINS", []))
+        for origin in origins:
+            if origin != "*" and not urlsplit(origin).netloc:
+                env.problems.append(f"BETMESH_EDGE_CORS_ORIGINS: {origin!r} is not an origin")
+        if "*" in origins:
+            env.problems.append("BETMESH_EDGE_CORS_ORIGINS: '*' is refused; list the origins")
+        auth_mode = env.str("AUTH_MODE", "anonymous")
+        if auth_mode not in ("anonymous", "tokens"):
+            env.problems.append(f"BETMESH_AUTH_MODE={auth_mode!r} must be anonymous or tokens")
+        if auth_mode == "tokens" and not identity_address:
+            env.problems.append("BETMESH_AUTH_MODE=tokens needs BETMESH_IDENTITY_ADDRESS")
+        settings = cls(
+            host=env.str("HOST", "127.0.0.1"),
+            port=env.int("EDGE_PORT", env.int("PORT", 0)),
+            upstreams=upstreams,
+            public_url=public_url,
+            cors_origins=origins,
+            web_root=Path(env.str("EDGE_WEB_ROOT", str(ROOT / "web" / "dist"))),
+            max_request_bytes=env.int("EDGE_MAX_REQUEST_BYTES", 64 * 1024),
+            max_streams_per_client=env.int("EDGE_MAX_STREAMS_PER_CLIENT", 16),
+            default_unary_deadline_seconds=env.float("EDGE_UNARY_DEADLINE_SECONDS", 30.0),
+            auth_mode=auth_mode,
+            identity_address=identity_address,
+            identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+            grace_seconds=env.float("GRACE_SECONDS", 5.0),
+            listen_fd=env.int("EDGE_LISTEN_FD", None),
+        )
+        if settings.max_request_bytes < 1024:
+            env.problems.append("BETMESH_EDGE_MAX_REQUEST_BYTES must be at least 1024")
+        if settings.max_streams_per_client < 1:
+            env.problems.append("BETMESH_EDGE_MAX_STREAMS_PER_CLIENT must be at least 1")
+        env.check()
+        return settings
+
+
+def parse_upstreams(env: Env, raw: str) -> dict[str, tuple[str, ...]]:
+    """`bets=h:p;live=h:p,h:p` -> {"bets": ("h:p",), "live": ("h:p", "h:p")}."""
+    found: dict[str, tuple[str, ...]] = {}
+    for part in raw.split(";"):
+        if not part.strip():
+            continue
+        area, sep, addresses = part.partition("=")
+        area = area.strip()
+        listed = tuple(a.strip() for a in addresses.split(",") if a.strip())
+        if not sep or area not in AREAS or not listed:
+            env.problems.append(
+                f"BETMESH_EDGE_UPSTREAMS: {part!r} must be <area>=host:port[,host:port] with "
+                f"area one of {', '.join(AREAS)}"
+            )
+            continue
+        found[area] = listed
+    return found

@@ -142,6 +142,8 @@ def start(mesh: Mesh, launched_at: float) -> None:
         say(f"note: {spec.module} is not built yet: {spec.name} not started")
     say(f"mesh ready: {len(mesh.children)} services SERVING in {elapsed:.2f} s")
     say(f"demo operator: client_id {mesh.demo_client_id}, secret in {mesh.secret_file}")
+    if mesh.edge_url:
+        say(f"web app and gRPC-web edge: {mesh.edge_url}")
 
 
 def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:

@@ -33,6 +33,9 @@ class MeshLike(Protocol):
     @property
     def demo_secret(self) -> str: ...
 
+    @property
+    def edge_url(self) -> str | None: ...
+
 
 @dataclass
 class Target:
@@ -46,13 +49,8 @@ class Target:
 
     @classmethod
     def from_mesh(cls, mesh: MeshLike) -> Target:
-        # The edge process is newer than this module: read its URL only where the mesh has one.
-        edge_url = getattr(mesh, "edge_url", None)
         return cls(
-            dict(mesh.addresses),
-            mesh.demo_client_id,
-            mesh.demo_secret,
-            edge_url if isinstance(edge_url, str) and edge_url else None,
+            dict(mesh.addresses), mesh.demo_client_id, mesh.demo_secret, mesh.edge_url or None
         )
 
     def address(self, name: str) -> str | None:

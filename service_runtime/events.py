@@ -38,6 +38,7 @@ class Topic(StrEnum):
     RESULT_VALIDATED = "results.validated"
     RESULT_FINALISED = "results.finalised"
     BET_SETTLED = "bets.settled"
+    BETS_VOIDED = "bets.voided"
     KYC_STATUS_CHANGED = "identity.kyc"
     LIMITS_CHANGED = "identity.limits"
 

@@ -15,12 +15,21 @@ was coalesced into a later one (two events before one reprice finished) has no p
 own and is counted as coalesced.
 Baseline, same run: one GetConsensusQuote with a game state, called directly, one in flight
 (the floor the live path adds to). Compare the ratio, not the absolute figures (2 shared cores).
+
+With `--subscribers N` (e.g. 1000), N StreamOdds subscribers (every fixture, this process,
+200 streams per channel) are open on the live process during the replay, and the figure the
+issue asks for is measured too: event ingested -> that event's repriced odds received by a
+subscriber (the first message carrying the accepted set's digest, per subscriber), p50/p99
+over every (subscriber, event) pair. The clients do not decode messages: they find the
+digests in the raw bytes (they share the machine's cores with the mesh).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -31,7 +40,7 @@ from typing import Any
 
 import grpc
 import redis.asyncio as aioredis
-from betmesh.common.v1 import game_state_pb2, sport_pb2
+from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc
@@ -45,6 +54,55 @@ from launcher.embedded import create_database, drop_database, unique_name
 from launcher.mesh import Mesh, MeshConfig
 from service_runtime.events import Topic, stream_key
 from services.live.simulator import TimedEvent, load_file
+
+DIGEST = re.compile(rb"sha256:[0-9a-f]{64}")
+STREAMS_PER_CHANNEL = 200
+
+
+class Subscribers:
+    """Open streams recording, per digest, when each subscriber first saw it."""
+
+    def __init__(self, address: str, count: int, filters: list[pb.SubscriptionFilter]) -> None:
+        # A connection of its own per channel (channels with equal options would share one,
+        # and its concurrent-stream limit).
+        self.channels = [
+            grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+            for _ in range(0, count, STREAMS_PER_CHANNEL)
+        ]
+        self.first_seen: dict[bytes, list[float]] = {}
+        self.tasks = [
+            asyncio.create_task(
+                self._stream(self.channels[i // STREAMS_PER_CHANNEL], filters[i % len(filters)])
+            )
+            for i in range(count)
+        ]
+        self.images = 0
+
+    async def _stream(self, channel: grpc.aio.Channel, filter_: pb.SubscriptionFilter) -> None:
+        call = channel.unary_stream(
+            "/betmesh.live.v1.LiveOddsService/StreamOdds",
+            request_serializer=pb.StreamOddsRequest.SerializeToString,
+        )(pb.StreamOddsRequest(filter=filter_, max_batch_size=100))
+        seen: set[bytes] = set()
+        first = True
+        try:
+            async for raw in call:
+                now = time.time()
+                if first:
+                    self.images += 1
+                    first = False
+                for digest in DIGEST.findall(raw):
+                    if digest not in seen:
+                        seen.add(digest)
+                        self.first_seen.setdefault(digest, []).append(now)
+        except grpc.aio.AioRpcError:
+            return
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for channel in self.channels:
+            await channel.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -98,6 +156,30 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     ][0]
     sent: dict[tuple[str, int], float] = {}
     accepted: dict[tuple[str, int], float] = {}
+    digests: dict[tuple[str, int], bytes] = {}
+    filters = {
+        "all": [pb.SubscriptionFilter()],
+        # A frontend's match page: one fixture, every market.
+        "match": [pb.SubscriptionFilter(fixture_ids=[m[0].event.fixture_id]) for m in matches],
+        # Every match, the main markets (what a partner's live overview shows).
+        "main": [
+            pb.SubscriptionFilter(
+                market_types=[
+                    market_pb2.MARKET_TYPE_MATCH_RESULT,
+                    market_pb2.MARKET_TYPE_TOTAL_GOALS,
+                ]
+            )
+        ],
+    }[args.subscribe]
+    subscribers = (
+        Subscribers(addresses["live"], args.subscribers, filters) if args.subscribers else None
+    )
+    if subscribers is not None:
+        for _ in range(600):
+            if subscribers.images >= args.subscribers:
+                break
+            await asyncio.sleep(0.1)
+        print(f"{subscribers.images} subscribers streaming")
     done = asyncio.Event()
 
     async def follow() -> None:
@@ -114,6 +196,7 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
                     if quote_set.event_sequence:
                         key = (quote_set.fixture_id, quote_set.event_sequence)
                         accepted.setdefault(key, envelope.occurred_at.ToNanoseconds() / 1e9)
+                        digests.setdefault(key, envelope.quote_set_accepted.digest.encode())
 
     # The matches run the same script: without an offset every event is a 50-fold burst.
     span = matches[0][-1].at / len(matches[0])
@@ -139,6 +222,8 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
         if settled or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
+    if subscribers is not None:
+        await asyncio.sleep(3)  # the last prices reach the subscribers
     wall = time.perf_counter() - wall
     done.set()
     await follower
@@ -162,6 +247,32 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
         f"p99 {d99 * 1000:.1f} ms"
     )
     print(f"ratio event->accepted / direct consensus: p50 {p50 / d50:.2f}x, p99 {p99 / d99:.2f}x")
+    if subscribers is not None:
+        received = [
+            at - sent[k]
+            for k in priced_events
+            if k in digests
+            for at in subscribers.first_seen.get(digests[k], [])
+        ]
+        # How many subscribers follow each fixture.
+        following = {
+            m[0].event.fixture_id: sum(
+                1
+                for i in range(args.subscribers)
+                if not filters[i % len(filters)].fixture_ids
+                or m[0].event.fixture_id in filters[i % len(filters)].fixture_ids
+            )
+            for m in matches
+        }
+        expected = sum(following[k[0]] for k in priced_events if k in digests)
+        r50, r99 = percentile(received, 0.5), percentile(received, 0.99)
+        print(
+            f"event ingested -> repriced odds received, {args.subscribers} subscribers "
+            f"({args.subscribe}): "
+            f"p50 {r50 * 1000:.1f} ms, p99 {r99 * 1000:.1f} ms "
+            f"(n={len(received)} of {expected} subscriber-events)"
+        )
+        await subscribers.close()
     await redis.aclose()  # type: ignore[attr-defined]
     await gateway.close()
     await live.close()
@@ -179,6 +290,16 @@ def main() -> None:
         default=1,
         help="1: spread the matches' start over one mean event gap; 0: all events in bursts",
     )
+    parser.add_argument(
+        "--subscribers", type=int, default=0, help="StreamOdds subscribers open on live"
+    )
+    parser.add_argument(
+        "--subscribe",
+        choices=("all", "match", "main"),
+        default="all",
+        help="what each subscriber asks for: everything; one match (all its markets, the "
+        "matches spread over the subscribers); every match's main markets",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
@@ -193,10 +314,15 @@ def main() -> None:
                 chain_rpc_urls=("http://127.0.0.1:9",),
                 replicas={"football": 3},
                 only=frozenset({"services.quotes", "gateway", "services.live"}),
-                log_stream=None,
+                log_stream=sys.stderr if os.environ.get("BENCH_LOGS") else None,
                 log_level="WARNING",
                 auth="anonymous",
-                extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
+                extra_env={
+                    "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
+                    # the subscribers all come from this one host (anonymous: one partner)
+                    "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": str(max(20, args.subscribers)),
+                    "BETMESH_MAX_CONCURRENT_STREAMS": "1000",
+                },
             )
         )
         mesh.start()

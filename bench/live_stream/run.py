@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,10 +41,10 @@ FIXTURES = 50
 
 
 async def spawn(
-    args: list[str], env: dict[str, str], ready: str
+    args: list[str], env: dict[str, str], ready: str, cwd: Path = ROOT
 ) -> tuple[asyncio.subprocess.Process, int]:
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        *args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert process.stdout is not None
     while True:
@@ -52,14 +53,55 @@ async def spawn(
             return process, int(line.strip().rsplit("=", 1)[1])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the servers used so far: a cost per update that, unlike wall-clock
+    rates, other work on the shared machine barely moves."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+DIGEST = re.compile(rb"bench:(\d{19})")
+METHOD = "/betmesh.live.v1.LiveOddsService/StreamOdds"
+
+
 class Clients:
-    def __init__(self) -> None:
+    """Many streams in this one process. By default a message is not parsed: the clients
+    share the 2 cores with the servers, so they only find each update's digest (one per odds
+    change, the publish time in it) in the raw bytes; `parse` decodes every message instead."""
+
+    def __init__(self, parse: bool) -> None:
+        self.parse = parse
         self.updates = 0
         self.latencies: list[float] = []
         self.measuring = False
 
-    async def stream(self, stub: live_odds_service_pb2_grpc.LiveOddsServiceStub) -> None:
-        call = stub.StreamOdds(pb.StreamOddsRequest(max_batch_size=100))
+    async def stream(self, channel: grpc.aio.Channel) -> None:
+        request = pb.StreamOddsRequest(max_batch_size=100)
+        if self.parse:
+            await self._parsed(live_odds_service_pb2_grpc.LiveOddsServiceStub(channel), request)
+            return
+        call = channel.unary_stream(
+            METHOD, request_serializer=pb.StreamOddsRequest.SerializeToString
+        )(request)
+        try:
+            async for raw in call:
+                if not self.measuring:
+                    continue
+                now = time.time_ns()
+                published = DIGEST.findall(raw)
+                self.updates += len(published)
+                if len(self.latencies) < 200_000:
+                    self.latencies += [(now - int(p)) / 1e6 for p in published]
+        except grpc.aio.AioRpcError:
+            return
+
+    async def _parsed(
+        self, stub: live_odds_service_pb2_grpc.LiveOddsServiceStub, request: pb.StreamOddsRequest
+    ) -> None:
+        call = stub.StreamOdds(request)
         try:
             async for message in call:
                 if message.WhichOneof("payload") != "deltas":
@@ -75,25 +117,26 @@ class Clients:
             return
 
 
-async def measure(ports: list[int], subscribers: int, seconds: float, publish) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    clients = Clients()
+async def measure(  # type: ignore[no-untyped-def]
+    ports: list[int], pids: list[int], subscribers: int, seconds: float, publish, parse: bool
+) -> dict[str, float]:
+    clients = Clients(parse)
     channels = []
     tasks = []
     for i in range(subscribers):
         if i % STREAMS_PER_CHANNEL == 0:
             port = ports[(i // STREAMS_PER_CHANNEL) % len(ports)]
             channels.append(grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
-        stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(channels[-1])
-        tasks.append(asyncio.create_task(clients.stream(stub)))
+        tasks.append(asyncio.create_task(clients.stream(channels[-1])))
     await asyncio.sleep(2 + subscribers / 500)  # images delivered, streams settled
     stop = asyncio.Event()
     publisher = asyncio.create_task(publish(stop)) if publish else None
     await asyncio.sleep(1)
     clients.measuring = True
-    start = time.monotonic()
+    start, cpu = time.monotonic(), cpu_seconds(pids)
     await asyncio.sleep(seconds)
     clients.measuring = False
-    elapsed = time.monotonic() - start
+    elapsed, cpu = time.monotonic() - start, cpu_seconds(pids) - cpu
     stop.set()
     if publisher:
         await publisher
@@ -106,6 +149,7 @@ async def measure(ports: list[int], subscribers: int, seconds: float, publish) -
         "updates_per_s": clients.updates / elapsed,
         "p50_ms": latencies[len(latencies) // 2],
         "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "cpu_us_per_update": cpu * 1e6 / max(clients.updates, 1),
     }
 
 
@@ -146,6 +190,24 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     # Flushed before every run: give the benchmark a database of its own.
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
+    parser.add_argument(
+        "--servers", default="ceiling,live1,live2", help="which of ceiling,live1,live2 to run"
+    )
+    parser.add_argument(
+        "--also-env",
+        action="append",
+        default=[],
+        help="also run one live process with this NAME=VALUE setting (repeatable)",
+    )
+    parser.add_argument(
+        "--parse", action="store_true", help="clients decode every message (slower clients)"
+    )
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        help="also run one live process from this checkout (e.g. `git archive HEAD` unpacked): "
+        "a before/after comparison in the same run",
+    )
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -160,39 +222,64 @@ async def main() -> None:
     }
     client = aioredis.Redis.from_url(args.redis)
     print(f"rate {args.rate:.0f} events/s over {FIXTURES} fixtures, {args.seconds:.0f} s per run")
-    print("| subscribers | server | delivered updates/s | p50 ms | p99 ms | ratio to ceiling |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| subscribers | server | delivered updates/s | p50 ms | p99 ms | ratio to ceiling "
+        "| server CPU us/update |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    servers = set(args.servers.split(","))
+    lives: list[tuple[str, int, Path, dict[str, str]]] = [
+        (f"live x{c}", c, ROOT, {}) for c in (1, 2) if f"live{c}" in servers
+    ]
+    if args.baseline_root:
+        lives.insert(0, ("live x1 (baseline checkout)", 1, args.baseline_root.resolve(), {}))
+    for setting in args.also_env:
+        # A variant of one live process, e.g. BETMESH_LIVE_STREAM_CONFLATE_AFTER=16.
+        name, _, value = setting.partition("=")
+        lives.append((f"live x1, {setting}", 1, ROOT, {name: value}))
     for subscribers in [int(s) for s in args.subscribers.split(",")]:
         results = {}
-        base, port = await spawn(
-            [sys.executable, str(Path(__file__).parent / "baseline_server.py"), str(args.rate)],
-            env,
-            "READY port=",
-        )
-        results["broadcast ceiling"] = await measure([port], subscribers, args.seconds, None)
-        base.kill()
-        await base.wait()
-        for count in (1, 2):
+        if "ceiling" in servers:
+            base, port = await spawn(
+                [sys.executable, str(Path(__file__).parent / "baseline_server.py"), str(args.rate)],
+                env,
+                "READY port=",
+            )
+            results["broadcast ceiling"] = await measure(
+                [port], [base.pid], subscribers, args.seconds, None, args.parse
+            )
+            base.kill()
+            await base.wait()
+        for name, count, root, extra in lives:
             # A fresh journal replays the whole retained bus: start every run from an empty one
             # (this database is the benchmark's own).
             await client.flushdb()
-            lives = [
-                await spawn([sys.executable, "-m", "services.live"], env, "READY betmesh.live")
+            processes = [
+                await spawn(
+                    [sys.executable, "-m", "services.live"],
+                    {**env, **extra},
+                    "READY betmesh.live",
+                    root,
+                )
                 for _ in range(count)
             ]
-            ports = [p for _, p in lives]
-            name = "live x1" if count == 1 else "live x2"
             results[name] = await measure(
-                ports, subscribers, args.seconds, bus_publisher(client, args.rate)
+                [p for _, p in processes],
+                [p.pid for p, _ in processes],
+                subscribers,
+                args.seconds,
+                bus_publisher(client, args.rate),
+                args.parse,
             )
-            for process, _ in lives:
+            for process, _ in processes:
                 process.kill()
                 await process.wait()
-        ceiling = results["broadcast ceiling"]["updates_per_s"] or 1
+        ceiling = results.get("broadcast ceiling", {}).get("updates_per_s") or 1
         for name, r in results.items():
             print(
                 f"| {subscribers} | {name} | {r['updates_per_s']:,.0f} | {r['p50_ms']:.1f} | "
-                f"{r['p99_ms']:.1f} | {r['updates_per_s'] / ceiling:.2f} |",
+                f"{r['p99_ms']:.1f} | {r['updates_per_s'] / ceiling:.2f} | "
+                f"{r['cpu_us_per_update']:.1f} |",
                 flush=True,
             )
     await client.aclose()  # type: ignore[attr-defined]

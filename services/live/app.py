@@ -9,10 +9,11 @@ import socket
 import time
 
 import redis.asyncio as aioredis
-from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc
+from opentelemetry.metrics import MeterProvider
 
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
+from services.live import registration
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence, Repricer
@@ -21,16 +22,26 @@ from services.live.settings import LiveSettings
 from services.live.stream.service import StreamService
 
 SERVICE = "betmesh.live"
-SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
+SERVICE_NAME = registration.SERVICE_NAME
+REDIS_WAIT_SECONDS = 10.0
 
 
-def build(settings: LiveSettings) -> ServiceHost:
-    client = aioredis.Redis.from_url(settings.redis_url)
+def build(settings: LiveSettings, meters: MeterProvider | None = None) -> ServiceHost:
+    # A blocking pool: a burst of commands (a thousand partners connecting at once, each
+    # claiming its stream) waits for a connection instead of failing with "Too many
+    # connections", which would fail ingests and reprices too.
+    client = aioredis.Redis.from_pool(
+        aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_connections,
+            timeout=REDIS_WAIT_SECONDS,
+        )
+    )
     store = RedisLiveStore(client, producer=SERVICE, hold_seconds=settings.hold_seconds)
     # StreamOdds reads only the bus; the gateway is asked for fixture names, when known.
     channels = ChannelPool()
     gateway_channel = channels.get(settings.gateway_address) if settings.gateway_address else None
-    streams = StreamService(client, settings.stream, gateway_channel)
+    streams = StreamService(client, settings.stream, gateway_channel, meters)
     # In-play repricing through the consensus gateway (domain/repricing.py), when there is one.
     repricer = None
     if gateway_channel is not None:
@@ -82,9 +93,7 @@ def build(settings: LiveSettings) -> ServiceHost:
         registrations=[
             Registration(
                 SERVICE_NAME,
-                lambda s: live_odds_service_pb2_grpc.add_LiveOddsServiceServicer_to_server(
-                    servicer, s
-                ),
+                lambda s: registration.add_live_odds_service(servicer, s),
             )
         ],
         on_start=[check_redis, streams.start, start_repricing],

@@ -17,6 +17,8 @@ class LiveSettings:
     gateway_address: str | None
     # How long an event ahead of a gap is held before ingests fail with SEQUENCE_GAP.
     hold_seconds: float
+    # Redis connections per process (blocking reads hold one each); beyond it, commands wait.
+    redis_connections: int = 64
     # StreamOdds: resume window, token key, per-partner limits, conflation (stream/settings.py).
     stream: StreamSettings = field(default_factory=StreamSettings)
     # In-play repricing cadence and lease (repricing_settings.py).
@@ -30,12 +32,18 @@ class LiveSettings:
             redis_url=env.str("REDIS_URL"),
             gateway_address=env.str("GATEWAY_ADDRESS", None),
             hold_seconds=env.float("LIVE_HOLD_SECONDS", 30.0),
+            redis_connections=env.int("LIVE_REDIS_CONNECTIONS", 64),
             stream=StreamSettings.read(env),
             repricing=RepricingSettings.read(env),
         )
         if settings.hold_seconds < 0:
             env.problems.append(
                 f"BETMESH_LIVE_HOLD_SECONDS={settings.hold_seconds!r} must not be negative"
+            )
+        if settings.redis_connections < 8:
+            env.problems.append(
+                f"BETMESH_LIVE_REDIS_CONNECTIONS={settings.redis_connections!r}: at least 8 "
+                "(the journal writer, journal tail and control channel each hold one)"
             )
         env.check()
         return settings

@@ -19,7 +19,9 @@ import redis.asyncio as aioredis
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
-from betmesh.live.v1 import live_odds_service_pb2_grpc
+from betmesh.live.v1 import live_odds_service_pb2_grpc, match_event_pb2
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.server import ServiceHost
@@ -42,7 +44,9 @@ class Live:
     stub: Stub
 
 
-async def start_live(redis_url: str, prefix: str, **env: str) -> Live:
+async def start_live(
+    redis_url: str, prefix: str, meters: MeterProvider | None = None, **env: str
+) -> Live:
     settings = LiveSettings.from_env(
         {
             "BETMESH_REDIS_URL": redis_url,
@@ -54,7 +58,7 @@ async def start_live(redis_url: str, prefix: str, **env: str) -> Live:
             **env,
         }
     )
-    host = build(settings)
+    host = build(settings, meters)
     await host.start()
     # No BDP probing: the receive window stays small, so a client that stops reading soon
     # blocks the server's writes, as a slow partner across the internet would.
@@ -559,3 +563,146 @@ async def test_game_state_and_settlement_reach_the_stream(
     }
     assert corrected[f"{fixture}/TOTAL_GOALS/250"]["over"] == market_pb2.SELECTION_OUTCOME_WIN
     reader.cancel()
+
+
+async def publish_void(
+    bus: EventPublisher, fixture_id: str, market_ids: list[str], after_s: int, before_s: int
+) -> None:
+    voided = events_pb2.BetsVoided(
+        fixture_id=fixture_id, market_ids=market_ids, reason="late goal feed"
+    )
+    voided.placed_after.FromSeconds(after_s)
+    voided.placed_before.FromSeconds(before_s)
+    await bus.publish(Topic.BETS_VOIDED, events_pb2.EventEnvelope(bets_voided=voided))
+
+
+async def test_voided_bets_reach_the_stream_as_bet_cancel_with_their_window(
+    lives: dict[str, Live], bus: EventPublisher
+) -> None:
+    """What bets announces on "bets.voided" reaches partners as BetCancel: the markets, the
+    placement window and the reason; market-type filters apply to it like to any update, and
+    the markets keep their status (a void is about bets, not prices)."""
+    fixture = new_fixture()
+    everything = Reader(lives["a"].stub, only(fixture))
+    totals_only = Reader(
+        lives["b"].stub,
+        pb.StreamOddsRequest(
+            filter=pb.SubscriptionFilter(
+                fixture_ids=[fixture], market_types=[market_pb2.MARKET_TYPE_TOTAL_GOALS]
+            )
+        ),
+    )
+    await everything.image()
+    await totals_only.image()
+    await publish_prices(bus, fixture, LIVE, 20000)
+    await everything.updates(1)
+    await totals_only.updates(1)
+    result, total = f"{fixture}/MATCH_RESULT", f"{fixture}/TOTAL_GOALS/150"
+    await publish_void(bus, fixture, [result, total], 1_700_000_000, 1_700_000_060)
+    await publish_void(bus, fixture, [result], 1_700_000_100, 1_700_000_160)
+    await publish_void(bus, fixture, [], 1_700_000_200, 1_700_000_260)
+
+    (first, second, whole) = await everything.updates(3)
+    assert kinds([first, second, whole]) == ["bet_cancel"] * 3
+    assert first.bet_cancel.fixture_id == fixture
+    assert sorted(first.bet_cancel.market_ids) == sorted([result, total])
+    assert first.bet_cancel.start_time.seconds == 1_700_000_000
+    assert first.bet_cancel.end_time.seconds == 1_700_000_060
+    assert first.bet_cancel.reason == "late goal feed"
+    assert list(second.bet_cancel.market_ids) == [result]
+    assert list(whole.bet_cancel.market_ids) == []  # every market of the fixture
+    # The totals-only stream never hears of the match-result void, only of what it shows.
+    (mine, fixture_wide) = await totals_only.updates(2)
+    assert list(mine.bet_cancel.market_ids) == [total]
+    assert fixture_wide.bet_cancel.start_time.seconds == 1_700_000_200
+    assert_gapless(everything.received)
+    assert_gapless(totals_only.received)
+    # Markets are still open: a new subscriber's image shows them ACTIVE.
+    late = Reader(lives["b"].stub, only(fixture))
+    (image,) = [o for o in await late.image() if o.phase == LIVE]
+    assert {m.status for m in image.markets} == {ACTIVE}
+    for reader in (everything, totals_only, late):
+        reader.cancel()
+
+
+def active_subscribers(reader: InMemoryMetricReader) -> list[int]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return [
+        int(point.value)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "betmesh.live.active_subscribers"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint)
+    ]
+
+
+async def test_the_active_subscribers_gauge_counts_open_streams(redis_url: str) -> None:
+    """The gauge the autoscaler scales live on, read as an OpenTelemetry reader would."""
+    reader = InMemoryMetricReader()
+    live = await start_live(
+        redis_url, f"test:gauge:{uuid.uuid4().hex[:8]}", MeterProvider(metric_readers=[reader])
+    )
+    try:
+        assert active_subscribers(reader) == [0]
+        streams = [Reader(live.stub, pb.StreamOddsRequest()) for _ in range(3)]
+        for stream in streams:
+            await stream.image()
+        assert active_subscribers(reader) == [3]
+        for stream in streams[:2]:
+            stream.cancel()
+        for _ in range(100):  # the server notices a cancelled stream on its own schedule
+            if active_subscribers(reader) == [1]:
+                break
+            await asyncio.sleep(0.05)
+        assert active_subscribers(reader) == [1]
+        streams[2].cancel()
+    finally:
+        await live.channel.close()
+        await live.host.stop(0)
+
+
+async def test_bursts_of_streams_and_ingests_queue_for_redis_instead_of_failing(
+    redis_url: str, bus: EventPublisher
+) -> None:
+    """Opening streams and ingesting events each take a Redis connection: a burst of hundreds
+    at once (match day: every match's event at the same second, partners reconnecting) must
+    queue for connections, never fail with INTERNAL."""
+    live = await start_live(
+        redis_url,
+        f"test:burst:{uuid.uuid4().hex[:8]}",
+        # Few connections, so that the burst surely outnumbers them.
+        BETMESH_LIVE_REDIS_CONNECTIONS="8",
+        BETMESH_LIVE_STREAM_MAX_PER_PARTNER="1000",
+        BETMESH_MAX_CONCURRENT_STREAMS="1000",
+    )
+    fixture = new_fixture()
+    try:
+        readers = [Reader(live.stub, only(fixture)) for _ in range(250)]
+        kick_offs = [
+            live.stub.IngestMatchEvent(
+                pb.IngestMatchEventRequest(
+                    event=match_event_pb2.MatchEvent(
+                        fixture_id=new_fixture(),
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        sequence=1,
+                        type=match_event_pb2.MATCH_EVENT_TYPE_MATCH_STARTED,
+                        source="test",
+                    )
+                ),
+                timeout=30,
+            )
+            for _ in range(400)
+        ]
+        replies = await asyncio.gather(*kick_offs, *(r.image() for r in readers))
+        assert {r.outcome for r in replies[:400]} == {pb.INGEST_OUTCOME_APPLIED}  # type: ignore[union-attr]
+        await publish_prices(bus, fixture, LIVE, 20000)
+        received = await asyncio.gather(*(r.updates(1, timeout=30) for r in readers))
+        assert {u.odds_change.quote_set_digest for (u,) in received} == {f"sha256:{20000:064x}"}
+        for reader in readers:
+            reader.cancel()
+    finally:
+        await live.channel.close()
+        await live.host.stop(0)

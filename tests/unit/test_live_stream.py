@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
@@ -12,6 +13,7 @@ from services.live.stream.filters import Filter
 from services.live.stream.resume import WHOLE, TokenSigner
 from services.live.stream.settlement import HALF_LOSE, HALF_WIN, LOSE, VOID, WIN, market_outcomes
 from services.live.stream.subscriber import Limits, Subscriber
+from services.live.stream.translate import LIVE, PRE, FixtureRecord, translate
 
 KEY = b"unit-test-key-0123456789"
 
@@ -130,7 +132,7 @@ def test_a_blocked_subscriber_is_conflated_to_the_latest_state_then_cut() -> Non
         book.apply(entry)
         sub.offer(entry, now=float(ms) / 10)
     sub.build(book, now=1.0)
-    (message,) = sub.outbox
+    (message,) = [pb.StreamOddsResponse.FromString(m) for m in sub.outbox]
     assert message.conflated and message.sequence == 1
     (update,) = message.deltas.updates
     assert update.odds_change.markets[0].selections[0].odds_e4 == 20005
@@ -145,7 +147,50 @@ def test_batches_split_inside_an_entry_keep_exact_positions() -> None:
     book.apply(entry)
     sub.offer(entry, now=0)
     sub.build(book, now=0)
-    first, second = sub.outbox
+    first, second = [pb.StreamOddsResponse.FromString(m) for m in sub.outbox]
     signer = TokenSigner(KEY, 60)
     assert signer.decode(first.resume_token, "e", now=0).delivered == 1
     assert signer.decode(second.resume_token, "e", now=0).delivered == WHOLE
+
+
+def test_shared_update_bytes_decode_as_the_message_they_stand_for() -> None:
+    """Streams send a header of their own plus update bytes encoded once per entry: what a
+    client decodes must be exactly the message protobuf itself would have built."""
+    book, sub = Book(), _subscriber()
+    entry = _entry(1, 20000)
+    entry.updates.append(pb.OddsUpdate(bet_stop=pb.BetStop(fixture_id="f", market_ids=["f/X"])))
+    book.apply(entry)
+    sub.offer(entry, now=0)
+    sub.build(book, now=0)
+    (raw,) = sub.outbox
+    message = pb.StreamOddsResponse.FromString(raw)
+    assert list(message.deltas.updates) == entry.updates
+    expected = pb.StreamOddsResponse(
+        stream_id="s", sequence=1, resume_token=message.resume_token, sent_at=message.sent_at
+    )
+    expected.deltas.updates.extend(entry.updates)
+    assert message == expected
+    # A restricted view is encoded once and reused, not re-serialised per stream.
+    totals = Filter(market_types=frozenset({market_pb2.MARKET_TYPE_TOTAL_GOALS}))
+    assert entry.encoded(totals) is entry.encoded(totals)
+    assert entry.encoded(totals) == []  # neither update concerns a totals market
+
+
+def test_a_void_reaches_the_phases_whose_markets_it_names() -> None:
+    record = FixtureRecord("f")
+    for phase, ids in ((PRE, ["f/MATCH_RESULT", "f/TOTAL_GOALS/250"]), (LIVE, ["f/MATCH_RESULT"])):
+        record.phases[phase] = pb.FixtureOdds(
+            phase=phase, markets=[market_pb2.Market(market_id=i) for i in ids]
+        )
+    voided = events_pb2.BetsVoided(fixture_id="f", market_ids=["f/TOTAL_GOALS/250"], reason="r")
+    voided.placed_after.FromSeconds(10)
+    (change,) = translate(record, events_pb2.EventEnvelope(bets_voided=voided), None)
+    assert change.phase == PRE
+    (update,) = change.updates
+    assert list(update.bet_cancel.market_ids) == ["f/TOTAL_GOALS/250"]
+    assert update.bet_cancel.start_time.seconds == 10
+    assert not update.bet_cancel.HasField("end_time")
+    whole = translate(
+        record, events_pb2.EventEnvelope(bets_voided=events_pb2.BetsVoided(fixture_id="f")), None
+    )
+    assert sorted(c.phase for c in whole) == [PRE, LIVE]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
 from services.live.stream.filters import Filter, market_type_of
 from services.live.stream.resume import ORIGIN, Position
+from services.live.stream.wire import update_chunk
 
 Key = tuple[str, int]
+
+
+_FACTS = frozenset({"bet_settlement", "rollback_bet_settlement", "bet_cancel"})
 
 
 @dataclass(eq=False)
@@ -25,10 +30,19 @@ class Entry:
     state: pb.FixtureOdds
     # Views of `updates` per market-type restriction, built once per entry, shared by streams.
     _views: dict[frozenset[int], list[pb.OddsUpdate]] = field(default_factory=dict)
+    # The same views encoded (OddsDeltas.updates elements): serialised once, sent by every stream.
+    _encoded: dict[frozenset[int], list[bytes]] = field(default_factory=dict)
+    _facts: dict[frozenset[int], list[pb.OddsUpdate]] = field(default_factory=dict)
+    # (fixture_id, phase): looked up per stream per entry, so computed once.
+    key: Key = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = (self.fixture_id, self.phase)
 
     @property
-    def key(self) -> Key:
-        return self.fixture_id, self.phase
+    def has_facts(self) -> bool:
+        """Settlements, rollbacks or cancellations in it (for any filter)."""
+        return bool(self.facts(_EVERYTHING))
 
     def view(self, filter_: Filter) -> list[pb.OddsUpdate]:
         if not filter_.market_types:
@@ -37,6 +51,22 @@ class Entry:
         if cached is None:
             cached = [u for u in (_restrict(u, filter_) for u in self.updates) if u is not None]
             self._views[filter_.market_types] = cached
+        return cached
+
+    def facts(self, filter_: Filter) -> list[pb.OddsUpdate]:
+        """Its settlements, rollbacks and cancellations (facts, not states: a conflating
+        stream keeps them, in order), worked out once per view."""
+        cached = self._facts.get(filter_.market_types)
+        if cached is None:
+            cached = [u for u in self.view(filter_) if u.WhichOneof("update") in _FACTS]
+            self._facts[filter_.market_types] = cached
+        return cached
+
+    def encoded(self, filter_: Filter) -> list[bytes]:
+        cached = self._encoded.get(filter_.market_types)
+        if cached is None:
+            cached = [update_chunk(u) for u in self.view(filter_)]
+            self._encoded[filter_.market_types] = cached
         return cached
 
 
@@ -98,15 +128,54 @@ def restricted_state(
     return copy
 
 
+_EVERYTHING = Filter()
+
+
 class Book:
     def __init__(self) -> None:
         self.states: dict[Key, pb.FixtureOdds] = {}
         self.positions: dict[Key, Position] = {}
         self.position: Position = ORIGIN
+        # Keys by the position of their last change, oldest first: what a conflating stream
+        # sends is what changed since it last sent.
+        self._recent: OrderedDict[Key, Position] = OrderedDict()
+        self._unsorted = False
+        # Encoded odds_change updates of the current states, per market-type restriction:
+        # conflated streams flushing at about the same time share them.
+        self._encoded: dict[Key, dict[frozenset[int], bytes]] = {}
 
     def load(self, key: Key, state: pb.FixtureOdds, position: Position) -> None:
         self.states[key] = state
         self.positions[key] = position
+        self._encoded.pop(key, None)
+        # Loaded in any order (a bootstrap): sorted by position before _recent is used.
+        self._recent[key] = position
+        self._unsorted = True
+
+    def _sort_recent(self) -> None:
+        if self._unsorted:
+            self._recent = OrderedDict(sorted(self._recent.items(), key=lambda item: item[1]))
+            self._unsorted = False
+
+    def changed_since(self, start: Position) -> list[Key]:
+        """Keys whose state changed at `start` or later, in journal order."""
+        self._sort_recent()
+        keys: list[Key] = []
+        for key, position in reversed(self._recent.items()):
+            if position < start:
+                break
+            keys.append(key)
+        keys.reverse()
+        return keys
+
+    def encoded_state(self, key: Key, filter_: Filter) -> bytes:
+        """The state of `key` (the filter's market types) as an encoded odds_change."""
+        cache = self._encoded.setdefault(key, {})
+        found = cache.get(filter_.market_types)
+        if found is None:
+            view = restricted_state(self.states[key], filter_)
+            found = cache[filter_.market_types] = update_chunk(pb.OddsUpdate(odds_change=view))
+        return found
 
     def already_applied(self, entry: Entry) -> bool:
         """After a bootstrap, the journal tail starts before some states' own positions."""
@@ -116,6 +185,10 @@ class Book:
         self.states[entry.key] = entry.state
         self.positions[entry.key] = entry.position
         self.position = entry.position
+        self._encoded.pop(entry.key, None)
+        self._sort_recent()
+        self._recent[entry.key] = entry.position
+        self._recent.move_to_end(entry.key)
 
     def image(self, filter_: Filter) -> list[pb.FixtureOdds]:
         return [

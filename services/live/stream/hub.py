@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from services.live.stream.book import Book, Entry
+from services.live.stream.filters import Filter
 from services.live.stream.resume import Position
 from services.live.stream.subscriber import Subscriber
 
@@ -23,18 +24,24 @@ class Hub:
 
     def apply(self, entries: list[Entry], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        subscribers = list(self.subscribers.values())
+        # Streams with the same filter (most partners ask for the same few things) are matched
+        # once per entry.
+        groups: dict[Filter, list[Subscriber]] = {}
+        for subscriber in self.subscribers.values():
+            groups.setdefault(subscriber.filter, []).append(subscriber)
         for entry in entries:
             if self.book.already_applied(entry):
                 self.book.position = max(self.book.position, entry.position)
                 continue
             self.book.apply(entry)
             fixture_id, sport, phase = entry.fixture_id, entry.sport, entry.phase
-            for subscriber in subscribers:
-                if subscriber.filter.matches(fixture_id, sport, phase):
-                    subscriber.offer(entry, now)
+            for filter_, members in groups.items():
+                if filter_.matches(fixture_id, sport, phase):
+                    for subscriber in members:
+                        subscriber.offer(entry, now)
                 else:
-                    subscriber.seen = entry.position
+                    for subscriber in members:
+                        subscriber.seen = entry.position
 
     async def notify(self) -> None:
         async with self._progress:

@@ -45,24 +45,40 @@ TOPICS = (
     Topic.MARKET_STATUS_CHANGED,
     Topic.GAME_STATE_CHANGED,
     Topic.RESULT_FINALISED,
+    Topic.BETS_VOIDED,
 )
+
+# Fixture states the leader keeps in memory at most (beyond: the cache starts over).
+RECORDS_CACHED = 20_000
 
 FixtureLookup = Callable[[str], Awaitable[sport_pb2.Fixture | None]]
 
+# One round trip per batch of bus events. KEYS: leader, journal, fixtures set, cursors, then
+# the state hash of every fixture the batch touches. Per journal entry, 7 ARGVs: the index of
+# its fixture's state key (from 5), fixture, sport, phase, updates, state, occurred_at (ms).
+# Then the cursors to store: a count, and (topic, bus entry id) pairs.
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOT_LEADER') end
-local n = tonumber(ARGV[8])
+local minid = ARGV[2]
+local n = tonumber(ARGV[3])
+local i = 4
 local ids = {}
-for k = 0, n - 1 do
-  local phase = ARGV[9 + 3 * k]
-  local state = ARGV[11 + 3 * k]
-  local id = redis.call('XADD', KEYS[2], 'MINID', ARGV[4], '*', 'f', ARGV[5], 's', ARGV[6],
-    'p', phase, 'u', ARGV[10 + 3 * k], 'o', state, 't', ARGV[7])
-  redis.call('HSET', KEYS[3], 'o' .. phase, state, 'pos' .. phase, id)
+for k = 1, n do
+  local state_key = KEYS[tonumber(ARGV[i])]
+  local phase, state = ARGV[i + 3], ARGV[i + 5]
+  local id = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'f', ARGV[i + 1],
+    's', ARGV[i + 2], 'p', phase, 'u', ARGV[i + 4], 'o', state, 't', ARGV[i + 6])
+  redis.call('HSET', state_key, 'o' .. phase, state, 'pos' .. phase, id)
+  redis.call('SADD', KEYS[3], ARGV[i + 1])
   ids[#ids + 1] = id
+  i = i + 7
 end
-if n > 0 then redis.call('SADD', KEYS[4], ARGV[5]) end
-redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
+local m = tonumber(ARGV[i])
+i = i + 1
+for k = 1, m do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
 return ids
 """
 
@@ -119,7 +135,7 @@ def _fixture_id(envelope: events_pb2.EventEnvelope) -> str:
     kind = envelope.WhichOneof("payload")
     if kind == "quote_set_accepted":
         return envelope.quote_set_accepted.quote_set.fixture_id
-    if kind in ("market_status_changed", "game_state_changed", "result_finalised"):
+    if kind in ("market_status_changed", "game_state_changed", "result_finalised", "bets_voided"):
         return str(getattr(envelope, kind).fixture_id)
     return ""
 
@@ -136,7 +152,14 @@ def parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
 
 
 class JournalWriter:
-    """Leader-elected: bus topics in, journal entries out."""
+    """Leader-elected: bus topics in, journal entries out.
+
+    Throughput: a batch of bus events (everything XREAD returned, up to 500) is translated in
+    memory and committed in one script call, so a busy bus costs one round trip per batch, not
+    two per event. While it leads, the writer is the only one changing fixture states, so it
+    keeps them in memory (loaded once per fixture, dropped when the lease or a commit is lost:
+    a commit that failed may have left the cache ahead of Redis).
+    """
 
     def __init__(
         self,
@@ -157,6 +180,7 @@ class JournalWriter:
         self._commit = client.register_script(_COMMIT)
         self._renew = client.register_script(_RENEW)
         self._cursors: dict[str, str] = {}
+        self._records: dict[str, FixtureRecord] = {}
 
     async def _lead(self) -> bool:
         now = time.monotonic()
@@ -166,14 +190,19 @@ class JournalWriter:
             if await self._renew(keys=[self.keys.leader], args=[self.token, self.lease_ms]):
                 self._renewed = now
                 return True
-            self.leading = False
+            self._step_down()
             return False
         if await self.client.set(self.keys.leader, self.token, nx=True, px=self.lease_ms):
             self.leading, self._renewed = True, now
+            self._records = {}
             stored: Any = await self.client.hgetall(self.keys.cursors)
             self._cursors = {k.decode(): v.decode() for k, v in stored.items()}
             log.info("journal writer leading")
         return self.leading
+
+    def _step_down(self) -> None:
+        self.leading = False
+        self._records = {}
 
     async def step(self) -> int:
         if not await self._lead():
@@ -187,63 +216,91 @@ class JournalWriter:
             topic = Topic(key.decode().removeprefix("betmesh:events:"))
             for entry_id, fields in entries:
                 batch.append((parse_position(entry_id.decode()), topic, entry_id.decode(), fields))
+        if not batch:
+            return 0
         # Topics interleave by time: a suspension published before a reprice stays before it.
         batch.sort(key=lambda item: item[0])
-        for _, topic, entry_id, fields in batch:
-            await self._handle(topic, entry_id, fields)
+        try:
+            await self._write([(topic, entry_id, fields) for _, topic, entry_id, fields in batch])
+        except BaseException:
+            self._records = {}
+            raise
         return len(batch)
 
-    async def _handle(self, topic: Topic, entry_id: str, fields: dict[bytes, bytes]) -> None:
-        envelope = events_pb2.EventEnvelope()
-        with contextlib.suppress(Exception):
-            envelope.ParseFromString(fields.get(b"envelope", b""))
-        fixture_id = _fixture_id(envelope)
-        changes = []
-        sport = 0
-        if fixture_id:
-            stored: Any = await self.client.hgetall(self.keys.state(fixture_id))
+    async def _records_for(self, fixture_ids: set[str]) -> None:
+        missing = sorted(f for f in fixture_ids if f not in self._records)
+        if not missing:
+            return
+        if len(self._records) + len(missing) > RECORDS_CACHED:
+            # Weeks of fixtures would otherwise pile up; the live ones are reloaded in one trip.
+            self._records = {}
+            missing = sorted(fixture_ids)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for fixture_id in missing:
+                pipe.hgetall(self.keys.state(fixture_id))
+            stored: list[Any] = await pipe.execute()
+        for fixture_id, fields in zip(missing, stored, strict=True):
             record = FixtureRecord(fixture_id)
-            for field, value in stored.items():
+            for field, value in fields.items():
                 name = field.decode()
                 if name.startswith("o"):
                     record.phases[int(name[1:])] = pb.FixtureOdds.FromString(value)
+            self._records[fixture_id] = record
+
+    async def _write(self, events: list[tuple[Topic, str, dict[bytes, bytes]]]) -> None:
+        envelopes = []
+        for topic, entry_id, fields in events:
+            envelope = events_pb2.EventEnvelope()
+            with contextlib.suppress(Exception):
+                envelope.ParseFromString(fields.get(b"envelope", b""))
+            envelopes.append((topic, entry_id, envelope, _fixture_id(envelope)))
+        await self._records_for({f for *_, f in envelopes if f})
+        minid = int(time.time() * 1000 - self.window_seconds * 1000)
+        state_keys: dict[str, int] = {}
+        entries: list[Any] = []
+        count = 0
+        cursors: dict[str, str] = {}
+        for topic, entry_id, envelope, fixture_id in envelopes:
+            cursors[topic.value] = entry_id
+            if not fixture_id:
+                continue
+            record = self._records[fixture_id]
             fixture = await self.fixtures(fixture_id) if self.fixtures is not None else None
             changes = translate(record, envelope, fixture)
-            sport = record.sport
-        occurred = envelope.occurred_at.seconds * 1000 + envelope.occurred_at.nanos // 1_000_000
-        minid = int(time.time() * 1000 - self.window_seconds * 1000)
-        args: list[Any] = [
-            self.token,
-            topic.value,
-            entry_id,
-            f"{max(minid, 0)}-0",
-            fixture_id,
-            sport,
-            occurred,
-            len(changes),
-        ]
-        for change in changes:
-            deltas = pb.OddsDeltas(updates=change.updates)
-            args += [
-                change.phase,
-                deltas.SerializeToString(deterministic=True),
-                change.state.SerializeToString(deterministic=True),
-            ]
+            if not changes:
+                continue
+            index = state_keys.setdefault(fixture_id, 5 + len(state_keys))
+            occurred = envelope.occurred_at.seconds * 1000 + envelope.occurred_at.nanos // 1_000_000
+            for change in changes:
+                deltas = pb.OddsDeltas(updates=change.updates)
+                entries += [
+                    index,
+                    fixture_id,
+                    record.sport,
+                    change.phase,
+                    deltas.SerializeToString(deterministic=True),
+                    change.state.SerializeToString(deterministic=True),
+                    occurred,
+                ]
+                count += 1
+        args: list[Any] = [self.token, f"{max(minid, 0)}-0", count, *entries, len(cursors)]
+        for topic_name, entry_id in cursors.items():
+            args += [topic_name, entry_id]
         keys = [
             self.keys.leader,
             self.keys.journal,
-            self.keys.state(fixture_id or "-"),
             self.keys.fixtures,
             self.keys.cursors,
+            *(self.keys.state(f) for f in state_keys),
         ]
         try:
             await self._commit(keys=keys, args=args)
         except ResponseError as exc:
             if "NOT_LEADER" in str(exc):
-                self.leading = False
+                self._step_down()
                 raise _LostLease from exc
             raise
-        self._cursors[topic.value] = entry_id
+        self._cursors.update(cursors)
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -260,7 +317,7 @@ class JournalWriter:
 
     async def resign(self) -> None:
         if self.leading:
-            self.leading = False
+            self._step_down()
             script = self.client.register_script(
                 "if redis.call('GET', KEYS[1]) == ARGV[1] then "
                 "return redis.call('DEL', KEYS[1]) end return 0"

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 import redis.asyncio as aioredis
 from betmesh.live.v1 import live_odds_service_pb2 as pb
-from opentelemetry.metrics import Observation
+from opentelemetry.metrics import MeterProvider, Observation
 
 from service_runtime.errors import (
     FailedPrecondition,
@@ -46,7 +46,9 @@ CONFLATE_MAX_MS = 120_000
 # A token from a process further ahead: how long to wait for this process' tail to catch up.
 CATCH_UP_SECONDS = 5.0
 
-Write = Callable[[pb.StreamOddsResponse], Awaitable[None]]
+# Takes encoded StreamOddsResponse messages (the RPC is registered with a pass-through
+# serializer: see services/live/app.py).
+Write = Callable[[bytes], Awaitable[None]]
 
 
 class StreamService:
@@ -55,6 +57,7 @@ class StreamService:
         client: aioredis.Redis,
         settings: StreamSettings,
         gateway_channel: grpc.aio.Channel | None = None,
+        meters: MeterProvider | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -62,7 +65,9 @@ class StreamService:
         self.hub = Hub()
         # What the HorizontalPodAutoscaler scales live on besides CPU (deploy/k8s/base/live.yaml:
         # exported as betmesh_live_active_subscribers once OTLP metrics reach Prometheus).
-        meter("betmesh.live").create_observable_gauge(
+        # `meters`: the process-wide provider unless one is given (tests read it).
+        live_meter = meter("betmesh.live") if meters is None else meters.get_meter("betmesh.live")
+        live_meter.create_observable_gauge(
             "betmesh.live.active_subscribers",
             callbacks=[lambda options: [Observation(len(self.hub.subscribers))]],
             description="odds streams open on this process",

@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from google.protobuf import timestamp_pb2
 
-from services.live.stream.book import Book, Entry, Key, restricted_state
+from services.live.stream.book import Book, Entry, restricted_state
 from services.live.stream.filters import Filter
 from services.live.stream.resume import WHOLE, Position, TokenEncoder
+from services.live.stream.wire import deltas_field, update_chunk
 
 # An image message holds at most this many markets, so that one message stays far below the
 # 4 MB default receive limit and never blocks the loop for long while it is serialised.
@@ -38,13 +39,6 @@ class Limits:
     max_behind_seconds: float = 30.0
     # Settlements and rollbacks are kept in order while conflating; beyond this many: cut.
     max_kept_updates: int = 1_000
-
-
-@dataclass
-class _Merged:
-    ids: set[str] = field(default_factory=set)
-    every_market: bool = False
-    header: bool = False
 
 
 class Subscriber:
@@ -76,11 +70,15 @@ class Subscriber:
         self.position: Position | None = position
         self.delivered = WHOLE
         self.pending: deque[Entry] = deque()
-        self.buffer: dict[Key, _Merged] | None = {} if conflate_seconds > 0 else None
+        # Conflating: entries are not queued; what changed since `dirty_from` (inclusive) is
+        # sent as its latest state, read from the book when the stream next sends.
+        self.conflating = conflate_seconds > 0
+        self.dirty_from: Position = after(position)
         self.kept: list[pb.OddsUpdate] = []
         self.absorbed = 0
         self.controls: deque[Filter] = deque()
-        self.outbox: deque[pb.StreamOddsResponse] = deque()
+        # Encoded StreamOddsResponse messages, ready for the wire.
+        self.outbox: deque[bytes] = deque()
         # (position, count): the first entry of a replay that was partly delivered already.
         self.skip: tuple[Position, int] | None = None
         self.wake = asyncio.Event()
@@ -94,16 +92,15 @@ class Subscriber:
 
     def offer(self, entry: Entry, now: float) -> None:
         self.seen = entry.position
-        if self.buffer is not None:
-            self._merge(entry)
+        if self.conflating:
+            self._absorb(entry)
         else:
             self.pending.append(entry)
             if self.writing and len(self.pending) > self.limits.conflate_after:
                 # Behind (a write is waiting on the client while entries pile up; a burst
                 # that arrives at once is not that): only the latest state per market is kept.
-                self.buffer = {}
-                while self.pending:
-                    self._merge(self.pending.popleft())
+                self.conflating = True
+                self._absorb_pending()
         if self.behind_since is None:
             self.behind_since = now
         self.wake.set()
@@ -123,33 +120,28 @@ class Subscriber:
         if self.on_cut is not None:
             self.on_cut()
 
-    def _merge(self, entry: Entry) -> None:
-        assert self.buffer is not None
-        merged = self.buffer.setdefault(entry.key, _Merged())
+    def _absorb(self, entry: Entry) -> None:
+        """O(1) per entry for a conflating stream (what a slow consumer costs the others):
+        the state comes from the book later; only facts are kept."""
         self.absorbed += 1
-        for update in entry.view(self.filter):
-            kind = update.WhichOneof("update")
-            if kind == "odds_change":
-                merged.header = True
-                merged.ids.update(m.market_id for m in update.odds_change.markets)
-            elif kind == "fixture_change":
-                merged.header = True
-            elif kind == "bet_stop":
-                if update.bet_stop.market_ids:
-                    merged.ids.update(update.bet_stop.market_ids)
-                else:
-                    merged.every_market = True
-            else:
-                # Settlements, rollbacks and cancellations are facts, not states: kept in order.
-                self.kept.append(update)
-                merged.every_market = True
-                if len(self.kept) > self.limits.max_kept_updates:
-                    self.cut_off(CONSUMER_TOO_SLOW)
+        if entry.has_facts:
+            # Settlements, rollbacks and cancellations are facts, not states: kept in order.
+            self.kept += entry.facts(self.filter)
+            if len(self.kept) > self.limits.max_kept_updates:
+                self.cut_off(CONSUMER_TOO_SLOW)
+
+    def _absorb_pending(self) -> None:
+        if not self.pending:
+            return
+        self.skip = None  # a partly delivered entry is resent whole, as its key's state
+        self.dirty_from = min(self.dirty_from, self.pending[0].position)
+        while self.pending:
+            self._absorb(self.pending.popleft())
 
     # -- built by the stream's own task ------------------------------------------------------
 
     def has_waiting(self) -> bool:
-        return bool(self.pending or self.buffer or self.kept or self.controls)
+        return bool(self.pending or self.absorbed or self.kept or self.controls)
 
     def replay(self, entries: list[Entry], skip: tuple[Position, int] | None) -> None:
         """Entries missed since a resume point go before anything offered since."""
@@ -166,11 +158,11 @@ class Subscriber:
         """A full image of the book for the filter; what waited is superseded by it."""
         self.pending.clear()
         self.skip = None
-        if self.buffer is not None:
-            self.buffer = {} if self.conflate_seconds > 0 else None
+        self.conflating = self.conflate_seconds > 0
         self.kept.clear()
         self.absorbed = 0
         self.seen = book.position
+        self.dirty_from = after(book.position)
         self._image_messages(book.image(self.filter), reason, now)
 
     def build(self, book: Book, now: float) -> None:
@@ -218,17 +210,20 @@ class Subscriber:
         )
 
     def _drain(self, book: Book, now: float) -> None:
-        if self.buffer is not None:
-            self._drain_buffer(book, now)
+        if self.conflating:
+            self._drain_conflated(book, now)
             return
-        batch: list[pb.OddsUpdate] = []
+        batch: list[bytes] = []
         while self.pending:
             entry = self.pending.popleft()
-            view = entry.view(self.filter)
+            view = entry.encoded(self.filter)
             start = 0
             if self.skip is not None and self.skip[0] == entry.position:
                 start = len(view) if self.skip[1] == WHOLE else self.skip[1]
             self.skip = None
+            if start == 0 and len(batch) + len(view) < self.max_batch:
+                batch += view  # the usual case: the whole entry fits
+                continue
             for index in range(start, len(view)):
                 batch.append(view[index])
                 if len(batch) == self.max_batch:
@@ -239,46 +234,42 @@ class Subscriber:
             self._deltas(batch, self.seen, WHOLE, now, False)
         else:
             self.position, self.delivered = self.seen, WHOLE
+        self.dirty_from = after(self.seen)
 
-    def _drain_buffer(self, book: Book, now: float) -> None:
-        assert self.buffer is not None
-        updates: list[pb.OddsUpdate] = []
-        for key, merged in self.buffer.items():
-            state = book.states.get(key)
-            if state is None or not self.filter.matches(key[0], state.fixture.sport, key[1]):
-                continue
-            only = None if merged.every_market else merged.ids
-            view = restricted_state(state, self.filter, only)
-            if view.markets or merged.header:
-                updates.append(pb.OddsUpdate(odds_change=view))
-        updates += self.kept
-        conflated = self.absorbed > len(updates)
-        self.buffer = {} if self.conflate_seconds > 0 else None
+    def _drain_conflated(self, book: Book, now: float) -> None:
+        self._absorb_pending()
+        chunks: list[bytes] = []
+        for key in book.changed_since(self.dirty_from):
+            state = book.states[key]
+            if self.filter.matches(key[0], state.fixture.sport, key[1]):
+                chunks.append(book.encoded_state(key, self.filter))
+        chunks += [update_chunk(u) for u in self.kept]
+        conflated = self.absorbed > len(chunks)
+        self.conflating = self.conflate_seconds > 0
+        self.dirty_from = after(self.seen)
         self.kept = []
         self.absorbed = 0
-        for start in range(0, len(updates), self.max_batch):
-            final = start + self.max_batch >= len(updates)
+        for start in range(0, len(chunks), self.max_batch):
+            final = start + self.max_batch >= len(chunks)
             self._deltas(
-                updates[start : start + self.max_batch],
+                chunks[start : start + self.max_batch],
                 self.seen if final else None,
                 WHOLE,
                 now,
                 conflated,
             )
-        if not updates:
+        if not chunks:
             self.position, self.delivered = self.seen, WHOLE
 
     def _deltas(
         self,
-        updates: list[pb.OddsUpdate],
+        chunks: list[bytes],
         position: Position | None,
         delivered: int,
         now: float,
         conflated: bool,
     ) -> None:
-        message = pb.StreamOddsResponse(conflated=conflated)
-        message.deltas.updates.extend(updates)
-        self._emit(message, position, delivered, now)
+        self._emit(pb.StreamOddsResponse(conflated=conflated), position, delivered, now, chunks)
 
     def _image_messages(self, fixtures: list[pb.FixtureOdds], reason: int, now: float) -> None:
         chunks: list[list[pb.FixtureOdds]] = [[]]
@@ -306,14 +297,25 @@ class Subscriber:
         position: Position | None,
         delivered: int,
         now: float,
+        deltas: list[bytes] | None = None,
     ) -> None:
+        """Stamps and encodes one message; `deltas` (shared update encodings) become its
+        payload without being parsed or copied per stream."""
         self.sequence += 1
         self.position, self.delivered = position, delivered
         message.stream_id = self.stream_id
         message.sequence = self.sequence
         message.resume_token = self._encoder.encode(self.sequence, position, delivered, now)
         message.sent_at.CopyFrom(_timestamp(now))
-        self.outbox.append(message)
+        encoded = message.SerializeToString()
+        if deltas is not None:
+            encoded += deltas_field(deltas)
+        self.outbox.append(encoded)
+
+
+def after(position: Position) -> Position:
+    """The first journal position after `position` (Redis stream ids are (ms, seq))."""
+    return position[0], position[1] + 1
 
 
 def _timestamp(now: float) -> timestamp_pb2.Timestamp:

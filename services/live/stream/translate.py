@@ -87,6 +87,8 @@ def translate(
         changes += _game_state(record, envelope.game_state_changed, fixture)
     elif kind == "result_finalised":
         changes += _result(record, envelope.result_finalised)
+    elif kind == "bets_voided":
+        changes += _voided(record, envelope.bets_voided)
     merged: dict[int, Change] = {}
     for change in changes:
         if change.phase in merged:
@@ -232,4 +234,27 @@ def _result(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Ch
             updates.append(pb.OddsUpdate(bet_settlement=settlement))
         if updates:
             changes.append(Change(phase, updates, odds))
+    return changes
+
+
+def _voided(record: FixtureRecord, event: events_pb2.BetsVoided) -> list[Change]:
+    """A void is a fact about bets, not a market state: markets keep their status. It reaches
+    the phases whose markets it names (every phase when it names none, or none known here)."""
+    wanted = list(event.market_ids)
+    known = {phase: {m.market_id for m in odds.markets} for phase, odds in record.phases.items()}
+    named = {phase: [m for m in wanted if m in ids] for phase, ids in known.items()}
+    if not wanted or not any(named.values()):
+        named = {phase: wanted for phase in known}
+    changes = []
+    for phase, market_ids in sorted(named.items()):
+        if wanted and not market_ids:
+            continue
+        cancel = pb.BetCancel(
+            fixture_id=record.fixture_id, market_ids=market_ids, reason=event.reason
+        )
+        if event.HasField("placed_after"):
+            cancel.start_time.CopyFrom(event.placed_after)
+        if event.HasField("placed_before"):
+            cancel.end_time.CopyFrom(event.placed_before)
+        changes.append(Change(phase, [pb.OddsUpdate(bet_cancel=cancel)], record.phases[phase]))
     return changes

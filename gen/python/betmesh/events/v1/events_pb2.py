@@ -28,7 +28,7 @@ from betmesh.common.v1 import money_pb2 as betmesh_dot_common_dot_v1_dot_money__
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x65tmesh/events/v1/events.proto\x12\x11\x62\x65tmesh.events.v1\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x05\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x03 \x01(\t\x12\x41\n\x12quote_set_accepted\x18\n \x01(\x0b\x32#.betmesh.events.v1.QuoteSetAcceptedH\x00\x12G\n\x15market_status_changed\x18\x0b \x01(\x0b\x32&.betmesh.events.v1.MarketStatusChangedH\x00\x12\x41\n\x12game_state_changed\x18\x0c \x01(\x0b\x32#.betmesh.events.v1.GameStateChangedH\x00\x12>\n\x10result_validated\x18\r \x01(\x0b\x32\".betmesh.events.v1.ResultValidatedH\x00\x12>\n\x10result_finalised\x18\x0e \x01(\x0b\x32\".betmesh.events.v1.ResultFinalisedH\x00\x12\x34\n\x0b\x62\x65t_settled\x18\x0f \x01(\x0b\x32\x1d.betmesh.events.v1.BetSettledH\x00\x12\x41\n\x12kyc_status_changed\x18\x10 \x01(\x0b\x32#.betmesh.events.v1.KycStatusChangedH\x00\x12\x62\n#responsible_gambling_limits_changed\x18\x11 \x01(\x0b\x32\x33.betmesh.events.v1.ResponsibleGamblingLimitsChangedH\x00\x42\t\n\x07payload\"}\n\x10QuoteSetAccepted\x12.\n\tquote_set\x18\x01 \x01(\x0b\x32\x1b.betmesh.common.v1.QuoteSet\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x19\n\x11\x61greeing_replicas\x18\x03 \x01(\r\x12\x0e\n\x06quorum\x18\x04 \x01(\r\"\x96\x01\n\x13MarketStatusChanged\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatus\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\"S\n\x10GameStateChanged\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"s\n\x0fResultValidated\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nhome_score\x18\x02 \x01(\r\x12\x12\n\naway_score\x18\x03 \x01(\r\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x14\n\x0csources_hash\x18\x05 \x01(\t\"\xc5\x01\n\x0fResultFinalised\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nhome_score\x18\x02 \x01(\r\x12\x12\n\naway_score\x18\x03 \x01(\r\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x04\x12\x18\n\x10transaction_hash\x18\x06 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x07 \x01(\x04\x12\x12\n\ncorrection\x18\x08 \x01(\x08\x12\x11\n\tset_games\x18\t \x03(\r\"i\n\nBetSettled\x12\x0e\n\x06\x62\x65t_id\x18\x01 \x01(\t\x12\x11\n\tplayer_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12(\n\x06payout\x18\x04 \x01(\x0b\x32\x18.betmesh.common.v1.Money\"[\n\x10KycStatusChanged\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x12\n\nkyc_status\x18\x02 \x01(\t\x12\x0e\n\x06of_age\x18\x03 \x01(\x08\x12\x10\n\x08\x65xcluded\x18\x04 \x01(\x08\"\xc9\x01\n ResponsibleGamblingLimitsChanged\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x65tmesh/events/v1/events.proto\x12\x11\x62\x65tmesh.events.v1\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x05\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x03 \x01(\t\x12\x41\n\x12quote_set_accepted\x18\n \x01(\x0b\x32#.betmesh.events.v1.QuoteSetAcceptedH\x00\x12G\n\x15market_status_changed\x18\x0b \x01(\x0b\x32&.betmesh.events.v1.MarketStatusChangedH\x00\x12\x41\n\x12game_state_changed\x18\x0c \x01(\x0b\x32#.betmesh.events.v1.GameStateChangedH\x00\x12>\n\x10result_validated\x18\r \x01(\x0b\x32\".betmesh.events.v1.ResultValidatedH\x00\x12>\n\x10result_finalised\x18\x0e \x01(\x0b\x32\".betmesh.events.v1.ResultFinalisedH\x00\x12\x34\n\x0b\x62\x65t_settled\x18\x0f \x01(\x0b\x32\x1d.betmesh.events.v1.BetSettledH\x00\x12\x41\n\x12kyc_status_changed\x18\x10 \x01(\x0b\x32#.betmesh.events.v1.KycStatusChangedH\x00\x12\x62\n#responsible_gambling_limits_changed\x18\x11 \x01(\x0b\x32\x33.betmesh.events.v1.ResponsibleGamblingLimitsChangedH\x00\x12\x34\n\x0b\x62\x65ts_voided\x18\x12 \x01(\x0b\x32\x1d.betmesh.events.v1.BetsVoidedH\x00\x42\t\n\x07payload\"}\n\x10QuoteSetAccepted\x12.\n\tquote_set\x18\x01 \x01(\x0b\x32\x1b.betmesh.common.v1.QuoteSet\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x19\n\x11\x61greeing_replicas\x18\x03 \x01(\r\x12\x0e\n\x06quorum\x18\x04 \x01(\r\"\x96\x01\n\x13MarketStatusChanged\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatus\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\"S\n\x10GameStateChanged\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"s\n\x0fResultValidated\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nhome_score\x18\x02 \x01(\r\x12\x12\n\naway_score\x18\x03 \x01(\r\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x14\n\x0csources_hash\x18\x05 \x01(\t\"\xc5\x01\n\x0fResultFinalised\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nhome_score\x18\x02 \x01(\r\x12\x12\n\naway_score\x18\x03 \x01(\r\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x04\x12\x18\n\x10transaction_hash\x18\x06 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x07 \x01(\x04\x12\x12\n\ncorrection\x18\x08 \x01(\x08\x12\x11\n\tset_games\x18\t \x03(\r\"i\n\nBetSettled\x12\x0e\n\x06\x62\x65t_id\x18\x01 \x01(\t\x12\x11\n\tplayer_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12(\n\x06payout\x18\x04 \x01(\x0b\x32\x18.betmesh.common.v1.Money\"\xa9\x01\n\nBetsVoided\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12\x30\n\x0cplaced_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rplaced_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"[\n\x10KycStatusChanged\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x12\n\nkyc_status\x18\x02 \x01(\t\x12\x0e\n\x06of_age\x18\x03 \x01(\x08\x12\x10\n\x08\x65xcluded\x18\x04 \x01(\x08\"\xc9\x01\n ResponsibleGamblingLimitsChanged\x12\x11\n\tplayer_id\x18\x01 \x01(\t\x12\x30\n\x0e\x64\x65posit_cap_7d\x18\x02 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12.\n\x0cstake_cap_7d\x18\x03 \x01(\x0b\x32\x18.betmesh.common.v1.Money\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,21 +36,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.events.v1.events_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENTENVELOPE']._serialized_start=186
-  _globals['_EVENTENVELOPE']._serialized_end=853
-  _globals['_QUOTESETACCEPTED']._serialized_start=855
-  _globals['_QUOTESETACCEPTED']._serialized_end=980
-  _globals['_MARKETSTATUSCHANGED']._serialized_start=983
-  _globals['_MARKETSTATUSCHANGED']._serialized_end=1133
-  _globals['_GAMESTATECHANGED']._serialized_start=1135
-  _globals['_GAMESTATECHANGED']._serialized_end=1218
-  _globals['_RESULTVALIDATED']._serialized_start=1220
-  _globals['_RESULTVALIDATED']._serialized_end=1335
-  _globals['_RESULTFINALISED']._serialized_start=1338
-  _globals['_RESULTFINALISED']._serialized_end=1535
-  _globals['_BETSETTLED']._serialized_start=1537
-  _globals['_BETSETTLED']._serialized_end=1642
-  _globals['_KYCSTATUSCHANGED']._serialized_start=1644
-  _globals['_KYCSTATUSCHANGED']._serialized_end=1735
-  _globals['_RESPONSIBLEGAMBLINGLIMITSCHANGED']._serialized_start=1738
-  _globals['_RESPONSIBLEGAMBLINGLIMITSCHANGED']._serialized_end=1939
+  _globals['_EVENTENVELOPE']._serialized_end=907
+  _globals['_QUOTESETACCEPTED']._serialized_start=909
+  _globals['_QUOTESETACCEPTED']._serialized_end=1034
+  _globals['_MARKETSTATUSCHANGED']._serialized_start=1037
+  _globals['_MARKETSTATUSCHANGED']._serialized_end=1187
+  _globals['_GAMESTATECHANGED']._serialized_start=1189
+  _globals['_GAMESTATECHANGED']._serialized_end=1272
+  _globals['_RESULTVALIDATED']._serialized_start=1274
+  _globals['_RESULTVALIDATED']._serialized_end=1389
+  _globals['_RESULTFINALISED']._serialized_start=1392
+  _globals['_RESULTFINALISED']._serialized_end=1589
+  _globals['_BETSETTLED']._serialized_start=1591
+  _globals['_BETSETTLED']._serialized_end=1696
+  _globals['_BETSVOIDED']._serialized_start=1699
+  _globals['_BETSVOIDED']._serialized_end=1868
+  _globals['_KYCSTATUSCHANGED']._serialized_start=1870
+  _globals['_KYCSTATUSCHANGED']._serialized_end=1961
+  _globals['_RESPONSIBLEGAMBLINGLIMITSCHANGED']._serialized_start=1964
+  _globals['_RESPONSIBLEGAMBLINGLIMITSCHANGED']._serialized_end=2165
 # @@protoc_insertion_point(module_scope)

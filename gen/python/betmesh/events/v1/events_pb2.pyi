@@ -42,6 +42,7 @@ class EventEnvelope(_message.Message):
     BET_SETTLED_FIELD_NUMBER: _builtins.int
     KYC_STATUS_CHANGED_FIELD_NUMBER: _builtins.int
     RESPONSIBLE_GAMBLING_LIMITS_CHANGED_FIELD_NUMBER: _builtins.int
+    BETS_VOIDED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique; consumers de-duplicate on it."""
     producer: _builtins.str
@@ -64,6 +65,8 @@ class EventEnvelope(_message.Message):
     def kyc_status_changed(self) -> Global___KycStatusChanged: ...
     @_builtins.property
     def responsible_gambling_limits_changed(self) -> Global___ResponsibleGamblingLimitsChanged: ...
+    @_builtins.property
+    def bets_voided(self) -> Global___BetsVoided: ...
     def __init__(
         self,
         *,
@@ -78,12 +81,13 @@ class EventEnvelope(_message.Message):
         bet_settled: Global___BetSettled | None = ...,
         kyc_status_changed: Global___KycStatusChanged | None = ...,
         responsible_gambling_limits_changed: Global___ResponsibleGamblingLimitsChanged | None = ...,
+        bets_voided: Global___BetsVoided | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "event_id", b"event_id", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "event_id", b"event_id", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["quote_set_accepted", "market_status_changed", "game_state_changed", "result_validated", "result_finalised", "bet_settled", "kyc_status_changed", "responsible_gambling_limits_changed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["quote_set_accepted", "market_status_changed", "game_state_changed", "result_validated", "result_finalised", "bet_settled", "kyc_status_changed", "responsible_gambling_limits_changed", "bets_voided"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -281,6 +285,48 @@ class BetSettled(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BetSettled: _TypeAlias = BetSettled  # noqa: Y015
+
+@_typing.final
+class BetsVoided(_message.Message):
+    """An operator voided the bets placed in a window on some markets of a fixture (Sportradar's
+    bet_cancel). Announced by bets on "bets.voided"; live passes it on as BetCancel.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    MARKET_IDS_FIELD_NUMBER: _builtins.int
+    PLACED_AFTER_FIELD_NUMBER: _builtins.int
+    PLACED_BEFORE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Empty: every market of the fixture."""
+
+    @_builtins.property
+    def placed_after(self) -> _timestamp_pb2.Timestamp:
+        """Bets placed in [placed_after, placed_before); unset bounds are open."""
+
+    @_builtins.property
+    def placed_before(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        market_ids: _abc.Iterable[_builtins.str] | None = ...,
+        placed_after: _timestamp_pb2.Timestamp | None = ...,
+        placed_before: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["placed_after", b"placed_after", "placed_before", b"placed_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "market_ids", b"market_ids", "placed_after", b"placed_after", "placed_before", b"placed_before", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BetsVoided: _TypeAlias = BetsVoided  # noqa: Y015
 
 @_typing.final
 class KycStatusChanged(_message.Message):

@@ -590,7 +590,7 @@ Global___RollbackBetSettlement: _TypeAlias = RollbackBetSettlement  # noqa: Y015
 
 @_typing.final
 class BetCancel(_message.Message):
-    """Bets placed in [start_time, end_time) on these markets are void."""
+    """Bets placed in [start_time, end_time) on these markets are void (unset bounds are open)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -598,9 +598,14 @@ class BetCancel(_message.Message):
     MARKET_IDS_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
+    reason: _builtins.str
+    """Why, as the operator gave it."""
     @_builtins.property
-    def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Empty: every market of the fixture."""
+
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -612,10 +617,11 @@ class BetCancel(_message.Message):
         market_ids: _abc.Iterable[_builtins.str] | None = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "reason", b"reason", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -276,14 +276,31 @@ def test_a_match_event_reaches_a_browsers_odds_stream_through_the_edge(
     assert stop.status == market_pb2.MARKET_STATUS_HANDED_OVER
     assert stop.fixture_id == fixture_id and stop.market_ids
 
-    def repriced(spans: Sequence[ReceivedSpan]) -> bool:
-        return len(replicas_pricing(spans)) >= 2 and any(
-            s.service_name == "betmesh.bets" and s.span.name == "process markets.status"
+    def fanned_out(spans: Sequence[ReceivedSpan], after: bytes) -> bool:
+        return any(
+            s.service_name == "betmesh.live"
+            and s.span.name == "fan out odds update"
+            and s.span.parent_span_id == after
             for s in spans
         )
 
-    # One trace from the feed's call: ingestion, the bet stop announced and heard by bets, and
-    # the in-play repricing through the gateway down to the quote replicas.
+    def repriced(spans: Sequence[ReceivedSpan]) -> bool:
+        gateway_spans = {s.span.span_id for s in spans if s.service_name == "betmesh.gateway"}
+        published = {
+            s.span.span_id for s in spans if s.span.name == "publish quotes.accepted"
+        } & gateway_spans
+        return (
+            len(replicas_pricing(spans)) >= 2
+            and any(
+                s.service_name == "betmesh.bets" and s.span.name == "process markets.status"
+                for s in spans
+            )
+            and any(fanned_out(spans, p) for p in published)
+        )
+
+    # One trace from the feed's call: ingestion, the bet stop announced and heard by bets, the
+    # in-play repricing through the gateway down to the quote replicas, and both the bet stop
+    # and the new prices handed to the live process's streams.
     spans = otlp_receiver.wait_for(repriced, trace_id=trace_id, timeout=60)
     by_id = {s.span.span_id: s for s in spans}
     ingest = next(
@@ -301,6 +318,7 @@ def test_a_match_event_reaches_a_browsers_odds_stream_through_the_edge(
     )
     publish = by_id[announced.span.parent_span_id]
     assert (publish.service_name, publish.span.name) == ("betmesh.live", "publish markets.status")
+    assert fanned_out(spans, publish.span.span_id)
     assert len(replicas_pricing(spans)) >= 2
 
 

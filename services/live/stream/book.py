@@ -28,6 +28,8 @@ class Entry:
     updates: list[pb.OddsUpdate]
     # The phase's whole state after the change.
     state: pb.FixtureOdds
+    # The bus event's W3C traceparent ("" when untraced), for the fan-out span.
+    traceparent: str = ""
     # Views of `updates` per market-type restriction, built once per entry, shared by streams.
     _views: dict[frozenset[int], list[pb.OddsUpdate]] = field(default_factory=dict)
     # The same views encoded (OddsDeltas.updates elements): serialised once, sent by every stream.

@@ -30,15 +30,18 @@ import redis.asyncio as aioredis
 from betmesh.common.v1 import sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
+from opentelemetry.trace import SpanKind
 from redis.exceptions import ResponseError
 
 from service_runtime.events import Topic, stream_key
+from service_runtime.telemetry import extract_context, tracer
 from services.live.stream.book import Entry
 from services.live.stream.hub import Hub
 from services.live.stream.resume import ORIGIN, Position, format_position, parse_position
 from services.live.stream.translate import FixtureRecord, translate
 
 log = logging.getLogger(__name__)
+_tracer = tracer("betmesh.live.stream")
 
 TOPICS = (
     Topic.QUOTE_SET_ACCEPTED,
@@ -54,8 +57,9 @@ RECORDS_CACHED = 20_000
 FixtureLookup = Callable[[str], Awaitable[sport_pb2.Fixture | None]]
 
 # One round trip per batch of bus events. KEYS: leader, journal, fixtures set, cursors, then
-# the state hash of every fixture the batch touches. Per journal entry, 7 ARGVs: the index of
-# its fixture's state key (from 5), fixture, sport, phase, updates, state, occurred_at (ms).
+# the state hash of every fixture the batch touches. Per journal entry, 8 ARGVs: the index of
+# its fixture's state key (from 5), fixture, sport, phase, updates, state, occurred_at (ms), and
+# the W3C traceparent of the bus event it came from (so delivery joins the event's trace).
 # Then the cursors to store: a count, and (topic, bus entry id) pairs.
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOT_LEADER') end
@@ -67,11 +71,12 @@ for k = 1, n do
   local state_key = KEYS[tonumber(ARGV[i])]
   local phase, state = ARGV[i + 3], ARGV[i + 5]
   local id = redis.call('XADD', KEYS[2], 'MINID', minid, '*', 'f', ARGV[i + 1],
-    's', ARGV[i + 2], 'p', phase, 'u', ARGV[i + 4], 'o', state, 't', ARGV[i + 6])
+    's', ARGV[i + 2], 'p', phase, 'u', ARGV[i + 4], 'o', state, 't', ARGV[i + 6],
+    'c', ARGV[i + 7])
   redis.call('HSET', state_key, 'o' .. phase, state, 'pos' .. phase, id)
   redis.call('SADD', KEYS[3], ARGV[i + 1])
   ids[#ids + 1] = id
-  i = i + 7
+  i = i + 8
 end
 local m = tonumber(ARGV[i])
 i = i + 1
@@ -148,6 +153,7 @@ def parse_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
         phase=int(fields[b"p"]),
         updates=list(pb.OddsDeltas.FromString(fields[b"u"]).updates),
         state=pb.FixtureOdds.FromString(fields[b"o"]),
+        traceparent=fields.get(b"c", b"").decode(),
     )
 
 
@@ -253,14 +259,15 @@ class JournalWriter:
             envelope = events_pb2.EventEnvelope()
             with contextlib.suppress(Exception):
                 envelope.ParseFromString(fields.get(b"envelope", b""))
-            envelopes.append((topic, entry_id, envelope, _fixture_id(envelope)))
-        await self._records_for({f for *_, f in envelopes if f})
+            traceparent = fields.get(b"traceparent", b"")
+            envelopes.append((topic, entry_id, envelope, _fixture_id(envelope), traceparent))
+        await self._records_for({f for _, _, _, f, _ in envelopes if f})
         minid = int(time.time() * 1000 - self.window_seconds * 1000)
         state_keys: dict[str, int] = {}
         entries: list[Any] = []
         count = 0
         cursors: dict[str, str] = {}
-        for topic, entry_id, envelope, fixture_id in envelopes:
+        for topic, entry_id, envelope, fixture_id, traceparent in envelopes:
             cursors[topic.value] = entry_id
             if not fixture_id:
                 continue
@@ -281,6 +288,7 @@ class JournalWriter:
                     deltas.SerializeToString(deterministic=True),
                     change.state.SerializeToString(deterministic=True),
                     occurred,
+                    traceparent,
                 ]
                 count += 1
         args: list[Any] = [self.token, f"{max(minid, 0)}-0", count, *entries, len(cursors)]
@@ -372,8 +380,10 @@ class JournalReader:
                 parsed = [parse_entry(i, f) for i, f in entries if f]
                 if entries:
                     cursor = entries[-1][0].decode()
+                started = time.time_ns()
                 hub.apply(parsed)
                 await hub.notify()
+                _trace_fan_out(parsed, started)
             hub.sweep()
 
     async def read_range(self, start: Position, end: Position) -> list[Entry]:
@@ -472,6 +482,28 @@ class StreamRegistry:
                 on_change(stream_id.decode(), body)
         finally:
             await pubsub.aclose()  # type: ignore[attr-defined,no-untyped-call]
+
+
+def _trace_fan_out(entries: list[Entry], started_ns: int) -> None:
+    """One span per journal entry that came from a traced event, in that event's trace: the
+    match event's trace then reaches the hand-over to this process's streams. Per entry, not
+    per stream: a thousand subscribers must not mean a thousand spans."""
+    ended = time.time_ns()
+    for entry in entries:
+        if not entry.traceparent:
+            continue
+        span = _tracer.start_span(
+            "fan out odds update",
+            context=extract_context({"traceparent": entry.traceparent}),
+            kind=SpanKind.PRODUCER,
+            start_time=started_ns,
+            attributes={
+                "betmesh.fixture.id": entry.fixture_id,
+                "betmesh.pricing.phase": entry.phase,
+                "betmesh.stream.position": format_position(entry.position),
+            },
+        )
+        span.end(end_time=ended)
 
 
 def new_epoch() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
+from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_settled, run_consumer
-from services.bets.adapters.postgres_bets import PostgresBetStore
+from services.bets.adapters.postgres_bets import PostgresBetStore, placing_engine
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
 from services.bets.domain.bets import BetsCore
@@ -33,7 +35,9 @@ log = logging.getLogger(__name__)
 
 def build(settings: BetsSettings, authenticator: Authenticator | None = None) -> ServiceHost:
     engine = postgres.create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    store = PostgresBetStore(engine)
+    placing = placing_engine(settings.database_url, settings.database_pool_size)
+    async_placing = AsyncConnections(settings.database_url, settings.database_pool_size)
+    store = PostgresBetStore(engine, placing, async_placing)
 
     def kyc_status(player_id: str) -> str | None:
         standing = store.kyc_status(player_id)
@@ -69,6 +73,14 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
                 log.exception("deciding pending live bets failed")
             await asyncio.sleep(settings.decision_poll_seconds)
 
+    async def purge_offers() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(bets.purge_offers)
+            except Exception:
+                log.exception("purging expired cash-out offers failed")
+            await asyncio.sleep(settings.cash_out_purge_interval_seconds)
+
     async def relay(publisher: EventPublisher) -> None:
         while True:
             try:
@@ -79,6 +91,11 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             await asyncio.sleep(settings.decision_poll_seconds)
 
     async def start() -> None:
+        # Every database call runs in a worker thread; the default pool (cores + 4) would queue
+        # calls while connections sit idle, so each connection gets a worker.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(settings.database_pool_size, thread_name_prefix="bets-db")
+        )
         # Before the port opens: no call may reach a schema older than the code.
         await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
         await feeds.load()
@@ -94,6 +111,7 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
             tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
         tasks.append(asyncio.create_task(decide_due()))
+        tasks.append(asyncio.create_task(purge_offers()))
 
     async def stop() -> None:
         for consumer in consumers:
@@ -111,6 +129,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         if redis_client is not None:
             await redis_client.aclose()
         await asyncio.to_thread(engine.dispose)
+        await asyncio.to_thread(placing.dispose)
+        async_placing.close()
 
     return ServiceHost(
         service="betmesh.bets",

@@ -13,6 +13,7 @@ from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.bets.v1 import bet_service_pb2_grpc
 from betmesh.common.v1 import market_pb2, money_pb2
 from google.protobuf import timestamp_pb2
+from opentelemetry import trace
 
 from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument
@@ -135,6 +136,8 @@ def bet_message(bet: Bet) -> pb.Bet:
         odds_acceptance=_ACCEPTANCE_BACK[bet.acceptance],
         payout=money(bet.payout_minor),
         idempotency_key=bet.idempotency_key,
+        cashed_out_stake=money(bet.cashed_out_stake_minor),
+        cashed_out=money(bet.cashed_out_minor),
     )
     for field, when in (
         ("placed_at", bet.placed_at),
@@ -224,26 +227,23 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             wait_for_decision=request.wait_for_decision,
         )
         caller = _caller()
-        with self._tracer.start_as_current_span(
-            "place_bet",
-            attributes={
-                "betmesh.player.id": request.player_id,
-                "betmesh.bet.legs": len(request.legs),
-                "betmesh.bet.live": request.live,
-            },
-        ) as span:
-            if self.feeds is not None:
-                await self.feeds.ensure_prices([leg.fixture_id for leg in request.legs])
-            bet = await asyncio.to_thread(self.bets.place, command, caller)
-            if bet.status is BetStatus.PENDING and request.wait_for_decision:
-                bet = await self.await_decision(bet)
-            span.set_attribute("betmesh.bet.id", bet.bet_id)
-            span.set_attribute("betmesh.bet.status", bet.status.value)
-            if bet.rejection is not None:
-                span.set_attribute("betmesh.bet.rejection", bet.rejection.value)
-                # The reason travels in the status too, for proxies and logs that do not parse
-                # the body.
-                context.set_trailing_metadata((("betmesh-rejection-reason", bet.rejection.value),))
+        # On the RPC's own server span: a second span per bet costs more than the bet's checks.
+        span = trace.get_current_span()
+        span.set_attribute("betmesh.player.id", request.player_id)
+        span.set_attribute("betmesh.bet.legs", len(request.legs))
+        span.set_attribute("betmesh.bet.live", request.live)
+        if self.feeds is not None:
+            await self.feeds.ensure_prices([leg.fixture_id for leg in request.legs])
+        bet = await self.bets.place_async(command, caller)
+        if bet.status is BetStatus.PENDING and request.wait_for_decision:
+            bet = await self.await_decision(bet)
+        span.set_attribute("betmesh.bet.id", bet.bet_id)
+        span.set_attribute("betmesh.bet.status", bet.status.value)
+        if bet.rejection is not None:
+            span.set_attribute("betmesh.bet.rejection", bet.rejection.value)
+            # The reason travels in the status too, for proxies and logs that do not parse
+            # the body.
+            context.set_trailing_metadata((("betmesh-rejection-reason", bet.rejection.value),))
         return pb.PlaceBetResponse(bet=bet_message(bet))
 
     async def await_decision(self, bet: Bet) -> Bet:
@@ -286,12 +286,20 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         bet = await asyncio.to_thread(self.bets.get, request.bet_id, caller)
         if self.feeds is not None:
             await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
-        offer = await asyncio.to_thread(self.bets.cash_out_offer, request.bet_id, caller)
+        offer = await asyncio.to_thread(
+            self.bets.cash_out_offer,
+            request.bet_id,
+            caller,
+            request.stake.amount_minor if request.HasField("stake") else None,
+            request.stake.currency,
+        )
         return pb.GetCashOutOfferResponse(
             bet_id=offer.bet_id,
             amount=money_pb2.Money(amount_minor=offer.amount_minor, currency=bet.currency),
             offer_id=offer.offer_id,
             expires_at=_timestamp(offer.expires_at),
+            # A new offer always names its part of the stake.
+            stake=money_pb2.Money(amount_minor=offer.stake_minor or 0, currency=bet.currency),
         )
 
     async def CashOut(self, request: pb.CashOutRequest, context: Context) -> pb.CashOutResponse:
@@ -315,6 +323,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         self, request: pb.SettleMarketRequest, context: Context
     ) -> pb.SettleMarketResponse:
         outcomes: dict[str, Outcome] = {}
+        dead_heat: dict[str, int] = {}
         for selection in request.selections:
             outcome = _OUTCOMES.get(selection.outcome)
             if outcome is None or not selection.selection_id:
@@ -323,13 +332,12 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
                     "every selection needs an id and an outcome",
                     {"selection_id": selection.selection_id},
                 )
-            if selection.dead_heat_factor_e4 not in (0, 10_000):
-                raise InvalidArgument(
-                    "DEAD_HEAT_NOT_SUPPORTED", "dead-heat reductions are not supported yet"
-                )
             outcomes[selection.selection_id] = outcome
+            # 0: the field left out, a plain result.
+            if selection.dead_heat_factor_e4:
+                dead_heat[selection.selection_id] = selection.dead_heat_factor_e4
         command = SettleCommand(
-            request.fixture_id, request.market_id, outcomes, request.result_version
+            request.fixture_id, request.market_id, outcomes, request.result_version, dead_heat
         )
         count = await asyncio.to_thread(
             self.bets.settle_market, request.idempotency_key, command, _caller()

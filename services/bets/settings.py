@@ -51,6 +51,8 @@ class BetsSettings:
     # How often pending live bets past their delay are looked for (a waiting caller is
     # answered at once; this covers callers that left and restarts).
     decision_poll_seconds: float
+    # How often expired cash-out offers are purged.
+    cash_out_purge_interval_seconds: float
     event_block_ms: int
     # ANJ: raising a cap takes effect after 48 h.
     stake_cap_raise_delay_seconds: float
@@ -95,6 +97,14 @@ class BetsSettings:
         offer_seconds = env.float("BETS_CASH_OUT_OFFER_SECONDS", defaults.cash_out_offer_seconds)
         if not 0 < offer_seconds <= 300:
             env.problems.append("BETMESH_BETS_CASH_OUT_OFFER_SECONDS must be in (0, 300]")
+        retention = env.float(
+            "BETS_CASH_OUT_OFFER_RETENTION_SECONDS", defaults.cash_out_offer_retention_seconds
+        )
+        if retention < 0:
+            env.problems.append("BETMESH_BETS_CASH_OUT_OFFER_RETENTION_SECONDS must be >= 0")
+        purge_every = env.float("BETS_CASH_OUT_PURGE_INTERVAL_SECONDS", 30.0)
+        if purge_every <= 0:
+            env.problems.append("BETMESH_BETS_CASH_OUT_PURGE_INTERVAL_SECONDS must be positive")
         rules = BetRules(
             **limits,
             allow_same_fixture_legs=env.bool("BETS_ALLOW_SAME_FIXTURE_LEGS", False),
@@ -102,6 +112,7 @@ class BetsSettings:
             default_live_delay_seconds=max(delays.values(), default=6.0),
             cash_out_margin_e4=margin,
             cash_out_offer_seconds=offer_seconds,
+            cash_out_offer_retention_seconds=retention,
         )
         settings = cls(
             server=ServerSettings.read(env),
@@ -115,6 +126,7 @@ class BetsSettings:
             consumer_group=env.str("BETS_CONSUMER_GROUP", "betmesh.bets"),
             consumer_name=env.str("BETS_CONSUMER_NAME", "bets-1"),
             decision_poll_seconds=env.float("BETS_DECISION_POLL_SECONDS", 0.25),
+            cash_out_purge_interval_seconds=purge_every,
             event_block_ms=env.int("BETS_EVENT_BLOCK_MS", 200),
             stake_cap_raise_delay_seconds=env.float(
                 "BETS_STAKE_CAP_RAISE_DELAY_SECONDS", 48 * 3600.0

@@ -12,9 +12,10 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
-from betmesh.common.v1 import market_pb2
+from betmesh.common.v1 import market_pb2, money_pb2
 
 from tests.integration.test_bets_harness import (
+    OPERATOR,
     Mesh,
     as_player,
     eventually,
@@ -46,9 +47,14 @@ async def reprice(mesh: Mesh, f: str, home_e4: int, over_e4: int = 19_000) -> No
     await mesh.bus.prices(quote_set(f, markets))
 
 
-async def offer(mesh: Mesh, bet_id: str, player: str | None = None) -> pb.GetCashOutOfferResponse:
+async def offer(
+    mesh: Mesh, bet_id: str, player: str | None = None, part: int | None = None
+) -> pb.GetCashOutOfferResponse:
     response: Any = await mesh.stub.GetCashOutOffer(
-        pb.GetCashOutOfferRequest(bet_id=bet_id),
+        pb.GetCashOutOfferRequest(
+            bet_id=bet_id,
+            stake=money_pb2.Money(amount_minor=part, currency="EUR") if part else None,
+        ),
         metadata=as_player(player) if player else None,
     )
     result: pb.GetCashOutOfferResponse = response
@@ -235,6 +241,134 @@ async def test_retried_cash_outs_pay_once(mesh: Mesh) -> None:
         "CASH_OUT_UNAVAILABLE",
     )
     assert await mesh.wallet(p) == (9_950, 0)
+
+
+async def test_part_of_a_stake_is_cashed_out_and_the_rest_stays_on(mesh: Mesh) -> None:
+    p, f = await mesh.player(balance=10_000), await mesh.fixture()
+    bet = await mesh.place(p, [home(f)], 1_000)
+    await reprice(mesh, f, 16_000)
+    got = await offer(mesh, bet.bet_id, p, part=400)
+    # 400 x 0.95 x 2.0 / 1.6 = 475
+    assert (got.stake.amount_minor, got.amount.amount_minor) == (400, 475)
+    done = await cash_out(mesh, bet.bet_id, got.offer_id, player=p)
+    assert done.status == pb.BET_STATUS_ACCEPTED
+    assert (done.stake.amount_minor, done.potential_payout.amount_minor) == (600, 1_200)
+    assert (done.cashed_out_stake.amount_minor, done.cashed_out.amount_minor) == (400, 475)
+    assert await mesh.wallet(p) == (9_475, 600)
+    exposure = await mesh.stub.GetExposureReport(
+        pb.GetExposureReportRequest(fixture_id=f), metadata=OPERATOR
+    )
+    home_market = next(m for m in exposure.markets if m.market_id == f"{f}/MATCH_RESULT")
+    assert (home_market.worst_case_loss.amount_minor, home_market.stakes.amount_minor) == (600, 600)
+    # The offer is spent, and so is every other offer priced on the old stake.
+    assert await refused(lambda: cash_out(mesh, bet.bet_id, got.offer_id, player=p)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "OFFER_NOT_FOUND",
+    )
+    # The rest wins at the accepted price.
+    await mesh.bus.result(f, 1, 0)
+
+    async def won() -> bool:
+        return (await mesh.bet(bet.bet_id)).status == pb.BET_STATUS_WON
+
+    await eventually(won)
+    final = await mesh.bet(bet.bet_id)
+    assert (final.payout.amount_minor, final.cashed_out.amount_minor) == (1_200, 475)
+    assert await mesh.wallet(p) == (10_675, 0)
+    report = await mesh.stub.GetReturnToPlayerReport(
+        pb.GetReturnToPlayerReportRequest(), metadata=OPERATOR
+    )
+    assert report.stakes.amount_minor >= 1_000 and report.payouts.amount_minor >= 1_675
+
+
+async def test_two_partial_cash_outs_then_the_rest(mesh: Mesh) -> None:
+    p, f = await mesh.player(balance=10_000), await mesh.fixture()
+    bet = await mesh.place(p, [home(f)], 1_000)
+    first = await offer(mesh, bet.bet_id, p, part=300)
+    stale = await offer(mesh, bet.bet_id, p)
+    await cash_out(mesh, bet.bet_id, first.offer_id, player=p)
+    # The whole-stake offer was made for 1000 on: after the first cash-out it is gone.
+    assert await refused(lambda: cash_out(mesh, bet.bet_id, stale.offer_id, player=p)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "OFFER_NOT_FOUND",
+    )
+    second = await offer(mesh, bet.bet_id, p, part=300)
+    await cash_out(mesh, bet.bet_id, second.offer_id, player=p)
+    rest = await offer(mesh, bet.bet_id, p)
+    assert rest.stake.amount_minor == 400
+    done = await cash_out(mesh, bet.bet_id, rest.offer_id, player=p)
+    assert (done.status, done.payout.amount_minor) == (pb.BET_STATUS_CASHED_OUT, 380)
+    assert (done.cashed_out_stake.amount_minor, done.cashed_out.amount_minor) == (600, 570)
+    assert await mesh.wallet(p) == (9_950, 0)
+    entries = (await mesh.stub.ListLedgerEntries(pb.ListLedgerEntriesRequest(player_id=p))).entries
+    assert len({e.transaction_id for e in entries if e.kind == pb.TRANSACTION_KIND_CASH_OUT}) == 3
+
+
+async def test_a_partial_cash_out_must_leave_a_bet_or_close_it(mesh: Mesh) -> None:
+    p, f = await mesh.player(balance=10_000), await mesh.fixture()
+    bet = await mesh.place(p, [home(f)], 1_000)
+    assert await refused(lambda: offer(mesh, bet.bet_id, p, part=1_001)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CASH_OUT_ABOVE_STAKE",
+    )
+    # The harness's minimum stake is 10: 995 out would leave 5 on.
+    assert await refused(lambda: offer(mesh, bet.bet_id, p, part=995)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CASH_OUT_REMAINDER_TOO_SMALL",
+    )
+    negative = pb.GetCashOutOfferRequest(
+        bet_id=bet.bet_id, stake=money_pb2.Money(amount_minor=-5, currency="EUR")
+    )
+    assert await refused(lambda: mesh.stub.GetCashOutOffer(negative)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_AMOUNT",
+    )
+    dollars = pb.GetCashOutOfferRequest(
+        bet_id=bet.bet_id, stake=money_pb2.Money(amount_minor=100, currency="USD")
+    )
+    assert await refused(lambda: mesh.stub.GetCashOutOffer(dollars)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "CURRENCY_NOT_SUPPORTED",
+    )
+    whole = await offer(mesh, bet.bet_id, p, part=1_000)
+    assert (await cash_out(mesh, bet.bet_id, whole.offer_id)).status == pb.BET_STATUS_CASHED_OUT
+
+
+async def test_expired_offers_are_purged(database_url: str, redis_url: str) -> None:
+    async with running(
+        database_url,
+        redis_url,
+        uid("bets-purge"),
+        BETMESH_BETS_CASH_OUT_OFFER_SECONDS="0.2",
+        BETMESH_BETS_CASH_OUT_OFFER_RETENTION_SECONDS="0",
+        BETMESH_BETS_CASH_OUT_PURGE_INTERVAL_SECONDS="0.1",
+    ) as short:
+        p, f = await short.player(balance=10_000), await short.fixture()
+        bet = await short.place(p, [home(f)], 1_000)
+        got = await offer(short, bet.bet_id)
+        engine = sa.create_engine(database_url)
+
+        def stored() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        sa.text("SELECT count(*) FROM bets.cash_out_offers WHERE offer_id = :o"),
+                        {"o": got.offer_id},
+                    ).scalar_one()
+                )
+
+        assert stored() == 1
+
+        async def purged() -> bool:
+            return stored() == 0
+
+        await eventually(purged)
+        engine.dispose()
+        assert await refused(lambda: cash_out(short, bet.bet_id, got.offer_id)) == (
+            grpc.StatusCode.NOT_FOUND,
+            "OFFER_NOT_FOUND",
+        )
+        assert await short.wallet(p) == (9_000, 1_000)
 
 
 def test_the_ledger_balances_after_cash_outs(mesh: Mesh, database_url: str) -> None:

@@ -292,6 +292,27 @@ class Bus:
         envelope.occurred_at.CopyFrom(stamp(said))
         await self.publish(Topic.LIMITS_CHANGED, envelope)
 
+    async def deposit_cap(self, player_id: str, cap: int, when: datetime | None = None) -> None:
+        """Only the 7-day deposit cap, as identity announces a change of that cap alone."""
+        said = when or datetime.now(UTC)
+        envelope = events_pb2.EventEnvelope(
+            responsible_gambling_limits_changed=events_pb2.ResponsibleGamblingLimitsChanged(
+                player_id=player_id, deposit_cap_7d=eur(cap), effective_at=stamp(said)
+            )
+        )
+        envelope.occurred_at.CopyFrom(stamp(said))
+        await self.publish(Topic.LIMITS_CHANGED, envelope)
+
+    async def stake_cap_only(self, player_id: str, cap: int) -> None:
+        said = datetime.now(UTC)
+        envelope = events_pb2.EventEnvelope(
+            responsible_gambling_limits_changed=events_pb2.ResponsibleGamblingLimitsChanged(
+                player_id=player_id, stake_cap_7d=eur(cap), effective_at=stamp(said)
+            )
+        )
+        envelope.occurred_at.CopyFrom(stamp(said))
+        await self.publish(Topic.LIMITS_CHANGED, envelope)
+
     async def result(
         self,
         fixture_id: str,
@@ -328,11 +349,14 @@ class Mesh:
     bus: Bus
 
     async def player(self, balance: int = 100_000, cap: int = 1_000_000) -> str:
-        """A verified adult with a stake cap and money in the wallet."""
+        """A verified adult with a stake cap and money in the wallet; the deposit cap (ANJ:
+        before the first deposit) comes with the stake cap, or alone without one."""
         player_id = uid("p")
         await self.bus.kyc(player_id)
         if cap:
             await self.bus.stake_cap(player_id, cap)
+        elif balance:
+            await self.bus.deposit_cap(player_id, 1_000_000)
         if balance:
             await self.stub.Deposit(
                 pb.DepositRequest(

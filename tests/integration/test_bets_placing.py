@@ -265,6 +265,7 @@ async def test_anj_player_rules(mesh: Mesh) -> None:
     assert await reject(mesh, excluded, [home(f)]) == pb.REJECTION_REASON_SELF_EXCLUDED
     no_cap = uid("p")
     await mesh.bus.kyc(no_cap)
+    await mesh.bus.deposit_cap(no_cap, 10_000)
     await mesh.stub.Deposit(
         pb.DepositRequest(idempotency_key=uid("d"), player_id=no_cap, amount=eur(5_000))
     )

@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.common.v1 import market_pb2
 from betmesh.events.v1 import events_pb2
+from grpc_status import rpc_status
 
+from service_runtime.errors import error_info
 from service_runtime.events import Topic, stream_key
 from tests.integration.test_bets_harness import (
     OPERATOR,
@@ -196,6 +199,80 @@ async def test_operators_settle_a_market_once_per_key(mesh: Mesh) -> None:
     assert rolled.rolled_back_bet_count == 1
     assert (await mesh.bet(bet.bet_id)).status == pb.BET_STATUS_ACCEPTED
     assert await mesh.wallet(p) == (0, 1_000)
+
+
+def settle_request(
+    f: str, market: str, version: int, **selections: tuple[int, int]
+) -> pb.SettleMarketRequest:
+    """selections: id -> (outcome, dead-heat factor e4, 0 for none)."""
+    return pb.SettleMarketRequest(
+        idempotency_key=uid("s"),
+        fixture_id=f,
+        market_id=f"{f}/{market}",
+        selections=[
+            pb.SelectionSettlement(
+                selection_id=s,
+                outcome=outcome,  # type: ignore[arg-type]
+                dead_heat_factor_e4=factor,
+            )
+            for s, (outcome, factor) in selections.items()
+        ],
+        result_version=version,
+    )
+
+
+WIN, LOSE = market_pb2.SELECTION_OUTCOME_WIN, market_pb2.SELECTION_OUTCOME_LOSE
+
+
+async def test_a_dead_heat_pays_the_winning_share_of_the_stake(mesh: Mesh) -> None:
+    p = await mesh.player(balance=3_000)
+    f, g = await mesh.fixture(), await mesh.fixture()
+    single = await mesh.place(p, [leg(f, "MATCH_RESULT", "home", 20_000)], 1_000)
+    acca = await mesh.place(
+        p,
+        [leg(f, "MATCH_RESULT", "home", 20_000), leg(g, "MATCH_RESULT", "away", 40_000)],
+        1_000,
+    )
+    # Two selections tied for the win: each pays half its stake at the full price.
+    tie = settle_request(f, "MATCH_RESULT", 1, home=(WIN, 5_000), draw=(WIN, 5_000), away=(LOSE, 0))
+    assert (await mesh.stub.SettleMarket(tie, metadata=OPERATOR)).settled_bet_count == 1
+    won = await mesh.bet(single.bet_id)
+    assert (won.status, won.payout) == (pb.BET_STATUS_WON, eur(1_000))
+    # The accumulator carries the winning half on to its next leg.
+    await mesh.bus.result(g, 0, 2)
+    assert (await settled(mesh, acca.bet_id)).payout == eur(4_000)
+    assert await mesh.wallet(p) == (6_000, 0)
+    # Corrected without the dead heat: rolled back and paid in full.
+    plain = settle_request(f, "MATCH_RESULT", 2, home=(WIN, 0), draw=(LOSE, 0), away=(LOSE, 0))
+    assert (await mesh.stub.SettleMarket(plain, metadata=OPERATOR)).settled_bet_count == 2
+    assert (await mesh.bet(single.bet_id)).payout == eur(2_000)
+    assert (await mesh.bet(acca.bet_id)).payout == eur(8_000)
+    assert await mesh.wallet(p) == (11_000, 0)
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        pb.SelectionSettlement(selection_id="home", outcome=LOSE, dead_heat_factor_e4=5_000),
+        pb.SelectionSettlement(selection_id="home", outcome=WIN, dead_heat_factor_e4=10_001),
+    ],
+)
+async def test_a_dead_heat_factor_must_be_a_winners_share(
+    mesh: Mesh, selection: pb.SelectionSettlement
+) -> None:
+    f = await mesh.fixture()
+    request = pb.SettleMarketRequest(
+        idempotency_key=uid("s"),
+        fixture_id=f,
+        market_id=f"{f}/MATCH_RESULT",
+        selections=[selection],
+        result_version=1,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await mesh.stub.SettleMarket(request, metadata=OPERATOR)
+    info = error_info(rpc_status.from_call(caught.value))  # type: ignore[arg-type]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info is not None and info.reason == "DEAD_HEAT_INVALID"
 
 
 async def test_operators_void_bets_placed_in_a_window(mesh: Mesh) -> None:

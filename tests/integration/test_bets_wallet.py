@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import pytest
 import pytest_asyncio
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.bets.v1 import bet_service_pb2_grpc
@@ -31,6 +32,7 @@ from services.bets.domain.ledger import (
     player_wallet,
 )
 from services.bets.settings import BetsSettings
+from tests.integration.test_bets_harness import CONSUMER, GROUP, Bus
 
 if TYPE_CHECKING:
     from betmesh.bets.v1.bet_service_pb2_grpc import BetServiceAsyncStub as Stub
@@ -38,13 +40,18 @@ if TYPE_CHECKING:
 MAX_DEPOSIT = 5_000_000
 
 
+# Deposit caps reach bets as identity's events, so the host listens to the bus.
 @pytest_asyncio.fixture(scope="module")
-async def host(database_url: str) -> AsyncIterator[ServiceHost]:
+async def host(database_url: str, redis_url: str) -> AsyncIterator[ServiceHost]:
     settings = BetsSettings.from_env(
         {
             "BETMESH_DATABASE_URL": database_url,
             "BETMESH_PORT": "0",
             "BETMESH_BETS_MAX_DEPOSIT_MINOR": str(MAX_DEPOSIT),
+            "BETMESH_REDIS_URL": redis_url,
+            "BETMESH_BETS_CONSUMER_GROUP": GROUP,
+            "BETMESH_BETS_CONSUMER_NAME": CONSUMER,
+            "BETMESH_BETS_EVENT_BLOCK_MS": "50",
         }
     )
     service = build(settings)
@@ -65,6 +72,13 @@ def stub(channel: grpc.aio.Channel) -> Stub:
     return bet_service_pb2_grpc.BetServiceStub(channel)  # type: ignore[return-value]
 
 
+@pytest_asyncio.fixture(scope="module")
+async def bus(redis_url: str, host: ServiceHost) -> AsyncIterator[Bus]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield Bus(client)
+    await client.aclose()
+
+
 @pytest.fixture(scope="module")
 def db(database_url: str, host: ServiceHost) -> Iterator[sa.Engine]:
     engine = sa.create_engine(database_url)
@@ -72,8 +86,15 @@ def db(database_url: str, host: ServiceHost) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def player() -> str:
+def new_id() -> str:
     return f"p-{uuid.uuid4().hex[:12]}"
+
+
+async def player(bus: Bus, deposit_cap: int = 20 * MAX_DEPOSIT) -> str:
+    """A player who has set the 7-day deposit cap ANJ requires before the first deposit."""
+    player_id = new_id()
+    await bus.deposit_cap(player_id, deposit_cap)
+    return player_id
 
 
 def key() -> str:
@@ -123,8 +144,8 @@ async def test_health_is_serving(channel: grpc.aio.Channel) -> None:
         assert response.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_deposit_credits_the_wallet(stub: Stub) -> None:
-    p = player()
+async def test_deposit_credits_the_wallet(bus: Bus, stub: Stub) -> None:
+    p = await player(bus)
     response = await stub.Deposit(deposit(p, 2_500, key()))
     assert response.transaction_id
     assert response.wallet.player_id == p
@@ -139,7 +160,7 @@ async def test_deposit_credits_the_wallet(stub: Stub) -> None:
 async def test_unknown_player_has_an_empty_wallet(
     stub: Stub,
 ) -> None:
-    p = player()
+    p = new_id()
     wallet = (await stub.GetWallet(pb.GetWalletRequest(player_id=p))).wallet
     assert wallet.player_id == p
     assert wallet.balance == eur(0)
@@ -148,9 +169,10 @@ async def test_unknown_player_has_an_empty_wallet(
 
 
 async def test_a_retry_returns_the_first_answer_and_credits_once(
+    bus: Bus,
     stub: Stub,
 ) -> None:
-    p, k = player(), key()
+    p, k = await player(bus), key()
     first = await stub.Deposit(deposit(p, 1_000, k))
     again = await stub.Deposit(deposit(p, 1_000, k))
     assert again.transaction_id == first.transaction_id
@@ -160,9 +182,10 @@ async def test_a_retry_returns_the_first_answer_and_credits_once(
 
 
 async def test_concurrent_retries_credit_once(
+    bus: Bus,
     stub: Stub,
 ) -> None:
-    p, k = player(), key()
+    p, k = await player(bus), key()
     responses = await asyncio.gather(*(stub.Deposit(deposit(p, 700, k)) for _ in range(24)))
     assert len({r.transaction_id for r in responses}) == 1
     assert await balance(stub, p) == 700
@@ -171,21 +194,91 @@ async def test_concurrent_retries_credit_once(
 
 
 async def test_concurrent_distinct_deposits_all_count(
+    bus: Bus,
     stub: Stub,
 ) -> None:
-    p = player()
+    p = await player(bus)
     responses = await asyncio.gather(*(stub.Deposit(deposit(p, 100 + i, key())) for i in range(12)))
     assert len({r.transaction_id for r in responses}) == 12
     assert await balance(stub, p) == sum(100 + i for i in range(12))
 
 
+async def test_no_deposit_before_a_deposit_cap(bus: Bus, stub: Stub) -> None:
+    # ANJ: the player sets a 7-day deposit cap before the first deposit.
+    p = new_id()
+    code, reason = await failure(stub.Deposit(deposit(p, 1_000, key())))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "DEPOSIT_CAP_NOT_SET")
+    assert await balance(stub, p) == 0
+    assert await entries(stub, p) == []
+    # A stake cap alone is not a deposit cap.
+    await bus.stake_cap_only(p, 10_000)
+    assert (await failure(stub.Deposit(deposit(p, 1_000, key()))))[1] == "DEPOSIT_CAP_NOT_SET"
+    await bus.deposit_cap(p, 5_000)
+    assert (await stub.Deposit(deposit(p, 1_000, key()))).wallet.balance == eur(1_000)
+
+
+async def test_deposits_stop_at_the_seven_day_cap(bus: Bus, stub: Stub) -> None:
+    p = await player(bus, deposit_cap=3_000)
+    await stub.Deposit(deposit(p, 2_000, key()))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Deposit(deposit(p, 1_001, key()))
+    info = error_info(rpc_status.from_call(caught.value))  # type: ignore[arg-type]
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert info is not None and info.reason == "DEPOSIT_CAP_EXCEEDED"
+    assert dict(info.metadata) == {
+        "deposit_cap_minor": "3000",
+        "deposited_minor": "2000",
+        "remaining_minor": "1000",
+    }
+    await stub.Deposit(deposit(p, 1_000, key()))
+    assert await balance(stub, p) == 3_000
+
+
+async def test_concurrent_deposits_never_pass_the_cap_together(bus: Bus, stub: Stub) -> None:
+    p = await player(bus, deposit_cap=1_000)
+    calls = [stub.Deposit(deposit(p, 300, key())) for _ in range(8)]
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    accepted = [a for a in answers if isinstance(a, pb.DepositResponse)]
+    refused = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+    assert (len(accepted), len(refused)) == (3, 5)
+    assert {r.code() for r in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
+    assert await balance(stub, p) == 900
+
+
+async def test_a_deposit_cap_cut_applies_at_once_and_a_raise_after_48_hours(
+    bus: Bus, stub: Stub
+) -> None:
+    cut = await player(bus, deposit_cap=5_000)
+    await stub.Deposit(deposit(cut, 400, key()))
+    await bus.deposit_cap(cut, 500)
+    assert (await failure(stub.Deposit(deposit(cut, 200, key()))))[1] == "DEPOSIT_CAP_EXCEEDED"
+    await stub.Deposit(deposit(cut, 100, key()))
+    raised = await player(bus, deposit_cap=1_000)
+    await stub.Deposit(deposit(raised, 1_000, key()))
+    await bus.deposit_cap(raised, 50_000)
+    assert (await failure(stub.Deposit(deposit(raised, 1, key()))))[1] == "DEPOSIT_CAP_EXCEEDED"
+
+
+async def test_a_retry_of_an_accepted_deposit_is_answered_after_the_cap_is_cut(
+    bus: Bus, stub: Stub
+) -> None:
+    p, k = await player(bus, deposit_cap=5_000), key()
+    first = await stub.Deposit(deposit(p, 4_000, k))
+    await bus.deposit_cap(p, 1_000)
+    again = await stub.Deposit(deposit(p, 4_000, k))
+    assert again.transaction_id == first.transaction_id
+    assert await balance(stub, p) == 4_000
+
+
 @pytest.mark.parametrize("change", ["amount", "player", "method"])
-async def test_a_key_reused_for_another_deposit_is_refused(stub: Stub, change: str) -> None:
-    p, k = player(), key()
+async def test_a_key_reused_for_another_deposit_is_refused(
+    bus: Bus, stub: Stub, change: str
+) -> None:
+    p, k = await player(bus), key()
     await stub.Deposit(deposit(p, 1_000, k))
     other = {
         "amount": deposit(p, 1_001, k),
-        "player": deposit(player(), 1_000, k),
+        "player": deposit(await player(bus), 1_000, k),
         "method": deposit(p, 1_000, k, method="pm_card_other"),
     }[change]
     code, reason = await failure(stub.Deposit(other))
@@ -195,9 +288,10 @@ async def test_a_key_reused_for_another_deposit_is_refused(stub: Stub, change: s
 
 
 async def test_a_declined_payment_moves_nothing(
+    bus: Bus,
     stub: Stub,
 ) -> None:
-    p, k = player(), key()
+    p, k = await player(bus), key()
     code, reason = await failure(stub.Deposit(deposit(p, 1_000, k, method="pm_card_declined")))
     assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PAYMENT_DECLINED")
     assert await balance(stub, p) == 0
@@ -258,9 +352,10 @@ async def test_bad_reads_get_their_reason(stub: Stub) -> None:
 
 
 async def test_ledger_entries_are_paged_newest_first(
+    bus: Bus,
     stub: Stub,
 ) -> None:
-    p = player()
+    p = await player(bus)
     transaction_ids = []
     for amount in (100, 200, 300, 400, 500):
         transaction_ids.append((await stub.Deposit(deposit(p, amount, key()))).transaction_id)
@@ -284,7 +379,7 @@ async def test_ledger_entries_are_paged_newest_first(
     assert {e.kind for e in seen} == {pb.TRANSACTION_KIND_DEPOSIT}
     assert all(e.amount.currency == "EUR" and e.posted_at.seconds > 0 for e in seen)
     # Another player's money never shows up in this statement.
-    await stub.Deposit(deposit(player(), 999, key()))
+    await stub.Deposit(deposit(await player(bus), 999, key()))
     assert len(await entries(stub, p)) == 5
 
 
@@ -330,8 +425,10 @@ def test_the_database_refuses_an_unbalanced_transaction(db: sa.Engine) -> None:
         )
 
 
-async def test_the_database_refuses_an_overdrawn_wallet(stub: Stub, db: sa.Engine) -> None:
-    p = player()
+async def test_the_database_refuses_an_overdrawn_wallet(
+    bus: Bus, stub: Stub, db: sa.Engine
+) -> None:
+    p = await player(bus)
     await stub.Deposit(deposit(p, 100, key()))
     with pytest.raises(sa.exc.IntegrityError, match="accounts_no_overdraft"), db.begin() as conn:
         conn.execute(
@@ -341,15 +438,15 @@ async def test_the_database_refuses_an_overdrawn_wallet(stub: Stub, db: sa.Engin
     assert await balance(stub, p) == 100
 
 
-async def test_posted_entries_cannot_be_changed(stub: Stub, db: sa.Engine) -> None:
-    await stub.Deposit(deposit(player(), 100, key()))
+async def test_posted_entries_cannot_be_changed(bus: Bus, stub: Stub, db: sa.Engine) -> None:
+    await stub.Deposit(deposit(await player(bus), 100, key()))
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.begin() as conn:
         conn.execute(sa.text("UPDATE bets.entries SET amount_minor = amount_minor * 2"))
 
 
-async def test_the_ledger_refuses_to_overdraw_a_wallet(stub: Stub, db: sa.Engine) -> None:
+async def test_the_ledger_refuses_to_overdraw_a_wallet(bus: Bus, stub: Stub, db: sa.Engine) -> None:
     # No RPC spends money yet; the adapter's guard is what stakes and withdrawals will rely on.
-    p = player()
+    p = await player(bus)
     await stub.Deposit(deposit(p, 300, key()))
     ledger = PostgresLedger(db)
     overdraw = LedgerTransaction(
@@ -379,9 +476,9 @@ async def test_the_ledger_refuses_to_overdraw_a_wallet(stub: Stub, db: sa.Engine
     assert kinds == [pb.TRANSACTION_KIND_WITHDRAWAL, pb.TRANSACTION_KIND_DEPOSIT]
 
 
-async def test_the_ledger_balances_after_everything(stub: Stub, db: sa.Engine) -> None:
+async def test_the_ledger_balances_after_everything(bus: Bus, stub: Stub, db: sa.Engine) -> None:
     # Run last in this module (pytest keeps file order): every movement above is included.
-    await stub.Deposit(deposit(player(), 1, key()))
+    await stub.Deposit(deposit(await player(bus), 1, key()))
     with db.connect() as conn:
         totals = conn.execute(
             sa.text("SELECT currency, sum(amount_minor) FROM bets.entries GROUP BY currency")

@@ -167,3 +167,32 @@ def test_tennis_games_markets_count_games() -> None:
     assert selection_outcome("GAMES_HANDICAP", -50, "", "home", score) is Outcome.WIN
     assert selection_outcome("GAMES_HANDICAP", -150, "", "home", score) is Outcome.LOSE
     assert selection_outcome("SET_BETTING", 0, "", "2-1", score) is Outcome.WIN
+
+
+tied = st.integers(min_value=1, max_value=6)
+
+
+@given(stakes, odds, tied)
+def test_a_dead_heat_pays_the_stake_divided_by_the_tied_places(
+    stake: int, price: int, places: int
+) -> None:
+    # The factor as a feed sends it: 1/n of the stake, in ten-thousandths, rounded down.
+    factor = 10_000 // places
+    paid = payout(stake, [(Outcome.WIN, price)], [factor])
+    assert paid == stake * price * factor // 10_000 // 10_000
+    # Never more than the plain win, and no factor at all is the plain win.
+    assert paid <= payout(stake, [(Outcome.WIN, price)])
+    assert payout(stake, [(Outcome.WIN, price)], [10_000]) == payout(stake, [(Outcome.WIN, price)])
+
+
+@given(stakes, odds, odds, tied)
+def test_a_dead_heat_leg_carries_its_share_through_an_accumulator(
+    stake: int, first: int, second: int, places: int
+) -> None:
+    factor = 10_000 // places
+    legs = [(Outcome.WIN, first), (Outcome.WIN, second)]
+    exact = Fraction(stake) * Fraction(first * factor, 10_000**2) * Fraction(second, 10_000)
+    assert payout(stake, legs, [factor, 10_000]) == exact.__floor__()
+    # A lost or void leg is unaffected by a factor that only applies to winners.
+    assert payout(stake, [(Outcome.LOSE, first)], [factor]) == 0
+    assert payout(stake, [(Outcome.VOID, first)], [factor]) == stake

@@ -216,22 +216,30 @@ class Feeds:
 
     async def on_limits(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.responsible_gambling_limits_changed
-        if not change.HasField("stake_cap_7d"):
-            return
         said_at = _when(envelope)
         effective = (
             change.effective_at.ToDatetime(tzinfo=UTC)
             if change.HasField("effective_at")
             else said_at
         )
-        await asyncio.to_thread(
-            self.store.save_stake_cap,
-            change.player_id,
-            change.stake_cap_7d.amount_minor,
-            effective,
-            said_at,
-            self.raise_delay,
-        )
+        if change.HasField("stake_cap_7d"):
+            await asyncio.to_thread(
+                self.store.save_stake_cap,
+                change.player_id,
+                change.stake_cap_7d.amount_minor,
+                effective,
+                said_at,
+                self.raise_delay,
+            )
+        if change.HasField("deposit_cap_7d"):
+            await asyncio.to_thread(
+                self.store.save_deposit_cap,
+                change.player_id,
+                change.deposit_cap_7d.amount_minor,
+                effective,
+                said_at,
+                self.raise_delay,
+            )
 
     def consumers(
         self, client: aioredis.Redis, group: str, consumer: str, block_ms: int

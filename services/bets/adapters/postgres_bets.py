@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,15 +13,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
 from services.bets.domain.bet_ports import (
     Liabilities,
     MarketExposureRow,
+    Placed,
+    PlacementRules,
     ReturnToPlayer,
     SettledNotice,
 )
 from services.bets.domain.model import (
     Bet,
+    BetRejected,
     BetStatus,
     CashOutOffer,
     GameSnapshot,
@@ -33,7 +39,8 @@ from services.bets.domain.model import (
 _BET_COLUMNS = (
     "bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message, live,"
     " acceptance, stake_minor, currency, odds_e4, potential_payout_minor, payout_minor,"
-    " liability_minor, settlement_count, placed_at, decided_at, decide_after, settled_at, legs"
+    " liability_minor, settlement_count, placed_at, decided_at, decide_after, settled_at, legs,"
+    " cashed_out_stake_minor, cashed_out_minor"
 )
 
 
@@ -53,6 +60,7 @@ def _leg_json(leg: Leg) -> dict[str, Any]:
         "mn": leg.market_name,
         "sn": leg.selection_name,
         "r": leg.outcome.value if leg.outcome else None,
+        "dh": leg.dead_heat_e4,
         "v": leg.result_version,
         "x": leg.voided,
         "g": [
@@ -83,6 +91,8 @@ def _leg(raw: dict[str, Any]) -> Leg:
         market_name=raw["mn"],
         selection_name=raw["sn"],
         outcome=Outcome(raw["r"]) if raw.get("r") else None,
+        # Legs stored before dead heats were settled have no factor: a plain result.
+        dead_heat_e4=raw.get("dh", 10_000),
         result_version=raw["v"],
         voided=raw["x"],
         game=GameSnapshot(*game) if game else None,
@@ -112,6 +122,8 @@ def _row_to_bet(row: Any) -> Bet:
         decide_after=row.decide_after,
         settlement_count=row.settlement_count,
         liability_minor=row.liability_minor,
+        cashed_out_stake_minor=row.cashed_out_stake_minor,
+        cashed_out_minor=row.cashed_out_minor,
     )
 
 
@@ -138,23 +150,43 @@ def _bet_params(bet: Bet) -> dict[str, Any]:
         "decide_after": bet.decide_after,
         "settled_at": bet.settled_at,
         "legs": json.dumps([_leg_json(leg) for leg in bet.legs], separators=(",", ":")),
+        "cashed_out_stake_minor": bet.cashed_out_stake_minor,
+        "cashed_out_minor": bet.cashed_out_minor,
     }
 
 
-_INSERT_BET = sa.text(
-    f"INSERT INTO bets.bets ({_BET_COLUMNS}) VALUES (:bet_id, :player_id, :idempotency_key,"
-    " :fingerprint, :status, :rejection, :rejection_message, :live, :acceptance, :stake_minor,"
-    " :currency, :odds_e4, :potential_payout_minor, :payout_minor, :liability_minor,"
-    " :settlement_count, :placed_at, :decided_at, :decide_after, :settled_at, CAST(:legs AS jsonb))"
-    " ON CONFLICT (player_id, idempotency_key) DO NOTHING RETURNING bet_id"
+# Driver-level (pyformat): the same text for the asynchronous connections and the pool's.
+_PLACE_BET = (
+    "SELECT o_claimed, o_status, o_reason, o_message FROM bets.place_bet(%(bet_id)s,"
+    " %(player_id)s, %(idempotency_key)s, %(fingerprint)s, %(live)s, %(acceptance)s,"
+    " %(stake_minor)s, %(currency)s, %(odds_e4)s, %(potential_payout_minor)s,"
+    " %(liability_minor)s, %(placed_at)s, %(decide_after)s, %(legs)s::jsonb,"
+    " %(offer_rejection)s, %(offer_message)s, %(messages)s::jsonb, %(may_bet)s,"
+    " %(provisional_cutoff)s, %(window_start)s, %(max_open)s, %(max_market)s, %(max_fixture)s)"
 )
 _UPDATE_BET = sa.text(
-    "UPDATE bets.bets SET status = :status, rejection = :rejection,"
+    "UPDATE bets.bets SET status = :status, rejection = :rejection, stake_minor = :stake_minor,"
+    " cashed_out_stake_minor = :cashed_out_stake_minor, cashed_out_minor = :cashed_out_minor,"
     " rejection_message = :rejection_message, odds_e4 = :odds_e4,"
     " potential_payout_minor = :potential_payout_minor, payout_minor = :payout_minor,"
     " liability_minor = :liability_minor, settlement_count = :settlement_count,"
     " decided_at = :decided_at, decide_after = :decide_after, settled_at = :settled_at,"
     " legs = CAST(:legs AS jsonb) WHERE bet_id = :bet_id"
+)
+
+
+# (cap, raise waiting, when the raise applies, when identity said it) per kind of cap.
+_STAKE_CAP = (
+    "stake_cap_minor",
+    "pending_stake_cap_minor",
+    "pending_stake_cap_effective_at",
+    "limits_said_at",
+)
+_DEPOSIT_CAP = (
+    "deposit_cap_minor",
+    "pending_deposit_cap_minor",
+    "pending_deposit_cap_effective_at",
+    "deposit_limits_said_at",
 )
 
 
@@ -175,41 +207,6 @@ class PostgresBetSession(PostgresLedgerSession):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
 
-    def claim_bet(self, bet: Bet) -> Bet | None:
-        claimed = self.connection.execute(_INSERT_BET, _bet_params(bet)).first()
-        if claimed is not None:
-            self.connection.execute(
-                sa.text(
-                    "INSERT INTO bets.bet_legs (bet_id, fixture_id, market_id, placed_at)"
-                    " VALUES (:b, :f, :m, :p)"
-                ),
-                [
-                    {"b": bet.bet_id, "f": leg.fixture_id, "m": leg.market_id, "p": bet.placed_at}
-                    for leg in bet.legs
-                ],
-            )
-            return None
-        # The insert waited for a concurrent holder of the key to finish; its row is visible.
-        row = self.connection.execute(
-            sa.text(
-                f"SELECT {_BET_COLUMNS} FROM bets.bets"
-                " WHERE player_id = :p AND idempotency_key = :k"
-            ),
-            {"p": bet.player_id, "k": bet.idempotency_key},
-        ).one()
-        return _row_to_bet(row)
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        fresh = dict(self._fresh)
-        try:
-            with self.connection.begin_nested():
-                yield
-        except BaseException:
-            # Accounts created inside the savepoint are gone with it.
-            self._fresh = fresh
-            raise
-
     def update_bet(self, bet: Bet) -> None:
         self.connection.execute(_UPDATE_BET, _bet_params(bet))
 
@@ -219,29 +216,6 @@ class PostgresBetSession(PostgresLedgerSession):
             {"b": bet_id},
         ).first()
         return None if row is None else _row_to_bet(row)
-
-    def player(self, player_id: str, *, lock: bool) -> PlayerStanding | None:
-        # The lock serialises one player's bets, so two cannot both fit under the stake cap.
-        row = self.connection.execute(
-            sa.text(
-                "SELECT * FROM bets.players WHERE player_id = :p" + (" FOR UPDATE" if lock else "")
-            ),
-            {"p": player_id},
-        ).first()
-        return None if row is None else _player(row)
-
-    def stakes(self, player_id: str, since: datetime, excluding_bet: str) -> tuple[int, int]:
-        row = self.connection.execute(
-            sa.text(
-                "SELECT coalesce(sum(stake_minor) FILTER (WHERE placed_at >= :since"
-                " AND status <> 'REJECTED'), 0),"
-                " coalesce(sum(stake_minor) FILTER (WHERE status IN ('PENDING', 'ACCEPTED')), 0)"
-                " FROM bets.bets WHERE player_id = :p AND bet_id <> :b"
-                " AND (placed_at >= :since OR status IN ('PENDING', 'ACCEPTED'))"
-            ),
-            {"p": player_id, "since": since, "b": excluding_bet},
-        ).one()
-        return int(row[0]), int(row[1])
 
     def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
         fixtures = sorted({leg.fixture_id for leg in legs})
@@ -365,7 +339,7 @@ class PostgresBetSession(PostgresLedgerSession):
         self.connection.execute(
             sa.text(
                 "INSERT INTO bets.cash_out_offers (offer_id, bet_id, amount_minor, prices,"
-                " expires_at) VALUES (:o, :b, :a, :p, :e)"
+                " expires_at, stake_minor) VALUES (:o, :b, :a, :p, :e, :s)"
             ),
             {
                 "o": offer.offer_id,
@@ -373,23 +347,116 @@ class PostgresBetSession(PostgresLedgerSession):
                 "a": offer.amount_minor,
                 "p": offer.prices,
                 "e": offer.expires_at,
+                "s": offer.stake_minor,
             },
         )
 
     def offer(self, offer_id: str) -> CashOutOffer | None:
         row = self.connection.execute(
             sa.text(
-                "SELECT offer_id, bet_id, amount_minor, prices, expires_at"
+                "SELECT offer_id, bet_id, amount_minor, prices, expires_at, stake_minor"
                 " FROM bets.cash_out_offers WHERE offer_id = :o"
             ),
             {"o": offer_id},
         ).first()
         return None if row is None else CashOutOffer(*row)
 
+    def forget_offers(self, bet_id: str) -> None:
+        self.connection.execute(
+            sa.text("DELETE FROM bets.cash_out_offers WHERE bet_id = :b"), {"b": bet_id}
+        )
+
+
+def placing_engine(url: str, pool_size: int) -> Engine:
+    """Connections for bets.place_bet, one atomic statement: in autocommit a bet costs one round
+    trip instead of BEGIN, the call and COMMIT. Without the pool's liveness ping (one more round
+    trip per bet): after a database restart, a stale connection fails one call, the pool then
+    drops every connection it holds, and the client's retry with the same key is safe."""
+    return sa.create_engine(
+        url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=pool_size
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _messages_json(messages: tuple[tuple[str, str], ...]) -> str:
+    # The same few templates on every bet: encoded once.
+    return json.dumps(dict(messages), separators=(",", ":"))
+
+
+def _place_params(bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> dict[str, Any]:
+    params = _bet_params(bet)
+    params.update(
+        offer_rejection=offer.reason.value if offer else "",
+        offer_message=offer.message if offer else "",
+        messages=_messages_json(tuple(rules.messages.items())),
+        may_bet=list(rules.may_bet),
+        provisional_cutoff=rules.provisional_cutoff,
+        window_start=rules.window_start,
+        max_open=rules.max_open_stake_minor,
+        max_market=rules.max_market_liability_minor,
+        max_fixture=rules.max_fixture_liability_minor,
+    )
+    return params
+
+
+def _placed(row: tuple[Any, ...]) -> Placed:
+    claimed, status, reason, message = row
+    if not claimed:
+        return Placed(claimed=False)
+    return Placed(
+        claimed=True,
+        status=BetStatus(status),
+        rejection=Rejection(reason) if reason else None,
+        message=message,
+    )
+
 
 class PostgresBetStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        placing: Engine | None = None,
+        async_placing: AsyncConnections | None = None,
+    ) -> None:
         self.engine = engine
+        self.placing = placing or engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Without it, place_async runs `place` in a worker thread.
+        self.async_placing = async_placing
+
+    def place(self, bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> Placed:
+        with self.placing.connect() as connection:
+            row = connection.exec_driver_sql(_PLACE_BET, _place_params(bet, offer, rules)).one()
+        return _placed(tuple(row))
+
+    async def place_async(
+        self, bet: Bet, offer: BetRejected | None, rules: PlacementRules
+    ) -> Placed:
+        if self.async_placing is None:
+            return await asyncio.to_thread(self.place, bet, offer, rules)
+        row = await self.async_placing.fetchone(_PLACE_BET, _place_params(bet, offer, rules))
+        return _placed(row)
+
+    def bet_by_key(self, player_id: str, idempotency_key: str) -> Bet | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.text(
+                    f"SELECT {_BET_COLUMNS} FROM bets.bets"
+                    " WHERE player_id = :p AND idempotency_key = :k"
+                ),
+                {"p": player_id, "k": idempotency_key},
+            ).first()
+        return None if row is None else _row_to_bet(row)
+
+    def games(self, fixture_ids: list[str]) -> dict[str, GameSnapshot]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT fixture_id, event_sequence, home_score, away_score, home_red_cards,"
+                    " away_red_cards FROM bets.game_states WHERE fixture_id = ANY(:f)"
+                ),
+                {"f": list(fixture_ids)},
+            ).all()
+        return {r[0]: GameSnapshot(*r[1:]) for r in rows}
 
     @contextmanager
     def session(self) -> Iterator[PostgresBetSession]:
@@ -440,8 +507,10 @@ class PostgresBetStore:
         with self.engine.connect() as connection:
             row = connection.execute(
                 sa.text(
-                    "SELECT coalesce(sum(stake_minor), 0) AS stakes,"
-                    " coalesce(sum(payout_minor), 0) AS payouts, count(*) AS n FROM bets.bets"
+                    # Partial cash-outs count as what they are: stake closed, money paid.
+                    "SELECT coalesce(sum(stake_minor + cashed_out_stake_minor), 0) AS stakes,"
+                    " coalesce(sum(payout_minor + cashed_out_minor), 0) AS payouts,"
+                    " count(*) AS n FROM bets.bets"
                     " WHERE settled_at >= :a AND settled_at < :b AND status <> 'VOID'"
                 ),
                 {"a": start, "b": end},
@@ -459,6 +528,22 @@ class PostgresBetStore:
                 {"f": fixture_id},
             ).all()
         return [MarketExposureRow(r.market_id, int(r.worst), int(r.stakes)) for r in rows]
+
+    def purge_offers(self, expired_before: datetime, batch: int = 1_000) -> int:
+        """Deletes offers that expired before the time given, in short transactions."""
+        purged = 0
+        while True:
+            with self.engine.begin() as connection:
+                deleted = connection.execute(
+                    sa.text(
+                        "DELETE FROM bets.cash_out_offers WHERE offer_id IN (SELECT offer_id"
+                        " FROM bets.cash_out_offers WHERE expires_at < :t LIMIT :n)"
+                    ),
+                    {"t": expired_before, "n": batch},
+                ).rowcount
+            purged += deleted
+            if deleted < batch:
+                return purged
 
     # ---- what the event consumers keep -------------------------------------------------
 
@@ -529,7 +614,31 @@ class PostgresBetStore:
         said_at: datetime,
         raise_delay_seconds: float,
     ) -> None:
+        self._save_cap(_STAKE_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds)
+
+    def save_deposit_cap(
+        self,
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
+        self._save_cap(
+            _DEPOSIT_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds
+        )
+
+    def _save_cap(
+        self,
+        columns: tuple[str, str, str, str],
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
         """A first cap or a cut applies at once; a raise waits out the delay (ANJ: 48 h)."""
+        cap_column, pending_column, at_column, said_column = columns
         with self.engine.begin() as connection:
             connection.execute(
                 sa.text("INSERT INTO bets.players (player_id) VALUES (:p) ON CONFLICT DO NOTHING"),
@@ -537,21 +646,17 @@ class PostgresBetStore:
             )
             row = connection.execute(
                 sa.text(
-                    "SELECT stake_cap_minor, pending_stake_cap_minor,"
-                    " pending_stake_cap_effective_at, limits_said_at FROM bets.players"
-                    " WHERE player_id = :p FOR UPDATE"
+                    f"SELECT {cap_column}, {pending_column}, {at_column}, {said_column}"
+                    " FROM bets.players WHERE player_id = :p FOR UPDATE"
                 ),
                 {"p": player_id},
             ).one()
-            if row.limits_said_at is not None and row.limits_said_at > said_at:
+            cap, pending, pending_at, said = row
+            if said is not None and said > said_at:
                 return
-            current = row.stake_cap_minor
-            if (
-                row.pending_stake_cap_minor is not None
-                and row.pending_stake_cap_effective_at is not None
-                and row.pending_stake_cap_effective_at <= said_at
-            ):
-                current = row.pending_stake_cap_minor
+            current = cap
+            if pending is not None and pending_at is not None and pending_at <= said_at:
+                current = pending
             params: dict[str, Any] = {"p": player_id, "t": said_at}
             if current is None or cap_minor <= current:
                 params.update(cap=cap_minor, pending=None, at=None)
@@ -565,10 +670,8 @@ class PostgresBetStore:
                 )
             connection.execute(
                 sa.text(
-                    "UPDATE bets.players SET stake_cap_minor = :cap,"
-                    " pending_stake_cap_minor = :pending,"
-                    " pending_stake_cap_effective_at = :at, limits_said_at = :t"
-                    " WHERE player_id = :p"
+                    f"UPDATE bets.players SET {cap_column} = :cap, {pending_column} = :pending,"
+                    f" {at_column} = :at, {said_column} = :t WHERE player_id = :p"
                 ),
                 params,
             )

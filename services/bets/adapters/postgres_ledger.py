@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +21,7 @@ from services.bets.domain.ledger import (
     player_held,
     player_wallet,
 )
-from services.bets.domain.ports import IdempotencyRecord
+from services.bets.domain.ports import DepositCap, IdempotencyRecord
 
 SCHEMA = "bets"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -178,6 +179,34 @@ class PostgresLedgerSession:
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
         return read_wallet(self.connection, player_id, currency)
+
+    def deposit_cap(self, player_id: str) -> DepositCap:
+        row = self.connection.execute(
+            sa.text(
+                "SELECT deposit_cap_minor, pending_deposit_cap_minor,"
+                " pending_deposit_cap_effective_at FROM bets.players"
+                " WHERE player_id = :p FOR UPDATE"
+            ),
+            {"p": player_id},
+        ).first()
+        return DepositCap(None, None, None) if row is None else DepositCap(*row)
+
+    def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
+        total = self.connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(-entries.c.amount_minor), 0))
+            .select_from(
+                entries.join(accounts, accounts.c.id == entries.c.account_id).join(
+                    transactions, transactions.c.id == entries.c.transaction_id
+                )
+            )
+            .where(
+                accounts.c.code == player_wallet(player_id, currency).code,
+                accounts.c.currency == currency,
+                transactions.c.kind == TransactionKind.DEPOSIT.value,
+                transactions.c.posted_at >= since,
+            )
+        ).scalar_one()
+        return int(total)
 
 
 def read_wallet(connection: Connection, player_id: str, currency: str) -> WalletBalance:

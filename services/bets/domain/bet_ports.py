@@ -10,11 +10,12 @@ from typing import Protocol
 from services.bets.domain.ledger import LedgerTransaction, WalletBalance
 from services.bets.domain.model import (
     Bet,
+    BetRejected,
     BetStatus,
     CashOutOffer,
     GameSnapshot,
     Leg,
-    PlayerStanding,
+    Rejection,
 )
 
 
@@ -50,25 +51,43 @@ class ReturnToPlayer:
     settled_bet_count: int
 
 
+@dataclass(frozen=True)
+class PlacementRules:
+    """The checks that need the player's lock, with the figures the core chose; the store
+    applies them in this order: player (unknown, excluded, KYC state or age, provisional past
+    its cut-off, no stake cap), the offer's own verdict, the 7-day stake cap, open stakes,
+    liability per market then per fixture, funds."""
+
+    # KYC states that may bet; any but VERIFIED only until the provisional cut-off.
+    may_bet: tuple[str, ...]
+    # A provisional account opened before this may no longer bet.
+    provisional_cutoff: datetime
+    # Stakes placed since this count against the 7-day cap.
+    window_start: datetime
+    max_open_stake_minor: int
+    max_market_liability_minor: int
+    max_fixture_liability_minor: int
+    # Reason (or "KYC_REQUIRED/UNKNOWN", "/STATUS", "/PROVISIONAL_EXPIRED") -> message, with
+    # {a} (cap), {b} (already staked), {id} (market or fixture), {status} filled in.
+    messages: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What placing stored: the bet's status and refusal, or that the key was already taken."""
+
+    claimed: bool
+    status: BetStatus | None = None
+    rejection: Rejection | None = None
+    message: str = ""
+
+
 class BetSession(Protocol):
     """One atomic unit of work."""
-
-    def claim_bet(self, bet: Bet) -> Bet | None:
-        """Inserts the bet; when (player, idempotency key) is taken, waits for the holder and
-        returns the bet already stored instead."""
-        ...
-
-    def savepoint(self) -> AbstractContextManager[None]: ...
 
     def update_bet(self, bet: Bet) -> None: ...
 
     def lock_bet(self, bet_id: str) -> Bet | None: ...
-
-    def player(self, player_id: str, *, lock: bool) -> PlayerStanding | None: ...
-
-    def stakes(self, player_id: str, since: datetime, excluding_bet: str) -> tuple[int, int]:
-        """(stakes placed since `since` and not rejected, stakes still open)."""
-        ...
 
     def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
         """Adds (or with a negative amount, removes) a bet's liability on each leg's selection,
@@ -104,9 +123,29 @@ class BetSession(Protocol):
 
     def offer(self, offer_id: str) -> CashOutOffer | None: ...
 
+    def forget_offers(self, bet_id: str) -> None:
+        """Drops every offer of the bet: after a cash-out they price a stake no longer on."""
+        ...
+
 
 class BetStore(Protocol):
     def session(self) -> AbstractContextManager[BetSession]: ...
+
+    def place(self, bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> Placed:
+        """Stores a new bet and, unless a rule refuses it, its exposure and stake hold: one
+        atomic unit, serialised per player. When (player, idempotency key) is taken, waits for
+        its holder and stores nothing (`claimed` False)."""
+        ...
+
+    async def place_async(
+        self, bet: Bet, offer: BetRejected | None, rules: PlacementRules
+    ) -> Placed:
+        """`place` without a worker thread, for callers on the event loop."""
+        ...
+
+    def bet_by_key(self, player_id: str, idempotency_key: str) -> Bet | None: ...
+
+    def games(self, fixture_ids: list[str]) -> dict[str, GameSnapshot]: ...
 
     def get_bet(self, bet_id: str) -> Bet | None: ...
 
@@ -119,3 +158,7 @@ class BetStore(Protocol):
     def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer: ...
 
     def exposure(self, fixture_id: str) -> list[MarketExposureRow]: ...
+
+    def purge_offers(self, expired_before: datetime) -> int:
+        """Deletes offers that expired before the time given; returns how many."""
+        ...

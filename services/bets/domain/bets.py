@@ -7,6 +7,7 @@ state, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from services.bets.domain.bet_ports import (
     BetSession,
     BetStore,
     MarketExposureRow,
+    Placed,
+    PlacementRules,
     ReturnToPlayer,
     SettledNotice,
 )
@@ -28,7 +31,6 @@ from services.bets.domain.ledger import (
     DEBIT_NORMAL,
     Account,
     AccountKind,
-    InsufficientFunds,
     LedgerTransaction,
     Posting,
     TransactionKind,
@@ -47,7 +49,6 @@ from services.bets.domain.model import (
     OddsAcceptance,
     Outcome,
     PlaceBetCommand,
-    PlayerStanding,
     Rejection,
 )
 from services.bets.domain.prices import PriceBook
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 MIN_ODDS_E4 = 10_001
 MAX_ODDS_E4 = 10_000_000
 # KYC states in which a player may bet; PROVISIONAL only for its first month (ANJ).
-_MAY_BET = frozenset({"VERIFIED", "PROVISIONAL", "PENDING"})
+_MAY_BET = ("PENDING", "PROVISIONAL", "VERIFIED")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class BetRules:
     # The house keeps (10000 - margin) / 10000 of a cash-out's fair value.
     cash_out_margin_e4: int = 9_500
     cash_out_offer_seconds: float = 5.0
+    # How long an expired offer is kept (to answer OFFER_EXPIRED) before it is purged.
+    cash_out_offer_retention_seconds: float = 60.0
 
 
 def house(currency: str) -> Account:
@@ -160,13 +163,35 @@ def cash_out_transaction(bet: Bet, amount_minor: int) -> LedgerTransaction:
     )
 
 
-def cash_out_value(bet: Bet, current_odds: list[int], margin_e4: int) -> int:
+def partial_cash_out_transaction(
+    bet: Bet, offer_id: str, stake_minor: int, amount_minor: int
+) -> LedgerTransaction:
+    """Part of the held stake goes to the house and the amount to the wallet; the rest stays
+    held for the bet. One transaction per offer (an offer is used once)."""
+    return LedgerTransaction(
+        transaction_id=f"tx_cash_out_{bet.bet_id}_{offer_id}",
+        kind=TransactionKind.CASH_OUT,
+        postings=_postings(
+            (player_held(bet.player_id, bet.currency), stake_minor),
+            (player_wallet(bet.player_id, bet.currency), -amount_minor),
+            (house(bet.currency), amount_minor - stake_minor),
+        ),
+        bet_id=bet.bet_id,
+    )
+
+
+def cash_out_value(
+    bet: Bet, current_odds: list[int], margin_e4: int, stake_minor: int | None = None
+) -> int:
     """stake x accepted combined odds / current combined odds x margin, rounded down once and
-    never above what the bet could still win."""
-    value = Fraction(bet.stake_minor) * margin_e4 / settlement.ODDS_SCALE
+    never above what the bet could still win. `stake_minor`: the part cashed out (default
+    all of it)."""
+    stake = bet.stake_minor if stake_minor is None else stake_minor
+    value = Fraction(stake) * margin_e4 / settlement.ODDS_SCALE
     for leg, now in zip(bet.legs, current_odds, strict=True):
         value *= Fraction(leg.accepted_odds_e4, now)
-    return min(value.numerator // value.denominator, bet.potential_payout_minor)
+    ceiling = settlement.potential_payout(stake, [leg.accepted_odds_e4 for leg in bet.legs])
+    return min(value.numerator // value.denominator, ceiling)
 
 
 def new_bet_id() -> str:
@@ -283,31 +308,26 @@ def quote_leg(
         leg.selection_name = selection.name
 
 
-def check_player(standing: PlayerStanding | None, now: datetime, provisional_days: int) -> int:
-    """The ANJ rules a player must meet to bet; returns the 7-day stake cap in force."""
-    if standing is None:
-        raise BetRejected(Rejection.KYC_REQUIRED, "identity has not opened this account")
-    if standing.excluded:
-        raise BetRejected(Rejection.SELF_EXCLUDED, "the player is excluded from betting")
-    if not standing.of_age or standing.kyc_status not in _MAY_BET:
-        raise BetRejected(
-            Rejection.KYC_REQUIRED, f"account status {standing.kyc_status.lower()} may not bet"
-        )
-    if (
-        standing.kyc_status != "VERIFIED"
-        and standing.provisional_since is not None
-        and now - standing.provisional_since > timedelta(days=provisional_days)
-    ):
-        raise BetRejected(
-            Rejection.KYC_REQUIRED,
-            f"a provisional account must be verified within {provisional_days} days",
-        )
-    cap = standing.stake_cap(now)
-    if cap is None:
-        raise BetRejected(
-            Rejection.STAKE_CAP_NOT_SET, "a 7-day stake cap must be set before the first bet"
-        )
-    return cap
+def placement_messages(rules: BetRules) -> dict[str, str]:
+    """What a refused player reads, by reason; the store fills in the figures it found."""
+    return {
+        "KYC_REQUIRED/UNKNOWN": "identity has not opened this account",
+        "KYC_REQUIRED/STATUS": "account status {status} may not bet",
+        "KYC_REQUIRED/PROVISIONAL_EXPIRED": (
+            f"a provisional account must be verified within {rules.provisional_days} days"
+        ),
+        "SELF_EXCLUDED": "the player is excluded from betting",
+        "STAKE_CAP_NOT_SET": "a 7-day stake cap must be set before the first bet",
+        "RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED": (
+            "the 7-day stake cap of {a} minor units would be exceeded ({b} already staked)"
+        ),
+        "ABOVE_PLAYER_MAX": (
+            f"open stakes are capped at {rules.max_player_open_stake_minor} minor units"
+        ),
+        "ABOVE_MARKET_MAX": "the house's liability on {id} is full",
+        "ABOVE_EVENT_MAX": "the house's liability on {id} is full",
+        "INSUFFICIENT_FUNDS": "the wallet cannot cover the stake",
+    }
 
 
 @dataclass(frozen=True)
@@ -317,6 +337,8 @@ class SettleCommand:
     market_id: str
     outcomes: dict[str, Outcome]
     version: int
+    # selection_id -> a winner's dead-heat factor, ten-thousandths (absent: a plain result).
+    dead_heat_e4: dict[str, int] = field(default_factory=dict)
 
 
 class BetsCore:
@@ -336,6 +358,7 @@ class BetsCore:
         self.currency = currency
         self._clock = clock
         self._new_id = new_id
+        self._messages = placement_messages(rules)
 
     # ---- placing -----------------------------------------------------------------------
 
@@ -347,6 +370,25 @@ class BetsCore:
         return max(delays, default=self.rules.default_live_delay_seconds)
 
     def place(self, command: PlaceBetCommand, caller: Caller | None) -> Bet:
+        bet, verdict = self._draft(command, caller)
+        return self._place_drafted(bet, verdict)
+
+    async def place_async(self, command: PlaceBetCommand, caller: Caller | None) -> Bet:
+        """`place` for the event loop: a pre-match bet's one statement is awaited, not run in a
+        worker thread (a thread hand-off per bet costs more than the bet's own Python)."""
+        bet, verdict = self._draft(command, caller)
+        if bet.live:
+            # Live bets also read the game state first; they are held for seconds anyway.
+            return await asyncio.to_thread(self._place_drafted, bet, verdict)
+        placed = await self.store.place_async(bet, verdict, self._placement_rules(bet.placed_at))
+        if placed.claimed:
+            return self._placed(bet, placed)
+        return await asyncio.to_thread(self._earlier, bet)
+
+    def _draft(
+        self, command: PlaceBetCommand, caller: Caller | None
+    ) -> tuple[Bet, BetRejected | None]:
+        """The bet as asked, and the verdict of the checks that need no database."""
         stake = check_place(command, self.currency, self.rules.max_legs)
         authorize(caller, command.player_id)
         now = self._clock()
@@ -381,48 +423,56 @@ class BetsCore:
             live=command.live,
             placed_at=now,
         )
-        # Checks that need no database run first; their verdict is applied after the player's.
-        verdict: BetRejected | None = None
+        # Applied after the player's checks, in the store: player refusals come first.
         try:
             self._check_offer(bet)
         except BetRejected as rejected:
-            verdict = rejected
-        with self.store.session() as session:
-            earlier = session.claim_bet(bet)
-            if earlier is not None:
-                if earlier.fingerprint != fingerprint:
-                    return self._duplicated(bet, earlier)
-                return earlier
-            try:
-                with session.savepoint():
-                    cap = check_player(
-                        session.player(bet.player_id, lock=True), now, self.rules.provisional_days
-                    )
-                    if verdict is not None:
-                        raise verdict
-                    self._check_limits(session, bet, cap, now)
-                    try:
-                        session.post(stake_hold(bet))
-                    except InsufficientFunds:
-                        raise BetRejected(
-                            Rejection.INSUFFICIENT_FUNDS, "the wallet cannot cover the stake"
-                        ) from None
-                    if bet.live:
-                        for leg in bet.legs:
-                            leg.game = session.game(leg.fixture_id)
-                        delay = self.live_delay(leg.sport for leg in bet.legs)
-                        bet.decide_after = now + timedelta(seconds=delay)
-                    else:
-                        bet.status = BetStatus.ACCEPTED
-                        bet.decided_at = now
-            except BetRejected as rejected:
-                bet.status = BetStatus.REJECTED
-                bet.rejection = rejected.reason
-                bet.rejection_message = rejected.message
-                bet.decided_at = now
-                bet.liability_minor = 0
-            session.update_bet(bet)
+            return bet, rejected
+        return bet, None
+
+    def _place_drafted(self, bet: Bet, verdict: BetRejected | None) -> Bet:
+        if bet.live and verdict is None:
+            games = self.store.games([leg.fixture_id for leg in bet.legs])
+            for leg in bet.legs:
+                leg.game = games.get(leg.fixture_id)
+            delay = self.live_delay(leg.sport for leg in bet.legs)
+            bet.decide_after = bet.placed_at + timedelta(seconds=delay)
+        placed = self.store.place(bet, verdict, self._placement_rules(bet.placed_at))
+        return self._placed(bet, placed) if placed.claimed else self._earlier(bet)
+
+    def _earlier(self, bet: Bet) -> Bet:
+        """The answer to a key already used: the first bet, or DUPLICATED_REQUEST."""
+        earlier = self.store.bet_by_key(bet.player_id, bet.idempotency_key)
+        if earlier is None:
+            # Placing stores the key with the bet, in one statement: this cannot be seen.
+            raise FailedPrecondition("RETRY", "the first request with this key is unfinished")
+        if earlier.fingerprint != bet.fingerprint:
+            return self._duplicated(bet, earlier)
+        return earlier
+
+    def _placed(self, bet: Bet, placed: Placed) -> Bet:
+        assert placed.status is not None
+        bet.status = placed.status
+        if placed.status is BetStatus.REJECTED:
+            bet.rejection = placed.rejection
+            bet.rejection_message = placed.message
+            bet.liability_minor = 0
+            bet.decide_after = None
+        if placed.status is not BetStatus.PENDING:
+            bet.decided_at = bet.placed_at
         return bet
+
+    def _placement_rules(self, now: datetime) -> PlacementRules:
+        rules = self.rules
+        return PlacementRules(
+            may_bet=_MAY_BET,
+            provisional_cutoff=now - timedelta(days=rules.provisional_days),
+            window_start=now - timedelta(days=rules.stake_cap_window_days),
+            max_open_stake_minor=rules.max_player_open_stake_minor,
+            max_market_liability_minor=rules.max_market_liability_minor,
+            max_fixture_liability_minor=rules.max_fixture_liability_minor,
+            messages=self._messages,
+        )
 
     def _duplicated(self, bet: Bet, earlier: Bet) -> Bet:
         # Pinnacle's DUPLICATED_REQUEST: the key already names another bet; nothing is stored.
@@ -462,32 +512,6 @@ class BetsCore:
                 Rejection.ABOVE_MAX_PAYOUT,
                 f"the maximum payout per bet is {self.rules.max_payout_minor} minor units",
             )
-
-    def _check_limits(self, session: BetSession, bet: Bet, cap: int, now: datetime) -> None:
-        window = timedelta(days=self.rules.stake_cap_window_days)
-        staked, open_stake = session.stakes(bet.player_id, now - window, bet.bet_id)
-        if staked + bet.stake_minor > cap:
-            raise BetRejected(
-                Rejection.RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED,
-                f"the 7-day stake cap of {cap} minor units would be exceeded "
-                f"({staked} already staked)",
-            )
-        if open_stake + bet.stake_minor > self.rules.max_player_open_stake_minor:
-            raise BetRejected(
-                Rejection.ABOVE_PLAYER_MAX,
-                f"open stakes are capped at {self.rules.max_player_open_stake_minor} minor units",
-            )
-        liabilities = session.add_exposure(bet.legs, bet.liability_minor, bet.stake_minor)
-        for (_, market_id), amount in liabilities.markets.items():
-            if amount > self.rules.max_market_liability_minor:
-                raise BetRejected(
-                    Rejection.ABOVE_MARKET_MAX, f"the house's liability on {market_id} is full"
-                )
-        for fixture_id, amount in liabilities.fixtures.items():
-            if amount > self.rules.max_fixture_liability_minor:
-                raise BetRejected(
-                    Rejection.ABOVE_EVENT_MAX, f"the house's liability on {fixture_id} is full"
-                )
 
     # ---- live decisions ----------------------------------------------------------------
 
@@ -595,15 +619,51 @@ class BetsCore:
             prices.append(selection.odds_e4)
         return prices
 
-    def cash_out_offer(self, bet_id: str, caller: Caller | None) -> CashOutOffer:
+    def _cash_out_part(self, bet: Bet, stake_minor: int | None, currency: str) -> int:
+        """The part of the stake a partial cash-out closes; the whole stake when not given."""
+        if stake_minor is None:
+            return bet.stake_minor
+        if currency != self.currency:
+            raise InvalidArgument(
+                "CURRENCY_NOT_SUPPORTED",
+                f"stake currency {currency or '(empty)'!r} is not {self.currency}",
+                {"supported_currency": self.currency},
+            )
+        if stake_minor <= 0:
+            raise InvalidArgument("INVALID_AMOUNT", "the part cashed out must be positive")
+        if stake_minor > bet.stake_minor:
+            raise FailedPrecondition(
+                "CASH_OUT_ABOVE_STAKE",
+                f"the bet has {bet.stake_minor} minor units still on",
+                {"bet_id": bet.bet_id, "stake_minor": str(bet.stake_minor)},
+            )
+        left = bet.stake_minor - stake_minor
+        if 0 < left < self.rules.min_stake_minor:
+            # What stays on must still be a bet the book would take.
+            raise FailedPrecondition(
+                "CASH_OUT_REMAINDER_TOO_SMALL",
+                f"at least {self.rules.min_stake_minor} minor units must stay on, or cash out all",
+                {"bet_id": bet.bet_id, "min_stake_minor": str(self.rules.min_stake_minor)},
+            )
+        return stake_minor
+
+    def cash_out_offer(
+        self,
+        bet_id: str,
+        caller: Caller | None,
+        stake_minor: int | None = None,
+        currency: str = "",
+    ) -> CashOutOffer:
         bet = self.get(bet_id, caller)
         prices = self._cash_out_prices(bet)
+        part = self._cash_out_part(bet, stake_minor, currency)
         offer = CashOutOffer(
             offer_id=f"co_{uuid.uuid4().hex}",
             bet_id=bet.bet_id,
-            amount_minor=cash_out_value(bet, prices, self.rules.cash_out_margin_e4),
+            amount_minor=cash_out_value(bet, prices, self.rules.cash_out_margin_e4, part),
             prices=",".join(map(str, prices)),
             expires_at=self._clock() + timedelta(seconds=self.rules.cash_out_offer_seconds),
+            stake_minor=part,
         )
         with self.store.session() as session:
             session.save_offer(offer)
@@ -629,6 +689,8 @@ class BetsCore:
                         "IDEMPOTENCY_KEY_REUSED", "this idempotency_key was used for another call"
                     )
                 return bet
+            # The bet's state first: a closed bet's offers are gone, and "closed" says more.
+            prices = self._cash_out_prices(bet)
             offer = session.offer(offer_id)
             if offer is None or offer.bet_id != bet.bet_id:
                 raise NotFound("OFFER_NOT_FOUND", f"no offer {offer_id} for this bet")
@@ -637,13 +699,22 @@ class BetsCore:
                 raise FailedPrecondition(
                     "OFFER_EXPIRED", "the offer has expired: ask for a new one", {"bet_id": bet_id}
                 )
-            prices = self._cash_out_prices(bet)
             if ",".join(map(str, prices)) != offer.prices:
                 raise FailedPrecondition(
                     "PRICE_CHANGED",
                     "the price moved since the offer: ask for a new one",
                     {"bet_id": bet_id},
                 )
+            # Every offer of the bet priced the stake as it was: none may be used again.
+            session.forget_offers(bet.bet_id)
+            part = bet.stake_minor if offer.stake_minor is None else offer.stake_minor
+            if part > bet.stake_minor:
+                raise NotFound("OFFER_NOT_FOUND", f"no offer {offer_id} for this bet")
+            if part < bet.stake_minor:
+                self._cash_out_part_of(session, bet, offer, part)
+                session.update_bet(bet)
+                session.finish_operation(f"cash_out:{bet.player_id}:{key}", 1)
+                return bet
             session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)
             session.post(cash_out_transaction(bet, offer.amount_minor))
             bet.status, bet.payout_minor, bet.settled_at = (
@@ -666,6 +737,29 @@ class BetsCore:
             session.finish_operation(f"cash_out:{bet.player_id}:{key}", 1)
         return bet
 
+    def _cash_out_part_of(
+        self, session: BetSession, bet: Bet, offer: CashOutOffer, part: int
+    ) -> None:
+        """The bet goes on with the rest of its stake, at the prices it was accepted at."""
+        left = bet.stake_minor - part
+        potential = settlement.potential_payout(left, [leg.accepted_odds_e4 for leg in bet.legs])
+        liability = max(potential - left, 0)
+        session.add_exposure(bet.legs, liability - bet.liability_minor, -part)
+        session.post(partial_cash_out_transaction(bet, offer.offer_id, part, offer.amount_minor))
+        bet.stake_minor, bet.potential_payout_minor, bet.liability_minor = (
+            left,
+            potential,
+            liability,
+        )
+        bet.cashed_out_stake_minor += part
+        bet.cashed_out_minor += offer.amount_minor
+
+    def purge_offers(self) -> int:
+        """Drops offers expired for longer than the retention (answered OFFER_EXPIRED until
+        then, OFFER_NOT_FOUND after)."""
+        retention = timedelta(seconds=self.rules.cash_out_offer_retention_seconds)
+        return self.store.purge_offers(self._clock() - retention)
+
     # ---- settlement --------------------------------------------------------------------
 
     def settle_result(self, fixture_id: str, score: settlement.FinalScore, version: int) -> int:
@@ -674,8 +768,11 @@ class BetsCore:
         return self._apply(
             fixture_id,
             [],
-            lambda leg: settlement.selection_outcome(
-                leg.market_type, leg.line_e2, leg.side, leg.selection_id, score
+            lambda leg: (
+                settlement.selection_outcome(
+                    leg.market_type, leg.line_e2, leg.side, leg.selection_id, score
+                ),
+                settlement.NO_DEAD_HEAT,
             ),
             version,
         )
@@ -687,18 +784,36 @@ class BetsCore:
         if not command.outcomes:
             raise InvalidArgument("SELECTIONS_REQUIRED", "every selection needs an outcome")
 
-        def outcome(leg: Leg) -> Outcome:
+        for selection_id, factor in command.dead_heat_e4.items():
+            if not 0 < factor <= settlement.NO_DEAD_HEAT:
+                raise InvalidArgument(
+                    "DEAD_HEAT_INVALID",
+                    "a dead-heat factor is the winning share of the stake: 1-10000 e4",
+                    {"selection_id": selection_id},
+                )
+            winner = command.outcomes.get(selection_id) is Outcome.WIN
+            if factor != settlement.NO_DEAD_HEAT and not winner:
+                raise InvalidArgument(
+                    "DEAD_HEAT_INVALID",
+                    "only a winning selection can share its win in a dead heat",
+                    {"selection_id": selection_id},
+                )
+
+        def outcome(leg: Leg) -> tuple[Outcome, int]:
             found = command.outcomes.get(leg.selection_id)
             if found is None:
                 raise settlement.UnsettleableSelection(leg.selection_id)
-            return found
+            return found, command.dead_heat_e4.get(leg.selection_id, settlement.NO_DEAD_HEAT)
 
         fingerprint = requests.fingerprint(
             "settle_market",
             fixture_id=command.fixture_id,
             market_id=command.market_id,
             version=command.version,
-            outcomes=";".join(f"{k}={v.value}" for k, v in sorted(command.outcomes.items())),
+            outcomes=";".join(
+                f"{k}={v.value}@{command.dead_heat_e4.get(k, settlement.NO_DEAD_HEAT)}"
+                for k, v in sorted(command.outcomes.items())
+            ),
         )
         return self._once(
             key,
@@ -727,7 +842,7 @@ class BetsCore:
         self,
         fixture_id: str,
         market_ids: list[str],
-        outcome: Callable[[Leg], Outcome],
+        outcome: Callable[[Leg], tuple[Outcome, int]],
         version: int,
     ) -> int:
         with self.store.session() as session:
@@ -748,7 +863,7 @@ class BetsCore:
                     if leg.voided or leg.result_version >= version:
                         continue
                     try:
-                        new = outcome(leg)
+                        new, dead_heat = outcome(leg)
                     except settlement.UnsettleableSelection as exc:
                         log.warning(
                             "leg cannot be settled from this result",
@@ -759,9 +874,10 @@ class BetsCore:
                             },
                         )
                         continue
-                    if leg.outcome is not new and bet.status in SETTLED_STATUSES:
+                    changed = leg.outcome is not new or leg.dead_heat_e4 != dead_heat
+                    if changed and bet.status in SETTLED_STATUSES:
                         self._rollback(session, bet)
-                    leg.outcome, leg.result_version = new, version
+                    leg.outcome, leg.dead_heat_e4, leg.result_version = new, dead_heat, version
                 if self._maybe_settle(session, bet, now):
                     settled += 1
                 session.update_bet(bet)
@@ -774,7 +890,9 @@ class BetsCore:
             return False
         legs = [(leg.outcome, leg.accepted_odds_e4) for leg in bet.legs if leg.outcome]
         status = settlement.bet_status([o for o, _ in legs])
-        amount = settlement.payout(bet.stake_minor, legs)
+        amount = settlement.payout(
+            bet.stake_minor, legs, [leg.dead_heat_e4 for leg in bet.legs if leg.outcome]
+        )
         bet.settlement_count += 1
         # Fixture rows before accounts, in every path: the lock order placing uses.
         session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)
@@ -843,6 +961,7 @@ class BetsCore:
                         ):
                             touched = touched or leg.outcome is not None
                             leg.outcome, leg.result_version, leg.voided = None, 0, False
+                            leg.dead_heat_e4 = settlement.NO_DEAD_HEAT
                     if touched:
                         count += 1
                         session.update_bet(bet)
@@ -890,6 +1009,7 @@ class BetsCore:
                         self._rollback(session, bet)
                     for leg in legs:
                         leg.voided, leg.outcome = True, Outcome.VOID
+                        leg.dead_heat_e4 = settlement.NO_DEAD_HEAT
                     self._maybe_settle(session, bet, now)
                     session.update_bet(bet)
                     count += 1

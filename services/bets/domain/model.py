@@ -156,6 +156,8 @@ class Leg:
     market_name: str = ""
     selection_name: str = ""
     outcome: Outcome | None = None
+    # A winning leg's share of the stake in a dead heat, ten-thousandths (10000: none).
+    dead_heat_e4: int = 10_000
     result_version: int = 0
     # Set by an operator void: the leg stays void whatever result comes later.
     voided: bool = False
@@ -187,6 +189,10 @@ class Bet:
     # Counts settlements, so each settlement and its rollback get their own ledger ids.
     settlement_count: int = 0
     liability_minor: int = 0
+    # Partial cash-outs so far: the part of the stake they closed (stake_minor is what is still
+    # on) and what they paid.
+    cashed_out_stake_minor: int = 0
+    cashed_out_minor: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -223,3 +229,5 @@ class CashOutOffer:
     # Each leg's current odds_e4 when offered, in leg order ("," joined).
     prices: str
     expires_at: datetime
+    # The part of the stake the offer closes; None: all of it.
+    stake_minor: int | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
@@ -54,6 +55,25 @@ class IdempotencyRecord:
     transaction_id: str
 
 
+@dataclass(frozen=True)
+class DepositCap:
+    """A player's 7-day deposit cap as identity announced it (ANJ: set before the first
+    deposit; a raise applies after 48 h, a cut at once)."""
+
+    cap_minor: int | None
+    pending_cap_minor: int | None
+    pending_effective_at: datetime | None
+
+    def in_force(self, now: datetime) -> int | None:
+        if (
+            self.pending_cap_minor is not None
+            and self.pending_effective_at is not None
+            and self.pending_effective_at <= now
+        ):
+            return self.pending_cap_minor
+        return self.cap_minor
+
+
 class LedgerSession(Protocol):
     """One atomic unit of work: everything done through it commits together or not at all."""
 
@@ -73,6 +93,15 @@ class LedgerSession(Protocol):
         ...
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance: ...
+
+    def deposit_cap(self, player_id: str) -> DepositCap:
+        """The player's deposit cap, their row locked until the session ends: two deposits
+        of one player cannot both fit under it."""
+        ...
+
+    def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
+        """Deposits into the player's wallet posted at or after `since`."""
+        ...
 
 
 class Ledger(Protocol):

@@ -13,6 +13,8 @@ from fractions import Fraction
 from services.bets.domain.model import BetStatus, Outcome
 
 ODDS_SCALE = 10_000
+# Dead-heat factors are ten-thousandths of the stake that wins: 10000 is a plain win.
+NO_DEAD_HEAT = 10_000
 _HALVES = {
     (Outcome.WIN, Outcome.WIN): Outcome.WIN,
     (Outcome.LOSE, Outcome.LOSE): Outcome.LOSE,
@@ -38,11 +40,13 @@ class FinalScore:
     set_games: tuple[int, ...] = ()
 
 
-def leg_factor(outcome: Outcome, odds_e4: int) -> Fraction:
-    """What one unit staked on this leg returns (stake included)."""
+def leg_factor(outcome: Outcome, odds_e4: int, dead_heat_e4: int = NO_DEAD_HEAT) -> Fraction:
+    """What one unit staked on this leg returns (stake included). A dead heat (a win shared by
+    n tied selections, factor 1/n) pays that share of the stake at the full odds and loses the
+    rest (Sportradar's dead_heat_factor; the standard rule of every book)."""
     odds = Fraction(odds_e4, ODDS_SCALE)
     if outcome is Outcome.WIN:
-        return odds
+        return odds * Fraction(dead_heat_e4, ODDS_SCALE)
     if outcome is Outcome.LOSE:
         return Fraction(0)
     if outcome is Outcome.VOID:
@@ -52,12 +56,16 @@ def leg_factor(outcome: Outcome, odds_e4: int) -> Fraction:
     return Fraction(1, 2)
 
 
-def payout(stake_minor: int, legs: Sequence[tuple[Outcome, int]]) -> int:
+def payout(
+    stake_minor: int, legs: Sequence[tuple[Outcome, int]], dead_heat_e4: Sequence[int] = ()
+) -> int:
     """Payout of a single or an accumulator: the stake times every leg's factor, rounded down.
-    A void leg's factor is 1, so it drops out of the combined price."""
+    A void leg's factor is 1, so it drops out of the combined price; a dead-heat leg's winning
+    share carries on to the next leg. `dead_heat_e4`: each leg's factor, or none at all."""
+    factors = list(dead_heat_e4) or [NO_DEAD_HEAT] * len(legs)
     total = Fraction(stake_minor)
-    for outcome, odds_e4 in legs:
-        total *= leg_factor(outcome, odds_e4)
+    for (outcome, odds_e4), dead_heat in zip(legs, factors, strict=True):
+        total *= leg_factor(outcome, odds_e4, dead_heat)
     return total.numerator // total.denominator
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from service_runtime.errors import FailedPrecondition, PermissionDenied
 from services.bets.domain import requests
@@ -14,7 +15,7 @@ from services.bets.domain.ledger import (
     deposit_transaction,
     withdrawal_transaction,
 )
-from services.bets.domain.ports import Ledger, PaymentProvider
+from services.bets.domain.ports import Ledger, LedgerSession, PaymentProvider
 from services.bets.domain.requests import DepositCommand
 
 DEPOSIT_SCOPE = "deposit"
@@ -70,6 +71,9 @@ class WalletService:
         max_deposit_minor: int,
         new_id: Callable[[], str] = new_transaction_id,
         kyc_status: Callable[[str], str | None] = lambda player_id: None,
+        *,
+        deposit_cap_window_days: int = 7,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.ledger = ledger
         self.payments = payments
@@ -78,6 +82,8 @@ class WalletService:
         self._new_id = new_id
         # The player's KYC status as identity last announced it (None: never heard of).
         self._kyc_status = kyc_status
+        self.deposit_cap_window = timedelta(days=deposit_cap_window_days)
+        self._clock = clock
 
     def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
         amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
@@ -108,6 +114,8 @@ class WalletService:
                     session.wallet(command.player_id, self.currency),
                     moved_money=False,
                 )
+            # After the key: a retry of an accepted deposit is answered even if the cap moved.
+            self._check_deposit_cap(session, command.player_id, amount)
             charge = self.payments.charge(
                 command.idempotency_key,
                 command.player_id,
@@ -127,6 +135,30 @@ class WalletService:
             )
             wallet = session.wallet(command.player_id, self.currency)
         return DepositResult(transaction_id, wallet, moved_money=True)
+
+    def _check_deposit_cap(self, session: LedgerSession, player_id: str, amount: int) -> None:
+        """ANJ: no deposit before the player sets a 7-day deposit cap, none above it."""
+        now = self._clock()
+        cap = session.deposit_cap(player_id).in_force(now)
+        if cap is None:
+            raise FailedPrecondition(
+                "DEPOSIT_CAP_NOT_SET",
+                "a 7-day deposit cap must be set (IdentityService.SetResponsibleGamblingLimits)"
+                " before the first deposit",
+                {"player_id": player_id},
+            )
+        deposited = session.deposited_since(player_id, self.currency, now - self.deposit_cap_window)
+        if deposited + amount > cap:
+            raise FailedPrecondition(
+                "DEPOSIT_CAP_EXCEEDED",
+                f"the 7-day deposit cap of {cap} minor units would be exceeded"
+                f" ({deposited} already deposited)",
+                {
+                    "deposit_cap_minor": str(cap),
+                    "deposited_minor": str(deposited),
+                    "remaining_minor": str(max(cap - deposited, 0)),
+                },
+            )
 
     def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
         """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""

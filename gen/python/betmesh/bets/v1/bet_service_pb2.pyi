@@ -500,6 +500,8 @@ class Bet(_message.Message):
     SETTLED_AT_FIELD_NUMBER: _builtins.int
     PAYOUT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    CASHED_OUT_STAKE_FIELD_NUMBER: _builtins.int
+    CASHED_OUT_FIELD_NUMBER: _builtins.int
     bet_id: _builtins.str
     player_id: _builtins.str
     odds_e4: _builtins.int
@@ -526,6 +528,14 @@ class Bet(_message.Message):
     def payout(self) -> _money_pb2.Money:
         """Paid on settlement or cash-out (stake included)."""
 
+    @_builtins.property
+    def cashed_out_stake(self) -> _money_pb2.Money:
+        """Partial cash-outs so far: the part of the stake they closed (`stake` is what is still on)
+        and what they paid; settlement pays `payout` on the rest.
+        """
+
+    @_builtins.property
+    def cashed_out(self) -> _money_pb2.Money: ...
     def __init__(
         self,
         *,
@@ -545,10 +555,12 @@ class Bet(_message.Message):
         settled_at: _timestamp_pb2.Timestamp | None = ...,
         payout: _money_pb2.Money | None = ...,
         idempotency_key: _builtins.str = ...,
+        cashed_out_stake: _money_pb2.Money | None = ...,
+        cashed_out: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "payout", b"payout", "placed_at", b"placed_at", "potential_payout", b"potential_payout", "settled_at", b"settled_at", "stake", b"stake"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cashed_out", b"cashed_out", "cashed_out_stake", b"cashed_out_stake", "decided_at", b"decided_at", "payout", b"payout", "placed_at", b"placed_at", "potential_payout", b"potential_payout", "settled_at", b"settled_at", "stake", b"stake"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_id", b"bet_id", "decided_at", b"decided_at", "idempotency_key", b"idempotency_key", "legs", b"legs", "live", b"live", "odds_acceptance", b"odds_acceptance", "odds_e4", b"odds_e4", "payout", b"payout", "placed_at", b"placed_at", "player_id", b"player_id", "potential_payout", b"potential_payout", "rejection_message", b"rejection_message", "rejection_reason", b"rejection_reason", "settled_at", b"settled_at", "stake", b"stake", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_id", b"bet_id", "cashed_out", b"cashed_out", "cashed_out_stake", b"cashed_out_stake", "decided_at", b"decided_at", "idempotency_key", b"idempotency_key", "legs", b"legs", "live", b"live", "odds_acceptance", b"odds_acceptance", "odds_e4", b"odds_e4", "payout", b"payout", "placed_at", b"placed_at", "player_id", b"player_id", "potential_payout", b"potential_payout", "rejection_message", b"rejection_message", "rejection_reason", b"rejection_reason", "settled_at", b"settled_at", "stake", b"stake", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -712,15 +724,21 @@ class GetCashOutOfferRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     BET_ID_FIELD_NUMBER: _builtins.int
+    STAKE_FIELD_NUMBER: _builtins.int
     bet_id: _builtins.str
+    @_builtins.property
+    def stake(self) -> _money_pb2.Money:
+        """The part of the stake to cash out (a partial cash-out: the rest stays on); unset: all of it."""
+
     def __init__(
         self,
         *,
         bet_id: _builtins.str = ...,
+        stake: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stake", b"stake"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_id", b"bet_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_id", b"bet_id", "stake", b"stake"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -734,6 +752,7 @@ class GetCashOutOfferResponse(_message.Message):
     AMOUNT_FIELD_NUMBER: _builtins.int
     OFFER_ID_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    STAKE_FIELD_NUMBER: _builtins.int
     bet_id: _builtins.str
     offer_id: _builtins.str
     """Pass back to CashOut; the offer expires."""
@@ -741,6 +760,10 @@ class GetCashOutOfferResponse(_message.Message):
     def amount(self) -> _money_pb2.Money: ...
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def stake(self) -> _money_pb2.Money:
+        """The part of the stake this offer closes."""
+
     def __init__(
         self,
         *,
@@ -748,10 +771,11 @@ class GetCashOutOfferResponse(_message.Message):
         amount: _money_pb2.Money | None = ...,
         offer_id: _builtins.str = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        stake: _money_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "expires_at", b"expires_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "expires_at", b"expires_at", "stake", b"stake"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "bet_id", b"bet_id", "expires_at", b"expires_at", "offer_id", b"offer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "bet_id", b"bet_id", "expires_at", b"expires_at", "offer_id", b"offer_id", "stake", b"stake"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,120 @@
+"""psycopg2 connections in asynchronous mode, driven by the event loop: a statement is sent and
+its answer awaited without a worker thread. For the one hot statement (placing a bet), where a
+thread hand-off and the pool's bookkeeping cost more than the statement's own Python.
+
+Connections are in autocommit (psycopg2's asynchronous mode has no other): each statement is
+its own transaction, so only single-statement units of work belong here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import sqlalchemy as sa
+
+
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg2://...) as libpq takes it."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _ready(connection: Any) -> None:
+    """Polls the connection until its pending work is done, sleeping on its socket."""
+    loop = asyncio.get_running_loop()
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        done = loop.create_future()
+
+        def wake(future: asyncio.Future[None] = done) -> None:
+            if not future.done():
+                future.set_result(None)
+
+        fd = connection.fileno()
+        if state == psycopg2.extensions.POLL_READ:
+            loop.add_reader(fd, wake)
+            try:
+                await done
+            finally:
+                loop.remove_reader(fd)
+        elif state == psycopg2.extensions.POLL_WRITE:
+            loop.add_writer(fd, wake)
+            try:
+                await done
+            finally:
+                loop.remove_writer(fd)
+        else:  # pragma: no cover - psycopg2 documents no other state
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+
+
+class AsyncConnections:
+    """At most `size` connections, opened on demand and reused; one statement at a time each."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self._dsn = libpq_dsn(url)
+        self._size = size
+        self._idle: list[Any] = []
+        self._opened = 0
+        self._closed = False
+        self._freed: asyncio.Condition | None = None
+
+    async def _acquire(self) -> Any:
+        if self._freed is None:
+            self._freed = asyncio.Condition()
+        async with self._freed:
+            while not self._idle and self._opened >= self._size:
+                await self._freed.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1
+        try:
+            connection = psycopg2.connect(self._dsn, async_=True)
+            await _ready(connection)
+        except BaseException:
+            await self._forget()
+            raise
+        return connection
+
+    async def _release(self, connection: Any) -> None:
+        assert self._freed is not None
+        if self._closed:
+            # A statement that finished after close(): its connection is not kept.
+            connection.close()
+            await self._forget()
+            return
+        async with self._freed:
+            self._idle.append(connection)
+            self._freed.notify()
+
+    async def _forget(self) -> None:
+        assert self._freed is not None
+        async with self._freed:
+            self._opened -= 1
+            self._freed.notify()
+
+    async def fetchone(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        connection = await self._acquire()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            await _ready(connection)
+            row: tuple[Any, ...] = cursor.fetchone()
+            cursor.close()
+        except BaseException:
+            # Failed or cancelled half-way: the connection's state is unknown, so it goes.
+            connection.close()
+            await self._forget()
+            raise
+        await self._release(connection)
+        return row
+
+    def close(self) -> None:
+        self._closed = True
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()

@@ -109,7 +109,9 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
                 )
             )
             tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
-            tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
+            publisher = EventPublisher(redis_client, "betmesh.bets")
+            feeds.publisher = publisher
+            tasks.append(asyncio.create_task(relay(publisher)))
         tasks.append(asyncio.create_task(decide_due()))
         tasks.append(asyncio.create_task(purge_offers()))
 

@@ -366,6 +366,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             _time(request, "placed_before"),
             _caller(),
         )
+        if self.feeds is not None:
+            await self.feeds.announce_voided(request)
         return pb.VoidBetsResponse(voided_bet_count=count)
 
     async def GetReturnToPlayerReport(

@@ -285,6 +285,7 @@ async def test_operators_void_bets_placed_in_a_window(mesh: Mesh) -> None:
         p, [leg(f, "TOTAL_GOALS/225", "over", 19_000), leg(g, "MATCH_RESULT", "home", 20_000)]
     )
     window_end = datetime.now(UTC) + timedelta(seconds=1)
+    announced_before = await mesh.bus.client.xlen(stream_key(Topic.BETS_VOIDED))
     voided = await mesh.stub.VoidBets(
         pb.VoidBetsRequest(
             idempotency_key=uid("v"),
@@ -296,6 +297,14 @@ async def test_operators_void_bets_placed_in_a_window(mesh: Mesh) -> None:
         metadata=OPERATOR,
     )
     assert voided.voided_bet_count == 2
+    # Announced for partners' streams (live turns it into a BetCancel): fixture, window, reason.
+    entries: Any = await mesh.bus.client.xrange(stream_key(Topic.BETS_VOIDED))
+    assert len(entries) == announced_before + 1
+    announced = events_pb2.EventEnvelope.FromString(entries[-1][1][b"envelope"]).bets_voided
+    assert (announced.fixture_id, announced.reason) == (f, "palpable error")
+    assert not announced.market_ids
+    assert announced.placed_after == stamp(window_start)
+    assert announced.placed_before == stamp(window_end)
     assert (await mesh.bet(inside.bet_id)).status == pb.BET_STATUS_VOID
     assert (await mesh.bet(early.bet_id)).status == pb.BET_STATUS_ACCEPTED
     # The accumulator goes on without its void leg.

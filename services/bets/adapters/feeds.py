@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import grpc
 import redis.asyncio as aioredis
+from betmesh.bets.v1 import bet_service_pb2 as bets_pb
 from betmesh.common.v1 import game_state_pb2, market_pb2, money_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
@@ -144,6 +145,8 @@ class Feeds:
         self.prices = prices
         self.gateway = gateway
         self.raise_delay = stake_cap_raise_delay_seconds
+        # Set when the process has an event bus: voids are announced to partners' streams.
+        self.publisher: EventPublisher | None = None
 
     async def load(self) -> None:
         """Bet stops survive a restart: the book starts from what was last said."""
@@ -163,6 +166,23 @@ class Feeds:
         ):
             if quotes is not None:
                 self.prices.apply_quote_set(quotes)
+
+    async def announce_voided(self, request: bets_pb.VoidBetsRequest) -> None:
+        """Tells partners (live's BetCancel) which bets a void cancelled. After the commit, so
+        at most once per call if the process dies in between; an operator's retry with the same
+        key announces again, which a BetCancel consumer takes as the same cancellation."""
+        if self.publisher is None:
+            return
+        voided = events_pb2.BetsVoided(
+            fixture_id=request.fixture_id, market_ids=request.market_ids, reason=request.reason
+        )
+        if request.HasField("placed_after"):
+            voided.placed_after.CopyFrom(request.placed_after)
+        if request.HasField("placed_before"):
+            voided.placed_before.CopyFrom(request.placed_before)
+        await self.publisher.publish(
+            Topic.BETS_VOIDED, events_pb2.EventEnvelope(bets_voided=voided)
+        )
 
     async def on_quotes(self, envelope: events_pb2.EventEnvelope) -> None:
         accepted = envelope.quote_set_accepted

@@ -39,3 +39,35 @@ if [[ ! -d node_modules || "$(cat node_modules/.betmesh-stamp 2>/dev/null)" != "
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$node_stamp" >node_modules/.betmesh-stamp
 fi
+
+# The web app (web/): its own node_modules from web/package-lock.json, then a build whenever its
+# sources or the contracts changed, so the edge (`betmesh up`/`demo`) serves the current app.
+if [[ -f web/package-lock.json ]]; then
+  web_stamp="$(lock_hash web/package-lock.json)"
+  if [[ ! -d web/node_modules || "$(cat web/node_modules/.betmesh-stamp 2>/dev/null)" != "$web_stamp" ]]; then
+    log "installing the web app's dependencies from web/package-lock.json"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$web_stamp" >web/node_modules/.betmesh-stamp
+  fi
+  build_stamp="$(
+    find protos web/src web/protos web/index.html web/vite.config.ts web/tsconfig.json \
+      web/buf.gen.yaml web/package-lock.json web/scripts -type f -not -path 'web/src/gen/*' |
+      LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
+  )"
+  if [[ ! -f web/dist/index.html || "$(cat web/dist/.betmesh-stamp 2>/dev/null)" != "$build_stamp" ]]; then
+    log "building the web app (web/dist)"
+    (cd web && npm run --silent build >&2)
+    echo "$build_stamp" >web/dist/.betmesh-stamp
+  fi
+fi
+
+# Headless Chromium for the browser tests (tests/browser). CI runs as root and gets it from apt;
+# elsewhere the browser tests skip with a message saying so.
+if [[ ! -x "${BETMESH_CHROMIUM:-/usr/bin/chromium}" ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+  else
+    log "no Chromium at ${BETMESH_CHROMIUM:-/usr/bin/chromium} (not root with apt): browser tests will skip"
+  fi
+fi

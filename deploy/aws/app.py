@@ -8,14 +8,17 @@ kubectl custom resource), and the only asset is the live-repricing Lambda's imag
 stages (Docker builds it at `cdk deploy` time, never in CI).
 
 What it creates (eu-west-3, Paris: the ANJ licence keeps players' data in France):
-- a VPC over three AZs: public subnets (the ALB edge, NAT), private subnets (EKS nodes and
-  pods), isolated subnets (RDS, ElastiCache);
+- a VPC over three AZs: public subnets (the ALB, NAT), private subnets (EKS nodes and pods),
+  isolated subnets (RDS, ElastiCache), tagged so that the AWS Load Balancer Controller places
+  the internet-facing ALB of deploy/k8s/base/ingress.yaml in the public ones;
 - EKS (Kubernetes version pinned with deploy/tools/validate_k8s.py) with two managed node
   groups: "general" for the mesh and "quotes" (three AZs, one node per AZ at least, so that
   each sport's three replicas land in three zones);
 - RDS PostgreSQL, multi-AZ, encrypted, 14 days of point-in-time recovery;
 - ElastiCache Redis (cluster mode off, one replica per AZ, automatic failover, TLS, AUTH);
-- S3 + CloudFront (origin access control) for the web app;
+- the TLS certificate (ACM, DNS-validated) of the public origin browsers and partners reach
+  through that ALB; the web app itself ships in the mesh image and the edge serves it on that
+  origin (one origin for the app, its gRPC-web calls and the FranceConnect redirects);
 - Secrets Manager secrets for everything the manifests reference by name, and one KMS
   secp256k1 signing key per oracle signer (k of n: one IAM principal per key);
 - an RPC URL secret (Infura or a self-hosted node);
@@ -29,10 +32,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import (
-    aws_cloudfront as cloudfront,
-)
-from aws_cdk import (
-    aws_cloudfront_origins as origins,
+    aws_certificatemanager as acm,
 )
 from aws_cdk import (
     aws_ec2 as ec2,
@@ -59,9 +59,6 @@ from aws_cdk import (
     aws_rds as rds,
 )
 from aws_cdk import (
-    aws_s3 as s3,
-)
-from aws_cdk import (
     aws_secretsmanager as secretsmanager,
 )
 from constructs import Construct
@@ -73,6 +70,9 @@ ZONES = ["eu-west-3a", "eu-west-3b", "eu-west-3c"]
 ACCOUNT = "123456789012"
 KUBERNETES_VERSION = "1.34"
 ORACLE_SIGNERS = 3
+# The origin browsers use (BETMESH_EDGE_PUBLIC_URL in deploy/k8s, the FranceConnect redirect
+# URIs); `cdk deploy -c betmesh:domain=...` names the real one.
+PUBLIC_DOMAINS = {"dev": "dev.betmesh.example", "prod": "betmesh.example"}
 SERVICES_WITH_DATABASE = ("gateway", "bets", "identity", "oracle", "quotes")
 # Only what the Lambda image copies: staging the whole repository would take node_modules.
 LAMBDA_CONTEXT = [
@@ -117,6 +117,12 @@ class BetmeshStack(cdk.Stack):
         )
         vpc.add_flow_log("FlowLog")
         private = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        # The AWS Load Balancer Controller finds its subnets by these tags: internet-facing
+        # load balancers (the Ingresses' ALB) in the public ones, internal ones in the private.
+        for subnet in vpc.public_subnets:
+            cdk.Tags.of(subnet).add("kubernetes.io/role/elb", "1")
+        for subnet in private.subnets:
+            cdk.Tags.of(subnet).add("kubernetes.io/role/internal-elb", "1")
         data = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
         # ---- EKS ---------------------------------------------------------------------------
@@ -305,26 +311,17 @@ class BetmeshStack(cdk.Stack):
             )
             key.grant(signer_role, "kms:Sign", "kms:GetPublicKey")
 
-        # ---- web app: S3 behind CloudFront -----------------------------------------------
-        site = s3.Bucket(
+        # ---- the public origin ----------------------------------------------------------------
+        # The ALB's HTTPS listener (ingress.yaml: certificate-arn, from the EdgeCertificateArn
+        # output). DNS validation: the CNAME it asks for goes in the domain's zone, wherever
+        # that is hosted. The web app needs no bucket or CDN of its own: it is in the image and
+        # the edge serves it with immutable caching of its hashed assets.
+        domain = self.node.try_get_context("betmesh:domain") or PUBLIC_DOMAINS[environment]
+        certificate = acm.Certificate(
             self,
-            "WebApp",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=removal,
-        )
-        cloudfront.Distribution(
-            self,
-            "WebAppDistribution",
-            default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(site),
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            ),
-            default_root_object="index.html",
-            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            "EdgeCertificate",
+            domain_name=domain,
+            validation=acm.CertificateValidation.from_dns(),
         )
 
         # ---- images ----------------------------------------------------------------------
@@ -359,6 +356,8 @@ class BetmeshStack(cdk.Stack):
 
         cdk.CfnOutput(self, "ClusterName", value=cluster.ref)
         cdk.CfnOutput(self, "DatabaseEndpoint", value=database.db_instance_endpoint_address)
+        cdk.CfnOutput(self, "EdgeCertificateArn", value=certificate.certificate_arn)
+        cdk.CfnOutput(self, "PublicOrigin", value=f"https://{domain}")
 
 
 def synth(outdir: Path) -> list[Path]:

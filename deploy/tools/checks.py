@@ -5,8 +5,8 @@ Pure Python over the rendered objects (dicts), so tests can feed it hand-written
 
 Rules:
 - workloads: every container has readiness and liveness probes (betmesh containers: native gRPC
-  probes), CPU and memory requests and limits, a non-root, read-only, no-escalation,
-  ALL-capabilities-dropped security context;
+  probes, except the edge, which speaks HTTP: GET /healthz), CPU and memory requests and limits,
+  a non-root, read-only, no-escalation, ALL-capabilities-dropped security context;
 - termination grace longer than the preStop pause plus the service's BETMESH_GRACE_SECONDS;
 - every workload is covered by a PodDisruptionBudget and selected by a NetworkPolicy of its own
   (not only the namespace-wide default deny);
@@ -18,13 +18,21 @@ Rules:
   `strict_scheduling`;
 - only the oracle may egress to the chain RPC port; only pods labelled public take traffic from
   outside the namespace, and the Ingress routes only to them;
-- the live Deployment has a HorizontalPodAutoscaler on CPU and a custom metric.
+- the live Deployment has a HorizontalPodAutoscaler on CPU and a custom metric;
+- the edge: every BETMESH_EDGE_UPSTREAMS address is a Service here with that port, it has a
+  public origin (BETMESH_EDGE_PUBLIC_URL), and identity's FranceConnect redirect URIs and
+  return-to allow-list are the edge's routes on that origin;
+- an Ingress whose targets speak gRPC (ALB backend-protocol-version GRPC) routes each backend
+  only on a native gRPC content type: gRPC-web shares the paths and must fall through to the
+  edge (a GRPC target group refuses it).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 Manifest = Mapping[str, Any]
@@ -39,6 +47,22 @@ SECRET_NAME = re.compile(
 CREDENTIAL_VALUE = re.compile(r"://[^/@\s:]+:[^/@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY-----")
 PUBLIC_LABEL = ("betmesh.io/public", "true")
 DEFAULT_GRACE_SECONDS = 10.0
+EDGE_MODULE = "gateway.edge"
+EDGE_HEALTH_PATH = "/healthz"
+ALB = "alb.ingress.kubernetes.io/"
+GRPC_WEB_TYPES = (
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+)
+# The edge's FranceConnect routes (gateway/edge/README.md), as identity must name them.
+FRANCECONNECT_ROUTES = {
+    "BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI": "/auth/franceconnect/callback",
+    "BETMESH_IDENTITY_FRANCECONNECT_POST_LOGOUT_REDIRECT_URI": (
+        "/auth/franceconnect/logout/callback"
+    ),
+}
 
 
 def ref(obj: Manifest) -> str:
@@ -95,6 +119,8 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
     problems += _quotes(objects, by_kind, strict_scheduling)
     problems += _network(objects, by_kind)
     problems += _autoscaling(by_kind)
+    problems += _edge(by_kind, config_maps)
+    problems += _grpc_ingress(by_kind)
     return problems
 
 
@@ -123,10 +149,14 @@ def _container_rules(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iter
     for container in containers(obj):
         where = f"{name} container {container.get('name')}"
         betmesh = bool(BETMESH_IMAGE.search(str(container.get("image", ""))))
+        edge = EDGE_MODULE in container.get("args", [])
         for probe in ("readinessProbe", "livenessProbe"):
             spec = container.get(probe)
             if not spec:
                 yield f"{where}: no {probe}"
+            elif betmesh and edge:
+                if spec.get("httpGet", {}).get("path") != EDGE_HEALTH_PATH:
+                    yield f"{where}: {probe} is not GET {EDGE_HEALTH_PATH} (the edge speaks HTTP)"
             elif betmesh and "grpc" not in spec:
                 yield f"{where}: {probe} is not a native gRPC probe"
         resources = container.get("resources", {})
@@ -369,3 +399,93 @@ def _autoscaling(by_kind: Mapping[str, list[Manifest]]) -> Iterator[str]:
             yield f"{ref(hpa)}: live scales on CPU and a custom metric"
     if ("Deployment", "live") in targets and ("Deployment", "live") not in scaled:
         yield "Deployment/live: no HorizontalPodAutoscaler"
+
+
+def _edge(
+    by_kind: Mapping[str, list[Manifest]], config_maps: Mapping[str, Manifest]
+) -> Iterator[str]:
+    services = {o["metadata"]["name"]: o for o in by_kind.get("Service", [])}
+    edges = [
+        (o, c)
+        for o in by_kind.get("Deployment", [])
+        for c in containers(o)
+        if EDGE_MODULE in c.get("args", [])
+    ]
+    origins = set()
+    for obj, container in edges:
+        env = _env(container, config_maps)
+        for area, address in _parse_upstreams(env.get("BETMESH_EDGE_UPSTREAMS", "")):
+            host, _, port = address.rpartition(":")
+            service = services.get(host)
+            ports = {str(p.get("port")) for p in (service or {}).get("spec", {}).get("ports", [])}
+            if service is None or port not in ports:
+                yield f"{ref(obj)}: upstream {area}={address} is not a Service port here"
+        origin = env.get("BETMESH_EDGE_PUBLIC_URL", "").rstrip("/")
+        if not origin:
+            yield f"{ref(obj)}: no BETMESH_EDGE_PUBLIC_URL (the origin browsers use)"
+        else:
+            origins.add(origin)
+    for obj in by_kind.get("Deployment", []):
+        for container in containers(obj):
+            if "services.identity" not in container.get("args", []):
+                continue
+            env = _env(container, config_maps)
+            if not env.get("BETMESH_IDENTITY_FRANCECONNECT_ISSUER"):
+                continue
+            if not origins:
+                yield f"{ref(obj)}: FranceConnect is configured but no edge serves its redirects"
+            for origin in sorted(origins):
+                for name, route in FRANCECONNECT_ROUTES.items():
+                    if env.get(name) != origin + route:
+                        yield f"{ref(obj)}: {name} must be {origin}{route} (the edge's route)"
+                allowed = [
+                    a.strip() for a in env.get("BETMESH_IDENTITY_RETURN_TO_ALLOWED", "").split(",")
+                ]
+                if origin + "/" not in allowed:
+                    yield f"{ref(obj)}: BETMESH_IDENTITY_RETURN_TO_ALLOWED must allow {origin}/"
+
+
+def _parse_upstreams(value: str) -> Iterator[tuple[str, str]]:
+    """`bets=h:p;live=h:p,h:p` as the edge reads it (gateway/edge/settings.py)."""
+    for part in filter(None, (p.strip() for p in value.split(";"))):
+        area, _, addresses = part.partition("=")
+        for address in filter(None, (a.strip() for a in addresses.split(","))):
+            yield area.strip(), address
+
+
+def _grpc_ingress(by_kind: Mapping[str, list[Manifest]]) -> Iterator[str]:
+    for ingress in by_kind.get("Ingress", []):
+        annotations = ingress.get("metadata", {}).get("annotations", {})
+        if annotations.get(ALB + "backend-protocol-version") != "GRPC":
+            continue
+        backends = {
+            path.get("backend", {}).get("service", {}).get("name")
+            for rule in ingress.get("spec", {}).get("rules", [])
+            for path in rule.get("http", {}).get("paths", [])
+        }
+        for backend in sorted(str(b) for b in backends):
+            values = _content_type_values(annotations.get(f"{ALB}conditions.{backend}", ""))
+            # ALB header values: case-insensitive, * and ? wildcards.
+            matches = [t for t in ("application/grpc", *GRPC_WEB_TYPES) if _any_match(values, t)]
+            if matches != ["application/grpc"]:
+                yield (
+                    f"{ref(ingress)}: gRPC backend {backend} needs a content-type condition"
+                    f" for native gRPC only (conditions.{backend}): gRPC-web must reach the edge"
+                )
+
+
+def _content_type_values(raw: str) -> list[str]:
+    try:
+        conditions = json.loads(raw) if raw else []
+    except json.JSONDecodeError:
+        return []
+    values: list[str] = []
+    for condition in conditions if isinstance(conditions, list) else []:
+        header = condition.get("httpHeaderConfig", {}) if isinstance(condition, dict) else {}
+        if str(header.get("httpHeaderName", "")).lower() == "content-type":
+            values += [str(v) for v in header.get("values", [])]
+    return values
+
+
+def _any_match(patterns: list[str], value: str) -> bool:
+    return any(fnmatchcase(value.lower(), p.lower()) for p in patterns)

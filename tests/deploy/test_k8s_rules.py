@@ -4,6 +4,7 @@ set passes, and each broken rule is reported."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -343,3 +344,168 @@ def test_live_scales_on_cpu_and_a_custom_metric() -> None:
     assert broken(cpu_only) == [
         "HorizontalPodAutoscaler/live: live scales on CPU and a custom metric"
     ]
+
+
+ORIGIN = "https://play.example"
+
+
+def edge_mesh() -> list[Obj]:
+    """mesh() plus the edge in front of live, and identity with FranceConnect on its origin."""
+    objects = mesh()
+    edge = container("edge", ["gateway.edge"], [{"name": "BETMESH_GRACE_SECONDS", "value": "10"}])
+    edge["envFrom"].append({"configMapRef": {"name": "edge"}})
+    for probe in ("readinessProbe", "livenessProbe"):
+        edge[probe] = {"httpGet": {"path": "/healthz", "port": "http"}}
+    fc_env: list[Obj] = [
+        {"name": "BETMESH_IDENTITY_FRANCECONNECT_ISSUER", "value": "https://fc.example"},
+        {
+            "name": "BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI",
+            "value": f"{ORIGIN}/auth/franceconnect/callback",
+        },
+        {
+            "name": "BETMESH_IDENTITY_FRANCECONNECT_POST_LOGOUT_REDIRECT_URI",
+            "value": f"{ORIGIN}/auth/franceconnect/logout/callback",
+        },
+        {
+            "name": "BETMESH_IDENTITY_RETURN_TO_ALLOWED",
+            "value": f"https://other.example/,{ORIGIN}/",
+        },
+    ]
+    objects += [
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "edge"},
+            "data": {
+                "BETMESH_EDGE_PUBLIC_URL": ORIGIN,
+                "BETMESH_EDGE_UPSTREAMS": "live=live:50051",
+            },
+        },
+        {
+            "kind": "Service",
+            "metadata": {"name": "edge"},
+            "spec": {
+                "selector": {"app.kubernetes.io/name": "edge"},
+                "ports": [{"name": "http", "port": 8080}],
+            },
+        },
+        workload("Deployment", "edge", edge, {"betmesh.io/public": "true"}),
+        workload("Deployment", "identity", container("identity", ["services.identity"], fc_env)),
+        budget("edge", {"app.kubernetes.io/name": "edge"}),
+        budget("identity", {"app.kubernetes.io/name": "identity"}),
+        policy(
+            "edge",
+            {"app.kubernetes.io/name": "edge"},
+            ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/20"}}]}],
+        ),
+        policy("identity", {"app.kubernetes.io/name": "identity"}),
+    ]
+    find(objects, "Service", "live")["spec"]["ports"] = [{"name": "grpc", "port": 50051}]
+    find(objects, "Ingress", "edge")["spec"]["rules"][0]["http"]["paths"].append(
+        {"backend": {"service": {"name": "edge"}}}
+    )
+    return objects
+
+
+def broken_edge(change: Any) -> list[str]:
+    objects = edge_mesh()
+    change(objects)
+    return check(objects)
+
+
+def test_a_clean_mesh_with_the_edge_passes() -> None:
+    assert check(edge_mesh()) == []
+
+
+def test_the_edge_is_probed_over_http_not_grpc() -> None:
+    def grpc_probe(objects: list[Obj]) -> None:
+        first_container(objects, "Deployment", "edge")["readinessProbe"] = {"grpc": {"port": 8080}}
+
+    assert broken_edge(grpc_probe) == [
+        "Deployment/edge container edge: readinessProbe is not GET /healthz (the edge speaks HTTP)"
+    ]
+
+
+def test_the_edge_needs_its_budget_policy_and_security_like_any_workload() -> None:
+    def strip(objects: list[Obj]) -> None:
+        objects.remove(find(objects, "PodDisruptionBudget", "edge"))
+        first_container(objects, "Deployment", "edge")["securityContext"]["capabilities"] = {}
+
+    assert broken_edge(strip) == [
+        "Deployment/edge container edge: capabilities must drop ALL",
+        "Deployment/edge: no PodDisruptionBudget selects its pods",
+    ]
+
+
+def test_the_edges_upstreams_are_services_here() -> None:
+    def typo(objects: list[Obj]) -> None:
+        find(objects, "ConfigMap", "edge")["data"]["BETMESH_EDGE_UPSTREAMS"] = (
+            "live=live:50052;bets=bets:50051"
+        )
+
+    assert broken_edge(typo) == [
+        "Deployment/edge: upstream live=live:50052 is not a Service port here",
+        "Deployment/edge: upstream bets=bets:50051 is not a Service port here",
+    ]
+
+
+def test_identity_franceconnect_uris_are_the_edges_routes_on_its_origin() -> None:
+    def move(objects: list[Obj]) -> None:
+        find(objects, "ConfigMap", "edge")["data"]["BETMESH_EDGE_PUBLIC_URL"] = (
+            "https://new.example"
+        )
+
+    assert broken_edge(move) == [
+        "Deployment/identity: BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI must be"
+        " https://new.example/auth/franceconnect/callback (the edge's route)",
+        "Deployment/identity: BETMESH_IDENTITY_FRANCECONNECT_POST_LOGOUT_REDIRECT_URI must be"
+        " https://new.example/auth/franceconnect/logout/callback (the edge's route)",
+        "Deployment/identity: BETMESH_IDENTITY_RETURN_TO_ALLOWED must allow https://new.example/",
+    ]
+
+
+def test_franceconnect_needs_an_edge_with_a_public_origin() -> None:
+    def no_origin(objects: list[Obj]) -> None:
+        del find(objects, "ConfigMap", "edge")["data"]["BETMESH_EDGE_PUBLIC_URL"]
+
+    def no_edge(objects: list[Obj]) -> None:
+        objects.remove(find(objects, "Deployment", "edge"))
+
+    assert broken_edge(no_origin) == [
+        "Deployment/edge: no BETMESH_EDGE_PUBLIC_URL (the origin browsers use)",
+        "Deployment/identity: FranceConnect is configured but no edge serves its redirects",
+    ]
+    assert "Deployment/identity: FranceConnect is configured but no edge serves its redirects" in (
+        broken_edge(no_edge)
+    )
+
+
+def grpc_condition(*values: str) -> str:
+    header = {"httpHeaderName": "content-type", "values": list(values)}
+    return json.dumps([{"field": "http-header", "httpHeaderConfig": header}])
+
+
+@pytest.mark.parametrize(
+    ("condition", "clean"),
+    [
+        (None, False),
+        (grpc_condition("application/grpc", "application/grpc+*"), True),
+        # Would also take gRPC-web (application/grpc-web+proto) to the GRPC target group.
+        (grpc_condition("application/grpc*"), False),
+        # Matches no native gRPC call at all.
+        (grpc_condition("application/grpc-web"), False),
+    ],
+)
+def test_a_grpc_ingress_lets_grpc_web_fall_through_to_the_edge(
+    condition: str | None, clean: bool
+) -> None:
+    def grpc_backend(objects: list[Obj]) -> None:
+        annotations = {"alb.ingress.kubernetes.io/backend-protocol-version": "GRPC"}
+        if condition is not None:
+            annotations["alb.ingress.kubernetes.io/conditions.live"] = condition
+        find(objects, "Ingress", "edge")["metadata"]["annotations"] = annotations
+
+    expected = [
+        "Ingress/edge: gRPC backend live needs a content-type condition for native gRPC only"
+        " (conditions.live): gRPC-web must reach the edge"
+    ]
+    assert broken(grpc_backend) == ([] if clean else expected)

@@ -124,7 +124,57 @@ sys.exit(1 if problems else 0)
 def test_the_real_overlays_render_and_validate() -> None:
     result = run_tools("-m", "deploy.tools.validate_k8s")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "k8s overlay prod: 49 objects" in result.stdout, result.stdout
+    assert "k8s overlay prod: 57 objects" in result.stdout, result.stdout
+
+
+RENDER_JSON = """
+import json, sys
+from pathlib import Path
+from deploy.tools.render import build
+print(json.dumps(build(Path(sys.argv[1]))))
+"""
+
+
+@needs_deploy_tools
+def test_browsers_reach_the_edge_and_partners_the_services_on_one_alb() -> None:
+    result = run_tools("-c", RENDER_JSON, str(ROOT / "deploy" / "k8s" / "overlays" / "prod"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    objects = json.loads(result.stdout)
+
+    def get(kind: str, name: str) -> Any:
+        return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+    ingresses = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Ingress"}
+    assert set(ingresses) == {"grpc", "web"}
+    groups = {
+        i["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"]
+        for i in ingresses.values()
+    }
+    assert groups == {"betmesh"}
+    web = ingresses["web"]
+    (path,) = web["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["backend"]["service"]["name"]) == ("/", "edge")
+    annotations = web["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/healthz"
+    assert (
+        annotations["alb.ingress.kubernetes.io/certificate-arn"]
+        == (
+            ingresses["grpc"]["metadata"]["annotations"][
+                "alb.ingress.kubernetes.io/certificate-arn"
+            ]
+        )
+    )
+    edge = get("Deployment", "edge")["spec"]["template"]["spec"]["containers"][0]
+    assert edge["args"] == ["gateway.edge"]
+    assert edge["image"].endswith("/betmesh:0.2.0")
+    config = get("ConfigMap", "betmesh-edge")["data"]
+    assert config["BETMESH_EDGE_PUBLIC_URL"] == "https://betmesh.example"
+    assert config["BETMESH_EDGE_CORS_ORIGINS"] == ""
+    identity = get("Deployment", "identity")["spec"]["template"]["spec"]["containers"][0]
+    env = {v["name"]: v.get("value") for v in identity["env"]}
+    assert env["BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI"] == (
+        "https://betmesh.example/auth/franceconnect/callback"
+    )
 
 
 @needs_deploy_tools
@@ -168,5 +218,12 @@ def test_cdk_synthesises_the_layout(tmp_path: Path) -> None:
     signers = [k for k in of("AWS::KMS::Key") if k.get("KeySpec") == "ECC_SECG_P256K1"]
     assert len(signers) == 3
     assert of("AWS::EKS::Cluster")[0]["Version"] == "1.34"
-    assert of("AWS::CloudFront::Distribution")
+    # The browser-facing origin: its certificate, and public subnets the load balancer
+    # controller can place the internet-facing ALB in (the web app ships in the image).
+    (certificate,) = of("AWS::CertificateManager::Certificate")
+    assert certificate["DomainName"] == "betmesh.example"
+    assert certificate["ValidationMethod"] == "DNS"
+    elb_tag = {"Key": "kubernetes.io/role/elb", "Value": "1"}
+    assert sum(elb_tag in s.get("Tags", []) for s in of("AWS::EC2::Subnet")) == 3
+    assert not of("AWS::CloudFront::Distribution")
     assert of("AWS::Lambda::Function")[0]["PackageType"] == "Image"

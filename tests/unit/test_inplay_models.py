@@ -8,7 +8,7 @@ from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 
 from service_runtime.errors import InvalidArgument
 from services.quotes.domain import inplay_tennis, tennis
-from services.quotes.domain.pricing import canonicalise, price_fixture
+from services.quotes.domain.pricing import price_fixture
 from services.quotes.domain.snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
@@ -76,13 +76,39 @@ def football_state(
 
 
 def same_prices(live: market_pb2.QuoteSet, pre: market_pb2.QuoteSet) -> None:
+    """The same model output: every selection's probability equal (the odds differ by the
+    policy's live margin, see test_in_play_margin_keeps_a_strong_favourite_on_offer)."""
     assert live.phase == market_pb2.PRICING_PHASE_LIVE
     assert pre.phase == market_pb2.PRICING_PHASE_PRE_MATCH
-    live_copy = market_pb2.QuoteSet()
-    live_copy.CopyFrom(live)
-    live_copy.phase = pre.phase
-    live_copy.event_sequence = 0
-    assert canonicalise(live_copy) == canonicalise(pre)
+
+    def model(quote_set: market_pb2.QuoteSet) -> dict[tuple[str, str], int]:
+        return {
+            (m.market_id, s.selection_id): s.probability_e9
+            for m in quote_set.markets
+            for s in m.selections
+        }
+
+    assert model(live) == model(pre)
+
+
+def test_in_play_margin_keeps_a_strong_favourite_on_offer() -> None:
+    # 1-0 at 70': the home side is far above 85%. A multiplicative margin at the 85% payout cap
+    # would price it under 1.01 (withdrawn); the default live policy loads the outsiders.
+    state = football_state(4200, 2, 1, 0)
+    snapshot = demo_football_snapshot()
+    live = price(FOOTBALL, state)
+    result = market(live, "f1/MATCH_RESULT")
+    home = next(s for s in result.selections if s.selection_id == "home")
+    assert home.probability_e9 > 850_000_000
+    assert home.status == market_pb2.SELECTION_STATUS_ACTIVE and home.odds_e4 >= 10_100
+    assert result.payout_e4 <= 8_500
+    # Without a live rule the pre-match one (multiplicative) applies and withdraws it.
+    snapshot.pricing_policy.ClearField("live_default_margin")
+    plain = price_fixture(fixture(FOOTBALL), snapshot, snapshot_hash(snapshot), [], state, FOOTBALL)
+    plain_home = next(
+        s for s in market(plain, "f1/MATCH_RESULT").selections if s.selection_id == "home"
+    )
+    assert plain_home.status != market_pb2.SELECTION_STATUS_ACTIVE
 
 
 def test_football_at_kick_off_prices_as_pre_match() -> None:

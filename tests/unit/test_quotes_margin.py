@@ -30,7 +30,15 @@ def payout_before_rounding(implied: tuple[list[int], int]) -> Fraction:
 @pytest.mark.parametrize("target", [8_500, 9_000, 9_650])
 @pytest.mark.parametrize(
     "probabilities",
-    [(0.5, 0.3, 0.2), (0.45, 0.55), (0.7, 0.2, 0.06, 0.04), (0.25, 0.25, 0.25, 0.25)],
+    [
+        (0.5, 0.3, 0.2),
+        (0.45, 0.55),
+        (0.7, 0.2, 0.06, 0.04),
+        (0.25, 0.25, 0.25, 0.25),
+        # In play: a near-certain favourite (a bare Newton step overflowed the power method).
+        (0.97, 0.025, 0.005),
+        (0.999999, 0.0000009, 0.0000001),
+    ],
 )
 def test_each_method_hits_the_target_before_rounding_and_never_exceeds_it_after(
     method: margin.Method, target: int, probabilities: tuple[float, ...]

@@ -135,17 +135,25 @@ def _power(p: Sequence[int], total: int, payout_e4: int) -> Implied:
         for i, x in enumerate(p)
         if x
     }
-    k = decimal.Decimal(1)
-    # Newton on f(k) = sum(exp(k ln p)) - T: f is convex and decreasing, so from k = 1
-    # (f < 0 there) the iterates decrease monotonically to the root.
-    for _ in range(60):
+    # Newton on f(k) = sum(exp(k ln p)) - T, kept inside the bracket (0, 1] where the root
+    # lies (f(0) = number of selections > T >= f(1)) by bisecting whenever a step would leave
+    # it: with a near-certain favourite the slope at k = 1 is tiny and a bare Newton step
+    # flies far below 0, where exp overflows.
+    low, high = zero, decimal.Decimal(1)
+    k = high if len(logs) > target else zero  # a lone selection: nothing to spread
+    for _ in range(200 if k else 0):
         terms = [(ctx.exp(ctx.multiply(k, lg)), lg) for lg in logs.values()]
         f = ctx.subtract(sum((t for t, _ in terms), zero), target)
+        if f > 0:
+            low = k
+        else:
+            high = k
         slope = sum((ctx.multiply(t, lg) for t, lg in terms), zero)
-        if slope == 0:
-            break
-        step = ctx.divide(f, slope)
-        k = ctx.subtract(k, step)
+        following = ctx.subtract(k, ctx.divide(f, slope)) if slope != 0 else low
+        if not low < following < high:
+            following = ctx.divide(ctx.add(low, high), decimal.Decimal(2))
+        step = ctx.subtract(following, k)
+        k = following
         if abs(step) < decimal.Decimal("1e-30"):
             break
     scale = decimal.Decimal(IMPLIED_SCALE)

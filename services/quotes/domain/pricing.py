@@ -135,8 +135,9 @@ def _bad_policy(message: str) -> FailedPrecondition:
     return FailedPrecondition("INVALID_PRICING_POLICY", f"the snapshot's pricing policy: {message}")
 
 
-def resolve_policy(policy: snapshot_pb2.PricingPolicy) -> Policy:
-    """Defaults filled in (cap 85%, minimum odds 1.01, multiplicative at the cap) and checked."""
+def resolve_policy(policy: snapshot_pb2.PricingPolicy, live: bool = False) -> Policy:
+    """Defaults filled in (cap 85%, minimum odds 1.01, multiplicative at the cap) and checked.
+    In play, the live rules come first where the policy has them."""
     cap = policy.payout_cap_e4 or DEFAULT_PAYOUT_CAP_E4
     if cap > margin.PAYOUT_SCALE:
         raise _bad_policy(f"payout cap {cap} is above 100%")
@@ -159,6 +160,12 @@ def resolve_policy(policy: snapshot_pb2.PricingPolicy) -> Policy:
 
     default = rule(policy.default_margin, None)
     by_type = {m.market_type: rule(m, default) for m in policy.margins}
+    if live:
+        if policy.HasField("live_default_margin"):
+            # Listed pre-match types keep their own rule unless listed for live too.
+            default = rule(policy.live_default_margin, default)
+            by_type = {}
+        by_type |= {m.market_type: rule(m, default) for m in policy.live_margins}
     return Policy(cap, min_odds, default, by_type)
 
 
@@ -285,7 +292,7 @@ def price_fixture(
     if game_state is not None:
         _validate_game_state(game_state, sport)
     wanted = _wanted_types(market_types, sport)
-    policy = resolve_policy(snapshot.pricing_policy)
+    policy = resolve_policy(snapshot.pricing_policy, live=game_state is not None)
     model = _MODELS[sport]
     quote_set = market_pb2.QuoteSet(
         fixture_id=fixture.fixture_id,

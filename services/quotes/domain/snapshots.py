@@ -36,6 +36,7 @@ def snapshot_bytes(snapshot: snapshot_pb2.ModelSnapshot) -> bytes:
     elif which == "basketball":
         canonical.basketball.teams.sort(key=lambda t: t.participant_id)
     canonical.pricing_policy.margins.sort(key=lambda m: m.market_type)
+    canonical.pricing_policy.live_margins.sort(key=lambda m: m.market_type)
     return canonical_bytes(canonical)
 
 
@@ -225,6 +226,11 @@ def default_pricing_policy() -> snapshot_pb2.PricingPolicy:
         default_margin=snapshot_pb2.MarketMargin(method=multiplicative, target_payout_e4=8_500),
         payout_cap_e4=8_500,
         min_odds_e4=10_100,
+        # In play the margin goes on the outsiders, as in-play books load it: a 1-0 home side
+        # at 85% stays on offer (about 1.13) instead of being withdrawn under 1.01.
+        live_default_margin=snapshot_pb2.MarketMargin(
+            method=snapshot_pb2.MARGIN_METHOD_POWER, target_payout_e4=8_500
+        ),
     )
 
 

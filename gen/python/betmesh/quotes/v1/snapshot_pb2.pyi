@@ -133,6 +133,8 @@ class PricingPolicy(_message.Message):
     DEFAULT_MARGIN_FIELD_NUMBER: _builtins.int
     PAYOUT_CAP_E4_FIELD_NUMBER: _builtins.int
     MIN_ODDS_E4_FIELD_NUMBER: _builtins.int
+    LIVE_MARGINS_FIELD_NUMBER: _builtins.int
+    LIVE_DEFAULT_MARGIN_FIELD_NUMBER: _builtins.int
     payout_cap_e4: _builtins.int
     """No market's theoretical payout may exceed this (8500 = the French 85% cap)."""
     min_odds_e4: _builtins.int
@@ -143,6 +145,15 @@ class PricingPolicy(_message.Message):
 
     @_builtins.property
     def default_margin(self) -> Global___MarketMargin: ...
+    @_builtins.property
+    def live_margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketMargin]:
+        """In play, per market type, then live_default_margin, then the pre-match rules above. In play
+        a favourite often passes 85%, where a multiplicative margin at an 85% payout prices it under
+        1.01 (withdrawn); a longshot-loaded method (power, Shin) keeps it on offer.
+        """
+
+    @_builtins.property
+    def live_default_margin(self) -> Global___MarketMargin: ...
     def __init__(
         self,
         *,
@@ -150,10 +161,12 @@ class PricingPolicy(_message.Message):
         default_margin: Global___MarketMargin | None = ...,
         payout_cap_e4: _builtins.int = ...,
         min_odds_e4: _builtins.int = ...,
+        live_margins: _abc.Iterable[Global___MarketMargin] | None = ...,
+        live_default_margin: Global___MarketMargin | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "live_default_margin", b"live_default_margin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "margins", b"margins", "min_odds_e4", b"min_odds_e4", "payout_cap_e4", b"payout_cap_e4"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "live_default_margin", b"live_default_margin", "live_margins", b"live_margins", "margins", b"margins", "min_odds_e4", b"min_odds_e4", "payout_cap_e4", b"payout_cap_e4"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

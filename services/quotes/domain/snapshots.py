@@ -226,10 +226,12 @@ def default_pricing_policy() -> snapshot_pb2.PricingPolicy:
         default_margin=snapshot_pb2.MarketMargin(method=multiplicative, target_payout_e4=8_500),
         payout_cap_e4=8_500,
         min_odds_e4=10_100,
-        # In play the margin goes on the outsiders, as in-play books load it: a 1-0 home side
-        # at 85% stays on offer (about 1.13) instead of being withdrawn under 1.01.
+        # In play the margin goes on the outsiders, as in-play books load it: a side ahead at
+        # 85-93% stays on offer (1.10-1.01) instead of being withdrawn under 1.01. Additive,
+        # not power: it is integer arithmetic (~10 us a market, where power's exact Decimal
+        # Newton costs ~1 ms, and a live reprice has dozens of markets).
         live_default_margin=snapshot_pb2.MarketMargin(
-            method=snapshot_pb2.MARGIN_METHOD_POWER, target_payout_e4=8_500
+            method=snapshot_pb2.MARGIN_METHOD_ADDITIVE, target_payout_e4=8_500
         ),
     )
 

@@ -149,7 +149,7 @@ class PricingPolicy(_message.Message):
     def live_margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketMargin]:
         """In play, per market type, then live_default_margin, then the pre-match rules above. In play
         a favourite often passes 85%, where a multiplicative margin at an 85% payout prices it under
-        1.01 (withdrawn); a longshot-loaded method (power, Shin) keeps it on offer.
+        1.01 (withdrawn); a method that loads the outsiders (additive, power, Shin) keeps it on offer.
         """
 
     @_builtins.property

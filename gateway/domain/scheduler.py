@@ -66,6 +66,9 @@ class PreMatchScheduler:
     clock: Callable[[], float] = time.time
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # On-demand pricing in flight per fixture: a burst of bets on a fixture nobody has priced
+    # yet costs one consensus call, not one per bet.
+    _pricing: dict[str, asyncio.Future[Accepted | None]] = field(default_factory=dict)
 
     async def current_snapshot(self, sport: sport_pb2.Sport.ValueType) -> str | None:
         if sport in self.pinned:
@@ -90,6 +93,15 @@ class PreMatchScheduler:
         """A pre-match price asked for before any pass reached the fixture (just loaded, or
         the timer is off): priced at once through consensus, from the sport's current snapshot.
         None when the fixture is unknown, not scheduled, or its sport has no snapshot."""
+        pending = self._pricing.get(fixture_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._price_now(fixture_id))
+            self._pricing[fixture_id] = pending
+            pending.add_done_callback(lambda _: self._pricing.pop(fixture_id, None))
+        # Shielded: one caller giving up must not cancel the others' answer.
+        return await asyncio.shield(pending)
+
+    async def _price_now(self, fixture_id: str) -> Accepted | None:
         fixture = await self.fixtures.get(fixture_id)
         if fixture is None or fixture.status not in PRICEABLE:
             return None

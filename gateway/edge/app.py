@@ -130,6 +130,7 @@ def build(settings: EdgeSettings) -> Edge:
         upstreams,
         authenticator,
         max_streams_per_client=settings.max_streams_per_client,
+        trusted_proxies=settings.trusted_proxies,
         default_unary_deadline_seconds=settings.default_unary_deadline_seconds,
         max_request_bytes=settings.max_request_bytes,
     )

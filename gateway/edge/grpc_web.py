@@ -25,6 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from gateway.edge.auth import EdgeAuthenticator
+from gateway.edge.client_address import Network, client_address
 from gateway.edge.framing import (
     FramingError,
     Mode,
@@ -112,8 +113,10 @@ class GrpcWebProxy:
         max_streams_per_client: int,
         default_unary_deadline_seconds: float,
         max_request_bytes: int,
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
         self.methods = methods
+        self.trusted_proxies = tuple(trusted_proxies)
         self.max_request_bytes = max_request_bytes
         self.upstreams = upstreams
         self.authenticator = authenticator
@@ -173,7 +176,10 @@ class GrpcWebProxy:
         )
         channel = self.upstreams.channel(method.area)
         if method.server_streaming:
-            with self.streams.take(request.remote or "unknown"):
+            client = client_address(
+                request.remote, request.headers.get("x-forwarded-for"), self.trusted_proxies
+            )
+            with self.streams.take(client):
                 return await self._stream(
                     request, mode, channel, method, message, metadata, timeout, span
                 )

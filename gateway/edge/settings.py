@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gateway.edge.client_address import Network, parse_networks
 from gateway.edge.methods import AREAS
 from service_runtime.settings import Env
 
@@ -23,6 +24,8 @@ class EdgeSettings:
     web_root: Path
     max_request_bytes: int
     max_streams_per_client: int
+    # Peers whose X-Forwarded-For is believed for the per-client limit (load balancers).
+    trusted_proxies: tuple[Network, ...]
     # Unary calls without grpc-timeout get this deadline; a browser that never set one must not
     # hold an upstream call forever. Streams get none: they are meant to stay open.
     default_unary_deadline_seconds: float
@@ -77,6 +80,7 @@ class EdgeSettings:
             web_root=Path(env.str("EDGE_WEB_ROOT", str(ROOT / "web" / "dist"))),
             max_request_bytes=env.int("EDGE_MAX_REQUEST_BYTES", 64 * 1024),
             max_streams_per_client=env.int("EDGE_MAX_STREAMS_PER_CLIENT", 16),
+            trusted_proxies=_networks(env, env.list("EDGE_TRUSTED_PROXIES", [])),
             default_unary_deadline_seconds=env.float("EDGE_UNARY_DEADLINE_SECONDS", 30.0),
             auth_mode=auth_mode,
             identity_address=identity_address,
@@ -91,6 +95,14 @@ class EdgeSettings:
             env.problems.append("BETMESH_EDGE_MAX_STREAMS_PER_CLIENT must be at least 1")
         env.check()
         return settings
+
+
+def _networks(env: Env, values: list[str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(values)
+    except ValueError as exc:
+        env.problems.append(f"BETMESH_EDGE_TRUSTED_PROXIES: {exc}")
+        return ()
 
 
 def parse_upstreams(env: Env, raw: str) -> dict[str, tuple[str, ...]]:

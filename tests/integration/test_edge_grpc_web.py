@@ -131,6 +131,8 @@ async def mesh(
             identity_port,
             BETMESH_EDGE_WEB_ROOT=str(web_root),
             BETMESH_EDGE_MAX_STREAMS_PER_CLIENT="3",
+            # The test's client is "the load balancer": its X-Forwarded-For names the browser.
+            BETMESH_EDGE_TRUSTED_PROXIES="127.0.0.1",
             BETMESH_EDGE_MAX_REQUEST_BYTES="4096",
         )
     )
@@ -332,7 +334,8 @@ async def test_a_browser_going_away_cancels_the_upstream_stream(mesh: Mesh) -> N
 
 
 async def test_streams_per_client_and_request_size_are_bounded(mesh: Mesh) -> None:
-    tokens = [(await mesh.player())[1] for _ in range(4)]
+    # Live allows one stream per player here: a token per stream.
+    tokens = [(await mesh.player())[1] for _ in range(8)]
     opened = []
     for token in tokens[:3]:
         stream = mesh.web.stream(STREAM_ODDS, only(new_fixture()), token=token)
@@ -340,6 +343,19 @@ async def test_streams_per_client_and_request_size_are_bounded(mesh: Mesh) -> No
         assert raw is not None, result.trailers
         opened.append(stream)
     result, raw = await anext(mesh.web.stream(STREAM_ODDS, only(new_fixture()), token=tokens[3]))
+    assert (result.code, result.reason) == (RESOURCE_EXHAUSTED, "EDGE_TOO_MANY_STREAMS")
+    # Behind the balancer, each browser has its own allowance: the one it forwards for counts,
+    # and a browser cannot borrow another's by writing its own X-Forwarded-For first.
+    browser = {"x-forwarded-for": "203.0.113.9"}
+    for n in (4, 5, 6):
+        more = mesh.web.stream(STREAM_ODDS, only(new_fixture()), token=tokens[n], headers=browser)
+        result, raw = await anext(more)
+        assert raw is not None, result.trailers
+        opened.append(more)
+    spoofed = {"x-forwarded-for": "198.51.100.1, 203.0.113.9"}
+    result, raw = await anext(
+        mesh.web.stream(STREAM_ODDS, only(new_fixture()), token=tokens[7], headers=spoofed)
+    )
     assert (result.code, result.reason) == (RESOURCE_EXHAUSTED, "EDGE_TOO_MANY_STREAMS")
     for stream in opened:
         await stream.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -114,10 +113,9 @@ class Bookie:
         self.clients = clients
         self.state = state
         self.stub = bet_service_pb2_grpc.BetServiceStub(clients.channel("bets"))
-        self._counter = itertools.count(1)
 
     def _key(self, player: Player) -> str:
-        return f"md-{self.state.run_id}-p{player.index}-b{next(self._counter)}"
+        return f"md-{self.state.run_id}-p{player.index}-b{next(self.state.bet_numbers)}"
 
     def place(
         self,

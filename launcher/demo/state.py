@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from betmesh.common.v1 import game_state_pb2, sport_pb2
@@ -112,6 +114,9 @@ class DayState:
     deposits_minor: int = 0
     fixtures_loaded: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # One sequence for every bet of the run, whoever places it: two placers counting on their
+    # own would hand a player the same idempotency key twice (bets answers DUPLICATED_REQUEST).
+    bet_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def record(self, bet: PlacedBet) -> None:
         with self.lock:

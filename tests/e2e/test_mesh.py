@@ -210,6 +210,8 @@ def test_the_match_day_demo_plays_against_the_running_mesh(
         "LINE_CHANGED",
         "PAST_CUTOFF_TIME",
     } <= set(summary["rejections"])
+    # Every bet of the day had a key of its own: none was refused as a reused one.
+    assert "DUPLICATED_REQUEST" not in summary["rejections"]
 
     with operator.channel(mesh.addresses["bets"]) as channel:
         bets = bet_service_pb2_grpc.BetServiceStub(channel)

@@ -197,9 +197,25 @@ def test_a_bet_placed_through_the_edge_is_one_trace_from_the_browser_to_the_quot
     assert bet.legs[0].accepted_odds_e4 == home.odds_e4
 
     def edge_bets_and_replicas(spans: Sequence[ReceivedSpan]) -> bool:
+        # Every span the assertions below walk: processes export on their own schedules, and a
+        # server span ends (and is exported) after the calls it made.
+        ids = {s.span.span_id for s in spans}
+        price_reads = [
+            s
+            for s in spans
+            if s.service_name == "betmesh.gateway"
+            and s.span.kind == SERVER
+            and s.span.name.endswith("GetAcceptedQuoteSet")
+        ]
         return (
-            any(s.service_name == "betmesh.bets" and s.span.kind == SERVER for s in spans)
+            any(
+                s.service_name == "betmesh.bets"
+                and s.span.kind == SERVER
+                and s.span.name.endswith("PlaceBet")
+                for s in spans
+            )
             and any(s.service_name == "betmesh.edge" and s.span.kind == SERVER for s in spans)
+            and any(r.span.parent_span_id in ids for r in price_reads)
             and len(replicas_pricing(spans)) >= 2
         )
 

@@ -6,6 +6,7 @@ call also carries a service token for the called service (service_runtime.client
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import grpc
@@ -34,7 +35,9 @@ class ChannelPool:
         self._channels: dict[str, grpc.aio.Channel] = {}
         self.tokens = token_source_from_env() if tokens == "environment" else tokens
 
-    def get(self, target: str) -> grpc.aio.Channel:
+    def get(self, target: str, options: Sequence[tuple[str, object]] = ()) -> grpc.aio.Channel:
+        """The channel to `target` (`options` are added to the defaults when it is first made,
+        e.g. a load-balancing policy for a target naming several addresses)."""
         channel = self._channels.get(target)
         if channel is None:
             interceptors: list[grpc.aio.ClientInterceptor] = client_interceptors()
@@ -42,7 +45,7 @@ class ChannelPool:
                 # After the tracing interceptor: a token fetch shows inside the call's span.
                 interceptors += bearer_interceptors(self.tokens)
             channel = grpc.aio.insecure_channel(
-                target, options=CLIENT_OPTIONS, interceptors=interceptors
+                target, options=[*CLIENT_OPTIONS, *options], interceptors=interceptors
             )
             self._channels[target] = channel
         return channel

@@ -11,7 +11,8 @@ removes it from the address bar at once (README.md, "Sign-in").
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlencode, urlsplit
 
 import grpc
@@ -78,44 +79,44 @@ class IdentityRoutes:
         response.headers["referrer-policy"] = "no-referrer"
         return response
 
+    @contextmanager
+    def _refused_back_to_app(self, key: str) -> Iterator[None]:
+        """Identity refusing (or unreachable) sends the browser back to the app, the reason in
+        the fragment under `key`."""
+        try:
+            yield
+        except grpc.aio.AioRpcError as exc:
+            log.warning("identity refused a sign-in step", extra={"reason": _reason(exc)})
+            raise self._back({key: _reason(exc)}) from None
+        except DomainError as exc:
+            raise self._back({key: exc.reason}) from None
+
     async def login(self, request: web.Request) -> web.StreamResponse:
         path = app_path(request.query.get("return_to"))
         if path is None:
             raise self._back({"login_error": "RETURN_TO_NOT_ALLOWED"})
-        with _span("franceconnect login", request):
-            try:
-                started = await self._stub().StartFranceConnectLogin(
-                    pb.StartFranceConnectLoginRequest(return_to=self.public_url + path),
-                    timeout=IDENTITY_TIMEOUT_SECONDS,
-                )
-            except grpc.aio.AioRpcError as exc:
-                log.warning("franceconnect login refused", extra={"reason": _reason(exc)})
-                raise self._back({"login_error": _reason(exc)}) from None
-            except DomainError as exc:
-                raise self._back({"login_error": exc.reason}) from None
+        with _span("franceconnect login", request), self._refused_back_to_app("login_error"):
+            started = await self._stub().StartFranceConnectLogin(
+                pb.StartFranceConnectLoginRequest(return_to=self.public_url + path),
+                timeout=IDENTITY_TIMEOUT_SECONDS,
+            )
         response = web.HTTPFound(started.authorization_url)
         response.headers["cache-control"] = "no-store"
         raise response
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query
-        with _span("franceconnect callback", request):
-            try:
-                done = await self._stub().CompleteFranceConnectLogin(
-                    pb.CompleteFranceConnectLoginRequest(
-                        code=query.get("code", ""),
-                        state=query.get("state", ""),
-                        iss=query.get("iss", ""),
-                        error=query.get("error", ""),
-                        error_description=query.get("error_description", ""),
-                    ),
-                    timeout=IDENTITY_TIMEOUT_SECONDS,
-                )
-            except grpc.aio.AioRpcError as exc:
-                log.warning("franceconnect callback refused", extra={"reason": _reason(exc)})
-                raise self._back({"login_error": _reason(exc)}) from None
-            except DomainError as exc:
-                raise self._back({"login_error": exc.reason}) from None
+        with _span("franceconnect callback", request), self._refused_back_to_app("login_error"):
+            done = await self._stub().CompleteFranceConnectLogin(
+                pb.CompleteFranceConnectLoginRequest(
+                    code=query.get("code", ""),
+                    state=query.get("state", ""),
+                    iss=query.get("iss", ""),
+                    error=query.get("error", ""),
+                    error_description=query.get("error_description", ""),
+                ),
+                timeout=IDENTITY_TIMEOUT_SECONDS,
+            )
         raise self._back(
             {
                 "access_token": done.access_token.token,
@@ -137,31 +138,22 @@ class IdentityRoutes:
         return app_path(path) or "/"
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        with _span("franceconnect logout", request):
-            try:
-                started = await self._stub().StartFranceConnectLogout(
-                    pb.StartFranceConnectLogoutRequest(
-                        session_id=request.query.get("session_id", "")
-                    ),
-                    timeout=IDENTITY_TIMEOUT_SECONDS,
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise self._back({"logout_error": _reason(exc)}) from None
-            except DomainError as exc:
-                raise self._back({"logout_error": exc.reason}) from None
+        with _span("franceconnect logout", request), self._refused_back_to_app("logout_error"):
+            started = await self._stub().StartFranceConnectLogout(
+                pb.StartFranceConnectLogoutRequest(session_id=request.query.get("session_id", "")),
+                timeout=IDENTITY_TIMEOUT_SECONDS,
+            )
         raise web.HTTPFound(started.logout_url)
 
     async def logout_callback(self, request: web.Request) -> web.StreamResponse:
-        with _span("franceconnect logout callback", request):
-            try:
-                await self._stub().CompleteFranceConnectLogout(
-                    pb.CompleteFranceConnectLogoutRequest(state=request.query.get("state", "")),
-                    timeout=IDENTITY_TIMEOUT_SECONDS,
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise self._back({"logout_error": _reason(exc)}) from None
-            except DomainError as exc:
-                raise self._back({"logout_error": exc.reason}) from None
+        with (
+            _span("franceconnect logout callback", request),
+            self._refused_back_to_app("logout_error"),
+        ):
+            await self._stub().CompleteFranceConnectLogout(
+                pb.CompleteFranceConnectLogoutRequest(state=request.query.get("state", "")),
+                timeout=IDENTITY_TIMEOUT_SECONDS,
+            )
         raise self._back({"logged_out": "1"})
 
     async def kyc_webhook(self, request: web.Request) -> web.StreamResponse:

@@ -2,7 +2,7 @@
 
 Calls go out with the browser's `authorization` untouched: each service verifies the player or
 operator as it does for native clients. The edge therefore has no credential of its own to
-attach (its ChannelPool would add a service token and hide the caller).
+attach: its pool carries no service token, which would hide the caller.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from collections.abc import Mapping
 
 import grpc
 
-from service_runtime.channels import CLIENT_OPTIONS
+from service_runtime.channels import ChannelPool
 from service_runtime.errors import Unavailable
-from service_runtime.telemetry import client_interceptors
 
 
 def channel_target(addresses: tuple[str, ...]) -> tuple[str, list[tuple[str, object]]]:
@@ -29,12 +28,9 @@ def channel_target(addresses: tuple[str, ...]) -> tuple[str, list[tuple[str, obj
 class Upstreams:
     def __init__(self, addresses: Mapping[str, tuple[str, ...]]) -> None:
         self.addresses = dict(addresses)
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._pool = ChannelPool(tokens=None)
 
     def channel(self, area: str) -> grpc.aio.Channel:
-        channel = self._channels.get(area)
-        if channel is not None:
-            return channel
         addresses = self.addresses.get(area)
         if not addresses:
             raise Unavailable(
@@ -42,14 +38,7 @@ class Upstreams:
                 f"no {area} service is configured behind this edge",
                 {"area": area},
             )
-        target, options = channel_target(addresses)
-        channel = grpc.aio.insecure_channel(
-            target, options=[*CLIENT_OPTIONS, *options], interceptors=client_interceptors()
-        )
-        self._channels[area] = channel
-        return channel
+        return self._pool.get(*channel_target(addresses))
 
     async def close(self) -> None:
-        channels, self._channels = list(self._channels.values()), {}
-        for channel in channels:
-            await channel.close()
+        await self._pool.close()

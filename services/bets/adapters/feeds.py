@@ -242,23 +242,14 @@ class Feeds:
             if change.HasField("effective_at")
             else said_at
         )
+        caps = []
         if change.HasField("stake_cap_7d"):
-            await asyncio.to_thread(
-                self.store.save_stake_cap,
-                change.player_id,
-                change.stake_cap_7d.amount_minor,
-                effective,
-                said_at,
-                self.raise_delay,
-            )
+            caps.append((self.store.save_stake_cap, change.stake_cap_7d.amount_minor))
         if change.HasField("deposit_cap_7d"):
+            caps.append((self.store.save_deposit_cap, change.deposit_cap_7d.amount_minor))
+        for save, cap in caps:
             await asyncio.to_thread(
-                self.store.save_deposit_cap,
-                change.player_id,
-                change.deposit_cap_7d.amount_minor,
-                effective,
-                said_at,
-                self.raise_delay,
+                save, change.player_id, cap, effective, said_at, self.raise_delay
             )
 
     def consumers(

@@ -99,21 +99,11 @@ class WalletService:
         # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
         # for this outcome instead of racing it, and a failure anywhere releases the key.
         with self.ledger.session() as session:
-            earlier = session.claim_idempotency(
-                DEPOSIT_SCOPE, command.idempotency_key, request_fingerprint, transaction_id
+            earlier = self._first_answer(
+                session, DEPOSIT_SCOPE, command, request_fingerprint, transaction_id, "deposit"
             )
             if earlier is not None:
-                if earlier.fingerprint != request_fingerprint:
-                    raise FailedPrecondition(
-                        "IDEMPOTENCY_KEY_REUSED",
-                        "this idempotency_key was used for a different deposit",
-                        {"idempotency_key": command.idempotency_key},
-                    )
-                return DepositResult(
-                    earlier.transaction_id,
-                    session.wallet(command.player_id, self.currency),
-                    moved_money=False,
-                )
+                return earlier
             # After the key: a retry of an accepted deposit is answered even if the cap moved.
             self._check_deposit_cap(session, command.player_id, amount)
             charge = self.payments.charge(
@@ -135,6 +125,34 @@ class WalletService:
             )
             wallet = session.wallet(command.player_id, self.currency)
         return DepositResult(transaction_id, wallet, moved_money=True)
+
+    def _first_answer(
+        self,
+        session: LedgerSession,
+        scope: str,
+        command: DepositCommand,
+        request_fingerprint: str,
+        transaction_id: str,
+        what: str,
+    ) -> DepositResult | None:
+        """Claims the idempotency key; a retry gets the first answer (no money moves again), a
+        key reused for another request is refused. None: the key is ours, go on."""
+        earlier = session.claim_idempotency(
+            scope, command.idempotency_key, request_fingerprint, transaction_id
+        )
+        if earlier is None:
+            return None
+        if earlier.fingerprint != request_fingerprint:
+            raise FailedPrecondition(
+                "IDEMPOTENCY_KEY_REUSED",
+                f"this idempotency_key was used for a different {what}",
+                {"idempotency_key": command.idempotency_key},
+            )
+        return DepositResult(
+            earlier.transaction_id,
+            session.wallet(command.player_id, self.currency),
+            moved_money=False,
+        )
 
     def _check_deposit_cap(self, session: LedgerSession, player_id: str, amount: int) -> None:
         """ANJ: no deposit before the player sets a 7-day deposit cap, none above it."""
@@ -173,21 +191,11 @@ class WalletService:
         )
         transaction_id = self._new_id()
         with self.ledger.session() as session:
-            earlier = session.claim_idempotency(
-                WITHDRAW_SCOPE, command.idempotency_key, request_fingerprint, transaction_id
+            earlier = self._first_answer(
+                session, WITHDRAW_SCOPE, command, request_fingerprint, transaction_id, "withdrawal"
             )
             if earlier is not None:
-                if earlier.fingerprint != request_fingerprint:
-                    raise FailedPrecondition(
-                        "IDEMPOTENCY_KEY_REUSED",
-                        "this idempotency_key was used for a different withdrawal",
-                        {"idempotency_key": command.idempotency_key},
-                    )
-                return DepositResult(
-                    earlier.transaction_id,
-                    session.wallet(command.player_id, self.currency),
-                    moved_money=False,
-                )
+                return earlier
             status = self._kyc_status(command.player_id)
             if status != "VERIFIED":
                 raise FailedPrecondition(

@@ -103,6 +103,8 @@ def build(settings: GatewaySettings) -> ServiceHost:
         dissents,
     )
     gateway.hedge_after = settings.hedge_seconds
+    for replica_set in gateway.replica_sets.values():
+        replica_set.hedge_budget.ratio = settings.hedge_budget_percent / 100
     gateway.on_accepted = announce
     gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
     scheduler = PreMatchScheduler(

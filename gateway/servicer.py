@@ -33,15 +33,40 @@ def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def accepted_message(accepted: Accepted) -> pb.AcceptedQuoteSet:
-    return pb.AcceptedQuoteSet(
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (a message, bytes or a string)."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_QUOTE_SET = pb.AcceptedQuoteSet.DESCRIPTOR.fields_by_name["quote_set"].number
+_CANONICAL = pb.AcceptedQuoteSet.DESCRIPTOR.fields_by_name["canonical_quote_set"].number
+
+
+def _accepted_encoded(accepted: Accepted) -> bytes:
+    """An AcceptedQuoteSet on the wire. The quorum's canonical bytes ARE an encoded QuoteSet, so
+    they go in as both `quote_set` and `canonical_quote_set` unchanged: no decode and re-encode
+    of every market on the way out (fields may come in any order on the wire)."""
+    rest = pb.AcceptedQuoteSet(
         quote_set_id=f"{accepted.digest}@{int(accepted.accepted_at * 1000)}",
-        quote_set=accepted.quote_set,
-        canonical_quote_set=accepted.data,
         digest=accepted.digest,
         evidence=accepted.evidence,
         accepted_at=_timestamp(accepted.accepted_at),
-    )
+    ).SerializeToString()
+    return rest + _field(_QUOTE_SET, accepted.data) + _field(_CANONICAL, accepted.data)
+
+
+def accepted_response(accepted: Accepted) -> bytes:
+    """GetConsensusQuoteResponse and GetAcceptedQuoteSetResponse alike: `accepted` is field 1."""
+    return _field(1, _accepted_encoded(accepted))
 
 
 def _page(size: int, token: str) -> tuple[int, int]:
@@ -62,9 +87,10 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
         self.scheduler = scheduler
         self._tracer = tracer(__name__)
 
-    async def GetConsensusQuote(
+    # Both quote-set answers go out pre-encoded (bytes pass the server's serializer untouched).
+    async def GetConsensusQuote(  # type: ignore[override]
         self, request: pb.GetConsensusQuoteRequest, context: Context
-    ) -> pb.GetConsensusQuoteResponse:
+    ) -> bytes:
         price_request = quote_service_pb2.PriceFixtureRequest(
             fixture=request.fixture,
             snapshot_hash=request.snapshot_hash,
@@ -93,11 +119,11 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                 raise
             span.set_attribute("betmesh.consensus.accepted", True)
             span.set_attribute("betmesh.quote_set.digest", accepted.digest)
-        return pb.GetConsensusQuoteResponse(accepted=accepted_message(accepted))
+        return accepted_response(accepted)
 
-    async def GetAcceptedQuoteSet(
+    async def GetAcceptedQuoteSet(  # type: ignore[override]
         self, request: pb.GetAcceptedQuoteSetRequest, context: Context
-    ) -> pb.GetAcceptedQuoteSetResponse:
+    ) -> bytes:
         if not request.fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
         accepted = await self.gateway.latest(request.fixture_id, request.phase)
@@ -105,7 +131,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
             accepted = await self.scheduler.price_missing(request.fixture_id)
         if accepted is None:
             raise NotFound("QUOTE_SET_NOT_FOUND", f"no accepted quote set for {request.fixture_id}")
-        return pb.GetAcceptedQuoteSetResponse(accepted=accepted_message(accepted))
+        return accepted_response(accepted)
 
     async def ListReplicaSets(
         self, request: pb.ListReplicaSetsRequest, context: Context

@@ -33,6 +33,9 @@ class GatewaySettings:
     # None: every replica is asked at once. Set: hedged fan-out (ask k, the rest on need or
     # after this delay), which halves the pricing work where replicas share machines.
     hedge_seconds: float | None = None
+    # The share of calls that the hedge delay alone may extend to every replica (a budget:
+    # under load, replicas slower than the delay must not double the pricing work).
+    hedge_budget_percent: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -55,6 +58,7 @@ class GatewaySettings:
             scheduler_concurrency=env.int("GATEWAY_SCHEDULER_CONCURRENCY", 32),
             pinned_snapshots=_pinned(env, env.str("GATEWAY_SNAPSHOTS", "")),
             hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
+            hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
         )
         env.check()
         return settings

@@ -104,14 +104,24 @@ class TokenSource:
         self._failed: dict[str, tuple[float, TokenUnavailable]] = {}
         self.fetches = 0
 
+    def cached(self, audience: str) -> str | None:
+        """The cached token for `audience` if it is still usable (a refresh starts in the
+        background once it is due), else None: the caller then awaits `token`."""
+        cached = self._cache.get(audience)
+        if cached is None:
+            return None
+        now = self._clock()
+        if now >= cached.usable_until:
+            return None
+        if now >= cached.refresh_at:
+            self._start(audience)
+        return cached.token
+
     async def token(self, audience: str, timeout: float | None = None) -> str:
         """A token for `audience`, waiting at most `timeout` (and the fetch timeout)."""
-        now = self._clock()
-        cached = self._cache.get(audience)
-        if cached is not None and now < cached.usable_until:
-            if now >= cached.refresh_at:
-                self._start(audience)  # in the background: this call keeps the cached token
-            return cached.token
+        token = self.cached(audience)
+        if token is not None:
+            return token
         failed = self._failed.get(audience)
         if failed is not None and self._monotonic() - failed[0] < self.retry_after_failure:
             raise failed[1]
@@ -189,17 +199,14 @@ def identity_fetcher(
     """IssueToken at the identity service; returns the fetch and how to close its channel."""
     from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 
-    from service_runtime.channels import CLIENT_OPTIONS
-    from service_runtime.telemetry import client_interceptors
+    from service_runtime.channels import traced_channel
 
     channel: grpc.aio.Channel | None = None
 
     async def fetch(audience: str) -> IssuedToken:
         nonlocal channel
         if channel is None:  # created inside the running loop that uses it
-            channel = grpc.aio.insecure_channel(
-                address, options=CLIENT_OPTIONS, interceptors=client_interceptors()
-            )
+            channel = traced_channel(address)
         stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
         try:
             answer = await stub.IssueToken(

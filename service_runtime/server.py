@@ -2,7 +2,8 @@
 
 A `ServiceHost` owns one grpc.aio server with: the standard health service (SERVING for "" and
 each hosted service), reflection outside production, keepalive settings that match our
-clients', tracing and the service interceptor. `run_service` is the process entry point:
+clients', and every service method wrapped with its span, authentication and error mapping
+(service_runtime.handlers). `run_service` is the process entry point:
 it starts the host and shuts down gracefully on SIGTERM/SIGINT: health goes NOT_SERVING, the
 server drains for the grace period, background tasks stop, spans are flushed.
 """
@@ -22,13 +23,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
-from service_runtime.interceptors import ServiceInterceptor
+from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
 from service_runtime.settings import ServerSettings
 from service_runtime.telemetry import (
     configure_metrics,
     configure_tracing,
-    server_interceptor,
     shutdown_tracing,
 )
 from service_runtime.tokens import token_authenticator
@@ -82,14 +82,13 @@ class ServiceHost:
         anonymous = isinstance(authenticator, AnonymousAuthenticator)
         if self.settings.auth_mode == "tokens" and anonymous:
             authenticator = token_authenticator(self.service, self.settings)
-        server = grpc.aio.server(
-            interceptors=[server_interceptor(), ServiceInterceptor(authenticator)],
-            options=options,
-        )
+        # No interceptors: each service's handlers are wrapped once, as they are registered.
+        server = grpc.aio.server(options=options)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        wrapping = WrappingServer(server, authenticator)
         for registration in self.registrations:
-            registration.add(server)
+            registration.add(wrapping)  # type: ignore[arg-type]
         if self.settings.reflection:
             names = [r.name for r in self.registrations]
             reflection.enable_server_reflection(

@@ -1,4 +1,5 @@
-"""OpenTelemetry set-up from the environment, and the gRPC interceptors that use it.
+"""OpenTelemetry set-up from the environment (the gRPC spans themselves are made by
+service_runtime.handlers on the server side and service_runtime.channels on the client side).
 
 Export is OTLP/gRPC when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, and
 nothing otherwise: spans are still created so that trace ids reach the logs. Health checks are
@@ -12,9 +13,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-import grpc
 from opentelemetry import metrics, propagate, trace
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -93,22 +92,11 @@ def shutdown_tracing() -> None:
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 
-def traced(call_details: Any) -> bool:
-    """Every call but health probes is traced. The instrumentation's own health filter costs ~5%
-    of a busy server's CPU (typing.Protocol isinstance checks on every call); this is a prefix
-    test on the same method name."""
-    method = call_details.method
+def traced(method: str | bytes) -> bool:
+    """Every call but health probes is traced (decided once per method, when it is wrapped)."""
     if isinstance(method, bytes):
         method = method.decode()
-    return not str(method).startswith(_HEALTH_PREFIX)
-
-
-def server_interceptor() -> grpc.aio.ServerInterceptor:
-    return aio_server_interceptor(filter_=traced)  # type: ignore[no-untyped-call,no-any-return]
-
-
-def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    return list(aio_client_interceptors(filter_=traced))  # type: ignore[no-untyped-call]
+    return not method.startswith(_HEALTH_PREFIX)
 
 
 def meter(name: str) -> metrics.Meter:

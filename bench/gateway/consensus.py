@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil
 from betmesh.common.v1 import sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
 from betmesh.gateway.v1 import (
@@ -67,7 +69,19 @@ async def latency(call: Callable[[], Awaitable[Any]], n: int) -> list[float]:
     return samples
 
 
-async def throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> float:
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU of each named process so far (the bench itself under "client")."""
+    out = {}
+    for name, pid in pids.items():
+        times = psutil.Process(pid).cpu_times()
+        out[name] = times.user + times.system
+    return out
+
+
+async def throughput(
+    call: Callable[[], Awaitable[Any]], n: int, concurrency: int, pids: dict[str, int]
+) -> tuple[float, dict[str, float]]:
+    """Calls/s with `concurrency` in flight, and each process's CPU microseconds per call."""
     remaining = n
 
     async def worker() -> None:
@@ -76,9 +90,12 @@ async def throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: in
             remaining -= 1
             await call()
 
+    before = cpu_seconds(pids)
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return n / (time.perf_counter() - started)
+    rate = n / (time.perf_counter() - started)
+    after = cpu_seconds(pids)
+    return rate, {name: (after[name] - before[name]) / n * 1e6 for name in pids}
 
 
 async def participants(channel: grpc.aio.Channel, sport: int) -> tuple[str, list[str]]:
@@ -119,7 +136,8 @@ def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[spo
 async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     gateway_address = mesh.address_of("gateway")
     assert gateway_address is not None
-    replica = grpc.aio.insecure_channel(mesh.replica_addresses("football")[0])
+    football = mesh.replica_addresses("football")
+    replica = grpc.aio.insecure_channel(football[0])
     gateway = grpc.aio.insecure_channel(gateway_address)
     snapshot, teams = await participants(replica, sport_pb2.SPORT_FOOTBALL)
     fixture = sport_pb2.Fixture(
@@ -150,9 +168,13 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     single = await latency(one_replica, n // 2)
     agreed = await latency(through_consensus, n // 2)
     agreed_hedged = await latency(through_hedged, n // 2)
-    single_rate = await throughput(one_replica, n, args.concurrency)
-    agreed_rate = await throughput(through_consensus, n, args.concurrency)
-    hedged_rate = await throughput(through_hedged, n, args.concurrency)
+    pids = {"client": os.getpid()}
+    for child in mesh.children:
+        if child.name in ("gateway", "gateway-2") or child.address in football:
+            pids[child.name] = child.pid
+    single_rate, single_cpu = await throughput(one_replica, n, args.concurrency, pids)
+    agreed_rate, agreed_cpu = await throughput(through_consensus, n, args.concurrency, pids)
+    hedged_rate, hedged_cpu = await throughput(through_hedged, n, args.concurrency, pids)
 
     def row(name: str, samples: list[float]) -> str:
         p50, p99 = statistics.median(samples) * 1000, percentile(samples, 0.99) * 1000
@@ -172,6 +194,12 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     print(f"  hedged 2 of 3       {hedged_rate:8.0f}")
     print(f"  ratio consensus/single  {agreed_rate / single_rate:.2f}")
     print(f"  ratio hedged/single     {hedged_rate / single_rate:.2f}")
+    print("CPU per call during the throughput runs (us, by process)")
+    names = list(pids)
+    print("  " + " " * 20 + "".join(f"{name:>20}" for name in names) + f"{'total':>10}")
+    for label, cpu in (("single", single_cpu), ("consensus", agreed_cpu), ("hedged", hedged_cpu)):
+        cells = "".join(f"{cpu[name]:20.0f}" for name in names)
+        print(f"  {label:<20}{cells}{sum(cpu.values()):10.0f}")
 
     now = datetime.now(UTC)
     fixtures: list[sport_pb2.Fixture] = []

@@ -163,7 +163,6 @@ class PostgresQuoteSets:
                 return None
             data = bytes(row.quote_set)
             return Accepted(
-                quote_set=market_pb2.QuoteSet.FromString(data),
                 data=data,
                 digest=row.digest,
                 evidence=pb.QuorumEvidence.FromString(bytes(row.evidence)),

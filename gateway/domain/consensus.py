@@ -83,6 +83,29 @@ class Decision:
         return bool(self.digest)
 
 
+@dataclass
+class HedgeBudget:
+    """How many calls may bring in the spare replicas because the first ones were slow: on
+    average `ratio` of the calls, in bursts of at most `burst` (a token bucket, as in gRPC's
+    retry throttling and Finagle's retry budgets). Without it, a loaded gateway whose replicas
+    answer slower than the hedge delay asks every replica on every call, adding pricing work
+    exactly when none can be spared. A dissent or an error always brings them in: that is
+    needed for a price at all, not for speed."""
+
+    ratio: float = 0.1
+    burst: float = 10.0
+    tokens: float = 10.0
+
+    def deposit(self) -> None:
+        self.tokens = min(self.burst, self.tokens + self.ratio)
+
+    def withdraw(self) -> bool:
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 # Errors that mean "this request is wrong", identical on healthy replicas: relayed to the caller.
 CALLER_ERRORS = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND", "UNIMPLEMENTED"})
 
@@ -139,13 +162,15 @@ async def decide(
     timeout: float,
     on_complete: Callable[[Decision], Awaitable[None]] | None = None,
     hedge_after: float | None = None,
+    hedge_budget: HedgeBudget | None = None,
 ) -> Decision:
     """Asks the replicas; returns at the first quorum of identical bytes, or once all answered.
 
     With `hedge_after` set, only the first `quorum` clients are asked at once (callers rotate
     the order so that every replica is heard); the rest are asked after `hedge_after` seconds
     or as soon as an answer rules out agreement among the first ones. Replicas never asked keep
-    the NOT_AWAITED outcome, which replica health ignores.
+    the NOT_AWAITED outcome, which replica health ignores. `hedge_budget`, if given, bounds
+    how often the delay alone may bring the others in.
 
     `on_complete` gets the final decision with every vote once the last replica has answered
     (after this function may already have returned), for dissent records and replica health.
@@ -168,6 +193,8 @@ async def decide(
     }
     waiting: set[asyncio.Future[Vote]] = set(tasks.values())
     timer = asyncio.ensure_future(asyncio.sleep(hedge_after or 0)) if spare else None
+    if spare and hedge_budget is not None:
+        hedge_budget.deposit()
 
     def hedge() -> None:
         for client in spare:
@@ -180,10 +207,10 @@ async def decide(
     decided = False
     while waiting and not decided:
         watched: set[asyncio.Future[Any]] = set(waiting)
-        if timer is not None and spare:
+        if timer is not None and not timer.done() and spare:
             watched.add(timer)
         done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-        if timer in done:
+        if timer in done and (hedge_budget is None or hedge_budget.withdraw()):
             hedge()
         for finished in done:
             if finished is timer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.consensus import Decision, Outcome, ReplicaClient, Vote, decide
+from gateway.domain.consensus import Decision, HedgeBudget, Outcome, ReplicaClient, Vote, decide
 from gateway.domain.evidence import evidence_message, vote_message
 from gateway.domain.ports import (
     Accepted,
@@ -26,6 +26,7 @@ from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgum
 
 log = logging.getLogger(__name__)
 
+PRE_MATCH = market_pb2.PRICING_PHASE_PRE_MATCH
 # Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
 LAST_DIGESTS = 100_000
 
@@ -66,6 +67,7 @@ class ReplicaSet:
     in_flight: asyncio.Semaphore
     # Hedged calls start from a different replica each time, so every replica is heard.
     turn: int = 0
+    hedge_budget: HedgeBudget = field(default_factory=HedgeBudget)
 
 
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
@@ -143,6 +145,7 @@ class ConsensusGateway:
                     replica_set, fixture.fixture_id, d, probed, payload
                 ),
                 hedge_after=self.hedge_after,
+                hedge_budget=replica_set.hedge_budget,
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
@@ -160,14 +163,16 @@ class ConsensusGateway:
             raise NoQuorum(decision, fixture.fixture_id, fixture.sport)
         assert decision.data is not None
         accepted = Accepted(
-            quote_set=market_pb2.QuoteSet.FromString(decision.data),
             data=decision.data,
             digest=decision.digest,
             evidence=evidence_message(decision),
             accepted_at=time.time(),
             fixture_digest=fixture_digest(fixture),
         )
-        key = (fixture.fixture_id, accepted.quote_set.phase)
+        # The phase follows from the request (a game state means in play), so the hot path
+        # never decodes the quote set.
+        phase = market_pb2.PRICING_PHASE_LIVE if request.HasField("game_state") else PRE_MATCH
+        key = (fixture.fixture_id, phase)
         if self._last_digest.get(key) != (accepted.digest, accepted.fixture_digest):
             # Only a changed price is stored and announced: asking again for a price that has
             # not moved (a frequent live case) costs no write and no event.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -19,14 +20,18 @@ def fixture_digest(fixture: sport_pb2.Fixture) -> str:
 
 @dataclass
 class Accepted:
-    """A quote set a quorum agreed on, with its evidence."""
+    """A quote set a quorum agreed on (its canonical bytes), with its evidence."""
 
-    quote_set: market_pb2.QuoteSet
     data: bytes
     digest: str
     evidence: pb.QuorumEvidence
     accepted_at: float
     fixture_digest: str
+
+    @cached_property
+    def quote_set(self) -> market_pb2.QuoteSet:
+        # Decoded on first use only: answering a caller sends the bytes as they are.
+        return market_pb2.QuoteSet.FromString(self.data)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ import socket
 import time
 
 import redis.asyncio as aioredis
+from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc
 from opentelemetry.metrics import MeterProvider
 
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
-from services.live import registration
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence, Repricer
@@ -22,7 +22,7 @@ from services.live.settings import LiveSettings
 from services.live.stream.service import StreamService
 
 SERVICE = "betmesh.live"
-SERVICE_NAME = registration.SERVICE_NAME
+SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
 REDIS_WAIT_SECONDS = 10.0
 
 
@@ -93,7 +93,11 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         registrations=[
             Registration(
                 SERVICE_NAME,
-                lambda s: registration.add_live_odds_service(servicer, s),
+                # StreamOdds writes updates already encoded (services/live/stream/wire.py); the
+                # host's serializer passes bytes through.
+                lambda s: live_odds_service_pb2_grpc.add_LiveOddsServiceServicer_to_server(
+                    servicer, s
+                ),
             )
         ],
         on_start=[check_redis, streams.start, start_repricing],

@@ -17,10 +17,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
+from service_runtime.channels import ChannelPool
 from service_runtime.errors import InvalidArgument
 from service_runtime.events import EventConsumer, EventPublisher, Topic, stream_key
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.telemetry import configure_tracing
 from tests.support.grpc_helpers import local_server_settings, rpc_error
 
 SERVICE = "betmesh.quotes.v1.QuoteService"
@@ -123,8 +128,6 @@ async def test_graceful_shutdown_finishes_in_flight_calls_and_reports_not_servin
 
 @pytest.fixture
 def tracing() -> TracerProvider:
-    from service_runtime.telemetry import configure_tracing
-
     return configure_tracing("betmesh.test")
 
 
@@ -223,3 +226,42 @@ async def test_a_consumer_recreates_its_group_when_the_stream_vanished(redis_url
         consumer.stop()
         await asyncio.wait_for(running, 5)
         await client.aclose()
+
+
+async def test_every_call_gets_a_client_and_a_server_span_linked_across_the_wire(
+    tracing: TracerProvider,
+) -> None:
+    exporter = InMemorySpanExporter()
+    tracing.add_span_processor(SimpleSpanProcessor(exporter))
+    host = await start(Misbehaving())
+    pool = ChannelPool(tokens=None)
+    try:
+        channel = pool.get(f"127.0.0.1:{host.port}")
+        stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
+        assert (await stub.PriceFixture(pb.PriceFixtureRequest(), timeout=5)).digest == "slow"
+        await rpc_error(lambda: stub.GetReplicaInfo(pb.GetReplicaInfoRequest(), timeout=5))
+        await rpc_error(lambda: stub.ListModelSnapshots(pb.ListModelSnapshotsRequest(), timeout=5))
+        health = health_pb2_grpc.HealthStub(channel)
+        await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    finally:
+        await pool.close()
+        await host.stop(0)
+
+    spans = {(s.name, s.kind): s for s in exporter.get_finished_spans()}
+    assert not any("Health" in name for name, _ in spans)  # probes are never traced
+    for method, code, server_error in (
+        ("PriceFixture", 0, False),
+        ("GetReplicaInfo", 3, False),  # the caller's mistake: not a server error
+        ("ListModelSnapshots", 13, True),
+    ):
+        name = f"/{SERVICE}/{method}"
+        client, server = spans[(name, SpanKind.CLIENT)], spans[(name, SpanKind.SERVER)]
+        assert server.parent is not None and server.parent.span_id == client.context.span_id
+        assert server.context.trace_id == client.context.trace_id
+        assert server.attributes is not None and client.attributes is not None
+        assert server.attributes["rpc.service"] == SERVICE
+        assert server.attributes["rpc.method"] == method
+        assert server.attributes["rpc.grpc.status_code"] == code
+        assert client.attributes["rpc.grpc.status_code"] == code
+        assert (server.status.status_code == StatusCode.ERROR) is server_error
+        assert (client.status.status_code == StatusCode.ERROR) is (code != 0)

@@ -9,7 +9,7 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
-from gateway.domain.consensus import Decision, Outcome, Reply, decide
+from gateway.domain.consensus import Decision, HedgeBudget, Outcome, Reply, decide
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.replicas import HealthPolicy
 from tests.unit.test_consensus import Scripted, honest, quote
@@ -101,3 +101,36 @@ async def test_the_gateway_rotates_which_replicas_are_asked_first() -> None:
         await gateway.quote(request)
     # Three calls, two replicas each, every replica heard twice.
     assert [r.calls for r in replicas] == [2, 2, 2]
+
+
+async def test_the_delay_alone_brings_in_the_spares_only_within_the_budget() -> None:
+    good = quote()
+    slow = [Scripted("a", honest(good), delay=0.05), Scripted("b", honest(good), delay=0.05)]
+    spare = Scripted("c", honest(good))
+    budget = HedgeBudget(ratio=0.0, burst=2.0, tokens=2.0)
+    for _ in range(5):
+        decision = await decide(
+            [*slow, spare], b"req", 2, 1.0, hedge_after=0.001, hedge_budget=budget
+        )
+        assert decision.accepted
+    # Every call was slower than the delay; only the two the budget allowed asked the spare.
+    assert spare.calls == 2
+    assert [r.calls for r in slow] == [5, 5]
+
+
+async def test_a_spent_budget_still_brings_in_the_spares_on_a_dissent() -> None:
+    good, bad = quote(), quote(25_000)
+    a, b, c = Scripted("a", honest(bad)), Scripted("b", honest(good)), Scripted("c", honest(good))
+    budget = HedgeBudget(ratio=0.0, burst=1.0, tokens=0.0)
+    decision = await decide([a, b, c], b"req", 2, 1.0, hedge_after=10.0, hedge_budget=budget)
+    assert decision.accepted and decision.data == good and c.calls == 1
+
+
+def test_the_budget_refills_at_its_ratio_up_to_its_burst() -> None:
+    budget = HedgeBudget(ratio=0.5, burst=1.0, tokens=0.0)
+    assert not budget.withdraw()
+    budget.deposit()
+    assert not budget.withdraw()
+    budget.deposit()
+    budget.deposit()  # capped at the burst
+    assert budget.withdraw() and not budget.withdraw()

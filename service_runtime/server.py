@@ -77,6 +77,11 @@ class ServiceHost:
             # A port already taken must fail loudly, not be shared with a stale process.
             ("grpc.so_reuseport", 0),
         ]
+        if self.settings.max_connection_age_seconds > 0:
+            # No grace option: the default lets open streams (partners' odds feeds) run on.
+            options.append(
+                ("grpc.max_connection_age_ms", int(self.settings.max_connection_age_seconds * 1000))
+            )
         authenticator = self.authenticator
         # Services that pass no authenticator of their own get the shared token check.
         anonymous = isinstance(authenticator, AnonymousAuthenticator)

@@ -91,6 +91,10 @@ class ServerSettings:
     auth_mode: str = "anonymous"
     identity_address: str = ""
     identity_issuer: str = "betmesh-identity"
+    # Clients are asked (GOAWAY) to open a new connection after this long, so that behind a
+    # Kubernetes Service their calls spread over pods started since; calls and streams already
+    # open finish on the old connection. 0: never.
+    max_connection_age_seconds: float = 300.0
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -110,6 +114,7 @@ class ServerSettings:
             auth_mode=auth_mode,
             identity_address=env.str("IDENTITY_ADDRESS", ""),
             identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
+            max_connection_age_seconds=env.float("MAX_CONNECTION_AGE_SECONDS", 300.0),
         )
 
 

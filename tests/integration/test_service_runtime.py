@@ -4,6 +4,7 @@ and the Redis Streams event path."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -32,6 +33,9 @@ SERVICE = "betmesh.quotes.v1.QuoteService"
 
 
 class Misbehaving(quote_service_pb2_grpc.QuoteServiceServicer):
+    def __init__(self) -> None:
+        self.peers: list[str] = []
+
     async def GetReplicaInfo(
         self, request: pb.GetReplicaInfoRequest, context: Any
     ) -> pb.GetReplicaInfoResponse:
@@ -41,6 +45,7 @@ class Misbehaving(quote_service_pb2_grpc.QuoteServiceServicer):
         raise RuntimeError("secret internals: password=hunter2")
 
     async def PriceFixture(self, request: Any, context: Any) -> Any:
+        self.peers.append(context.peer())
         await asyncio.sleep(0.3)
         return pb.PriceFixtureResponse(digest="slow")
 
@@ -265,3 +270,36 @@ async def test_every_call_gets_a_client_and_a_server_span_linked_across_the_wire
         assert client.attributes["rpc.grpc.status_code"] == code
         assert (server.status.status_code == StatusCode.ERROR) is server_error
         assert (client.status.status_code == StatusCode.ERROR) is (code != 0)
+
+
+async def test_connections_age_out_but_open_streams_run_on() -> None:
+    settings = dataclasses.replace(local_server_settings(), max_connection_age_seconds=0.5)
+    servicer = Misbehaving()
+    host = ServiceHost(
+        "betmesh.test",
+        settings,
+        [
+            Registration(
+                SERVICE,
+                lambda s: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(servicer, s),
+            )
+        ],
+    )
+    await host.start()
+    assert host._health is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=SERVICE))
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+        stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
+        await stub.PriceFixture(pb.PriceFixtureRequest(), timeout=5)
+        await asyncio.sleep(1.5)  # three connection ages
+        # New calls go out on a new connection (another client port)...
+        await stub.PriceFixture(pb.PriceFixtureRequest(), timeout=5)
+        assert servicer.peers[0] != servicer.peers[1]
+        # ...and the stream opened on the aged one still hears its updates.
+        await host._health.set(SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
+        update = await asyncio.wait_for(watch.read(), 5)
+        assert update.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()
+    await host.stop(0)

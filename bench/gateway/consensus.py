@@ -5,7 +5,8 @@
 
 Starts 3 replicas per sport and the gateway with the launcher (embedded PostgreSQL and Redis
 unless URLs are given), then in one run:
-1. latency, one call in flight: a single replica's PriceFixture vs the gateway's
+1. latency, one call in flight: a single replica's PriceFixture, the same call through a
+   do-nothing relay (bench/gateway/relay.py: the floor of any extra hop), and the gateway's
    GetConsensusQuote (3 replicas, quorum 2), asking all three at once and, from a second
    gateway process, hedged (ask two, the third on dissent or after --hedge-ms) -> p50/p99
    and their ratios;
@@ -20,7 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock
 from betmesh.common.v1 import sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
 from betmesh.gateway.v1 import (
@@ -133,10 +136,48 @@ def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[spo
     return fixtures
 
 
+def start_relay(upstream: str) -> tuple[subprocess.Popen[str], str]:
+    """bench/gateway/relay.py in front of `upstream`, on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    relay = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("relay.py")),
+            "--port",
+            str(port),
+            "--upstream",
+            upstream,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert relay.stdout is not None and relay.stdout.readline().strip() == "ready"
+    return relay, f"127.0.0.1:{port}"
+
+
 async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     gateway_address = mesh.address_of("gateway")
     assert gateway_address is not None
     football = mesh.replica_addresses("football")
+    relay, relay_address = start_relay(football[0])
+    try:
+        await compare(mesh, args, football, gateway_address, relay, relay_address)
+    finally:
+        relay.terminate()
+        relay.wait(10)
+
+
+async def compare(
+    mesh: Mesh,
+    args: argparse.Namespace,
+    football: list[str],
+    gateway_address: str,
+    relay: subprocess.Popen[str],
+    relay_address: str,
+) -> None:
+    relay_channel = grpc.aio.insecure_channel(relay_address)
     replica = grpc.aio.insecure_channel(football[0])
     gateway = grpc.aio.insecure_channel(gateway_address)
     snapshot, teams = await participants(replica, sport_pb2.SPORT_FOOTBALL)
@@ -164,15 +205,22 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     async def through_hedged() -> Any:
         return await hedged.GetConsensusQuote(quote, timeout=10)
 
+    relay_stub = quote_service_pb2_grpc.QuoteServiceStub(relay_channel)
+
+    async def through_relay() -> Any:
+        return await relay_stub.PriceFixture(price, timeout=10)
+
     n = args.requests
     single = await latency(one_replica, n // 2)
+    relayed = await latency(through_relay, n // 2)
     agreed = await latency(through_consensus, n // 2)
     agreed_hedged = await latency(through_hedged, n // 2)
-    pids = {"client": os.getpid()}
+    pids = {"client": os.getpid(), "relay": relay.pid}
     for child in mesh.children:
         if child.name in ("gateway", "gateway-2") or child.address in football:
             pids[child.name] = child.pid
     single_rate, single_cpu = await throughput(one_replica, n, args.concurrency, pids)
+    relay_rate, relay_cpu = await throughput(through_relay, n, args.concurrency, pids)
     agreed_rate, agreed_cpu = await throughput(through_consensus, n, args.concurrency, pids)
     hedged_rate, hedged_cpu = await throughput(through_hedged, n, args.concurrency, pids)
 
@@ -182,22 +230,30 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
 
     print(f"\nlatency, 1 in flight, n={n // 2} each (ms)")
     print(row("single replica", single))
+    print(row("relay to one", relayed))
     print(row("consensus 2 of 3", agreed))
     print(row("hedged 2 of 3", agreed_hedged))
-    for name, samples in (("consensus", agreed), ("hedged", agreed_hedged)):
+    for name, samples in (("relay", relayed), ("consensus", agreed), ("hedged", agreed_hedged)):
         p50_ratio = statistics.median(samples) / statistics.median(single)
         p99_ratio = percentile(samples, 0.99) / percentile(single, 0.99)
         print(f"  ratio {name}/single  p50 {p50_ratio:.2f}x  p99 {p99_ratio:.2f}x")
     print(f"throughput, {args.concurrency} in flight, n={n} each (calls/s)")
     print(f"  single replica      {single_rate:8.0f}")
+    print(f"  relay to one        {relay_rate:8.0f}")
     print(f"  consensus 2 of 3    {agreed_rate:8.0f}")
     print(f"  hedged 2 of 3       {hedged_rate:8.0f}")
+    print(f"  ratio relay/single      {relay_rate / single_rate:.2f}")
     print(f"  ratio consensus/single  {agreed_rate / single_rate:.2f}")
     print(f"  ratio hedged/single     {hedged_rate / single_rate:.2f}")
     print("CPU per call during the throughput runs (us, by process)")
     names = list(pids)
     print("  " + " " * 20 + "".join(f"{name:>20}" for name in names) + f"{'total':>10}")
-    for label, cpu in (("single", single_cpu), ("consensus", agreed_cpu), ("hedged", hedged_cpu)):
+    for label, cpu in (
+        ("single", single_cpu),
+        ("relay", relay_cpu),
+        ("consensus", agreed_cpu),
+        ("hedged", hedged_cpu),
+    ):
         cells = "".join(f"{cpu[name]:20.0f}" for name in names)
         print(f"  {label:<20}{cells}{sum(cpu.values()):10.0f}")
 
@@ -235,6 +291,7 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
     await replica.close()
     await gateway.close()
     await hedged_channel.close()
+    await relay_channel.close()
 
 
 def main() -> None:

@@ -16,6 +16,10 @@ In one run, on the same PostgreSQL:
    same neighbours on a shared machine; the ratio is bets/s over pgbench tps, summed over
    the rounds (each round's ratio is printed too);
 3. invariants: the ledger sums to zero, no player account negative, stored bets = answers.
+Each round also prints the CPU time (user + system) spent per bet during its bets phase by the
+bets process, by PostgreSQL (every postgres process of the server; in brackets, the part of the
+backends connected to the bench's database, which leaves out neighbours' load) and by this
+client. CPU per bet is steadier than rates on shared cores.
 Same machine, same run: the ratio is the figure; absolute numbers depend on the 2 shared cores
 (the clients run on them too).
 """
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 
@@ -177,6 +182,57 @@ async def load(
     return latencies, answers
 
 
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used by the bets process, the PostgreSQL server and this
+    client between start() and stop(). PostgreSQL: every process named postgres, the ones
+    started meanwhile from zero, the ones that ended through the postmaster's children times."""
+
+    def __init__(self, bets_pid: int, database: str) -> None:
+        self.bets = psutil.Process(bets_pid)
+        self.client = psutil.Process()
+        self.database = database
+        self.started: dict[str, float] = {}
+        self.postgres: dict[int, float] = {}
+
+    def _postgres(self) -> dict[int, tuple[float, bool]]:
+        found: dict[int, tuple[float, bool]] = {}
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] != "postgres":
+                continue
+            try:
+                title = " ".join(process.info["cmdline"] or [])
+                # A backend that has exited is in the postmaster's children times (it reaps it).
+                times = process.cpu_times()
+                used = times.user + times.system + times.children_user + times.children_system
+                found[process.pid] = (float(used), f" {self.database} " in f"{title} ")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return found
+
+    def start(self) -> None:
+        self.postgres = {pid: cpu for pid, (cpu, _) in self._postgres().items()}
+        self.started = {"bets": _cpu(self.bets), "client": _cpu(self.client)}
+
+    def stop(self) -> dict[str, float]:
+        used = {
+            "bets": _cpu(self.bets) - self.started["bets"],
+            "client": _cpu(self.client) - self.started["client"],
+            "postgres": 0.0,
+            "postgres_db": 0.0,
+        }
+        for pid, (cpu, ours) in self._postgres().items():
+            spent = cpu - self.postgres.get(pid, 0.0)
+            used["postgres"] += spent
+            if ours:
+                used["postgres_db"] += spent
+        return used
+
+
 class PgBench:
     """pgbench's own database on the same server, initialised once and run once per round."""
 
@@ -293,6 +349,8 @@ async def main() -> None:
     latencies: list[float] = []
     answers: dict[str, int] = {}
     rounds: list[tuple[int, float, float]] = []
+    cpu: list[dict[str, float]] = []
+    pgbench_cpu: list[tuple[float, float, float]] = []
     try:
         assert process.stdout is not None
         for line in process.stdout:
@@ -306,12 +364,30 @@ async def main() -> None:
         # Warm-up: connections, caches, JIT-free but pool-filling.
         _, warm = await load(stub, players, fixtures, args.concurrency, 1)
         answers.update(warm)
+        meter = CpuMeter(process.pid, name)
         for _ in range(args.rounds):
+            meter.start()
             started = time.monotonic()
             done, answered = await load(stub, players, fixtures, args.concurrency, args.seconds)
             elapsed = time.monotonic() - started
+            cpu.append(meter.stop())
             # pgbench blocks this loop on purpose: nothing else runs in the bench meanwhile.
+            meter.start()
+            pgbench_started = os.times()
             tps = pgbench.run(args.concurrency, args.seconds)
+            pgbench_ended = os.times()
+            spent = meter.stop()
+            # Per transaction: the server's share and pgbench's own (a child of this process).
+            pgbench_cpu.append(
+                (
+                    spent["postgres"],
+                    pgbench_ended.children_user
+                    + pgbench_ended.children_system
+                    - pgbench_started.children_user
+                    - pgbench_started.children_system,
+                    tps * args.seconds,
+                )
+            )
             latencies.extend(done)
             answers.update(answered)
             rounds.append((len(done), elapsed, tps))
@@ -326,11 +402,26 @@ async def main() -> None:
     rate = placed / sum(t for _, t, _ in rounds)
     tps = sum(x for _, _, x in rounds) / len(rounds)
     print(f"concurrency            {args.concurrency}")
-    for index, (n, elapsed, round_tps) in enumerate(rounds, 1):
+    for index, ((n, elapsed, round_tps), used) in enumerate(zip(rounds, cpu, strict=True), 1):
         print(
             f"round {index}                {n / elapsed:.0f} bets/s, pgbench {round_tps:.0f} tps,"
             f" ratio {n / elapsed / round_tps:.2%}"
         )
+        per_bet = {k: v / max(n, 1) * 1000 for k, v in used.items()}
+        print(
+            f"  CPU ms per bet       bets {per_bet['bets']:.3f}, postgres {per_bet['postgres']:.3f}"
+            f" (its db's backends {per_bet['postgres_db']:.3f}), client {per_bet['client']:.3f}"
+        )
+    placed_all = max(sum(n for n, _, _ in rounds), 1)
+    total = {k: sum(u[k] for u in cpu) / placed_all * 1000 for k in ("bets", "postgres", "client")}
+    print(
+        f"CPU ms per bet (all)   bets {total['bets']:.3f}, postgres {total['postgres']:.3f},"
+        f" client {total['client']:.3f}"
+    )
+    transactions = max(sum(n for _, _, n in pgbench_cpu), 1.0)
+    server = sum(s for s, _, _ in pgbench_cpu) / transactions * 1000
+    client = sum(c for _, c, _ in pgbench_cpu) / transactions * 1000
+    print(f"CPU ms per pgbench tx  postgres {server:.3f}, pgbench {client:.3f}")
     print(f"bets placed            {placed} in {sum(t for _, t, _ in rounds):.1f} s")
     print(f"bets/s                 {rate:.0f}")
     print(f"PlaceBet p50           {percentile(latencies, 0.50) * 1000:.1f} ms")

@@ -19,7 +19,11 @@ from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_settled, run_consumer
-from services.bets.adapters.postgres_bets import PostgresBetStore, placing_engine
+from services.bets.adapters.postgres_bets import (
+    PREPARE_PLACE_BET,
+    PostgresBetStore,
+    placing_engine,
+)
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
 from services.bets.domain.bets import BetsCore
@@ -36,7 +40,9 @@ log = logging.getLogger(__name__)
 def build(settings: BetsSettings, authenticator: Authenticator | None = None) -> ServiceHost:
     engine = postgres.create_engine(settings.database_url, pool_size=settings.database_pool_size)
     placing = placing_engine(settings.database_url, settings.database_pool_size)
-    async_placing = AsyncConnections(settings.database_url, settings.database_pool_size)
+    async_placing = AsyncConnections(
+        settings.database_url, settings.database_pool_size, prepare=[PREPARE_PLACE_BET]
+    )
     store = PostgresBetStore(engine, placing, async_placing)
 
     def kyc_status(player_id: str) -> str | None:

@@ -9,7 +9,7 @@ its own transaction, so only single-statement units of work belong here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg2
@@ -53,11 +53,16 @@ async def _ready(connection: Any) -> None:
 
 
 class AsyncConnections:
-    """At most `size` connections, opened on demand and reused; one statement at a time each."""
+    """At most `size` connections, opened on demand and reused; one statement at a time each.
 
-    def __init__(self, url: str, size: int) -> None:
+    `prepare`: statements each new connection runs first, e.g. a PREPARE, so that a hot
+    statement is parsed and planned once per connection rather than on every call.
+    """
+
+    def __init__(self, url: str, size: int, prepare: Sequence[str] = ()) -> None:
         self._dsn = libpq_dsn(url)
         self._size = size
+        self._prepare = tuple(prepare)
         self._idle: list[Any] = []
         self._opened = 0
         self._closed = False
@@ -75,6 +80,11 @@ class AsyncConnections:
         try:
             connection = psycopg2.connect(self._dsn, async_=True)
             await _ready(connection)
+            for statement in self._prepare:
+                cursor = connection.cursor()
+                cursor.execute(statement)
+                await _ready(connection)
+                cursor.close()
         except BaseException:
             await self._forget()
             raise

@@ -156,14 +156,49 @@ def _bet_params(bet: Bet) -> dict[str, Any]:
 
 
 # Driver-level (pyformat): the same text for the asynchronous connections and the pool's.
-_PLACE_BET = (
-    "SELECT o_claimed, o_status, o_reason, o_message FROM bets.place_bet(%(bet_id)s,"
-    " %(player_id)s, %(idempotency_key)s, %(fingerprint)s, %(live)s, %(acceptance)s,"
-    " %(stake_minor)s, %(currency)s, %(odds_e4)s, %(potential_payout_minor)s,"
-    " %(liability_minor)s, %(placed_at)s, %(decide_after)s, %(legs)s::jsonb,"
-    " %(offer_rejection)s, %(offer_message)s, %(messages)s::jsonb, %(may_bet)s,"
-    " %(provisional_cutoff)s, %(window_start)s, %(max_open)s, %(max_market)s, %(max_fixture)s)"
+_PLACE_BET_ARGS = (
+    "bet_id",
+    "player_id",
+    "idempotency_key",
+    "fingerprint",
+    "live",
+    "acceptance",
+    "stake_minor",
+    "currency",
+    "odds_e4",
+    "potential_payout_minor",
+    "liability_minor",
+    "placed_at",
+    "decide_after",
+    "legs",
+    "offer_rejection",
+    "offer_message",
+    "messages",
+    "may_bet",
+    "provisional_cutoff",
+    "window_start",
+    "max_open",
+    "max_market",
+    "max_fixture",
 )
+_PLACE_BET_JSONB = frozenset({"legs", "messages"})
+_PLACE_BET_COLUMNS = "o_claimed, o_status, o_reason, o_message"
+_PLACE_BET = (
+    f"SELECT {_PLACE_BET_COLUMNS} FROM bets.place_bet("
+    + ", ".join(f"%({a})s" + ("::jsonb" if a in _PLACE_BET_JSONB else "") for a in _PLACE_BET_ARGS)
+    + ")"
+)
+# The hot path's form: prepared once per connection (AsyncConnections), so PostgreSQL does not
+# parse and plan the call again on every bet (about 0.1 ms of its CPU per bet, measured).
+PREPARE_PLACE_BET = (
+    f"PREPARE place_bet AS SELECT {_PLACE_BET_COLUMNS} FROM bets.place_bet("
+    + ", ".join(
+        f"${n}" + ("::jsonb" if a in _PLACE_BET_JSONB else "")
+        for n, a in enumerate(_PLACE_BET_ARGS, 1)
+    )
+    + ")"
+)
+_EXECUTE_PLACE_BET = "EXECUTE place_bet (" + ", ".join(f"%({a})s" for a in _PLACE_BET_ARGS) + ")"
 _UPDATE_BET = sa.text(
     "UPDATE bets.bets SET status = :status, rejection = :rejection, stake_minor = :stake_minor,"
     " cashed_out_stake_minor = :cashed_out_stake_minor, cashed_out_minor = :cashed_out_minor,"
@@ -433,7 +468,9 @@ class PostgresBetStore:
     ) -> Placed:
         if self.async_placing is None:
             return await asyncio.to_thread(self.place, bet, offer, rules)
-        row = await self.async_placing.fetchone(_PLACE_BET, _place_params(bet, offer, rules))
+        row = await self.async_placing.fetchone(
+            _EXECUTE_PLACE_BET, _place_params(bet, offer, rules)
+        )
         return _placed(row)
 
     def bet_by_key(self, player_id: str, idempotency_key: str) -> Bet | None:

@@ -10,7 +10,8 @@ unless URLs are given), then in one run:
    GetConsensusQuote (3 replicas, quorum 2), asking all three at once and, from a second
    gateway process, hedged (ask two, the third on dissent or after --hedge-ms) -> p50/p99
    and their ratios;
-2. throughput, many calls in flight: the same three -> calls/s and their ratios;
+2. throughput, many calls in flight: the same four -> calls/s, their ratios, and the CPU per
+   call of each process (client, relay, replicas, gateways);
 3. a week of fixtures across the sports that have a snapshot, priced through consensus by one
    RunPreMatchPricing pass -> wall time.
 Same machine, same run: compare the ratios, not the absolute figures (2 shared cores).

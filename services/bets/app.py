@@ -18,7 +18,7 @@ from service_runtime.channels import ChannelPool
 from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from services.bets.adapters.async_postgres import AsyncConnections
-from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_settled, run_consumer
+from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
 from services.bets.adapters.postgres_bets import (
     PREPARE_PLACE_BET,
     PostgresBetStore,
@@ -90,10 +90,10 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     async def relay(publisher: EventPublisher) -> None:
         while True:
             try:
-                if await relay_settled(store, publisher):
+                if await relay_outbox(store, publisher):
                     continue
             except Exception:
-                log.exception("publishing settled bets failed")
+                log.exception("publishing the outbox (settled and voided bets) failed")
             await asyncio.sleep(settings.decision_poll_seconds)
 
     async def start() -> None:
@@ -115,9 +115,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
                 )
             )
             tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
-            publisher = EventPublisher(redis_client, "betmesh.bets")
-            feeds.publisher = publisher
-            tasks.append(asyncio.create_task(relay(publisher)))
+            # BetSettled and BetsVoided reach the bus only from the outbox.
+            tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
         tasks.append(asyncio.create_task(decide_due()))
         tasks.append(asyncio.create_task(purge_offers()))
 

@@ -365,9 +365,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             _time(request, "placed_after"),
             _time(request, "placed_before"),
             _caller(),
+            request.reason,
         )
-        if self.feeds is not None:
-            await self.feeds.announce_voided(request)
         return pb.VoidBetsResponse(voided_bet_count=count)
 
     async def GetReturnToPlayerReport(

@@ -1,4 +1,5 @@
-"""What bets hears from the mesh: prices, bet stops, game states, results, KYC and limits.
+"""What bets hears from the mesh (prices, bet stops, game states, results, KYC and limits),
+and the relay that publishes what it queued in its outbox (settled and voided bets).
 
 Each handler is idempotent (an event delivered twice changes nothing the second time): prices
 and statuses keep the newest by sequence and time, game states by sequence, player standing by
@@ -14,15 +15,16 @@ from datetime import UTC, datetime
 
 import grpc
 import redis.asyncio as aioredis
-from betmesh.bets.v1 import bet_service_pb2 as bets_pb
 from betmesh.common.v1 import game_state_pb2, market_pb2, money_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gw_grpc
+from opentelemetry import context as otel_context
 from redis.exceptions import ResponseError
 
 from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.events import EventConsumer, EventPublisher, Topic
+from service_runtime.telemetry import extract_context
 from services.bets.adapters.postgres_bets import PostgresBetStore
 from services.bets.domain.bets import BetsCore
 from services.bets.domain.model import (
@@ -145,8 +147,6 @@ class Feeds:
         self.prices = prices
         self.gateway = gateway
         self.raise_delay = stake_cap_raise_delay_seconds
-        # Set when the process has an event bus: voids are announced to partners' streams.
-        self.publisher: EventPublisher | None = None
 
     async def load(self) -> None:
         """Bet stops survive a restart: the book starts from what was last said."""
@@ -166,23 +166,6 @@ class Feeds:
         ):
             if quotes is not None:
                 self.prices.apply_quote_set(quotes)
-
-    async def announce_voided(self, request: bets_pb.VoidBetsRequest) -> None:
-        """Tells partners (live's BetCancel) which bets a void cancelled. After the commit, so
-        at most once per call if the process dies in between; an operator's retry with the same
-        key announces again, which a BetCancel consumer takes as the same cancellation."""
-        if self.publisher is None:
-            return
-        voided = events_pb2.BetsVoided(
-            fixture_id=request.fixture_id, market_ids=request.market_ids, reason=request.reason
-        )
-        if request.HasField("placed_after"):
-            voided.placed_after.CopyFrom(request.placed_after)
-        if request.HasField("placed_before"):
-            voided.placed_before.CopyFrom(request.placed_before)
-        await self.publisher.publish(
-            Topic.BETS_VOIDED, events_pb2.EventEnvelope(bets_voided=voided)
-        )
 
     async def on_quotes(self, envelope: events_pb2.EventEnvelope) -> None:
         accepted = envelope.quote_set_accepted
@@ -293,13 +276,18 @@ async def run_consumer(consumer: EventConsumer) -> None:
             await asyncio.sleep(0.1)
 
 
-async def relay_settled(store: PostgresBetStore, publisher: EventPublisher) -> int:
-    """Publishes queued BetSettled events (at least once: ids are stable), then forgets them."""
-    notices = await asyncio.to_thread(store.outbox, 200)
-    for notice in notices:
-        await publisher.publish(
-            Topic.BET_SETTLED,
-            events_pb2.EventEnvelope(
+async def relay_outbox(store: PostgresBetStore, publisher: EventPublisher) -> int:
+    """Publishes queued events (BetSettled, BetsVoided) in the order they were queued, then
+    forgets them. At least once: a crash between publishing and forgetting publishes them
+    again, with the same event ids, which consumers de-duplicate."""
+    entries = await asyncio.to_thread(store.outbox, 200)
+    for entry in entries:
+        if entry.envelope is not None:
+            envelope = events_pb2.EventEnvelope.FromString(entry.envelope)
+        else:
+            assert entry.settled is not None  # the table's check: a row is one or the other
+            notice = entry.settled
+            envelope = events_pb2.EventEnvelope(
                 event_id=notice.event_id,
                 bet_settled=events_pb2.BetSettled(
                     bet_id=notice.bet_id,
@@ -309,8 +297,13 @@ async def relay_settled(store: PostgresBetStore, publisher: EventPublisher) -> i
                         amount_minor=notice.payout_minor, currency=notice.currency
                     ),
                 ),
-            ),
-        )
-    if notices:
-        await asyncio.to_thread(store.forget_outbox, [n.event_id for n in notices])
-    return len(notices)
+            )
+        # Published in the trace of the call that queued it (the operator's VoidBets).
+        token = otel_context.attach(extract_context(entry.trace_context))
+        try:
+            await publisher.publish(entry.topic, envelope)
+        finally:
+            otel_context.detach(token)
+    if entries:
+        await asyncio.to_thread(store.forget_outbox, [e.event_id for e in entries])
+    return len(entries)

@@ -7,12 +7,17 @@ import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from betmesh.events.v1 import events_pb2
+from google.protobuf import timestamp_pb2
 from sqlalchemy.engine import Connection, Engine
 
+from service_runtime.events import Topic
+from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
 from services.bets.domain.bet_ports import (
@@ -22,6 +27,7 @@ from services.bets.domain.bet_ports import (
     PlacementRules,
     ReturnToPlayer,
     SettledNotice,
+    VoidedNotice,
 )
 from services.bets.domain.model import (
     Bet,
@@ -238,6 +244,38 @@ def _player(row: Any) -> PlayerStanding:
     )
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One queued event: a settlement notice (its columns), or any topic's encoded envelope."""
+
+    event_id: str
+    topic: Topic
+    envelope: bytes | None
+    settled: SettledNotice | None
+    # traceparent/tracestate of the span that queued it, so the event stays in its trace.
+    trace_context: dict[str, str]
+
+
+def _stamp(when: datetime) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(when)
+    return out
+
+
+def voided_envelope(notice: VoidedNotice) -> events_pb2.EventEnvelope:
+    """Id and time fixed when queued: every publication of it is the same event."""
+    voided = events_pb2.BetsVoided(
+        fixture_id=notice.fixture_id, market_ids=notice.market_ids, reason=notice.reason
+    )
+    if notice.placed_after is not None:
+        voided.placed_after.CopyFrom(_stamp(notice.placed_after))
+    if notice.placed_before is not None:
+        voided.placed_before.CopyFrom(_stamp(notice.placed_before))
+    return events_pb2.EventEnvelope(
+        event_id=notice.event_id, occurred_at=_stamp(notice.voided_at), bets_voided=voided
+    )
+
+
 class PostgresBetSession(PostgresLedgerSession):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -343,6 +381,20 @@ class PostgresBetSession(PostgresLedgerSession):
                 "s": notice.status.value,
                 "a": notice.payout_minor,
                 "c": notice.currency,
+            },
+        )
+
+    def notify_voided(self, notice: VoidedNotice) -> None:
+        self.connection.execute(
+            sa.text(
+                "INSERT INTO bets.outbox (event_id, topic, envelope, trace_context)"
+                " VALUES (:e, :t, :v, CAST(:c AS JSONB)) ON CONFLICT (event_id) DO NOTHING"
+            ),
+            {
+                "e": notice.event_id,
+                "t": Topic.BETS_VOIDED.value,
+                "v": voided_envelope(notice).SerializeToString(deterministic=True),
+                "c": json.dumps(inject_context()),
             },
         )
 
@@ -713,16 +765,25 @@ class PostgresBetStore:
                 params,
             )
 
-    def outbox(self, limit: int) -> list[SettledNotice]:
+    def outbox(self, limit: int) -> list[OutboxEntry]:
+        """The oldest queued events, in the order they were queued."""
         with self.engine.connect() as connection:
             return [
-                SettledNotice(
-                    r.event_id,
-                    r.bet_id,
-                    r.player_id,
-                    BetStatus(r.status),
-                    r.payout_minor,
-                    r.currency,
+                OutboxEntry(
+                    event_id=r.event_id,
+                    topic=Topic(r.topic),
+                    envelope=None if r.envelope is None else bytes(r.envelope),
+                    settled=None
+                    if r.envelope is not None
+                    else SettledNotice(
+                        r.event_id,
+                        r.bet_id,
+                        r.player_id,
+                        BetStatus(r.status),
+                        r.payout_minor,
+                        r.currency,
+                    ),
+                    trace_context=dict(r.trace_context or {}),
                 )
                 for r in connection.execute(
                     sa.text("SELECT * FROM bets.outbox ORDER BY id LIMIT :n"), {"n": limit}

@@ -38,6 +38,20 @@ class SettledNotice:
 
 
 @dataclass(frozen=True)
+class VoidedNotice:
+    """What an operator's void cancelled, for partners' streams (live's BetCancel)."""
+
+    # Stable for the void (its idempotency key): consumers drop a second delivery by it.
+    event_id: str
+    fixture_id: str
+    market_ids: tuple[str, ...]
+    placed_after: datetime | None
+    placed_before: datetime | None
+    reason: str
+    voided_at: datetime
+
+
+@dataclass(frozen=True)
 class MarketExposureRow:
     market_id: str
     worst_case_loss_minor: int
@@ -110,6 +124,11 @@ class BetSession(Protocol):
 
     def notify_settled(self, notice: SettledNotice) -> None:
         """Queues a BetSettled event, committed with the settlement (outbox)."""
+        ...
+
+    def notify_voided(self, notice: VoidedNotice) -> None:
+        """Queues a BetsVoided event, committed with the void's result (outbox); a notice
+        whose event_id is already queued is not queued again."""
         ...
 
     def claim_operation(self, key: str, fingerprint: str) -> tuple[str, int] | None:

@@ -25,6 +25,7 @@ from services.bets.domain.bet_ports import (
     PlacementRules,
     ReturnToPlayer,
     SettledNotice,
+    VoidedNotice,
 )
 from services.bets.domain.ledger import (
     CREDIT_NORMAL,
@@ -823,7 +824,16 @@ class BetsCore:
             ),
         )
 
-    def _once(self, key: str, fingerprint: str, run: Callable[[], int]) -> int:
+    def _once(
+        self,
+        key: str,
+        fingerprint: str,
+        run: Callable[[], int],
+        finish: Callable[[BetSession, int], None] | None = None,
+    ) -> int:
+        """Runs an operator's request once per key. `finish` runs in the transaction that
+        records the result: what it writes exists exactly when the request is done, and a
+        retry that replays the result writes nothing again."""
         requests.check_idempotency_key(key)
         with self.store.session() as session:
             earlier = session.claim_operation(key, fingerprint)
@@ -835,6 +845,8 @@ class BetsCore:
                 return earlier[1]
         result = run()
         with self.store.session() as session:
+            if finish is not None:
+                finish(session, result)
             session.finish_operation(key, result)
         return result
 
@@ -977,9 +989,12 @@ class BetsCore:
         placed_after: datetime | None,
         placed_before: datetime | None,
         caller: Caller | None,
+        reason: str = "",
     ) -> int:
         """Voids the legs on a fixture's markets of bets placed in a window (Sportradar's
-        bet_cancel); settled bets are rolled back and settled again without those legs."""
+        bet_cancel); settled bets are rolled back and settled again without those legs.
+        The void is announced (partners' BetCancel) through the outbox, queued in the
+        transaction that records it done: once per key, even if the process dies."""
         require_operator(caller)
         if not fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
@@ -1022,7 +1037,22 @@ class BetsCore:
             a=placed_after.isoformat() if placed_after else "",
             b=placed_before.isoformat() if placed_before else "",
         )
-        return self._once(key, fingerprint, run)
+
+        def announce(session: BetSession, _count: int) -> None:
+            # Whatever the count: a partner may hold bets in the window that bets never saw.
+            session.notify_voided(
+                VoidedNotice(
+                    event_id=f"bets:voided:{key}",
+                    fixture_id=fixture_id,
+                    market_ids=tuple(market_ids),
+                    placed_after=placed_after,
+                    placed_before=placed_before,
+                    reason=reason,
+                    voided_at=self._clock(),
+                )
+            )
+
+        return self._once(key, fingerprint, run, announce)
 
     # ---- reports -----------------------------------------------------------------------
 

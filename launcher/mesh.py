@@ -70,7 +70,12 @@ SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "services.bets": ("betmesh.gateway", "betmesh.identity", "betmesh.live"),
     "services.oracle": (),
     "services.identity": (),
+    # Anonymous visitors' odds board: the edge's own token, role public (below), for live only.
+    "gateway.edge": ("betmesh.live",),
 }
+# A credential's role when it is not "service": the edge acts for anonymous visitors, so it gets
+# the public role (the odds stream and nothing else: service_runtime.tokens.PUBLIC_METHODS).
+SERVICE_CLIENT_ROLES: Mapping[str, str] = {"gateway.edge": "public"}
 AUTH_MODES = ("tokens", "anonymous")
 MESH_FILE = "mesh.json"
 # Spans are exported in batches every 5 s by default; a local mesh wants them seen at once.
@@ -517,7 +522,7 @@ class Mesh:
             {
                 "client_id": client_id,
                 "secret_sha256": digest,
-                "role": "service",
+                "role": SERVICE_CLIENT_ROLES.get(module, "service"),
                 "audiences": list(SERVICE_CALLS.get(module, ())),
             }
             for module, (client_id, _, digest) in sorted(self._service_clients.items())

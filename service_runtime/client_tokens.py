@@ -234,13 +234,19 @@ def identity_fetcher(
 
 
 def read_secret_file(path: str) -> str:
-    """The client secret; refused unless only its owner can read it."""
+    """The client secret; refused unless only its owner can read it, or, beside the owner, only
+    this process's own group may read it: a Kubernetes secret volume gets group read for the
+    pod's fsGroup, which is the process's group (never others, never group write)."""
     file = Path(path)
     try:
-        mode = file.stat().st_mode
+        info = file.stat()
     except OSError as exc:
         raise SettingsError(f"BETMESH_CLIENT_SECRET_FILE={path!r}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = info.st_mode
+    refused = stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP
+    if info.st_gid != os.getegid():
+        refused |= stat.S_IRGRP
+    if mode & refused:
         raise SettingsError(
             f"BETMESH_CLIENT_SECRET_FILE={path!r} must be readable by its owner only (0600)"
         )

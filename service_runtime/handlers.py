@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
-from service_runtime.telemetry import VERSION, traced
+from service_runtime.telemetry import SERVER_FAULTS, VERSION, traced
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +31,6 @@ Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Behaviour = Callable[[Any, Context], Any]
 Guard = Callable[[Context], Awaitable[None]]
 
-# The codes that mean the server failed (OpenTelemetry's semantic conventions for RPC servers):
-# a caller's mistake leaves the span's status unset.
-SERVER_FAULTS = frozenset(
-    {
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DATA_LOSS,
-    }
-)
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+import grpc
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -90,6 +91,19 @@ def shutdown_tracing() -> None:
 
 
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+# The codes that mark a server span as failed (OpenTelemetry's semantic conventions for RPC
+# servers): a caller's mistake leaves the span's status unset.
+SERVER_FAULTS = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
 
 
 def traced(method: str | bytes) -> bool:

@@ -37,7 +37,14 @@ log = logging.getLogger(__name__)
 
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 # betmesh.identity.v1.Role, lower case; players' tokens come with FranceConnect login.
-KNOWN_ROLES = frozenset({"player", "partner", "operator", "service"})
+KNOWN_ROLES = frozenset({"player", "partner", "operator", "service", "public"})
+# Anonymous visitors' access, held by the edge on their behalf (gateway/edge/README.md): allowed
+# only where METHOD_ROLES names it (PUBLIC_METHODS), never by a service-wide default.
+PUBLIC_ROLE = "public"
+# What anyone may see without an account: the odds board's stream. Nothing that writes, nothing
+# about a player, nothing that changes another caller's subscription (UpdateSubscription).
+PUBLIC_METHODS = frozenset({"/betmesh.live.v1.LiveOddsService/StreamOdds"})
+NAMED_ROLES = KNOWN_ROLES - {PUBLIC_ROLE}
 
 
 def _fail(reason: str, message: str) -> Unauthenticated:
@@ -200,7 +207,7 @@ class TokenAuthenticator:
         issuer: str,
         fetch_jwks: JwksFetcher,
         roles: RolePolicy | None = None,
-        default_roles: Collection[str] = KNOWN_ROLES,
+        default_roles: Collection[str] = NAMED_ROLES,
         open_methods: Collection[str] = (),
         min_refresh_seconds: float = 10.0,
         clock: Callable[[], float] = time.time,
@@ -252,6 +259,8 @@ class TokenAuthenticator:
         span.set_attribute("betmesh.caller.subject", principal.subject)
         span.set_attribute("betmesh.caller.role", principal.role)
         allowed = self.roles.get(method, self.default_roles)
+        if principal.role == PUBLIC_ROLE and method not in PUBLIC_METHODS:
+            allowed = frozenset()  # whatever a policy says, the public role reads odds only
         if principal.role not in allowed:
             raise PermissionDenied(
                 "ROLE_NOT_ALLOWED",
@@ -282,6 +291,8 @@ _INTERNAL = frozenset({"service", "operator"})
 # and reports. Other roles get PERMISSION_DENIED before the service sees the call.
 METHOD_ROLES: Mapping[str, frozenset[str]] = {
     "/betmesh.live.v1.LiveOddsService/IngestMatchEvent": _INTERNAL,
+    # The public odds board (anonymous browsers through the edge's own credential).
+    **{method: SERVICE_ROLES["betmesh.live"] | {PUBLIC_ROLE} for method in PUBLIC_METHODS},
     **{
         f"/betmesh.bets.v1.BetService/{name}": _INTERNAL
         for name in (
@@ -315,5 +326,5 @@ def token_authenticator(service: str, settings: ServerSettings) -> TokenAuthenti
         issuer=settings.identity_issuer,
         fetch_jwks=grpc_jwks_fetcher(settings.identity_address),
         roles=METHOD_ROLES,
-        default_roles=SERVICE_ROLES.get(service, KNOWN_ROLES),
+        default_roles=SERVICE_ROLES.get(service, NAMED_ROLES),
     )

@@ -271,6 +271,7 @@ class BetmeshStack(cdk.Stack):
             "identity-clients",
             "identity-exclusion",
             "franceconnect",
+            "edge-client",
             "oracle-transmitter",
             *(f"db-{service}" for service in SERVICES_WITH_DATABASE),
         ]

@@ -20,6 +20,7 @@ from gateway.edge.methods import exposed_methods
 from gateway.edge.settings import EdgeSettings
 from gateway.edge.static import StaticSite
 from gateway.edge.upstreams import Upstreams
+from service_runtime.client_tokens import TokenSource, identity_fetcher, read_secret_file
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -77,6 +78,8 @@ class Edge:
             await self._runner.cleanup()
             self._runner = None
         await self.upstreams.close()
+        if self.proxy.public_tokens is not None:
+            await self.proxy.public_tokens.close()
 
 
 @web.middleware
@@ -118,6 +121,16 @@ async def _health(request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok\n", headers={"cache-control": "no-store"})
 
 
+def public_token_source(settings: EdgeSettings) -> TokenSource | None:
+    """The edge's own tokens for anonymous visitors' public calls (tokens mode with a client
+    credential only; without one, those calls are refused UNAUTHENTICATED as any other)."""
+    if settings.auth_mode != "tokens" or not settings.client_id:
+        return None
+    secret = read_secret_file(settings.client_secret_file)
+    fetch, close = identity_fetcher(settings.identity_address, settings.client_id, secret)
+    return TokenSource(fetch, close=close)
+
+
 def build(settings: EdgeSettings) -> Edge:
     upstreams = Upstreams(settings.upstreams)
     authenticator = (
@@ -125,6 +138,9 @@ def build(settings: EdgeSettings) -> Edge:
         if settings.auth_mode == "tokens"
         else None
     )
+    public_tokens = public_token_source(settings)
+    if settings.auth_mode == "tokens" and public_tokens is None:
+        log.warning("no edge credential (BETMESH_CLIENT_ID): anonymous visitors get no odds")
     proxy = GrpcWebProxy(
         exposed_methods(),
         upstreams,
@@ -133,6 +149,7 @@ def build(settings: EdgeSettings) -> Edge:
         trusted_proxies=settings.trusted_proxies,
         default_unary_deadline_seconds=settings.default_unary_deadline_seconds,
         max_request_bytes=settings.max_request_bytes,
+        public_tokens=public_tokens,
     )
     cors = Cors(settings.cors_origins)
     identity_routes = IdentityRoutes(

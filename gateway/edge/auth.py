@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from gateway.edge.methods import ExposedMethod
 from service_runtime.tokens import (
-    KNOWN_ROLES,
     METHOD_ROLES,
+    NAMED_ROLES,
     SERVICE_ROLES,
     JwksFetcher,
     TokenAuthenticator,
@@ -41,7 +41,7 @@ class EdgeAuthenticator:
                 issuer=self.issuer,
                 fetch_jwks=self._fetch,
                 roles=METHOD_ROLES,
-                default_roles=SERVICE_ROLES.get(method.audience, KNOWN_ROLES),
+                default_roles=SERVICE_ROLES.get(method.audience, NAMED_ROLES),
             )
             self._by_audience[method.audience] = authenticator
         await authenticator.authenticate(

@@ -39,6 +39,7 @@ from gateway.edge.framing import (
 )
 from gateway.edge.methods import ExposedMethod
 from gateway.edge.upstreams import Upstreams
+from service_runtime.client_tokens import TokenSource
 from service_runtime.errors import (
     STATUS_DETAILS_KEY,
     DomainError,
@@ -48,26 +49,18 @@ from service_runtime.errors import (
     internal_status,
     to_rpc_status,
 )
-from service_runtime.telemetry import extract_context, tracer
+from service_runtime.telemetry import SERVER_FAULTS, extract_context, tracer
 
 log = logging.getLogger(__name__)
 _tracer = tracer("gateway.edge")
 
 # Request headers that travel upstream. Everything else (cookies, user agent, ...) stays here;
-# traceparent is re-made by the client interceptor from the edge's own span.
+# traceparent is re-made by the runtime's client channel from the edge's own span.
 FORWARDED_HEADERS = ("authorization",)
-# Server-span error codes as the OpenTelemetry RPC conventions define them: a caller's mistake
-# is not the server's failure.
-_SERVER_ERRORS = frozenset(
-    {
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DATA_LOSS,
-    }
-)
+# On an anonymous public call, the browser's address, for live's per-subscriber stream limit:
+# every anonymous visitor shares the edge's token subject. Live believes it only from a caller
+# with the public role; a browser's own header of that name is never forwarded (above).
+PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 Metadata = Sequence[tuple[str, str | bytes]]
@@ -114,8 +107,11 @@ class GrpcWebProxy:
         default_unary_deadline_seconds: float,
         max_request_bytes: int,
         trusted_proxies: Sequence[Network] = (),
+        public_tokens: TokenSource | None = None,
     ) -> None:
         self.methods = methods
+        # The edge's own public-role tokens, for public methods called without a token.
+        self.public_tokens = public_tokens
         self.trusted_proxies = tuple(trusted_proxies)
         self.max_request_bytes = max_request_bytes
         self.upstreams = upstreams
@@ -169,16 +165,26 @@ class GrpcWebProxy:
         if len(body) > self.max_request_bytes:
             raise web.HTTPRequestEntityTooLarge(self.max_request_bytes, len(body))
         message = single_message(decode_text(body) if mode.text else body)
-        if self.authenticator is not None:
-            await self.authenticator.check(method, request.headers)
-        metadata = tuple(
+        client = client_address(
+            request.remote, request.headers.get("x-forwarded-for"), self.trusted_proxies
+        )
+        metadata: Metadata = tuple(
             (name, request.headers[name]) for name in FORWARDED_HEADERS if name in request.headers
         )
+        # A browser's token, when it sends one, is checked and forwarded as always (a player's
+        # stream is the player's); without one, only a public method goes on, as the edge.
+        if (
+            method.public
+            and self.public_tokens is not None
+            and not request.headers.get("authorization")
+        ):
+            span.set_attribute("betmesh.edge.public", True)
+            token = await self.public_tokens.token(method.audience, timeout)
+            metadata = (("authorization", f"Bearer {token}"), (PUBLIC_CLIENT_HEADER, client))
+        elif self.authenticator is not None:
+            await self.authenticator.check(method, request.headers)
         channel = self.upstreams.channel(method.area)
         if method.server_streaming:
-            client = client_address(
-                request.remote, request.headers.get("x-forwarded-for"), self.trusted_proxies
-            )
             with self.streams.take(client):
                 return await self._stream(
                     request, mode, channel, method, message, metadata, timeout, span
@@ -318,5 +324,5 @@ def _pairs(metadata: Any) -> list[tuple[str, str | bytes]]:
 def _record(span: trace.Span, code: grpc.StatusCode, messages: int) -> None:
     span.set_attribute("rpc.grpc.status_code", code.value[0])
     span.set_attribute("betmesh.edge.messages_sent", messages)
-    if code in _SERVER_ERRORS:
+    if code in SERVER_FAULTS:
         span.set_status(Status(StatusCode.ERROR, code.name))

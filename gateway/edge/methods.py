@@ -18,6 +18,8 @@ from betmesh.live.v1 import live_odds_service_pb2
 from betmesh.oracle.v1 import oracle_service_pb2
 from google.protobuf.descriptor import FileDescriptor
 
+from service_runtime.tokens import PUBLIC_METHODS
+
 
 @dataclass(frozen=True)
 class ExposedMethod:
@@ -27,6 +29,9 @@ class ExposedMethod:
     server_streaming: bool
     # Callable without a token (identity's sign-up and token RPCs): the edge checks nothing.
     open: bool = False
+    # Public read (the odds board): a call without a token goes upstream with the edge's own
+    # public-role token instead of being refused (service_runtime.tokens.PUBLIC_METHODS).
+    public: bool = False
 
 
 _BETS = (
@@ -103,6 +108,7 @@ def _methods(
                 audience=audience,
                 server_streaming=method.server_streaming,
                 open=open_,
+                public=path in PUBLIC_METHODS,
             )
     return found
 

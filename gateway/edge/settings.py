@@ -34,6 +34,10 @@ class EdgeSettings:
     identity_issuer: str
     log_level: str
     grace_seconds: float = 5.0
+    # The edge's own client credential (role public, audience betmesh.live): the token it
+    # attaches to anonymous visitors' public calls. None of it: those calls are refused.
+    client_id: str = ""
+    client_secret_file: str = ""
     # A listening socket inherited from the launcher (it bound the port, so no race for it).
     listen_fd: int | None = None
 
@@ -88,11 +92,15 @@ class EdgeSettings:
             log_level=env.str("LOG_LEVEL", "INFO"),
             grace_seconds=env.float("GRACE_SECONDS", 5.0),
             listen_fd=env.int("EDGE_LISTEN_FD", None),
+            client_id=env.str("CLIENT_ID", ""),
+            client_secret_file=env.str("CLIENT_SECRET_FILE", ""),
         )
         if settings.max_request_bytes < 1024:
             env.problems.append("BETMESH_EDGE_MAX_REQUEST_BYTES must be at least 1024")
         if settings.max_streams_per_client < 1:
             env.problems.append("BETMESH_EDGE_MAX_STREAMS_PER_CLIENT must be at least 1")
+        if settings.client_id and not settings.client_secret_file:
+            env.problems.append("BETMESH_CLIENT_SECRET_FILE is required with BETMESH_CLIENT_ID")
         env.check()
         return settings
 

@@ -1,8 +1,9 @@
 """One traced gRPC channel per upstream service, carrying the caller's token, not the edge's.
 
 Calls go out with the browser's `authorization` untouched: each service verifies the player or
-operator as it does for native clients. The edge therefore has no credential of its own to
-attach: its pool carries no service token, which would hide the caller.
+operator as it does for native clients. The pool therefore attaches no token of its own, which
+would hide the caller. The edge's one credential (role public) is attached explicitly, by the
+proxy, to anonymous calls of public methods only (gateway/edge/grpc_web.py).
 """
 
 from __future__ import annotations

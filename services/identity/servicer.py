@@ -25,6 +25,7 @@ _ROLES: dict[ClientRole, int] = {
     ClientRole.OPERATOR: pb.ROLE_OPERATOR,
     ClientRole.PARTNER: pb.ROLE_PARTNER,
     ClientRole.SERVICE: pb.ROLE_SERVICE,
+    ClientRole.PUBLIC: pb.ROLE_PUBLIC,
 }
 _OUTCOMES = {
     WebhookResult.APPLIED: pb.WEBHOOK_OUTCOME_APPLIED,

@@ -9,6 +9,7 @@ from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument, NotFound, Unimplemented
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
+from service_runtime.tokens import PUBLIC_ROLE
 from services.live.domain.ports import LiveStore
 from services.live.domain.repricing import Repricer
 from services.live.domain.sequencing import Outcome
@@ -93,12 +94,28 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
         return pb.UpdateSubscriptionResponse(filter=applied)
 
 
+# Set by the edge on anonymous visitors' public streams (gateway/edge/grpc_web.py).
+PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
+
+
 def _partner(context: Context) -> str:
     """Stream limits count per partner: the token's subject, or the peer's address without
-    tokens."""
+    tokens. Anonymous visitors all arrive with the edge's one public-role token, so theirs count
+    per visitor address as the edge saw it (believed from that role only)."""
     principal = current_principal.get()
+    if principal is not None and principal.role == PUBLIC_ROLE:
+        visitor = _metadata(context).get(PUBLIC_CLIENT_HEADER, "")
+        return f"public:{principal.subject}:{visitor[:64]}"
     if principal is not None:
         return f"sub:{principal.subject}"
     peer = context.peer() or "unknown"
     host = peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
     return f"peer:{host}"
+
+
+def _metadata(context: Context) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if isinstance(value, str):
+            found[key] = value
+    return found

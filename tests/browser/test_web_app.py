@@ -171,6 +171,13 @@ def test_player_and_operator_in_a_real_browser(mesh: tuple[Mesh, str]) -> None:
     output = "\n".join(transcript)
     assert code == 0, f"browser script failed (exit {code}):\n{output}\n(artifacts: {artifacts})"
     assert output.rstrip().endswith("OK"), output
-    shots = ("01-sign-in", "02-pre-match-bet", "03-live-odds", "04-settled", "05-operator")
+    shots = (
+        "01-sign-in",
+        "01b-anonymous-board",
+        "02-pre-match-bet",
+        "03-live-odds",
+        "04-settled",
+        "05-operator",
+    )
     for name in (*shots, "06-operator-settled"):
         assert (artifacts / f"{name}.png").stat().st_size > 0

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import grpc
 import httpx
 import pytest
 from betmesh.bets.v1 import bet_service_pb2 as bpb
@@ -336,6 +337,73 @@ def test_a_match_event_reaches_a_browsers_odds_stream_through_the_edge(
     assert (publish.service_name, publish.span.name) == ("betmesh.live", "publish markets.status")
     assert fanned_out(spans, publish.span.span_id)
     assert len(replicas_pricing(spans)) >= 2
+
+
+def test_an_anonymous_browser_sees_the_odds_and_nothing_more(
+    mesh: Launcher, operator: Operator, otlp_receiver: OtlpReceiver
+) -> None:
+    """No token: the edge streams the public odds with its own credential (svc-edge, role
+    public); a bet still needs the player's token; live refuses that role on anything but
+    StreamOdds; a partner on the native port still needs its own token."""
+    accepted = priced_fixture(operator, mesh)
+    fixture_id = accepted.quote_set.fixture_id
+    trace_id, _, header = traceparent()
+
+    async def browse() -> tuple[lpb.FixtureOdds, int, str | None]:
+        async with aiohttp.ClientSession() as session:
+            web = GrpcWebClient(session, edge_url(mesh))
+            request = lpb.StreamOddsRequest(filter=lpb.SubscriptionFilter(fixture_ids=[fixture_id]))
+            stream = web.stream(STREAM_ODDS, request, headers={"traceparent": header})
+            odds: lpb.FixtureOdds | None = None
+            async for result, raw in stream:
+                assert raw is not None, result.trailers
+                message = lpb.StreamOddsResponse.FromString(raw)
+                image = message.full_image
+                odds = next((f for f in image.fixtures if f.fixture.fixture_id == fixture_id), None)
+                if odds is not None or image.complete:
+                    await stream.aclose()
+                    break
+            assert odds is not None, "the priced fixture is not on the anonymous board"
+            bet = await web.unary(f"{BETS}/PlaceBet", bpb.PlaceBetRequest())
+            return odds, bet.code, bet.reason
+
+    odds, bet_code, bet_reason = asyncio.run(asyncio.wait_for(browse(), 60))
+    assert any(s.odds_e4 > 0 for m in odds.markets for s in m.selections)
+    assert (bet_code, bet_reason) == (16, "TOKEN_MISSING")  # UNAUTHENTICATED, as before
+    # Live saw the edge's public credential, not an anonymous caller.
+    spans = otlp_receiver.wait_for(
+        lambda spans: any(
+            s.service_name == "betmesh.live" and s.span.name.endswith("StreamOdds") for s in spans
+        ),
+        trace_id=trace_id,
+        timeout=30,
+    )
+    served = next(
+        s for s in spans if s.service_name == "betmesh.live" and s.span.name.endswith("StreamOdds")
+    )
+    assert attribute(served, "betmesh.caller.role") == "public"
+    assert attribute(served, "betmesh.caller.subject") == "svc-edge"
+
+    secret = (mesh.state_dir / "clients" / "svc-edge.secret").read_text().strip()
+    edge_client = Operator(mesh.addresses["identity"], "svc-edge", secret)
+    with grpc.insecure_channel(mesh.addresses["live"]) as channel:
+        live = live_odds_service_pb2_grpc.LiveOddsServiceStub(channel)
+        public = edge_client.metadata("betmesh.live")
+        with pytest.raises(grpc.RpcError) as ingest:
+            live.IngestMatchEvent(
+                lpb.IngestMatchEventRequest(event=me.MatchEvent(fixture_id=fixture_id)),
+                metadata=public,
+                timeout=10,
+            )
+        assert ingest.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as update:
+            live.UpdateSubscription(
+                lpb.UpdateSubscriptionRequest(stream_id="any"), metadata=public, timeout=10
+            )
+        assert update.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as anonymous:
+            next(live.StreamOdds(lpb.StreamOddsRequest(), timeout=10))
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def replicas_pricing(spans: Sequence[ReceivedSpan]) -> set[str]:

@@ -193,6 +193,30 @@ def test_the_secret_file_must_be_private(tmp_path: Path) -> None:
         read_secret_file(str(tmp_path / "missing"))
 
 
+def test_a_kubernetes_secret_volume_readable_by_the_process_group_is_accepted(
+    tmp_path: Path,
+) -> None:
+    def secret(mode: int, name: str) -> str:
+        path = tmp_path / name
+        path.write_text("s3cret-for-tests\n")
+        os.chmod(path, mode)
+        return str(path)
+
+    # The kubelet adds group read for the pod's fsGroup, the process's own group.
+    readable = secret(0o440, "group-read")
+    assert Path(readable).stat().st_gid == os.getegid()
+    assert read_secret_file(readable) == "s3cret-for-tests"
+    for mode in (0o460, 0o470, 0o404):  # group write or execute, or anyone else: refused
+        with pytest.raises(SettingsError, match="0600"):
+            read_secret_file(secret(mode, f"mode-{mode:o}"))
+    other_group = next((g for g in os.getgroups() if g != os.getegid()), None)
+    if other_group is not None:  # another group may read it: refused
+        path = secret(0o640, "other-group")
+        os.chown(path, -1, other_group)
+        with pytest.raises(SettingsError, match="0600"):
+            read_secret_file(path)
+
+
 def test_tokens_only_in_tokens_mode_with_credentials(tmp_path: Path) -> None:
     secret = str(_secret(tmp_path, 0o600))
     assert token_source_from_env({}) is None

@@ -48,6 +48,9 @@ export function mountPlayer(root: HTMLElement): void {
   const api: Api = createApi(
     () => session?.accessToken,
     () => {
+      // Signed out already (the public board without a token): nothing to sign out of, and a
+      // redraw would only reopen the refused stream.
+      if (!session) return;
       session = null;
       saveSession(null);
       notice = t("sessionExpired");
@@ -117,6 +120,24 @@ export function mountPlayer(root: HTMLElement): void {
     render();
   }
 
+  // Signed out: the welcome panel beside the board (sign-in, provisional account).
+  function welcome(): HTMLElement {
+    return h(
+      "section",
+      { class: "welcome", "data-testid": "welcome" },
+      h("h2", {}, t("signInTitle")),
+      h("p", {}, t("signInToBet")),
+      franceConnectButton("/"),
+      h("p", {}, t("orProvisional")),
+      h(
+        "form",
+        { class: "inline", onsubmit: (e: Event) => void openProvisional(e) },
+        h("label", { class: "field" }, t("displayName"), h("input", { name: "display_name", required: true, maxlength: 60, autocomplete: "nickname" })),
+        h("button", { type: "submit" }, t("openProvisional")),
+      ),
+    );
+  }
+
   function render(): void {
     relabel = null;
     stream?.stop();
@@ -124,80 +145,87 @@ export function mountPlayer(root: HTMLElement): void {
     stream = null;
     myBets = null;
     renderHeader();
-    if (!session) {
-      replaceChildren(
-        main,
-        notice ? h("p", { class: "error", role: "alert", "data-testid": "notice" }, notice) : null,
-        h(
-          "section",
-          { class: "welcome" },
-          h("h2", {}, t("board")),
-          h("p", {}, t("signInToBet")),
-          franceConnectButton("/"),
-          h("p", {}, t("orProvisional")),
-          h(
-            "form",
-            { class: "inline", onsubmit: (e: Event) => void openProvisional(e) },
-            h("label", { class: "field" }, t("displayName"), h("input", { name: "display_name", required: true, maxlength: 60, autocomplete: "nickname" })),
-            h("button", { type: "submit" }, t("openProvisional")),
-          ),
-        ),
-      );
-      return;
-    }
+    // The odds board is public: without a session the stream goes out with no token and the
+    // edge serves it with its own public credential; signed in, it carries the player's token.
     const current = session;
-    const playerId = () => current.playerId;
     const state = new OddsBoardState();
     const streamStatus = h("p", { class: "stream-status", "data-testid": "stream-status", "data-state": "connecting" }, t("connecting"));
     const boardRoot = h("div");
-    const slipRoot = h("section", { class: "panel slip", "aria-label": t("slip"), "data-testid": "slip" });
-    const walletRoot = h("section", { class: "panel wallet", "aria-label": t("wallet"), "data-testid": "wallet" });
-    const betsRoot = h("section", { class: "panel my-bets", "aria-label": t("myBets"), "data-testid": "my-bets" });
-    const wallet = new WalletPanel(walletRoot, api, playerId);
-    const bets = new MyBets(betsRoot, api, playerId, announcer, () => void wallet.refresh(), (fixtureId) => {
-      for (const entry of state.fixtures.values()) {
-        if (entry.fixture?.fixtureId === fixtureId && entry.fixture.home?.name) return fixtureName(entry);
-      }
-      return undefined;
-    });
-    myBets = bets;
+    const noticeLine = notice ? h("p", { class: "error", role: "alert", "data-testid": "notice" }, notice) : null;
     let board: BoardView | null = null;
-    const slip = new BetSlip(
-      slipRoot,
-      api,
+    let slip: BetSlip | null = null;
+    let side: HTMLElement;
+    let relabelSide: () => void;
+    let settled: () => void = () => undefined;
+    if (current) {
+      const playerId = () => current.playerId;
+      const slipRoot = h("section", { class: "panel slip", "aria-label": t("slip"), "data-testid": "slip" });
+      const walletRoot = h("section", { class: "panel wallet", "aria-label": t("wallet"), "data-testid": "wallet" });
+      const betsRoot = h("section", { class: "panel my-bets", "aria-label": t("myBets"), "data-testid": "my-bets" });
+      const wallet = new WalletPanel(walletRoot, api, playerId);
+      const bets = new MyBets(betsRoot, api, playerId, announcer, () => void wallet.refresh(), (fixtureId) => {
+        for (const entry of state.fixtures.values()) {
+          if (entry.fixture?.fixtureId === fixtureId && entry.fixture.home?.name) return fixtureName(entry);
+        }
+        return undefined;
+      });
+      myBets = bets;
+      const betSlip = new BetSlip(
+        slipRoot,
+        api,
+        state,
+        playerId,
+        announcer,
+        () => board?.refreshPicks(),
+        () => {
+          void bets.refresh();
+          void wallet.refresh();
+        },
+      );
+      slip = betSlip;
+      side = h("aside", { class: "side" }, slipRoot, walletRoot, betsRoot);
+      relabelSide = () => {
+        betSlip.render();
+        wallet.render();
+        bets.render();
+      };
+      settled = () => void bets.refresh();
+      relabelSide();
+      void wallet.refresh();
+      void bets.refresh();
+    } else {
+      const welcomeRoot = h("div");
+      side = h("aside", { class: "side" }, welcomeRoot);
+      relabelSide = () => replaceChildren(welcomeRoot, welcome());
+      relabelSide();
+    }
+    const picks = slip;
+    board = new BoardView(
+      boardRoot,
       state,
-      playerId,
+      picks
+        ? { isPicked: (k, m, s) => picks.isPicked(k, m, s), toggle: (p) => picks.toggle(p) }
+        : { isPicked: () => false, toggle: () => announcer.say(t("signInToBet")) },
       announcer,
-      () => board?.refreshPicks(),
-      () => {
-        void bets.refresh();
-        void wallet.refresh();
-      },
     );
-    board = new BoardView(boardRoot, state, { isPicked: (k, m, s) => slip.isPicked(k, m, s), toggle: (p) => slip.toggle(p) }, announcer);
     replaceChildren(
       main,
-      notice ? h("p", { class: "error", role: "alert" }, notice) : null,
+      noticeLine,
       h(
         "div",
         { class: "layout" },
         h("section", { id: "board", class: "board", "aria-labelledby": "board-title", tabindex: -1 }, h("h2", { id: "board-title" }, t("board")), streamStatus, boardRoot),
-        h("aside", { class: "side" }, slipRoot, walletRoot, betsRoot),
+        side,
       ),
     );
-    slip.render();
-    wallet.render();
-    bets.render();
-    void wallet.refresh();
-    void bets.refresh();
     const view = board;
     stream = new OddsStream(api, state, {
       // Unconflated: a suspension followed at once by the reprice is still two states to show.
       conflateMs: 0,
       onApplied: (applied) => {
         view.update(applied);
-        if (applied.touched.size) slip.refreshPrices();
-        if (applied.settlementNews) void bets.refresh();
+        if (applied.touched.size) picks?.refreshPrices();
+        if (applied.settlementNews) settled();
       },
       onStatus: (status: StreamStatus, detail?: string) => {
         streamStatus.dataset.state = status;
@@ -207,19 +235,17 @@ export function mountPlayer(root: HTMLElement): void {
       },
     });
     stream.start();
-    // A language switch redraws the signed-in page in place: the stream and the slip stay.
+    // A language switch redraws the page in place: the stream and the slip stay.
     relabel = () => {
       renderHeader();
       view.renderAll();
-      slip.render();
-      wallet.render();
-      bets.render();
+      relabelSide();
     };
   }
 
   let relabel: (() => void) | null = null;
   onLangChange(() => {
-    if (relabel && session) relabel();
+    if (relabel) relabel();
     else render();
   });
   render();

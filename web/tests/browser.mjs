@@ -97,6 +97,23 @@ try {
   const preOdds = await preHome.getByTestId("odds").textContent();
   console.log(`pre-match ${preId} home at ${preOdds}`);
 
+  step("an anonymous visitor sees the prices on the board without signing in");
+  const anonymous = await browser.newContext({ locale: "fr-FR" });
+  const guest = await anonymous.newPage();
+  await guest.goto(`${EDGE}/`);
+  await guest.getByTestId("franceconnect").waitFor({ timeout: WAIT });
+  await guest.getByTestId("stream-status").and(guest.locator('[data-state="live"]')).waitFor({ timeout: WAIT });
+  const guestHome = guest.locator(
+    `article[data-key="${preId}|pre"] [data-market="${preId}/MATCH_RESULT"][data-selection="home"]`,
+  );
+  await guestHome.and(guest.locator(":enabled")).waitFor({ timeout: WAIT });
+  const guestOdds = (await guestHome.getByTestId("odds").textContent()) ?? "";
+  if (!/\d/.test(guestOdds)) throw new Error(`no price on the anonymous board: ${guestOdds}`);
+  if (await guest.getByTestId("signed-in").count()) throw new Error("the visitor appears signed in");
+  console.log(`anonymous board: ${preId} home at ${guestOdds}`);
+  await shot(guest, "01b-anonymous-board");
+  await anonymous.close();
+
   step("a pre-match single with the acceptance policy, accepted");
   await preHome.click();
   if ((await preHome.getAttribute("aria-pressed")) !== "true") throw new Error("the pick is not pressed");

@@ -17,6 +17,9 @@ class ClientRole(StrEnum):
     OPERATOR = "operator"
     PARTNER = "partner"
     SERVICE = "service"
+    # The edge's credential for anonymous visitors: live's public odds stream only
+    # (service_runtime.tokens.PUBLIC_METHODS); every other method refuses it.
+    PUBLIC = "public"
 
 
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -59,7 +62,8 @@ def parse_clients(text: str) -> tuple[Client, ...]:
         try:
             role = ClientRole(str(entry.get("role")))
         except ValueError:
-            raise ValueError(f"{where}: role must be operator, partner or service") from None
+            roles = ", ".join(r.value for r in ClientRole)
+            raise ValueError(f"{where}: role must be one of {roles}") from None
         audiences = entry.get("audiences")
         if not isinstance(audiences, list) or not all(isinstance(a, str) and a for a in audiences):
             raise ValueError(f"{where}: audiences must be a list of names")

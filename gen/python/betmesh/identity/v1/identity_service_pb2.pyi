@@ -146,6 +146,10 @@ class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType],
     ROLE_OPERATOR: _Role.ValueType  # 3
     ROLE_SERVICE: _Role.ValueType  # 4
     """Another betmesh service."""
+    ROLE_PUBLIC: _Role.ValueType  # 5
+    """Anonymous visitors' read-only access, held by the edge on their behalf: the public odds
+    stream and nothing else.
+    """
 
 class Role(_Role, metaclass=_RoleEnumTypeWrapper): ...
 
@@ -156,6 +160,10 @@ ROLE_PARTNER: Role.ValueType  # 2
 ROLE_OPERATOR: Role.ValueType  # 3
 ROLE_SERVICE: Role.ValueType  # 4
 """Another betmesh service."""
+ROLE_PUBLIC: Role.ValueType  # 5
+"""Anonymous visitors' read-only access, held by the edge on their behalf: the public odds
+stream and nothing else.
+"""
 Global___Role: _TypeAlias = Role  # noqa: Y015
 
 @_typing.final

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,50 @@ class Mesh:
         return live_odds_service_pb2_grpc.LiveOddsServiceStub(self.live_channel)
 
 
+async def start_identity(
+    folder: Path, database_url: str, redis_url: str, clients: Sequence[Mapping[str, object]]
+) -> tuple[ServiceHost, int]:
+    """Identity in tokens mode with `clients`, signing with a key made for the test."""
+    (folder / "key.pem").write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
+    identity = build_identity(
+        IdentitySettings.from_env(
+            {
+                "BETMESH_PORT": "0",
+                "BETMESH_AUTH_MODE": "tokens",
+                "BETMESH_DATABASE_URL": database_url,
+                "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_IDENTITY_CLIENTS": json.dumps(clients),
+                "BETMESH_IDENTITY_SIGNING_KEY_FILE": str(folder / "key.pem"),
+                "BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS": "0",
+            }
+        )
+    )
+    return identity, await identity.start()
+
+
+async def start_live(
+    redis_url: str, identity_port: int, name: str, max_per_partner: int
+) -> ServiceHost:
+    """Live in tokens mode on streams of its own (`name` keeps test modules apart)."""
+    live = build_live(
+        LiveSettings.from_env(
+            {
+                "BETMESH_PORT": "0",
+                "BETMESH_GRACE_SECONDS": "0.2",
+                "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_AUTH_MODE": "tokens",
+                "BETMESH_IDENTITY_ADDRESS": f"127.0.0.1:{identity_port}",
+                "BETMESH_LIVE_STREAM_PREFIX": f"test:{name}:{uuid.uuid4().hex[:8]}",
+                "BETMESH_LIVE_STREAM_TOKEN_KEY": f"{name}-test-" + uuid.uuid4().hex,
+                "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
+                "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": str(max_per_partner),
+            }
+        )
+    )
+    await live.start()
+    return live
+
+
 def edge_settings(upstreams: Mapping[str, int], identity_port: int, **env: str) -> EdgeSettings:
     return EdgeSettings.from_env(
         {
@@ -90,37 +134,8 @@ async def mesh(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Mesh]:
     folder = tmp_path_factory.mktemp("edge")
-    (folder / "key.pem").write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
-    identity = build_identity(
-        IdentitySettings.from_env(
-            {
-                "BETMESH_PORT": "0",
-                "BETMESH_AUTH_MODE": "tokens",
-                "BETMESH_DATABASE_URL": database_url,
-                "BETMESH_REDIS_URL": redis_url,
-                "BETMESH_IDENTITY_CLIENTS": json.dumps(CLIENTS),
-                "BETMESH_IDENTITY_SIGNING_KEY_FILE": str(folder / "key.pem"),
-                "BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS": "0",
-            }
-        )
-    )
-    identity_port = await identity.start()
-    live = build_live(
-        LiveSettings.from_env(
-            {
-                "BETMESH_PORT": "0",
-                "BETMESH_GRACE_SECONDS": "0.2",
-                "BETMESH_REDIS_URL": redis_url,
-                "BETMESH_AUTH_MODE": "tokens",
-                "BETMESH_IDENTITY_ADDRESS": f"127.0.0.1:{identity_port}",
-                "BETMESH_LIVE_STREAM_PREFIX": f"test:edge:{uuid.uuid4().hex[:8]}",
-                "BETMESH_LIVE_STREAM_TOKEN_KEY": "edge-test-" + uuid.uuid4().hex,
-                "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
-                "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": "1",
-            }
-        )
-    )
-    await live.start()
+    identity, identity_port = await start_identity(folder, database_url, redis_url, CLIENTS)
+    live = await start_live(redis_url, identity_port, "edge", max_per_partner=1)
     web_root = folder / "dist"
     (web_root / "assets").mkdir(parents=True)
     (web_root / "index.html").write_text("<!doctype html><title>betmesh app</title>")

@@ -5,9 +5,7 @@ Real identity (PostgreSQL), live (Redis, the event bus) and edge, in tokens mode
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -20,16 +18,17 @@ from betmesh.identity.v1 import identity_service_pb2 as ipb
 from betmesh.identity.v1 import identity_service_pb2_grpc
 from betmesh.live.v1 import live_odds_service_pb2 as lpb
 from betmesh.live.v1 import live_odds_service_pb2_grpc, match_event_pb2
-from joserfc.jwk import ECKey
 
 from gateway.edge.app import Edge, build
 from service_runtime.events import EventPublisher
 from service_runtime.server import ServiceHost
-from services.identity.app import build as build_identity
-from services.identity.settings import IdentitySettings
-from services.live.app import build as build_live
-from services.live.settings import LiveSettings
-from tests.integration.test_edge_grpc_web import edge_settings, new_fixture, only
+from tests.integration.test_edge_grpc_web import (
+    edge_settings,
+    new_fixture,
+    only,
+    start_identity,
+    start_live,
+)
 from tests.integration.test_live_stream import LIVE, publish_prices
 from tests.support.grpc_helpers import rpc_error
 from tests.support.grpc_web import GrpcWebClient
@@ -76,42 +75,13 @@ async def mesh(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PublicMesh]:
     folder = tmp_path_factory.mktemp("edge-public")
-    (folder / "key.pem").write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
     secret_file = folder / "edge.secret"
     secret_file.write_text(EDGE_SECRET + "\n")
     os.chmod(secret_file, 0o600)
-    identity = build_identity(
-        IdentitySettings.from_env(
-            {
-                "BETMESH_PORT": "0",
-                "BETMESH_AUTH_MODE": "tokens",
-                "BETMESH_DATABASE_URL": database_url,
-                "BETMESH_REDIS_URL": redis_url,
-                "BETMESH_IDENTITY_CLIENTS": json.dumps(CLIENTS),
-                "BETMESH_IDENTITY_SIGNING_KEY_FILE": str(folder / "key.pem"),
-                "BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS": "0",
-            }
-        )
-    )
-    identity_port = await identity.start()
-    live = build_live(
-        LiveSettings.from_env(
-            {
-                "BETMESH_PORT": "0",
-                "BETMESH_GRACE_SECONDS": "0.2",
-                "BETMESH_REDIS_URL": redis_url,
-                "BETMESH_AUTH_MODE": "tokens",
-                "BETMESH_IDENTITY_ADDRESS": f"127.0.0.1:{identity_port}",
-                "BETMESH_LIVE_STREAM_PREFIX": f"test:edgepub:{uuid.uuid4().hex[:8]}",
-                "BETMESH_LIVE_STREAM_TOKEN_KEY": "edge-public-" + uuid.uuid4().hex,
-                "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
-                # Live's per-subscriber limit, below the edge's: anonymous visitors share the
-                # edge's token subject, so it must count per visitor or they would share it.
-                "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": "2",
-            }
-        )
-    )
-    await live.start()
+    identity, identity_port = await start_identity(folder, database_url, redis_url, CLIENTS)
+    # Live's per-subscriber limit, below the edge's: anonymous visitors share the edge's token
+    # subject, so it must count per visitor or they would share it.
+    live = await start_live(redis_url, identity_port, "edgepub", max_per_partner=2)
     edge = build(
         edge_settings(
             {"identity": identity_port, "live": live.port},

@@ -271,7 +271,8 @@ class BetmeshStack(cdk.Stack):
             "identity-clients",
             "identity-exclusion",
             "franceconnect",
-            "edge-client",
+            # Each calling service's own client credential ({"client-id", "client-secret"}).
+            *(f"{service}-client" for service in ("edge", "gateway", "live", "bets", "quotes")),
             "oracle-transmitter",
             *(f"db-{service}" for service in SERVICES_WITH_DATABASE),
         ]

@@ -18,6 +18,10 @@ Rules:
   `strict_scheduling`;
 - only the oracle may egress to the chain RPC port; only pods labelled public take traffic from
   outside the namespace, and the Ingress routes only to them;
+- under BETMESH_AUTH_MODE=tokens, every service that calls other services (the gateway, live,
+  bets, quote replicas, the edge) has a client credential of its own: BETMESH_CLIENT_ID from a
+  Secret and BETMESH_CLIENT_SECRET_FILE on a mounted Secret volume (without one its calls carry
+  no token and are refused);
 - the live Deployment has a HorizontalPodAutoscaler on CPU and a custom metric;
 - the edge: every BETMESH_EDGE_UPSTREAMS address is a Service here with that port, it has a
   public origin (BETMESH_EDGE_PUBLIC_URL), and identity's FranceConnect redirect URIs and
@@ -115,6 +119,7 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
     for obj in workloads:
         problems += _container_rules(obj, config_maps)
         problems += _coverage(obj, by_kind.get("PodDisruptionBudget", []), policies)
+        problems += _client_credential(obj, config_maps)
     problems += _secrets(objects)
     problems += _quotes(objects, by_kind, strict_scheduling)
     problems += _network(objects, by_kind)
@@ -202,6 +207,39 @@ def _coverage(obj: Manifest, budgets: list[Manifest], policies: list[Manifest]) 
     ]
     if not own:
         yield f"{ref(obj)}: no NetworkPolicy of its own selects its pods"
+
+
+# Processes (the container's first argument) that call other services (launcher.mesh's
+# SERVICE_CALLS): each needs a token of its own when tokens are enforced.
+CALLERS = frozenset(
+    {"gateway", "gateway.edge", "services.live", "services.bets", "services.quotes"}
+)
+
+
+def _client_credential(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iterator[str]:
+    volumes = pod_template(obj).get("spec", {}).get("volumes", [])
+    secret_volumes = {v["name"] for v in volumes if "secret" in v}
+    for container in containers(obj):
+        args = container.get("args") or [""]
+        env = _env(container, config_maps)
+        if args[0] not in CALLERS or env.get("BETMESH_AUTH_MODE") != "tokens":
+            continue
+        by_name = {var["name"]: var for var in container.get("env", [])}
+        client_id = by_name.get("BETMESH_CLIENT_ID", {})
+        if "secretKeyRef" not in client_id.get("valueFrom", {}):
+            yield (
+                f"{ref(obj)}: calls other services under tokens without a client credential"
+                " (BETMESH_CLIENT_ID from a Secret)"
+            )
+            continue
+        path = env.get("BETMESH_CLIENT_SECRET_FILE", "")
+        mounted = any(
+            mount.get("name") in secret_volumes
+            and path.startswith(mount.get("mountPath", "").rstrip("/") + "/")
+            for mount in container.get("volumeMounts", [])
+        )
+        if not mounted:
+            yield f"{ref(obj)}: BETMESH_CLIENT_SECRET_FILE is not on a mounted Secret volume"
 
 
 def _secrets(objects: Sequence[Manifest]) -> Iterator[str]:

@@ -272,6 +272,56 @@ def test_secrets_are_by_reference_only(change: Any, expected: str) -> None:
     assert expected in broken(change)
 
 
+def with_tokens(objects: list[Obj]) -> None:
+    find(objects, "ConfigMap", "common")["data"]["BETMESH_AUTH_MODE"] = "tokens"
+
+
+def give_credential(objects: list[Obj], name: str) -> None:
+    workload_ = find(objects, "Deployment", name)
+    c = first_container(objects, "Deployment", name)
+    c["env"] += [
+        {
+            "name": "BETMESH_CLIENT_ID",
+            "valueFrom": {"secretKeyRef": {"name": f"{name}-client", "key": "client-id"}},
+        },
+        {"name": "BETMESH_CLIENT_SECRET_FILE", "value": f"/run/secrets/{name}/client-secret"},
+    ]
+    c["volumeMounts"] = [{"name": "client", "mountPath": f"/run/secrets/{name}"}]
+    workload_["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "client", "secret": {"secretName": f"{name}-client", "defaultMode": 0o400}}
+    ]
+
+
+def test_under_tokens_a_calling_service_needs_a_client_credential_of_its_own() -> None:
+    def tokens_only(objects: list[Obj]) -> None:
+        with_tokens(objects)
+        give_credential(objects, "live")
+
+    missing = " calls other services under tokens without a client credential"
+    problems = broken(tokens_only)
+    assert f"Deployment/gateway:{missing} (BETMESH_CLIENT_ID from a Secret)" in problems
+    # The quote replicas have none either (they call their peers); live has its own.
+    assert any(p.startswith("StatefulSet/") and missing in p for p in problems)
+    assert not any(p.startswith("Deployment/live") and "credential" in p for p in problems)
+
+    def both(objects: list[Obj]) -> None:
+        tokens_only(objects)
+        give_credential(objects, "gateway")
+
+    assert not any("gateway" in p and "credential" in p for p in broken(both))
+
+    def secret_not_mounted(objects: list[Obj]) -> None:
+        both(objects)
+        first_container(objects, "Deployment", "gateway")["volumeMounts"] = []
+
+    assert (
+        "Deployment/gateway: BETMESH_CLIENT_SECRET_FILE is not on a mounted Secret volume"
+        in broken(secret_not_mounted)
+    )
+    # Without tokens, no credential is needed.
+    assert not any("credential" in p for p in check(mesh()))
+
+
 def test_the_gateway_must_list_every_replica_by_its_stable_name() -> None:
     def scale(objects: list[Obj]) -> None:
         find(objects, "StatefulSet", "quotes-football")["spec"]["replicas"] = 5

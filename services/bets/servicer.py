@@ -119,6 +119,7 @@ def bet_message(bet: Bet) -> pb.Bet:
                 outcome=_OUTCOMES_BACK[leg.outcome]
                 if leg.outcome
                 else market_pb2.SELECTION_OUTCOME_UNSPECIFIED,
+                fixture_name=leg.fixture_name,
                 market_name=leg.market_name,
                 selection_name=leg.selection_name,
             )
@@ -233,7 +234,9 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         span.set_attribute("betmesh.bet.legs", len(request.legs))
         span.set_attribute("betmesh.bet.live", request.live)
         if self.feeds is not None:
-            await self.feeds.ensure_prices([leg.fixture_id for leg in request.legs])
+            fixture_ids = [leg.fixture_id for leg in request.legs]
+            await self.feeds.ensure_prices(fixture_ids)
+            await self.feeds.ensure_fixture_names(fixture_ids)
         bet = await self.bets.place_async(command, caller)
         if bet.status is BetStatus.PENDING and request.wait_for_decision:
             bet = await self.await_decision(bet)

@@ -182,12 +182,22 @@ def test_a_bet_placed_through_the_edge_is_one_trace_from_the_browser_to_the_quot
             )
             assert placed.code == 0, (placed.message, placed.reason)
             (response,) = placed.parsed(bpb.PlaceBetResponse)
+            # Read back as stored: the names are kept with the bet.
+            read = await web.unary(
+                f"{BETS}/GetBet", bpb.GetBetRequest(bet_id=response.bet.bet_id), token=token
+            )
+            assert read.code == 0, (read.message, read.reason)
+            (stored,) = read.parsed(bpb.GetBetResponse)
+            assert stored.bet.legs[0].fixture_name == "Arsenal v Chelsea"
             return response
 
     bet = asyncio.run(place()).bet
     assert bet.status == bpb.BET_STATUS_ACCEPTED, (bet.rejection_reason, bet.rejection_message)
     accepted = accepted_quote_set(operator, mesh, fixture_id)
     assert bet.legs[0].quote_set_digest == accepted.digest
+    # Bets asked the gateway's fixture store for the names, and keeps them with the bet.
+    assert bet.legs[0].fixture_name == "Arsenal v Chelsea"
+    assert bet.legs[0].market_name and bet.legs[0].selection_name
     home = next(
         sel
         for m in accepted.quote_set.markets

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from betmesh.common.v1 import game_state_pb2, market_pb2, money_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gw
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gw_grpc
+from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
 from opentelemetry import context as otel_context
 from redis.exceptions import ResponseError
 
@@ -37,6 +39,8 @@ from services.bets.domain.prices import PriceBook
 from services.bets.domain.settlement import FinalScore
 
 log = logging.getLogger(__name__)
+
+NAME_RETRY_SECONDS = 60.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -104,10 +108,28 @@ def _when(envelope: events_pb2.EventEnvelope) -> datetime:
 
 
 class GatewayPrices:
-    """The fallback read when the local book has no price for a fixture."""
+    """What bets reads from the gateway on demand: a fixture's accepted prices when the local
+    book has none, and its display name from the fixture store."""
 
     def __init__(self, channels: ChannelPool, address: str) -> None:
         self.stub = gw_grpc.ConsensusGatewayServiceStub(channels.get(address))
+        self.fixtures = fixture_service_pb2_grpc.FixtureServiceStub(channels.get(address))
+
+    async def fixture_name(self, fixture_id: str) -> str | None:
+        """ "Home v Away" (participant ids where the store has no names); None if unknown."""
+        try:
+            response = await self.fixtures.GetFixture(
+                fixture_service_pb2.GetFixtureRequest(fixture_id=fixture_id),
+                timeout=DEFAULT_DEADLINE_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                log.warning(
+                    "fixture read failed", extra={"fixture_id": fixture_id, "code": exc.code().name}
+                )
+            return None
+        home, away = response.fixture.home, response.fixture.away
+        return f"{home.name or home.participant_id} v {away.name or away.participant_id}"
 
     async def fetch(self, fixture_id: str) -> FixtureQuotes | None:
         try:
@@ -147,6 +169,8 @@ class Feeds:
         self.prices = prices
         self.gateway = gateway
         self.raise_delay = stake_cap_raise_delay_seconds
+        # Fixtures the store did not know, and when to ask again.
+        self._unnamed: dict[str, float] = {}
 
     async def load(self) -> None:
         """Bet stops survive a restart: the book starts from what was last said."""
@@ -156,6 +180,25 @@ class Feeds:
             self.prices.apply_status(
                 fixture_id, [market_id] if market_id else [], status, sequence, said_at
             )
+
+    async def ensure_fixture_names(self, fixture_ids: list[str]) -> None:
+        """Looks up, once per fixture, the names a leg keeps. A fixture the store does not know
+        is asked again only after NAME_RETRY_SECONDS, not on every bet."""
+        if self.gateway is None:
+            return
+        now = time.monotonic()
+        wanted = [
+            f
+            for f in dict.fromkeys(fixture_ids)
+            if self.prices.fixture_name(f) is None and self._unnamed.get(f, 0.0) <= now
+        ]
+        names = await asyncio.gather(*(self.gateway.fixture_name(f) for f in wanted))
+        for fixture_id, name in zip(wanted, names, strict=True):
+            if name is None:
+                self._unnamed[fixture_id] = now + NAME_RETRY_SECONDS
+            else:
+                self.prices.set_fixture_name(fixture_id, name)
+                self._unnamed.pop(fixture_id, None)
 
     async def ensure_prices(self, fixture_ids: list[str]) -> None:
         if self.gateway is None:

@@ -65,6 +65,7 @@ def _leg_json(leg: Leg) -> dict[str, Any]:
         "sp": leg.sport,
         "mn": leg.market_name,
         "sn": leg.selection_name,
+        "fn": leg.fixture_name,
         "r": leg.outcome.value if leg.outcome else None,
         "dh": leg.dead_heat_e4,
         "v": leg.result_version,
@@ -96,6 +97,7 @@ def _leg(raw: dict[str, Any]) -> Leg:
         sport=raw["sp"],
         market_name=raw["mn"],
         selection_name=raw["sn"],
+        fixture_name=raw.get("fn", ""),  # legs stored before names were kept have none
         outcome=Outcome(raw["r"]) if raw.get("r") else None,
         # Legs stored before dead heats were settled have no factor: a plain result.
         dead_heat_e4=raw.get("dh", 10_000),

@@ -494,6 +494,7 @@ class BetsCore:
             quote_leg(
                 leg, self.prices.fixture(leg.fixture_id), bet.acceptance, bet.live, placing=True
             )
+            leg.fixture_name = self.prices.fixture_name(leg.fixture_id) or ""
         odds = [leg.accepted_odds_e4 for leg in bet.legs]
         bet.odds_e4 = settlement.combined_odds_e4(odds)
         bet.potential_payout_minor = settlement.potential_payout(bet.stake_minor, odds)

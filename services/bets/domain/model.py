@@ -156,6 +156,8 @@ class Leg:
     market_name: str = ""
     selection_name: str = ""
     outcome: Outcome | None = None
+    # "Home v Away" as the fixture store names it, kept with the bet (the names may change).
+    fixture_name: str = ""
     # A winning leg's share of the stake in a dead heat, ten-thousandths (10000: none).
     dead_heat_e4: int = 10_000
     result_version: int = 0

@@ -31,6 +31,17 @@ class PriceBook:
         self._fixtures: dict[str, FixtureQuotes] = {}
         # (fixture_id, market_id or ALL_MARKETS) -> last status said by a bet stop / reopen.
         self._words: dict[tuple[str, str], StatusWord] = {}
+        # Display names ("Home v Away"), kept on each leg placed.
+        self._names: dict[str, str] = {}
+
+    def set_fixture_name(self, fixture_id: str, name: str) -> None:
+        with self._lock:
+            self._names[fixture_id] = name
+
+    def fixture_name(self, fixture_id: str) -> str | None:
+        """The fixture's display name; None while unknown."""
+        with self._lock:
+            return self._names.get(fixture_id)
 
     def apply_quote_set(self, quotes: FixtureQuotes) -> bool:
         """Keeps the newest set per fixture; returns False for a stale or repeated one."""

@@ -1,0 +1,42 @@
+"""Legs keep their fixture's name, looked up once per fixture in the gateway's fixture store
+(tests/e2e/test_edge_mesh.py reads it back through the API); a fixture the store does not know
+is not asked about again on every bet."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from services.bets.adapters.feeds import Feeds, GatewayPrices
+from services.bets.domain.prices import PriceBook
+
+
+class Store:
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.asked: list[str] = []
+
+    async def fixture_name(self, fixture_id: str) -> str | None:
+        self.asked.append(fixture_id)
+        return self.names.get(fixture_id)
+
+
+def feeds(store: Store, book: PriceBook) -> Feeds:
+    return Feeds(cast(Any, None), cast(Any, None), book, cast(GatewayPrices, store), 0.0)
+
+
+async def test_a_name_is_looked_up_once_and_kept_in_the_book() -> None:
+    store, book = Store({"f1": "Arsenal v Chelsea"}), PriceBook()
+    subject = feeds(store, book)
+    await subject.ensure_fixture_names(["f1", "f1"])
+    await subject.ensure_fixture_names(["f1"])
+    assert store.asked == ["f1"]
+    assert book.fixture_name("f1") == "Arsenal v Chelsea"
+
+
+async def test_an_unknown_fixture_is_not_asked_about_on_every_bet() -> None:
+    store, book = Store({}), PriceBook()
+    subject = feeds(store, book)
+    await subject.ensure_fixture_names(["nowhere"])
+    await subject.ensure_fixture_names(["nowhere"])
+    assert store.asked == ["nowhere"]
+    assert book.fixture_name("nowhere") is None

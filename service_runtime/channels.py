@@ -25,7 +25,7 @@ from service_runtime.client_tokens import (
     bearer_interceptors,
     token_source_from_env,
 )
-from service_runtime.telemetry import VERSION, traced
+from service_runtime.telemetry import STATUS_CODES, VERSION, traced
 
 CLIENT_OPTIONS: list[tuple[str, int]] = [
     ("grpc.keepalive_time_ms", 30_000),
@@ -46,10 +46,7 @@ def _end_span(span: trace.Span, call: Any) -> None:
     code = int(status.code()) if status is not None else 0
     span.set_attribute("rpc.grpc.status_code", code)
     if code != 0:
-        name = grpc.StatusCode.UNKNOWN.name
-        for known in grpc.StatusCode:
-            if known.value[0] == code:
-                name = known.name
+        name = STATUS_CODES.get(code, grpc.StatusCode.UNKNOWN).name
         span.set_status(trace.Status(trace.StatusCode.ERROR, name))
     span.end()
 

@@ -271,8 +271,15 @@ def token_source_from_env(environ: Mapping[str, str] | None = None) -> TokenSour
         problems.append("BETMESH_IDENTITY_ADDRESS is required with BETMESH_CLIENT_ID")
     if problems:
         raise SettingsError("invalid configuration: " + "; ".join(problems))
-    secret = read_secret_file(settings.client_secret_file)
-    fetch, close = identity_fetcher(settings.identity_address, settings.client_id, secret)
+    return credential_token_source(
+        settings.identity_address, settings.client_id, settings.client_secret_file
+    )
+
+
+def credential_token_source(identity_address: str, client_id: str, secret_file: str) -> TokenSource:
+    """Tokens for a client credential (its secret in `secret_file`), issued by identity."""
+    secret = read_secret_file(secret_file)
+    fetch, close = identity_fetcher(identity_address, client_id, secret)
     return TokenSource(fetch, close=close)
 
 

@@ -23,15 +23,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
-from service_runtime.telemetry import SERVER_FAULTS, VERSION, traced
+from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
 
 log = logging.getLogger(__name__)
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Behaviour = Callable[[Any, Context], Any]
 Guard = Callable[[Context], Awaitable[None]]
-
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def _peer_attributes(peer: str) -> dict[str, str]:
@@ -84,7 +82,7 @@ class _Method:
         else:
             log.exception("unhandled error in %s", self.method, exc_info=exc)
             status = internal_status()
-        code = _CODES.get(status.code, grpc.StatusCode.UNKNOWN)
+        code = STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN)
         if span is not None:
             span.set_attribute("rpc.grpc.status_code", status.code)
             if code in SERVER_FAULTS:

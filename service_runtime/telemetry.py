@@ -92,6 +92,9 @@ def shutdown_tracing() -> None:
 
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
+# grpc.StatusCode by its number (a google.rpc.Status code, or a finished call's status).
+STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
 # The codes that mark a server span as failed (OpenTelemetry's semantic conventions for RPC
 # servers): a caller's mistake leaves the span's status unset.
 SERVER_FAULTS = frozenset(

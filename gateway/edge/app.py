@@ -20,7 +20,7 @@ from gateway.edge.methods import exposed_methods
 from gateway.edge.settings import EdgeSettings
 from gateway.edge.static import StaticSite
 from gateway.edge.upstreams import Upstreams
-from service_runtime.client_tokens import TokenSource, identity_fetcher, read_secret_file
+from service_runtime.client_tokens import TokenSource, credential_token_source
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -126,9 +126,9 @@ def public_token_source(settings: EdgeSettings) -> TokenSource | None:
     credential only; without one, those calls are refused UNAUTHENTICATED as any other)."""
     if settings.auth_mode != "tokens" or not settings.client_id:
         return None
-    secret = read_secret_file(settings.client_secret_file)
-    fetch, close = identity_fetcher(settings.identity_address, settings.client_id, secret)
-    return TokenSource(fetch, close=close)
+    return credential_token_source(
+        settings.identity_address, settings.client_id, settings.client_secret_file
+    )
 
 
 def build(settings: EdgeSettings) -> Edge:

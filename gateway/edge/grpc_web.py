@@ -49,7 +49,7 @@ from service_runtime.errors import (
     internal_status,
     to_rpc_status,
 )
-from service_runtime.telemetry import SERVER_FAULTS, extract_context, tracer
+from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, extract_context, tracer
 
 log = logging.getLogger(__name__)
 _tracer = tracer("gateway.edge")
@@ -61,7 +61,6 @@ FORWARDED_HEADERS = ("authorization",)
 # every anonymous visitor shares the edge's token subject. Live believes it only from a caller
 # with the public role; a browser's own header of that name is never forwarded (above).
 PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 Metadata = Sequence[tuple[str, str | bytes]]
 
@@ -295,7 +294,7 @@ class GrpcWebProxy:
     def _trailers_only(
         mode: Mode, status: status_pb2.Status, span: trace.Span
     ) -> web.StreamResponse:
-        code = _CODES.get(status.code, grpc.StatusCode.UNKNOWN)
+        code = STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN)
         _record(span, code, 0)
         trailers = status_trailers(
             status.code, status.message, [(STATUS_DETAILS_KEY, status.SerializeToString())]

@@ -235,8 +235,10 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         span.set_attribute("betmesh.bet.live", request.live)
         if self.feeds is not None:
             fixture_ids = [leg.fixture_id for leg in request.legs]
-            await self.feeds.ensure_prices(fixture_ids)
-            await self.feeds.ensure_fixture_names(fixture_ids)
+            # Both are reads from the gateway for a fixture seen for the first time: together.
+            await asyncio.gather(
+                self.feeds.ensure_prices(fixture_ids), self.feeds.ensure_fixture_names(fixture_ids)
+            )
         bet = await self.bets.place_async(command, caller)
         if bet.status is BetStatus.PENDING and request.wait_for_decision:
             bet = await self.await_decision(bet)

@@ -7,7 +7,10 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// @title Match results signed off-chain by k of n oracle signers, corrected until a dispute
 /// window closes, then final.
-/// @notice Each fixture keeps one storage slot (the latest accepted report); the sources hash is
+/// @notice Signer-set changes are timelocked inside the contract (propose -> delay -> execute,
+/// each with its event) and need a strict majority (k > n/2), so one admin key cannot swap in
+/// signers of its own unseen: the change is public for `configDelay` before it can apply.
+/// Each fixture keeps one storage slot (the latest accepted report); the sources hash is
 /// carried by the events only, which keeps a published result at a single SSTORE and lets a
 /// batch of reports share one set of signatures.
 contract ResultOracle is AccessControl, EIP712 {
@@ -51,14 +54,29 @@ contract ResultOracle is AccessControl, EIP712 {
         bool finalised;
     }
 
+    /// The shortest delay a deployment may choose between proposing and executing a config.
+    uint64 public constant MIN_CONFIG_DELAY = 1 hours;
+
     uint64 public immutable disputeWindow;
+    uint64 public immutable configDelay;
     uint64 public configVersion;
     uint8 public threshold;
     address[] private _signers;
     /// signer => the config version it belongs to (0: none); rotation needs no clean-up.
     mapping(address => uint64) private _signerConfig;
     mapping(bytes32 => Result) private _results;
+    /// proposal id => when it may execute (0: none). An id binds the config version it
+    /// replaces, so a proposal made before another change can never apply after it.
+    mapping(bytes32 => uint256) private _proposals;
 
+    event ConfigProposed(
+        bytes32 indexed proposalId,
+        uint64 replacesConfigVersion,
+        address[] signers,
+        uint8 threshold,
+        uint256 executableAt
+    );
+    event ConfigCancelled(bytes32 indexed proposalId);
     event ConfigSet(uint64 indexed configVersion, address[] signers, uint8 threshold);
     event ResultSubmitted(
         bytes32 indexed fixtureId,
@@ -95,33 +113,92 @@ contract ResultOracle is AccessControl, EIP712 {
     error InvalidSignature(uint256 index);
     error SignersNotAscending(uint256 index);
     error NotASigner(address signer);
+    error InvalidDelay(uint64 given, uint64 minimum);
+    error UnknownProposal(bytes32 proposalId);
+    error ProposalPending(bytes32 proposalId);
+    error ProposalNotReady(bytes32 proposalId, uint256 executableAt);
 
-    constructor(address admin, address[] memory signers_, uint8 threshold_, uint64 disputeWindow_)
-        EIP712("BetmeshResultOracle", "1")
-    {
+    constructor(
+        address admin,
+        address[] memory signers_,
+        uint8 threshold_,
+        uint64 disputeWindow_,
+        uint64 configDelay_
+    ) EIP712("BetmeshResultOracle", "1") {
+        if (configDelay_ < MIN_CONFIG_DELAY) revert InvalidDelay(configDelay_, MIN_CONFIG_DELAY);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         disputeWindow = disputeWindow_;
+        configDelay = configDelay_;
+        _checkConfig(signers_, threshold_);
         _setConfig(signers_, threshold_);
     }
 
-    // ---- administration ---------------------------------------------------------------
+    // ---- administration (timelocked) --------------------------------------------------
 
-    /// Replaces the signer set; reports signed for the previous set no longer verify.
-    function setConfig(address[] calldata signers_, uint8 threshold_)
+    /// The id a proposal of this config gets while `configVersion` is the current one.
+    function proposalId(address[] calldata signers_, uint8 threshold_)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(signers_, threshold_, configVersion));
+    }
+
+    /// Queues a replacement signer set; it may execute `configDelay` seconds from now.
+    function proposeConfig(address[] calldata signers_, uint8 threshold_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (bytes32 id)
+    {
+        _checkConfig(signers_, threshold_);
+        id = proposalId(signers_, threshold_);
+        if (_proposals[id] != 0) revert ProposalPending(id);
+        uint256 executableAt = block.timestamp + configDelay;
+        _proposals[id] = executableAt;
+        emit ConfigProposed(id, configVersion, signers_, threshold_, executableAt);
+    }
+
+    /// Applies a queued signer set once its delay has passed; reports signed for the previous
+    /// set no longer verify.
+    function executeConfig(address[] calldata signers_, uint8 threshold_)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
+        bytes32 id = proposalId(signers_, threshold_);
+        uint256 executableAt = _proposals[id];
+        if (executableAt == 0) revert UnknownProposal(id);
+        if (block.timestamp < executableAt) revert ProposalNotReady(id, executableAt);
+        delete _proposals[id];
         _setConfig(signers_, threshold_);
     }
 
-    function _setConfig(address[] memory signers_, uint8 threshold_) private {
-        if (threshold_ == 0 || threshold_ > signers_.length) revert InvalidConfig();
-        uint64 next = configVersion + 1;
+    function cancelConfig(bytes32 id) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_proposals[id] == 0) revert UnknownProposal(id);
+        delete _proposals[id];
+        emit ConfigCancelled(id);
+    }
+
+    /// When a proposal may execute (0: no such proposal).
+    function proposalExecutableAt(bytes32 id) external view returns (uint256) {
+        return _proposals[id];
+    }
+
+    /// A strict majority (k > n/2), signers ascending (no duplicates, no zero address).
+    function _checkConfig(address[] memory signers_, uint8 threshold_) private pure {
+        uint256 n = signers_.length;
+        if (threshold_ == 0 || threshold_ > n || 2 * uint256(threshold_) <= n) {
+            revert InvalidConfig();
+        }
         address last = address(0);
-        for (uint256 i = 0; i < signers_.length; i++) {
-            // Ascending order proves there are no duplicates (and no zero address).
+        for (uint256 i = 0; i < n; i++) {
             if (signers_[i] <= last) revert InvalidConfig();
             last = signers_[i];
+        }
+    }
+
+    function _setConfig(address[] memory signers_, uint8 threshold_) private {
+        uint64 next = configVersion + 1;
+        for (uint256 i = 0; i < signers_.length; i++) {
             _signerConfig[signers_[i]] = next;
         }
         _signers = signers_;

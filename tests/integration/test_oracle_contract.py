@@ -21,6 +21,8 @@ from services.oracle.chain.contract import (
     bind,
     decode_error,
     deploy,
+    execute_config,
+    propose_config,
     revert_data,
     send_and_wait,
 )
@@ -28,6 +30,7 @@ from services.oracle.chain.reports import Domain, Report, batch_digest, fixture_
 from services.oracle.chain.signers import ReportSigner, SignerPool
 
 WINDOW = 3600
+DELAY = 3600  # the contract's MIN_CONFIG_DELAY
 
 
 def new_key() -> str:
@@ -99,6 +102,7 @@ def chain(anvil: Anvil) -> Chain:
         2,
         WINDOW,
         [Account.from_key(transmitter).address],
+        DELAY,
     )
     return Chain(
         w3, admin, transmitter, signers, bind(w3, address), Domain(w3.eth.chain_id, address)
@@ -234,18 +238,19 @@ def test_corrections_until_the_window_closes_then_final_once(chain: Chain) -> No
 def test_rotation_retires_the_old_signers_and_their_signatures(chain: Chain) -> None:
     old_report = chain.report()
     old_sigs = chain.sigs(old_report)
-    fresh = [ReportSigner(Account.from_key(new_key())) for _ in range(2)]
+    fresh = [ReportSigner(Account.from_key(new_key())) for _ in range(3)]
     ordered = sorted((s.address for s in fresh), key=lambda a: int(a, 16))
-    set_config = chain.oracle.functions.setConfig
-    assert refused(set_config(ordered, 2), chain.transmitter).name == (
+    propose = chain.oracle.functions.proposeConfig
+    assert refused(propose(ordered, 2), chain.transmitter).name == (
         "AccessControlUnauthorizedAccount"
     )
-    assert refused(set_config(ordered, 0), chain.admin).name == "InvalidConfig"
-    assert refused(set_config(ordered, 3), chain.admin).name == "InvalidConfig"
-    assert refused(set_config(ordered[::-1], 2), chain.admin).name == "InvalidConfig"
-    receipt = send_and_wait(chain.w3, chain.admin, set_config(ordered, 2))
-    (config,) = events(chain, receipt, "ConfigSet")
-    assert (config.args.configVersion, config.args.threshold) == (2, 2)
+    assert refused(propose(ordered, 0), chain.admin).name == "InvalidConfig"
+    assert refused(propose(ordered, 4), chain.admin).name == "InvalidConfig"
+    assert refused(propose(ordered[::-1], 2), chain.admin).name == "InvalidConfig"
+    propose_config(chain.w3, chain.admin, chain.oracle.address, ordered, 2)
+    chain.increase_time(DELAY)
+    assert execute_config(chain.w3, chain.admin, chain.oracle.address, ordered, 2) == 2
+    assert chain.oracle.functions.threshold().call() == 2
     assert list(chain.oracle.functions.signers().call()) == ordered
     submit = chain.oracle.functions.submit
     # Signatures made for the old set: their signers are retired.

@@ -17,6 +17,11 @@ from web3.contract import Contract
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACT = ROOT / "contracts" / "artifacts" / "ResultOracle.json"
 TRANSMITTER_ROLE = keccak(text="TRANSMITTER_ROLE")
+# Signer-set changes wait this long between proposal and execution (the contract's minimum is
+# MIN_CONFIG_DELAY, one hour); a day gives watchers time to see a change and react.
+DEFAULT_CONFIG_DELAY_SECONDS = 86_400
+# Corrections are accepted for this long after a result's first version, then it is final.
+DEFAULT_DISPUTE_WINDOW_SECONDS = 3_600
 
 
 @dataclass(frozen=True)
@@ -105,14 +110,22 @@ def deploy(
     threshold: int,
     dispute_window_seconds: int,
     transmitters: list[str],
+    config_delay_seconds: int = DEFAULT_CONFIG_DELAY_SECONDS,
 ) -> str:
     """Deploys ResultOracle with `admin_key` as admin and grants the transmitter role."""
     compiled = artifact()
     admin = Account.from_key(admin_key).address
     factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-    ordered = sorted((Web3.to_checksum_address(s) for s in signers), key=lambda a: int(a, 16))
     receipt = send_and_wait(
-        w3, admin_key, factory.constructor(admin, ordered, threshold, dispute_window_seconds)
+        w3,
+        admin_key,
+        factory.constructor(
+            admin,
+            ascending(signers),
+            threshold,
+            dispute_window_seconds,
+            config_delay_seconds,
+        ),
     )
     address = str(receipt["contractAddress"])
     oracle = bind(w3, address)
@@ -123,3 +136,34 @@ def deploy(
             oracle.functions.grantRole(TRANSMITTER_ROLE, Web3.to_checksum_address(transmitter)),
         )
     return address
+
+
+def ascending(addresses: list[str]) -> list[str]:
+    """Checksummed, in the ascending order the contract requires of a signer set."""
+    return sorted((Web3.to_checksum_address(a) for a in addresses), key=lambda a: int(a, 16))
+
+
+def propose_config(
+    w3: Web3, admin_key: str, address: str, signers: list[str], threshold: int
+) -> int:
+    """Queues a signer-set change (ConfigProposed); returns the chain time from which
+    execute_config may apply it."""
+    oracle = bind(w3, address)
+    receipt = send_and_wait(
+        w3, admin_key, oracle.functions.proposeConfig(ascending(signers), threshold)
+    )
+    (event,) = oracle.events.ConfigProposed().process_receipt(receipt)
+    return int(event["args"]["executableAt"])
+
+
+def execute_config(
+    w3: Web3, admin_key: str, address: str, signers: list[str], threshold: int
+) -> int:
+    """Applies a queued signer-set change whose delay has passed; returns the new config
+    version (reports signed for the previous one stop verifying)."""
+    oracle = bind(w3, address)
+    receipt = send_and_wait(
+        w3, admin_key, oracle.functions.executeConfig(ascending(signers), threshold)
+    )
+    (event,) = oracle.events.ConfigSet().process_receipt(receipt)
+    return int(event["args"]["configVersion"])

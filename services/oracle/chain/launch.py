@@ -18,6 +18,11 @@ from services.oracle.chain.contract import deploy
 
 SIGNERS = 3
 THRESHOLD = 2
+# Corrections are possible for a few seconds after a result's first version: short enough for the
+# demo to see its results final, never zero (a zero window makes every first version final).
+DEFAULT_DISPUTE_WINDOW_SECONDS = 5
+# The contract's minimum: a local chain's signer changes wait an hour like anywhere else.
+CONFIG_DELAY_SECONDS = 3600
 
 
 def _write_key(path: Path) -> str:
@@ -30,7 +35,7 @@ def _write_key(path: Path) -> str:
 
 
 def prepare_local_chain(
-    rpc_url: str, key_dir: Path, dispute_window_seconds: int = 0
+    rpc_url: str, key_dir: Path, dispute_window_seconds: int = DEFAULT_DISPUTE_WINDOW_SECONDS
 ) -> dict[str, str]:
     """Deploys ResultOracle (2-of-3) and returns the oracle's BETMESH_* variables."""
     w3 = Web3(Web3.HTTPProvider(rpc_url))
@@ -50,6 +55,7 @@ def prepare_local_chain(
         THRESHOLD,
         dispute_window_seconds,
         [Account.from_key(transmitter).address],
+        CONFIG_DELAY_SECONDS,
     )
     return {
         "BETMESH_ORACLE_CONTRACT_ADDRESS": address,

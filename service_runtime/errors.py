@@ -77,9 +77,45 @@ class Unimplemented(DomainError):
     code = "UNIMPLEMENTED"
 
 
+class DeadlineExceeded(DomainError):
+    code = "DEADLINE_EXCEEDED"
+
+
+# What an error may carry back to the caller. Messages and metadata often quote the input
+# (an id, a name): a caller must never get a megabyte back for a megabyte sent, nor make our
+# trailers exceed the peer's metadata limit (which turns a clear refusal into INTERNAL).
+MAX_MESSAGE_CHARS = 512
+MAX_METADATA_ENTRIES = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 128
+MAX_REASON_CHARS = 64
+ELLIPSIS = "…"
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut marked; control characters replaced so that
+    a NUL or a newline from the input cannot break a log line or a header."""
+    if len(text) > limit:
+        text = text[: limit - 1] + ELLIPSIS
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def bounded_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in list(metadata.items())[:MAX_METADATA_ENTRIES]:
+        out[bounded(str(key), MAX_METADATA_KEY_CHARS)] = bounded(
+            str(value), MAX_METADATA_VALUE_CHARS
+        )
+    return out
+
+
 def to_rpc_status(error: DomainError) -> status_pb2.Status:
     info = error_details_pb2.ErrorInfo(
-        reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        reason=bounded(error.reason, MAX_REASON_CHARS),
+        domain=ERROR_DOMAIN,
+        metadata=bounded_metadata(error.metadata),
     )
     details = []
     for detail in [info, *error.details]:
@@ -87,7 +123,9 @@ def to_rpc_status(error: DomainError) -> status_pb2.Status:
         packed.Pack(detail)
         details.append(packed)
     return status_pb2.Status(
-        code=code_pb2.Code.Value(error.code), message=error.message, details=details
+        code=code_pb2.Code.Value(error.code),
+        message=bounded(error.message, MAX_MESSAGE_CHARS),
+        details=details,
     )
 
 

@@ -23,7 +23,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
+from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
+from service_runtime.undecodable import UNDECODABLE, checked_stream, tolerant, undecodable_error
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,16 @@ def _peer_attributes(peer: str) -> dict[str, str]:
 class _Method:
     """What one hosted method needs per call: its names, span attributes and guard."""
 
-    def __init__(self, method: str, guard: Guard | None, tracer: trace.Tracer) -> None:
+    def __init__(
+        self,
+        method: str,
+        guard: Guard | None,
+        tracer: trace.Tracer,
+        admission: InFlight | None = None,
+    ) -> None:
         self.method = method
+        # Load shedding (service_runtime.shedding): checked first, before any other work.
+        self.admission = admission
         service, _, name = method.lstrip("/").partition("/")
         self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
         self.guard = guard
@@ -109,11 +119,30 @@ def _is_abort(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AbortError)
 
 
-def _unary(behaviour: Behaviour, method: _Method) -> Behaviour:
+def _admit(method: _Method, context: Context) -> InFlight | None:
+    """The call's admission (to leave when it ends), or the refusal raised."""
+    admission = method.admission
+    if admission is not None:
+        admission.enter(context)
+    return admission
+
+
+def _checked(request: Any, streamed: bool) -> Any:
+    if streamed:
+        return checked_stream(request)
+    if request is UNDECODABLE:
+        raise undecodable_error()
+    return request
+
+
+def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Behaviour:
     async def run(request: Any, context: Context) -> Any:
         span, token = method.start(context)
         failed = False
+        admitted = None
         try:
+            admitted = _admit(method, context)
+            request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
             return await behaviour(request, context)
@@ -123,16 +152,21 @@ def _unary(behaviour: Behaviour, method: _Method) -> Behaviour:
             failed = True
             await method.fail(context, exc, span)
         finally:
+            if admitted is not None:
+                admitted.leave()
             method.end(span, token, context, failed)
 
     return run
 
 
-def _streaming(behaviour: Behaviour, method: _Method) -> Behaviour:
+def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Behaviour:
     async def run(request: Any, context: Context) -> AsyncIterator[Any]:
         span, token = method.start(context)
         failed = False
+        admitted = None
         try:
+            admitted = _admit(method, context)
+            request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
             result = behaviour(request, context)
@@ -147,6 +181,8 @@ def _streaming(behaviour: Behaviour, method: _Method) -> Behaviour:
             failed = True
             await method.fail(context, exc, span)
         finally:
+            if admitted is not None:
+                admitted.leave()
             method.end(span, token, context, failed)
 
     return run
@@ -165,9 +201,13 @@ def _passing_bytes(serializer: Callable[[Any], bytes] | None) -> Callable[[Any],
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler, method: str, authenticator: Authenticator
+    handler: grpc.RpcMethodHandler,
+    method: str,
+    authenticator: Authenticator,
+    shedding: SheddingSettings | None = None,
 ) -> grpc.RpcMethodHandler:
-    """`handler` with its span, authentication (except on open services) and error mapping."""
+    """`handler` with its load shedding, span, authentication (except on open services), error
+    mapping, and undecodable requests refused INVALID_ARGUMENT."""
     service = method.lstrip("/").split("/", 1)[0]
     guard: Guard | None = None
     if service not in OPEN_SERVICES:
@@ -178,9 +218,14 @@ def wrap_handler(
             }
             current_principal.set(await authenticator.authenticate(method, metadata))
 
-    spec = _Method(method, guard, trace.get_tracer("service_runtime.handlers", VERSION))
+    # Probes and tooling are never shed: a loaded server must still say it is alive.
+    admission = None
+    if shedding is not None and service not in OPEN_SERVICES:
+        admission = in_flight(method, bool(handler.response_streaming), shedding)
+    tracer = trace.get_tracer("service_runtime.handlers", VERSION)
+    spec = _Method(method, guard, tracer, admission)
     kwargs = {
-        "request_deserializer": handler.request_deserializer,
+        "request_deserializer": tolerant(handler.request_deserializer),
         "response_serializer": _passing_bytes(handler.response_serializer),
     }
     if handler.unary_unary:
@@ -190,8 +235,12 @@ def wrap_handler(
             _streaming(handler.unary_stream, spec), **kwargs
         )
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(_unary(handler.stream_unary, spec), **kwargs)
-    return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, spec), **kwargs)
+        return grpc.stream_unary_rpc_method_handler(
+            _unary(handler.stream_unary, spec, streamed=True), **kwargs
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        _streaming(handler.stream_stream, spec, streamed=True), **kwargs
+    )
 
 
 class _WrappingGenericHandler(grpc.GenericRpcHandler):  # type: ignore[misc]
@@ -219,15 +268,23 @@ class WrappingServer:
     method handlers; both lead to the same wrapped handler.
     """
 
-    def __init__(self, server: grpc.aio.Server, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        authenticator: Authenticator,
+        shedding: SheddingSettings | None = None,
+    ) -> None:
         self.server = server
         self.authenticator = authenticator
+        self.shedding = shedding
         self.wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         wrapped = self.wrapped.get(method)
         if wrapped is None:
-            wrapped = self.wrapped[method] = wrap_handler(handler, method, self.authenticator)
+            wrapped = self.wrapped[method] = wrap_handler(
+                handler, method, self.authenticator, self.shedding
+            )
         return wrapped
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:

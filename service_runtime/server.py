@@ -91,7 +91,7 @@ class ServiceHost:
         server = grpc.aio.server(options=options)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        wrapping = WrappingServer(server, authenticator)
+        wrapping = WrappingServer(server, authenticator, self.settings.shedding)
         for registration in self.registrations:
             registration.add(wrapping)  # type: ignore[arg-type]
         if self.settings.reflection:

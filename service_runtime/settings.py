@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from service_runtime.shedding import SheddingSettings
+
 T = TypeVar("T")
 
 
@@ -95,6 +97,8 @@ class ServerSettings:
     # Kubernetes Service their calls spread over pods started since; calls and streams already
     # open finish on the old connection. 0: never.
     max_connection_age_seconds: float = 300.0
+    # Per-method limits on calls in flight (service_runtime.shedding).
+    shedding: SheddingSettings = field(default_factory=SheddingSettings)
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -115,6 +119,7 @@ class ServerSettings:
             identity_address=env.str("IDENTITY_ADDRESS", ""),
             identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
             max_connection_age_seconds=env.float("MAX_CONNECTION_AGE_SECONDS", 300.0),
+            shedding=SheddingSettings.read(env),
         )
 
 

@@ -23,10 +23,13 @@ from gateway.domain.ports import (
 )
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument
+from service_runtime.shedding import overloaded
 
 log = logging.getLogger(__name__)
 
 PRE_MATCH = market_pb2.PRICING_PHASE_PRE_MATCH
+# The hint given to callers shed at a sport's limit: about one consensus round.
+RETRY_AFTER_SECONDS = 0.1
 # Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
 LAST_DIGESTS = 100_000
 
@@ -85,6 +88,8 @@ class ConsensusGateway:
     on_decision: OnDecision | None = None
     # Hedged fan-out: ask k replicas, the others when needed or after this many seconds.
     hedge_after: float | None = None
+    # Consensus calls in flight per sport; beyond it, callers are shed (see quote()).
+    max_in_flight: int = 64
     _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
 
     @classmethod
@@ -106,9 +111,16 @@ class ConsensusGateway:
             replica_sets[sport] = ReplicaSet(
                 sport, clients, health, asyncio.Semaphore(max_in_flight)
             )
-        return cls(replica_sets, deadline_seconds, quote_sets, dissents)
+        return cls(
+            replica_sets, deadline_seconds, quote_sets, dissents, max_in_flight=max_in_flight
+        )
 
-    async def quote(self, request: quote_service_pb2.PriceFixtureRequest) -> Accepted:
+    async def quote(
+        self, request: quote_service_pb2.PriceFixtureRequest, *, shed: bool = True
+    ) -> Accepted:
+        """The agreed quote set. A sport at its in-flight limit refuses at once (OVERLOADED)
+        rather than queue a caller past its deadline; `shed=False` waits for a slot (the
+        pre-match scheduler, which has no caller waiting and bounds its own concurrency)."""
         fixture = request.fixture
         if not fixture.fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture.fixture_id is required")
@@ -135,6 +147,12 @@ class ConsensusGateway:
             counting = counting[replica_set.turn :] + counting[: replica_set.turn]
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
         started = time.perf_counter()
+        if shed and replica_set.in_flight.locked():
+            raise overloaded(
+                f"consensus for {sport_pb2.Sport.Name(fixture.sport)}",
+                self.max_in_flight,
+                RETRY_AFTER_SECONDS,
+            )
         async with replica_set.in_flight:
             decision = await decide(
                 counting,

@@ -163,7 +163,8 @@ class PreMatchScheduler:
                     await self.gateway.quote(
                         quote_service_pb2.PriceFixtureRequest(
                             fixture=fixture, snapshot_hash=snapshot
-                        )
+                        ),
+                        shed=False,
                     )
                     report.priced += 1
                 except DomainError as exc:

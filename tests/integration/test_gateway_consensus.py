@@ -340,3 +340,29 @@ async def test_a_repeatedly_dissenting_replica_is_quarantined_and_still_probed()
         await m.gateway.stop(0)
         for r in m.replicas:
             await r.stop(0)
+
+
+async def test_a_sport_at_its_in_flight_limit_sheds_instead_of_queueing() -> None:
+    # Every replica takes 4 s; the sport admits one consensus call at a time.
+    slow = "delay-ms:4000"
+    m = await mesh([slow, slow, slow], env={"BETMESH_GATEWAY_MAX_IN_FLIGHT": "1"})
+    request = pb.GetConsensusQuoteRequest(
+        fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+    )
+    try:
+        first = asyncio.ensure_future(m.stub.GetConsensusQuote(request, timeout=30))
+        await asyncio.sleep(1.0)  # the first call holds the sport's only slot
+        code, info, status = await rpc_error(lambda: m.stub.GetConsensusQuote(request, timeout=30))
+        # Answered while the first call still runs: refused, not queued behind it.
+        assert not first.done()
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert info is not None and info.reason == "OVERLOADED"
+        assert status is not None and any(
+            d.type_url.endswith("google.rpc.RetryInfo") for d in status.details
+        )
+        assert (await first).accepted.digest
+    finally:
+        await m.channel.close()
+        await m.gateway.stop(0)
+        for r in m.replicas:
+            await r.stop(0)

@@ -26,13 +26,17 @@ from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x15UpsertFixturesRequest\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\"\'\n\x11GetFixtureRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xcb\x01\n\x13ListFixturesRequest\x12(\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x30\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb9\x02\n\x0e\x46ixtureService\x12g\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\x12[\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\x12\x61\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x15UpsertFixturesRequest\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\"\'\n\x11GetFixtureRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xcb\x01\n\x13ListFixturesRequest\x12(\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x30\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc3\x02\n\x0e\x46ixtureService\x12g\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\x12`\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\"\x03\x90\x02\x01\x12\x66\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.gateway.v1.fixture_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._loaded_options = None
+  _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._serialized_options = b'\220\002\001'
+  _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._loaded_options = None
+  _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._serialized_options = b'\220\002\001'
   _globals['_UPSERTFIXTURESREQUEST']._serialized_start=128
   _globals['_UPSERTFIXTURESREQUEST']._serialized_end=197
   _globals['_UPSERTFIXTURESRESPONSE']._serialized_start=199
@@ -46,5 +50,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTFIXTURESRESPONSE']._serialized_start=610
   _globals['_LISTFIXTURESRESPONSE']._serialized_end=703
   _globals['_FIXTURESERVICE']._serialized_start=706
-  _globals['_FIXTURESERVICE']._serialized_end=1019
+  _globals['_FIXTURESERVICE']._serialized_end=1029
 # @@protoc_insertion_point(module_scope)

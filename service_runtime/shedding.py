@@ -9,7 +9,7 @@ calls our code holds (a unary call until it answers, a stream until it ends), so
 queue of ours at all: what waits, waits in the caller.
 
 Limits are per method, configured per service: BETMESH_MAX_IN_FLIGHT (unary methods, default
-128), BETMESH_MAX_IN_FLIGHT_STREAMS (server-streaming methods, default 4096: a stream is long
+512), BETMESH_MAX_IN_FLIGHT_STREAMS (server-streaming methods, default 4096: a stream is long
 and cheap while idle), and BETMESH_MAX_IN_FLIGHT_METHODS for exceptions, `Name=N,...` (a method's
 short name or its full `/package.Service/Name`; 0 means no limit).
 """
@@ -53,7 +53,7 @@ def overloaded(scope: str, limit: int, retry_after_seconds: float) -> ResourceEx
 
 @dataclass(frozen=True)
 class SheddingSettings:
-    unary_limit: int = 128
+    unary_limit: int = 512
     stream_limit: int = 4096
     # Method (short or full name) -> limit; 0 lifts the limit for that method.
     method_limits: Mapping[str, int] = field(default_factory=dict)
@@ -78,7 +78,7 @@ class SheddingSettings:
                 continue
             methods[name.strip()] = limit
         settings = cls(
-            unary_limit=env.int("MAX_IN_FLIGHT", 128),
+            unary_limit=env.int("MAX_IN_FLIGHT", 512),
             stream_limit=env.int("MAX_IN_FLIGHT_STREAMS", 4096),
             method_limits=methods,
             retry_after_seconds=env.float("OVERLOAD_RETRY_AFTER_SECONDS", 0.2),

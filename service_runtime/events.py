@@ -9,12 +9,18 @@ context of the publishing span, so a consumer's span joins the producer's trace.
 Delivery is at-least-once, so consumers must be idempotent by `event_id`. The consumer skips
 ids it has already completed (a per-group marker with a TTL), which removes most duplicates;
 the handler's own idempotency (a unique key in its database) covers the rest.
+
+A handler that fails leaves its entry pending: it is retried with exponential back-off, and
+after `DeadLetterPolicy.max_attempts` failures (counted in Redis, across restarts and consumers)
+moved to the dead-letter stream (service_runtime.dead_letters), so a poison event cannot loop
+for ever. An entry that does not decode is dead-lettered at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -26,6 +32,12 @@ from google.protobuf import timestamp_pb2
 from opentelemetry.trace import SpanKind
 from redis.exceptions import ResponseError
 
+from service_runtime.dead_letters import (
+    EVENT_UNDECODABLE,
+    HANDLER_FAILED,
+    DeadLetterPolicy,
+    DeadLetterStore,
+)
 from service_runtime.telemetry import extract_context, inject_context, tracer
 
 log = logging.getLogger(__name__)
@@ -86,6 +98,10 @@ class EventPublisher:
         return envelope.event_id
 
 
+class _Undecodable(Exception):
+    """An entry with no envelope to handle: dead-lettered without retries."""
+
+
 class EventConsumer:
     """Runs `handler` for each event of a topic, as one member of a consumer group."""
 
@@ -102,6 +118,7 @@ class EventConsumer:
         reclaim_idle_ms: int = 30_000,
         done_ttl_seconds: int = 7 * 24 * 3600,
         start_from: str = "0",
+        policy: DeadLetterPolicy | None = None,
     ) -> None:
         self.client = client
         self.topic = topic
@@ -116,6 +133,15 @@ class EventConsumer:
         self._stopping = asyncio.Event()
         self._recovered = False
         self._tracer = tracer(__name__)
+        self.policy = policy or DeadLetterPolicy()
+        self.dead_letters = DeadLetterStore(client)
+        # Failed entries of ours waiting for their next attempt: entry id -> when (monotonic).
+        self._retry_at: dict[bytes, float] = {}
+
+    @property
+    def attempts_key(self) -> str:
+        """Failed attempts per pending entry of this group (a hash: entry id -> count)."""
+        return f"betmesh:events:attempts:{self.group}:{self.topic.value}"
 
     async def ensure_group(self) -> None:
         try:
@@ -129,9 +155,16 @@ class EventConsumer:
     def _done_key(self, event_id: str) -> str:
         return f"betmesh:events:done:{self.group}:{event_id}"
 
+    @staticmethod
+    def _decode(fields: dict[bytes, bytes]) -> events_pb2.EventEnvelope:
+        """The entry's envelope; raises _Undecodable when there is none to handle."""
+        try:
+            return events_pb2.EventEnvelope.FromString(fields[b"envelope"])
+        except Exception as exc:  # KeyError, DecodeError: no retry can make it decode
+            raise _Undecodable(str(exc) or type(exc).__name__) from exc
+
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        envelope = events_pb2.EventEnvelope()
-        envelope.ParseFromString(fields[b"envelope"])
+        envelope = self._decode(fields)
         carrier = {
             k.decode(): v.decode()
             for k, v in fields.items()
@@ -157,18 +190,76 @@ class EventConsumer:
                 )
             await self.client.xack(stream_key(self.topic), self.group, entry_id)
 
+    async def _failed(self, entry_id: bytes, fields: dict[bytes, bytes], exc: Exception) -> None:
+        """Counts a failed attempt; schedules the next one, or dead-letters the entry."""
+        undecodable = isinstance(exc, _Undecodable)
+        attempts = int(await self.client.hincrby(self.attempts_key, entry_id.decode(), 1))
+        extra = {"topic": self.topic.value, "entry_id": entry_id.decode(), "attempts": attempts}
+        if undecodable or attempts >= self.policy.max_attempts:
+            self._retry_at.pop(entry_id, None)
+            event_id = ""
+            if not undecodable:
+                event_id = self._decode(fields).event_id
+            await self.dead_letters.bury(
+                stream=stream_key(self.topic),
+                topic=self.topic.value,
+                group=self.group,
+                consumer=self.consumer,
+                entry_id=entry_id,
+                fields=fields,
+                event_id=event_id,
+                attempts=attempts,
+                reason=EVENT_UNDECODABLE if undecodable else HANDLER_FAILED,
+                error=exc,
+                attempts_key=self.attempts_key,
+            )
+            return
+        delay = self.policy.backoff(attempts)
+        self._retry_at[entry_id] = time.monotonic() + delay
+        log.warning(
+            "event handler failed; retrying",
+            exc_info=exc,
+            extra={**extra, "retry_in_seconds": delay},
+        )
+
+    async def _due_retries(self, key: str) -> list[Any]:
+        """Our failed entries whose back-off is over, claimed again (none if another consumer
+        took them meanwhile, or they were acknowledged)."""
+        now = time.monotonic()
+        due: list[Any] = [entry_id for entry_id, at in self._retry_at.items() if at <= now]
+        if not due:
+            return []
+        for entry_id in due:
+            del self._retry_at[entry_id]
+        claimed = await self.client.xclaim(key, self.group, self.consumer, 0, due)
+        return [(key, claimed)] if claimed else []
+
+    def _block_ms(self) -> int:
+        # Wake up for the next retry rather than sleep through it.
+        if not self._retry_at:
+            return self.block_ms
+        wait = min(self._retry_at.values()) - time.monotonic()
+        return max(1, min(self.block_ms, int(wait * 1000)))
+
     async def poll_once(self) -> int:
         """Handles what is pending for this consumer, then new entries; returns how many."""
         key = stream_key(self.topic)
         handled = 0
         batches: list[Any] = []
+        # Entries handled after an earlier failure: their attempt count is forgotten on success.
+        retried: set[bytes] = set()
         if not self._recovered:
             # After a restart, our own unacknowledged entries come first.
-            own = await self.client.xreadgroup(
+            own: Any = await self.client.xreadgroup(
                 self.group, self.consumer, {key: "0"}, count=self.batch_size
             )
+            for _, entries in own or []:
+                retried.update(entry_id for entry_id, _ in entries)
             batches.extend(own or [])
             self._recovered = True
+        for _, entries in (due := await self._due_retries(key)):
+            retried.update(entry_id for entry_id, _ in entries)
+        batches.extend(due)
         # Entries another consumer took but never acknowledged (it died, or its handler failed)
         # come back to whoever polls after reclaim_idle_ms.
         _, claimed, *_ = await self.client.xautoclaim(
@@ -179,22 +270,28 @@ class EventConsumer:
             count=self.batch_size,
         )
         if claimed:
+            retried.update(entry_id for entry_id, _ in claimed)
             batches.append((key, claimed))
         fresh = await self.client.xreadgroup(
-            self.group, self.consumer, {key: ">"}, count=self.batch_size, block=self.block_ms
+            self.group, self.consumer, {key: ">"}, count=self.batch_size, block=self._block_ms()
         )
         batches.extend(fresh or [])
         for _, entries in batches:
             for entry_id, fields in entries:
+                self._retry_at.pop(entry_id, None)  # claimed back by someone: handled now
                 if not fields:  # trimmed while pending
                     await self.client.xack(key, self.group, entry_id)
                     continue
                 try:
                     await self._handle(entry_id, fields)
                     handled += 1
-                except Exception:
-                    # Left pending: redelivered after reclaim_idle_ms, here or elsewhere.
-                    log.exception("event handler failed", extra={"topic": self.topic.value})
+                except Exception as exc:
+                    # Left pending: retried after a back-off, here (or, should this process
+                    # die, by whoever claims it after reclaim_idle_ms), then dead-lettered.
+                    await self._failed(entry_id, fields, exc)
+                    continue
+                if entry_id in retried:
+                    await self.client.hdel(self.attempts_key, entry_id.decode())
         return handled
 
     async def run(self) -> None:

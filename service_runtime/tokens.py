@@ -303,6 +303,11 @@ METHOD_ROLES: Mapping[str, frozenset[str]] = {
             "GetExposureReport",
         )
     },
+    # The mesh's dead letters (service_runtime.dead_letters): operators only.
+    **{
+        f"/betmesh.bets.v1.DeadLetterService/{name}": frozenset({"operator"})
+        for name in ("ListDeadLetters", "RequeueDeadLetter", "DiscardDeadLetter")
+    },
     # A player's own account (the service refuses another's with NOT_YOUR_ACCOUNT).
     **{
         f"/betmesh.identity.v1.IdentityService/{name}": _INTERNAL | {"player"}

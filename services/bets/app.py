@@ -10,11 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
+from betmesh.bets.v1 import (
+    bet_service_pb2,
+    bet_service_pb2_grpc,
+    dead_letter_service_pb2,
+    dead_letter_service_pb2_grpc,
+)
 
 from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.channels import ChannelPool
+from service_runtime.dead_letters import DeadLetterStore
 from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from services.bets.adapters.async_postgres import AsyncConnections
@@ -26,6 +32,7 @@ from services.bets.adapters.postgres_bets import (
 )
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
+from services.bets.dead_letter_servicer import DeadLetterServicer
 from services.bets.domain.bets import BetsCore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
@@ -33,6 +40,9 @@ from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
 
 SERVICE_NAME = bet_service_pb2.DESCRIPTOR.services_by_name["BetService"].full_name
+DEAD_LETTER_SERVICE_NAME = dead_letter_service_pb2.DESCRIPTOR.services_by_name[
+    "DeadLetterService"
+].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
 
@@ -112,6 +122,7 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
                     settings.consumer_group,
                     settings.consumer_name,
                     settings.event_block_ms,
+                    settings.event_policy,
                 )
             )
             tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
@@ -139,15 +150,27 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         await asyncio.to_thread(placing.dispose)
         async_placing.close()
 
+    registrations = [
+        Registration(
+            SERVICE_NAME,
+            lambda s: bet_service_pb2_grpc.add_BetServiceServicer_to_server(servicer, s),
+        )
+    ]
+    if redis_client is not None:
+        # The mesh's dead letters (one stream), for operators; here because bets consumes.
+        dead_letters = DeadLetterServicer(DeadLetterStore(redis_client))
+        registrations.append(
+            Registration(
+                DEAD_LETTER_SERVICE_NAME,
+                lambda s: dead_letter_service_pb2_grpc.add_DeadLetterServiceServicer_to_server(
+                    dead_letters, s
+                ),
+            )
+        )
     return ServiceHost(
         service="betmesh.bets",
         settings=settings.server,
-        registrations=[
-            Registration(
-                SERVICE_NAME,
-                lambda s: bet_service_pb2_grpc.add_BetServiceServicer_to_server(servicer, s),
-            )
-        ],
+        registrations=registrations,
         authenticator=authenticator or AnonymousAuthenticator(),
         on_start=[start],
         on_stop=[stop],

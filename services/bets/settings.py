@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.settings import Env, ServerSettings
 from services.bets.domain.bets import BetRules
 
@@ -56,6 +57,8 @@ class BetsSettings:
     event_block_ms: int
     # ANJ: raising a cap takes effect after 48 h.
     stake_cap_raise_delay_seconds: float
+    # Retries of a failing event before it is dead-lettered (BETMESH_EVENT_MAX_ATTEMPTS, ...).
+    event_policy: DeadLetterPolicy = field(default_factory=DeadLetterPolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BetsSettings:
@@ -131,6 +134,7 @@ class BetsSettings:
             stake_cap_raise_delay_seconds=env.float(
                 "BETS_STAKE_CAP_RAISE_DELAY_SECONDS", 48 * 3600.0
             ),
+            event_policy=DeadLetterPolicy.read(env),
         )
         env.check()
         return settings

@@ -25,6 +25,7 @@ from opentelemetry import context as otel_context
 from redis.exceptions import ResponseError
 
 from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
+from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
 from services.bets.adapters.postgres_bets import PostgresBetStore
@@ -279,7 +280,12 @@ class Feeds:
             )
 
     def consumers(
-        self, client: aioredis.Redis, group: str, consumer: str, block_ms: int
+        self,
+        client: aioredis.Redis,
+        group: str,
+        consumer: str,
+        block_ms: int,
+        policy: DeadLetterPolicy | None = None,
     ) -> list[EventConsumer]:
         handlers: list[tuple[Topic, Callable[[events_pb2.EventEnvelope], Awaitable[None]], str]] = [
             # Every bets process keeps its own price book: its own group sees every price.
@@ -299,6 +305,7 @@ class Feeds:
                 handler,
                 block_ms=block_ms,
                 reclaim_idle_ms=5_000,
+                policy=policy,
             )
             for topic, handler, group_name in handlers
         ]

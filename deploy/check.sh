@@ -46,6 +46,9 @@ rm -rf "$out"
 step "aws: cfn-lint"
 "$tools/cfn-lint" --config-file deploy/aws/.cfnlintrc -- "$out"/*.template.json
 
+step "monitoring: promtool check and test rules, dashboards"
+"$tools/python" -m deploy.tools.monitoring
+
 step "deploy tests (with the tools venv)"
 BETMESH_DEPLOY_PYTHON="$tools/python" "${BETMESH_PYTHON:-.venv/bin/python}" -m pytest \
   tests/deploy -q -p no:cacheprovider -rfE

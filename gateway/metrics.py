@@ -23,7 +23,25 @@ class ConsensusMetrics:
             "betmesh.consensus.votes", description="replica votes by sport, replica and outcome"
         )
         self.duration = meter.create_histogram(
-            "betmesh.consensus.duration", unit="s", description="time to a consensus decision"
+            "betmesh.consensus.duration",
+            unit="s",
+            description="time to a consensus decision",
+            # The SDK's default buckets (5..10000) suit milliseconds, not a decision in seconds.
+            explicit_bucket_boundaries_advisory=[
+                0.0005,
+                0.001,
+                0.002,
+                0.004,
+                0.008,
+                0.016,
+                0.032,
+                0.064,
+                0.128,
+                0.256,
+                0.512,
+                1,
+                2,
+            ],
         )
         meter.create_observable_gauge(
             "betmesh.consensus.quarantined_replicas",

@@ -144,6 +144,8 @@ def start(mesh: Mesh, launched_at: float) -> None:
     say(f"demo operator: client_id {mesh.demo_client_id}, secret in {mesh.secret_file}")
     if mesh.edge_url:
         say(f"web app and gRPC-web edge: {mesh.edge_url}")
+    scrape = mesh.write_scrape_config()
+    say(f"metrics: every service serves Prometheus text; scrape targets in {scrape}")
 
 
 def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:

@@ -205,6 +205,8 @@ class Child:
         default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES)
     )
     ready_after: float | None = None
+    # Prometheus text of the child's RPC and business metrics (-1: the child serves none).
+    metrics_port: int = -1
     _pump: threading.Thread | None = None
     _channel: grpc.Channel | None = None
 
@@ -613,7 +615,14 @@ class Mesh:
             if spec.module == EDGE_MODULE and config.edge_port:
                 self.children.append(Child(spec, config.edge_port))
                 continue
-            self.children.append(Child(spec, next(ports) if ports else free_port()))
+            self.children.append(
+                Child(
+                    spec,
+                    next(ports) if ports else free_port(),
+                    # The edge is not a gRPC host of the runtime: it serves no metrics.
+                    metrics_port=-1 if spec.module == EDGE_MODULE else free_port(),
+                )
+            )
 
     def _make_service_clients(self) -> None:
         """A fresh credential per service module at every start (like the demo operator's)."""
@@ -626,6 +635,26 @@ class Mesh:
             write_private(path, secret + "\n")
             digest = hashlib.sha256(secret.encode()).hexdigest()
             self._service_clients[module] = (client_id, path, digest)
+
+    def write_scrape_config(self) -> Path:
+        """A Prometheus configuration that scrapes every child (`prometheus
+        --config.file=.betmesh/prometheus.yml`), one job per service, instance by name."""
+        jobs: dict[str, list[tuple[str, int]]] = {}
+        for child in self.children:
+            if child.metrics_port >= 0:
+                jobs.setdefault(child.spec.module, []).append((child.name, child.metrics_port))
+        lines = ["global:", "  scrape_interval: 15s", "scrape_configs:"]
+        for job, targets in sorted(jobs.items()):
+            lines += [f"  - job_name: {job}", "    static_configs:"]
+            for name, port in targets:
+                lines += [
+                    f"      - targets: ['127.0.0.1:{port}']",
+                    f"        labels: {{name: {name}}}",
+                ]
+        path = self.config.state_dir / "prometheus.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+        return path
 
     def client_env(self, child: Child) -> dict[str, str]:
         """The child's own credential: its client id and where its secret is."""
@@ -714,6 +743,8 @@ class Mesh:
                 **self.config.instance_env.get(child.name, {}),
                 "BETMESH_PORT": str(child.port),
             }
+            if child.metrics_port >= 0:
+                env["BETMESH_METRICS_PORT"] = str(child.metrics_port)
             if child.spec.module == "services.oracle":
                 env.update(self.oracle_env)
             inherited: tuple[int, ...] = ()

@@ -16,6 +16,7 @@ import functools
 import importlib
 import json
 import pkgutil
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from service_runtime.client_tokens import (
     bearer_interceptors,
     token_source_from_env,
 )
+from service_runtime.metrics import MethodMeter, rpc_metrics
 from service_runtime.telemetry import STATUS_CODES, VERSION, traced
 
 # A restarted peer must be called again within a second of serving: gRPC's default reconnect
@@ -96,11 +98,12 @@ DEFAULT_DEADLINE_SECONDS = 5.0
 _tracer = trace.get_tracer("service_runtime.channels", VERSION)
 
 
-def _end_span(span: trace.Span, call: Any) -> None:
+def _end_span(span: trace.Span, call: Any, meter: MethodMeter, started: float) -> None:
     # Runs when the call completes; its status is there already (grpc.aio's own code reads the
     # same attribute where it cannot await).
     status = getattr(getattr(call, "_cython_call", None), "_status", None)
     code = int(status.code()) if status is not None else 0
+    meter.record((time.perf_counter() - started) * 1000.0, code)
     span.set_attribute("rpc.grpc.status_code", code)
     if code != 0:
         name = STATUS_CODES.get(code, grpc.StatusCode.UNKNOWN).name
@@ -122,6 +125,7 @@ class _Callable:
         self._audience = audience_for_method(method) if channel.tokens is not None else None
         service, _, name = method.lstrip("/").partition("/")
         self._attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        self._meter = rpc_metrics().client(method)
 
     def _waiting_for_token(self) -> Any:
         if self._slow is None:
@@ -142,6 +146,7 @@ class _Callable:
                 pairs.append(("authorization", f"Bearer {token}"))
         if not self._traced:
             return target(request, metadata=pairs, **kwargs)
+        started = time.perf_counter()
         span = _tracer.start_span(self._method, kind=SpanKind.CLIENT, attributes=self._attributes)
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(span))
@@ -151,7 +156,7 @@ class _Callable:
         except BaseException:
             span.end()
             raise
-        call.add_done_callback(lambda done: _end_span(span, done))
+        call.add_done_callback(lambda done: _end_span(span, done, self._meter, started))
         return call
 
 

@@ -11,11 +11,13 @@ enters our code.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import unquote
 
 import grpc
+from google.rpc import status_pb2
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -23,6 +25,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
+from service_runtime.metrics import bounded_reason, rpc_metrics
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
 from service_runtime.undecodable import UNDECODABLE, checked_stream, tolerant, undecodable_error
@@ -63,6 +66,8 @@ class _Method:
         self.guard = guard
         self.tracer = tracer
         self.traced = traced(method)
+        # Health probes are neither traced nor counted.
+        self.meter = rpc_metrics().server(method) if self.traced else None
 
     def start(self, context: Context) -> tuple[trace.Span | None, object | None]:
         """The call's server span, current from here on, child of the caller's (if traced)."""
@@ -83,7 +88,10 @@ class _Method:
         token = otel_context.attach(trace.set_span_in_context(span))
         return span, token
 
-    async def fail(self, context: Context, exc: BaseException, span: trace.Span | None) -> None:
+    def failure(
+        self, exc: BaseException, span: trace.Span | None
+    ) -> tuple[status_pb2.Status, tuple[int, str]]:
+        """`exc` mapped to the status the call is answered with, and its (code, reason)."""
         if isinstance(exc, NotImplementedError):
             # The generated base servicer's answer for an RPC nobody overrode.
             exc = Unimplemented("NOT_IMPLEMENTED", f"{self.method} is not implemented yet")
@@ -93,23 +101,30 @@ class _Method:
             log.exception("unhandled error in %s", self.method, exc_info=exc)
             status = internal_status()
         code = STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN)
-        if span is not None:
-            span.set_attribute("rpc.grpc.status_code", status.code)
-            if code in SERVER_FAULTS:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, code.name))
-        await context.abort_with_status(rpc_status.to_status(status))
+        reason = exc.reason if isinstance(exc, DomainError) else "INTERNAL_ERROR"
+        if span is not None and code in SERVER_FAULTS:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, code.name))
+        return status, (status.code, bounded_reason(reason))
 
     def end(
-        self, span: trace.Span | None, token: object | None, context: Context, failed: bool
+        self,
+        span: trace.Span | None,
+        token: object | None,
+        context: Context,
+        outcome: tuple[int, str] | None,
+        started: float,
     ) -> None:
+        """Closes the call's span and counts it. `outcome` is the (code, reason) of `failure`
+        with, None when the behaviour returned (or aborted by itself)."""
+        if outcome is None:
+            code = context.code()  # set by a servicer's own abort or set_code, else None
+            outcome = (code.value[0] if isinstance(code, grpc.StatusCode) else 0, "")
+        if self.meter is not None:
+            self.meter.record((time.perf_counter() - started) * 1000.0, *outcome)
         if span is None:
             return
-        if not failed:  # `fail` has labelled the span already
-            code = context.code()  # set by a servicer's own abort or set_code, else None
-            span.set_attribute(
-                "rpc.grpc.status_code", code.value[0] if isinstance(code, grpc.StatusCode) else 0
-            )
+        span.set_attribute("rpc.grpc.status_code", outcome[0])
         span.end()
         otel_context.detach(token)  # type: ignore[arg-type]
 
@@ -137,8 +152,9 @@ def _checked(request: Any, streamed: bool) -> Any:
 
 def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Behaviour:
     async def run(request: Any, context: Context) -> Any:
+        started = time.perf_counter()
         span, token = method.start(context)
-        failed = False
+        outcome: tuple[int, str] | None = None
         admitted = None
         try:
             admitted = _admit(method, context)
@@ -149,20 +165,21 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
         except Exception as exc:
             if _is_abort(exc):
                 raise
-            failed = True
-            await method.fail(context, exc, span)
+            status, outcome = method.failure(exc, span)
+            await context.abort_with_status(rpc_status.to_status(status))
         finally:
             if admitted is not None:
                 admitted.leave()
-            method.end(span, token, context, failed)
+            method.end(span, token, context, outcome, started)
 
     return run
 
 
 def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Behaviour:
     async def run(request: Any, context: Context) -> AsyncIterator[Any]:
+        started = time.perf_counter()
         span, token = method.start(context)
-        failed = False
+        outcome: tuple[int, str] | None = None
         admitted = None
         try:
             admitted = _admit(method, context)
@@ -178,12 +195,12 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
         except Exception as exc:
             if _is_abort(exc):
                 raise
-            failed = True
-            await method.fail(context, exc, span)
+            status, outcome = method.failure(exc, span)
+            await context.abort_with_status(rpc_status.to_status(status))
         finally:
             if admitted is not None:
                 admitted.leave()
-            method.end(span, token, context, failed)
+            method.end(span, token, context, outcome, started)
 
     return run
 

@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
+from service_runtime.metrics import serve_prometheus
 from service_runtime.settings import ServerSettings
 from service_runtime.telemetry import (
     configure_metrics,
@@ -65,12 +66,17 @@ class ServiceHost:
     on_start: Sequence[Hook] = ()
     on_stop: Sequence[Hook] = ()
     port: int = 0
+    metrics_port: int = -1
     _server: grpc.aio.Server | None = None
     _health: health.aio.HealthServicer | None = None
 
     async def start(self) -> int:
         configure_tracing(self.service)
-        configure_metrics(self.service)
+        configure_metrics(self.service, prometheus=self.settings.metrics_port >= 0)
+        if self.settings.metrics_port >= 0:
+            self.metrics_port = serve_prometheus(
+                self.settings.metrics_host, self.settings.metrics_port
+            )
         options = [
             *KEEPALIVE_OPTIONS,
             ("grpc.max_concurrent_streams", self.settings.max_concurrent_streams),
@@ -142,7 +148,8 @@ async def serve_until_signalled(host: ServiceHost) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await host.start()
-    print(f"READY {host.service} port={host.port}", flush=True)
+    metrics = f" metrics_port={host.metrics_port}" if host.metrics_port >= 0 else ""
+    print(f"READY {host.service} port={host.port}{metrics}", flush=True)
     await stop.wait()
     log.info("shutting down", extra={"grace_seconds": host.settings.grace_seconds})
     await host.stop()

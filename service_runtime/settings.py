@@ -99,6 +99,10 @@ class ServerSettings:
     max_connection_age_seconds: float = 300.0
     # Per-method limits on calls in flight (service_runtime.shedding).
     shedding: SheddingSettings = field(default_factory=SheddingSettings)
+    # Prometheus text on http://<metrics_host>:<metrics_port>/metrics; -1: no endpoint (metrics
+    # still go out by OTLP when an endpoint is configured), 0: any free port (logged).
+    metrics_port: int = -1
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -120,6 +124,9 @@ class ServerSettings:
             identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
             max_connection_age_seconds=env.float("MAX_CONNECTION_AGE_SECONDS", 300.0),
             shedding=SheddingSettings.read(env),
+            metrics_port=env.int("METRICS_PORT", -1),
+            # Scrapers reach pods on their own address: the pod binds every interface.
+            metrics_host=env.str("METRICS_HOST", env.str("HOST", "127.0.0.1")),
         )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -47,17 +47,24 @@ def _resource(service_name: str) -> Resource:
     )
 
 
-def configure_metrics(service_name: str) -> MeterProvider:
+def configure_metrics(service_name: str, prometheus: bool = False) -> MeterProvider:
     """Installs the global meter provider once per process: OTLP export when configured
-    (every OTEL_METRIC_EXPORT_INTERVAL ms, 60 s by default), otherwise metrics stay in-process."""
+    (every OTEL_METRIC_EXPORT_INTERVAL ms, 60 s by default), and a Prometheus reader when
+    `prometheus` (the scrape endpoint itself is service_runtime.metrics.serve_prometheus)."""
     global _meter_provider  # noqa: PLW0603 - one provider per process, by design
     if _meter_provider is not None:
         return _meter_provider
-    readers = []
+    readers: list[MetricReader] = []
     if _otlp_configured() or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    if prometheus:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        # Collects from the SDK at scrape time into prometheus_client's default registry,
+        # beside its process collectors (CPU, memory, open files).
+        readers.append(PrometheusMetricReader())
     _meter_provider = MeterProvider(resource=_resource(service_name), metric_readers=readers)
     metrics.set_meter_provider(_meter_provider)
     return _meter_provider

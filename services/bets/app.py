@@ -23,6 +23,7 @@ from service_runtime.channels import ChannelPool
 from service_runtime.dead_letters import DeadLetterStore
 from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
 from services.bets.adapters.postgres_bets import (
@@ -36,6 +37,7 @@ from services.bets.dead_letter_servicer import DeadLetterServicer
 from services.bets.domain.bets import BetsCore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
+from services.bets.metrics import BetsMetrics
 from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
 
@@ -73,7 +75,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
     )
     feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds)
-    servicer = BetServicer(wallets, bets, feeds)
+    metrics = BetsMetrics(meter("betmesh.bets"), store.return_to_player, settings.currency)
+    servicer = BetServicer(wallets, bets, feeds, metrics)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     tasks: list[asyncio.Task[None]] = []
     consumers: list[EventConsumer] = []

@@ -32,6 +32,7 @@ from services.bets.domain.model import (
 )
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.wallet import Caller, WalletService
+from services.bets.metrics import BetsMetrics
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -152,10 +153,17 @@ def bet_message(bet: Bet) -> pb.Bet:
 
 
 class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
-    def __init__(self, wallets: WalletService, bets: BetsCore, feeds: Feeds | None) -> None:
+    def __init__(
+        self,
+        wallets: WalletService,
+        bets: BetsCore,
+        feeds: Feeds | None,
+        metrics: BetsMetrics | None = None,
+    ) -> None:
         self.wallets = wallets
         self.bets = bets
         self.feeds = feeds
+        self.metrics = metrics
         self._tracer = tracer(__name__)
 
     async def Deposit(self, request: pb.DepositRequest, context: Context) -> pb.DepositResponse:
@@ -242,6 +250,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         bet = await self.bets.place_async(command, caller)
         if bet.status is BetStatus.PENDING and request.wait_for_decision:
             bet = await self.await_decision(bet)
+        if self.metrics is not None:
+            self.metrics.placed(bet)
         span.set_attribute("betmesh.bet.id", bet.bet_id)
         span.set_attribute("betmesh.bet.status", bet.status.value)
         if bet.rejection is not None:

@@ -10,6 +10,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,6 +90,44 @@ def test_every_service_process_is_serving(mesh: Launcher) -> None:
             for service in ["", *services]:
                 response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
                 assert response.status == health_pb2.HealthCheckResponse.SERVING, (name, service)
+
+
+def test_every_service_process_serves_its_metrics(mesh: Launcher, operator: Operator) -> None:
+    """`betmesh up` writes a Prometheus scrape configuration naming every gRPC process; each
+    target answers, and a consensus quote shows on the gateway (served and made) and on the
+    football replicas (served)."""
+    with operator.channel(mesh.addresses["quotes-football-1"]) as channel:
+        snapshot_hash = football_snapshot(channel)
+    with operator.channel(mesh.addresses["gateway"]) as channel:
+        gateway_grpc.ConsensusGatewayServiceStub(channel).GetConsensusQuote(
+            gateway_pb2.GetConsensusQuoteRequest(
+                fixture=fixture("e2e-metrics"),
+                snapshot_hash=snapshot_hash,
+                market_types=[market_pb2.MARKET_TYPE_MATCH_RESULT],
+            ),
+            timeout=10,
+        )
+    config = (mesh.state_dir / "prometheus.yml").read_text()
+    targets = dict(
+        (name, target)
+        for target, name in re.findall(
+            r"targets: \['([\d.]+:\d+)'\]\n\s+labels: \{name: (\S+)\}", config
+        )
+    )
+    assert {"services.quotes", "gateway", "services.bets", "services.live"} <= set(
+        re.findall(r"job_name: (\S+)", config)
+    )
+    assert set(targets) == set(mesh.addresses)
+    histograms: dict[str, set[str]] = {}
+    for name, target in targets.items():
+        with urllib.request.urlopen(f"http://{target}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+        assert "process_resident_memory_bytes" in text, name
+        histograms[name] = set(
+            re.findall(r"^rpc_(server|client)_duration_milliseconds_count", text, re.M)
+        )
+    assert histograms["gateway"] == {"server", "client"}
+    assert sum(1 for n, h in histograms.items() if n.startswith("quotes-football-") and h) >= 2
 
 
 def test_a_consensus_quote_is_one_trace_across_gateway_and_replicas(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import grpc
 import redis.asyncio as aioredis
 from betmesh.common.v1 import sport_pb2
 from betmesh.events.v1 import events_pb2
@@ -16,6 +17,7 @@ from betmesh.gateway.v1 import (
     fixture_service_pb2_grpc,
 )
 
+from gateway.adapters.guard_store import MemoryHolds, MemoryReviews, PostgresHolds, PostgresReviews
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
 from gateway.adapters.postgres_store import (
     SCHEMA,
@@ -24,13 +26,16 @@ from gateway.adapters.postgres_store import (
     PostgresQuoteSets,
 )
 from gateway.adapters.replica_client import GrpcReplicaClient
+from gateway.adapters.results_file import ResultsFiles
 from gateway.adapters.snapshot_catalog import GrpcSnapshotCatalog
+from gateway.domain.canary import SnapshotCanary
 from gateway.domain.evidence import agreeing
 from gateway.domain.gateway import ConsensusGateway
+from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import Accepted, DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
 from gateway.domain.scheduler import PreMatchScheduler
-from gateway.metrics import ConsensusMetrics
+from gateway.metrics import ConsensusMetrics, GuardMetrics
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
 from service_runtime import postgres
@@ -107,6 +112,50 @@ def build(settings: GatewaySettings) -> ServiceHost:
         replica_set.hedge_budget.ratio = settings.hedge_budget_percent / 100
     gateway.on_accepted = announce
     gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
+    holds, reviews = (
+        (PostgresHolds(engine), PostgresReviews(engine))
+        if engine is not None
+        else (MemoryHolds(), MemoryReviews())
+    )
+
+    async def fitted_at(sport: sport_pb2.Sport.ValueType, snapshot_hash: str) -> float | None:
+        for catalog in catalogs.get(sport, []):
+            try:
+                return await catalog.fitted_at(snapshot_hash, settings.deadline_seconds)
+            except grpc.aio.AioRpcError:
+                continue
+        return None
+
+    canary = (
+        SnapshotCanary(
+            settings.guard.canary,
+            reviews,
+            gateway.agree,
+            fixtures,
+            quote_sets,
+            ResultsFiles(settings.guard.canary_results),
+            fitted_at,
+        )
+        if settings.guard.canary_enabled
+        else None
+    )
+    guard_metrics = GuardMetrics(meter("betmesh.gateway"))
+
+    async def vetted(snapshot_hash: str) -> bool:
+        if snapshot_hash in settings.pinned_snapshots.values():
+            return True  # the operator's own choice, by configuration
+        return canary is None or await canary.vetted(snapshot_hash)
+
+    guard = PriceGuard(
+        settings.guard.policy,
+        holds,
+        quote_sets,
+        vetted,
+        publish=gateway.publish_released,
+        on_hold=guard_metrics.held,
+    )
+    if settings.guard.enabled:
+        gateway.guard = guard
     scheduler = PreMatchScheduler(
         gateway,
         fixtures,
@@ -115,8 +164,9 @@ def build(settings: GatewaySettings) -> ServiceHost:
         settings.pinned_snapshots,
         settings.horizon_days,
         settings.scheduler_concurrency,
+        canary=canary,
     )
-    consensus = ConsensusGatewayServicer(gateway, scheduler)
+    consensus = ConsensusGatewayServicer(gateway, scheduler, guard, canary)
     fixture_servicer = FixtureServicer(fixtures, scheduler)
     timer: list[asyncio.Task[None]] = []
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from betmesh.common.v1 import sport_pb2
+from betmesh.common.v1 import market_pb2, sport_pb2
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from gateway.domain.consensus import Decision
 from gateway.domain.gateway import ConsensusGateway
+from gateway.domain.holds import PriceHold
 from gateway.domain.replicas import State
 
 
@@ -74,3 +75,24 @@ class ConsensusMetrics:
                 1 for r in replica_set.health.replicas.values() if r.state == State.QUARANTINED
             )
             yield Observation(count, {"betmesh.sport": sport_pb2.Sport.Name(sport)})
+
+
+class GuardMetrics:
+    """The integrity guard's operator alert as a metric: holds raised, by sport, phase and rule
+    (also counted durably in the holds table, which ListPriceHolds reports)."""
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self.holds = meter.create_counter(
+            "betmesh.guard.holds", description="markets held back by the integrity guard"
+        )
+
+    def held(self, hold: PriceHold) -> None:
+        for rule in hold.rules:
+            self.holds.add(
+                1,
+                {
+                    "betmesh.sport": sport_pb2.Sport.Name(hold.sport),
+                    "betmesh.guard.rule": rule,
+                    "betmesh.pricing.phase": market_pb2.PricingPhase.Name(hold.phase),
+                },
+            )

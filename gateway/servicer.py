@@ -14,12 +14,17 @@ from betmesh.gateway.v1 import (
 from betmesh.quotes.v1 import quote_service_pb2
 from google.protobuf import timestamp_pb2
 
+from gateway.domain.canary import SnapshotCanary
 from gateway.domain.evidence import evidence_message
 from gateway.domain.gateway import ConsensusGateway, NoQuorum
+from gateway.domain.guard import PriceGuard
+from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, FixtureRepository
 from gateway.domain.replicas import State
 from gateway.domain.scheduler import PreMatchScheduler
-from service_runtime.errors import InvalidArgument, NotFound
+from service_runtime.auth import current_principal
+from service_runtime.digest import is_digest
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 
@@ -82,9 +87,17 @@ def _page(size: int, token: str) -> tuple[int, int]:
 
 
 class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceServicer):
-    def __init__(self, gateway: ConsensusGateway, scheduler: PreMatchScheduler) -> None:
+    def __init__(
+        self,
+        gateway: ConsensusGateway,
+        scheduler: PreMatchScheduler,
+        guard: PriceGuard | None = None,
+        canary: SnapshotCanary | None = None,
+    ) -> None:
         self.gateway = gateway
         self.scheduler = scheduler
+        self.guard = guard
+        self.canary = canary
         self._tracer = tracer(__name__)
 
     # Both quote-set answers go out pre-encoded (bytes pass the server's serializer untouched).
@@ -202,6 +215,125 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
             },
             elapsed_micros=int(report.elapsed_seconds * 1e6),
         )
+
+    # ---- the integrity guard and the snapshot canary (operators) -----------------------------
+
+    def _guard(self) -> PriceGuard:
+        if self.guard is None:
+            raise FailedPrecondition("GUARD_DISABLED", "this gateway runs without the guard")
+        return self.guard
+
+    async def ListPriceHolds(
+        self, request: pb.ListPriceHoldsRequest, context: Context
+    ) -> pb.ListPriceHoldsResponse:
+        guard = self._guard()
+        if len(request.fixture_id) > 200:
+            raise InvalidArgument("FIXTURE_ID_TOO_LONG", "fixture_id is at most 200 characters")
+        status = _HOLD_STATUS_IN.get(request.status)
+        if request.status and status is None:
+            raise InvalidArgument("HOLD_STATUS_INVALID", "status is not a PriceHoldStatus")
+        size, offset = _page(request.page_size, request.page_token)
+        found = await guard.holds.list(status, request.fixture_id, size + 1, offset)
+        # A hold breaking two rules counts under each rule; the totals count holds once.
+        counts = await guard.holds.counts()
+        return pb.ListPriceHoldsResponse(
+            holds=[hold_message(h) for h in found[:size]],
+            next_page_token=str(offset + size) if len(found) > size else "",
+            held_total=await _total(guard, None),
+            open_count=await _total(guard, HoldStatus.OPEN),
+            counts=[
+                pb.PriceHoldCount(rule=rule, status=_HOLD_STATUS_OUT[HoldStatus(st)], count=n)
+                for (rule, st), n in sorted(counts.items())
+            ],
+        )
+
+    async def ReleasePriceHold(
+        self, request: pb.ReleasePriceHoldRequest, context: Context
+    ) -> pb.ReleasePriceHoldResponse:
+        hold, published = await self._guard().release(request.hold_id, _operator(), request.note)
+        return pb.ReleasePriceHoldResponse(hold=hold_message(hold), published=published)
+
+    async def RejectPriceHold(
+        self, request: pb.RejectPriceHoldRequest, context: Context
+    ) -> pb.RejectPriceHoldResponse:
+        hold = await self._guard().reject(request.hold_id, _operator(), request.note)
+        return pb.RejectPriceHoldResponse(hold=hold_message(hold))
+
+    def _canary(self) -> SnapshotCanary:
+        if self.canary is None:
+            raise FailedPrecondition("CANARY_DISABLED", "this gateway runs without the canary")
+        return self.canary
+
+    async def ListSnapshotReviews(
+        self, request: pb.ListSnapshotReviewsRequest, context: Context
+    ) -> pb.ListSnapshotReviewsResponse:
+        canary = self._canary()
+        size, offset = _page(request.page_size, request.page_token)
+        found = await canary.reviews.list(request.sport, size + 1, offset)
+        return pb.ListSnapshotReviewsResponse(
+            reviews=found[:size],
+            next_page_token=str(offset + size) if len(found) > size else "",
+        )
+
+    async def ForceSnapshot(
+        self, request: pb.ForceSnapshotRequest, context: Context
+    ) -> pb.ForceSnapshotResponse:
+        canary = self._canary()
+        if request.sport not in self.gateway.replica_sets:
+            raise InvalidArgument("SPORT_NOT_CONFIGURED", "no replicas are configured for sport")
+        if not is_digest(request.snapshot_hash):
+            raise InvalidArgument(
+                "INVALID_SNAPSHOT_HASH", "snapshot_hash must be 'sha256:' and 64 hex digits"
+            )
+        review = await canary.force(request.sport, request.snapshot_hash, _operator(), request.note)
+        self.scheduler.wake()
+        return pb.ForceSnapshotResponse(review=review)
+
+
+_HOLD_STATUS_OUT = {
+    HoldStatus.OPEN: pb.PRICE_HOLD_STATUS_OPEN,
+    HoldStatus.RELEASED: pb.PRICE_HOLD_STATUS_RELEASED,
+    HoldStatus.REJECTED: pb.PRICE_HOLD_STATUS_REJECTED,
+}
+_HOLD_STATUS_IN = {v: k for k, v in _HOLD_STATUS_OUT.items()}
+
+
+async def _total(guard: PriceGuard, status: HoldStatus | None) -> int:
+    return await guard.holds.total(status)
+
+
+def _operator() -> str:
+    principal = current_principal.get()
+    return principal.subject if principal is not None else "unauthenticated"
+
+
+def hold_message(hold: PriceHold) -> pb.PriceHold:
+    message = pb.PriceHold(
+        hold_id=hold.hold_id,
+        fixture_id=hold.fixture_id,
+        sport=hold.sport,
+        phase=hold.phase,
+        market_id=hold.market_id,
+        violations=[
+            pb.PriceHoldViolation(
+                rule=v.rule, detail=v.detail, values={k: str(x) for k, x in v.values.items()}
+            )
+            for v in hold.violations
+        ],
+        snapshot_hash=hold.snapshot_hash,
+        event_sequence=hold.event_sequence,
+        quote_set_digest=hold.quote_set_digest,
+        held_market=market_pb2.Market.FromString(hold.held_market),
+        status=_HOLD_STATUS_OUT[hold.status],
+        held_at=_timestamp(hold.held_at),
+        decided_by=hold.decided_by,
+        note=hold.note,
+    )
+    if hold.published_market:
+        message.published_market.ParseFromString(hold.published_market)
+    if hold.decided_at is not None:
+        message.decided_at.CopyFrom(_timestamp(hold.decided_at))
+    return message
 
 
 def _validate_fixture(fixture: sport_pb2.Fixture) -> None:

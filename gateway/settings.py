@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from betmesh.common.v1 import sport_pb2
 
+from gateway.guard_settings import GuardSettings
 from service_runtime.settings import Env, ServerSettings
 
 
@@ -36,6 +37,7 @@ class GatewaySettings:
     # The share of calls that the hedge delay alone may extend to every replica (a budget:
     # under load, replicas slower than the delay must not double the pricing work).
     hedge_budget_percent: float = 10.0
+    guard: GuardSettings = field(default_factory=GuardSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -59,6 +61,7 @@ class GatewaySettings:
             pinned_snapshots=_pinned(env, env.str("GATEWAY_SNAPSHOTS", "")),
             hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
             hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
+            guard=GuardSettings.read(env),
         )
         env.check()
         return settings

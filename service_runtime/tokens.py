@@ -308,6 +308,11 @@ METHOD_ROLES: Mapping[str, frozenset[str]] = {
         f"/betmesh.bets.v1.DeadLetterService/{name}": frozenset({"operator"})
         for name in ("ListDeadLetters", "RequeueDeadLetter", "DiscardDeadLetter")
     },
+    # An operator's decisions on prices: never an internal service's.
+    **{
+        f"/betmesh.gateway.v1.ConsensusGatewayService/{name}": frozenset({"operator"})
+        for name in ("ReleasePriceHold", "RejectPriceHold", "ForceSnapshot")
+    },
     # A player's own account (the service refuses another's with NOT_YOUR_ACCOUNT).
     **{
         f"/betmesh.identity.v1.IdentityService/{name}": _INTERNAL | {"player"}

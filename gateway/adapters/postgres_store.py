@@ -123,9 +123,10 @@ class PostgresQuoteSets:
                     sa.text(
                         """
                         INSERT INTO gateway.quote_sets (fixture_id, sport, phase, digest,
-                            snapshot_hash, fixture_digest, quote_set, evidence, accepted_at)
+                            snapshot_hash, fixture_digest, quote_set, evidence, accepted_at,
+                            game_state)
                         VALUES (:fixture_id, :sport, :phase, :digest, :snapshot, :fixture_digest,
-                            :quote_set, :evidence, :accepted_at)
+                            :quote_set, :evidence, :accepted_at, :game_state)
                         """
                     ),
                     {
@@ -138,6 +139,7 @@ class PostgresQuoteSets:
                         "quote_set": accepted.data,
                         "evidence": canonical_bytes(accepted.evidence),
                         "accepted_at": _at(accepted.accepted_at),
+                        "game_state": accepted.game_state,
                     },
                 )
 
@@ -151,7 +153,8 @@ class PostgresQuoteSets:
                 row = conn.execute(
                     sa.text(
                         """
-                        SELECT digest, fixture_digest, quote_set, evidence, accepted_at
+                        SELECT digest, fixture_digest, quote_set, evidence, accepted_at,
+                            game_state
                         FROM gateway.quote_sets
                         WHERE fixture_id = :id AND (:phase = 0 OR phase = :phase)
                         ORDER BY accepted_at DESC, id DESC LIMIT 1
@@ -168,6 +171,7 @@ class PostgresQuoteSets:
                 evidence=pb.QuorumEvidence.FromString(bytes(row.evidence)),
                 accepted_at=row.accepted_at.timestamp(),
                 fixture_digest=row.fixture_digest,
+                game_state=bytes(row.game_state),
             )
 
         return await asyncio.to_thread(read)

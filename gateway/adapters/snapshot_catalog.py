@@ -21,3 +21,14 @@ class GrpcSnapshotCatalog:
             timeout=timeout,
         )
         return [s.snapshot_hash for s in response.snapshots]
+
+    async def fitted_at(self, snapshot_hash: str, timeout: float) -> float | None:
+        """When the snapshot was fitted (its training cutoff); None when unknown or unset."""
+        response = await self._stub.ListModelSnapshots(
+            quote_service_pb2.ListModelSnapshotsRequest(sport=self.sport, page_size=50),
+            timeout=timeout,
+        )
+        for summary in response.snapshots:
+            if summary.snapshot_hash == snapshot_hash and summary.snapshot.HasField("fitted_at"):
+                return float(summary.snapshot.fitted_at.ToNanoseconds()) / 1e9
+        return None

@@ -7,13 +7,14 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.consensus import Decision, HedgeBudget, Outcome, ReplicaClient, Vote, decide
 from gateway.domain.evidence import evidence_message, vote_message
+from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import (
     Accepted,
     DissentRecord,
@@ -32,6 +33,8 @@ PRE_MATCH = market_pb2.PRICING_PHASE_PRE_MATCH
 RETRY_AFTER_SECONDS = 0.1
 # Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
 LAST_DIGESTS = 100_000
+# Published sets answered again for an unchanged agreement (the rest are read from storage).
+PUBLISHED_CACHE = 5_000
 
 
 class NoQuorum(DomainError):
@@ -90,6 +93,9 @@ class ConsensusGateway:
     hedge_after: float | None = None
     # Consensus calls in flight per sport; beyond it, callers are shed (see quote()).
     max_in_flight: int = 64
+    # The integrity guard between agreement and publication (gateway/domain/guard.py).
+    guard: PriceGuard | None = None
+    _published: OrderedDict[tuple[str, int], Accepted] = field(default_factory=OrderedDict)
     _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
 
     @classmethod
@@ -191,17 +197,68 @@ class ConsensusGateway:
         # never decodes the quote set.
         phase = market_pb2.PRICING_PHASE_LIVE if request.HasField("game_state") else PRE_MATCH
         key = (fixture.fixture_id, phase)
-        if self._last_digest.get(key) != (accepted.digest, accepted.fixture_digest):
-            # Only a changed price is stored and announced: asking again for a price that has
-            # not moved (a frequent live case) costs no write and no event.
-            await self.quote_sets.save(accepted)
-            if self.on_accepted is not None:
-                await self.on_accepted(accepted)
-            self._last_digest[key] = (accepted.digest, accepted.fixture_digest)
+        agreed = (accepted.digest, accepted.fixture_digest)
+        if self._last_digest.get(key) != agreed:
+            # Only a changed price is screened, stored and announced: asking again for a price
+            # that has not moved (a frequent live case) costs no check, no write and no event.
+            if self.guard is not None:
+                state = request.game_state if request.HasField("game_state") else None
+                if state is not None:
+                    accepted.game_state = state.SerializeToString(deterministic=True)
+                accepted = await self.guard.screen(accepted, state)
+            await self._publish(key, accepted)
+            self._last_digest[key] = agreed
             self._last_digest.move_to_end(key)
             while len(self._last_digest) > LAST_DIGESTS:
                 self._last_digest.popitem(last=False)
+        elif self.guard is not None:
+            # The same agreement as last time: answer what was published for it (held markets
+            # suspended), never the agreed set itself.
+            published = self._published.get(key) or await self.quote_sets.latest(*key)
+            if published is not None and published.digest != accepted.digest:
+                accepted = replace(accepted, data=published.data, digest=published.digest)
         return accepted
+
+    async def agree(self, request: quote_service_pb2.PriceFixtureRequest) -> market_pb2.QuoteSet:
+        """A quorum's quote set, neither recorded, stored nor published: what the snapshot
+        canary compares (a candidate snapshot's prices must never reach a player)."""
+        replica_set = self.replica_sets.get(request.fixture.sport)
+        if replica_set is None or not replica_set.clients:
+            raise FailedPrecondition("SPORT_NOT_CONFIGURED", "no quote replicas for this sport")
+        async with replica_set.in_flight:
+            decision = await decide(
+                list(replica_set.clients),
+                request.SerializeToString(deterministic=True),
+                replica_set.health.quorum,
+                self.deadline_seconds,
+            )
+        if decision.common_error is not None:
+            error = decision.common_error
+            raise RelayedRefusal(
+                error.error_code,
+                error.error_reason or "REPLICAS_REFUSED",
+                f"the replicas refused the request: {error.error_reason or error.error_code}",
+            )
+        if not decision.accepted or decision.data is None:
+            raise NoQuorum(decision, request.fixture.fixture_id, request.fixture.sport)
+        return market_pb2.QuoteSet.FromString(decision.data)
+
+    async def _publish(self, key: tuple[str, int], accepted: Accepted) -> None:
+        await self.quote_sets.save(accepted)
+        if self.on_accepted is not None:
+            await self.on_accepted(accepted)
+        if self.guard is not None:
+            self._published[key] = accepted
+            self._published.move_to_end(key)
+            while len(self._published) > PUBLISHED_CACHE:
+                self._published.popitem(last=False)
+
+    async def publish_released(self, accepted: Accepted) -> None:
+        """A set the guard re-published after an operator's release."""
+        key = (accepted.quote_set.fixture_id, accepted.quote_set.phase)
+        await self._publish(key, accepted)
+        # The next identical agreement is screened again, against what is published now.
+        self._last_digest.pop(key, None)
 
     async def _recorded(
         self,

@@ -27,6 +27,8 @@ class Accepted:
     evidence: pb.QuorumEvidence
     accepted_at: float
     fixture_digest: str
+    # Live sets: the GameState they were priced from (what the guard's next live check compares).
+    game_state: bytes = b""
 
     @cached_property
     def quote_set(self) -> market_pb2.QuoteSet:

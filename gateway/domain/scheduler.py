@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
+from gateway.domain.canary import SnapshotCanary
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.ports import (
     Accepted,
@@ -63,6 +64,7 @@ class PreMatchScheduler:
     pinned: dict[sport_pb2.Sport.ValueType, str]
     horizon_days: int = 7
     concurrency: int = 32
+    canary: SnapshotCanary | None = None
     clock: Callable[[], float] = time.time
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -83,11 +85,17 @@ class PreMatchScheduler:
         )
         lists = [a for a in answers if isinstance(a, list)]
         known = Counter(h for hashes in lists for h in set(hashes))
+        agreed: list[str] = []
         for hashes in lists:
             for snapshot in hashes:  # newest first
-                if known[snapshot] >= replica_set.health.quorum:
-                    return snapshot
-        return None
+                if known[snapshot] >= replica_set.health.quorum and snapshot not in agreed:
+                    agreed.append(snapshot)
+            if agreed:
+                break
+        if self.canary is not None:
+            # Only a snapshot the canary let through is priced from (gateway/domain/canary.py).
+            return await self.canary.current(sport, agreed) or None
+        return agreed[0] if agreed else None
 
     async def price_missing(self, fixture_id: str) -> Accepted | None:
         """A pre-match price asked for before any pass reached the fixture (just loaded, or

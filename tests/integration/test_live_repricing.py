@@ -373,6 +373,10 @@ class CountingGateway(gateway_grpc.ConsensusGatewayServiceServicer):
     async def RunPreMatchPricing(self, request: Any, context: ServicerContext) -> Any:
         raise Unimplemented("NOT_IMPLEMENTED", "not proxied")
 
+    # The integrity guard's and the canary's operator RPCs are not proxied either.
+    ListPriceHolds = ReleasePriceHold = RejectPriceHold = RunPreMatchPricing
+    ListSnapshotReviews = ForceSnapshot = RunPreMatchPricing
+
 
 async def test_two_live_processes_never_reprice_the_same_event_twice(
     mesh: Mesh, redis_url: str

@@ -85,6 +85,56 @@ REPLICA_STATE_QUARANTINED: ReplicaState.ValueType  # 2
 REPLICA_STATE_UNREACHABLE: ReplicaState.ValueType  # 3
 Global___ReplicaState: _TypeAlias = ReplicaState  # noqa: Y015
 
+class _PriceHoldStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PriceHoldStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PriceHoldStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRICE_HOLD_STATUS_UNSPECIFIED: _PriceHoldStatus.ValueType  # 0
+    PRICE_HOLD_STATUS_OPEN: _PriceHoldStatus.ValueType  # 1
+    """Not published; waiting for an operator."""
+    PRICE_HOLD_STATUS_RELEASED: _PriceHoldStatus.ValueType  # 2
+    PRICE_HOLD_STATUS_REJECTED: _PriceHoldStatus.ValueType  # 3
+
+class PriceHoldStatus(_PriceHoldStatus, metaclass=_PriceHoldStatusEnumTypeWrapper): ...
+
+PRICE_HOLD_STATUS_UNSPECIFIED: PriceHoldStatus.ValueType  # 0
+PRICE_HOLD_STATUS_OPEN: PriceHoldStatus.ValueType  # 1
+"""Not published; waiting for an operator."""
+PRICE_HOLD_STATUS_RELEASED: PriceHoldStatus.ValueType  # 2
+PRICE_HOLD_STATUS_REJECTED: PriceHoldStatus.ValueType  # 3
+Global___PriceHoldStatus: _TypeAlias = PriceHoldStatus  # noqa: Y015
+
+class _SnapshotVerdict:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SnapshotVerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SnapshotVerdict.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SNAPSHOT_VERDICT_UNSPECIFIED: _SnapshotVerdict.ValueType  # 0
+    SNAPSHOT_VERDICT_APPROVED: _SnapshotVerdict.ValueType  # 1
+    """Passed the back-test and the price-difference report: priced from."""
+    SNAPSHOT_VERDICT_REFUSED: _SnapshotVerdict.ValueType  # 2
+    """Failed: never priced from unless forced."""
+    SNAPSHOT_VERDICT_FORCED: _SnapshotVerdict.ValueType  # 3
+    """Refused or unreviewed, let through by an operator: priced from, moves held by the guard."""
+    SNAPSHOT_VERDICT_BASELINE: _SnapshotVerdict.ValueType  # 4
+    """The sport's first snapshot: nothing to compare it with."""
+
+class SnapshotVerdict(_SnapshotVerdict, metaclass=_SnapshotVerdictEnumTypeWrapper): ...
+
+SNAPSHOT_VERDICT_UNSPECIFIED: SnapshotVerdict.ValueType  # 0
+SNAPSHOT_VERDICT_APPROVED: SnapshotVerdict.ValueType  # 1
+"""Passed the back-test and the price-difference report: priced from."""
+SNAPSHOT_VERDICT_REFUSED: SnapshotVerdict.ValueType  # 2
+"""Failed: never priced from unless forced."""
+SNAPSHOT_VERDICT_FORCED: SnapshotVerdict.ValueType  # 3
+"""Refused or unreviewed, let through by an operator: priced from, moves held by the guard."""
+SNAPSHOT_VERDICT_BASELINE: SnapshotVerdict.ValueType  # 4
+"""The sport's first snapshot: nothing to compare it with."""
+Global___SnapshotVerdict: _TypeAlias = SnapshotVerdict  # noqa: Y015
+
 @_typing.final
 class GetConsensusQuoteRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -605,3 +655,474 @@ class RunPreMatchPricingResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunPreMatchPricingResponse: _TypeAlias = RunPreMatchPricingResponse  # noqa: Y015
+
+@_typing.final
+class PriceHoldViolation(_message.Message):
+    """One rule a market broke, with the values that broke it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RULE_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    """"PROBABILITY_SUM", "PAYOUT_OUT_OF_BOUNDS", "PRICE_ABOVE_FAIR", "LINES_NOT_MONOTONE",
+    "RELATED_MARKETS_INCONSISTENT", "ARBITRAGE", "MOVE_TOO_LARGE".
+    """
+    detail: _builtins.str
+    @_builtins.property
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "rule", b"rule", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PriceHoldViolation: _TypeAlias = PriceHoldViolation  # noqa: Y015
+
+@_typing.final
+class PriceHold(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_ID_FIELD_NUMBER: _builtins.int
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    SPORT_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    MARKET_ID_FIELD_NUMBER: _builtins.int
+    VIOLATIONS_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
+    EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
+    QUOTE_SET_DIGEST_FIELD_NUMBER: _builtins.int
+    HELD_MARKET_FIELD_NUMBER: _builtins.int
+    PUBLISHED_MARKET_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    HELD_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    hold_id: _builtins.str
+    fixture_id: _builtins.str
+    sport: _sport_pb2.Sport.ValueType
+    phase: _market_pb2.PricingPhase.ValueType
+    market_id: _builtins.str
+    snapshot_hash: _builtins.str
+    event_sequence: _builtins.int
+    quote_set_digest: _builtins.str
+    """Digest of the agreed quote set the market came from."""
+    status: Global___PriceHoldStatus.ValueType
+    decided_by: _builtins.str
+    """The operator who decided."""
+    note: _builtins.str
+    @_builtins.property
+    def violations(self) -> _containers.RepeatedCompositeFieldContainer[Global___PriceHoldViolation]: ...
+    @_builtins.property
+    def held_market(self) -> _market_pb2.Market:
+        """The market as the replicas agreed on it (what a release publishes)."""
+
+    @_builtins.property
+    def published_market(self) -> _market_pb2.Market:
+        """The market as last published before the hold; absent if it never was."""
+
+    @_builtins.property
+    def held_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        hold_id: _builtins.str = ...,
+        fixture_id: _builtins.str = ...,
+        sport: _sport_pb2.Sport.ValueType = ...,
+        phase: _market_pb2.PricingPhase.ValueType = ...,
+        market_id: _builtins.str = ...,
+        violations: _abc.Iterable[Global___PriceHoldViolation] | None = ...,
+        snapshot_hash: _builtins.str = ...,
+        event_sequence: _builtins.int = ...,
+        quote_set_digest: _builtins.str = ...,
+        held_market: _market_pb2.Market | None = ...,
+        published_market: _market_pb2.Market | None = ...,
+        status: Global___PriceHoldStatus.ValueType = ...,
+        held_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "held_at", b"held_at", "held_market", b"held_market", "published_market", b"published_market"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "decided_by", b"decided_by", "event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "held_at", b"held_at", "held_market", b"held_market", "hold_id", b"hold_id", "market_id", b"market_id", "note", b"note", "phase", b"phase", "published_market", b"published_market", "quote_set_digest", b"quote_set_digest", "snapshot_hash", b"snapshot_hash", "sport", b"sport", "status", b"status", "violations", b"violations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PriceHold: _TypeAlias = PriceHold  # noqa: Y015
+
+@_typing.final
+class ListPriceHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    status: Global___PriceHoldStatus.ValueType
+    """Unspecified: every status."""
+    fixture_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        status: Global___PriceHoldStatus.ValueType = ...,
+        fixture_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPriceHoldsRequest: _TypeAlias = ListPriceHoldsRequest  # noqa: Y015
+
+@_typing.final
+class PriceHoldCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    status: Global___PriceHoldStatus.ValueType
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        status: Global___PriceHoldStatus.ValueType = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "rule", b"rule", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PriceHoldCount: _TypeAlias = PriceHoldCount  # noqa: Y015
+
+@_typing.final
+class ListPriceHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    HELD_TOTAL_FIELD_NUMBER: _builtins.int
+    OPEN_COUNT_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    held_total: _builtins.int
+    """The guard's alert counters: holds ever raised, holds open now, and per rule and status."""
+    open_count: _builtins.int
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___PriceHold]: ...
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___PriceHoldCount]: ...
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___PriceHold] | None = ...,
+        next_page_token: _builtins.str = ...,
+        held_total: _builtins.int = ...,
+        open_count: _builtins.int = ...,
+        counts: _abc.Iterable[Global___PriceHoldCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "held_total", b"held_total", "holds", b"holds", "next_page_token", b"next_page_token", "open_count", b"open_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPriceHoldsResponse: _TypeAlias = ListPriceHoldsResponse  # noqa: Y015
+
+@_typing.final
+class ReleasePriceHoldRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    hold_id: _builtins.str
+    note: _builtins.str
+    """Why (kept with the hold), at most 500 characters."""
+    def __init__(
+        self,
+        *,
+        hold_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold_id", b"hold_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePriceHoldRequest: _TypeAlias = ReleasePriceHoldRequest  # noqa: Y015
+
+@_typing.final
+class ReleasePriceHoldResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    published: _builtins.bool
+    """False when the fixture was re-priced since (another snapshot or event): the next price
+    is screened again instead.
+    """
+    @_builtins.property
+    def hold(self) -> Global___PriceHold: ...
+    def __init__(
+        self,
+        *,
+        hold: Global___PriceHold | None = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "published", b"published"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasePriceHoldResponse: _TypeAlias = ReleasePriceHoldResponse  # noqa: Y015
+
+@_typing.final
+class RejectPriceHoldRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    hold_id: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        hold_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold_id", b"hold_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectPriceHoldRequest: _TypeAlias = RejectPriceHoldRequest  # noqa: Y015
+
+@_typing.final
+class RejectPriceHoldResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hold(self) -> Global___PriceHold: ...
+    def __init__(
+        self,
+        *,
+        hold: Global___PriceHold | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectPriceHoldResponse: _TypeAlias = RejectPriceHoldResponse  # noqa: Y015
+
+@_typing.final
+class SnapshotReview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
+    SPORT_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    CURRENT_SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
+    BACKTEST_MATCHES_FIELD_NUMBER: _builtins.int
+    CANDIDATE_SCORE_E9_FIELD_NUMBER: _builtins.int
+    CURRENT_SCORE_E9_FIELD_NUMBER: _builtins.int
+    COMPARED_FIXTURES_FIELD_NUMBER: _builtins.int
+    MOVED_FIXTURES_FIELD_NUMBER: _builtins.int
+    MAX_MOVE_E9_FIELD_NUMBER: _builtins.int
+    MAX_MOVE_MARKET_ID_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    REVIEWED_AT_FIELD_NUMBER: _builtins.int
+    FORCED_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    snapshot_hash: _builtins.str
+    sport: _sport_pb2.Sport.ValueType
+    verdict: Global___SnapshotVerdict.ValueType
+    current_snapshot_hash: _builtins.str
+    """The snapshot it was compared with."""
+    backtest_matches: _builtins.int
+    """Back-test on recent results neither trained on: mean ranked probability score of the
+    match-result probabilities, parts per billion (lower is better).
+    """
+    candidate_score_e9: _builtins.int
+    current_score_e9: _builtins.int
+    compared_fixtures: _builtins.int
+    """Price-difference report over the coming fixtures: fixtures compared, those with a market
+    whose fair probability moved more than the canary's bound, and the largest move.
+    """
+    moved_fixtures: _builtins.int
+    max_move_e9: _builtins.int
+    max_move_market_id: _builtins.str
+    forced_by: _builtins.str
+    """For a forced snapshot: the operator, and why."""
+    note: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Why it was refused (empty when approved)."""
+
+    @_builtins.property
+    def reviewed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        snapshot_hash: _builtins.str = ...,
+        sport: _sport_pb2.Sport.ValueType = ...,
+        verdict: Global___SnapshotVerdict.ValueType = ...,
+        current_snapshot_hash: _builtins.str = ...,
+        backtest_matches: _builtins.int = ...,
+        candidate_score_e9: _builtins.int = ...,
+        current_score_e9: _builtins.int = ...,
+        compared_fixtures: _builtins.int = ...,
+        moved_fixtures: _builtins.int = ...,
+        max_move_e9: _builtins.int = ...,
+        max_move_market_id: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+        reviewed_at: _timestamp_pb2.Timestamp | None = ...,
+        forced_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reviewed_at", b"reviewed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backtest_matches", b"backtest_matches", "candidate_score_e9", b"candidate_score_e9", "compared_fixtures", b"compared_fixtures", "current_score_e9", b"current_score_e9", "current_snapshot_hash", b"current_snapshot_hash", "forced_by", b"forced_by", "max_move_e9", b"max_move_e9", "max_move_market_id", b"max_move_market_id", "moved_fixtures", b"moved_fixtures", "note", b"note", "reasons", b"reasons", "reviewed_at", b"reviewed_at", "snapshot_hash", b"snapshot_hash", "sport", b"sport", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SnapshotReview: _TypeAlias = SnapshotReview  # noqa: Y015
+
+@_typing.final
+class ListSnapshotReviewsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPORT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    sport: _sport_pb2.Sport.ValueType
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        sport: _sport_pb2.Sport.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "sport", b"sport"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSnapshotReviewsRequest: _TypeAlias = ListSnapshotReviewsRequest  # noqa: Y015
+
+@_typing.final
+class ListSnapshotReviewsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___SnapshotReview]: ...
+    def __init__(
+        self,
+        *,
+        reviews: _abc.Iterable[Global___SnapshotReview] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSnapshotReviewsResponse: _TypeAlias = ListSnapshotReviewsResponse  # noqa: Y015
+
+@_typing.final
+class ForceSnapshotRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPORT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    sport: _sport_pb2.Sport.ValueType
+    snapshot_hash: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        sport: _sport_pb2.Sport.ValueType = ...,
+        snapshot_hash: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "snapshot_hash", b"snapshot_hash", "sport", b"sport"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForceSnapshotRequest: _TypeAlias = ForceSnapshotRequest  # noqa: Y015
+
+@_typing.final
+class ForceSnapshotResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def review(self) -> Global___SnapshotReview: ...
+    def __init__(
+        self,
+        *,
+        review: Global___SnapshotReview | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["review", b"review"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["review", b"review"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForceSnapshotResponse: _TypeAlias = ForceSnapshotResponse  # noqa: Y015

@@ -62,6 +62,31 @@ class ConsensusGatewayServiceStub:
                 request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.SerializeToString,
                 response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.FromString,
                 _registered_method=True)
+        self.ListPriceHolds = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/ListPriceHolds',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsResponse.FromString,
+                _registered_method=True)
+        self.ReleasePriceHold = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/ReleasePriceHold',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldResponse.FromString,
+                _registered_method=True)
+        self.RejectPriceHold = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/RejectPriceHold',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldResponse.FromString,
+                _registered_method=True)
+        self.ListSnapshotReviews = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/ListSnapshotReviews',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsResponse.FromString,
+                _registered_method=True)
+        self.ForceSnapshot = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/ForceSnapshot',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class ConsensusGatewayServiceServicer:
@@ -108,6 +133,43 @@ class ConsensusGatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPriceHolds(self, request, context):
+        """Markets the integrity guard held back from publication, newest first, with their evidence
+        and the guard's counters (operators).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleasePriceHold(self, request, context):
+        """Publishes a held market as agreed and closes the hold (operators only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectPriceHold(self, request, context):
+        """Closes a hold without publishing: the held prices never go out (operators only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSnapshotReviews(self, request, context):
+        """The snapshot canary's verdicts, newest first (operators).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForceSnapshot(self, request, context):
+        """Lets a snapshot the canary refused (or has not reviewed) be priced from; the guard still
+        holds the prices it moves beyond the pre-match bound (operators only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +197,31 @@ def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
                     servicer.RunPreMatchPricing,
                     request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.FromString,
                     response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.SerializeToString,
+            ),
+            'ListPriceHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPriceHolds,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsResponse.SerializeToString,
+            ),
+            'ReleasePriceHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleasePriceHold,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldResponse.SerializeToString,
+            ),
+            'RejectPriceHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectPriceHold,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldResponse.SerializeToString,
+            ),
+            'ListSnapshotReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSnapshotReviews,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsResponse.SerializeToString,
+            ),
+            'ForceSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForceSnapshot,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -275,6 +362,141 @@ class ConsensusGatewayService:
             '/betmesh.gateway.v1.ConsensusGatewayService/RunPreMatchPricing',
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingRequest.SerializeToString,
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RunPreMatchPricingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPriceHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/ListPriceHolds',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListPriceHoldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleasePriceHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/ReleasePriceHold',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReleasePriceHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectPriceHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/RejectPriceHold',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.RejectPriceHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSnapshotReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/ListSnapshotReviews',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListSnapshotReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForceSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/ForceSnapshot',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ForceSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,20 @@ class ConsensusGatewayServiceStub:
     prices every scheduled fixture starting within the horizon whose accepted quote set is
     missing or stale (another snapshot, or the fixture changed since).
     """
+    ListPriceHolds: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListPriceHoldsRequest, _consensus_gateway_service_pb2.ListPriceHoldsResponse]
+    """Markets the integrity guard held back from publication, newest first, with their evidence
+    and the guard's counters (operators).
+    """
+    ReleasePriceHold: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ReleasePriceHoldRequest, _consensus_gateway_service_pb2.ReleasePriceHoldResponse]
+    """Publishes a held market as agreed and closes the hold (operators only)."""
+    RejectPriceHold: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RejectPriceHoldRequest, _consensus_gateway_service_pb2.RejectPriceHoldResponse]
+    """Closes a hold without publishing: the held prices never go out (operators only)."""
+    ListSnapshotReviews: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListSnapshotReviewsRequest, _consensus_gateway_service_pb2.ListSnapshotReviewsResponse]
+    """The snapshot canary's verdicts, newest first (operators)."""
+    ForceSnapshot: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ForceSnapshotRequest, _consensus_gateway_service_pb2.ForceSnapshotResponse]
+    """Lets a snapshot the canary refused (or has not reviewed) be priced from; the guard still
+    holds the prices it moves beyond the pre-match bound (operators only).
+    """
 
 @_typing.type_check_only
 class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
@@ -74,6 +88,20 @@ class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
     """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
     prices every scheduled fixture starting within the horizon whose accepted quote set is
     missing or stale (another snapshot, or the fixture changed since).
+    """
+    ListPriceHolds: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListPriceHoldsRequest, _consensus_gateway_service_pb2.ListPriceHoldsResponse]  # type: ignore[assignment]
+    """Markets the integrity guard held back from publication, newest first, with their evidence
+    and the guard's counters (operators).
+    """
+    ReleasePriceHold: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ReleasePriceHoldRequest, _consensus_gateway_service_pb2.ReleasePriceHoldResponse]  # type: ignore[assignment]
+    """Publishes a held market as agreed and closes the hold (operators only)."""
+    RejectPriceHold: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RejectPriceHoldRequest, _consensus_gateway_service_pb2.RejectPriceHoldResponse]  # type: ignore[assignment]
+    """Closes a hold without publishing: the held prices never go out (operators only)."""
+    ListSnapshotReviews: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListSnapshotReviewsRequest, _consensus_gateway_service_pb2.ListSnapshotReviewsResponse]  # type: ignore[assignment]
+    """The snapshot canary's verdicts, newest first (operators)."""
+    ForceSnapshot: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ForceSnapshotRequest, _consensus_gateway_service_pb2.ForceSnapshotResponse]  # type: ignore[assignment]
+    """Lets a snapshot the canary refused (or has not reviewed) be priced from; the guard still
+    holds the prices it moves beyond the pre-match bound (operators only).
     """
 
 class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +153,50 @@ class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
         prices every scheduled fixture starting within the horizon whose accepted quote set is
         missing or stale (another snapshot, or the fixture changed since).
+        """
+
+    @_abc_1.abstractmethod
+    def ListPriceHolds(
+        self,
+        request: _consensus_gateway_service_pb2.ListPriceHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ListPriceHoldsResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ListPriceHoldsResponse]]:
+        """Markets the integrity guard held back from publication, newest first, with their evidence
+        and the guard's counters (operators).
+        """
+
+    @_abc_1.abstractmethod
+    def ReleasePriceHold(
+        self,
+        request: _consensus_gateway_service_pb2.ReleasePriceHoldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ReleasePriceHoldResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ReleasePriceHoldResponse]]:
+        """Publishes a held market as agreed and closes the hold (operators only)."""
+
+    @_abc_1.abstractmethod
+    def RejectPriceHold(
+        self,
+        request: _consensus_gateway_service_pb2.RejectPriceHoldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.RejectPriceHoldResponse, _abc.Awaitable[_consensus_gateway_service_pb2.RejectPriceHoldResponse]]:
+        """Closes a hold without publishing: the held prices never go out (operators only)."""
+
+    @_abc_1.abstractmethod
+    def ListSnapshotReviews(
+        self,
+        request: _consensus_gateway_service_pb2.ListSnapshotReviewsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ListSnapshotReviewsResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ListSnapshotReviewsResponse]]:
+        """The snapshot canary's verdicts, newest first (operators)."""
+
+    @_abc_1.abstractmethod
+    def ForceSnapshot(
+        self,
+        request: _consensus_gateway_service_pb2.ForceSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ForceSnapshotResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ForceSnapshotResponse]]:
+        """Lets a snapshot the canary refused (or has not reviewed) be priced from; the guard still
+        holds the prices it moves beyond the pre-match bound (operators only).
         """
 
 def add_ConsensusGatewayServiceServicer_to_server(servicer: ConsensusGatewayServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

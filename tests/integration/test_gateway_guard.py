@@ -72,7 +72,12 @@ def results_file(path: Path) -> Path:
                     away=sport_pb2.Participant(participant_id=away),
                 )
                 (result,) = price_fixture(
-                    fixture, demo, DEMO, [market_pb2.MARKET_TYPE_MATCH_RESULT], None, 1
+                    fixture,
+                    demo,
+                    DEMO,
+                    [market_pb2.MARKET_TYPE_MATCH_RESULT],
+                    None,
+                    sport_pb2.SPORT_FOOTBALL,
                 ).markets
                 p = {s.selection_id: s.probability_e9 / 1e9 for s in result.selections}
                 draw = rng.random()

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from launcher.demo import DemoOptions
 
 
+# How often the launcher looks for crashed services (and restarted ones now SERVING).
+SUPERVISE_SECONDS = 0.2
+
+
 class Shutdown(BaseException):
     """Raised in the main thread by SIGINT/SIGTERM/SIGHUP: unwinds to mesh.stop()."""
 
@@ -94,6 +98,13 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
     parser.add_argument("--startup-timeout", type=float, default=90.0)
     parser.add_argument(
+        "--restart-limit",
+        type=int,
+        default=5,
+        help="restart a crashed service up to this many times in 5 minutes, then stop the mesh"
+        " (0: stop the mesh at the first crash)",
+    )
+    parser.add_argument(
         "--auth",
         choices=AUTH_MODES,
         default="tokens",
@@ -126,6 +137,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         startup_timeout=args.startup_timeout,
         only=frozenset(args.only) if args.only else None,
         auth=args.auth,
+        restart_limit=args.restart_limit,
     )
 
 
@@ -153,14 +165,14 @@ def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> in
     try:
         start(mesh, launched_at)
         while True:
-            failed = mesh.failed_children()
-            if failed:
-                child = failed[0]
-                say(f"{child.name} exited with code {child.exited()}: stopping the mesh")
+            # Crashed services are restarted; only one that keeps crashing stops the mesh.
+            child = mesh.supervise()
+            if child is not None:
+                say(f"{child.name} keeps crashing (code {child.exited()}): stopping the mesh")
                 for line in child.tail:
                     say(f"  {child.name} | {line}")
                 return 1
-            time.sleep(0.5)
+            time.sleep(SUPERVISE_SECONDS)
     except Shutdown as reason:
         say(f"{reason}: stopping the mesh")
         return 0
@@ -193,13 +205,12 @@ def hold(mesh: Mesh, web_url: str | None) -> bool:
     where = f"; the web app: {web_url}" if web_url else ""
     say(f"holding the mesh up (Ctrl-C to stop){where}")
     try:
-        while not mesh.failed_children():
-            time.sleep(0.5)
+        while (child := mesh.supervise()) is None:
+            time.sleep(SUPERVISE_SECONDS)
     except Shutdown as reason:
         say(f"{reason}: stopping the mesh")
         return True
-    child = mesh.failed_children()[0]
-    say(f"{child.name} exited with code {child.exited()}: stopping the mesh")
+    say(f"{child.name} keeps crashing (code {child.exited()}): stopping the mesh")
     return False
 
 

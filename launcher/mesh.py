@@ -180,6 +180,13 @@ class MeshConfig:
     # port (several meshes on one machine); 0: always a free port.
     edge_port: int = 8080
     edge_cors_origins: Sequence[str] = EDGE_DEV_ORIGINS
+    # A service that crashes is restarted, as Kubernetes would, after a back-off doubling from
+    # restart_backoff_seconds up to restart_backoff_max_seconds; more than restart_limit crashes
+    # of one service within restart_window_seconds and the launcher gives up (stops the mesh).
+    restart_limit: int = 5
+    restart_window_seconds: float = 300.0
+    restart_backoff_seconds: float = 1.0
+    restart_backoff_max_seconds: float = 30.0
 
 
 def scaled_specs(live_processes: int, gateways: int) -> list[ServiceSpec]:
@@ -207,6 +214,13 @@ class Child:
     ready_after: float | None = None
     # Prometheus text of the child's RPC and business metrics (-1: the child serves none).
     metrics_port: int = -1
+    # Supervision: when it crashed (monotonic, within the window), when it is due to start
+    # again, how often it was restarted, and whether it is back but not yet SERVING.
+    crashes: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+    restarts: int = 0
+    recovering_since: float | None = None
+    colour: int = 0
     _pump: threading.Thread | None = None
     _channel: grpc.Channel | None = None
 
@@ -494,6 +508,64 @@ class Mesh:
         """Children that exited on their own (after start-up, this is a crash)."""
         return [c for c in self.children if c.exited() is not None]
 
+    def supervise(self) -> Child | None:
+        """One supervision pass: a crashed service is restarted after its back-off (a log line
+        each time), a restarted one is reported once SERVING again. Returns a child that
+        crashed more than `restart_limit` times within the window: the launcher gives up."""
+        config = self.config
+        now = time.monotonic()
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    self._restart(child)
+                continue
+            code = child.exited()
+            if code is None:
+                if child.recovering_since is not None and child.health(timeout=0.5) == SERVING:
+                    took = time.monotonic() - child.recovering_since
+                    child.recovering_since = None
+                    self._notice(
+                        child,
+                        f"SERVING again (pid {child.pid}, restart {child.restarts}) "
+                        f"{took:.2f} s after its restart",
+                    )
+                    self._write_mesh_file()
+                continue
+            if child._pump is not None:
+                child._pump.join(2)
+            child.close_channel()
+            child.crashes = [t for t in child.crashes if now - t < config.restart_window_seconds]
+            child.crashes.append(now)
+            if len(child.crashes) > config.restart_limit:
+                self._notice(
+                    child,
+                    f"exited with code {code}: {len(child.crashes)} crashes within "
+                    f"{config.restart_window_seconds:.0f} s, giving up",
+                )
+                return child
+            delay = min(
+                config.restart_backoff_seconds * 2 ** (len(child.crashes) - 1),
+                config.restart_backoff_max_seconds,
+            )
+            self._notice(
+                child,
+                f"exited with code {code}: restarting in {delay:.1f} s "
+                f"(crash {len(child.crashes)} of {config.restart_limit} allowed within "
+                f"{config.restart_window_seconds:.0f} s)",
+            )
+            child.restart_at = now + delay
+        return None
+
+    def _restart(self, child: Child) -> None:
+        child.restart_at = None
+        child.restarts += 1
+        child.recovering_since = time.monotonic()
+        if child.spec.module == EDGE_MODULE:
+            self._edge_socket = _listen(child.port)
+        self._spawn([child], self.child_env())
+        self._notice(child, f"restarted (pid {child.pid}, restart {child.restarts})")
+        self._write_mesh_file()
+
     def describe(self) -> str:
         width = max((len(c.name) for c in self.children), default=10)
         lines = [f"{'service':<{width}}  {'address':<21}  {'pid':>7}  module"]
@@ -775,10 +847,11 @@ class Mesh:
                 self.config.state_dir / "logs" / f"{child.name}.log", "a", encoding="utf-8"
             )
             self._log_files.append(log_file)
-            colour = COLOURS[(len(self.children) + index) % len(COLOURS)]
+            if not child.colour:  # a restarted child keeps its colour
+                child.colour = COLOURS[(len(self.children) + index) % len(COLOURS)]
             child._pump = threading.Thread(
                 target=self._pump,
-                args=(child, log_file, colour),
+                args=(child, log_file, child.colour),
                 name=f"log-{child.name}",
                 daemon=True,
             )
@@ -840,6 +913,18 @@ class Mesh:
                 log_file.write(line + "\n")
                 log_file.flush()
             self._emit(child, line, colour)
+
+    def _notice(self, child: Child, line: str) -> None:
+        """A supervision event: always said (stderr when the services' logs are not echoed)
+        and kept in the service's log file."""
+        path = self.config.state_dir / "logs" / f"{child.name}.log"
+        with contextlib.suppress(OSError), path.open("a", encoding="utf-8") as handle:
+            handle.write(f"launcher: {line}\n")
+        if self.config.log_stream is None:
+            with contextlib.suppress(OSError, ValueError):
+                print(f"{child.name}: {line}", file=sys.stderr, flush=True)
+            return
+        self._emit(child, f"launcher: {line}", child.colour)
 
     def _emit(self, child: Child, line: str, colour: int = 0) -> None:
         stream = self.config.log_stream

@@ -366,6 +366,10 @@ def _parse_quorum(value: str) -> dict[str, int]:
     return found
 
 
+# BETMESH_METRICS_PORT in betmesh-common: Prometheus text, read-only.
+METRICS_PORT = 9464
+
+
 def _peers(rule: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return list(rule.get(key, []))
 
@@ -396,7 +400,9 @@ def _network(objects: Sequence[Manifest], by_kind: Mapping[str, list[Manifest]])
                         yield (
                             f"{ref(policy)}: lets outside traffic reach non-public {ref(workload)}"
                         )
-            if "quotes" in names:
+            ports = {p.get("port") for p in rule.get("ports", [])}
+            # The scrape of the metrics port carries no request a replica acts on.
+            if "quotes" in names and ports != {METRICS_PORT}:
                 for source in sources:
                     allowed = source.get("podSelector", {}).get("matchLabels", {})
                     if outside or allowed != {"app.kubernetes.io/name": "gateway"}:

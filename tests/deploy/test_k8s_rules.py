@@ -361,6 +361,26 @@ def test_only_the_gateway_reaches_quote_replicas() -> None:
     ]
 
 
+def test_monitoring_may_scrape_quote_replicas_on_the_metrics_port_only() -> None:
+    def scrape(port: int) -> Any:
+        def change(objects: list[Obj]) -> None:
+            find(objects, "NetworkPolicy", "quotes")["spec"]["ingress"].append(
+                {
+                    "from": [
+                        {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}},
+                    ],
+                    "ports": [{"protocol": "TCP", "port": port}],
+                }
+            )
+
+        return change
+
+    assert broken(scrape(9464)) == []
+    assert broken(scrape(50051)) == [
+        "NetworkPolicy/quotes: quote replicas may be reached only by the gateway"
+    ]
+
+
 def test_only_the_oracle_reaches_the_chain_rpc() -> None:
     def chain(objects: list[Obj]) -> None:
         find(objects, "NetworkPolicy", "gateway")["spec"]["egress"] = [

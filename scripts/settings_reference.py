@@ -149,7 +149,8 @@ def record(read: Callable[[dict[str, str]], Any]) -> list[Variable]:
 def reader(path: str) -> Callable[[dict[str, str]], Any]:
     module, _, name = path.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    return lambda environ: cls.from_env(environ)
+    read: Callable[[dict[str, str]], Any] = cls.from_env
+    return read
 
 
 def render() -> str:

@@ -50,7 +50,7 @@ if [[ -f web/package-lock.json ]]; then
     echo "$web_stamp" >web/node_modules/.betmesh-stamp
   fi
   build_stamp="$(
-    find protos web/src web/protos web/index.html web/vite.config.ts web/tsconfig.json \
+    find protos third_party/protovalidate web/src web/protos web/index.html web/vite.config.ts web/tsconfig.json \
       web/buf.gen.yaml web/package-lock.json web/scripts -type f -not -path 'web/src/gen/*' |
       LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
   )"

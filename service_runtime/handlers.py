@@ -1,6 +1,7 @@
 """Every hosted method's behaviour, wrapped once when it is registered: its server span, the
-caller's authentication, the mapping of errors to statuses, and a serializer that lets a
-servicer answer with bytes it has already encoded.
+caller's authentication, the request checked against its contract's field rules
+(`service_runtime/validation.py`), the mapping of errors to statuses, and a serializer that
+lets a servicer answer with bytes it has already encoded.
 
 grpc.aio interceptors would do the same per call: each interceptor's coroutine runs, and a new
 method handler is built, on every RPC. Wrapping at registration costs nothing per call beyond
@@ -29,6 +30,9 @@ from service_runtime.metrics import bounded_reason, rpc_metrics
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
 from service_runtime.undecodable import UNDECODABLE, checked_stream, tolerant, undecodable_error
+from service_runtime.validation import check as check_request
+from service_runtime.validation import prepare as prepare_validation
+from service_runtime.validation import request_type
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +61,14 @@ class _Method:
         guard: Guard | None,
         tracer: trace.Tracer,
         admission: InFlight | None = None,
+        validate: bool = False,
     ) -> None:
         self.method = method
         # Load shedding (service_runtime.shedding): checked first, before any other work.
         self.admission = admission
+        # Requests are checked against the contract's rules after authentication (an unknown
+        # caller learns nothing of them) and before the servicer sees them.
+        self.validate = validate
         service, _, name = method.lstrip("/").partition("/")
         self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
         self.guard = guard
@@ -161,6 +169,8 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
             request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
+            if method.validate:
+                check_request(request)
             return await behaviour(request, context)
         except Exception as exc:
             if _is_abort(exc):
@@ -186,6 +196,8 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
             request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
+            if method.validate:
+                check_request(request)
             result = behaviour(request, context)
             if hasattr(result, "__aiter__"):
                 async for item in result:
@@ -235,12 +247,25 @@ def wrap_handler(
             }
             current_principal.set(await authenticator.authenticate(method, metadata))
 
+    # Every method of ours is validated; health and reflection (grpc's own) are not, nor are
+    # handlers of raw bytes (no contract: test and bench relays). Client streams are not
+    # validated here (none of our contracts has one).
+    validate = (
+        service not in OPEN_SERVICES
+        and handler.request_deserializer is not None
+        and bool(handler.unary_unary or handler.unary_stream)
+    )
+    if validate:
+        message_type = request_type(method)
+        if message_type is None:
+            raise RuntimeError(f"{method}: no request type in the descriptor pool to validate")
+        prepare_validation(message_type)
     # Probes and tooling are never shed: a loaded server must still say it is alive.
     admission = None
     if shedding is not None and service not in OPEN_SERVICES:
         admission = in_flight(method, bool(handler.response_streaming), shedding)
     tracer = trace.get_tracer("service_runtime.handlers", VERSION)
-    spec = _Method(method, guard, tracer, admission)
+    spec = _Method(method, guard, tracer, admission, validate)
     kwargs = {
         "request_deserializer": tolerant(handler.request_deserializer),
         "response_serializer": _passing_bytes(handler.response_serializer),

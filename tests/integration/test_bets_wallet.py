@@ -317,7 +317,8 @@ def _deposit_with(**fields: Any) -> pb.DepositRequest:
     ("request_", "reason"),
     [
         (_deposit_with(idempotency_key=""), "IDEMPOTENCY_KEY_REQUIRED"),
-        (_deposit_with(idempotency_key="k" * 500), "IDEMPOTENCY_KEY_INVALID"),
+        # Too long: the contract's rule (buf.validate, checked by the runtime).
+        (_deposit_with(idempotency_key="k" * 500), "INVALID_REQUEST_FIELDS"),
         (_deposit_with(player_id=""), "PLAYER_ID_REQUIRED"),
         (_deposit_with(player_id="p:1:wallet"), "PLAYER_ID_INVALID"),
         (_deposit_with(amount=None), "INVALID_AMOUNT"),

@@ -421,7 +421,11 @@ async def test_streaming_rpcs_answer_with_reasons(live: Stub) -> None:
             raise AssertionError("StreamOdds sent a message")
 
     code, info, _ = await rpc_error(stream)
-    assert (code, info and info.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_SPORT")
+    # An undefined enum value: the contract's rule (buf.validate, checked by the runtime).
+    assert (code, info and info.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_REQUEST_FIELDS",
+    )
 
     # The rich status is readable the standard way too (grpc_status on the aio error).
     try:

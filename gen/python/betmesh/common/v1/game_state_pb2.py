@@ -22,23 +22,56 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"betmesh/common/v1/game_state.proto\x12\x11\x62\x65tmesh.common.v1\"\xfd\x01\n\tGameState\x12\x16\n\x0e\x65vent_sequence\x18\x01 \x01(\x04\x12\x17\n\x0f\x65lapsed_seconds\x18\x02 \x01(\r\x12\x0e\n\x06period\x18\x03 \x01(\r\x12\x34\n\x08\x66ootball\x18\n \x01(\x0b\x32 .betmesh.common.v1.FootballStateH\x00\x12\x30\n\x06tennis\x18\x0b \x01(\x0b\x32\x1e.betmesh.common.v1.TennisStateH\x00\x12\x38\n\nbasketball\x18\x0c \x01(\x0b\x32\".betmesh.common.v1.BasketballStateH\x00\x42\r\n\x0bsport_state\"\x83\x01\n\rFootballState\x12\x12\n\nhome_goals\x18\x01 \x01(\r\x12\x12\n\naway_goals\x18\x02 \x01(\r\x12\x16\n\x0ehome_red_cards\x18\x03 \x01(\r\x12\x16\n\x0e\x61way_red_cards\x18\x04 \x01(\r\x12\x1a\n\x12regulation_seconds\x18\x05 \x01(\r\"8\n\x0eTennisSetScore\x12\x12\n\nhome_games\x18\x01 \x01(\r\x12\x12\n\naway_games\x18\x02 \x01(\r\"\x93\x01\n\x0bTennisState\x12/\n\x04sets\x18\x01 \x03(\x0b\x32!.betmesh.common.v1.TennisSetScore\x12\x13\n\x0bhome_points\x18\x02 \x01(\r\x12\x13\n\x0b\x61way_points\x18\x03 \x01(\r\x12\x13\n\x0bin_tiebreak\x18\x04 \x01(\x08\x12\x14\n\x0chome_serving\x18\x05 \x01(\x08\"W\n\x0f\x42\x61sketballState\x12\x13\n\x0bhome_points\x18\x01 \x01(\r\x12\x13\n\x0b\x61way_points\x18\x02 \x01(\r\x12\x1a\n\x12regulation_seconds\x18\x03 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"betmesh/common/v1/game_state.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1b\x62uf/validate/validate.proto\"\x9e\x02\n\tGameState\x12#\n\x0e\x65vent_sequence\x18\x01 \x01(\x04\x42\x0b\xbaH\x08\x32\x06\x18\x80\x94\xeb\xdc\x03\x12\"\n\x0f\x65lapsed_seconds\x18\x02 \x01(\rB\t\xbaH\x06*\x04\x18\x80\xa3\x05\x12\x17\n\x06period\x18\x03 \x01(\rB\x07\xbaH\x04*\x02\x18\x14\x12\x34\n\x08\x66ootball\x18\n \x01(\x0b\x32 .betmesh.common.v1.FootballStateH\x00\x12\x30\n\x06tennis\x18\x0b \x01(\x0b\x32\x1e.betmesh.common.v1.TennisStateH\x00\x12\x38\n\nbasketball\x18\x0c \x01(\x0b\x32\".betmesh.common.v1.BasketballStateH\x00\x42\r\n\x0bsport_state\"\xb1\x01\n\rFootballState\x12\x1b\n\nhome_goals\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x32\x12\x1b\n\naway_goals\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x32\x12\x1f\n\x0ehome_red_cards\x18\x03 \x01(\rB\x07\xbaH\x04*\x02\x18\x05\x12\x1f\n\x0e\x61way_red_cards\x18\x04 \x01(\rB\x07\xbaH\x04*\x02\x18\x05\x12$\n\x12regulation_seconds\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xa0\x38\"J\n\x0eTennisSetScore\x12\x1b\n\nhome_games\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x64\x12\x1b\n\naway_games\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x64\"\xaf\x01\n\x0bTennisState\x12\x39\n\x04sets\x18\x01 \x03(\x0b\x32!.betmesh.common.v1.TennisSetScoreB\x08\xbaH\x05\x92\x01\x02\x10\x05\x12\x1c\n\x0bhome_points\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x64\x12\x1c\n\x0b\x61way_points\x18\x03 \x01(\rB\x07\xbaH\x04*\x02\x18\x64\x12\x13\n\x0bin_tiebreak\x18\x04 \x01(\x08\x12\x14\n\x0chome_serving\x18\x05 \x01(\x08\"u\n\x0f\x42\x61sketballState\x12\x1d\n\x0bhome_points\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\x90\x03\x12\x1d\n\x0b\x61way_points\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\x90\x03\x12$\n\x12regulation_seconds\x18\x03 \x01(\rB\x08\xbaH\x05*\x03\x18\xc0%b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.common.v1.game_state_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GAMESTATE']._serialized_start=58
-  _globals['_GAMESTATE']._serialized_end=311
-  _globals['_FOOTBALLSTATE']._serialized_start=314
-  _globals['_FOOTBALLSTATE']._serialized_end=445
-  _globals['_TENNISSETSCORE']._serialized_start=447
-  _globals['_TENNISSETSCORE']._serialized_end=503
-  _globals['_TENNISSTATE']._serialized_start=506
-  _globals['_TENNISSTATE']._serialized_end=653
-  _globals['_BASKETBALLSTATE']._serialized_start=655
-  _globals['_BASKETBALLSTATE']._serialized_end=742
+  _globals['_GAMESTATE'].fields_by_name['event_sequence']._loaded_options = None
+  _globals['_GAMESTATE'].fields_by_name['event_sequence']._serialized_options = b'\272H\0102\006\030\200\224\353\334\003'
+  _globals['_GAMESTATE'].fields_by_name['elapsed_seconds']._loaded_options = None
+  _globals['_GAMESTATE'].fields_by_name['elapsed_seconds']._serialized_options = b'\272H\006*\004\030\200\243\005'
+  _globals['_GAMESTATE'].fields_by_name['period']._loaded_options = None
+  _globals['_GAMESTATE'].fields_by_name['period']._serialized_options = b'\272H\004*\002\030\024'
+  _globals['_FOOTBALLSTATE'].fields_by_name['home_goals']._loaded_options = None
+  _globals['_FOOTBALLSTATE'].fields_by_name['home_goals']._serialized_options = b'\272H\004*\002\0302'
+  _globals['_FOOTBALLSTATE'].fields_by_name['away_goals']._loaded_options = None
+  _globals['_FOOTBALLSTATE'].fields_by_name['away_goals']._serialized_options = b'\272H\004*\002\0302'
+  _globals['_FOOTBALLSTATE'].fields_by_name['home_red_cards']._loaded_options = None
+  _globals['_FOOTBALLSTATE'].fields_by_name['home_red_cards']._serialized_options = b'\272H\004*\002\030\005'
+  _globals['_FOOTBALLSTATE'].fields_by_name['away_red_cards']._loaded_options = None
+  _globals['_FOOTBALLSTATE'].fields_by_name['away_red_cards']._serialized_options = b'\272H\004*\002\030\005'
+  _globals['_FOOTBALLSTATE'].fields_by_name['regulation_seconds']._loaded_options = None
+  _globals['_FOOTBALLSTATE'].fields_by_name['regulation_seconds']._serialized_options = b'\272H\005*\003\030\2408'
+  _globals['_TENNISSETSCORE'].fields_by_name['home_games']._loaded_options = None
+  _globals['_TENNISSETSCORE'].fields_by_name['home_games']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_TENNISSETSCORE'].fields_by_name['away_games']._loaded_options = None
+  _globals['_TENNISSETSCORE'].fields_by_name['away_games']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_TENNISSTATE'].fields_by_name['sets']._loaded_options = None
+  _globals['_TENNISSTATE'].fields_by_name['sets']._serialized_options = b'\272H\005\222\001\002\020\005'
+  _globals['_TENNISSTATE'].fields_by_name['home_points']._loaded_options = None
+  _globals['_TENNISSTATE'].fields_by_name['home_points']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_TENNISSTATE'].fields_by_name['away_points']._loaded_options = None
+  _globals['_TENNISSTATE'].fields_by_name['away_points']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_BASKETBALLSTATE'].fields_by_name['home_points']._loaded_options = None
+  _globals['_BASKETBALLSTATE'].fields_by_name['home_points']._serialized_options = b'\272H\005*\003\030\220\003'
+  _globals['_BASKETBALLSTATE'].fields_by_name['away_points']._loaded_options = None
+  _globals['_BASKETBALLSTATE'].fields_by_name['away_points']._serialized_options = b'\272H\005*\003\030\220\003'
+  _globals['_BASKETBALLSTATE'].fields_by_name['regulation_seconds']._loaded_options = None
+  _globals['_BASKETBALLSTATE'].fields_by_name['regulation_seconds']._serialized_options = b'\272H\005*\003\030\300%'
+  _globals['_GAMESTATE']._serialized_start=87
+  _globals['_GAMESTATE']._serialized_end=373
+  _globals['_FOOTBALLSTATE']._serialized_start=376
+  _globals['_FOOTBALLSTATE']._serialized_end=553
+  _globals['_TENNISSETSCORE']._serialized_start=555
+  _globals['_TENNISSETSCORE']._serialized_end=629
+  _globals['_TENNISSTATE']._serialized_start=632
+  _globals['_TENNISSTATE']._serialized_end=807
+  _globals['_BASKETBALLSTATE']._serialized_start=809
+  _globals['_BASKETBALLSTATE']._serialized_end=926
 # @@protoc_insertion_point(module_scope)

@@ -23,29 +23,66 @@ _sym_db = _symbol_database.Default()
 
 
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x65tmesh/common/v1/market.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\"\x8c\x01\n\tSelection\x12\x14\n\x0cselection_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07odds_e4\x18\x03 \x01(\x03\x12\x16\n\x0eprobability_e9\x18\x04 \x01(\x03\x12\x32\n\x06status\x18\x05 \x01(\x0e\x32\".betmesh.common.v1.SelectionStatus\"\x84\x02\n\x06Market\x12\x11\n\tmarket_id\x18\x01 \x01(\t\x12+\n\x04type\x18\x02 \x01(\x0e\x32\x1d.betmesh.common.v1.MarketType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07line_e2\x18\x04 \x01(\x11\x12%\n\x04side\x18\x05 \x01(\x0e\x32\x17.betmesh.common.v1.Side\x12/\n\x06status\x18\x06 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatus\x12\x30\n\nselections\x18\x07 \x03(\x0b\x32\x1c.betmesh.common.v1.Selection\x12\x11\n\tpayout_e4\x18\x08 \x01(\r\"\xd2\x01\n\x08QuoteSet\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12.\n\x05phase\x18\x03 \x01(\x0e\x32\x1f.betmesh.common.v1.PricingPhase\x12\x15\n\rsnapshot_hash\x18\x04 \x01(\t\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12*\n\x07markets\x18\x06 \x03(\x0b\x32\x19.betmesh.common.v1.Market*\xf5\x03\n\nMarketType\x12\x1b\n\x17MARKET_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18MARKET_TYPE_MATCH_RESULT\x10\x01\x12\x1d\n\x19MARKET_TYPE_DOUBLE_CHANCE\x10\x02\x12\x1b\n\x17MARKET_TYPE_DRAW_NO_BET\x10\x03\x12\x1b\n\x17MARKET_TYPE_TOTAL_GOALS\x10\x04\x12#\n\x1fMARKET_TYPE_BOTH_TEAMS_TO_SCORE\x10\x05\x12\x1e\n\x1aMARKET_TYPE_ASIAN_HANDICAP\x10\x06\x12\x1d\n\x19MARKET_TYPE_CORRECT_SCORE\x10\x07\x12 \n\x1cMARKET_TYPE_TEAM_TOTAL_GOALS\x10\x08\x12\x1c\n\x18MARKET_TYPE_MATCH_WINNER\x10\x14\x12\x1b\n\x17MARKET_TYPE_SET_BETTING\x10\x15\x12\x1b\n\x17MARKET_TYPE_TOTAL_GAMES\x10\x16\x12\x1e\n\x1aMARKET_TYPE_GAMES_HANDICAP\x10\x17\x12\x19\n\x15MARKET_TYPE_MONEYLINE\x10(\x12\x1c\n\x18MARKET_TYPE_POINT_SPREAD\x10)\x12\x1c\n\x18MARKET_TYPE_TOTAL_POINTS\x10**\xda\x01\n\x0cMarketStatus\x12\x1d\n\x19MARKET_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14MARKET_STATUS_ACTIVE\x10\x01\x12\x1b\n\x17MARKET_STATUS_SUSPENDED\x10\x02\x12\x1d\n\x19MARKET_STATUS_DEACTIVATED\x10\x03\x12\x19\n\x15MARKET_STATUS_SETTLED\x10\x04\x12\x1b\n\x17MARKET_STATUS_CANCELLED\x10\x05\x12\x1d\n\x19MARKET_STATUS_HANDED_OVER\x10\x06*p\n\x0fSelectionStatus\x12 \n\x1cSELECTION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SELECTION_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1aSELECTION_STATUS_WITHDRAWN\x10\x02*\xc9\x01\n\x10SelectionOutcome\x12!\n\x1dSELECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15SELECTION_OUTCOME_WIN\x10\x01\x12\x1a\n\x16SELECTION_OUTCOME_LOSE\x10\x02\x12\x1a\n\x16SELECTION_OUTCOME_VOID\x10\x03\x12\x1e\n\x1aSELECTION_OUTCOME_HALF_WIN\x10\x04\x12\x1f\n\x1bSELECTION_OUTCOME_HALF_LOSE\x10\x05*b\n\x0cPricingPhase\x12\x1d\n\x19PRICING_PHASE_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRICING_PHASE_PRE_MATCH\x10\x01\x12\x16\n\x12PRICING_PHASE_LIVE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x65tmesh/common/v1/market.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\"\xdf\x01\n\tSelection\x12+\n\x0cselection_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12\x1d\n\x07odds_e4\x18\x03 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\x80\xc2\xd7/(\x00\x12%\n\x0eprobability_e9\x18\x04 \x01(\x03\x42\r\xbaH\n\"\x08\x18\x80\x94\xeb\xdc\x03(\x00\x12<\n\x06status\x18\x05 \x01(\x0e\x32\".betmesh.common.v1.SelectionStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\"\xf2\x02\n\x06Market\x12(\n\tmarket_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x02\x32\x08^[!-~]+$\xd8\x01\x01\x12\x35\n\x04type\x18\x02 \x01(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12!\n\x04name\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12\x1e\n\x07line_e2\x18\x04 \x01(\x11\x42\r\xbaH\n:\x08\x18\xc0\x9a\x0c(\xbf\x9a\x0c\x12/\n\x04side\x18\x05 \x01(\x0e\x32\x17.betmesh.common.v1.SideB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x06 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12;\n\nselections\x18\x07 \x03(\x0b\x32\x1c.betmesh.common.v1.SelectionB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\x12\x1b\n\tpayout_e4\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\x90N\"\xa9\x02\n\x08QuoteSet\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x38\n\x05phase\x18\x03 \x01(\x0e\x32\x1f.betmesh.common.v1.PricingPhaseB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x36\n\rsnapshot_hash\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\x12\x16\n\x0e\x65vent_sequence\x18\x05 \x01(\x04\x12\x35\n\x07markets\x18\x06 \x03(\x0b\x32\x19.betmesh.common.v1.MarketB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07*\xf5\x03\n\nMarketType\x12\x1b\n\x17MARKET_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18MARKET_TYPE_MATCH_RESULT\x10\x01\x12\x1d\n\x19MARKET_TYPE_DOUBLE_CHANCE\x10\x02\x12\x1b\n\x17MARKET_TYPE_DRAW_NO_BET\x10\x03\x12\x1b\n\x17MARKET_TYPE_TOTAL_GOALS\x10\x04\x12#\n\x1fMARKET_TYPE_BOTH_TEAMS_TO_SCORE\x10\x05\x12\x1e\n\x1aMARKET_TYPE_ASIAN_HANDICAP\x10\x06\x12\x1d\n\x19MARKET_TYPE_CORRECT_SCORE\x10\x07\x12 \n\x1cMARKET_TYPE_TEAM_TOTAL_GOALS\x10\x08\x12\x1c\n\x18MARKET_TYPE_MATCH_WINNER\x10\x14\x12\x1b\n\x17MARKET_TYPE_SET_BETTING\x10\x15\x12\x1b\n\x17MARKET_TYPE_TOTAL_GAMES\x10\x16\x12\x1e\n\x1aMARKET_TYPE_GAMES_HANDICAP\x10\x17\x12\x19\n\x15MARKET_TYPE_MONEYLINE\x10(\x12\x1c\n\x18MARKET_TYPE_POINT_SPREAD\x10)\x12\x1c\n\x18MARKET_TYPE_TOTAL_POINTS\x10**\xda\x01\n\x0cMarketStatus\x12\x1d\n\x19MARKET_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14MARKET_STATUS_ACTIVE\x10\x01\x12\x1b\n\x17MARKET_STATUS_SUSPENDED\x10\x02\x12\x1d\n\x19MARKET_STATUS_DEACTIVATED\x10\x03\x12\x19\n\x15MARKET_STATUS_SETTLED\x10\x04\x12\x1b\n\x17MARKET_STATUS_CANCELLED\x10\x05\x12\x1d\n\x19MARKET_STATUS_HANDED_OVER\x10\x06*p\n\x0fSelectionStatus\x12 \n\x1cSELECTION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SELECTION_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1aSELECTION_STATUS_WITHDRAWN\x10\x02*\xc9\x01\n\x10SelectionOutcome\x12!\n\x1dSELECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15SELECTION_OUTCOME_WIN\x10\x01\x12\x1a\n\x16SELECTION_OUTCOME_LOSE\x10\x02\x12\x1a\n\x16SELECTION_OUTCOME_VOID\x10\x03\x12\x1e\n\x1aSELECTION_OUTCOME_HALF_WIN\x10\x04\x12\x1f\n\x1bSELECTION_OUTCOME_HALF_LOSE\x10\x05*b\n\x0cPricingPhase\x12\x1d\n\x19PRICING_PHASE_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRICING_PHASE_PRE_MATCH\x10\x01\x12\x16\n\x12PRICING_PHASE_LIVE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.common.v1.market_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MARKETTYPE']._serialized_start=704
-  _globals['_MARKETTYPE']._serialized_end=1205
-  _globals['_MARKETSTATUS']._serialized_start=1208
-  _globals['_MARKETSTATUS']._serialized_end=1426
-  _globals['_SELECTIONSTATUS']._serialized_start=1428
-  _globals['_SELECTIONSTATUS']._serialized_end=1540
-  _globals['_SELECTIONOUTCOME']._serialized_start=1543
-  _globals['_SELECTIONOUTCOME']._serialized_end=1744
-  _globals['_PRICINGPHASE']._serialized_start=1746
-  _globals['_PRICINGPHASE']._serialized_end=1844
-  _globals['_SELECTION']._serialized_start=85
-  _globals['_SELECTION']._serialized_end=225
-  _globals['_MARKET']._serialized_start=228
-  _globals['_MARKET']._serialized_end=488
-  _globals['_QUOTESET']._serialized_start=491
-  _globals['_QUOTESET']._serialized_end=701
+  _globals['_SELECTION'].fields_by_name['selection_id']._loaded_options = None
+  _globals['_SELECTION'].fields_by_name['selection_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_SELECTION'].fields_by_name['name']._loaded_options = None
+  _globals['_SELECTION'].fields_by_name['name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_SELECTION'].fields_by_name['odds_e4']._loaded_options = None
+  _globals['_SELECTION'].fields_by_name['odds_e4']._serialized_options = b'\272H\t\"\007\030\200\302\327/(\000'
+  _globals['_SELECTION'].fields_by_name['probability_e9']._loaded_options = None
+  _globals['_SELECTION'].fields_by_name['probability_e9']._serialized_options = b'\272H\n\"\010\030\200\224\353\334\003(\000'
+  _globals['_SELECTION'].fields_by_name['status']._loaded_options = None
+  _globals['_SELECTION'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKET'].fields_by_name['market_id']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['market_id']._serialized_options = b'\272H\022r\r\030\200\0022\010^[!-~]+$\330\001\001'
+  _globals['_MARKET'].fields_by_name['type']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['type']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKET'].fields_by_name['name']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_MARKET'].fields_by_name['line_e2']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['line_e2']._serialized_options = b'\272H\n:\010\030\300\232\014(\277\232\014'
+  _globals['_MARKET'].fields_by_name['side']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['side']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKET'].fields_by_name['status']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKET'].fields_by_name['selections']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['selections']._serialized_options = b'\272H\006\222\001\003\020\350\007'
+  _globals['_MARKET'].fields_by_name['payout_e4']._loaded_options = None
+  _globals['_MARKET'].fields_by_name['payout_e4']._serialized_options = b'\272H\005*\003\030\220N'
+  _globals['_QUOTESET'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_QUOTESET'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_QUOTESET'].fields_by_name['sport']._loaded_options = None
+  _globals['_QUOTESET'].fields_by_name['sport']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_QUOTESET'].fields_by_name['phase']._loaded_options = None
+  _globals['_QUOTESET'].fields_by_name['phase']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_QUOTESET'].fields_by_name['snapshot_hash']._loaded_options = None
+  _globals['_QUOTESET'].fields_by_name['snapshot_hash']._serialized_options = b'\272H\034r\0272\025^sha256:[0-9a-f]{64}$\330\001\001'
+  _globals['_QUOTESET'].fields_by_name['markets']._loaded_options = None
+  _globals['_QUOTESET'].fields_by_name['markets']._serialized_options = b'\272H\006\222\001\003\020\350\007'
+  _globals['_MARKETTYPE']._serialized_start=1013
+  _globals['_MARKETTYPE']._serialized_end=1514
+  _globals['_MARKETSTATUS']._serialized_start=1517
+  _globals['_MARKETSTATUS']._serialized_end=1735
+  _globals['_SELECTIONSTATUS']._serialized_start=1737
+  _globals['_SELECTIONSTATUS']._serialized_end=1849
+  _globals['_SELECTIONOUTCOME']._serialized_start=1852
+  _globals['_SELECTIONOUTCOME']._serialized_end=2053
+  _globals['_PRICINGPHASE']._serialized_start=2055
+  _globals['_PRICINGPHASE']._serialized_end=2153
+  _globals['_SELECTION']._serialized_start=114
+  _globals['_SELECTION']._serialized_end=337
+  _globals['_MARKET']._serialized_start=340
+  _globals['_MARKET']._serialized_end=710
+  _globals['_QUOTESET']._serialized_start=713
+  _globals['_QUOTESET']._serialized_end=1010
 # @@protoc_insertion_point(module_scope)

@@ -22,15 +22,20 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/money.proto\x12\x11\x62\x65tmesh.common.v1\"/\n\x05Money\x12\x14\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/money.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1b\x62uf/validate/validate.proto\"^\n\x05Money\x12-\n\x0c\x61mount_minor\x18\x01 \x01(\x03\x42\x17\xbaH\x14\"\x12\x18\x80\xa0\x94\xa5\x8d\x1d(\x80\xe0\xeb\xda\xf2\xe2\xff\xff\xff\x01\x12&\n\x08\x63urrency\x18\x02 \x01(\tB\x14\xbaH\x11r\x0c\x32\n^[A-Z]{3}$\xd8\x01\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.common.v1.money_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MONEY']._serialized_start=52
-  _globals['_MONEY']._serialized_end=99
+  _globals['_MONEY'].fields_by_name['amount_minor']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['amount_minor']._serialized_options = b'\272H\024\"\022\030\200\240\224\245\215\035(\200\340\353\332\362\342\377\377\377\001'
+  _globals['_MONEY'].fields_by_name['currency']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['currency']._serialized_options = b'\272H\021r\0142\n^[A-Z]{3}$\330\001\001'
+  _globals['_MONEY']._serialized_start=81
+  _globals['_MONEY']._serialized_end=175
 # @@protoc_insertion_point(module_scope)

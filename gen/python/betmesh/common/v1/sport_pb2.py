@@ -22,24 +22,43 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/sport.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n\x0bParticipant\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xe3\x02\n\x07\x46ixture\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x16\n\x0e\x63ompetition_id\x18\x03 \x01(\t\x12\x18\n\x10\x63ompetition_name\x18\x04 \x01(\t\x12,\n\x04home\x18\x05 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12,\n\x04\x61way\x18\x06 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x06status\x18\x08 \x01(\x0e\x32 .betmesh.common.v1.FixtureStatus\x12\x15\n\rneutral_venue\x18\t \x01(\x08\x12\x14\n\x0c\x62\x65st_of_sets\x18\n \x01(\r*Z\n\x05Sport\x12\x15\n\x11SPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eSPORT_FOOTBALL\x10\x01\x12\x10\n\x0cSPORT_TENNIS\x10\x02\x12\x14\n\x10SPORT_BASKETBALL\x10\x03*:\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\r\n\tSIDE_HOME\x10\x01\x12\r\n\tSIDE_AWAY\x10\x02*\xda\x01\n\rFixtureStatus\x12\x1e\n\x1a\x46IXTURE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46IXTURE_STATUS_SCHEDULED\x10\x01\x12\x17\n\x13\x46IXTURE_STATUS_LIVE\x10\x02\x12\x18\n\x14\x46IXTURE_STATUS_ENDED\x10\x03\x12\x1c\n\x18\x46IXTURE_STATUS_POSTPONED\x10\x04\x12\x1c\n\x18\x46IXTURE_STATUS_ABANDONED\x10\x05\x12\x1c\n\x18\x46IXTURE_STATUS_CANCELLED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/sport.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"_\n\x0bParticipant\x12-\n\x0eparticipant_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\"\xd5\x03\n\x07\x46ixture\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12-\n\x0e\x63ompetition_id\x18\x03 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12-\n\x10\x63ompetition_name\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12,\n\x04home\x18\x05 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12,\n\x04\x61way\x18\x06 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12@\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12:\n\x06status\x18\x08 \x01(\x0e\x32 .betmesh.common.v1.FixtureStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x15\n\rneutral_venue\x18\t \x01(\x08\x12\x1d\n\x0c\x62\x65st_of_sets\x18\n \x01(\rB\x07\xbaH\x04*\x02\x18\x07*Z\n\x05Sport\x12\x15\n\x11SPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eSPORT_FOOTBALL\x10\x01\x12\x10\n\x0cSPORT_TENNIS\x10\x02\x12\x14\n\x10SPORT_BASKETBALL\x10\x03*:\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\r\n\tSIDE_HOME\x10\x01\x12\r\n\tSIDE_AWAY\x10\x02*\xda\x01\n\rFixtureStatus\x12\x1e\n\x1a\x46IXTURE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46IXTURE_STATUS_SCHEDULED\x10\x01\x12\x17\n\x13\x46IXTURE_STATUS_LIVE\x10\x02\x12\x18\n\x14\x46IXTURE_STATUS_ENDED\x10\x03\x12\x1c\n\x18\x46IXTURE_STATUS_POSTPONED\x10\x04\x12\x1c\n\x18\x46IXTURE_STATUS_ABANDONED\x10\x05\x12\x1c\n\x18\x46IXTURE_STATUS_CANCELLED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.common.v1.sport_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SPORT']._serialized_start=496
-  _globals['_SPORT']._serialized_end=586
-  _globals['_SIDE']._serialized_start=588
-  _globals['_SIDE']._serialized_end=646
-  _globals['_FIXTURESTATUS']._serialized_start=649
-  _globals['_FIXTURESTATUS']._serialized_end=867
-  _globals['_PARTICIPANT']._serialized_start=85
-  _globals['_PARTICIPANT']._serialized_end=136
-  _globals['_FIXTURE']._serialized_start=139
-  _globals['_FIXTURE']._serialized_end=494
+  _globals['_PARTICIPANT'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['participant_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_PARTICIPANT'].fields_by_name['name']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_FIXTURE'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_FIXTURE'].fields_by_name['sport']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['sport']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_FIXTURE'].fields_by_name['competition_id']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['competition_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_FIXTURE'].fields_by_name['competition_name']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['competition_name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_FIXTURE'].fields_by_name['start_time']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['start_time']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_FIXTURE'].fields_by_name['status']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_FIXTURE'].fields_by_name['best_of_sets']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['best_of_sets']._serialized_options = b'\272H\004*\002\030\007'
+  _globals['_SPORT']._serialized_start=683
+  _globals['_SPORT']._serialized_end=773
+  _globals['_SIDE']._serialized_start=775
+  _globals['_SIDE']._serialized_end=833
+  _globals['_FIXTURESTATUS']._serialized_start=836
+  _globals['_FIXTURESTATUS']._serialized_end=1054
+  _globals['_PARTICIPANT']._serialized_start=114
+  _globals['_PARTICIPANT']._serialized_end=209
+  _globals['_FIXTURE']._serialized_start=212
+  _globals['_FIXTURE']._serialized_end=681
 # @@protoc_insertion_point(module_scope)

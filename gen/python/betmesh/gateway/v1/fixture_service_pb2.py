@@ -23,32 +23,47 @@ _sym_db = _symbol_database.Default()
 
 
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x15UpsertFixturesRequest\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\"\'\n\x11GetFixtureRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xcb\x01\n\x13ListFixturesRequest\x12(\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x30\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc3\x02\n\x0e\x46ixtureService\x12g\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\x12`\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\"\x03\x90\x02\x01\x12\x66\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x15UpsertFixturesRequest\x12\x37\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.FixtureB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\">\n\x11GetFixtureRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xa7\x02\n\x13ListFixturesRequest\x12\x39\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.SportB\x0f\xbaH\x0c\x92\x01\t\x10\x08\"\x05\x82\x01\x02\x10\x01\x12\x42\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x43\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x1b\n\tpage_size\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x01\x32\x11^[A-Za-z0-9_=-]*$\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc3\x02\n\x0e\x46ixtureService\x12g\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\x12`\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\"\x03\x90\x02\x01\x12\x66\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.gateway.v1.fixture_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_UPSERTFIXTURESREQUEST'].fields_by_name['fixtures']._loaded_options = None
+  _globals['_UPSERTFIXTURESREQUEST'].fields_by_name['fixtures']._serialized_options = b'\272H\006\222\001\003\020\350\007'
+  _globals['_GETFIXTUREREQUEST'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_GETFIXTUREREQUEST'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['sports']._loaded_options = None
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['sports']._serialized_options = b'\272H\014\222\001\t\020\010\"\005\202\001\002\020\001'
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['starts_after']._loaded_options = None
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['starts_after']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['starts_before']._loaded_options = None
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['starts_before']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\005*\003\030\364\003'
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\030r\026\030\200\0012\021^[A-Za-z0-9_=-]*$'
   _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._loaded_options = None
   _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._serialized_options = b'\220\002\001'
   _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._loaded_options = None
   _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._serialized_options = b'\220\002\001'
-  _globals['_UPSERTFIXTURESREQUEST']._serialized_start=128
-  _globals['_UPSERTFIXTURESREQUEST']._serialized_end=197
-  _globals['_UPSERTFIXTURESRESPONSE']._serialized_start=199
-  _globals['_UPSERTFIXTURESRESPONSE']._serialized_end=294
-  _globals['_GETFIXTUREREQUEST']._serialized_start=296
-  _globals['_GETFIXTUREREQUEST']._serialized_end=335
-  _globals['_GETFIXTURERESPONSE']._serialized_start=337
-  _globals['_GETFIXTURERESPONSE']._serialized_end=402
-  _globals['_LISTFIXTURESREQUEST']._serialized_start=405
-  _globals['_LISTFIXTURESREQUEST']._serialized_end=608
-  _globals['_LISTFIXTURESRESPONSE']._serialized_start=610
-  _globals['_LISTFIXTURESRESPONSE']._serialized_end=703
-  _globals['_FIXTURESERVICE']._serialized_start=706
-  _globals['_FIXTURESERVICE']._serialized_end=1029
+  _globals['_UPSERTFIXTURESREQUEST']._serialized_start=157
+  _globals['_UPSERTFIXTURESREQUEST']._serialized_end=237
+  _globals['_UPSERTFIXTURESRESPONSE']._serialized_start=239
+  _globals['_UPSERTFIXTURESRESPONSE']._serialized_end=334
+  _globals['_GETFIXTUREREQUEST']._serialized_start=336
+  _globals['_GETFIXTUREREQUEST']._serialized_end=398
+  _globals['_GETFIXTURERESPONSE']._serialized_start=400
+  _globals['_GETFIXTURERESPONSE']._serialized_end=465
+  _globals['_LISTFIXTURESREQUEST']._serialized_start=468
+  _globals['_LISTFIXTURESREQUEST']._serialized_end=763
+  _globals['_LISTFIXTURESRESPONSE']._serialized_start=765
+  _globals['_LISTFIXTURESRESPONSE']._serialized_end=858
+  _globals['_FIXTURESERVICE']._serialized_start=861
+  _globals['_FIXTURESERVICE']._serialized_end=1184
 # @@protoc_insertion_point(module_scope)

@@ -23,18 +23,39 @@ _sym_db = _symbol_database.Default()
 
 
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!betmesh/live/v1/match_event.proto\x12\x0f\x62\x65tmesh.live.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\nMatchEvent\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12-\n\x04type\x18\x04 \x01(\x0e\x32\x1f.betmesh.live.v1.MatchEventType\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x65lapsed_seconds\x18\x06 \x01(\r\x12\x0e\n\x06period\x18\x07 \x01(\r\x12%\n\x04side\x18\x08 \x01(\x0e\x32\x17.betmesh.common.v1.Side\x12\x0e\n\x06points\x18\t \x01(\r\x12\x0e\n\x06source\x18\n \x01(\t\x12+\n\x07\x66ixture\x18\x0b \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture*\xb9\x04\n\x0eMatchEventType\x12 \n\x1cMATCH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eMATCH_EVENT_TYPE_MATCH_STARTED\x10\x01\x12#\n\x1fMATCH_EVENT_TYPE_PERIOD_STARTED\x10\x02\x12!\n\x1dMATCH_EVENT_TYPE_PERIOD_ENDED\x10\x03\x12 \n\x1cMATCH_EVENT_TYPE_MATCH_ENDED\x10\x04\x12$\n MATCH_EVENT_TYPE_MATCH_ABANDONED\x10\x05\x12\x1a\n\x16MATCH_EVENT_TYPE_CLOCK\x10\x06\x12\x19\n\x15MATCH_EVENT_TYPE_GOAL\x10\x14\x12#\n\x1fMATCH_EVENT_TYPE_GOAL_CANCELLED\x10\x15\x12 \n\x1cMATCH_EVENT_TYPE_YELLOW_CARD\x10\x16\x12\x1d\n\x19MATCH_EVENT_TYPE_RED_CARD\x10\x17\x12$\n MATCH_EVENT_TYPE_PENALTY_AWARDED\x10\x18\x12#\n\x1fMATCH_EVENT_TYPE_PENALTY_MISSED\x10\x19\x12%\n!MATCH_EVENT_TYPE_DANGEROUS_ATTACK\x10\x1a\x12\x1e\n\x1aMATCH_EVENT_TYPE_POINT_WON\x10(\x12\"\n\x1eMATCH_EVENT_TYPE_POINTS_SCORED\x10<b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!betmesh/live/v1/match_event.proto\x12\x0f\x62\x65tmesh.live.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x03\n\nMatchEvent\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1d\n\x08sequence\x18\x03 \x01(\x04\x42\x0b\xbaH\x08\x32\x06\x18\x80\x94\xeb\xdc\x03\x12\x37\n\x04type\x18\x04 \x01(\x0e\x32\x1f.betmesh.live.v1.MatchEventTypeB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x41\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\"\n\x0f\x65lapsed_seconds\x18\x06 \x01(\rB\t\xbaH\x06*\x04\x18\x80\xa3\x05\x12\x17\n\x06period\x18\x07 \x01(\rB\x07\xbaH\x04*\x02\x18\x14\x12/\n\x04side\x18\x08 \x01(\x0e\x32\x17.betmesh.common.v1.SideB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x17\n\x06points\x18\t \x01(\rB\x07\xbaH\x04*\x02\x18\x64\x12#\n\x06source\x18\n \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x01\x32\t^\\P{Cc}*$\x12+\n\x07\x66ixture\x18\x0b \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture*\xb9\x04\n\x0eMatchEventType\x12 \n\x1cMATCH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eMATCH_EVENT_TYPE_MATCH_STARTED\x10\x01\x12#\n\x1fMATCH_EVENT_TYPE_PERIOD_STARTED\x10\x02\x12!\n\x1dMATCH_EVENT_TYPE_PERIOD_ENDED\x10\x03\x12 \n\x1cMATCH_EVENT_TYPE_MATCH_ENDED\x10\x04\x12$\n MATCH_EVENT_TYPE_MATCH_ABANDONED\x10\x05\x12\x1a\n\x16MATCH_EVENT_TYPE_CLOCK\x10\x06\x12\x19\n\x15MATCH_EVENT_TYPE_GOAL\x10\x14\x12#\n\x1fMATCH_EVENT_TYPE_GOAL_CANCELLED\x10\x15\x12 \n\x1cMATCH_EVENT_TYPE_YELLOW_CARD\x10\x16\x12\x1d\n\x19MATCH_EVENT_TYPE_RED_CARD\x10\x17\x12$\n MATCH_EVENT_TYPE_PENALTY_AWARDED\x10\x18\x12#\n\x1fMATCH_EVENT_TYPE_PENALTY_MISSED\x10\x19\x12%\n!MATCH_EVENT_TYPE_DANGEROUS_ATTACK\x10\x1a\x12\x1e\n\x1aMATCH_EVENT_TYPE_POINT_WON\x10(\x12\"\n\x1eMATCH_EVENT_TYPE_POINTS_SCORED\x10<b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.live.v1.match_event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHEVENTTYPE']._serialized_start=466
-  _globals['_MATCHEVENTTYPE']._serialized_end=1035
-  _globals['_MATCHEVENT']._serialized_start=119
-  _globals['_MATCHEVENT']._serialized_end=463
+  _globals['_MATCHEVENT'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_MATCHEVENT'].fields_by_name['sport']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['sport']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MATCHEVENT'].fields_by_name['sequence']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['sequence']._serialized_options = b'\272H\0102\006\030\200\224\353\334\003'
+  _globals['_MATCHEVENT'].fields_by_name['type']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['type']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MATCHEVENT'].fields_by_name['occurred_at']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['occurred_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_MATCHEVENT'].fields_by_name['elapsed_seconds']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['elapsed_seconds']._serialized_options = b'\272H\006*\004\030\200\243\005'
+  _globals['_MATCHEVENT'].fields_by_name['period']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['period']._serialized_options = b'\272H\004*\002\030\024'
+  _globals['_MATCHEVENT'].fields_by_name['side']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['side']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MATCHEVENT'].fields_by_name['points']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['points']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_MATCHEVENT'].fields_by_name['source']._loaded_options = None
+  _globals['_MATCHEVENT'].fields_by_name['source']._serialized_options = b'\272H\020r\016\030\200\0012\t^\\P{Cc}*$'
+  _globals['_MATCHEVENTTYPE']._serialized_start=629
+  _globals['_MATCHEVENTTYPE']._serialized_end=1198
+  _globals['_MATCHEVENT']._serialized_start=148
+  _globals['_MATCHEVENT']._serialized_end=626
 # @@protoc_insertion_point(module_scope)

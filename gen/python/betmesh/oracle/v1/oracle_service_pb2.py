@@ -23,50 +23,83 @@ _sym_db = _symbol_database.Default()
 
 
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\x0bMatchResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatus\x12\x12\n\nhome_score\x18\x04 \x01(\r\x12\x12\n\naway_score\x18\x05 \x01(\r\x12\x11\n\tset_games\x18\x06 \x03(\r\x12\x1c\n\x14home_half_time_score\x18\x07 \x01(\r\x12\x1c\n\x14\x61way_half_time_score\x18\x08 \x01(\r\"\x9b\x01\n\x0bObservation\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12/\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10source_reference\x18\x04 \x01(\t\"\xde\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"&\n\x10GetResultRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"?\n\x16ListHeldResultsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x18ResolveHeldResultRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x0c\n\x04note\x18\x03 \x01(\t\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xdf\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x32\xbb\x03\n\rOracleService\x12n\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\x12[\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x03\x90\x02\x01\x12m\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x03\x90\x02\x01\x12n\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x0bMatchResult\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1c\n\nhome_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12!\n\tset_games\x18\x06 \x03(\rB\x0e\xbaH\x0b\x92\x01\x08\x10\n\"\x04*\x02\x18\x64\x12&\n\x14home_half_time_score\x18\x07 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12&\n\x14\x61way_half_time_score\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\"\xd9\x01\n\x0bObservation\x12(\n\tsource_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x41\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12-\n\x10source_reference\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\"\xde\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"=\n\x10GetResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"f\n\x16ListHeldResultsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x01\x32\x11^[A-Za-z0-9_=-]*$\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x18ResolveHeldResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xe8\x07\x32\t^\\P{Cc}*$\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xdf\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x32\xbb\x03\n\rOracleService\x12n\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\x12[\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x03\x90\x02\x01\x12m\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x03\x90\x02\x01\x12n\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.oracle.v1.oracle_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_MATCHRESULT'].fields_by_name['sport']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['sport']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MATCHRESULT'].fields_by_name['status']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MATCHRESULT'].fields_by_name['home_score']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['home_score']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_MATCHRESULT'].fields_by_name['away_score']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['away_score']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_MATCHRESULT'].fields_by_name['set_games']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['set_games']._serialized_options = b'\272H\013\222\001\010\020\n\"\004*\002\030d'
+  _globals['_MATCHRESULT'].fields_by_name['home_half_time_score']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['home_half_time_score']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_MATCHRESULT'].fields_by_name['away_half_time_score']._loaded_options = None
+  _globals['_MATCHRESULT'].fields_by_name['away_half_time_score']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_OBSERVATION'].fields_by_name['source_id']._loaded_options = None
+  _globals['_OBSERVATION'].fields_by_name['source_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_OBSERVATION'].fields_by_name['observed_at']._loaded_options = None
+  _globals['_OBSERVATION'].fields_by_name['observed_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_OBSERVATION'].fields_by_name['source_reference']._loaded_options = None
+  _globals['_OBSERVATION'].fields_by_name['source_reference']._serialized_options = b'\272H\020r\016\030\200\0102\t^\\P{Cc}*$'
+  _globals['_GETRESULTREQUEST'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_GETRESULTREQUEST'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_LISTHELDRESULTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTHELDRESULTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\005*\003\030\364\003'
+  _globals['_LISTHELDRESULTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTHELDRESULTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\030r\026\030\200\0012\021^[A-Za-z0-9_=-]*$'
+  _globals['_RESOLVEHELDRESULTREQUEST'].fields_by_name['fixture_id']._loaded_options = None
+  _globals['_RESOLVEHELDRESULTREQUEST'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_RESOLVEHELDRESULTREQUEST'].fields_by_name['note']._loaded_options = None
+  _globals['_RESOLVEHELDRESULTREQUEST'].fields_by_name['note']._serialized_options = b'\272H\020r\016\030\350\0072\t^\\P{Cc}*$'
   _globals['_ORACLESERVICE'].methods_by_name['GetResult']._loaded_options = None
   _globals['_ORACLESERVICE'].methods_by_name['GetResult']._serialized_options = b'\220\002\001'
   _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._loaded_options = None
   _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._serialized_options = b'\220\002\001'
-  _globals['_RESULTSTATUS']._serialized_start=1677
-  _globals['_RESULTSTATUS']._serialized_end=1809
-  _globals['_VALIDATIONSTATE']._serialized_start=1812
-  _globals['_VALIDATIONSTATE']._serialized_end=1989
-  _globals['_PUBLICATIONSTATUS']._serialized_start=1992
-  _globals['_PUBLICATIONSTATUS']._serialized_end=2215
-  _globals['_MATCHRESULT']._serialized_start=126
-  _globals['_MATCHRESULT']._serialized_end=368
-  _globals['_OBSERVATION']._serialized_start=371
-  _globals['_OBSERVATION']._serialized_end=526
-  _globals['_PUBLICATION']._serialized_start=529
-  _globals['_PUBLICATION']._serialized_end=751
-  _globals['_VALIDATEDRESULT']._serialized_start=754
-  _globals['_VALIDATEDRESULT']._serialized_end=1019
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1021
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1100
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1102
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1200
-  _globals['_GETRESULTREQUEST']._serialized_start=1202
-  _globals['_GETRESULTREQUEST']._serialized_end=1240
-  _globals['_GETRESULTRESPONSE']._serialized_start=1242
-  _globals['_GETRESULTRESPONSE']._serialized_end=1313
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1315
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1378
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1380
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1483
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1485
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1593
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1595
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=1674
-  _globals['_ORACLESERVICE']._serialized_start=2218
-  _globals['_ORACLESERVICE']._serialized_end=2661
+  _globals['_RESULTSTATUS']._serialized_start=1974
+  _globals['_RESULTSTATUS']._serialized_end=2106
+  _globals['_VALIDATIONSTATE']._serialized_start=2109
+  _globals['_VALIDATIONSTATE']._serialized_end=2286
+  _globals['_PUBLICATIONSTATUS']._serialized_start=2289
+  _globals['_PUBLICATIONSTATUS']._serialized_end=2512
+  _globals['_MATCHRESULT']._serialized_start=155
+  _globals['_MATCHRESULT']._serialized_end=496
+  _globals['_OBSERVATION']._serialized_start=499
+  _globals['_OBSERVATION']._serialized_end=716
+  _globals['_PUBLICATION']._serialized_start=719
+  _globals['_PUBLICATION']._serialized_end=941
+  _globals['_VALIDATEDRESULT']._serialized_start=944
+  _globals['_VALIDATEDRESULT']._serialized_end=1209
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1211
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1290
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1292
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1390
+  _globals['_GETRESULTREQUEST']._serialized_start=1392
+  _globals['_GETRESULTREQUEST']._serialized_end=1453
+  _globals['_GETRESULTRESPONSE']._serialized_start=1455
+  _globals['_GETRESULTRESPONSE']._serialized_end=1526
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1528
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1630
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1632
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1735
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1738
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1890
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1892
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=1971
+  _globals['_ORACLESERVICE']._serialized_start=2515
+  _globals['_ORACLESERVICE']._serialized_end=2958
 # @@protoc_insertion_point(module_scope)

@@ -104,6 +104,28 @@ class PostgresHolds:
 
         return await asyncio.to_thread(read)
 
+    async def holding(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
+    ) -> tuple[set[str], set[str]]:
+        def read() -> tuple[set[str], set[str]]:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        """
+                        SELECT market_id, status FROM gateway.price_holds
+                        WHERE fixture_id = :id AND phase = :phase
+                          AND (status = 'OPEN' OR (status = 'RELEASED' AND decided_at > :since))
+                        """
+                    ),
+                    {"id": fixture_id, "phase": int(phase), "since": _at(released_since)},
+                ).all()
+            return (
+                {r.market_id for r in rows if r.status == "OPEN"},
+                {r.market_id for r in rows if r.status == "RELEASED"},
+            )
+
+        return await asyncio.to_thread(read)
+
     async def get(self, hold_id: str) -> PriceHold | None:
         def read() -> PriceHold | None:
             with self.engine.connect() as conn:
@@ -249,6 +271,19 @@ class MemoryHolds:
             for h in self._holds.values()
             if h.fixture_id == fixture_id and h.phase == phase and h.status == HoldStatus.OPEN
         }
+
+    async def holding(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
+    ) -> tuple[set[str], set[str]]:
+        mine = [h for h in self._holds.values() if h.fixture_id == fixture_id and h.phase == phase]
+        return (
+            {h.market_id for h in mine if h.status == HoldStatus.OPEN},
+            {
+                h.market_id
+                for h in mine
+                if h.status == HoldStatus.RELEASED and (h.decided_at or 0) > released_since
+            },
+        )
 
     async def get(self, hold_id: str) -> PriceHold | None:
         return self._holds.get(hold_id)

@@ -96,9 +96,14 @@ class PriceGuard:
     ) -> Accepted:
         previous = await self.quote_sets.latest(agreed.fixture_id, agreed.phase)
         bound, compared = await self._bound(accepted, agreed, previous, game_state)
+        already, vouched = await self.holds.holding(
+            agreed.fixture_id, agreed.phase, previous.accepted_at if previous is not None else 0.0
+        )
         violations = check_coherence(agreed, self.policy)
-        violations += check_moves(agreed, compared, bound)
-        already = await self.holds.open_markets(agreed.fixture_id, agreed.phase)
+        # A move an operator released since the last publish is not held again.
+        violations += [
+            v for v in check_moves(agreed, compared, bound) if v.market_id not in vouched
+        ]
         by_market: dict[str, list[Violation]] = defaultdict(list)
         for violation in violations:
             by_market[violation.market_id].append(violation)

@@ -55,6 +55,13 @@ class HoldRepository(Protocol):
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
     ) -> set[str]: ...
 
+    async def holding(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
+    ) -> tuple[set[str], set[str]]:
+        """The fixture's markets with an open hold, and those released after `released_since`
+        (the operator vouched for their move: it is not held again)."""
+        ...
+
     async def get(self, hold_id: str) -> PriceHold | None: ...
 
     async def decide(

@@ -5,7 +5,8 @@ way the fitting job puts them).
 A snapshot with home and away swapped and one with scoring rates doubled are offered to every
 replica: the canary refuses both and nothing is priced from them; forced past the canary, the
 doubled one is priced but every market it moves beyond the bound is held (published suspended
-at its old price), explained to the operator, and published only when released."""
+at its old price, so bets refuses it), explained to the operator, and published only when
+released (bets then takes it)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,27 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 import sqlalchemy as sa
+from betmesh.bets.v1 import bet_service_pb2 as bets_pb
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.quotes.v1 import snapshot_pb2
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
+from service_runtime.events import Topic, stream_key
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
 from services.quotes.domain.pricing import price_fixture
 from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
 from services.quotes.settings import QuotesSettings
 from services.quotes.snapshots import put_snapshot
+from tests.integration.test_bets_harness import Mesh as BetsMesh
+from tests.integration.test_bets_harness import running, uid
 from tests.integration.test_gateway_scheduler import TEAMS, Gateway, football
 from tests.support.grpc_helpers import rpc_error
 
@@ -130,7 +136,7 @@ async def replicas(clean: str) -> AsyncIterator[list[ServiceHost]]:
 
 @pytest.fixture
 async def gateway(
-    replicas: list[ServiceHost], clean: str, tmp_path: Path
+    replicas: list[ServiceHost], clean: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
     addresses = ",".join(f"127.0.0.1:{r.port}" for r in replicas)
     host = build_gateway(
@@ -138,6 +144,7 @@ async def gateway(
             {
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}",
                 "BETMESH_DATABASE_URL": clean,
+                "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 "BETMESH_GATEWAY_DEADLINE_MS": "5000",
                 "BETMESH_GATEWAY_CANARY_RESULTS": f"football={results_file(tmp_path / 'r.csv')}",
@@ -175,9 +182,20 @@ async def published(gateway: Gateway, fixture_id: str) -> dict[str, market_pb2.M
     return {m.market_id: m for m in answer.accepted.quote_set.markets}
 
 
+async def prices_reached(bets: BetsMesh) -> None:
+    """Bets has handled every quote set the gateway announced so far."""
+    last: Any = await bets.bus.client.xrevrange(stream_key(Topic.QUOTE_SET_ACCEPTED), count=1)
+    await bets.bus.consumed(Topic.QUOTE_SET_ACCEPTED, last[0][0])
+
+
 async def test_canary_refuses_swapped_and_doubled_snapshots_and_the_guard_holds_a_forced_one(
-    gateway: Gateway, clean: str
+    gateway: Gateway, clean: str, redis_url: str
 ) -> None:
+    async with running(clean, redis_url, uid("guard")) as bets:
+        await canary_and_guard(gateway, clean, bets)
+
+
+async def canary_and_guard(gateway: Gateway, clean: str, bets: BetsMesh) -> None:
     fixture_ids = await load_week(gateway)
     first = await gateway.consensus.RunPreMatchPricing(pb.RunPreMatchPricingRequest(), timeout=120)
     assert first.snapshot_hashes["football"] == DEMO
@@ -245,6 +263,17 @@ async def test_canary_refuses_swapped_and_doubled_snapshots_and_the_guard_holds_
     assert hold.published_market == before[fixture_ids[0]][hold.market_id]
     assert any(c.rule == "MOVE_TOO_LARGE" and c.count == len(held) for c in holds.counts)
 
+    # Bets (fed by the gateway's announcements) refuses the held market, takes the others.
+    await prices_reached(bets)
+    player = await bets.player()
+    total = f"{fixture_ids[0]}/TOTAL_GOALS/250"
+    old_under = {s.selection_id: s.odds_e4 for s in before[fixture_ids[0]][total].selections}[
+        "under"
+    ]
+    refused = await bets.place(player, [(fixture_ids[0], total, "under", old_under)])
+    assert refused.status == bets_pb.BET_STATUS_REJECTED
+    assert refused.rejection_reason == bets_pb.REJECTION_REASON_BETTING_SUSPENDED
+
     # Released: published as agreed. Rejected: stays held back.
     released = await gateway.consensus.ReleasePriceHold(
         pb.ReleasePriceHoldRequest(hold_id=hold.hold_id, note="checked"), timeout=10
@@ -254,6 +283,11 @@ async def test_canary_refuses_swapped_and_doubled_snapshots_and_the_guard_holds_
     now = await published(gateway, fixture_ids[0])
     assert now[hold.market_id] == hold.held_market
     assert now[hold.market_id].status == market_pb2.MARKET_STATUS_ACTIVE
+    await prices_reached(bets)
+    # The doubled snapshot's under 2.5 (its over is too short to offer).
+    new_under = {s.selection_id: s.odds_e4 for s in hold.held_market.selections}["under"]
+    taken = await bets.place(player, [(fixture_ids[0], total, "under", new_under)])
+    assert taken.status == bets_pb.BET_STATUS_ACCEPTED, taken.rejection_message
 
     other = held[(fixture_ids[1], f"{fixture_ids[1]}/TOTAL_GOALS/250")]
     rejected = await gateway.consensus.RejectPriceHold(

@@ -1,7 +1,7 @@
 """In-play repricing latency: match event ingested -> live quote set accepted by consensus.
 
     .venv/bin/python bench/live/repricing_latency.py [--matches 50] [--speed 330]
-        [--database-url URL] [--redis-url URL]
+        [--database-url URL] [--redis-url URL] [--guard on|off|both]
 
 Starts 3 football replicas, the gateway and one live process with the launcher (real
 processes; embedded PostgreSQL and Redis unless URLs are given; anonymous auth), prices each
@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -110,7 +112,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
+async def measure(mesh: Mesh, args: argparse.Namespace) -> dict[str, float]:
     addresses = mesh.addresses
     gateway = grpc.aio.insecure_channel(addresses["gateway"])
     live = grpc.aio.insecure_channel(addresses["live"])
@@ -247,6 +249,13 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
         f"p99 {d99 * 1000:.1f} ms"
     )
     print(f"ratio event->accepted / direct consensus: p50 {p50 / d50:.2f}x, p99 {p99 / d99:.2f}x")
+    figures = {"accepted_p50": p50, "accepted_p99": p99, "direct_p50": d50, "direct_p99": d99}
+    try:
+        holds = await consensus.ListPriceHolds(gw.ListPriceHoldsRequest(page_size=1), timeout=10)
+        figures["holds"] = holds.held_total
+        print(f"integrity guard: {holds.held_total} markets held (no fault was injected)")
+    except grpc.aio.AioRpcError as exc:
+        print(f"integrity guard: {exc.details()}")
     if subscribers is not None:
         received = [
             at - sent[k]
@@ -272,10 +281,12 @@ async def measure(mesh: Mesh, args: argparse.Namespace) -> None:
             f"p50 {r50 * 1000:.1f} ms, p99 {r99 * 1000:.1f} ms "
             f"(n={len(received)} of {expected} subscriber-events)"
         )
+        figures["received_p50"], figures["received_p99"] = r50, r99
         await subscribers.close()
     await redis.aclose()  # type: ignore[attr-defined]
     await gateway.close()
     await live.close()
+    return figures
 
 
 def main() -> None:
@@ -300,9 +311,46 @@ def main() -> None:
         help="what each subscriber asks for: everything; one match (all its markets, the "
         "matches spread over the subscribers); every match's main markets",
     )
+    parser.add_argument(
+        "--guard",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the gateway's integrity guard (BETMESH_GATEWAY_GUARD); both: off, then on, each "
+        "on a fresh mesh, and the ratios on/off",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
+    if args.guard != "both":
+        figures = run(args, args.guard == "on")
+        print("FIGURES " + json.dumps(figures), flush=True)
+        return
+    # Each mode in a process of its own (grpc.aio keeps its poller on the first event loop).
+    results = {}
+    for guard in ("off", "on"):
+        print(f"--- integrity guard {guard} ---", flush=True)
+        argv = [a for a in sys.argv[1:] if not a.startswith("--guard")]
+        if "--guard" in sys.argv:
+            index = sys.argv.index("--guard")
+            argv = sys.argv[1:index] + sys.argv[index + 2 :]
+        done = subprocess.run(
+            [sys.executable, __file__, *argv, "--guard", guard],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        for line in done.stdout.splitlines():
+            if line.startswith("FIGURES "):
+                results[guard] = json.loads(line.removeprefix("FIGURES "))
+            else:
+                print(line, flush=True)
+    on, off = results["on"], results["off"]
+    for key in sorted(set(on) & set(off) - {"holds"}):
+        if off[key]:
+            print(f"guard on / off, {key}: {on[key] / off[key]:.2f}x")
+
+
+def run(args: argparse.Namespace, guard: bool) -> dict[str, float]:
     name = unique_name("betmesh_bench")
     database_url = create_database(args.database_url, name) if args.database_url else None
     with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
@@ -322,12 +370,13 @@ def main() -> None:
                     # the subscribers all come from this one host (anonymous: one partner)
                     "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": str(max(20, args.subscribers)),
                     "BETMESH_MAX_CONCURRENT_STREAMS": "1000",
+                    "BETMESH_GATEWAY_GUARD": "true" if guard else "false",
                 },
             )
         )
         mesh.start()
         try:
-            asyncio.run(measure(mesh, args))
+            return asyncio.run(measure(mesh, args))
         finally:
             mesh.stop()
             if database_url:

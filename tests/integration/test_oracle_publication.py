@@ -343,20 +343,25 @@ async def test_killed_between_broadcast_and_confirmation_publishes_once(rig: Rig
     assert rig.wallet_nonce() == 4  # two reports, two finalisations, nothing twice
 
 
-async def test_a_report_the_contract_refuses_is_never_paid_for(rig: Rig) -> None:
+async def test_a_batch_the_contract_refuses_is_never_paid_for_and_waits(rig: Rig) -> None:
     fixture = f"fx-{secrets.token_hex(6)}"
     await rig.agree(fixture)
     publisher = rig.publisher()
-    # Signers that are not the contract's: estimation reverts, nothing is sent.
+    right = publisher.signers
+    # Signers that are not the contract's: estimation reverts, nothing is sent; no report is
+    # at fault, so it stays PENDING with the reason shown, and goes out once signers are right.
     publisher.signers = SignerPool(
         [ReportSigner(Account.from_key("0x" + secrets.token_hex(32))) for _ in range(2)]
     )
     publisher.step()
-    publication = rig.publication(fixture)
-    assert publication.status == "FAILED"
+    assert rig.publication(fixture).status == "PENDING"
     assert rig.wallet_nonce() == 0
-    record = rig.store.load_many([fixture])[fixture]
-    assert record.to_proto().publication.status == pb.PUBLICATION_STATUS_PENDING
+    shown = rig.store.load_many([fixture])[fixture].to_proto().publication
+    assert shown.status == pb.PUBLICATION_STATUS_PENDING
+    assert shown.failure.startswith("BATCH_REFUSED: NotASigner")
+    publisher.signers = right
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "FINAL")
+    assert len(rig.logs("ResultSubmitted", fixture)) == 1
 
 
 async def test_rpc_failover_to_a_second_node(rig: Rig) -> None:

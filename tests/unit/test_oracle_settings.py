@@ -80,3 +80,12 @@ def test_publication_limits_are_checked() -> None:
     message = str(caught.value)
     for name in ("CONFIRMATIONS", "BATCH_SIZE", "LOG_CHUNK_BLOCKS"):
         assert f"BETMESH_ORACLE_{name}" in message
+
+
+def test_a_websocket_url_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(SettingsError) as caught:
+        OracleSettings.from_env(
+            {"BETMESH_DATABASE_URL": DB, "BETMESH_ORACLE_RPC_URLS": "wss://node.example/ws/key1"}
+        )
+    text = str(caught.value)
+    assert "only http:// and https://" in text and "key1" not in text

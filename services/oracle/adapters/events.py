@@ -52,5 +52,6 @@ def result_finalised(
             block_number=block_number,
             correction=version > 1,
             set_games=list(record.result.set_games),
+            sources_hash=record.sources_hash,
         ),
     )

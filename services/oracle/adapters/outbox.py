@@ -4,6 +4,7 @@ worker thread); each method is one database transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,50 +107,154 @@ class PostgresOutbox:
                 )
         return len(missing)
 
-    def pending(self, limit: int) -> list[str]:
+    def pending(self, limit: int, wait_seconds: float = 0.0) -> list[str]:
+        """PENDING results to send now, oldest first: a full batch, or whatever is ready once
+        the oldest has waited `wait_seconds` for company (one transaction for several results
+        costs about a third of the gas per result)."""
+        waited = publications.c.ready_at <= sa.func.now() - sa.func.make_interval(
+            0, 0, 0, 0, 0, 0, wait_seconds
+        )
         with self.engine.connect() as conn:
-            return list(
+            rows = list(
                 conn.execute(
-                    sa.select(publications.c.fixture_id)
+                    sa.select(publications.c.fixture_id, waited)
                     .where(publications.c.status == "PENDING")
-                    .order_by(publications.c.updated_at, publications.c.fixture_id)
+                    .order_by(publications.c.ready_at, publications.c.fixture_id)
                     .limit(limit)
-                ).scalars()
+                )
+            )
+        if len(rows) < limit and not any(r[1] for r in rows):
+            return []
+        return [r[0] for r in rows]
+
+    def has_open(self) -> bool:
+        """Anything the chain still has to move (sent, waiting, or not yet final)."""
+        with self.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    sa.select(
+                        sa.exists().where(
+                            publications.c.status.in_(("PENDING", "SUBMITTED", "CONFIRMED"))
+                        )
+                    )
+                ).scalar()
             )
 
-    def awaiting_finalisation(self, limit: int) -> list[tuple[str, bytes]]:
+    def awaiting_finalisation(
+        self, limit: int, head_time: int, window: int, wait_seconds: float = 0.0
+    ) -> list[tuple[str, bytes]]:
+        """CONFIRMED results whose dispute window closed by `head_time` (the chain's clock),
+        none of them in a finalise transaction yet; a batch once it is full or the oldest has
+        waited `wait_seconds` past its due time."""
+        due_at = publications.c.first_accepted_at + window
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(publications.c.fixture_id, publications.c.fixture_key)
-                .where(
-                    publications.c.status == "CONFIRMED", publications.c.finalise_tx_id.is_(None)
+            rows = list(
+                conn.execute(
+                    sa.select(publications.c.fixture_id, publications.c.fixture_key, due_at)
+                    .where(
+                        publications.c.status == "CONFIRMED",
+                        publications.c.finalise_tx_id.is_(None),
+                        publications.c.first_accepted_at.is_not(None),
+                        due_at <= head_time,
+                    )
+                    .order_by(due_at, publications.c.fixture_id)
+                    .limit(limit)
                 )
-                .order_by(publications.c.fixture_id)
-                .limit(limit)
             )
-            return [(r[0], bytes(r[1])) for r in rows]
+        if len(rows) < limit and not any(int(r[2]) + wait_seconds <= head_time for r in rows):
+            return []
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    def next_due(self, window: int) -> int | None:
+        """The chain time the next CONFIRMED result's dispute window closes."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(sa.func.min(publications.c.first_accepted_at + window)).where(
+                    publications.c.status == "CONFIRMED",
+                    publications.c.finalise_tx_id.is_(None),
+                )
+            ).scalar()
+            return None if found is None else int(found)
 
     def fail(self, fixture_ids: list[str], reason: str) -> None:
+        """Refused for a reason of its own: waits for an operator's RetryPublication."""
         with self.engine.begin() as conn:
             conn.execute(
                 publications.update()
-                .where(publications.c.fixture_id.in_(fixture_ids))
+                .where(
+                    publications.c.fixture_id.in_(fixture_ids),
+                    publications.c.status == "PENDING",
+                )
                 .values(status="FAILED", failure=reason[:500], updated_at=sa.func.now())
             )
 
-    def mark_final(self, key: bytes, version: int, tx_hash: str, block: int) -> bool:
+    def note_problem(self, fixture_ids: list[str], reason: str) -> None:
+        """A problem of the whole batch (signer set, fees): still PENDING, retried, and the
+        reason is visible meanwhile."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                publications.update()
+                .where(
+                    publications.c.fixture_id.in_(fixture_ids),
+                    publications.c.status == "PENDING",
+                )
+                .values(failure=reason[:500], updated_at=sa.func.now())
+            )
+
+    def retry(self, fixture_id: str) -> bool:
+        """FAILED back to PENDING (an operator's call); False when it was not FAILED."""
         with self.engine.begin() as conn:
             updated = conn.execute(
                 publications.update()
-                .where(publications.c.fixture_key == key, publications.c.status != "FINAL")
+                .where(publications.c.fixture_id == fixture_id, publications.c.status == "FAILED")
+                .values(
+                    status="PENDING",
+                    attempts=0,
+                    failure="",
+                    submit_tx_id=None,
+                    transaction_hash="",
+                    ready_at=sa.func.now(),
+                    updated_at=sa.func.now(),
+                )
+            )
+            return updated.rowcount > 0
+
+    def mark_final(self, key: bytes, version: int, tx_hash: str, block: int) -> bool:
+        """The chain closed the fixture at `version`. Announced only if that version was not
+        (a version is announced once, when it is confirmed)."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                publications.update()
+                .where(
+                    publications.c.fixture_key == key,
+                    publications.c.status != "FINAL",
+                    publications.c.version <= version,
+                )
                 .values(
                     status="FINAL",
                     version=version,
                     final_at=sa.func.now(),
-                    final_event_pending=True,
+                    final_event_pending=publications.c.announced_version < version,
+                    failure="",
                     updated_at=sa.func.now(),
                 )
             )
+            if updated.rowcount == 0:
+                # A correction still waiting when the chain closed the fixture: it can never
+                # land; the operator sees why.
+                conn.execute(
+                    publications.update()
+                    .where(
+                        publications.c.fixture_key == key,
+                        publications.c.status.in_(("PENDING", "SUBMITTED")),
+                        publications.c.version > version,
+                    )
+                    .values(
+                        status="FAILED",
+                        failure=f"RESULT_IS_FINAL: the chain closed version {version}",
+                        updated_at=sa.func.now(),
+                    )
+                )
             return updated.rowcount > 0
 
     def final_events(self) -> list[FinalNotice]:
@@ -164,12 +269,15 @@ class PostgresOutbox:
             )
             return [FinalNotice(r[0], r[1], r[2], r[3] or 0) for r in rows]
 
-    def final_event_sent(self, fixture_id: str) -> None:
+    def final_event_sent(self, fixture_id: str, version: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 publications.update()
-                .where(publications.c.fixture_id == fixture_id)
-                .values(final_event_pending=False)
+                .where(publications.c.fixture_id == fixture_id, publications.c.version == version)
+                .values(
+                    final_event_pending=False,
+                    announced_version=sa.func.greatest(publications.c.announced_version, version),
+                )
             )
 
     # ---- transactions -------------------------------------------------------------------
@@ -212,13 +320,87 @@ class PostgresOutbox:
             return int(tx_id)
 
     def max_nonce(self, wallet: str) -> int | None:
+        """The highest nonce a transaction of ours holds or consumed (sent, mined or reverted);
+        a dropped transaction's nonce is free again."""
         with self.engine.connect() as conn:
             found = conn.execute(
                 sa.select(sa.func.max(chain_transactions.c.nonce)).where(
-                    chain_transactions.c.wallet == wallet
+                    chain_transactions.c.wallet == wallet,
+                    chain_transactions.c.state.in_(("SENT", "CONFIRMED", "REVERTED")),
                 )
             ).scalar()
             return None if found is None else int(found)
+
+    def highest_confirmed(self, wallet: str) -> tuple[int, int] | None:
+        """(nonce, block) of our highest confirmed transaction."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(chain_transactions.c.nonce, chain_transactions.c.block_number)
+                .where(
+                    chain_transactions.c.wallet == wallet,
+                    chain_transactions.c.state.in_(("CONFIRMED", "REVERTED")),
+                    chain_transactions.c.block_number.is_not(None),
+                )
+                .order_by(chain_transactions.c.nonce.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else (int(row[0]), int(row[1]))
+
+    def reopen_from_nonce(self, wallet: str, nonce: int) -> tuple[int, int | None]:
+        """A reorg deeper than our confirmations took away transactions the chain had mined
+        (the wallet's nonce on chain went back to `nonce`): every confirmed one from there is in
+        flight again with its same signed bytes, its results no longer confirmed or final.
+        Returns how many, and the lowest block they were in (to read finality again from)."""
+        with self.engine.begin() as conn:
+            rows = list(
+                conn.execute(
+                    sa.select(chain_transactions.c.id, chain_transactions.c.block_number).where(
+                        chain_transactions.c.wallet == wallet,
+                        chain_transactions.c.nonce >= nonce,
+                        chain_transactions.c.state.in_(("CONFIRMED", "REVERTED")),
+                    )
+                )
+            )
+            if not rows:
+                return 0, None
+            ids = [r[0] for r in rows]
+            lowest = min((int(r[1]) for r in rows if r[1] is not None), default=None)
+            conn.execute(
+                chain_transactions.update()
+                .where(chain_transactions.c.id.in_(ids))
+                .values(state="SENT", block_number=None, block_hash="")
+            )
+            conn.execute(
+                publications.update()
+                .where(
+                    publications.c.submit_tx_id.in_(ids),
+                    publications.c.status.in_(("CONFIRMED", "FINAL")),
+                )
+                .values(
+                    status="SUBMITTED",
+                    block_number=None,
+                    block_hash="",
+                    final_at=None,
+                    updated_at=sa.func.now(),
+                )
+            )
+            conn.execute(
+                publications.update()
+                .where(publications.c.finalise_tx_id.in_(ids), publications.c.status == "FINAL")
+                .values(status="CONFIRMED", final_at=None, updated_at=sa.func.now())
+            )
+            return len(ids), lowest
+
+    def attempts_of(self, fixture_ids: Sequence[str]) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                r[0]: int(r[1])
+                for r in conn.execute(
+                    sa.select(publications.c.fixture_id, publications.c.attempts).where(
+                        publications.c.fixture_id.in_(list(fixture_ids))
+                    )
+                )
+            }
 
     def open_groups(self, wallet: str) -> list[list[TxAttempt]]:
         """Attempts per nonce, oldest first, for nonces with an attempt still in flight."""
@@ -265,7 +447,9 @@ class PostgresOutbox:
             ).mappings()
             return [_attempt(r) for r in rows]
 
-    def confirm(self, attempt: TxAttempt, block_number: int, block_hash: str) -> None:
+    def confirm(
+        self, attempt: TxAttempt, block_number: int, block_hash: str, block_time: int = 0
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 chain_transactions.update()
@@ -294,6 +478,15 @@ class PostgresOutbox:
                         transaction_hash=attempt.tx_hash,
                         block_number=block_number,
                         block_hash=block_hash,
+                        failure="",
+                        # Version 1 starts the dispute window; a correction does not move it.
+                        first_accepted_at=sa.case(
+                            (publications.c.version == 1, block_time),
+                            else_=sa.func.coalesce(publications.c.first_accepted_at, block_time),
+                        ),
+                        # Each version is announced once, as soon as it is confirmed.
+                        final_event_pending=publications.c.announced_version
+                        < publications.c.version,
                         updated_at=sa.func.now(),
                     )
                 )
@@ -316,10 +509,45 @@ class PostgresOutbox:
                     .values(status="SUBMITTED", block_number=None, block_hash="")
                 )
 
-    def abandon(self, group: list[TxAttempt], state: str, reason: str) -> None:
+    def reverted(
+        self,
+        attempt: TxAttempt,
+        block_number: int,
+        block_hash: str,
+        reason: str,
+        max_attempts: int = 3,
+    ) -> None:
+        """Mined and reverted (the chain moved between estimation and mining): its nonce is
+        used; its results are sent again, each at most `max_attempts` times."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                chain_transactions.update()
+                .where(
+                    chain_transactions.c.nonce == attempt.nonce,
+                    chain_transactions.c.wallet
+                    == sa.select(chain_transactions.c.wallet)
+                    .where(chain_transactions.c.id == attempt.id)
+                    .scalar_subquery(),
+                    chain_transactions.c.id != attempt.id,
+                    chain_transactions.c.state == "SENT",
+                )
+                .values(state="SUPERSEDED")
+            )
+        self.abandon([attempt], "REVERTED", reason, max_attempts)
+        with self.engine.begin() as conn:
+            conn.execute(
+                chain_transactions.update()
+                .where(chain_transactions.c.id == attempt.id)
+                .values(block_number=block_number, block_hash=block_hash)
+            )
+
+    def abandon(
+        self, group: list[TxAttempt], state: str, reason: str, max_attempts: int = 3
+    ) -> None:
         """No attempt of this nonce will ever land (dropped, or reverted): the publications go
-        back to PENDING (dropped; the contract's version check still guards against a double)
-        or FAILED (reverted)."""
+        back to PENDING (the contract's version check still guards against a double), each
+        publication's reverted sends counted; after `max_attempts` it is FAILED with the
+        reason (an operator retries it)."""
         ids = [a.id for a in group]
         with self.engine.begin() as conn:
             conn.execute(
@@ -329,18 +557,22 @@ class PostgresOutbox:
             )
             fixtures = sorted({f for a in group for f in a.fixture_ids})
             if group[0].kind == "submit":
-                values: dict[str, object] = (
-                    {"status": "PENDING", "submit_tx_id": None, "transaction_hash": ""}
-                    if state == "DROPPED"
-                    else {"status": "FAILED", "failure": reason[:500]}
-                )
+                counted = publications.c.attempts + (1 if state == "REVERTED" else 0)
                 conn.execute(
                     publications.update()
                     .where(
                         publications.c.fixture_id.in_(fixtures),
                         publications.c.submit_tx_id.in_(ids),
                     )
-                    .values(**values, updated_at=sa.func.now())
+                    .values(
+                        status=sa.case((counted >= max_attempts, "FAILED"), else_="PENDING"),
+                        attempts=counted,
+                        submit_tx_id=None,
+                        transaction_hash="",
+                        failure=reason[:500],
+                        ready_at=sa.func.now(),
+                        updated_at=sa.func.now(),
+                    )
                 )
             else:
                 conn.execute(

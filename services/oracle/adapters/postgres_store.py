@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC
 
@@ -14,7 +14,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from service_runtime.digest import canonical_bytes
-from services.oracle.adapters.tables import observations, publications, results
+from services.oracle.adapters.outbox import PostgresOutbox
+from services.oracle.adapters.tables import corrections, observations, publications, results
 from services.oracle.chain.reports import fixture_key
 from services.oracle.domain.results import Change, PublicationView, ResultRecord
 
@@ -52,17 +53,70 @@ class PostgresResultStore:
     async def mark_event_published(self, fixture_id: str) -> None:
         await asyncio.to_thread(self._mark_published, fixture_id)
 
-    def _apply(self, fixture_id: str, change: Change) -> ResultRecord:
+    async def correct(
+        self, fixture_id: str, change: Callable[[ResultRecord | None], tuple[ResultRecord, int]]
+    ) -> ResultRecord:
+        return await asyncio.to_thread(self._correct, fixture_id, change)
+
+    async def retry_publication(self, fixture_id: str) -> ResultRecord | None:
+        retried = await asyncio.to_thread(PostgresOutbox(self.engine).retry, fixture_id)
+        return await self.get(fixture_id) if retried else None
+
+    def _correct(
+        self, fixture_id: str, change: Callable[[ResultRecord | None], tuple[ResultRecord, int]]
+    ) -> ResultRecord:
         with self.engine.begin() as conn:
-            # Serialises everything about one fixture, including its first observation,
-            # when there is no row yet to lock.
+            self._lock(conn, fixture_id)
+            current = self._load(conn, [fixture_id]).get(fixture_id)
+            record, version = change(current)
+            if current is None or record == current:
+                return record
+            self._save(conn, current, record)
+            assert current.result is not None and record.result is not None
             conn.execute(
-                sa.select(
-                    sa.func.pg_advisory_xact_lock(
-                        sa.func.hashtextextended("oracle:" + fixture_id, 0)
-                    )
+                corrections.insert().values(
+                    fixture_id=fixture_id,
+                    version=version,
+                    previous=canonical_bytes(current.result),
+                    result=canonical_bytes(record.result),
+                    note=record.resolution_note,
+                    corrected_by=record.resolved_by,
                 )
             )
+            conn.execute(
+                publications.update()
+                .where(publications.c.fixture_id == fixture_id)
+                .values(
+                    version=version,
+                    status="PENDING",
+                    submit_tx_id=None,
+                    finalise_tx_id=None,
+                    transaction_hash="",
+                    block_number=None,
+                    block_hash="",
+                    failure="",
+                    attempts=0,
+                    # An announcement of the superseded version not yet made never will be.
+                    final_event_pending=False,
+                    ready_at=sa.func.now(),
+                    updated_at=sa.func.now(),
+                )
+            )
+            return self._load(conn, [fixture_id])[fixture_id]
+
+    @staticmethod
+    def _lock(conn: Connection, fixture_id: str) -> None:
+        # Serialises everything about one fixture, including its first observation,
+        # when there is no row yet to lock.
+        conn.execute(
+            sa.select(
+                sa.func.pg_advisory_xact_lock(sa.func.hashtextextended("oracle:" + fixture_id, 0))
+            )
+        )
+
+    def _apply(self, fixture_id: str, change: Change) -> ResultRecord:
+        with self.engine.begin() as conn:
+            self._lock(conn, fixture_id)
             current = self._load(conn, [fixture_id]).get(fixture_id)
             record = change(current)
             if record != current:
@@ -147,6 +201,8 @@ class PostgresResultStore:
                 transaction_hash=p["transaction_hash"],
                 block_number=p["block_number"] or 0,
                 final_at=p["final_at"],
+                failure=p["failure"],
+                finalising=p["finalise_tx_id"] is not None,
             )
             for p in conn.execute(
                 sa.select(publications).where(publications.c.fixture_id.in_(fixture_ids))

@@ -61,6 +61,23 @@ publications = sa.Table(
     sa.Column("final_event_pending", sa.Boolean, nullable=False),
     sa.Column("failure", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_accepted_at", sa.BigInteger),
+    sa.Column("announced_version", sa.BigInteger, nullable=False),
+    sa.Column("ready_at", sa.DateTime(timezone=True)),
+)
+
+corrections = sa.Table(
+    "corrections",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("fixture_id", sa.Text, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("previous", sa.LargeBinary, nullable=False),
+    sa.Column("result", sa.LargeBinary, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("corrected_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
 )
 
 chain_transactions = sa.Table(

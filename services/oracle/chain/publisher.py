@@ -1,17 +1,27 @@
 """The reliable sender and the chain reader, for one transmitter wallet.
 
 One `step()` (synchronous; the service runs it in a worker thread) does, in order:
-1. reconcile what is in flight: receipts, N confirmations, the receipt's block re-checked
-   against the canonical chain; a vanished receipt (reorg, drop) re-broadcasts the same signed
-   bytes, a transaction stuck too long is replaced at the same nonce with raised fees;
-2. publish PENDING results: reports built, k signatures gathered from the signer components,
-   gas estimated (a bad report reverts here, before paying), the signed transaction written to
-   the outbox, then broadcast;
-3. finalise results whose dispute window closed;
-4. read ResultFinalised logs (chunked, confirmed depth only, removed logs ignored) into FINAL.
+1. deep-reorg check: the wallet's nonce on chain below a nonce we saw confirmed (and the node
+   not simply behind) means blocks we counted on are gone: those transactions are in flight
+   again with their same signed bytes, their results no longer confirmed nor final;
+2. reconcile what is in flight: receipts, N confirmations, the receipt's block re-checked
+   against the canonical chain. A missing receipt is not a drop: the transaction is looked up
+   by hash, and only a nonce consumed by none of ours (or a transaction absent for
+   `drop_after_seconds`) is dropped; a transaction stuck too long is replaced at the same
+   nonce with raised fees; a reverted one goes back to PENDING (bounded attempts);
+3. publish PENDING results in batches (a full batch, or what is ready once the oldest waited
+   `batch_wait_seconds`): a report that cannot be encoded is quarantined alone, the contract's
+   refusal of one report (by estimation, before paying) fails that report only and the rest
+   go on, a refusal of the whole batch (signers, config) leaves them PENDING;
+4. finalise, in batches too, results whose dispute window closed (known from the block time
+   the chain accepted them: no per-result calls);
+5. read ResultFinalised logs (chunked, confirmed depth only, removed logs ignored) into FINAL.
 
-Nothing is ever re-signed with a new nonce to "retry": the same nonce carries every attempt,
-and the contract's version check refuses a second copy of a report in any case.
+The chain is asked only when something can have changed: with nothing in flight the sender
+looks at the chain every `idle_check_seconds`; in flight, once per new block (RPC budget in
+docs/benchmarks/oracle.md). Nothing is ever re-signed with a new nonce to "retry" a sent
+transaction: the same nonce carries every attempt, and the contract's version check refuses a
+second copy of a report in any case.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from web3.exceptions import (
 )
 
 from services.oracle.adapters.outbox import NewTx, PostgresOutbox, TxAttempt
-from services.oracle.chain.contract import bind, decode_error, revert_data
+from services.oracle.chain.contract import ContractError, bind, decode_error, revert_data
 from services.oracle.chain.reports import (
     Domain,
     Report,
@@ -61,6 +71,21 @@ BENIGN_BROADCAST = (
 )
 
 
+# Errors of the whole batch (who signed, for which config): no report is at fault.
+BATCH_ERRORS = frozenset(
+    {
+        "WrongConfigVersion",
+        "NotEnoughSignatures",
+        "InvalidSignature",
+        "SignersNotAscending",
+        "NotASigner",
+        "AccessControlUnauthorizedAccount",
+        "EmptyBatch",
+    }
+)
+UINT32, UINT40 = 2**32, 2**40
+
+
 @dataclass(frozen=True)
 class PublisherConfig:
     confirmations: int = 2
@@ -69,20 +94,48 @@ class PublisherConfig:
     batch_size: int = 10
     log_chunk_blocks: int = 2000
     start_block: int = 0
+    # A PENDING result waits this long for others to share its transaction.
+    batch_wait_seconds: float = 0.0
+    # A sent transaction nobody knows (no receipt, not found by hash) for this long, its nonce
+    # used by someone else, is dropped and its results sent again.
+    drop_after_seconds: float = 600.0
+    # With nothing in flight, how often the chain is looked at (deep reorgs).
+    idle_check_seconds: float = 60.0
+    # Reverted sends of one result before it is FAILED for an operator.
+    max_attempts: int = 3
+
+
+class ReportInvalid(ValueError):
+    """A validated result that cannot become a report (a poison observation)."""
 
 
 LoadRecords = Callable[[Sequence[str]], dict[str, ResultRecord]]
 
 
 def report_for(record: ResultRecord, version: int, config_version: int) -> Report:
-    assert record.result is not None
+    """The report for a result; ReportInvalid when a field cannot be what the contract takes
+    (a timestamp before 1970 or past uint40, a score past uint32, no status)."""
+    if record.result is None or not record.sources_hash:
+        raise ReportInvalid("no validated result")
     observed = max((o.observed_at.seconds for o in record.observations), default=0)
+    if not 0 <= observed < UINT40:
+        raise ReportInvalid(f"observed_at {observed} is outside 1970..uint40")
+    if not (record.result.home_score < UINT32 and record.result.away_score < UINT32):
+        raise ReportInvalid("a score does not fit uint32")
+    if record.result.status not in (1, 2, 3):
+        raise ReportInvalid(f"status {int(record.result.status)} is not publishable")
+    if version < 1:
+        raise ReportInvalid(f"version {version}")
+    try:
+        sources = sources_hash_bytes(record.sources_hash)
+    except ValueError as exc:
+        raise ReportInvalid(str(exc)) from None
     return Report(
         fixture_id=fixture_key(record.fixture_id),
         status=int(record.result.status),
         home_score=record.result.home_score,
         away_score=record.result.away_score,
-        sources_hash=sources_hash_bytes(record.sources_hash),
+        sources_hash=sources,
         version=version,
         observed_at=observed,
         config_version=config_version,
@@ -91,6 +144,13 @@ def report_for(record: ResultRecord, version: int, config_version: int) -> Repor
 
 def _bump(fee: int) -> int:
     return math.ceil(fee * FEE_BUMP_NUMERATOR / FEE_BUMP_DENOMINATOR)
+
+
+@dataclass(frozen=True)
+class Head:
+    number: int
+    timestamp: int
+    base_fee: int
 
 
 class ChainPublisher:
@@ -115,6 +175,10 @@ class ChainPublisher:
         self.config = config
         self.clock = clock
         self._chain_id: int | None = None
+        self._dispute_window: int | None = None
+        self._head: Head | None = None
+        self._last_read_head = -1
+        self._next_idle_check = 0.0
         # Tests stand in for a crash between the outbox write and the broadcast.
         self.broadcast_hook: Callable[[bytes], None] | None = None
 
@@ -125,16 +189,57 @@ class ChainPublisher:
         return self._chain_id
 
     @property
+    def known_chain_id(self) -> int:
+        """0 until the chain has answered once (the API shows what is known, never blocks)."""
+        return self._chain_id or 0
+
+    @property
+    def dispute_window(self) -> int:
+        # Immutable in the contract: asked once.
+        if self._dispute_window is None:
+            self._dispute_window = int(self.contract.functions.disputeWindow().call())
+        return self._dispute_window
+
+    @property
     def domain(self) -> Domain:
         return Domain(self.chain_id, self.contract.address)
 
     def step(self) -> None:
         self.outbox.enqueue_validated()
-        self.recheck_confirmed()
-        self.reconcile()
+        if not self._worth_a_look():
+            return
+        previous = self._head
+        head = self._read_head()
+        new_block = previous is None or head.number != previous.number
+        self.resync_after_deep_reorg(head)
+        if new_block or self.outbox.open_groups(self.wallet):
+            self.reconcile()
         self.publish_pending()
         self.finalise_due()
-        self.read_finalised()
+        if new_block:
+            self.read_finalised()
+
+    def _worth_a_look(self) -> bool:
+        """Whether the chain can tell anything new: something is open, or the idle check is
+        due (the only way to see a deep reorg of what is already final)."""
+        now = self.clock()
+        if self.outbox.has_open() or self.outbox.open_groups(self.wallet):
+            return True
+        if now >= self._next_idle_check:
+            self._next_idle_check = now + self.config.idle_check_seconds
+            return True
+        return False
+
+    def _read_head(self) -> Head:
+        block = self.w3.eth.get_block("latest")
+        self._head = Head(
+            int(block["number"]), int(block["timestamp"]), int(block.get("baseFeePerGas", 0))
+        )
+        return self._head
+
+    @property
+    def head(self) -> Head:
+        return self._head if self._head is not None else self._read_head()
 
     # ---- in flight ----------------------------------------------------------------------
 
@@ -144,10 +249,42 @@ class ChainPublisher:
         except TransactionNotFound:
             return None
 
+    def _transaction(self, tx_hash: str) -> Any | None:
+        try:
+            return self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+
     def _canonical_hash(self, number: int) -> str:
         return Web3.to_hex(self.w3.eth.get_block(number)["hash"])
 
+    def resync_after_deep_reorg(self, head: Head) -> int:
+        """The wallet's nonce on chain fell below one we saw mined: transactions we had counted
+        as confirmed (even final) are gone. They go back in flight, same signed bytes, in
+        nonce order, so no gap is left and nothing is signed twice. A node that is merely
+        behind (its head below that block) is not a reorg."""
+        confirmed = self.outbox.highest_confirmed(self.wallet)
+        if confirmed is None:
+            return 0
+        nonce, block = confirmed
+        on_chain = int(self.w3.eth.get_transaction_count(self.account.address, "latest"))
+        if on_chain > nonce or head.number < block:
+            return 0
+        count, lowest = self.outbox.reopen_from_nonce(self.wallet, on_chain)
+        if count:
+            log.error(
+                "reorg deeper than our confirmations: transactions re-sent",
+                extra={"from_nonce": on_chain, "count": count},
+            )
+            if lowest is not None:
+                # Finality has to be read again from before the lost blocks.
+                cursor_name = f"{FINALISED_CURSOR}:{self.contract.address}"
+                start = max(self.config.start_block, lowest - 1)
+                self.outbox.set_cursor(cursor_name, start, self._canonical_hash(start))
+        return count
+
     def recheck_confirmed(self) -> None:
+        """Confirmed, not yet final: the receipt's block is still canonical (shallow reorgs)."""
         for attempt in self.outbox.confirmed_unfinished(self.wallet):
             receipt = self._receipt(attempt.tx_hash)
             if receipt is not None and Web3.to_hex(receipt["blockHash"]) == attempt.block_hash:
@@ -159,45 +296,63 @@ class ChainPublisher:
             self.outbox.reopen(attempt)
 
     def reconcile(self) -> None:
-        head = int(self.w3.eth.block_number)
+        head = self.head.number
+        chain_nonce: int | None = None
         for group in self.outbox.open_groups(self.wallet):
             mined = next(
                 ((a, r) for a in group if (r := self._receipt(a.tx_hash)) is not None), None
             )
             if mined is not None:
                 attempt, receipt = mined
+                number = int(receipt["blockNumber"])
+                block_hash = Web3.to_hex(receipt["blockHash"])
+                if head - number + 1 < self.config.confirmations:
+                    continue
+                if self._canonical_hash(number) != block_hash:
+                    continue  # reorged meanwhile: the next look finds where it went
                 if receipt["status"] != 1:
                     log.error(
                         "publication transaction reverted", extra={"tx_hash": attempt.tx_hash}
                     )
-                    self.outbox.abandon(group, "REVERTED", f"reverted in {attempt.tx_hash}")
+                    self.outbox.reverted(
+                        attempt,
+                        number,
+                        block_hash,
+                        f"REVERTED: {attempt.tx_hash}",
+                        self.config.max_attempts,
+                    )
                     continue
-                number = int(receipt["blockNumber"])
-                block_hash = Web3.to_hex(receipt["blockHash"])
-                if head - number + 1 >= self.config.confirmations and (
-                    self._canonical_hash(number) == block_hash
-                ):
-                    self.outbox.confirm(attempt, number, block_hash)
+                self.outbox.confirm(attempt, number, block_hash, self._block_time(number))
                 continue
-            if (
-                int(self.w3.eth.get_transaction_count(self.account.address, "latest"))
-                > group[0].nonce
-            ):
-                # Our nonce is used and none of our attempts has a receipt: something else took
-                # it (the key is used elsewhere). Re-queue; the version check stops a double.
+            if chain_nonce is None:
+                chain_nonce = int(self.w3.eth.get_transaction_count(self.account.address, "latest"))
+            latest = group[-1]
+            age = self.clock() - latest.created_at.timestamp()
+            if chain_nonce > group[0].nonce:
+                # Our nonce is used, yet no receipt: a lagging node (the receipt comes later),
+                # or another transaction took the nonce. Only the second is a drop.
+                if any(
+                    (tx := self._transaction(a.tx_hash)) is not None
+                    and tx.get("blockNumber") is not None
+                    for a in group
+                ):
+                    continue  # mined: the receipt is late, not missing
+                if age < self.config.drop_after_seconds:
+                    continue
                 log.error(
                     "nonce consumed by an unknown transaction", extra={"nonce": group[0].nonce}
                 )
-                self.outbox.abandon(group, "DROPPED", "nonce consumed elsewhere")
+                self.outbox.abandon(group, "DROPPED", "DROPPED: nonce consumed elsewhere")
                 continue
-            latest = group[-1]
-            age = self.clock() - latest.created_at.timestamp()
             if age >= self.config.replace_after_seconds and self._replace(latest):
                 continue
             self._broadcast(latest.raw, latest.tx_hash)
 
+    def _block_time(self, number: int) -> int:
+        return int(self.w3.eth.get_block(number)["timestamp"])
+
     def _fees(self) -> tuple[int, int]:
-        base = int(self.w3.eth.get_block("latest")["baseFeePerGas"])
+        base = self.head.base_fee
         tip = int(self.w3.eth.max_priority_fee)
         ceiling = self.config.max_fee_per_gas
         max_fee = min(2 * base + tip, ceiling)
@@ -246,7 +401,8 @@ class ChainPublisher:
         self._broadcast(raw, tx_hash)
         return True
 
-    def _broadcast(self, raw: bytes, tx_hash: str) -> None:
+    def _broadcast(self, raw: bytes, tx_hash: str) -> str:
+        """Sends; returns the node's refusal ('' when accepted or benign)."""
         if self.broadcast_hook is not None:
             self.broadcast_hook(raw)
         try:
@@ -256,25 +412,31 @@ class ChainPublisher:
             if not any(benign in message for benign in BENIGN_BROADCAST):
                 log.warning(
                     "broadcast failed; reconciliation retries",
-                    extra={"tx_hash": tx_hash, "error": message},
+                    extra={"tx_hash": tx_hash, "error": message[:200]},
                 )
+            return message
+        return ""
 
     # ---- new transactions ---------------------------------------------------------------
 
-    def _send(self, kind: str, call: Any, digest: bytes, fixture_ids: Sequence[str]) -> str | None:
-        """Estimate (the contract's checks run here), sign, write to the outbox, broadcast."""
+    def _estimate(self, call: Any) -> tuple[int | None, ContractError | None, str]:
+        """Gas with margin, or the contract's refusal (decoded) and its text."""
         try:
-            gas = int(call.estimate_gas({"from": self.wallet}) * GAS_MARGIN)
+            return int(call.estimate_gas({"from": self.wallet}) * GAS_MARGIN), None, ""
         except (ContractCustomError, ContractLogicError) as exc:
             error = decode_error(revert_data(exc))
-            reason = str(error) if error is not None else str(exc)
-            log.error("%s refused by the contract before sending: %s", kind, reason)
-            if kind == "submit":
-                self.outbox.fail(list(fixture_ids), reason)
-            return None
+            return None, error, str(error) if error is not None else str(exc)[:200]
+
+    def _send(
+        self, kind: str, call: Any, gas: int, digest: bytes, ids: Sequence[str]
+    ) -> str | None:
+        """Sign, write to the outbox, broadcast. The nonce comes from the chain and from our
+        own transactions in flight (never from a dropped one), so a reorg or a drop leaves no
+        gap for later transactions to wait behind."""
         max_fee, tip = self._fees()
-        if max_fee <= int(self.w3.eth.get_block("latest")["baseFeePerGas"]):
+        if max_fee <= self.head.base_fee:
             log.warning("base fee above the fee ceiling; not sending now")
+            self.outbox.note_problem(list(ids), "FEE_CEILING: base fee above the ceiling")
             return None
         nonce = int(self.w3.eth.get_transaction_count(self.account.address, "pending"))
         known = self.outbox.max_nonce(self.wallet)
@@ -292,61 +454,135 @@ class ChainPublisher:
         )
         signed = self.account.sign_transaction(tx)
         raw, tx_hash = bytes(signed.raw_transaction), Web3.to_hex(signed.hash)
-        self.outbox.record(
-            NewTx(
-                self.wallet,
-                nonce,
-                kind,
-                raw,
-                tx_hash,
-                digest,
-                tuple(fixture_ids),
-                max_fee,
-                tip,
-                gas,
-            )
+        tx_id = self.outbox.record(
+            NewTx(self.wallet, nonce, kind, raw, tx_hash, digest, tuple(ids), max_fee, tip, gas)
         )
-        self._broadcast(raw, tx_hash)
+        refused = self._broadcast(raw, tx_hash)
+        if "nonce too low" in refused:
+            # A nonce the node says is used and none of ours: never in any pool. Free it
+            # and send the results again with the next look's nonce.
+            group = [a for g in self.outbox.open_groups(self.wallet) for a in g if a.id == tx_id]
+            if group:
+                self.outbox.abandon(group, "DROPPED", "DROPPED: nonce too low at broadcast")
         return tx_hash
 
+    def _config(self) -> tuple[int, int]:
+        return (
+            int(self.contract.functions.configVersion().call()),
+            int(self.contract.functions.threshold().call()),
+        )
+
     def publish_pending(self) -> str | None:
-        ids = self.outbox.pending(self.config.batch_size)
+        ids = self.outbox.pending(self.config.batch_size, self.config.batch_wait_seconds)
         if not ids:
             return None
         records = self.load_records(ids)
-        config_version = int(self.contract.functions.configVersion().call())
-        threshold = int(self.contract.functions.threshold().call())
-        ordered = [i for i in ids if i in records and records[i].result is not None]
-        reports = [report_for(records[i], 1, config_version) for i in ordered]
-        if not reports:
-            return None
+        config_version, threshold = self._config()
+        reports: list[tuple[str, Report]] = []
+        for fixture_id in ids:
+            record = records.get(fixture_id)
+            version = (
+                record.publication.version
+                if record is not None and record.publication is not None
+                else 1
+            )
+            try:
+                if record is None:
+                    raise ReportInvalid("no stored result")
+                reports.append((fixture_id, report_for(record, version, config_version)))
+            except ReportInvalid as exc:
+                # Quarantined alone: one bad observation never holds up the others.
+                log.error(
+                    "result quarantined: cannot be reported",
+                    extra={"fixture_id": fixture_id, "why": str(exc)},
+                )
+                self.outbox.fail([fixture_id], f"REPORT_INVALID: {exc}")
+        sent = None
+        for batch in self._sendable(reports, threshold):
+            sent = self._submit(batch, threshold) or sent
+        return sent
+
+    def _sendable(
+        self, reports: list[tuple[str, Report]], threshold: int
+    ) -> list[list[tuple[str, Report]]]:
+        """Splits out what the contract refuses: a report it names fails alone; a batch it
+        refuses without naming one is halved until the culprit is alone. Returns the
+        batches that estimate cleanly."""
+        todo, good = [reports] if reports else [], []
+        while todo:
+            batch = todo.pop()
+            call = self._call(batch, threshold)
+            gas, error, text = self._estimate(call)
+            if gas is not None:
+                good.append(batch)
+                continue
+            ids = [f for f, _ in batch]
+            if error is not None and error.name in BATCH_ERRORS:
+                log.error("batch refused by the contract: %s", text)
+                self.outbox.note_problem(ids, f"BATCH_REFUSED: {text}")
+                continue
+            named = next(
+                (f for f, r in batch if error is not None and r.fixture_id in error.args), None
+            )
+            if named is not None:
+                self.outbox.fail([named], f"CONTRACT_REFUSED: {text}")
+                rest = [(f, r) for f, r in batch if f != named]
+                if rest:
+                    todo.append(rest)
+            elif len(batch) > 1:
+                half = len(batch) // 2
+                todo.extend([batch[half:], batch[:half]])
+            else:
+                self.outbox.fail(ids, f"CONTRACT_REFUSED: {text}")
+        return good
+
+    def _call(self, batch: Sequence[tuple[str, Report]], threshold: int) -> Any:
+        reports = [r for _, r in batch]
         signatures = self.signers.sign_batch(self.domain, reports, threshold)
-        call = self.contract.functions.submitBatch([r.as_tuple() for r in reports], signatures)
-        return self._send("submit", call, batch_digest(self.domain, reports), ordered)
+        return self.contract.functions.submitBatch([r.as_tuple() for r in reports], signatures)
+
+    def _submit(self, batch: Sequence[tuple[str, Report]], threshold: int) -> str | None:
+        call = self._call(batch, threshold)
+        gas, _, text = self._estimate(call)
+        ids = [f for f, _ in batch]
+        if gas is None:  # the chain moved since the split
+            self.outbox.note_problem(ids, f"ESTIMATE_FAILED: {text}")
+            return None
+        reports = [r for _, r in batch]
+        return self._send("submit", call, gas, batch_digest(self.domain, reports), ids)
 
     def finalise_due(self) -> str | None:
-        due = [
-            (fixture_id, key)
-            for fixture_id, key in self.outbox.awaiting_finalisation(self.config.batch_size * 5)
-            if self.contract.functions.isFinal(key).call()
-        ]
+        head = self.head
+        due = self.outbox.awaiting_finalisation(
+            self.config.batch_size * 5,
+            head.timestamp,
+            self.dispute_window,
+            self.config.batch_wait_seconds,
+        )
         if not due:
             return None
         keys = [key for _, key in due]
         call = self.contract.functions.finalise(keys)
-        return self._send("finalise", call, keccak(b"".join(keys)), [f for f, _ in due])
+        gas, _, text = self._estimate(call)
+        if gas is None:
+            # The next block's time may still be inside the window, or a reorg moved it.
+            log.info("finalise not possible yet: %s", text)
+            return None
+        return self._send("finalise", call, gas, keccak(b"".join(keys)), [f for f, _ in due])
 
     # ---- reading back -------------------------------------------------------------------
 
     def read_finalised(self) -> int:
         """ResultFinalised logs up to the confirmed depth, in chunks; returns how many new."""
-        head = int(self.w3.eth.block_number)
+        head = self.head.number
         safe = head - self.config.confirmations + 1
         cursor_name = f"{FINALISED_CURSOR}:{self.contract.address}"
         cursor = self.outbox.cursor(cursor_name)
         start = self.config.start_block
         if cursor is not None:
             number, block_hash = cursor
+            if number >= safe:
+                return 0
             if self._canonical_hash(number) == block_hash:
                 start = number + 1
             else:

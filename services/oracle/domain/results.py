@@ -40,9 +40,10 @@ PUBLICATION_STATUS = {
     "SUBMITTED": pb.PUBLICATION_STATUS_SUBMITTED,
     "CONFIRMED": pb.PUBLICATION_STATUS_CONFIRMED,
     "FINAL": pb.PUBLICATION_STATUS_FINAL,
-    # A report the contract refused waits for an operator: still pending publication.
-    "FAILED": pb.PUBLICATION_STATUS_PENDING,
+    # Refused: waits for an operator's RetryPublication, shown as what it is.
+    "FAILED": pb.PUBLICATION_STATUS_FAILED,
 }
+MAX_NOTE_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class PublicationView:
     transaction_hash: str = ""
     block_number: int = 0
     final_at: datetime | None = None
+    failure: str = ""
+    # A finalise transaction is on its way: the dispute window has closed.
+    finalising: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class ResultRecord:
                     transaction_hash=view.transaction_hash,
                     block_number=view.block_number,
                     version=view.version,
+                    failure=view.failure[:MAX_NOTE_LENGTH],
                 )
             )
             if view.final_at is not None:
@@ -112,6 +117,17 @@ class ResultStore(Protocol):
     async def pending_events(self) -> list[ResultRecord]: ...
 
     async def mark_event_published(self, fixture_id: str) -> None: ...
+
+    async def correct(
+        self, fixture_id: str, change: Callable[[ResultRecord | None], tuple[ResultRecord, int]]
+    ) -> ResultRecord:
+        """Runs `change` under the fixture's lock; stores the corrected record and queues its
+        publication at the version it returns (with an audit row)."""
+        ...
+
+    async def retry_publication(self, fixture_id: str) -> ResultRecord | None:
+        """FAILED back to PENDING; None when it was not FAILED."""
+        ...
 
 
 ResultEvents = Callable[[ResultRecord], Awaitable[None]]
@@ -182,6 +198,53 @@ def resolve(
         resolved_by=resolver,
         event_pending=True,
     )
+
+
+def correct(
+    current: ResultRecord | None, fixture_id: str, chosen: pb.MatchResult, note: str, by: str
+) -> tuple[ResultRecord, int]:
+    """The record after an operator's correction, and the version it is published at: the
+    next one when the current version is on chain, the same one when it never got there."""
+    if current is None or current.state not in VALIDATED or current.result is None:
+        raise FailedPrecondition(
+            "RESULT_NOT_VALIDATED",
+            f"{fixture_id} has no validated result to correct",
+            {"fixture_id": fixture_id},
+        )
+    view = current.publication
+    if view is None:
+        raise FailedPrecondition(
+            "NOT_PUBLISHED", "results are not published on chain here", {"fixture_id": fixture_id}
+        )
+    if view.status == "FINAL" or view.finalising:
+        raise FailedPrecondition(
+            "RESULT_FINAL",
+            f"the dispute window of {fixture_id} has closed: it can no longer be corrected",
+            {"fixture_id": fixture_id},
+        )
+    if view.status == "SUBMITTED":
+        raise FailedPrecondition(
+            "PUBLICATION_IN_FLIGHT",
+            f"version {view.version} of {fixture_id} is being sent: retry once confirmed",
+            {"fixture_id": fixture_id},
+        )
+    if outcome_key(current.result) == outcome_key(chosen):
+        return current, view.version  # already what the operator asks: a retry
+    backing = [o for o in current.observations if outcome_key(o.result) == outcome_key(chosen)]
+    if not backing:
+        # The operator's word is the source: hashed like one observation, recomputable
+        # from the audit row.
+        backing = [pb.Observation(source_id=f"operator:{by}", result=chosen, source_reference=note)]
+    version = view.version + 1 if view.status == "CONFIRMED" else view.version
+    record = replace(
+        current,
+        state=pb.VALIDATION_STATE_RESOLVED,
+        result=chosen,
+        sources_hash=sources_hash(backing),
+        resolution_note=note,
+        resolved_by=by,
+    )
+    return record, version
 
 
 def encode_page_token(fixture_id: str) -> str:
@@ -277,6 +340,71 @@ class Oracle:
         )
         await self._announce(record)
         return record
+
+    async def correct_result(
+        self, fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
+    ) -> ResultRecord:
+        """An operator's correction: published as the next version while the contract's
+        dispute window is open (the contract refuses it after, and the publication says so)."""
+        result = self._operator_result(fixture_id, chosen, note, caller, "correct")
+        assert caller is not None
+        by, text = caller.subject, note.strip()
+        record = await self.store.correct(
+            fixture_id, lambda current: correct(current, fixture_id, result, text, by)
+        )
+        log.warning(
+            "result corrected by an operator",
+            extra={"fixture_id": fixture_id, "operator": by},
+        )
+        return record
+
+    async def retry_publication(
+        self, fixture_id: str, note: str, caller: Principal | None
+    ) -> ResultRecord:
+        if caller is None or caller.role != OPERATOR_ROLE:
+            raise PermissionDenied("OPERATOR_REQUIRED", "only an operator may retry a publication")
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        if not note.strip() or len(note) > MAX_NOTE_LENGTH:
+            raise InvalidArgument("NOTE_REQUIRED", "a note (at most 500 characters) is required")
+        record = await self.store.retry_publication(fixture_id)
+        if record is None:
+            raise FailedPrecondition(
+                "PUBLICATION_NOT_FAILED",
+                f"{fixture_id} has no FAILED publication",
+                {"fixture_id": fixture_id},
+            )
+        log.warning(
+            "publication retried by an operator",
+            extra={"fixture_id": fixture_id, "operator": caller.subject, "note": note[:200]},
+        )
+        return record
+
+    def _operator_result(
+        self,
+        fixture_id: str,
+        chosen: pb.MatchResult | None,
+        note: str,
+        caller: Principal | None,
+        what: str,
+    ) -> pb.MatchResult:
+        if caller is None or caller.role != OPERATOR_ROLE:
+            raise PermissionDenied("OPERATOR_REQUIRED", f"only an operator may {what} a result")
+        if not fixture_id:
+            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+        if chosen is None:
+            raise InvalidArgument("RESULT_REQUIRED", "the chosen result is required")
+        result = pb.MatchResult()
+        result.CopyFrom(chosen)
+        result.fixture_id = result.fixture_id or fixture_id
+        if result.fixture_id != fixture_id:
+            raise InvalidArgument("FIXTURE_MISMATCH", "result.fixture_id differs from fixture_id")
+        raise_if(check_result(result, "result"))
+        if not note.strip():
+            raise InvalidArgument("NOTE_REQUIRED", "a note is required for the audit trail")
+        if len(note) > MAX_NOTE_LENGTH:
+            raise InvalidArgument("NOTE_TOO_LONG", "the note is at most 500 characters")
+        return result
 
     async def announce_pending(self) -> int:
         """Publishes validated results whose event did not reach the bus (e.g. a crash)."""

@@ -1136,3 +1136,137 @@ class GetExposureReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExposureReportResponse: _TypeAlias = GetExposureReportResponse  # noqa: Y015
+
+@_typing.final
+class ChainResult(_message.Message):
+    """A result as read from the oracle contract, or as the oracle announced it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    HOME_SCORE_FIELD_NUMBER: _builtins.int
+    AWAY_SCORE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SOURCES_HASH_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """"COMPLETED", "ABANDONED" or "CANCELLED"."""
+    home_score: _builtins.int
+    away_score: _builtins.int
+    version: _builtins.int
+    sources_hash: _builtins.str
+    """sha256 of the observations behind it (the report's sources hash)."""
+    def __init__(
+        self,
+        *,
+        status: _builtins.str = ...,
+        home_score: _builtins.int = ...,
+        away_score: _builtins.int = ...,
+        version: _builtins.int = ...,
+        sources_hash: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["away_score", b"away_score", "home_score", b"home_score", "sources_hash", b"sources_hash", "status", b"status", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainResult: _TypeAlias = ChainResult  # noqa: Y015
+
+@_typing.final
+class ResultHold(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ON_CHAIN_FIELD_NUMBER: _builtins.int
+    VALIDATED_FIELD_NUMBER: _builtins.int
+    TRANSACTION_HASH_FIELD_NUMBER: _builtins.int
+    BLOCK_NUMBER_FIELD_NUMBER: _builtins.int
+    SIGNERS_FIELD_NUMBER: _builtins.int
+    CONFIG_VERSION_FIELD_NUMBER: _builtins.int
+    HELD_AT_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    reason: _builtins.str
+    """Why nothing settles, e.g. "CHAIN_RESULT_DIFFERS"."""
+    transaction_hash: _builtins.str
+    block_number: _builtins.int
+    config_version: _builtins.int
+    @_builtins.property
+    def on_chain(self) -> Global___ChainResult:
+        """What the contract holds, read at the configured finality."""
+
+    @_builtins.property
+    def validated(self) -> Global___ChainResult:
+        """What the oracle validated and announced."""
+
+    @_builtins.property
+    def signers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The contract's signer set (ascending) and config version when it was read."""
+
+    @_builtins.property
+    def held_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        on_chain: Global___ChainResult | None = ...,
+        validated: Global___ChainResult | None = ...,
+        transaction_hash: _builtins.str = ...,
+        block_number: _builtins.int = ...,
+        signers: _abc.Iterable[_builtins.str] | None = ...,
+        config_version: _builtins.int = ...,
+        held_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["held_at", b"held_at", "on_chain", b"on_chain", "validated", b"validated"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_number", b"block_number", "config_version", b"config_version", "fixture_id", b"fixture_id", "held_at", b"held_at", "on_chain", b"on_chain", "reason", b"reason", "signers", b"signers", "transaction_hash", b"transaction_hash", "validated", b"validated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResultHold: _TypeAlias = ResultHold  # noqa: Y015
+
+@_typing.final
+class ListResultHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListResultHoldsRequest: _TypeAlias = ListResultHoldsRequest  # noqa: Y015
+
+@_typing.final
+class ListResultHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResultHold]: ...
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___ResultHold] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holds", b"holds", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListResultHoldsResponse: _TypeAlias = ListResultHoldsResponse  # noqa: Y015

@@ -107,6 +107,11 @@ class BetServiceStub:
                 request_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportRequest.SerializeToString,
                 response_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportResponse.FromString,
                 _registered_method=True)
+        self.ListResultHolds = channel.unary_unary(
+                '/betmesh.bets.v1.BetService/ListResultHolds',
+                request_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsRequest.SerializeToString,
+                response_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsResponse.FromString,
+                _registered_method=True)
 
 
 class BetServiceServicer:
@@ -203,6 +208,14 @@ class BetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListResultHolds(self, request, context):
+        """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
+        on them settles until a version on chain agrees with the oracle's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -275,6 +288,11 @@ def add_BetServiceServicer_to_server(servicer, server):
                     servicer.GetExposureReport,
                     request_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportRequest.FromString,
                     response_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportResponse.SerializeToString,
+            ),
+            'ListResultHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResultHolds,
+                    request_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsRequest.FromString,
+                    response_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -658,6 +676,33 @@ class BetService:
             '/betmesh.bets.v1.BetService/GetExposureReport',
             betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportRequest.SerializeToString,
             betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResultHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.bets.v1.BetService/ListResultHolds',
+            betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsRequest.SerializeToString,
+            betmesh_dot_bets_dot_v1_dot_bet__service__pb2.ListResultHoldsResponse.FromString,
             options,
             channel_credentials,
             insecure,

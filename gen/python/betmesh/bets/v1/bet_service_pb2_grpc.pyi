@@ -55,6 +55,10 @@ class BetServiceStub:
     VoidBets: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.VoidBetsRequest, _bet_service_pb2.VoidBetsResponse]
     GetReturnToPlayerReport: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.GetReturnToPlayerReportRequest, _bet_service_pb2.GetReturnToPlayerReportResponse]
     GetExposureReport: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.GetExposureReportRequest, _bet_service_pb2.GetExposureReportResponse]
+    ListResultHolds: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.ListResultHoldsRequest, _bet_service_pb2.ListResultHoldsResponse]
+    """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
+    on them settles until a version on chain agrees with the oracle's.
+    """
 
 @_typing.type_check_only
 class BetServiceAsyncStub(BetServiceStub):
@@ -83,6 +87,10 @@ class BetServiceAsyncStub(BetServiceStub):
     VoidBets: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.VoidBetsRequest, _bet_service_pb2.VoidBetsResponse]  # type: ignore[assignment]
     GetReturnToPlayerReport: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.GetReturnToPlayerReportRequest, _bet_service_pb2.GetReturnToPlayerReportResponse]  # type: ignore[assignment]
     GetExposureReport: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.GetExposureReportRequest, _bet_service_pb2.GetExposureReportResponse]  # type: ignore[assignment]
+    ListResultHolds: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.ListResultHoldsRequest, _bet_service_pb2.ListResultHoldsResponse]  # type: ignore[assignment]
+    """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
+    on them settles until a version on chain agrees with the oracle's.
+    """
 
 class BetServiceServicer(metaclass=_abc_1.ABCMeta):
     """Wallet, bets, settlement and reports. Money is integer minor units; every movement is one
@@ -192,5 +200,15 @@ class BetServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _bet_service_pb2.GetExposureReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_bet_service_pb2.GetExposureReportResponse, _abc.Awaitable[_bet_service_pb2.GetExposureReportResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListResultHolds(
+        self,
+        request: _bet_service_pb2.ListResultHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bet_service_pb2.ListResultHoldsResponse, _abc.Awaitable[_bet_service_pb2.ListResultHoldsResponse]]:
+        """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
+        on them settles until a version on chain agrees with the oracle's.
+        """
 
 def add_BetServiceServicer_to_server(servicer: BetServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

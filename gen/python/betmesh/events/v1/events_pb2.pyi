@@ -224,6 +224,7 @@ class ResultFinalised(_message.Message):
     BLOCK_NUMBER_FIELD_NUMBER: _builtins.int
     CORRECTION_FIELD_NUMBER: _builtins.int
     SET_GAMES_FIELD_NUMBER: _builtins.int
+    SOURCES_HASH_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     home_score: _builtins.int
     away_score: _builtins.int
@@ -233,6 +234,8 @@ class ResultFinalised(_message.Message):
     block_number: _builtins.int
     correction: _builtins.bool
     """True when it replaces an earlier version (a correction): settlements are rolled back first."""
+    sources_hash: _builtins.str
+    """The oracle's hash of the observations behind this version (what its report carried)."""
     @_builtins.property
     def set_games(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
@@ -247,10 +250,11 @@ class ResultFinalised(_message.Message):
         block_number: _builtins.int = ...,
         correction: _builtins.bool = ...,
         set_games: _abc.Iterable[_builtins.int] | None = ...,
+        sources_hash: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["away_score", b"away_score", "block_number", b"block_number", "correction", b"correction", "fixture_id", b"fixture_id", "home_score", b"home_score", "set_games", b"set_games", "status", b"status", "transaction_hash", b"transaction_hash", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["away_score", b"away_score", "block_number", b"block_number", "correction", b"correction", "fixture_id", b"fixture_id", "home_score", b"home_score", "set_games", b"set_games", "sources_hash", b"sources_hash", "status", b"status", "transaction_hash", b"transaction_hash", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,7 +27,7 @@ from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x0bMatchResult\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1c\n\nhome_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12!\n\tset_games\x18\x06 \x03(\rB\x0e\xbaH\x0b\x92\x01\x08\x10\n\"\x04*\x02\x18\x64\x12&\n\x14home_half_time_score\x18\x07 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12&\n\x14\x61way_half_time_score\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\"\xd9\x01\n\x0bObservation\x12(\n\tsource_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x41\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12-\n\x10source_reference\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\"\xde\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"=\n\x10GetResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"f\n\x16ListHeldResultsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x01\x32\x11^[A-Za-z0-9_=-]*$\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x18ResolveHeldResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xe8\x07\x32\t^\\P{Cc}*$\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xdf\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x32\xbb\x03\n\rOracleService\x12n\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\x12[\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x03\x90\x02\x01\x12m\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x03\x90\x02\x01\x12n\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x0bMatchResult\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1c\n\nhome_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12!\n\tset_games\x18\x06 \x03(\rB\x0e\xbaH\x0b\x92\x01\x08\x10\n\"\x04*\x02\x18\x64\x12&\n\x14home_half_time_score\x18\x07 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12&\n\x14\x61way_half_time_score\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\"\xd9\x01\n\x0bObservation\x12(\n\tsource_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x41\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12-\n\x10source_reference\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\"\xef\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66\x61ilure\x18\x08 \x01(\t\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"=\n\x10GetResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"f\n\x16ListHeldResultsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x01\x32\x11^[A-Za-z0-9_=-]*$\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x18ResolveHeldResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xe8\x07\x32\t^\\P{Cc}*$\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"h\n\x14\x43orrectResultRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x0c\n\x04note\x18\x03 \x01(\t\"K\n\x15\x43orrectResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\";\n\x17RetryPublicationRequest\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"N\n\x18RetryPublicationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xfe\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x12\x1d\n\x19PUBLICATION_STATUS_FAILED\x10\x06\x32\x8c\x05\n\rOracleService\x12n\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\x12[\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x03\x90\x02\x01\x12m\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x03\x90\x02\x01\x12n\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponse\x12\x62\n\rCorrectResult\x12\'.betmesh.oracle.v1.CorrectResultRequest\x1a(.betmesh.oracle.v1.CorrectResultResponse\x12k\n\x10RetryPublication\x12*.betmesh.oracle.v1.RetryPublicationRequest\x1a+.betmesh.oracle.v1.RetryPublicationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -70,36 +70,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORACLESERVICE'].methods_by_name['GetResult']._serialized_options = b'\220\002\001'
   _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._loaded_options = None
   _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._serialized_options = b'\220\002\001'
-  _globals['_RESULTSTATUS']._serialized_start=1974
-  _globals['_RESULTSTATUS']._serialized_end=2106
-  _globals['_VALIDATIONSTATE']._serialized_start=2109
-  _globals['_VALIDATIONSTATE']._serialized_end=2286
-  _globals['_PUBLICATIONSTATUS']._serialized_start=2289
-  _globals['_PUBLICATIONSTATUS']._serialized_end=2512
+  _globals['_RESULTSTATUS']._serialized_start=2315
+  _globals['_RESULTSTATUS']._serialized_end=2447
+  _globals['_VALIDATIONSTATE']._serialized_start=2450
+  _globals['_VALIDATIONSTATE']._serialized_end=2627
+  _globals['_PUBLICATIONSTATUS']._serialized_start=2630
+  _globals['_PUBLICATIONSTATUS']._serialized_end=2884
   _globals['_MATCHRESULT']._serialized_start=155
   _globals['_MATCHRESULT']._serialized_end=496
   _globals['_OBSERVATION']._serialized_start=499
   _globals['_OBSERVATION']._serialized_end=716
   _globals['_PUBLICATION']._serialized_start=719
-  _globals['_PUBLICATION']._serialized_end=941
-  _globals['_VALIDATEDRESULT']._serialized_start=944
-  _globals['_VALIDATEDRESULT']._serialized_end=1209
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1211
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1290
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1292
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1390
-  _globals['_GETRESULTREQUEST']._serialized_start=1392
-  _globals['_GETRESULTREQUEST']._serialized_end=1453
-  _globals['_GETRESULTRESPONSE']._serialized_start=1455
-  _globals['_GETRESULTRESPONSE']._serialized_end=1526
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1528
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1630
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1632
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1735
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1738
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1890
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1892
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=1971
-  _globals['_ORACLESERVICE']._serialized_start=2515
-  _globals['_ORACLESERVICE']._serialized_end=2958
+  _globals['_PUBLICATION']._serialized_end=958
+  _globals['_VALIDATEDRESULT']._serialized_start=961
+  _globals['_VALIDATEDRESULT']._serialized_end=1226
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1228
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1307
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1309
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1407
+  _globals['_GETRESULTREQUEST']._serialized_start=1409
+  _globals['_GETRESULTREQUEST']._serialized_end=1470
+  _globals['_GETRESULTRESPONSE']._serialized_start=1472
+  _globals['_GETRESULTRESPONSE']._serialized_end=1543
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1545
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1647
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1649
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1752
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1755
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1907
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1909
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=1988
+  _globals['_CORRECTRESULTREQUEST']._serialized_start=1990
+  _globals['_CORRECTRESULTREQUEST']._serialized_end=2094
+  _globals['_CORRECTRESULTRESPONSE']._serialized_start=2096
+  _globals['_CORRECTRESULTRESPONSE']._serialized_end=2171
+  _globals['_RETRYPUBLICATIONREQUEST']._serialized_start=2173
+  _globals['_RETRYPUBLICATIONREQUEST']._serialized_end=2232
+  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_start=2234
+  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_end=2312
+  _globals['_ORACLESERVICE']._serialized_start=2887
+  _globals['_ORACLESERVICE']._serialized_end=3539
 # @@protoc_insertion_point(module_scope)

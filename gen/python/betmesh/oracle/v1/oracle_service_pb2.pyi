@@ -80,6 +80,10 @@ class _PublicationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Pub
     PUBLICATION_STATUS_CONFIRMED: _PublicationStatus.ValueType  # 4
     PUBLICATION_STATUS_FINAL: _PublicationStatus.ValueType  # 5
     """Dispute window closed: the result can no longer be corrected."""
+    PUBLICATION_STATUS_FAILED: _PublicationStatus.ValueType  # 6
+    """Refused (by the contract, or a report that cannot be encoded): nothing more happens until
+    an operator calls RetryPublication; `failure` says why.
+    """
 
 class PublicationStatus(_PublicationStatus, metaclass=_PublicationStatusEnumTypeWrapper): ...
 
@@ -90,6 +94,10 @@ PUBLICATION_STATUS_SUBMITTED: PublicationStatus.ValueType  # 3
 PUBLICATION_STATUS_CONFIRMED: PublicationStatus.ValueType  # 4
 PUBLICATION_STATUS_FINAL: PublicationStatus.ValueType  # 5
 """Dispute window closed: the result can no longer be corrected."""
+PUBLICATION_STATUS_FAILED: PublicationStatus.ValueType  # 6
+"""Refused (by the contract, or a report that cannot be encoded): nothing more happens until
+an operator calls RetryPublication; `failure` says why.
+"""
 Global___PublicationStatus: _TypeAlias = PublicationStatus  # noqa: Y015
 
 @_typing.final
@@ -180,6 +188,7 @@ class Publication(_message.Message):
     BLOCK_NUMBER_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     FINAL_AT_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
     status: Global___PublicationStatus.ValueType
     chain_id: _builtins.int
     contract_address: _builtins.str
@@ -187,6 +196,8 @@ class Publication(_message.Message):
     block_number: _builtins.int
     version: _builtins.int
     """Report version on chain (increases with each correction)."""
+    failure: _builtins.str
+    """Why it FAILED, or the last problem met while it is still being sent (bounded text)."""
     @_builtins.property
     def final_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -199,10 +210,11 @@ class Publication(_message.Message):
         block_number: _builtins.int = ...,
         version: _builtins.int = ...,
         final_at: _timestamp_pb2.Timestamp | None = ...,
+        failure: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["final_at", b"final_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_number", b"block_number", "chain_id", b"chain_id", "contract_address", b"contract_address", "final_at", b"final_at", "status", b"status", "transaction_hash", b"transaction_hash", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_number", b"block_number", "chain_id", b"chain_id", "contract_address", b"contract_address", "failure", b"failure", "final_at", b"final_at", "status", b"status", "transaction_hash", b"transaction_hash", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -422,3 +434,95 @@ class ResolveHeldResultResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResolveHeldResultResponse: _TypeAlias = ResolveHeldResultResponse  # noqa: Y015
+
+@_typing.final
+class CorrectResultRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    note: _builtins.str
+    """Why, for the audit trail."""
+    @_builtins.property
+    def result(self) -> Global___MatchResult:
+        """The corrected result (its fixture_id may be left empty)."""
+
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        result: Global___MatchResult | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "note", b"note", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectResultRequest: _TypeAlias = CorrectResultRequest  # noqa: Y015
+
+@_typing.final
+class CorrectResultResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ValidatedResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ValidatedResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectResultResponse: _TypeAlias = CorrectResultResponse  # noqa: Y015
+
+@_typing.final
+class RetryPublicationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    note: _builtins.str
+    """Why it is safe to send again, for the audit trail."""
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryPublicationRequest: _TypeAlias = RetryPublicationRequest  # noqa: Y015
+
+@_typing.final
+class RetryPublicationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ValidatedResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ValidatedResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryPublicationResponse: _TypeAlias = RetryPublicationResponse  # noqa: Y015

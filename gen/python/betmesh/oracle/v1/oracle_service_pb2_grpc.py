@@ -56,6 +56,16 @@ class OracleServiceStub:
                 request_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultRequest.SerializeToString,
                 response_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultResponse.FromString,
                 _registered_method=True)
+        self.CorrectResult = channel.unary_unary(
+                '/betmesh.oracle.v1.OracleService/CorrectResult',
+                request_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultRequest.SerializeToString,
+                response_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultResponse.FromString,
+                _registered_method=True)
+        self.RetryPublication = channel.unary_unary(
+                '/betmesh.oracle.v1.OracleService/RetryPublication',
+                request_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationRequest.SerializeToString,
+                response_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationResponse.FromString,
+                _registered_method=True)
 
 
 class OracleServiceServicer:
@@ -91,6 +101,21 @@ class OracleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CorrectResult(self, request, context):
+        """Operators: a correction (the next version) of a published result, accepted on chain only
+        while the contract's dispute window is open. Bets roll back and re-settle from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryPublication(self, request, context):
+        """Operators: sends a FAILED publication again (after the cause was fixed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OracleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +138,16 @@ def add_OracleServiceServicer_to_server(servicer, server):
                     servicer.ResolveHeldResult,
                     request_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultRequest.FromString,
                     response_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultResponse.SerializeToString,
+            ),
+            'CorrectResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectResult,
+                    request_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultRequest.FromString,
+                    response_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultResponse.SerializeToString,
+            ),
+            'RetryPublication': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryPublication,
+                    request_deserializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationRequest.FromString,
+                    response_serializer=betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +260,60 @@ class OracleService:
             '/betmesh.oracle.v1.OracleService/ResolveHeldResult',
             betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultRequest.SerializeToString,
             betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.ResolveHeldResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.oracle.v1.OracleService/CorrectResult',
+            betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultRequest.SerializeToString,
+            betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.CorrectResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryPublication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.oracle.v1.OracleService/RetryPublication',
+            betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationRequest.SerializeToString,
+            betmesh_dot_oracle_dot_v1_dot_oracle__service__pb2.RetryPublicationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,12 @@ class OracleServiceStub:
     """Results held because sources disagree (operators)."""
     ResolveHeldResult: _grpc.UnaryUnaryMultiCallable[_oracle_service_pb2.ResolveHeldResultRequest, _oracle_service_pb2.ResolveHeldResultResponse]
     """An operator's decision on a held result: publish one of the observed outcomes."""
+    CorrectResult: _grpc.UnaryUnaryMultiCallable[_oracle_service_pb2.CorrectResultRequest, _oracle_service_pb2.CorrectResultResponse]
+    """Operators: a correction (the next version) of a published result, accepted on chain only
+    while the contract's dispute window is open. Bets roll back and re-settle from it.
+    """
+    RetryPublication: _grpc.UnaryUnaryMultiCallable[_oracle_service_pb2.RetryPublicationRequest, _oracle_service_pb2.RetryPublicationResponse]
+    """Operators: sends a FAILED publication again (after the cause was fixed)."""
 
 @_typing.type_check_only
 class OracleServiceAsyncStub(OracleServiceStub):
@@ -61,6 +67,12 @@ class OracleServiceAsyncStub(OracleServiceStub):
     """Results held because sources disagree (operators)."""
     ResolveHeldResult: _aio.UnaryUnaryMultiCallable[_oracle_service_pb2.ResolveHeldResultRequest, _oracle_service_pb2.ResolveHeldResultResponse]  # type: ignore[assignment]
     """An operator's decision on a held result: publish one of the observed outcomes."""
+    CorrectResult: _aio.UnaryUnaryMultiCallable[_oracle_service_pb2.CorrectResultRequest, _oracle_service_pb2.CorrectResultResponse]  # type: ignore[assignment]
+    """Operators: a correction (the next version) of a published result, accepted on chain only
+    while the contract's dispute window is open. Bets roll back and re-settle from it.
+    """
+    RetryPublication: _aio.UnaryUnaryMultiCallable[_oracle_service_pb2.RetryPublicationRequest, _oracle_service_pb2.RetryPublicationResponse]  # type: ignore[assignment]
+    """Operators: sends a FAILED publication again (after the cause was fixed)."""
 
 class OracleServiceServicer(metaclass=_abc_1.ABCMeta):
     """Results observed by independent sources, validated by agreement, published on Ethereum by
@@ -99,5 +111,23 @@ class OracleServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_oracle_service_pb2.ResolveHeldResultResponse, _abc.Awaitable[_oracle_service_pb2.ResolveHeldResultResponse]]:
         """An operator's decision on a held result: publish one of the observed outcomes."""
+
+    @_abc_1.abstractmethod
+    def CorrectResult(
+        self,
+        request: _oracle_service_pb2.CorrectResultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_oracle_service_pb2.CorrectResultResponse, _abc.Awaitable[_oracle_service_pb2.CorrectResultResponse]]:
+        """Operators: a correction (the next version) of a published result, accepted on chain only
+        while the contract's dispute window is open. Bets roll back and re-settle from it.
+        """
+
+    @_abc_1.abstractmethod
+    def RetryPublication(
+        self,
+        request: _oracle_service_pb2.RetryPublicationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_oracle_service_pb2.RetryPublicationResponse, _abc.Awaitable[_oracle_service_pb2.RetryPublicationResponse]]:
+        """Operators: sends a FAILED publication again (after the cause was fixed)."""
 
 def add_OracleServiceServicer_to_server(servicer: OracleServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

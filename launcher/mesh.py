@@ -819,6 +819,20 @@ class Mesh:
                 env["BETMESH_METRICS_PORT"] = str(child.metrics_port)
             if child.spec.module == "services.oracle":
                 env.update(self.oracle_env)
+            if child.spec.module == "services.bets" and self.oracle_env:
+                # Bets settles from what the contract stores, read through its own URLs.
+                env.update(
+                    {
+                        "BETMESH_BETS_CHAIN_RPC_URLS": ",".join(self.chain_rpc_urls),
+                        "BETMESH_BETS_RESULT_CONTRACT_ADDRESS": self.oracle_env[
+                            "BETMESH_ORACLE_CONTRACT_ADDRESS"
+                        ],
+                        "BETMESH_BETS_CHAIN_CONFIRMATIONS": self.oracle_env.get(
+                            "BETMESH_ORACLE_CONFIRMATIONS", "2"
+                        ),
+                        "BETMESH_BETS_CHAIN_RECHECK_SECONDS": "1",
+                    }
+                )
             inherited: tuple[int, ...] = ()
             if child.spec.module == EDGE_MODULE:
                 env.update(self.edge_env())

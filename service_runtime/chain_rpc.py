@@ -111,6 +111,7 @@ class FailoverProvider(JSONBaseProvider):
         backoff_seconds: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        quota_probe_seconds: float = 600.0,
     ) -> None:
         super().__init__()
         if not urls:
@@ -129,6 +130,9 @@ class FailoverProvider(JSONBaseProvider):
         ]
         self.active = 0
         self.backoff_seconds = backoff_seconds
+        # A URL out of quota is asked again at 00:00 UTC, or after this long (one request, in
+        # case the plan was raised): never hammered.
+        self.quota_probe_seconds = quota_probe_seconds
         self._sleep = sleep
         self._clock = clock
         # Per URL: rested until (epoch seconds), consecutive failures, last failure kind.
@@ -149,7 +153,7 @@ class FailoverProvider(JSONBaseProvider):
         now = self._clock()
         self.last_failure[index] = kind
         if kind == "QUOTA":
-            until = _next_utc_midnight(now)
+            until = min(_next_utc_midnight(now), now + self.quota_probe_seconds)
         else:
             self._failures[index] += 1
             until = now + min(
@@ -168,6 +172,7 @@ class FailoverProvider(JSONBaseProvider):
         turn = [(self.active + i) % n for i in range(n)]
         now = self._clock()
         ready = [i for i in turn if self._rest_until[i] <= now]
+        # Out of quota: not even tried last until its rest is over.
         resting = [i for i in turn if self._rest_until[i] > now and self.last_failure[i] != "QUOTA"]
         return ready + resting
 

@@ -301,6 +301,7 @@ METHOD_ROLES: Mapping[str, frozenset[str]] = {
             "VoidBets",
             "GetReturnToPlayerReport",
             "GetExposureReport",
+            "ListResultHolds",
         )
     },
     # The mesh's dead letters (service_runtime.dead_letters): operators only.

@@ -25,6 +25,9 @@ from service_runtime.events import EventConsumer, EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
+from services.bets.adapters.chain_reader import ChainResultReader
+from services.bets.adapters.chain_results_store import ChainResultStore
+from services.bets.adapters.chain_settlement import ChainSettlement
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
 from services.bets.adapters.postgres_bets import (
     PREPARE_PLACE_BET,
@@ -74,9 +77,28 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     gateway = (
         GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
     )
-    feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds)
     metrics = BetsMetrics(meter("betmesh.bets"), store.return_to_player, settings.currency)
-    servicer = BetServicer(wallets, bets, feeds, metrics)
+    chain_store = ChainResultStore(engine)
+    chain = (
+        ChainSettlement(
+            bets,
+            chain_store,
+            ChainResultReader(
+                list(settings.chain_rpc_urls),
+                settings.result_contract_address,
+                settings.chain_confirmations,
+            )
+            if settings.chain_rpc_urls
+            else None,
+            settings.chain_wait_seconds,
+        )
+        if settings.settle_from == "chain"
+        else None
+    )
+    if chain is None:
+        log.warning("settling from result announcements, not from the chain (tests only)")
+    feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds, chain=chain)
+    servicer = BetServicer(wallets, bets, feeds, metrics, chain_store)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     tasks: list[asyncio.Task[None]] = []
     consumers: list[EventConsumer] = []
@@ -99,6 +121,15 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             except Exception:
                 log.exception("purging expired cash-out offers failed")
             await asyncio.sleep(settings.cash_out_purge_interval_seconds)
+
+    async def recheck_chain(settlement: ChainSettlement) -> None:
+        # Announced results the chain did not show yet (lagging finality, a slow provider).
+        while True:
+            try:
+                await asyncio.to_thread(settlement.recheck)
+            except Exception:
+                log.exception("re-checking results against the chain failed")
+            await asyncio.sleep(settings.chain_recheck_seconds)
 
     async def relay(publisher: EventPublisher) -> None:
         while True:
@@ -132,6 +163,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             # BetSettled and BetsVoided reach the bus only from the outbox.
             tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
         tasks.append(asyncio.create_task(decide_due()))
+        if chain is not None:
+            tasks.append(asyncio.create_task(recheck_chain(chain)))
         tasks.append(asyncio.create_task(purge_offers()))
 
     async def stop() -> None:

@@ -16,8 +16,10 @@ from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import InvalidArgument
+from service_runtime.errors import InvalidArgument, Unimplemented
 from service_runtime.telemetry import tracer
+from services.bets.adapters.chain_results_store import ChainResultStore
+from services.bets.adapters.chain_settlement import list_holds
 from services.bets.adapters.feeds import Feeds
 from services.bets.domain.bets import BetsCore, SettleCommand
 from services.bets.domain.ledger import EntryView, TransactionKind, WalletBalance
@@ -159,11 +161,13 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         bets: BetsCore,
         feeds: Feeds | None,
         metrics: BetsMetrics | None = None,
+        chain_results: ChainResultStore | None = None,
     ) -> None:
         self.wallets = wallets
         self.bets = bets
         self.feeds = feeds
         self.metrics = metrics
+        self.chain_results = chain_results
         self._tracer = tracer(__name__)
 
     async def Deposit(self, request: pb.DepositRequest, context: Context) -> pb.DepositResponse:
@@ -424,3 +428,43 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
                 currency=currency,
             ),
         )
+
+    async def ListResultHolds(
+        self, request: pb.ListResultHoldsRequest, context: Context
+    ) -> pb.ListResultHoldsResponse:
+        if self.chain_results is None:
+            raise Unimplemented("CHAIN_RESULTS_OFF", "this bets service does not check results")
+        rows, token = await asyncio.to_thread(
+            list_holds, self.chain_results, _caller(), request.page_size, request.page_token
+        )
+        holds = []
+        for row in rows:
+            claimed, chain = row.claimed, row.chain
+            hold = pb.ResultHold(
+                fixture_id=claimed.fixture_id,
+                reason=row.reason,
+                validated=pb.ChainResult(
+                    status=claimed.status,
+                    home_score=claimed.home,
+                    away_score=claimed.away,
+                    version=claimed.version,
+                    sources_hash=claimed.sources_hash,
+                ),
+                transaction_hash=claimed.transaction_hash,
+                signers=list(row.signers),
+                config_version=row.config_version,
+            )
+            if chain is not None:
+                hold.on_chain.CopyFrom(
+                    pb.ChainResult(
+                        status=chain.status,
+                        home_score=chain.home,
+                        away_score=chain.away,
+                        version=chain.version,
+                        sources_hash=chain.sources_hash,
+                    )
+                )
+                hold.block_number = chain.block_number
+            hold.held_at.FromDatetime(row.held_at)
+            holds.append(hold)
+        return pb.ListResultHoldsResponse(holds=holds, next_page_token=token)

@@ -4,11 +4,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from service_runtime.chain_rpc import url_problem
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.settings import Env, ServerSettings
 from services.bets.domain.bets import BetRules
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SPORTS = ("FOOTBALL", "TENNIS", "BASKETBALL")
 
 
@@ -59,6 +61,16 @@ class BetsSettings:
     stake_cap_raise_delay_seconds: float
     # Retries of a failing event before it is dead-lettered (BETMESH_EVENT_MAX_ATTEMPTS, ...).
     event_policy: DeadLetterPolicy = field(default_factory=DeadLetterPolicy)
+    # "chain": a results.finalised event only wakes bets up; it settles from what the oracle
+    # contract stores (read at `chain_confirmations`). "announcement": settles from the event
+    # itself, for tests and meshes without a chain only.
+    settle_from: str = "chain"
+    chain_rpc_urls: tuple[str, ...] = ()
+    result_contract_address: str = ""
+    chain_confirmations: int = 2
+    chain_recheck_seconds: float = 5.0
+    # An announced result the chain never shows within this long is held (NOT_ON_CHAIN).
+    chain_wait_seconds: float = 900.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BetsSettings:
@@ -117,6 +129,28 @@ class BetsSettings:
             cash_out_offer_seconds=offer_seconds,
             cash_out_offer_retention_seconds=retention,
         )
+        settle_from = env.str("BETS_SETTLE_FROM", "chain")
+        if settle_from not in ("chain", "announcement"):
+            env.problems.append("BETMESH_BETS_SETTLE_FROM must be 'chain' or 'announcement'")
+        chain_urls = tuple(env.list("BETS_CHAIN_RPC_URLS", []))
+        for url in chain_urls:
+            problem = url_problem(url)
+            if problem is not None:
+                env.problems.append(f"BETMESH_BETS_CHAIN_RPC_URLS: {problem}")
+        contract = env.str("BETS_RESULT_CONTRACT_ADDRESS", "")
+        if contract and not _ADDRESS.match(contract):
+            env.problems.append("BETMESH_BETS_RESULT_CONTRACT_ADDRESS is not a 0x address")
+        if bool(chain_urls) != bool(contract):
+            env.problems.append(
+                "BETMESH_BETS_CHAIN_RPC_URLS and BETMESH_BETS_RESULT_CONTRACT_ADDRESS go together"
+            )
+        confirmations = env.int("BETS_CHAIN_CONFIRMATIONS", 2)
+        if not 1 <= confirmations <= 1000:
+            env.problems.append("BETMESH_BETS_CHAIN_CONFIRMATIONS must be 1..1000")
+        recheck = env.float("BETS_CHAIN_RECHECK_SECONDS", 5.0)
+        wait_bound = env.float("BETS_CHAIN_WAIT_SECONDS", 900.0)
+        if recheck <= 0 or wait_bound <= 0:
+            env.problems.append("BETMESH_BETS_CHAIN_RECHECK/WAIT_SECONDS must be positive")
         settings = cls(
             server=ServerSettings.read(env),
             database_url=env.str("DATABASE_URL"),
@@ -135,6 +169,12 @@ class BetsSettings:
                 "BETS_STAKE_CAP_RAISE_DELAY_SECONDS", 48 * 3600.0
             ),
             event_policy=DeadLetterPolicy.read(env),
+            settle_from=settle_from,
+            chain_rpc_urls=chain_urls,
+            result_contract_address=contract,
+            chain_confirmations=confirmations,
+            chain_recheck_seconds=recheck,
+            chain_wait_seconds=wait_bound,
         )
         env.check()
         return settings

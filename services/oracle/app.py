@@ -49,7 +49,7 @@ def make_publisher(settings: OracleSettings, store: PostgresResultStore) -> Chai
     from eth_account import Account
     from web3 import Web3
 
-    w3 = Web3(FailoverProvider(settings.rpc_urls))
+    w3 = Web3(FailoverProvider(settings.rpc_urls, quota_probe_seconds=settings.quota_probe_seconds))
     signers = SignerPool([ReportSigner.from_key_file(Path(f)) for f in settings.signer_key_files])
     transmitter = Account.from_key(Path(settings.transmitter_key_file).read_text().strip())
     return ChainPublisher(
@@ -100,6 +100,7 @@ async def publish_loop(
     events: EventPublisher | None,
     interval: float,
     lease: WalletLease | None = None,
+    max_wait: float = MAX_RETRY_SECONDS,
 ) -> None:
     # Consecutive passes that found no usable RPC endpoint: waits grow to a bound, never stop
     # (an endpoint comes back, a quota resets at 00:00 UTC, an operator adds a URL).
@@ -123,7 +124,7 @@ async def publish_loop(
             log.error("no RPC endpoint answers: publishing waits", exc_info=True)
         except Exception:
             log.warning("publication pass failed; retrying", exc_info=True)
-        await asyncio.sleep(min(interval * 2**failures, MAX_RETRY_SECONDS))
+        await asyncio.sleep(max(interval, min(interval * 2**failures, max_wait)))
 
 
 async def build(
@@ -161,6 +162,7 @@ async def build(
                         bus,
                         settings.publish_interval_seconds,
                         lease,
+                        min(MAX_RETRY_SECONDS, settings.idle_check_seconds),
                     )
                 )
             )

@@ -34,6 +34,8 @@ class OracleSettings:
     batch_wait_seconds: float = 5.0
     drop_after_seconds: float = 600.0
     idle_check_seconds: float = 60.0
+    # A provider out of quota (HTTP 402) is asked again after this long, else at 00:00 UTC.
+    quota_probe_seconds: float = 600.0
 
     @property
     def publishing(self) -> bool:
@@ -73,6 +75,9 @@ class OracleSettings:
         batch_wait = env.float("ORACLE_BATCH_WAIT_SECONDS", 5.0)
         drop_after = env.float("ORACLE_DROP_AFTER_SECONDS", 600.0)
         idle_check = env.float("ORACLE_IDLE_CHECK_SECONDS", 60.0)
+        quota_probe = env.float("ORACLE_QUOTA_PROBE_SECONDS", 600.0)
+        if quota_probe <= 0:
+            env.problems.append("BETMESH_ORACLE_QUOTA_PROBE_SECONDS must be positive")
         if not 0 <= batch_wait <= 3600:
             env.problems.append("BETMESH_ORACLE_BATCH_WAIT_SECONDS must be 0..3600")
         if drop_after < 1:
@@ -99,6 +104,7 @@ class OracleSettings:
             batch_wait_seconds=batch_wait,
             drop_after_seconds=drop_after,
             idle_check_seconds=idle_check,
+            quota_probe_seconds=quota_probe,
         )
         env.check()
         return settings

@@ -28,8 +28,10 @@ from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
+from services.bets.adapters.chain_settlement import ChainSettlement
 from services.bets.adapters.postgres_bets import PostgresBetStore
 from services.bets.domain.bets import BetsCore
+from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.model import (
     FixtureQuotes,
     GameSnapshot,
@@ -102,6 +104,19 @@ def game_snapshot(state: game_state_pb2.GameState) -> GameSnapshot:
     return GameSnapshot(state.event_sequence, 0, 0)
 
 
+def claimed_result(result: events_pb2.ResultFinalised) -> ClaimedResult:
+    return ClaimedResult(
+        fixture_id=result.fixture_id,
+        version=max(result.version, 1),
+        status=result.status.removeprefix("RESULT_STATUS_") or "COMPLETED",
+        home=result.home_score,
+        away=result.away_score,
+        sources_hash=result.sources_hash,
+        set_games=tuple(result.set_games),
+        transaction_hash=result.transaction_hash,
+    )
+
+
 def _when(envelope: events_pb2.EventEnvelope) -> datetime:
     if envelope.HasField("occurred_at"):
         return envelope.occurred_at.ToDatetime(tzinfo=UTC)
@@ -164,12 +179,15 @@ class Feeds:
         prices: PriceBook,
         gateway: GatewayPrices | None,
         stake_cap_raise_delay_seconds: float,
+        chain: ChainSettlement | None = None,
     ) -> None:
         self.core = core
         self.store = store
         self.prices = prices
         self.gateway = gateway
         self.raise_delay = stake_cap_raise_delay_seconds
+        # Settlement from the chain; None settles from the announcement (tests, no chain).
+        self.chain = chain
         # Fixtures the store did not know, and when to ask again.
         self._unnamed: dict[str, float] = {}
 
@@ -240,6 +258,10 @@ class Feeds:
 
     async def on_result(self, envelope: events_pb2.EventEnvelope) -> None:
         result = envelope.result_finalised
+        if self.chain is not None:
+            # The announcement only says where to look: the contract decides.
+            await asyncio.to_thread(self.chain.claim, claimed_result(result))
+            return
         score = FinalScore(
             home=result.home_score,
             away=result.away_score,

@@ -1,0 +1,160 @@
+"""Settlement from the chain (domain rule: services.bets.domain.chain_results).
+
+Each results.finalised event is recorded as a claim and checked at once; claims the chain does
+not show yet are re-checked on a cadence, and held (NOT_ON_CHAIN) after a bound. A hold is
+logged, counted (`betmesh.bets.result_holds`) and listed by ListResultHolds with its evidence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from datetime import UTC, datetime
+
+from service_runtime.errors import InvalidArgument
+from service_runtime.telemetry import meter
+from services.bets.adapters.chain_reader import ChainResultReader
+from services.bets.adapters.chain_results_store import ChainResultStore, HoldRow
+from services.bets.domain.bets import BetsCore, require_operator
+from services.bets.domain.chain_results import (
+    CheckState,
+    ClaimedResult,
+    OnChain,
+    Verdict,
+    judge,
+)
+from services.bets.domain.settlement import FinalScore
+from services.bets.domain.wallet import Caller
+
+log = logging.getLogger(__name__)
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+
+
+def _token(fixture_id: str, version: int) -> str:
+    return base64.urlsafe_b64encode(f"{version}:{fixture_id}".encode()).decode()
+
+
+def _after(token: str) -> tuple[str, int]:
+    if not token:
+        return "", 0
+    try:
+        version, _, fixture_id = (
+            base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode().partition(":")
+        )
+        return fixture_id, int(version)
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued") from None
+
+
+def list_holds(
+    store: ChainResultStore, caller: Caller | None, page_size: int, page_token: str
+) -> tuple[list[HoldRow], str]:
+    """Held results, by fixture and version (operators and services only)."""
+    require_operator(caller)
+    if len(page_token) > 400:
+        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued")
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    rows = store.holds(_after(page_token), size + 1)
+    if len(rows) > size:
+        last = rows[size - 1].claimed
+        return rows[:size], _token(last.fixture_id, last.version)
+    return rows, ""
+
+
+class ChainSettlement:
+    def __init__(
+        self,
+        core: BetsCore,
+        store: ChainResultStore,
+        reader: ChainResultReader | None,
+        wait_bound_seconds: float,
+    ) -> None:
+        self.core = core
+        self.store = store
+        self.reader = reader
+        self.wait_bound_seconds = wait_bound_seconds
+        self.holds = meter(__name__).create_counter(
+            "betmesh.bets.result_holds",
+            description="announced results the chain did not confirm (nothing settled)",
+        )
+        self._warned = False
+
+    def claim(self, claimed: ClaimedResult) -> CheckState:
+        """Records an announced result and checks it against the chain (worker thread)."""
+        self.store.record(claimed)
+        waiting = self.store.waiting_one(claimed.fixture_id, claimed.version)
+        if waiting is None:
+            return CheckState.SETTLED  # judged before (a redelivered event)
+        return self.check(*waiting)
+
+    def recheck(self, limit: int = 100) -> int:
+        """Claims still waiting for the chain; returns how many were decided."""
+        decided = 0
+        for claimed, since in self.store.waiting(limit):
+            try:
+                if self.check(claimed, since) is not CheckState.WAITING:
+                    decided += 1
+            except Exception:
+                log.warning(
+                    "chain check failed; retried later",
+                    extra={"fixture_id": claimed.fixture_id},
+                    exc_info=True,
+                )
+        return decided
+
+    def check(self, claimed: ClaimedResult, since: datetime) -> CheckState:
+        if self.reader is None:
+            if not self._warned:
+                log.error("results wait: no chain to check them against (BETMESH_BETS_CHAIN_*)")
+                self._warned = True
+            self.store.touch(claimed, "CHAIN_NOT_CONFIGURED")
+            return CheckState.WAITING
+        chain = self.reader.read(claimed.fixture_id, claimed.transaction_hash)
+        newer = chain is not None and self.store.newer_claimed(claimed.fixture_id, chain.version)
+        verdict = judge(claimed, chain, newer)
+        waited = (datetime.now(UTC) - since).total_seconds()
+        if verdict.state is CheckState.WAITING and waited >= self.wait_bound_seconds:
+            verdict = Verdict(CheckState.HELD, "NOT_ON_CHAIN")
+        if verdict.state is CheckState.WAITING:
+            self.store.touch(claimed, verdict.reason)
+        elif verdict.state is CheckState.SETTLED:
+            assert chain is not None
+            self._settle(claimed, chain)
+            self.store.resolve(claimed, verdict, chain)
+        elif verdict.state is CheckState.HELD:
+            evidence = self.reader.evidence()
+            self.store.resolve(claimed, verdict, chain, evidence.signers, evidence.config_version)
+            self.holds.add(1, {"reason": verdict.reason.split(":")[0]})
+            log.error(
+                "result held: the chain does not confirm what the oracle announced",
+                extra={
+                    "fixture_id": claimed.fixture_id,
+                    "version": claimed.version,
+                    "reason": verdict.reason,
+                    "transaction_hash": claimed.transaction_hash,
+                },
+            )
+        else:
+            self.store.resolve(claimed, verdict, chain)
+        return verdict.state
+
+    def _settle(self, claimed: ClaimedResult, chain: OnChain) -> None:
+        # Scores and status as the contract stores them. Games per set are not on chain; they
+        # are taken from the announcement only because its sources hash matched the report's.
+        started = time.monotonic()
+        count = self.core.settle_result(
+            claimed.fixture_id,
+            FinalScore(chain.home, chain.away, chain.status, claimed.set_games),
+            chain.version,
+        )
+        log.info(
+            "settled from the chain",
+            extra={
+                "fixture_id": claimed.fixture_id,
+                "version": chain.version,
+                "bets": count,
+                "ms": round((time.monotonic() - started) * 1000),
+            },
+        )

@@ -402,6 +402,7 @@ def test_every_rpc_is_built() -> None:
         "GetExposureReport",
         "GetCashOutOffer",
         "CashOut",
+        "ListResultHolds",
     }
 
 

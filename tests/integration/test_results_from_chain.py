@@ -22,6 +22,7 @@ from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from eth_account import Account
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.events import Topic, stream_key
@@ -58,8 +59,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         w3 = Web3(Web3.HTTPProvider(node.url))
         admin, transmitter = ("0x" + secrets.token_hex(32) for _ in range(2))
         for key in (admin, transmitter):
-            w3.provider.make_request(  # type: ignore[arg-type]
-                "anvil_setBalance", [Account.from_key(key).address, hex(10**20)]
+            w3.provider.make_request(
+                RPCEndpoint("anvil_setBalance"), [Account.from_key(key).address, hex(10**20)]
             )
         signer_keys = ["0x" + secrets.token_hex(32) for _ in range(3)]
         address = deploy(

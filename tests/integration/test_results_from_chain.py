@@ -171,7 +171,10 @@ async def test_a_correction_after_settlement_rolls_back_and_resettles_once(
     await observe(oracle, f, 2, 1)
 
     async def home_won() -> bool:
-        return await status_of(mesh, home.bet_id) == bets_pb.BET_STATUS_WON
+        return (await status_of(mesh, home.bet_id), await status_of(mesh, away.bet_id)) == (
+            bets_pb.BET_STATUS_WON,
+            bets_pb.BET_STATUS_LOST,
+        )
 
     await eventually(home_won, timeout=30)
     assert await mesh.wallet(p) == (2_000, 0)

@@ -87,7 +87,16 @@ class ChainSettlement:
         waiting = self.store.waiting_one(claimed.fixture_id, claimed.version)
         if waiting is None:
             return CheckState.SETTLED  # judged before (a redelivered event)
-        return self.check(*waiting)
+        try:
+            return self.check(*waiting)
+        except Exception:
+            # Recorded: the re-check loop tries again (a provider down must not dead-letter it).
+            log.warning(
+                "chain check failed; retried later",
+                extra={"fixture_id": claimed.fixture_id},
+                exc_info=True,
+            )
+            return CheckState.WAITING
 
     def recheck(self, limit: int = 100) -> int:
         """Claims still waiting for the chain; returns how many were decided."""

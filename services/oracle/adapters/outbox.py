@@ -127,19 +127,6 @@ class PostgresOutbox:
             return []
         return [r[0] for r in rows]
 
-    def has_open(self) -> bool:
-        """Anything the chain still has to move (sent, waiting, or not yet final)."""
-        with self.engine.connect() as conn:
-            return bool(
-                conn.execute(
-                    sa.select(
-                        sa.exists().where(
-                            publications.c.status.in_(("PENDING", "SUBMITTED", "CONFIRMED"))
-                        )
-                    )
-                ).scalar()
-            )
-
     def awaiting_finalisation(
         self, limit: int, head_time: int, window: int, wait_seconds: float = 0.0
     ) -> list[tuple[str, bytes]]:
@@ -164,6 +151,32 @@ class PostgresOutbox:
         if len(rows) < limit and not any(int(r[2]) + wait_seconds <= head_time for r in rows):
             return []
         return [(r[0], bytes(r[1])) for r in rows]
+
+    def awaiting_final_log(self) -> bool:
+        """A finalise transaction was sent for a result not yet FINAL: its log is to be read."""
+        with self.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    sa.select(
+                        sa.exists().where(
+                            publications.c.status == "CONFIRMED",
+                            publications.c.finalise_tx_id.is_not(None),
+                        )
+                    )
+                ).scalar()
+            )
+
+    def due_count(self, head_time: int, window: int) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        publications.c.status == "CONFIRMED",
+                        publications.c.finalise_tx_id.is_(None),
+                        publications.c.first_accepted_at + window <= head_time,
+                    )
+                ).scalar_one()
+            )
 
     def next_due(self, window: int) -> int | None:
         """The chain time the next CONFIRMED result's dispute window closes."""

@@ -177,7 +177,7 @@ class ChainPublisher:
         self._chain_id: int | None = None
         self._dispute_window: int | None = None
         self._head: Head | None = None
-        self._last_read_head = -1
+        self._head_read_at = 0.0
         self._next_idle_check = 0.0
         # Tests stand in for a crash between the outbox write and the broadcast.
         self.broadcast_hook: Callable[[bytes], None] | None = None
@@ -206,35 +206,58 @@ class ChainPublisher:
 
     def step(self) -> None:
         self.outbox.enqueue_validated()
-        if not self._worth_a_look():
+        idle_tick = self._idle_tick()
+        if not idle_tick and not self._worth_a_look():
             return
         previous = self._head
         head = self._read_head()
         new_block = previous is None or head.number != previous.number
-        self.resync_after_deep_reorg(head)
-        if new_block or self.outbox.open_groups(self.wallet):
+        if new_block or idle_tick:
+            # Receipts, reorgs and logs change only with a new block: one look per block.
+            self.resync_after_deep_reorg(head)
             self.reconcile()
         self.publish_pending()
         self.finalise_due()
-        if new_block:
+        if (new_block or idle_tick) and (idle_tick or self.outbox.awaiting_final_log()):
             self.read_finalised()
 
-    def _worth_a_look(self) -> bool:
-        """Whether the chain can tell anything new: something is open, or the idle check is
-        due (the only way to see a deep reorg of what is already final)."""
+    def _idle_tick(self) -> bool:
+        """Every `idle_check_seconds` the chain is looked at whatever the outbox says: the
+        only way to see a deep reorg of what is already final."""
         now = self.clock()
-        if self.outbox.has_open() or self.outbox.open_groups(self.wallet):
-            return True
         if now >= self._next_idle_check:
             self._next_idle_check = now + self.config.idle_check_seconds
             return True
         return False
+
+    def _worth_a_look(self) -> bool:
+        """Whether the chain can tell anything new now: a transaction in flight, a batch ready
+        to send, a finalisation sent (its log to read), or a dispute window closing by the
+        chain's clock (estimated from the last block read). A result only waiting out its
+        window costs nothing until then."""
+        if self.outbox.open_groups(self.wallet):
+            return True
+        if self.outbox.pending(self.config.batch_size, self.config.batch_wait_seconds):
+            return True
+        if self.outbox.awaiting_final_log():
+            return True
+        due = self.outbox.next_due(self.dispute_window)
+        if due is None:
+            return False
+        if self._head is None:
+            return True
+        chain_now = self._head.timestamp + (self.clock() - self._head_read_at)
+        return chain_now + 1 >= due + self.config.batch_wait_seconds or (
+            self.outbox.due_count(self._head.timestamp, self.dispute_window)
+            >= self.config.batch_size
+        )
 
     def _read_head(self) -> Head:
         block = self.w3.eth.get_block("latest")
         self._head = Head(
             int(block["number"]), int(block["timestamp"]), int(block.get("baseFeePerGas", 0))
         )
+        self._head_read_at = self.clock()
         return self._head
 
     @property

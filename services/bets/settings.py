@@ -65,9 +65,12 @@ class BetsSettings:
     # contract stores (read at `chain_confirmations`). "announcement": settles from the event
     # itself, for tests and meshes without a chain only.
     settle_from: str = "chain"
+    # Bets' own JSON-RPC URLs (http/https, failover in order) and the oracle contract.
     chain_rpc_urls: tuple[str, ...] = ()
     result_contract_address: str = ""
+    # The finality bets reads at: the head minus this many blocks, plus one.
     chain_confirmations: int = 2
+    # How often announced results the chain did not show yet are checked again.
     chain_recheck_seconds: float = 5.0
     # An announced result the chain never shows within this long is held (NOT_ON_CHAIN).
     chain_wait_seconds: float = 900.0

@@ -32,7 +32,11 @@ class OracleSettings:
     # Several results share one transaction (about a third of the gas each): a ready result
     # waits at most this long for company.
     batch_wait_seconds: float = 5.0
+    # A sent transaction no node knows (no receipt, not found by hash) while its nonce is used
+    # is dropped (and its results sent again) only after this long: receipt lag is not a drop.
     drop_after_seconds: float = 600.0
+    # With nothing in flight the chain is looked at this often (deep reorgs); the RPC budget
+    # of an idle hour is about 3 requests per check.
     idle_check_seconds: float = 60.0
     # A provider out of quota (HTTP 402) is asked again after this long, else at 00:00 UTC.
     quota_probe_seconds: float = 600.0

@@ -58,9 +58,10 @@ def build(settings: GatewaySettings) -> ServiceHost:
     for config in settings.replica_sets:
         sport = sport_pb2.Sport.Name(config.sport).removeprefix("SPORT_").lower()
         ids = [f"{sport}-{i}" for i in range(1, len(config.addresses) + 1)]
+        engines = config.engines or ("",) * len(config.addresses)
         clients = [
-            GrpcReplicaClient(rid, address, channels.get(address))
-            for rid, address in zip(ids, config.addresses, strict=True)
+            GrpcReplicaClient(rid, address, channels.get(address), engine)
+            for rid, address, engine in zip(ids, config.addresses, engines, strict=True)
         ]
         catalogs[config.sport] = [
             GrpcSnapshotCatalog(rid, channels.get(address), config.sport)
@@ -106,6 +107,7 @@ def build(settings: GatewaySettings) -> ServiceHost:
         HealthPolicy(settings.quarantine_after, settings.readmit_after),
         quote_sets,
         dissents,
+        min_engines=settings.min_engines,
     )
     gateway.hedge_after = settings.hedge_seconds
     for replica_set in gateway.replica_sets.values():

@@ -74,6 +74,13 @@ def accepted_response(accepted: Accepted) -> bytes:
     return _field(1, _accepted_encoded(accepted))
 
 
+def _verdict(name: str) -> pb.DissentVerdict.ValueType:
+    key = "DISSENT_VERDICT_" + name
+    if key not in pb.DissentVerdict.keys():  # noqa: SIM118 - an enum wrapper, not a dict
+        return pb.DISSENT_VERDICT_UNSPECIFIED
+    return pb.DissentVerdict.Value(key)
+
+
 def _page(size: int, token: str) -> tuple[int, int]:
     try:
         offset = int(token or 0)
@@ -167,9 +174,14 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                             agreed_total=r.agreed_total,
                             dissented_total=r.dissented_total,
                             timed_out_total=r.timed_out_total,
+                            engine=r.engine,
+                            majority_suspect_total=r.majority_suspect_total,
+                            last_verdict=_verdict(r.last_verdict.value if r.last_verdict else ""),
                         )
                         for r in health.replicas.values()
                     ],
+                    min_engines=self.gateway.min_engines,
+                    engines=health.engines(),
                 )
             )
         return pb.ListReplicaSetsResponse(replica_sets=sets)
@@ -187,6 +199,10 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                     vote=d.vote,
                     majority_digest=d.majority_digest,
                     recorded_at=_timestamp(d.recorded_at),
+                    verdict=_verdict(d.verdict),
+                    outvoted_by=d.outvoted_by,
+                    decision_id=d.decision_id,
+                    decision=d.decision,
                 )
                 for d in found[:size]
             ],

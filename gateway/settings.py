@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -8,12 +9,17 @@ from betmesh.common.v1 import sport_pb2
 from gateway.guard_settings import GuardSettings
 from service_runtime.settings import Env, ServerSettings
 
+ENGINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
 
 @dataclass(frozen=True)
 class ReplicaSetConfig:
     sport: sport_pb2.Sport.ValueType
     addresses: tuple[str, ...]
     quorum: int
+    # Per address, the engine the replica must run ("host:port@engine"); "" when not given
+    # (the replica's own declaration is then taken).
+    engines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class GatewaySettings:
     # under load, replicas slower than the delay must not double the pricing work).
     hedge_budget_percent: float = 10.0
     guard: GuardSettings = field(default_factory=GuardSettings)
+    # Distinct engines whose replicas must agree before a market is published.
+    min_engines: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -62,7 +70,18 @@ class GatewaySettings:
             hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
             hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
             guard=GuardSettings.read(env),
+            min_engines=env.int("GATEWAY_MIN_ENGINES", 2),
         )
+        if not 1 <= settings.min_engines <= 8:
+            env.problems.append("BETMESH_GATEWAY_MIN_ENGINES must be within 1..8")
+        for config in settings.replica_sets:
+            named = {e for e in config.engines if e}
+            if len(named) == len(config.engines) and 0 < len(named) < settings.min_engines:
+                env.problems.append(
+                    f"{sport_pb2.Sport.Name(config.sport)} replicas run {len(named)} engine(s) "
+                    f"but BETMESH_GATEWAY_MIN_ENGINES={settings.min_engines}: nothing could be "
+                    "published"
+                )
         env.check()
         return settings
 
@@ -76,7 +95,8 @@ def _sport(env: Env, name: str) -> sport_pb2.Sport.ValueType | None:
 
 
 def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfig, ...]:
-    """ "football=h:p,h:p,h:p;tennis=..." and "2" or "football=2,tennis=2"."""
+    """ "football=h:p@dc-grid,h:p@dc-grid,h:p@dc-direct;tennis=..." ("@engine" optional) and
+    "2" or "football=2,tennis=2"."""
     default_quorum, per_sport = 2, {}
     if "=" in quorum:
         for part in filter(None, (p.strip() for p in quorum.split(","))):
@@ -92,14 +112,19 @@ def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfi
         sport = _sport(env, name)
         if sport is None:
             continue
-        found = tuple(a.strip() for a in addresses.split(",") if a.strip())
+        entries = [a.strip() for a in addresses.split(",") if a.strip()]
+        found = tuple(e.partition("@")[0].strip() for e in entries)
+        engines = tuple(e.partition("@")[2].strip() for e in entries)
+        for engine in engines:
+            if engine and not ENGINE_NAME.fullmatch(engine):
+                env.problems.append(f"engine name {engine[:40]!r} in BETMESH_GATEWAY_REPLICAS")
         k = per_sport.get(sport, default_quorum)
         if not 1 <= k <= len(found) or k * 2 <= len(found):
             # k must be a strict majority: two different outputs can never both reach it.
             env.problems.append(
                 f"quorum {k} of {len(found)} for {name} must be a strict majority of the replicas"
             )
-        sets.append(ReplicaSetConfig(sport, found, k))
+        sets.append(ReplicaSetConfig(sport, found, k, engines))
     return tuple(sets)
 
 

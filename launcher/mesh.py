@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 import grpc
+from betmesh.common.v1 import sport_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from launcher.child import LAUNCHER_PID_VARIABLE
@@ -46,6 +47,7 @@ from launcher.embedded import (
     replace_database,
     sqlalchemy_url,
 )
+from services.quotes.domain.engines import ENGINES
 
 HOST = "127.0.0.1"
 SPORTS = ("football", "tennis", "basketball")
@@ -128,13 +130,24 @@ EDGE_UPSTREAM_MODULES = {
 EDGE_DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
 
+def replica_engine(sport: str, index: int) -> str:
+    """The engines of a sport take turns (1: reference, 2: independent, 3: reference, ...), so
+    any set of two or more replicas runs two engines: 3 replicas are 2 + 1."""
+    engines = ENGINES[sport_pb2.Sport.Value(f"SPORT_{sport.upper()}")]
+    return engines[(index - 1) % len(engines)]
+
+
 def quote_specs(replicas: Mapping[str, int]) -> list[ServiceSpec]:
     return [
         ServiceSpec(
             f"quotes-{sport}-{index}",
             "services.quotes",
             stage=0,
-            env={"BETMESH_QUOTES_SPORT": sport, "BETMESH_QUOTES_REPLICA_ID": f"{sport}-{index}"},
+            env={
+                "BETMESH_QUOTES_SPORT": sport,
+                "BETMESH_QUOTES_REPLICA_ID": f"{sport}-{index}",
+                "BETMESH_QUOTES_ENGINE": replica_engine(sport, index),
+            },
         )
         for sport in SPORTS
         for index in range(1, replicas.get(sport, 0) + 1)
@@ -408,6 +421,22 @@ class Mesh:
     def replica_addresses(self, sport: str) -> list[str]:
         return [c.address for c in self.children if c.spec.env.get("BETMESH_QUOTES_SPORT") == sport]
 
+    def replica_engines(self, sport: str) -> list[str]:
+        """Each replica's engine, as it runs it (an instance's env may override it)."""
+        return [
+            self.config.instance_env.get(c.name, {}).get(
+                "BETMESH_QUOTES_ENGINE", c.spec.env.get("BETMESH_QUOTES_ENGINE", "")
+            )
+            for c in self.children
+            if c.spec.env.get("BETMESH_QUOTES_SPORT") == sport
+        ]
+
+    def min_engines(self) -> int:
+        """2 (the agreement rule), unless a sport runs fewer than two engines (one replica, or
+        overrides): that sport could then never publish, so the whole mesh runs k-of-n only."""
+        counts = [len(set(self.replica_engines(s))) for s in SPORTS if self.replica_addresses(s)]
+        return 2 if counts and min(counts) >= 2 else 1
+
     def address_of(self, name: str) -> str | None:
         return self.addresses.get(name)
 
@@ -611,11 +640,19 @@ class Mesh:
             "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
             "BETMESH_AUTH_MODE": self.config.auth,
             "BETMESH_IDENTITY_ADDRESS": identity.address if identity else "",
+            # Each address with the engine it must run: the gateway counts engines from this.
             "BETMESH_GATEWAY_REPLICAS": ";".join(
-                f"{sport}={','.join(self.replica_addresses(sport))}"
+                f"{sport}="
+                + ",".join(
+                    f"{address}@{engine}" if engine else address
+                    for address, engine in zip(
+                        self.replica_addresses(sport), self.replica_engines(sport), strict=True
+                    )
+                )
                 for sport in SPORTS
                 if self.replica_addresses(sport)
             ),
+            "BETMESH_GATEWAY_MIN_ENGINES": str(self.min_engines()),
             # A strict majority of each sport's replicas, however many run.
             "BETMESH_GATEWAY_QUORUM": ",".join(
                 f"{sport}={len(self.replica_addresses(sport)) // 2 + 1}"

@@ -212,6 +212,12 @@ class PostgresDissents:
                 "difference": d.vote.first_difference,
                 "latency": d.vote.latency_micros,
                 "at": _at(d.recorded_at),
+                "verdict": d.verdict,
+                "outvoted_by": list(d.outvoted_by),
+                "decision_id": d.decision_id,
+                "decision": d.decision,
+                "engine": d.vote.engine,
+                "error": d.vote.error,
             }
             for d in dissents
         ]
@@ -223,9 +229,11 @@ class PostgresDissents:
                         """
                         INSERT INTO gateway.dissents (fixture_id, sport, replica_id, address,
                             outcome, digest, majority_digest, first_difference, latency_micros,
-                            recorded_at)
+                            recorded_at, verdict, outvoted_by, decision_id, decision, engine,
+                            error)
                         VALUES (:fixture_id, :sport, :replica_id, :address, :outcome, :digest,
-                            :majority, :difference, :latency, :at)
+                            :majority, :difference, :latency, :at, :verdict, :outvoted_by,
+                            :decision_id, :decision, :engine, :error)
                         """
                     ),
                     rows,
@@ -258,9 +266,15 @@ class PostgresDissents:
                             digest=r.digest,
                             latency_micros=r.latency_micros,
                             first_difference=r.first_difference,
+                            engine=r.engine,
+                            error=r.error,
                         ),
                         r.majority_digest,
                         r.recorded_at.timestamp(),
+                        verdict=r.verdict,
+                        outvoted_by=tuple(r.outvoted_by),
+                        decision_id=r.decision_id,
+                        decision=r.decision,
                     )
                     for r in rows
                 ]

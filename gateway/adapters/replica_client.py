@@ -16,9 +16,12 @@ PRICE_FIXTURE = "/betmesh.quotes.v1.QuoteService/PriceFixture"
 
 
 class GrpcReplicaClient:
-    def __init__(self, replica_id: str, address: str, channel: grpc.aio.Channel) -> None:
+    def __init__(
+        self, replica_id: str, address: str, channel: grpc.aio.Channel, engine: str = ""
+    ) -> None:
         self.replica_id = replica_id
         self.address = address
+        self.engine = engine  # as configured; "" takes the replica's declaration
         self._call = channel.unary_unary(
             PRICE_FIXTURE,
             request_serializer=None,  # bytes as they are
@@ -40,4 +43,6 @@ class GrpcReplicaClient:
                 error_reason=info.reason if info else "",
                 error_message=exc.details() or "",
             )
-        return Reply(data=response.quote_set, claimed_digest=response.digest)
+        return Reply(
+            data=response.quote_set, claimed_digest=response.digest, engine=response.engine
+        )

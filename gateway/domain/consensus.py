@@ -1,10 +1,13 @@
-"""Quorum on exact outputs.
+"""Quorum on exact outputs, across engines.
 
 The gateway sends one identical request to every replica of a sport and accepts a quote set
-only when at least k replicas returned byte-identical canonical bytes. It hashes the bytes
-itself: a replica's claimed digest is checked, never trusted. It answers as soon as k
-matching answers are in; the stragglers still finish in the background so that dissent and
-timeouts are recorded for replica health.
+when at least k replicas returned byte-identical canonical bytes AND those replicas run at
+least `min_engines` distinct pricing engines (the fast path: digests only). It hashes the bytes
+itself: a replica's claimed digest is checked, never trusted. It answers as soon as such a
+group is in; the stragglers still finish in the background so that dissent and timeouts are
+recorded for replica health. When the digests differ, the answers are compared market by
+market (`agreement.agree`): markets the rule cannot publish are withheld, the rest published.
+Every vote then gets a verdict that says who was outvoted by whom (`_verdicts`).
 
 Hedged mode (optional): ask only the first k replicas, and the others once k identical answers
 have become impossible without them (a dissent, an error) or the hedge delay has passed. The
@@ -23,7 +26,15 @@ from typing import Any, Protocol
 
 from betmesh.common.v1 import market_pb2
 
-from service_runtime.digest import digest_bytes
+from gateway.domain.agreement import (
+    NO_QUORUM,
+    SINGLE_ENGINE,
+    Agreement,
+    Answer,
+    agree,
+    markets_agree,
+)
+from service_runtime.digest import canonical_bytes, digest_bytes
 
 
 class Outcome(Enum):
@@ -35,6 +46,18 @@ class Outcome(Enum):
     BAD_DIGEST = "BAD_DIGEST"
     QUARANTINED = "QUARANTINED"
     NOT_AWAITED = "NOT_AWAITED"
+    ENGINE_MISMATCH = "ENGINE_MISMATCH"
+
+
+class Verdict(Enum):
+    """Who was outvoted by whom (see the DissentVerdict contract)."""
+
+    AGREED = "AGREED"
+    REPLICA_FAULTY = "REPLICA_FAULTY"
+    MAJORITY_SUSPECT = "MAJORITY_SUSPECT"
+    UNCONFIRMED = "UNCONFIRMED"
+    NO_MAJORITY = "NO_MAJORITY"
+    NO_ANSWER = "NO_ANSWER"
 
 
 @dataclass(frozen=True)
@@ -46,11 +69,14 @@ class Reply:
     error_code: str = ""  # google.rpc code name, or TIMED_OUT / UNAVAILABLE
     error_reason: str = ""
     error_message: str = ""
+    engine: str = ""  # as the replica declared it
 
 
 class ReplicaClient(Protocol):
     replica_id: str
     address: str
+    # The engine the configuration gives it; "" when not configured (then its own declaration).
+    engine: str
 
     async def price(self, request: bytes, timeout: float) -> Reply: ...
 
@@ -65,6 +91,9 @@ class Vote:
     first_difference: str = ""
     error: str = ""
     data: bytes | None = field(default=None, repr=False)
+    engine: str = ""
+    verdict: Verdict = Verdict.NO_ANSWER
+    outvoted_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +106,15 @@ class Decision:
     # Set when a quorum of replicas refused the request alike (the caller's mistake, or a
     # feature not built): relay it rather than calling it a lack of consensus.
     common_error: Reply | None = None
+    min_engines: int = 1
+    # Why nothing was published: NO_QUORUM, ENGINES_DISAGREE or SINGLE_ENGINE.
+    refusal: str = ""
+    # Markets withheld from an accepted set: (market_id, reason), sorted.
+    withheld: list[tuple[str, str]] = field(default_factory=list)
+    # Distinct engines behind what was published.
+    engines: list[str] = field(default_factory=list)
+    # The market-by-market comparison, when the digests differed.
+    agreement: Agreement | None = field(default=None, repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -142,7 +180,20 @@ def first_difference(majority: bytes, other: bytes) -> str:
 
 
 def _vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
-    vote = Vote(client.replica_id, client.address, Outcome.FAILED, latency_micros=latency_micros)
+    configured = getattr(client, "engine", "")
+    vote = Vote(
+        client.replica_id,
+        client.address,
+        Outcome.FAILED,
+        latency_micros=latency_micros,
+        engine=configured or reply.engine,
+    )
+    if reply.data is not None and configured and reply.engine != configured:
+        # A replica running another engine than configured would count as a second opinion
+        # it is not: its answer is a fault, never a vote.
+        vote.outcome = Outcome.ENGINE_MISMATCH
+        vote.error = f"declared engine {reply.engine[:40]!r}, configured {configured!r}"
+        return vote
     if reply.data is None:
         vote.outcome = {"TIMED_OUT": Outcome.TIMED_OUT, "UNAVAILABLE": Outcome.UNAVAILABLE}.get(
             reply.error_code, Outcome.FAILED
@@ -163,6 +214,7 @@ async def decide(
     on_complete: Callable[[Decision], Awaitable[None]] | None = None,
     hedge_after: float | None = None,
     hedge_budget: HedgeBudget | None = None,
+    min_engines: int = 1,
 ) -> Decision:
     """Asks the replicas; returns at the first quorum of identical bytes, or once all answered.
 
@@ -174,11 +226,21 @@ async def decide(
 
     `on_complete` gets the final decision with every vote once the last replica has answered
     (after this function may already have returned), for dissent records and replica health.
+
+    `min_engines`: how many distinct engines the k agreeing replicas must run (the gateway
+    passes 2; 1 is plain k-of-n). Without a k-of-n identical group across engines once every
+    asked replica has answered, the answers are compared market by market (`agreement.agree`).
     """
     votes: dict[str, Vote] = {
-        c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED) for c in clients
+        c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED, engine=c.engine)
+        for c in clients
     }
-    decision = Decision(quorum=quorum, replica_count=len(clients), votes=list(votes.values()))
+    decision = Decision(
+        quorum=quorum,
+        replica_count=len(clients),
+        votes=list(votes.values()),
+        min_engines=min_engines,
+    )
 
     async def ask(client: ReplicaClient) -> Vote:
         started = time.perf_counter()
@@ -205,7 +267,9 @@ async def decide(
     groups: dict[str, list[Vote]] = {}
     errors: dict[tuple[str, str], list[Reply]] = {}
     decided = False
-    while waiting and not decided:
+    while (waiting or spare) and not decided:
+        if not waiting:
+            hedge()  # the first ones all answered without a decision: the rest are needed
         watched: set[asyncio.Future[Any]] = set(waiting)
         if timer is not None and not timer.done() and spare:
             watched.add(timer)
@@ -218,12 +282,18 @@ async def decide(
             waiting.discard(finished)
             vote: Vote = finished.result()
             votes[vote.replica_id] = vote
+            single_engine_quorum = False
             if vote.outcome == Outcome.AGREED:
-                groups.setdefault(vote.digest, []).append(vote)
-                if len(groups[vote.digest]) >= quorum:
-                    decision.digest, decision.data = vote.digest, vote.data
-                    decided = True
-                    break
+                group = groups.setdefault(vote.digest, [])
+                group.append(vote)
+                if len(group) >= quorum:
+                    engines = sorted({v.engine for v in group})
+                    if len(engines) >= min_engines:
+                        decision.digest, decision.data = vote.digest, vote.data
+                        decision.engines = engines
+                        decided = True
+                        break
+                    single_engine_quorum = True
             elif vote.outcome == Outcome.FAILED:
                 code, _, reason = vote.error.partition(" ")
                 errors.setdefault((code, reason), []).append(
@@ -233,11 +303,15 @@ async def decide(
                     decision.common_error = errors[(code, reason)][0]
                     decided = True
                     break
-            if spare and (vote.outcome != Outcome.AGREED or len(groups) > 1):
+            if spare and (
+                vote.outcome != Outcome.AGREED or len(groups) > 1 or single_engine_quorum
+            ):
                 # The first k can no longer agree by themselves: ask the others now.
                 hedge()
     if timer is not None:
         timer.cancel()
+    if not decided:
+        _by_market(decision, votes)
     _finalise(decision, votes)
 
     # Every task whose vote was not taken in, finished or not: one that completed while the
@@ -263,6 +337,11 @@ async def decide(
         decision.digest,
         decision.data,
         decision.common_error,
+        decision.min_engines,
+        decision.refusal,
+        list(decision.withheld),
+        list(decision.engines),
+        decision.agreement,
     )
 
 
@@ -279,6 +358,53 @@ def _copy(vote: Vote) -> Vote:
         vote.first_difference,
         vote.error,
         vote.data,
+        vote.engine,
+        vote.verdict,
+        list(vote.outvoted_by),
+    )
+
+
+def decode_quote_set(data: bytes | None) -> market_pb2.QuoteSet | None:
+    if data is None:
+        return None
+    try:
+        return market_pb2.QuoteSet.FromString(data)
+    except Exception:  # undecodable bytes support nothing
+        return None
+
+
+def _by_market(decision: Decision, votes: dict[str, Vote]) -> None:
+    """No identical group across engines: compare market by market, publish what agrees."""
+    if decision.common_error is not None:
+        return
+    answered = [v for v in votes.values() if v.outcome == Outcome.AGREED and v.data is not None]
+    if len(answered) < decision.quorum:
+        decision.refusal = NO_QUORUM
+        return
+    if len({v.engine for v in answered}) < decision.min_engines:
+        # k answered, but however they agree the rule cannot be met: say so.
+        decision.refusal = SINGLE_ENGINE
+        return
+    decoded: dict[str, market_pb2.QuoteSet | None] = {}
+    answers = []
+    for vote in sorted(answered, key=lambda v: v.replica_id):
+        if vote.digest not in decoded:
+            decoded[vote.digest] = decode_quote_set(vote.data)
+        answers.append(Answer(vote.replica_id, vote.engine, decoded[vote.digest]))
+    agreement = agree(answers, decision.quorum, decision.min_engines)
+    decision.agreement = agreement
+    if agreement.quote_set is None:
+        decision.refusal = agreement.reason or NO_QUORUM
+        return
+    data = canonical_bytes(agreement.quote_set)
+    decision.digest, decision.data = digest_bytes(data), data
+    decision.withheld = [(m.market_id, m.reason) for m in agreement.withheld]
+    supporters = set(agreement.header_supporters)
+    for market in agreement.markets:
+        if market.published is not None:
+            supporters &= set(market.supporters)
+    decision.engines = sorted({v.engine for v in answered if v.replica_id in supporters}) or sorted(
+        {v.engine for v in answered if v.replica_id in agreement.header_supporters}
     )
 
 
@@ -295,11 +421,122 @@ def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
             sizes[vote.digest] = sizes.get(vote.digest, 0) + 1
         majority_digest = max(sorted(sizes), key=lambda d: sizes[d])
         majority = next(v.data for v in answered if v.digest == majority_digest)
+    published = None
     for vote in answered:
         if decision.accepted and vote.digest == majority_digest:
             vote.outcome = Outcome.AGREED
-        else:
-            vote.outcome = Outcome.DISSENTED
-            if vote.digest != majority_digest and majority is not None and vote.data is not None:
-                vote.first_difference = first_difference(majority, vote.data)
+            continue
+        if decision.accepted and decision.agreement is None and vote.data is not None:
+            # A straggler of another digest after the fast path: agreeing market by market
+            # within the rounding tolerance is agreeing.
+            if published is None:
+                published = decode_quote_set(decision.data)
+            if tolerably_same(published, decode_quote_set(vote.data)):
+                vote.outcome = Outcome.AGREED
+                continue
+        if (
+            decision.accepted
+            and decision.agreement is not None
+            and _supported_all(decision.agreement, vote.replica_id)
+        ):
+            vote.outcome = Outcome.AGREED
+            continue
+        vote.outcome = Outcome.DISSENTED
+        if vote.digest != majority_digest and majority is not None and vote.data is not None:
+            vote.first_difference = first_difference(majority, vote.data)
     decision.votes = sorted(votes.values(), key=lambda v: v.replica_id)
+    _verdicts(decision)
+
+
+def tolerably_same(a: market_pb2.QuoteSet | None, b: market_pb2.QuoteSet | None) -> bool:
+    if a is None or b is None:
+        return False
+    if any(getattr(a, n) != getattr(b, n) for n in ("fixture_id", "sport", "phase")):
+        return False
+    if (a.snapshot_hash, a.event_sequence) != (b.snapshot_hash, b.event_sequence):
+        return False
+    theirs = {m.market_id: m for m in b.markets}
+    return len(theirs) == len(a.markets) and all(
+        m.market_id in theirs and markets_agree(m, theirs[m.market_id]) for m in a.markets
+    )
+
+
+def _supported_all(agreement: Agreement, replica_id: str) -> bool:
+    return replica_id in agreement.header_supporters and all(
+        replica_id in m.supporters for m in agreement.markets if m.published is not None
+    )
+
+
+def _verdicts(decision: Decision) -> None:
+    """Who was outvoted by whom. Outvoted on a published market (whose supporters always span
+    `min_engines` engines): REPLICA_FAULTY. Outvoted only by a quorum of ONE engine (so the
+    market was withheld): MAJORITY_SUSPECT, which never counts against the replica: a majority
+    of one engine may share one mistake, and the honest minority must not be quarantined by it.
+    """
+    agreeing = sorted(v.replica_id for v in decision.votes if v.outcome == Outcome.AGREED)
+    agreement = decision.agreement
+    for vote in decision.votes:
+        vote.outvoted_by = []
+        if vote.outcome in (Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH):
+            vote.verdict = Verdict.REPLICA_FAULTY
+            continue
+        if vote.outcome not in (Outcome.AGREED, Outcome.DISSENTED):
+            vote.verdict = Verdict.NO_ANSWER
+            continue
+        if agreement is None:
+            if decision.accepted:
+                # The fast path: one identical group across engines.
+                if vote.outcome == Outcome.AGREED:
+                    vote.verdict = Verdict.AGREED
+                else:
+                    vote.verdict = Verdict.REPLICA_FAULTY
+                    vote.outvoted_by = agreeing
+                continue
+            # Refused before any comparison (too few answers, or one engine only).
+            groups: dict[str, list[Vote]] = {}
+            for other in decision.votes:
+                if other.digest and other.outcome in (Outcome.AGREED, Outcome.DISSENTED):
+                    groups.setdefault(other.digest, []).append(other)
+            mine = groups.get(vote.digest, [])
+            big = [
+                g
+                for g in groups.values()
+                if len(g) >= decision.quorum and len({v.engine for v in g}) < decision.min_engines
+            ]
+            if any(vote in g for g in big):
+                vote.verdict = Verdict.UNCONFIRMED
+            elif big:
+                vote.verdict = Verdict.MAJORITY_SUSPECT
+                vote.outvoted_by = sorted(v.replica_id for v in big[0])
+            else:
+                vote.verdict = (
+                    Verdict.NO_MAJORITY if len(mine) < decision.quorum else Verdict.AGREED
+                )
+            continue
+        outvoted: set[str] = set()
+        if vote.replica_id not in agreement.header_supporters and agreement.header_supporters:
+            outvoted |= set(agreement.header_supporters)
+        suspect: set[str] = set()
+        unconfirmed = no_majority = False
+        for market in agreement.markets:
+            if market.published is not None:
+                if vote.replica_id not in market.supporters:
+                    outvoted |= set(market.supporters)
+                continue
+            group = market.single_engine_group
+            if group and vote.replica_id not in group:
+                suspect |= set(group)
+            elif group:
+                unconfirmed = True
+            else:
+                no_majority = True
+        if decision.accepted and outvoted:
+            vote.verdict, vote.outvoted_by = Verdict.REPLICA_FAULTY, sorted(outvoted)
+        elif suspect:
+            vote.verdict, vote.outvoted_by = Verdict.MAJORITY_SUSPECT, sorted(suspect)
+        elif unconfirmed:
+            vote.verdict = Verdict.UNCONFIRMED
+        elif no_majority or not decision.accepted:
+            vote.verdict = Verdict.NO_MAJORITY
+        else:
+            vote.verdict = Verdict.AGREED

@@ -15,7 +15,8 @@ def vote_message(vote: Vote) -> pb.ReplicaVote:
         digest=vote.digest,
         latency_micros=vote.latency_micros,
         first_difference=vote.first_difference,
-        error=vote.error,
+        error=vote.error[:200],
+        engine=vote.engine,
     )
 
 
@@ -25,6 +26,8 @@ def evidence_message(decision: Decision) -> pb.QuorumEvidence:
         replica_count=decision.replica_count,
         digest=decision.digest,
         votes=[vote_message(v) for v in decision.votes],
+        engines=decision.engines,
+        withheld=[pb.WithheldMarket(market_id=m, reason=r) for m, r in decision.withheld],
     )
 
 

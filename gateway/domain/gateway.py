@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,18 @@ from dataclasses import dataclass, field, replace
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.consensus import Decision, HedgeBudget, Outcome, ReplicaClient, Vote, decide
+from gateway.domain.agreement import ENGINES_DISAGREE, NO_QUORUM, SINGLE_ENGINE
+from gateway.domain.consensus import (
+    Decision,
+    HedgeBudget,
+    Outcome,
+    ReplicaClient,
+    Verdict,
+    Vote,
+    decide,
+    decode_quote_set,
+    tolerably_same,
+)
 from gateway.domain.evidence import evidence_message, vote_message
 from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import (
@@ -37,20 +49,38 @@ LAST_DIGESTS = 100_000
 PUBLISHED_CACHE = 5_000
 
 
+_REFUSALS = {
+    NO_QUORUM: "no {k} of {n} replicas agreed on {fixture}: no price",
+    ENGINES_DISAGREE: "{k} replicas of one engine agreed on {fixture} but no other engine "
+    "confirmed it: no price (the majority may share a mistake)",
+    SINGLE_ENGINE: "only one pricing engine answered for {fixture}; prices need {engines} "
+    "engines to agree: no price",
+}
+
+
 class NoQuorum(DomainError):
-    """No price: fewer than k replicas agreed. Carries every vote for the refusal's evidence."""
+    """No price: the agreement rule was not met (k replicas of `min_engines` engines). Carries
+    every vote for the refusal's evidence. ABORTED (NO_QUORUM, ENGINES_DISAGREE), or
+    UNAVAILABLE when only one engine answered (SINGLE_ENGINE: retry once it is back)."""
 
     code = "ABORTED"
 
     def __init__(
         self, decision: Decision, fixture_id: str, sport: sport_pb2.Sport.ValueType
     ) -> None:
+        reason = decision.refusal or NO_QUORUM
         super().__init__(
-            "NO_QUORUM",
-            f"no {decision.quorum} of {decision.replica_count} replicas agreed on {fixture_id}: "
-            "no price",
-            {"fixture_id": fixture_id, "sport": sport_pb2.Sport.Name(sport)},
+            reason,
+            _REFUSALS.get(reason, _REFUSALS[NO_QUORUM]).format(
+                k=decision.quorum,
+                n=decision.replica_count,
+                fixture=fixture_id[:100],
+                engines=decision.min_engines,
+            ),
+            {"fixture_id": fixture_id[:100], "sport": sport_pb2.Sport.Name(sport)},
         )
+        if reason == SINGLE_ENGINE:
+            self.code = "UNAVAILABLE"
         self.decision = decision
         self.fixture_id = fixture_id
         self.sport = sport
@@ -96,6 +126,8 @@ class ConsensusGateway:
     # The integrity guard between agreement and publication (gateway/domain/guard.py).
     guard: PriceGuard | None = None
     _published: OrderedDict[tuple[str, int], Accepted] = field(default_factory=OrderedDict)
+    # Distinct engines that must agree before anything is published (docs/architecture.md).
+    min_engines: int = 2
     _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
 
     @classmethod
@@ -107,18 +139,27 @@ class ConsensusGateway:
         policy: HealthPolicy,
         quote_sets: QuoteSetRepository,
         dissents: DissentRepository,
+        min_engines: int = 2,
     ) -> ConsensusGateway:
         replica_sets = {}
         for sport, quorum, clients in sets:
             health = ReplicaSetHealth(sport, quorum, policy=policy)
             health.replicas = {
-                c.replica_id: ReplicaHealth(c.replica_id, c.address) for c in clients
+                c.replica_id: ReplicaHealth(
+                    c.replica_id, c.address, engine=getattr(c, "engine", "")
+                )
+                for c in clients
             }
             replica_sets[sport] = ReplicaSet(
                 sport, clients, health, asyncio.Semaphore(max_in_flight)
             )
         return cls(
-            replica_sets, deadline_seconds, quote_sets, dissents, max_in_flight=max_in_flight
+            replica_sets,
+            deadline_seconds,
+            quote_sets,
+            dissents,
+            max_in_flight=max_in_flight,
+            min_engines=min_engines,
         )
 
     async def quote(
@@ -142,15 +183,23 @@ class ConsensusGateway:
             )
         payload = request.SerializeToString(deterministic=True)
         counting_ids = set(replica_set.health.counting())
-        if len(counting_ids) < replica_set.health.quorum:
-            # Too few healthy replicas for a quorum: quarantine steps aside rather than leave the
-            # sport unpriceable for ever. Safety does not rest on it: k identical outputs are
-            # still required, and agreeing again is how a quarantined replica is readmitted.
+        engines = {replica_set.health.replicas[r].engine for r in counting_ids}
+        configured = set(replica_set.health.engines())
+        if len(counting_ids) < replica_set.health.quorum or (
+            configured and len(engines & configured) < min(self.min_engines, len(configured))
+        ):
+            # Too few healthy replicas (or engines) for the rule: quarantine steps aside rather
+            # than leave the sport unpriceable for ever. Safety does not rest on it: k
+            # agreeing outputs of two engines are still required, and agreeing again is how a
+            # quarantined replica is readmitted.
             counting_ids = {c.replica_id for c in replica_set.clients}
         counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
         if self.hedge_after is not None and counting:
             replica_set.turn = (replica_set.turn + 1) % len(counting)
-            counting = counting[replica_set.turn :] + counting[: replica_set.turn]
+            counting = _diverse_first(
+                counting[replica_set.turn :] + counting[: replica_set.turn],
+                replica_set.health.quorum,
+            )
         probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
         started = time.perf_counter()
         if shed and replica_set.in_flight.locked():
@@ -170,6 +219,7 @@ class ConsensusGateway:
                 ),
                 hedge_after=self.hedge_after,
                 hedge_budget=replica_set.hedge_budget,
+                min_engines=self.min_engines,
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
@@ -231,6 +281,7 @@ class ConsensusGateway:
                 request.SerializeToString(deterministic=True),
                 replica_set.health.quorum,
                 self.deadline_seconds,
+                min_engines=self.min_engines,
             )
         if decision.common_error is not None:
             error = decision.common_error
@@ -268,19 +319,53 @@ class ConsensusGateway:
         probed: Sequence[ReplicaClient],
         payload: bytes,
     ) -> None:
-        """After every replica answered: dissent records and replica health."""
+        """After every replica answered: dissent records and replica health.
+
+        A clean acceptance records its faulty votes. A refusal or a partial set (markets
+        withheld) is recorded with EVERY vote, each with its verdict (who outvoted whom), so an
+        operator can see a suspect majority of one engine, or that all replicas disagreed."""
         now = time.time()
+        decision_id = uuid.uuid4().hex
+        if decision.common_error is not None:
+            outcome = ""  # the caller's mistake, relayed: nothing to record
+        elif not decision.accepted:
+            outcome = decision.refusal or NO_QUORUM
+        else:
+            outcome = "PARTIAL" if decision.withheld else "ACCEPTED"
+        in_full = outcome not in ("", "ACCEPTED")
         dissents = [
-            DissentRecord(fixture_id, replica_set.sport, vote_message(v), decision.digest, now)
+            DissentRecord(
+                fixture_id,
+                replica_set.sport,
+                vote_message(v),
+                decision.digest,
+                now,
+                verdict=v.verdict.value,
+                outvoted_by=tuple(v.outvoted_by),
+                decision_id=decision_id,
+                decision=outcome,
+            )
             for v in decision.votes
-            if decision.accepted and v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST)
+            if outcome
+            and (
+                in_full
+                or v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
+            )
         ]
         for record in dissents:
+            if record.verdict == Verdict.AGREED.value:
+                continue
             log.warning(
-                "replica dissent",
+                "replica %s",
+                "majority suspect"
+                if record.verdict == Verdict.MAJORITY_SUSPECT.value
+                else "dissent",
                 extra={
                     "replica": record.vote.replica_id,
                     "fixture_id": fixture_id,
+                    "verdict": record.verdict,
+                    "outvoted_by": ",".join(record.outvoted_by),
+                    "decision": outcome,
                     "first_difference": record.vote.first_difference,
                 },
             )
@@ -292,17 +377,23 @@ class ConsensusGateway:
         # Quarantined replicas are still asked, so they can earn their way back.
         if probed and decision.accepted:
             probe = await decide(probed, payload, len(probed) + 1, self.deadline_seconds)
+            agreeing = [v.replica_id for v in decision.votes if v.outcome == Outcome.AGREED]
             for vote in probe.votes:
-                if vote.digest == decision.digest:
-                    vote.outcome = Outcome.AGREED
+                if vote.digest == decision.digest or (vote.digest and _agrees_with(decision, vote)):
+                    vote.outcome, vote.verdict = Outcome.AGREED, Verdict.AGREED
                 elif vote.digest:
-                    vote.outcome = Outcome.DISSENTED
+                    # Outvoted by the published set, which replicas of two engines agreed on.
+                    vote.outcome, vote.verdict = Outcome.DISSENTED, Verdict.REPLICA_FAULTY
+                    vote.outvoted_by = agreeing
             decision = Decision(
                 decision.quorum,
                 decision.replica_count,
                 decision.votes + probe.votes,
                 decision.digest,
                 decision.data,
+                min_engines=decision.min_engines,
+                withheld=decision.withheld,
+                engines=decision.engines,
             )
         for replica_id, state in replica_set.health.record(decision):
             log.warning(
@@ -315,3 +406,23 @@ class ConsensusGateway:
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
     ) -> Accepted | None:
         return await self.quote_sets.latest(fixture_id, phase)
+
+
+def _diverse_first(clients: Sequence[ReplicaClient], quorum: int) -> list[ReplicaClient]:
+    """Hedged calls ask the first k: make them span two engines where the set has them, or
+    agreement would always need the spare replicas."""
+    ordered = list(clients)
+    if quorum < 2 or len({getattr(c, "engine", "") for c in ordered}) < 2:
+        return ordered
+    head = ordered[:quorum]
+    if len({getattr(c, "engine", "") for c in head}) >= 2:
+        return ordered
+    other = next(c for c in ordered[quorum:] if c.engine != head[0].engine)
+    ordered.remove(other)
+    ordered.insert(quorum - 1, other)
+    return ordered
+
+
+def _agrees_with(decision: Decision, vote: Vote) -> bool:
+    """A probe's answer agrees with the published set market by market (rounding tolerance)."""
+    return tolerably_same(decode_quote_set(decision.data), decode_quote_set(vote.data))

@@ -43,6 +43,12 @@ class DissentRecord:
     vote: pb.ReplicaVote
     majority_digest: str
     recorded_at: float
+    # consensus.Verdict's value; who outvoted it; one id per decision; the decision's outcome
+    # ("ACCEPTED", "PARTIAL", or the refusal reason).
+    verdict: str = "REPLICA_FAULTY"
+    outvoted_by: tuple[str, ...] = ()
+    decision_id: str = ""
+    decision: str = "ACCEPTED"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from gateway.domain.consensus import Decision, Outcome
+from gateway.domain.consensus import Decision, Outcome, Verdict
 
-FAULTS = {Outcome.DISSENTED, Outcome.TIMED_OUT, Outcome.UNAVAILABLE, Outcome.BAD_DIGEST}
+FAULTS = {
+    Outcome.DISSENTED,
+    Outcome.TIMED_OUT,
+    Outcome.UNAVAILABLE,
+    Outcome.BAD_DIGEST,
+    Outcome.ENGINE_MISMATCH,
+}
 
 
 class State(Enum):
@@ -27,6 +33,9 @@ class ReplicaHealth:
     dissented_total: int = 0
     timed_out_total: int = 0
     last_outcome: Outcome | None = None
+    engine: str = ""
+    majority_suspect_total: int = 0
+    last_verdict: Verdict | None = None
 
 
 @dataclass
@@ -45,6 +54,9 @@ class ReplicaSetHealth:
     def counting(self) -> list[str]:
         return [r.replica_id for r in self.replicas.values() if r.state == State.HEALTHY]
 
+    def engines(self) -> list[str]:
+        return sorted({r.engine for r in self.replicas.values() if r.engine})
+
     def record(self, decision: Decision) -> list[tuple[str, State]]:
         """Updates every replica from a completed decision; returns state changes."""
         changes = []
@@ -54,6 +66,17 @@ class ReplicaSetHealth:
                 # A replica refusing a bad request is behaving; it is neither fault nor proof.
                 continue
             health.last_outcome = vote.outcome
+            if vote.engine and not health.engine:
+                health.engine = vote.engine
+            if vote.verdict != Verdict.NO_ANSWER or vote.outcome in FAULTS:
+                health.last_verdict = vote.verdict
+            if vote.verdict == Verdict.MAJORITY_SUSPECT:
+                # Outvoted by one engine only: the majority is suspect, not this replica.
+                health.majority_suspect_total += 1
+                continue
+            if vote.outcome == Outcome.DISSENTED and vote.verdict != Verdict.REPLICA_FAULTY:
+                # Withheld markets or no majority: nobody can tell who is wrong.
+                continue
             if vote.outcome == Outcome.AGREED and decision.accepted:
                 health.agreed_total += 1
                 health.consecutive_faults = 0
@@ -68,7 +91,11 @@ class ReplicaSetHealth:
                 decision.accepted or vote.outcome != Outcome.DISSENTED
             ):
                 # Without a quorum nobody can tell who dissents, so disagreement alone is no fault.
-                health.dissented_total += vote.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST)
+                health.dissented_total += vote.outcome in (
+                    Outcome.DISSENTED,
+                    Outcome.BAD_DIGEST,
+                    Outcome.ENGINE_MISMATCH,
+                )
                 health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
                 health.consecutive_agreements = 0
                 health.consecutive_faults += 1

@@ -38,7 +38,9 @@ def build(settings: QuotesSettings) -> ServiceHost:
         for address in settings.peers
     ]
     resolver = SnapshotResolver(store, peers)
-    servicer = QuoteServicer(resolver, settings.sport, settings.replica_id, settings.fault)
+    servicer = QuoteServicer(
+        resolver, settings.sport, settings.replica_id, settings.fault, settings.engine
+    )
 
     async def start() -> None:
         if engine is not None:

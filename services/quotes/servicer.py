@@ -11,6 +11,7 @@ from betmesh.quotes.v1 import quote_service_pb2_grpc
 from service_runtime.errors import DomainError, InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
+from services.quotes.domain.engines import ENGINES
 from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
 from services.quotes.domain.snapshots import SnapshotResolver, check_hash
 
@@ -28,8 +29,10 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         sport: sport_pb2.Sport.ValueType,
         replica_id: str,
         fault: str = "",
+        engine: str = "",
     ) -> None:
         self.fault = fault
+        self.engine = engine or ENGINES.get(sport, ("",))[0]
         self.snapshots = snapshots
         self.sport = sport
         self.replica_id = replica_id
@@ -49,12 +52,16 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
                 list(request.market_types),
                 request.game_state if request.HasField("game_state") else None,
                 self.sport,
+                self.engine,
             )
             if self.fault == "skew-odds":
                 _skew(quote_set)
             data = canonicalise(quote_set)
         return pb.PriceFixtureResponse(
-            quote_set=data, digest=quote_digest(data), replica_id=self.replica_id
+            quote_set=data,
+            digest=quote_digest(data),
+            replica_id=self.replica_id,
+            engine=self.engine,
         )
 
     async def PriceFixture(
@@ -127,7 +134,10 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         self, request: pb.GetReplicaInfoRequest, context: Context
     ) -> pb.GetReplicaInfoResponse:
         return pb.GetReplicaInfoResponse(
-            replica_id=self.replica_id, sport=self.sport, build_version=BUILD_VERSION
+            replica_id=self.replica_id,
+            sport=self.sport,
+            build_version=BUILD_VERSION,
+            engine=self.engine,
         )
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from betmesh.common.v1 import sport_pb2
 
 from service_runtime.settings import Env, ServerSettings
+from services.quotes.domain.engines import ENGINES
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class QuotesSettings:
     # late (a slow replica); "skew-odds" makes this replica
     # return a wrong price so the gateway's quorum must outvote it.
     fault: str = ""
+    # The pricing engine this replica runs (one of the sport's `pricing.ENGINES`); empty: the
+    # sport's reference engine. A sport's replica set runs at least two engines, so a mistake
+    # in one engine's code cannot become a published price (docs/architecture.md).
+    engine: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> QuotesSettings:
@@ -42,7 +47,16 @@ class QuotesSettings:
             peers=tuple(env.list("QUOTES_PEERS", [])),
             peer_timeout_seconds=env.float("QUOTES_PEER_TIMEOUT_SECONDS", 2.0),
             fault=env.str("QUOTES_FAULT", ""),
+            engine=env.str("QUOTES_ENGINE", ""),
         )
+        engines = ENGINES.get(sport, ())
+        if engines and not settings.engine:
+            settings = replace(settings, engine=engines[0])
+        elif engines and settings.engine not in engines:
+            env.problems.append(
+                f"BETMESH_QUOTES_ENGINE={settings.engine[:40]!r}: {sport_name.lower()} engines are "
+                + ", ".join(engines)
+            )
         if not valid_fault(settings.fault):
             env.problems.append(
                 f"BETMESH_QUOTES_FAULT={settings.fault!r}: expected 'skew-odds' or 'delay-ms:<n>'"

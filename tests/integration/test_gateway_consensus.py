@@ -15,6 +15,7 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
+from launcher.mesh import replica_engine
 from service_runtime.digest import digest_bytes
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
@@ -44,6 +45,8 @@ async def start_replica(sport: str, replica_id: str, fault: str = "") -> Service
                 "BETMESH_QUOTES_SPORT": sport,
                 "BETMESH_QUOTES_REPLICA_ID": replica_id,
                 "BETMESH_QUOTES_FAULT": fault,
+                # football-1, -3: the reference engine; football-2: the independent one.
+                "BETMESH_QUOTES_ENGINE": replica_engine(sport, int(replica_id.rsplit("-", 1)[1])),
                 "BETMESH_GRACE_SECONDS": "0",
             }
         )
@@ -284,7 +287,10 @@ async def test_two_of_three_wrong_or_down_publishes_nothing() -> None:
                 timeout=10,
             )
         )
-        assert code == grpc.StatusCode.ABORTED and info is not None and info.reason == "NO_QUORUM"
+        # The replica stopped is the only one of the independent engine: the two left run one
+        # engine, which can never publish (and disagree besides). The refusal says why.
+        assert code == grpc.StatusCode.UNAVAILABLE
+        assert info is not None and info.reason == "SINGLE_ENGINE"
         assert status is not None
         refusal = pb.ConsensusRefusal()
         assert any(

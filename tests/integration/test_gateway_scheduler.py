@@ -25,6 +25,7 @@ from google.protobuf import timestamp_pb2
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
+from launcher.mesh import replica_engine
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
 from services.quotes.settings import QuotesSettings
@@ -82,7 +83,12 @@ async def replicas() -> AsyncIterator[list[ServiceHost]]:
     for i in range(1, 4):
         host = build_quotes(
             QuotesSettings.from_env(
-                {"BETMESH_QUOTES_SPORT": "football", "BETMESH_QUOTES_REPLICA_ID": f"football-{i}"}
+                {
+                    "BETMESH_QUOTES_SPORT": "football",
+                    "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
+                    # Two engines, as every replica set runs: the gateway requires them.
+                    "BETMESH_QUOTES_ENGINE": replica_engine("football", i),
+                }
             )
         )
         await host.start()

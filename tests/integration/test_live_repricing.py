@@ -28,6 +28,7 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
 from launcher.embedded import free_port
+from launcher.mesh import replica_engine
 from service_runtime.errors import Unimplemented
 from service_runtime.events import Topic, stream_key
 from service_runtime.server import Registration, ServiceHost, ServicerContext
@@ -57,6 +58,7 @@ class Replicas:
                 {
                     "BETMESH_QUOTES_SPORT": "football",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{index + 1}",
+                    "BETMESH_QUOTES_ENGINE": replica_engine("football", index + 1),
                     "BETMESH_PORT": str(self.ports[index]),
                     "BETMESH_GRACE_SECONDS": "0",
                 }

@@ -30,9 +30,10 @@ def quote(odds_home: int = 21_000) -> bytes:
 
 
 class Scripted:
-    def __init__(self, replica_id: str, reply: Reply, delay: float = 0.0) -> None:
+    def __init__(self, replica_id: str, reply: Reply, delay: float = 0.0, engine: str = "") -> None:
         self.replica_id = replica_id
         self.address = f"test:{replica_id}"
+        self.engine = engine
         self.reply = reply
         self.delay = delay
         self.calls = 0
@@ -187,6 +188,7 @@ async def test_quarantine_steps_aside_when_too_few_healthy_replicas_remain() -> 
         HealthPolicy(quarantine_after=1, readmit_after=1),
         MemoryQuoteSets(),
         MemoryDissents(),
+        min_engines=1,
     )
     health = gateway.replica_sets[sport_pb2.SPORT_FOOTBALL].health
     health.replicas["a"].state = State.QUARANTINED

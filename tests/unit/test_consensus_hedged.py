@@ -92,6 +92,7 @@ async def test_the_gateway_rotates_which_replicas_are_asked_first() -> None:
         HealthPolicy(),
         MemoryQuoteSets(),
         MemoryDissents(),
+        min_engines=1,
     )
     gateway.hedge_after = HEDGE
     request = quote_service_pb2.PriceFixtureRequest(snapshot_hash="sha256:x")

@@ -26,6 +26,7 @@ async def test_a_burst_of_reads_of_an_unpriced_fixture_costs_one_consensus_call(
         HealthPolicy(),
         quote_sets,
         MemoryDissents(),
+        min_engines=1,
     )
     fixtures = MemoryFixtures()
     await fixtures.upsert(

@@ -26,7 +26,12 @@ from dataclasses import dataclass
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 
-from services.quotes.domain.markets import MarketProbabilities, Outcomes, SelectionProbability
+from services.quotes.domain.markets import (
+    MarketProbabilities,
+    Outcomes,
+    SelectionProbability,
+    centre_line_e2,
+)
 
 OVERTIME_FRACTION = 5.0 / 48.0
 TAIL_SIGMAS = 8
@@ -98,10 +103,6 @@ def final_margin(e: Expectation) -> dict[int, float]:
     return regulation
 
 
-def _half_line_e2(value: float) -> int:
-    return math.floor(value) * 100 + 50
-
-
 def _signed(line_e2: int) -> str:
     return ("+" if line_e2 > 0 else "") + f"{line_e2 / 100:g}"
 
@@ -163,7 +164,7 @@ def distribution_markets(
             )
         )
     if market_pb2.MARKET_TYPE_POINT_SPREAD in wanted:
-        centre = _half_line_e2(-margin_mean)
+        centre = centre_line_e2(-margin_mean)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             # The line applies to home: home covers when margin + line > 0.
             home_out, away_out = _two_way(margin, line, 1)
@@ -187,7 +188,7 @@ def distribution_markets(
             )
     if market_pb2.MARKET_TYPE_TOTAL_POINTS in wanted:
         total = total_distribution()
-        centre = _half_line_e2(total_mean)
+        centre = centre_line_e2(total_mean)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             # Over wins when total * 100 - line > 0.
             over, under = _two_way(total, -line, 1)

@@ -14,6 +14,7 @@ so that margin methods, which work on implied probabilities, apply to every mark
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -55,3 +56,15 @@ class Outcomes:
         if gain <= 0:
             return 0.0
         return gain / (gain + loss)
+
+
+# Line markets are centred on an expectation, which two engines compute with different
+# rounding errors: an expectation that is mathematically a whole number (a certain margin, a
+# symmetric matchup) would put their lines a whole point apart. Rounding it to 1e-6 first
+# makes both land on the same side (a straddle now needs a value within ~1e-15 of x.0000005).
+CENTRE_DECIMALS = 6
+
+
+def centre_line_e2(value: float) -> int:
+    """The x.5 line nearest above `value` (rounded to CENTRE_DECIMALS), in hundredths."""
+    return math.floor(round(value, CENTRE_DECIMALS)) * 100 + 50

@@ -28,6 +28,13 @@ from services.quotes.domain import (
     margin,
     tennis,
 )
+from services.quotes.domain.engines import (
+    BASKETBALL_CDF,
+    ENGINES,
+    FOOTBALL_DIRECT,
+    TENNIS_CLOSED_FORM,
+)
+from services.quotes.domain.independent import basketball_cdf, football_direct, tennis_closed_form
 from services.quotes.domain.ladder import MIN_ODDS_E4
 from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
 
@@ -282,8 +289,17 @@ def price_fixture(
     market_types: Sequence[MT.ValueType],
     game_state: game_state_pb2.GameState | None,
     sport: sport_pb2.Sport.ValueType,
+    engine: str = "",
 ) -> market_pb2.QuoteSet:
+    """The canonical quote set from one of the sport's engines (its reference engine by
+    default): the engines differ in how they compute the fair probabilities, never in what
+    follows (this function and `price_market` are the shared canonical encoder)."""
     _validate_fixture(fixture, sport)
+    engine = engine or ENGINES[sport][0]
+    if engine not in ENGINES[sport]:
+        raise FailedPrecondition(
+            "UNKNOWN_ENGINE", f"{sport_pb2.Sport.Name(sport)} has no engine {engine[:40]!r}"
+        )
     if snapshot.sport != sport or snapshot.WhichOneof("parameters") != _PARAMETERS[sport]:
         raise FailedPrecondition(
             "SNAPSHOT_SPORT_MISMATCH",
@@ -306,7 +322,7 @@ def price_fixture(
     )
     quote_set.markets.extend(
         price_market(fixture.fixture_id, m, policy)
-        for m in model(fixture, snapshot, wanted, game_state)
+        for m in model(fixture, snapshot, wanted, game_state, engine)
     )
     if game_state is not None:
         inplay.withdraw_decided(quote_set)
@@ -336,6 +352,7 @@ def football_model(
     snapshot: snapshot_pb2.ModelSnapshot,
     wanted: list[MT.ValueType],
     game_state: game_state_pb2.GameState | None = None,
+    engine: str = "",
 ) -> list[MarketProbabilities]:
     params = snapshot.football
     home, away = _ratings(fixture, params.teams)
@@ -344,6 +361,8 @@ def football_model(
         home.attack, home.defence, away.attack, away.defence, params.home_advantage, params.rho
     ):
         raise _bad_parameters("football parameters must be finite, max_goals within 1..30")
+    if engine == FOOTBALL_DIRECT:
+        return football_direct.model(fixture, snapshot, home, away, max_goals, wanted, game_state)
     home_rate, away_rate = football.expected_goals(
         home.attack,
         home.defence,
@@ -392,6 +411,7 @@ def tennis_model(
     snapshot: snapshot_pb2.ModelSnapshot,
     wanted: list[MT.ValueType],
     game_state: game_state_pb2.GameState | None = None,
+    engine: str = "",
 ) -> list[MarketProbabilities]:
     params = snapshot.tennis
     home, away = _ratings(fixture, params.players)
@@ -400,6 +420,8 @@ def tennis_model(
         0.0 < p.serve_point_win < 1.0 and 0.0 < p.return_point_win < 1.0 for p in params.players
     ):
         raise _bad_parameters("serve_point_win and return_point_win must lie in (0, 1)")
+    if engine == TENNIS_CLOSED_FORM:
+        return tennis_closed_form.model(fixture, snapshot, home, away, wanted, game_state)
     average_return = math.fsum(p.return_point_win for p in params.players) / len(params.players)
     pa = tennis.matchup_serve_probability(
         home.serve_point_win, away.return_point_win, average_return
@@ -427,6 +449,7 @@ def basketball_model(
     snapshot: snapshot_pb2.ModelSnapshot,
     wanted: list[MT.ValueType],
     game_state: game_state_pb2.GameState | None = None,
+    engine: str = "",
 ) -> list[MarketProbabilities]:
     params = snapshot.basketball
     home, away = _ratings(fixture, params.teams)
@@ -439,6 +462,8 @@ def basketball_model(
         raise _bad_parameters(
             "basketball parameters must be finite, sigmas and mean_total_points positive"
         )
+    if engine == BASKETBALL_CDF:
+        return basketball_cdf.model(fixture, snapshot, home, away, wanted, game_state)
     e = basketball.expectation(
         home.attack,
         home.defence,

@@ -27,7 +27,6 @@ exactly as many points to B as B's return is better than average. Clamped to [0.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,7 +34,12 @@ import numpy as np
 from betmesh.common.v1 import market_pb2, sport_pb2
 from numpy.typing import NDArray
 
-from services.quotes.domain.markets import MarketProbabilities, Outcomes, SelectionProbability
+from services.quotes.domain.markets import (
+    MarketProbabilities,
+    Outcomes,
+    SelectionProbability,
+    centre_line_e2,
+)
 
 Array = NDArray[np.float64]
 ADVANTAGE_CAP = 30
@@ -242,11 +246,6 @@ def _line_name(line_e2: int) -> str:
     return f"{sign}{line_e2 / 100:g}"
 
 
-def _half_line_e2(value: float) -> int:
-    """The x.5 line nearest to value, in hundredths."""
-    return math.floor(value) * 100 + 50
-
-
 def tennis_markets(
     dist: MatchDistribution,
     home_name: str,
@@ -285,7 +284,7 @@ def tennis_markets(
         )
     if market_pb2.MARKET_TYPE_TOTAL_GAMES in wanted:
         expected = sum(i * m for i, m in enumerate(dist.total_games))
-        centre = _half_line_e2(expected)
+        centre = centre_line_e2(expected)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             over = sum(m for i, m in enumerate(dist.total_games) if i * 100 > line)
             under = sum(m for i, m in enumerate(dist.total_games) if i * 100 < line)
@@ -312,7 +311,7 @@ def tennis_markets(
     if market_pb2.MARKET_TYPE_GAMES_HANDICAP in wanted:
         margins = [(i - dist.margin_offset, m) for i, m in enumerate(dist.games_margin) if m]
         expected = sum(k * m for k, m in margins)
-        centre = _half_line_e2(-expected)
+        centre = centre_line_e2(-expected)
         for line in (centre + d for d in LINE_OFFSETS_E2):
             # The line applies to the home player: home covers when margin + line > 0.
             home = sum(m for k, m in margins if k * 100 + line > 0)

@@ -44,6 +44,8 @@ class _VoteOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VoteOutco
     """Excluded from quorum counting while quarantined."""
     VOTE_OUTCOME_NOT_AWAITED: _VoteOutcome.ValueType  # 8
     """Not awaited: the quorum was reached before it answered."""
+    VOTE_OUTCOME_ENGINE_MISMATCH: _VoteOutcome.ValueType  # 9
+    """It declared another engine than the gateway's configuration gives it."""
 
 class VoteOutcome(_VoteOutcome, metaclass=_VoteOutcomeEnumTypeWrapper): ...
 
@@ -62,7 +64,55 @@ VOTE_OUTCOME_QUARANTINED: VoteOutcome.ValueType  # 7
 """Excluded from quorum counting while quarantined."""
 VOTE_OUTCOME_NOT_AWAITED: VoteOutcome.ValueType  # 8
 """Not awaited: the quorum was reached before it answered."""
+VOTE_OUTCOME_ENGINE_MISMATCH: VoteOutcome.ValueType  # 9
+"""It declared another engine than the gateway's configuration gives it."""
 Global___VoteOutcome: _TypeAlias = VoteOutcome  # noqa: Y015
+
+class _DissentVerdict:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DissentVerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DissentVerdict.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISSENT_VERDICT_UNSPECIFIED: _DissentVerdict.ValueType  # 0
+    DISSENT_VERDICT_AGREED: _DissentVerdict.ValueType  # 1
+    """Agreed with everything published."""
+    DISSENT_VERDICT_REPLICA_FAULTY: _DissentVerdict.ValueType  # 2
+    """Outvoted on a published market by replicas of at least two engines (or a bad digest, or a
+    false engine): counts towards quarantine.
+    """
+    DISSENT_VERDICT_MAJORITY_SUSPECT: _DissentVerdict.ValueType  # 3
+    """Outvoted only by replicas of one engine, on markets that were therefore withheld: the
+    majority may share a mistake. Never counts towards quarantine.
+    """
+    DISSENT_VERDICT_UNCONFIRMED: _DissentVerdict.ValueType  # 4
+    """Part of a quorum of one engine that no other engine confirmed (withheld markets)."""
+    DISSENT_VERDICT_NO_MAJORITY: _DissentVerdict.ValueType  # 5
+    """No k replicas agreed at all on some market (e.g. all disagree)."""
+    DISSENT_VERDICT_NO_ANSWER: _DissentVerdict.ValueType  # 6
+    """Did not answer with a quote set (timed out, unavailable, failed, quarantined, not awaited)."""
+
+class DissentVerdict(_DissentVerdict, metaclass=_DissentVerdictEnumTypeWrapper):
+    """What a recorded vote says about its replica, accounting for who outvoted whom."""
+
+DISSENT_VERDICT_UNSPECIFIED: DissentVerdict.ValueType  # 0
+DISSENT_VERDICT_AGREED: DissentVerdict.ValueType  # 1
+"""Agreed with everything published."""
+DISSENT_VERDICT_REPLICA_FAULTY: DissentVerdict.ValueType  # 2
+"""Outvoted on a published market by replicas of at least two engines (or a bad digest, or a
+false engine): counts towards quarantine.
+"""
+DISSENT_VERDICT_MAJORITY_SUSPECT: DissentVerdict.ValueType  # 3
+"""Outvoted only by replicas of one engine, on markets that were therefore withheld: the
+majority may share a mistake. Never counts towards quarantine.
+"""
+DISSENT_VERDICT_UNCONFIRMED: DissentVerdict.ValueType  # 4
+"""Part of a quorum of one engine that no other engine confirmed (withheld markets)."""
+DISSENT_VERDICT_NO_MAJORITY: DissentVerdict.ValueType  # 5
+"""No k replicas agreed at all on some market (e.g. all disagree)."""
+DISSENT_VERDICT_NO_ANSWER: DissentVerdict.ValueType  # 6
+"""Did not answer with a quote set (timed out, unavailable, failed, quarantined, not awaited)."""
+Global___DissentVerdict: _TypeAlias = DissentVerdict  # noqa: Y015
 
 class _ReplicaState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -179,6 +229,7 @@ class ReplicaVote(_message.Message):
     LATENCY_MICROS_FIELD_NUMBER: _builtins.int
     FIRST_DIFFERENCE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
     replica_id: _builtins.str
     address: _builtins.str
     outcome: Global___VoteOutcome.ValueType
@@ -191,6 +242,8 @@ class ReplicaVote(_message.Message):
     """
     error: _builtins.str
     """For a failure: the replica's status code name and reason."""
+    engine: _builtins.str
+    """The pricing engine the replica ran for this answer."""
     def __init__(
         self,
         *,
@@ -201,14 +254,40 @@ class ReplicaVote(_message.Message):
         latency_micros: _builtins.int = ...,
         first_difference: _builtins.str = ...,
         error: _builtins.str = ...,
+        engine: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "digest", b"digest", "error", b"error", "first_difference", b"first_difference", "latency_micros", b"latency_micros", "outcome", b"outcome", "replica_id", b"replica_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "digest", b"digest", "engine", b"engine", "error", b"error", "first_difference", b"first_difference", "latency_micros", b"latency_micros", "outcome", b"outcome", "replica_id", b"replica_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReplicaVote: _TypeAlias = ReplicaVote  # noqa: Y015
+
+@_typing.final
+class WithheldMarket(_message.Message):
+    """A market not published because its replicas did not agree as the rule requires."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKET_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    market_id: _builtins.str
+    reason: _builtins.str
+    """"NO_QUORUM", "ENGINES_DISAGREE" or "SINGLE_ENGINE"."""
+    def __init__(
+        self,
+        *,
+        market_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["market_id", b"market_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WithheldMarket: _TypeAlias = WithheldMarket  # noqa: Y015
 
 @_typing.final
 class QuorumEvidence(_message.Message):
@@ -218,12 +297,22 @@ class QuorumEvidence(_message.Message):
     REPLICA_COUNT_FIELD_NUMBER: _builtins.int
     DIGEST_FIELD_NUMBER: _builtins.int
     VOTES_FIELD_NUMBER: _builtins.int
+    ENGINES_FIELD_NUMBER: _builtins.int
+    WITHHELD_FIELD_NUMBER: _builtins.int
     quorum: _builtins.int
     """k of n."""
     replica_count: _builtins.int
     digest: _builtins.str
     @_builtins.property
     def votes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicaVote]: ...
+    @_builtins.property
+    def engines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The distinct engines whose replicas agreed on what was published."""
+
+    @_builtins.property
+    def withheld(self) -> _containers.RepeatedCompositeFieldContainer[Global___WithheldMarket]:
+        """Markets withheld (published SUSPENDED, no prices), sorted by market_id."""
+
     def __init__(
         self,
         *,
@@ -231,10 +320,12 @@ class QuorumEvidence(_message.Message):
         replica_count: _builtins.int = ...,
         digest: _builtins.str = ...,
         votes: _abc.Iterable[Global___ReplicaVote] | None = ...,
+        engines: _abc.Iterable[_builtins.str] | None = ...,
+        withheld: _abc.Iterable[Global___WithheldMarket] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "quorum", b"quorum", "replica_count", b"replica_count", "votes", b"votes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "engines", b"engines", "quorum", b"quorum", "replica_count", b"replica_count", "votes", b"votes", "withheld", b"withheld"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -381,6 +472,9 @@ class ReplicaStatus(_message.Message):
     AGREED_TOTAL_FIELD_NUMBER: _builtins.int
     DISSENTED_TOTAL_FIELD_NUMBER: _builtins.int
     TIMED_OUT_TOTAL_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
+    MAJORITY_SUSPECT_TOTAL_FIELD_NUMBER: _builtins.int
+    LAST_VERDICT_FIELD_NUMBER: _builtins.int
     replica_id: _builtins.str
     address: _builtins.str
     state: Global___ReplicaState.ValueType
@@ -388,6 +482,12 @@ class ReplicaStatus(_message.Message):
     agreed_total: _builtins.int
     dissented_total: _builtins.int
     timed_out_total: _builtins.int
+    engine: _builtins.str
+    """The pricing engine it runs (from the configuration, else as it declared itself)."""
+    majority_suspect_total: _builtins.int
+    """Times it was outvoted by replicas of one engine only ("majority suspect", not faulty)."""
+    last_verdict: Global___DissentVerdict.ValueType
+    """The verdict of its latest answered vote."""
     def __init__(
         self,
         *,
@@ -398,10 +498,13 @@ class ReplicaStatus(_message.Message):
         agreed_total: _builtins.int = ...,
         dissented_total: _builtins.int = ...,
         timed_out_total: _builtins.int = ...,
+        engine: _builtins.str = ...,
+        majority_suspect_total: _builtins.int = ...,
+        last_verdict: Global___DissentVerdict.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "engine", b"engine", "last_verdict", b"last_verdict", "majority_suspect_total", b"majority_suspect_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -414,20 +517,30 @@ class ReplicaSetStatus(_message.Message):
     SPORT_FIELD_NUMBER: _builtins.int
     QUORUM_FIELD_NUMBER: _builtins.int
     REPLICAS_FIELD_NUMBER: _builtins.int
+    MIN_ENGINES_FIELD_NUMBER: _builtins.int
+    ENGINES_FIELD_NUMBER: _builtins.int
     sport: _sport_pb2.Sport.ValueType
     quorum: _builtins.int
+    min_engines: _builtins.int
+    """Distinct engines that must agree before anything is published."""
     @_builtins.property
     def replicas(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicaStatus]: ...
+    @_builtins.property
+    def engines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The distinct engines of the set's replicas."""
+
     def __init__(
         self,
         *,
         sport: _sport_pb2.Sport.ValueType = ...,
         quorum: _builtins.int = ...,
         replicas: _abc.Iterable[Global___ReplicaStatus] | None = ...,
+        min_engines: _builtins.int = ...,
+        engines: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["quorum", b"quorum", "replicas", b"replicas", "sport", b"sport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engines", b"engines", "min_engines", b"min_engines", "quorum", b"quorum", "replicas", b"replicas", "sport", b"sport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -477,13 +590,29 @@ class Dissent(_message.Message):
     VOTE_FIELD_NUMBER: _builtins.int
     MAJORITY_DIGEST_FIELD_NUMBER: _builtins.int
     RECORDED_AT_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    OUTVOTED_BY_FIELD_NUMBER: _builtins.int
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     sport: _sport_pb2.Sport.ValueType
     majority_digest: _builtins.str
+    verdict: Global___DissentVerdict.ValueType
+    decision_id: _builtins.str
+    """Shared by every record of one consensus decision."""
+    decision: _builtins.str
+    """The decision's outcome: "ACCEPTED", "PARTIAL" (markets withheld), or the refusal reason
+    ("NO_QUORUM", "ENGINES_DISAGREE", "SINGLE_ENGINE"). Refused and partial decisions are
+    recorded with every vote.
+    """
     @_builtins.property
     def vote(self) -> Global___ReplicaVote: ...
     @_builtins.property
     def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def outvoted_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The replicas whose agreement outvoted this one (for REPLICA_FAULTY and MAJORITY_SUSPECT)."""
+
     def __init__(
         self,
         *,
@@ -492,10 +621,14 @@ class Dissent(_message.Message):
         vote: Global___ReplicaVote | None = ...,
         majority_digest: _builtins.str = ...,
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
+        verdict: Global___DissentVerdict.ValueType = ...,
+        outvoted_by: _abc.Iterable[_builtins.str] | None = ...,
+        decision_id: _builtins.str = ...,
+        decision: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at", "vote", b"vote"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "majority_digest", b"majority_digest", "recorded_at", b"recorded_at", "sport", b"sport", "vote", b"vote"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "decision_id", b"decision_id", "fixture_id", b"fixture_id", "majority_digest", b"majority_digest", "outvoted_by", b"outvoted_by", "recorded_at", b"recorded_at", "sport", b"sport", "verdict", b"verdict", "vote", b"vote"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,9 +26,13 @@ if _version_not_supported:
 
 
 class ConsensusGatewayServiceStub:
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     def __init__(self, channel):
@@ -90,9 +94,13 @@ class ConsensusGatewayServiceStub:
 
 
 class ConsensusGatewayServiceServicer:
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     def GetConsensusQuote(self, request, context):
@@ -232,9 +240,13 @@ def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ConsensusGatewayService:
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     @staticmethod

@@ -27,9 +27,13 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ConsensusGatewayServiceStub:
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     @_typing.overload
@@ -68,9 +72,13 @@ class ConsensusGatewayServiceStub:
 
 @_typing.type_check_only
 class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -105,9 +113,13 @@ class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
     """
 
 class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Asks every replica of a sport for the same price and accepts it only when a quorum of them
-    returned byte-identical quote sets. No quorum, no price: the call fails with ABORTED, reason
-    "NO_QUORUM", and a ConsensusRefusal in the status details.
+    """Asks every replica of a sport for the same price and publishes a market only when k replicas
+    of at least two distinct engines agree on it (byte-identical quote sets, or market by market
+    within the rounding tolerance; see docs/architecture.md). Markets without that agreement are
+    withheld (published SUSPENDED without prices, listed in the evidence). Nothing publishable:
+    the call fails with ABORTED "NO_QUORUM" (no k replicas agreed), ABORTED "ENGINES_DISAGREE" (k
+    replicas of one engine agreed, another engine answered otherwise) or UNAVAILABLE
+    "SINGLE_ENGINE" (only one engine answered), with a ConsensusRefusal in the status details.
     """
 
     @_abc_1.abstractmethod

@@ -65,6 +65,7 @@ class PriceFixtureResponse(_message.Message):
     QUOTE_SET_FIELD_NUMBER: _builtins.int
     DIGEST_FIELD_NUMBER: _builtins.int
     REPLICA_ID_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
     quote_set: _builtins.bytes
     """Canonical bytes of a betmesh.common.v1.QuoteSet. Bytes, not a message, so that a
     consensus caller compares and hashes exactly what the replica produced.
@@ -72,16 +73,19 @@ class PriceFixtureResponse(_message.Message):
     digest: _builtins.str
     """"sha256:" + hex over quote_set. Callers must recompute it rather than trust it."""
     replica_id: _builtins.str
+    engine: _builtins.str
+    """The pricing engine that computed it (BETMESH_QUOTES_ENGINE), e.g. "dc-grid"."""
     def __init__(
         self,
         *,
         quote_set: _builtins.bytes = ...,
         digest: _builtins.str = ...,
         replica_id: _builtins.str = ...,
+        engine: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "quote_set", b"quote_set", "replica_id", b"replica_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "engine", b"engine", "quote_set", b"quote_set", "replica_id", b"replica_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -322,20 +326,24 @@ class GetReplicaInfoResponse(_message.Message):
     REPLICA_ID_FIELD_NUMBER: _builtins.int
     SPORT_FIELD_NUMBER: _builtins.int
     BUILD_VERSION_FIELD_NUMBER: _builtins.int
+    ENGINE_FIELD_NUMBER: _builtins.int
     replica_id: _builtins.str
     sport: _sport_pb2.Sport.ValueType
     build_version: _builtins.str
     """Version of the pricing code; replicas of one set should run the same."""
+    engine: _builtins.str
+    """The pricing engine this replica runs."""
     def __init__(
         self,
         *,
         replica_id: _builtins.str = ...,
         sport: _sport_pb2.Sport.ValueType = ...,
         build_version: _builtins.str = ...,
+        engine: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["build_version", b"build_version", "replica_id", b"replica_id", "sport", b"sport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["build_version", b"build_version", "engine", b"engine", "replica_id", b"replica_id", "sport", b"sport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

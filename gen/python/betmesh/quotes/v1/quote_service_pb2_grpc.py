@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class QuoteServiceStub:
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     def __init__(self, channel):
@@ -64,8 +66,10 @@ class QuoteServiceStub:
 
 
 class QuoteServiceServicer:
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     def PriceFixture(self, request, context):
@@ -140,8 +144,10 @@ def add_QuoteServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class QuoteService:
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     @staticmethod

@@ -27,8 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class QuoteServiceStub:
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     @_typing.overload
@@ -48,8 +50,10 @@ class QuoteServiceStub:
 
 @_typing.type_check_only
 class QuoteServiceAsyncStub(QuoteServiceStub):
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -65,8 +69,10 @@ class QuoteServiceAsyncStub(QuoteServiceStub):
     """Describes this replica: its sport, identity and build."""
 
 class QuoteServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Prices fixtures of one sport. Several replicas of the same sport run side by side and must
-    return byte-identical quote sets for identical requests.
+    """Prices fixtures of one sport. Several replicas of the same sport run side by side; replicas of
+    one engine return byte-identical quote sets for identical requests, and the sport's engines
+    (independent implementations of the same model) agree market by market within the gateway's
+    tolerance.
     """
 
     @_abc_1.abstractmethod

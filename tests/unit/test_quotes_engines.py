@@ -1,0 +1,107 @@
+"""The two pricing engines of each sport price every market of every fixture and in-play state
+identically through the shared canonical encoder (pre-match and live), and a replica declares
+which one it runs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from betmesh.common.v1 import game_state_pb2, sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
+
+from service_runtime.settings import SettingsError
+from services.quotes.domain.engines import ENGINES
+from services.quotes.domain.pricing import canonicalise, price_fixture
+from services.quotes.domain.snapshots import demo_snapshots, snapshot_hash
+from services.quotes.settings import QuotesSettings
+
+
+def participants(snapshot: snapshot_pb2.ModelSnapshot) -> list[str]:
+    which = snapshot.WhichOneof("parameters")
+    ratings = snapshot.tennis.players if which == "tennis" else getattr(snapshot, str(which)).teams
+    return [r.participant_id for r in ratings]
+
+
+def states(
+    sport: sport_pb2.Sport.ValueType, rng: random.Random
+) -> Iterator[game_state_pb2.GameState | None]:
+    yield None
+    for _ in range(5):
+        state = game_state_pb2.GameState(event_sequence=rng.randint(1, 50))
+        if sport == sport_pb2.SPORT_FOOTBALL:
+            state.period = rng.choice((1, 2, 3))
+            state.elapsed_seconds = rng.randint(0, 5_400)
+            score = state.football
+            score.home_goals, score.away_goals = rng.randint(0, 4), rng.randint(0, 4)
+            score.home_red_cards, score.away_red_cards = rng.choice((0, 0, 1)), rng.choice((0, 1))
+        elif sport == sport_pb2.SPORT_BASKETBALL:
+            state.period = rng.randint(1, 5)
+            state.elapsed_seconds = rng.randint(0, 2_700)
+            state.basketball.home_points = rng.randint(0, 110)
+            state.basketball.away_points = rng.randint(0, 110)
+        else:
+            state.period = 1
+            tennis = state.tennis
+            played = rng.randint(1, 3)
+            for index in range(played):
+                current = tennis.sets.add()
+                if index < played - 1:
+                    current.home_games, current.away_games = rng.choice(
+                        [(6, 3), (4, 6), (7, 6), (6, 7), (7, 5)]
+                    )
+                else:
+                    current.home_games, current.away_games = rng.randint(0, 6), rng.randint(0, 6)
+            last = tennis.sets[-1]
+            if last.home_games == last.away_games == 6 and rng.random() < 0.7:
+                tennis.in_tiebreak = True
+                tennis.home_points, tennis.away_points = rng.randint(0, 8), rng.randint(0, 8)
+            else:
+                tennis.home_points, tennis.away_points = rng.randint(0, 4), rng.randint(0, 4)
+            tennis.home_serving = rng.random() < 0.5
+        yield state
+
+
+@pytest.mark.parametrize("snapshot", demo_snapshots(), ids=lambda s: s.WhichOneof("parameters"))
+def test_both_engines_publish_the_same_canonical_bytes(
+    snapshot: snapshot_pb2.ModelSnapshot,
+) -> None:
+    rng = random.Random(15)
+    sport = snapshot.sport
+    reference, independent = ENGINES[sport]
+    ids = participants(snapshot)
+    compared = 0
+    for n in range(12):
+        home, away = rng.sample(ids, 2)
+        fixture = sport_pb2.Fixture(
+            fixture_id=f"f{n}",
+            sport=sport,
+            best_of_sets=rng.choice((3, 5)) if sport == sport_pb2.SPORT_TENNIS else 0,
+            neutral_venue=rng.random() < 0.2,
+            home=sport_pb2.Participant(participant_id=home),
+            away=sport_pb2.Participant(participant_id=away),
+        )
+        for state in states(sport, rng):
+            a = price_fixture(
+                fixture, snapshot, snapshot_hash(snapshot), [], state, sport, reference
+            )
+            b = price_fixture(
+                fixture, snapshot, snapshot_hash(snapshot), [], state, sport, independent
+            )
+            assert canonicalise(a) == canonicalise(b), (fixture, state)
+            compared += len(a.markets)
+    assert compared > 100
+
+
+def test_a_replica_declares_a_known_engine_of_its_sport() -> None:
+    default = QuotesSettings.from_env({"BETMESH_QUOTES_SPORT": "tennis"})
+    assert default.engine == "markov-dp"
+    chosen = QuotesSettings.from_env(
+        {"BETMESH_QUOTES_SPORT": "tennis", "BETMESH_QUOTES_ENGINE": "closed-form"}
+    )
+    assert chosen.engine == "closed-form"
+    with pytest.raises(SettingsError, match="BETMESH_QUOTES_ENGINE"):
+        QuotesSettings.from_env(
+            {"BETMESH_QUOTES_SPORT": "tennis", "BETMESH_QUOTES_ENGINE": "dc-direct"}
+        )

@@ -352,7 +352,10 @@ def _parse_sets(value: str) -> dict[str, list[str]]:
     sets = {}
     for part in filter(None, (p.strip() for p in value.split(";"))):
         sport, _, addresses = part.partition("=")
-        sets[sport.strip()] = [a.strip() for a in addresses.split(",") if a.strip()]
+        # "host:port@engine": the engine is the gateway's business, the address is compared.
+        sets[sport.strip()] = [
+            a.partition("@")[0].strip() for a in addresses.split(",") if a.strip()
+        ]
     return sets
 
 

@@ -8,6 +8,8 @@ from betmesh.common.v1 import sport_pb2
 from service_runtime.settings import Env, ServerSettings
 from services.quotes.domain.engines import ENGINES
 
+BY_ORDINAL = "by-ordinal"
+
 
 @dataclass(frozen=True)
 class QuotesSettings:
@@ -50,9 +52,19 @@ class QuotesSettings:
             engine=env.str("QUOTES_ENGINE", ""),
         )
         engines = ENGINES.get(sport, ())
+        if engines and settings.engine == BY_ORDINAL:
+            # A StatefulSet's pods are one template: the pod name's ordinal (quotes-football-1)
+            # picks the engine, alternating as the launcher does (0, 2: reference; 1: other).
+            ordinal = settings.replica_id.rsplit("-", 1)[-1]
+            if ordinal.isdigit():
+                settings = replace(settings, engine=engines[int(ordinal) % len(engines)])
+            else:
+                env.problems.append(
+                    f"BETMESH_QUOTES_ENGINE={BY_ORDINAL} needs a replica id ending in -<n>"
+                )
         if engines and not settings.engine:
             settings = replace(settings, engine=engines[0])
-        elif engines and settings.engine not in engines:
+        elif engines and settings.engine not in (*engines, BY_ORDINAL):
             env.problems.append(
                 f"BETMESH_QUOTES_ENGINE={settings.engine[:40]!r}: {sport_name.lower()} engines are "
                 + ", ".join(engines)

@@ -27,6 +27,7 @@ from betmesh.quotes.v1 import snapshot_pb2
 
 from gateway.app import build as build_gateway
 from gateway.settings import GatewaySettings
+from launcher.mesh import replica_engine
 from service_runtime.events import Topic, stream_key
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
@@ -123,6 +124,7 @@ async def replicas(clean: str) -> AsyncIterator[list[ServiceHost]]:
                 {
                     "BETMESH_QUOTES_SPORT": "football",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
+                    "BETMESH_QUOTES_ENGINE": replica_engine("football", i),
                     "BETMESH_DATABASE_URL": clean,
                 }
             )

@@ -105,3 +105,17 @@ def test_a_replica_declares_a_known_engine_of_its_sport() -> None:
         QuotesSettings.from_env(
             {"BETMESH_QUOTES_SPORT": "tennis", "BETMESH_QUOTES_ENGINE": "dc-direct"}
         )
+
+
+def test_a_stateful_set_pod_takes_its_engine_from_its_ordinal() -> None:
+    engines = [
+        QuotesSettings.from_env(
+            {
+                "BETMESH_QUOTES_SPORT": "basketball",
+                "BETMESH_QUOTES_REPLICA_ID": f"quotes-basketball-{ordinal}",
+                "BETMESH_QUOTES_ENGINE": "by-ordinal",
+            }
+        ).engine
+        for ordinal in range(3)
+    ]
+    assert engines == ["normal-pmf", "normal-cdf", "normal-pmf"]

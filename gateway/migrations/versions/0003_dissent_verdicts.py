@@ -2,8 +2,8 @@
 decision they belong to (refused and partial decisions are recorded with every vote) and the
 replica's engine.
 
-Revision ID: 0002_dissent_verdicts
-Revises: 0001_gateway
+Revision ID: 0003_dissent_verdicts
+Revises: 0002_price_guard
 Create Date: 2026-12-05
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002_dissent_verdicts"
-down_revision: str | None = "0001_gateway"
+revision: str = "0003_dissent_verdicts"
+down_revision: str | None = "0002_price_guard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

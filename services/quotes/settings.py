@@ -25,9 +25,10 @@ class QuotesSettings:
     # late (a slow replica); "skew-odds" makes this replica
     # return a wrong price so the gateway's quorum must outvote it.
     fault: str = ""
-    # The pricing engine this replica runs (one of the sport's `pricing.ENGINES`); empty: the
-    # sport's reference engine. A sport's replica set runs at least two engines, so a mistake
-    # in one engine's code cannot become a published price (docs/architecture.md).
+    # The pricing engine this replica runs (one of the sport's `engines.ENGINES`, or
+    # "by-ordinal": from the replica id's trailing number); empty: the sport's reference
+    # engine. A sport's replica set runs at least two engines, so a mistake in one engine's
+    # code cannot become a published price (docs/architecture.md).
     engine: str = ""
 
     @classmethod

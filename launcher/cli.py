@@ -95,6 +95,12 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gateways", type=int, default=1, help="consensus gateway processes")
     parser.add_argument("--otlp-endpoint", help="OTLP/gRPC endpoint for every child's spans")
     parser.add_argument("--base-port", type=int, help="first service port (default: free ports)")
+    parser.add_argument(
+        "--edge-port",
+        type=int,
+        help="the web app's and gRPC-web edge's HTTP port; the mesh fails to start if it is taken"
+        " (default: 8080 when free, else any free port, printed)",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
     parser.add_argument("--startup-timeout", type=float, default=90.0)
@@ -139,6 +145,11 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         only=frozenset(args.only) if args.only else None,
         auth=args.auth,
         restart_limit=args.restart_limit,
+        **(
+            {"edge_port": args.edge_port, "edge_port_strict": True}
+            if args.edge_port is not None
+            else {}
+        ),
     )
 
 

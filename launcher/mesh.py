@@ -192,6 +192,8 @@ class MeshConfig:
     # The edge's HTTP port (browsers: http://127.0.0.1:8080); taken when free, else any free
     # port (several meshes on one machine); 0: always a free port.
     edge_port: int = 8080
+    # Set when the operator named the port (--edge-port): taken means fail, not move.
+    edge_port_strict: bool = False
     edge_cors_origins: Sequence[str] = EDGE_DEV_ORIGINS
     # A service that crashes is restarted, as Kubernetes would, after a back-off doubling from
     # restart_backoff_seconds up to restart_backoff_max_seconds; more than restart_limit crashes
@@ -292,14 +294,19 @@ def _http_health(address: str, path: str, timeout: float) -> int:
         return UNKNOWN
 
 
-def _listen(port: int) -> socket.socket:
-    """A listening socket on `port`, or on a free one when it is taken. Bound here and handed to
-    the child, so no other mesh can take the port between the choice and the child's start."""
+def _listen(port: int, strict: bool = False) -> socket.socket:
+    """A listening socket on `port`, or on a free one when it is taken (unless `strict`: a port
+    the operator asked for, which FranceConnect's registered redirect URIs depend on). Bound
+    here and handed to the child, so no other mesh can take the port between the choice and the
+    child's start."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
-    except OSError:
+    except OSError as exc:
+        if strict:
+            sock.close()
+            raise MeshError(f"the edge's port {port} is taken ({exc.strerror})") from exc
         sock.bind((HOST, 0))
     sock.listen(128)
     return sock
@@ -702,7 +709,7 @@ class Mesh:
             group = [c for c in self.children if c.spec.stage == stage]
             for child in group:
                 if child.spec.module == EDGE_MODULE:
-                    self._edge_socket = _listen(child.port)
+                    self._edge_socket = _listen(child.port, self.config.edge_port_strict)
                     child.port = int(self._edge_socket.getsockname()[1])
             self._spawn(group, self.child_env())
             self._wait_serving(group)

@@ -61,11 +61,13 @@ if [[ -f web/package-lock.json ]]; then
   fi
 fi
 
-# Headless Chromium for the browser tests (tests/browser). CI runs as root and gets it from apt;
-# elsewhere the browser tests skip with a message saying so.
-if [[ ! -x "${BETMESH_CHROMIUM:-/usr/bin/chromium}" ]]; then
+# Headless Chromium for the browser tests (tests/browser), and only for them: `./betmesh test`
+# sets BETMESH_BROWSER_TESTS=1; `demo` and `up` install nothing outside the repository. As root
+# with apt (CI) Debian's chromium package is installed system-wide, and said so; elsewhere the
+# browser tests skip with a message saying so. BETMESH_CHROMIUM names another binary.
+if [[ "${BETMESH_BROWSER_TESTS:-}" == 1 && ! -x "${BETMESH_CHROMIUM:-/usr/bin/chromium}" ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    log "installing Debian's chromium for the browser tests"
+    log "installing Debian's chromium system-wide (apt) for the browser tests only"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
   else
     log "no Chromium at ${BETMESH_CHROMIUM:-/usr/bin/chromium} (not root with apt): browser tests will skip"

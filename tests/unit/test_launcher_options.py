@@ -34,3 +34,27 @@ def test_each_quote_replica_has_its_sport_and_a_replica_id() -> None:
         ("quotes-tennis-1", "tennis", "tennis-1"),
     ]
     assert {s.module for s in specs} == {"services.quotes"}
+
+
+def test_an_edge_port_asked_for_is_kept_or_the_start_fails() -> None:
+    import socket
+
+    from launcher.cli import build_parser, config_from
+    from launcher.mesh import MeshError, _listen
+
+    default = config_from(build_parser().parse_args(["up"]))
+    assert (default.edge_port, default.edge_port_strict) == (8080, False)
+    asked = config_from(build_parser().parse_args(["up", "--edge-port", "8443"]))
+    assert (asked.edge_port, asked.edge_port_strict) == (8443, True)
+
+    taken = _listen(0)
+    port = int(taken.getsockname()[1])
+    try:
+        moved = _listen(port)  # the default: another free port
+        assert moved.getsockname()[1] != port
+        moved.close()
+        with pytest.raises(MeshError, match=f"port {port} is taken"):
+            _listen(port, strict=True)
+    finally:
+        taken.close()
+    assert isinstance(taken, socket.socket)

@@ -298,8 +298,15 @@ def check_related(markets: Sequence[market_pb2.Market], policy: GuardPolicy) -> 
     return found
 
 
+def _priced(quote_set: market_pb2.QuoteSet) -> list[market_pb2.Market]:
+    """The markets that carry prices: a market the agreement rule withheld
+    (gateway/domain/agreement.py) is published SUSPENDED with none, so there is nothing in it
+    to check, nor to hold its related markets over."""
+    return [m for m in quote_set.markets if m.status != market_pb2.MARKET_STATUS_SUSPENDED]
+
+
 def check_coherence(quote_set: market_pb2.QuoteSet, policy: GuardPolicy) -> list[Violation]:
-    markets = list(quote_set.markets)
+    markets = _priced(quote_set)
     found: list[Violation] = []
     for market in markets:
         found += check_market(market, policy)
@@ -390,7 +397,7 @@ def check_moves(
     if bound.bound_e9 is None:
         return []
     found: list[Violation] = []
-    for market in quote_set.markets:
+    for market in _priced(quote_set):
         before = previous.get(market.market_id)
         if before is None:
             continue

@@ -54,8 +54,8 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
                 self.sport,
                 self.engine,
             )
-            if self.fault == "skew-odds":
-                _skew(quote_set)
+            if self.fault == "skew-odds" or self.fault.startswith("skew-odds:"):
+                _skew(quote_set, int(self.fault.partition(":")[2] or 1))
             data = canonicalise(quote_set)
         return pb.PriceFixtureResponse(
             quote_set=data,
@@ -141,10 +141,10 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         )
 
 
-def _skew(quote_set: market_pb2.QuoteSet) -> None:
-    """The injected fault: the first offered price one unit too generous."""
+def _skew(quote_set: market_pb2.QuoteSet, ticks: int = 1) -> None:
+    """The injected fault: the first offered price `ticks` hundredths too generous."""
     for market in quote_set.markets:
         for selection in market.selections:
             if selection.odds_e4:
-                selection.odds_e4 += 100
+                selection.odds_e4 += 100 * ticks
                 return

@@ -22,7 +22,7 @@ class QuotesSettings:
     peers: tuple[str, ...] = ()
     peer_timeout_seconds: float = 2.0
     # Fault injection for consensus tests, off by default: "delay-ms:<n>" makes it answer n ms
-    # late (a slow replica); "skew-odds" makes this replica
+    # late (a slow replica); "skew-odds" (or "skew-odds:<ticks>", default 1) makes this replica
     # return a wrong price so the gateway's quorum must outvote it.
     fault: str = ""
     # The pricing engine this replica runs (one of the sport's `engines.ENGINES`, or
@@ -72,7 +72,8 @@ class QuotesSettings:
             )
         if not valid_fault(settings.fault):
             env.problems.append(
-                f"BETMESH_QUOTES_FAULT={settings.fault!r}: expected 'skew-odds' or 'delay-ms:<n>'"
+                f"BETMESH_QUOTES_FAULT={settings.fault[:40]!r}: expected 'skew-odds[:<n>]' or "
+                "'delay-ms:<n>'"
             )
         if settings.peer_timeout_seconds <= 0:
             env.problems.append("BETMESH_QUOTES_PEER_TIMEOUT_SECONDS must be positive")
@@ -84,4 +85,4 @@ def valid_fault(fault: str) -> bool:
     if fault in ("", "skew-odds"):
         return True
     name, _, value = fault.partition(":")
-    return name == "delay-ms" and value.isdigit()
+    return name in ("delay-ms", "skew-odds") and value.isdigit() and len(value) <= 6

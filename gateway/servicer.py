@@ -22,6 +22,7 @@ from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, FixtureRepository
 from gateway.domain.replicas import State
 from gateway.domain.scheduler import PreMatchScheduler
+from service_runtime import page_tokens
 from service_runtime.auth import current_principal
 from service_runtime.digest import is_digest
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -81,16 +82,17 @@ def _verdict(name: str) -> pb.DissentVerdict.ValueType:
     return pb.DissentVerdict.Value(key)
 
 
+_OFFSET = "off"
+
+
 def _page(size: int, token: str) -> tuple[int, int]:
-    try:
-        offset = int(token or 0)
-    except ValueError:
-        raise InvalidArgument(
-            "PAGE_TOKEN_INVALID", "page_token was not issued by this service"
-        ) from None
-    if offset < 0:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued by this service")
-    return min(size or 100, MAX_PAGE), offset
+    # Opaque offsets, parsed strictly (service_runtime.page_tokens): no made-up token reaches
+    # a query as an overflowing OFFSET.
+    return min(size or 100, MAX_PAGE), page_tokens.decode_int(_OFFSET, token) or 0
+
+
+def _next_token(offset: int, more: bool) -> str:
+    return page_tokens.encode(_OFFSET, offset) if more else ""
 
 
 class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceServicer):
@@ -206,7 +208,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                 )
                 for d in found[:size]
             ],
-            next_page_token=str(offset + size) if len(found) > size else "",
+            next_page_token=_next_token(offset + size, len(found) > size),
         )
 
     async def RunPreMatchPricing(
@@ -254,7 +256,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
         counts = await guard.holds.counts()
         return pb.ListPriceHoldsResponse(
             holds=[hold_message(h) for h in found[:size]],
-            next_page_token=str(offset + size) if len(found) > size else "",
+            next_page_token=_next_token(offset + size, len(found) > size),
             held_total=await _total(guard, None),
             open_count=await _total(guard, HoldStatus.OPEN),
             counts=[
@@ -288,7 +290,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
         found = await canary.reviews.list(request.sport, size + 1, offset)
         return pb.ListSnapshotReviewsResponse(
             reviews=found[:size],
-            next_page_token=str(offset + size) if len(found) > size else "",
+            next_page_token=_next_token(offset + size, len(found) > size),
         )
 
     async def ForceSnapshot(
@@ -418,5 +420,5 @@ class FixtureServicer(fixture_service_pb2_grpc.FixtureServiceServicer):
         )
         found = await self.fixtures.list(list(request.sports), after, before, size + 1, offset)
         return fixture_service_pb2.ListFixturesResponse(
-            fixtures=found[:size], next_page_token=str(offset + size) if len(found) > size else ""
+            fixtures=found[:size], next_page_token=_next_token(offset + size, len(found) > size)
         )

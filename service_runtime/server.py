@@ -82,6 +82,8 @@ class ServiceHost:
             ("grpc.max_concurrent_streams", self.settings.max_concurrent_streams),
             # A port already taken must fail loudly, not be shared with a stale process.
             ("grpc.so_reuseport", 0),
+            # Set deliberately, not left to grpc's default (ServerSettings says why this size).
+            ("grpc.max_receive_message_length", self.settings.max_receive_message_bytes),
         ]
         if self.settings.max_connection_age_seconds > 0:
             # No grace option: the default lets open streams (partners' odds feeds) run on.

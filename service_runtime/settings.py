@@ -103,6 +103,11 @@ class ServerSettings:
     # still go out by OTLP when an endpoint is configured), 0: any free port (logged).
     metrics_port: int = -1
     metrics_host: str = "127.0.0.1"
+    # The largest request message a server decodes (grpc refuses a larger one with
+    # RESOURCE_EXHAUSTED before any of our code runs). 4 MiB holds the largest request the
+    # contracts' rules allow (a PriceFixtures batch of 1000 fixtures at their longest names is
+    # about 1.5 MB; a KYC webhook at most 1 MiB of body plus 100 headers).
+    max_receive_message_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -127,6 +132,7 @@ class ServerSettings:
             metrics_port=env.int("METRICS_PORT", -1),
             # Scrapers reach pods on their own address: the pod binds every interface.
             metrics_host=env.str("METRICS_HOST", env.str("HOST", "127.0.0.1")),
+            max_receive_message_bytes=env.int("MAX_RECEIVE_MESSAGE_BYTES", 4 * 1024 * 1024),
         )
 
 

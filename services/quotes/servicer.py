@@ -8,6 +8,7 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
+from service_runtime import page_tokens
 from service_runtime.errors import DomainError, InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
@@ -111,11 +112,8 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         size = request.page_size or DEFAULT_PAGE_SIZE
         if size > MAX_PAGE_SIZE:
             raise InvalidArgument("PAGE_SIZE_TOO_LARGE", f"page_size is at most {MAX_PAGE_SIZE}")
-        offset = 0
-        if request.page_token:
-            if not request.page_token.isdigit():
-                raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one we issued")
-            offset = int(request.page_token)
+        # Opaque offsets, parsed strictly: "²" or 2^63 never reach the store.
+        offset = page_tokens.decode_int("off", request.page_token) or 0
         # One more than asked tells whether another page exists.
         records = await self.snapshots.newest(request.sport, size + 1, offset)
         summaries = []
@@ -127,7 +125,7 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
             summaries.append(summary)
         return pb.ListModelSnapshotsResponse(
             snapshots=summaries,
-            next_page_token=str(offset + size) if len(records) > size else "",
+            next_page_token=page_tokens.encode("off", offset + size) if len(records) > size else "",
         )
 
     async def GetReplicaInfo(

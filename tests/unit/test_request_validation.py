@@ -10,7 +10,9 @@ from betmesh.identity.v1 import identity_service_pb2 as identity
 from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2
 
+from service_runtime import page_tokens
 from service_runtime.errors import InvalidArgument
+from service_runtime.limits import check_within_contract, upper_bound
 from service_runtime.validation import check, request_type
 
 
@@ -121,3 +123,48 @@ def test_many_violations_are_reported_boundedly() -> None:
 def test_request_types_come_from_the_method_name() -> None:
     assert request_type("/betmesh.bets.v1.BetService/PlaceBet") is bets.PlaceBetRequest
     assert request_type("/betmesh.bets.v1.BetService/Nope") is None
+
+
+def test_page_tokens_are_opaque_and_strictly_parsed() -> None:
+    token = page_tokens.encode("off", 50)
+    assert token != "50" and page_tokens.decode_int("off", token) == 50
+    assert page_tokens.decode_int("off", "") is None
+    assert page_tokens.decode_key("held", page_tokens.encode("held", "fx-1")) == "fx-1"
+    bad = [
+        "9223372036854775808",
+        "²",
+        token + "=",
+        page_tokens.encode("off", 10**19),
+        page_tokens.encode("off", "-1"),
+        page_tokens.encode("off", "05"),
+        page_tokens.encode("held", 1),
+    ]
+    for value in bad:
+        with pytest.raises(InvalidArgument) as caught:
+            page_tokens.decode_int("off", value)
+        assert caught.value.reason == "PAGE_TOKEN_INVALID"
+    for value in (page_tokens.encode("held", "a\0b"), page_tokens.encode("held", "x" * 129)):
+        with pytest.raises(InvalidArgument):
+            page_tokens.decode_key("held", value)
+
+
+def test_game_states_are_bounded_by_the_contract_in_the_domain_too() -> None:
+    assert upper_bound(game_state_pb2.FootballState, "home_goals") == 50
+    check_within_contract(
+        game_state_pb2.GameState(football=game_state_pb2.FootballState(home_goals=50)), "R", "gs"
+    )
+    for state in (
+        game_state_pb2.GameState(football=game_state_pb2.FootballState(home_goals=2000)),
+        game_state_pb2.GameState(tennis=game_state_pb2.TennisState(home_points=2**32 - 1)),
+        game_state_pb2.GameState(
+            tennis=game_state_pb2.TennisState(
+                sets=[game_state_pb2.TennisSetScore(home_games=2**32 - 1)]
+            )
+        ),
+        game_state_pb2.GameState(
+            tennis=game_state_pb2.TennisState(sets=[game_state_pb2.TennisSetScore()] * 6)
+        ),
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            check_within_contract(state, "GAME_STATE_OUT_OF_RANGE", "game_state")
+        assert caught.value.reason == "GAME_STATE_OUT_OF_RANGE"

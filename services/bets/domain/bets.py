@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+from service_runtime import page_tokens
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.bets.domain import requests, settlement
 from services.bets.domain.bet_ports import (
@@ -1075,22 +1076,10 @@ class BetsCore:
 
 
 def _encode_bet_token(bet_id: str) -> str:
-    import base64
 
-    return base64.urlsafe_b64encode(f"b1:{bet_id}".encode()).decode().rstrip("=")
+    return page_tokens.encode("b1", bet_id)
 
 
 def _decode_bet_token(token: str) -> str | None:
-    import base64
-    import binascii
-
-    if not token:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued here") from None
-    prefix, _, bet_id = raw.partition(":")
-    if prefix != "b1" or not bet_id:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token was not issued here")
-    return bet_id
+    # Strictly parsed (service_runtime.page_tokens): a key of printable ASCII or a refusal.
+    return page_tokens.decode_key("b1", token)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 
+from service_runtime import page_tokens
 from service_runtime.errors import InvalidArgument
 
 MAX_KEY_LENGTH = 200
@@ -100,20 +99,11 @@ def page_size(requested: int) -> int:
 
 
 def encode_page_token(entry_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e1:{entry_id}".encode()).decode().rstrip("=")
+    return page_tokens.encode("e1", entry_id)
 
 
 def decode_page_token(token: str) -> int | None:
-    if not token:
-        return None
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        prefix, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        if prefix != "e1":
-            raise ValueError(prefix)
-        entry_id = int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("PAGE_TOKEN_INVALID", _NOT_OURS) from None
-    if entry_id <= 0:
+    entry_id = page_tokens.decode_int("e1", token)
+    if entry_id is not None and entry_id <= 0:
         raise InvalidArgument("PAGE_TOKEN_INVALID", _NOT_OURS)
     return entry_id

@@ -16,6 +16,7 @@ from betmesh.common.v1 import game_state_pb2, sport_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
+from service_runtime.limits import check_within_contract
 from services.live.domain import basketball, football, tennis
 
 # Plain ints: enum values arrive from the wire and from storage, and may be unknown numbers.
@@ -105,6 +106,14 @@ def validate_event(event: me.MatchEvent) -> None:
             "FIXTURE_ID_TOO_LONG",
             f"event.fixture_id is longer than {MAX_FIXTURE_ID_LENGTH} characters",
         )
+    # The contract's pattern (printable ASCII, no space), again here: the id keys Redis state
+    # and events every consumer reads, so a NUL or a newline in it must never be stored.
+    if not (event.fixture_id.isascii() and event.fixture_id.isprintable()) or (
+        " " in event.fixture_id
+    ):
+        raise InvalidArgument(
+            "FIXTURE_ID_INVALID", "event.fixture_id must be printable ASCII without spaces"
+        )
     if event.sequence < 1:
         raise InvalidArgument(
             "SEQUENCE_REQUIRED", "event.sequence is required; sequences start at 1"
@@ -183,4 +192,7 @@ def apply_event(game: LiveGame, event: me.MatchEvent) -> LiveGame:
     else:
         tennis.apply(state, event, game.best_of_sets)
     state.event_sequence = event.sequence
+    # The state is what the quote models price from: it stays within what the contract allows
+    # for the sport (a 51st goal, a 401st point is a feed's mistake, refused, never priced).
+    check_within_contract(state, "SCORE_OUT_OF_RANGE", "game_state")
     return replace(game, status=status, state=state)

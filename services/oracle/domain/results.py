@@ -6,8 +6,6 @@ it atomically per fixture, so two sources reporting at once are evaluated one af
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +15,7 @@ from typing import Protocol
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from service_runtime import page_tokens
 from service_runtime.auth import Principal
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.oracle.domain.agreement import (
@@ -248,19 +247,12 @@ def correct(
 
 
 def encode_page_token(fixture_id: str) -> str:
-    return base64.urlsafe_b64encode(fixture_id.encode()).decode()
+    return page_tokens.encode("held", fixture_id)
 
 
 def decode_page_token(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued") from None
-    if not after:
-        raise InvalidArgument("PAGE_TOKEN_INVALID", "page_token is not one we issued")
-    return after
+    # Strictly parsed (service_runtime.page_tokens): printable ASCII, bounded, or a refusal.
+    return page_tokens.decode_key("held", token) or ""
 
 
 class Oracle:

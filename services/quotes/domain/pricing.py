@@ -19,6 +19,7 @@ from betmesh.quotes.v1 import snapshot_pb2
 
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, Unimplemented
+from service_runtime.limits import check_within_contract
 from services.quotes.domain import (
     basketball,
     football,
@@ -306,7 +307,7 @@ def price_fixture(
             f"snapshot {snapshot_hash} is not a {sport_pb2.Sport.Name(sport)} snapshot",
         )
     if game_state is not None:
-        _validate_game_state(game_state, sport)
+        _validate_game_state(game_state, sport, fixture.best_of_sets)
     wanted = _wanted_types(market_types, sport)
     policy = resolve_policy(snapshot.pricing_policy, live=game_state is not None)
     model = _MODELS[sport]
@@ -337,13 +338,22 @@ _SPORT_STATES = {
 
 
 def _validate_game_state(
-    game_state: game_state_pb2.GameState, sport: sport_pb2.Sport.ValueType
+    game_state: game_state_pb2.GameState, sport: sport_pb2.Sport.ValueType, best_of_sets: int
 ) -> None:
     if game_state.WhichOneof("sport_state") != _SPORT_STATES[sport]:
         raise InvalidArgument(
             "GAME_STATE_SPORT_MISMATCH",
             f"in-play pricing of {sport_pb2.Sport.Name(sport)} needs "
             f"game_state.{_SPORT_STATES[sport]}",
+        )
+    # The models size their grids and distributions from the score: bounded to what the sport
+    # allows (the contract's own bounds, checked again here whoever called), so no request
+    # makes a replica allocate in proportion to a number it sent.
+    check_within_contract(game_state, "GAME_STATE_OUT_OF_RANGE", "game_state")
+    if sport == sport_pb2.SPORT_TENNIS and len(game_state.tennis.sets) > best_of_sets:
+        raise InvalidArgument(
+            "GAME_STATE_OUT_OF_RANGE",
+            f"game_state.tennis.sets has more sets than the match's best of {best_of_sets}",
         )
 
 

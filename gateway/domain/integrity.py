@@ -89,6 +89,13 @@ def _probabilities(market: market_pb2.Market) -> dict[str, int]:
     return {s.selection_id: s.probability_e9 for s in market.selections}
 
 
+def _probability(market: market_pb2.Market, selection_id: str) -> int | None:
+    for selection in market.selections:  # two or three selections: no dict to build
+        if selection.selection_id == selection_id:
+            return selection.probability_e9
+    return None
+
+
 def _payout_e4(odds: Iterable[int]) -> int:
     """1 / sum(1/odds), in ten-thousandths, from exact integer arithmetic."""
     # The book sum in e12 (1/o = 1e4/o_e4, times 1e12), so payout_e4 = 1e16 / booksum_e12.
@@ -179,8 +186,8 @@ def check_lines(markets: Sequence[market_pb2.Market], policy: GuardPolicy) -> li
             selection = "away" if side == 2 else "home"  # SIDE_AWAY: the line is the away side's
             direction = 1
         for lower, higher in itertools.pairwise(group):
-            p_low = _probabilities(lower).get(selection)
-            p_high = _probabilities(higher).get(selection)
+            p_low = _probability(lower, selection)
+            p_high = _probability(higher, selection)
             if p_low is None or p_high is None:
                 continue
             # Totals: p_high <= p_low. Handicaps: p_high >= p_low.

@@ -244,7 +244,7 @@ async def canary_and_guard(gateway: Gateway, clean: str, bets: BetsMesh) -> None
     assert third.priced_count == len(fixture_ids)
 
     holds = await gateway.consensus.ListPriceHolds(
-        pb.ListPriceHoldsRequest(status=pb.PRICE_HOLD_STATUS_OPEN, page_size=1000), timeout=10
+        pb.ListPriceHoldsRequest(status=pb.PRICE_HOLD_STATUS_OPEN, page_size=500), timeout=10
     )
     assert holds.open_count == holds.held_total == len(holds.holds) > 0
     held = {(h.fixture_id, h.market_id): h for h in holds.holds}
@@ -321,7 +321,7 @@ async def canary_and_guard(gateway: Gateway, clean: str, bets: BetsMesh) -> None
                 pb.RejectPriceHoldRequest(hold_id="9" * 30), timeout=10
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
-            "HOLD_ID_INVALID",
+            "INVALID_REQUEST_FIELDS",
         ),
     ):
         got, info, _ = await rpc_error(call)

@@ -142,12 +142,12 @@ def _is_abort(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AbortError)
 
 
-def _admit(method: _Method, context: Context) -> InFlight | None:
-    """The call's admission (to leave when it ends), or the refusal raised."""
+def _admit(method: _Method, context: Context) -> tuple[InFlight | None, float]:
+    """The call's admission and start (to leave when it ends), or the refusal raised."""
     admission = method.admission
-    if admission is not None:
-        admission.enter(context)
-    return admission
+    if admission is None:
+        return None, 0.0
+    return admission, admission.enter(context)
 
 
 def _checked(request: Any, streamed: bool) -> Any:
@@ -163,9 +163,9 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
         started = time.perf_counter()
         span, token = method.start(context)
         outcome: tuple[int, str] | None = None
-        admitted = None
+        admitted, admitted_at = None, 0.0
         try:
-            admitted = _admit(method, context)
+            admitted, admitted_at = _admit(method, context)
             request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
@@ -179,7 +179,7 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
             await context.abort_with_status(rpc_status.to_status(status))
         finally:
             if admitted is not None:
-                admitted.leave()
+                admitted.leave(admitted_at)
             method.end(span, token, context, outcome, started)
 
     return run
@@ -190,9 +190,9 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
         started = time.perf_counter()
         span, token = method.start(context)
         outcome: tuple[int, str] | None = None
-        admitted = None
+        admitted, admitted_at = None, 0.0
         try:
-            admitted = _admit(method, context)
+            admitted, admitted_at = _admit(method, context)
             request = _checked(request, streamed)
             if method.guard is not None:
                 await method.guard(context)
@@ -211,7 +211,7 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
             await context.abort_with_status(rpc_status.to_status(status))
         finally:
             if admitted is not None:
-                admitted.leave()
+                admitted.leave(admitted_at)
             method.end(span, token, context, outcome, started)
 
     return run

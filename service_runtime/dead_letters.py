@@ -88,8 +88,11 @@ class DeadLetterPolicy:
     @classmethod
     def read(cls, env: Env) -> DeadLetterPolicy:
         policy = cls(
+            # Failed attempts after which an event is dead-lettered (event consumers).
             max_attempts=env.int("EVENT_MAX_ATTEMPTS", 5),
+            # Wait before retrying a failed event, doubled at each failure...
             backoff_base_seconds=env.float("EVENT_RETRY_BACKOFF_SECONDS", 0.5),
+            # ... up to this.
             backoff_max_seconds=env.float("EVENT_RETRY_BACKOFF_MAX_SECONDS", 30.0),
         )
         if policy.max_attempts < 1:

@@ -76,6 +76,7 @@ class SheddingSettings:
     @classmethod
     def read(cls, env: Env) -> SheddingSettings:
         methods: dict[str, int] = {}
+        # Per-method exceptions to the limits, Name=N,... (short or full method name; 0: none).
         for entry in env.list("MAX_IN_FLIGHT_METHODS", []):
             name, _, value = entry.partition("=")
             try:
@@ -89,10 +90,14 @@ class SheddingSettings:
                 continue
             methods[name.strip()] = limit
         settings = cls(
+            # Calls in flight per unary method; beyond, RESOURCE_EXHAUSTED OVERLOADED at once.
             unary_limit=env.int("MAX_IN_FLIGHT", 512),
+            # Open streams per server-streaming method (a stream is long and cheap while idle).
             stream_limit=env.int("MAX_IN_FLIGHT_STREAMS", 4096),
             method_limits=methods,
+            # The retry hint (google.rpc.RetryInfo) given with OVERLOADED.
             retry_after_seconds=env.float("OVERLOAD_RETRY_AFTER_SECONDS", 0.2),
+            # An event loop running callbacks this late (smoothed) is overloaded: shed.
             max_loop_lag_seconds=env.float("OVERLOAD_LOOP_LAG_SECONDS", 0.5),
         )
         if settings.unary_limit < 0 or settings.stream_limit < 0:

@@ -91,6 +91,7 @@ class ListDeadLettersRequest(_message.Message):
     page_size: _builtins.int
     """At most 500; 0: 50."""
     page_token: _builtins.str
+    """The last page's next_page_token (a dead-letter id)."""
     def __init__(
         self,
         *,

@@ -76,7 +76,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("replicas", "dissents", GATEWAY, "ListDissents", (), "recorded disagreements"),
     Command("snapshots", "list", QUOTES, "ListModelSnapshots", (), "model snapshots"),
     Command("snapshots", "reviews", GATEWAY, "ListSnapshotReviews", (), "canary decisions"),
-    Command("snapshots", "force", GATEWAY, "ForceSnapshot", ("snapshot_hash",), "override"),
+    Command("snapshots", "force", GATEWAY, "ForceSnapshot", ("sport", "snapshot_hash"), "override"),
     Command("bets", "void", BETS, "VoidBets", ("fixture_id",), "void a fixture's bets"),
     Command("bets", "rtp", BETS, "GetReturnToPlayerReport", (), "return to player"),
     Command("bets", "exposure", BETS, "GetExposureReport", ("fixture_id",), "worst cases"),

@@ -72,11 +72,12 @@ SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "services.bets": ("betmesh.gateway", "betmesh.identity", "betmesh.live"),
     "services.oracle": (),
     "services.identity": (),
-    # Anonymous visitors' odds board: the edge's own token, role public (below), for live only.
-    "gateway.edge": ("betmesh.live",),
+    # Anonymous visitors' odds board: the edge's own token, role public (below), for live; for
+    # identity, to vouch for a visitor's address on sign-in starts and sign-ups (rate limits).
+    "gateway.edge": ("betmesh.live", "betmesh.identity"),
 }
 # A credential's role when it is not "service": the edge acts for anonymous visitors, so it gets
-# the public role (the odds stream and nothing else: service_runtime.tokens.PUBLIC_METHODS).
+# the public role (the odds stream and nothing else: RPCs whose contract names the public role).
 SERVICE_CLIENT_ROLES: Mapping[str, str] = {"gateway.edge": "public"}
 AUTH_MODES = ("tokens", "anonymous")
 MESH_FILE = "mesh.json"
@@ -647,6 +648,8 @@ class Mesh:
             "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
             "BETMESH_AUTH_MODE": self.config.auth,
             "BETMESH_IDENTITY_ADDRESS": identity.address if identity else "",
+            # One machine: the demo's whole crowd signs up from one address, without the edge.
+            "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "1000",
             # Each address with the engine it must run: the gateway counts engines from this.
             "BETMESH_GATEWAY_REPLICAS": ";".join(
                 f"{sport}="

@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
+from service_runtime.method_rules import rule_for
 from service_runtime.metrics import bounded_reason, rpc_metrics
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
@@ -240,6 +241,10 @@ def wrap_handler(
     service = method.lstrip("/").split("/", 1)[0]
     guard: Guard | None = None
     if service not in OPEN_SERVICES:
+        # Who may call it is declared in the contract (or by the authenticator's own rules, for
+        # a service outside protos/); a method that declares nothing stops the service from
+        # starting (UndeclaredMethod) rather than being open or closed by accident.
+        getattr(authenticator, "rules", rule_for)(method)
 
         async def guard(context: Context) -> None:
             metadata = {

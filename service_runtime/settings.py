@@ -88,9 +88,10 @@ class ServerSettings:
     max_concurrent_streams: int
     log_level: str
     environment: str
-    # "tokens": every RPC but health and reflection needs an identity-issued bearer token
-    # (service_runtime.tokens); "anonymous" admits every caller as unknown.
-    auth_mode: str = "anonymous"
+    # "tokens" (the default): every RPC its contract does not declare allow_anonymous needs an
+    # identity-issued bearer token (service_runtime.tokens); "anonymous", only when asked for
+    # explicitly, admits every caller as unknown (and domain code refuses unknown callers).
+    auth_mode: str = "tokens"
     identity_address: str = ""
     identity_issuer: str = "betmesh-identity"
     # Clients are asked (GOAWAY) to open a new connection after this long, so that behind a
@@ -112,7 +113,7 @@ class ServerSettings:
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
         environment = env.str("ENVIRONMENT", "development")
-        auth_mode = env.str("AUTH_MODE", "anonymous")
+        auth_mode = env.str("AUTH_MODE", "tokens")
         if auth_mode not in ("anonymous", "tokens"):
             env.problems.append(f"BETMESH_AUTH_MODE={auth_mode!r} must be anonymous or tokens")
         return cls(
@@ -150,7 +151,7 @@ class ClientSettings:
     @classmethod
     def read(cls, env: Env) -> ClientSettings:
         return cls(
-            auth_mode=env.str("AUTH_MODE", "anonymous"),
+            auth_mode=env.str("AUTH_MODE", "tokens"),
             identity_address=env.str("IDENTITY_ADDRESS", ""),
             client_id=env.str("CLIENT_ID", ""),
             client_secret_file=env.str("CLIENT_SECRET_FILE", ""),

@@ -8,9 +8,10 @@ section 4).
 
 `TokenAuthenticator` is the `service_runtime.auth.Authenticator` services run with when
 BETMESH_AUTH_MODE=tokens: it reads `authorization: Bearer <jwt>`, keeps the identity service's
-JWKS (GetJwks at BETMESH_IDENTITY_ADDRESS) and re-fetches it, rate-limited, when a token names a
-kid it does not know (the identity service publishes a key before signing with it), checks the
-audience is this service, then the method's role policy.
+JWKS (GetJwks at BETMESH_IDENTITY_ADDRESS), re-fetches it on a schedule and, rate-limited, when a
+token names a kid it does not know (the identity service publishes a key before signing with it)
+or fails its signature (a key replaced under the same kid), checks the audience is this service,
+then the role the method declares in its contract (service_runtime.method_rules).
 """
 
 from __future__ import annotations
@@ -31,20 +32,22 @@ from opentelemetry import trace
 
 from service_runtime.auth import Principal
 from service_runtime.errors import PermissionDenied, Unauthenticated, Unavailable
+from service_runtime.method_rules import (
+    KNOWN_ROLES,
+    PUBLIC_ROLE,
+    MethodRule,
+    UndeclaredMethod,
+    rule_for,
+)
 from service_runtime.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
-# betmesh.identity.v1.Role, lower case; players' tokens come with FranceConnect login.
-KNOWN_ROLES = frozenset({"player", "partner", "operator", "service", "public"})
-# Anonymous visitors' access, held by the edge on their behalf (gateway/edge/README.md): allowed
-# only where METHOD_ROLES names it (PUBLIC_METHODS), never by a service-wide default.
-PUBLIC_ROLE = "public"
-# What anyone may see without an account: the odds board's stream. Nothing that writes, nothing
-# about a player, nothing that changes another caller's subscription (UpdateSubscription).
-PUBLIC_METHODS = frozenset({"/betmesh.live.v1.LiveOddsService/StreamOdds"})
-NAMED_ROLES = KNOWN_ROLES - {PUBLIC_ROLE}
+__all__ = ["ACCEPTED_TYPES", "KNOWN_ROLES", "PUBLIC_ROLE", "TokenAuthenticator", "TokenVerifier"]
+# Retried once after a re-fetch of the key set: a key we do not have yet, or one the identity
+# service replaced under the same kid.
+_STALE_KEY_REASONS = frozenset({"TOKEN_KEY_UNKNOWN", "TOKEN_SIGNATURE_INVALID"})
 
 
 def _fail(reason: str, message: str) -> Unauthenticated:
@@ -170,8 +173,8 @@ class TokenVerifier:
 
 
 JwksFetcher = Callable[[], Awaitable[list[dict[str, str]]]]
-# Method (e.g. "/betmesh.oracle.v1.OracleService/PublishResult") -> roles allowed to call it.
-RolePolicy = Mapping[str, Collection[str]]
+# Method path (e.g. "/betmesh.oracle.v1.OracleService/PublishResult") -> its declared rule.
+RuleLookup = Callable[[str], MethodRule]
 
 
 def grpc_jwks_fetcher(address: str) -> JwksFetcher:
@@ -206,18 +209,17 @@ class TokenAuthenticator:
         audience: str,
         issuer: str,
         fetch_jwks: JwksFetcher,
-        roles: RolePolicy | None = None,
-        default_roles: Collection[str] = NAMED_ROLES,
-        open_methods: Collection[str] = (),
+        rules: RuleLookup = rule_for,
         min_refresh_seconds: float = 10.0,
+        max_key_age_seconds: float = 300.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.audience = audience
-        self.roles = {m: frozenset(r) for m, r in (roles or {}).items()}
-        self.default_roles = frozenset(default_roles)
-        self.open_methods = frozenset(open_methods)
+        self.rules = rules
         self.min_refresh_seconds = min_refresh_seconds
+        # Keys older than this are re-fetched at the next call: retired keys stop being trusted.
+        self.max_key_age_seconds = max_key_age_seconds
         self._fetch = fetch_jwks
         self._monotonic = monotonic
         self._verifier = TokenVerifier([], issuer=issuer, audience=audience, clock=clock)
@@ -236,32 +238,44 @@ class TokenAuthenticator:
             self.fetches += 1
             return True
 
+    def rule(self, method: str) -> MethodRule:
+        try:
+            return self.rules(method)
+        except UndeclaredMethod:
+            # Registration refuses these; one reached anyway (a generic handler) is nobody's.
+            raise PermissionDenied(
+                "METHOD_ROLE_UNDECLARED", "this method declares no role that may call it"
+            ) from None
+
     async def authenticate(self, method: str, metadata: Mapping[str, str]) -> Principal | None:
-        if method in self.open_methods:
-            return None
+        rule = self.rule(method)
         header = metadata.get("authorization", "")
+        if rule.allow_anonymous and not header:
+            return None
         scheme, _, token = header.partition(" ")
         if not header:
             raise _fail("TOKEN_MISSING", "this call needs authorization: Bearer <token>")
         if scheme.lower() != "bearer" or not token.strip():
             raise _fail("TOKEN_MALFORMED", "authorization must be Bearer <token>")
-        if self._fetched_at is None:
+        stale = (
+            self._fetched_at is None
+            or self._monotonic() - self._fetched_at >= self.max_key_age_seconds
+        )
+        if stale:
             await self._refresh()
         try:
             principal = self._verifier.verify(token.strip())
         except Unauthenticated as exc:
-            # A key published after our last fetch: fetch again (rate-limited) and retry once.
-            if exc.reason != "TOKEN_KEY_UNKNOWN" or not await self._refresh():
+            if exc.reason not in _STALE_KEY_REASONS or not await self._refresh():
                 raise
             principal = self._verifier.verify(token.strip())
         # The RPC's server span records who called (a subject and role, never the token).
         span = trace.get_current_span()
         span.set_attribute("betmesh.caller.subject", principal.subject)
         span.set_attribute("betmesh.caller.role", principal.role)
-        allowed = self.roles.get(method, self.default_roles)
-        if principal.role == PUBLIC_ROLE and method not in PUBLIC_METHODS:
-            allowed = frozenset()  # whatever a policy says, the public role reads odds only
-        if principal.role not in allowed:
+        # An anonymous method needs no token, but one that is sent must be good: the caller is
+        # then known (the edge vouching for a visitor's address, service_runtime.auth).
+        if not rule.allow_anonymous and not rule.admits(principal.role):
             raise PermissionDenied(
                 "ROLE_NOT_ALLOWED",
                 f"role {principal.role} may not call {method}",
@@ -270,72 +284,15 @@ class TokenAuthenticator:
         return principal
 
 
-# Which roles may call a service at all when it states nothing finer (per-method policies are
-# the service's own, passed as `roles`). Partners consume odds; players bet and read their
-# account; operators and internal services reach everything.
-SERVICE_ROLES: Mapping[str, frozenset[str]] = {
-    "betmesh.quotes": frozenset({"service", "operator"}),
-    "betmesh.gateway": frozenset({"service", "operator"}),
-    "betmesh.oracle": frozenset({"service", "operator"}),
-    "betmesh.live": frozenset({"partner", "player", "service", "operator"}),
-    "betmesh.bets": frozenset({"player", "service", "operator"}),
-    # Its token-less RPCs (login, JWKS, webhooks) are open; the rest is the player's own
-    # account (METHOD_ROLES) or internal.
-    "betmesh.identity": frozenset({"service", "operator"}),
-}
-
-
-_INTERNAL = frozenset({"service", "operator"})
-# RPCs the contracts reserve for operators and internal services inside a service that players or
-# partners otherwise reach (their comments in protos/ say so): a match-event feed, settlement
-# and reports. Other roles get PERMISSION_DENIED before the service sees the call.
-METHOD_ROLES: Mapping[str, frozenset[str]] = {
-    "/betmesh.live.v1.LiveOddsService/IngestMatchEvent": _INTERNAL,
-    # The public odds board (anonymous browsers through the edge's own credential).
-    **{method: SERVICE_ROLES["betmesh.live"] | {PUBLIC_ROLE} for method in PUBLIC_METHODS},
-    **{
-        f"/betmesh.bets.v1.BetService/{name}": _INTERNAL
-        for name in (
-            "SettleMarket",
-            "RollbackSettlement",
-            "VoidBets",
-            "GetReturnToPlayerReport",
-            "GetExposureReport",
-            "ListResultHolds",
-        )
-    },
-    # The mesh's dead letters (service_runtime.dead_letters): operators only.
-    **{
-        f"/betmesh.bets.v1.DeadLetterService/{name}": frozenset({"operator"})
-        for name in ("ListDeadLetters", "RequeueDeadLetter", "DiscardDeadLetter")
-    },
-    # An operator's decisions on prices: never an internal service's.
-    **{
-        f"/betmesh.gateway.v1.ConsensusGatewayService/{name}": frozenset({"operator"})
-        for name in ("ReleasePriceHold", "RejectPriceHold", "ForceSnapshot")
-    },
-    # A player's own account (the service refuses another's with NOT_YOUR_ACCOUNT).
-    **{
-        f"/betmesh.identity.v1.IdentityService/{name}": _INTERNAL | {"player"}
-        for name in (
-            "GetPlayer",
-            "GetResponsibleGamblingLimits",
-            "SetResponsibleGamblingLimits",
-            "SelfExclude",
-            "StartKycVerification",
-        )
-    },
-}
-
-
 def token_authenticator(service: str, settings: ServerSettings) -> TokenAuthenticator:
     """The authenticator a service runs with under BETMESH_AUTH_MODE=tokens."""
     if not settings.identity_address:
-        raise RuntimeError("BETMESH_AUTH_MODE=tokens needs BETMESH_IDENTITY_ADDRESS")
+        raise RuntimeError(
+            "BETMESH_AUTH_MODE=tokens (the default) needs BETMESH_IDENTITY_ADDRESS; "
+            "BETMESH_AUTH_MODE=anonymous runs without authentication"
+        )
     return TokenAuthenticator(
         audience=service,
         issuer=settings.identity_issuer,
         fetch_jwks=grpc_jwks_fetcher(settings.identity_address),
-        roles=METHOD_ROLES,
-        default_roles=SERVICE_ROLES.get(service, NAMED_ROLES),
     )

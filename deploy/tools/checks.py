@@ -18,6 +18,7 @@ Rules:
   `strict_scheduling`;
 - only the oracle may egress to the chain RPC port; only pods labelled public take traffic from
   outside the namespace, and the Ingress routes only to them;
+- every betmesh process runs with BETMESH_AUTH_MODE=tokens (quote replicas included);
 - under BETMESH_AUTH_MODE=tokens, every service that calls other services (the gateway, live,
   bets, quote replicas, the edge) has a client credential of its own: BETMESH_CLIENT_ID from a
   Secret and BETMESH_CLIENT_SECRET_FILE on a mounted Secret volume (without one its calls carry
@@ -120,6 +121,7 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
         problems += _container_rules(obj, config_maps)
         problems += _coverage(obj, by_kind.get("PodDisruptionBudget", []), policies)
         problems += _client_credential(obj, config_maps)
+        problems += _tokens(obj, config_maps)
     problems += _secrets(objects)
     problems += _quotes(objects, by_kind, strict_scheduling)
     problems += _network(objects, by_kind)
@@ -214,6 +216,22 @@ def _coverage(obj: Manifest, budgets: list[Manifest], policies: list[Manifest]) 
 CALLERS = frozenset(
     {"gateway", "gateway.edge", "services.live", "services.bets", "services.quotes"}
 )
+
+
+def _tokens(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iterator[str]:
+    """Every betmesh process runs with tokens: no workload is left open to whoever reaches it on
+    the network (a NetworkPolicy is a second wall, not the only one)."""
+    for container in containers(obj):
+        args = container.get("args") or [""]
+        if args[0] not in BETMESH_PROCESSES:
+            continue
+        mode = _env(container, config_maps).get("BETMESH_AUTH_MODE", "tokens")
+        if mode != "tokens":
+            yield f"{ref(obj)}: runs with BETMESH_AUTH_MODE={mode}; production needs tokens"
+
+
+# Every betmesh process a manifest may run (the container's first argument).
+BETMESH_PROCESSES = CALLERS | {"services.identity", "services.oracle"}
 
 
 def _client_credential(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iterator[str]:

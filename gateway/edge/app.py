@@ -153,7 +153,10 @@ def build(settings: EdgeSettings) -> Edge:
     )
     cors = Cors(settings.cors_origins)
     identity_routes = IdentityRoutes(
-        upstreams, settings.public_url or f"http://{settings.host}:{settings.port}"
+        upstreams,
+        settings.public_url or f"http://{settings.host}:{settings.port}",
+        public_tokens=public_tokens,
+        trusted_proxies=settings.trusted_proxies,
     )
     site = StaticSite(settings.web_root)
     app = web.Application(

@@ -10,14 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.edge.methods import ExposedMethod
-from service_runtime.tokens import (
-    METHOD_ROLES,
-    NAMED_ROLES,
-    SERVICE_ROLES,
-    JwksFetcher,
-    TokenAuthenticator,
-    grpc_jwks_fetcher,
-)
+from service_runtime.tokens import JwksFetcher, TokenAuthenticator, grpc_jwks_fetcher
 
 
 class EdgeAuthenticator:
@@ -40,8 +33,6 @@ class EdgeAuthenticator:
                 audience=method.audience,
                 issuer=self.issuer,
                 fetch_jwks=self._fetch,
-                roles=METHOD_ROLES,
-                default_roles=SERVICE_ROLES.get(method.audience, NAMED_ROLES),
             )
             self._by_audience[method.audience] = authenticator
         await authenticator.authenticate(

@@ -180,6 +180,10 @@ class GrpcWebProxy:
             span.set_attribute("betmesh.edge.public", True)
             token = await self.public_tokens.token(method.audience, timeout)
             metadata = (("authorization", f"Bearer {token}"), (PUBLIC_CLIENT_HEADER, client))
+        elif method.open and self.public_tokens is not None:
+            # Sign-up and the like need no token; the edge's vouches for the visitor's address,
+            # which the service's per-address limits then count (not the edge as one client).
+            metadata = await self._vouched(metadata, method, client, timeout)
         elif self.authenticator is not None:
             await self.authenticator.check(method, request.headers)
         channel = self.upstreams.channel(method.area)
@@ -191,6 +195,18 @@ class GrpcWebProxy:
         return await self._unary(
             mode, channel, method, message, metadata, timeout or self.default_unary_deadline, span
         )
+
+    async def _vouched(
+        self, metadata: Metadata, method: ExposedMethod, client: str, timeout: float | None
+    ) -> Metadata:
+        if self.public_tokens is None or any(k == "authorization" for k, _ in metadata):
+            return metadata
+        try:
+            token = await self.public_tokens.token(method.audience, timeout)
+        except DomainError as exc:
+            log.warning("no edge token to vouch for a visitor", extra={"reason": exc.reason})
+            return metadata
+        return (*metadata, ("authorization", f"Bearer {token}"), (PUBLIC_CLIENT_HEADER, client))
 
     async def _unary(
         self,

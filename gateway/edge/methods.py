@@ -18,7 +18,7 @@ from betmesh.live.v1 import live_odds_service_pb2
 from betmesh.oracle.v1 import oracle_service_pb2
 from google.protobuf.descriptor import FileDescriptor
 
-from service_runtime.tokens import PUBLIC_METHODS
+from service_runtime.method_rules import PUBLIC_ROLE, rule_of
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,11 @@ class ExposedMethod:
     area: str  # "bets": which upstream owns it
     audience: str  # "betmesh.bets": what a token for it must be issued for
     server_streaming: bool
-    # Callable without a token (identity's sign-up and token RPCs): the edge checks nothing.
+    # Callable without a token (its contract says allow_anonymous: identity's sign-up and token
+    # RPCs): the edge checks nothing.
     open: bool = False
-    # Public read (the odds board): a call without a token goes upstream with the edge's own
-    # public-role token instead of being refused (service_runtime.tokens.PUBLIC_METHODS).
+    # Public read (its contract admits the "public" role: the odds board): a call without a
+    # token goes upstream with the edge's own public-role token instead of being refused.
     public: bool = False
 
 
@@ -69,12 +70,13 @@ _IDENTITY = (
     ),
 )
 # Identity's token-less RPCs a browser needs: sign-up, the operator console's client-credential
-# sign-in (secrets are 256-bit random: guessing through the edge is hopeless), the keys, and the
-# login start (the HTTP route /auth/franceconnect/login is the usual way in).
+# sign-in (secrets are 256-bit random: guessing through the edge is hopeless) and the keys. Not
+# the FranceConnect login start: only the HTTP route /auth/franceconnect/login binds a sign-in
+# to the browser (its cookie), so that is the only way in.
 _IDENTITY_OPEN = (
     identity_service_pb2.DESCRIPTOR,
     "IdentityService",
-    ("RegisterPlayer", "IssueToken", "GetJwks", "StartFranceConnectLogin"),
+    ("RegisterPlayer", "IssueToken", "GetJwks"),
 )
 _FIXTURES = (fixture_service_pb2.DESCRIPTOR, "FixtureService", ("GetFixture", "ListFixtures"))
 _CONSENSUS = (
@@ -84,12 +86,11 @@ _CONSENSUS = (
 )
 _ORACLE = (oracle_service_pb2.DESCRIPTOR, "OracleService", ("GetResult", "ListHeldResults"))
 
-EXPOSED = (_BETS, _LIVE, _IDENTITY, _FIXTURES, _CONSENSUS, _ORACLE)
-EXPOSED_OPEN = (_IDENTITY_OPEN,)
+EXPOSED = (_BETS, _LIVE, _IDENTITY, _IDENTITY_OPEN, _FIXTURES, _CONSENSUS, _ORACLE)
 
 
 def _methods(
-    groups: Iterable[tuple[FileDescriptor, str, tuple[str, ...]]], *, open_: bool
+    groups: Iterable[tuple[FileDescriptor, str, tuple[str, ...]]],
 ) -> dict[str, ExposedMethod]:
     found: dict[str, ExposedMethod] = {}
     for file, service_name, names in groups:
@@ -102,20 +103,21 @@ def _methods(
             if method.client_streaming:
                 raise ValueError(f"{service.full_name}/{name}: gRPC-web has no client streams")
             path = f"/{service.full_name}/{name}"
+            rule = rule_of(method)
             found[path] = ExposedMethod(
                 path=path,
                 area=area,
                 audience=audience,
                 server_streaming=method.server_streaming,
-                open=open_,
-                public=path in PUBLIC_METHODS,
+                open=rule.allow_anonymous,
+                public=rule.admits(PUBLIC_ROLE),
             )
     return found
 
 
 def exposed_methods() -> Mapping[str, ExposedMethod]:
     """Path -> method, for every RPC the edge forwards."""
-    return {**_methods(EXPOSED, open_=False), **_methods(EXPOSED_OPEN, open_=True)}
+    return _methods(EXPOSED)
 
 
 AREAS = ("bets", "live", "identity", "gateway", "oracle")

@@ -70,7 +70,7 @@ class EdgeSettings:
                 env.problems.append(f"BETMESH_EDGE_CORS_ORIGINS: {origin!r} is not an origin")
         if "*" in origins:
             env.problems.append("BETMESH_EDGE_CORS_ORIGINS: '*' is refused; list the origins")
-        auth_mode = env.str("AUTH_MODE", "anonymous")
+        auth_mode = env.str("AUTH_MODE", "tokens")
         if auth_mode not in ("anonymous", "tokens"):
             env.problems.append(f"BETMESH_AUTH_MODE={auth_mode!r} must be anonymous or tokens")
         if auth_mode == "tokens" and not identity_address:

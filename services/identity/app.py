@@ -14,12 +14,13 @@ from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
-from service_runtime.tokens import METHOD_ROLES, SERVICE_ROLES, TokenAuthenticator
+from service_runtime.tokens import TokenAuthenticator
 from services.identity.adapters.announcer import EventAnnouncer
 from services.identity.adapters.exclusion_file import EmptyExclusionRegister, FileExclusionRegister
 from services.identity.adapters.keyfile import load_decryption_key, load_signing_key
 from services.identity.adapters.oidc_http import HttpOidcTransport
 from services.identity.adapters.postgres_store import SCHEMA, PostgresIdentityStore
+from services.identity.adapters.redis_counter import RedisCounter
 from services.identity.adapters.ubble import UbbleProvider
 from services.identity.adapters.webhook_http import WebhookServer
 from services.identity.domain.accounts import Accounts
@@ -29,6 +30,7 @@ from services.identity.domain.keys import KeyRing, SigningKey
 from services.identity.domain.kyc import PaidKyc
 from services.identity.domain.players import ExclusionRegister
 from services.identity.domain.sweep import Sweeper
+from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer
 from services.identity.servicer import IdentityServicer
 from services.identity.settings import IdentitySettings
@@ -36,21 +38,6 @@ from services.identity.settings import IdentitySettings
 SERVICE_NAME = identity_service_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
 Hook = Callable[[], Awaitable[None]]
-# Callers have no token yet (or are FranceConnect's browser round trip, or a KYC provider).
-OPEN_METHODS = frozenset(
-    f"/{SERVICE_NAME}/{name}"
-    for name in (
-        "IssueToken",
-        "GetJwks",
-        "StartFranceConnectLogin",
-        "CompleteFranceConnectLogin",
-        "StartFranceConnectLogout",
-        "CompleteFranceConnectLogout",
-        "RegisterPlayer",
-        # Authenticated by the provider's signature over the body, not by a token.
-        "HandleKycWebhook",
-    )
-)
 
 
 def _authenticator(settings: IdentitySettings, keys: KeyRing) -> Authenticator:
@@ -65,9 +52,6 @@ def _authenticator(settings: IdentitySettings, keys: KeyRing) -> Authenticator:
         audience="betmesh.identity",
         issuer=settings.issuer,
         fetch_jwks=own_keys,
-        roles=METHOD_ROLES,
-        default_roles=SERVICE_ROLES["betmesh.identity"],
-        open_methods=OPEN_METHODS,
         min_refresh_seconds=0,
     )
 
@@ -102,12 +86,14 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
     accounts: Accounts | None = None
     kyc: PaidKyc | None = None
     webhooks: WebhookServer | None = None
+    throttle: Throttle | None = None
     if settings.database_url is not None and settings.redis_url is not None:
         database_url = settings.database_url
         engine = postgres.create_engine(database_url, pool_size=5)
         store = PostgresIdentityStore(engine)
         redis_client = aioredis.Redis.from_url(settings.redis_url)
         announcer = EventAnnouncer(EventPublisher(redis_client, "betmesh.identity"))
+        throttle = Throttle(RedisCounter(redis_client))
         accounts = Accounts(store, announcer)
         register: ExclusionRegister = (
             FileExclusionRegister(settings.exclusion_file)
@@ -174,6 +160,9 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
         accounts=accounts,
         kyc=kyc,
         player_audiences=settings.player_audiences,
+        throttle=throttle,
+        signin_quota=Quota("signin", settings.signin_starts_per_minute, 60),
+        register_quota=Quota("register", settings.registrations_per_hour, 3600),
     )
     host = ServiceHost(
         service="betmesh.identity",

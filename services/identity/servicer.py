@@ -11,6 +11,7 @@ from betmesh.identity.v1 import identity_service_pb2 as pb
 from betmesh.identity.v1 import identity_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from service_runtime.auth import LOGIN_BINDING_HEADER, client_address, current_principal
 from service_runtime.errors import FailedPrecondition
 from service_runtime.server import ServicerContext
 from services.identity.domain.accounts import Accounts
@@ -19,6 +20,7 @@ from services.identity.domain.franceconnect import Callback, FranceConnect
 from services.identity.domain.keys import KeyRing
 from services.identity.domain.kyc import PaidKyc, WebhookResult
 from services.identity.domain.players import Limits, Player
+from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer, TokenRequest, issue_player_token
 
 _ROLES: dict[ClientRole, int] = {
@@ -38,6 +40,14 @@ _LEVELS = {
     pb.ASSURANCE_LEVEL_EIDAS2: "eidas2",
     pb.ASSURANCE_LEVEL_EIDAS3: "eidas3",
 }
+
+
+UNLIMITED_SIGNIN = Quota("signin", 0, 60)
+UNLIMITED_REGISTER = Quota("register", 0, 3600)
+
+
+def _metadata(context: ServicerContext) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
 def _timestamp(moment: datetime | None) -> Timestamp | None:
@@ -105,13 +115,25 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         accounts: Accounts | None = None,
         kyc: PaidKyc | None = None,
         player_audiences: tuple[str, ...] = (),
+        throttle: Throttle | None = None,
+        signin_quota: Quota = UNLIMITED_SIGNIN,
+        register_quota: Quota = UNLIMITED_REGISTER,
     ) -> None:
         self._kyc = kyc
+        self.throttle = throttle
+        self.signin_quota = signin_quota
+        self.register_quota = register_quota
         self.issuer = issuer
         self.keys = keys
         self.franceconnect = franceconnect
         self._accounts = accounts
         self.player_audiences = player_audiences
+
+    async def _spend(self, quota: Quota, context: ServicerContext) -> None:
+        """Counts the call against its client's quota (RESOURCE_EXHAUSTED beyond it)."""
+        if self.throttle is not None:
+            client = client_address(current_principal.get(), _metadata(context), context.peer())
+            await self.throttle.spend(quota, client)
 
     @property
     def fc(self) -> FranceConnect:
@@ -173,8 +195,12 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def StartFranceConnectLogin(
         self, request: pb.StartFranceConnectLoginRequest, context: ServicerContext
     ) -> pb.StartFranceConnectLoginResponse:
-        url, attempt_id = await self.fc.start_login(
-            request.return_to, _LEVELS.get(request.assurance_level)
+        fc = self.fc
+        await self._spend(self.signin_quota, context)
+        url, attempt_id = await fc.start_login(
+            request.return_to,
+            _LEVELS.get(request.assurance_level),
+            _metadata(context).get(LOGIN_BINDING_HEADER, ""),
         )
         return pb.StartFranceConnectLoginResponse(
             authorization_url=url, login_attempt_id=attempt_id
@@ -190,7 +216,8 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
                 iss=request.iss,
                 error=request.error,
                 error_description=request.error_description,
-            )
+            ),
+            _metadata(context).get(LOGIN_BINDING_HEADER, ""),
         )
         return pb.CompleteFranceConnectLoginResponse(
             player=_player(done.player, self._now()),
@@ -215,7 +242,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def RegisterPlayer(
         self, request: pb.RegisterPlayerRequest, context: ServicerContext
     ) -> pb.RegisterPlayerResponse:
-        player = await self.kyc.register_player(request.display_name)
+        kyc = self.kyc
+        await self._spend(self.register_quota, context)
+        player = await kyc.register_player(request.display_name)
         return pb.RegisterPlayerResponse(
             player=_player(player, self._now()), access_token=self._player_token(player)
         )

@@ -40,6 +40,10 @@ class IdentitySettings:
     sweep_interval_seconds: int = 3600
     # Rotation: published in GetJwks now, signs once it becomes SIGNING_KEY_FILE at a restart.
     next_signing_key_file: Path | None = None
+    # Per client address (the visitor the edge vouches for, else the peer): FranceConnect
+    # sign-in starts per minute and new provisional accounts per hour. 0: unlimited.
+    signin_starts_per_minute: int = 20
+    registrations_per_hour: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IdentitySettings:
@@ -87,6 +91,14 @@ class IdentitySettings:
             env.problems.append(
                 f"BETMESH_IDENTITY_NEXT_SIGNING_KEY_FILE={next_key_file!r} is not a file"
             )
+        signin_starts = env.int("IDENTITY_SIGNIN_STARTS_PER_MINUTE", 20)
+        registrations = env.int("IDENTITY_REGISTRATIONS_PER_HOUR", 10)
+        for name, value in (
+            ("SIGNIN_STARTS_PER_MINUTE", signin_starts),
+            ("REGISTRATIONS_PER_HOUR", registrations),
+        ):
+            if value < 0:
+                env.problems.append(f"BETMESH_IDENTITY_{name}={value} must be 0 or more")
         if ubble is not None and database_url is None:
             env.problems.append("the paid KYC provider needs BETMESH_DATABASE_URL")
         settings = cls(
@@ -107,6 +119,8 @@ class IdentitySettings:
             ),
             sweep_interval_seconds=sweep_interval,
             next_signing_key_file=Path(next_key_file) if next_key_file else None,
+            signin_starts_per_minute=signin_starts,
+            registrations_per_hour=registrations,
         )
         env.check()
         return settings
@@ -176,4 +190,5 @@ def _franceconnect(env: Env) -> FranceConnectConfig | None:
         scopes=scopes,
         acr=acr,
         jwks_min_refresh_seconds=env.float("IDENTITY_FRANCECONNECT_JWKS_MIN_REFRESH_SECONDS", 10.0),
+        jwks_max_age_seconds=env.float("IDENTITY_FRANCECONNECT_JWKS_MAX_AGE_SECONDS", 300.0),
     )

@@ -579,3 +579,24 @@ def test_a_grpc_ingress_lets_grpc_web_fall_through_to_the_edge(
         " (conditions.live): gRPC-web must reach the edge"
     ]
     assert broken(grpc_backend) == ([] if clean else expected)
+
+
+def test_every_betmesh_process_runs_with_tokens() -> None:
+    """The quote replicas were once left open behind their network policy: no longer."""
+
+    def replicas_open(objects: list[Obj]) -> None:
+        for obj in objects:
+            if obj.get("kind") == "StatefulSet":
+                container = obj["spec"]["template"]["spec"]["containers"][0]
+                container["env"].append({"name": "BETMESH_AUTH_MODE", "value": "anonymous"})
+
+    problems = broken(replicas_open)
+    assert any(
+        "StatefulSet/" in p and "BETMESH_AUTH_MODE=anonymous; production needs tokens" in p
+        for p in problems
+    ), problems
+    assert "Deployment/gateway: runs with BETMESH_AUTH_MODE=anonymous" in " ".join(
+        broken(
+            lambda o: find(o, "ConfigMap", "common")["data"].update(BETMESH_AUTH_MODE="anonymous")
+        )
+    )

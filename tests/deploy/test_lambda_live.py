@@ -45,6 +45,7 @@ async def replica() -> AsyncIterator[quote_service_pb2_grpc.QuoteServiceStub]:
     host = build(
         QuotesSettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": "football",
                 "BETMESH_QUOTES_REPLICA_ID": "football-1",
                 "BETMESH_GRACE_SECONDS": "0",

@@ -5,6 +5,8 @@ The crash test runs the real `python -m services.bets` process and kills it mid-
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +22,8 @@ from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.bets.v1 import bet_service_pb2_grpc
 
 from launcher.embedded import free_port
+from services.identity.app import build as build_identity
+from services.identity.settings import IdentitySettings
 from tests.integration.test_bets_harness import (
     GROUP,
     LIMITS,
@@ -32,6 +36,7 @@ from tests.integration.test_bets_harness import (
     running,
     uid,
 )
+from tests.support.grpc_helpers import client_channel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,11 +170,46 @@ class BetsProcess:
                 self.kill()
 
 
+CRASH_CLIENT = "svc-crash-test"
+CRASH_SECRET = "crash-test-secret"
+
+
 @pytest.fixture
-def bets_process(database_url: str, redis_url: str) -> Iterator[tuple[BetsProcess, int, str]]:
+async def identity() -> AsyncIterator[str]:
+    """Identity in-process, for the bets process to check this test's tokens (the default)."""
+    host = build_identity(
+        IdentitySettings.from_env(
+            {
+                "BETMESH_PORT": "0",
+                "BETMESH_IDENTITY_CLIENTS": json.dumps(
+                    [
+                        {
+                            "client_id": CRASH_CLIENT,
+                            "secret_sha256": hashlib.sha256(CRASH_SECRET.encode()).hexdigest(),
+                            "role": "service",
+                            "audiences": ["betmesh.bets"],
+                        }
+                    ]
+                ),
+            }
+        )
+    )
+    port = await host.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await host.stop(0)
+
+
+@pytest.fixture
+def bets_process(
+    database_url: str, redis_url: str, identity: str
+) -> Iterator[tuple[BetsProcess, int, str]]:
     port, consumer = free_port(), uid("bets-proc")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("BETMESH_")},
+        "BETMESH_AUTH_MODE": "tokens",
+        "BETMESH_IDENTITY_ADDRESS": identity,
         "BETMESH_PORT": str(port),
         "BETMESH_DATABASE_URL": database_url,
         "BETMESH_REDIS_URL": redis_url,
@@ -188,11 +228,14 @@ def bets_process(database_url: str, redis_url: str) -> Iterator[tuple[BetsProces
 
 
 async def test_sigkill_mid_load_keeps_every_acknowledged_bet_exactly_once(
-    bets_process: tuple[BetsProcess, int, str], database_url: str, redis_url: str
+    bets_process: tuple[BetsProcess, int, str], database_url: str, redis_url: str, identity: str
 ) -> None:
     process, port, consumer = bets_process
     client = aioredis.Redis.from_url(redis_url)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    # The calls other services would make: a service token (any player's wallet and bets).
+    channel = await client_channel(
+        f"127.0.0.1:{port}", identity, CRASH_CLIENT, CRASH_SECRET, "betmesh.bets"
+    )
     stub = bet_service_pb2_grpc.BetServiceStub(channel)
     bus = Bus(client, consumer)
     mesh = Mesh(None, channel, stub, bus)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.common.v1 import market_pb2, money_pb2
 
 from tests.integration.test_bets_harness import (
+    ANONYMOUS,
     OPERATOR,
     Mesh,
     as_player,
@@ -379,7 +380,9 @@ async def test_players_reach_only_their_own_bets(mesh: Mesh) -> None:
     assert (code, info and info.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_YOUR_WALLET")
 
 
-@pytest.mark.parametrize("metadata", [None, as_player("p-someone")], ids=["anonymous", "player"])
+@pytest.mark.parametrize(
+    "metadata", [ANONYMOUS, as_player("p-someone")], ids=["anonymous", "player"]
+)
 async def test_operator_calls_need_an_operator(
     mesh: Mesh, metadata: tuple[tuple[str, str], ...] | None
 ) -> None:
@@ -460,3 +463,21 @@ def test_every_rejection_reason_is_covered() -> None:
         if name != "REJECTION_REASON_UNSPECIFIED" and f"pb.{name}" not in text
     ]
     assert missing == []
+
+
+async def test_an_unknown_caller_reaches_no_wallet_and_no_bet(mesh: Mesh) -> None:
+    """Fail closed: a caller nobody authenticated (what BETMESH_AUTH_MODE=anonymous admits) is
+    refused by the wallet and bets themselves, not treated as privileged."""
+    p, f = await mesh.player(), await mesh.fixture()
+    bet = await mesh.place(p, [home(f)], 100)
+    calls = [
+        lambda: mesh.stub.GetWallet(pb.GetWalletRequest(player_id=p), metadata=ANONYMOUS),
+        lambda: mesh.stub.ListBets(pb.ListBetsRequest(player_id=p), metadata=ANONYMOUS),
+        lambda: mesh.stub.GetBet(pb.GetBetRequest(bet_id=bet.bet_id), metadata=ANONYMOUS),
+        lambda: mesh.stub.ListLedgerEntries(
+            pb.ListLedgerEntriesRequest(player_id=p), metadata=ANONYMOUS
+        ),
+    ]
+    for call in calls:
+        code, info, _ = await rpc_error(call)
+        assert (code, info and info.reason) == (grpc.StatusCode.UNAUTHENTICATED, "CALLER_UNKNOWN")

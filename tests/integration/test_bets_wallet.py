@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -19,6 +19,7 @@ from google.protobuf import message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from service_runtime.auth import Principal
 from service_runtime.errors import error_info
 from service_runtime.server import ServiceHost
 from services.bets.adapters.postgres_ledger import PostgresLedger
@@ -40,11 +41,20 @@ if TYPE_CHECKING:
 MAX_DEPOSIT = 5_000_000
 
 
+class InternalCaller:
+    """These tests drive the wallet as an internal service would (any player's wallet); an
+    unknown caller is refused by the wallet itself (tests/integration/test_auth_fail_closed.py)."""
+
+    async def authenticate(self, method: str, metadata: Mapping[str, str]) -> Principal | None:
+        return Principal(subject="svc-wallet-test", role="service")
+
+
 # Deposit caps reach bets as identity's events, so the host listens to the bus.
 @pytest_asyncio.fixture(scope="module")
 async def host(database_url: str, redis_url: str) -> AsyncIterator[ServiceHost]:
     settings = BetsSettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_DATABASE_URL": database_url,
             "BETMESH_PORT": "0",
             "BETMESH_BETS_MAX_DEPOSIT_MINOR": str(MAX_DEPOSIT),
@@ -54,7 +64,7 @@ async def host(database_url: str, redis_url: str) -> AsyncIterator[ServiceHost]:
             "BETMESH_BETS_EVENT_BLOCK_MS": "50",
         }
     )
-    service = build(settings)
+    service = build(settings, authenticator=InternalCaller())
     await service.start()
     yield service
     await service.stop(0)

@@ -91,6 +91,8 @@ async def signin(
                     f"{origin}/auth/franceconnect/logout/callback"
                 ),
                 "BETMESH_IDENTITY_RETURN_TO_ALLOWED": f"{origin}/",
+                # Counted per address (all 127.0.0.1 here): the limit has a test of its own.
+                "BETMESH_IDENTITY_SIGNIN_STARTS_PER_MINUTE": "0",
             }
         )
     )
@@ -112,16 +114,19 @@ async def signin(
         await identity.stop(0)
 
 
-async def _browse(client: httpx.AsyncClient, url: str, login: str, origin: str) -> str:
+async def _browse(
+    client: httpx.AsyncClient, url: str, login: str, origin: str, *, until: str = ""
+) -> str:
     """Follows redirects as a browser would, filling in the provider's login form (and its
     self-submitting forms), until the browser lands back on the app: our origin, outside
-    /auth/. Returns that URL."""
+    /auth/ (or, with `until`, is sent to that path of ours). Returns that URL."""
     response = await client.get(url)
     for _ in range(30):
         location = response.headers.get("location")
         if response.status_code in (302, 303) and location is not None:
             target = urljoin(str(response.url), location)
-            if target.startswith(origin) and not urlsplit(target).path.startswith("/auth/"):
+            path = urlsplit(target).path
+            if target.startswith(origin) and (path == until or not path.startswith("/auth/")):
                 return str(target)
             response = await client.get(target)
             continue
@@ -206,6 +211,8 @@ class Kyc:
     identity: identity_service_pb2_grpc.IdentityServiceStub
     sandbox: SandboxUbble
     edge: Edge
+    # Identity's own webhook endpoint (the edge forwards to the RPC instead).
+    identity_webhooks: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +230,8 @@ async def kyc(database_url: str, redis_url: str) -> AsyncIterator[Kyc]:
     process = assemble(
         IdentitySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "tokens",
+                "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "0",
                 "BETMESH_PORT": "0",
                 "BETMESH_DATABASE_URL": database_url,
                 "BETMESH_REDIS_URL": redis_url,
@@ -238,13 +247,23 @@ async def kyc(database_url: str, redis_url: str) -> AsyncIterator[Kyc]:
     port = await process.host.start()
     edge = build(
         EdgeSettings.from_env(
-            {"BETMESH_EDGE_PORT": "0", "BETMESH_EDGE_UPSTREAMS": f"identity=127.0.0.1:{port}"}
+            {
+                "BETMESH_AUTH_MODE": "anonymous",
+                "BETMESH_EDGE_PORT": "0",
+                "BETMESH_EDGE_UPSTREAMS": f"identity=127.0.0.1:{port}",
+            }
         )
     )
     await edge.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Kyc(identity_service_pb2_grpc.IdentityServiceStub(channel), sandbox, edge)
+        assert process.webhooks is not None
+        yield Kyc(
+            identity_service_pb2_grpc.IdentityServiceStub(channel),
+            sandbox,
+            edge,
+            f"http://127.0.0.1:{process.webhooks.port}/webhooks/kyc/ubble",
+        )
     finally:
         await channel.close()
         await edge.stop()
@@ -255,8 +274,10 @@ async def kyc(database_url: str, redis_url: str) -> AsyncIterator[Kyc]:
 async def test_kyc_webhooks_reach_identity_through_the_edge(kyc: Kyc) -> None:
     registered = await kyc.identity.RegisterPlayer(pb.RegisterPlayerRequest(display_name="Inès"))
     player_id = registered.player.player_id
+    # The new player's own token: an account is read by its player (or an operator).
+    player = (("authorization", f"Bearer {registered.access_token.token}"),)
     started = await kyc.identity.StartKycVerification(
-        pb.StartKycVerificationRequest(player_id=player_id)
+        pb.StartKycVerificationRequest(player_id=player_id), metadata=player
     )
     identification = started.verification_session_id
     kyc.sandbox.complete(identification, years_ago(30))
@@ -276,5 +297,130 @@ async def test_kyc_webhooks_reach_identity_through_the_edge(kyc: Kyc) -> None:
         assert (applied.status_code, applied.json()) == (200, {"outcome": "APPLIED"})
         again = await client.post(url, content=body, headers={"Ubble-Signature": signature})
         assert (again.status_code, again.json()) == (200, {"outcome": "DUPLICATE"})
-    got = await kyc.identity.GetPlayer(pb.GetPlayerRequest(player_id=player_id))
+    got = await kyc.identity.GetPlayer(pb.GetPlayerRequest(player_id=player_id), metadata=player)
     assert got.player.kyc_status == pb.KYC_STATUS_VERIFIED
+
+
+CALLBACK = "/auth/franceconnect/callback"
+
+
+def _login_error(response: httpx.Response) -> str:
+    assert response.status_code == 303, (response.status_code, response.text[:200])
+    location = response.headers["location"]
+    assert "access_token" not in location
+    fragment = dict(parse_qsl(urlsplit(location).fragment))
+    return fragment.get("login_error", "")
+
+
+async def test_a_callback_opened_in_another_browser_gets_no_token(signin: SignIn) -> None:
+    """The login-binding attack through the edge: the victim starts a sign-in; the callback URL
+    (code, state, iss) is opened in another browser session, with no cookie or one of its own.
+    No token, a clear reason, and the attempt is spent."""
+    origin = signin.edge.url
+    login = f"{origin}/auth/franceconnect/login?return_to=/"
+    async with httpx.AsyncClient(follow_redirects=False, timeout=15) as victim:
+        started = await victim.get(login)
+        cookie = started.headers["set-cookie"]
+        # The binding cookie: HttpOnly, SameSite=Lax, short-lived, scoped to the sign-in routes
+        # (no Secure over plain http: a browser would drop it).
+        assert cookie.startswith("betmesh_signin=")
+        attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")}
+        assert {"httponly", "samesite", "max-age", "path"} <= attributes
+        assert "samesite=lax" in cookie.lower() and "secure" not in attributes
+        callback = await _browse(victim, login, ADULT.login, origin, until=CALLBACK)
+        assert urlsplit(callback).path == CALLBACK
+        async with httpx.AsyncClient(follow_redirects=False, timeout=15) as attacker:
+            assert _login_error(await attacker.get(callback)) == "LOGIN_COOKIE_MISSING"
+            attacker.cookies.set("betmesh_signin", secrets.token_urlsafe(32))
+            assert _login_error(await attacker.get(callback)) == "LOGIN_NOT_FROM_THIS_BROWSER"
+        # That refusal spent the attempt: the victim signs in again, nobody got a token.
+        assert _login_error(await victim.get(callback)) == "LOGIN_ATTEMPT_UNKNOWN"
+        landed = await _browse(victim, login, ADULT.login, origin)
+    assert "access_token" in dict(parse_qsl(urlsplit(landed).fragment))
+
+
+async def test_repeated_query_parameters_are_refused(signin: SignIn) -> None:
+    origin = signin.edge.url
+    login = f"{origin}/auth/franceconnect/login?return_to=/"
+    async with httpx.AsyncClient(follow_redirects=False, timeout=15) as browser:
+        callback = await _browse(browser, login, ADULT.login, origin, until=CALLBACK)
+        for extra in ("&iss=https://evil.example", "&code=other", "&state=other"):
+            refused = await browser.get(callback + extra)
+            assert _login_error(refused) == "QUERY_PARAMETER_REPEATED"
+        repeated = await browser.get(f"{origin}/auth/franceconnect/login?return_to=/&return_to=/x")
+        assert _login_error(repeated) == "QUERY_PARAMETER_REPEATED"
+        assert "set-cookie" not in repeated.headers
+        logout = await browser.get(f"{origin}/auth/franceconnect/logout/callback?state=a&state=b")
+        assert logout.headers["location"] == "/#logout_error=QUERY_PARAMETER_REPEATED"
+
+
+async def test_too_many_sign_in_starts_from_one_address_get_429(
+    provider: RunningProvider, edge_port: int, database_url: str, redis_url: str
+) -> None:
+    """Identity counts sign-in starts per address; the edge answers 429 with Retry-After."""
+    identity = build_identity(
+        IdentitySettings.from_env(
+            {
+                "BETMESH_PORT": "0",
+                "BETMESH_DATABASE_URL": database_url,
+                "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS": "0",
+                "BETMESH_IDENTITY_FRANCECONNECT_ISSUER": provider.issuer,
+                "BETMESH_IDENTITY_FRANCECONNECT_CLIENT_ID": EDGE_CLIENT_ID,
+                "BETMESH_IDENTITY_FRANCECONNECT_CLIENT_SECRET": provider.client_secret,
+                "BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI": "http://127.0.0.1:1/cb",
+                "BETMESH_IDENTITY_FRANCECONNECT_POST_LOGOUT_REDIRECT_URI": "http://127.0.0.1:1/o",
+                "BETMESH_IDENTITY_RETURN_TO_ALLOWED": "http://127.0.0.1/",
+                "BETMESH_IDENTITY_SIGNIN_STARTS_PER_MINUTE": "1",
+            }
+        )
+    )
+    port = await identity.start()
+    edge = build(
+        EdgeSettings.from_env(
+            {
+                "BETMESH_EDGE_PORT": "0",
+                "BETMESH_EDGE_PUBLIC_URL": "http://127.0.0.1",
+                "BETMESH_IDENTITY_ADDRESS": f"127.0.0.1:{port}",
+            }
+        )
+    )
+    await edge.start()
+    try:
+        async with httpx.AsyncClient(follow_redirects=False, timeout=15) as browser:
+            # One start a minute: of three in a row, at least the last two share a window.
+            answers = [
+                await browser.get(f"http://127.0.0.1:{edge.port}/auth/franceconnect/login")
+                for _ in range(3)
+            ]
+    finally:
+        await edge.stop()
+        await identity.stop(0)
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited, [a.status_code for a in answers]
+    for answer in limited:
+        assert 1 <= int(answer.headers["retry-after"]) <= 60
+        assert "set-cookie" not in answer.headers
+    assert all(a.status_code in (302, 429) for a in answers)
+
+
+async def test_malformed_webhook_headers_are_400_without_internals(kyc: Kyc) -> None:
+    body = json.dumps({"identification_id": "x", "status": "processed"}).encode()
+    identity_url = kyc.identity_webhooks
+    async with httpx.AsyncClient(timeout=15) as client:
+        for url in (f"{kyc.edge.url}/webhooks/kyc/ubble", identity_url):
+            for signature in (
+                b"ts=\xb2,v1=" + b"0" * 64,  # not UTF-8
+                "ts=²,v1=".encode() + b"0" * 64,  # a digit to str.isdigit, not to int()
+                b"ts=" + b"9" * 5000 + b",v1=" + b"0" * 64,  # int() refuses 5,000 digits
+                b"ts=12,v1=not-hex",
+            ):
+                answer = await client.post(
+                    url, content=body, headers={b"Ubble-Signature": signature}
+                )
+                assert answer.status_code == 400, (url, signature[:20], answer.text[:200])
+                assert answer.json()["error"] in {
+                    "WEBHOOK_HEADER_INVALID",
+                    "WEBHOOK_SIGNATURE_MALFORMED",
+                }
+                assert "Traceback" not in answer.text

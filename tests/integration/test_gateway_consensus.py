@@ -42,6 +42,7 @@ async def start_replica(sport: str, replica_id: str, fault: str = "") -> Service
     host = build_quotes(
         QuotesSettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": sport,
                 "BETMESH_QUOTES_REPLICA_ID": replica_id,
                 "BETMESH_QUOTES_FAULT": fault,
@@ -75,6 +76,7 @@ async def mesh(
     gateway = build_gateway(
         GatewaySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}{extra}",
                 "BETMESH_GATEWAY_DEADLINE_MS": "5000",
                 "BETMESH_REDIS_URL": redis_url,

@@ -84,6 +84,7 @@ async def replicas() -> AsyncIterator[list[ServiceHost]]:
         host = build_quotes(
             QuotesSettings.from_env(
                 {
+                    "BETMESH_AUTH_MODE": "anonymous",
                     "BETMESH_QUOTES_SPORT": "football",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
                     # Two engines, as every replica set runs: the gateway requires them.
@@ -112,6 +113,7 @@ async def start_gateway(replicas: list[ServiceHost], database_url: str) -> Gatew
     host = build_gateway(
         GatewaySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}",
                 "BETMESH_DATABASE_URL": database_url,
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
@@ -320,6 +322,7 @@ async def test_the_timer_prices_new_fixtures_without_being_asked(
     host = build_gateway(
         GatewaySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}",
                 "BETMESH_DATABASE_URL": clean_schema,
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "3600",

@@ -6,9 +6,11 @@ a real process; the "browser" is httpx following its redirects and filling in it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,9 +26,11 @@ from betmesh.identity.v1 import identity_service_pb2_grpc
 from google.protobuf.duration_pb2 import Duration
 from joserfc.jwk import RSAKey
 
+from service_runtime.auth import LOGIN_BINDING_HEADER, VISITOR_HEADER
 from service_runtime.events import Topic, stream_key
 from service_runtime.tokens import TokenVerifier
 from services.identity.app import build
+from services.identity.domain.franceconnect import pkce_challenge, pkce_verifier
 from services.identity.settings import IdentitySettings
 from tests.oidc.harness import (
     CLIENT_ID,
@@ -39,7 +43,7 @@ from tests.oidc.harness import (
     run_provider,
     years_ago,
 )
-from tests.support.grpc_helpers import rpc_error
+from tests.support.grpc_helpers import operator_channel, operator_client, rpc_error
 
 RETURN_TO = "https://app.betmesh.test/welcome"
 ADULT = Identity("adult30", "Angela Claire", "DUBOIS", years_ago(30))
@@ -96,6 +100,8 @@ def _environment(
     provider: RunningProvider, database_url: str, redis_url: str, exclusion_file: Path
 ) -> dict[str, str]:
     return {
+        "BETMESH_AUTH_MODE": "tokens",
+        "BETMESH_IDENTITY_CLIENTS": json.dumps([operator_client()]),
         "BETMESH_PORT": "0",
         "BETMESH_DATABASE_URL": database_url,
         "BETMESH_REDIS_URL": redis_url,
@@ -109,13 +115,20 @@ def _environment(
         "BETMESH_IDENTITY_FRANCECONNECT_JWKS_MIN_REFRESH_SECONDS": "0",
         "BETMESH_IDENTITY_RETURN_TO_ALLOWED": "https://app.betmesh.test/",
         "BETMESH_IDENTITY_EXCLUSION_FILE": str(exclusion_file),
+        # Every sign-in of this module comes from one address; the limits have their own test.
+        "BETMESH_IDENTITY_SIGNIN_STARTS_PER_MINUTE": "0",
+        "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "0",
     }
 
 
 async def _serve_identity(environment: dict[str, str]) -> AsyncIterator[Stub]:
     host = build(IdentitySettings.from_env(environment))
     port = await host.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    # Reads of accounts need a caller: these tests read them as an operator. The stub is one
+    # browser: its sign-ins carry this browser's binding (what the edge takes from its cookie).
+    channel = await operator_channel(
+        f"127.0.0.1:{port}", extra=((LOGIN_BINDING_HEADER, BROWSER_BINDING),)
+    )
     try:
         yield identity_service_pb2_grpc.IdentityServiceStub(channel)
     finally:
@@ -183,6 +196,8 @@ async def _start(
 
 
 Stub = identity_service_pb2_grpc.IdentityServiceStub
+# The secret the edge would put in this test browser's sign-in cookie.
+BROWSER_BINDING = secrets.token_urlsafe(32)
 
 
 async def _refusal(call: Callable[[], Awaitable[object]]) -> tuple[grpc.StatusCode, str]:
@@ -586,3 +601,163 @@ async def test_franceconnect_plus_tokens_are_decrypted_then_verified(
     assert await _refusal(
         lambda: identity_plus.CompleteFranceConnectLogin(_complete(callback))
     ) == (grpc.StatusCode.UNAUTHENTICATED, "ACR_TOO_LOW")
+
+
+# ---- bound to the browser (issue #17) ------------------------------------------------------
+
+
+async def test_a_callback_opened_in_another_browser_is_refused(
+    identity: Stub, browser: Browser, database_url: str
+) -> None:
+    """The login-binding attack: the callback URL (code, state, iss) of a sign-in this browser
+    started, opened by another browser (an attacker's link, a leaked URL). Its binding is not
+    ours: refused before the code is exchanged, and the attempt is spent."""
+    players = _players(database_url)
+    for other in ("", secrets.token_urlsafe(32)):
+        callback = await _login(identity, browser, ADULT)
+        code, info, _ = await rpc_error(
+            lambda o=other, c=callback: identity.CompleteFranceConnectLogin(  # type: ignore[misc]
+                _complete(c), metadata=((LOGIN_BINDING_HEADER, o),)
+            )
+        )
+        assert (code, info and info.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "LOGIN_NOT_FROM_THIS_BROWSER",
+        )
+    # The refusal spent the attempt: not even the right browser completes it now.
+    assert await _refusal(lambda: identity.CompleteFranceConnectLogin(_complete(callback))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LOGIN_ATTEMPT_UNKNOWN",
+    )
+    assert _players(database_url) == players
+    # The same flow in the browser that started it completes.
+    done = await identity.CompleteFranceConnectLogin(
+        _complete(await _login(identity, browser, ADULT))
+    )
+    assert done.access_token.token
+
+
+async def test_a_sign_in_needs_a_binding_and_sends_pkce(identity: Stub) -> None:
+    for binding in ("", "short", "x" * 500, "not base64url!" * 4):
+        code, info, _ = await rpc_error(
+            lambda b=binding: identity.StartFranceConnectLogin(  # type: ignore[misc]
+                pb.StartFranceConnectLoginRequest(return_to=RETURN_TO),
+                metadata=((LOGIN_BINDING_HEADER, b),),
+            )
+        )
+        assert (code, info and info.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "BROWSER_BINDING_REQUIRED",
+        )
+    _, query = await _start(identity)
+    assert query["code_challenge_method"] == ["S256"]
+    # The verifier is derived from this browser's secret and the state, and never stored.
+    verifier = pkce_verifier(BROWSER_BINDING, query["state"][0])
+    assert query["code_challenge"] == [pkce_challenge(verifier)]
+    assert 43 <= len(verifier) <= 128
+
+
+async def test_the_provider_refuses_a_code_without_the_browsers_verifier(
+    identity: Stub, browser: Browser, provider: RunningProvider
+) -> None:
+    """PKCE end to end against the real provider (it requires S256 here): the code of a
+    sign-in, exchanged without the verifier only the bound browser's secret gives, is refused
+    by the provider itself."""
+    import httpx
+
+    callback = await _login(identity, browser, ADULT)
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(
+            f"{provider.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": callback["code"],
+                "redirect_uri": REDIRECT_URI,
+                "client_id": CLIENT_ID,
+                "client_secret": provider.client_secret,
+            },
+        )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+@pytest.fixture(scope="module")
+async def limited(
+    provider: RunningProvider, database_url: str, redis_url: str, exclusion_file: Path
+) -> AsyncIterator[tuple[Stub, str]]:
+    """Identity with small per-address limits, and an edge-like client whose token lets it
+    vouch for the visitor's address."""
+    edge_secret = secrets.token_urlsafe(24)
+    edge_client = {
+        "client_id": "edge-test",
+        "secret_sha256": hashlib.sha256(edge_secret.encode()).hexdigest(),
+        "role": "public",
+        "audiences": ["betmesh.identity"],
+    }
+    environment = {
+        **_environment(provider, database_url, redis_url, exclusion_file),
+        "BETMESH_IDENTITY_CLIENTS": json.dumps([operator_client(), edge_client]),
+        "BETMESH_IDENTITY_SIGNIN_STARTS_PER_MINUTE": "3",
+        "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "2",
+    }
+    async for stub in _serve_identity(environment):
+        issued = await stub.IssueToken(
+            pb.IssueTokenRequest(
+                client_id="edge-test", client_secret=edge_secret, audience="betmesh.identity"
+            )
+        )
+        yield stub, issued.access_token.token
+
+
+def _vouched(token: str, visitor: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"), (VISITOR_HEADER, visitor))
+
+
+async def test_sign_in_starts_are_limited_per_client_address(
+    limited: tuple[Stub, str],
+) -> None:
+    stub, edge_token = limited
+    visitor, neighbour = f"198.51.100.{secrets.randbelow(250)}-{uuid.uuid4()}", str(uuid.uuid4())
+    request = pb.StartFranceConnectLoginRequest(return_to=RETURN_TO)
+    for _ in range(3):
+        await stub.StartFranceConnectLogin(request, metadata=_vouched(edge_token, visitor))
+    code, info, status = await rpc_error(
+        lambda: stub.StartFranceConnectLogin(request, metadata=_vouched(edge_token, visitor))
+    )
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert info is not None and info.reason == "RATE_LIMITED"
+    assert 1 <= int(info.metadata["retry_after_seconds"]) <= 60
+    assert _retry_delay(status) == int(info.metadata["retry_after_seconds"])
+    # Another visitor behind the same edge is not held back by this one.
+    await stub.StartFranceConnectLogin(request, metadata=_vouched(edge_token, neighbour))
+
+
+async def test_account_creation_is_limited_per_client_address(
+    limited: tuple[Stub, str], database_url: str
+) -> None:
+    stub, edge_token = limited
+    visitor = str(uuid.uuid4())
+    for name in ("Un", "Deux"):
+        await stub.RegisterPlayer(
+            pb.RegisterPlayerRequest(display_name=name), metadata=_vouched(edge_token, visitor)
+        )
+    players = _players(database_url)
+    code, info, status = await rpc_error(
+        lambda: stub.RegisterPlayer(
+            pb.RegisterPlayerRequest(display_name="Trois"), metadata=_vouched(edge_token, visitor)
+        )
+    )
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert info is not None and info.reason == "RATE_LIMITED"
+    assert 1 <= _retry_delay(status) <= 3600
+    assert _players(database_url) == players  # nothing stored for the refused call
+
+
+def _retry_delay(status: object) -> int:
+    from google.rpc import error_details_pb2
+
+    for detail in getattr(status, "details", ()):
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            return int(retry.retry_delay.seconds)
+    raise AssertionError("no RetryInfo")

@@ -25,7 +25,7 @@ from services.identity.adapters.ubble import sign
 from services.identity.app import assemble
 from services.identity.settings import IdentitySettings
 from tests.oidc.harness import years_ago
-from tests.support.grpc_helpers import rpc_error
+from tests.support.grpc_helpers import operator_channel, operator_client, rpc_error
 
 Stub = identity_service_pb2_grpc.IdentityServiceStub
 CLIENT_ID, CLIENT_SECRET = "betmesh-sandbox", secrets.token_urlsafe(16)
@@ -120,6 +120,10 @@ async def setup(database_url: str, redis_url: str) -> AsyncIterator[Setup]:
     sandbox.port = runner.addresses[0][1]
     settings = IdentitySettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "tokens",
+            "BETMESH_IDENTITY_CLIENTS": json.dumps([operator_client()]),
+            # Every test signs up from 127.0.0.1; the limits have their own tests.
+            "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "0",
             "BETMESH_PORT": "0",
             "BETMESH_DATABASE_URL": database_url,
             "BETMESH_REDIS_URL": redis_url,
@@ -134,7 +138,8 @@ async def setup(database_url: str, redis_url: str) -> AsyncIterator[Setup]:
     process = assemble(settings)
     port = await process.host.start()
     assert process.webhooks is not None
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    # Reads of accounts need a caller: these tests read them as an operator.
+    channel = await operator_channel(f"127.0.0.1:{port}")
     try:
         yield Setup(
             Stub(channel),

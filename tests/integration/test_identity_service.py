@@ -41,6 +41,7 @@ CLIENTS = [
 def _settings(**extra: str) -> IdentitySettings:
     return IdentitySettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_PORT": "0",
             "BETMESH_IDENTITY_CLIENTS": json.dumps(CLIENTS),
             "BETMESH_IDENTITY_ISSUER": "betmesh-test-issuer",

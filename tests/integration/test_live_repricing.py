@@ -56,6 +56,7 @@ class Replicas:
         host = build_quotes(
             QuotesSettings.from_env(
                 {
+                    "BETMESH_AUTH_MODE": "anonymous",
                     "BETMESH_QUOTES_SPORT": "football",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{index + 1}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", index + 1),
@@ -96,6 +97,7 @@ async def mesh(redis_url: str) -> AsyncIterator[Mesh]:
     gateway = build_gateway(
         GatewaySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}",
                 "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
@@ -125,6 +127,7 @@ async def start_live(redis_url: str, gateway_address: str, cadence_seconds: floa
     host = build_live(
         LiveSettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GATEWAY_ADDRESS": gateway_address,
                 "BETMESH_GRACE_SECONDS": "0",

@@ -56,6 +56,7 @@ class Live:
 async def start_live(redis_url: str, hold_seconds: float) -> Live:
     settings = LiveSettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_REDIS_URL": redis_url,
             "BETMESH_PORT": "0",
             "BETMESH_GRACE_SECONDS": "0.5",
@@ -441,6 +442,7 @@ async def test_streaming_rpcs_answer_with_reasons(live: Stub) -> None:
 async def test_python_dash_m_starts_and_prints_ready(redis_url: str) -> None:
     env = {
         **os.environ,
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_HOST": "127.0.0.1",
         "BETMESH_PORT": "0",
         "BETMESH_REDIS_URL": redis_url,

@@ -49,6 +49,7 @@ async def start_live(
 ) -> Live:
     settings = LiveSettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_REDIS_URL": redis_url,
             "BETMESH_PORT": "0",
             "BETMESH_GRACE_SECONDS": "0.2",

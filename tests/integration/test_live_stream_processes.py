@@ -53,6 +53,7 @@ async def spawn(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int]:
 async def processes(redis_url: str) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
     env = {
         **os.environ,
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_HOST": "127.0.0.1",
         "BETMESH_PORT": "0",
         "BETMESH_REDIS_URL": redis_url,

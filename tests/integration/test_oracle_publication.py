@@ -176,6 +176,7 @@ def step_until(
 
 async def test_publish_through_grpc_and_read_back(rig: Rig, redis_url: str) -> None:
     env = {
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_PORT": "0",
         "BETMESH_DATABASE_URL": rig.database_url,
         "BETMESH_REDIS_URL": redis_url,

@@ -71,6 +71,7 @@ def _clients() -> ClientRegistry:
 
 def _settings(database_url: str, redis_url: str | None) -> OracleSettings:
     env = {
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_PORT": "0",
         "BETMESH_DATABASE_URL": database_url,
         "BETMESH_ORACLE_RPC_URLS": "http://127.0.0.1:8545",

@@ -46,6 +46,7 @@ class Process:
 def spawn(sport: str, index: int, port: int, extra: dict[str, str]) -> Process:
     env = {
         **os.environ,
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_HOST": "127.0.0.1",
         "BETMESH_PORT": str(port),
         "BETMESH_LOG_LEVEL": "WARNING",

@@ -30,6 +30,7 @@ from tests.support.grpc_helpers import rpc_error
 def settings(sport: str, replica: str, **extra: str) -> QuotesSettings:
     return QuotesSettings.from_env(
         {
+            "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_QUOTES_SPORT": sport,
             "BETMESH_QUOTES_REPLICA_ID": replica,
             "BETMESH_GRACE_SECONDS": "0",

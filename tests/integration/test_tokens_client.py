@@ -23,7 +23,9 @@ from joserfc.jwk import ECKey
 from service_runtime.auth import current_principal
 from service_runtime.channels import ChannelPool
 from service_runtime.client_tokens import TokenSource, token_source_from_env
+from service_runtime.method_rules import MethodRule
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.tokens import TokenAuthenticator, grpc_jwks_fetcher
 from services.identity.app import build as build_identity
 from services.identity.settings import IdentitySettings
 from services.quotes.app import build as build_quotes
@@ -87,10 +89,18 @@ def _echo_host(settings: Any) -> ServiceHost:
             "Chat": grpc.stream_stream_rpc_method_handler(chat),
         },
     )
+    # Not a service of protos/: its rule is declared here (every call kind, services only).
+    authenticator = TokenAuthenticator(
+        audience="betmesh.echo",
+        issuer=settings.identity_issuer,
+        fetch_jwks=grpc_jwks_fetcher(settings.identity_address),
+        rules=lambda method: MethodRule(frozenset({"service"})),
+    )
     return ServiceHost(
         service="betmesh.echo",
         settings=settings,
         registrations=[Registration(ECHO, lambda s: s.add_generic_rpc_handlers((handler,)))],
+        authenticator=authenticator,
     )
 
 

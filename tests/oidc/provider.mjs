@@ -84,7 +84,8 @@ function providerConfiguration() {
       jwks: '/jwks',
       end_session: '/session/end',
     },
-    pkce: { required: () => false },
+    // Required, as the relying party always sends it (S256; the verifier proves the browser).
+    pkce: { required: () => true, methods: ["S256"] },
     async findAccount(ctx, sub) {
       const identity = bySub.get(sub);
       if (!identity) return undefined;

@@ -8,14 +8,8 @@ import hashlib
 import pytest
 
 from service_runtime.errors import PermissionDenied, Unauthenticated
-from service_runtime.tokens import (
-    KNOWN_ROLES,
-    METHOD_ROLES,
-    PUBLIC_METHODS,
-    PUBLIC_ROLE,
-    SERVICE_ROLES,
-    TokenAuthenticator,
-)
+from service_runtime.method_rules import MethodRule, UndeclaredMethod, rule_for
+from service_runtime.tokens import PUBLIC_ROLE, TokenAuthenticator
 from services.identity.domain.clients import Client, ClientRegistry, ClientRole
 from services.identity.domain.keys import KeyRing, SigningKey
 from services.identity.domain.tokens import TokenIssuer, TokenRequest, issue_player_token
@@ -84,19 +78,23 @@ async def test_rotation_publish_then_activate_is_followed_with_one_refresh() -> 
     assert len(fetches) == 2
 
 
-async def test_roles_and_open_methods() -> None:
+async def test_roles_and_anonymous_methods() -> None:
     keys = KeyRing(SigningKey.generate())
 
     async def fetch() -> list[dict[str, str]]:
         return keys.public_jwks()
 
-    auth = TokenAuthenticator(
-        audience="betmesh.bets",
-        issuer="iss",
-        fetch_jwks=fetch,
-        roles={METHOD: {"player"}},
-        open_methods={"/betmesh.bets.v1.BetService/Open"},
-    )
+    declared = {
+        METHOD: MethodRule(frozenset({"player"})),
+        "/betmesh.bets.v1.BetService/Open": MethodRule(frozenset(), allow_anonymous=True),
+    }
+
+    def rules(method: str) -> MethodRule:
+        if method not in declared:
+            raise UndeclaredMethod(method)
+        return declared[method]
+
+    auth = TokenAuthenticator(audience="betmesh.bets", issuer="iss", fetch_jwks=fetch, rules=rules)
     player = issue_player_token(_issuer(keys), "p-1", "VERIFIED", ["betmesh.bets", "betmesh.live"])
     principal = await auth.authenticate(METHOD, _bearer(player.token))
     assert principal is not None
@@ -107,13 +105,19 @@ async def test_roles_and_open_methods() -> None:
         await auth.authenticate(METHOD, _bearer(operator))
     assert denied.value.reason == "ROLE_NOT_ALLOWED"
     assert await auth.authenticate("/betmesh.bets.v1.BetService/Open", {}) is None
+    # A method that declares nothing is nobody's, whatever the token.
+    with pytest.raises(PermissionDenied) as denied:
+        await auth.authenticate("/betmesh.bets.v1.BetService/Ghost", _bearer(operator))
+    assert denied.value.reason == "METHOD_ROLE_UNDECLARED"
 
 
 async def test_the_public_role_reads_the_odds_stream_and_nothing_else() -> None:
-    """The edge's credential for anonymous visitors: live's StreamOdds only, whichever service
-    and whatever that service's defaults (least privilege, service_runtime.tokens)."""
+    """The edge's credential for anonymous visitors: live's StreamOdds only, as the contracts
+    declare it (least privilege)."""
     keys = KeyRing(SigningKey.generate())
-    audiences = frozenset(SERVICE_ROLES)
+    audiences = frozenset(
+        {"betmesh.bets", "betmesh.live", "betmesh.identity", "betmesh.gateway", "betmesh.oracle"}
+    )
     issuer = TokenIssuer(
         ClientRegistry(
             [Client("edge", hashlib.sha256(b"e").digest(), ClientRole.PUBLIC, audiences)]
@@ -126,18 +130,11 @@ async def test_the_public_role_reads_the_odds_stream_and_nothing_else() -> None:
     async def fetch() -> list[dict[str, str]]:
         return keys.public_jwks()
 
-    def authenticator(service: str, **kwargs: object) -> TokenAuthenticator:
-        return TokenAuthenticator(
-            audience=service,
-            issuer="iss",
-            fetch_jwks=fetch,
-            roles=METHOD_ROLES,
-            default_roles=SERVICE_ROLES[service],
-            **kwargs,  # type: ignore[arg-type]
-        )
+    def authenticator(service: str) -> TokenAuthenticator:
+        return TokenAuthenticator(audience=service, issuer="iss", fetch_jwks=fetch)
 
     assert ClientRole.PUBLIC.value == PUBLIC_ROLE
-    assert {STREAM_ODDS} == PUBLIC_METHODS
+    assert rule_for(STREAM_ODDS).admits(PUBLIC_ROLE)
     live_token = issuer.issue(TokenRequest("edge", "e", "betmesh.live")).token
     live = authenticator("betmesh.live")
     principal = await live.authenticate(STREAM_ODDS, _bearer(live_token))
@@ -148,20 +145,6 @@ async def test_the_public_role_reads_the_odds_stream_and_nothing_else() -> None:
                 f"/betmesh.live.v1.LiveOddsService/{method}", _bearer(live_token)
             )
         assert denied.value.reason == "ROLE_NOT_ALLOWED"
-    # Even a service whose policy would name every role refuses it outside PUBLIC_METHODS.
-    lax = authenticator("betmesh.live")
-    lax.default_roles = KNOWN_ROLES
-    with pytest.raises(PermissionDenied):
-        await lax.authenticate("/betmesh.live.v1.LiveOddsService/GetGameState", _bearer(live_token))
-    for service in SERVICE_ROLES:
-        token = issuer.issue(TokenRequest("edge", "e", service)).token
-        area = service.split(".")[1]
-        with pytest.raises(PermissionDenied):
-            await authenticator(service).authenticate(
-                f"/betmesh.{area}.v1.Any/Method", _bearer(token)
-            )
-    # A service that states no policy of its own does not let it in by default either.
-    bare = TokenAuthenticator(audience="betmesh.bets", issuer="iss", fetch_jwks=fetch)
     bets_token = issuer.issue(TokenRequest("edge", "e", "betmesh.bets")).token
     with pytest.raises(PermissionDenied):
-        await bare.authenticate(METHOD, _bearer(bets_token))
+        await authenticator("betmesh.bets").authenticate(METHOD, _bearer(bets_token))

@@ -203,19 +203,76 @@ async def test_signing_key_rotation_refetches_once_and_is_rate_limited(ec_key: E
 
 async def test_userinfo_about_someone_else_is_refused(ec_key: ECKey) -> None:
     cache = oidc.JwksCache(Jwks(("k1", ec_key)))
-    info = {"iss": ISSUER, "aud": CLIENT, "sub": "c" * 64 + "v1", "given_name": "X"}
+    info = {
+        "iss": ISSUER,
+        "aud": CLIENT,
+        "exp": NOW + 60,
+        "sub": "c" * 64 + "v1",
+        "given_name": "X",
+    }
     claims = await oidc.verify_signature(_sign(info, ec_key, "k1"), cache)
     with pytest.raises(Unauthenticated) as refused:
-        oidc.check_userinfo(claims, EXPECTED, SUB)
+        oidc.check_userinfo(claims, EXPECTED, SUB, NOW)
     assert refused.value.reason == "USERINFO_SUBJECT_MISMATCH"
     ours = {**info, "sub": SUB}
-    assert oidc.check_userinfo(ours, EXPECTED, SUB)["given_name"] == "X"
+    assert oidc.check_userinfo(ours, EXPECTED, SUB, NOW)["given_name"] == "X"
     with pytest.raises(Unauthenticated) as refused:
-        oidc.check_userinfo({**ours, "iss": "https://evil.example"}, EXPECTED, SUB)
+        oidc.check_userinfo({**ours, "iss": "https://evil.example"}, EXPECTED, SUB, NOW)
     assert refused.value.reason == "USERINFO_ISSUER_INVALID"
     with pytest.raises(Unauthenticated) as refused:
-        oidc.check_userinfo({**ours, "aud": "other"}, EXPECTED, SUB)
+        oidc.check_userinfo({**ours, "aud": "other"}, EXPECTED, SUB, NOW)
     assert refused.value.reason == "USERINFO_AUDIENCE_INVALID"
+
+
+@pytest.mark.parametrize("missing", ["exp", "iss", "aud"])
+def test_userinfo_without_exp_iss_or_aud_is_refused(missing: str) -> None:
+    info = {"iss": ISSUER, "aud": CLIENT, "exp": NOW + 60, "sub": SUB}
+    del info[missing]
+    with pytest.raises(Unauthenticated) as refused:
+        oidc.check_userinfo(info, EXPECTED, SUB, NOW)
+    assert refused.value.reason == "USERINFO_CLAIM_MISSING"
+
+
+def test_expired_userinfo_is_refused() -> None:
+    info = {"iss": ISSUER, "aud": CLIENT, "exp": NOW - 31, "sub": SUB}
+    with pytest.raises(Unauthenticated) as refused:
+        oidc.check_userinfo(info, EXPECTED, SUB, NOW)
+    assert refused.value.reason == "USERINFO_EXPIRED"
+    with pytest.raises(Unauthenticated) as refused:
+        oidc.check_userinfo({**info, "exp": "tomorrow"}, EXPECTED, SUB, NOW)
+    assert refused.value.reason == "USERINFO_MALFORMED"
+
+
+async def test_a_key_rotated_under_the_same_kid_is_picked_up(ec_key: ECKey) -> None:
+    jwks = Jwks(("k1", ec_key))
+    clock = FakeClock()
+    cache = oidc.JwksCache(jwks, min_refresh_seconds=10, clock=clock)
+    await _id_token(_sign(_claims(), ec_key, "k1"), cache)
+    # The provider replaces k1's key but keeps the kid.
+    replaced = ECKey.generate_key("P-256")
+    jwks.keys = [("k1", replaced)]
+    clock.now = 11
+    await _id_token(_sign(_claims(), replaced, "k1"), cache)  # bad signature: one re-fetch
+    assert jwks.fetches == 2
+    # Forged signatures under a known kid do not make us hammer the provider either.
+    forger = ECKey.generate_key("P-256")
+    for _ in range(5):
+        assert await _reason(_sign(_claims(), forger, "k1"), cache) == "TOKEN_SIGNATURE_INVALID"
+    assert jwks.fetches == 2
+
+
+async def test_a_key_the_provider_removed_stops_being_trusted(ec_key: ECKey) -> None:
+    jwks = Jwks(("k1", ec_key), ("k2", ECKey.generate_key("P-256")))
+    clock = FakeClock()
+    cache = oidc.JwksCache(jwks, min_refresh_seconds=10, max_age_seconds=300, clock=clock)
+    await _id_token(_sign(_claims(), ec_key, "k1"), cache)
+    jwks.keys = [k for k in jwks.keys if k[0] != "k1"]  # k1 retired (or compromised)
+    clock.now = 299
+    await _id_token(_sign(_claims(), ec_key, "k1"), cache)  # still within the key set's age
+    clock.now = 300
+    # Past its maximum age the set is fetched again before use: k1 is gone.
+    assert await _reason(_sign(_claims(), ec_key, "k1"), cache) == "TOKEN_KEY_UNKNOWN"
+    assert jwks.fetches == 2
 
 
 @pytest.mark.parametrize("token", ["", "a.b", "a.b.c.d", "!!!.e30.x", "e30.e30.x", "W10.e30.x"])

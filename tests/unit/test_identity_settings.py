@@ -78,10 +78,10 @@ async def test_discovery_for_another_issuer_is_refused() -> None:
     document = {"issuer": "https://evil.example/api/v2"}
     fc = FranceConnect(config, Transport(document), None, None, Nobody(), None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition) as refused:
-        await fc.start_login("https://app.example/", None)
+        await fc.start_login("https://app.example/", None, "b" * 43)
     assert refused.value.reason == "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH"
     incomplete = {"issuer": config.issuer, "authorization_endpoint": "https://fc.example/a"}
     fc = FranceConnect(config, Transport(incomplete), None, None, Nobody(), None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition) as refused:
-        await fc.start_login("https://app.example/", None)
+        await fc.start_login("https://app.example/", None, "b" * 43)
     assert refused.value.reason == "FRANCECONNECT_DISCOVERY_INCOMPLETE"

@@ -220,7 +220,10 @@ def test_a_kubernetes_secret_volume_readable_by_the_process_group_is_accepted(
 def test_tokens_only_in_tokens_mode_with_credentials(tmp_path: Path) -> None:
     secret = str(_secret(tmp_path, 0o600))
     assert token_source_from_env({}) is None
-    assert token_source_from_env({"BETMESH_CLIENT_ID": "svc-x"}) is None  # anonymous mode
+    assert (
+        token_source_from_env({"BETMESH_AUTH_MODE": "anonymous", "BETMESH_CLIENT_ID": "svc-x"})
+        is None
+    )  # anonymous mode, asked for
     assert token_source_from_env({"BETMESH_AUTH_MODE": "tokens"}) is None  # no credentials
     with pytest.raises(SettingsError, match="BETMESH_IDENTITY_ADDRESS"):
         token_source_from_env(

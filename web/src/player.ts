@@ -39,11 +39,20 @@ export function franceConnectButton(returnTo: string): HTMLElement {
   );
 }
 
+// The edge refuses a FranceConnect callback that did not come back to the browser that started
+// the sign-in (its cookie): say so plainly, the reason kept for support.
+const OTHER_BROWSER = new Set(["LOGIN_COOKIE_MISSING", "LOGIN_NOT_FROM_THIS_BROWSER"]);
+
+function loginNotice(reason: string): string {
+  const safe = reason.replace(/[^A-Za-z0-9_]/g, "").slice(0, 64);
+  return OTHER_BROWSER.has(safe) ? `${t("loginOtherBrowser")} (${safe})` : `${t("loginError")}: ${safe}`;
+}
+
 export function mountPlayer(root: HTMLElement): void {
   const fragment = takeFragment(location, history);
   let session: PlayerSession | null = fragment.session ?? loadSession();
   if (fragment.session) saveSession(fragment.session);
-  let notice = fragment.loginError ? `${t("loginError")}: ${fragment.loginError}` : "";
+  let notice = fragment.loginError ? loginNotice(fragment.loginError) : "";
 
   const api: Api = createApi(
     () => session?.accessToken,

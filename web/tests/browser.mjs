@@ -67,6 +67,39 @@ try {
   if ((await page.getAttribute("html", "lang")) !== "fr") throw new Error("the page is not in French");
   await shot(page, "01-sign-in");
 
+  step("a sign-in callback opened in a second browser session gets no token (login binding)");
+  // The victim's session starts a sign-in; its callback URL (code, state, iss) is caught before
+  // it lands and opened in another browser session, as an attacker's link or a leaked URL is.
+  const victim = await browser.newContext({ locale: "fr-FR" });
+  const victimPage = await victim.newPage();
+  let callbackUrl = "";
+  await victimPage.route("**/auth/franceconnect/callback**", (route) => {
+    callbackUrl = route.request().url();
+    return route.abort();
+  });
+  await victimPage.goto(`${EDGE}/`);
+  await victimPage.getByTestId("franceconnect").click();
+  await victimPage.locator('input[name="login"]').fill(LOGIN);
+  await victimPage.locator('input[name="password"]').fill(PASSWORD);
+  await victimPage.locator("button").click();
+  for (let waited = 0; !callbackUrl && waited < WAIT; waited += 100) await sleep(100);
+  if (!callbackUrl.includes("code=")) throw new Error(`no callback caught: ${callbackUrl}`);
+  const binding = (await victim.cookies(EDGE + "/auth/franceconnect/")).find((c) => c.name.endsWith("betmesh_signin"));
+  if (!binding || !binding.httpOnly || binding.sameSite !== "Lax") {
+    throw new Error(`the sign-in cookie is not HttpOnly and SameSite=Lax: ${JSON.stringify(binding)}`);
+  }
+  const attacker = await browser.newContext({ locale: "fr-FR" });
+  const attackerPage = await attacker.newPage();
+  await attackerPage.goto(callbackUrl);
+  await attackerPage.getByTestId("franceconnect").waitFor({ timeout: WAIT });
+  await expectText(attackerPage.getByTestId("notice"), "LOGIN_COOKIE_MISSING");
+  if (await attackerPage.getByTestId("signed-in").count()) throw new Error("the second session is signed in");
+  if (attackerPage.url().includes("access_token")) throw new Error(`a token reached the second session: ${attackerPage.url()}`);
+  if (await attackerPage.evaluate(() => sessionStorage.length)) throw new Error("the second session stored a session");
+  await shot(attackerPage, "00-callback-in-another-browser");
+  await attacker.close();
+  await victim.close();
+
   step("sign in through FranceConnect (the real OpenID provider's login form)");
   await fc.click();
   await page.locator('input[name="login"]').fill(LOGIN);
@@ -310,6 +343,10 @@ function price(fixtureId, phase, selection) {
   return page.locator(
     `article[data-key="${fixtureId}|${phase}"] [data-market="${fixtureId}/MATCH_RESULT"][data-selection="${selection}"]`,
   );
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function enabled(locator) {

@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from service_runtime import page_tokens
-from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from service_runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from services.bets.domain import requests, settlement
 from services.bets.domain.bet_ports import (
     BetSession,
@@ -564,12 +570,10 @@ class BetsCore:
     def get(self, bet_id: str, caller: Caller | None) -> Bet:
         if not bet_id:
             raise InvalidArgument("BET_ID_REQUIRED", "bet_id is required")
+        if caller is None:
+            raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")
         bet = self.store.get_bet(bet_id)
-        if bet is None or (
-            caller is not None
-            and caller.role not in PRIVILEGED_ROLES
-            and caller.subject != bet.player_id
-        ):
+        if bet is None or (caller.role not in PRIVILEGED_ROLES and caller.subject != bet.player_id):
             # Someone else's bet is answered as missing: its existence is not theirs to learn.
             raise NotFound("BET_NOT_FOUND", f"no bet {bet_id}", {"bet_id": bet_id})
         return bet

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from service_runtime.errors import FailedPrecondition, PermissionDenied
+from service_runtime.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 from services.bets.domain import requests
 from services.bets.domain.ledger import (
     EntryView,
@@ -45,12 +45,11 @@ class EntryPage:
 
 
 def authorize(caller: Caller | None, player_id: str) -> None:
-    """A known player reaches only their own wallet.
-
-    An unknown caller (None) is let through only because no authenticator is wired yet; the
-    identity service's verifier will turn every real caller into a Caller.
-    """
-    if caller is None or caller.role in PRIVILEGED_ROLES:
+    """A known player reaches only their own wallet; an unknown caller (None: no token, as under
+    BETMESH_AUTH_MODE=anonymous) reaches none."""
+    if caller is None:
+        raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")
+    if caller.role in PRIVILEGED_ROLES:
         return
     if caller.subject != player_id:
         raise PermissionDenied(

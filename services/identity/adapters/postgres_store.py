@@ -61,8 +61,8 @@ class PostgresIdentityStore:
         await asyncio.to_thread(
             self._execute,
             "INSERT INTO identity.login_attempts"
-            " (state, attempt_id, nonce, acr, return_to, expires_at)"
-            " VALUES (:state, :attempt_id, :nonce, :acr, :return_to, :expires_at)",
+            " (state, attempt_id, nonce, acr, return_to, expires_at, browser_binding_sha256)"
+            " VALUES (:state, :attempt_id, :nonce, :acr, :return_to, :expires_at, :binding)",
             {
                 "state": attempt.state,
                 "attempt_id": attempt.attempt_id,
@@ -70,6 +70,7 @@ class PostgresIdentityStore:
                 "acr": attempt.acr,
                 "return_to": attempt.return_to,
                 "expires_at": attempt.expires_at,
+                "binding": attempt.browser_binding_sha256,
             },
         )
 
@@ -84,14 +85,21 @@ class PostgresIdentityStore:
                 row = conn.execute(
                     sa.text(
                         "DELETE FROM identity.login_attempts WHERE state = :state"
-                        " RETURNING attempt_id, state, nonce, acr, return_to, expires_at"
+                        " RETURNING attempt_id, state, nonce, acr, return_to, expires_at,"
+                        " browser_binding_sha256"
                     ),
                     {"state": state},
                 ).one_or_none()
             if row is None:
                 return None
             return LoginAttempt(
-                str(row.attempt_id), row.state, row.nonce, row.acr, row.return_to, row.expires_at
+                str(row.attempt_id),
+                row.state,
+                row.nonce,
+                row.acr,
+                row.return_to,
+                row.expires_at,
+                row.browser_binding_sha256,
             )
 
         return await asyncio.to_thread(take)

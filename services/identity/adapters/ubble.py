@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +30,10 @@ SIGNATURE_HEADER = "ubble-signature"
 TIMESTAMP_WINDOW_SECONDS = 300
 FINAL_STATUSES = frozenset({"processed", "aborted", "expired"})
 MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def sign(secret: bytes, timestamp: int, raw_body: bytes) -> str:
@@ -113,10 +118,16 @@ class UbbleProvider:
         if len(raw_body) > MAX_WEBHOOK_BYTES:
             raise InvalidArgument("WEBHOOK_TOO_LARGE", "webhook body too large")
         header = headers.get(SIGNATURE_HEADER, "")
+        if not header:
+            raise _refuse("WEBHOOK_SIGNATURE_MISSING", f"no {SIGNATURE_HEADER} header")
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
         timestamp, presented = parts.get("ts", ""), parts.get("v1", "")
-        if not timestamp.isdigit() or not presented:
-            raise _refuse("WEBHOOK_SIGNATURE_MISSING", f"no valid {SIGNATURE_HEADER} header")
+        # ASCII digits of a plausible size and a hex digest, nothing else ("²".isdigit() is
+        # true, and int() of 5,000 digits raises): a malformed header is the caller's mistake.
+        if not _TIMESTAMP.fullmatch(timestamp) or not _HEX_DIGEST.fullmatch(presented):
+            raise InvalidArgument(
+                "WEBHOOK_SIGNATURE_MALFORMED", f"{SIGNATURE_HEADER} must be ts=<unix>,v1=<hex>"
+            )
         expected = sign(self.webhook_secret, int(timestamp), raw_body).split("v1=", 1)[1]
         # Constant time: the comparison must not tell a forger how many characters were right.
         if not hmac.compare_digest(presented.encode(), expected.encode()):

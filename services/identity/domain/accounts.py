@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from service_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.identity.domain.players import Limits, Player, self_exclusion_until
 from services.identity.domain.ports import Announcer, PlayerStore
 
@@ -26,8 +26,11 @@ class Accounts:
         if not player_id:
             raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
         caller = current_principal.get()
+        # An unknown caller (no token: BETMESH_AUTH_MODE=anonymous) reaches no account.
+        if caller is None:
+            raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")
         # A player reaches their own account only; operators and services reach any.
-        if caller is not None and caller.role == "player" and caller.subject != player_id:
+        if caller.role not in ("operator", "service") and caller.subject != player_id:
             raise PermissionDenied("NOT_YOUR_ACCOUNT", "players may only act on their own account")
         player = await self.players.get(player_id)
         if player is None:

@@ -18,7 +18,7 @@ class ClientRole(StrEnum):
     PARTNER = "partner"
     SERVICE = "service"
     # The edge's credential for anonymous visitors: live's public odds stream only
-    # (service_runtime.tokens.PUBLIC_METHODS); every other method refuses it.
+    # (the methods whose contract names the "public" role); every other method refuses it.
     PUBLIC = "public"
 
 

@@ -8,12 +8,22 @@ client_secret_post, the ID token and the signed userinfo JWT are verified (see o
 only then does the verified identity reach the ANJ checks and the player record.
 FranceConnect+ is the same flow with eidas2 and both tokens encrypted to our key (JWE), which
 `decryption_key` turns on.
+
+Bound to the browser: the edge starts a sign-in with a fresh secret it also puts in the
+browser's HttpOnly cookie (the "browser binding"). The attempt keeps only its SHA-256, and the
+PKCE code_verifier (S256) is derived from the secret and the state, never stored: a callback
+URL opened anywhere else (a second browser, an attacker's link, a leaked URL) has neither the
+cookie nor the verifier, so it is refused here and the provider would refuse the code too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -65,6 +75,8 @@ class FranceConnectConfig:
     algorithms: tuple[str, ...] = ("ES256", "RS256")
     leeway_seconds: int = 30
     jwks_min_refresh_seconds: float = 10.0
+    # The provider's keys are re-fetched before use once this old: removed keys stop counting.
+    jwks_max_age_seconds: float = 300.0
     # FranceConnect+: our private key the ID token and userinfo are encrypted to (JWE).
     decryption_key: oidc.Key | None = None
 
@@ -87,6 +99,37 @@ class CompletedLogin:
 
 def _secret() -> str:
     return secrets.token_urlsafe(32)  # 43 characters, over FranceConnect's 32 minimum
+
+
+# The edge's cookie secret: URL-safe base64 of at least 192 bits (it sends 256).
+_BINDING = re.compile(r"[A-Za-z0-9_-]{32,128}")
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def binding_digest(binding: str) -> str:
+    return hashlib.sha256(binding.encode("ascii")).hexdigest()
+
+
+def pkce_verifier(binding: str, state: str) -> str:
+    """RFC 7636 code_verifier (43 unreserved characters) only the bound browser's secret gives."""
+    return _b64url(hmac.new(binding.encode("ascii"), b"pkce:" + state.encode(), "sha256").digest())
+
+
+def pkce_challenge(verifier: str) -> str:
+    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def _check_binding(binding: str) -> str:
+    if not isinstance(binding, str) or not _BINDING.fullmatch(binding):
+        raise InvalidArgument(
+            "BROWSER_BINDING_REQUIRED",
+            "a sign-in is started by the edge's /auth/franceconnect/login, which binds it to the"
+            " browser",
+        )
+    return binding
 
 
 def _return_to_allowed(return_to: str, allowed: tuple[str, ...]) -> bool:
@@ -125,7 +168,9 @@ class FranceConnect:
         self._metadata: Mapping[str, Any] | None = None
         self._metadata_lock = asyncio.Lock()
         self.keys = oidc.JwksCache(
-            self._fetch_jwks, min_refresh_seconds=config.jwks_min_refresh_seconds
+            self._fetch_jwks,
+            min_refresh_seconds=config.jwks_min_refresh_seconds,
+            max_age_seconds=config.jwks_max_age_seconds,
         )
 
     async def metadata(self) -> Mapping[str, Any]:
@@ -152,8 +197,12 @@ class FranceConnect:
 
     # ---- login ---------------------------------------------------------------------------
 
-    async def start_login(self, return_to: str, acr: str | None) -> tuple[str, str]:
-        """(authorization URL, attempt id)."""
+    async def start_login(
+        self, return_to: str, acr: str | None, browser_binding: str
+    ) -> tuple[str, str]:
+        """(authorization URL, attempt id), the attempt bound to the browser holding
+        `browser_binding` (see the module docstring)."""
+        binding = _check_binding(browser_binding)
         if not _return_to_allowed(return_to, self.config.return_to_allowed):
             raise InvalidArgument("RETURN_TO_NOT_ALLOWED", "return_to is not on the allow-list")
         level = acr or self.config.acr
@@ -167,6 +216,7 @@ class FranceConnect:
             acr=level,
             return_to=return_to,
             expires_at=self.clock() + ATTEMPT_LIFETIME,
+            browser_binding_sha256=binding_digest(binding),
         )
         await self.logins.save_attempt(attempt)
         query = urlencode(
@@ -178,6 +228,8 @@ class FranceConnect:
                 "acr_values": level,
                 "state": attempt.state,
                 "nonce": attempt.nonce,
+                "code_challenge": pkce_challenge(pkce_verifier(binding, attempt.state)),
+                "code_challenge_method": "S256",
                 "prompt": "login",
                 # amr in the ID token, as FranceConnect documents it.
                 "claims": json.dumps({"id_token": {"amr": {"essential": True}}}),
@@ -185,7 +237,7 @@ class FranceConnect:
         )
         return f"{metadata['authorization_endpoint']}?{query}", attempt.attempt_id
 
-    async def complete_login(self, callback: Callback) -> CompletedLogin:
+    async def complete_login(self, callback: Callback, browser_binding: str) -> CompletedLogin:
         if not callback.state:
             raise InvalidArgument("STATE_REQUIRED", "the callback carries no state")
         now = self.clock()
@@ -194,6 +246,19 @@ class FranceConnect:
         if attempt is None:
             raise FailedPrecondition(
                 "LOGIN_ATTEMPT_UNKNOWN", "unknown, expired or already used state"
+            )
+        # Before anything the callback says: only the browser that started it may finish it.
+        bound = isinstance(browser_binding, str) and _BINDING.fullmatch(browser_binding)
+        if (
+            not bound
+            or not attempt.browser_binding_sha256
+            or not hmac.compare_digest(
+                binding_digest(browser_binding), attempt.browser_binding_sha256
+            )
+        ):
+            raise Unauthenticated(
+                "LOGIN_NOT_FROM_THIS_BROWSER",
+                "this sign-in was started in another browser (or its cookie is gone)",
             )
         if callback.error:
             raise FailedPrecondition(
@@ -215,6 +280,7 @@ class FranceConnect:
                     "redirect_uri": self.config.redirect_uri,
                     "client_id": self.config.client_id,
                     "client_secret": self.config.client_secret,
+                    "code_verifier": pkce_verifier(browser_binding, attempt.state),
                 },
             )
         except ProviderRefused as refused:
@@ -241,7 +307,7 @@ class FranceConnect:
             raise Unauthenticated("USERINFO_NOT_SIGNED", "userinfo must be a signed JWT")
         signed_info = oidc.decrypt(body.strip(), self.config.decryption_key)
         info = await oidc.verify_signature(signed_info, self.keys, self.config.algorithms)
-        oidc.check_userinfo(info, expected, str(id_claims["sub"]))
+        oidc.check_userinfo(info, expected, str(id_claims["sub"]), self.clock().timestamp())
         identity = identity_from_claims(info)
         admit(identity, self.register, now)
         player, changed = await self.players.upsert_verified(

@@ -107,6 +107,27 @@ _OPEN = (KycStatus.PROVISIONAL, KycStatus.PENDING)
 MAX_DISPLAY_NAME = 64
 
 
+MAX_WEBHOOK_HEADERS = 100
+MAX_WEBHOOK_HEADER_BYTES = 8 * 1024
+
+
+def webhook_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased headers, each valid UTF-8 of a bounded size: a header a server could not
+    decode (it arrives with surrogate escapes) is the sender's mistake, never our crash."""
+    if len(headers) > MAX_WEBHOOK_HEADERS:
+        raise InvalidArgument("WEBHOOK_HEADER_INVALID", "too many headers")
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        try:
+            size = len(name.encode("utf-8")) + len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidArgument("WEBHOOK_HEADER_INVALID", "a header is not UTF-8") from None
+        if size > MAX_WEBHOOK_HEADER_BYTES:
+            raise InvalidArgument("WEBHOOK_HEADER_INVALID", "a header is too large")
+        found[name.lower()] = value
+    return found
+
+
 class PaidKyc:
     def __init__(
         self,
@@ -167,7 +188,7 @@ class PaidKyc:
     ) -> WebhookResult:
         provider = self._provider(provider_name)
         now = self.clock()
-        event = provider.verify_webhook({k.lower(): v for k, v in headers.items()}, raw_body, now)
+        event = provider.verify_webhook(webhook_headers(headers), raw_body, now)
         if not await self.store.first_delivery(provider.name, event.event_id, now):
             return WebhookResult.DUPLICATE
         if not event.final:

@@ -2,13 +2,16 @@
 
 Nothing in a token is trusted before its signature checks out against a key we fetched from the
 provider's JWKS ourselves: the algorithm comes from an allow-list (never "none", never HMAC, so
-a public key can never be used as a shared secret), the key is looked up by kid, and an unknown
-kid triggers one rate-limited re-fetch of the JWKS (the provider rotated its keys) rather than a
-failure. Then every claim the relying party depends on is checked (OIDC Core 3.1.3.7).
+a public key can never be used as a shared secret), the key is looked up by kid. The key set is
+re-fetched when it is older than its maximum age (a key the provider removed stops being
+trusted), and, rate-limited, when a token names a kid we do not know or fails its signature
+(the provider rotated its keys, possibly under the same kid), then the token is tried once more.
+Then every claim the relying party depends on is checked (OIDC Core 3.1.3.7).
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import hmac
 import time
@@ -78,10 +81,12 @@ def _import_keys(jwks: Mapping[str, Any]) -> list[tuple[str | None, str, Key]]:
 
 
 class JwksCache:
-    """The provider's signing keys, re-fetched when a token names a kid we have not seen.
+    """The provider's signing keys: fetched at first use, again once older than
+    `max_age_seconds`, and on demand (an unknown kid, a bad signature).
 
-    Re-fetches are rate-limited so that tokens with made-up kids cannot make us hammer the
-    provider (or be used to amplify traffic towards it).
+    On-demand re-fetches are rate-limited so that tokens with made-up kids or signatures cannot
+    make us hammer the provider (or be used to amplify traffic towards it). Each fetch replaces
+    the whole set: removed keys go, a key replaced under the same kid is the new one.
     """
 
     def __init__(
@@ -89,23 +94,36 @@ class JwksCache:
         fetch: JwksFetcher,
         *,
         min_refresh_seconds: float = 10.0,
+        max_age_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = max_age_seconds
         self._clock = clock
         self._keys: list[tuple[str | None, str, Key]] = []
         self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
         self.fetches = 0
 
-    async def refresh(self) -> bool:
-        now = self._clock()
-        if self._fetched_at is not None and now - self._fetched_at < self.min_refresh_seconds:
-            return False
-        self._fetched_at = now
-        self.fetches += 1
-        self._keys = _import_keys(await self._fetch())
-        return True
+    async def refresh(self, *, expired: bool = False) -> bool:
+        """Fetches the key set: on demand unless the last fetch is under min_refresh_seconds
+        old; `expired`, unless another caller has just replaced the expired set."""
+        async with self._lock:
+            now, last = self._clock(), self._fetched_at
+            limit = self.max_age_seconds if expired else self.min_refresh_seconds
+            if last is not None and now - last < limit:
+                return False
+            self._fetched_at = now
+            self.fetches += 1
+            self._keys = _import_keys(await self._fetch())
+            return True
+
+    async def _current(self) -> None:
+        """Keys never fetched or past their maximum age are fetched before use."""
+        last = self._fetched_at
+        if last is None or self._clock() - last >= self.max_age_seconds:
+            await self.refresh(expired=True)
 
     def _find(self, kid: str | None, kty: str) -> Key | None:
         typed = [(k, key) for k, t, key in self._keys if t == kty]
@@ -115,8 +133,7 @@ class JwksCache:
         return next((key for k, key in typed if k == kid), None)
 
     async def key_for(self, kid: str | None, kty: str) -> Key:
-        if self._fetched_at is None:
-            await self.refresh()
+        await self._current()
         key = self._find(kid, kty)
         if key is None and await self.refresh():
             key = self._find(kid, kty)
@@ -174,6 +191,17 @@ async def verify_signature(
         raise _refuse("TOKEN_MALFORMED", "kid must be a string")
     key = await keys.key_for(kid, _KEY_TYPES[alg])
     try:
+        return _decode(token, key, alg)
+    except Unauthenticated as exc:
+        # The provider may have replaced the key under the same kid: re-fetch (rate-limited)
+        # and try once more with what it publishes now.
+        if exc.reason != "TOKEN_SIGNATURE_INVALID" or not await keys.refresh():
+            raise
+    return _decode(token, await keys.key_for(kid, _KEY_TYPES[alg]), alg)
+
+
+def _decode(token: str, key: Key, alg: str) -> dict[str, Any]:
+    try:
         decoded = jwt.decode(token, key, algorithms=[alg])
     except BadSignatureError:
         raise _refuse("TOKEN_SIGNATURE_INVALID", "bad signature") from None
@@ -219,11 +247,20 @@ def check_id_token(claims: Mapping[str, Any], expected: Expected, now: float) ->
 
 
 def check_userinfo(
-    claims: Mapping[str, Any], expected: Expected, id_token_sub: str
+    claims: Mapping[str, Any], expected: Expected, id_token_sub: str, now: float
 ) -> dict[str, Any]:
-    """A signature-verified userinfo JWT: ours, and about the same person as the ID token."""
-    if "iss" in claims or "aud" in claims:
-        _check_issuer_and_audience(claims, expected, "USERINFO")
+    """A signature-verified userinfo JWT: ours, for us, current, and about the same person as
+    the ID token. Without iss, aud and exp a signed userinfo could be replayed from another
+    client or another day."""
+    missing = [n for n in ("iss", "aud", "exp") if n not in claims]
+    if missing:
+        raise _refuse("USERINFO_CLAIM_MISSING", "missing claims: " + ", ".join(missing))
+    _check_issuer_and_audience(claims, expected, "USERINFO")
+    exp = claims["exp"]
+    if not is_json_int(exp):
+        raise _refuse("USERINFO_MALFORMED", "exp must be an integer")
+    if now >= exp + expected.leeway_seconds:
+        raise _refuse("USERINFO_EXPIRED", "the userinfo JWT has expired")
     if claims.get("sub") != id_token_sub:
         raise _refuse("USERINFO_SUBJECT_MISMATCH", "userinfo is about someone else")
     return dict(claims)

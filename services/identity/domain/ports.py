@@ -18,6 +18,8 @@ class LoginAttempt:
     acr: str
     return_to: str
     expires_at: datetime
+    # SHA-256 (hex) of the secret in the browser's sign-in cookie: only that browser completes.
+    browser_binding_sha256: str = ""
 
 
 @dataclass(frozen=True)

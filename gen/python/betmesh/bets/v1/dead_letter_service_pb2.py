@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb2
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)betmesh/bets/v1/dead_letter_service.proto\x12\x0f\x62\x65tmesh.bets.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x02\n\nDeadLetter\x12\x16\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x16\n\x0e\x63onsumer_group\x18\x03 \x01(\t\x12\x10\n\x08\x63onsumer\x18\x04 \x01(\t\x12\x17\n\x0fstream_entry_id\x18\x05 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x06 \x01(\t\x12\x14\n\x0cpayload_type\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x0e\n\x06reason\x18\t \x01(\t\x12\r\n\x05\x65rror\x18\n \x01(\t\x12+\n\x07\x64\x65\x61\x64_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65nvelope\x18\x0c \x01(\x0c\"\x93\x01\n\x16ListDeadLettersRequest\x12!\n\x05topic\x18\x01 \x01(\tB\x12\xbaH\x0fr\r\x18@2\t^[a-z.]*$\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12\x39\n\npage_token\x18\x03 \x01(\tB%\xbaH\"r \x18)2\x1c^([0-9]{1,20}-[0-9]{1,20})?$\"z\n\x17ListDeadLettersResponse\x12\x31\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x1b.betmesh.bets.v1.DeadLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x13\n\x0btotal_count\x18\x03 \x01(\x04\"V\n\x18RequeueDeadLetterRequest\x12:\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18)2\x19^[0-9]{1,20}-[0-9]{1,20}$\"4\n\x19RequeueDeadLetterResponse\x12\x17\n\x0fstream_entry_id\x18\x01 \x01(\t\"V\n\x18\x44iscardDeadLetterRequest\x12:\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18)2\x19^[0-9]{1,20}-[0-9]{1,20}$\"\x1b\n\x19\x44iscardDeadLetterResponse2\xd6\x02\n\x11\x44\x65\x61\x64LetterService\x12i\n\x0fListDeadLetters\x12\'.betmesh.bets.v1.ListDeadLettersRequest\x1a(.betmesh.bets.v1.ListDeadLettersResponse\"\x03\x90\x02\x01\x12j\n\x11RequeueDeadLetter\x12).betmesh.bets.v1.RequeueDeadLetterRequest\x1a*.betmesh.bets.v1.RequeueDeadLetterResponse\x12j\n\x11\x44iscardDeadLetter\x12).betmesh.bets.v1.DiscardDeadLetterRequest\x1a*.betmesh.bets.v1.DiscardDeadLetterResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)betmesh/bets/v1/dead_letter_service.proto\x12\x0f\x62\x65tmesh.bets.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x02\n\nDeadLetter\x12\x16\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x16\n\x0e\x63onsumer_group\x18\x03 \x01(\t\x12\x10\n\x08\x63onsumer\x18\x04 \x01(\t\x12\x17\n\x0fstream_entry_id\x18\x05 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x06 \x01(\t\x12\x14\n\x0cpayload_type\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x0e\n\x06reason\x18\t \x01(\t\x12\r\n\x05\x65rror\x18\n \x01(\t\x12+\n\x07\x64\x65\x61\x64_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65nvelope\x18\x0c \x01(\x0c\"\x93\x01\n\x16ListDeadLettersRequest\x12!\n\x05topic\x18\x01 \x01(\tB\x12\xbaH\x0fr\r\x18@2\t^[a-z.]*$\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12\x39\n\npage_token\x18\x03 \x01(\tB%\xbaH\"r \x18)2\x1c^([0-9]{1,20}-[0-9]{1,20})?$\"z\n\x17ListDeadLettersResponse\x12\x31\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x1b.betmesh.bets.v1.DeadLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x13\n\x0btotal_count\x18\x03 \x01(\x04\"V\n\x18RequeueDeadLetterRequest\x12:\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18)2\x19^[0-9]{1,20}-[0-9]{1,20}$\"4\n\x19RequeueDeadLetterResponse\x12\x17\n\x0fstream_entry_id\x18\x01 \x01(\t\"V\n\x18\x44iscardDeadLetterRequest\x12:\n\x0e\x64\x65\x61\x64_letter_id\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18)2\x19^[0-9]{1,20}-[0-9]{1,20}$\"\x1b\n\x19\x44iscardDeadLetterResponse2\x84\x03\n\x11\x44\x65\x61\x64LetterService\x12w\n\x0fListDeadLetters\x12\'.betmesh.bets.v1.ListDeadLettersRequest\x1a(.betmesh.bets.v1.ListDeadLettersResponse\"\x11\x90\x02\x01\xaa\xa0\x19\n\n\x08operator\x12z\n\x11RequeueDeadLetter\x12).betmesh.bets.v1.RequeueDeadLetterRequest\x1a*.betmesh.bets.v1.RequeueDeadLetterResponse\"\x0e\xaa\xa0\x19\n\n\x08operator\x12z\n\x11\x44iscardDeadLetter\x12).betmesh.bets.v1.DiscardDeadLetterRequest\x1a*.betmesh.bets.v1.DiscardDeadLetterResponse\"\x0e\xaa\xa0\x19\n\n\x08operatorb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,21 +45,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DISCARDDEADLETTERREQUEST'].fields_by_name['dead_letter_id']._loaded_options = None
   _globals['_DISCARDDEADLETTERREQUEST'].fields_by_name['dead_letter_id']._serialized_options = b'\272H\037r\035\030)2\031^[0-9]{1,20}-[0-9]{1,20}$'
   _globals['_DEADLETTERSERVICE'].methods_by_name['ListDeadLetters']._loaded_options = None
-  _globals['_DEADLETTERSERVICE'].methods_by_name['ListDeadLetters']._serialized_options = b'\220\002\001'
-  _globals['_DEADLETTER']._serialized_start=125
-  _globals['_DEADLETTER']._serialized_end=395
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=398
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=545
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=547
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=669
-  _globals['_REQUEUEDEADLETTERREQUEST']._serialized_start=671
-  _globals['_REQUEUEDEADLETTERREQUEST']._serialized_end=757
-  _globals['_REQUEUEDEADLETTERRESPONSE']._serialized_start=759
-  _globals['_REQUEUEDEADLETTERRESPONSE']._serialized_end=811
-  _globals['_DISCARDDEADLETTERREQUEST']._serialized_start=813
-  _globals['_DISCARDDEADLETTERREQUEST']._serialized_end=899
-  _globals['_DISCARDDEADLETTERRESPONSE']._serialized_start=901
-  _globals['_DISCARDDEADLETTERRESPONSE']._serialized_end=928
-  _globals['_DEADLETTERSERVICE']._serialized_start=931
-  _globals['_DEADLETTERSERVICE']._serialized_end=1273
+  _globals['_DEADLETTERSERVICE'].methods_by_name['ListDeadLetters']._serialized_options = b'\220\002\001\252\240\031\n\n\010operator'
+  _globals['_DEADLETTERSERVICE'].methods_by_name['RequeueDeadLetter']._loaded_options = None
+  _globals['_DEADLETTERSERVICE'].methods_by_name['RequeueDeadLetter']._serialized_options = b'\252\240\031\n\n\010operator'
+  _globals['_DEADLETTERSERVICE'].methods_by_name['DiscardDeadLetter']._loaded_options = None
+  _globals['_DEADLETTERSERVICE'].methods_by_name['DiscardDeadLetter']._serialized_options = b'\252\240\031\n\n\010operator'
+  _globals['_DEADLETTER']._serialized_start=155
+  _globals['_DEADLETTER']._serialized_end=425
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=428
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=575
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=577
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=699
+  _globals['_REQUEUEDEADLETTERREQUEST']._serialized_start=701
+  _globals['_REQUEUEDEADLETTERREQUEST']._serialized_end=787
+  _globals['_REQUEUEDEADLETTERRESPONSE']._serialized_start=789
+  _globals['_REQUEUEDEADLETTERRESPONSE']._serialized_end=841
+  _globals['_DISCARDDEADLETTERREQUEST']._serialized_start=843
+  _globals['_DISCARDDEADLETTERREQUEST']._serialized_end=929
+  _globals['_DISCARDDEADLETTERRESPONSE']._serialized_start=931
+  _globals['_DISCARDDEADLETTERRESPONSE']._serialized_end=958
+  _globals['_DEADLETTERSERVICE']._serialized_start=961
+  _globals['_DEADLETTERSERVICE']._serialized_end=1349
 # @@protoc_insertion_point(module_scope)

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb2
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x15UpsertFixturesRequest\x12\x37\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.FixtureB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\">\n\x11GetFixtureRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xa7\x02\n\x13ListFixturesRequest\x12\x39\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.SportB\x0f\xbaH\x0c\x92\x01\t\x10\x08\"\x05\x82\x01\x02\x10\x01\x12\x42\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x43\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x1b\n\tpage_size\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12/\n\npage_token\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc3\x02\n\x0e\x46ixtureService\x12g\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\x12`\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\"\x03\x90\x02\x01\x12\x66\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(betmesh/gateway/v1/fixture_service.proto\x12\x12\x62\x65tmesh.gateway.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x15UpsertFixturesRequest\x12\x37\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.FixtureB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"_\n\x16UpsertFixturesResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\r\x12\x15\n\rupdated_count\x18\x02 \x01(\r\x12\x17\n\x0funchanged_count\x18\x03 \x01(\r\">\n\x11GetFixtureRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"A\n\x12GetFixtureResponse\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\xa7\x02\n\x13ListFixturesRequest\x12\x39\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.SportB\x0f\xbaH\x0c\x92\x01\t\x10\x08\"\x05\x82\x01\x02\x10\x01\x12\x42\n\x0cstarts_after\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x43\n\rstarts_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x1b\n\tpage_size\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12/\n\npage_token\x18\x05 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"]\n\x14ListFixturesResponse\x12,\n\x08\x66ixtures\x18\x01 \x03(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x8b\x03\n\x0e\x46ixtureService\x12\x80\x01\n\x0eUpsertFixtures\x12).betmesh.gateway.v1.UpsertFixturesRequest\x1a*.betmesh.gateway.v1.UpsertFixturesResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12w\n\nGetFixture\x12%.betmesh.gateway.v1.GetFixtureRequest\x1a&.betmesh.gateway.v1.GetFixtureResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12}\n\x0cListFixtures\x12\'.betmesh.gateway.v1.ListFixturesRequest\x1a(.betmesh.gateway.v1.ListFixturesResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,22 +49,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\005*\003\030\350\007'
   _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTFIXTURESREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\030r\026\030\200\0022\021^[A-Za-z0-9_=-]*$'
+  _globals['_FIXTURESERVICE'].methods_by_name['UpsertFixtures']._loaded_options = None
+  _globals['_FIXTURESERVICE'].methods_by_name['UpsertFixtures']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
   _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._loaded_options = None
-  _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._serialized_options = b'\220\002\001'
+  _globals['_FIXTURESERVICE'].methods_by_name['GetFixture']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._loaded_options = None
-  _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._serialized_options = b'\220\002\001'
-  _globals['_UPSERTFIXTURESREQUEST']._serialized_start=157
-  _globals['_UPSERTFIXTURESREQUEST']._serialized_end=237
-  _globals['_UPSERTFIXTURESRESPONSE']._serialized_start=239
-  _globals['_UPSERTFIXTURESRESPONSE']._serialized_end=334
-  _globals['_GETFIXTUREREQUEST']._serialized_start=336
-  _globals['_GETFIXTUREREQUEST']._serialized_end=398
-  _globals['_GETFIXTURERESPONSE']._serialized_start=400
-  _globals['_GETFIXTURERESPONSE']._serialized_end=465
-  _globals['_LISTFIXTURESREQUEST']._serialized_start=468
-  _globals['_LISTFIXTURESREQUEST']._serialized_end=763
-  _globals['_LISTFIXTURESRESPONSE']._serialized_start=765
-  _globals['_LISTFIXTURESRESPONSE']._serialized_end=858
-  _globals['_FIXTURESERVICE']._serialized_start=861
-  _globals['_FIXTURESERVICE']._serialized_end=1184
+  _globals['_FIXTURESERVICE'].methods_by_name['ListFixtures']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
+  _globals['_UPSERTFIXTURESREQUEST']._serialized_start=187
+  _globals['_UPSERTFIXTURESREQUEST']._serialized_end=267
+  _globals['_UPSERTFIXTURESRESPONSE']._serialized_start=269
+  _globals['_UPSERTFIXTURESRESPONSE']._serialized_end=364
+  _globals['_GETFIXTUREREQUEST']._serialized_start=366
+  _globals['_GETFIXTUREREQUEST']._serialized_end=428
+  _globals['_GETFIXTURERESPONSE']._serialized_start=430
+  _globals['_GETFIXTURERESPONSE']._serialized_end=495
+  _globals['_LISTFIXTURESREQUEST']._serialized_start=498
+  _globals['_LISTFIXTURESREQUEST']._serialized_end=793
+  _globals['_LISTFIXTURESRESPONSE']._serialized_start=795
+  _globals['_LISTFIXTURESRESPONSE']._serialized_end=888
+  _globals['_FIXTURESERVICE']._serialized_start=891
+  _globals['_FIXTURESERVICE']._serialized_end=1286
 # @@protoc_insertion_point(module_scope)

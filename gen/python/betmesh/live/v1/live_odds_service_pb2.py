@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb2
 from betmesh.common.v1 import game_state_pb2 as betmesh_dot_common_dot_v1_dot_game__state__pb2
 from betmesh.common.v1 import market_pb2 as betmesh_dot_common_dot_v1_dot_market__pb2
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
@@ -30,7 +31,7 @@ from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'betmesh/live/v1/live_odds_service.proto\x12\x0f\x62\x65tmesh.live.v1\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a!betmesh/live/v1/match_event.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x17IngestMatchEventRequest\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.betmesh.live.v1.MatchEvent\"e\n\x18IngestMatchEventResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.betmesh.live.v1.IngestOutcome\x12\x18\n\x10\x61pplied_sequence\x18\x02 \x01(\x04\"@\n\x13GetGameStateRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"W\n\x14GetGameStateResponse\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"\xfd\x01\n\x12SubscriptionFilter\x12\x39\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.SportB\x0f\xbaH\x0c\x92\x01\t\x10\x08\"\x05\x82\x01\x02\x10\x01\x12/\n\x0b\x66ixture_ids\x18\x02 \x03(\tB\x1a\xbaH\x17\x92\x01\x14\x10\xe8\x07\"\x0fr\r\x18\x80\x01\x32\x08^[!-~]+$\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x35\n\x05phase\x18\x04 \x01(\x0e\x32\x1c.betmesh.live.v1.PhaseFilterB\x08\xbaH\x05\x82\x01\x02\x10\x01\"\xdf\x01\n\x11StreamOddsRequest\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\x12)\n\x0cresume_token\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\x12(\n\x15heartbeat_interval_ms\x18\x03 \x01(\rB\t\xbaH\x06*\x04\x18\xc0\xcf$\x12\x1e\n\x0b\x63onflate_ms\x18\x04 \x01(\rB\t\xbaH\x06*\x04\x18\xe0\xd4\x03\x12 \n\x0emax_batch_size\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\x90N\"\xf2\x02\n\x12StreamOddsResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12+\n\x07sent_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tconflated\x18\x05 \x01(\x08\x12\x30\n\nfull_image\x18\n \x01(\x0b\x32\x1a.betmesh.live.v1.FullImageH\x00\x12-\n\x06\x64\x65ltas\x18\x0b \x01(\x0b\x32\x1b.betmesh.live.v1.OddsDeltasH\x00\x12/\n\theartbeat\x18\x0c \x01(\x0b\x32\x1a.betmesh.live.v1.HeartbeatH\x00\x12\x44\n\x14subscription_changed\x18\r \x01(\x0b\x32$.betmesh.live.v1.SubscriptionChangedH\x00\x42\t\n\x07payload\"\x7f\n\tFullImage\x12\x30\n\x06reason\x18\x01 \x01(\x0e\x32 .betmesh.live.v1.FullImageReason\x12.\n\x08\x66ixtures\x18\x02 \x03(\x0b\x32\x1c.betmesh.live.v1.FixtureOdds\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\"\xfd\x01\n\x0b\x46ixtureOdds\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12.\n\x05phase\x18\x02 \x01(\x0e\x32\x1f.betmesh.common.v1.PricingPhase\x12\x30\n\ngame_state\x18\x03 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\x12*\n\x07markets\x18\x04 \x03(\x0b\x32\x19.betmesh.common.v1.Market\x12\x18\n\x10quote_set_digest\x18\x05 \x01(\t\x12\x19\n\x11\x62\x65t_delay_seconds\x18\x06 \x01(\r\":\n\nOddsDeltas\x12,\n\x07updates\x18\x01 \x03(\x0b\x32\x1b.betmesh.live.v1.OddsUpdate\"\xea\x02\n\nOddsUpdate\x12\x33\n\x0bodds_change\x18\x01 \x01(\x0b\x32\x1c.betmesh.live.v1.FixtureOddsH\x00\x12,\n\x08\x62\x65t_stop\x18\x02 \x01(\x0b\x32\x18.betmesh.live.v1.BetStopH\x00\x12\x38\n\x0e\x62\x65t_settlement\x18\x03 \x01(\x0b\x32\x1e.betmesh.live.v1.BetSettlementH\x00\x12I\n\x17rollback_bet_settlement\x18\x04 \x01(\x0b\x32&.betmesh.live.v1.RollbackBetSettlementH\x00\x12\x30\n\nbet_cancel\x18\x05 \x01(\x0b\x32\x1a.betmesh.live.v1.BetCancelH\x00\x12\x38\n\x0e\x66ixture_change\x18\x06 \x01(\x0b\x32\x1e.betmesh.live.v1.FixtureChangeH\x00\x42\x08\n\x06update\"\xaa\x01\n\x07\x42\x65tStop\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12.\n\x06reason\x18\x03 \x01(\x0e\x32\x1e.betmesh.live.v1.BetStopReason\x12\x16\n\x0e\x65vent_sequence\x18\x04 \x01(\x04\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatus\"z\n\x0fSelectionResult\x12\x14\n\x0cselection_id\x18\x01 \x01(\t\x12\x34\n\x07outcome\x18\x02 \x01(\x0e\x32#.betmesh.common.v1.SelectionOutcome\x12\x1b\n\x13\x64\x65\x61\x64_heat_factor_e4\x18\x03 \x01(\r\"X\n\x10MarketSettlement\x12\x11\n\tmarket_id\x18\x01 \x01(\t\x12\x31\n\x07results\x18\x02 \x03(\x0b\x32 .betmesh.live.v1.SelectionResult\"o\n\rBetSettlement\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x32\n\x07markets\x18\x02 \x03(\x0b\x32!.betmesh.live.v1.MarketSettlement\x12\x16\n\x0eresult_version\x18\x03 \x01(\t\"?\n\x15RollbackBetSettlement\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\"\xa1\x01\n\tBetCancel\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"<\n\rFixtureChange\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\x1b\n\tHeartbeat\x12\x0e\n\x06lag_ms\x18\x01 \x01(\r\"J\n\x13SubscriptionChanged\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\"z\n\x19UpdateSubscriptionRequest\x12(\n\tstream_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\"Q\n\x1aUpdateSubscriptionResponse\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter*\x82\x01\n\rIngestOutcome\x12\x1e\n\x1aINGEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_OUTCOME_APPLIED\x10\x01\x12\x1c\n\x18INGEST_OUTCOME_DUPLICATE\x10\x02\x12\x17\n\x13INGEST_OUTCOME_HELD\x10\x03*^\n\x0bPhaseFilter\x12\x1c\n\x18PHASE_FILTER_UNSPECIFIED\x10\x00\x12\x1a\n\x16PHASE_FILTER_PRE_MATCH\x10\x01\x12\x15\n\x11PHASE_FILTER_LIVE\x10\x02*\xc5\x01\n\x0f\x46ullImageReason\x12!\n\x1d\x46ULL_IMAGE_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x46ULL_IMAGE_REASON_INITIAL\x10\x01\x12,\n(FULL_IMAGE_REASON_RESUME_WINDOW_EXCEEDED\x10\x02\x12$\n FULL_IMAGE_REASON_FILTER_CHANGED\x10\x03\x12\x1c\n\x18\x46ULL_IMAGE_REASON_RESYNC\x10\x04*\xd5\x01\n\rBetStopReason\x12\x1f\n\x1b\x42\x45T_STOP_REASON_UNSPECIFIED\x10\x00\x12#\n\x1f\x42\x45T_STOP_REASON_DANGEROUS_EVENT\x10\x01\x12 \n\x1c\x42\x45T_STOP_REASON_NO_CONSENSUS\x10\x02\x12\x1c\n\x18\x42\x45T_STOP_REASON_OPERATOR\x10\x03\x12\x1f\n\x1b\x42\x45T_STOP_REASON_MATCH_ENDED\x10\x04\x12\x1d\n\x19\x42\x45T_STOP_REASON_FEED_LOST\x10\x05\x32\xa4\x03\n\x0fLiveOddsService\x12g\n\x10IngestMatchEvent\x12(.betmesh.live.v1.IngestMatchEventRequest\x1a).betmesh.live.v1.IngestMatchEventResponse\x12`\n\x0cGetGameState\x12$.betmesh.live.v1.GetGameStateRequest\x1a%.betmesh.live.v1.GetGameStateResponse\"\x03\x90\x02\x01\x12W\n\nStreamOdds\x12\".betmesh.live.v1.StreamOddsRequest\x1a#.betmesh.live.v1.StreamOddsResponse0\x01\x12m\n\x12UpdateSubscription\x12*.betmesh.live.v1.UpdateSubscriptionRequest\x1a+.betmesh.live.v1.UpdateSubscriptionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'betmesh/live/v1/live_odds_service.proto\x12\x0f\x62\x65tmesh.live.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a!betmesh/live/v1/match_event.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x17IngestMatchEventRequest\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.betmesh.live.v1.MatchEvent\"e\n\x18IngestMatchEventResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.betmesh.live.v1.IngestOutcome\x12\x18\n\x10\x61pplied_sequence\x18\x02 \x01(\x04\"@\n\x13GetGameStateRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"W\n\x14GetGameStateResponse\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"\xfd\x01\n\x12SubscriptionFilter\x12\x39\n\x06sports\x18\x01 \x03(\x0e\x32\x18.betmesh.common.v1.SportB\x0f\xbaH\x0c\x92\x01\t\x10\x08\"\x05\x82\x01\x02\x10\x01\x12/\n\x0b\x66ixture_ids\x18\x02 \x03(\tB\x1a\xbaH\x17\x92\x01\x14\x10\xe8\x07\"\x0fr\r\x18\x80\x01\x32\x08^[!-~]+$\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x35\n\x05phase\x18\x04 \x01(\x0e\x32\x1c.betmesh.live.v1.PhaseFilterB\x08\xbaH\x05\x82\x01\x02\x10\x01\"\xdf\x01\n\x11StreamOddsRequest\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\x12)\n\x0cresume_token\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\x12(\n\x15heartbeat_interval_ms\x18\x03 \x01(\rB\t\xbaH\x06*\x04\x18\xc0\xcf$\x12\x1e\n\x0b\x63onflate_ms\x18\x04 \x01(\rB\t\xbaH\x06*\x04\x18\xe0\xd4\x03\x12 \n\x0emax_batch_size\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\x90N\"\xf2\x02\n\x12StreamOddsResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12+\n\x07sent_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tconflated\x18\x05 \x01(\x08\x12\x30\n\nfull_image\x18\n \x01(\x0b\x32\x1a.betmesh.live.v1.FullImageH\x00\x12-\n\x06\x64\x65ltas\x18\x0b \x01(\x0b\x32\x1b.betmesh.live.v1.OddsDeltasH\x00\x12/\n\theartbeat\x18\x0c \x01(\x0b\x32\x1a.betmesh.live.v1.HeartbeatH\x00\x12\x44\n\x14subscription_changed\x18\r \x01(\x0b\x32$.betmesh.live.v1.SubscriptionChangedH\x00\x42\t\n\x07payload\"\x7f\n\tFullImage\x12\x30\n\x06reason\x18\x01 \x01(\x0e\x32 .betmesh.live.v1.FullImageReason\x12.\n\x08\x66ixtures\x18\x02 \x03(\x0b\x32\x1c.betmesh.live.v1.FixtureOdds\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\"\xfd\x01\n\x0b\x46ixtureOdds\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12.\n\x05phase\x18\x02 \x01(\x0e\x32\x1f.betmesh.common.v1.PricingPhase\x12\x30\n\ngame_state\x18\x03 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\x12*\n\x07markets\x18\x04 \x03(\x0b\x32\x19.betmesh.common.v1.Market\x12\x18\n\x10quote_set_digest\x18\x05 \x01(\t\x12\x19\n\x11\x62\x65t_delay_seconds\x18\x06 \x01(\r\":\n\nOddsDeltas\x12,\n\x07updates\x18\x01 \x03(\x0b\x32\x1b.betmesh.live.v1.OddsUpdate\"\xea\x02\n\nOddsUpdate\x12\x33\n\x0bodds_change\x18\x01 \x01(\x0b\x32\x1c.betmesh.live.v1.FixtureOddsH\x00\x12,\n\x08\x62\x65t_stop\x18\x02 \x01(\x0b\x32\x18.betmesh.live.v1.BetStopH\x00\x12\x38\n\x0e\x62\x65t_settlement\x18\x03 \x01(\x0b\x32\x1e.betmesh.live.v1.BetSettlementH\x00\x12I\n\x17rollback_bet_settlement\x18\x04 \x01(\x0b\x32&.betmesh.live.v1.RollbackBetSettlementH\x00\x12\x30\n\nbet_cancel\x18\x05 \x01(\x0b\x32\x1a.betmesh.live.v1.BetCancelH\x00\x12\x38\n\x0e\x66ixture_change\x18\x06 \x01(\x0b\x32\x1e.betmesh.live.v1.FixtureChangeH\x00\x42\x08\n\x06update\"\xaa\x01\n\x07\x42\x65tStop\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12.\n\x06reason\x18\x03 \x01(\x0e\x32\x1e.betmesh.live.v1.BetStopReason\x12\x16\n\x0e\x65vent_sequence\x18\x04 \x01(\x04\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x1f.betmesh.common.v1.MarketStatus\"z\n\x0fSelectionResult\x12\x14\n\x0cselection_id\x18\x01 \x01(\t\x12\x34\n\x07outcome\x18\x02 \x01(\x0e\x32#.betmesh.common.v1.SelectionOutcome\x12\x1b\n\x13\x64\x65\x61\x64_heat_factor_e4\x18\x03 \x01(\r\"X\n\x10MarketSettlement\x12\x11\n\tmarket_id\x18\x01 \x01(\t\x12\x31\n\x07results\x18\x02 \x03(\x0b\x32 .betmesh.live.v1.SelectionResult\"o\n\rBetSettlement\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x32\n\x07markets\x18\x02 \x03(\x0b\x32!.betmesh.live.v1.MarketSettlement\x12\x16\n\x0eresult_version\x18\x03 \x01(\t\"?\n\x15RollbackBetSettlement\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\"\xa1\x01\n\tBetCancel\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x12\n\nmarket_ids\x18\x02 \x03(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"<\n\rFixtureChange\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\"\x1b\n\tHeartbeat\x12\x0e\n\x06lag_ms\x18\x01 \x01(\r\"J\n\x13SubscriptionChanged\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\"z\n\x19UpdateSubscriptionRequest\x12(\n\tstream_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x33\n\x06\x66ilter\x18\x02 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter\"Q\n\x1aUpdateSubscriptionResponse\x12\x33\n\x06\x66ilter\x18\x01 \x01(\x0b\x32#.betmesh.live.v1.SubscriptionFilter*\x82\x01\n\rIngestOutcome\x12\x1e\n\x1aINGEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_OUTCOME_APPLIED\x10\x01\x12\x1c\n\x18INGEST_OUTCOME_DUPLICATE\x10\x02\x12\x17\n\x13INGEST_OUTCOME_HELD\x10\x03*^\n\x0bPhaseFilter\x12\x1c\n\x18PHASE_FILTER_UNSPECIFIED\x10\x00\x12\x1a\n\x16PHASE_FILTER_PRE_MATCH\x10\x01\x12\x15\n\x11PHASE_FILTER_LIVE\x10\x02*\xc5\x01\n\x0f\x46ullImageReason\x12!\n\x1d\x46ULL_IMAGE_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x46ULL_IMAGE_REASON_INITIAL\x10\x01\x12,\n(FULL_IMAGE_REASON_RESUME_WINDOW_EXCEEDED\x10\x02\x12$\n FULL_IMAGE_REASON_FILTER_CHANGED\x10\x03\x12\x1c\n\x18\x46ULL_IMAGE_REASON_RESYNC\x10\x04*\xd5\x01\n\rBetStopReason\x12\x1f\n\x1b\x42\x45T_STOP_REASON_UNSPECIFIED\x10\x00\x12#\n\x1f\x42\x45T_STOP_REASON_DANGEROUS_EVENT\x10\x01\x12 \n\x1c\x42\x45T_STOP_REASON_NO_CONSENSUS\x10\x02\x12\x1c\n\x18\x42\x45T_STOP_REASON_OPERATOR\x10\x03\x12\x1f\n\x1b\x42\x45T_STOP_REASON_MATCH_ENDED\x10\x04\x12\x1d\n\x19\x42\x45T_STOP_REASON_FEED_LOST\x10\x05\x32\xc5\x04\n\x0fLiveOddsService\x12\x80\x01\n\x10IngestMatchEvent\x12(.betmesh.live.v1.IngestMatchEventRequest\x1a).betmesh.live.v1.IngestMatchEventResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x88\x01\n\x0cGetGameState\x12$.betmesh.live.v1.GetGameStateRequest\x1a%.betmesh.live.v1.GetGameStateResponse\"+\x90\x02\x01\xaa\xa0\x19$\n\x08operator\n\x07partner\n\x06player\n\x07service\x12\x89\x01\n\nStreamOdds\x12\".betmesh.live.v1.StreamOddsRequest\x1a#.betmesh.live.v1.StreamOddsResponse\"0\xaa\xa0\x19,\n\x08operator\n\x07partner\n\x06player\n\x06public\n\x07service0\x01\x12\x97\x01\n\x12UpdateSubscription\x12*.betmesh.live.v1.UpdateSubscriptionRequest\x1a+.betmesh.live.v1.UpdateSubscriptionResponse\"(\xaa\xa0\x19$\n\x08operator\n\x07partner\n\x06player\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,60 +58,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMODDSREQUEST'].fields_by_name['max_batch_size']._serialized_options = b'\272H\005*\003\030\220N'
   _globals['_UPDATESUBSCRIPTIONREQUEST'].fields_by_name['stream_id']._loaded_options = None
   _globals['_UPDATESUBSCRIPTIONREQUEST'].fields_by_name['stream_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_LIVEODDSSERVICE'].methods_by_name['IngestMatchEvent']._loaded_options = None
+  _globals['_LIVEODDSSERVICE'].methods_by_name['IngestMatchEvent']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
   _globals['_LIVEODDSSERVICE'].methods_by_name['GetGameState']._loaded_options = None
-  _globals['_LIVEODDSSERVICE'].methods_by_name['GetGameState']._serialized_options = b'\220\002\001'
-  _globals['_INGESTOUTCOME']._serialized_start=3354
-  _globals['_INGESTOUTCOME']._serialized_end=3484
-  _globals['_PHASEFILTER']._serialized_start=3486
-  _globals['_PHASEFILTER']._serialized_end=3580
-  _globals['_FULLIMAGEREASON']._serialized_start=3583
-  _globals['_FULLIMAGEREASON']._serialized_end=3780
-  _globals['_BETSTOPREASON']._serialized_start=3783
-  _globals['_BETSTOPREASON']._serialized_end=3996
-  _globals['_INGESTMATCHEVENTREQUEST']._serialized_start=256
-  _globals['_INGESTMATCHEVENTREQUEST']._serialized_end=325
-  _globals['_INGESTMATCHEVENTRESPONSE']._serialized_start=327
-  _globals['_INGESTMATCHEVENTRESPONSE']._serialized_end=428
-  _globals['_GETGAMESTATEREQUEST']._serialized_start=430
-  _globals['_GETGAMESTATEREQUEST']._serialized_end=494
-  _globals['_GETGAMESTATERESPONSE']._serialized_start=496
-  _globals['_GETGAMESTATERESPONSE']._serialized_end=583
-  _globals['_SUBSCRIPTIONFILTER']._serialized_start=586
-  _globals['_SUBSCRIPTIONFILTER']._serialized_end=839
-  _globals['_STREAMODDSREQUEST']._serialized_start=842
-  _globals['_STREAMODDSREQUEST']._serialized_end=1065
-  _globals['_STREAMODDSRESPONSE']._serialized_start=1068
-  _globals['_STREAMODDSRESPONSE']._serialized_end=1438
-  _globals['_FULLIMAGE']._serialized_start=1440
-  _globals['_FULLIMAGE']._serialized_end=1567
-  _globals['_FIXTUREODDS']._serialized_start=1570
-  _globals['_FIXTUREODDS']._serialized_end=1823
-  _globals['_ODDSDELTAS']._serialized_start=1825
-  _globals['_ODDSDELTAS']._serialized_end=1883
-  _globals['_ODDSUPDATE']._serialized_start=1886
-  _globals['_ODDSUPDATE']._serialized_end=2248
-  _globals['_BETSTOP']._serialized_start=2251
-  _globals['_BETSTOP']._serialized_end=2421
-  _globals['_SELECTIONRESULT']._serialized_start=2423
-  _globals['_SELECTIONRESULT']._serialized_end=2545
-  _globals['_MARKETSETTLEMENT']._serialized_start=2547
-  _globals['_MARKETSETTLEMENT']._serialized_end=2635
-  _globals['_BETSETTLEMENT']._serialized_start=2637
-  _globals['_BETSETTLEMENT']._serialized_end=2748
-  _globals['_ROLLBACKBETSETTLEMENT']._serialized_start=2750
-  _globals['_ROLLBACKBETSETTLEMENT']._serialized_end=2813
-  _globals['_BETCANCEL']._serialized_start=2816
-  _globals['_BETCANCEL']._serialized_end=2977
-  _globals['_FIXTURECHANGE']._serialized_start=2979
-  _globals['_FIXTURECHANGE']._serialized_end=3039
-  _globals['_HEARTBEAT']._serialized_start=3041
-  _globals['_HEARTBEAT']._serialized_end=3068
-  _globals['_SUBSCRIPTIONCHANGED']._serialized_start=3070
-  _globals['_SUBSCRIPTIONCHANGED']._serialized_end=3144
-  _globals['_UPDATESUBSCRIPTIONREQUEST']._serialized_start=3146
-  _globals['_UPDATESUBSCRIPTIONREQUEST']._serialized_end=3268
-  _globals['_UPDATESUBSCRIPTIONRESPONSE']._serialized_start=3270
-  _globals['_UPDATESUBSCRIPTIONRESPONSE']._serialized_end=3351
-  _globals['_LIVEODDSSERVICE']._serialized_start=3999
-  _globals['_LIVEODDSSERVICE']._serialized_end=4419
+  _globals['_LIVEODDSSERVICE'].methods_by_name['GetGameState']._serialized_options = b'\220\002\001\252\240\031$\n\010operator\n\007partner\n\006player\n\007service'
+  _globals['_LIVEODDSSERVICE'].methods_by_name['StreamOdds']._loaded_options = None
+  _globals['_LIVEODDSSERVICE'].methods_by_name['StreamOdds']._serialized_options = b'\252\240\031,\n\010operator\n\007partner\n\006player\n\006public\n\007service'
+  _globals['_LIVEODDSSERVICE'].methods_by_name['UpdateSubscription']._loaded_options = None
+  _globals['_LIVEODDSSERVICE'].methods_by_name['UpdateSubscription']._serialized_options = b'\252\240\031$\n\010operator\n\007partner\n\006player\n\007service'
+  _globals['_INGESTOUTCOME']._serialized_start=3384
+  _globals['_INGESTOUTCOME']._serialized_end=3514
+  _globals['_PHASEFILTER']._serialized_start=3516
+  _globals['_PHASEFILTER']._serialized_end=3610
+  _globals['_FULLIMAGEREASON']._serialized_start=3613
+  _globals['_FULLIMAGEREASON']._serialized_end=3810
+  _globals['_BETSTOPREASON']._serialized_start=3813
+  _globals['_BETSTOPREASON']._serialized_end=4026
+  _globals['_INGESTMATCHEVENTREQUEST']._serialized_start=286
+  _globals['_INGESTMATCHEVENTREQUEST']._serialized_end=355
+  _globals['_INGESTMATCHEVENTRESPONSE']._serialized_start=357
+  _globals['_INGESTMATCHEVENTRESPONSE']._serialized_end=458
+  _globals['_GETGAMESTATEREQUEST']._serialized_start=460
+  _globals['_GETGAMESTATEREQUEST']._serialized_end=524
+  _globals['_GETGAMESTATERESPONSE']._serialized_start=526
+  _globals['_GETGAMESTATERESPONSE']._serialized_end=613
+  _globals['_SUBSCRIPTIONFILTER']._serialized_start=616
+  _globals['_SUBSCRIPTIONFILTER']._serialized_end=869
+  _globals['_STREAMODDSREQUEST']._serialized_start=872
+  _globals['_STREAMODDSREQUEST']._serialized_end=1095
+  _globals['_STREAMODDSRESPONSE']._serialized_start=1098
+  _globals['_STREAMODDSRESPONSE']._serialized_end=1468
+  _globals['_FULLIMAGE']._serialized_start=1470
+  _globals['_FULLIMAGE']._serialized_end=1597
+  _globals['_FIXTUREODDS']._serialized_start=1600
+  _globals['_FIXTUREODDS']._serialized_end=1853
+  _globals['_ODDSDELTAS']._serialized_start=1855
+  _globals['_ODDSDELTAS']._serialized_end=1913
+  _globals['_ODDSUPDATE']._serialized_start=1916
+  _globals['_ODDSUPDATE']._serialized_end=2278
+  _globals['_BETSTOP']._serialized_start=2281
+  _globals['_BETSTOP']._serialized_end=2451
+  _globals['_SELECTIONRESULT']._serialized_start=2453
+  _globals['_SELECTIONRESULT']._serialized_end=2575
+  _globals['_MARKETSETTLEMENT']._serialized_start=2577
+  _globals['_MARKETSETTLEMENT']._serialized_end=2665
+  _globals['_BETSETTLEMENT']._serialized_start=2667
+  _globals['_BETSETTLEMENT']._serialized_end=2778
+  _globals['_ROLLBACKBETSETTLEMENT']._serialized_start=2780
+  _globals['_ROLLBACKBETSETTLEMENT']._serialized_end=2843
+  _globals['_BETCANCEL']._serialized_start=2846
+  _globals['_BETCANCEL']._serialized_end=3007
+  _globals['_FIXTURECHANGE']._serialized_start=3009
+  _globals['_FIXTURECHANGE']._serialized_end=3069
+  _globals['_HEARTBEAT']._serialized_start=3071
+  _globals['_HEARTBEAT']._serialized_end=3098
+  _globals['_SUBSCRIPTIONCHANGED']._serialized_start=3100
+  _globals['_SUBSCRIPTIONCHANGED']._serialized_end=3174
+  _globals['_UPDATESUBSCRIPTIONREQUEST']._serialized_start=3176
+  _globals['_UPDATESUBSCRIPTIONREQUEST']._serialized_end=3298
+  _globals['_UPDATESUBSCRIPTIONRESPONSE']._serialized_start=3300
+  _globals['_UPDATESUBSCRIPTIONRESPONSE']._serialized_end=3381
+  _globals['_LIVEODDSSERVICE']._serialized_start=4029
+  _globals['_LIVEODDSSERVICE']._serialized_end=4610
 # @@protoc_insertion_point(module_scope)

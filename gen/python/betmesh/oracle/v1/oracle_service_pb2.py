@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb2
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x0bMatchResult\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1c\n\nhome_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12!\n\tset_games\x18\x06 \x03(\rB\x0e\xbaH\x0b\x92\x01\x08\x10\n\"\x04*\x02\x18\x64\x12&\n\x14home_half_time_score\x18\x07 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12&\n\x14\x61way_half_time_score\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\"\xd9\x01\n\x0bObservation\x12(\n\tsource_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x41\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12-\n\x10source_reference\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\"\xef\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66\x61ilure\x18\x08 \x01(\t\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"=\n\x10GetResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"f\n\x16ListHeldResultsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x18ResolveHeldResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xe8\x07\x32\t^\\P{Cc}*$\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"\x94\x01\n\x14\x43orrectResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xf4\x03\x32\t^\\P{Cc}*$\"K\n\x15\x43orrectResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"g\n\x17RetryPublicationRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04note\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xf4\x03\x32\t^\\P{Cc}*$\"N\n\x18RetryPublicationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xfe\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x12\x1d\n\x19PUBLICATION_STATUS_FAILED\x10\x06\x32\x8c\x05\n\rOracleService\x12n\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\x12[\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x03\x90\x02\x01\x12m\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x03\x90\x02\x01\x12n\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponse\x12\x62\n\rCorrectResult\x12\'.betmesh.oracle.v1.CorrectResultRequest\x1a(.betmesh.oracle.v1.CorrectResultResponse\x12k\n\x10RetryPublication\x12*.betmesh.oracle.v1.RetryPublicationRequest\x1a+.betmesh.oracle.v1.RetryPublicationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/oracle/v1/oracle_service.proto\x12\x11\x62\x65tmesh.oracle.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n\x0bMatchResult\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06status\x18\x03 \x01(\x0e\x32\x1f.betmesh.oracle.v1.ResultStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1c\n\nhome_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12!\n\tset_games\x18\x06 \x03(\rB\x0e\xbaH\x0b\x92\x01\x08\x10\n\"\x04*\x02\x18\x64\x12&\n\x14home_half_time_score\x18\x07 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12&\n\x14\x61way_half_time_score\x18\x08 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\"\xd9\x01\n\x0bObservation\x12(\n\tsource_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x41\n\x0bobserved_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12-\n\x10source_reference\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x08\x32\t^\\P{Cc}*$\"\xef\x01\n\x0bPublication\x12\x34\n\x06status\x18\x01 \x01(\x0e\x32$.betmesh.oracle.v1.PublicationStatus\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x18\n\x10transaction_hash\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x0f\n\x07version\x18\x06 \x01(\x04\x12,\n\x08\x66inal_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66\x61ilure\x18\x08 \x01(\t\"\x89\x02\n\x0fValidatedResult\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x31\n\x05state\x18\x02 \x01(\x0e\x32\".betmesh.oracle.v1.ValidationState\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12\x34\n\x0cobservations\x18\x04 \x03(\x0b\x32\x1e.betmesh.oracle.v1.Observation\x12\x33\n\x0bpublication\x18\x05 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Publication\x12\x14\n\x0csources_hash\x18\x06 \x01(\t\"O\n\x18SubmitObservationRequest\x12\x33\n\x0bobservation\x18\x01 \x01(\x0b\x32\x1e.betmesh.oracle.v1.Observation\"b\n\x19SubmitObservationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"=\n\x10GetResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\"G\n\x11GetResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"f\n\x16ListHeldResultsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"g\n\x17ListHeldResultsResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x18ResolveHeldResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xe8\x07\x32\t^\\P{Cc}*$\"O\n\x19ResolveHeldResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"\x94\x01\n\x14\x43orrectResultRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12.\n\x06result\x18\x02 \x01(\x0b\x32\x1e.betmesh.oracle.v1.MatchResult\x12!\n\x04note\x18\x03 \x01(\tB\x13\xbaH\x10r\x0e\x18\xf4\x03\x32\t^\\P{Cc}*$\"K\n\x15\x43orrectResultResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult\"g\n\x17RetryPublicationRequest\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04note\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xf4\x03\x32\t^\\P{Cc}*$\"N\n\x18RetryPublicationResponse\x12\x32\n\x06result\x18\x01 \x01(\x0b\x32\".betmesh.oracle.v1.ValidatedResult*\x84\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_COMPLETED\x10\x01\x12\x1b\n\x17RESULT_STATUS_ABANDONED\x10\x02\x12\x1b\n\x17RESULT_STATUS_CANCELLED\x10\x03*\xb1\x01\n\x0fValidationState\x12 \n\x1cVALIDATION_STATE_UNSPECIFIED\x10\x00\x12%\n!VALIDATION_STATE_AWAITING_SOURCES\x10\x01\x12\x1b\n\x17VALIDATION_STATE_AGREED\x10\x02\x12\x19\n\x15VALIDATION_STATE_HELD\x10\x03\x12\x1d\n\x19VALIDATION_STATE_RESOLVED\x10\x04*\xfe\x01\n\x11PublicationStatus\x12\"\n\x1ePUBLICATION_STATUS_UNSPECIFIED\x10\x00\x12$\n PUBLICATION_STATUS_NOT_PUBLISHED\x10\x01\x12\x1e\n\x1aPUBLICATION_STATUS_PENDING\x10\x02\x12 \n\x1cPUBLICATION_STATUS_SUBMITTED\x10\x03\x12 \n\x1cPUBLICATION_STATUS_CONFIRMED\x10\x04\x12\x1c\n\x18PUBLICATION_STATUS_FINAL\x10\x05\x12\x1d\n\x19PUBLICATION_STATUS_FAILED\x10\x06\x32\xa2\x06\n\rOracleService\x12\x87\x01\n\x11SubmitObservation\x12+.betmesh.oracle.v1.SubmitObservationRequest\x1a,.betmesh.oracle.v1.SubmitObservationResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12r\n\tGetResult\x12#.betmesh.oracle.v1.GetResultRequest\x1a$.betmesh.oracle.v1.GetResultResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x84\x01\n\x0fListHeldResults\x12).betmesh.oracle.v1.ListHeldResultsRequest\x1a*.betmesh.oracle.v1.ListHeldResultsResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x87\x01\n\x11ResolveHeldResult\x12+.betmesh.oracle.v1.ResolveHeldResultRequest\x1a,.betmesh.oracle.v1.ResolveHeldResultResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12{\n\rCorrectResult\x12\'.betmesh.oracle.v1.CorrectResultRequest\x1a(.betmesh.oracle.v1.CorrectResultResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x84\x01\n\x10RetryPublication\x12*.betmesh.oracle.v1.RetryPublicationRequest\x1a+.betmesh.oracle.v1.RetryPublicationResponse\"\x17\xaa\xa0\x19\x13\n\x08operator\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -74,48 +75,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETRYPUBLICATIONREQUEST'].fields_by_name['fixture_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
   _globals['_RETRYPUBLICATIONREQUEST'].fields_by_name['note']._loaded_options = None
   _globals['_RETRYPUBLICATIONREQUEST'].fields_by_name['note']._serialized_options = b'\272H\020r\016\030\364\0032\t^\\P{Cc}*$'
+  _globals['_ORACLESERVICE'].methods_by_name['SubmitObservation']._loaded_options = None
+  _globals['_ORACLESERVICE'].methods_by_name['SubmitObservation']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
   _globals['_ORACLESERVICE'].methods_by_name['GetResult']._loaded_options = None
-  _globals['_ORACLESERVICE'].methods_by_name['GetResult']._serialized_options = b'\220\002\001'
+  _globals['_ORACLESERVICE'].methods_by_name['GetResult']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._loaded_options = None
-  _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._serialized_options = b'\220\002\001'
-  _globals['_RESULTSTATUS']._serialized_start=2404
-  _globals['_RESULTSTATUS']._serialized_end=2536
-  _globals['_VALIDATIONSTATE']._serialized_start=2539
-  _globals['_VALIDATIONSTATE']._serialized_end=2716
-  _globals['_PUBLICATIONSTATUS']._serialized_start=2719
-  _globals['_PUBLICATIONSTATUS']._serialized_end=2973
-  _globals['_MATCHRESULT']._serialized_start=155
-  _globals['_MATCHRESULT']._serialized_end=496
-  _globals['_OBSERVATION']._serialized_start=499
-  _globals['_OBSERVATION']._serialized_end=716
-  _globals['_PUBLICATION']._serialized_start=719
-  _globals['_PUBLICATION']._serialized_end=958
-  _globals['_VALIDATEDRESULT']._serialized_start=961
-  _globals['_VALIDATEDRESULT']._serialized_end=1226
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1228
-  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1307
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1309
-  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1407
-  _globals['_GETRESULTREQUEST']._serialized_start=1409
-  _globals['_GETRESULTREQUEST']._serialized_end=1470
-  _globals['_GETRESULTRESPONSE']._serialized_start=1472
-  _globals['_GETRESULTRESPONSE']._serialized_end=1543
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1545
-  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1647
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1649
-  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1752
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1755
-  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1907
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1909
-  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=1988
-  _globals['_CORRECTRESULTREQUEST']._serialized_start=1991
-  _globals['_CORRECTRESULTREQUEST']._serialized_end=2139
-  _globals['_CORRECTRESULTRESPONSE']._serialized_start=2141
-  _globals['_CORRECTRESULTRESPONSE']._serialized_end=2216
-  _globals['_RETRYPUBLICATIONREQUEST']._serialized_start=2218
-  _globals['_RETRYPUBLICATIONREQUEST']._serialized_end=2321
-  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_start=2323
-  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_end=2401
-  _globals['_ORACLESERVICE']._serialized_start=2976
-  _globals['_ORACLESERVICE']._serialized_end=3628
+  _globals['_ORACLESERVICE'].methods_by_name['ListHeldResults']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
+  _globals['_ORACLESERVICE'].methods_by_name['ResolveHeldResult']._loaded_options = None
+  _globals['_ORACLESERVICE'].methods_by_name['ResolveHeldResult']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
+  _globals['_ORACLESERVICE'].methods_by_name['CorrectResult']._loaded_options = None
+  _globals['_ORACLESERVICE'].methods_by_name['CorrectResult']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
+  _globals['_ORACLESERVICE'].methods_by_name['RetryPublication']._loaded_options = None
+  _globals['_ORACLESERVICE'].methods_by_name['RetryPublication']._serialized_options = b'\252\240\031\023\n\010operator\n\007service'
+  _globals['_RESULTSTATUS']._serialized_start=2434
+  _globals['_RESULTSTATUS']._serialized_end=2566
+  _globals['_VALIDATIONSTATE']._serialized_start=2569
+  _globals['_VALIDATIONSTATE']._serialized_end=2746
+  _globals['_PUBLICATIONSTATUS']._serialized_start=2749
+  _globals['_PUBLICATIONSTATUS']._serialized_end=3003
+  _globals['_MATCHRESULT']._serialized_start=185
+  _globals['_MATCHRESULT']._serialized_end=526
+  _globals['_OBSERVATION']._serialized_start=529
+  _globals['_OBSERVATION']._serialized_end=746
+  _globals['_PUBLICATION']._serialized_start=749
+  _globals['_PUBLICATION']._serialized_end=988
+  _globals['_VALIDATEDRESULT']._serialized_start=991
+  _globals['_VALIDATEDRESULT']._serialized_end=1256
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_start=1258
+  _globals['_SUBMITOBSERVATIONREQUEST']._serialized_end=1337
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_start=1339
+  _globals['_SUBMITOBSERVATIONRESPONSE']._serialized_end=1437
+  _globals['_GETRESULTREQUEST']._serialized_start=1439
+  _globals['_GETRESULTREQUEST']._serialized_end=1500
+  _globals['_GETRESULTRESPONSE']._serialized_start=1502
+  _globals['_GETRESULTRESPONSE']._serialized_end=1573
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_start=1575
+  _globals['_LISTHELDRESULTSREQUEST']._serialized_end=1677
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_start=1679
+  _globals['_LISTHELDRESULTSRESPONSE']._serialized_end=1782
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_start=1785
+  _globals['_RESOLVEHELDRESULTREQUEST']._serialized_end=1937
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_start=1939
+  _globals['_RESOLVEHELDRESULTRESPONSE']._serialized_end=2018
+  _globals['_CORRECTRESULTREQUEST']._serialized_start=2021
+  _globals['_CORRECTRESULTREQUEST']._serialized_end=2169
+  _globals['_CORRECTRESULTRESPONSE']._serialized_start=2171
+  _globals['_CORRECTRESULTRESPONSE']._serialized_end=2246
+  _globals['_RETRYPUBLICATIONREQUEST']._serialized_start=2248
+  _globals['_RETRYPUBLICATIONREQUEST']._serialized_end=2351
+  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_start=2353
+  _globals['_RETRYPUBLICATIONRESPONSE']._serialized_end=2431
+  _globals['_ORACLESERVICE']._serialized_start=3006
+  _globals['_ORACLESERVICE']._serialized_end=3808
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb2
 from betmesh.common.v1 import game_state_pb2 as betmesh_dot_common_dot_v1_dot_game__state__pb2
 from betmesh.common.v1 import market_pb2 as betmesh_dot_common_dot_v1_dot_market__pb2
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
@@ -29,7 +30,7 @@ from betmesh.quotes.v1 import snapshot_pb2 as betmesh_dot_quotes_dot_v1_dot_snap
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%betmesh/quotes/v1/quote_service.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a betmesh/quotes/v1/snapshot.proto\x1a\x1b\x62uf/validate/validate.proto\"\xf2\x01\n\x13PriceFixtureRequest\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x36\n\rsnapshot_hash\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x30\n\ngame_state\x18\x04 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"]\n\x14PriceFixtureResponse\x12\x11\n\tquote_set\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t\"[\n\x14PriceFixturesRequest\x12\x43\n\x08requests\x18\x01 \x03(\x0b\x32&.betmesh.quotes.v1.PriceFixtureRequestB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"\x8f\x01\n\x12PriceFixtureResult\x12\x39\n\x06priced\x18\x01 \x01(\x0b\x32\'.betmesh.quotes.v1.PriceFixtureResponseH\x00\x12\x34\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32!.betmesh.quotes.v1.PricingFailureH\x00\x42\x08\n\x06result\"E\n\x0ePricingFailure\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"O\n\x15PriceFixturesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.betmesh.quotes.v1.PriceFixtureResult\"Q\n\x17GetModelSnapshotRequest\x12\x36\n\rsnapshot_hash\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\"C\n\x18GetModelSnapshotResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\x0c\x12\x15\n\rsnapshot_hash\x18\x02 \x01(\t\"\x9c\x01\n\x19ListModelSnapshotsRequest\x12\x31\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"\x99\x01\n\x14ModelSnapshotSummary\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x08snapshot\x18\x04 \x01(\x0b\x32 .betmesh.quotes.v1.ModelSnapshot\"q\n\x1aListModelSnapshotsResponse\x12:\n\tsnapshots\x18\x01 \x03(\x0b\x32\'.betmesh.quotes.v1.ModelSnapshotSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetReplicaInfoRequest\"|\n\x16GetReplicaInfoResponse\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x15\n\rbuild_version\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t2\xb3\x04\n\x0cQuoteService\x12\x64\n\x0cPriceFixture\x12&.betmesh.quotes.v1.PriceFixtureRequest\x1a\'.betmesh.quotes.v1.PriceFixtureResponse\"\x03\x90\x02\x01\x12g\n\rPriceFixtures\x12\'.betmesh.quotes.v1.PriceFixturesRequest\x1a(.betmesh.quotes.v1.PriceFixturesResponse\"\x03\x90\x02\x01\x12p\n\x10GetModelSnapshot\x12*.betmesh.quotes.v1.GetModelSnapshotRequest\x1a+.betmesh.quotes.v1.GetModelSnapshotResponse\"\x03\x90\x02\x01\x12v\n\x12ListModelSnapshots\x12,.betmesh.quotes.v1.ListModelSnapshotsRequest\x1a-.betmesh.quotes.v1.ListModelSnapshotsResponse\"\x03\x90\x02\x01\x12j\n\x0eGetReplicaInfo\x12(.betmesh.quotes.v1.GetReplicaInfoRequest\x1a).betmesh.quotes.v1.GetReplicaInfoResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%betmesh/quotes/v1/quote_service.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a betmesh/quotes/v1/snapshot.proto\x1a\x1b\x62uf/validate/validate.proto\"\xf2\x01\n\x13PriceFixtureRequest\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x36\n\rsnapshot_hash\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x30\n\ngame_state\x18\x04 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"]\n\x14PriceFixtureResponse\x12\x11\n\tquote_set\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t\"[\n\x14PriceFixturesRequest\x12\x43\n\x08requests\x18\x01 \x03(\x0b\x32&.betmesh.quotes.v1.PriceFixtureRequestB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"\x8f\x01\n\x12PriceFixtureResult\x12\x39\n\x06priced\x18\x01 \x01(\x0b\x32\'.betmesh.quotes.v1.PriceFixtureResponseH\x00\x12\x34\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32!.betmesh.quotes.v1.PricingFailureH\x00\x42\x08\n\x06result\"E\n\x0ePricingFailure\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"O\n\x15PriceFixturesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.betmesh.quotes.v1.PriceFixtureResult\"Q\n\x17GetModelSnapshotRequest\x12\x36\n\rsnapshot_hash\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\"C\n\x18GetModelSnapshotResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\x0c\x12\x15\n\rsnapshot_hash\x18\x02 \x01(\t\"\x9c\x01\n\x19ListModelSnapshotsRequest\x12\x31\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"\x99\x01\n\x14ModelSnapshotSummary\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x08snapshot\x18\x04 \x01(\x0b\x32 .betmesh.quotes.v1.ModelSnapshot\"q\n\x1aListModelSnapshotsResponse\x12:\n\tsnapshots\x18\x01 \x03(\x0b\x32\'.betmesh.quotes.v1.ModelSnapshotSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetReplicaInfoRequest\"|\n\x16GetReplicaInfoResponse\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x15\n\rbuild_version\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t2\xa9\x05\n\x0cQuoteService\x12{\n\x0cPriceFixture\x12&.betmesh.quotes.v1.PriceFixtureRequest\x1a\'.betmesh.quotes.v1.PriceFixtureResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12~\n\rPriceFixtures\x12\'.betmesh.quotes.v1.PriceFixturesRequest\x1a(.betmesh.quotes.v1.PriceFixturesResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x87\x01\n\x10GetModelSnapshot\x12*.betmesh.quotes.v1.GetModelSnapshotRequest\x1a+.betmesh.quotes.v1.GetModelSnapshotResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x8d\x01\n\x12ListModelSnapshots\x12,.betmesh.quotes.v1.ListModelSnapshotsRequest\x1a-.betmesh.quotes.v1.ListModelSnapshotsResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x81\x01\n\x0eGetReplicaInfo\x12(.betmesh.quotes.v1.GetReplicaInfoRequest\x1a).betmesh.quotes.v1.GetReplicaInfoResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,41 +52,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMODELSNAPSHOTSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTMODELSNAPSHOTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\030r\026\030\200\0022\021^[A-Za-z0-9_=-]*$'
   _globals['_QUOTESERVICE'].methods_by_name['PriceFixture']._loaded_options = None
-  _globals['_QUOTESERVICE'].methods_by_name['PriceFixture']._serialized_options = b'\220\002\001'
+  _globals['_QUOTESERVICE'].methods_by_name['PriceFixture']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_QUOTESERVICE'].methods_by_name['PriceFixtures']._loaded_options = None
-  _globals['_QUOTESERVICE'].methods_by_name['PriceFixtures']._serialized_options = b'\220\002\001'
+  _globals['_QUOTESERVICE'].methods_by_name['PriceFixtures']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_QUOTESERVICE'].methods_by_name['GetModelSnapshot']._loaded_options = None
-  _globals['_QUOTESERVICE'].methods_by_name['GetModelSnapshot']._serialized_options = b'\220\002\001'
+  _globals['_QUOTESERVICE'].methods_by_name['GetModelSnapshot']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_QUOTESERVICE'].methods_by_name['ListModelSnapshots']._loaded_options = None
-  _globals['_QUOTESERVICE'].methods_by_name['ListModelSnapshots']._serialized_options = b'\220\002\001'
+  _globals['_QUOTESERVICE'].methods_by_name['ListModelSnapshots']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_QUOTESERVICE'].methods_by_name['GetReplicaInfo']._loaded_options = None
-  _globals['_QUOTESERVICE'].methods_by_name['GetReplicaInfo']._serialized_options = b'\220\002\001'
-  _globals['_PRICEFIXTUREREQUEST']._serialized_start=223
-  _globals['_PRICEFIXTUREREQUEST']._serialized_end=465
-  _globals['_PRICEFIXTURERESPONSE']._serialized_start=467
-  _globals['_PRICEFIXTURERESPONSE']._serialized_end=560
-  _globals['_PRICEFIXTURESREQUEST']._serialized_start=562
-  _globals['_PRICEFIXTURESREQUEST']._serialized_end=653
-  _globals['_PRICEFIXTURERESULT']._serialized_start=656
-  _globals['_PRICEFIXTURERESULT']._serialized_end=799
-  _globals['_PRICINGFAILURE']._serialized_start=801
-  _globals['_PRICINGFAILURE']._serialized_end=870
-  _globals['_PRICEFIXTURESRESPONSE']._serialized_start=872
-  _globals['_PRICEFIXTURESRESPONSE']._serialized_end=951
-  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_start=953
-  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_end=1034
-  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_start=1036
-  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_end=1103
-  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_start=1106
-  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_end=1262
-  _globals['_MODELSNAPSHOTSUMMARY']._serialized_start=1265
-  _globals['_MODELSNAPSHOTSUMMARY']._serialized_end=1418
-  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_start=1420
-  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_end=1533
-  _globals['_GETREPLICAINFOREQUEST']._serialized_start=1535
-  _globals['_GETREPLICAINFOREQUEST']._serialized_end=1558
-  _globals['_GETREPLICAINFORESPONSE']._serialized_start=1560
-  _globals['_GETREPLICAINFORESPONSE']._serialized_end=1684
-  _globals['_QUOTESERVICE']._serialized_start=1687
-  _globals['_QUOTESERVICE']._serialized_end=2250
+  _globals['_QUOTESERVICE'].methods_by_name['GetReplicaInfo']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
+  _globals['_PRICEFIXTUREREQUEST']._serialized_start=253
+  _globals['_PRICEFIXTUREREQUEST']._serialized_end=495
+  _globals['_PRICEFIXTURERESPONSE']._serialized_start=497
+  _globals['_PRICEFIXTURERESPONSE']._serialized_end=590
+  _globals['_PRICEFIXTURESREQUEST']._serialized_start=592
+  _globals['_PRICEFIXTURESREQUEST']._serialized_end=683
+  _globals['_PRICEFIXTURERESULT']._serialized_start=686
+  _globals['_PRICEFIXTURERESULT']._serialized_end=829
+  _globals['_PRICINGFAILURE']._serialized_start=831
+  _globals['_PRICINGFAILURE']._serialized_end=900
+  _globals['_PRICEFIXTURESRESPONSE']._serialized_start=902
+  _globals['_PRICEFIXTURESRESPONSE']._serialized_end=981
+  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_start=983
+  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_end=1064
+  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_start=1066
+  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_end=1133
+  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_start=1136
+  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_end=1292
+  _globals['_MODELSNAPSHOTSUMMARY']._serialized_start=1295
+  _globals['_MODELSNAPSHOTSUMMARY']._serialized_end=1448
+  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_start=1450
+  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_end=1563
+  _globals['_GETREPLICAINFOREQUEST']._serialized_start=1565
+  _globals['_GETREPLICAINFOREQUEST']._serialized_end=1588
+  _globals['_GETREPLICAINFORESPONSE']._serialized_start=1590
+  _globals['_GETREPLICAINFORESPONSE']._serialized_end=1714
+  _globals['_QUOTESERVICE']._serialized_start=1717
+  _globals['_QUOTESERVICE']._serialized_end=2398
 # @@protoc_insertion_point(module_scope)

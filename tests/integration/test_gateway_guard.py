@@ -122,6 +122,7 @@ async def replicas(clean: str) -> AsyncIterator[list[ServiceHost]]:
         host = build_quotes(
             QuotesSettings.from_env(
                 {
+                    "BETMESH_AUTH_MODE": "anonymous",
                     "BETMESH_QUOTES_SPORT": "football",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", i),
@@ -144,6 +145,7 @@ async def gateway(
     host = build_gateway(
         GatewaySettings.from_env(
             {
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"football={addresses}",
                 "BETMESH_DATABASE_URL": clean,
                 "BETMESH_REDIS_URL": redis_url,

@@ -221,6 +221,7 @@ async def test_an_oracle_starting_behind_402s_comes_up_and_publishes(
 ) -> None:
     proxy.faults.http_status = 402  # every URL out of quota at start-up
     env = {
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_PORT": "0",
         "BETMESH_DATABASE_URL": rig.database_url,
         "BETMESH_REDIS_URL": redis_url,

@@ -90,6 +90,7 @@ async def oracle(
     name = unique_name("oracle_chain")
     url = create_database(postgres_admin_url, name)
     env = {
+        "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_PORT": "0",
         "BETMESH_DATABASE_URL": url,
         "BETMESH_REDIS_URL": redis_url,

@@ -16,6 +16,7 @@ from betmesh.live.v1 import match_event_pb2 as me
 from launcher.demo.client import RPC_TIMEOUT, Clients, reason
 from launcher.demo.state import DayState, Match
 from launcher.demo.text import now
+from services.live.simulator import HEARTBEAT_SECONDS
 
 ET = me.MatchEventType
 DANGEROUS = {
@@ -71,8 +72,20 @@ class MatchFeed(threading.Thread):
         sets_seen = 0
         for timed in match.timeline:
             wait = (timed.at - first) / self.speed - (time.monotonic() - started)
-            if wait > 0 and self.stopping.wait(wait):
-                return
+            while wait > 0:
+                if self.stopping.wait(min(wait, HEARTBEAT_SECONDS)):
+                    return
+                wait = (timed.at - first) / self.speed - (time.monotonic() - started)
+                if wait > 0:
+                    # A quiet spell is not a dead feed: live suspends a match it stops hearing
+                    # from (FEED_LOST), so the feed says it is alive.
+                    stub.SendFeedHeartbeat(
+                        live_pb2.SendFeedHeartbeatRequest(
+                            source=timed.event.source, fixture_ids=[match.fixture_id]
+                        ),
+                        timeout=RPC_TIMEOUT,
+                        metadata=self.clients.operator("betmesh.live"),
+                    )
             event = timed.event
             event.occurred_at.CopyFrom(now())
             metadata = self.clients.operator("betmesh.live")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -15,11 +16,14 @@ from opentelemetry.metrics import MeterProvider
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
+from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence, Repricer
 from services.live.servicer import LiveOddsServicer
 from services.live.settings import LiveSettings
 from services.live.stream.service import StreamService
+
+log = logging.getLogger(__name__)
 
 SERVICE = "betmesh.live"
 SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
@@ -38,10 +42,13 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         )
     )
     store = RedisLiveStore(client, producer=SERVICE, hold_seconds=settings.hold_seconds)
+    liveness = RedisLiveness(
+        client, producer=SERVICE, deadline_seconds=settings.feed_deadline_seconds
+    )
     # StreamOdds reads only the bus; the gateway is asked for fixture names, when known.
     channels = ChannelPool()
     gateway_channel = channels.get(settings.gateway_address) if settings.gateway_address else None
-    streams = StreamService(client, settings.stream, gateway_channel, meters)
+    streams = StreamService(client, settings.stream, gateway_channel, meters, liveness)
     # In-play repricing through the consensus gateway (domain/repricing.py), when there is one.
     repricer = None
     if gateway_channel is not None:
@@ -59,13 +66,24 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             clock=time.time,
         )
     cadence_timer: list[asyncio.Task[None]] = []
-    servicer = LiveOddsServicer(store, streams, repricer=repricer)
+    servicer = LiveOddsServicer(store, streams, repricer=repricer, liveness=liveness)
 
     async def check_redis() -> None:
         # Fail at start, not on the first event, when Redis is unreachable.
         await client.ping()
 
+    async def watch_feeds() -> None:
+        # Every process watches: a dead feed is caught even when the process that ingested
+        # its events is gone. A suspension is one transaction; two processes never double it.
+        while True:
+            try:
+                await liveness.sweep()
+            except Exception:
+                log.exception("feed liveness check failed")
+            await asyncio.sleep(settings.feed_check_seconds)
+
     async def start_repricing() -> None:
+        cadence_timer.append(asyncio.create_task(watch_feeds()))
         if repricer is not None:
             cadence_timer.append(
                 asyncio.create_task(repricer.run_forever(settings.repricing.tick_seconds))

@@ -17,6 +17,11 @@ class LiveSettings:
     gateway_address: str | None
     # How long an event ahead of a gap is held before ingests fail with SEQUENCE_GAP.
     hold_seconds: float
+    # A live fixture not heard from (event or feed heartbeat) for this long, or whose feed is
+    # not, has its markets suspended (FEED_LOST) until the feed is back and a reprice accepted.
+    feed_deadline_seconds: float = 20.0
+    # How often each process looks for fixtures past their feed deadline.
+    feed_check_seconds: float = 1.0
     # Redis connections per process (blocking reads hold one each); beyond it, commands wait.
     redis_connections: int = 64
     # StreamOdds: resume window, token key, per-partner limits, conflation (stream/settings.py).
@@ -32,6 +37,8 @@ class LiveSettings:
             redis_url=env.str("REDIS_URL"),
             gateway_address=env.str("GATEWAY_ADDRESS", None),
             hold_seconds=env.float("LIVE_HOLD_SECONDS", 30.0),
+            feed_deadline_seconds=env.float("LIVE_FEED_DEADLINE_SECONDS", 20.0),
+            feed_check_seconds=env.float("LIVE_FEED_CHECK_SECONDS", 1.0),
             redis_connections=env.int("LIVE_REDIS_CONNECTIONS", 64),
             stream=StreamSettings.read(env),
             repricing=RepricingSettings.read(env),
@@ -40,6 +47,12 @@ class LiveSettings:
             env.problems.append(
                 f"BETMESH_LIVE_HOLD_SECONDS={settings.hold_seconds!r} must not be negative"
             )
+        for name, value in (
+            ("LIVE_FEED_DEADLINE_SECONDS", settings.feed_deadline_seconds),
+            ("LIVE_FEED_CHECK_SECONDS", settings.feed_check_seconds),
+        ):
+            if value <= 0:
+                env.problems.append(f"BETMESH_{name}={value!r} must be positive")
         if settings.redis_connections < 8:
             env.problems.append(
                 f"BETMESH_LIVE_REDIS_CONNECTIONS={settings.redis_connections!r}: at least 8 "

@@ -51,9 +51,22 @@ async def main(argv: list[str] | None = None) -> int:
                 pb.IngestMatchEventRequest(event=event), timeout=10, metadata=metadata
             )
 
+        async def alive() -> object:
+            return await stub.SendFeedHeartbeat(
+                pb.SendFeedHeartbeatRequest(
+                    source=timeline[0].event.source, fixture_ids=[timeline[0].event.fixture_id]
+                ),
+                timeout=10,
+                metadata=metadata,
+            )
+
         try:
             await replay(
-                timeline, send, args.speed, lambda t, r: print(_describe(t, r), flush=True)
+                timeline,
+                send,
+                args.speed,
+                lambda t, r: print(_describe(t, r), flush=True),
+                heartbeat=alive if timeline else None,
             )
         except grpc.aio.AioRpcError as exc:
             print(f"ingest failed: {exc.code().name} {exc.details()}", file=sys.stderr)

@@ -38,6 +38,10 @@ CLOCKED = {sport_pb2.SPORT_FOOTBALL, sport_pb2.SPORT_BASKETBALL}
 SIDES = {"home": sport_pb2.SIDE_HOME, "away": sport_pb2.SIDE_AWAY, "": sport_pb2.SIDE_UNSPECIFIED}
 
 
+# Well within live's default feed deadline (20 s).
+HEARTBEAT_SECONDS = 5.0
+
+
 class ScriptError(ValueError):
     """The script is not a valid match timeline."""
 
@@ -124,15 +128,22 @@ async def replay(
     speed: float,
     on_sent: Callable[[TimedEvent, object], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    heartbeat: Callable[[], Awaitable[object]] | None = None,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> int:
-    """Sends every event in order, spacing them by timeline gap / speed; returns the count."""
+    """Sends every event in order, spacing them by timeline gap / speed; returns the count.
+    Between events longer than `heartbeat_seconds` apart, `heartbeat` says the feed is alive
+    (a quiet spell is not a dead feed: live suspends a match it stops hearing from)."""
     started = time.monotonic()
     first = timeline[0].at if timeline else 0.0
     for timed in timeline:
         if speed > 0:
             wait = (timed.at - first) / speed - (time.monotonic() - started)
-            if wait > 0:
-                await sleep(wait)
+            while wait > 0:
+                await sleep(min(wait, heartbeat_seconds) if heartbeat is not None else wait)
+                wait = (timed.at - first) / speed - (time.monotonic() - started)
+                if wait > 0 and heartbeat is not None:
+                    await heartbeat()
         stamp = timestamp_pb2.Timestamp()
         stamp.GetCurrentTime()
         timed.event.occurred_at.CopyFrom(stamp)

@@ -135,6 +135,8 @@ async def start_live(redis_url: str, gateway_address: str, cadence_seconds: floa
                 "BETMESH_LIVE_QUIET_REPRICE_SECONDS": str(cadence_seconds),
                 "BETMESH_LIVE_REPRICE_TICK_SECONDS": "0.1",
                 "BETMESH_LIVE_GATEWAY_TIMEOUT_SECONDS": "5",
+                # These feeds go quiet on purpose (replicas restarting): not a lost feed.
+                "BETMESH_LIVE_FEED_DEADLINE_SECONDS": "600",
             }
         )
     )

@@ -201,7 +201,8 @@ class Reader:
             assert message is not grpc.aio.EOF, "stream ended"
             message = cast(pb.StreamOddsResponse, message)
             self.received.append(message)
-            if heartbeats or message.WhichOneof("payload") != "heartbeat":
+            # Heartbeats and the producers' status come on their own schedule; asked for only.
+            if heartbeats or message.WhichOneof("payload") not in ("heartbeat", "producer_status"):
                 return message
 
     async def image(self) -> list[pb.FixtureOdds]:

@@ -45,11 +45,14 @@ from services.live.domain.game import DEFAULT_BEST_OF_SETS, LiveGame, MatchStatu
 from services.live.domain.repricing import (
     CLOCK_STARTS,
     CLOCK_STOPS,
+    FEED_LOST,
+    OPERATOR,
     Completion,
     FixtureView,
     MatchClock,
     PricingTarget,
     status_changes,
+    status_event,
 )
 from services.live.domain.sequencing import Decision, HeldEvent, decide
 
@@ -206,13 +209,15 @@ class RedisLiveStore:
         publisher = EventPublisher(pipe, self.producer)
         pricing: dict[str, bytes | str | float | int] = {}
         for applied, event in zip(decision.applied, events, strict=False):
+            changed = events_pb2.GameStateChanged(
+                fixture_id=applied.fixture_id,
+                state=applied.state,
+                match_status=applied.status.value,
+            )
+            if event.HasField("occurred_at"):
+                changed.event_time.CopyFrom(event.occurred_at)
             await publisher.publish(
-                Topic.GAME_STATE_CHANGED,
-                events_pb2.EventEnvelope(
-                    game_state_changed=events_pb2.GameStateChanged(
-                        fixture_id=applied.fixture_id, state=applied.state
-                    )
-                ),
+                Topic.GAME_STATE_CHANGED, events_pb2.EventEnvelope(game_state_changed=changed)
             )
             # Bet stops go out with the state that caused them, never later, never lost.
             for change in status_changes(event, applied):
@@ -290,16 +295,38 @@ class RedisLiveStore:
                 try:
                     await pipe.watch(game_key, pricing_key)
                     game = _decode_game(fixture_id, _as_bytes(await pipe.hgetall(game_key)))
-                    suspended = await pipe.hget(pricing_key, "suspended")
+                    pricing = _as_bytes(await pipe.hgetall(pricing_key))
                     if game is None or game.applied_sequence != completion.sequence:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return False
-                    is_suspended = suspended in (b"1", "1")
+                    is_suspended = pricing.get(b"suspended") == b"1"
+                    hold = _hold(pricing)
+                    # A price made before the feed came back is not the fresh one that may
+                    # reopen: the recovery made the fixture due at once; that reprice reopens.
+                    stale = int(pricing.get(b"feed_epoch", b"0")) != completion.feed_epoch
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    await pipe.zadd(self._due_key, {fixture_id: completion.next_due})
+                    await pipe.zadd(
+                        self._due_key, {fixture_id: 0 if stale else completion.next_due}
+                    )
                     publisher = EventPublisher(pipe, self.producer)
                     fields: dict[str, bytes | int] = {}
-                    if completion.reopen is not None and is_suspended:
+                    if completion.reopen is not None and hold is not None:
+                        # Held since this reprice began: its price is out on quotes.accepted,
+                        # so the stop is said again, newer than that price.
+                        await publisher.publish(
+                            Topic.MARKET_STATUS_CHANGED,
+                            events_pb2.EventEnvelope(
+                                market_status_changed=status_event(
+                                    fixture_id,
+                                    market_pb2.MARKET_STATUS_SUSPENDED,
+                                    hold,
+                                    completion.sequence,
+                                )
+                            ),
+                        )
+                    elif completion.reopen is not None and stale:
+                        pass
+                    elif completion.reopen is not None and is_suspended:
                         await publisher.publish(
                             Topic.MARKET_STATUS_CHANGED,
                             events_pb2.EventEnvelope(market_status_changed=completion.reopen),
@@ -372,7 +399,18 @@ def _decode_view(game: LiveGame, raw: dict[bytes, bytes], due_at: float | None) 
         clock=clock,
         announced_fixture=announced,
         target=target,
+        hold=_hold(raw),
+        feed_epoch=int(raw.get(b"feed_epoch", b"0")),
     )
+
+
+def _hold(pricing: dict[bytes, bytes]) -> str | None:
+    """The fixture-wide stop holding the fixture (the feed's first: it needs the feed back)."""
+    if pricing.get(b"feed_lost") == b"1":
+        return FEED_LOST
+    if pricing.get(b"operator") == b"1":
+        return OPERATOR
+    return None
 
 
 def _decode_held(raw: dict[bytes, bytes]) -> dict[int, HeldEvent]:

@@ -10,6 +10,11 @@ every market of the fixture):
     point after which the receiver has a break point; basketball: none): SUSPENDED, reason
     "DANGEROUS_EVENT";
   * MATCH_ENDED / MATCH_ABANDONED: DEACTIVATED, reason "MATCH_ENDED" / "MATCH_ABANDONED";
+- when the feed goes silent past its deadline (adapters/redis_liveness.py): SUSPENDED, reason
+  "FEED_LOST"; by an operator (SuspendFixture): SUSPENDED, reason "OPERATOR". Both hold the
+  fixture: while held, nothing is priced and nothing reopens; a reprice that was already under
+  way when the hold began is answered with the hold's suspension again (its price went out on
+  `quotes.accepted`, and the newer word must be the stop);
 - after a reprice, by the repricer: ACTIVE (reason "REPRICED", the live set's offered market
   ids) once the gateway accepted a price for the latest event, if the fixture was suspended;
   SUSPENDED, reason "NO_CONSENSUS", when the gateway could not price it and it was open.
@@ -45,6 +50,10 @@ from services.live.domain import basketball, football
 from services.live.domain.game import LiveGame, MatchStatus
 
 log = logging.getLogger(__name__)
+
+# Reasons of the fixture-wide stops that hold a fixture until lifted (see the module doc).
+FEED_LOST = "FEED_LOST"
+OPERATOR = "OPERATOR"
 
 DANGEROUS_FOOTBALL = frozenset(
     {
@@ -91,14 +100,18 @@ def status_event(
     reason: str,
     sequence: int,
     market_ids: list[str] | None = None,
+    event: me.MatchEvent | None = None,
 ) -> events_pb2.MarketStatusChanged:
-    return events_pb2.MarketStatusChanged(
+    change = events_pb2.MarketStatusChanged(
         fixture_id=fixture_id,
         market_ids=market_ids or [],
         status=status,
         reason=reason,
         event_sequence=sequence,
     )
+    if event is not None and event.HasField("occurred_at"):
+        change.event_time.CopyFrom(event.occurred_at)
+    return change
 
 
 def status_changes(event: me.MatchEvent, after: LiveGame) -> list[events_pb2.MarketStatusChanged]:
@@ -106,16 +119,16 @@ def status_changes(event: me.MatchEvent, after: LiveGame) -> list[events_pb2.Mar
     sequence = after.applied_sequence
     fid = after.fixture_id
     if event.type == me.MATCH_EVENT_TYPE_MATCH_STARTED:
-        return [status_event(fid, market_pb2.MARKET_STATUS_HANDED_OVER, "KICK_OFF", sequence)]
-    if after.status == MatchStatus.ENDED:
-        return [status_event(fid, market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ENDED", sequence)]
-    if after.status == MatchStatus.ABANDONED:
-        return [
-            status_event(fid, market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ABANDONED", sequence)
-        ]
-    if is_dangerous(event, after):
-        return [status_event(fid, market_pb2.MARKET_STATUS_SUSPENDED, "DANGEROUS_EVENT", sequence)]
-    return []
+        status, reason = market_pb2.MARKET_STATUS_HANDED_OVER, "KICK_OFF"
+    elif after.status == MatchStatus.ENDED:
+        status, reason = market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ENDED"
+    elif after.status == MatchStatus.ABANDONED:
+        status, reason = market_pb2.MARKET_STATUS_DEACTIVATED, "MATCH_ABANDONED"
+    elif is_dangerous(event, after):
+        status, reason = market_pb2.MARKET_STATUS_SUSPENDED, "DANGEROUS_EVENT"
+    else:
+        return []
+    return [status_event(fid, status, reason, sequence, event=event)]
 
 
 # ---- the match clock between events --------------------------------------------------------
@@ -194,6 +207,10 @@ class FixtureView:
     # The fixture from MATCH_STARTED, when the feed sent one.
     announced_fixture: sport_pb2.Fixture | None
     target: PricingTarget | None
+    # FEED_LOST or OPERATOR while the fixture is held (nothing priced, nothing reopened).
+    hold: str | None = None
+    # Bumped at every recovery from a lost feed.
+    feed_epoch: int = 0
 
 
 class PricingFailed(Exception):
@@ -215,6 +232,8 @@ class Completion:
     # Published (and the fixture marked suspended) only if the fixture is open.
     suspend: events_pb2.MarketStatusChanged | None = None
     target: PricingTarget | None = None
+    # The feed epoch the price was made in: a reopen from another epoch is refused.
+    feed_epoch: int = 0
 
 
 class RepricingStore(Protocol):
@@ -298,7 +317,8 @@ class Repricer:
         if view is None or view.due_at is None or view.due_at > now:
             return
         game = view.game
-        if game.status != MatchStatus.LIVE:
+        if game.status != MatchStatus.LIVE or view.hold is not None:
+            # Held (feed lost, operator): lifting the hold makes the fixture due again.
             await self.store.unschedule(fixture_id)
             return
         sequence = game.applied_sequence
@@ -322,6 +342,7 @@ class Repricer:
                         fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, "NO_CONSENSUS", sequence
                     ),
                     target=target if target is not view.target else None,
+                    feed_epoch=view.feed_epoch,
                 )
             )
             if self.on_priced is not None:
@@ -339,6 +360,7 @@ class Repricer:
                     fixture_id, market_pb2.MARKET_STATUS_ACTIVE, "REPRICED", sequence, offered
                 ),
                 target=target if target is not view.target else None,
+                feed_epoch=view.feed_epoch,
             )
         )
         if self.on_priced is not None:

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from betmesh.live.v1 import live_odds_service_pb2 as pb
+from google.protobuf import timestamp_pb2
 
 from services.live.stream.filters import Filter, market_type_of
 from services.live.stream.resume import ORIGIN, Position
@@ -14,7 +15,10 @@ from services.live.stream.wire import update_chunk
 Key = tuple[str, int]
 
 
-_FACTS = frozenset({"bet_settlement", "rollback_bet_settlement", "bet_cancel"})
+# Kept one by one, in order, by a conflating stream: settlements, rollbacks and cancellations
+# are facts, and every bet stop is delivered (conflation merges prices, never hides a
+# suspension).
+_FACTS = frozenset({"bet_stop", "bet_settlement", "rollback_bet_settlement", "bet_cancel"})
 
 
 @dataclass(eq=False)
@@ -145,6 +149,8 @@ class Book:
         # Encoded odds_change updates of the current states, per market-type restriction:
         # conflated streams flushing at about the same time share them.
         self._encoded: dict[Key, dict[frozenset[int], bytes]] = {}
+        # When the latest change of each state happened at its source (OddsUpdate.event_time).
+        self.event_times: dict[Key, timestamp_pb2.Timestamp] = {}
 
     def load(self, key: Key, state: pb.FixtureOdds, position: Position) -> None:
         self.states[key] = state
@@ -176,7 +182,11 @@ class Book:
         found = cache.get(filter_.market_types)
         if found is None:
             view = restricted_state(self.states[key], filter_)
-            found = cache[filter_.market_types] = update_chunk(pb.OddsUpdate(odds_change=view))
+            update = pb.OddsUpdate(odds_change=view)
+            when = self.event_times.get(key)
+            if when is not None:
+                update.event_time.CopyFrom(when)
+            found = cache[filter_.market_types] = update_chunk(update)
         return found
 
     def already_applied(self, entry: Entry) -> bool:
@@ -186,6 +196,9 @@ class Book:
     def apply(self, entry: Entry) -> None:
         self.states[entry.key] = entry.state
         self.positions[entry.key] = entry.position
+        for update in entry.updates:
+            if update.HasField("event_time"):
+                self.event_times[entry.key] = update.event_time
         self.position = entry.position
         self._encoded.pop(entry.key, None)
         self._sort_recent()

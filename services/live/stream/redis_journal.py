@@ -24,6 +24,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -94,15 +95,42 @@ end
 return 0
 """
 
+# Returns false when the partner is at its limit, else the previous owner ("" for none).
 _CLAIM = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local held = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if not held and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
-  return 0
+  return false
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local previous = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
-return 1
+return previous or ''
+"""
+
+# Keeps an ownership alive only while it is still this connection's (a stream resumed
+# elsewhere belongs to the newer connection); returns the stream ids lost.
+_REFRESH = """
+local lost = {}
+for i = 1, #KEYS, 2 do
+  local k = (i + 1) / 2
+  if redis.call('GET', KEYS[i]) == ARGV[k * 3 - 2] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[#ARGV])
+    redis.call('ZADD', KEYS[i + 1], ARGV[#ARGV - 1], ARGV[k * 3 - 1])
+  else
+    lost[#lost + 1] = ARGV[k * 3 - 1]
+  end
+end
+return lost
+"""
+
+_RELEASE_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
 """
 
 
@@ -407,8 +435,34 @@ class JournalReader:
         return int(info["entries-added"]) == int(info["length"])
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Who holds a stream: a process, for a partner, on one connection."""
+
+    process_id: str
+    partner: str
+    connection_id: str
+
+    def encode(self) -> str:
+        return f"{self.process_id}|{self.connection_id}|{self.partner}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Owner:
+        process_id, _, rest = raw.partition("|")
+        connection_id, _, partner = rest.partition("|")
+        return cls(process_id, partner, connection_id)
+
+
 class StreamRegistry:
-    """Which process serves which stream, and how many streams each partner holds."""
+    """Which connection holds which stream (one at a time, mesh-wide), and how many streams
+    each partner holds.
+
+    The owner key of a stream names one connection. A resume anywhere takes the key over and
+    tells the previous holder's process (pub/sub) to cut that connection; a holder whose
+    refresh finds the key taken cuts its connection too (the check that does not depend on
+    pub/sub delivery). UpdateSubscription goes to the process the key names, for that
+    connection only.
+    """
 
     def __init__(self, client: aioredis.Redis, keys: Keys, ttl_seconds: float = 15.0) -> None:
         self.client = client
@@ -416,61 +470,72 @@ class StreamRegistry:
         self.process_id = uuid.uuid4().hex
         self.ttl_seconds = ttl_seconds
         self._claim = client.register_script(_CLAIM)
+        self._refresh = client.register_script(_REFRESH)
+        self._release = client.register_script(_RELEASE_OWNER)
 
-    def _owner_value(self, partner: str) -> str:
-        return f"{self.process_id}|{partner}"
+    def owner_for(self, partner: str, connection_id: str) -> Owner:
+        return Owner(self.process_id, partner, connection_id)
 
-    async def claim(self, stream_id: str, partner: str, limit: int) -> bool:
+    async def claim(self, stream_id: str, owner: Owner, limit: int) -> Owner | bool | None:
+        """False at the partner's limit; else the previous owner (None for none), who was
+        told to let go."""
         now = time.time()
-        claimed = await self._claim(
-            keys=[self.keys.partner(partner), self.keys.owner(stream_id)],
+        previous: Any = await self._claim(
+            keys=[self.keys.partner(owner.partner), self.keys.owner(stream_id)],
             args=[
                 now,
                 now + self.ttl_seconds,
                 stream_id,
                 limit,
-                self._owner_value(partner),
+                owner.encode(),
                 int(self.ttl_seconds * 1000),
             ],
         )
-        return bool(claimed)
-
-    async def refresh(self, streams: dict[str, str]) -> None:
-        if not streams:
-            return
-        expires = time.time() + self.ttl_seconds
-        async with self.client.pipeline(transaction=False) as pipe:
-            for stream_id, partner in streams.items():
-                pipe.zadd(self.keys.partner(partner), {stream_id: expires})
-                pipe.set(
-                    self.keys.owner(stream_id),
-                    self._owner_value(partner),
-                    px=int(self.ttl_seconds * 1000),
-                )
-            await pipe.execute()
-
-    async def release(self, stream_id: str, partner: str) -> None:
-        await self.client.zrem(self.keys.partner(partner), stream_id)
-        owner: Any = await self.client.get(self.keys.owner(stream_id))
-        if owner is not None and owner.decode() == self._owner_value(partner):
-            await self.client.delete(self.keys.owner(stream_id))
-
-    async def owner(self, stream_id: str) -> tuple[str, str] | None:
-        raw: Any = await self.client.get(self.keys.owner(stream_id))
-        if raw is None:
+        if previous is None:
+            return False
+        raw = previous.decode() if isinstance(previous, bytes) else str(previous)
+        if not raw:
             return None
-        process_id, _, partner = raw.decode().partition("|")
-        return process_id, partner
+        before = Owner.decode(raw)
+        if before != owner and before.process_id != self.process_id:
+            await self.send_cut(before, stream_id)
+        return before
 
-    async def send_control(self, process_id: str, stream_id: str, filter_: bytes) -> int:
-        receivers = await self.client.publish(
-            self.keys.control(process_id), stream_id.encode() + b"\n" + filter_
+    async def refresh(self, streams: dict[str, Owner]) -> list[str]:
+        """Keeps this process's streams owned; returns those another connection took over."""
+        if not streams:
+            return []
+        keys: list[str] = []
+        args: list[Any] = []
+        for stream_id, owner in streams.items():
+            keys += [self.keys.owner(stream_id), self.keys.partner(owner.partner)]
+            args += [owner.encode(), stream_id, ""]
+        args += [time.time() + self.ttl_seconds, int(self.ttl_seconds * 1000)]
+        lost: Any = await self._refresh(keys=keys, args=args)
+        return [bytes(s).decode() for s in lost or []]
+
+    async def release(self, stream_id: str, owner: Owner) -> None:
+        await self._release(
+            keys=[self.keys.owner(stream_id), self.keys.partner(owner.partner)],
+            args=[owner.encode(), stream_id],
         )
-        return int(receivers)
+
+    async def owner(self, stream_id: str) -> Owner | None:
+        raw: Any = await self.client.get(self.keys.owner(stream_id))
+        return None if raw is None else Owner.decode(raw.decode())
+
+    async def send_control(self, owner: Owner, stream_id: str, filter_: bytes) -> int:
+        body = b"F" + f"{stream_id}\n{owner.connection_id}\n".encode() + filter_
+        return int(await self.client.publish(self.keys.control(owner.process_id), body))
+
+    async def send_cut(self, owner: Owner, stream_id: str) -> int:
+        body = b"C" + f"{stream_id}\n{owner.connection_id}\n".encode()
+        return int(await self.client.publish(self.keys.control(owner.process_id), body))
 
     async def listen(
-        self, on_change: Callable[[str, bytes], None], stopping: asyncio.Event
+        self, on_control: Callable[[str, str, str, bytes], None], stopping: asyncio.Event
     ) -> None:
+        """Calls on_control(kind "F" or "C", stream id, connection id, filter bytes)."""
         pubsub = self.client.pubsub()
         await pubsub.subscribe(self.keys.control(self.process_id))
         try:
@@ -478,8 +543,11 @@ class StreamRegistry:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
                 if message is None or message.get("type") != "message":
                     continue
-                stream_id, _, body = bytes(message["data"]).partition(b"\n")
-                on_change(stream_id.decode(), body)
+                data = bytes(message["data"])
+                kind, rest = data[:1].decode(), data[1:]
+                stream_id, _, rest = rest.partition(b"\n")
+                connection_id, _, body = rest.partition(b"\n")
+                on_control(kind, stream_id.decode(), connection_id.decode(), body)
         finally:
             await pubsub.aclose()  # type: ignore[attr-defined,no-untyped-call]
 

@@ -15,6 +15,7 @@ from betmesh.live.v1 import live_odds_service_pb2 as pb
 from opentelemetry.metrics import MeterProvider, Observation
 
 from service_runtime.errors import (
+    Aborted,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -23,6 +24,7 @@ from service_runtime.errors import (
     Unavailable,
 )
 from service_runtime.telemetry import meter
+from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.stream.filters import Filter
 from services.live.stream.fixtures import GatewayFixtures
 from services.live.stream.hub import Hub
@@ -30,6 +32,7 @@ from services.live.stream.redis_journal import (
     JournalReader,
     JournalWriter,
     Keys,
+    Owner,
     StreamRegistry,
     new_epoch,
     shared_value,
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_MIN_MS, HEARTBEAT_MAX_MS, HEARTBEAT_DEFAULT_MS = 500, 30_000, 5_000
 BATCH_MAX, BATCH_DEFAULT = 500, 100
 CONFLATE_MAX_MS = 120_000
+# How often each process reads the producers' liveness for its streams.
+PRODUCER_CHECK_SECONDS = 1.0
 # A token from a process further ahead: how long to wait for this process' tail to catch up.
 CATCH_UP_SECONDS = 5.0
 
@@ -58,8 +63,12 @@ class StreamService:
         settings: StreamSettings,
         gateway_channel: grpc.aio.Channel | None = None,
         meters: MeterProvider | None = None,
+        liveness: RedisLiveness | None = None,
     ) -> None:
         self.client = client
+        self.liveness = liveness
+        # What every stream was last told about the producers (None: nothing known yet).
+        self.producers: pb.ProducerStatus | None = None
         self.settings = settings
         self.keys = Keys(settings.prefix)
         self.hub = Hub()
@@ -88,7 +97,8 @@ class StreamService:
         self.signer: TokenSigner | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._partners: dict[str, str] = {}
+        # The streams this process holds, with the connection holding each.
+        self._owned: dict[str, Owner] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -105,6 +115,7 @@ class StreamService:
             asyncio.create_task(self.writer.run(self._stopping)),
             asyncio.create_task(self.registry.listen(self._on_control, self._stopping)),
             asyncio.create_task(self._refresh_loop()),
+            asyncio.create_task(self._producers_loop()),
         ]
 
     async def stop(self) -> None:
@@ -122,13 +133,57 @@ class StreamService:
         while not self._stopping.is_set():
             await asyncio.sleep(self.registry.ttl_seconds / 3)
             try:
-                await self.registry.refresh(dict(self._partners))
+                owned = dict(self._owned)
+                for stream_id in await self.registry.refresh(owned):
+                    self._let_go(stream_id, owned[stream_id].connection_id)
             except (ConnectionError, OSError, aioredis.ConnectionError):
                 log.warning("stream registry: Redis unreachable")
 
-    def _on_control(self, stream_id: str, body: bytes) -> None:
+    def _let_go(self, stream_id: str, connection_id: str) -> None:
+        """Another connection took the stream over: this one ends."""
         subscriber = self.hub.subscribers.get(stream_id)
-        if subscriber is not None:
+        owner = self._owned.get(stream_id)
+        if owner is not None and owner.connection_id == connection_id:
+            del self._owned[stream_id]
+        if subscriber is not None and subscriber.connection_id == connection_id:
+            subscriber.cut_off(RESUMED_ELSEWHERE)
+
+    async def _producers_loop(self) -> None:
+        """Each process reads the producers' liveness from Redis and tells its own streams
+        when one goes up or down: the same news on every process, with no journal entry."""
+        if self.liveness is None:
+            return
+        while not self._stopping.is_set():
+            try:
+                seen = await self.liveness.producers()
+            except (ConnectionError, OSError, aioredis.ConnectionError):
+                log.warning("producer status: Redis unreachable")
+                seen = None
+            if seen is not None:
+                status = pb.ProducerStatus()
+                for producer in sorted(seen, key=lambda p: p.source):
+                    entry = status.producers.add(
+                        source=producer.source,
+                        state=pb.PRODUCER_STATE_UP if producer.alive else pb.PRODUCER_STATE_DOWN,
+                    )
+                    entry.last_seen_at.FromNanoseconds(int(producer.last_seen_at * 1e9))
+                known = self.producers
+                changed = known is None or [(p.source, p.state) for p in known.producers] != [
+                    (p.source, p.state) for p in status.producers
+                ]
+                self.producers = status
+                if changed and status.producers:
+                    for subscriber in list(self.hub.subscribers.values()):
+                        subscriber.pending_status = status
+                        subscriber.wake.set()
+            await asyncio.sleep(PRODUCER_CHECK_SECONDS)
+
+    def _on_control(self, kind: str, stream_id: str, connection_id: str, body: bytes) -> None:
+        if kind == "C":
+            self._let_go(stream_id, connection_id)
+            return
+        subscriber = self.hub.subscribers.get(stream_id)
+        if subscriber is not None and subscriber.connection_id == connection_id:
             message = pb.SubscriptionFilter.FromString(body)
             subscriber.change_filter(Filter.from_proto(message, 1 << 30))
 
@@ -151,7 +206,13 @@ class StreamService:
         stream_id = uuid.uuid4().hex
         if request.resume_token:
             point = self.signer.decode(request.resume_token, self.epoch)
-            if request.HasField("filter") and request.filter != point.filter:
+            # Compared as sets (order and repeats do not matter); an empty filter, like none,
+            # means "the stream's own" on a resume (a client that always sends one may).
+            if (
+                request.HasField("filter")
+                and request.filter != pb.SubscriptionFilter()
+                and filter_ != Filter.from_proto(point.filter, 1 << 30)
+            ):
                 raise InvalidArgument(
                     "RESUME_FILTER_MISMATCH",
                     "a resumed stream keeps its filter: send no filter, or the same one "
@@ -166,7 +227,9 @@ class StreamService:
                     )
                 if not await self.hub.wait_for(point.position, CATCH_UP_SECONDS):
                     raise Unavailable("JOURNAL_BEHIND", "this process is catching up; retry")
-        if not await self.registry.claim(stream_id, partner, self.settings.max_streams_per_partner):
+        owner = self.registry.owner_for(partner, uuid.uuid4().hex)
+        claimed = await self.registry.claim(stream_id, owner, self.settings.max_streams_per_partner)
+        if claimed is False:
             raise ResourceExhausted(
                 "STREAM_LIMIT",
                 f"at most {self.settings.max_streams_per_partner} streams per partner",
@@ -184,10 +247,13 @@ class StreamService:
             limits=self.limits,
             position=self.hub.position,
             sequence=point.sequence if point is not None else 0,
+            connection_id=owner.connection_id,
         )
+        if self.producers is not None and self.producers.producers:
+            subscriber.pending_status = self.producers
         # From here on every entry after the book's position reaches this stream.
         self.hub.attach(subscriber)
-        self._partners[stream_id] = partner
+        self._owned[stream_id] = owner
         try:
             if point is None:
                 subscriber.image(self.hub.book, pb.FULL_IMAGE_REASON_INITIAL, time.time())
@@ -229,7 +295,7 @@ class StreamService:
                 task.cancel()
 
         subscriber.on_cut = on_cut
-        last_sent = time.monotonic()
+        last_beat = time.monotonic()
         book = self.hub.book
         try:
             while True:
@@ -237,8 +303,11 @@ class StreamService:
                 if subscriber.cut is not None:
                     raise _cut(subscriber.cut)
                 subscriber.build(book, time.time())
+                if subscriber.pending_status is not None:
+                    subscriber.producer_status(subscriber.pending_status, time.time())
+                    subscriber.pending_status = None
                 if not subscriber.outbox:
-                    remaining = subscriber.heartbeat_seconds - (time.monotonic() - last_sent)
+                    remaining = subscriber.heartbeat_seconds - (time.monotonic() - last_beat)
                     if remaining > 0:
                         timer = loop.call_later(remaining, subscriber.wake.set)
                         await subscriber.wake.wait()
@@ -246,13 +315,17 @@ class StreamService:
                         if subscriber.conflate_seconds and subscriber.cut is None:
                             await asyncio.sleep(subscriber.conflate_seconds)
                         continue
-                    subscriber.heartbeat(self.hub.position, time.time())
+                if time.monotonic() - last_beat >= subscriber.heartbeat_seconds:
+                    # Also while busy: a client that reads slowly learns how far behind it is
+                    # (the age of the oldest update still queued here), before any cut.
+                    lag = subscriber.lag_seconds(time.monotonic())
+                    subscriber.heartbeat(time.time(), lag)
+                    last_beat = time.monotonic()
                 while subscriber.outbox:
                     message = subscriber.outbox.popleft()
                     subscriber.writing = True
                     await write(message)
                     subscriber.writing = False
-                last_sent = time.monotonic()
                 if not subscriber.has_waiting():
                     subscriber.behind_since = None
         except asyncio.CancelledError:
@@ -263,10 +336,11 @@ class StreamService:
 
     async def close(self, subscriber: Subscriber) -> None:
         self.hub.detach(subscriber)
-        if self._partners.get(subscriber.stream_id) == subscriber.partner:
-            del self._partners[subscriber.stream_id]
+        owner = self._owned.get(subscriber.stream_id)
+        if owner is not None and owner.connection_id == subscriber.connection_id:
+            del self._owned[subscriber.stream_id]
             with contextlib.suppress(Exception):
-                await self.registry.release(subscriber.stream_id, subscriber.partner)
+                await self.registry.release(subscriber.stream_id, owner)
 
     async def update(
         self, stream_id: str, message: pb.SubscriptionFilter, partner: str
@@ -277,23 +351,29 @@ class StreamService:
         owner = await self.registry.owner(stream_id)
         if owner is None:
             raise NotFound("STREAM_NOT_FOUND", f"no running stream {stream_id}")
-        process_id, owner_partner = owner
-        if owner_partner != partner:
+        if owner.partner != partner:
             raise PermissionDenied("NOT_STREAM_OWNER", "the stream belongs to another partner")
         canonical = filter_.to_proto()
-        local = self.hub.subscribers.get(stream_id)
-        if process_id == self.registry.process_id and local is not None:
+        if owner.process_id == self.registry.process_id:
+            # Only the connection that holds the stream now; an older one here is being cut.
+            local = self.hub.subscribers.get(stream_id)
+            if local is None or local.connection_id != owner.connection_id:
+                raise NotFound("STREAM_NOT_FOUND", f"stream {stream_id} is no longer served")
             local.change_filter(filter_)
         elif not await self.registry.send_control(
-            process_id, stream_id, canonical.SerializeToString(deterministic=True)
+            owner, stream_id, canonical.SerializeToString(deterministic=True)
         ):
             raise NotFound("STREAM_NOT_FOUND", f"stream {stream_id} is no longer served")
         return canonical
 
 
-def _cut(reason: str) -> ResourceExhausted:
-    if reason == "STREAM_RESUMED_ELSEWHERE":
-        return ResourceExhausted(reason, "this stream was resumed on another connection")
+RESUMED_ELSEWHERE = "STREAM_RESUMED_ELSEWHERE"
+
+
+def _cut(reason: str) -> ResourceExhausted | Aborted:
+    if reason == RESUMED_ELSEWHERE:
+        # Not a retryable failure: the newer connection owns the stream now.
+        return Aborted(reason, "this stream was resumed on another connection, which now owns it")
     return ResourceExhausted(
         reason, "the consumer stayed too far behind; reconnect with the last resume token"
     )

@@ -55,8 +55,11 @@ class Subscriber:
         limits: Limits,
         position: Position,
         sequence: int = 0,
+        connection_id: str = "",
     ) -> None:
         self.stream_id = stream_id
+        # This connection's hold on the stream (the registry's owner key names it).
+        self.connection_id = connection_id
         self.filter = filter_
         self.partner = partner
         self._encoders = encoders
@@ -87,6 +90,8 @@ class Subscriber:
         self.writing = False
         self.cut: str | None = None
         self.on_cut: Callable[[], None] | None = None
+        # The producers' status to send next (at open, and when one goes up or down).
+        self.pending_status: pb.ProducerStatus | None = None
 
     # -- offered by the hub ------------------------------------------------------------------
 
@@ -197,17 +202,33 @@ class Subscriber:
             self._image_messages(added, pb.FULL_IMAGE_REASON_FILTER_CHANGED, now)
         self._drain(book, now)
 
-    def heartbeat(self, latest: Position, now: float) -> None:
+    def lag_seconds(self, monotonic_now: float) -> float:
+        """Age of the oldest update waiting for this stream (0 when nothing waits)."""
+        if self.behind_since is None or not (self.outbox or self.has_waiting()):
+            return 0.0
+        return max(0.0, monotonic_now - self.behind_since)
+
+    def heartbeat(self, now: float, lag_seconds: float) -> None:
         behind = self.has_waiting()
-        delivered_ms = self.position[0] if self.position is not None else 0
-        lag = max(0, latest[0] - delivered_ms) if behind else 0
         position, delivered = (self.position, self.delivered) if behind else (self.seen, WHOLE)
+        lag_ms = min(int(lag_seconds * 1000), 2**32 - 1)
+        max_lag_ms = int(self.limits.max_behind_seconds * 1000)
         self._emit(
-            pb.StreamOddsResponse(heartbeat=pb.Heartbeat(lag_ms=min(lag, 2**32 - 1))),
+            pb.StreamOddsResponse(
+                heartbeat=pb.Heartbeat(
+                    lag_ms=lag_ms, max_lag_ms=max_lag_ms, falling_behind=lag_ms * 2 > max_lag_ms
+                )
+            ),
             position,
             delivered,
             now,
         )
+
+    def producer_status(self, status: pb.ProducerStatus, now: float) -> None:
+        """Mesh-wide news, not a journal entry: stamped with where the stream stands."""
+        behind = self.has_waiting()
+        position, delivered = (self.position, self.delivered) if behind else (self.seen, WHOLE)
+        self._emit(pb.StreamOddsResponse(producer_status=status), position, delivered, now)
 
     def _drain(self, book: Book, now: float) -> None:
         if self.conflating:
@@ -238,12 +259,13 @@ class Subscriber:
 
     def _drain_conflated(self, book: Book, now: float) -> None:
         self._absorb_pending()
-        chunks: list[bytes] = []
+        # Facts first, in order (bet stops among them), then the latest state of what changed:
+        # a stop that was lifted since arrives before the state that reopens it.
+        chunks: list[bytes] = [update_chunk(u) for u in self.kept]
         for key in book.changed_since(self.dirty_from):
             state = book.states[key]
             if self.filter.matches(key[0], state.fixture.sport, key[1]):
                 chunks.append(book.encoded_state(key, self.filter))
-        chunks += [update_chunk(u) for u in self.kept]
         conflated = self.absorbed > len(chunks)
         self.conflating = self.conflate_seconds > 0
         self.dirty_from = after(self.seen)

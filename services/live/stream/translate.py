@@ -53,8 +53,24 @@ class FixtureRecord:
         return next(iter(self.phases.values()), None)
 
 
-def _bet_stop_reason(reason: str) -> int:
-    name = "BET_STOP_REASON_" + reason.upper().removeprefix("BET_STOP_REASON_")
+# Bus reasons (MarketStatusChanged.reason) whose names differ from the partner's enum.
+_REASONS = {"KICK_OFF": pb.BET_STOP_REASON_HANDED_OVER}
+# Fixture-wide stops that hold the fixture: no price reopens its markets until lifted.
+HOLDS = frozenset({pb.BET_STOP_REASON_FEED_LOST, pb.BET_STOP_REASON_OPERATOR})
+_MATCH_STATUS = {
+    "NOT_STARTED": pb.MATCH_STATUS_NOT_STARTED,
+    "LIVE": pb.MATCH_STATUS_LIVE,
+    "ENDED": pb.MATCH_STATUS_ENDED,
+    "ABANDONED": pb.MATCH_STATUS_ABANDONED,
+}
+
+
+def bet_stop_reason(reason: str) -> int:
+    """Every reason live says on the bus, as the partner's BetStopReason."""
+    bare = reason.upper().removeprefix("BET_STOP_REASON_")
+    if bare in _REASONS:
+        return _REASONS[bare]
+    name = "BET_STOP_REASON_" + bare
     return pb.BetStopReason.Value(name) if name in pb.BetStopReason.keys() else 0  # noqa: SIM118
 
 
@@ -89,6 +105,16 @@ def translate(
         changes += _result(record, envelope.result_finalised)
     elif kind == "bets_voided":
         changes += _voided(record, envelope.bets_voided)
+    # Every update says when it happened at its source (see OddsUpdate.event_time).
+    when = envelope.occurred_at
+    if kind in ("market_status_changed", "game_state_changed"):
+        inner = getattr(envelope, kind)
+        if inner.HasField("event_time"):
+            when = inner.event_time
+    for change in changes:
+        for update in change.updates:
+            if not update.HasField("event_time"):
+                update.event_time.CopyFrom(when)
     merged: dict[int, Change] = {}
     for change in changes:
         if change.phase in merged:
@@ -114,6 +140,10 @@ def _quote_set(
     live = record.phases.get(LIVE)
     if live is not None and live.HasField("game_state"):
         odds.game_state.CopyFrom(live.game_state)
+    if previous is not None:
+        odds.match_status = previous.match_status
+        odds.bet_stop_reason = previous.bet_stop_reason
+    held = odds.bet_stop_reason in HOLDS
     old = {m.market_id: m for m in previous.markets} if previous is not None else {}
     changed: list[market_pb2.Market] = []
     for market in sorted(quote_set.markets, key=lambda m: m.market_id):
@@ -123,6 +153,10 @@ def _quote_set(
         if before is not None and before.status in _FINAL:
             # A later pre-match price does not reopen a market live has taken over.
             fresh.status = before.status
+        elif held and fresh.status == ACTIVE:
+            # A price that was under way when the feed was lost (or the operator stopped the
+            # fixture) shows, but opens nothing: only the lifting of the hold does.
+            fresh.status = market_pb2.MARKET_STATUS_SUSPENDED
         if fresh != before:
             changed.append(fresh)
     for gone in old.values():
@@ -151,17 +185,32 @@ def _header(odds: pb.FixtureOdds) -> pb.FixtureOdds:
 def _status(record: FixtureRecord, event: events_pb2.MarketStatusChanged) -> list[Change]:
     changes = []
     wanted = set(event.market_ids)
+    reason = bet_stop_reason(event.reason)
     for phase, odds in sorted(record.phases.items()):
         if event.status == HANDED_OVER and phase != PRE:
             continue
+        # A fixture-wide hold is said even over markets already suspended (a goal, then the
+        # feed dies): the partner must learn that the feed is gone.
+        new_hold = (
+            not wanted
+            and event.status != ACTIVE
+            and reason in HOLDS
+            and odds.bet_stop_reason != reason
+        )
         touched = [
             m
             for m in odds.markets
             # Handed over, settled and cancelled markets are closed for good.
-            if m.status != event.status
+            if (m.status != event.status or new_hold)
             and m.status not in _FINAL
             and (not wanted or m.market_id in wanted)
         ]
+        if event.status == ACTIVE and not wanted:
+            odds.bet_stop_reason = pb.BET_STOP_REASON_UNSPECIFIED
+        elif new_hold:
+            odds.bet_stop_reason = reason  # type: ignore[assignment]
+        elif event.status == ACTIVE and odds.bet_stop_reason in HOLDS:
+            odds.bet_stop_reason = pb.BET_STOP_REASON_UNSPECIFIED
         if not touched:
             continue
         for market in touched:
@@ -175,9 +224,10 @@ def _status(record: FixtureRecord, event: events_pb2.MarketStatusChanged) -> lis
                 pb.BetStop(
                     fixture_id=record.fixture_id,
                     market_ids=[m.market_id for m in touched],
-                    reason=_bet_stop_reason(event.reason),  # type: ignore[arg-type]
+                    reason=reason,  # type: ignore[arg-type]
                     event_sequence=event.event_sequence,
                     status=event.status,
+                    phase=phase,  # type: ignore[arg-type]
                 )
             )
         changes.append(Change(phase, [update], odds))
@@ -198,9 +248,11 @@ def _game_state(
         if odds.fixture.sport:
             odds.bet_delay_seconds = BET_DELAY_SECONDS.get(odds.fixture.sport, 0)
         record.phases[LIVE] = odds
-    if odds.game_state == event.state:
+    status = _MATCH_STATUS.get(event.match_status, pb.MATCH_STATUS_UNSPECIFIED)
+    if odds.game_state == event.state and odds.match_status == status:
         return []
     odds.game_state.CopyFrom(event.state)
+    odds.match_status = status  # type: ignore[assignment]
     return [Change(LIVE, [pb.OddsUpdate(odds_change=_header(odds))], odds)]
 
 
@@ -214,7 +266,9 @@ def _result(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Ch
             updates.append(
                 pb.OddsUpdate(
                     rollback_bet_settlement=pb.RollbackBetSettlement(
-                        fixture_id=record.fixture_id, market_ids=[m.market_id for m in settled]
+                        fixture_id=record.fixture_id,
+                        market_ids=[m.market_id for m in settled],
+                        phase=phase,  # type: ignore[arg-type]
                     )
                 )
             )
@@ -227,6 +281,7 @@ def _result(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Ch
             str(event.version),
         )
         if settlement.markets:
+            settlement.phase = phase  # type: ignore[assignment]
             done = {m.market_id for m in settlement.markets}
             for market in odds.markets:
                 if market.market_id in done:
@@ -250,7 +305,10 @@ def _voided(record: FixtureRecord, event: events_pb2.BetsVoided) -> list[Change]
         if wanted and not market_ids:
             continue
         cancel = pb.BetCancel(
-            fixture_id=record.fixture_id, market_ids=market_ids, reason=event.reason
+            fixture_id=record.fixture_id,
+            market_ids=market_ids,
+            reason=event.reason,
+            phase=phase,  # type: ignore[arg-type]
         )
         if event.HasField("placed_after"):
             cancel.start_time.CopyFrom(event.placed_after)

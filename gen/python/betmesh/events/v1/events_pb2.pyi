@@ -131,6 +131,7 @@ class MarketStatusChanged(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     status: _market_pb2.MarketStatus.ValueType
     reason: _builtins.str
@@ -138,6 +139,10 @@ class MarketStatusChanged(_message.Message):
     @_builtins.property
     def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Empty: every market of the fixture."""
+
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """The match event's own occurred_at when one caused it; unset otherwise."""
 
     def __init__(
         self,
@@ -147,10 +152,11 @@ class MarketStatusChanged(_message.Message):
         status: _market_pb2.MarketStatus.ValueType = ...,
         reason: _builtins.str = ...,
         event_sequence: _builtins.int = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "event_time", b"event_time", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -162,18 +168,28 @@ class GameStateChanged(_message.Message):
 
     FIXTURE_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
+    MATCH_STATUS_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
+    match_status: _builtins.str
+    """NOT_STARTED, LIVE, ENDED or ABANDONED (betmesh.live.v1.MatchStatus without its prefix)."""
     @_builtins.property
     def state(self) -> _game_state_pb2.GameState: ...
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """The match event's own occurred_at."""
+
     def __init__(
         self,
         *,
         fixture_id: _builtins.str = ...,
         state: _game_state_pb2.GameState | None = ...,
+        match_status: _builtins.str = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "state", b"state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "fixture_id", b"fixture_id", "match_status", b"match_status", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -87,6 +87,27 @@ FULL_IMAGE_REASON_FILTER_CHANGED: FullImageReason.ValueType  # 3
 FULL_IMAGE_REASON_RESYNC: FullImageReason.ValueType  # 4
 Global___FullImageReason: _TypeAlias = FullImageReason  # noqa: Y015
 
+class _MatchStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MatchStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MatchStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MATCH_STATUS_UNSPECIFIED: _MatchStatus.ValueType  # 0
+    MATCH_STATUS_NOT_STARTED: _MatchStatus.ValueType  # 1
+    MATCH_STATUS_LIVE: _MatchStatus.ValueType  # 2
+    MATCH_STATUS_ENDED: _MatchStatus.ValueType  # 3
+    MATCH_STATUS_ABANDONED: _MatchStatus.ValueType  # 4
+
+class MatchStatus(_MatchStatus, metaclass=_MatchStatusEnumTypeWrapper): ...
+
+MATCH_STATUS_UNSPECIFIED: MatchStatus.ValueType  # 0
+MATCH_STATUS_NOT_STARTED: MatchStatus.ValueType  # 1
+MATCH_STATUS_LIVE: MatchStatus.ValueType  # 2
+MATCH_STATUS_ENDED: MatchStatus.ValueType  # 3
+MATCH_STATUS_ABANDONED: MatchStatus.ValueType  # 4
+Global___MatchStatus: _TypeAlias = MatchStatus  # noqa: Y015
+
 class _BetStopReason:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -99,6 +120,10 @@ class _BetStopReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BetStop
     BET_STOP_REASON_OPERATOR: _BetStopReason.ValueType  # 3
     BET_STOP_REASON_MATCH_ENDED: _BetStopReason.ValueType  # 4
     BET_STOP_REASON_FEED_LOST: _BetStopReason.ValueType  # 5
+    """No event or heartbeat from the match's feed within the liveness deadline."""
+    BET_STOP_REASON_HANDED_OVER: _BetStopReason.ValueType  # 6
+    """Kick-off: the pre-match markets close, the live producer takes the fixture over."""
+    BET_STOP_REASON_MATCH_ABANDONED: _BetStopReason.ValueType  # 7
 
 class BetStopReason(_BetStopReason, metaclass=_BetStopReasonEnumTypeWrapper): ...
 
@@ -108,7 +133,156 @@ BET_STOP_REASON_NO_CONSENSUS: BetStopReason.ValueType  # 2
 BET_STOP_REASON_OPERATOR: BetStopReason.ValueType  # 3
 BET_STOP_REASON_MATCH_ENDED: BetStopReason.ValueType  # 4
 BET_STOP_REASON_FEED_LOST: BetStopReason.ValueType  # 5
+"""No event or heartbeat from the match's feed within the liveness deadline."""
+BET_STOP_REASON_HANDED_OVER: BetStopReason.ValueType  # 6
+"""Kick-off: the pre-match markets close, the live producer takes the fixture over."""
+BET_STOP_REASON_MATCH_ABANDONED: BetStopReason.ValueType  # 7
 Global___BetStopReason: _TypeAlias = BetStopReason  # noqa: Y015
+
+class _ProducerState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ProducerStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ProducerState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRODUCER_STATE_UNSPECIFIED: _ProducerState.ValueType  # 0
+    PRODUCER_STATE_UP: _ProducerState.ValueType  # 1
+    """Heard from within the liveness deadline."""
+    PRODUCER_STATE_DOWN: _ProducerState.ValueType  # 2
+    """Silent past the deadline: its fixtures are suspended (FEED_LOST) until it is back."""
+
+class ProducerState(_ProducerState, metaclass=_ProducerStateEnumTypeWrapper): ...
+
+PRODUCER_STATE_UNSPECIFIED: ProducerState.ValueType  # 0
+PRODUCER_STATE_UP: ProducerState.ValueType  # 1
+"""Heard from within the liveness deadline."""
+PRODUCER_STATE_DOWN: ProducerState.ValueType  # 2
+"""Silent past the deadline: its fixtures are suspended (FEED_LOST) until it is back."""
+Global___ProducerState: _TypeAlias = ProducerState  # noqa: Y015
+
+@_typing.final
+class SendFeedHeartbeatRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    FIXTURE_IDS_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """The feed, as it names itself in MatchEvent.source (e.g. "simulator")."""
+    @_builtins.property
+    def fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Fixtures this feed is covering and that are alive with nothing to report (at most 1000)."""
+
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        fixture_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_ids", b"fixture_ids", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendFeedHeartbeatRequest: _TypeAlias = SendFeedHeartbeatRequest  # noqa: Y015
+
+@_typing.final
+class SendFeedHeartbeatResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    RECOVERED_FIXTURE_IDS_FIELD_NUMBER: _builtins.int
+    deadline_ms: _builtins.int
+    """The liveness deadline: send heartbeats well within it (a third of it is a good interval)."""
+    @_builtins.property
+    def recovered_fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Fixtures that were suspended for a lost feed and are now being repriced to reopen."""
+
+    def __init__(
+        self,
+        *,
+        deadline_ms: _builtins.int = ...,
+        recovered_fixture_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline_ms", b"deadline_ms", "recovered_fixture_ids", b"recovered_fixture_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendFeedHeartbeatResponse: _TypeAlias = SendFeedHeartbeatResponse  # noqa: Y015
+
+@_typing.final
+class SuspendFixtureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    reason: _builtins.str
+    """Why, for the audit log (at most 200 characters)."""
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuspendFixtureRequest: _TypeAlias = SuspendFixtureRequest  # noqa: Y015
+
+@_typing.final
+class SuspendFixtureResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuspendFixtureResponse: _TypeAlias = SuspendFixtureResponse  # noqa: Y015
+
+@_typing.final
+class ResumeFixtureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeFixtureRequest: _TypeAlias = ResumeFixtureRequest  # noqa: Y015
+
+@_typing.final
+class ResumeFixtureResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeFixtureResponse: _TypeAlias = ResumeFixtureResponse  # noqa: Y015
 
 @_typing.final
 class IngestMatchEventRequest(_message.Message):
@@ -279,6 +453,7 @@ class StreamOddsResponse(_message.Message):
     DELTAS_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     SUBSCRIPTION_CHANGED_FIELD_NUMBER: _builtins.int
+    PRODUCER_STATUS_FIELD_NUMBER: _builtins.int
     stream_id: _builtins.str
     sequence: _builtins.int
     """Per-stream, gapless, from 1."""
@@ -296,6 +471,8 @@ class StreamOddsResponse(_message.Message):
     def heartbeat(self) -> Global___Heartbeat: ...
     @_builtins.property
     def subscription_changed(self) -> Global___SubscriptionChanged: ...
+    @_builtins.property
+    def producer_status(self) -> Global___ProducerStatus: ...
     def __init__(
         self,
         *,
@@ -308,12 +485,13 @@ class StreamOddsResponse(_message.Message):
         deltas: Global___OddsDeltas | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
         subscription_changed: Global___SubscriptionChanged | None = ...,
+        producer_status: Global___ProducerStatus | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["deltas", b"deltas", "full_image", b"full_image", "heartbeat", b"heartbeat", "payload", b"payload", "sent_at", b"sent_at", "subscription_changed", b"subscription_changed"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deltas", b"deltas", "full_image", b"full_image", "heartbeat", b"heartbeat", "payload", b"payload", "producer_status", b"producer_status", "sent_at", b"sent_at", "subscription_changed", b"subscription_changed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conflated", b"conflated", "deltas", b"deltas", "full_image", b"full_image", "heartbeat", b"heartbeat", "payload", b"payload", "resume_token", b"resume_token", "sent_at", b"sent_at", "sequence", b"sequence", "stream_id", b"stream_id", "subscription_changed", b"subscription_changed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conflated", b"conflated", "deltas", b"deltas", "full_image", b"full_image", "heartbeat", b"heartbeat", "payload", b"payload", "producer_status", b"producer_status", "resume_token", b"resume_token", "sent_at", b"sent_at", "sequence", b"sequence", "stream_id", b"stream_id", "subscription_changed", b"subscription_changed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["full_image", "deltas", "heartbeat", "subscription_changed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["full_image", "deltas", "heartbeat", "subscription_changed", "producer_status"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -361,11 +539,19 @@ class FixtureOdds(_message.Message):
     MARKETS_FIELD_NUMBER: _builtins.int
     QUOTE_SET_DIGEST_FIELD_NUMBER: _builtins.int
     BET_DELAY_SECONDS_FIELD_NUMBER: _builtins.int
+    MATCH_STATUS_FIELD_NUMBER: _builtins.int
+    BET_STOP_REASON_FIELD_NUMBER: _builtins.int
     phase: _market_pb2.PricingPhase.ValueType
     quote_set_digest: _builtins.str
     """Digest of the accepted quote set these prices come from."""
     bet_delay_seconds: _builtins.int
     """Live bet delay in seconds for this fixture's sport."""
+    match_status: Global___MatchStatus.ValueType
+    """Where the match stands (live phase; pre-match: NOT_STARTED until the kick-off)."""
+    bet_stop_reason: Global___BetStopReason.ValueType
+    """A fixture-wide stop in force (FEED_LOST, OPERATOR): no price reopens its markets until
+    the stop is lifted. UNSPECIFIED when none.
+    """
     @_builtins.property
     def fixture(self) -> _sport_pb2.Fixture: ...
     @_builtins.property
@@ -381,10 +567,12 @@ class FixtureOdds(_message.Message):
         markets: _abc.Iterable[_market_pb2.Market] | None = ...,
         quote_set_digest: _builtins.str = ...,
         bet_delay_seconds: _builtins.int = ...,
+        match_status: Global___MatchStatus.ValueType = ...,
+        bet_stop_reason: Global___BetStopReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_seconds", b"bet_delay_seconds", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "phase", b"phase", "quote_set_digest", b"quote_set_digest"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_seconds", b"bet_delay_seconds", "bet_stop_reason", b"bet_stop_reason", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "match_status", b"match_status", "phase", b"phase", "quote_set_digest", b"quote_set_digest"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -414,12 +602,20 @@ Global___OddsDeltas: _TypeAlias = OddsDeltas  # noqa: Y015
 class OddsUpdate(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
     ODDS_CHANGE_FIELD_NUMBER: _builtins.int
     BET_STOP_FIELD_NUMBER: _builtins.int
     BET_SETTLEMENT_FIELD_NUMBER: _builtins.int
     ROLLBACK_BET_SETTLEMENT_FIELD_NUMBER: _builtins.int
     BET_CANCEL_FIELD_NUMBER: _builtins.int
     FIXTURE_CHANGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened at its source: a match event's own occurred_at for what a match event
+        caused (game state, bet stops), the acceptance time for prices, the finalisation for
+        settlements. StreamOddsResponse.sent_at minus this is the event-to-partner latency.
+        """
+
     @_builtins.property
     def odds_change(self) -> Global___FixtureOdds: ...
     @_builtins.property
@@ -435,6 +631,7 @@ class OddsUpdate(_message.Message):
     def __init__(
         self,
         *,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
         odds_change: Global___FixtureOdds | None = ...,
         bet_stop: Global___BetStop | None = ...,
         bet_settlement: Global___BetSettlement | None = ...,
@@ -442,9 +639,9 @@ class OddsUpdate(_message.Message):
         bet_cancel: Global___BetCancel | None = ...,
         fixture_change: Global___FixtureChange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_cancel", b"bet_cancel", "bet_settlement", b"bet_settlement", "bet_stop", b"bet_stop", "fixture_change", b"fixture_change", "odds_change", b"odds_change", "rollback_bet_settlement", b"rollback_bet_settlement", "update", b"update"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_cancel", b"bet_cancel", "bet_settlement", b"bet_settlement", "bet_stop", b"bet_stop", "event_time", b"event_time", "fixture_change", b"fixture_change", "odds_change", b"odds_change", "rollback_bet_settlement", b"rollback_bet_settlement", "update", b"update"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_cancel", b"bet_cancel", "bet_settlement", b"bet_settlement", "bet_stop", b"bet_stop", "fixture_change", b"fixture_change", "odds_change", b"odds_change", "rollback_bet_settlement", b"rollback_bet_settlement", "update", b"update"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_cancel", b"bet_cancel", "bet_settlement", b"bet_settlement", "bet_stop", b"bet_stop", "event_time", b"event_time", "fixture_change", b"fixture_change", "odds_change", b"odds_change", "rollback_bet_settlement", b"rollback_bet_settlement", "update", b"update"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["odds_change", "bet_stop", "bet_settlement", "rollback_bet_settlement", "bet_cancel", "fixture_change"]  # noqa: Y015
     _WhichOneofArgType_update: _TypeAlias = _typing.Literal["update", b"update"]  # noqa: Y015
@@ -463,11 +660,14 @@ class BetStop(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     reason: Global___BetStopReason.ValueType
     event_sequence: _builtins.int
     """The match event that caused it, if any."""
     status: _market_pb2.MarketStatus.ValueType
+    phase: _market_pb2.PricingPhase.ValueType
+    """The phase whose markets it stops (market ids are the same in both phases)."""
     @_builtins.property
     def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Empty: every market of the fixture."""
@@ -480,10 +680,11 @@ class BetStop(_message.Message):
         reason: Global___BetStopReason.ValueType = ...,
         event_sequence: _builtins.int = ...,
         status: _market_pb2.MarketStatus.ValueType = ...,
+        phase: _market_pb2.PricingPhase.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "phase", b"phase", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -545,9 +746,15 @@ class BetSettlement(_message.Message):
     FIXTURE_ID_FIELD_NUMBER: _builtins.int
     MARKETS_FIELD_NUMBER: _builtins.int
     RESULT_VERSION_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     result_version: _builtins.str
     """Oracle publication the results come from."""
+    phase: _market_pb2.PricingPhase.ValueType
+    """The phase whose markets it settles: a fixture played live settles its pre-match markets
+    (bets placed before the kick-off) and its live ones, with the same market ids; (fixture,
+    phase, market, result_version) identifies one settlement.
+    """
     @_builtins.property
     def markets(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketSettlement]: ...
     def __init__(
@@ -556,10 +763,11 @@ class BetSettlement(_message.Message):
         fixture_id: _builtins.str = ...,
         markets: _abc.Iterable[Global___MarketSettlement] | None = ...,
         result_version: _builtins.str = ...,
+        phase: _market_pb2.PricingPhase.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "markets", b"markets", "result_version", b"result_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "markets", b"markets", "phase", b"phase", "result_version", b"result_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -567,11 +775,17 @@ Global___BetSettlement: _TypeAlias = BetSettlement  # noqa: Y015
 
 @_typing.final
 class RollbackBetSettlement(_message.Message):
+    """The settlements of these markets are withdrawn (a corrected result follows as a new
+    BetSettlement with a higher result_version).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FIXTURE_ID_FIELD_NUMBER: _builtins.int
     MARKET_IDS_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
+    phase: _market_pb2.PricingPhase.ValueType
     @_builtins.property
     def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -579,10 +793,11 @@ class RollbackBetSettlement(_message.Message):
         *,
         fixture_id: _builtins.str = ...,
         market_ids: _abc.Iterable[_builtins.str] | None = ...,
+        phase: _market_pb2.PricingPhase.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "market_ids", b"market_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "market_ids", b"market_ids", "phase", b"phase"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -599,9 +814,11 @@ class BetCancel(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     reason: _builtins.str
     """Why, as the operator gave it."""
+    phase: _market_pb2.PricingPhase.ValueType
     @_builtins.property
     def market_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Empty: every market of the fixture."""
@@ -618,10 +835,11 @@ class BetCancel(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         reason: _builtins.str = ...,
+        phase: _market_pb2.PricingPhase.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "reason", b"reason", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "fixture_id", b"fixture_id", "market_ids", b"market_ids", "phase", b"phase", "reason", b"reason", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -652,20 +870,81 @@ class Heartbeat(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     LAG_MS_FIELD_NUMBER: _builtins.int
+    MAX_LAG_MS_FIELD_NUMBER: _builtins.int
+    FALLING_BEHIND_FIELD_NUMBER: _builtins.int
     lag_ms: _builtins.int
-    """How far the stream's newest message trails the newest update it knows of."""
+    """Age of the oldest update queued for this stream at the server when the heartbeat was made
+    (0: nothing waiting). A client that reads slowly sees it grow.
+    """
+    max_lag_ms: _builtins.int
+    """Behind for longer than this, the stream is cut with RESOURCE_EXHAUSTED/CONSUMER_TOO_SLOW."""
+    falling_behind: _builtins.bool
+    """Behind for more than half of max_lag_ms: read faster or expect the cut."""
     def __init__(
         self,
         *,
         lag_ms: _builtins.int = ...,
+        max_lag_ms: _builtins.int = ...,
+        falling_behind: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lag_ms", b"lag_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["falling_behind", b"falling_behind", "lag_ms", b"lag_ms", "max_lag_ms", b"max_lag_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Heartbeat: _TypeAlias = Heartbeat  # noqa: Y015
+
+@_typing.final
+class Producer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_AT_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """MatchEvent.source, e.g. "simulator"."""
+    state: Global___ProducerState.ValueType
+    @_builtins.property
+    def last_seen_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        state: Global___ProducerState.ValueType = ...,
+        last_seen_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_seen_at", b"last_seen_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_seen_at", b"last_seen_at", "source", b"source", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Producer: _TypeAlias = Producer  # noqa: Y015
+
+@_typing.final
+class ProducerStatus(_message.Message):
+    """Every match-event producer the mesh knows, sent when a stream opens or resumes and whenever
+    one goes up or down (mesh-wide, not filtered).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRODUCERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def producers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Producer]: ...
+    def __init__(
+        self,
+        *,
+        producers: _abc.Iterable[Global___Producer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["producers", b"producers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProducerStatus: _TypeAlias = ProducerStatus  # noqa: Y015
 
 @_typing.final
 class SubscriptionChanged(_message.Message):

@@ -27,6 +27,37 @@ if _version_not_supported:
 
 class LiveOddsServiceStub:
     """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+    * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+    UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+    STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+    * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+    token exactly as received, or subscribe afresh (no token).
+    * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+    sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+    the same filter or none, and change it with UpdateSubscription.
+    * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+    the token is older than its maximum age; subscribe afresh (a full image follows).
+    * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+    retry after a second (any live process will do).
+    * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+    * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+    behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+    resume with the last resume token: nothing is lost.
+    * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+    which now owns it; do not reconnect this one (two connections would fight over it).
+    * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+    resume the stream first.
+    * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+    * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+    IssueToken (identity); a refused role is a configuration matter for the operator.
+    * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+    REASON_TOO_LONG.
     """
 
     def __init__(self, channel):
@@ -55,10 +86,56 @@ class LiveOddsServiceStub:
                 request_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionRequest.SerializeToString,
                 response_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionResponse.FromString,
                 _registered_method=True)
+        self.SendFeedHeartbeat = channel.unary_unary(
+                '/betmesh.live.v1.LiveOddsService/SendFeedHeartbeat',
+                request_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatRequest.SerializeToString,
+                response_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatResponse.FromString,
+                _registered_method=True)
+        self.SuspendFixture = channel.unary_unary(
+                '/betmesh.live.v1.LiveOddsService/SuspendFixture',
+                request_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureRequest.SerializeToString,
+                response_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureResponse.FromString,
+                _registered_method=True)
+        self.ResumeFixture = channel.unary_unary(
+                '/betmesh.live.v1.LiveOddsService/ResumeFixture',
+                request_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureRequest.SerializeToString,
+                response_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureResponse.FromString,
+                _registered_method=True)
 
 
 class LiveOddsServiceServicer:
     """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+    * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+    UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+    STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+    * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+    token exactly as received, or subscribe afresh (no token).
+    * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+    sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+    the same filter or none, and change it with UpdateSubscription.
+    * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+    the token is older than its maximum age; subscribe afresh (a full image follows).
+    * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+    retry after a second (any live process will do).
+    * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+    * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+    behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+    resume with the last resume token: nothing is lost.
+    * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+    which now owns it; do not reconnect this one (two connections would fight over it).
+    * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+    resume the stream first.
+    * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+    * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+    IssueToken (identity); a refused role is a configuration matter for the operator.
+    * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+    REASON_TOO_LONG.
     """
 
     def IngestMatchEvent(self, request, context):
@@ -94,6 +171,33 @@ class LiveOddsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendFeedHeartbeat(self, request, context):
+        """A feed says it is alive when nothing happens (Sportradar's "alive"): the producer, and
+        every fixture named, count as heard from now. A fixture not heard from (event or heartbeat)
+        within the liveness deadline, or whose producer is not, has every market suspended with
+        BET_STOP_REASON_FEED_LOST; it reopens only after the feed is back and a fresh reprice is
+        accepted. Feeds and internal services only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendFixture(self, request, context):
+        """Operators: close every market of a live fixture for betting (BET_STOP_REASON_OPERATOR)
+        until ResumeFixture. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeFixture(self, request, context):
+        """Operators: lift an operator suspension; the markets reopen with the next accepted reprice
+        (at once), not before, and not while the feed is lost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LiveOddsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -117,6 +221,21 @@ def add_LiveOddsServiceServicer_to_server(servicer, server):
                     request_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionRequest.FromString,
                     response_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionResponse.SerializeToString,
             ),
+            'SendFeedHeartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendFeedHeartbeat,
+                    request_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatRequest.FromString,
+                    response_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatResponse.SerializeToString,
+            ),
+            'SuspendFixture': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendFixture,
+                    request_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureRequest.FromString,
+                    response_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureResponse.SerializeToString,
+            ),
+            'ResumeFixture': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeFixture,
+                    request_deserializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureRequest.FromString,
+                    response_serializer=betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'betmesh.live.v1.LiveOddsService', rpc_method_handlers)
@@ -127,6 +246,37 @@ def add_LiveOddsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class LiveOddsService:
     """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+    * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+    UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+    STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+    * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+    token exactly as received, or subscribe afresh (no token).
+    * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+    sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+    the same filter or none, and change it with UpdateSubscription.
+    * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+    the token is older than its maximum age; subscribe afresh (a full image follows).
+    * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+    retry after a second (any live process will do).
+    * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+    * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+    behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+    resume with the last resume token: nothing is lost.
+    * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+    which now owns it; do not reconnect this one (two connections would fight over it).
+    * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+    resume the stream first.
+    * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+    * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+    IssueToken (identity); a refused role is a configuration matter for the operator.
+    * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+    REASON_TOO_LONG.
     """
 
     @staticmethod
@@ -227,6 +377,87 @@ class LiveOddsService:
             '/betmesh.live.v1.LiveOddsService/UpdateSubscription',
             betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionRequest.SerializeToString,
             betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.UpdateSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendFeedHeartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.live.v1.LiveOddsService/SendFeedHeartbeat',
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatRequest.SerializeToString,
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SendFeedHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendFixture(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.live.v1.LiveOddsService/SuspendFixture',
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureRequest.SerializeToString,
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.SuspendFixtureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeFixture(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.live.v1.LiveOddsService/ResumeFixture',
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureRequest.SerializeToString,
+            betmesh_dot_live_dot_v1_dot_live__odds__service__pb2.ResumeFixtureResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,7 +27,39 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class LiveOddsServiceStub:
-    """In-play repricing from match events, and the odds stream partners and frontends consume."""
+    """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+      * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+        UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+        STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+      * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+        token exactly as received, or subscribe afresh (no token).
+      * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+        sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+        the same filter or none, and change it with UpdateSubscription.
+      * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+        the token is older than its maximum age; subscribe afresh (a full image follows).
+      * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+        retry after a second (any live process will do).
+      * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+      * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+        behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+        resume with the last resume token: nothing is lost.
+      * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+        which now owns it; do not reconnect this one (two connections would fight over it).
+      * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+        resume the stream first.
+      * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+      * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+        IssueToken (identity); a refused role is a configuration matter for the operator.
+      * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+      in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+      REASON_TOO_LONG.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -49,10 +81,57 @@ class LiveOddsServiceStub:
     """Changes a running stream's filter in place; the stream receives SubscriptionChanged and
     a full image for what the new filter adds.
     """
+    SendFeedHeartbeat: _grpc.UnaryUnaryMultiCallable[_live_odds_service_pb2.SendFeedHeartbeatRequest, _live_odds_service_pb2.SendFeedHeartbeatResponse]
+    """A feed says it is alive when nothing happens (Sportradar's "alive"): the producer, and
+    every fixture named, count as heard from now. A fixture not heard from (event or heartbeat)
+    within the liveness deadline, or whose producer is not, has every market suspended with
+    BET_STOP_REASON_FEED_LOST; it reopens only after the feed is back and a fresh reprice is
+    accepted. Feeds and internal services only.
+    """
+    SuspendFixture: _grpc.UnaryUnaryMultiCallable[_live_odds_service_pb2.SuspendFixtureRequest, _live_odds_service_pb2.SuspendFixtureResponse]
+    """Operators: close every market of a live fixture for betting (BET_STOP_REASON_OPERATOR)
+    until ResumeFixture. Idempotent.
+    """
+    ResumeFixture: _grpc.UnaryUnaryMultiCallable[_live_odds_service_pb2.ResumeFixtureRequest, _live_odds_service_pb2.ResumeFixtureResponse]
+    """Operators: lift an operator suspension; the markets reopen with the next accepted reprice
+    (at once), not before, and not while the feed is lost.
+    """
 
 @_typing.type_check_only
 class LiveOddsServiceAsyncStub(LiveOddsServiceStub):
-    """In-play repricing from match events, and the odds stream partners and frontends consume."""
+    """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+      * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+        UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+        STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+      * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+        token exactly as received, or subscribe afresh (no token).
+      * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+        sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+        the same filter or none, and change it with UpdateSubscription.
+      * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+        the token is older than its maximum age; subscribe afresh (a full image follows).
+      * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+        retry after a second (any live process will do).
+      * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+      * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+        behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+        resume with the last resume token: nothing is lost.
+      * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+        which now owns it; do not reconnect this one (two connections would fight over it).
+      * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+        resume the stream first.
+      * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+      * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+        IssueToken (identity); a refused role is a configuration matter for the operator.
+      * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+      in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+      REASON_TOO_LONG.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     IngestMatchEvent: _aio.UnaryUnaryMultiCallable[_live_odds_service_pb2.IngestMatchEventRequest, _live_odds_service_pb2.IngestMatchEventResponse]  # type: ignore[assignment]
@@ -71,9 +150,56 @@ class LiveOddsServiceAsyncStub(LiveOddsServiceStub):
     """Changes a running stream's filter in place; the stream receives SubscriptionChanged and
     a full image for what the new filter adds.
     """
+    SendFeedHeartbeat: _aio.UnaryUnaryMultiCallable[_live_odds_service_pb2.SendFeedHeartbeatRequest, _live_odds_service_pb2.SendFeedHeartbeatResponse]  # type: ignore[assignment]
+    """A feed says it is alive when nothing happens (Sportradar's "alive"): the producer, and
+    every fixture named, count as heard from now. A fixture not heard from (event or heartbeat)
+    within the liveness deadline, or whose producer is not, has every market suspended with
+    BET_STOP_REASON_FEED_LOST; it reopens only after the feed is back and a fresh reprice is
+    accepted. Feeds and internal services only.
+    """
+    SuspendFixture: _aio.UnaryUnaryMultiCallable[_live_odds_service_pb2.SuspendFixtureRequest, _live_odds_service_pb2.SuspendFixtureResponse]  # type: ignore[assignment]
+    """Operators: close every market of a live fixture for betting (BET_STOP_REASON_OPERATOR)
+    until ResumeFixture. Idempotent.
+    """
+    ResumeFixture: _aio.UnaryUnaryMultiCallable[_live_odds_service_pb2.ResumeFixtureRequest, _live_odds_service_pb2.ResumeFixtureResponse]  # type: ignore[assignment]
+    """Operators: lift an operator suspension; the markets reopen with the next accepted reprice
+    (at once), not before, and not while the feed is lost.
+    """
 
 class LiveOddsServiceServicer(metaclass=_abc_1.ABCMeta):
-    """In-play repricing from match events, and the odds stream partners and frontends consume."""
+    """In-play repricing from match events, and the odds stream partners and frontends consume.
+
+    Error reasons (google.rpc.ErrorInfo.reason, domain "betmesh") and what a client should do:
+    - StreamOdds / UpdateSubscription (partners):
+      * INVALID_ARGUMENT BATCH_SIZE_OUT_OF_RANGE, CONFLATE_MS_OUT_OF_RANGE, UNKNOWN_SPORT,
+        UNKNOWN_MARKET_TYPE, UNKNOWN_PHASE, TOO_MANY_FIXTURE_IDS, EMPTY_FIXTURE_ID,
+        STREAM_ID_REQUIRED: fix the request; retrying it unchanged fails the same way.
+      * INVALID_ARGUMENT RESUME_TOKEN_INVALID: the token was altered or truncated; send the last
+        token exactly as received, or subscribe afresh (no token).
+      * INVALID_ARGUMENT RESUME_FILTER_MISMATCH: a resume keeps the stream's filter (compared as
+        sets: order and repeats do not matter; no filter or an empty one means "the same"); send
+        the same filter or none, and change it with UpdateSubscription.
+      * FAILED_PRECONDITION RESUME_TOKEN_STALE / RESUME_TOKEN_EXPIRED: the journal was rebuilt or
+        the token is older than its maximum age; subscribe afresh (a full image follows).
+      * UNAVAILABLE JOURNAL_BEHIND: this process is catching up with a token issued elsewhere;
+        retry after a second (any live process will do).
+      * RESOURCE_EXHAUSTED STREAM_LIMIT: the partner holds its maximum of open streams; close one.
+      * RESOURCE_EXHAUSTED CONSUMER_TOO_SLOW: the stream was cut because the client stayed
+        behind for longer than Heartbeat.max_lag_ms; read faster (or ask for conflate_ms), then
+        resume with the last resume token: nothing is lost.
+      * ABORTED STREAM_RESUMED_ELSEWHERE: the same stream was resumed on another connection,
+        which now owns it; do not reconnect this one (two connections would fight over it).
+      * NOT_FOUND STREAM_NOT_FOUND: UpdateSubscription for a stream no connection holds now;
+        resume the stream first.
+      * PERMISSION_DENIED NOT_STREAM_OWNER: the stream belongs to another partner's credential.
+      * UNAUTHENTICATED / PERMISSION_DENIED (TOKEN_*, ROLE_NOT_ALLOWED): get a new token with
+        IssueToken (identity); a refused role is a configuration matter for the operator.
+      * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
+    - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
+      in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
+      REASON_TOO_LONG.
+    """
 
     @_abc_1.abstractmethod
     def IngestMatchEvent(
@@ -113,6 +239,39 @@ class LiveOddsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_live_odds_service_pb2.UpdateSubscriptionResponse, _abc.Awaitable[_live_odds_service_pb2.UpdateSubscriptionResponse]]:
         """Changes a running stream's filter in place; the stream receives SubscriptionChanged and
         a full image for what the new filter adds.
+        """
+
+    @_abc_1.abstractmethod
+    def SendFeedHeartbeat(
+        self,
+        request: _live_odds_service_pb2.SendFeedHeartbeatRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_live_odds_service_pb2.SendFeedHeartbeatResponse, _abc.Awaitable[_live_odds_service_pb2.SendFeedHeartbeatResponse]]:
+        """A feed says it is alive when nothing happens (Sportradar's "alive"): the producer, and
+        every fixture named, count as heard from now. A fixture not heard from (event or heartbeat)
+        within the liveness deadline, or whose producer is not, has every market suspended with
+        BET_STOP_REASON_FEED_LOST; it reopens only after the feed is back and a fresh reprice is
+        accepted. Feeds and internal services only.
+        """
+
+    @_abc_1.abstractmethod
+    def SuspendFixture(
+        self,
+        request: _live_odds_service_pb2.SuspendFixtureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_live_odds_service_pb2.SuspendFixtureResponse, _abc.Awaitable[_live_odds_service_pb2.SuspendFixtureResponse]]:
+        """Operators: close every market of a live fixture for betting (BET_STOP_REASON_OPERATOR)
+        until ResumeFixture. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def ResumeFixture(
+        self,
+        request: _live_odds_service_pb2.ResumeFixtureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_live_odds_service_pb2.ResumeFixtureResponse, _abc.Awaitable[_live_odds_service_pb2.ResumeFixtureResponse]]:
+        """Operators: lift an operator suspension; the markets reopen with the next accepted reprice
+        (at once), not before, and not while the feed is lost.
         """
 
 def add_LiveOddsServiceServicer_to_server(servicer: LiveOddsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,268 @@
+"""Feed liveness and fixture holds in Redis, shared by every live process.
+
+Why: a feed that dies mid-match must never leave markets open on prices nobody is watching.
+Every ingest and every feed heartbeat "touches" the fixture and its producer (the feed, as
+MatchEvent.source names it); a watchdog in every live process suspends, with reason FEED_LOST,
+every live fixture not touched within the deadline, or whose producer is not. The fixture is
+then held: the repricer prices nothing for it and reopens nothing (domain/repricing.py), until
+the feed is back (a touch lifts the hold and makes it due at once), and a fresh reprice is
+accepted. An operator's suspension (reason OPERATOR) is a hold of the same kind, lifted by
+ResumeFixture.
+
+Keys (beside the repricing state of adapters/redis_store.py, same prefix):
+- `<prefix>:alive:fixtures` (sorted set): live fixture -> when last touched (Redis TIME);
+- `<prefix>:alive:producers` (sorted set): producer -> when last heard from;
+- `<prefix>:producer:<source>` (set): the live fixtures a producer covers;
+- in `<prefix>:pricing:<fixture_id>`: `source`, `alive_at`, `feed_lost`, `operator` and
+  `feed_epoch` (bumped at every recovery: a reprice started before it cannot reopen).
+A touch is one script (the fixture's recovery is atomic with it); a suspension is a WATCHed
+transaction on the pricing hash, which every touch writes, so a touch that lands between the
+watchdog's read and its write cancels the suspension.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from betmesh.common.v1 import game_state_pb2, market_pb2
+from betmesh.events.v1 import events_pb2
+from redis.exceptions import WatchError
+
+from service_runtime.events import EventPublisher, Topic
+from services.live.domain.game import MatchStatus
+from services.live.domain.repricing import FEED_LOST, OPERATOR, status_event
+
+log = logging.getLogger(__name__)
+
+# KEYS: alive fixtures, alive producers, the producer's fixture set, pricing hash, game hash,
+# due set. ARGV: fixture id, source. Returns 1 when the touch ended a feed loss.
+_TOUCH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+if redis.call('HGET', KEYS[5], 'status') ~= 'LIVE' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], 'source', ARGV[2], 'alive_at', now)
+if redis.call('HGET', KEYS[4], 'feed_lost') == '1' then
+  redis.call('HSET', KEYS[4], 'feed_lost', 0)
+  redis.call('HINCRBY', KEYS[4], 'feed_epoch', 1)
+  redis.call('ZADD', KEYS[6], 0, ARGV[1])
+  return 1
+end
+return 0
+"""
+
+_PRODUCER = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6, ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class ProducerSeen:
+    source: str
+    last_seen_at: float
+    alive: bool
+
+
+class RedisLiveness:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        producer: str,
+        deadline_seconds: float,
+        prefix: str = "betmesh:live",
+    ) -> None:
+        self.client = client
+        self.producer = producer
+        self.deadline_seconds = deadline_seconds
+        self.prefix = prefix
+        self._touch = client.register_script(_TOUCH)
+        self._heard = client.register_script(_PRODUCER)
+
+    @property
+    def alive_fixtures_key(self) -> str:
+        return f"{self.prefix}:alive:fixtures"
+
+    @property
+    def alive_producers_key(self) -> str:
+        return f"{self.prefix}:alive:producers"
+
+    def producer_key(self, source: str) -> str:
+        return f"{self.prefix}:producer:{source}"
+
+    def pricing_key(self, fixture_id: str) -> str:
+        return f"{self.prefix}:pricing:{fixture_id}"
+
+    def game_key(self, fixture_id: str) -> str:
+        return f"{self.prefix}:game:{fixture_id}"
+
+    @property
+    def due_key(self) -> str:
+        return f"{self.prefix}:due"
+
+    # ---- heard from the feed -----------------------------------------------------------------
+
+    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
+        """The producer and these fixtures are alive now; returns the fixtures it recovered."""
+        if not fixture_ids:
+            await self._heard(keys=[self.alive_producers_key], args=[source])
+            return []
+        recovered = []
+        for fixture_id in fixture_ids:
+            ended = await self._touch(
+                keys=[
+                    self.alive_fixtures_key,
+                    self.alive_producers_key,
+                    self.producer_key(source),
+                    self.pricing_key(fixture_id),
+                    self.game_key(fixture_id),
+                    self.due_key,
+                ],
+                args=[fixture_id, source],
+            )
+            if ended:
+                recovered.append(fixture_id)
+        return recovered
+
+    async def now(self) -> float:
+        seconds, micros = await self.client.time()
+        return float(seconds) + micros / 1e6
+
+    # ---- the watchdog ------------------------------------------------------------------------
+
+    async def producers(self) -> list[ProducerSeen]:
+        now = await self.now()
+        found: Any = await self.client.zrange(self.alive_producers_key, 0, -1, withscores=True)
+        return [
+            ProducerSeen(
+                bytes(source).decode(), float(seen), now - float(seen) <= self.deadline_seconds
+            )
+            for source, seen in found
+        ]
+
+    async def sweep(self, limit: int = 1_000) -> list[str]:
+        """Suspends (FEED_LOST) every live fixture whose feed passed its deadline; returns them."""
+        now = await self.now()
+        cutoff = now - self.deadline_seconds
+        stale: Any = await self.client.zrangebyscore(
+            self.alive_fixtures_key, "-inf", cutoff, start=0, num=limit
+        )
+        candidates = {bytes(f).decode() for f in stale}
+        for producer in await self.producers():
+            if not producer.alive:
+                members: Any = await self.client.srandmember(
+                    self.producer_key(producer.source), limit
+                )
+                candidates |= {bytes(f).decode() for f in members or []}
+        suspended = []
+        for fixture_id in sorted(candidates):
+            if await self._suspend_lost(fixture_id, cutoff):
+                suspended.append(fixture_id)
+        return suspended
+
+    async def _suspend_lost(self, fixture_id: str, cutoff: float) -> bool:
+        pricing_key, game_key = self.pricing_key(fixture_id), self.game_key(fixture_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(10):
+                try:
+                    await pipe.watch(pricing_key, game_key)
+                    pricing = _decoded(await pipe.hgetall(pricing_key))
+                    status: Any = await pipe.hget(game_key, "status")
+                    source = pricing.get("source", "")
+                    producer_seen: Any = await pipe.zscore(self.alive_producers_key, source)
+                    fixture_seen = float(pricing.get("alive_at", "0"))
+                    lost = fixture_seen <= cutoff or (
+                        producer_seen is not None and float(producer_seen) <= cutoff
+                    )
+                    live = status is not None and bytes(status).decode() == MatchStatus.LIVE.value
+                    if not live or not lost or pricing.get("feed_lost") == "1":
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        if not live or pricing.get("feed_lost") == "1":
+                            # Finished or already held: the next touch puts it back if needed.
+                            await self.client.zrem(self.alive_fixtures_key, fixture_id)
+                            if source:
+                                await self.client.srem(self.producer_key(source), fixture_id)
+                        return False
+                    sequence = await _sequence(pipe, game_key)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(pricing_key, mapping={"feed_lost": 1, "suspended": 1})
+                    pipe.zrem(self.alive_fixtures_key, fixture_id)
+                    await EventPublisher(pipe, self.producer).publish(
+                        Topic.MARKET_STATUS_CHANGED,
+                        events_pb2.EventEnvelope(
+                            market_status_changed=status_event(
+                                fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, FEED_LOST, sequence
+                            )
+                        ),
+                    )
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                log.warning(
+                    "feed lost: fixture suspended",
+                    extra={"fixture_id": fixture_id, "source": source},
+                )
+                return True
+        return False
+
+    # ---- operators ---------------------------------------------------------------------------
+
+    async def hold(self, fixture_id: str, held: bool) -> bool:
+        """Sets or lifts the operator's hold; returns whether anything changed. The caller
+        checked the fixture is live."""
+        pricing_key, game_key = self.pricing_key(fixture_id), self.game_key(fixture_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(pricing_key, game_key)
+                    current: Any = await pipe.hget(pricing_key, "operator")
+                    if (current in (b"1", "1")) == held:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return False
+                    sequence = await _sequence(pipe, game_key)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if held:
+                        pipe.hset(pricing_key, mapping={"operator": 1, "suspended": 1})
+                        await EventPublisher(pipe, self.producer).publish(
+                            Topic.MARKET_STATUS_CHANGED,
+                            events_pb2.EventEnvelope(
+                                market_status_changed=status_event(
+                                    fixture_id,
+                                    market_pb2.MARKET_STATUS_SUSPENDED,
+                                    OPERATOR,
+                                    sequence,
+                                )
+                            ),
+                        )
+                    else:
+                        pipe.hset(pricing_key, "operator", 0)
+                        # Due at once: the markets reopen with the next accepted price.
+                        pipe.zadd(self.due_key, {fixture_id: 0})
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+
+
+async def _sequence(pipe: aioredis.client.Pipeline, game_key: str) -> int:
+    raw: Any = await pipe.hget(game_key, "state")
+    return game_state_pb2.GameState.FromString(raw).event_sequence if raw else 0
+
+
+def _decoded(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }

@@ -1,0 +1,299 @@
+"""A feed that dies mid-match never leaves a market open: real quote replicas, the consensus
+gateway, a live server and a bets server on one real Redis (and PostgreSQL for bets). The
+feed's deadline is short here (BETMESH_LIVE_FEED_DEADLINE_SECONDS); the cadence is short too,
+so a cadence reprice had every chance to reopen what the feed loss closed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from betmesh.bets.v1 import bet_service_pb2 as bets_pb
+from betmesh.common.v1 import market_pb2
+from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
+from betmesh.live.v1 import live_odds_service_pb2 as pb
+from betmesh.live.v1 import live_odds_service_pb2_grpc
+from betmesh.live.v1 import match_event_pb2 as me
+
+from service_runtime.server import ServiceHost
+from services.live.app import build as build_live
+from services.live.settings import LiveSettings
+from tests.integration.test_bets_harness import Mesh as Bets
+from tests.integration.test_bets_harness import running
+from tests.integration.test_live_repricing import (
+    ACTIVE,
+    LIVE,
+    SUSPENDED,
+    Feed,
+    Mesh,
+    Seen,
+    ingest,
+    mesh,
+    price_pre_match,
+    wait_until,
+)
+from tests.integration.test_live_stream import Reader
+from tests.support.grpc_helpers import rpc_error
+
+__all__ = ["mesh"]  # the module-scoped mesh fixture, shared with test_live_repricing
+
+DEADLINE_SECONDS = 1.5
+
+
+@pytest.fixture(scope="module")
+async def bets(database_url: str, redis_url: str) -> AsyncIterator[Bets]:
+    async with running(database_url, redis_url, consumer=f"feed-{uuid.uuid4().hex[:6]}") as b:
+        yield b
+
+
+async def start_live(redis_url: str, gateway_port: int) -> ServiceHost:
+    host = build_live(
+        LiveSettings.from_env(
+            {
+                "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
+                "BETMESH_PORT": "0",
+                "BETMESH_GRACE_SECONDS": "0",
+                "BETMESH_LIVE_STREAM_PREFIX": f"test:feedloss:{uuid.uuid4().hex[:8]}",
+                "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
+                "BETMESH_LIVE_FEED_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
+                "BETMESH_LIVE_FEED_CHECK_SECONDS": "0.2",
+                "BETMESH_LIVE_BUSY_REPRICE_SECONDS": "0.5",
+                "BETMESH_LIVE_QUIET_REPRICE_SECONDS": "0.5",
+                "BETMESH_LIVE_REPRICE_TICK_SECONDS": "0.1",
+                "BETMESH_LIVE_GATEWAY_TIMEOUT_SECONDS": "5",
+            }
+        )
+    )
+    await host.start()
+    return host
+
+
+def stub_for(channel: grpc.aio.Channel) -> Any:
+    return live_odds_service_pb2_grpc.LiveOddsServiceStub(channel)
+
+
+async def refusal(method: Any, request: Any) -> tuple[grpc.StatusCode, str]:
+    code, info, _ = await rpc_error(lambda: method(request, timeout=5))
+    return code, info.reason if info is not None else ""
+
+
+def statuses(events: list[Seen]) -> list[tuple[int, str]]:
+    return [
+        (e.envelope.market_status_changed.status, e.envelope.market_status_changed.reason)
+        for e in events
+        if e.describe()[0] == "status"
+    ]
+
+
+def after(events: list[Seen], status: int, reason: str) -> list[Seen]:
+    """What was published after the last status change with this reason."""
+    index = max(
+        i
+        for i, e in enumerate(events)
+        if e.describe()[0] == "status"
+        and e.envelope.market_status_changed.status == status
+        and e.envelope.market_status_changed.reason == reason
+    )
+    return events[index + 1 :]
+
+
+def reason_seen(status: int, reason: str) -> Any:
+    return lambda events: (status, reason) in statuses(events)
+
+
+async def live_odds(mesh: Mesh, fixture_id: str) -> int:
+    accepted = await mesh.consensus.GetAcceptedQuoteSet(
+        gateway_pb2.GetAcceptedQuoteSetRequest(fixture_id=fixture_id, phase=LIVE), timeout=5
+    )
+    result = next(
+        m
+        for m in accepted.accepted.quote_set.markets
+        if m.type == market_pb2.MARKET_TYPE_MATCH_RESULT
+    )
+    return int(next(s.odds_e4 for s in result.selections if s.selection_id == "home"))
+
+
+async def live_bet(bets: Bets, player: str, fixture_id: str, odds: int) -> bets_pb.Bet:
+    return await bets.place(
+        player,
+        [(fixture_id, f"{fixture_id}/MATCH_RESULT", "home", odds)],
+        1_000,
+        acceptance=bets_pb.ODDS_ACCEPTANCE_ANY,
+        live=True,
+    )
+
+
+async def bet_stops(reader: Reader, reason: int, timeout: float = 30) -> pb.BetStop:
+    while True:
+        message = await reader.next(timeout)
+        for update in message.deltas.updates:
+            if update.WhichOneof("update") == "bet_stop" and update.bet_stop.reason == reason:
+                return update.bet_stop
+
+
+async def reopened(reader: Reader, timeout: float = 30) -> pb.FixtureOdds:
+    while True:
+        message = await reader.next(timeout)
+        for update in message.deltas.updates:
+            odds = update.odds_change
+            if (
+                odds.phase == LIVE
+                and odds.markets
+                and {m.status for m in odds.markets} == {ACTIVE}
+                and odds.bet_stop_reason == pb.BET_STOP_REASON_UNSPECIFIED
+            ):
+                return odds
+
+
+async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_recovery(
+    mesh: Mesh, bets: Bets, redis_url: str
+) -> None:
+    live = await start_live(redis_url, mesh.gateway.port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    try:
+        fid = f"loss-{uuid.uuid4().hex[:10]}"
+        feed = Feed(fid)
+        stub = stub_for(channel)
+        reader = Reader(stub, pb.StreamOddsRequest(filter=pb.SubscriptionFilter(fixture_ids=[fid])))
+        await reader.image()
+        await price_pre_match(mesh, fid)
+        await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        player = await bets.player(balance=10_000)
+        # The feed keeps the match alive with heartbeats: betting is open.
+        beat = await stub.SendFeedHeartbeat(
+            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
+        )
+        assert beat.deadline_ms == int(DEADLINE_SECONDS * 1000)
+        opened = await live_bet(bets, player, fid, await live_odds(mesh, fid))
+        assert opened.status == bets_pb.BET_STATUS_ACCEPTED, opened.rejection_message
+
+        # The feed dies: no event, no heartbeat.
+        stop = await bet_stops(reader, pb.BET_STOP_REASON_FEED_LOST)
+        assert stop.fixture_id == fid and stop.status == SUSPENDED and stop.phase == LIVE
+        events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_LOST"))
+        refused = await live_bet(bets, player, fid, await live_odds(mesh, fid))
+        assert refused.status == bets_pb.BET_STATUS_REJECTED
+        assert "suspended" in refused.rejection_message
+        # Several cadence periods (0.5 s) pass: nothing is repriced, nothing reopens.
+        await asyncio.sleep(2.0)
+        events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_LOST"))
+        assert after(events, SUSPENDED, "FEED_LOST") == []
+
+        # The feed is back: a fresh reprice is accepted, then the markets reopen.
+        back = await stub.SendFeedHeartbeat(
+            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
+        )
+        assert list(back.recovered_fixture_ids) == [fid]
+        events = await wait_until(
+            mesh,
+            fid,
+            lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "FEED_LOST")),
+        )
+        since = [e.describe()[0] for e in after(events, SUSPENDED, "FEED_LOST")]
+        assert since.index("accepted") < since.index("status")
+        odds = await reopened(reader)
+        assert odds.fixture.fixture_id == fid
+        # Keep the feed alive while the bet waits out its delay.
+        await stub.SendFeedHeartbeat(
+            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
+        )
+        again = await live_bet(bets, player, fid, await live_odds(mesh, fid))
+        assert again.status == bets_pb.BET_STATUS_ACCEPTED, again.rejection_message
+        reader.cancel()
+    finally:
+        await channel.close()
+        await live.stop(0)
+
+
+async def test_an_operator_suspends_and_resumes_a_live_fixture(mesh: Mesh, redis_url: str) -> None:
+    live = await start_live(redis_url, mesh.gateway.port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    keep_alive: asyncio.Task[None] | None = None
+    try:
+        fid = f"oper-{uuid.uuid4().hex[:10]}"
+        feed = Feed(fid)
+        stub = stub_for(channel)
+
+        async def alive() -> None:
+            while True:
+                await stub.SendFeedHeartbeat(
+                    pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
+                )
+                await asyncio.sleep(DEADLINE_SECONDS / 4)
+
+        assert await refusal(stub.SuspendFixture, pb.SuspendFixtureRequest(fixture_id=fid)) == (
+            grpc.StatusCode.NOT_FOUND,
+            "FIXTURE_NOT_FOUND",
+        )
+        await price_pre_match(mesh, fid)
+        await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
+        keep_alive = asyncio.create_task(alive())
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        reader = Reader(stub, pb.StreamOddsRequest(filter=pb.SubscriptionFilter(fixture_ids=[fid])))
+        await reader.image()
+        await stub.SuspendFixture(pb.SuspendFixtureRequest(fixture_id=fid, reason="pitch check"))
+        await stub.SuspendFixture(pb.SuspendFixtureRequest(fixture_id=fid))  # idempotent
+        stop = await bet_stops(reader, pb.BET_STOP_REASON_OPERATOR)
+        assert stop.status == SUSPENDED
+        # An event and the cadence reprice it: the markets stay closed.
+        await ingest(live, feed.event(me.MATCH_EVENT_TYPE_YELLOW_CARD, 2, 600))
+        await asyncio.sleep(1.5)
+        events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "OPERATOR"))
+        assert (ACTIVE, "REPRICED") not in statuses(after(events, SUSPENDED, "OPERATOR"))
+        assert statuses(events).count((SUSPENDED, "OPERATOR")) == 1
+
+        await stub.ResumeFixture(pb.ResumeFixtureRequest(fixture_id=fid))
+        await wait_until(
+            mesh,
+            fid,
+            lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "OPERATOR")),
+        )
+        odds = await reopened(reader)
+        assert odds.match_status == pb.MATCH_STATUS_LIVE
+        reader.cancel()
+
+        await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_ENDED, elapsed=5580, period=2))
+        assert await refusal(stub.SuspendFixture, pb.SuspendFixtureRequest(fixture_id=fid)) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "FIXTURE_NOT_LIVE",
+        )
+    finally:
+        if keep_alive is not None:
+            keep_alive.cancel()
+        await channel.close()
+        await live.stop(0)
+
+
+async def test_feed_heartbeats_are_validated(mesh: Mesh, redis_url: str) -> None:
+    live = await start_live(redis_url, mesh.gateway.port)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{live.port}") as channel:
+            stub = stub_for(channel)
+            for request, reason in (
+                (pb.SendFeedHeartbeatRequest(), "SOURCE_REQUIRED"),
+                (pb.SendFeedHeartbeatRequest(source="x" * 101), "SOURCE_TOO_LONG"),
+                (
+                    pb.SendFeedHeartbeatRequest(source="s", fixture_ids=["f"] * 1001),
+                    "TOO_MANY_FIXTURE_IDS",
+                ),
+                (pb.SendFeedHeartbeatRequest(source="s", fixture_ids=[""]), "INVALID_FIXTURE_ID"),
+            ):
+                assert await refusal(stub.SendFeedHeartbeat, request) == (
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    reason,
+                )
+            # A producer-only heartbeat is fine and recovers nothing.
+            reply = await stub.SendFeedHeartbeat(pb.SendFeedHeartbeatRequest(source="quiet"))
+            assert list(reply.recovered_fixture_ids) == []
+            refused = await refusal(
+                stub.SuspendFixture, pb.SuspendFixtureRequest(fixture_id="f", reason="r" * 201)
+            )
+            assert refused == (grpc.StatusCode.INVALID_ARGUMENT, "REASON_TOO_LONG")
+    finally:
+        await live.stop(0)

@@ -5,6 +5,7 @@ sources and published on the local chain. Only public gRPC APIs, with the demo o
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from betmesh.oracle.v1 import oracle_service_pb2_grpc as oracle_grpc
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.live.simulator import TimedEvent, load_file
+from services.live.simulator import HEARTBEAT_SECONDS, TimedEvent, load_file
 from tests.e2e.auth import Operator
 
 TIMEOUT = 15.0
@@ -66,10 +67,32 @@ class MatchDay:
         self.timeline: list[TimedEvent] = load_file("football.json", fixture_id=self.live_id)
         self._next_event = 0
         self._snapshot = ""
+        self._feed_alive = threading.Event()
+        self._beating: threading.Thread | None = None
 
     def close(self) -> None:
+        self._stop_heartbeats()
         for channel in self._channels.values():
             channel.close()
+
+    def _heartbeats(self) -> None:
+        """The feed says it is alive while the browser takes its time between events (live
+        suspends a match it stops hearing from: FEED_LOST)."""
+        source = self.timeline[0].event.source
+        while not self._feed_alive.wait(HEARTBEAT_SECONDS):
+            try:
+                self.live.SendFeedHeartbeat(
+                    live_pb2.SendFeedHeartbeatRequest(source=source, fixture_ids=[self.live_id]),
+                    timeout=TIMEOUT,
+                )
+            except grpc.RpcError:
+                continue  # the next beat is within the deadline too
+
+    def _stop_heartbeats(self) -> None:
+        self._feed_alive.set()
+        if self._beating is not None:
+            self._beating.join(timeout=TIMEOUT)
+            self._beating = None
 
     def snapshot(self) -> str:
         if not self._snapshot:
@@ -137,6 +160,8 @@ class MatchDay:
     def kick_off(self) -> dict[str, int]:
         event = self._send_next()
         assert event.type == match_event_pb2.MATCH_EVENT_TYPE_MATCH_STARTED
+        self._beating = threading.Thread(target=self._heartbeats, daemon=True)
+        self._beating.start()
         wait_for("live prices after kick-off", lambda: self._live_priced(event.sequence))
         return {"sequence": event.sequence}
 
@@ -156,6 +181,7 @@ class MatchDay:
     def final_whistle(self) -> None:
         while self._next_event < len(self.timeline):
             self._send_next()
+        self._stop_heartbeats()
 
     def results(self) -> dict[str, str]:
         """Both fixtures' results from two agreeing sources; waits until final on chain."""

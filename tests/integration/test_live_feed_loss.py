@@ -41,7 +41,7 @@ from tests.support.grpc_helpers import rpc_error
 
 __all__ = ["mesh"]  # the module-scoped mesh fixture, shared with test_live_repricing
 
-DEADLINE_SECONDS = 1.5
+DEADLINE_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +150,25 @@ async def reopened(reader: Reader, timeout: float = 30) -> pb.FixtureOdds:
                 return odds
 
 
+def keep_alive(stub: Any, fixture_id: str) -> asyncio.Task[None]:
+    """The feed's heartbeats (a quarter of the deadline apart) until cancelled: the feed dies."""
+
+    async def beat() -> None:
+        while True:
+            await stub.SendFeedHeartbeat(
+                pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fixture_id]), timeout=5
+            )
+            await asyncio.sleep(DEADLINE_SECONDS / 4)
+
+    return asyncio.create_task(beat())
+
+
 async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_recovery(
     mesh: Mesh, bets: Bets, redis_url: str
 ) -> None:
     live = await start_live(redis_url, mesh.gateway.port)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    feed_alive: asyncio.Task[None] | None = None
     try:
         fid = f"loss-{uuid.uuid4().hex[:10]}"
         feed = Feed(fid)
@@ -163,16 +177,18 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
         await reader.image()
         await price_pre_match(mesh, fid)
         await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
-        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
-        player = await bets.player(balance=10_000)
-        # The feed keeps the match alive with heartbeats: betting is open.
         beat = await stub.SendFeedHeartbeat(
             pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
         )
         assert beat.deadline_ms == int(DEADLINE_SECONDS * 1000)
+        # The feed keeps the match alive with heartbeats: betting is open.
+        feed_alive = keep_alive(stub, fid)
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        player = await bets.player(balance=10_000)
         opened = await live_bet(bets, player, fid, await live_odds(mesh, fid))
         assert opened.status == bets_pb.BET_STATUS_ACCEPTED, opened.rejection_message
 
+        feed_alive.cancel()
         # The feed dies: no event, no heartbeat.
         stop = await bet_stops(reader, pb.BET_STOP_REASON_FEED_LOST)
         assert stop.fixture_id == fid and stop.status == SUSPENDED and stop.phase == LIVE
@@ -190,6 +206,7 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
             pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
         )
         assert list(back.recovered_fixture_ids) == [fid]
+        feed_alive = keep_alive(stub, fid)
         events = await wait_until(
             mesh,
             fid,
@@ -199,14 +216,12 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
         assert since.index("accepted") < since.index("status")
         odds = await reopened(reader)
         assert odds.fixture.fixture_id == fid
-        # Keep the feed alive while the bet waits out its delay.
-        await stub.SendFeedHeartbeat(
-            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
-        )
         again = await live_bet(bets, player, fid, await live_odds(mesh, fid))
         assert again.status == bets_pb.BET_STATUS_ACCEPTED, again.rejection_message
         reader.cancel()
     finally:
+        if feed_alive is not None:
+            feed_alive.cancel()
         await channel.close()
         await live.stop(0)
 
@@ -214,18 +229,11 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
 async def test_an_operator_suspends_and_resumes_a_live_fixture(mesh: Mesh, redis_url: str) -> None:
     live = await start_live(redis_url, mesh.gateway.port)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
-    keep_alive: asyncio.Task[None] | None = None
+    feed_alive: asyncio.Task[None] | None = None
     try:
         fid = f"oper-{uuid.uuid4().hex[:10]}"
         feed = Feed(fid)
         stub = stub_for(channel)
-
-        async def alive() -> None:
-            while True:
-                await stub.SendFeedHeartbeat(
-                    pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
-                )
-                await asyncio.sleep(DEADLINE_SECONDS / 4)
 
         assert await refusal(stub.SuspendFixture, pb.SuspendFixtureRequest(fixture_id=fid)) == (
             grpc.StatusCode.NOT_FOUND,
@@ -233,7 +241,7 @@ async def test_an_operator_suspends_and_resumes_a_live_fixture(mesh: Mesh, redis
         )
         await price_pre_match(mesh, fid)
         await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
-        keep_alive = asyncio.create_task(alive())
+        feed_alive = keep_alive(stub, fid)
         await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
         reader = Reader(stub, pb.StreamOddsRequest(filter=pb.SubscriptionFilter(fixture_ids=[fid])))
         await reader.image()
@@ -264,8 +272,8 @@ async def test_an_operator_suspends_and_resumes_a_live_fixture(mesh: Mesh, redis
             "FIXTURE_NOT_LIVE",
         )
     finally:
-        if keep_alive is not None:
-            keep_alive.cancel()
+        if feed_alive is not None:
+            feed_alive.cancel()
         await channel.close()
         await live.stop(0)
 

@@ -78,7 +78,7 @@ def stub_for(channel: grpc.aio.Channel) -> Any:
 
 
 async def refusal(method: Any, request: Any) -> tuple[grpc.StatusCode, str]:
-    code, info, _ = await rpc_error(lambda: method(request, timeout=5))
+    code, info, _ = await rpc_error(lambda: method(request, timeout=20))
     return code, info.reason if info is not None else ""
 
 

@@ -22,7 +22,7 @@ from services.live.stream.service import StreamService
 Context = ServicerContext
 log = logging.getLogger(__name__)
 
-MAX_SOURCE_LENGTH = 100
+MAX_SOURCE_LENGTH = 128
 MAX_HEARTBEAT_FIXTURES = 1_000
 MAX_REASON_LENGTH = 200
 

@@ -285,12 +285,16 @@ async def test_feed_heartbeats_are_validated(mesh: Mesh, redis_url: str) -> None
             stub = stub_for(channel)
             for request, reason in (
                 (pb.SendFeedHeartbeatRequest(), "SOURCE_REQUIRED"),
-                (pb.SendFeedHeartbeatRequest(source="x" * 101), "SOURCE_TOO_LONG"),
+                # The contract's field rules answer first, naming each field.
+                (pb.SendFeedHeartbeatRequest(source="x" * 129), "INVALID_REQUEST_FIELDS"),
                 (
                     pb.SendFeedHeartbeatRequest(source="s", fixture_ids=["f"] * 1001),
-                    "TOO_MANY_FIXTURE_IDS",
+                    "INVALID_REQUEST_FIELDS",
                 ),
-                (pb.SendFeedHeartbeatRequest(source="s", fixture_ids=[""]), "INVALID_FIXTURE_ID"),
+                (
+                    pb.SendFeedHeartbeatRequest(source="s", fixture_ids=[""]),
+                    "INVALID_REQUEST_FIELDS",
+                ),
             ):
                 assert await refusal(stub.SendFeedHeartbeat, request) == (
                     grpc.StatusCode.INVALID_ARGUMENT,
@@ -302,6 +306,6 @@ async def test_feed_heartbeats_are_validated(mesh: Mesh, redis_url: str) -> None
             refused = await refusal(
                 stub.SuspendFixture, pb.SuspendFixtureRequest(fixture_id="f", reason="r" * 201)
             )
-            assert refused == (grpc.StatusCode.INVALID_ARGUMENT, "REASON_TOO_LONG")
+            assert refused == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST_FIELDS")
     finally:
         await live.stop(0)

@@ -167,7 +167,7 @@ class SendFeedHeartbeatRequest(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     FIXTURE_IDS_FIELD_NUMBER: _builtins.int
     source: _builtins.str
-    """The feed, as it names itself in MatchEvent.source (e.g. "simulator")."""
+    """The feed, as it names itself in MatchEvent.source (e.g. "simulator"). Required."""
     @_builtins.property
     def fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Fixtures this feed is covering and that are alive with nothing to report (at most 1000)."""

@@ -56,6 +56,7 @@ async def start_live(redis_url: str, gateway_port: int) -> ServiceHost:
             {
                 "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GATEWAY_ADDRESS": f"127.0.0.1:{gateway_port}",
+                "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_PORT": "0",
                 "BETMESH_GRACE_SECONDS": "0",
                 "BETMESH_LIVE_STREAM_PREFIX": f"test:feedloss:{uuid.uuid4().hex[:8]}",

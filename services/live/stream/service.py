@@ -296,6 +296,7 @@ class StreamService:
 
         subscriber.on_cut = on_cut
         last_beat = time.monotonic()
+        beat_every = subscriber.heartbeat_seconds
         book = self.hub.book
         try:
             while True:
@@ -315,13 +316,14 @@ class StreamService:
                         if subscriber.conflate_seconds and subscriber.cut is None:
                             await asyncio.sleep(subscriber.conflate_seconds)
                         continue
-                if time.monotonic() - last_beat >= subscriber.heartbeat_seconds:
-                    # Also while busy: a client that reads slowly learns how far behind it is
-                    # (the age of the oldest update still queued here), before any cut.
-                    lag = subscriber.lag_seconds(time.monotonic())
-                    subscriber.heartbeat(time.time(), lag)
-                    last_beat = time.monotonic()
-                while subscriber.outbox:
+                while subscriber.outbox or time.monotonic() - last_beat >= beat_every:
+                    if time.monotonic() - last_beat >= beat_every:
+                        # Also while busy: a client that reads slowly learns how far behind
+                        # it is (the age of the oldest update still queued here, measured
+                        # when a blocked write returns), before any cut. In order, after
+                        # what is queued, so its resume token claims nothing unsent.
+                        subscriber.heartbeat(time.time(), subscriber.lag_seconds(time.monotonic()))
+                        last_beat = time.monotonic()
                     message = subscriber.outbox.popleft()
                     subscriber.writing = True
                     await write(message)

@@ -34,6 +34,7 @@ from service_runtime.client_tokens import (
 )
 from service_runtime.metrics import MethodMeter, rpc_metrics
 from service_runtime.telemetry import STATUS_CODES, VERSION, traced
+from service_runtime.tls import secure_channel
 
 # A restarted peer must be called again within a second of serving: gRPC's default reconnect
 # back-off (1 s, x1.6 per failure, up to 120 s) left a restarted replica unused for 6-8 s.
@@ -172,14 +173,14 @@ class TracedChannel(grpc.aio.Channel):  # type: ignore[misc]
         self.target = target
         self.options = list(options)
         self.tokens = tokens
-        self.inner = grpc.aio.insecure_channel(target, options=self.options)
+        self.inner = secure_channel(target, self.options)
         self._token_wait: grpc.aio.Channel | None = None
 
     def with_token_wait(self) -> grpc.aio.Channel:
         if self._token_wait is None:
             assert self.tokens is not None
-            self._token_wait = grpc.aio.insecure_channel(
-                self.target, options=self.options, interceptors=bearer_interceptors(self.tokens)
+            self._token_wait = secure_channel(
+                self.target, self.options, interceptors=bearer_interceptors(self.tokens)
             )
         return self._token_wait
 

@@ -30,6 +30,7 @@ from service_runtime.method_rules import rule_for
 from service_runtime.metrics import bounded_reason, rpc_metrics
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
+from service_runtime.tls import TlsSettings, check_peer, peer_names
 from service_runtime.undecodable import UNDECODABLE, checked_stream, tolerant, undecodable_error
 from service_runtime.validation import check as check_request
 from service_runtime.validation import prepare as prepare_validation
@@ -235,6 +236,7 @@ def wrap_handler(
     method: str,
     authenticator: Authenticator,
     shedding: SheddingSettings | None = None,
+    mutual_tls: TlsSettings | None = None,
 ) -> grpc.RpcMethodHandler:
     """`handler` with its load shedding, span, authentication (except on open services), error
     mapping, and undecodable requests refused INVALID_ARGUMENT."""
@@ -250,7 +252,13 @@ def wrap_handler(
             metadata = {
                 k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
             }
-            current_principal.set(await authenticator.authenticate(method, metadata))
+            principal = await authenticator.authenticate(method, metadata)
+            if mutual_tls is not None and principal is not None:
+                # The certificate the TLS handshake verified must be the token's own caller.
+                check_peer(
+                    peer_names(context), principal.subject, principal.role, mutual_tls.proxy_names
+                )
+            current_principal.set(principal)
 
     # Every method of ours is validated; health and reflection (grpc's own) are not, nor are
     # handlers of raw bytes (no contract: test and bench relays). Client streams are not
@@ -320,9 +328,11 @@ class WrappingServer:
         server: grpc.aio.Server,
         authenticator: Authenticator,
         shedding: SheddingSettings | None = None,
+        mutual_tls: TlsSettings | None = None,
     ) -> None:
         self.server = server
         self.authenticator = authenticator
+        self.mutual_tls = mutual_tls
         self.shedding = shedding
         self.wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -330,7 +340,7 @@ class WrappingServer:
         wrapped = self.wrapped.get(method)
         if wrapped is None:
             wrapped = self.wrapped[method] = wrap_handler(
-                handler, method, self.authenticator, self.shedding
+                handler, method, self.authenticator, self.shedding, self.mutual_tls
             )
         return wrapped
 

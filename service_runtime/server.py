@@ -33,6 +33,7 @@ from service_runtime.telemetry import (
     configure_tracing,
     shutdown_tracing,
 )
+from service_runtime.tls import server_credentials
 from service_runtime.tokens import token_authenticator
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ class ServiceHost:
         server = grpc.aio.server(options=options)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        wrapping = WrappingServer(server, authenticator, self.settings.shedding)
+        tls = self.settings.tls
+        wrapping = WrappingServer(
+            server, authenticator, self.settings.shedding, tls if tls.mutual else None
+        )
         for registration in self.registrations:
             registration.add(wrapping)  # type: ignore[arg-type]
         if self.settings.reflection:
@@ -113,7 +117,11 @@ class ServiceHost:
                 ],
                 server,
             )
-        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        address = f"{self.settings.host}:{self.settings.port}"
+        if tls.serving:
+            self.port = server.add_secure_port(address, server_credentials(tls))
+        else:
+            self.port = server.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
         for hook in self.on_start:

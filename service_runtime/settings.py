@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from service_runtime.shedding import SheddingSettings
+from service_runtime.tls import TlsSettings
 
 T = TypeVar("T")
 
@@ -109,6 +110,8 @@ class ServerSettings:
     # contracts' rules allow (a PriceFixtures batch of 1000 fixtures at their longest names is
     # about 1.5 MB; a KYC webhook at most 1 MiB of body plus 100 headers).
     max_receive_message_bytes: int = 4 * 1024 * 1024
+    # TLS of the port, and of every channel the process opens (service_runtime.tls).
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -134,6 +137,7 @@ class ServerSettings:
             # Scrapers reach pods on their own address: the pod binds every interface.
             metrics_host=env.str("METRICS_HOST", env.str("HOST", "127.0.0.1")),
             max_receive_message_bytes=env.int("MAX_RECEIVE_MESSAGE_BYTES", 4 * 1024 * 1024),
+            tls=TlsSettings.read(env),
         )
 
 

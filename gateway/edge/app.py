@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -42,7 +43,17 @@ class Edge:
 
     @property
     def url(self) -> str:
-        return self.settings.public_url or f"http://{self.settings.host}:{self.port}"
+        scheme = "https" if self.settings.tls.serving else "http"
+        return self.settings.public_url or f"{scheme}://{self.settings.host}:{self.port}"
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        tls = self.settings.tls
+        if not tls.serving:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        return context
 
     async def start(self) -> int:
         # handler_cancellation: a browser that goes away cancels its handler, which cancels
@@ -60,10 +71,12 @@ class Edge:
         site: web.BaseSite
         if self.settings.listen_fd is not None:
             inherited = socket.socket(fileno=self.settings.listen_fd)
-            site = web.SockSite(runner, inherited)
+            site = web.SockSite(runner, inherited, ssl_context=self._ssl())
             self.port = int(inherited.getsockname()[1])
         else:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+            site = web.TCPSite(
+                runner, self.settings.host, self.settings.port, ssl_context=self._ssl()
+            )
         await site.start()
         self._runner = runner
         if self.settings.listen_fd is None:

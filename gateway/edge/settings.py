@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.edge.client_address import Network, parse_networks
 from gateway.edge.methods import AREAS
 from service_runtime.settings import Env
+from service_runtime.tls import TlsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,9 @@ class EdgeSettings:
     client_secret_file: str = ""
     # A listening socket inherited from the launcher (it bound the port, so no race for it).
     listen_fd: int | None = None
+    # HTTPS for browsers with BETMESH_TLS_CERT_FILE/KEY_FILE (the same files as a gRPC port's);
+    # its upstream channels follow BETMESH_TLS_CA_FILE (service_runtime.tls).
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -92,6 +96,7 @@ class EdgeSettings:
             log_level=env.str("LOG_LEVEL", "INFO"),
             grace_seconds=env.float("GRACE_SECONDS", 5.0),
             listen_fd=env.int("EDGE_LISTEN_FD", None),
+            tls=TlsSettings.read(env),
             client_id=env.str("CLIENT_ID", ""),
             client_secret_file=env.str("CLIENT_SECRET_FILE", ""),
         )

@@ -35,6 +35,7 @@ from typing import Any
 import grpc
 from google.protobuf import descriptor_pool, json_format, message, message_factory
 
+from launcher.certificates import grpc_channel
 from service_runtime.client_tokens import audience_for_method
 
 AREA_MODULES = {
@@ -156,11 +157,14 @@ class Mesh:
     addresses: dict[str, str]
     client_id: str
     secret: str
+    # The CA to pin (a mesh under --tls, or --ca-file); None: plaintext.
+    ca_file: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Mesh:
         addresses: dict[str, str] = {}
         client_id, secret = args.client_id or "", ""
+        ca_file: str | None = args.ca_file
         record_path = args.state_dir / "mesh.json"
         if record_path.exists():
             record = json.loads(record_path.read_text())
@@ -168,6 +172,7 @@ class Mesh:
                 for area, module in AREA_MODULES.items():
                     if entry.get("module") == module:
                         addresses.setdefault(area, entry["address"])
+            ca_file = ca_file or record.get("tls_ca_file") or None
             if not client_id and record.get("auth") == "tokens":
                 client_id = record.get("demo_client_id", "")
                 secret_file = Path(record.get("demo_secret_file", ""))
@@ -179,7 +184,7 @@ class Mesh:
             addresses[area] = address
         if args.secret_file:
             secret = Path(args.secret_file).read_text().strip()
-        return cls(addresses, client_id, secret)
+        return cls(addresses, client_id, secret, ca_file)
 
     def address_of(self, service: str) -> str:
         area = service.split(".")[1]
@@ -197,7 +202,7 @@ class Mesh:
             return []
         from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 
-        with grpc.insecure_channel(self.address_of("betmesh.identity.v1")) as channel:
+        with grpc_channel(self.address_of("betmesh.identity.v1"), self.ca_file) as channel:
             issued = identity_service_pb2_grpc.IdentityServiceStub(channel).IssueToken(
                 identity_service_pb2.IssueTokenRequest(
                     client_id=self.client_id, client_secret=self.secret, audience=audience
@@ -210,7 +215,7 @@ class Mesh:
 def call(mesh: Mesh, service: str, method: str, fields: dict[str, Any]) -> message.Message:
     _, request, response_class = build_request(service, method, fields)
     full = f"/{service}/{method}"
-    with grpc.insecure_channel(mesh.address_of(service)) as channel:
+    with grpc_channel(mesh.address_of(service), mesh.ca_file) as channel:
         rpc = channel.unary_unary(
             full,
             request_serializer=lambda m: m.SerializeToString(),
@@ -265,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--address", action="append", default=[], metavar="AREA=HOST:PORT")
     top.add_argument("--client-id", help="client credential (default: the demo operator)")
     top.add_argument("--secret-file", help="file holding the client's secret")
+    top.add_argument("--ca-file", help="the CA to pin for TLS (default: the mesh's, if any)")
     top.add_argument("--json", action="store_true", help="print the response as protobuf JSON")
     groups = top.add_subparsers(dest="group", required=True)
     by_group: dict[str, Any] = {}

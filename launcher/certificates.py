@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -123,3 +124,11 @@ class LocalAuthority:
         _write_private(key_file, _key_pem(key))
         cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return Issued(cert_file, key_file, self.ca_file)
+
+
+def grpc_channel(address: str, ca_file: Path | str | None) -> grpc.Channel:
+    """A blocking channel to a mesh process: TLS pinned to the mesh's CA when it has one."""
+    if not ca_file:
+        return grpc.insecure_channel(address)
+    credentials = grpc.ssl_channel_credentials(root_certificates=Path(ca_file).read_bytes())
+    return grpc.secure_channel(address, credentials)

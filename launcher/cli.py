@@ -96,6 +96,12 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--otlp-endpoint", help="OTLP/gRPC endpoint for every child's spans")
     parser.add_argument("--base-port", type=int, help="first service port (default: free ports)")
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="TLS everywhere: a local CA made at start (state dir tls/), a certificate per"
+        " service, every gRPC port and the edge on TLS, every channel pinned to that CA",
+    )
+    parser.add_argument(
         "--edge-port",
         type=int,
         help="the web app's and gRPC-web edge's HTTP port; the mesh fails to start if it is taken"
@@ -145,6 +151,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         only=frozenset(args.only) if args.only else None,
         auth=args.auth,
         restart_limit=args.restart_limit,
+        tls=args.tls,
         **(
             {"edge_port": args.edge_port, "edge_port_strict": True}
             if args.edge_port is not None

@@ -37,6 +37,7 @@ import grpc
 from betmesh.common.v1 import sport_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from launcher.certificates import Issued, LocalAuthority, grpc_channel
 from launcher.child import LAUNCHER_PID_VARIABLE
 from launcher.embedded import (
     ROOT,
@@ -195,6 +196,9 @@ class MeshConfig:
     edge_port: int = 8080
     # Set when the operator named the port (--edge-port): taken means fail, not move.
     edge_port_strict: bool = False
+    # --tls: a local CA made at start, a certificate per service (named after its client
+    # credential), every gRPC port and the edge on TLS, every channel pinned to the CA.
+    tls: bool = False
     edge_cors_origins: Sequence[str] = EDGE_DEV_ORIGINS
     # A service that crashes is restarted, as Kubernetes would, after a back-off doubling from
     # restart_backoff_seconds up to restart_backoff_max_seconds; more than restart_limit crashes
@@ -239,6 +243,8 @@ class Child:
     colour: int = 0
     _pump: threading.Thread | None = None
     _channel: grpc.Channel | None = None
+    # The mesh's CA under --tls: health checks speak TLS and trust it alone.
+    ca_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -261,9 +267,9 @@ class Child:
         if not _port_open(self.port):
             return UNKNOWN
         if self.spec.http_health is not None:
-            return _http_health(self.address, self.spec.http_health, timeout)
+            return _http_health(self.address, self.spec.http_health, timeout, self.ca_file)
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.address)
+            self._channel = grpc_channel(self.address, self.ca_file)
         try:
             response = health_pb2_grpc.HealthStub(self._channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
@@ -284,12 +290,18 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _http_health(address: str, path: str, timeout: float) -> int:
+def _http_health(address: str, path: str, timeout: float, ca_file: Path | None = None) -> int:
     import http.client
+    import ssl
     import urllib.request
 
+    scheme, context = "http", None
+    if ca_file is not None:
+        scheme, context = "https", ssl.create_default_context(cafile=str(ca_file))
     try:
-        with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as answer:
+        with urllib.request.urlopen(
+            f"{scheme}://{address}{path}", timeout=timeout, context=context
+        ) as answer:
             return SERVING if answer.status == 200 else UNKNOWN
     except (OSError, http.client.HTTPException):  # URLError is an OSError
         return UNKNOWN
@@ -397,6 +409,7 @@ class Mesh:
         self._demo_secret = ""
         # Module -> (client id, secret file, sha256 of the secret); secrets stay in their files.
         self._service_clients: dict[str, tuple[str, Path, str]] = {}
+        self._certificates: dict[str, Issued] = {}
         self._postgres: EmbeddedPostgres | None = None
         self._redis: EmbeddedRedis | None = None
         self._anvil: Anvil | None = None
@@ -452,7 +465,8 @@ class Mesh:
     def edge_url(self) -> str | None:
         """Where a browser opens the web app and its gRPC-web API; None without an edge."""
         edge = next((c for c in self.children if c.spec.module == EDGE_MODULE), None)
-        return f"http://{edge.address}" if edge is not None else None
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{edge.address}" if edge is not None else None
 
     def edge_env(self) -> dict[str, str]:
         """The edge's upstreams (every process of each area) and its browser-facing settings."""
@@ -697,6 +711,7 @@ class Mesh:
             raise MeshError(f"auth must be one of {', '.join(AUTH_MODES)}, not {config.auth!r}")
         self._plan()
         self._make_service_clients()
+        self._make_certificates()
         # Quote replicas keep their model snapshots in PostgreSQL: they start once it is up.
         first = [c for c in self.children if c.spec.stage == 0]
         infra = threading.Thread(target=self._start_infra_guarded, name="infra", daemon=True)
@@ -774,6 +789,22 @@ class Mesh:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
         return path
+
+    @property
+    def ca_file(self) -> Path | None:
+        first = next(iter(self._certificates.values()), None)
+        return first.ca_file if first is not None else None
+
+    def _make_certificates(self) -> None:
+        """Under --tls: a fresh CA at every start and one certificate per service module, named
+        as its client credential (mutual TLS checks a token's subject against it)."""
+        if not self.config.tls:
+            return
+        authority = LocalAuthority(self.config.state_dir / "tls")
+        for module in sorted({c.spec.module for c in self.children}):
+            self._certificates[module] = authority.issue(f"svc-{module.rsplit('.', 1)[-1]}")
+        for child in self.children:
+            child.ca_file = authority.ca_file
 
     def client_env(self, child: Child) -> dict[str, str]:
         """The child's own credential: its client id and where its secret is."""
@@ -864,6 +895,9 @@ class Mesh:
             }
             if child.metrics_port >= 0:
                 env["BETMESH_METRICS_PORT"] = str(child.metrics_port)
+            issued = self._certificates.get(child.spec.module)
+            if issued is not None:
+                env.update(issued.env())
             if child.spec.module == "services.oracle":
                 env.update(self.oracle_env)
             if child.spec.module == "services.bets" and self.oracle_env:
@@ -956,6 +990,8 @@ class Mesh:
             "demo_client_id": DEMO_CLIENT_ID,
             "demo_secret_file": str(self.secret_file),
             "auth": self.config.auth,
+            # Under --tls: the CA every client of this mesh must trust (and only it).
+            "tls_ca_file": str(self.ca_file) if self.ca_file else "",
             # What `stop()` (or the watchdog) must end besides the services: for operators
             # and tests that check nothing is left behind.
             "watchdog_pid": self._watchdog.pid if self._watchdog else None,

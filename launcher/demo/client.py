@@ -13,6 +13,7 @@ import grpc
 from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 from grpc_status import rpc_status
 
+from launcher.certificates import grpc_channel
 from launcher.mesh import DEMO_CLIENT_ID, MESH_FILE, SECRET_FILE
 from service_runtime.errors import error_info
 
@@ -46,6 +47,8 @@ class Target:
     client_secret: str
     # The web app, when the mesh runs the edge that serves it.
     web_url: str | None = None
+    # The mesh's CA under `betmesh up --tls`.
+    ca_file: str | None = None
 
     @classmethod
     def from_mesh(cls, mesh: MeshLike) -> Target:
@@ -68,6 +71,7 @@ def attach(state_dir: Path) -> Target:
         record.get("demo_client_id", DEMO_CLIENT_ID),
         secret,
         edge_url if isinstance(edge_url, str) else None,
+        record.get("tls_ca_file") or None,
     )
 
 
@@ -97,7 +101,7 @@ class Clients:
             raise NotBuilt(f"no {name} service in this mesh")
         with self._lock:
             if name not in self.channels:
-                self.channels[name] = grpc.insecure_channel(address)
+                self.channels[name] = grpc_channel(address, self.target.ca_file)
             return self.channels[name]
 
     @property

@@ -141,6 +141,7 @@ class FailoverProvider(JSONBaseProvider):
         self.last_failure: list[str] = [""] * len(urls)
         self.counts: Counter[str] = Counter()
         self.failovers = 0
+        self._chain_id: Any = None
         self._lock = threading.Lock()
 
     # ---- health -------------------------------------------------------------------------
@@ -206,6 +207,9 @@ class FailoverProvider(JSONBaseProvider):
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         with self._lock:
+            if method == "eth_chainId" and self._chain_id is not None:
+                # web3 asks before every contract call and transaction; it never changes.
+                return RPCResponse(jsonrpc="2.0", id=0, result=self._chain_id)
             self.counts[str(method)] += 1
             order = self._order()
         kinds: list[str] = []
@@ -233,6 +237,8 @@ class FailoverProvider(JSONBaseProvider):
                         },
                     )
                     self.active = index
+                if method == "eth_chainId" and "result" in response:
+                    self._chain_id = response["result"]
             return response
         if not order or (kinds and all(k == "QUOTA" for k in kinds)):
             raise QuotaExhausted(f"every RPC endpoint is out of quota (HTTP 402) for {method}")

@@ -69,6 +69,7 @@ def make_publisher(settings: OracleSettings, store: PostgresResultStore) -> Chai
             batch_wait_seconds=settings.batch_wait_seconds,
             drop_after_seconds=settings.drop_after_seconds,
             idle_check_seconds=settings.idle_check_seconds,
+            finalise_transactions=settings.finalise_transactions,
         ),
     )
 

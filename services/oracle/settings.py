@@ -38,6 +38,10 @@ class OracleSettings:
     # With nothing in flight the chain is looked at this often (deep reorgs); the RPC budget
     # of an idle hour is about 3 requests per check.
     idle_check_seconds: float = 60.0
+    # False: a result is FINAL once the contract's dispute window has passed (`isFinal`, read
+    # at the confirmed depth, no gas); true: batched finalise() transactions as well (their
+    # ResultFinalised events for outside readers; about 10k gas a result in batches of 10).
+    finalise_transactions: bool = False
     # A provider out of quota (HTTP 402) is asked again after this long, else at 00:00 UTC.
     quota_probe_seconds: float = 600.0
 
@@ -109,6 +113,7 @@ class OracleSettings:
             drop_after_seconds=drop_after,
             idle_check_seconds=idle_check,
             quota_probe_seconds=quota_probe,
+            finalise_transactions=env.bool("ORACLE_FINALISE_TRANSACTIONS", False),
         )
         env.check()
         return settings

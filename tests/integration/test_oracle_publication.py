@@ -76,7 +76,15 @@ class Rig:
             pool,
             PostgresOutbox(self.engine),
             self.store.load_many,
-            PublisherConfig(**{"confirmations": 2, "replace_after_seconds": 3600, **config}),
+            PublisherConfig(
+                **{
+                    "confirmations": 2,
+                    "replace_after_seconds": 3600,
+                    # These tests follow finalise() transactions and their logs too.
+                    "finalise_transactions": True,
+                    **config,
+                }
+            ),
         )
 
     async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
@@ -185,6 +193,7 @@ async def test_publish_through_grpc_and_read_back(rig: Rig, redis_url: str) -> N
         "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(rig.transmitter_file),
         "BETMESH_ORACLE_SIGNER_KEY_FILES": ",".join(str(f) for f in rig.signer_files),
         "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
+        "BETMESH_ORACLE_FINALISE_TRANSACTIONS": "true",
     }
     host = await build(OracleSettings.from_env(env))
     port = await host.start()
@@ -399,3 +408,18 @@ async def test_only_agreed_results_are_published(rig: Rig) -> None:
     assert record.state == pb.VALIDATION_STATE_HELD
     assert record.publication is None
     assert rig.logs("ResultSubmitted", held) == []
+
+
+async def test_without_finalise_transactions_a_result_is_final_by_the_contracts_view(
+    rig: Rig,
+) -> None:
+    ids = [f"fx-{secrets.token_hex(6)}" for _ in range(3)]
+    for f in ids:
+        await rig.agree(f)
+    publisher = rig.publisher(finalise_transactions=False)
+    step_until(rig, publisher, lambda: {rig.publication(f).status for f in ids} == {"FINAL"})
+    for f in ids:
+        assert len(rig.logs("ResultSubmitted", f)) == 1
+        assert rig.logs("ResultFinalised", f) == []
+        assert bind(rig.w3, rig.address).functions.isFinal(fixture_key(f)).call()
+    assert rig.wallet_nonce() == 1  # one batch, no finalisation gas

@@ -101,6 +101,10 @@ class PublisherConfig:
     drop_after_seconds: float = 600.0
     # With nothing in flight, how often the chain is looked at (deep reorgs).
     idle_check_seconds: float = 60.0
+    # False: a result is FINAL when the contract's dispute window has passed (a view, no gas);
+    # True: finalise() transactions too, batched (their ResultFinalised events for outside
+    # readers, about 10k gas a result in batches of 10).
+    finalise_transactions: bool = False
     # Reverted sends of one result before it is FAILED for an operator.
     max_attempts: int = 3
 
@@ -218,7 +222,11 @@ class ChainPublisher:
             self.reconcile()
         self.publish_pending()
         self.finalise_due()
-        if (new_block or idle_tick) and (idle_tick or self.outbox.awaiting_final_log()):
+        if (
+            self.config.finalise_transactions
+            and (new_block or idle_tick)
+            and (idle_tick or self.outbox.awaiting_final_log())
+        ):
             self.read_finalised()
 
     def _idle_tick(self) -> bool:
@@ -575,6 +583,9 @@ class ChainPublisher:
         return self._send("submit", call, gas, batch_digest(self.domain, reports), ids)
 
     def finalise_due(self) -> str | None:
+        if not self.config.finalise_transactions:
+            self.final_by_view()
+            return None
         head = self.head
         due = self.outbox.awaiting_finalisation(
             self.config.batch_size * 5,
@@ -592,6 +603,28 @@ class ChainPublisher:
             log.info("finalise not possible yet: %s", text)
             return None
         return self._send("finalise", call, gas, keccak(b"".join(keys)), [f for f, _ in due])
+
+    def final_by_view(self) -> int:
+        """Finality without a transaction: the contract's result is final once its dispute
+        window has passed (`isFinal`), `finalise` only adds an event. Read at the confirmed
+        depth, one call per result whose window closed; returns how many became FINAL."""
+        depth = self.head.number - self.config.confirmations + 1
+        if depth < 0:
+            return 0
+        block = self.w3.eth.get_block(depth)
+        due = self.outbox.awaiting_finalisation(
+            self.config.batch_size * 5, int(block["timestamp"]), self.dispute_window
+        )
+        window, found = self.dispute_window, 0
+        for fixture_id, key in due:
+            stored = self.contract.functions.latest(key).call(block_identifier=depth)
+            version, first_accepted, finalised = int(stored[3]), int(stored[5]), bool(stored[6])
+            if finalised or int(block["timestamp"]) >= first_accepted + window:
+                if self.outbox.mark_final(key, version, "", depth):
+                    found += 1
+            else:
+                log.info("not final on chain yet", extra={"fixture_id": fixture_id})
+        return found
 
     # ---- reading back -------------------------------------------------------------------
 

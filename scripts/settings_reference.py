@@ -73,6 +73,9 @@ def _comment_above(filename: str, lineno: int) -> str:
 def _format_default(default: object) -> str:
     if isinstance(default, list):
         return ",".join(str(d) for d in default) or "(empty)"
+    if isinstance(default, str) and default.startswith(str(ROOT)):
+        # A default under the checkout (the web app's build) is the same in every clone.
+        return "<repository>" + default[len(str(ROOT)) :]
     if default == "":
         return "(empty)"
     return str(default)

@@ -254,3 +254,18 @@ async def test_a_straddle_publishes_the_less_generous_price() -> None:
     assert decision.accepted and not decision.withheld
     assert decision.data == canonicalise(lower)
     assert {v.verdict for v in decision.votes} == {Verdict.AGREED}
+
+
+async def test_hedged_calls_bring_in_the_other_engine_when_the_first_agree_alone() -> None:
+    same = answer(HONEST_A, "dc-grid")
+    clients = [
+        Scripted("a1", same, engine="dc-grid"),
+        Scripted("a2", same, engine="dc-grid"),
+        Scripted("b1", answer(HONEST_B, "dc-direct"), engine="dc-direct"),
+    ]
+    # The hedge delay alone would wait 10 s: the single-engine quorum brings b1 in at once.
+    decision = await asyncio.wait_for(
+        decide(clients, b"req", 2, 1.0, hedge_after=10.0, min_engines=2), timeout=5
+    )
+    assert decision.accepted and clients[2].calls == 1
+    assert decision.engines == ["dc-direct", "dc-grid"]

@@ -11,7 +11,7 @@ import { locale, onLangChange, t } from "./i18n.js";
 import { MarketStatus, PricingPhase } from "./gen/betmesh/common/v1/market_pb.js";
 import { Sport } from "./gen/betmesh/common/v1/sport_pb.js";
 import type { Dissent, ReplicaSetStatus } from "./gen/betmesh/gateway/v1/consensus_gateway_service_pb.js";
-import { ReplicaState } from "./gen/betmesh/gateway/v1/consensus_gateway_service_pb.js";
+import { DissentVerdict, ReplicaState } from "./gen/betmesh/gateway/v1/consensus_gateway_service_pb.js";
 import type { GetExposureReportResponse, GetReturnToPlayerReportResponse } from "./gen/betmesh/bets/v1/bet_service_pb.js";
 import type { ValidatedResult } from "./gen/betmesh/oracle/v1/oracle_service_pb.js";
 import { PublicationStatus } from "./gen/betmesh/oracle/v1/oracle_service_pb.js";
@@ -201,7 +201,7 @@ function dashboard(main: HTMLElement, api: Api): () => void {
       h(
         "table",
         {},
-        h("thead", {}, h("tr", {}, [t("sport"), t("quorum"), t("replica"), t("state"), t("agreed"), t("dissented"), t("timedOut")].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, [t("sport"), t("quorum"), t("replica"), t("engine"), t("state"), t("agreed"), t("dissented"), t("majoritySuspect"), t("timedOut")].map((c) => h("th", { scope: "col" }, c)))),
         h(
           "tbody",
           {},
@@ -213,9 +213,11 @@ function dashboard(main: HTMLElement, api: Api): () => void {
                 h("td", {}, index === 0 ? sportName(set.sport) : ""),
                 h("td", {}, index === 0 ? `${set.quorum} / ${set.replicas.length}` : ""),
                 h("td", {}, replica.replicaId || replica.address),
+                h("td", {}, replica.engine),
                 h("td", { class: replica.state === ReplicaState.HEALTHY ? "ok" : "error" }, (ReplicaState[replica.state] ?? "").toLowerCase()),
                 h("td", { class: "num" }, String(replica.agreedTotal)),
                 h("td", { class: "num" }, String(replica.dissentedTotal)),
+                h("td", { class: "num", "data-testid": "majority-suspect" }, String(replica.majoritySuspectTotal)),
                 h("td", { class: "num" }, String(replica.timedOutTotal)),
               ),
             ),
@@ -233,11 +235,23 @@ function dashboard(main: HTMLElement, api: Api): () => void {
               h(
                 "li",
                 {},
-                `${sportName(d.sport)} · ${d.fixtureId} · ${d.vote?.replicaId ?? ""}: ${d.vote?.firstDifference || d.vote?.error || d.vote?.digest || ""}`,
+                `${sportName(d.sport)} · ${d.fixtureId} · ${d.vote?.replicaId ?? ""}${verdictLabel(d.verdict, d.outvotedBy)}: ${d.vote?.firstDifference || d.vote?.error || d.vote?.digest || ""}`,
               ),
             ),
           ),
     );
+  }
+
+  // Who outvoted whom: a replica outvoted by one engine only is not faulty, its majority is suspect.
+  function verdictLabel(verdict: DissentVerdict, by: string[]): string {
+    const label = {
+      [DissentVerdict.MAJORITY_SUSPECT]: t("verdictMajoritySuspect"),
+      [DissentVerdict.REPLICA_FAULTY]: t("verdictReplicaFaulty"),
+      [DissentVerdict.NO_MAJORITY]: t("verdictNoMajority"),
+      [DissentVerdict.UNCONFIRMED]: t("verdictUnconfirmed"),
+    }[verdict as number];
+    if (!label) return "";
+    return ` (${label}${by.length ? ` · ${by.join(", ")}` : ""})`;
   }
 
   function renderMatches(): void {

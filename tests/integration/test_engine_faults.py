@@ -83,6 +83,7 @@ async def start(faults: list[str], redis_url: str) -> Mesh:
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", index),
                     "BETMESH_QUOTES_FAULT": fault,
                     "BETMESH_GRACE_SECONDS": "0",
+                    "BETMESH_AUTH_MODE": "anonymous",
                 }
             )
         )
@@ -99,6 +100,7 @@ async def start(faults: list[str], redis_url: str) -> Mesh:
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 "BETMESH_REDIS_URL": redis_url,
                 "BETMESH_GRACE_SECONDS": "0",
+                "BETMESH_AUTH_MODE": "anonymous",
             }
         )
     )

@@ -9,8 +9,11 @@ not ours and stay open (`service_runtime.auth.OPEN_SERVICES`).
 from __future__ import annotations
 
 import functools
+import importlib
+import pkgutil
 from dataclasses import dataclass
 
+import betmesh
 from betmesh.common.v1 import auth_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -60,13 +63,26 @@ def rule_of(descriptor: MethodDescriptor) -> MethodRule:
 
 
 @functools.cache
+def _load_contracts() -> None:
+    """Imports every generated module of protos/, so that a lookup never depends on which
+    stubs the process happened to import first."""
+    for info in pkgutil.walk_packages(betmesh.__path__, "betmesh."):
+        if info.name.endswith("_pb2"):
+            importlib.import_module(info.name)
+
+
+@functools.cache
 def rule_for(method: str) -> MethodRule:
-    """The rule of a method by its path, from the generated descriptors (imported by then: the
-    service's stubs are what registers it)."""
+    """The rule of a method by its path, from the generated descriptors."""
+    name = _method_name(method)
     try:
-        descriptor = descriptor_pool.Default().FindMethodByName(_method_name(method))
+        descriptor = descriptor_pool.Default().FindMethodByName(name)
     except KeyError:
-        raise UndeclaredMethod(f"{method} is not in any contract") from None
+        _load_contracts()
+        try:
+            descriptor = descriptor_pool.Default().FindMethodByName(name)
+        except KeyError:
+            raise UndeclaredMethod(f"{method} is not in any contract") from None
     return rule_of(descriptor)
 
 

@@ -148,3 +148,44 @@ async def test_the_public_role_reads_the_odds_stream_and_nothing_else() -> None:
     bets_token = issuer.issue(TokenRequest("edge", "e", "betmesh.bets")).token
     with pytest.raises(PermissionDenied):
         await authenticator("betmesh.bets").authenticate(METHOD, _bearer(bets_token))
+
+
+async def test_a_key_replaced_under_the_same_kid_is_picked_up_and_retired_keys_age_out() -> None:
+    """The services' own verifier: a bad signature under a known kid re-fetches the key set
+    (rate-limited), and a key set older than its maximum age is fetched again before use."""
+    first = SigningKey(kid="k", key=SigningKey.generate().key)
+    second = SigningKey(kid="k", key=SigningKey.generate().key)
+    published = [first]
+    fetches: list[int] = []
+
+    async def fetch() -> list[dict[str, str]]:
+        fetches.append(1)
+        return [key.public_jwk() for key in published]
+
+    clock = Clock()
+    auth = TokenAuthenticator(
+        audience="betmesh.bets",
+        issuer="iss",
+        fetch_jwks=fetch,
+        monotonic=clock,
+        max_key_age_seconds=300,
+    )
+    request = TokenRequest("ops", "s", "betmesh.bets")
+    await auth.authenticate(METHOD, _bearer(_issuer(KeyRing(first)).issue(request).token))
+    published[:] = [second]  # identity replaced the key, same kid
+    clock.now = 11
+    await auth.authenticate(METHOD, _bearer(_issuer(KeyRing(second)).issue(request).token))
+    assert len(fetches) == 2
+    # Forged signatures under the kid cost no further fetch inside the refresh interval.
+    forger = SigningKey(kid="k", key=SigningKey.generate().key)
+    with pytest.raises(Unauthenticated) as refused:
+        await auth.authenticate(METHOD, _bearer(_issuer(KeyRing(forger)).issue(request).token))
+    assert refused.value.reason == "TOKEN_SIGNATURE_INVALID"
+    assert len(fetches) == 2
+    # The first key is gone from the published set: once the cached set is older than its
+    # maximum age, it is fetched again and the retired key no longer verifies anything.
+    old_token = _issuer(KeyRing(first)).issue(request).token
+    clock.now = 11 + 300
+    with pytest.raises(Unauthenticated):
+        await auth.authenticate(METHOD, _bearer(old_token))
+    assert len(fetches) == 3

@@ -68,26 +68,31 @@ try {
   await shot(page, "01-sign-in");
 
   step("a sign-in callback opened in a second browser session gets no token (login binding)");
-  // The victim's session starts a sign-in; its callback URL (code, state, iss) is caught before
-  // it lands and opened in another browser session, as an attacker's link or a leaked URL is.
+  // The victim's session signs in; its callback URL (code, state, iss) is then opened in
+  // another browser session, as an attacker's link or a leaked URL would be. (Playwright
+  // cannot hold back a request reached by a redirect, so the victim's own callback runs first;
+  // the edge refuses the second session before asking identity either way, and
+  // tests/integration/test_edge_http_routes.py opens it first.)
   const victim = await browser.newContext({ locale: "fr-FR" });
   const victimPage = await victim.newPage();
   let callbackUrl = "";
-  await victimPage.route("**/auth/franceconnect/callback**", (route) => {
-    callbackUrl = route.request().url();
-    return route.abort();
+  victimPage.on("request", (request) => {
+    if (request.url().includes("/auth/franceconnect/callback")) callbackUrl = request.url();
   });
   await victimPage.goto(`${EDGE}/`);
   await victimPage.getByTestId("franceconnect").click();
-  await victimPage.locator('input[name="login"]').fill(LOGIN);
-  await victimPage.locator('input[name="password"]').fill(PASSWORD);
-  await victimPage.locator("button").click();
-  for (let waited = 0; !callbackUrl && waited < WAIT; waited += 100) await sleep(100);
-  if (!callbackUrl.includes("code=")) throw new Error(`no callback caught: ${callbackUrl}`);
-  const binding = (await victim.cookies(EDGE + "/auth/franceconnect/")).find((c) => c.name.endsWith("betmesh_signin"));
+  await victimPage.locator('input[name="login"]').waitFor({ timeout: WAIT });
+  const binding = (await victim.cookies(`${EDGE}/auth/franceconnect/callback`)).find((c) =>
+    c.name.endsWith("betmesh_signin"),
+  );
   if (!binding || !binding.httpOnly || binding.sameSite !== "Lax") {
     throw new Error(`the sign-in cookie is not HttpOnly and SameSite=Lax: ${JSON.stringify(binding)}`);
   }
+  await victimPage.locator('input[name="login"]').fill(LOGIN);
+  await victimPage.locator('input[name="password"]').fill(PASSWORD);
+  await victimPage.locator("button").click();
+  await victimPage.getByTestId("signed-in").waitFor({ timeout: WAIT });
+  if (!callbackUrl.includes("code=")) throw new Error(`no callback seen: ${callbackUrl}`);
   const attacker = await browser.newContext({ locale: "fr-FR" });
   const attackerPage = await attacker.newPage();
   await attackerPage.goto(callbackUrl);

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 KEEPALIVE_OPTIONS: list[tuple[str, int]] = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    # Lenient enough for the keepalive partners configure (grpc-go and grpc-java clamp theirs
+    # to 10 s at least; grpc-js takes any): a ping every 5 s on a quiet connection is no strike.
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
 ]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from service_runtime.settings import Env, ServerSettings
 from services.live.repricing_settings import RepricingSettings
@@ -33,7 +33,14 @@ class LiveSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
         env = Env(dict(environ)) if environ is not None else Env()
         settings = cls(
-            server=ServerSettings.read(env),
+            server=replace(
+                ServerSettings.read(env),
+                # Live's connections carry partners' odds streams for hours: not aged out
+                # (a GOAWAY makes grpc-js with keepalive on drop every stream at its next ping:
+                # Node closes the session on GOAWAY and refuses the ping). Streams spread
+                # over pods as they reconnect, on any process. 0: never.
+                max_connection_age_seconds=env.float("LIVE_MAX_CONNECTION_AGE_SECONDS", 0.0),
+            ),
             redis_url=env.str("REDIS_URL"),
             gateway_address=env.str("GATEWAY_ADDRESS", None),
             hold_seconds=env.float("LIVE_HOLD_SECONDS", 30.0),

@@ -10,7 +10,7 @@ import protoLoader from '@grpc/proto-loader';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const [address, fixtureId, wanted] = process.argv.slice(2);
 const definition = protoLoader.loadSync('betmesh/live/v1/live_odds_service.proto', {
-  includeDirs: [path.join(root, 'protos')],
+  includeDirs: [path.join(root, 'protos'), path.join(root, 'third_party', 'protovalidate')],
   keepCase: true,
   longs: Number,
   enums: String,

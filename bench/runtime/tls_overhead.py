@@ -43,7 +43,8 @@ async def serve(mode: str, directory: str, updates: int) -> None:
             for _ in range(updates):
                 yield UPDATE
 
-    env = {"BETMESH_PORT": "0", "BETMESH_LOG_LEVEL": "WARNING"}
+    # What is measured is TLS, not token checks.
+    env = {"BETMESH_AUTH_MODE": "anonymous", "BETMESH_PORT": "0", "BETMESH_LOG_LEVEL": "WARNING"}
     if mode == "tls":
         env |= {
             "BETMESH_TLS_CERT_FILE": f"{directory}/svc-bench.crt",

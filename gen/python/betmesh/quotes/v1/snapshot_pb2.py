@@ -24,32 +24,97 @@ _sym_db = _symbol_database.Default()
 
 from betmesh.common.v1 import market_pb2 as betmesh_dot_common_dot_v1_dot_market__pb2
 from betmesh.common.v1 import sport_pb2 as betmesh_dot_common_dot_v1_dot_sport__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n betmesh/quotes/v1/snapshot.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x03\n\rModelSnapshot\x12\'\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\r\n\x05model\x18\x02 \x01(\t\x12-\n\tfitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14training_data_digest\x18\x04 \x01(\t\x12\x38\n\x0epricing_policy\x18\x05 \x01(\x0b\x32 .betmesh.quotes.v1.PricingPolicy\x12\x39\n\x08\x66ootball\x18\n \x01(\x0b\x32%.betmesh.quotes.v1.FootballParametersH\x00\x12\x35\n\x06tennis\x18\x0b \x01(\x0b\x32#.betmesh.quotes.v1.TennisParametersH\x00\x12=\n\nbasketball\x18\x0c \x01(\x0b\x32\'.betmesh.quotes.v1.BasketballParametersH\x00\x42\x0c\n\nparameters\"\x8d\x01\n\x0cMarketMargin\x12\x32\n\x0bmarket_type\x18\x01 \x01(\x0e\x32\x1d.betmesh.common.v1.MarketType\x12/\n\x06method\x18\x02 \x01(\x0e\x32\x1f.betmesh.quotes.v1.MarginMethod\x12\x18\n\x10target_payout_e4\x18\x03 \x01(\r\"\x9b\x02\n\rPricingPolicy\x12\x30\n\x07margins\x18\x01 \x03(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\x12\x37\n\x0e\x64\x65\x66\x61ult_margin\x18\x02 \x01(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\x12\x15\n\rpayout_cap_e4\x18\x03 \x01(\r\x12\x13\n\x0bmin_odds_e4\x18\x04 \x01(\x03\x12\x35\n\x0clive_margins\x18\x05 \x03(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\x12<\n\x13live_default_margin\x18\x06 \x01(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\"S\n\nTeamRating\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x61ttack\x18\x03 \x01(\x01\x12\x0f\n\x07\x64\x65\x66\x65nce\x18\x04 \x01(\x01\"\x91\x01\n\x12\x46ootballParameters\x12,\n\x05teams\x18\x01 \x03(\x0b\x32\x1d.betmesh.quotes.v1.TeamRating\x12\x16\n\x0ehome_advantage\x18\x02 \x01(\x01\x12\x0b\n\x03rho\x18\x03 \x01(\x01\x12\x15\n\rtime_decay_xi\x18\x04 \x01(\x01\x12\x11\n\tmax_goals\x18\x05 \x01(\r\"g\n\x0cPlayerRating\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x17\n\x0fserve_point_win\x18\x03 \x01(\x01\x12\x18\n\x10return_point_win\x18\x04 \x01(\x01\"\x9e\x01\n\x10TennisParameters\x12\x30\n\x07players\x18\x01 \x03(\x0b\x32\x1f.betmesh.quotes.v1.PlayerRating\x12\x19\n\x11tiebreak_at_games\x18\x02 \x01(\r\x12\x1a\n\x12\x66inal_set_tiebreak\x18\x03 \x01(\x08\x12!\n\x19\x66inal_set_tiebreak_points\x18\x04 \x01(\r\"\xa9\x01\n\x14\x42\x61sketballParameters\x12,\n\x05teams\x18\x01 \x03(\x0b\x32\x1d.betmesh.quotes.v1.TeamRating\x12\x1d\n\x15home_advantage_points\x18\x02 \x01(\x01\x12\x19\n\x11mean_total_points\x18\x03 \x01(\x01\x12\x14\n\x0cmargin_sigma\x18\x04 \x01(\x01\x12\x13\n\x0btotal_sigma\x18\x05 \x01(\x01*\xc1\x01\n\x0cMarginMethod\x12\x1d\n\x19MARGIN_METHOD_UNSPECIFIED\x10\x00\x12 \n\x1cMARGIN_METHOD_MULTIPLICATIVE\x10\x01\x12\x17\n\x13MARGIN_METHOD_POWER\x10\x02\x12#\n\x1fMARGIN_METHOD_ODDS_PROPORTIONAL\x10\x03\x12\x1a\n\x16MARGIN_METHOD_ADDITIVE\x10\x04\x12\x16\n\x12MARGIN_METHOD_SHIN\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n betmesh/quotes/v1/snapshot.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n\rModelSnapshot\x12\x31\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\"\n\x05model\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\x80\x01\x32\t^\\P{Cc}*$\x12?\n\tfitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12\x33\n\x14training_data_digest\x18\x04 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x38\n\x0epricing_policy\x18\x05 \x01(\x0b\x32 .betmesh.quotes.v1.PricingPolicy\x12\x39\n\x08\x66ootball\x18\n \x01(\x0b\x32%.betmesh.quotes.v1.FootballParametersH\x00\x12\x35\n\x06tennis\x18\x0b \x01(\x0b\x32#.betmesh.quotes.v1.TennisParametersH\x00\x12=\n\nbasketball\x18\x0c \x01(\x0b\x32\'.betmesh.quotes.v1.BasketballParametersH\x00\x42\x0c\n\nparameters\"\xab\x01\n\x0cMarketMargin\x12<\n\x0bmarket_type\x18\x01 \x01(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x39\n\x06method\x18\x02 \x01(\x0e\x32\x1f.betmesh.quotes.v1.MarginMethodB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\"\n\x10target_payout_e4\x18\x03 \x01(\rB\x08\xbaH\x05*\x03\x18\x90N\"\xc7\x02\n\rPricingPolicy\x12:\n\x07margins\x18\x01 \x03(\x0b\x32\x1f.betmesh.quotes.v1.MarketMarginB\x08\xbaH\x05\x92\x01\x02\x10@\x12\x37\n\x0e\x64\x65\x66\x61ult_margin\x18\x02 \x01(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\x12\x1f\n\rpayout_cap_e4\x18\x03 \x01(\rB\x08\xbaH\x05*\x03\x18\x90N\x12!\n\x0bmin_odds_e4\x18\x04 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\x80\xc2\xd7/(\x00\x12?\n\x0clive_margins\x18\x05 \x03(\x0b\x32\x1f.betmesh.quotes.v1.MarketMarginB\x08\xbaH\x05\x92\x01\x02\x10@\x12<\n\x13live_default_margin\x18\x06 \x01(\x0b\x32\x1f.betmesh.quotes.v1.MarketMargin\"\x91\x01\n\nTeamRating\x12-\n\x0eparticipant_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12\x17\n\x06\x61ttack\x18\x03 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x18\n\x07\x64\x65\x66\x65nce\x18\x04 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\"\xc0\x01\n\x12\x46ootballParameters\x12\x37\n\x05teams\x18\x01 \x03(\x0b\x32\x1d.betmesh.quotes.v1.TeamRatingB\t\xbaH\x06\x92\x01\x03\x10\x90N\x12\x1f\n\x0ehome_advantage\x18\x02 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x14\n\x03rho\x18\x03 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x1e\n\rtime_decay_xi\x18\x04 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x1a\n\tmax_goals\x18\x05 \x01(\rB\x07\xbaH\x04*\x02\x18\x1e\"\xa5\x01\n\x0cPlayerRating\x12-\n\x0eparticipant_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12 \n\x0fserve_point_win\x18\x03 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12!\n\x10return_point_win\x18\x04 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\"\xbb\x01\n\x10TennisParameters\x12;\n\x07players\x18\x01 \x03(\x0b\x32\x1f.betmesh.quotes.v1.PlayerRatingB\t\xbaH\x06\x92\x01\x03\x10\x90N\x12\"\n\x11tiebreak_at_games\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x0c\x12\x1a\n\x12\x66inal_set_tiebreak\x18\x03 \x01(\x08\x12*\n\x19\x66inal_set_tiebreak_points\x18\x04 \x01(\rB\x07\xbaH\x04*\x02\x18\n\"\xd8\x01\n\x14\x42\x61sketballParameters\x12\x37\n\x05teams\x18\x01 \x03(\x0b\x32\x1d.betmesh.quotes.v1.TeamRatingB\t\xbaH\x06\x92\x01\x03\x10\x90N\x12&\n\x15home_advantage_points\x18\x02 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\"\n\x11mean_total_points\x18\x03 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x1d\n\x0cmargin_sigma\x18\x04 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01\x12\x1c\n\x0btotal_sigma\x18\x05 \x01(\x01\x42\x07\xbaH\x04\x12\x02@\x01*\xc1\x01\n\x0cMarginMethod\x12\x1d\n\x19MARGIN_METHOD_UNSPECIFIED\x10\x00\x12 \n\x1cMARGIN_METHOD_MULTIPLICATIVE\x10\x01\x12\x17\n\x13MARGIN_METHOD_POWER\x10\x02\x12#\n\x1fMARGIN_METHOD_ODDS_PROPORTIONAL\x10\x03\x12\x1a\n\x16MARGIN_METHOD_ADDITIVE\x10\x04\x12\x16\n\x12MARGIN_METHOD_SHIN\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'betmesh.quotes.v1.snapshot_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MARGINMETHOD']._serialized_start=1653
-  _globals['_MARGINMETHOD']._serialized_end=1846
-  _globals['_MODELSNAPSHOT']._serialized_start=152
-  _globals['_MODELSNAPSHOT']._serialized_end=549
-  _globals['_MARKETMARGIN']._serialized_start=552
-  _globals['_MARKETMARGIN']._serialized_end=693
-  _globals['_PRICINGPOLICY']._serialized_start=696
-  _globals['_PRICINGPOLICY']._serialized_end=979
-  _globals['_TEAMRATING']._serialized_start=981
-  _globals['_TEAMRATING']._serialized_end=1064
-  _globals['_FOOTBALLPARAMETERS']._serialized_start=1067
-  _globals['_FOOTBALLPARAMETERS']._serialized_end=1212
-  _globals['_PLAYERRATING']._serialized_start=1214
-  _globals['_PLAYERRATING']._serialized_end=1317
-  _globals['_TENNISPARAMETERS']._serialized_start=1320
-  _globals['_TENNISPARAMETERS']._serialized_end=1478
-  _globals['_BASKETBALLPARAMETERS']._serialized_start=1481
-  _globals['_BASKETBALLPARAMETERS']._serialized_end=1650
+  _globals['_MODELSNAPSHOT'].fields_by_name['sport']._loaded_options = None
+  _globals['_MODELSNAPSHOT'].fields_by_name['sport']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MODELSNAPSHOT'].fields_by_name['model']._loaded_options = None
+  _globals['_MODELSNAPSHOT'].fields_by_name['model']._serialized_options = b'\272H\020r\016\030\200\0012\t^\\P{Cc}*$'
+  _globals['_MODELSNAPSHOT'].fields_by_name['fitted_at']._loaded_options = None
+  _globals['_MODELSNAPSHOT'].fields_by_name['fitted_at']._serialized_options = b'\272H\r\262\001\n\032\006\010\200\256\231\244\0172\000'
+  _globals['_MODELSNAPSHOT'].fields_by_name['training_data_digest']._loaded_options = None
+  _globals['_MODELSNAPSHOT'].fields_by_name['training_data_digest']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_MARKETMARGIN'].fields_by_name['market_type']._loaded_options = None
+  _globals['_MARKETMARGIN'].fields_by_name['market_type']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKETMARGIN'].fields_by_name['method']._loaded_options = None
+  _globals['_MARKETMARGIN'].fields_by_name['method']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_MARKETMARGIN'].fields_by_name['target_payout_e4']._loaded_options = None
+  _globals['_MARKETMARGIN'].fields_by_name['target_payout_e4']._serialized_options = b'\272H\005*\003\030\220N'
+  _globals['_PRICINGPOLICY'].fields_by_name['margins']._loaded_options = None
+  _globals['_PRICINGPOLICY'].fields_by_name['margins']._serialized_options = b'\272H\005\222\001\002\020@'
+  _globals['_PRICINGPOLICY'].fields_by_name['payout_cap_e4']._loaded_options = None
+  _globals['_PRICINGPOLICY'].fields_by_name['payout_cap_e4']._serialized_options = b'\272H\005*\003\030\220N'
+  _globals['_PRICINGPOLICY'].fields_by_name['min_odds_e4']._loaded_options = None
+  _globals['_PRICINGPOLICY'].fields_by_name['min_odds_e4']._serialized_options = b'\272H\t\"\007\030\200\302\327/(\000'
+  _globals['_PRICINGPOLICY'].fields_by_name['live_margins']._loaded_options = None
+  _globals['_PRICINGPOLICY'].fields_by_name['live_margins']._serialized_options = b'\272H\005\222\001\002\020@'
+  _globals['_TEAMRATING'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_TEAMRATING'].fields_by_name['participant_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_TEAMRATING'].fields_by_name['name']._loaded_options = None
+  _globals['_TEAMRATING'].fields_by_name['name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_TEAMRATING'].fields_by_name['attack']._loaded_options = None
+  _globals['_TEAMRATING'].fields_by_name['attack']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_TEAMRATING'].fields_by_name['defence']._loaded_options = None
+  _globals['_TEAMRATING'].fields_by_name['defence']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['teams']._loaded_options = None
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['teams']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['home_advantage']._loaded_options = None
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['home_advantage']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['rho']._loaded_options = None
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['rho']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['time_decay_xi']._loaded_options = None
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['time_decay_xi']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['max_goals']._loaded_options = None
+  _globals['_FOOTBALLPARAMETERS'].fields_by_name['max_goals']._serialized_options = b'\272H\004*\002\030\036'
+  _globals['_PLAYERRATING'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PLAYERRATING'].fields_by_name['participant_id']._serialized_options = b'\272H\022r\r\030\200\0012\010^[!-~]+$\330\001\001'
+  _globals['_PLAYERRATING'].fields_by_name['name']._loaded_options = None
+  _globals['_PLAYERRATING'].fields_by_name['name']._serialized_options = b'\272H\020r\016\030\310\0012\t^\\P{Cc}*$'
+  _globals['_PLAYERRATING'].fields_by_name['serve_point_win']._loaded_options = None
+  _globals['_PLAYERRATING'].fields_by_name['serve_point_win']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_PLAYERRATING'].fields_by_name['return_point_win']._loaded_options = None
+  _globals['_PLAYERRATING'].fields_by_name['return_point_win']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_TENNISPARAMETERS'].fields_by_name['players']._loaded_options = None
+  _globals['_TENNISPARAMETERS'].fields_by_name['players']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_TENNISPARAMETERS'].fields_by_name['tiebreak_at_games']._loaded_options = None
+  _globals['_TENNISPARAMETERS'].fields_by_name['tiebreak_at_games']._serialized_options = b'\272H\004*\002\030\014'
+  _globals['_TENNISPARAMETERS'].fields_by_name['final_set_tiebreak_points']._loaded_options = None
+  _globals['_TENNISPARAMETERS'].fields_by_name['final_set_tiebreak_points']._serialized_options = b'\272H\004*\002\030\n'
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['teams']._loaded_options = None
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['teams']._serialized_options = b'\272H\006\222\001\003\020\220N'
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['home_advantage_points']._loaded_options = None
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['home_advantage_points']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['mean_total_points']._loaded_options = None
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['mean_total_points']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['margin_sigma']._loaded_options = None
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['margin_sigma']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['total_sigma']._loaded_options = None
+  _globals['_BASKETBALLPARAMETERS'].fields_by_name['total_sigma']._serialized_options = b'\272H\004\022\002@\001'
+  _globals['_MARGINMETHOD']._serialized_start=2077
+  _globals['_MARGINMETHOD']._serialized_end=2270
+  _globals['_MODELSNAPSHOT']._serialized_start=181
+  _globals['_MODELSNAPSHOT']._serialized_end=650
+  _globals['_MARKETMARGIN']._serialized_start=653
+  _globals['_MARKETMARGIN']._serialized_end=824
+  _globals['_PRICINGPOLICY']._serialized_start=827
+  _globals['_PRICINGPOLICY']._serialized_end=1154
+  _globals['_TEAMRATING']._serialized_start=1157
+  _globals['_TEAMRATING']._serialized_end=1302
+  _globals['_FOOTBALLPARAMETERS']._serialized_start=1305
+  _globals['_FOOTBALLPARAMETERS']._serialized_end=1497
+  _globals['_PLAYERRATING']._serialized_start=1500
+  _globals['_PLAYERRATING']._serialized_end=1665
+  _globals['_TENNISPARAMETERS']._serialized_start=1668
+  _globals['_TENNISPARAMETERS']._serialized_end=1855
+  _globals['_BASKETBALLPARAMETERS']._serialized_start=1858
+  _globals['_BASKETBALLPARAMETERS']._serialized_end=2074
 # @@protoc_insertion_point(module_scope)

@@ -168,6 +168,13 @@ class SnapshotCanary:
                     continue  # refused before: stays refused until forced
                 candidate = newest_first[index]
                 review = await self.review(sport, candidate, current)
+                if review.verdict == pb.SNAPSHOT_VERDICT_APPROVED and not (
+                    review.compared_fixtures or review.backtest_matches
+                ):
+                    # Nothing could be priced to compare (no coming fixture, replicas without a
+                    # quorum): not a pass. Left unreviewed, it is tried again on the next pass.
+                    log.warning("snapshot canary inconclusive", extra={"snapshot_hash": candidate})
+                    continue
                 await self._save(review)
                 if review.verdict == pb.SNAPSHOT_VERDICT_APPROVED:
                     return candidate

@@ -27,7 +27,6 @@ from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
 from service_runtime.metrics import serve_prometheus
 from service_runtime.settings import ServerSettings
-from service_runtime.shedding import LOOP_LAG
 from service_runtime.telemetry import (
     configure_metrics,
     configure_tracing,
@@ -128,7 +127,6 @@ class ServiceHost:
             raise RuntimeError(f"cannot bind {self.settings.host}:{self.settings.port}")
         for hook in self.on_start:
             await hook()
-        LOOP_LAG.start()  # load shedding's overload signal (service_runtime.shedding)
         await server.start()
         for name in ["", *(r.name for r in self.registrations)]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -144,7 +142,6 @@ class ServiceHost:
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds if grace is None else grace)
-        await LOOP_LAG.stop()
         for hook in self.on_stop:
             try:
                 await hook()

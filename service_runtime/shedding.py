@@ -16,8 +16,6 @@ short name or its full `/package.Service/Name`; 0 means no limit).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -42,21 +40,15 @@ class HasDeadline(Protocol):
     def time_remaining(self) -> float | None: ...
 
 
-def overloaded(
-    scope: str, limit: int, retry_after_seconds: float, loop_lag: float | None = None
-) -> ResourceExhausted:
-    """The refusal of a call beyond `limit` concurrent ones in `scope` (or, with `loop_lag`, of
-    any call while the process is CPU-bound), with a retry hint."""
+def overloaded(scope: str, limit: int, retry_after_seconds: float) -> ResourceExhausted:
+    """The refusal of a call beyond `limit` concurrent ones in `scope`, with a retry hint."""
     delay = duration_pb2.Duration()
     delay.FromMilliseconds(max(1, int(retry_after_seconds * 1000)))
-    if loop_lag is None:
-        text = f"{scope} is at its limit of {limit} concurrent calls; retry later"
-        metadata = {"scope": scope, "limit": str(limit)}
-    else:
-        text = f"the server is overloaded (running {loop_lag * 1000:.0f} ms late); retry later"
-        metadata = {"scope": scope, "loop_lag_ms": str(int(loop_lag * 1000))}
     return ResourceExhausted(
-        OVERLOADED, text, metadata, details=[error_details_pb2.RetryInfo(retry_delay=delay)]
+        OVERLOADED,
+        f"{scope} is at its limit of {limit} concurrent calls; retry later",
+        {"scope": scope, "limit": str(limit)},
+        details=[error_details_pb2.RetryInfo(retry_delay=delay)],
     )
 
 
@@ -70,8 +62,6 @@ class SheddingSettings:
     retry_after_seconds: float = 0.2
     # A call with less time left than this cannot be served in time: refused at once.
     min_deadline_seconds: float = 0.001
-    # An event loop running callbacks later than this is overloaded: bounded methods shed.
-    max_loop_lag_seconds: float = 0.5
 
     @classmethod
     def read(cls, env: Env) -> SheddingSettings:
@@ -97,13 +87,11 @@ class SheddingSettings:
             method_limits=methods,
             # The retry hint (google.rpc.RetryInfo) given with OVERLOADED.
             retry_after_seconds=env.float("OVERLOAD_RETRY_AFTER_SECONDS", 0.2),
-            # An event loop running callbacks this late (smoothed) is overloaded: shed.
-            max_loop_lag_seconds=env.float("OVERLOAD_LOOP_LAG_SECONDS", 0.5),
         )
         if settings.unary_limit < 0 or settings.stream_limit < 0:
             env.problems.append("BETMESH_MAX_IN_FLIGHT and ..._STREAMS must be >= 0 (0: none)")
-        if settings.retry_after_seconds <= 0 or settings.max_loop_lag_seconds <= 0:
-            env.problems.append("BETMESH_OVERLOAD_{RETRY_AFTER,LOOP_LAG}_SECONDS must be > 0")
+        if settings.retry_after_seconds <= 0:
+            env.problems.append("BETMESH_OVERLOAD_RETRY_AFTER_SECONDS must be > 0")
         return settings
 
     def limit_for(self, method: str, streaming: bool) -> int:
@@ -112,45 +100,6 @@ class SheddingSettings:
             if key in self.method_limits:
                 return self.method_limits[key]
         return self.stream_limit if streaming else self.unary_limit
-
-
-class LoopLag:
-    """How late this process's event loop runs callbacks: the time a call dispatched now waits
-    at each of its awaits. grpc.aio accepts streams and queues their dispatch while the loop is
-    busy, so under CPU overload the queue is there, before any handler counts the call; a
-    sustained lag above the limit is the signal to shed. One per process, sampled by a
-    background task while at least one server runs (tests host several in one process)."""
-
-    def __init__(self, interval: float = 0.025) -> None:
-        self.interval = interval
-        self.lag = 0.0  # seconds, smoothed: one slow callback is not overload
-        self._users = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._users += 1
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._sample())
-
-    async def _sample(self) -> None:
-        while True:
-            expected = time.perf_counter() + self.interval
-            await asyncio.sleep(self.interval)
-            late = max(0.0, time.perf_counter() - expected)
-            self.lag += 0.3 * (late - self.lag)
-
-    async def stop(self) -> None:
-        self._users = max(0, self._users - 1)
-        if self._users or self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        self.lag = 0.0
-
-
-LOOP_LAG = LoopLag()
 
 
 class InFlight:
@@ -167,7 +116,6 @@ class InFlight:
         "count",
         "latency",
         "limit",
-        "max_lag",
         "method",
         "min_deadline",
         "retry_after_seconds",
@@ -181,7 +129,6 @@ class InFlight:
         retry_after_seconds: float,
         min_deadline: float,
         streaming: bool = False,
-        max_lag: float = 0.0,
     ) -> None:
         self.method = method
         self.limit = limit  # 0: unbounded
@@ -192,8 +139,6 @@ class InFlight:
         # A stream's life says nothing of its cost; an unbounded method is never refused.
         self.busy_at = 0 if streaming or not limit else max(8, limit // 8)
         self.latency = 0.0  # seconds, moving average of admitted calls
-        # 0: the loop's lag is not looked at (streams, unbounded methods).
-        self.max_lag = 0.0 if streaming or not limit else max_lag
 
     def enter(self, context: HasDeadline) -> float:
         """Admits the call (returns its start, for `leave`) or raises; an admitted call must
@@ -210,12 +155,6 @@ class InFlight:
         if self.limit and self.count >= self.limit:
             self.shed += 1
             raise overloaded(self.method, self.limit, self.retry_after_seconds)
-        if self.max_lag and LOOP_LAG.lag > self.max_lag:
-            self.shed += 1
-            lag = LOOP_LAG.lag
-            raise overloaded(
-                self.method, self.limit, max(lag, self.retry_after_seconds), loop_lag=lag
-            )
         self.count += 1
         return time.perf_counter()
 
@@ -232,5 +171,4 @@ def in_flight(method: str, streaming: bool, settings: SheddingSettings) -> InFli
         settings.retry_after_seconds,
         settings.min_deadline_seconds,
         streaming,
-        settings.max_loop_lag_seconds,
     )

@@ -8,6 +8,8 @@ both paths) and a do-nothing relay (bench/gateway/relay.py, the floor of any hop
   BETMESH_GATEWAY_MIN_ENGINES=2 (k = 2 of 3 and two engines: the new rule);
 - "today": three dc-grid replicas behind a gateway with BETMESH_GATEWAY_MIN_ENGINES=1 (k = 2 of
   3 identical bytes: today's configuration);
+- "diverse hedged": a third gateway on the diverse replicas with BETMESH_GATEWAY_HEDGE_MS=50
+  (asks one replica of each engine, the third on need);
 then measures, for a single replica, the relay, and each gateway's GetConsensusQuote:
 1. latency with one call in flight -> p50/p99;
 2. throughput with --concurrency in flight -> calls/s and each process's CPU per call, and each
@@ -113,8 +115,12 @@ async def measure(args: argparse.Namespace) -> None:
                 },
             )
             addresses[name] = f"127.0.0.1:{port}"
-        for gateway, min_engines in (("gateway-diverse", 2), ("gateway-today", 1)):
-            group = gateway.removeprefix("gateway-")
+        for gateway, min_engines, hedge in (
+            ("gateway-diverse", 2, "0"),
+            ("gateway-today", 1, "0"),
+            ("gateway-hedged", 2, "50"),
+        ):
+            group = "diverse" if gateway == "gateway-hedged" else gateway.removeprefix("gateway-")
             listed = ",".join(
                 f"{addresses[n]}@{engines[n]}" for n in engines if n.startswith(group)
             )
@@ -126,6 +132,7 @@ async def measure(args: argparse.Namespace) -> None:
                     "BETMESH_GATEWAY_REPLICAS": f"football={listed}",
                     "BETMESH_GATEWAY_QUORUM": "2",
                     "BETMESH_GATEWAY_MIN_ENGINES": str(min_engines),
+                    "BETMESH_GATEWAY_HEDGE_MS": hedge,
                     "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 },
             )
@@ -139,7 +146,11 @@ async def measure(args: argparse.Namespace) -> None:
         for process in processes.values():
             process.terminate()
         for process in processes.values():
-            process.wait(10)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:  # a starved machine: do not leave it behind
+                process.kill()
+                process.wait(10)
 
 
 async def run(
@@ -152,6 +163,7 @@ async def run(
     relay = grpc.aio.insecure_channel(relay_address)
     diverse = grpc.aio.insecure_channel(addresses["gateway-diverse"])
     today = grpc.aio.insecure_channel(addresses["gateway-today"])
+    hedged = grpc.aio.insecure_channel(addresses["gateway-hedged"])
     snapshot, teams = await participants(replica, sport_pb2.SPORT_FOOTBALL)
     fixture = sport_pb2.Fixture(
         fixture_id="bench-engines",
@@ -165,6 +177,7 @@ async def run(
     relay_stub = quote_service_pb2_grpc.QuoteServiceStub(relay)
     diverse_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(diverse)
     today_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(today)
+    hedged_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(hedged)
 
     async def single() -> Any:
         return await single_stub.PriceFixture(price, timeout=10)
@@ -180,11 +193,15 @@ async def run(
         assert not answer.accepted.evidence.withheld
         return answer
 
+    async def consensus_hedged() -> Any:
+        return await hedged_stub.GetConsensusQuote(quote, timeout=10)
+
     calls = {
         "single replica": single,
         "relay to one": relayed,
         "consensus today": consensus_today,
         "consensus diverse": consensus_diverse,
+        "diverse hedged": consensus_hedged,
     }
     n = args.requests
     samples = {name: await latency(call, n // 2) for name, call in calls.items()}
@@ -199,7 +216,7 @@ async def run(
         p50, p99 = statistics.median(values) * 1000, percentile(values, 0.99) * 1000
         print(f"  {name:<20}p50 {p50:7.2f}  p99 {p99:7.2f}")
     base = samples["single replica"]
-    for name in ("consensus today", "consensus diverse"):
+    for name in ("consensus today", "consensus diverse", "diverse hedged"):
         print(
             f"  ratio {name}/single  p50 "
             f"{statistics.median(samples[name]) / statistics.median(base):.2f}x  p99 "
@@ -221,13 +238,14 @@ async def run(
     for label, gateway in (
         ("consensus today", "gateway-today"),
         ("consensus diverse", "gateway-diverse"),
+        ("diverse hedged", "gateway-hedged"),
     ):
         spent = cpu[label][gateway]
         print(
             f"  {gateway} CPU per consensus call {spent:.0f} us = {spent / hop:.2f}x "
             f"the relay's {hop:.0f} us"
         )
-    for channel in (replica, relay, diverse, today):
+    for channel in (replica, relay, diverse, today, hedged):
         await channel.close()
 
 

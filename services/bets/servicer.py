@@ -33,6 +33,7 @@ from services.bets.domain.model import (
     Rejection,
 )
 from services.bets.domain.requests import DepositCommand
+from services.bets.domain.statement import LEGAL_LIMIT_E4
 from services.bets.domain.wallet import Caller, WalletService
 from services.bets.metrics import BetsMetrics
 
@@ -404,6 +405,42 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             payouts=money_pb2.Money(amount_minor=report.payouts_minor, currency=currency),
             return_to_player_e4=rtp,
             settled_bet_count=report.settled_bet_count,
+        )
+
+    async def GetQuarterlyStatement(
+        self, request: pb.GetQuarterlyStatementRequest, context: Context
+    ) -> pb.GetQuarterlyStatementResponse:
+        statement = await asyncio.to_thread(
+            self.bets.quarterly_statement, request.year, request.quarter, _caller()
+        )
+        currency = self.bets.currency
+
+        def money(amount: int) -> money_pb2.Money:
+            return money_pb2.Money(amount_minor=amount, currency=currency)
+
+        return pb.GetQuarterlyStatementResponse(
+            period_start=_timestamp(statement.period_start),
+            period_end=_timestamp(statement.period_end),
+            lines=[
+                pb.StatementLine(
+                    month_start=_timestamp(row.month_start),
+                    live=row.live,
+                    stakes=money(row.stakes_minor),
+                    payouts=money(row.payouts_minor),
+                    gross_gaming_revenue=money(row.gross_gaming_revenue_minor),
+                    settled_bet_count=row.settled_bet_count,
+                    active_player_count=row.active_player_count,
+                )
+                for row in statement.rows
+            ],
+            stakes=money(statement.stakes_minor),
+            payouts=money(statement.payouts_minor),
+            gross_gaming_revenue=money(statement.stakes_minor - statement.payouts_minor),
+            return_to_player_e4=statement.return_to_player_e4,
+            year_to_date_stakes=money(statement.year_to_date_stakes_minor),
+            year_to_date_payouts=money(statement.year_to_date_payouts_minor),
+            year_to_date_return_to_player_e4=statement.year_to_date_return_to_player_e4,
+            legal_limit_e4=LEGAL_LIMIT_E4,
         )
 
     async def GetExposureReport(

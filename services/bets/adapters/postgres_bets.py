@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,7 @@ from services.bets.domain.model import (
     PlayerStanding,
     Rejection,
 )
+from services.bets.domain.statement import StatementRow
 
 _BET_COLUMNS = (
     "bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message, live,"
@@ -607,6 +608,32 @@ class PostgresBetStore:
                 {"a": start, "b": end},
             ).one()
         return ReturnToPlayer(int(row.stakes), int(row.payouts), int(row.n))
+
+    def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    # The same figures as return_to_player, per month (UTC) and live or not.
+                    "SELECT date_trunc('month', settled_at AT TIME ZONE 'UTC') AS month, live,"
+                    " coalesce(sum(stake_minor + cashed_out_stake_minor), 0) AS stakes,"
+                    " coalesce(sum(payout_minor + cashed_out_minor), 0) AS payouts,"
+                    " count(*) AS n, count(DISTINCT player_id) AS players FROM bets.bets"
+                    " WHERE settled_at >= :a AND settled_at < :b AND status <> 'VOID'"
+                    " GROUP BY 1, 2 ORDER BY 1, 2"
+                ),
+                {"a": start, "b": end},
+            ).all()
+        return [
+            StatementRow(
+                row.month.replace(tzinfo=UTC),
+                bool(row.live),
+                int(row.stakes),
+                int(row.payouts),
+                int(row.n),
+                int(row.players),
+            )
+            for row in rows
+        ]
 
     def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
         with self.engine.connect() as connection:

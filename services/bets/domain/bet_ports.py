@@ -17,6 +17,7 @@ from services.bets.domain.model import (
     Leg,
     Rejection,
 )
+from services.bets.domain.statement import StatementRow
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,10 @@ class BetStore(Protocol):
     def due_pending(self, now: datetime, limit: int) -> list[str]: ...
 
     def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer: ...
+
+    def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
+        """Bets settled in [start, end) by month (UTC) and live or not, voids left out."""
+        ...
 
     def exposure(self, fixture_id: str) -> list[MarketExposureRow]: ...
 

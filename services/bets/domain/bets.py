@@ -60,6 +60,7 @@ from services.bets.domain.model import (
     Rejection,
 )
 from services.bets.domain.prices import PriceBook
+from services.bets.domain.statement import QuarterlyStatement, quarter_period
 from services.bets.domain.wallet import PRIVILEGED_ROLES, Caller, authorize
 
 log = logging.getLogger(__name__)
@@ -1071,6 +1072,23 @@ class BetsCore:
         if begin >= finish:
             raise InvalidArgument("PERIOD_INVALID", "period_start must be before period_end")
         return self.store.return_to_player(begin, finish)
+
+    def quarterly_statement(
+        self, year: int, quarter: int, caller: Caller | None
+    ) -> QuarterlyStatement:
+        require_operator(caller)
+        start, end = quarter_period(year, quarter)
+        # The running quarter is reported up to now; a future one is empty, not refused.
+        until = min(end, max(start, self._clock()))
+        year_start = start.replace(month=1)
+        to_date = self.store.return_to_player(year_start, until) if until > year_start else None
+        return QuarterlyStatement(
+            start,
+            end,
+            tuple(self.store.statement_rows(start, until)) if until > start else (),
+            to_date.stakes_minor if to_date else 0,
+            to_date.payouts_minor if to_date else 0,
+        )
 
     def exposure(self, fixture_id: str, caller: Caller | None) -> list[MarketExposureRow]:
         require_operator(caller)

@@ -1270,3 +1270,135 @@ class ListResultHoldsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListResultHoldsResponse: _TypeAlias = ListResultHoldsResponse  # noqa: Y015
+
+@_typing.final
+class GetQuarterlyStatementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    quarter: _builtins.int
+    """1 (January-March) to 4 (October-December)."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQuarterlyStatementRequest: _TypeAlias = GetQuarterlyStatementRequest  # noqa: Y015
+
+@_typing.final
+class StatementLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_START_FIELD_NUMBER: _builtins.int
+    LIVE_FIELD_NUMBER: _builtins.int
+    STAKES_FIELD_NUMBER: _builtins.int
+    PAYOUTS_FIELD_NUMBER: _builtins.int
+    GROSS_GAMING_REVENUE_FIELD_NUMBER: _builtins.int
+    SETTLED_BET_COUNT_FIELD_NUMBER: _builtins.int
+    ACTIVE_PLAYER_COUNT_FIELD_NUMBER: _builtins.int
+    live: _builtins.bool
+    settled_bet_count: _builtins.int
+    active_player_count: _builtins.int
+    """Players with at least one bet settled in the month, pre-match or live as the line says."""
+    @_builtins.property
+    def month_start(self) -> _timestamp_pb2.Timestamp:
+        """The first instant of the month (UTC)."""
+
+    @_builtins.property
+    def stakes(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def payouts(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def gross_gaming_revenue(self) -> _money_pb2.Money:
+        """stakes - payouts (negative when players won more than they staked)."""
+
+    def __init__(
+        self,
+        *,
+        month_start: _timestamp_pb2.Timestamp | None = ...,
+        live: _builtins.bool = ...,
+        stakes: _money_pb2.Money | None = ...,
+        payouts: _money_pb2.Money | None = ...,
+        gross_gaming_revenue: _money_pb2.Money | None = ...,
+        settled_bet_count: _builtins.int = ...,
+        active_player_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gross_gaming_revenue", b"gross_gaming_revenue", "month_start", b"month_start", "payouts", b"payouts", "stakes", b"stakes"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_player_count", b"active_player_count", "gross_gaming_revenue", b"gross_gaming_revenue", "live", b"live", "month_start", b"month_start", "payouts", b"payouts", "settled_bet_count", b"settled_bet_count", "stakes", b"stakes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatementLine: _TypeAlias = StatementLine  # noqa: Y015
+
+@_typing.final
+class GetQuarterlyStatementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    PERIOD_END_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    STAKES_FIELD_NUMBER: _builtins.int
+    PAYOUTS_FIELD_NUMBER: _builtins.int
+    GROSS_GAMING_REVENUE_FIELD_NUMBER: _builtins.int
+    RETURN_TO_PLAYER_E4_FIELD_NUMBER: _builtins.int
+    YEAR_TO_DATE_STAKES_FIELD_NUMBER: _builtins.int
+    YEAR_TO_DATE_PAYOUTS_FIELD_NUMBER: _builtins.int
+    YEAR_TO_DATE_RETURN_TO_PLAYER_E4_FIELD_NUMBER: _builtins.int
+    LEGAL_LIMIT_E4_FIELD_NUMBER: _builtins.int
+    return_to_player_e4: _builtins.int
+    """payouts / stakes of the quarter, ten-thousandths."""
+    year_to_date_return_to_player_e4: _builtins.int
+    legal_limit_e4: _builtins.int
+    """The legal maximum of the yearly average, ten-thousandths (8500)."""
+    @_builtins.property
+    def period_start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def period_end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatementLine]:
+        """Months with settled bets only, in order, pre-match before live."""
+
+    @_builtins.property
+    def stakes(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def payouts(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def gross_gaming_revenue(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def year_to_date_stakes(self) -> _money_pb2.Money:
+        """From 1 January to the end of the quarter (or now, for the running quarter)."""
+
+    @_builtins.property
+    def year_to_date_payouts(self) -> _money_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        period_start: _timestamp_pb2.Timestamp | None = ...,
+        period_end: _timestamp_pb2.Timestamp | None = ...,
+        lines: _abc.Iterable[Global___StatementLine] | None = ...,
+        stakes: _money_pb2.Money | None = ...,
+        payouts: _money_pb2.Money | None = ...,
+        gross_gaming_revenue: _money_pb2.Money | None = ...,
+        return_to_player_e4: _builtins.int = ...,
+        year_to_date_stakes: _money_pb2.Money | None = ...,
+        year_to_date_payouts: _money_pb2.Money | None = ...,
+        year_to_date_return_to_player_e4: _builtins.int = ...,
+        legal_limit_e4: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gross_gaming_revenue", b"gross_gaming_revenue", "payouts", b"payouts", "period_end", b"period_end", "period_start", b"period_start", "stakes", b"stakes", "year_to_date_payouts", b"year_to_date_payouts", "year_to_date_stakes", b"year_to_date_stakes"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gross_gaming_revenue", b"gross_gaming_revenue", "legal_limit_e4", b"legal_limit_e4", "lines", b"lines", "payouts", b"payouts", "period_end", b"period_end", "period_start", b"period_start", "return_to_player_e4", b"return_to_player_e4", "stakes", b"stakes", "year_to_date_payouts", b"year_to_date_payouts", "year_to_date_return_to_player_e4", b"year_to_date_return_to_player_e4", "year_to_date_stakes", b"year_to_date_stakes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQuarterlyStatementResponse: _TypeAlias = GetQuarterlyStatementResponse  # noqa: Y015

@@ -102,6 +102,11 @@ class BetServiceStub:
                 request_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportRequest.SerializeToString,
                 response_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportResponse.FromString,
                 _registered_method=True)
+        self.GetQuarterlyStatement = channel.unary_unary(
+                '/betmesh.bets.v1.BetService/GetQuarterlyStatement',
+                request_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementRequest.SerializeToString,
+                response_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementResponse.FromString,
+                _registered_method=True)
         self.GetExposureReport = channel.unary_unary(
                 '/betmesh.bets.v1.BetService/GetExposureReport',
                 request_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetExposureReportRequest.SerializeToString,
@@ -202,6 +207,16 @@ class BetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQuarterlyStatement(self, request, context):
+        """The statement of one calendar quarter for the regulator (ANJ, décret 2020-1349 art. 28):
+        stakes, payouts and gross gaming revenue of the bets settled in it, by month and by
+        pre-match or live, with the calendar year's return to players so far (art. 27: at most an
+        85% average over the year).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetExposureReport(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -283,6 +298,11 @@ def add_BetServiceServicer_to_server(servicer, server):
                     servicer.GetReturnToPlayerReport,
                     request_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportRequest.FromString,
                     response_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportResponse.SerializeToString,
+            ),
+            'GetQuarterlyStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuarterlyStatement,
+                    request_deserializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementRequest.FromString,
+                    response_serializer=betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementResponse.SerializeToString,
             ),
             'GetExposureReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetExposureReport,
@@ -649,6 +669,33 @@ class BetService:
             '/betmesh.bets.v1.BetService/GetReturnToPlayerReport',
             betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportRequest.SerializeToString,
             betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetReturnToPlayerReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuarterlyStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.bets.v1.BetService/GetQuarterlyStatement',
+            betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementRequest.SerializeToString,
+            betmesh_dot_bets_dot_v1_dot_bet__service__pb2.GetQuarterlyStatementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,12 @@ class BetServiceStub:
     RollbackSettlement: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.RollbackSettlementRequest, _bet_service_pb2.RollbackSettlementResponse]
     VoidBets: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.VoidBetsRequest, _bet_service_pb2.VoidBetsResponse]
     GetReturnToPlayerReport: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.GetReturnToPlayerReportRequest, _bet_service_pb2.GetReturnToPlayerReportResponse]
+    GetQuarterlyStatement: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.GetQuarterlyStatementRequest, _bet_service_pb2.GetQuarterlyStatementResponse]
+    """The statement of one calendar quarter for the regulator (ANJ, décret 2020-1349 art. 28):
+    stakes, payouts and gross gaming revenue of the bets settled in it, by month and by
+    pre-match or live, with the calendar year's return to players so far (art. 27: at most an
+    85% average over the year).
+    """
     GetExposureReport: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.GetExposureReportRequest, _bet_service_pb2.GetExposureReportResponse]
     ListResultHolds: _grpc.UnaryUnaryMultiCallable[_bet_service_pb2.ListResultHoldsRequest, _bet_service_pb2.ListResultHoldsResponse]
     """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
@@ -86,6 +92,12 @@ class BetServiceAsyncStub(BetServiceStub):
     RollbackSettlement: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.RollbackSettlementRequest, _bet_service_pb2.RollbackSettlementResponse]  # type: ignore[assignment]
     VoidBets: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.VoidBetsRequest, _bet_service_pb2.VoidBetsResponse]  # type: ignore[assignment]
     GetReturnToPlayerReport: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.GetReturnToPlayerReportRequest, _bet_service_pb2.GetReturnToPlayerReportResponse]  # type: ignore[assignment]
+    GetQuarterlyStatement: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.GetQuarterlyStatementRequest, _bet_service_pb2.GetQuarterlyStatementResponse]  # type: ignore[assignment]
+    """The statement of one calendar quarter for the regulator (ANJ, décret 2020-1349 art. 28):
+    stakes, payouts and gross gaming revenue of the bets settled in it, by month and by
+    pre-match or live, with the calendar year's return to players so far (art. 27: at most an
+    85% average over the year).
+    """
     GetExposureReport: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.GetExposureReportRequest, _bet_service_pb2.GetExposureReportResponse]  # type: ignore[assignment]
     ListResultHolds: _aio.UnaryUnaryMultiCallable[_bet_service_pb2.ListResultHoldsRequest, _bet_service_pb2.ListResultHoldsResponse]  # type: ignore[assignment]
     """Operators: fixtures whose result on chain differs from what the oracle validated. Nothing
@@ -193,6 +205,18 @@ class BetServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _bet_service_pb2.GetReturnToPlayerReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_bet_service_pb2.GetReturnToPlayerReportResponse, _abc.Awaitable[_bet_service_pb2.GetReturnToPlayerReportResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetQuarterlyStatement(
+        self,
+        request: _bet_service_pb2.GetQuarterlyStatementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bet_service_pb2.GetQuarterlyStatementResponse, _abc.Awaitable[_bet_service_pb2.GetQuarterlyStatementResponse]]:
+        """The statement of one calendar quarter for the regulator (ANJ, décret 2020-1349 art. 28):
+        stakes, payouts and gross gaming revenue of the bets settled in it, by month and by
+        pre-match or live, with the calendar year's return to players so far (art. 27: at most an
+        85% average over the year).
+        """
 
     @_abc_1.abstractmethod
     def GetExposureReport(

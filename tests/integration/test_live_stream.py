@@ -628,18 +628,22 @@ async def test_voided_bets_reach_the_stream_as_bet_cancel_with_their_window(
         reader.cancel()
 
 
-def active_subscribers(reader: InMemoryMetricReader) -> list[int]:
+def gauge(reader: InMemoryMetricReader, name: str) -> list[float]:
     data = reader.get_metrics_data()
     assert data is not None
     return [
-        int(point.value)
+        point.value
         for resource in data.resource_metrics
         for scope in resource.scope_metrics
         for metric in scope.metrics
-        if metric.name == "betmesh.live.active_subscribers"
+        if metric.name == name
         for point in metric.data.data_points
         if isinstance(point, NumberDataPoint)
     ]
+
+
+def active_subscribers(reader: InMemoryMetricReader) -> list[int]:
+    return [int(v) for v in gauge(reader, "betmesh.live.active_subscribers")]
 
 
 async def test_the_active_subscribers_gauge_counts_open_streams(redis_url: str) -> None:
@@ -654,6 +658,8 @@ async def test_the_active_subscribers_gauge_counts_open_streams(redis_url: str) 
         for stream in streams:
             await stream.image()
         assert active_subscribers(reader) == [3]
+        # Streams that read everything sent have nothing waiting: no lag.
+        assert gauge(reader, "betmesh.live.stream_lag_max") == [0.0]
         for stream in streams[:2]:
             stream.cancel()
         for _ in range(100):  # the server notices a cancelled stream on its own schedule

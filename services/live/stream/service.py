@@ -76,6 +76,14 @@ class StreamService:
         # exported as betmesh_live_active_subscribers once OTLP metrics reach Prometheus).
         # `meters`: the process-wide provider unless one is given (tests read it).
         live_meter = meter("betmesh.live") if meters is None else meters.get_meter("betmesh.live")
+        # Seconds the slowest open stream's oldest queued update has waited here: what a
+        # partner sees as staleness before the stream tells it so (and cuts it past the bound).
+        live_meter.create_observable_gauge(
+            "betmesh.live.stream_lag_max",
+            callbacks=[self._observe_lag],
+            unit="s",
+            description="age of the oldest update queued for the slowest open stream",
+        )
         live_meter.create_observable_gauge(
             "betmesh.live.active_subscribers",
             callbacks=[lambda options: [Observation(len(self.hub.subscribers))]],
@@ -99,6 +107,11 @@ class StreamService:
         self._tasks: list[asyncio.Task[None]] = []
         # The streams this process holds, with the connection holding each.
         self._owned: dict[str, Owner] = {}
+
+    def _observe_lag(self, options: object) -> list[Observation]:
+        now = time.monotonic()
+        lags = [s.lag_seconds(now) for s in list(self.hub.subscribers.values())]
+        return [Observation(max(lags, default=0.0))]
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -73,7 +73,11 @@ class Mesh:
 
 
 async def start_identity(
-    folder: Path, database_url: str, redis_url: str, clients: Sequence[Mapping[str, object]]
+    folder: Path,
+    database_url: str,
+    redis_url: str,
+    clients: Sequence[Mapping[str, object]],
+    **env: str,
 ) -> tuple[ServiceHost, int]:
     """Identity in tokens mode with `clients`, signing with a key made for the test."""
     (folder / "key.pem").write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
@@ -89,6 +93,7 @@ async def start_identity(
                 "BETMESH_IDENTITY_SWEEP_INTERVAL_SECONDS": "0",
                 # Every test browser signs up from 127.0.0.1; the limits have their own tests.
                 "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "0",
+                **env,
             }
         )
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from tests.integration.test_edge_grpc_web import (
 )
 from tests.integration.test_live_stream import LIVE, publish_prices
 from tests.support.grpc_helpers import rpc_error
-from tests.support.grpc_web import GrpcWebClient
+from tests.support.grpc_web import GrpcWebClient, WebResult
 
 UNAUTHENTICATED, RESOURCE_EXHAUSTED = 16, 8
 STREAM_ODDS = "/betmesh.live.v1.LiveOddsService/StreamOdds"
@@ -42,7 +43,8 @@ CLIENTS = [
         "client_id": EDGE_CLIENT,
         "secret_sha256": hashlib.sha256(EDGE_SECRET.encode()).hexdigest(),
         "role": "public",
-        "audiences": ["betmesh.live"],
+        # Identity too: the edge vouches for visitors' addresses on sign-ups.
+        "audiences": ["betmesh.live", "betmesh.identity"],
     },
     {
         "client_id": PARTNER_CLIENT,
@@ -78,7 +80,9 @@ async def mesh(
     secret_file = folder / "edge.secret"
     secret_file.write_text(EDGE_SECRET + "\n")
     os.chmod(secret_file, 0o600)
-    identity, identity_port = await start_identity(folder, database_url, redis_url, CLIENTS)
+    identity, identity_port = await start_identity(
+        folder, database_url, redis_url, CLIENTS, BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR="2"
+    )
     # Live's per-subscriber limit, below the edge's: anonymous visitors share the edge's token
     # subject, so it must count per visitor or they would share it.
     live = await start_live(redis_url, identity_port, "edgepub", max_per_partner=2)
@@ -228,3 +232,23 @@ async def test_public_streams_count_per_browser_address(mesh: PublicMesh) -> Non
         assert (result.code, result.reason) == (RESOURCE_EXHAUSTED, "EDGE_TOO_MANY_STREAMS")
     for stream in opened:
         await stream.aclose()
+
+
+REGISTER = "/betmesh.identity.v1.IdentityService/RegisterPlayer"
+
+
+async def test_sign_ups_through_the_edge_are_limited_per_visitor(mesh: PublicMesh) -> None:
+    """The edge vouches for each visitor's address (its token, x-betmesh-public-client):
+    identity's per-address limit holds one visitor back, not every browser behind the edge."""
+    # Fresh documentation-range addresses: the limit's window outlives one test run.
+    one, other = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}" for _ in range(2))
+    request = ipb.RegisterPlayerRequest(display_name="Visiteur")
+
+    async def sign_up(visitor: str) -> WebResult:
+        return await mesh.web.unary(REGISTER, request, headers={"x-forwarded-for": visitor})
+
+    for _ in range(2):
+        assert (await sign_up(one)).code == 0
+    refused = await sign_up(one)
+    assert (refused.code, refused.reason) == (RESOURCE_EXHAUSTED, "RATE_LIMITED")
+    assert (await sign_up(other)).code == 0

@@ -75,8 +75,9 @@ class GatewaySettings:
         if not 1 <= settings.min_engines <= 8:
             env.problems.append("BETMESH_GATEWAY_MIN_ENGINES must be within 1..8")
         for config in settings.replica_sets:
-            named = {e for e in config.engines if e}
-            if len(named) == len(config.engines) and 0 < len(named) < settings.min_engines:
+            named = set(config.engines)
+            # Every replica named, and fewer engines than the rule needs: nothing could publish.
+            if config.engines and all(config.engines) and len(named) < settings.min_engines:
                 env.problems.append(
                     f"{sport_pb2.Sport.Name(config.sport)} replicas run {len(named)} engine(s) "
                     f"but BETMESH_GATEWAY_MIN_ENGINES={settings.min_engines}: nothing could be "

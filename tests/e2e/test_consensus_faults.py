@@ -203,6 +203,17 @@ def test_a_replica_slower_than_the_deadline_is_not_waited_for(
             ).timed_out_total
             time.sleep(0.1)
         assert timed_out >= 1
+        # The launcher's default set runs two engines (2 + 1), and the operator sees which.
+        sets = stub.ListReplicaSets(pb.ListReplicaSetsRequest(), timeout=10).replica_sets
+        for replica_set in sets:
+            assert replica_set.min_engines == 2 and len(replica_set.engines) == 2
+            assert {r.engine for r in replica_set.replicas} == set(replica_set.engines)
+        tennis = next(s for s in sets if s.sport == sport_pb2.SPORT_TENNIS)
+        assert {r.replica_id: r.engine for r in tennis.replicas} == {
+            "tennis-1": "markov-dp",
+            "tennis-2": "closed-form",
+            "tennis-3": "markov-dp",
+        }
 
 
 def test_a_hanging_sport_is_refused_at_its_deadline_while_another_keeps_pricing(

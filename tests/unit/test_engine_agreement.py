@@ -269,3 +269,35 @@ async def test_hedged_calls_bring_in_the_other_engine_when_the_first_agree_alone
     )
     assert decision.accepted and clients[2].calls == 1
     assert decision.engines == ["dc-direct", "dc-grid"]
+
+
+async def test_a_replica_declaring_another_engine_than_configured_is_a_fault_not_a_vote() -> None:
+    clients = [
+        Scripted("a1", answer(HONEST_A, "dc-grid"), engine="dc-grid"),
+        # Configured as the independent engine, but runs the reference one: not a 2nd opinion.
+        Scripted("b1", answer(HONEST_A, "dc-grid"), engine="dc-direct"),
+        Scripted("a2", answer(HONEST_A, "dc-grid"), engine="dc-grid"),
+    ]
+    decision = await decide(clients, b"req", 2, 1.0, min_engines=2)
+    assert not decision.accepted and decision.refusal == "SINGLE_ENGINE"
+    outcomes = {v.replica_id: (v.outcome, v.verdict) for v in decision.votes}
+    assert outcomes["b1"] == (Outcome.ENGINE_MISMATCH, Verdict.REPLICA_FAULTY)
+
+
+def test_the_gateway_reads_each_replicas_engine_and_refuses_a_set_of_one_engine() -> None:
+    from gateway.settings import GatewaySettings
+    from service_runtime.settings import SettingsError
+
+    settings = GatewaySettings.from_env(
+        {"BETMESH_GATEWAY_REPLICAS": "football=h:1@dc-grid,h:2@dc-direct,h:3@dc-grid"}
+    )
+    (football,) = settings.replica_sets
+    assert football.addresses == ("h:1", "h:2", "h:3")
+    assert football.engines == ("dc-grid", "dc-direct", "dc-grid")
+    assert settings.min_engines == 2
+    for wrong in ("football=h:1@dc-grid,h:2@dc-grid,h:3@dc-grid", "football=h:1@Bad!,h:2,h:3"):
+        try:
+            GatewaySettings.from_env({"BETMESH_GATEWAY_REPLICAS": wrong})
+        except SettingsError:
+            continue
+        raise AssertionError(f"accepted {wrong}")

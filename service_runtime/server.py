@@ -70,6 +70,8 @@ class ServiceHost:
     on_stop: Sequence[Hook] = ()
     port: int = 0
     metrics_port: int = -1
+    health_port: int = -1
+    _health_server: grpc.aio.Server | None = None
     _server: grpc.aio.Server | None = None
     _health: health.aio.HealthServicer | None = None
 
@@ -128,6 +130,13 @@ class ServiceHost:
         for hook in self.on_start:
             await hook()
         await server.start()
+        if self.settings.health_port >= 0:
+            self._health_server = grpc.aio.server()
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._health_server)
+            self.health_port = self._health_server.add_insecure_port(
+                f"{self.settings.host}:{self.settings.health_port}"
+            )
+            await self._health_server.start()
         for name in ["", *(r.name for r in self.registrations)]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._server, self._health = server, health_servicer
@@ -142,6 +151,9 @@ class ServiceHost:
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds if grace is None else grace)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
+            self._health_server = None
         for hook in self.on_stop:
             try:
                 await hook()

@@ -112,6 +112,9 @@ class ServerSettings:
     max_receive_message_bytes: int = 4 * 1024 * 1024
     # TLS of the port, and of every channel the process opens (service_runtime.tls).
     tls: TlsSettings = field(default_factory=TlsSettings)
+    # A second, plaintext port serving only grpc.health.v1 (-1: none): Kubernetes' native gRPC
+    # probes cannot speak TLS, and health answers carry nothing a caller could use.
+    health_port: int = -1
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -138,6 +141,7 @@ class ServerSettings:
             metrics_host=env.str("METRICS_HOST", env.str("HOST", "127.0.0.1")),
             max_receive_message_bytes=env.int("MAX_RECEIVE_MESSAGE_BYTES", 4 * 1024 * 1024),
             tls=TlsSettings.read(env),
+            health_port=env.int("HEALTH_PORT", -1),
         )
 
 

@@ -173,3 +173,38 @@ async def test_mutual_tls_takes_only_the_token_subjects_own_certificate(
             assert code == grpc.StatusCode.UNAVAILABLE
     finally:
         await host.stop(0)
+
+
+async def test_probes_get_plaintext_health_on_their_own_port_and_nothing_else(
+    authority: LocalAuthority,
+) -> None:
+    """Kubernetes' gRPC probes cannot speak TLS: health alone is served in plaintext."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    settings = dataclasses.replace(
+        local_server_settings(), tls=settings_for(authority.issue("svc-quotes")), health_port=0
+    )
+    host = ServiceHost(
+        "betmesh.quotes",
+        settings,
+        [
+            Registration(
+                "betmesh.quotes.v1.QuoteService",
+                lambda server: quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(
+                    Replica(), server
+                ),
+            )
+        ],
+    )
+    await host.start()
+    try:
+        assert host.health_port > 0
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{host.health_port}") as channel:
+            answer = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="betmesh.quotes.v1.QuoteService"), timeout=5
+            )
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+            code, _, _ = await rpc_error(lambda: info(channel))
+            assert code == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        await host.stop(0)

@@ -128,7 +128,59 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
     problems += _autoscaling(by_kind)
     problems += _edge(by_kind, config_maps)
     problems += _grpc_ingress(by_kind)
+    problems += _tls(objects, by_kind, config_maps)
     return problems
+
+
+def _tls(
+    objects: Sequence[Manifest],
+    by_kind: Mapping[str, list[Manifest]],
+    config_maps: Mapping[str, Manifest],
+) -> Iterator[str]:
+    """Every process that serves TLS mounts a Secret a cert-manager Certificate of ours issues,
+    for the names its Service is called by; probes ask the plaintext health port."""
+    issuers = {o["metadata"]["name"] for o in by_kind.get("Issuer", [])}
+    certificates: dict[str, Manifest] = {}
+    for cert in by_kind.get("Certificate", []):
+        spec = cert.get("spec", {})
+        if spec.get("issuerRef", {}).get("name") not in issuers:
+            yield f"{ref(cert)}: its issuer is not an Issuer here"
+        if not spec.get("isCA"):
+            if not {"server auth", "client auth"} <= set(spec.get("usages", [])):
+                yield f"{ref(cert)}: needs usages server auth and client auth"
+            certificates[spec.get("secretName")] = cert
+    services = by_kind.get("Service", [])
+    for obj in (o for o in objects if o.get("kind") in WORKLOADS):
+        template = pod_template(obj).get("spec", {})
+        volumes = {v.get("name"): v for v in template.get("volumes", [])}
+        for container in template.get("containers", []):
+            env = _env(container, config_maps)
+            cert_file = env.get("BETMESH_TLS_CERT_FILE")
+            if not cert_file:
+                continue
+            folder = cert_file.rsplit("/", 1)[0]
+            mount = next(
+                (m for m in container.get("volumeMounts", []) if m.get("mountPath") == folder),
+                None,
+            )
+            secret = (volumes.get(mount.get("name")) or {}).get("secret", {}) if mount else {}
+            found = certificates.get(str(secret.get("secretName", "")))
+            if found is None:
+                yield f"{ref(obj)}: BETMESH_TLS_CERT_FILE is not a Certificate's Secret at {folder}"
+                continue
+            names = set(found["spec"].get("dnsNames", []))
+            for service in services:
+                selector = {"matchLabels": service.get("spec", {}).get("selector", {})}
+                if selects(selector, pod_labels(obj)):
+                    called = service["metadata"]["name"]
+                    if not names & {called, f"*.{called}"}:
+                        yield f"{ref(found)}: not valid for {called}, which {ref(obj)} serves"
+            health = env.get("BETMESH_HEALTH_PORT")
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                grpc_probe = container.get(probe, {}).get("grpc")
+                if grpc_probe is not None and str(grpc_probe.get("port")) != health:
+                    yield f"{ref(obj)}: {probe} asks a TLS port; kubelet's gRPC probes need the"
+                    yield f"  plaintext BETMESH_HEALTH_PORT ({health})"
 
 
 def _env(container: Mapping[str, Any], config_maps: Mapping[str, Manifest]) -> dict[str, str]:

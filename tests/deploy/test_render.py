@@ -124,7 +124,7 @@ sys.exit(1 if problems else 0)
 def test_the_real_overlays_render_and_validate() -> None:
     result = run_tools("-m", "deploy.tools.validate_k8s")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "k8s overlay prod: 58 objects" in result.stdout, result.stdout
+    assert "k8s overlay prod: 70 objects" in result.stdout, result.stdout
 
 
 RENDER_JSON = """
@@ -186,7 +186,7 @@ def test_a_broken_overlay_fails_validation(tmp_path: Path) -> None:
     # No readiness probe, and a schema error (a misspelt field, refused in strict mode).
     probe = (
         "          readinessProbe:\n"
-        "            grpc: {port: 50051, service: betmesh.bets.v1.BetService}\n"
+        "            grpc: {port: 50052, service: betmesh.bets.v1.BetService}\n"
         "            periodSeconds: 5\n"
         "            failureThreshold: 2\n"
     )
@@ -227,3 +227,40 @@ def test_cdk_synthesises_the_layout(tmp_path: Path) -> None:
     assert sum(elb_tag in s.get("Tags", []) for s in of("AWS::EC2::Subnet")) == 3
     assert not of("AWS::CloudFront::Distribution")
     assert of("AWS::Lambda::Function")[0]["PackageType"] == "Image"
+
+
+TLS_RULES = """
+import json
+from pathlib import Path
+from deploy.tools.checks import check
+from deploy.tools.render import build
+objects = build(Path("deploy/k8s/overlays/prod"))
+found = {}
+found["clean"] = check(objects)
+without = [o for o in objects if o["metadata"]["name"] != "betmesh-gateway-tls"]
+found["no_certificate"] = check(without)
+narrow = json.loads(json.dumps(objects))
+for o in narrow:
+    if o["metadata"]["name"] == "betmesh-live-tls":
+        o["spec"]["dnsNames"] = ["elsewhere"]
+found["wrong_names"] = check(narrow)
+probing = json.loads(json.dumps(objects))
+for o in probing:
+    if o["kind"] == "Deployment" and o["metadata"]["name"] == "bets":
+        o["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["grpc"]["port"] = 50051
+found["tls_probe"] = check(probing)
+print(json.dumps(found))
+"""
+
+
+@needs_deploy_tools
+def test_tls_rules_on_the_real_overlay() -> None:
+    """Every TLS process mounts a Certificate of ours valid for its Service; probes go to the
+    plaintext health port: the real manifests pass, and each broken variant is named."""
+    result = run_tools("-c", TLS_RULES)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["clean"] == []
+    assert any("Deployment/gateway: BETMESH_TLS_CERT_FILE" in p for p in found["no_certificate"])
+    assert any("not valid for live" in p for p in found["wrong_names"])
+    assert any("Deployment/bets: readinessProbe asks a TLS port" in p for p in found["tls_probe"])

@@ -314,19 +314,6 @@ def test_the_match_day_demo_plays_against_the_running_mesh(
         assert path.read_text().strip() not in result.stdout + mesh.output() + logs
 
 
-def test_sigterm_stops_every_child_and_the_launcher_exits_0(mesh: Launcher) -> None:
-    children = processes_of(mesh.pid)
-    assert set(mesh.service_pids) <= set(children)
-    watchdog = mesh.record["watchdog_pid"]
-    assert mesh.process is not None
-    mesh.process.send_signal(signal.SIGTERM)
-    assert mesh.process.wait(60) == 0, mesh.output()[-4000:]
-    assert wait_gone([*children, watchdog], 10) == []
-    assert processes_of(mesh.pid) == []
-    assert "mesh stopped" in mesh.output()
-    assert not os.path.exists(f"/proc/{watchdog}/cmdline") or wait_gone([watchdog], 5) == []
-
-
 def admin(mesh: Launcher, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "launcher", "admin", "--state-dir", str(mesh.state_dir), *arguments],
@@ -361,3 +348,16 @@ def test_the_operator_cli_reads_and_refuses_through_the_public_apis(mesh: Launch
     assert refused.stderr.startswith("betmesh admin: NOT_FOUND") or "INVALID_ARGUMENT" in (
         refused.stderr
     ), refused.stderr
+
+
+def test_sigterm_stops_every_child_and_the_launcher_exits_0(mesh: Launcher) -> None:
+    children = processes_of(mesh.pid)
+    assert set(mesh.service_pids) <= set(children)
+    watchdog = mesh.record["watchdog_pid"]
+    assert mesh.process is not None
+    mesh.process.send_signal(signal.SIGTERM)
+    assert mesh.process.wait(60) == 0, mesh.output()[-4000:]
+    assert wait_gone([*children, watchdog], 10) == []
+    assert processes_of(mesh.pid) == []
+    assert "mesh stopped" in mesh.output()
+    assert not os.path.exists(f"/proc/{watchdog}/cmdline") or wait_gone([watchdog], 5) == []

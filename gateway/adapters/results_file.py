@@ -9,7 +9,6 @@ from pathlib import Path
 from betmesh.common.v1 import sport_pb2
 
 from gateway.domain.canary import PastResult
-from services.quotes.fitting.data import participant_id, read_results
 
 
 class ResultsFiles:
@@ -24,6 +23,11 @@ class ResultsFiles:
             if path is None or sport != sport_pb2.SPORT_FOOTBALL:
                 self._read[sport] = []
             else:
+                # The fitting job's own reader, so names map to ids exactly as the fit maps
+                # them; imported here, not at start: its package pulls in SciPy, which made the
+                # gateway's start 40% slower for a file read once, if ever.
+                from services.quotes.fitting.data import participant_id, read_results
+
                 rows, _ = read_results(path)
                 self._read[sport] = [
                     PastResult(

@@ -256,6 +256,7 @@ def run_demo(args: argparse.Namespace, signals: Signals, launched_at: float) -> 
         start(mesh, launched_at)
         say("")
         target = Target.from_mesh(mesh)
+        target.chain_rpc_url = mesh.chain_rpc_urls[0] if mesh.chain_rpc_urls else None
         ok = play(target, options)
         if args.hold:
             ok = hold(mesh, target.web_url) and ok

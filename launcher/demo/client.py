@@ -49,6 +49,8 @@ class Target:
     web_url: str | None = None
     # The mesh's CA under `betmesh up --tls`.
     ca_file: str | None = None
+    # The chain the oracle publishes on, to read the gas its transactions used.
+    chain_rpc_url: str | None = None
 
     @classmethod
     def from_mesh(cls, mesh: MeshLike) -> Target:

@@ -267,6 +267,18 @@ class Day:
         self.say("")
         self.say(f"match day {self.state.run_id}: summary")
         report.render(self.state, built, self.say)
+        gas = None
+        try:
+            gas = results.oracle_gas(self.clients.target.chain_rpc_url, self.state.matches)
+        except Exception as exc:  # a summary line is not worth failing the day for
+            self.say(f"oracle gas: not read ({type(exc).__name__})")
+        if gas is not None:
+            transactions, published, used = gas
+            self.say(
+                f"oracle gas: {published} results in {transactions} report transactions,"
+                f" {used // published:,} gas per result (finality by the contract's view:"
+                " no finalisation transaction)"
+            )
         if built.ledger_problems:
             self.failures.append("the wallets do not reconcile with the bets")
         if self.options.summary_json is not None:
@@ -275,7 +287,13 @@ class Day:
                 self.state,
                 built,
                 self.players,
-                {"failures": self.failures, "web_url": self.clients.target.web_url},
+                {
+                    "failures": self.failures,
+                    "web_url": self.clients.target.web_url,
+                    "oracle_gas": None
+                    if gas is None
+                    else {"transactions": gas[0], "results": gas[1], "gas": gas[2]},
+                },
             )
 
     # ---- the day ------------------------------------------------------------------------

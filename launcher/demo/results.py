@@ -146,3 +146,19 @@ def await_settlement(
         if not waiting or time.monotonic() > deadline:
             return waiting
         time.sleep(0.5)
+
+
+def oracle_gas(chain_rpc_url: str | None, matches: Iterable[Match]) -> tuple[int, int, int] | None:
+    """(transactions, results, gas) of the oracle's report transactions this run, from their
+    receipts; None without a chain to ask. Finality is the contract's view by default, so
+    there is no finalisation transaction to add."""
+    hashes = [m.tx_hash for m in matches if m.tx_hash]
+    if not chain_rpc_url or not hashes:
+        return None
+    from hexbytes import HexBytes
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(chain_rpc_url, request_kwargs={"timeout": RPC_TIMEOUT}))
+    distinct = set(hashes)
+    gas = sum(int(w3.eth.get_transaction_receipt(HexBytes(h))["gasUsed"]) for h in distinct)
+    return len(distinct), len(hashes), gas

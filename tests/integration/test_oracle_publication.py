@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,12 @@ class Rig:
 
 @pytest.fixture
 def rig(anvil: Anvil, postgres_admin_url: str, tmp_path: Path) -> Iterator[Rig]:
+    yield from _rig(anvil, postgres_admin_url, tmp_path)
+
+
+def _rig(
+    anvil: Anvil, postgres_admin_url: str, tmp_path: Path, window: int = 0
+) -> Generator[Rig, None, None]:
     # Each test owns a database and a contract: the sweep publishes every validated result.
     name = unique_name("oracle_pub")
     url = create_database(postgres_admin_url, name)
@@ -146,7 +152,7 @@ def rig(anvil: Anvil, postgres_admin_url: str, tmp_path: Path) -> Iterator[Rig]:
         admin,
         [Account.from_key(k).address for k in signer_keys],
         2,
-        0,
+        window,
         [Account.from_key(transmitter).address],
     )
     files = []
@@ -423,3 +429,24 @@ async def test_without_finalise_transactions_a_result_is_final_by_the_contracts_
         assert rig.logs("ResultFinalised", f) == []
         assert bind(rig.w3, rig.address).functions.isFinal(fixture_key(f)).call()
     assert rig.wallet_nonce() == 1  # one batch, no finalisation gas
+
+
+async def test_final_by_view_on_a_chain_that_mines_only_on_demand(
+    anvil: Anvil, postgres_admin_url: str, tmp_path: Path
+) -> None:
+    # A 2 s dispute window and no block after the report's: the window closes by the next
+    # block's time, no transaction needed to see it.
+    made = _rig(anvil, postgres_admin_url, tmp_path, window=2)
+    chosen = next(made)
+    try:
+        fixture = f"fx-{secrets.token_hex(6)}"
+        await chosen.agree(fixture)
+        publisher = chosen.publisher(
+            finalise_transactions=False, confirmations=1, batch_wait_seconds=0
+        )
+        step_until(
+            chosen, publisher, lambda: chosen.publication(fixture).status == "FINAL", mine=False
+        )
+        assert chosen.wallet_nonce() == 1
+    finally:
+        made.close()

@@ -606,25 +606,33 @@ class ChainPublisher:
 
     def final_by_view(self) -> int:
         """Finality without a transaction: the contract's result is final once its dispute
-        window has passed (`isFinal`), `finalise` only adds an event. Read at the confirmed
-        depth, one call per result whose window closed; returns how many became FINAL."""
+        window has passed (`isFinal`), `finalise` only adds an event. The version is read at
+        the confirmed depth; the time is the next block's (`pending`: every later block is at
+        least as late, and a chain that mines only on demand has no newer block to wait for).
+        One call per result whose window closed; returns how many became FINAL."""
         depth = self.head.number - self.config.confirmations + 1
         if depth < 0:
             return 0
-        block = self.w3.eth.get_block(depth)
+        chain_time = self._next_block_time()
         due = self.outbox.awaiting_finalisation(
-            self.config.batch_size * 5, int(block["timestamp"]), self.dispute_window
+            self.config.batch_size * 5, chain_time, self.dispute_window
         )
         window, found = self.dispute_window, 0
         for fixture_id, key in due:
             stored = self.contract.functions.latest(key).call(block_identifier=depth)
             version, first_accepted, finalised = int(stored[3]), int(stored[5]), bool(stored[6])
-            if finalised or int(block["timestamp"]) >= first_accepted + window:
+            if finalised or chain_time >= first_accepted + window:
                 if self.outbox.mark_final(key, version, "", depth):
                     found += 1
             else:
                 log.info("not final on chain yet", extra={"fixture_id": fixture_id})
         return found
+
+    def _next_block_time(self) -> int:
+        try:
+            return int(self.w3.eth.get_block("pending")["timestamp"])
+        except (Web3RPCError, ValueError, KeyError, TypeError):
+            return self.head.timestamp  # a node without "pending": the head's time
 
     # ---- reading back -------------------------------------------------------------------
 

@@ -413,6 +413,7 @@ def test_every_rpc_is_built() -> None:
         "GetCashOutOffer",
         "CashOut",
         "ListResultHolds",
+        "GetQuarterlyStatement",
     }
 
 

@@ -291,6 +291,13 @@ class BetmeshStack(cdk.Stack):
             description="Ethereum JSON-RPC URLs (Infura with its API key, or the self-hosted node)",
             removal_policy=removal,
         )
+        secretsmanager.Secret(
+            self,
+            "BetsRpc",
+            secret_name=f"betmesh/{environment}/bets-rpc",
+            description="bets' own JSON-RPC URLs to read the oracle contract (its own API key)",
+            removal_policy=removal,
+        )
         # One KMS key per oracle signer, each usable by its own role only: a compromised
         # component yields at most one of the k signatures. secp256k1 is Ethereum's curve.
         for index in range(1, ORACLE_SIGNERS + 1):

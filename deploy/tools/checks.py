@@ -16,7 +16,8 @@ Rules:
   the gateway's BETMESH_GATEWAY_REPLICAS with a strict-majority quorum; only the gateway may
   reach them; replicas of a sport kept apart by node (hard) and zone (spread) when
   `strict_scheduling`;
-- only the oracle may egress to the chain RPC port; only pods labelled public take traffic from
+- only the oracle (publishing) and bets (settling from the contract) may egress to the chain RPC
+  port; only pods labelled public take traffic from
   outside the namespace, and the Ingress routes only to them;
 - every betmesh process runs with BETMESH_AUTH_MODE=tokens (quote replicas included);
 - under BETMESH_AUTH_MODE=tokens, every service that calls other services (the gateway, live,
@@ -44,6 +45,8 @@ Manifest = Mapping[str, Any]
 
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 CHAIN_RPC_PORT = 8545
+# The oracle publishes on chain; bets reads the contract's stored results to settle.
+CHAIN_READERS = frozenset({"oracle", "bets"})
 BETMESH_IMAGE = re.compile(r"(^|/)betmesh(:|@|$)")
 # Variables whose value is a credential or carries one (URLs with passwords, keys, tokens).
 SECRET_NAME = re.compile(
@@ -456,7 +459,7 @@ def _network(objects: Sequence[Manifest], by_kind: Mapping[str, list[Manifest]])
         names = {pod_labels(w).get("app.kubernetes.io/name") for w in selected}
         for rule in spec.get("egress", []):
             ports = {p.get("port") for p in rule.get("ports", [])}
-            others = sorted(str(n) for n in names - {"oracle"})
+            others = sorted(str(n) for n in names - CHAIN_READERS)
             # No ports listed means every port, the chain RPC's included.
             if (CHAIN_RPC_PORT in ports or not ports) and others:
                 yield f"{ref(policy)}: egress to the chain RPC port from {others}"

@@ -107,7 +107,7 @@ def build(settings: GatewaySettings) -> ServiceHost:
         HealthPolicy(settings.quarantine_after, settings.readmit_after),
         quote_sets,
         dissents,
-        min_engines=settings.min_engines,
+        min_engines_by_sport={c.sport: c.min_engines for c in settings.replica_sets},
     )
     gateway.hedge_after = settings.hedge_seconds
     for replica_set in gateway.replica_sets.values():

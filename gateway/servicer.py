@@ -182,7 +182,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                         )
                         for r in health.replicas.values()
                     ],
-                    min_engines=self.gateway.min_engines,
+                    min_engines=self.gateway.engines_for(replica_set),
                     engines=health.engines(),
                 )
             )

@@ -20,6 +20,9 @@ class ReplicaSetConfig:
     # Per address, the engine the replica must run ("host:port@engine"); "" when not given
     # (the replica's own declaration is then taken).
     engines: tuple[str, ...] = ()
+    # Distinct engines whose replicas must agree before a market of this sport is published
+    # (BETMESH_GATEWAY_MIN_ENGINES: "2" for every sport, or "football=2,tennis=1").
+    min_engines: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,18 @@ class GatewaySettings:
     # under load, replicas slower than the delay must not double the pricing work).
     hedge_budget_percent: float = 10.0
     guard: GuardSettings = field(default_factory=GuardSettings)
-    # Distinct engines whose replicas must agree before a market is published.
-    min_engines: int = 2
+    # Distinct engines whose replicas must agree before a market is published: "2" for every
+    # sport, or per sport ("football=2,tennis=1"; a sport not named gets 2).
+    min_engines: str = "2"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         env = Env(dict(environ)) if environ is not None else Env()
         replica_sets = _replica_sets(
-            env, env.str("GATEWAY_REPLICAS", ""), env.str("GATEWAY_QUORUM", "2")
+            env,
+            env.str("GATEWAY_REPLICAS", ""),
+            env.str("GATEWAY_QUORUM", "2"),
+            env.str("GATEWAY_MIN_ENGINES", "2"),
         )
         settings = cls(
             server=ServerSettings.read(env),
@@ -70,18 +77,18 @@ class GatewaySettings:
             hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
             hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
             guard=GuardSettings.read(env),
-            min_engines=env.int("GATEWAY_MIN_ENGINES", 2),
+            min_engines=env.str("GATEWAY_MIN_ENGINES", "2"),
         )
-        if not 1 <= settings.min_engines <= 8:
-            env.problems.append("BETMESH_GATEWAY_MIN_ENGINES must be within 1..8")
         for config in settings.replica_sets:
             named = set(config.engines)
+            if not 1 <= config.min_engines <= 8:
+                env.problems.append("BETMESH_GATEWAY_MIN_ENGINES must be within 1..8")
             # Every replica named, and fewer engines than the rule needs: nothing could publish.
-            if config.engines and all(config.engines) and len(named) < settings.min_engines:
+            elif config.engines and all(config.engines) and len(named) < config.min_engines:
                 env.problems.append(
                     f"{sport_pb2.Sport.Name(config.sport)} replicas run {len(named)} engine(s) "
-                    f"but BETMESH_GATEWAY_MIN_ENGINES={settings.min_engines}: nothing could be "
-                    "published"
+                    f"but BETMESH_GATEWAY_MIN_ENGINES wants {config.min_engines}: nothing could "
+                    "be published"
                 )
         env.check()
         return settings
@@ -95,9 +102,28 @@ def _sport(env: Env, name: str) -> sport_pb2.Sport.ValueType | None:
         return None
 
 
-def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfig, ...]:
+def _per_sport(env: Env, value: str, default: int, name: str) -> tuple[int, dict[int, int]]:
+    """ "2" (every sport) or "football=2,tennis=1" (a sport not named: `default`)."""
+    per_sport: dict[int, int] = {}
+    try:
+        if "=" not in value:
+            return int(value), per_sport
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            sport_name, _, number = part.partition("=")
+            sport = _sport(env, sport_name)
+            if sport is not None:
+                per_sport[sport] = int(number)
+    except ValueError:
+        env.problems.append(f"BETMESH_{name} must be N or sport=N,...")
+    return default, per_sport
+
+
+def _replica_sets(
+    env: Env, replicas: str, quorum: str, min_engines: str = "2"
+) -> tuple[ReplicaSetConfig, ...]:
     """ "football=h:p@dc-grid,h:p@dc-grid,h:p@dc-direct;tennis=..." ("@engine" optional) and
     "2" or "football=2,tennis=2"."""
+    engines_default, engines_by_sport = _per_sport(env, min_engines, 2, "GATEWAY_MIN_ENGINES")
     default_quorum, per_sport = 2, {}
     if "=" in quorum:
         for part in filter(None, (p.strip() for p in quorum.split(","))):
@@ -125,7 +151,9 @@ def _replica_sets(env: Env, replicas: str, quorum: str) -> tuple[ReplicaSetConfi
             env.problems.append(
                 f"quorum {k} of {len(found)} for {name} must be a strict majority of the replicas"
             )
-        sets.append(ReplicaSetConfig(sport, found, k, engines))
+        sets.append(
+            ReplicaSetConfig(sport, found, k, engines, engines_by_sport.get(sport, engines_default))
+        )
     return tuple(sets)
 
 

@@ -452,11 +452,14 @@ class Mesh:
             if c.spec.env.get("BETMESH_QUOTES_SPORT") == sport
         ]
 
-    def min_engines(self) -> int:
-        """2 (the agreement rule), unless a sport runs fewer than two engines (one replica, or
-        overrides): that sport could then never publish, so the whole mesh runs k-of-n only."""
-        counts = [len(set(self.replica_engines(s))) for s in SPORTS if self.replica_addresses(s)]
-        return 2 if counts and min(counts) >= 2 else 1
+    def min_engines(self) -> str:
+        """Per sport, 2 (the agreement rule), or 1 for a sport that runs one engine only (one
+        replica, or overrides): it could never publish otherwise. Other sports keep the rule."""
+        return ",".join(
+            f"{sport}={2 if len(set(self.replica_engines(sport))) >= 2 else 1}"
+            for sport in SPORTS
+            if self.replica_addresses(sport)
+        )
 
     def address_of(self, name: str) -> str | None:
         return self.addresses.get(name)
@@ -676,7 +679,7 @@ class Mesh:
                 for sport in SPORTS
                 if self.replica_addresses(sport)
             ),
-            "BETMESH_GATEWAY_MIN_ENGINES": str(self.min_engines()),
+            "BETMESH_GATEWAY_MIN_ENGINES": self.min_engines(),
             # A strict majority of each sport's replicas, however many run.
             "BETMESH_GATEWAY_QUORUM": ",".join(
                 f"{sport}={len(self.replica_addresses(sport)) // 2 + 1}"

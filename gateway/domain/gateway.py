@@ -104,6 +104,8 @@ class ReplicaSet:
     # Hedged calls start from a different replica each time, so every replica is heard.
     turn: int = 0
     hedge_budget: HedgeBudget = field(default_factory=HedgeBudget)
+    # Distinct engines that must agree in this sport (None: the gateway's default).
+    min_engines: int | None = None
 
 
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
@@ -140,6 +142,7 @@ class ConsensusGateway:
         quote_sets: QuoteSetRepository,
         dissents: DissentRepository,
         min_engines: int = 2,
+        min_engines_by_sport: dict[sport_pb2.Sport.ValueType, int] | None = None,
     ) -> ConsensusGateway:
         replica_sets = {}
         for sport, quorum, clients in sets:
@@ -151,7 +154,11 @@ class ConsensusGateway:
                 for c in clients
             }
             replica_sets[sport] = ReplicaSet(
-                sport, clients, health, asyncio.Semaphore(max_in_flight)
+                sport,
+                clients,
+                health,
+                asyncio.Semaphore(max_in_flight),
+                min_engines=(min_engines_by_sport or {}).get(sport),
             )
         return cls(
             replica_sets,
@@ -161,6 +168,10 @@ class ConsensusGateway:
             max_in_flight=max_in_flight,
             min_engines=min_engines,
         )
+
+    def engines_for(self, replica_set: ReplicaSet) -> int:
+        """Distinct engines that must agree in the set's sport."""
+        return replica_set.min_engines or self.min_engines
 
     async def quote(
         self, request: quote_service_pb2.PriceFixtureRequest, *, shed: bool = True
@@ -186,7 +197,8 @@ class ConsensusGateway:
         engines = {replica_set.health.replicas[r].engine for r in counting_ids}
         configured = set(replica_set.health.engines())
         if len(counting_ids) < replica_set.health.quorum or (
-            configured and len(engines & configured) < min(self.min_engines, len(configured))
+            configured
+            and len(engines & configured) < min(self.engines_for(replica_set), len(configured))
         ):
             # Too few healthy replicas (or engines) for the rule: quarantine steps aside rather
             # than leave the sport unpriceable for ever. Safety does not rest on it: k
@@ -219,7 +231,7 @@ class ConsensusGateway:
                 ),
                 hedge_after=self.hedge_after,
                 hedge_budget=replica_set.hedge_budget,
-                min_engines=self.min_engines,
+                min_engines=self.engines_for(replica_set),
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
@@ -281,7 +293,7 @@ class ConsensusGateway:
                 request.SerializeToString(deterministic=True),
                 replica_set.health.quorum,
                 self.deadline_seconds,
-                min_engines=self.min_engines,
+                min_engines=self.engines_for(replica_set),
             )
         if decision.common_error is not None:
             error = decision.common_error

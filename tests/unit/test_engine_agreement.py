@@ -294,7 +294,19 @@ def test_the_gateway_reads_each_replicas_engine_and_refuses_a_set_of_one_engine(
     (football,) = settings.replica_sets
     assert football.addresses == ("h:1", "h:2", "h:3")
     assert football.engines == ("dc-grid", "dc-direct", "dc-grid")
-    assert settings.min_engines == 2
+    assert football.min_engines == 2
+    one_engine_tennis = GatewaySettings.from_env(
+        {
+            "BETMESH_GATEWAY_REPLICAS": "football=h:1@dc-grid,h:2@dc-direct,h:3@dc-grid;"
+            "tennis=h:4@markov-dp",
+            "BETMESH_GATEWAY_QUORUM": "football=2,tennis=1",
+            "BETMESH_GATEWAY_MIN_ENGINES": "football=2,tennis=1",
+        }
+    )
+    assert {c.sport: c.min_engines for c in one_engine_tennis.replica_sets} == {
+        sport_pb2.SPORT_FOOTBALL: 2,
+        sport_pb2.SPORT_TENNIS: 1,
+    }
     for wrong in ("football=h:1@dc-grid,h:2@dc-grid,h:3@dc-grid", "football=h:1@Bad!,h:2,h:3"):
         try:
             GatewaySettings.from_env({"BETMESH_GATEWAY_REPLICAS": wrong})

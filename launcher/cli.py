@@ -81,7 +81,30 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
         "--chain-rpc-url",
         action="append",
         default=[],
-        help="use this Ethereum JSON-RPC node instead of a local anvil",
+        help="use this Ethereum JSON-RPC node instead of a local anvil (repeatable: fail-over)",
+    )
+    parser.add_argument(
+        "--chain-rpc-url-file",
+        type=Path,
+        help="read the node URLs from this file, one a line (a provider URL carries its API "
+        "key: keep it out of the command line and shell history)",
+    )
+    parser.add_argument(
+        "--oracle-deployment",
+        type=Path,
+        help="the contract and key sources made by the deploy tool (docs/deploy-chain.md); "
+        "without it the launcher deploys a fresh contract on a development chain",
+    )
+    parser.add_argument(
+        "--no-chain-publishing",
+        action="store_true",
+        help="validate and store results without publishing them (no signers)",
+    )
+    parser.add_argument(
+        "--dispute-window-seconds",
+        type=int,
+        default=5,
+        help="a fresh contract's correction window (at least 1)",
     )
     parser.add_argument("--replicas", type=int, default=3, help="quote replicas per sport")
     parser.add_argument(
@@ -134,12 +157,25 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def chain_urls(args: argparse.Namespace) -> tuple[str, ...]:
+    urls = list(args.chain_rpc_url)
+    if args.chain_rpc_url_file is not None:
+        lines = args.chain_rpc_url_file.read_text().splitlines()
+        urls += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if args.dispute_window_seconds < 1:
+        raise SystemExit("--dispute-window-seconds must be at least 1")
+    return tuple(urls)
+
+
 def config_from(args: argparse.Namespace) -> MeshConfig:
     return MeshConfig(
         state_dir=args.state_dir.resolve(),
         database_url=args.database_url,
         redis_url=args.redis_url,
-        chain_rpc_urls=tuple(args.chain_rpc_url),
+        chain_rpc_urls=chain_urls(args),
+        chain_publishing=not args.no_chain_publishing,
+        oracle_deployment=args.oracle_deployment.resolve() if args.oracle_deployment else None,
+        dispute_window_seconds=args.dispute_window_seconds,
         replicas=parse_replicas(args.replicas, args.sport_replicas),
         live_processes=args.live,
         gateways=args.gateways,

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 import grpc
 from betmesh.common.v1 import sport_pb2
@@ -50,7 +50,14 @@ from launcher.embedded import (
 )
 from services.quotes.domain.engines import ENGINES
 
+if TYPE_CHECKING:  # web3 is heavy: imported only when a chain is prepared
+    from services.oracle.chain.launch import OracleDeployment
+
 HOST = "127.0.0.1"
+ORACLE = "services.oracle"
+SIGNER = "services.signer"
+SIGNER_COUNT = 3  # a local deployment's n (k = 2): services/oracle/chain/launch.py
+SIGNER_STAGE = 0  # with the first processes (they need only the chain); the oracle (2) asks them
 SPORTS = ("football", "tennis", "basketball")
 DEMO_CLIENT_ID = "betmesh-demo-operator"
 # Audiences the demo operator may ask tokens for: every service it talks to.
@@ -71,7 +78,9 @@ SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "gateway": ("betmesh.quotes",),
     "services.live": ("betmesh.gateway",),  # in-play repricing
     "services.bets": ("betmesh.gateway", "betmesh.identity", "betmesh.live"),
-    "services.oracle": (),
+    # Signatures from its signer processes (each answers the oracle's credential only).
+    "services.oracle": ("betmesh.signer",),
+    "services.signer": (),
     "services.identity": (),
     # Anonymous visitors' odds board: the edge's own token, role public (below), for live; for
     # identity, to vouch for a visitor's address on sign-in starts and sign-ups (rate limits).
@@ -170,6 +179,13 @@ class MeshConfig:
     database_url: str | None = None  # None: embedded PostgreSQL, database "betmesh"
     redis_url: str | None = None  # None: embedded Redis
     chain_rpc_urls: Sequence[str] = ()  # empty: a local anvil
+    # The oracle publishes on the chain (its contract and signer processes): on a local or
+    # external development chain the launcher deploys one; on a real network it takes a
+    # deployment file from the deploy tool (docs/deploy-chain.md). False: no signers, the oracle
+    # validates and stores results without publishing (said so in the table at start).
+    chain_publishing: bool = True
+    oracle_deployment: Path | None = None
+    dispute_window_seconds: int = 5
     replicas: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(SPORTS, 3))
     otlp_endpoint: str | None = None
     base_port: int | None = None  # None: free ports
@@ -414,6 +430,7 @@ class Mesh:
         self._redis: EmbeddedRedis | None = None
         self._anvil: Anvil | None = None
         self.oracle_env: dict[str, str] = {}  # contract address and key file paths
+        self.deployment: OracleDeployment | None = None
         self._watchdog: Watchdog | None = None
         self._out_lock = threading.Lock()
         self._log_files: list[IO[str]] = []
@@ -630,7 +647,14 @@ class Mesh:
         for spec in self.skipped:
             lines.append(f"{spec.name:<{width}}  {'(not built yet)':<21}  {'-':>7}  {spec.module}")
         infra = [("postgres", _redact(self.database_url)), ("redis", self.redis_url)]
-        infra += [("chain", url) for url in self.chain_rpc_urls]
+        # Provider URLs carry API keys in their path: scheme and host only.
+        from services.oracle.chain.rpc import redact
+
+        infra += [("chain", redact(url)) for url in self.chain_rpc_urls]
+        if not any(c.spec.module == SIGNER for c in self.children):
+            infra.append(("chain", "results are not published (no signers in this mesh)"))
+        elif self.deployment is not None:
+            infra.append(("contract", self.deployment.contract_address))
         lines += [f"{name:<{width}}  {where}" for name, where in infra]
         return "\n".join(lines)
 
@@ -744,6 +768,7 @@ class Mesh:
             if config.auth == "tokens":
                 wanted.add("services.identity")  # every service needs its keys and tokens
             specs = [s for s in specs if {s.name, s.module, s.module.rsplit(".", 1)[-1]} & wanted]
+        specs += self._signer_specs(specs)
         ports = iter(range(config.base_port, 65536)) if config.base_port else None
         for spec in specs:
             if not module_exists(spec.module):
@@ -760,6 +785,22 @@ class Mesh:
                     metrics_port=-1 if spec.module == EDGE_MODULE else free_port(),
                 )
             )
+
+    def _signer_specs(self, planned: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+        """One process per oracle signer key, started before the oracle (which asks them)."""
+        config = self.config
+        if not config.chain_publishing or not any(s.module == ORACLE for s in planned):
+            return []
+        count = SIGNER_COUNT
+        if config.oracle_deployment is not None:
+            from services.oracle.chain.launch import OracleDeployment
+
+            self.deployment = OracleDeployment.from_file(config.oracle_deployment)
+            count = len(self.deployment.signers)
+        return [
+            ServiceSpec(f"signer-{index}", SIGNER, stage=SIGNER_STAGE)
+            for index in range(1, count + 1)
+        ]
 
     def _make_service_clients(self) -> None:
         """A fresh credential per service module at every start (like the demo operator's)."""
@@ -866,16 +907,29 @@ class Mesh:
         def chain() -> None:
             if config.chain_rpc_urls:
                 self.chain_rpc_urls = list(config.chain_rpc_urls)
-                return
-            self._anvil = Anvil()
-            self._anvil.start()
-            assert self._anvil.process is not None
-            watchdog.process(self._anvil.process.pid)
-            self.chain_rpc_urls = [self._anvil.url]
-            # The oracle publishes here: its contract deployed, its keys generated (0600 files).
-            from services.oracle.chain.launch import prepare_local_chain
+            else:
+                # A block every second, with or without transactions: the dispute window closes
+                # by block time, so a lone result still becomes final.
+                self._anvil = Anvil(block_time=1)
+                self._anvil.start()
+                assert self._anvil.process is not None
+                watchdog.process(self._anvil.process.pid)
+                self.chain_rpc_urls = [self._anvil.url]
+            if not any(c.spec.module == SIGNER for c in self.children):
+                return  # not publishing (or no oracle in this mesh)
+            if self.deployment is None:
+                # A development chain: contract deployed, keys generated (0600 files).
+                from services.oracle.chain.launch import DevChainRefused, prepare_local_chain
 
-            self.oracle_env = prepare_local_chain(self._anvil.url, config.state_dir / "oracle-keys")
+                try:
+                    self.deployment = prepare_local_chain(
+                        self.chain_rpc_urls[0],
+                        config.state_dir / "oracle-keys",
+                        config.dispute_window_seconds,
+                    )
+                except DevChainRefused as exc:
+                    raise MeshError(str(exc)) from None
+            self.oracle_env = self.deployment.oracle_env()
 
         for target in (postgres, redis, chain):
             run(target)
@@ -901,8 +955,16 @@ class Mesh:
             issued = self._certificates.get(child.spec.module)
             if issued is not None:
                 env.update(issued.env())
-            if child.spec.module == "services.oracle":
+            if child.spec.module == ORACLE:
                 env.update(self.oracle_env)
+                env["BETMESH_ORACLE_SIGNER_ADDRESSES"] = ",".join(
+                    c.address for c in self.children if c.spec.module == SIGNER
+                )
+            if child.spec.module == SIGNER and self.deployment is not None:
+                signers = [c for c in self.children if c.spec.module == SIGNER]
+                env.update(self.deployment.signer_env(signers.index(child)))
+                if self.config.auth == "anonymous":
+                    env["BETMESH_SIGNER_ALLOW_ANONYMOUS"] = "true"
             if child.spec.module == "services.bets" and self.oracle_env:
                 # Bets settles from what the contract stores, read through its own URLs.
                 env.update(

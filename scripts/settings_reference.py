@@ -35,6 +35,7 @@ SERVICES = [
     ("bets", "services.bets.settings:BetsSettings"),
     ("identity", "services.identity.settings:IdentitySettings"),
     ("oracle", "services.oracle.settings:OracleSettings"),
+    ("signer", "services.signer.settings:SignerSettings"),
     ("edge", "gateway.edge.settings:EdgeSettings"),
 ]
 # Values that open the branches an empty environment does not take.

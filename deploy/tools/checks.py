@@ -132,6 +132,7 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
     problems += _edge(by_kind, config_maps)
     problems += _grpc_ingress(by_kind)
     problems += _tls(objects, by_kind, config_maps)
+    problems += _signers(workloads, config_maps)
     return problems
 
 
@@ -184,6 +185,39 @@ def _tls(
                 if grpc_probe is not None and str(grpc_probe.get("port")) != health:
                     yield f"{ref(obj)}: {probe} asks a TLS port; kubelet's gRPC probes need the"
                     yield f"  plaintext BETMESH_HEALTH_PORT ({health})"
+
+
+
+def _signers(workloads: Sequence[Manifest], config_maps: Mapping[str, Manifest]) -> Iterator[str]:
+    """One compromised component yields at most one signature: no signer key in the oracle,
+    each signer pod with one key source and a ServiceAccount of its own, one pod per key."""
+    accounts: dict[str, str] = {}
+    for obj in workloads:
+        pod = pod_template(obj).get("spec", {})
+        for container in containers(obj):
+            args = container.get("args") or [""]
+            names = {var["name"] for var in container.get("env", [])}
+            if args[0] == "services.oracle" and "BETMESH_ORACLE_SIGNER_KEY_FILES" in names:
+                yield f"{ref(obj)}: the oracle must hold no signer key (signer pods sign)"
+            if args[0] != SIGNER_MODULE:
+                continue
+            account = pod.get("serviceAccountName", "")
+            if not account or account == "default":
+                yield f"{ref(obj)}: a signer needs a ServiceAccount of its own"
+            elif account in accounts:
+                yield f"{ref(obj)}: shares ServiceAccount {account} with {accounts[account]}"
+            else:
+                accounts[account] = ref(obj)
+            if int(obj.get("spec", {}).get("replicas", 1)) != 1:
+                yield f"{ref(obj)}: one signer pod per key (replicas: 1)"
+            # Its key's Secret; the TLS identity (a cert-manager Secret, *-tls) aside.
+            secrets = [
+                v
+                for v in pod.get("volumes", [])
+                if "secret" in v and not str(v["secret"].get("secretName", "")).endswith("-tls")
+            ]
+            if len(secrets) > 1:
+                yield f"{ref(obj)}: a signer mounts one key Secret at most"
 
 
 def _env(container: Mapping[str, Any], config_maps: Mapping[str, Manifest]) -> dict[str, str]:
@@ -269,8 +303,16 @@ def _coverage(obj: Manifest, budgets: list[Manifest], policies: list[Manifest]) 
 # Processes (the container's first argument) that call other services (launcher.mesh's
 # SERVICE_CALLS): each needs a token of its own when tokens are enforced.
 CALLERS = frozenset(
-    {"gateway", "gateway.edge", "services.live", "services.bets", "services.quotes"}
+    {
+        "gateway",
+        "gateway.edge",
+        "services.live",
+        "services.bets",
+        "services.quotes",
+        "services.oracle",
+    }
 )
+SIGNER_MODULE = "services.signer"
 
 
 def _tokens(obj: Manifest, config_maps: Mapping[str, Manifest]) -> Iterator[str]:

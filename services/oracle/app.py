@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.postgres import create_engine, migrate
 from service_runtime.server import Registration, ServiceHost
@@ -18,9 +19,10 @@ from services.oracle.adapters.events import ResultEventPublisher, result_finalis
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.adapters.wallet_lease import WalletLease
+from services.oracle.chain.contract import bind
 from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.chain.remote_signers import RemoteSignerPool
 from services.oracle.chain.rpc import AllEndpointsFailed, FailoverProvider, QuotaExhausted
-from services.oracle.chain.signers import ReportSigner, SignerPool
 from services.oracle.domain.results import Oracle
 from services.oracle.servicer import OracleServicer
 from services.oracle.settings import OracleSettings
@@ -44,13 +46,22 @@ async def _relay(oracle: Oracle, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def make_publisher(settings: OracleSettings, store: PostgresResultStore) -> ChainPublisher:
-    """The chain side; each signer component loads its own key file (see signers.py)."""
+def make_publisher(
+    settings: OracleSettings, store: PostgresResultStore, channels: ChannelPool
+) -> ChainPublisher:
+    """The chain side: the transmitter key (the only one held here) and the signer processes,
+    asked over gRPC on this event loop (remote_signers.py)."""
     from eth_account import Account
     from web3 import Web3
 
     w3 = Web3(FailoverProvider(settings.rpc_urls, quota_probe_seconds=settings.quota_probe_seconds))
-    signers = SignerPool([ReportSigner.from_key_file(Path(f)) for f in settings.signer_key_files])
+    contract = bind(w3, settings.contract_address)
+    signers = RemoteSignerPool(
+        settings.signer_addresses,
+        asyncio.get_running_loop(),
+        channels,
+        lambda: [str(a) for a in contract.functions.signers().call()],
+    )
     transmitter = Account.from_key(Path(settings.transmitter_key_file).read_text().strip())
     return ChainPublisher(
         w3,
@@ -141,7 +152,8 @@ async def build(
     )
     store = PostgresResultStore(engine, publishing=settings.publishing)
     oracle = Oracle(store, settings.required_sources, events)
-    publisher = make_publisher(settings, store) if settings.publishing else None
+    channels = ChannelPool()  # the oracle's own client credential: signers answer it only
+    publisher = make_publisher(settings, store, channels) if settings.publishing else None
     bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None
     servicer = OracleServicer(oracle)
     tasks: list[asyncio.Task[None]] = []
@@ -175,6 +187,7 @@ async def build(
                 await task
         if lease is not None:
             await asyncio.to_thread(lease.release)
+        await channels.close()
         if redis_client is not None:
             await redis_client.aclose()
         await asyncio.to_thread(engine.dispose)

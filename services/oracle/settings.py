@@ -17,11 +17,13 @@ class OracleSettings:
     # Ethereum JSON-RPC endpoints for publication (read now, used once chain work lands).
     rpc_urls: tuple[str, ...]
     event_relay_interval_seconds: float
-    # Publishing is on when a contract address, a transmitter key and signer keys are given.
+    # Publishing is on when a contract address, the transmitter key and signers are given.
     contract_address: str = ""
-    # One file per key (0600): keys stay out of the environment, logs and code.
+    # The transmitter's key file (0600): the only key the oracle holds.
     transmitter_key_file: str = ""
-    signer_key_files: tuple[str, ...] = ()
+    # host:port of each signer process (services/signer); every one is asked, the contract's
+    # current signer set decides which signatures count.
+    signer_addresses: tuple[str, ...] = ()
     confirmations: int = 2
     max_fee_gwei: int = 200
     replace_after_seconds: float = 30.0
@@ -50,7 +52,7 @@ class OracleSettings:
         return bool(
             self.contract_address
             and self.transmitter_key_file
-            and self.signer_key_files
+            and self.signer_addresses
             and self.rpc_urls
         )
 
@@ -92,6 +94,19 @@ class OracleSettings:
             env.problems.append("BETMESH_ORACLE_DROP_AFTER_SECONDS must be at least 1")
         if not 0 < idle_check <= 3600:
             env.problems.append("BETMESH_ORACLE_IDLE_CHECK_SECONDS must be in (0, 3600]")
+        if env.str("ORACLE_SIGNER_KEY_FILES", ""):
+            # Signer keys live in signer processes now: refuse a deployment still mounting them.
+            env.problems.append(
+                "BETMESH_ORACLE_SIGNER_KEY_FILES is no longer read: run one signer process per "
+                "key (python -m services.signer) and list them in BETMESH_ORACLE_SIGNER_ADDRESSES"
+            )
+        signers = tuple(env.list("ORACLE_SIGNER_ADDRESSES", []))
+        for address in signers:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                env.problems.append(
+                    f"BETMESH_ORACLE_SIGNER_ADDRESSES: {address!r} is not host:port"
+                )
         settings = cls(
             server=ServerSettings.read(env),
             database_url=env.str("DATABASE_URL"),
@@ -101,7 +116,7 @@ class OracleSettings:
             event_relay_interval_seconds=interval,
             contract_address=env.str("ORACLE_CONTRACT_ADDRESS", ""),
             transmitter_key_file=env.str("ORACLE_TRANSMITTER_KEY_FILE", ""),
-            signer_key_files=tuple(env.list("ORACLE_SIGNER_KEY_FILES", [])),
+            signer_addresses=signers,
             confirmations=confirmations,
             max_fee_gwei=env.int("ORACLE_MAX_FEE_GWEI", 200),
             replace_after_seconds=env.float("ORACLE_REPLACE_AFTER_SECONDS", 30.0),

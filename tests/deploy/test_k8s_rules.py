@@ -600,3 +600,57 @@ def test_every_betmesh_process_runs_with_tokens() -> None:
             lambda o: find(o, "ConfigMap", "common")["data"].update(BETMESH_AUTH_MODE="anonymous")
         )
     )
+
+
+def signer(name: str, account: str | None) -> Obj:
+    obj = workload("Deployment", name, container("signer", ["services.signer"]))
+    obj["spec"]["replicas"] = 1
+    if account is not None:
+        obj["spec"]["template"]["spec"]["serviceAccountName"] = account
+    obj["spec"]["template"]["spec"]["volumes"] = [{"name": "key", "secret": {"secretName": name}}]
+    return obj
+
+
+def test_signer_keys_stay_apart() -> None:
+    """One compromised pod, Secret or role yields at most one signature."""
+
+    def signers(objects: list[Obj]) -> None:
+        for index in (1, 2):
+            name = f"oracle-signer-{index}"
+            objects += [
+                signer(name, name),
+                budget(name, {"app.kubernetes.io/name": name}),
+                policy(name, {"app.kubernetes.io/name": name}),
+            ]
+
+    assert not any("signer" in p for p in broken(signers))
+
+    def shared_account(objects: list[Obj]) -> None:
+        signers(objects)
+        find(objects, "Deployment", "oracle-signer-2")["spec"]["template"]["spec"][
+            "serviceAccountName"
+        ] = "oracle-signer-1"
+        find(objects, "Deployment", "oracle-signer-1")["spec"]["replicas"] = 2
+        volumes = find(objects, "Deployment", "oracle-signer-1")["spec"]["template"]["spec"][
+            "volumes"
+        ]
+        volumes.append({"name": "other", "secret": {"secretName": "oracle-signer-2"}})
+
+    problems = broken(shared_account)
+    assert (
+        "Deployment/oracle-signer-2: shares ServiceAccount oracle-signer-1 with "
+        "Deployment/oracle-signer-1" in problems
+    )
+    assert "Deployment/oracle-signer-1: one signer pod per key (replicas: 1)" in problems
+    assert "Deployment/oracle-signer-1: a signer mounts one key Secret at most" in problems
+
+    def keys_in_the_oracle(objects: list[Obj]) -> None:
+        env = [{"name": "BETMESH_ORACLE_SIGNER_KEY_FILES", "value": "/keys/1,/keys/2"}]
+        objects.append(
+            workload("Deployment", "oracle", container("oracle", ["services.oracle"], env))
+        )
+        objects.append(signer("oracle-signer-9", None))
+
+    problems = broken(keys_in_the_oracle)
+    assert "Deployment/oracle: the oracle must hold no signer key (signer pods sign)" in problems
+    assert "Deployment/oracle-signer-9: a signer needs a ServiceAccount of its own" in problems

@@ -124,7 +124,7 @@ sys.exit(1 if problems else 0)
 def test_the_real_overlays_render_and_validate() -> None:
     result = run_tools("-m", "deploy.tools.validate_k8s")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "k8s overlay prod: 70 objects" in result.stdout, result.stdout
+    assert "k8s overlay prod: 91 objects" in result.stdout, result.stdout
 
 
 RENDER_JSON = """

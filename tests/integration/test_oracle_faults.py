@@ -36,6 +36,7 @@ from tests.integration.test_oracle_publication import (  # noqa: F401 (fixtures)
     rpc,
     step_until,
 )
+from tests.support.signers import signer_hosts
 
 OPERATOR = Principal(subject="ops-1", role="operator")
 
@@ -219,6 +220,17 @@ async def test_an_oracle_starting_behind_402s_comes_up_and_publishes(
     proxy: Proxy,
     redis_url: str,
 ) -> None:
+    # The oracle holds the transmitter key only; signatures come from signer services.
+    async with signer_hosts(31337, rig.address, rig.signer_files) as signers:
+        await _starting_behind_402s(rig, proxy, redis_url, signers)
+
+
+async def _starting_behind_402s(
+    rig: Rig,  # noqa: F811
+    proxy: Proxy,
+    redis_url: str,
+    signers: list[str],
+) -> None:
     proxy.faults.http_status = 402  # every URL out of quota at start-up
     env = {
         "BETMESH_AUTH_MODE": "anonymous",
@@ -228,7 +240,7 @@ async def test_an_oracle_starting_behind_402s_comes_up_and_publishes(
         "BETMESH_ORACLE_RPC_URLS": proxy.url,
         "BETMESH_ORACLE_CONTRACT_ADDRESS": rig.address,
         "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(rig.transmitter_file),
-        "BETMESH_ORACLE_SIGNER_KEY_FILES": ",".join(str(f) for f in rig.signer_files),
+        "BETMESH_ORACLE_SIGNER_ADDRESSES": ",".join(signers),
         "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
         "BETMESH_ORACLE_BATCH_WAIT_SECONDS": "0",
         "BETMESH_ORACLE_CONFIRMATIONS": "1",

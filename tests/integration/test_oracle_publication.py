@@ -35,6 +35,7 @@ from services.oracle.chain.rpc import FailoverProvider
 from services.oracle.chain.signers import ReportSigner, SignerPool
 from services.oracle.domain.results import Oracle
 from services.oracle.settings import OracleSettings
+from tests.support.signers import signer_hosts
 
 DEADLINE = 30.0
 
@@ -189,6 +190,12 @@ def step_until(
 
 
 async def test_publish_through_grpc_and_read_back(rig: Rig, redis_url: str) -> None:
+    # The oracle holds the transmitter key only; the signatures come from signer services.
+    async with signer_hosts(31337, rig.address, rig.signer_files) as signers:
+        await _publish_through_grpc_and_read_back(rig, redis_url, signers)
+
+
+async def _publish_through_grpc_and_read_back(rig: Rig, redis_url: str, signers: list[str]) -> None:
     env = {
         "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_PORT": "0",
@@ -197,7 +204,7 @@ async def test_publish_through_grpc_and_read_back(rig: Rig, redis_url: str) -> N
         "BETMESH_ORACLE_RPC_URLS": rig.url,
         "BETMESH_ORACLE_CONTRACT_ADDRESS": rig.address,
         "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(rig.transmitter_file),
-        "BETMESH_ORACLE_SIGNER_KEY_FILES": ",".join(str(f) for f in rig.signer_files),
+        "BETMESH_ORACLE_SIGNER_ADDRESSES": ",".join(signers),
         "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
         "BETMESH_ORACLE_FINALISE_TRANSACTIONS": "true",
     }

@@ -38,6 +38,7 @@ from tests.integration.test_bets_harness import (
     eventually,
     running,
 )
+from tests.support.signers import signer_hosts
 
 WINDOW = 3600  # corrections stay possible for the whole module
 
@@ -87,31 +88,33 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 async def oracle(
     chain: Chain, postgres_admin_url: str, redis_url: str
 ) -> AsyncIterator[oracle_service_pb2_grpc.OracleServiceStub]:
-    name = unique_name("oracle_chain")
-    url = create_database(postgres_admin_url, name)
-    env = {
-        "BETMESH_AUTH_MODE": "anonymous",
-        "BETMESH_PORT": "0",
-        "BETMESH_DATABASE_URL": url,
-        "BETMESH_REDIS_URL": redis_url,
-        "BETMESH_ORACLE_RPC_URLS": chain.anvil.url,
-        "BETMESH_ORACLE_CONTRACT_ADDRESS": chain.address,
-        "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(chain.transmitter),
-        "BETMESH_ORACLE_SIGNER_KEY_FILES": ",".join(str(f) for f in chain.signers),
-        "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
-        "BETMESH_ORACLE_BATCH_WAIT_SECONDS": "0",
-        "BETMESH_ORACLE_CONFIRMATIONS": "1",
-        "BETMESH_ORACLE_EVENT_RELAY_INTERVAL_SECONDS": "0.1",
-    }
-    host = await build(OracleSettings.from_env(env), authenticator=HeaderAuthenticator())
-    port = await host.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        yield oracle_service_pb2_grpc.OracleServiceStub(channel)
-    finally:
-        await channel.close()
-        await host.stop(0)
-        drop_database(postgres_admin_url, name)
+    # The oracle holds the transmitter key only; signatures come from signer services.
+    async with signer_hosts(31337, chain.address, chain.signers) as signers:
+        name = unique_name("oracle_chain")
+        url = create_database(postgres_admin_url, name)
+        env = {
+            "BETMESH_AUTH_MODE": "anonymous",
+            "BETMESH_PORT": "0",
+            "BETMESH_DATABASE_URL": url,
+            "BETMESH_REDIS_URL": redis_url,
+            "BETMESH_ORACLE_RPC_URLS": chain.anvil.url,
+            "BETMESH_ORACLE_CONTRACT_ADDRESS": chain.address,
+            "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": str(chain.transmitter),
+            "BETMESH_ORACLE_SIGNER_ADDRESSES": ",".join(signers),
+            "BETMESH_ORACLE_PUBLISH_INTERVAL_SECONDS": "0.05",
+            "BETMESH_ORACLE_BATCH_WAIT_SECONDS": "0",
+            "BETMESH_ORACLE_CONFIRMATIONS": "1",
+            "BETMESH_ORACLE_EVENT_RELAY_INTERVAL_SECONDS": "0.1",
+        }
+        host = await build(OracleSettings.from_env(env), authenticator=HeaderAuthenticator())
+        port = await host.start()
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        try:
+            yield oracle_service_pb2_grpc.OracleServiceStub(channel)
+        finally:
+            await channel.close()
+            await host.stop(0)
+            drop_database(postgres_admin_url, name)
 
 
 @pytest.fixture(scope="module")

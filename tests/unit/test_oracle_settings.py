@@ -57,14 +57,30 @@ def test_publishing_needs_contract_keys_and_a_node() -> None:
             **base,
             "BETMESH_ORACLE_CONTRACT_ADDRESS": "0x" + "ab" * 20,
             "BETMESH_ORACLE_TRANSMITTER_KEY_FILE": "/run/keys/transmitter",
-            "BETMESH_ORACLE_SIGNER_KEY_FILES": "/run/keys/s1,/run/keys/s2",
+            "BETMESH_ORACLE_SIGNER_ADDRESSES": "signer-1:50051,signer-2:50051",
             "BETMESH_ORACLE_CONFIRMATIONS": "12",
             "BETMESH_ORACLE_MAX_FEE_GWEI": "80",
         }
     )
     assert settings.publishing
-    assert settings.signer_key_files == ("/run/keys/s1", "/run/keys/s2")
+    assert settings.signer_addresses == ("signer-1:50051", "signer-2:50051")
     assert (settings.confirmations, settings.max_fee_gwei) == (12, 80)
+
+
+def test_the_oracle_holds_no_signer_key() -> None:
+    """Signer keys live in signer processes: a deployment still mounting them is refused."""
+    with pytest.raises(SettingsError) as caught:
+        OracleSettings.from_env(
+            {
+                "BETMESH_DATABASE_URL": DB,
+                "BETMESH_ORACLE_SIGNER_KEY_FILES": "/run/keys/s1",
+                "BETMESH_ORACLE_SIGNER_ADDRESSES": "signer-1,:80,signer-2:99999",
+            }
+        )
+    message = str(caught.value)
+    assert "BETMESH_ORACLE_SIGNER_KEY_FILES is no longer read" in message
+    for bad in ("'signer-1'", "':80'", "'signer-2:99999'"):
+        assert bad in message
 
 
 def test_publication_limits_are_checked() -> None:

@@ -47,6 +47,7 @@ from web3.exceptions import (
 
 from services.oracle.adapters.outbox import NewTx, PostgresOutbox, TxAttempt
 from services.oracle.chain.contract import ContractError, bind, decode_error, revert_data
+from services.oracle.chain.remote_signers import SignerQuorumUnavailable
 from services.oracle.chain.reports import (
     Domain,
     Report,
@@ -54,7 +55,7 @@ from services.oracle.chain.reports import (
     fixture_key,
     sources_hash_bytes,
 )
-from services.oracle.chain.signers import SignerPool
+from services.oracle.chain.signers import Signatures
 from services.oracle.domain.results import ResultRecord
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ BENIGN_BROADCAST = (
     "nonce too low",
     "replacement transaction underpriced",
 )
-
 
 # Errors of the whole batch (who signed, for which config): no report is at fault.
 BATCH_ERRORS = frozenset(
@@ -163,7 +163,7 @@ class ChainPublisher:
         w3: Web3,
         contract_address: str,
         transmitter: LocalAccount,
-        signers: SignerPool,
+        signers: Signatures,
         outbox: PostgresOutbox,
         load_records: LoadRecords,
         config: PublisherConfig,
@@ -342,6 +342,17 @@ class ChainPublisher:
                 if self._canonical_hash(number) != block_hash:
                     continue  # reorged meanwhile: the next look finds where it went
                 if receipt["status"] != 1:
+                    if attempt.kind == "submit" and self._signed_for_replaced_config(
+                        attempt, int(receipt["blockNumber"])
+                    ):
+                        # A rotation executed while this was in flight: its reports are sound,
+                        # only their signer set is gone. Back to pending, signed anew.
+                        log.warning(
+                            "publication reverted by a signer rotation; re-signing",
+                            extra={"tx_hash": attempt.tx_hash},
+                        )
+                        self.outbox.abandon(group, "DROPPED", "signer set replaced in flight")
+                        continue
                     log.error(
                         "publication transaction reverted", extra={"tx_hash": attempt.tx_hash}
                     )
@@ -381,6 +392,23 @@ class ChainPublisher:
 
     def _block_time(self, number: int) -> int:
         return int(self.w3.eth.get_block(number)["timestamp"])
+
+    def _signed_for_replaced_config(self, attempt: TxAttempt, block: int) -> bool:
+        """Whether the reverted transaction's reports carry a config version other than the
+        contract's at the block that refused them (the signer set changed under them)."""
+        fields = TypedTransaction.from_bytes(HexBytes(attempt.raw)).as_dict()
+        try:
+            _, arguments = self.contract.decode_function_input(fields["data"])
+        except ValueError:
+            return False
+        reports = arguments.get("reports") or [arguments.get("report")]
+        signed_for = {
+            int(r["configVersion"] if isinstance(r, dict) else r[7])
+            for r in reports
+            if r is not None
+        }
+        current = int(self.contract.functions.configVersion().call(block_identifier=block))
+        return bool(signed_for) and current not in signed_for
 
     def _fees(self) -> tuple[int, int]:
         base = self.head.base_fee
@@ -529,8 +557,13 @@ class ChainPublisher:
                 )
                 self.outbox.fail([fixture_id], f"REPORT_INVALID: {exc}")
         sent = None
-        for batch in self._sendable(reports, threshold):
-            sent = self._submit(batch, threshold) or sent
+        try:
+            for batch in self._sendable(reports, threshold):
+                sent = self._submit(batch, threshold) or sent
+        except SignerQuorumUnavailable as exc:
+            # Fewer than k signers answered: nothing goes out, the results stay pending with
+            # the reason visible, and the rest of the step (finalising, reading) goes on.
+            self.outbox.note_problem([f for f, _ in reports], f"{exc.reason}: {exc.message}")
         return sent
 
     def _sendable(

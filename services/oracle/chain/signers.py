@@ -1,22 +1,32 @@
-"""Signer components: each holds exactly one key and signs reports it hashes itself.
+"""Where the publisher gets its k signatures (`Signatures`), and in-process signers.
 
-A signer never receives a digest to sign blindly: it is handed the reports and the domain and
-computes the EIP-712 digest on its own, so a compromised transmitter cannot make it sign
-anything but a well-formed result report for this contract. Keys are read from a file of their
-own (0600, created by the launcher or by the operator's secret store), never logged, never
-placed in the environment; `repr` does not show them.
+The oracle service gets them from signer processes over gRPC (remote_signers.py; each process
+holds one key: services/signer). `ReportSigner` / `SignerPool` sign in-process with keys held
+here: for tests, benchmarks and tools that play every role on a dev chain, never for the
+oracle service, which holds the transmitter key only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
 
 from services.oracle.chain.reports import Domain, Report, batch_digest, report_digest
+
+
+class Signatures(Protocol):
+    """k signatures on a report or a batch, ordered by signer address ascending."""
+
+    def sign_report(self, domain: Domain, report: Report, threshold: int) -> list[bytes]: ...
+
+    def sign_batch(
+        self, domain: Domain, reports: Sequence[Report], threshold: int
+    ) -> list[bytes]: ...
 
 
 class ReportSigner:

@@ -1,0 +1,1 @@
+"""An oracle signer: one key, one process, reports checked and hashed here (see README.md)."""

@@ -1,0 +1,16 @@
+"""python -m services.signer: one oracle signer, one key (file or AWS KMS)."""
+
+from __future__ import annotations
+
+from service_runtime.server import run_service
+from services.signer.app import build
+from services.signer.settings import SignerSettings
+
+
+def main() -> None:
+    settings = SignerSettings.from_env()
+    run_service("betmesh.signer", lambda: build(settings), settings.server.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,11 +10,10 @@ from betmesh.signer.v1 import signer_service_pb2, signer_service_pb2_grpc
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.server import Registration, ServiceHost
-from service_runtime.tokens import TokenAuthenticator, grpc_jwks_fetcher
+from service_runtime.tokens import token_authenticator
 from services.oracle.chain.reports import Domain
 from services.signer.adapters.file_key import FileKey
 from services.signer.adapters.kms_key import KmsKey
-from services.signer.domain.callers import SERVICE_ROLE
 from services.signer.domain.signing import ReportSigning, SigningKey
 from services.signer.servicer import SignerServicer
 from services.signer.settings import SignerSettings
@@ -33,20 +32,11 @@ def load_key(settings: SignerSettings) -> SigningKey:
 
 
 def authenticator_for(settings: SignerSettings) -> Authenticator:
-    """Tokens for audience betmesh.signer and role service only; the core then narrows the
-    caller to the oracle's client id."""
-    server = settings.server
-    if server.auth_mode != "tokens":
+    """Tokens for audience betmesh.signer, role service (the contract's auth option); the core
+    then narrows the caller to the oracle's client id."""
+    if settings.server.auth_mode != "tokens":
         return AnonymousAuthenticator()
-    if not server.identity_address:
-        raise RuntimeError("BETMESH_AUTH_MODE=tokens needs BETMESH_IDENTITY_ADDRESS")
-    return TokenAuthenticator(
-        audience=AUDIENCE,
-        issuer=server.identity_issuer,
-        fetch_jwks=grpc_jwks_fetcher(server.identity_address),
-        roles={},
-        default_roles={SERVICE_ROLE},
-    )
+    return token_authenticator(AUDIENCE, settings.server)
 
 
 async def build(settings: SignerSettings, own_key: SigningKey | None = None) -> ServiceHost:

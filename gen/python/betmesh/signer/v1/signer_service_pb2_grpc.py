@@ -61,6 +61,7 @@ class SignerServiceServicer:
 
     def SignReports(self, request, context):
         """Signs one report (the contract's `submit`) or a batch (`submitBatch`).
+        Role service only; the signer then admits the oracle's client id alone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

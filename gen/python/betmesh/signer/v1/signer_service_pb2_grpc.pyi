@@ -39,7 +39,9 @@ class SignerServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SignerServiceAsyncStub: ...
     SignReports: _grpc.UnaryUnaryMultiCallable[_signer_service_pb2.SignReportsRequest, _signer_service_pb2.SignReportsResponse]
-    """Signs one report (the contract's `submit`) or a batch (`submitBatch`)."""
+    """Signs one report (the contract's `submit`) or a batch (`submitBatch`).
+    Role service only; the signer then admits the oracle's client id alone.
+    """
     GetSigner: _grpc.UnaryUnaryMultiCallable[_signer_service_pb2.GetSignerRequest, _signer_service_pb2.GetSignerResponse]
     """Which address this signer signs as, and for which chain and contract."""
 
@@ -54,7 +56,9 @@ class SignerServiceAsyncStub(SignerServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SignReports: _aio.UnaryUnaryMultiCallable[_signer_service_pb2.SignReportsRequest, _signer_service_pb2.SignReportsResponse]  # type: ignore[assignment]
-    """Signs one report (the contract's `submit`) or a batch (`submitBatch`)."""
+    """Signs one report (the contract's `submit`) or a batch (`submitBatch`).
+    Role service only; the signer then admits the oracle's client id alone.
+    """
     GetSigner: _aio.UnaryUnaryMultiCallable[_signer_service_pb2.GetSignerRequest, _signer_service_pb2.GetSignerResponse]  # type: ignore[assignment]
     """Which address this signer signs as, and for which chain and contract."""
 
@@ -72,7 +76,9 @@ class SignerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _signer_service_pb2.SignReportsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_signer_service_pb2.SignReportsResponse, _abc.Awaitable[_signer_service_pb2.SignReportsResponse]]:
-        """Signs one report (the contract's `submit`) or a batch (`submitBatch`)."""
+        """Signs one report (the contract's `submit`) or a batch (`submitBatch`).
+        Role service only; the signer then admits the oracle's client id alone.
+        """
 
     @_abc_1.abstractmethod
     def GetSigner(

@@ -187,7 +187,6 @@ def _tls(
                     yield f"  plaintext BETMESH_HEALTH_PORT ({health})"
 
 
-
 def _signers(workloads: Sequence[Manifest], config_maps: Mapping[str, Manifest]) -> Iterator[str]:
     """One compromised component yields at most one signature: no signer key in the oracle,
     each signer pod with one key source and a ServiceAccount of its own, one pod per key."""

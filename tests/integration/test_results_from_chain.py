@@ -329,3 +329,42 @@ def test_the_ledger_balances(mesh: Mesh, database_url: str) -> None:
             assert total == 0
     finally:
         engine.dispose()
+
+
+async def test_a_new_agreement_of_sources_corrects_a_settled_result(
+    mesh: Mesh, oracle: oracle_service_pb2_grpc.OracleServiceStub, chain: Chain
+) -> None:
+    p, f = await mesh.player(balance=1_000), await mesh.fixture()
+    home = await mesh.place(p, [(f, f"{f}/MATCH_RESULT", "home", 20_000)], 1_000)
+    await observe(oracle, f, 2, 1)
+
+    async def home_won() -> bool:
+        return await status_of(mesh, home.bet_id) == bets_pb.BET_STATUS_WON
+
+    await eventually(home_won, timeout=30)
+    # Three more sources agree on 1-2: more than back 2-1, inside the dispute window.
+    for source in ("feed-3", "feed-4", "feed-5"):
+        await oracle.SubmitObservation(
+            pb.SubmitObservationRequest(
+                observation=pb.Observation(
+                    source_id=source,
+                    result=pb.MatchResult(
+                        fixture_id=f,
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        status=pb.RESULT_STATUS_COMPLETED,
+                        home_score=1,
+                        away_score=2,
+                    ),
+                )
+            )
+        )
+
+    async def home_lost() -> bool:
+        return await status_of(mesh, home.bet_id) == bets_pb.BET_STATUS_LOST
+
+    await eventually(home_lost, timeout=30)
+    assert await mesh.wallet(p) == (0, 0)
+    stored = bind(chain.w3, chain.address).functions.latest(fixture_key(f)).call()
+    assert (stored[1], stored[2], stored[3]) == (1, 2, 2)
+    result = (await oracle.GetResult(pb.GetResultRequest(fixture_id=f))).result
+    assert (result.result.home_score, result.publication.version) == (1, 2)

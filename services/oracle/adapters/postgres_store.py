@@ -17,6 +17,8 @@ from service_runtime.digest import canonical_bytes
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.tables import corrections, observations, publications, results
 from services.oracle.chain.reports import fixture_key
+from services.oracle.domain.agreement import outcome_key
+from services.oracle.domain.results import VALIDATED as VALIDATED_STATES
 from services.oracle.domain.results import Change, PublicationView, ResultRecord
 
 _STATE_PREFIX = "VALIDATION_STATE_"
@@ -72,37 +74,52 @@ class PostgresResultStore:
             if current is None or record == current:
                 return record
             self._save(conn, current, record)
-            assert current.result is not None and record.result is not None
-            conn.execute(
-                corrections.insert().values(
-                    fixture_id=fixture_id,
-                    version=version,
-                    previous=canonical_bytes(current.result),
-                    result=canonical_bytes(record.result),
-                    note=record.resolution_note,
-                    corrected_by=record.resolved_by,
-                )
-            )
-            conn.execute(
-                publications.update()
-                .where(publications.c.fixture_id == fixture_id)
-                .values(
-                    version=version,
-                    status="PENDING",
-                    submit_tx_id=None,
-                    finalise_tx_id=None,
-                    transaction_hash="",
-                    block_number=None,
-                    block_hash="",
-                    failure="",
-                    attempts=0,
-                    # An announcement of the superseded version not yet made never will be.
-                    final_event_pending=False,
-                    ready_at=sa.func.now(),
-                    updated_at=sa.func.now(),
-                )
-            )
+            self._queue_correction(conn, fixture_id, current, record, version)
             return self._load(conn, [fixture_id])[fixture_id]
+
+    @staticmethod
+    def _queue_correction(
+        conn: Connection, fixture_id: str, current: ResultRecord, record: ResultRecord, version: int
+    ) -> None:
+        """Audit row, and the publication queued at `version` (next on chain, or the same one
+        when the current never got there)."""
+        assert current.result is not None and record.result is not None
+        row = {
+            "fixture_id": fixture_id,
+            "version": version,
+            "previous": canonical_bytes(current.result),
+            "result": canonical_bytes(record.result),
+            "note": record.resolution_note,
+            "corrected_by": record.resolved_by,
+        }
+        # A version never sent may be corrected again: the last word for it is kept.
+        conn.execute(
+            pg_insert(corrections)
+            .values(**row)
+            .on_conflict_do_update(
+                constraint="corrections_once_per_version",
+                set_={k: row[k] for k in ("previous", "result", "note", "corrected_by")},
+            )
+        )
+        conn.execute(
+            publications.update()
+            .where(publications.c.fixture_id == fixture_id)
+            .values(
+                version=version,
+                status="PENDING",
+                submit_tx_id=None,
+                finalise_tx_id=None,
+                transaction_hash="",
+                block_number=None,
+                block_hash="",
+                failure="",
+                attempts=0,
+                # An announcement of the superseded version not yet made never will be.
+                final_event_pending=False,
+                ready_at=sa.func.now(),
+                updated_at=sa.func.now(),
+            )
+        )
 
     @staticmethod
     def _lock(conn: Connection, fixture_id: str) -> None:
@@ -122,6 +139,22 @@ class PostgresResultStore:
             if record != current:
                 self._save(conn, current, record)
             publication = current.publication if current is not None else None
+            if (
+                current is not None
+                and publication is not None
+                and current.result is not None
+                and record.result is not None
+                and current.state in VALIDATED_STATES
+                and outcome_key(current.result) != outcome_key(record.result)
+            ):
+                # A new agreement of sources: published as a correction.
+                version = (
+                    publication.version + 1
+                    if publication.status == "CONFIRMED"
+                    else publication.version
+                )
+                self._queue_correction(conn, fixture_id, current, record, version)
+                return self._load(conn, [fixture_id])[fixture_id]
             if (
                 self.publishing
                 and publication is None

@@ -152,9 +152,11 @@ def submit(
     observations.sort(key=lambda o: o.source_id)
     stored = current.stored_sources if current is not None else frozenset()
     if current is not None and current.state != pb.VALIDATION_STATE_AWAITING_SOURCES:
-        # Once agreed, held or resolved, a late report is kept for audit but changes nothing:
-        # the validated result may already be settled on (corrections are a separate path).
-        return replace(current, observations=tuple(observations)), False
+        # Once agreed, held or resolved, a late report is kept for audit. It changes the result
+        # only as a new agreement: `required` sources on another outcome, more of them than
+        # back the current one, while the result can still be corrected on chain.
+        kept = replace(current, observations=tuple(observations))
+        return _new_agreement(kept, required) or kept, False
     evaluation = evaluate(observations, required)
     record = ResultRecord(
         fixture_id=fixture_id,
@@ -166,6 +168,35 @@ def submit(
         stored_sources=stored,
     )
     return record, False
+
+
+def _new_agreement(record: ResultRecord, required: int) -> ResultRecord | None:
+    if record.state not in VALIDATED or record.result is None:
+        return None
+    view = record.publication
+    if view is None or view.finalising or view.status not in ("PENDING", "FAILED", "CONFIRMED"):
+        return None  # not published here, in flight, or final: nothing to correct now
+    groups: dict[object, list[pb.Observation]] = {}
+    for o in record.observations:
+        groups.setdefault(outcome_key(o.result), []).append(o)
+    backing = len(groups.get(outcome_key(record.result), []))
+    best = max(
+        (g for k, g in groups.items() if k != outcome_key(record.result)),
+        key=len,
+        default=[],
+    )
+    if len({o.source_id for o in best}) < required or len(best) <= backing:
+        return None
+    result = pb.MatchResult()
+    result.CopyFrom(best[0].result)
+    return replace(
+        record,
+        state=pb.VALIDATION_STATE_AGREED,
+        result=result,
+        sources_hash=sources_hash(best),
+        resolution_note="a new agreement of sources",
+        resolved_by="sources",
+    )
 
 
 def resolve(

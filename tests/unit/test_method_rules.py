@@ -89,7 +89,9 @@ def test_a_method_outside_the_contracts_has_no_rule() -> None:
             rule_for(path)
 
 
-def test_registering_an_undeclared_method_fails_at_start() -> None:
+async def test_registering_an_undeclared_method_fails_at_start() -> None:
+    # A running loop: grpc.aio.server() needs one, and a sync test has none once an earlier
+    # test has closed the default loop (the failure depended on test order).
     wrapping = WrappingServer(grpc.aio.server(), AnonymousAuthenticator())
     handler = grpc.unary_unary_rpc_method_handler(lambda request, context: b"")
     with pytest.raises(UndeclaredMethod):

@@ -301,11 +301,23 @@ class BetmeshStack(cdk.Stack):
         # One KMS key per oracle signer, each usable by its own role only: a compromised
         # component yields at most one of the k signatures. secp256k1 is Ethereum's curve.
         for index in range(1, ORACLE_SIGNERS + 1):
+            # Only signer <index>'s own ServiceAccount (deploy/k8s/base/oracle-signers.yaml)
+            # may take this role: no other pod of the cluster can reach the key.
+            issuer = f"oidc.eks.{REGION}.amazonaws.com"
             signer_role = iam.Role(
                 self,
                 f"OracleSigner{index}Role",
+                role_name=f"betmesh-{environment}-oracle-signer-{index}",
                 assumed_by=iam.FederatedPrincipal(
-                    f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com",
+                    f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}",
+                    conditions={
+                        "StringEquals": {
+                            f"{issuer}:sub": (
+                                f"system:serviceaccount:betmesh:oracle-signer-{index}"
+                            ),
+                            f"{issuer}:aud": "sts.amazonaws.com",
+                        }
+                    },
                     assume_role_action="sts:AssumeRoleWithWebIdentity",
                 ),
                 description=f"oracle signer {index} (IRSA)",

@@ -306,3 +306,37 @@ def test_basketball_at_the_buzzer_is_decided_and_a_tie_goes_to_overtime() -> Non
     assert all(m.status == market_pb2.MARKET_STATUS_DEACTIVATED for m in final.markets)
     tied = probabilities(price(BASKETBALL, basketball_state(2400, 4, 80, 80)), "f1/MONEYLINE")
     assert 0 < tied["home"] < 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        GS.GameState(event_sequence=1, period=1, football=GS.FootballState(home_goals=2000)),
+        GS.GameState(
+            event_sequence=1, period=1, football=GS.FootballState(away_red_cards=2**32 - 1)
+        ),
+    ],
+)
+def test_football_states_beyond_the_sport_are_refused_before_any_grid(
+    state: game_state_pb2.GameState,
+) -> None:
+    # The domain's own check (the runtime refuses these first): nothing sized from the score.
+    with pytest.raises(InvalidArgument) as raised:
+        price(FOOTBALL, state)
+    assert raised.value.reason == "GAME_STATE_OUT_OF_RANGE"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        tennis_state([(6, 4)], points=(2**32 - 1, 0)),
+        tennis_state([(2**32 - 1, 0)]),
+        tennis_state([(6, 4)] * 4),  # more sets than the match's best of 3
+    ],
+)
+def test_tennis_states_beyond_the_sport_are_refused_before_any_distribution(
+    state: game_state_pb2.GameState,
+) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        price(TENNIS, state)
+    assert raised.value.reason == "GAME_STATE_OUT_OF_RANGE"

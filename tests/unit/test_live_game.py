@@ -231,3 +231,23 @@ def test_malformed_events(fields: dict[str, object], reason: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         validate_event(built)
     assert caught.value.reason == reason
+
+
+def test_a_score_beyond_the_sport_is_refused_and_never_priced() -> None:
+    game = play(started(FOOTBALL), *[(me.MATCH_EVENT_TYPE_GOAL, HOME)] * 50)
+    assert game.state.football.home_goals == 50
+    error = refusal(game, event(game, me.MATCH_EVENT_TYPE_GOAL, HOME))
+    assert isinstance(error, InvalidArgument) and error.reason == "SCORE_OUT_OF_RANGE"
+
+
+@pytest.mark.parametrize("fixture_id", ["fx\0", "fx\n1", "fx 1", "fixé"])
+def test_a_fixture_id_outside_printable_ascii_is_refused(fixture_id: str) -> None:
+    built = me.MatchEvent(
+        fixture_id=fixture_id,
+        sport=FOOTBALL,  # type: ignore[arg-type]
+        sequence=1,
+        type=me.MATCH_EVENT_TYPE_MATCH_STARTED,
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        validate_event(built)
+    assert caught.value.reason == "FIXTURE_ID_INVALID"

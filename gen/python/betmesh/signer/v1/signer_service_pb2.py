@@ -26,7 +26,7 @@ from betmesh.common.v1 import auth_pb2 as betmesh_dot_common_dot_v1_dot_auth__pb
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/signer/v1/signer_service.proto\x12\x11\x62\x65tmesh.signer.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\x1b\x62uf/validate/validate.proto\"\xef\x01\n\x0eSignableReport\x12\x1b\n\nfixture_id\x18\x01 \x01(\x0c\x42\x07\xbaH\x04z\x02h \x12\x19\n\x06status\x18\x02 \x01(\rB\t\xbaH\x06*\x04\x18\x03(\x01\x12\x12\n\nhome_score\x18\x03 \x01(\r\x12\x12\n\naway_score\x18\x04 \x01(\r\x12\x1d\n\x0csources_hash\x18\x05 \x01(\x0c\x42\x07\xbaH\x04z\x02h \x12\x18\n\x07version\x18\x06 \x01(\x04\x42\x07\xbaH\x04\x32\x02(\x01\x12#\n\x0bobserved_at\x18\x07 \x01(\x04\x42\x0e\xbaH\x0b\x32\t\x18\xff\xff\xff\xff\xff\x1f(\x01\x12\x1f\n\x0e\x63onfig_version\x18\x08 \x01(\x04\x42\x07\xbaH\x04\x32\x02(\x01\"\x8d\x01\n\x12SignReportsRequest\x12\x37\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.betmesh.signer.v1.DigestKindB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12>\n\x07reports\x18\x02 \x03(\x0b\x32!.betmesh.signer.v1.SignableReportB\n\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\"P\n\x13SignReportsResponse\x12\x16\n\x0esigner_address\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x03 \x01(\x0c\"\x12\n\x10GetSignerRequest\"k\n\x11GetSignerResponse\x12\x16\n\x0esigner_address\x18\x01 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x12\n\nkey_source\x18\x04 \x01(\t*X\n\nDigestKind\x12\x1b\n\x17\x44IGEST_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IGEST_KIND_REPORT\x10\x01\x12\x15\n\x11\x44IGEST_KIND_BATCH\x10\x02\x32\xe6\x01\n\rSignerService\x12k\n\x0bSignReports\x12%.betmesh.signer.v1.SignReportsRequest\x1a&.betmesh.signer.v1.SignReportsResponse\"\r\xaa\xa0\x19\t\n\x07service\x12h\n\tGetSigner\x12#.betmesh.signer.v1.GetSignerRequest\x1a$.betmesh.signer.v1.GetSignerResponse\"\x10\x90\x02\x01\xaa\xa0\x19\t\n\x07serviceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&betmesh/signer/v1/signer_service.proto\x12\x11\x62\x65tmesh.signer.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\x1b\x62uf/validate/validate.proto\"\x83\x02\n\x0eSignableReport\x12\x1b\n\nfixture_id\x18\x01 \x01(\x0c\x42\x07\xbaH\x04z\x02h \x12\x19\n\x06status\x18\x02 \x01(\rB\t\xbaH\x06*\x04\x18\x03(\x01\x12\x1c\n\nhome_score\x18\x03 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1c\n\naway_score\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07\x12\x1d\n\x0csources_hash\x18\x05 \x01(\x0c\x42\x07\xbaH\x04z\x02h \x12\x18\n\x07version\x18\x06 \x01(\x04\x42\x07\xbaH\x04\x32\x02(\x01\x12#\n\x0bobserved_at\x18\x07 \x01(\x04\x42\x0e\xbaH\x0b\x32\t\x18\xff\xff\xff\xff\xff\x1f(\x01\x12\x1f\n\x0e\x63onfig_version\x18\x08 \x01(\x04\x42\x07\xbaH\x04\x32\x02(\x01\"\x8d\x01\n\x12SignReportsRequest\x12\x37\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.betmesh.signer.v1.DigestKindB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12>\n\x07reports\x18\x02 \x03(\x0b\x32!.betmesh.signer.v1.SignableReportB\n\xbaH\x07\x92\x01\x04\x08\x01\x10\x64\"P\n\x13SignReportsResponse\x12\x16\n\x0esigner_address\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x03 \x01(\x0c\"\x12\n\x10GetSignerRequest\"k\n\x11GetSignerResponse\x12\x16\n\x0esigner_address\x18\x01 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\x04\x12\x18\n\x10\x63ontract_address\x18\x03 \x01(\t\x12\x12\n\nkey_source\x18\x04 \x01(\t*X\n\nDigestKind\x12\x1b\n\x17\x44IGEST_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IGEST_KIND_REPORT\x10\x01\x12\x15\n\x11\x44IGEST_KIND_BATCH\x10\x02\x32\xe6\x01\n\rSignerService\x12k\n\x0bSignReports\x12%.betmesh.signer.v1.SignReportsRequest\x1a&.betmesh.signer.v1.SignReportsResponse\"\r\xaa\xa0\x19\t\n\x07service\x12h\n\tGetSigner\x12#.betmesh.signer.v1.GetSignerRequest\x1a$.betmesh.signer.v1.GetSignerResponse\"\x10\x90\x02\x01\xaa\xa0\x19\t\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNABLEREPORT'].fields_by_name['fixture_id']._serialized_options = b'\272H\004z\002h '
   _globals['_SIGNABLEREPORT'].fields_by_name['status']._loaded_options = None
   _globals['_SIGNABLEREPORT'].fields_by_name['status']._serialized_options = b'\272H\006*\004\030\003(\001'
+  _globals['_SIGNABLEREPORT'].fields_by_name['home_score']._loaded_options = None
+  _globals['_SIGNABLEREPORT'].fields_by_name['home_score']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_SIGNABLEREPORT'].fields_by_name['away_score']._loaded_options = None
+  _globals['_SIGNABLEREPORT'].fields_by_name['away_score']._serialized_options = b'\272H\005*\003\030\350\007'
   _globals['_SIGNABLEREPORT'].fields_by_name['sources_hash']._loaded_options = None
   _globals['_SIGNABLEREPORT'].fields_by_name['sources_hash']._serialized_options = b'\272H\004z\002h '
   _globals['_SIGNABLEREPORT'].fields_by_name['version']._loaded_options = None
@@ -53,18 +57,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNERSERVICE'].methods_by_name['SignReports']._serialized_options = b'\252\240\031\t\n\007service'
   _globals['_SIGNERSERVICE'].methods_by_name['GetSigner']._loaded_options = None
   _globals['_SIGNERSERVICE'].methods_by_name['GetSigner']._serialized_options = b'\220\002\001\252\240\031\t\n\007service'
-  _globals['_DIGESTKIND']._serialized_start=717
-  _globals['_DIGESTKIND']._serialized_end=805
+  _globals['_DIGESTKIND']._serialized_start=737
+  _globals['_DIGESTKIND']._serialized_end=825
   _globals['_SIGNABLEREPORT']._serialized_start=121
-  _globals['_SIGNABLEREPORT']._serialized_end=360
-  _globals['_SIGNREPORTSREQUEST']._serialized_start=363
-  _globals['_SIGNREPORTSREQUEST']._serialized_end=504
-  _globals['_SIGNREPORTSRESPONSE']._serialized_start=506
-  _globals['_SIGNREPORTSRESPONSE']._serialized_end=586
-  _globals['_GETSIGNERREQUEST']._serialized_start=588
-  _globals['_GETSIGNERREQUEST']._serialized_end=606
-  _globals['_GETSIGNERRESPONSE']._serialized_start=608
-  _globals['_GETSIGNERRESPONSE']._serialized_end=715
-  _globals['_SIGNERSERVICE']._serialized_start=808
-  _globals['_SIGNERSERVICE']._serialized_end=1038
+  _globals['_SIGNABLEREPORT']._serialized_end=380
+  _globals['_SIGNREPORTSREQUEST']._serialized_start=383
+  _globals['_SIGNREPORTSREQUEST']._serialized_end=524
+  _globals['_SIGNREPORTSRESPONSE']._serialized_start=526
+  _globals['_SIGNREPORTSRESPONSE']._serialized_end=606
+  _globals['_GETSIGNERREQUEST']._serialized_start=608
+  _globals['_GETSIGNERREQUEST']._serialized_end=626
+  _globals['_GETSIGNERRESPONSE']._serialized_start=628
+  _globals['_GETSIGNERRESPONSE']._serialized_end=735
+  _globals['_SIGNERSERVICE']._serialized_start=828
+  _globals['_SIGNERSERVICE']._serialized_end=1058
 # @@protoc_insertion_point(module_scope)

@@ -148,6 +148,14 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
         "anonymous: no authentication (local experiments only)",
     )
     parser.add_argument(
+        "--partner-credential",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create a partner client credential for the odds stream (client id partner-NAME; "
+        "its secret file's path is printed, never the secret; repeatable; docs/partners.md)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
@@ -186,6 +194,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         startup_timeout=args.startup_timeout,
         only=frozenset(args.only) if args.only else None,
         auth=args.auth,
+        partner_credentials=tuple(args.partner_credential),
         restart_limit=args.restart_limit,
         tls=args.tls,
         **(
@@ -209,6 +218,8 @@ def start(mesh: Mesh, launched_at: float) -> None:
         say(f"note: {spec.module} is not built yet: {spec.name} not started")
     say(f"mesh ready: {len(mesh.children)} services SERVING in {elapsed:.2f} s")
     say(f"demo operator: client_id {mesh.demo_client_id}, secret in {mesh.secret_file}")
+    for client_id, path, _ in mesh.partner_clients:
+        say(f"partner: client_id {client_id}, secret in {path} (docs/partners.md)")
     if mesh.edge_url:
         say(f"web app and gRPC-web edge: {mesh.edge_url}")
     scrape = mesh.write_scrape_config()

@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -73,6 +74,7 @@ SECRET_FILE = "demo-operator.secret"
 # Each service's own client credential (BETMESH_CLIENT_ID, the secret in a 0600 file under
 # <state dir>/clients/), allowed tokens only for the services it calls.
 CLIENTS_DIR = "clients"
+PARTNER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "services.quotes": ("betmesh.quotes",),  # peers' snapshots
     "gateway": ("betmesh.quotes",),
@@ -219,6 +221,9 @@ class MeshConfig:
     # A service that crashes is restarted, as Kubernetes would, after a back-off doubling from
     # restart_backoff_seconds up to restart_backoff_max_seconds; more than restart_limit crashes
     # of one service within restart_window_seconds and the launcher gives up (stops the mesh).
+    # `--partner-credential NAME`: a client credential with the partner role for the odds
+    # stream (client id "partner-NAME", the secret in <state dir>/clients/, made at start).
+    partner_credentials: Sequence[str] = ()
     restart_limit: int = 5
     restart_window_seconds: float = 300.0
     restart_backoff_seconds: float = 1.0
@@ -425,6 +430,8 @@ class Mesh:
         self._demo_secret = ""
         # Module -> (client id, secret file, sha256 of the secret); secrets stay in their files.
         self._service_clients: dict[str, tuple[str, Path, str]] = {}
+        # Partners' credentials: (client id, secret file, sha256 of the secret).
+        self.partner_clients: list[tuple[str, Path, str]] = []
         self._certificates: dict[str, Issued] = {}
         self._postgres: EmbeddedPostgres | None = None
         self._redis: EmbeddedRedis | None = None
@@ -679,6 +686,16 @@ class Mesh:
             }
             for module, (client_id, _, digest) in sorted(self._service_clients.items())
         ]
+        # Partners stream odds (and read game states): live only.
+        clients += [
+            {
+                "client_id": client_id,
+                "secret_sha256": digest,
+                "role": "partner",
+                "audiences": ["betmesh.live"],
+            }
+            for client_id, _, digest in self.partner_clients
+        ]
         env = {
             "BETMESH_HOST": HOST,
             "BETMESH_LOG_LEVEL": self.config.log_level,
@@ -738,6 +755,7 @@ class Mesh:
             raise MeshError(f"auth must be one of {', '.join(AUTH_MODES)}, not {config.auth!r}")
         self._plan()
         self._make_service_clients()
+        self._make_partner_clients()
         self._make_certificates()
         # Quote replicas keep their model snapshots in PostgreSQL: they start once it is up.
         first = [c for c in self.children if c.spec.stage == 0]
@@ -813,6 +831,20 @@ class Mesh:
             write_private(path, secret + "\n")
             digest = hashlib.sha256(secret.encode()).hexdigest()
             self._service_clients[module] = (client_id, path, digest)
+
+    def _make_partner_clients(self) -> None:
+        """A fresh secret per named partner at every start, in a 0600 file; never printed."""
+        for name in self.config.partner_credentials:
+            if not PARTNER_NAME.fullmatch(name):
+                raise MeshError(
+                    f"partner credential names are 1-40 of a-z, 0-9 and '-', not {name[:40]!r}"
+                )
+            client_id = f"partner-{name}"
+            secret = secrets.token_urlsafe(32)
+            path = self.config.state_dir / CLIENTS_DIR / f"{client_id}.secret"
+            write_private(path, secret + "\n")
+            digest = hashlib.sha256(secret.encode()).hexdigest()
+            self.partner_clients.append((client_id, path, digest))
 
     def write_scrape_config(self) -> Path:
         """A Prometheus configuration that scrapes every child (`prometheus

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -20,7 +21,7 @@ from gateway.domain.gateway import ConsensusGateway, NoQuorum
 from gateway.domain.guard import PriceGuard
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, FixtureRepository
-from gateway.domain.replicas import State
+from gateway.domain.replicas import ReplicaHealth, State
 from gateway.domain.scheduler import PreMatchScheduler
 from service_runtime import page_tokens
 from service_runtime.auth import current_principal
@@ -28,6 +29,8 @@ from service_runtime.digest import is_digest
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
+
+log = logging.getLogger(__name__)
 
 Context = ServicerContext
 MAX_PAGE = 1_000
@@ -155,6 +158,30 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
             raise NotFound("QUOTE_SET_NOT_FOUND", f"no accepted quote set for {request.fixture_id}")
         return accepted_response(accepted)
 
+    async def QuarantineReplica(
+        self, request: pb.QuarantineReplicaRequest, context: Context
+    ) -> pb.QuarantineReplicaResponse:
+        return pb.QuarantineReplicaResponse(
+            replica=self._set_by_operator(request.replica_id, True, request.note)
+        )
+
+    async def ReadmitReplica(
+        self, request: pb.ReadmitReplicaRequest, context: Context
+    ) -> pb.ReadmitReplicaResponse:
+        return pb.ReadmitReplicaResponse(
+            replica=self._set_by_operator(request.replica_id, False, request.note)
+        )
+
+    def _set_by_operator(self, replica_id: str, quarantined: bool, note: str) -> pb.ReplicaStatus:
+        for replica_set in self.gateway.replica_sets.values():
+            if replica_set.health.set_by_operator(replica_id, quarantined):
+                log.warning(
+                    "replica quarantined by an operator" if quarantined else "replica readmitted",
+                    extra={"replica_id": replica_id, "operator": _operator(), "note": note},
+                )
+                return replica_message(replica_set.health.replicas[replica_id])
+        raise NotFound("REPLICA_NOT_FOUND", "no replica of that id in this gateway")
+
     async def ListReplicaSets(
         self, request: pb.ListReplicaSetsRequest, context: Context
     ) -> pb.ListReplicaSetsResponse:
@@ -165,23 +192,7 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                 pb.ReplicaSetStatus(
                     sport=sport,
                     quorum=health.quorum,
-                    replicas=[
-                        pb.ReplicaStatus(
-                            replica_id=r.replica_id,
-                            address=r.address,
-                            state=pb.REPLICA_STATE_QUARANTINED
-                            if r.state == State.QUARANTINED
-                            else pb.REPLICA_STATE_HEALTHY,
-                            consecutive_faults=r.consecutive_faults,
-                            agreed_total=r.agreed_total,
-                            dissented_total=r.dissented_total,
-                            timed_out_total=r.timed_out_total,
-                            engine=r.engine,
-                            majority_suspect_total=r.majority_suspect_total,
-                            last_verdict=_verdict(r.last_verdict.value if r.last_verdict else ""),
-                        )
-                        for r in health.replicas.values()
-                    ],
+                    replicas=[replica_message(r) for r in health.replicas.values()],
                     min_engines=self.gateway.engines_for(replica_set),
                     engines=health.engines(),
                 )
@@ -318,6 +329,24 @@ _HOLD_STATUS_IN = {v: k for k, v in _HOLD_STATUS_OUT.items()}
 
 async def _total(guard: PriceGuard, status: HoldStatus | None) -> int:
     return await guard.holds.total(status)
+
+
+def replica_message(r: ReplicaHealth) -> pb.ReplicaStatus:
+    return pb.ReplicaStatus(
+        replica_id=r.replica_id,
+        address=r.address,
+        state=pb.REPLICA_STATE_QUARANTINED
+        if r.state == State.QUARANTINED
+        else pb.REPLICA_STATE_HEALTHY,
+        consecutive_faults=r.consecutive_faults,
+        agreed_total=r.agreed_total,
+        dissented_total=r.dissented_total,
+        timed_out_total=r.timed_out_total,
+        engine=r.engine,
+        majority_suspect_total=r.majority_suspect_total,
+        last_verdict=_verdict(r.last_verdict.value if r.last_verdict else ""),
+        held_by_operator=r.held_by_operator,
+    )
 
 
 def _operator() -> str:

@@ -65,6 +65,7 @@ BETS = "betmesh.bets.v1.BetService"
 DEAD_LETTERS = "betmesh.bets.v1.DeadLetterService"
 ORACLE = "betmesh.oracle.v1.OracleService"
 QUOTES = "betmesh.quotes.v1.QuoteService"
+LIVE = "betmesh.live.v1.LiveOddsService"
 
 COMMANDS: tuple[Command, ...] = (
     Command("fixtures", "list", FIXTURES, "ListFixtures", (), "fixtures in the store"),
@@ -75,6 +76,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("prices", "pass", GATEWAY, "RunPreMatchPricing", (), "run a pre-match pricing pass"),
     Command("replicas", "list", GATEWAY, "ListReplicaSets", (), "replicas, health, dissent"),
     Command("replicas", "dissents", GATEWAY, "ListDissents", (), "recorded disagreements"),
+    Command("replicas", "quarantine", GATEWAY, "QuarantineReplica", ("replica_id",), "take out"),
+    Command("replicas", "readmit", GATEWAY, "ReadmitReplica", ("replica_id",), "put back"),
     Command("snapshots", "list", QUOTES, "ListModelSnapshots", (), "model snapshots"),
     Command("snapshots", "reviews", GATEWAY, "ListSnapshotReviews", (), "canary decisions"),
     Command("snapshots", "force", GATEWAY, "ForceSnapshot", ("sport", "snapshot_hash"), "override"),
@@ -91,6 +94,26 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("results", "get", ORACLE, "GetResult", ("fixture_id",), "a fixture's result"),
     Command("results", "held", ORACLE, "ListHeldResults", (), "results held for review"),
+    Command(
+        "results",
+        "resolve",
+        ORACLE,
+        "ResolveHeldResult",
+        ("fixture_id",),
+        "decide a held result (--set result.home_score=2 ...)",
+    ),
+    Command(
+        "results",
+        "correct",
+        ORACLE,
+        "CorrectResult",
+        ("fixture_id",),
+        "publish version 2 in the dispute window (--set result....)",
+    ),
+    Command("results", "retry", ORACLE, "RetryPublication", ("fixture_id",), "re-queue FAILED"),
+    Command("results", "settle-holds", BETS, "ListResultHolds", (), "chain differs: held"),
+    Command("markets", "suspend", LIVE, "SuspendFixture", ("fixture_id",), "operator bet stop"),
+    Command("markets", "resume", LIVE, "ResumeFixture", ("fixture_id",), "lift it"),
     Command("dead-letters", "list", DEAD_LETTERS, "ListDeadLetters", (), "events given up on"),
     Command("dead-letters", "requeue", DEAD_LETTERS, "RequeueDeadLetter", ("dead_letter_id",), ""),
     Command("dead-letters", "discard", DEAD_LETTERS, "DiscardDeadLetter", ("dead_letter_id",), ""),

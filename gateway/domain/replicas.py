@@ -36,6 +36,9 @@ class ReplicaHealth:
     engine: str = ""
     majority_suspect_total: int = 0
     last_verdict: Verdict | None = None
+    # Quarantined by an operator: kept out until an operator readmits it (agreements alone do
+    # not readmit it: the operator knows something the votes do not).
+    held_by_operator: bool = False
 
 
 @dataclass
@@ -50,6 +53,18 @@ class ReplicaSetHealth:
     quorum: int
     replicas: dict[str, ReplicaHealth] = field(default_factory=dict)
     policy: HealthPolicy = field(default_factory=HealthPolicy)
+
+    def set_by_operator(self, replica_id: str, quarantined: bool) -> bool:
+        """An operator's quarantine or readmission; False when the replica is not in this set.
+        Readmission starts from a clean slate, as a replica the votes readmitted would."""
+        health = self.replicas.get(replica_id)
+        if health is None:
+            return False
+        health.held_by_operator = quarantined
+        health.state = State.QUARANTINED if quarantined else State.HEALTHY
+        health.consecutive_faults = 0
+        health.consecutive_agreements = 0
+        return True
 
     def counting(self) -> list[str]:
         return [r.replica_id for r in self.replicas.values() if r.state == State.HEALTHY]
@@ -83,6 +98,7 @@ class ReplicaSetHealth:
                 health.consecutive_agreements += 1
                 if (
                     health.state == State.QUARANTINED
+                    and not health.held_by_operator
                     and health.consecutive_agreements >= self.policy.readmit_after
                 ):
                     health.state = State.HEALTHY

@@ -343,6 +343,14 @@ def test_the_operator_cli_reads_and_refuses_through_the_public_apis(mesh: Launch
         listed = admin(mesh, group, "list" if group == "dead-letters" else "holds")
         assert listed.returncode == 0, listed.stderr
 
+    # An operator takes a replica out of the quorum and puts it back.
+    out = admin(mesh, "--json", "replicas", "quarantine", "football-2", "--note", "check")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["replica"]["held_by_operator"] is True
+    back = admin(mesh, "--json", "replicas", "readmit", "football-2")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)["replica"]["state"] == "REPLICA_STATE_HEALTHY"
+
     refused = admin(mesh, "prices", "release", "no-such-hold")
     assert refused.returncode == 1
     assert refused.stderr.startswith("betmesh admin: NOT_FOUND") or "INVALID_ARGUMENT" in (

@@ -383,6 +383,7 @@ class CountingGateway(gateway_grpc.ConsensusGatewayServiceServicer):
     # The integrity guard's and the canary's operator RPCs are not proxied either.
     ListPriceHolds = ReleasePriceHold = RejectPriceHold = RunPreMatchPricing
     ListSnapshotReviews = ForceSnapshot = RunPreMatchPricing
+    QuarantineReplica = ReadmitReplica = RunPreMatchPricing
 
 
 async def test_two_live_processes_never_reprice_the_same_event_twice(

@@ -223,3 +223,20 @@ async def test_a_dissent_that_finished_while_the_quorum_formed_is_still_recorded
         await asyncio.sleep(0.01)
         (final,) = done
         assert {v.replica_id: v.outcome for v in final.votes}["c"] == Outcome.DISSENTED
+
+
+async def test_an_operator_quarantine_holds_until_the_operator_readmits() -> None:
+    health = ReplicaSetHealth(1, 2, policy=HealthPolicy(quarantine_after=2, readmit_after=1))
+    health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
+    assert health.set_by_operator("b", True)
+    assert not health.set_by_operator("nobody", True)
+    assert health.counting() == ["a", "c"]
+    good = quote()
+    for _ in range(3):  # agreements readmit a replica the votes quarantined, not this one
+        d = await decide([Scripted(r, honest(good)) for r in ("a", "b", "c")], b"r", 3, 1.0)
+        health.record(d)
+    assert health.replicas["b"].state == State.QUARANTINED
+    assert health.set_by_operator("b", False)
+    readmitted = health.replicas["b"]
+    assert readmitted.state.value == "HEALTHY" and not readmitted.held_by_operator
+    assert health.counting() == ["a", "b", "c"]

@@ -462,6 +462,92 @@ class GetAcceptedQuoteSetResponse(_message.Message):
 Global___GetAcceptedQuoteSetResponse: _TypeAlias = GetAcceptedQuoteSetResponse  # noqa: Y015
 
 @_typing.final
+class QuarantineReplicaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLICA_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    replica_id: _builtins.str
+    note: _builtins.str
+    """Why, for the log and the operator's record; at most 500 characters."""
+    def __init__(
+        self,
+        *,
+        replica_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "replica_id", b"replica_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuarantineReplicaRequest: _TypeAlias = QuarantineReplicaRequest  # noqa: Y015
+
+@_typing.final
+class QuarantineReplicaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLICA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def replica(self) -> Global___ReplicaStatus: ...
+    def __init__(
+        self,
+        *,
+        replica: Global___ReplicaStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["replica", b"replica"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replica", b"replica"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuarantineReplicaResponse: _TypeAlias = QuarantineReplicaResponse  # noqa: Y015
+
+@_typing.final
+class ReadmitReplicaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLICA_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    replica_id: _builtins.str
+    note: _builtins.str
+    """Why, for the log and the operator's record; at most 500 characters."""
+    def __init__(
+        self,
+        *,
+        replica_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "replica_id", b"replica_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadmitReplicaRequest: _TypeAlias = ReadmitReplicaRequest  # noqa: Y015
+
+@_typing.final
+class ReadmitReplicaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLICA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def replica(self) -> Global___ReplicaStatus: ...
+    def __init__(
+        self,
+        *,
+        replica: Global___ReplicaStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["replica", b"replica"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replica", b"replica"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadmitReplicaResponse: _TypeAlias = ReadmitReplicaResponse  # noqa: Y015
+
+@_typing.final
 class ReplicaStatus(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -475,6 +561,7 @@ class ReplicaStatus(_message.Message):
     ENGINE_FIELD_NUMBER: _builtins.int
     MAJORITY_SUSPECT_TOTAL_FIELD_NUMBER: _builtins.int
     LAST_VERDICT_FIELD_NUMBER: _builtins.int
+    HELD_BY_OPERATOR_FIELD_NUMBER: _builtins.int
     replica_id: _builtins.str
     address: _builtins.str
     state: Global___ReplicaState.ValueType
@@ -488,6 +575,8 @@ class ReplicaStatus(_message.Message):
     """Times it was outvoted by replicas of one engine only ("majority suspect", not faulty)."""
     last_verdict: Global___DissentVerdict.ValueType
     """The verdict of its latest answered vote."""
+    held_by_operator: _builtins.bool
+    """Quarantined by an operator (QuarantineReplica), not by its votes."""
     def __init__(
         self,
         *,
@@ -501,10 +590,11 @@ class ReplicaStatus(_message.Message):
         engine: _builtins.str = ...,
         majority_suspect_total: _builtins.int = ...,
         last_verdict: Global___DissentVerdict.ValueType = ...,
+        held_by_operator: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "engine", b"engine", "last_verdict", b"last_verdict", "majority_suspect_total", b"majority_suspect_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "engine", b"engine", "held_by_operator", b"held_by_operator", "last_verdict", b"last_verdict", "majority_suspect_total", b"majority_suspect_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

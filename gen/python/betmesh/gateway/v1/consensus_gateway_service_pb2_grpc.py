@@ -56,6 +56,16 @@ class ConsensusGatewayServiceStub:
                 request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsRequest.SerializeToString,
                 response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsResponse.FromString,
                 _registered_method=True)
+        self.QuarantineReplica = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/QuarantineReplica',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaResponse.FromString,
+                _registered_method=True)
+        self.ReadmitReplica = channel.unary_unary(
+                '/betmesh.gateway.v1.ConsensusGatewayService/ReadmitReplica',
+                request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaRequest.SerializeToString,
+                response_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaResponse.FromString,
+                _registered_method=True)
         self.ListDissents = channel.unary_unary(
                 '/betmesh.gateway.v1.ConsensusGatewayService/ListDissents',
                 request_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListDissentsRequest.SerializeToString,
@@ -125,9 +135,24 @@ class ConsensusGatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListDissents(self, request, context):
+    def QuarantineReplica(self, request, context):
         """Recorded dissents, newest first (operators).
+        Operators: take a replica out of quorum counting (it is still asked, its answers recorded)
+        until ReadmitReplica; agreements alone do not readmit it. Per gateway process: with several
+        gateways, call each (betmesh admin does, given each address).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadmitReplica(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDissents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -195,6 +220,16 @@ def add_ConsensusGatewayServiceServicer_to_server(servicer, server):
                     servicer.ListReplicaSets,
                     request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsRequest.FromString,
                     response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsResponse.SerializeToString,
+            ),
+            'QuarantineReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuarantineReplica,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaResponse.SerializeToString,
+            ),
+            'ReadmitReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadmitReplica,
+                    request_deserializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaRequest.FromString,
+                    response_serializer=betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaResponse.SerializeToString,
             ),
             'ListDissents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDissents,
@@ -320,6 +355,60 @@ class ConsensusGatewayService:
             '/betmesh.gateway.v1.ConsensusGatewayService/ListReplicaSets',
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsRequest.SerializeToString,
             betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ListReplicaSetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuarantineReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/QuarantineReplica',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.QuarantineReplicaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadmitReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/betmesh.gateway.v1.ConsensusGatewayService/ReadmitReplica',
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaRequest.SerializeToString,
+            betmesh_dot_gateway_dot_v1_dot_consensus__gateway__service__pb2.ReadmitReplicaResponse.FromString,
             options,
             channel_credentials,
             insecure,

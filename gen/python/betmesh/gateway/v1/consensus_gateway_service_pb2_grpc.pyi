@@ -48,8 +48,14 @@ class ConsensusGatewayServiceStub:
     """
     ListReplicaSets: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListReplicaSetsRequest, _consensus_gateway_service_pb2.ListReplicaSetsResponse]
     """Replica health and quorum configuration per sport (operators)."""
+    QuarantineReplica: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.QuarantineReplicaRequest, _consensus_gateway_service_pb2.QuarantineReplicaResponse]
+    """Recorded dissents, newest first (operators).
+    Operators: take a replica out of quorum counting (it is still asked, its answers recorded)
+    until ReadmitReplica; agreements alone do not readmit it. Per gateway process: with several
+    gateways, call each (betmesh admin does, given each address).
+    """
+    ReadmitReplica: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ReadmitReplicaRequest, _consensus_gateway_service_pb2.ReadmitReplicaResponse]
     ListDissents: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]
-    """Recorded dissents, newest first (operators)."""
     RunPreMatchPricing: _grpc.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RunPreMatchPricingRequest, _consensus_gateway_service_pb2.RunPreMatchPricingResponse]
     """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
     prices every scheduled fixture starting within the horizon whose accepted quote set is
@@ -90,8 +96,14 @@ class ConsensusGatewayServiceAsyncStub(ConsensusGatewayServiceStub):
     """
     ListReplicaSets: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListReplicaSetsRequest, _consensus_gateway_service_pb2.ListReplicaSetsResponse]  # type: ignore[assignment]
     """Replica health and quorum configuration per sport (operators)."""
+    QuarantineReplica: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.QuarantineReplicaRequest, _consensus_gateway_service_pb2.QuarantineReplicaResponse]  # type: ignore[assignment]
+    """Recorded dissents, newest first (operators).
+    Operators: take a replica out of quorum counting (it is still asked, its answers recorded)
+    until ReadmitReplica; agreements alone do not readmit it. Per gateway process: with several
+    gateways, call each (betmesh admin does, given each address).
+    """
+    ReadmitReplica: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ReadmitReplicaRequest, _consensus_gateway_service_pb2.ReadmitReplicaResponse]  # type: ignore[assignment]
     ListDissents: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.ListDissentsRequest, _consensus_gateway_service_pb2.ListDissentsResponse]  # type: ignore[assignment]
-    """Recorded dissents, newest first (operators)."""
     RunPreMatchPricing: _aio.UnaryUnaryMultiCallable[_consensus_gateway_service_pb2.RunPreMatchPricingRequest, _consensus_gateway_service_pb2.RunPreMatchPricingResponse]  # type: ignore[assignment]
     """Runs one pass of the pre-match scheduler now (operators; it also runs on its own timer):
     prices every scheduled fixture starting within the horizon whose accepted quote set is
@@ -149,12 +161,30 @@ class ConsensusGatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         """Replica health and quorum configuration per sport (operators)."""
 
     @_abc_1.abstractmethod
+    def QuarantineReplica(
+        self,
+        request: _consensus_gateway_service_pb2.QuarantineReplicaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.QuarantineReplicaResponse, _abc.Awaitable[_consensus_gateway_service_pb2.QuarantineReplicaResponse]]:
+        """Recorded dissents, newest first (operators).
+        Operators: take a replica out of quorum counting (it is still asked, its answers recorded)
+        until ReadmitReplica; agreements alone do not readmit it. Per gateway process: with several
+        gateways, call each (betmesh admin does, given each address).
+        """
+
+    @_abc_1.abstractmethod
+    def ReadmitReplica(
+        self,
+        request: _consensus_gateway_service_pb2.ReadmitReplicaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ReadmitReplicaResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ReadmitReplicaResponse]]: ...
+
+    @_abc_1.abstractmethod
     def ListDissents(
         self,
         request: _consensus_gateway_service_pb2.ListDissentsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_consensus_gateway_service_pb2.ListDissentsResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ListDissentsResponse]]:
-        """Recorded dissents, newest first (operators)."""
+    ) -> _typing.Union[_consensus_gateway_service_pb2.ListDissentsResponse, _abc.Awaitable[_consensus_gateway_service_pb2.ListDissentsResponse]]: ...
 
     @_abc_1.abstractmethod
     def RunPreMatchPricing(

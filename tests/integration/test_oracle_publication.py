@@ -457,3 +457,18 @@ async def test_final_by_view_on_a_chain_that_mines_only_on_demand(
         assert chosen.wallet_nonce() == 1
     finally:
         made.close()
+
+
+async def test_the_queue_an_operator_watches_counts_publications_by_status(rig: Rig) -> None:
+    """What betmesh.oracle.publications reports: the outbox's publications by status."""
+    fixture = f"fx-{secrets.token_hex(6)}"
+    publisher = rig.publisher()
+    before = publisher.outbox.backlog()
+    await rig.agree(fixture)
+    publisher.outbox.enqueue_validated()
+    assert publisher.outbox.backlog().get("PENDING", 0) == before.get("PENDING", 0) + 1
+    step_until(rig, publisher, lambda: rig.publication(fixture).status == "CONFIRMED")
+    after = publisher.outbox.backlog()
+    assert after.get("PENDING", 0) == before.get("PENDING", 0)
+    assert sum(after.values()) == sum(before.values()) + 1
+    publisher.observe_queue()  # the gauge reads the same figures

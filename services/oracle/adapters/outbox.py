@@ -127,6 +127,14 @@ class PostgresOutbox:
             return []
         return [r[0] for r in rows]
 
+    def backlog(self) -> dict[str, int]:
+        """Publications by status (PENDING, SUBMITTED, FAILED, ...): the oracle's queue."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(publications.c.status, sa.func.count()).group_by(publications.c.status)
+            ).all()
+        return {str(status): int(count) for status, count in rows}
+
     def awaiting_finalisation(
         self, limit: int, head_time: int, window: int, wait_seconds: float = 0.0
     ) -> list[tuple[str, bytes]]:

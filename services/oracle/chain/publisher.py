@@ -45,6 +45,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
+from service_runtime.telemetry import meter
 from services.oracle.adapters.outbox import NewTx, PostgresOutbox, TxAttempt
 from services.oracle.chain.contract import ContractError, bind, decode_error, revert_data
 from services.oracle.chain.remote_signers import SignerQuorumUnavailable
@@ -84,6 +85,20 @@ BATCH_ERRORS = frozenset(
     }
 )
 UINT32, UINT40 = 2**32, 2**40
+
+
+# What an operator watches of the chain: gas paid, transactions by outcome, the queue.
+_meter = meter(__name__)
+_gas = _meter.create_counter(
+    "betmesh.oracle.gas_used", unit="gas", description="gas of confirmed transactions, by kind"
+)
+_transactions = _meter.create_counter(
+    "betmesh.oracle.transactions", description="transactions settled on chain, by kind and outcome"
+)
+_queue = _meter.create_gauge(
+    "betmesh.oracle.publications", description="publications by status (the oracle's queue)"
+)
+QUEUE_STATUSES = ("PENDING", "SUBMITTED", "CONFIRMED", "FAILED", "FINAL")
 
 
 @dataclass(frozen=True)
@@ -356,6 +371,7 @@ class ChainPublisher:
                     log.error(
                         "publication transaction reverted", extra={"tx_hash": attempt.tx_hash}
                     )
+                    _transactions.add(1, {"betmesh.tx.kind": attempt.kind, "outcome": "reverted"})
                     self.outbox.reverted(
                         attempt,
                         number,
@@ -365,6 +381,8 @@ class ChainPublisher:
                     )
                     continue
                 self.outbox.confirm(attempt, number, block_hash, self._block_time(number))
+                _gas.add(int(receipt.get("gasUsed", 0)), {"betmesh.tx.kind": attempt.kind})
+                _transactions.add(1, {"betmesh.tx.kind": attempt.kind, "outcome": "confirmed"})
                 continue
             if chain_nonce is None:
                 chain_nonce = int(self.w3.eth.get_transaction_count(self.account.address, "latest"))
@@ -385,6 +403,7 @@ class ChainPublisher:
                     "nonce consumed by an unknown transaction", extra={"nonce": group[0].nonce}
                 )
                 self.outbox.abandon(group, "DROPPED", "DROPPED: nonce consumed elsewhere")
+                _transactions.add(1, {"betmesh.tx.kind": latest.kind, "outcome": "dropped"})
                 continue
             if age >= self.config.replace_after_seconds and self._replace(latest):
                 continue
@@ -531,7 +550,13 @@ class ChainPublisher:
             int(self.contract.functions.threshold().call()),
         )
 
+    def observe_queue(self) -> None:
+        backlog = self.outbox.backlog()
+        for status in QUEUE_STATUSES:
+            _queue.set(backlog.get(status, 0), {"betmesh.publication.status": status})
+
     def publish_pending(self) -> str | None:
+        self.observe_queue()
         ids = self.outbox.pending(self.config.batch_size, self.config.batch_wait_seconds)
         if not ids:
             return None

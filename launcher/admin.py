@@ -6,6 +6,8 @@
     betmesh admin bets void FIXTURE_ID --set reason="abandoned"
     betmesh admin call betmesh.gateway.v1.FixtureService ListFixtures '{"sport": "SPORT_TENNIS"}'
     betmesh admin --json replicas list
+    betmesh admin snapshots fit --results EPL.csv --out s.bin   # the fitting job, run here
+    betmesh admin snapshots publish s.bin --database-url ...    # stored; the canary reviews it
 
 Every command is one RPC: its request is built from the positional arguments (named fields of
 the request), `--note`, and any number of `--set field=value` (dotted for nested fields; the
@@ -345,7 +347,20 @@ def fields_of(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     return command.service, command.method, fields
 
 
+# Snapshots are made by a job, not by a service: fitting and storing run here, on this machine,
+# against the quotes store (the canary reviews a stored snapshot before any replica prices it).
+LOCAL_JOBS = {
+    ("snapshots", "fit"): ("services.quotes.fit", ()),
+    ("snapshots", "publish"): ("services.quotes.snapshots", ("put",)),
+}
+
+
 def main(argv: Sequence[str]) -> int:
+    job = LOCAL_JOBS.get(tuple(argv[:2]))  # type: ignore[arg-type]
+    if job is not None:
+        module, prefix = job
+        run: Any = importlib.import_module(module).main
+        return int(run([*prefix, *argv[2:]]))
     args = parser().parse_args(list(argv))
     try:
         service, method, fields = fields_of(args)

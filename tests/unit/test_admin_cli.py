@@ -50,3 +50,17 @@ def test_a_list_renders_as_a_table() -> None:
     text = render(response)
     assert text.splitlines()[0].split() == ["sport", "quorum"]
     assert "SPORT_FOOTBALL" in text and "(2 rows)" in text
+
+
+def test_snapshot_jobs_run_here_with_their_own_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from launcher.admin import main
+
+    with pytest.raises(SystemExit) as usage:
+        main(["snapshots", "publish", "--help"])
+    assert usage.value.code == 0
+    assert "put" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["snapshots", "fit", "--help"])
+    assert "--results" in capsys.readouterr().out

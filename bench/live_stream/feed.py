@@ -46,6 +46,7 @@ from service_runtime.events import EventPublisher, Topic  # noqa: E402
 from services.live.adapters.redis_liveness import RedisLiveness  # noqa: E402
 
 STREAMS_PER_CHANNEL = 200
+METHOD = "/betmesh.live.v1.LiveOddsService/StreamOdds"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -61,8 +62,20 @@ class Partners:
         # Bet stops for a lost feed count only once the feed has been stopped on purpose.
         self.feed_stopped = False
 
-    async def stream(self, stub: live_odds_service_pb2_grpc.LiveOddsServiceStub, parse: bool):  # type: ignore[no-untyped-def]
-        call = stub.StreamOdds(pb.StreamOddsRequest(max_batch_size=100))
+    async def stream(self, channel: grpc.aio.Channel, parse: bool) -> None:
+        request = pb.StreamOddsRequest(max_batch_size=100)
+        if not parse:
+            # Read, never decoded: the other streams' cost stays on the server's side.
+            raw = channel.unary_stream(
+                METHOD, request_serializer=pb.StreamOddsRequest.SerializeToString
+            )
+            try:
+                async for _ in raw(request):
+                    pass
+            except grpc.aio.AioRpcError:
+                return
+            return
+        call = live_odds_service_pb2_grpc.LiveOddsServiceStub(channel).StreamOdds(request)
         try:
             async for message in call:
                 if not parse or message.WhichOneof("payload") != "deltas":
@@ -141,9 +154,14 @@ async def main() -> None:
     channels, tasks = [], []
     for i in range(args.subscribers):
         if i % STREAMS_PER_CHANNEL == 0:
-            channels.append(grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
-        stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(channels[-1])
-        tasks.append(asyncio.create_task(partners.stream(stub, parse=i % 10 == 0)))
+            # A connection of its own (the default pool would put every channel on one
+            # connection, and its 256 concurrent streams would cap the subscribers).
+            channels.append(
+                grpc.aio.insecure_channel(
+                    f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+                )
+            )
+        tasks.append(asyncio.create_task(partners.stream(channels[-1], parse=i % 10 == 0)))
 
     async def alive() -> None:
         while True:

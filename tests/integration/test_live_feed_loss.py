@@ -120,13 +120,21 @@ async def live_odds(mesh: Mesh, fixture_id: str) -> int:
 
 
 async def live_bet(bets: Bets, player: str, fixture_id: str, odds: int) -> bets_pb.Bet:
-    return await bets.place(
-        player,
-        [(fixture_id, f"{fixture_id}/MATCH_RESULT", "home", odds)],
-        1_000,
-        acceptance=bets_pb.ODDS_ACCEPTANCE_ANY,
-        live=True,
-    )
+    # Bets learns prices from the bus on its own time (a long backlog after other tests): a
+    # refusal for a price it has not read yet is retried, any other decision is the answer.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        bet = await bets.place(
+            player,
+            [(fixture_id, f"{fixture_id}/MATCH_RESULT", "home", odds)],
+            1_000,
+            acceptance=bets_pb.ODDS_ACCEPTANCE_ANY,
+            live=True,
+        )
+        unpriced = "no accepted consensus price" in bet.rejection_message
+        if not unpriced or asyncio.get_running_loop().time() > deadline:
+            return bet
+        await asyncio.sleep(0.2)
 
 
 async def bet_stops(reader: Reader, reason: int, timeout: float = 30) -> pb.BetStop:

@@ -120,6 +120,16 @@ async def main() -> None:
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
     port = int(line.strip().rsplit("=", 1)[1])
+    try:
+        await measure(args, client, port)
+    finally:
+        # Also when a measurement fails: no live process is left behind.
+        process.terminate()
+        await process.wait()
+        await client.aclose()  # type: ignore[attr-defined]
+
+
+async def measure(args: argparse.Namespace, client: aioredis.Redis, port: int) -> None:
     feed_channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     feed = live_odds_service_pb2_grpc.LiveOddsServiceStub(feed_channel)
     fixtures = [f"bench-{uuid.uuid4().hex[:8]}-{i}" for i in range(args.matches)]
@@ -231,9 +241,6 @@ async def main() -> None:
         task.cancel()
     for channel in [*channels, feed_channel]:
         await channel.close()
-    process.terminate()
-    await process.wait()
-    await client.aclose()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

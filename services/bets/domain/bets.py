@@ -120,18 +120,6 @@ def _postings(*pairs: tuple[Account, int]) -> tuple[Posting, ...]:
     return tuple(Posting(account, amount) for account, amount in pairs if amount != 0)
 
 
-def stake_hold(bet: Bet) -> LedgerTransaction:
-    return LedgerTransaction(
-        transaction_id=f"tx_stake_{bet.bet_id}",
-        kind=TransactionKind.STAKE,
-        postings=_postings(
-            (player_wallet(bet.player_id, bet.currency), bet.stake_minor),
-            (player_held(bet.player_id, bet.currency), -bet.stake_minor),
-        ),
-        bet_id=bet.bet_id,
-    )
-
-
 def stake_release(bet: Bet) -> LedgerTransaction:
     return LedgerTransaction(
         transaction_id=f"tx_release_{bet.bet_id}",

@@ -340,3 +340,34 @@ def test_tennis_states_beyond_the_sport_are_refused_before_any_distribution(
     with pytest.raises(InvalidArgument) as raised:
         price(TENNIS, state)
     assert raised.value.reason == "GAME_STATE_OUT_OF_RANGE"
+
+
+def nba_state(elapsed: int, period: int, home: int, away: int) -> game_state_pb2.GameState:
+    # No regulation_seconds: the default clock is the NBA's 4 x 12 minutes.
+    return GS.GameState(
+        event_sequence=9,
+        elapsed_seconds=elapsed,
+        period=period,
+        basketball=GS.BasketballState(home_points=home, away_points=away),
+    )
+
+
+def test_nba_clock_is_48_minutes_and_fiba_40() -> None:
+    from services.live.domain import basketball as live_basketball
+    from services.quotes.domain import inplay_basketball
+    from services.quotes.domain.independent import basketball_cdf
+
+    assert live_basketball.initial().regulation_seconds == 48 * 60
+    for left in (inplay_basketball.remaining_fraction, basketball_cdf.time_left):
+        assert left(nba_state(44 * 60, 4, 90, 88)) == pytest.approx(4 / 48)
+        assert left(nba_state(48 * 60, 4, 90, 88)) == 0.0
+        assert left(nba_state(50 * 60, 5, 100, 100)) == pytest.approx(3 / 48)
+        assert left(basketball_state(2400, 4, 90, 88)) == 0.0  # FIBA's own 40 minutes
+
+
+def test_nba_markets_stay_open_at_44_minutes() -> None:
+    quotes = price(BASKETBALL, nba_state(44 * 60, 4, 100, 98))
+    assert quotes.markets
+    assert any(m.status != market_pb2.MARKET_STATUS_DEACTIVATED for m in quotes.markets)
+    home = probabilities(quotes, "f1/MONEYLINE")["home"]
+    assert 500_000_000 < home < 1_000_000_000

@@ -124,7 +124,7 @@ def test_basketball_points_periods_and_clock() -> None:
     game = play(game, (me.MATCH_EVENT_TYPE_CLOCK, 0, 650))
     basketball = game.state.basketball
     assert (basketball.home_points, basketball.away_points) == (6, 3)
-    assert basketball.regulation_seconds == 2400
+    assert basketball.regulation_seconds == 2880
     assert game.state.period == 2
     assert game.state.elapsed_seconds == 650
     # Overtime periods have no limit.

@@ -8,8 +8,9 @@ from betmesh.live.v1 import match_event_pb2 as me
 from service_runtime.errors import InvalidArgument
 from services.live.domain import clock
 
-# FIBA (4 x 10 min). Nothing in a match event names the competition's rules yet.
-REGULATION_SECONDS = 4 * 10 * 60
+# NBA (4 x 12 min, overtimes of 5): the shipped data and the demo are NBA teams. FIBA is
+# 4 x 10 (2400 s); nothing in a match event names the competition yet.
+REGULATION_SECONDS = 4 * 12 * 60
 
 SIDE_REQUIRED = frozenset({me.MATCH_EVENT_TYPE_POINTS_SCORED})
 EVENT_TYPES = SIDE_REQUIRED

@@ -27,7 +27,8 @@ from services.quotes.domain.basketball import (
 )
 from services.quotes.domain.markets import MarketProbabilities
 
-DEFAULT_REGULATION_SECONDS = 4 * 10 * 60
+# NBA: 4 x 12 min; a state naming 2400 (FIBA) is priced on its own clock.
+DEFAULT_REGULATION_SECONDS = 4 * 12 * 60
 OVERTIME_SECONDS = 5 * 60
 REGULATION_PERIODS = 4
 

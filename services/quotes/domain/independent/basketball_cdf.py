@@ -32,7 +32,7 @@ from services.quotes.domain.markets import MarketProbabilities, SelectionProbabi
 OVERTIME = 5.0 / 48.0
 TAILS = 8
 OFFSETS = (-200, -100, -50, 0, 50, 100, 200)
-REGULATION = 4 * 10 * 60
+REGULATION = 4 * 12 * 60  # NBA default, as inplay_basketball
 OVERTIME_SECONDS = 5 * 60
 
 

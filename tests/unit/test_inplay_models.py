@@ -371,3 +371,12 @@ def test_nba_markets_stay_open_at_44_minutes() -> None:
     assert any(m.status != market_pb2.MARKET_STATUS_DEACTIVATED for m in quotes.markets)
     home = probabilities(quotes, "f1/MONEYLINE")["home"]
     assert 500_000_000 < home < 1_000_000_000
+
+
+def test_a_tie_at_the_end_of_nba_regulation_prices_overtime_in_totals_and_moneyline() -> None:
+    tied = price(BASKETBALL, nba_state(48 * 60, 4, 100, 100))
+    home = probabilities(tied, "f1/MONEYLINE")["home"]
+    assert 0 < home < 1_000_000_000
+    totals = [m for m in tied.markets if "TOTAL" in m.market_id]
+    assert totals
+    assert any(m.status != market_pb2.MARKET_STATUS_DEACTIVATED for m in totals)

@@ -61,6 +61,23 @@ def states(
                 tennis.home_points, tennis.away_points = rng.randint(0, 4), rng.randint(0, 4)
             tennis.home_serving = rng.random() < 0.5
         yield state
+    if sport == sport_pb2.SPORT_BASKETBALL:
+        # The NBA clock's edges (and FIBA's on its own regulation): 44:00, a tie at the buzzer,
+        # inside an overtime; both engines must agree or the gateway withholds the market.
+        for period, elapsed, home, away, regulation in (
+            (4, 2_640, 100, 98, 0),
+            (4, 2_880, 100, 100, 0),
+            (5, 3_000, 105, 103, 0),
+            (4, 2_400, 80, 80, 2_400),
+        ):
+            yield game_state_pb2.GameState(
+                event_sequence=9,
+                period=period,
+                elapsed_seconds=elapsed,
+                basketball=game_state_pb2.BasketballState(
+                    home_points=home, away_points=away, regulation_seconds=regulation
+                ),
+            )
 
 
 @pytest.mark.parametrize("snapshot", demo_snapshots(), ids=lambda s: s.WhichOneof("parameters"))

@@ -7,7 +7,8 @@ left of its five minutes as a share of regulation) and the pre-match expectation
     final total  ~ Normal(points so far + total * tau, total_sigma * sqrt(tau))
 discretised with the same continuity correction as pre-match. A tie at the end of the
 period goes to overtime exactly as pre-match (a short game of 5/48 of the spread and
-variance, ties repeating). At tau = 0 the margin and the total are the score: certain.
+variance, ties repeating); a tie at the buzzer keeps the totals open on that overtime too
+(NBA rule: totals and moneylines include overtime). Otherwise at tau = 0 the score is certain.
 Before tip-off (period 0) tau is 1 with a 0-0 score, so the price is the pre-match one.
 Lines are re-centred on the in-play expectations, so live line markets move with the game.
 """
@@ -78,10 +79,15 @@ def live_markets(
     lead = score.home_points - score.away_points
     margin_mu = lead + e.margin * tau
     total_mu = score.home_points + score.away_points + e.total * tau
+    total_sigma = e.total_sigma * math.sqrt(tau)
+    if tau == 0.0 and lead == 0 and state.period >= REGULATION_PERIODS:
+        # Tied at the buzzer: an overtime follows, and totals (like the moneyline) include it.
+        total_mu += e.total * OVERTIME_FRACTION
+        total_sigma = e.total_sigma * math.sqrt(OVERTIME_FRACTION)
     return distribution_markets(
         lambda: final_margin(e, lead, tau),
         margin_mu,
-        lambda: _distribution(total_mu, e.total_sigma * math.sqrt(tau)),
+        lambda: _distribution(total_mu, total_sigma),
         total_mu,
         home_name,
         away_name,

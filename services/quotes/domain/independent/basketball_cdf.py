@@ -215,10 +215,10 @@ def model(
         lead = score.home_points - score.away_points
         margin_mean = lead + spread * tau
         regulation = Discrete(margin_mean, p.margin_sigma * math.sqrt(tau))
-        total = Discrete(
-            score.home_points + score.away_points + expected_total * tau,
-            p.total_sigma * math.sqrt(tau),
-        )
+        points, share = score.home_points + score.away_points, tau
+        if tau == 0.0 and lead == 0 and state.period >= 4:
+            share = OVERTIME  # tied at the buzzer: totals include the overtime to come
+        total = Discrete(points + expected_total * share, p.total_sigma * math.sqrt(share))
     return markets(
         FinalMargin(regulation, overtime),
         margin_mean,

@@ -168,8 +168,12 @@ class RedisLiveness:
                 candidates |= {bytes(f).decode() for f in members or []}
         suspended = []
         for fixture_id in sorted(candidates):
-            if await self._suspend_lost(fixture_id, cutoff):
-                suspended.append(fixture_id)
+            try:
+                if await self._suspend_lost(fixture_id, cutoff):
+                    suspended.append(fixture_id)
+            except Exception:
+                # One fixture's bad state must not leave every other dead feed's markets open.
+                log.exception("feed liveness check failed for one fixture")
         return suspended
 
     async def _suspend_lost(self, fixture_id: str, cutoff: float) -> bool:
@@ -262,7 +266,11 @@ async def _sequence(pipe: aioredis.client.Pipeline, game_key: str) -> int:
 
 
 def _decoded(raw: Mapping[Any, Any]) -> dict[str, str]:
+    # The pricing hash also holds encoded protobuf (not text): those fields are not read here,
+    # and must not make the whole fixture unreadable to the watchdog.
     return {
-        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        (k.decode(errors="replace") if isinstance(k, bytes) else k): (
+            v.decode(errors="replace") if isinstance(v, bytes) else v
+        )
         for k, v in raw.items()
     }

@@ -1,0 +1,38 @@
+"""The feed watchdog on real Redis: a fixture whose pricing state it cannot read does not stop
+it from suspending every other fixture whose feed died (a poison fixture once left them open)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.live.adapters.redis_liveness import RedisLiveness
+from services.live.domain.game import MatchStatus
+
+
+@pytest.fixture
+async def liveness(redis_url: str) -> AsyncIterator[RedisLiveness]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield RedisLiveness(
+        client, producer="feed-a", deadline_seconds=1, prefix=f"test:live:{uuid.uuid4().hex[:8]}"
+    )
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_dead_feed_is_seen_despite_a_fixture_with_unreadable_state(
+    liveness: RedisLiveness,
+) -> None:
+    client = liveness.client
+    poison, healthy = "fx-poison", "fx-healthy"
+    await liveness.touch("feed-a", [poison, healthy])
+    for fixture in (poison, healthy):
+        await client.hset(liveness.game_key(fixture), "status", MatchStatus.LIVE.value)
+    # Encoded protobuf beside the text fields: not UTF-8.
+    await client.hset(liveness.pricing_key(poison), "image", b"\x8f\x00\xff")
+    long_ago = await liveness.now() - 60
+    await client.zadd(liveness.alive_fixtures_key, {poison: long_ago, healthy: long_ago})
+    suspended = await liveness.sweep()
+    assert set(suspended) == {poison, healthy}

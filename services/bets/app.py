@@ -77,7 +77,9 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     gateway = (
         GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
     )
-    metrics = BetsMetrics(meter("betmesh.bets"), store.return_to_player, settings.currency)
+    metrics = BetsMetrics(
+        meter("betmesh.bets"), store.return_to_player, settings.currency, store.open_exposure
+    )
     chain_store = ChainResultStore(engine)
     chain = (
         ChainSettlement(

@@ -25,6 +25,7 @@ class BetsMetrics:
         meter: metrics.Meter,
         return_to_player: Callable[[datetime, datetime], ReturnToPlayerFigures],
         currency: str,
+        open_exposure: Callable[[], tuple[int, int]] = lambda: (0, 0),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._return_to_player = return_to_player
@@ -51,7 +52,18 @@ class BetsMetrics:
             unit="minor",
             description="stakes of bets settled this calendar year, in minor units",
         )
+        self._open_exposure = open_exposure
+        # The book's risk now: stakes of open bets and what they would cost if every one won
+        # (an upper bound: outcomes of one market exclude each other; per market it is
+        # GetExposureReport).
+        meter.create_observable_gauge(
+            "betmesh.bets.open_liability",
+            callbacks=[self._observe_open],
+            unit="minor",
+            description="stakes and liabilities of open bets, by kind, in minor units",
+        )
         self._lock = threading.Lock()
+        self._open_cached: tuple[float, tuple[int, int]] | None = None
         self._cached: tuple[float, ReturnToPlayerFigures] | None = None
 
     def placed(self, bet: Bet) -> None:
@@ -78,6 +90,15 @@ class BetsMetrics:
         year = self._year()
         if year.stakes_minor > 0:
             yield Observation(year.payouts_minor / year.stakes_minor)
+
+    def _observe_open(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            now = time.monotonic()
+            if self._open_cached is None or now - self._open_cached[0] > 15.0:
+                self._open_cached = (now, self._open_exposure())
+            stakes, liabilities = self._open_cached[1]
+        yield Observation(stakes, {"betmesh.currency": self._currency, "kind": "stake"})
+        yield Observation(liabilities, {"betmesh.currency": self._currency, "kind": "liability"})
 
     def _observe_settled_stakes(self, options: CallbackOptions) -> Iterable[Observation]:
         yield Observation(self._year().stakes_minor, {"betmesh.currency": self._currency})

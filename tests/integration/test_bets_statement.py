@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
 
+from services.bets.adapters.postgres_bets import PostgresBetStore
 from tests.integration.test_bets_harness import OPERATOR, Mesh, as_player, eventually, running
 from tests.support.grpc_helpers import rpc_error
 
@@ -34,12 +36,19 @@ async def statement(mesh: Mesh) -> pb.GetQuarterlyStatementResponse:
     return response
 
 
-async def test_settled_bets_appear_in_the_quarter_by_month_and_kind(mesh: Mesh) -> None:
+async def test_settled_bets_appear_in_the_quarter_by_month_and_kind(
+    mesh: Mesh, database_url: str
+) -> None:
     before = await statement(mesh)
     p, f = await mesh.player(balance=10_000), await mesh.fixture()
     win = await mesh.place(p, [(f, f"{f}/MATCH_RESULT", "home", 20_000)], 1_000)
     lose = await mesh.place(p, [(f, f"{f}/MATCH_RESULT", "draw", 34_000)], 2_000)
     assert {win.status, lose.status} == {pb.BET_STATUS_ACCEPTED}
+    # What the money dashboard's exposure gauge reads: these bets are open, at stake and liable.
+    store = PostgresBetStore(sa.create_engine(database_url))
+    stakes, liabilities = store.open_exposure()
+    assert stakes >= 3_000 and liabilities >= 0
+    store.engine.dispose()
     await mesh.bus.result(f, 2, 0)
 
     async def both_settled() -> bool:

@@ -54,7 +54,13 @@ def test_placements_stakes_and_the_years_return_to_player() -> None:
         return ReturnToPlayer(stakes_minor=10_000, payouts_minor=8_300, settled_bet_count=4)
 
     now = datetime(2026, 7, 14, 12, tzinfo=UTC)
-    metrics = BetsMetrics(provider.get_meter("t"), year, "EUR", clock=lambda: now)
+    metrics = BetsMetrics(
+        provider.get_meter("t"),
+        year,
+        "EUR",
+        open_exposure=lambda: (1_200, 3_400),
+        clock=lambda: now,
+    )
     metrics.placed(bet(BetStatus.ACCEPTED, 500))
     metrics.placed(bet(BetStatus.PENDING, 700))
     metrics.placed(bet(BetStatus.REJECTED, 900, Rejection.INSUFFICIENT_FUNDS))
@@ -73,6 +79,10 @@ def test_placements_stakes_and_the_years_return_to_player() -> None:
     assert [p.value for p in found["betmesh.bets.stake"]] == [1_200]
     assert [p.value for p in found["betmesh.bets.return_to_player"]] == [0.83]
     assert [p.value for p in found["betmesh.bets.settled_stake_year"]] == [10_000]
+    assert {p.attributes["kind"]: p.value for p in found["betmesh.bets.open_liability"]} == {
+        "stake": 1_200,
+        "liability": 3_400,
+    }
     # The French average is per calendar year; one query served both gauges and the next scrape.
     points(reader)
     assert asked == [(datetime(2026, 1, 1, tzinfo=UTC), now)]

@@ -609,6 +609,18 @@ class PostgresBetStore:
             ).one()
         return ReturnToPlayer(int(row.stakes), int(row.payouts), int(row.n))
 
+    def open_exposure(self) -> tuple[int, int]:
+        """(stakes, liabilities) of the bets still open: what the book has at risk now."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.text(
+                    "SELECT coalesce(sum(stake_minor), 0) AS stakes,"
+                    " coalesce(sum(liability_minor), 0) AS liabilities FROM bets.bets"
+                    " WHERE status IN ('PENDING', 'ACCEPTED')"
+                )
+            ).one()
+        return int(row.stakes), int(row.liabilities)
+
     def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
         with self.engine.connect() as connection:
             rows = connection.execute(

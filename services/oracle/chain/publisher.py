@@ -99,7 +99,6 @@ _queue = _meter.create_gauge(
     "betmesh.oracle.publications", description="publications by status (the oracle's queue)"
 )
 QUEUE_STATUSES = ("PENDING", "SUBMITTED", "CONFIRMED", "FAILED", "FINAL")
-QUEUE_OBSERVE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,6 @@ class ChainPublisher:
         self._head: Head | None = None
         self._head_read_at = 0.0
         self._next_idle_check = 0.0
-        self._queue_observed_at = -math.inf
         # Tests stand in for a crash between the outbox write and the broadcast.
         self.broadcast_hook: Callable[[bytes], None] | None = None
 
@@ -558,11 +556,7 @@ class ChainPublisher:
             _queue.set(backlog.get(status, 0), {"betmesh.publication.status": status})
 
     def publish_pending(self) -> str | None:
-        # A scrape reads the gauge every 15-30 s: counting the queue at every step (about once
-        # a second) would be a GROUP BY on every step for nothing.
-        if self.clock() - self._queue_observed_at >= QUEUE_OBSERVE_SECONDS:
-            self._queue_observed_at = self.clock()
-            self.observe_queue()
+        self.observe_queue()
         ids = self.outbox.pending(self.config.batch_size, self.config.batch_wait_seconds)
         if not ids:
             return None

@@ -80,6 +80,11 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
                 await liveness.sweep()
             except Exception:
                 log.exception("feed liveness check failed")
+            # redis-py can turn a cancellation into its own error (caught above or per fixture
+            # in the sweep): a stop must still end the loop, or the process never exits.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             await asyncio.sleep(settings.feed_check_seconds)
 
     async def start_repricing() -> None:

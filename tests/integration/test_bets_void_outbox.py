@@ -7,6 +7,7 @@ modules' bets hosts are stopped by the time these run, so only the hosts started
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from betmesh.events.v1 import events_pb2
 
 from service_runtime.events import Topic, stream_key
 from service_runtime.postgres import migrate
+from services.bets.adapters.postgres_bets import PostgresBetStore
 from tests.integration.test_bets_harness import (
     OPERATOR,
     Mesh,
@@ -124,6 +126,26 @@ async def test_a_retried_void_replays_its_answer_and_queues_nothing_more(mesh: M
     await mesh.stub.VoidBets(void_request(later, await mesh.fixture()), metadata=OPERATOR)
     await announced(mesh, f"bets:voided:{later}")
     assert len(await announcements(mesh, f"bets:voided:{key}")) == 1
+
+
+async def test_one_bets_process_at_a_time_relays_the_outbox(database_url: str) -> None:
+    # Two bets processes relaying at once would both publish every queued event (and out of
+    # order): a relay claims the outbox for its batch, the other finds it claimed.
+    engine = sa.create_engine(database_url)
+    store = PostgresBetStore(engine)
+    try:
+        first = await asyncio.to_thread(store.claim_outbox, 10)
+        assert first is not None
+        try:
+            assert await asyncio.to_thread(store.claim_outbox, 10) is None
+        finally:
+            first.abandon()
+        # An abandoned claim (a relay that failed or stopped mid-batch) frees the outbox.
+        again = await asyncio.to_thread(store.claim_outbox, 10)
+        assert again is not None
+        again.abandon()
+    finally:
+        engine.dispose()
 
 
 async def test_a_void_made_while_the_bus_is_down_is_announced_once_the_relay_runs(

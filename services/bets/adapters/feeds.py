@@ -29,7 +29,7 @@ from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
 from services.bets.adapters.chain_settlement import ChainSettlement
-from services.bets.adapters.postgres_bets import PostgresBetStore
+from services.bets.adapters.postgres_bets import OutboxEntry, PostgresBetStore
 from services.bets.domain.bets import BetsCore
 from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.model import (
@@ -350,32 +350,39 @@ async def run_consumer(consumer: EventConsumer) -> None:
 
 async def relay_outbox(store: PostgresBetStore, publisher: EventPublisher) -> int:
     """Publishes queued events (BetSettled, BetsVoided) in the order they were queued, then
-    forgets them. At least once: a crash between publishing and forgetting publishes them
-    again, with the same event ids, which consumers de-duplicate."""
-    entries = await asyncio.to_thread(store.outbox, 200)
-    for entry in entries:
-        if entry.envelope is not None:
-            envelope = events_pb2.EventEnvelope.FromString(entry.envelope)
-        else:
-            assert entry.settled is not None  # the table's check: a row is one or the other
-            notice = entry.settled
-            envelope = events_pb2.EventEnvelope(
-                event_id=notice.event_id,
-                bet_settled=events_pb2.BetSettled(
-                    bet_id=notice.bet_id,
-                    player_id=notice.player_id,
-                    status=f"BET_STATUS_{notice.status.value}",
-                    payout=money_pb2.Money(
-                        amount_minor=notice.payout_minor, currency=notice.currency
-                    ),
-                ),
-            )
-        # Published in the trace of the call that queued it (the operator's VoidBets).
-        token = otel_context.attach(extract_context(entry.trace_context))
-        try:
-            await publisher.publish(entry.topic, envelope)
-        finally:
-            otel_context.detach(token)
-    if entries:
-        await asyncio.to_thread(store.forget_outbox, [e.event_id for e in entries])
-    return len(entries)
+    forgets them; one bets process at a time relays (the others find the outbox claimed). At
+    least once: a crash between publishing and forgetting publishes them again, with the same
+    event ids, which consumers de-duplicate."""
+    batch = await asyncio.to_thread(store.claim_outbox, 200)
+    if batch is None:
+        return 0
+    try:
+        for entry in batch.entries:
+            # Published in the trace of the call that queued it (the operator's VoidBets).
+            token = otel_context.attach(extract_context(entry.trace_context))
+            try:
+                await publisher.publish(entry.topic, _envelope(entry))
+            finally:
+                otel_context.detach(token)
+    except BaseException:
+        # Rolled back on the spot (no await): a cancelled relay must not keep the claim.
+        batch.abandon()
+        raise
+    await asyncio.to_thread(batch.done)
+    return len(batch.entries)
+
+
+def _envelope(entry: OutboxEntry) -> events_pb2.EventEnvelope:
+    if entry.envelope is not None:
+        return events_pb2.EventEnvelope.FromString(entry.envelope)
+    assert entry.settled is not None  # the table's check: a row is one or the other
+    notice = entry.settled
+    return events_pb2.EventEnvelope(
+        event_id=notice.event_id,
+        bet_settled=events_pb2.BetSettled(
+            bet_id=notice.bet_id,
+            player_id=notice.player_id,
+            status=f"BET_STATUS_{notice.status.value}",
+            payout=money_pb2.Money(amount_minor=notice.payout_minor, currency=notice.currency),
+        ),
+    )

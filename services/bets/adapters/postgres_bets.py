@@ -259,6 +259,35 @@ class OutboxEntry:
     trace_context: dict[str, str]
 
 
+class OutboxBatch:
+    """Claimed outbox entries: the claim (a transaction holding the relay's lock) ends with
+    `done` (forgotten: published) or `abandon` (left queued for the next relay)."""
+
+    def __init__(
+        self, entries: list[OutboxEntry], connection: Connection, transaction: Any
+    ) -> None:
+        self.entries = entries
+        self._connection = connection
+        self._transaction = transaction
+
+    def done(self) -> None:
+        try:
+            if self.entries:
+                self._connection.execute(
+                    sa.text("DELETE FROM bets.outbox WHERE event_id = ANY(:e)"),
+                    {"e": [e.event_id for e in self.entries]},
+                )
+            self._transaction.commit()
+        finally:
+            self._connection.close()
+
+    def abandon(self) -> None:
+        try:
+            self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+
 def _stamp(when: datetime) -> timestamp_pb2.Timestamp:
     out = timestamp_pb2.Timestamp()
     out.FromDatetime(when)
@@ -806,36 +835,46 @@ class PostgresBetStore:
                 params,
             )
 
-    def outbox(self, limit: int) -> list[OutboxEntry]:
-        """The oldest queued events, in the order they were queued."""
-        with self.engine.connect() as connection:
-            return [
-                OutboxEntry(
-                    event_id=r.event_id,
-                    topic=Topic(r.topic),
-                    envelope=None if r.envelope is None else bytes(r.envelope),
-                    settled=None
-                    if r.envelope is not None
-                    else SettledNotice(
-                        r.event_id,
-                        r.bet_id,
-                        r.player_id,
-                        BetStatus(r.status),
-                        r.payout_minor,
-                        r.currency,
-                    ),
-                    trace_context=dict(r.trace_context or {}),
-                )
-                for r in connection.execute(
-                    sa.text("SELECT * FROM bets.outbox ORDER BY id LIMIT :n"), {"n": limit}
-                )
-            ]
-
-    def forget_outbox(self, event_ids: list[str]) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text("DELETE FROM bets.outbox WHERE event_id = ANY(:e)"), {"e": event_ids}
+    def claim_outbox(self, limit: int) -> OutboxBatch | None:
+        """The oldest queued events, in the order they were queued, claimed by this relay alone
+        until the batch is done or abandoned; None while another bets process relays. One relay
+        at a time keeps the queue's order on the bus and publishes nothing twice unless a relay
+        dies between publishing and forgetting (consumers de-duplicate by event id)."""
+        connection = self.engine.connect()
+        try:
+            transaction = connection.begin()
+            if not connection.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(hashtext('bets.outbox'))")
+            ).scalar_one():
+                transaction.rollback()
+                connection.close()
+                return None
+            rows = connection.execute(
+                sa.text("SELECT * FROM bets.outbox ORDER BY id LIMIT :n"), {"n": limit}
+            ).all()
+        except BaseException:
+            connection.close()
+            raise
+        entries = [
+            OutboxEntry(
+                event_id=r.event_id,
+                topic=Topic(r.topic),
+                envelope=None if r.envelope is None else bytes(r.envelope),
+                settled=None
+                if r.envelope is not None
+                else SettledNotice(
+                    r.event_id,
+                    r.bet_id,
+                    r.player_id,
+                    BetStatus(r.status),
+                    r.payout_minor,
+                    r.currency,
+                ),
+                trace_context=dict(r.trace_context or {}),
             )
+            for r in rows
+        ]
+        return OutboxBatch(entries, connection, transaction)
 
     def kyc_status(self, player_id: str) -> PlayerStanding | None:
         with self.engine.connect() as connection:

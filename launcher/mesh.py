@@ -86,11 +86,11 @@ SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "services.identity": (),
     # Anonymous visitors' odds board: the edge's own token, role public (below), for live; for
     # identity, to vouch for a visitor's address on sign-in starts and sign-ups (rate limits).
-    "gateway.edge": ("betmesh.live", "betmesh.identity"),
+    "services.edge": ("betmesh.live", "betmesh.identity"),
 }
 # A credential's role when it is not "service": the edge acts for anonymous visitors, so it gets
 # the public role (the odds stream and nothing else: RPCs whose contract names the public role).
-SERVICE_CLIENT_ROLES: Mapping[str, str] = {"gateway.edge": "public"}
+SERVICE_CLIENT_ROLES: Mapping[str, str] = {"services.edge": "public"}
 AUTH_MODES = ("tokens", "anonymous")
 MESH_FILE = "mesh.json"
 # Spans are exported in batches every 5 s by default; a local mesh wants them seen at once.
@@ -128,10 +128,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("live", "services.live", stage=2),
     ServiceSpec("oracle", "services.oracle", stage=2),
     # gRPC-web for browsers and the web app: last, in front of everything it forwards to.
-    ServiceSpec("edge", "gateway.edge", stage=3, http_health="/healthz"),
+    ServiceSpec("edge", "services.edge", stage=3, http_health="/healthz"),
 )
-EDGE_MODULE = "gateway.edge"
-# Where the edge forwards each area's calls (gateway/edge/settings.py, BETMESH_EDGE_UPSTREAMS).
+EDGE_MODULE = "services.edge"
+# Where the edge forwards each area's calls (services/edge/settings.py, BETMESH_EDGE_UPSTREAMS).
 EDGE_UPSTREAM_MODULES = {
     "bets": "services.bets",
     "live": "services.live",

@@ -36,7 +36,7 @@ SERVICES = [
     ("identity", "services.identity.settings:IdentitySettings"),
     ("oracle", "services.oracle.settings:OracleSettings"),
     ("signer", "services.signer.settings:SignerSettings"),
-    ("edge", "gateway.edge.settings:EdgeSettings"),
+    ("edge", "services.edge.settings:EdgeSettings"),
 ]
 # Values that open the branches an empty environment does not take.
 VARIANTS: list[dict[str, str]] = [
@@ -82,11 +82,12 @@ def _format_default(default: object) -> str:
     return str(default)
 
 
-def field_comments(paths: list[Path]) -> dict[str, str]:
-    """Comments written above the fields of the settings dataclasses, by field name."""
-    found: dict[str, str] = {}
+def field_comments(paths: list[Path]) -> dict[str, dict[str, str]]:
+    """Comments written above the fields of the settings dataclasses, by file and field name."""
+    found: dict[str, dict[str, str]] = {}
     for path in paths:
         lines = path.read_text().splitlines()
+        own = found.setdefault(str(path.relative_to(ROOT)), {})
         for node in ast.walk(ast.parse("\n".join(lines))):
             if not isinstance(node, ast.ClassDef):
                 continue
@@ -98,20 +99,25 @@ def field_comments(paths: list[Path]) -> dict[str, str]:
                         comment.insert(0, lines[number].strip().lstrip("#").strip())
                         number -= 1
                     if comment:
-                        found.setdefault(item.target.id, " ".join(comment))
+                        own.setdefault(item.target.id, " ".join(comment))
     return found
 
 
-def annotate(variables: list[Variable], comments: dict[str, str]) -> None:
+def annotate(variables: list[Variable], comments: dict[str, dict[str, str]]) -> None:
     """A variable without a comment of its own takes its field's (BETMESH_BETS_CURRENCY fills
-    `currency`): the longest field name its name ends with."""
+    `currency`): the longest field name its name ends with, from the file that reads it first
+    (the edge's own client credential says what the edge does with it), then any other file."""
     for variable in variables:
         if variable.note:
             continue
         name = variable.name.removeprefix("BETMESH_").lower()
-        matches = [f for f in comments if name == f or name.endswith("_" + f)]
-        if matches:
-            variable.note = comments[max(matches, key=len)]
+        own = comments.get(variable.source, {})
+        others = [c for path, c in comments.items() if path != variable.source]
+        for fields in (own, *others):
+            matches = [f for f in fields if name == f or name.endswith("_" + f)]
+            if matches:
+                variable.note = fields[max(matches, key=len)]
+                break
 
 
 def record(read: Callable[[dict[str, str]], Any]) -> list[Variable]:

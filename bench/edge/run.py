@@ -4,7 +4,7 @@ made natively (gRPC over HTTP/2), same upstream, same run.
     .venv/bin/python bench/edge/run.py --requests 2000 --concurrency 16
 
 The upstream (bench/edge/upstream.py) answers a fixed message, and the edge runs as its own
-process (`python -m gateway.edge`, tokens off), so the difference is the edge's hop: HTTP/1.1
+process (`python -m services.edge`, tokens off), so the difference is the edge's hop: HTTP/1.1
 parsing, framing, one more process on the path.
 """
 
@@ -54,7 +54,7 @@ def start_edge(upstream_port: int) -> tuple[subprocess.Popen[bytes], int]:
         "BETMESH_LOG_LEVEL": "WARNING",
     }
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    process = subprocess.Popen([sys.executable, "-m", "gateway.edge"], env=env, cwd=ROOT)
+    process = subprocess.Popen([sys.executable, "-m", "services.edge"], env=env, cwd=ROOT)
     for _ in range(200):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):

@@ -55,7 +55,7 @@ SECRET_NAME = re.compile(
 CREDENTIAL_VALUE = re.compile(r"://[^/@\s:]+:[^/@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY-----")
 PUBLIC_LABEL = ("betmesh.io/public", "true")
 DEFAULT_GRACE_SECONDS = 10.0
-EDGE_MODULE = "gateway.edge"
+EDGE_MODULE = "services.edge"
 EDGE_HEALTH_PATH = "/healthz"
 ALB = "alb.ingress.kubernetes.io/"
 GRPC_WEB_TYPES = (
@@ -64,7 +64,7 @@ GRPC_WEB_TYPES = (
     "application/grpc-web-text",
     "application/grpc-web-text+proto",
 )
-# The edge's FranceConnect routes (gateway/edge/README.md), as identity must name them.
+# The edge's FranceConnect routes (services/edge/README.md), as identity must name them.
 FRANCECONNECT_ROUTES = {
     "BETMESH_IDENTITY_FRANCECONNECT_REDIRECT_URI": "/auth/franceconnect/callback",
     "BETMESH_IDENTITY_FRANCECONNECT_POST_LOGOUT_REDIRECT_URI": (
@@ -304,7 +304,7 @@ def _coverage(obj: Manifest, budgets: list[Manifest], policies: list[Manifest]) 
 CALLERS = frozenset(
     {
         "gateway",
-        "gateway.edge",
+        "services.edge",
         "services.live",
         "services.bets",
         "services.quotes",
@@ -607,7 +607,7 @@ def _edge(
 
 
 def _parse_upstreams(value: str) -> Iterator[tuple[str, str]]:
-    """`bets=h:p;live=h:p,h:p` as the edge reads it (gateway/edge/settings.py)."""
+    """`bets=h:p;live=h:p,h:p` as the edge reads it (services/edge/settings.py)."""
     for part in filter(None, (p.strip() for p in value.split(";"))):
         area, _, addresses = part.partition("=")
         for address in filter(None, (a.strip() for a in addresses.split(","))):

@@ -208,7 +208,7 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
 # Liveness counts per feed; a feed that does not name itself is this one.
 UNNAMED_SOURCE = "unnamed"
 
-# Set by the edge on anonymous visitors' public streams (gateway/edge/grpc_web.py).
+# Set by the edge on anonymous visitors' public streams (services/edge/grpc_web.py).
 PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
 
 

@@ -422,7 +422,7 @@ ORIGIN = "https://play.example"
 def edge_mesh() -> list[Obj]:
     """mesh() plus the edge in front of live, and identity with FranceConnect on its origin."""
     objects = mesh()
-    edge = container("edge", ["gateway.edge"], [{"name": "BETMESH_GRACE_SECONDS", "value": "10"}])
+    edge = container("edge", ["services.edge"], [{"name": "BETMESH_GRACE_SECONDS", "value": "10"}])
     edge["envFrom"].append({"configMapRef": {"name": "edge"}})
     for probe in ("readinessProbe", "livenessProbe"):
         edge[probe] = {"httpGet": {"path": "/healthz", "port": "http"}}

@@ -165,7 +165,7 @@ def test_browsers_reach_the_edge_and_partners_the_services_on_one_alb() -> None:
         )
     )
     edge = get("Deployment", "edge")["spec"]["template"]["spec"]["containers"][0]
-    assert edge["args"] == ["gateway.edge"]
+    assert edge["args"] == ["services.edge"]
     assert edge["image"].endswith("/betmesh:0.2.0")
     config = get("ConfigMap", "betmesh-edge")["data"]
     assert config["BETMESH_EDGE_PUBLIC_URL"] == "https://betmesh.example"

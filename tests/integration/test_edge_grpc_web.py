@@ -22,10 +22,10 @@ from betmesh.live.v1 import live_odds_service_pb2 as lpb
 from betmesh.live.v1 import live_odds_service_pb2_grpc
 from joserfc.jwk import ECKey
 
-from gateway.edge.app import Edge, build
-from gateway.edge.settings import EdgeSettings
 from service_runtime.events import EventPublisher
 from service_runtime.server import ServiceHost
+from services.edge.app import Edge, build
+from services.edge.settings import EdgeSettings
 from services.identity.app import build as build_identity
 from services.identity.settings import IdentitySettings
 from services.live.app import build as build_live

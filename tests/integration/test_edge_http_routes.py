@@ -21,9 +21,9 @@ from aiohttp import web
 from betmesh.identity.v1 import identity_service_pb2 as pb
 from betmesh.identity.v1 import identity_service_pb2_grpc
 
-from gateway.edge.app import Edge, build
-from gateway.edge.settings import EdgeSettings
 from launcher.embedded import free_port
+from services.edge.app import Edge, build
+from services.edge.settings import EdgeSettings
 from services.identity.adapters.ubble import sign
 from services.identity.app import assemble
 from services.identity.app import build as build_identity

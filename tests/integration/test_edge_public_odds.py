@@ -20,9 +20,9 @@ from betmesh.identity.v1 import identity_service_pb2_grpc
 from betmesh.live.v1 import live_odds_service_pb2 as lpb
 from betmesh.live.v1 import live_odds_service_pb2_grpc, match_event_pb2
 
-from gateway.edge.app import Edge, build
 from service_runtime.events import EventPublisher
 from service_runtime.server import ServiceHost
+from services.edge.app import Edge, build
 from tests.integration.test_edge_grpc_web import (
     edge_settings,
     new_fixture,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.edge.methods import ExposedMethod
 from service_runtime.tokens import JwksFetcher, TokenAuthenticator, grpc_jwks_fetcher
+from services.edge.methods import ExposedMethod
 
 
 class EdgeAuthenticator:

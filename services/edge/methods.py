@@ -2,7 +2,7 @@
 
 The kind (unary or server-streaming) comes from the generated descriptors, never from a table
 kept by hand, so a contract change cannot leave the edge framing a call the wrong way. The
-allow-list itself is a decision (gateway/edge/README.md says why each line is there): feeds and
+allow-list itself is a decision (services/edge/README.md says why each line is there): feeds and
 internal writes stay on the native gRPC side even though the services would refuse a player.
 """
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.edge.auth import EdgeAuthenticator
-from gateway.edge.cors import Cors
-from gateway.edge.grpc_web import GrpcWebProxy, internal_error_response
-from gateway.edge.http_routes import IdentityRoutes
-from gateway.edge.methods import exposed_methods
-from gateway.edge.settings import EdgeSettings
-from gateway.edge.static import StaticSite
-from gateway.edge.upstreams import Upstreams
 from service_runtime.client_tokens import TokenSource, credential_token_source
+from services.edge.auth import EdgeAuthenticator
+from services.edge.cors import Cors
+from services.edge.grpc_web import GrpcWebProxy, internal_error_response
+from services.edge.http_routes import IdentityRoutes
+from services.edge.methods import exposed_methods
+from services.edge.settings import EdgeSettings
+from services.edge.static import StaticSite
+from services.edge.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -24,21 +24,6 @@ from google.rpc import status_pb2
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from gateway.edge.auth import EdgeAuthenticator
-from gateway.edge.client_address import Network, client_address
-from gateway.edge.framing import (
-    FramingError,
-    Mode,
-    data_frame,
-    decode_text,
-    mode_of,
-    parse_timeout,
-    single_message,
-    status_trailers,
-    trailer_frame,
-)
-from gateway.edge.methods import ExposedMethod
-from gateway.edge.upstreams import Upstreams
 from service_runtime.client_tokens import TokenSource
 from service_runtime.errors import (
     STATUS_DETAILS_KEY,
@@ -50,9 +35,24 @@ from service_runtime.errors import (
     to_rpc_status,
 )
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, extract_context, tracer
+from services.edge.auth import EdgeAuthenticator
+from services.edge.client_address import Network, client_address
+from services.edge.framing import (
+    FramingError,
+    Mode,
+    data_frame,
+    decode_text,
+    mode_of,
+    parse_timeout,
+    single_message,
+    status_trailers,
+    trailer_frame,
+)
+from services.edge.methods import ExposedMethod
+from services.edge.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
-_tracer = tracer("gateway.edge")
+_tracer = tracer("services.edge")
 
 # Request headers that travel upstream. Everything else (cookies, user agent, ...) stays here;
 # traceparent is re-made by the runtime's client channel from the edge's own span.

@@ -28,15 +28,15 @@ from betmesh.identity.v1 import identity_service_pb2 as pb
 from betmesh.identity.v1 import identity_service_pb2_grpc
 from opentelemetry.trace import Span, SpanKind
 
-from gateway.edge.client_address import Network, client_address
-from gateway.edge.upstreams import Upstreams
 from service_runtime.auth import LOGIN_BINDING_HEADER, VISITOR_HEADER
 from service_runtime.client_tokens import TokenSource
 from service_runtime.errors import DomainError, error_info, status_from_metadata
 from service_runtime.telemetry import extract_context, tracer
+from services.edge.client_address import Network, client_address
+from services.edge.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
-_tracer = tracer("gateway.edge")
+_tracer = tracer("services.edge")
 IDENTITY_TIMEOUT_SECONDS = 10.0
 # Webhook headers worth forwarding (signatures, timestamps, ids): not cookies or hop headers.
 _HOP_HEADERS = frozenset(

@@ -3,7 +3,7 @@
 Calls go out with the browser's `authorization` untouched: each service verifies the player or
 operator as it does for native clients. The pool therefore attaches no token of its own, which
 would hide the caller. The edge's one credential (role public) is attached explicitly, by the
-proxy, to anonymous calls of public methods only (gateway/edge/grpc_web.py).
+proxy, to anonymous calls of public methods only (services/edge/grpc_web.py).
 """
 
 from __future__ import annotations

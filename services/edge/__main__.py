@@ -1,13 +1,13 @@
-"""python -m gateway.edge: gRPC-web for browsers in front of the native gRPC services."""
+"""python -m services.edge: gRPC-web for browsers in front of the native gRPC services."""
 
 from __future__ import annotations
 
 import asyncio
 
-from gateway.edge.app import serve
-from gateway.edge.settings import EdgeSettings
 from service_runtime.jsonlog import configure_logging
 from service_runtime.telemetry import configure_tracing, shutdown_tracing
+from services.edge.app import serve
+from services.edge.settings import EdgeSettings
 
 SERVICE = "betmesh.edge"
 

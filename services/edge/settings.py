@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gateway.edge.client_address import Network, parse_networks
-from gateway.edge.methods import AREAS
 from service_runtime.settings import Env
 from service_runtime.tls import TlsSettings
+from services.edge.client_address import Network, parse_networks
+from services.edge.methods import AREAS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
+from service_runtime.errors import FailedPrecondition
 from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
 
 MT = market_pb2.MarketType
@@ -58,6 +59,14 @@ def _tau(i: int, j: int, home: float, away: float, rho: float) -> float:
 
 def score_grid(home: float, away: float, rho: float, top: int) -> Grid:
     if home > 0.0 and away > 0.0:
+        # A negative tau is a negative "probability": the parameters are outside the model's
+        # domain and are refused, as the reference engine refuses them (never clipped).
+        if min(_tau(i, j, home, away, rho) for i in (0, 1) for j in (0, 1)) < 0.0:
+            raise FailedPrecondition(
+                "INVALID_SCORE_GRID",
+                f"rho {rho:.6g} with expected goals {home:.6g} and {away:.6g} makes a "
+                "Dixon-Coles score probability negative",
+            )
         ph, pa = poisson_pmf(home, top), poisson_pmf(away, top)
         grid = [
             [ph[i] * pa[j] * _tau(i, j, home, away, rho) for j in range(top + 1)]

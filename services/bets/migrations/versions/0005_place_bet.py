@@ -27,6 +27,8 @@ down_revision: str | None = "0004_partial_cash_out"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Historical: the body this revision installed, kept so that the revisions replay as they ran.
+# The function's one home is services/bets/sql/place_bet.sql (installed by 0010 and later).
 # text() reads ":name" as a bind parameter even inside a literal; a backslash keeps the colon.
 PLACE_BET = r"""
 CREATE FUNCTION bets.place_bet(

@@ -36,6 +36,7 @@ down_revision: str | None = "0006_deposit_cap"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Historical, as PLACE_BET below: the one home is services/bets/sql/note_stake_change.sql.
 # What a bet counts for: against the cap (not REJECTED: stake + cashed-out stake), and as open
 # stake (PENDING or ACCEPTED: stake). Noted per player and hour of placed_at, as a change.
 NOTE_STAKE_CHANGE = r"""
@@ -83,6 +84,8 @@ END
 $$
 """
 
+# Historical: the body this revision installed, kept so that the revisions replay as they ran.
+# The function's one home is services/bets/sql/place_bet.sql (installed by 0010 and later).
 # text() reads ":name" as a bind parameter even inside a literal; a backslash keeps the colon.
 PLACE_BET = r"""
 CREATE OR REPLACE FUNCTION bets.place_bet(

@@ -1,0 +1,308 @@
+-- bets.place_bet: a bet's placement as one statement, and the one home of the placement rules
+-- that need the player's lock. BetsCore (services/bets/domain/bets.py) checks what needs no
+-- database (the request, prices, odds acceptance, min/max stake and payout) and passes its
+-- verdict in p_offer_rejection; everything below is decided here, in this order:
+--   1. the player: unknown (KYC_REQUIRED), self-excluded (SELF_EXCLUDED), a KYC state outside
+--      p_may_bet or not of age (KYC_REQUIRED), a non-VERIFIED account provisional since before
+--      p_provisional_cutoff (KYC_REQUIRED), no 7-day stake cap (STAKE_CAP_NOT_SET);
+--   2. the offer's own verdict (p_offer_rejection);
+--   3. the 7-day stake cap: stakes placed at or after p_window_start (not REJECTED; a partly
+--      cashed-out stake still counts in full) + this stake must not exceed the cap in force
+--      (a pending raise once its effective time <= p_now) (RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED);
+--   4. open stakes (PENDING and ACCEPTED) + this stake <= p_max_open (ABOVE_PLAYER_MAX);
+--   5. the house's liability: the worst selection of each market <= p_max_market
+--      (ABOVE_MARKET_MAX), the sum of the worst of each market of a fixture <= p_max_fixture
+--      (ABOVE_EVENT_MAX), both with this bet's liability added to each leg's selection (a
+--      bet that risks nothing, p_liability 0, is not checked);
+--   6. funds: the wallet must cover the stake, an equal balance does (INSUFFICIENT_FUNDS);
+-- then the stake hold, one balanced transaction: wallet +stake (debit), held -stake (credit).
+-- A refusal stores the bet REJECTED and moves nothing.
+--
+-- This file is the function's source, managed as code (the same goes for every *.sql here):
+-- to change a rule, edit this file and add a migration that reloads it (docs/conventions.md,
+-- "Rules in SQL"); tests/integration/test_bets_sql_functions.py fails while the function a
+-- fresh database gets differs from this file. The historical bodies in migrations 0005 and
+-- 0007 are what those revisions installed, kept so that old revisions replay as they were.
+-- The running totals it reads (players.open_stake_minor, player_stake_hours, stake_changes)
+-- are explained in migration 0007.
+CREATE OR REPLACE FUNCTION bets.place_bet(
+    p_bet_id TEXT,
+    p_player_id TEXT,
+    p_key TEXT,
+    p_fingerprint TEXT,
+    p_live BOOLEAN,
+    p_acceptance TEXT,
+    p_stake BIGINT,
+    p_currency TEXT,
+    p_odds_e4 BIGINT,
+    p_potential_payout BIGINT,
+    p_liability BIGINT,
+    p_now TIMESTAMPTZ,
+    p_decide_after TIMESTAMPTZ,
+    p_legs JSONB,
+    p_offer_rejection TEXT,
+    p_offer_message TEXT,
+    -- Message templates by reason ("KYC_REQUIRED/STATUS", ...): {a} {b} {id} {status}.
+    p_messages JSONB,
+    p_may_bet TEXT[],
+    p_provisional_cutoff TIMESTAMPTZ,
+    p_window_start TIMESTAMPTZ,
+    p_max_open BIGINT,
+    p_max_market BIGINT,
+    p_max_fixture BIGINT
+) RETURNS TABLE (o_claimed BOOLEAN, o_status TEXT, o_reason TEXT, o_message TEXT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_player bets.players%ROWTYPE;
+    v_reason TEXT;
+    v_key TEXT;
+    v_detail TEXT := '';
+    v_a BIGINT := 0;
+    v_b BIGINT := 0;
+    v_cap BIGINT;
+    v_staked BIGINT;
+    v_open BIGINT;
+    v_status TEXT;
+    v_message TEXT := '';
+    v_fixture TEXT;
+    v_market TEXT;
+    v_wallet BIGINT;
+    v_held BIGINT;
+    v_tx TEXT := 'tx_stake_' || p_bet_id;
+    v_hour BIGINT;
+BEGIN
+    -- The player's row serialises their bets: a retry with the same key waits here for the
+    -- first, then finds its bet; two bets cannot both fit under the stake cap.
+    SELECT * INTO v_player FROM bets.players WHERE player_id = p_player_id FOR UPDATE;
+    IF EXISTS (
+        SELECT 1 FROM bets.bets WHERE player_id = p_player_id AND idempotency_key = p_key
+    ) THEN
+        RETURN QUERY SELECT false, ''::TEXT, ''::TEXT, ''::TEXT;
+        RETURN;
+    END IF;
+
+    -- Player refusals come before offer refusals.
+    IF v_player.player_id IS NULL THEN
+        v_reason := 'KYC_REQUIRED';
+        v_key := 'KYC_REQUIRED/UNKNOWN';
+    ELSIF v_player.excluded THEN
+        v_reason := 'SELF_EXCLUDED';
+    ELSIF NOT v_player.of_age OR NOT (v_player.kyc_status = ANY (p_may_bet)) THEN
+        v_reason := 'KYC_REQUIRED';
+        v_key := 'KYC_REQUIRED/STATUS';
+        v_detail := lower(v_player.kyc_status);
+    ELSIF v_player.kyc_status <> 'VERIFIED'
+        AND v_player.provisional_since IS NOT NULL
+        AND v_player.provisional_since < p_provisional_cutoff THEN
+        v_reason := 'KYC_REQUIRED';
+        v_key := 'KYC_REQUIRED/PROVISIONAL_EXPIRED';
+    ELSE
+        v_cap := CASE
+            WHEN v_player.pending_stake_cap_minor IS NOT NULL
+                AND v_player.pending_stake_cap_effective_at IS NOT NULL
+                AND v_player.pending_stake_cap_effective_at <= p_now
+            THEN v_player.pending_stake_cap_minor
+            ELSE v_player.stake_cap_minor
+        END;
+        IF v_cap IS NULL THEN
+            v_reason := 'STAKE_CAP_NOT_SET';
+        ELSIF p_offer_rejection <> '' THEN
+            v_reason := p_offer_rejection;
+            v_message := p_offer_message;
+        END IF;
+    END IF;
+
+    IF v_reason IS NULL THEN
+        -- Bets settled, voided, cashed out or decided since the player's last bet: what that
+        -- changed in the running totals, folded in under the player's lock.
+        IF EXISTS (SELECT 1 FROM bets.stake_changes c WHERE c.player_id = p_player_id) THEN
+            WITH folded AS (
+                DELETE FROM bets.stake_changes c WHERE c.player_id = p_player_id
+                RETURNING c.hour, c.staked_minor, c.open_minor
+            ), hours AS (
+                INSERT INTO bets.player_stake_hours AS h (player_id, hour, staked_minor)
+                SELECT p_player_id, f.hour, sum(f.staked_minor)::BIGINT
+                FROM folded f GROUP BY f.hour
+                ON CONFLICT (player_id, hour) DO UPDATE
+                    SET staked_minor = h.staked_minor + EXCLUDED.staked_minor
+            )
+            SELECT coalesce(sum(f.open_minor), 0) INTO v_open FROM folded f;
+            UPDATE bets.players SET open_stake_minor = open_stake_minor + v_open
+            WHERE player_id = p_player_id
+            RETURNING open_stake_minor INTO v_open;
+        ELSE
+            v_open := v_player.open_stake_minor;
+        END IF;
+        -- A stake partly cashed out was still staked: it counts against the cap. The hour the
+        -- window starts in is summed from its bets; every later hour from the running totals.
+        v_hour := floor(extract(epoch FROM p_window_start) / 3600)::BIGINT;
+        SELECT (
+            SELECT coalesce(sum(h.staked_minor), 0) FROM bets.player_stake_hours h
+            WHERE h.player_id = p_player_id AND h.hour > v_hour
+        ) + (
+            SELECT coalesce(sum(x.stake_minor + x.cashed_out_stake_minor), 0) FROM bets.bets x
+            WHERE x.player_id = p_player_id AND x.placed_at >= p_window_start
+                AND x.placed_at < to_timestamp((v_hour + 1) * 3600) AND x.status <> 'REJECTED'
+        ) INTO v_staked;
+        IF v_staked + p_stake > v_cap THEN
+            v_reason := 'RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED';
+            v_a := v_cap;
+            v_b := v_staked;
+        ELSIF v_open + p_stake > p_max_open THEN
+            v_reason := 'ABOVE_PLAYER_MAX';
+        END IF;
+    END IF;
+
+    IF v_reason IS NULL THEN
+        -- No subtransaction (one per bet costs more than the rest of the function): a refusal
+        -- after the exposure is added takes it off again, in the same locked rows.
+        -- Fixture rows first, in id order, as every other path locks them.
+        FOR v_fixture IN
+            SELECT DISTINCT l->>'f' FROM jsonb_array_elements(p_legs) l ORDER BY 1
+        LOOP
+            INSERT INTO bets.fixture_exposure (fixture_id) VALUES (v_fixture)
+            ON CONFLICT (fixture_id) DO UPDATE SET fixture_id = EXCLUDED.fixture_id;
+        END LOOP;
+        INSERT INTO bets.selection_exposure AS e
+            (fixture_id, market_id, selection_id, liability_minor, stakes_minor)
+        SELECT l->>'f', l->>'m', l->>'s', p_liability, p_stake
+        FROM jsonb_array_elements(p_legs) l ORDER BY l->>'f', l->>'m'
+        ON CONFLICT (fixture_id, market_id, selection_id) DO UPDATE
+            SET liability_minor = e.liability_minor + EXCLUDED.liability_minor,
+                stakes_minor = e.stakes_minor + EXCLUDED.stakes_minor;
+        IF p_liability > 0 THEN
+            SELECT w.market_id INTO v_market
+            FROM (
+                SELECT s.fixture_id, s.market_id, max(s.liability_minor) AS worst
+                FROM bets.selection_exposure s
+                WHERE (s.fixture_id, s.market_id) IN (
+                    SELECT l->>'f', l->>'m' FROM jsonb_array_elements(p_legs) l)
+                GROUP BY s.fixture_id, s.market_id
+            ) w
+            WHERE w.worst > p_max_market
+            ORDER BY w.fixture_id, w.market_id LIMIT 1;
+            IF v_market IS NOT NULL THEN
+                v_reason := 'ABOVE_MARKET_MAX';
+                v_detail := v_market;
+            ELSE
+                SELECT t.fixture_id INTO v_fixture
+                FROM (
+                    SELECT w.fixture_id, sum(greatest(w.worst, 0)) AS total
+                    FROM (
+                        SELECT s.fixture_id, max(s.liability_minor) AS worst
+                        FROM bets.selection_exposure s
+                        WHERE s.fixture_id IN (
+                            SELECT l->>'f' FROM jsonb_array_elements(p_legs) l)
+                        GROUP BY s.fixture_id, s.market_id
+                    ) w
+                    GROUP BY w.fixture_id
+                ) t
+                WHERE t.total > p_max_fixture
+                ORDER BY t.fixture_id LIMIT 1;
+                IF FOUND THEN
+                    v_reason := 'ABOVE_EVENT_MAX';
+                    v_detail := v_fixture;
+                END IF;
+            END IF;
+        END IF;
+
+        -- The stake hold: wallet debited, held credited; account rows in id order.
+        IF v_reason IS NULL THEN
+            SELECT id INTO v_wallet FROM bets.accounts
+            WHERE code = 'player:' || p_player_id || ':wallet' AND currency = p_currency;
+            SELECT id INTO v_held FROM bets.accounts
+            WHERE code = 'player:' || p_player_id || ':held' AND currency = p_currency;
+            IF v_wallet IS NULL THEN
+                v_reason := 'INSUFFICIENT_FUNDS';
+            END IF;
+        END IF;
+        IF v_reason IS NULL AND v_held IS NULL THEN
+            INSERT INTO bets.accounts
+                (code, currency, kind, player_id, normal_side, allow_negative, balance_minor)
+            VALUES ('player:' || p_player_id || ':held', p_currency, 'player_held',
+                p_player_id, -1, false, 0)
+            ON CONFLICT (code, currency) DO NOTHING;
+            SELECT id INTO v_held FROM bets.accounts
+            WHERE code = 'player:' || p_player_id || ':held' AND currency = p_currency;
+        END IF;
+        IF v_reason IS NULL AND v_wallet > v_held THEN
+            UPDATE bets.accounts SET balance_minor = balance_minor + p_stake WHERE id = v_held;
+        END IF;
+        IF v_reason IS NULL THEN
+            UPDATE bets.accounts SET balance_minor = balance_minor - p_stake
+            WHERE id = v_wallet AND balance_minor >= p_stake;
+            IF NOT FOUND THEN
+                v_reason := 'INSUFFICIENT_FUNDS';
+                IF v_wallet > v_held THEN
+                    UPDATE bets.accounts SET balance_minor = balance_minor - p_stake
+                    WHERE id = v_held;
+                END IF;
+            END IF;
+        END IF;
+        IF v_reason IS NULL THEN
+            IF v_wallet < v_held THEN
+                UPDATE bets.accounts SET balance_minor = balance_minor + p_stake
+                WHERE id = v_held;
+            END IF;
+            INSERT INTO bets.transactions (id, kind, external_reference, bet_id)
+            VALUES (v_tx, 'stake', '', p_bet_id);
+            INSERT INTO bets.entries (transaction_id, account_id, amount_minor, currency)
+            VALUES (v_tx, least(v_wallet, v_held),
+                    CASE WHEN v_wallet < v_held THEN p_stake ELSE -p_stake END, p_currency),
+                (v_tx, greatest(v_wallet, v_held),
+                    CASE WHEN v_wallet < v_held THEN -p_stake ELSE p_stake END, p_currency);
+        ELSE
+            -- Refused by a limit or the wallet: the exposure comes off again.
+            UPDATE bets.selection_exposure e
+            SET liability_minor = e.liability_minor - p_liability,
+                stakes_minor = e.stakes_minor - p_stake
+            FROM jsonb_array_elements(p_legs) l
+            WHERE (e.fixture_id, e.market_id, e.selection_id) = (l->>'f', l->>'m', l->>'s');
+        END IF;
+    END IF;
+
+    IF v_reason IS NOT NULL AND v_message = '' THEN
+        v_message := replace(replace(replace(replace(
+            coalesce(p_messages->>coalesce(v_key, v_reason), v_reason),
+            '{a}', v_a::TEXT), '{b}', v_b::TEXT), '{id}', v_detail), '{status}', v_detail);
+    END IF;
+
+    IF v_reason IS NOT NULL THEN
+        v_status := 'REJECTED';
+    ELSIF p_live THEN
+        v_status := 'PENDING';
+    ELSE
+        v_status := 'ACCEPTED';
+    END IF;
+    INSERT INTO bets.bets (
+        bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message,
+        live, acceptance, stake_minor, currency, odds_e4, potential_payout_minor, payout_minor,
+        liability_minor, settlement_count, placed_at, decided_at, decide_after, settled_at, legs
+    ) VALUES (
+        p_bet_id, p_player_id, p_key, p_fingerprint, v_status, v_reason, v_message,
+        p_live, p_acceptance, p_stake, p_currency, p_odds_e4, p_potential_payout, 0,
+        CASE WHEN v_reason IS NULL THEN p_liability ELSE 0 END, 0, p_now,
+        CASE WHEN v_status = 'PENDING' THEN NULL ELSE p_now END,
+        CASE WHEN v_status = 'PENDING' THEN p_decide_after ELSE NULL END, NULL, p_legs
+    ) ON CONFLICT (player_id, idempotency_key) DO NOTHING;
+    IF NOT FOUND THEN
+        -- Only an unknown player has no row to serialise on, and nothing moved for them.
+        IF v_reason IS NULL THEN
+            RAISE EXCEPTION 'bet % lost its idempotency key after holding a stake', p_bet_id;
+        END IF;
+        RETURN QUERY SELECT false, ''::TEXT, ''::TEXT, ''::TEXT;
+        RETURN;
+    END IF;
+    IF v_reason IS NULL THEN
+        -- The running totals: a bet placed counts in full against both (0 if refused).
+        INSERT INTO bets.player_stake_hours AS h (player_id, hour, staked_minor)
+        VALUES (p_player_id, floor(extract(epoch FROM p_now) / 3600)::BIGINT, p_stake)
+        ON CONFLICT (player_id, hour) DO UPDATE SET staked_minor = h.staked_minor + p_stake;
+        UPDATE bets.players SET open_stake_minor = open_stake_minor + p_stake
+        WHERE player_id = p_player_id;
+    END IF;
+    INSERT INTO bets.bet_legs (bet_id, fixture_id, market_id, placed_at)
+    SELECT p_bet_id, l->>'f', l->>'m', p_now FROM jsonb_array_elements(p_legs) l;
+    RETURN QUERY SELECT true, v_status, coalesce(v_reason, ''), v_message;
+END
+$$;

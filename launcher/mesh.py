@@ -52,12 +52,12 @@ from launcher.embedded import (
 from services.quotes.domain.engines import ENGINES
 
 if TYPE_CHECKING:  # web3 is heavy: imported only when a chain is prepared
-    from services.oracle.chain.launch import OracleDeployment
+    from services.oracle.adapters.chain.launch import OracleDeployment
 
 HOST = "127.0.0.1"
 ORACLE = "services.oracle"
 SIGNER = "services.signer"
-SIGNER_COUNT = 3  # a local deployment's n (k = 2): services/oracle/chain/launch.py
+SIGNER_COUNT = 3  # a local deployment's n (k = 2): services/oracle/adapters/chain/launch.py
 SIGNER_STAGE = 0  # with the first processes (they need only the chain); the oracle (2) asks them
 SPORTS = ("football", "tennis", "basketball")
 DEMO_CLIENT_ID = "betmesh-demo-operator"
@@ -655,7 +655,7 @@ class Mesh:
             lines.append(f"{spec.name:<{width}}  {'(not built yet)':<21}  {'-':>7}  {spec.module}")
         infra = [("postgres", _redact(self.database_url)), ("redis", self.redis_url)]
         # Provider URLs carry API keys in their path: scheme and host only.
-        from services.oracle.chain.rpc import redact
+        from services.oracle.adapters.chain.rpc import redact
 
         infra += [("chain", redact(url)) for url in self.chain_rpc_urls]
         if not any(c.spec.module == SIGNER for c in self.children):
@@ -811,7 +811,7 @@ class Mesh:
             return []
         count = SIGNER_COUNT
         if config.oracle_deployment is not None:
-            from services.oracle.chain.launch import OracleDeployment
+            from services.oracle.adapters.chain.launch import OracleDeployment
 
             self.deployment = OracleDeployment.from_file(config.oracle_deployment)
             count = len(self.deployment.signers)
@@ -951,7 +951,10 @@ class Mesh:
                 return  # not publishing (or no oracle in this mesh)
             if self.deployment is None:
                 # A development chain: contract deployed, keys generated (0600 files).
-                from services.oracle.chain.launch import DevChainRefused, prepare_local_chain
+                from services.oracle.adapters.chain.launch import (
+                    DevChainRefused,
+                    prepare_local_chain,
+                )
 
                 try:
                     self.deployment = prepare_local_chain(

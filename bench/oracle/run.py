@@ -19,13 +19,13 @@ from web3.types import RPCEndpoint
 
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.postgres import create_engine, migrate
+from services.oracle.adapters.chain.contract import bind, deploy, send_and_wait
+from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA
-from services.oracle.chain.contract import bind, deploy, send_and_wait
-from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.reports import Domain, Report, fixture_key
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import Domain, Report, fixture_key
 
 BATCH = 10
 

@@ -28,11 +28,11 @@ from bench.oracle.run import _setup
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.chain_rpc import FailoverProvider
 from service_runtime.postgres import create_engine, migrate
+from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.signers import SignerPool
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA
-from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.signers import SignerPool
 
 BLOCK_SECONDS = 2
 STEP_SECONDS = 1.0

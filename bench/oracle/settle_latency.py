@@ -31,8 +31,8 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
+from services.oracle.adapters.chain.contract import deploy
 from services.oracle.app import build
-from services.oracle.chain.contract import deploy
 from services.oracle.settings import OracleSettings
 from tests.integration.test_bets_harness import HeaderAuthenticator, eventually, running
 

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from service_runtime.channels import ChannelPool
-from services.oracle.chain.launch import write_key
-from services.oracle.chain.remote_signers import RemoteSignerPool
-from services.oracle.chain.reports import Domain, Report, fixture_key
+from services.oracle.adapters.chain.launch import write_key
+from services.oracle.adapters.chain.remote_signers import RemoteSignerPool
+from services.oracle.domain.reports import Domain, Report, fixture_key
 from tests.support.signers import signer_hosts
 
 ROUNDS = 200

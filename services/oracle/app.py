@@ -15,14 +15,14 @@ from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.postgres import create_engine, migrate
 from service_runtime.server import Registration, ServiceHost
+from services.oracle.adapters.chain.contract import bind
+from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.remote_signers import RemoteSignerPool
+from services.oracle.adapters.chain.rpc import AllEndpointsFailed, FailoverProvider, QuotaExhausted
 from services.oracle.adapters.events import ResultEventPublisher, result_finalised
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.adapters.wallet_lease import WalletLease
-from services.oracle.chain.contract import bind
-from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.remote_signers import RemoteSignerPool
-from services.oracle.chain.rpc import AllEndpointsFailed, FailoverProvider, QuotaExhausted
 from services.oracle.domain.results import Oracle
 from services.oracle.servicer import OracleServicer
 from services.oracle.settings import OracleSettings

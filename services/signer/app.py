@@ -11,7 +11,7 @@ from betmesh.signer.v1 import signer_service_pb2, signer_service_pb2_grpc
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.tokens import token_authenticator
-from services.oracle.chain.reports import Domain
+from services.oracle.domain.reports import Domain
 from services.signer.adapters.file_key import FileKey
 from services.signer.adapters.kms_key import KmsKey
 from services.signer.domain.signing import ReportSigning, SigningKey

@@ -24,7 +24,7 @@ from web3 import Web3
 
 from launcher.embedded import ROOT, Anvil
 from launcher.mesh import DEMO_CLIENT_ID, Mesh, MeshConfig
-from services.oracle.chain.contract import bind
+from services.oracle.adapters.chain.contract import bind
 from tests.support.rpc_proxy import ProviderProxy
 
 from .auth import Operator
@@ -36,7 +36,7 @@ DEADLINE = 120.0
 def tool(rpc_file: Path, *args: str) -> Any:
     """The deploy tool as an operator runs it; its output never holds the provider key."""
     done = subprocess.run(
-        [sys.executable, "-m", "services.oracle.chain.deploy_tool", *args]
+        [sys.executable, "-m", "services.oracle.adapters.chain.deploy_tool", *args]
         + (["--rpc-url-file", str(rpc_file)] if args[0] != "keys" else []),
         cwd=ROOT,
         capture_output=True,
@@ -120,7 +120,7 @@ def test_deploy_rotate_through_the_timelock_and_publish_with_up(
         [
             sys.executable,
             "-m",
-            "services.oracle.chain.deploy_tool",
+            "services.oracle.adapters.chain.deploy_tool",
             "execute-signers",
             *change,
             "--rpc-url-file",

@@ -15,7 +15,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 
 from launcher.embedded import Anvil
-from services.oracle.chain.contract import (
+from services.oracle.adapters.chain.contract import (
     ContractError,
     artifact,
     bind,
@@ -26,8 +26,8 @@ from services.oracle.chain.contract import (
     revert_data,
     send_and_wait,
 )
-from services.oracle.chain.reports import Domain, Report, batch_digest, fixture_key, report_digest
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import Domain, Report, batch_digest, fixture_key, report_digest
 
 WINDOW = 3600
 DELAY = 3600  # the contract's MIN_CONFIG_DELAY

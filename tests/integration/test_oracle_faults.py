@@ -21,10 +21,10 @@ from web3 import Web3
 
 from launcher.embedded import Anvil
 from service_runtime.auth import Principal
+from services.oracle.adapters.chain.contract import send_and_wait
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.app import build
-from services.oracle.chain.contract import send_and_wait
-from services.oracle.chain.reports import Domain, Report, fixture_key
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import Domain, Report, fixture_key
 from services.oracle.domain.results import Oracle
 from services.oracle.settings import OracleSettings
 from tests.integration.rpc_proxy import Proxy, rpc_proxy

@@ -25,14 +25,14 @@ from web3 import Web3
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.events import Topic, stream_key
 from service_runtime.postgres import create_engine, migrate
+from services.oracle.adapters.chain.contract import bind, deploy
+from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.rpc import FailoverProvider
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA, build
-from services.oracle.chain.contract import bind, deploy
-from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.reports import fixture_key
-from services.oracle.chain.rpc import FailoverProvider
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import fixture_key
 from services.oracle.domain.results import Oracle
 from services.oracle.settings import OracleSettings
 from tests.support.signers import signer_hosts

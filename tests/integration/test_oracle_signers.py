@@ -26,20 +26,20 @@ from web3 import Web3
 from launcher.embedded import Anvil, create_database, drop_database, free_port, unique_name
 from service_runtime.channels import ChannelPool
 from service_runtime.postgres import create_engine, migrate
-from services.oracle.adapters.outbox import PostgresOutbox
-from services.oracle.adapters.postgres_store import PostgresResultStore
-from services.oracle.app import MIGRATIONS, SCHEMA, build
-from services.oracle.chain.contract import (
+from services.oracle.adapters.chain.contract import (
     bind,
     deploy,
     propose_config,
     send_and_wait,
 )
-from services.oracle.chain.launch import write_key
-from services.oracle.chain.publisher import ChainPublisher, PublisherConfig
-from services.oracle.chain.remote_signers import RemoteSignerPool
-from services.oracle.chain.reports import fixture_key
-from services.oracle.chain.rpc import FailoverProvider
+from services.oracle.adapters.chain.launch import write_key
+from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.remote_signers import RemoteSignerPool
+from services.oracle.adapters.chain.rpc import FailoverProvider
+from services.oracle.adapters.outbox import PostgresOutbox
+from services.oracle.adapters.postgres_store import PostgresResultStore
+from services.oracle.app import MIGRATIONS, SCHEMA, build
+from services.oracle.domain.reports import fixture_key
 from services.oracle.domain.results import Oracle
 from services.oracle.settings import OracleSettings
 from tests.support.signers import signer_env, signer_hosts, signer_process, wait_serving
@@ -205,7 +205,7 @@ async def test_fewer_than_k_signer_processes_publish_nothing_and_say_why(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     processes, _ = oracle_with_signer_processes
-    caplog.set_level(logging.ERROR, logger="services.oracle.chain.remote_signers")
+    caplog.set_level(logging.ERROR, logger="services.oracle.adapters.chain.remote_signers")
     all_up, one_down, two_down = (f"fx-{secrets.token_hex(5)}" for _ in range(3))
     await rig.agree(all_up)
     await until(lambda: rig.status(all_up) == "FINAL", "published with 3 signers", rig.w3)

@@ -14,7 +14,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 
 from launcher.embedded import Anvil
-from services.oracle.chain.contract import (
+from services.oracle.adapters.chain.contract import (
     TRANSMITTER_ROLE,
     ContractError,
     ascending,
@@ -26,8 +26,8 @@ from services.oracle.chain.contract import (
     revert_data,
     send_and_wait,
 )
-from services.oracle.chain.reports import Domain, Report, fixture_key
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import Domain, Report, fixture_key
 
 DELAY = 3600
 

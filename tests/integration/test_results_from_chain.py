@@ -26,10 +26,10 @@ from web3.types import RPCEndpoint
 
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.events import Topic, stream_key
+from services.oracle.adapters.chain.contract import bind, deploy, send_and_wait
+from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.app import build
-from services.oracle.chain.contract import bind, deploy, send_and_wait
-from services.oracle.chain.reports import Domain, Report, fixture_key
-from services.oracle.chain.signers import ReportSigner, SignerPool
+from services.oracle.domain.reports import Domain, Report, fixture_key
 from services.oracle.settings import OracleSettings
 from tests.integration.test_bets_harness import (
     OPERATOR,

@@ -24,9 +24,9 @@ from web3.exceptions import ContractCustomError
 
 from launcher.embedded import Anvil, free_port
 from service_runtime.errors import error_info
-from services.oracle.chain.contract import bind, decode_error, deploy, revert_data
-from services.oracle.chain.launch import write_key
-from services.oracle.chain.reports import Report, fixture_key
+from services.oracle.adapters.chain.contract import bind, decode_error, deploy, revert_data
+from services.oracle.adapters.chain.launch import write_key
+from services.oracle.domain.reports import Report, fixture_key
 from services.signer.adapters.kms_key import KmsKey
 from tests.support.kms_emulator import KmsEmulator
 from tests.support.signers import signer_env, signer_process, wait_serving

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from services.oracle.chain.contract import ARTIFACT, ROOT
+from services.oracle.adapters.chain.contract import ARTIFACT, ROOT
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is needed to compile")

@@ -7,7 +7,7 @@ import pytest
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.oracle.chain.publisher import ReportInvalid, report_for
+from services.oracle.domain.reports import ReportInvalid, report_for
 from services.oracle.domain.results import ResultRecord
 
 HASH = "sha256:" + "ab" * 32

@@ -20,7 +20,7 @@ from eth_utils import keccak  # type: ignore[attr-defined]
 from service_runtime.auth import Principal
 from service_runtime.errors import InvalidArgument, PermissionDenied
 from service_runtime.settings import SettingsError
-from services.oracle.chain.reports import Domain, Report, batch_digest, report_digest
+from services.oracle.domain.reports import Domain, Report, batch_digest, report_digest
 from services.signer.adapters.kms_key import SECP256K1_N, KmsKeyError, ethereum_signature
 from services.signer.domain.callers import authorize
 from services.signer.domain.reports import (

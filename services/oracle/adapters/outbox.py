@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from services.oracle.adapters.tables import chain_cursors, chain_transactions, publications, results
-from services.oracle.chain.reports import fixture_key
+from services.oracle.domain.reports import fixture_key
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from service_runtime.digest import canonical_bytes
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.tables import corrections, observations, publications, results
-from services.oracle.chain.reports import fixture_key
 from services.oracle.domain.agreement import outcome_key
+from services.oracle.domain.reports import fixture_key
 from services.oracle.domain.results import VALIDATED as VALIDATED_STATES
 from services.oracle.domain.results import Change, PublicationView, ResultRecord
 

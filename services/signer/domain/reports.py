@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from service_runtime.errors import InvalidArgument
-from services.oracle.chain.reports import Domain, Report, batch_digest, report_digest
+from services.oracle.domain.reports import Domain, Report, batch_digest, report_digest
 
 MAX_BATCH = 100
 UINT32_MAX = 2**32 - 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from service_runtime.auth import Principal
-from services.oracle.chain.reports import Domain
+from services.oracle.domain.reports import Domain
 from services.signer.domain.callers import authorize
 from services.signer.domain.reports import DigestKind, ReportFields, checked_digest
 

@@ -1,14 +1,14 @@
 """Deploying ResultOracle on a real network and changing its signer set (docs/deploy-chain.md).
 
-    python -m services.oracle.chain.deploy_tool keys --dir DIR [--signers 3]
-    python -m services.oracle.chain.deploy_tool deploy --admin-key-file F --signer ADDR ...
+    python -m services.oracle.adapters.chain.deploy_tool keys --dir DIR [--signers 3]
+    python -m services.oracle.adapters.chain.deploy_tool deploy --admin-key-file F --signer ADDR ...
         --threshold K --transmitter ADDR [--dispute-window S] [--config-delay S]
         [--transmitter-key-file F --signer-key-file F ... | --signer-kms KEY_ID@REGION ...]
         [--out deployment.json]
-    python -m services.oracle.chain.deploy_tool propose-signers --admin-key-file F
+    python -m services.oracle.adapters.chain.deploy_tool propose-signers --admin-key-file F
         --contract ADDR --signer ADDR ... --threshold K
-    python -m services.oracle.chain.deploy_tool execute-signers  (same arguments)
-    python -m services.oracle.chain.deploy_tool status --contract ADDR
+    python -m services.oracle.adapters.chain.deploy_tool execute-signers  (same arguments)
+    python -m services.oracle.adapters.chain.deploy_tool status --contract ADDR
 
 The node: BETMESH_CHAIN_RPC_URL, or --rpc-url-file FILE (a provider URL carries its API key in
 the path: it is read, never printed; output shows scheme and host only). Keys are read from
@@ -27,7 +27,7 @@ from typing import Any
 
 from web3 import Web3
 
-from services.oracle.chain.contract import (
+from services.oracle.adapters.chain.contract import (
     DEFAULT_CONFIG_DELAY_SECONDS,
     DEFAULT_DISPUTE_WINDOW_SECONDS,
     ascending,
@@ -36,8 +36,8 @@ from services.oracle.chain.contract import (
     execute_config,
     propose_config,
 )
-from services.oracle.chain.launch import OracleDeployment, read_key, write_key
-from services.oracle.chain.rpc import FailoverProvider, redact
+from services.oracle.adapters.chain.launch import OracleDeployment, read_key, write_key
+from services.oracle.adapters.chain.rpc import FailoverProvider, redact
 
 RPC_URL_VARIABLE = "BETMESH_CHAIN_RPC_URL"
 
@@ -166,7 +166,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m services.oracle.chain.deploy_tool")
+    top = argparse.ArgumentParser(prog="python -m services.oracle.adapters.chain.deploy_tool")
     commands = top.add_subparsers(dest="command", required=True)
 
     def with_node(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:

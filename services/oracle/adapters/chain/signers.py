@@ -16,7 +16,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
 
-from services.oracle.chain.reports import Domain, Report, batch_digest, report_digest
+from services.oracle.domain.reports import Domain, Report, batch_digest, report_digest
 
 
 class Signatures(Protocol):

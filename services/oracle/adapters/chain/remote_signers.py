@@ -30,7 +30,7 @@ from web3 import Web3
 
 from service_runtime.channels import ChannelPool
 from service_runtime.errors import FailedPrecondition
-from services.oracle.chain.reports import Domain, Report, batch_digest, report_digest
+from services.oracle.domain.reports import Domain, Report, batch_digest, report_digest
 
 log = logging.getLogger(__name__)
 SIGN_TIMEOUT_SECONDS = 5.0

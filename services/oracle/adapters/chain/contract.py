@@ -14,7 +14,7 @@ from eth_utils import keccak  # type: ignore[attr-defined]
 from web3 import Web3
 from web3.contract import Contract
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 ARTIFACT = ROOT / "contracts" / "artifacts" / "ResultOracle.json"
 TRANSMITTER_ROLE = keccak(text="TRANSMITTER_ROLE")
 # Signer-set changes wait this long between proposal and execution (the contract's minimum is

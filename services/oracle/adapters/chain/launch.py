@@ -4,7 +4,7 @@ oracle's) and one key source per signer process.
 `prepare_local_chain` makes one on a development chain (the embedded anvil, or an external
 anvil/hardhat node): fresh keys, each in a file of its own (0600), funded by the node's faucet
 call, the contract deployed. On a real network the deployment is made once with the deploy tool
-(`python -m services.oracle.chain.deploy_tool`, docs/deploy-chain.md) and handed to the
+(`python -m services.oracle.adapters.chain.deploy_tool`, docs/deploy-chain.md) and handed to the
 launcher as a JSON file (`betmesh up --oracle-deployment FILE`). No key is ever printed or
 logged; the file names key files and KMS key ids, never keys.
 """
@@ -23,7 +23,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from services.oracle.chain.contract import deploy
+from services.oracle.adapters.chain.contract import deploy
 
 SIGNERS = 3
 THRESHOLD = 2

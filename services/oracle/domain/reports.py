@@ -1,4 +1,6 @@
-"""EIP-712 result reports: what the signers sign and the contract verifies.
+"""EIP-712 result reports: what the signers sign and the contract verifies, and which validated
+results can become one. Pure: hashing only, no chain access (the sender is
+services/oracle/adapters/chain/publisher.py).
 
 The hashing here mirrors ResultOracle._hashReport / batchDigest; a test holds them equal to
 the contract's own reportDigest / batchDigest views.
@@ -13,6 +15,9 @@ from typing import Any
 from eth_abi import encode  # type: ignore[attr-defined]
 from eth_utils import keccak, to_checksum_address  # type: ignore[attr-defined]
 
+from services.oracle.domain.results import ResultRecord
+
+UINT32, UINT40 = 2**32, 2**40
 DOMAIN_NAME = "BetmeshResultOracle"
 DOMAIN_VERSION = "1"
 _REPORT_TYPE = (
@@ -113,4 +118,38 @@ def batch_digest(domain: Domain, reports: Sequence[Report]) -> bytes:
     hashes = b"".join(r.struct_hash() for r in reports)
     return domain.typed_digest(
         keccak(encode(["bytes32", "bytes32"], [BATCH_TYPEHASH, keccak(hashes)]))
+    )
+
+
+class ReportInvalid(ValueError):
+    """A validated result that cannot become a report (a poison observation)."""
+
+
+def report_for(record: ResultRecord, version: int, config_version: int) -> Report:
+    """The report for a result; ReportInvalid when a field cannot be what the contract takes
+    (a timestamp before 1970 or past uint40, a score past uint32, no status)."""
+    if record.result is None or not record.sources_hash:
+        raise ReportInvalid("no validated result")
+    observed = max((o.observed_at.seconds for o in record.observations), default=0)
+    if not 0 <= observed < UINT40:
+        raise ReportInvalid(f"observed_at {observed} is outside 1970..uint40")
+    if not (record.result.home_score < UINT32 and record.result.away_score < UINT32):
+        raise ReportInvalid("a score does not fit uint32")
+    if record.result.status not in (1, 2, 3):
+        raise ReportInvalid(f"status {int(record.result.status)} is not publishable")
+    if version < 1:
+        raise ReportInvalid(f"version {version}")
+    try:
+        sources = sources_hash_bytes(record.sources_hash)
+    except ValueError as exc:
+        raise ReportInvalid(str(exc)) from None
+    return Report(
+        fixture_id=fixture_key(record.fixture_id),
+        status=int(record.result.status),
+        home_score=record.result.home_score,
+        away_score=record.result.away_score,
+        sources_hash=sources,
+        version=version,
+        observed_at=observed,
+        config_version=config_version,
     )

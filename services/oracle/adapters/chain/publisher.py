@@ -46,17 +46,11 @@ from web3.exceptions import (
 )
 
 from service_runtime.telemetry import meter
+from services.oracle.adapters.chain.contract import ContractError, bind, decode_error, revert_data
+from services.oracle.adapters.chain.remote_signers import SignerQuorumUnavailable
+from services.oracle.adapters.chain.signers import Signatures
 from services.oracle.adapters.outbox import NewTx, PostgresOutbox, TxAttempt
-from services.oracle.chain.contract import ContractError, bind, decode_error, revert_data
-from services.oracle.chain.remote_signers import SignerQuorumUnavailable
-from services.oracle.chain.reports import (
-    Domain,
-    Report,
-    batch_digest,
-    fixture_key,
-    sources_hash_bytes,
-)
-from services.oracle.chain.signers import Signatures
+from services.oracle.domain.reports import Domain, Report, ReportInvalid, batch_digest, report_for
 from services.oracle.domain.results import ResultRecord
 
 log = logging.getLogger(__name__)
@@ -84,7 +78,6 @@ BATCH_ERRORS = frozenset(
         "EmptyBatch",
     }
 )
-UINT32, UINT40 = 2**32, 2**40
 
 
 # What an operator watches of the chain: gas paid, transactions by outcome, the queue.
@@ -124,41 +117,7 @@ class PublisherConfig:
     max_attempts: int = 3
 
 
-class ReportInvalid(ValueError):
-    """A validated result that cannot become a report (a poison observation)."""
-
-
 LoadRecords = Callable[[Sequence[str]], dict[str, ResultRecord]]
-
-
-def report_for(record: ResultRecord, version: int, config_version: int) -> Report:
-    """The report for a result; ReportInvalid when a field cannot be what the contract takes
-    (a timestamp before 1970 or past uint40, a score past uint32, no status)."""
-    if record.result is None or not record.sources_hash:
-        raise ReportInvalid("no validated result")
-    observed = max((o.observed_at.seconds for o in record.observations), default=0)
-    if not 0 <= observed < UINT40:
-        raise ReportInvalid(f"observed_at {observed} is outside 1970..uint40")
-    if not (record.result.home_score < UINT32 and record.result.away_score < UINT32):
-        raise ReportInvalid("a score does not fit uint32")
-    if record.result.status not in (1, 2, 3):
-        raise ReportInvalid(f"status {int(record.result.status)} is not publishable")
-    if version < 1:
-        raise ReportInvalid(f"version {version}")
-    try:
-        sources = sources_hash_bytes(record.sources_hash)
-    except ValueError as exc:
-        raise ReportInvalid(str(exc)) from None
-    return Report(
-        fixture_id=fixture_key(record.fixture_id),
-        status=int(record.result.status),
-        home_score=record.result.home_score,
-        away_score=record.result.away_score,
-        sources_hash=sources,
-        version=version,
-        observed_at=observed,
-        config_version=config_version,
-    )
 
 
 def _bump(fee: int) -> int:

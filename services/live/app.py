@@ -15,13 +15,15 @@ from opentelemetry.metrics import MeterProvider
 
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
+from services.live.adapters.gateway_fixtures import GatewayFixtures
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
+from services.live.adapters.redis_journal import StreamJournal
 from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence, Repricer
+from services.live.service_layer.streams import StreamService
 from services.live.servicer import LiveOddsServicer
 from services.live.settings import LiveSettings
-from services.live.stream.service import StreamService
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,14 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
     # StreamOdds reads only the bus; the gateway is asked for fixture names, when known.
     channels = ChannelPool()
     gateway_channel = channels.get(settings.gateway_address) if settings.gateway_address else None
-    streams = StreamService(client, settings.stream, gateway_channel, meters, liveness)
+    journal = StreamJournal.build(
+        client,
+        settings.stream.prefix,
+        GatewayFixtures(gateway_channel) if gateway_channel is not None else None,
+        settings.stream.resume_window_seconds,
+        settings.stream.lease_seconds,
+    )
+    streams = StreamService(journal, settings.stream, meters, liveness)
     # In-play repricing through the consensus gateway (domain/repricing.py), when there is one.
     repricer = None
     if gateway_channel is not None:
@@ -116,8 +125,8 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         registrations=[
             Registration(
                 SERVICE_NAME,
-                # StreamOdds writes updates already encoded (services/live/stream/wire.py); the
-                # host's serializer passes bytes through.
+                # StreamOdds writes updates already encoded (services/live/domain/stream/
+                # wire.py); the host's serializer passes bytes through.
                 lambda s: live_odds_service_pb2_grpc.add_LiveOddsServiceServicer_to_server(
                     servicer, s
                 ),

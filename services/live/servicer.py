@@ -17,7 +17,7 @@ from services.live.domain.game import MAX_FIXTURE_ID_LENGTH, MatchStatus
 from services.live.domain.ports import LiveStore
 from services.live.domain.repricing import Repricer
 from services.live.domain.sequencing import Outcome
-from services.live.stream.service import StreamService
+from services.live.service_layer.streams import StreamService
 
 Context = ServicerContext
 log = logging.getLogger(__name__)

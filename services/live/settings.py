@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 
 from service_runtime.settings import Env, ServerSettings
 from services.live.repricing_settings import RepricingSettings
-from services.live.stream.settings import StreamSettings
+from services.live.stream_settings import StreamSettings
 
 
 @dataclass(frozen=True)

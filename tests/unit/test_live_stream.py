@@ -8,12 +8,19 @@ from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
-from services.live.stream.book import Book, Entry
-from services.live.stream.filters import Filter
-from services.live.stream.resume import WHOLE, TokenSigner
-from services.live.stream.settlement import HALF_LOSE, HALF_WIN, LOSE, VOID, WIN, market_outcomes
-from services.live.stream.subscriber import Limits, Subscriber
-from services.live.stream.translate import LIVE, PRE, FixtureRecord, translate
+from services.live.domain.stream.book import Book, Entry
+from services.live.domain.stream.filters import Filter
+from services.live.domain.stream.resume import WHOLE, TokenSigner
+from services.live.domain.stream.settlement import (
+    HALF_LOSE,
+    HALF_WIN,
+    LOSE,
+    VOID,
+    WIN,
+    market_outcomes,
+)
+from services.live.domain.stream.subscriber import Limits, Subscriber
+from services.live.domain.stream.translate import LIVE, PRE, FixtureRecord, translate
 
 KEY = b"unit-test-key-0123456789"
 

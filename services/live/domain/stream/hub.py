@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from services.live.stream.book import Book, Entry
-from services.live.stream.filters import Filter
-from services.live.stream.resume import Position
-from services.live.stream.subscriber import Subscriber
+from services.live.domain.stream.book import Book, Entry
+from services.live.domain.stream.filters import Filter
+from services.live.domain.stream.resume import Position
+from services.live.domain.stream.subscriber import Subscriber
 
 
 class Hub:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from google.protobuf import timestamp_pb2
 
-from services.live.stream.book import Book, Entry, restricted_state
-from services.live.stream.filters import Filter
-from services.live.stream.resume import WHOLE, Position, TokenEncoder
-from services.live.stream.wire import deltas_field, update_chunk
+from services.live.domain.stream.book import Book, Entry, restricted_state
+from services.live.domain.stream.filters import Filter
+from services.live.domain.stream.resume import WHOLE, Position, TokenEncoder
+from services.live.domain.stream.wire import deltas_field, update_chunk
 
 # An image message holds at most this many markets, so that one message stays far below the
 # 4 MB default receive limit and never blocks the loop for long while it is serialised.

@@ -36,10 +36,10 @@ from redis.exceptions import ResponseError
 
 from service_runtime.events import Topic, stream_key
 from service_runtime.telemetry import extract_context, tracer
-from services.live.stream.book import Entry
-from services.live.stream.hub import Hub
-from services.live.stream.resume import ORIGIN, Position, format_position, parse_position
-from services.live.stream.translate import FixtureRecord, translate
+from services.live.domain.stream.book import Entry
+from services.live.domain.stream.hub import Hub
+from services.live.domain.stream.resume import ORIGIN, Position, format_position, parse_position
+from services.live.domain.stream.translate import FixtureRecord, translate
 
 log = logging.getLogger(__name__)
 _tracer = tracer("betmesh.live.stream")
@@ -576,3 +576,47 @@ def _trace_fan_out(entries: list[Entry], started_ns: int) -> None:
 
 def new_epoch() -> str:
     return secrets.token_hex(8)
+
+
+# Redis failures a stream's background loops ride out (they log and try again next round).
+UNREACHABLE: tuple[type[BaseException], ...] = (ConnectionError, OSError, aioredis.ConnectionError)
+
+
+@dataclass
+class StreamJournal:
+    """Everything the stream service (services/live/service_layer/streams.py) needs of Redis,
+    built once by app.py, so the service layer holds no client of its own."""
+
+    client: aioredis.Redis
+    keys: Keys
+    reader: JournalReader
+    writer: JournalWriter
+    registry: StreamRegistry
+
+    @classmethod
+    def build(
+        cls,
+        client: aioredis.Redis,
+        prefix: str,
+        fixtures: FixtureLookup | None,
+        window_seconds: float,
+        lease_seconds: float,
+    ) -> StreamJournal:
+        keys = Keys(prefix)
+        return cls(
+            client,
+            keys,
+            JournalReader(client, keys),
+            JournalWriter(client, keys, fixtures, window_seconds, lease_seconds),
+            StreamRegistry(client, keys),
+        )
+
+    async def epoch(self) -> str:
+        """The journal's epoch, shared by every process (resume tokens name it)."""
+        return await shared_value(self.client, self.keys.epoch, new_epoch)
+
+    async def token_key(self) -> str:
+        """The resume tokens' signing key when none is configured: the first process makes it."""
+        return await shared_value(
+            self.client, self.keys.token_key, lambda: uuid.uuid4().hex + uuid.uuid4().hex
+        )

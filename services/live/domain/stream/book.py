@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from google.protobuf import timestamp_pb2
 
-from services.live.stream.filters import Filter, market_type_of
-from services.live.stream.resume import ORIGIN, Position
-from services.live.stream.wire import update_chunk
+from services.live.domain.stream.filters import Filter, market_type_of
+from services.live.domain.stream.resume import ORIGIN, Position
+from services.live.domain.stream.wire import update_chunk
 
 Key = tuple[str, int]
 

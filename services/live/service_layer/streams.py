@@ -1,4 +1,7 @@
-"""What StreamOdds and UpdateSubscription do, free of gRPC: open, pump, change, close."""
+"""What StreamOdds and UpdateSubscription do, free of gRPC and Redis: open, pump, change,
+close. The servicer translates; the domain (services/live/domain/stream/) decides what each
+stream is sent; the journal and the registry (services/live/adapters/redis_journal.py) are
+reached only through the StreamJournal app.py builds."""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-import grpc
-import redis.asyncio as aioredis
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from opentelemetry.metrics import MeterProvider, Observation
 
@@ -24,22 +25,13 @@ from service_runtime.errors import (
     Unavailable,
 )
 from service_runtime.telemetry import meter
+from services.live.adapters.redis_journal import UNREACHABLE, Owner, StreamJournal
 from services.live.adapters.redis_liveness import RedisLiveness
-from services.live.stream.filters import Filter
-from services.live.stream.fixtures import GatewayFixtures
-from services.live.stream.hub import Hub
-from services.live.stream.redis_journal import (
-    JournalReader,
-    JournalWriter,
-    Keys,
-    Owner,
-    StreamRegistry,
-    new_epoch,
-    shared_value,
-)
-from services.live.stream.resume import TokenSigner
-from services.live.stream.settings import StreamSettings
-from services.live.stream.subscriber import Limits, Subscriber
+from services.live.domain.stream.filters import Filter
+from services.live.domain.stream.hub import Hub
+from services.live.domain.stream.resume import TokenSigner
+from services.live.domain.stream.subscriber import Limits, Subscriber
+from services.live.stream_settings import StreamSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +43,24 @@ PRODUCER_CHECK_SECONDS = 1.0
 # A token from a process further ahead: how long to wait for this process' tail to catch up.
 CATCH_UP_SECONDS = 5.0
 
-# Takes encoded StreamOddsResponse messages (the RPC is registered with a pass-through
-# serializer: see services/live/app.py).
+# The servicer's writer: takes encoded StreamOddsResponse messages (the RPC is registered
+# with a pass-through serializer: see services/live/app.py).
 Write = Callable[[bytes], Awaitable[None]]
 
 
 class StreamService:
     def __init__(
         self,
-        client: aioredis.Redis,
+        journal: StreamJournal,
         settings: StreamSettings,
-        gateway_channel: grpc.aio.Channel | None = None,
         meters: MeterProvider | None = None,
         liveness: RedisLiveness | None = None,
     ) -> None:
-        self.client = client
+        self.journal = journal
         self.liveness = liveness
         # What every stream was last told about the producers (None: nothing known yet).
         self.producers: pb.ProducerStatus | None = None
         self.settings = settings
-        self.keys = Keys(settings.prefix)
         self.hub = Hub()
         # What the HorizontalPodAutoscaler scales live on besides CPU (deploy/k8s/base/live.yaml:
         # exported as betmesh_live_active_subscribers once OTLP metrics reach Prometheus).
@@ -89,15 +79,9 @@ class StreamService:
             callbacks=[lambda options: [Observation(len(self.hub.subscribers))]],
             description="odds streams open on this process",
         )
-        self.reader = JournalReader(client, self.keys)
-        self.registry = StreamRegistry(client, self.keys)
-        self.writer = JournalWriter(
-            client,
-            self.keys,
-            GatewayFixtures(gateway_channel) if gateway_channel is not None else None,
-            settings.resume_window_seconds,
-            settings.lease_seconds,
-        )
+        self.reader = journal.reader
+        self.registry = journal.registry
+        self.writer = journal.writer
         self.limits = Limits(
             conflate_after=settings.conflate_after, max_behind_seconds=settings.max_behind_seconds
         )
@@ -116,10 +100,8 @@ class StreamService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.epoch = await shared_value(self.client, self.keys.epoch, new_epoch)
-        key = self.settings.token_key or await shared_value(
-            self.client, self.keys.token_key, lambda: uuid.uuid4().hex + uuid.uuid4().hex
-        )
+        self.epoch = await self.journal.epoch()
+        key = self.settings.token_key or await self.journal.token_key()
         self.signer = TokenSigner(key.encode(), self.settings.token_max_age_seconds)
         await self.reader.bootstrap(self.hub)
         self._stopping.clear()
@@ -149,7 +131,7 @@ class StreamService:
                 owned = dict(self._owned)
                 for stream_id in await self.registry.refresh(owned):
                     self._let_go(stream_id, owned[stream_id].connection_id)
-            except (ConnectionError, OSError, aioredis.ConnectionError):
+            except UNREACHABLE:
                 log.warning("stream registry: Redis unreachable")
 
     def _let_go(self, stream_id: str, connection_id: str) -> None:
@@ -169,7 +151,7 @@ class StreamService:
         while not self._stopping.is_set():
             try:
                 seen = await self.liveness.producers()
-            except (ConnectionError, OSError, aioredis.ConnectionError):
+            except UNREACHABLE:
                 log.warning("producer status: Redis unreachable")
                 seen = None
             if seen is not None:

@@ -14,7 +14,7 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
-from services.live.stream.settlement import settle
+from services.live.domain.stream.settlement import settle
 
 PRE = market_pb2.PRICING_PHASE_PRE_MATCH
 LIVE = market_pb2.PRICING_PHASE_LIVE

@@ -4,9 +4,9 @@ payment provider -> wallet and bets cores -> host."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -27,7 +27,7 @@ from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.chain_reader import ChainResultReader
 from services.bets.adapters.chain_results_store import ChainResultStore
-from services.bets.adapters.chain_settlement import ChainSettlement
+from services.bets.adapters.chain_settlement import ChainSettlement, list_holds
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
 from services.bets.adapters.postgres_bets import (
     PREPARE_PLACE_BET,
@@ -41,6 +41,7 @@ from services.bets.domain.bets import BetsCore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
 from services.bets.metrics import BetsMetrics
+from services.bets.service_layer.handlers import BetsService
 from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
 
@@ -100,29 +101,17 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     if chain is None:
         log.warning("settling from result announcements, not from the chain (tests only)")
     feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds, chain=chain)
-    servicer = BetServicer(wallets, bets, feeds, metrics, chain_store)
+    service = BetsService(
+        wallets,
+        bets,
+        feeds,
+        metrics,
+        functools.partial(list_holds, chain_store),
+    )
+    servicer = BetServicer(service)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     tasks: list[asyncio.Task[None]] = []
     consumers: list[EventConsumer] = []
-
-    async def decide_due() -> None:
-        # Live bets whose caller did not wait, or whose process died during the delay.
-        while True:
-            try:
-                due = await asyncio.to_thread(store.due_pending, datetime.now(UTC), 100)
-                for bet_id in due:
-                    await servicer.decide(bet_id)
-            except Exception:
-                log.exception("deciding pending live bets failed")
-            await asyncio.sleep(settings.decision_poll_seconds)
-
-    async def purge_offers() -> None:
-        while True:
-            try:
-                await asyncio.to_thread(bets.purge_offers)
-            except Exception:
-                log.exception("purging expired cash-out offers failed")
-            await asyncio.sleep(settings.cash_out_purge_interval_seconds)
 
     async def recheck_chain(settlement: ChainSettlement) -> None:
         # Announced results the chain did not show yet (lagging finality, a slow provider).
@@ -164,10 +153,17 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
             # BetSettled and BetsVoided reach the bus only from the outbox.
             tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
-        tasks.append(asyncio.create_task(decide_due()))
+        # Live bets whose caller did not wait, or whose process died during the delay.
+        tasks.append(
+            asyncio.create_task(service.decide_due_forever(settings.decision_poll_seconds))
+        )
         if chain is not None:
             tasks.append(asyncio.create_task(recheck_chain(chain)))
-        tasks.append(asyncio.create_task(purge_offers()))
+        tasks.append(
+            asyncio.create_task(
+                service.purge_offers_forever(settings.cash_out_purge_interval_seconds)
+            )
+        )
 
     async def stop() -> None:
         for consumer in consumers:

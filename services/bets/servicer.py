@@ -1,10 +1,10 @@
-"""BetService over gRPC: translates requests to the wallet core and back."""
+"""BetService over gRPC: translates requests to service-layer commands and the answers back;
+no business rule and no orchestration here (services/bets/service_layer/)."""
 
 # The generated servicer base names the methods.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -16,12 +16,9 @@ from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import InvalidArgument, Unimplemented
+from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import tracer
-from services.bets.adapters.chain_results_store import ChainResultStore
-from services.bets.adapters.chain_settlement import list_holds
-from services.bets.adapters.feeds import Feeds
-from services.bets.domain.bets import BetsCore, SettleCommand
+from services.bets.domain.bets import SettleCommand
 from services.bets.domain.ledger import EntryView, TransactionKind, WalletBalance
 from services.bets.domain.model import (
     Bet,
@@ -34,8 +31,9 @@ from services.bets.domain.model import (
 )
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.statement import LEGAL_LIMIT_E4
-from services.bets.domain.wallet import Caller, WalletService
-from services.bets.metrics import BetsMetrics
+from services.bets.domain.wallet import Caller
+from services.bets.service_layer import commands
+from services.bets.service_layer.handlers import BetsService
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -158,17 +156,9 @@ def bet_message(bet: Bet) -> pb.Bet:
 class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     def __init__(
         self,
-        wallets: WalletService,
-        bets: BetsCore,
-        feeds: Feeds | None,
-        metrics: BetsMetrics | None = None,
-        chain_results: ChainResultStore | None = None,
+        service: BetsService,
     ) -> None:
-        self.wallets = wallets
-        self.bets = bets
-        self.feeds = feeds
-        self.metrics = metrics
-        self.chain_results = chain_results
+        self.service = service
         self._tracer = tracer(__name__)
 
     async def Deposit(self, request: pb.DepositRequest, context: Context) -> pb.DepositResponse:
@@ -182,8 +172,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         with self._tracer.start_as_current_span(
             "deposit", attributes={"betmesh.player.id": request.player_id}
         ) as span:
-            # The ledger blocks on PostgreSQL (and waits on concurrent retries): off the loop.
-            result = await asyncio.to_thread(self.wallets.deposit, command, _caller())
+            result = await self.service.deposit(command, _caller())
             span.set_attribute("betmesh.transaction.id", result.transaction_id)
             span.set_attribute("betmesh.idempotent_replay", not result.moved_money)
         return pb.DepositResponse(
@@ -193,17 +182,14 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetWallet(
         self, request: pb.GetWalletRequest, context: Context
     ) -> pb.GetWalletResponse:
-        wallet = await asyncio.to_thread(self.wallets.get_wallet, request.player_id, _caller())
+        wallet = await self.service.get_wallet(request.player_id, _caller())
         return pb.GetWalletResponse(wallet=_wallet(wallet))
 
     async def ListLedgerEntries(
         self, request: pb.ListLedgerEntriesRequest, context: Context
     ) -> pb.ListLedgerEntriesResponse:
-        page = await asyncio.to_thread(
-            self.wallets.list_entries,
-            request.player_id,
-            request.page_size,
-            request.page_token,
+        page = await self.service.list_entries(
+            commands.ListLedgerEntries(request.player_id, request.page_size, request.page_token),
             _caller(),
         )
         return pb.ListLedgerEntriesResponse(
@@ -221,7 +207,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         with self._tracer.start_as_current_span(
             "withdraw", attributes={"betmesh.player.id": request.player_id}
         ):
-            result = await asyncio.to_thread(self.wallets.withdraw, command, _caller())
+            result = await self.service.withdraw(command, _caller())
         return pb.WithdrawResponse(
             transaction_id=result.transaction_id, wallet=_wallet(result.wallet)
         )
@@ -246,17 +232,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         span.set_attribute("betmesh.player.id", request.player_id)
         span.set_attribute("betmesh.bet.legs", len(request.legs))
         span.set_attribute("betmesh.bet.live", request.live)
-        if self.feeds is not None:
-            fixture_ids = [leg.fixture_id for leg in request.legs]
-            # Both are reads from the gateway for a fixture seen for the first time: together.
-            await asyncio.gather(
-                self.feeds.ensure_prices(fixture_ids), self.feeds.ensure_fixture_names(fixture_ids)
-            )
-        bet = await self.bets.place_async(command, caller)
-        if bet.status is BetStatus.PENDING and request.wait_for_decision:
-            bet = await self.await_decision(bet)
-        if self.metrics is not None:
-            self.metrics.placed(bet)
+        bet = await self.service.place_bet(command, caller)
         span.set_attribute("betmesh.bet.id", bet.bet_id)
         span.set_attribute("betmesh.bet.status", bet.status.value)
         if bet.rejection is not None:
@@ -266,35 +242,16 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             context.set_trailing_metadata((("betmesh-rejection-reason", bet.rejection.value),))
         return pb.PlaceBetResponse(bet=bet_message(bet))
 
-    async def await_decision(self, bet: Bet) -> Bet:
-        """Holds the caller through the live delay, then decides the bet itself."""
-        if bet.decide_after is not None:
-            wait = (bet.decide_after - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        decided = await self.decide(bet.bet_id)
-        return decided or bet
-
-    async def decide(self, bet_id: str) -> Bet | None:
-        bet = await asyncio.to_thread(self.bets.store.get_bet, bet_id)
-        if bet is None or bet.status is not BetStatus.PENDING:
-            return bet
-        if self.feeds is not None:
-            await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
-        return await asyncio.to_thread(self.bets.decide, bet_id)
-
     async def GetBet(self, request: pb.GetBetRequest, context: Context) -> pb.GetBetResponse:
-        bet = await asyncio.to_thread(self.bets.get, request.bet_id, _caller())
+        bet = await self.service.get_bet(request.bet_id, _caller())
         return pb.GetBetResponse(bet=bet_message(bet))
 
     async def ListBets(self, request: pb.ListBetsRequest, context: Context) -> pb.ListBetsResponse:
         statuses = [_BET_STATUS_BACK[s] for s in request.statuses if s in _BET_STATUS_BACK]
-        bets, token = await asyncio.to_thread(
-            self.bets.list_bets,
-            request.player_id,
-            statuses,
-            request.page_size,
-            request.page_token,
+        bets, token = await self.service.list_bets(
+            commands.ListBets(
+                request.player_id, tuple(statuses), request.page_size, request.page_token
+            ),
             _caller(),
         )
         return pb.ListBetsResponse(bets=[bet_message(b) for b in bets], next_page_token=token)
@@ -302,40 +259,32 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetCashOutOffer(
         self, request: pb.GetCashOutOfferRequest, context: Context
     ) -> pb.GetCashOutOfferResponse:
-        caller = _caller()
-        bet = await asyncio.to_thread(self.bets.get, request.bet_id, caller)
-        if self.feeds is not None:
-            await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
-        offer = await asyncio.to_thread(
-            self.bets.cash_out_offer,
-            request.bet_id,
-            caller,
-            request.stake.amount_minor if request.HasField("stake") else None,
-            request.stake.currency,
+        offer = await self.service.cash_out_offer(
+            commands.GetCashOutOffer(
+                request.bet_id,
+                request.stake.amount_minor if request.HasField("stake") else None,
+                request.stake.currency,
+            ),
+            _caller(),
         )
+        # A bet is always in the book's one currency.
+        currency = self.service.currency
         return pb.GetCashOutOfferResponse(
             bet_id=offer.bet_id,
-            amount=money_pb2.Money(amount_minor=offer.amount_minor, currency=bet.currency),
+            amount=money_pb2.Money(amount_minor=offer.amount_minor, currency=currency),
             offer_id=offer.offer_id,
             expires_at=_timestamp(offer.expires_at),
             # A new offer always names its part of the stake.
-            stake=money_pb2.Money(amount_minor=offer.stake_minor or 0, currency=bet.currency),
+            stake=money_pb2.Money(amount_minor=offer.stake_minor or 0, currency=currency),
         )
 
     async def CashOut(self, request: pb.CashOutRequest, context: Context) -> pb.CashOutResponse:
-        caller = _caller()
         with self._tracer.start_as_current_span(
             "cash_out", attributes={"betmesh.bet.id": request.bet_id}
         ):
-            bet = await asyncio.to_thread(self.bets.get, request.bet_id, caller)
-            if self.feeds is not None:
-                await self.feeds.ensure_prices([leg.fixture_id for leg in bet.legs])
-            bet = await asyncio.to_thread(
-                self.bets.cash_out,
-                request.idempotency_key,
-                request.bet_id,
-                request.offer_id,
-                caller,
+            bet = await self.service.cash_out(
+                commands.CashOut(request.idempotency_key, request.bet_id, request.offer_id),
+                _caller(),
             )
         return pb.CashOutResponse(bet=bet_message(bet))
 
@@ -359,46 +308,43 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         command = SettleCommand(
             request.fixture_id, request.market_id, outcomes, request.result_version, dead_heat
         )
-        count = await asyncio.to_thread(
-            self.bets.settle_market, request.idempotency_key, command, _caller()
+        count = await self.service.settle_market(
+            commands.SettleMarket(request.idempotency_key, command), _caller()
         )
         return pb.SettleMarketResponse(settled_bet_count=count)
 
     async def RollbackSettlement(
         self, request: pb.RollbackSettlementRequest, context: Context
     ) -> pb.RollbackSettlementResponse:
-        count = await asyncio.to_thread(
-            self.bets.rollback_market,
-            request.idempotency_key,
-            request.fixture_id,
-            request.market_id,
+        count = await self.service.rollback_settlement(
+            commands.RollbackSettlement(
+                request.idempotency_key, request.fixture_id, request.market_id
+            ),
             _caller(),
         )
         return pb.RollbackSettlementResponse(rolled_back_bet_count=count)
 
     async def VoidBets(self, request: pb.VoidBetsRequest, context: Context) -> pb.VoidBetsResponse:
-        count = await asyncio.to_thread(
-            self.bets.void,
-            request.idempotency_key,
-            request.fixture_id,
-            list(request.market_ids),
-            _time(request, "placed_after"),
-            _time(request, "placed_before"),
+        count = await self.service.void_bets(
+            commands.VoidBets(
+                request.idempotency_key,
+                request.fixture_id,
+                tuple(request.market_ids),
+                _time(request, "placed_after"),
+                _time(request, "placed_before"),
+                request.reason,
+            ),
             _caller(),
-            request.reason,
         )
         return pb.VoidBetsResponse(voided_bet_count=count)
 
     async def GetReturnToPlayerReport(
         self, request: pb.GetReturnToPlayerReportRequest, context: Context
     ) -> pb.GetReturnToPlayerReportResponse:
-        report = await asyncio.to_thread(
-            self.bets.return_to_player,
-            _time(request, "period_start"),
-            _time(request, "period_end"),
-            _caller(),
+        report = await self.service.return_to_player(
+            _time(request, "period_start"), _time(request, "period_end"), _caller()
         )
-        currency = self.bets.currency
+        currency = self.service.currency
         rtp = report.payouts_minor * 10_000 // report.stakes_minor if report.stakes_minor else 0
         return pb.GetReturnToPlayerReportResponse(
             stakes=money_pb2.Money(amount_minor=report.stakes_minor, currency=currency),
@@ -410,10 +356,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetQuarterlyStatement(
         self, request: pb.GetQuarterlyStatementRequest, context: Context
     ) -> pb.GetQuarterlyStatementResponse:
-        statement = await asyncio.to_thread(
-            self.bets.quarterly_statement, request.year, request.quarter, _caller()
-        )
-        currency = self.bets.currency
+        statement = await self.service.quarterly_statement(request.year, request.quarter, _caller())
+        currency = self.service.currency
 
         def money(amount: int) -> money_pb2.Money:
             return money_pb2.Money(amount_minor=amount, currency=currency)
@@ -446,8 +390,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetExposureReport(
         self, request: pb.GetExposureReportRequest, context: Context
     ) -> pb.GetExposureReportResponse:
-        rows = await asyncio.to_thread(self.bets.exposure, request.fixture_id, _caller())
-        currency = self.bets.currency
+        rows = await self.service.exposure(request.fixture_id, _caller())
+        currency = self.service.currency
         return pb.GetExposureReportResponse(
             fixture_id=request.fixture_id,
             markets=[
@@ -469,10 +413,8 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def ListResultHolds(
         self, request: pb.ListResultHoldsRequest, context: Context
     ) -> pb.ListResultHoldsResponse:
-        if self.chain_results is None:
-            raise Unimplemented("CHAIN_RESULTS_OFF", "this bets service does not check results")
-        rows, token = await asyncio.to_thread(
-            list_holds, self.chain_results, _caller(), request.page_size, request.page_token
+        rows, token = await self.service.list_result_holds(
+            _caller(), request.page_size, request.page_token
         )
         holds = []
         for row in rows:

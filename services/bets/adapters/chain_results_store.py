@@ -3,28 +3,23 @@ it. Synchronous (callers run it in a worker thread); each method is one transact
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.bets.domain.chain_results import CheckState, ClaimedResult, OnChain, Verdict
+from services.bets.domain.chain_results import (
+    CheckState,
+    ClaimedResult,
+    HoldRow,
+    OnChain,
+    Verdict,
+)
 
 _CLAIM = (
     "fixture_id, version, claimed_status, claimed_home, claimed_away, claimed_sources_hash,"
     " set_games, transaction_hash, created_at"
 )
-
-
-@dataclass(frozen=True)
-class HoldRow:
-    claimed: ClaimedResult
-    reason: str
-    chain: OnChain | None
-    signers: tuple[str, ...]
-    config_version: int
-    held_at: datetime
 
 
 def _claimed(row: sa.Row[tuple[object, ...]]) -> ClaimedResult:

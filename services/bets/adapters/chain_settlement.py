@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import meter
 from services.bets.adapters.chain_reader import ChainResultReader
-from services.bets.adapters.chain_results_store import ChainResultStore, HoldRow
+from services.bets.adapters.chain_results_store import ChainResultStore
 from services.bets.domain.bets import BetsCore, require_operator
 from services.bets.domain.chain_results import (
     CheckState,
     ClaimedResult,
+    HoldRow,
     OnChain,
     Verdict,
     judge,

@@ -10,6 +10,7 @@ is held for an operator with the evidence (the chain says something else), or is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 # The contract's status codes (ResultOracle.STATUS_*).
@@ -48,6 +49,19 @@ class OnChain:
     version: int
     sources_hash: str
     block_number: int
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    """A held result as operators review it: what was claimed, why it is held, what the chain
+    said."""
+
+    claimed: ClaimedResult
+    reason: str
+    chain: OnChain | None
+    signers: tuple[str, ...]
+    config_version: int
+    held_at: datetime
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,234 @@
+"""The bets use cases as the service layer runs them: one handler per command.
+
+The domain's cores (`BetsCore`, `WalletService`) are synchronous and open their own units of
+work (`BetStore.session()`, `Ledger.session()`); a handler runs them off the event loop and
+does what lies between them: fetch the prices a rule is about to read, hold a live bet through
+its delay and then decide it, decide the live bets nobody waited for. The servicer only
+translates gRPC to these commands and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from service_runtime.errors import Unimplemented
+from services.bets.domain.bet_ports import MarketExposureRow, ReturnToPlayer
+from services.bets.domain.bets import BetsCore
+from services.bets.domain.chain_results import HoldRow
+from services.bets.domain.ledger import WalletBalance
+from services.bets.domain.model import Bet, BetStatus, CashOutOffer, PlaceBetCommand
+from services.bets.domain.requests import DepositCommand
+from services.bets.domain.statement import QuarterlyStatement
+from services.bets.domain.wallet import Caller, DepositResult, EntryPage, WalletService
+from services.bets.service_layer import commands
+from services.bets.service_layer.ports import (
+    Clock,
+    PlacedBets,
+    PriceSource,
+    ResultHolds,
+    Sleep,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BetsService:
+    def __init__(
+        self,
+        wallets: WalletService,
+        bets: BetsCore,
+        prices: PriceSource | None = None,
+        placed: PlacedBets | None = None,
+        result_holds: ResultHolds | None = None,
+        *,
+        clock: Clock = _now,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.wallets = wallets
+        self.bets = bets
+        self.prices = prices
+        self.placed = placed
+        self.result_holds = result_holds
+        self._clock = clock
+        self._sleep = sleep
+
+    @property
+    def currency(self) -> str:
+        return self.bets.currency
+
+    async def _ensure_prices(self, fixture_ids: list[str]) -> None:
+        if self.prices is not None:
+            await self.prices.ensure_prices(fixture_ids)
+
+    # ---- wallet --------------------------------------------------------------------------
+
+    async def deposit(self, command: DepositCommand, caller: Caller | None) -> DepositResult:
+        # The ledger blocks on PostgreSQL (and waits on concurrent retries): off the loop.
+        return await asyncio.to_thread(self.wallets.deposit, command, caller)
+
+    async def withdraw(self, command: DepositCommand, caller: Caller | None) -> DepositResult:
+        return await asyncio.to_thread(self.wallets.withdraw, command, caller)
+
+    async def get_wallet(self, player_id: str, caller: Caller | None) -> WalletBalance:
+        return await asyncio.to_thread(self.wallets.get_wallet, player_id, caller)
+
+    async def list_entries(
+        self, command: commands.ListLedgerEntries, caller: Caller | None
+    ) -> EntryPage:
+        return await asyncio.to_thread(
+            self.wallets.list_entries,
+            command.player_id,
+            command.page_size,
+            command.page_token,
+            caller,
+        )
+
+    # ---- placing and live decisions --------------------------------------------------------
+
+    async def place_bet(self, command: PlaceBetCommand, caller: Caller | None) -> Bet:
+        """Places a bet; a live bet whose caller waits is held through its delay and decided
+        here, so the answer is final (accepted or rejected), not PENDING."""
+        if self.prices is not None:
+            fixture_ids = [leg.fixture_id for leg in command.legs]
+            # Both are reads from the gateway for a fixture seen for the first time: together.
+            await asyncio.gather(
+                self.prices.ensure_prices(fixture_ids),
+                self.prices.ensure_fixture_names(fixture_ids),
+            )
+        bet = await self.bets.place_async(command, caller)
+        if bet.status is BetStatus.PENDING and command.wait_for_decision:
+            bet = await self._await_decision(bet)
+        if self.placed is not None:
+            self.placed.placed(bet)
+        return bet
+
+    async def _await_decision(self, bet: Bet) -> Bet:
+        if bet.decide_after is not None:
+            wait = (bet.decide_after - self._clock()).total_seconds()
+            if wait > 0:
+                await self._sleep(wait)
+        decided = await self.decide_bet(commands.DecideBet(bet.bet_id))
+        return decided or bet
+
+    async def decide_bet(self, command: commands.DecideBet) -> Bet | None:
+        bet = await asyncio.to_thread(self.bets.store.get_bet, command.bet_id)
+        if bet is None or bet.status is not BetStatus.PENDING:
+            return bet
+        # The decision re-checks the price: the book must know the fixture first.
+        await self._ensure_prices([leg.fixture_id for leg in bet.legs])
+        return await asyncio.to_thread(self.bets.decide, command.bet_id)
+
+    async def decide_due_bets(self, command: commands.DecideDueBets) -> int:
+        """Decides live bets whose delay is over; returns how many were looked at."""
+        due = await asyncio.to_thread(self.bets.store.due_pending, self._clock(), command.limit)
+        for bet_id in due:
+            await self.decide_bet(commands.DecideBet(bet_id))
+        return len(due)
+
+    async def decide_due_forever(self, poll_seconds: float) -> None:
+        """The background task behind DecideDueBets: a failed pass is logged and tried again."""
+        while True:
+            try:
+                await self.decide_due_bets(commands.DecideDueBets())
+            except Exception:
+                log.exception("deciding pending live bets failed")
+            await self._sleep(poll_seconds)
+
+    async def purge_offers_forever(self, interval_seconds: float) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.bets.purge_offers)
+            except Exception:
+                log.exception("purging expired cash-out offers failed")
+            await self._sleep(interval_seconds)
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    async def get_bet(self, bet_id: str, caller: Caller | None) -> Bet:
+        return await asyncio.to_thread(self.bets.get, bet_id, caller)
+
+    async def list_bets(
+        self, command: commands.ListBets, caller: Caller | None
+    ) -> tuple[list[Bet], str]:
+        return await asyncio.to_thread(
+            self.bets.list_bets,
+            command.player_id,
+            list(command.statuses),
+            command.page_size,
+            command.page_token,
+            caller,
+        )
+
+    # ---- cash-out ------------------------------------------------------------------------
+
+    async def cash_out_offer(
+        self, command: commands.GetCashOutOffer, caller: Caller | None
+    ) -> CashOutOffer:
+        bet = await self.get_bet(command.bet_id, caller)
+        await self._ensure_prices([leg.fixture_id for leg in bet.legs])
+        return await asyncio.to_thread(
+            self.bets.cash_out_offer, command.bet_id, caller, command.stake_minor, command.currency
+        )
+
+    async def cash_out(self, command: commands.CashOut, caller: Caller | None) -> Bet:
+        bet = await self.get_bet(command.bet_id, caller)
+        await self._ensure_prices([leg.fixture_id for leg in bet.legs])
+        return await asyncio.to_thread(
+            self.bets.cash_out, command.idempotency_key, command.bet_id, command.offer_id, caller
+        )
+
+    # ---- operators -----------------------------------------------------------------------
+
+    async def settle_market(self, command: commands.SettleMarket, caller: Caller | None) -> int:
+        return await asyncio.to_thread(
+            self.bets.settle_market, command.idempotency_key, command.settle, caller
+        )
+
+    async def rollback_settlement(
+        self, command: commands.RollbackSettlement, caller: Caller | None
+    ) -> int:
+        return await asyncio.to_thread(
+            self.bets.rollback_market,
+            command.idempotency_key,
+            command.fixture_id,
+            command.market_id,
+            caller,
+        )
+
+    async def void_bets(self, command: commands.VoidBets, caller: Caller | None) -> int:
+        return await asyncio.to_thread(
+            self.bets.void,
+            command.idempotency_key,
+            command.fixture_id,
+            list(command.market_ids),
+            command.placed_after,
+            command.placed_before,
+            caller,
+            command.reason,
+        )
+
+    async def return_to_player(
+        self, start: datetime | None, end: datetime | None, caller: Caller | None
+    ) -> ReturnToPlayer:
+        return await asyncio.to_thread(self.bets.return_to_player, start, end, caller)
+
+    async def quarterly_statement(
+        self, year: int, quarter: int, caller: Caller | None
+    ) -> QuarterlyStatement:
+        return await asyncio.to_thread(self.bets.quarterly_statement, year, quarter, caller)
+
+    async def exposure(self, fixture_id: str, caller: Caller | None) -> list[MarketExposureRow]:
+        return await asyncio.to_thread(self.bets.exposure, fixture_id, caller)
+
+    async def list_result_holds(
+        self, caller: Caller | None, page_size: int, page_token: str
+    ) -> tuple[list[HoldRow], str]:
+        if self.result_holds is None:
+            raise Unimplemented("CHAIN_RESULTS_OFF", "this bets service does not check results")
+        return await asyncio.to_thread(self.result_holds, caller, page_size, page_token)

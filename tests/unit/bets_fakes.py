@@ -1,0 +1,292 @@
+"""In-memory stand-ins for the bets ports, for fast tests of the service layer's orchestration
+(the live delay, deciding due bets, fetching prices first). They keep bets and postings in dicts
+and apply none of the placement rules: those have one home, the place_bet SQL function, and are
+tested on PostgreSQL (tests/integration/test_bets_*.py)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from services.bets.domain.bet_ports import (
+    Liabilities,
+    MarketExposureRow,
+    Placed,
+    PlacementRules,
+    ReturnToPlayer,
+    SettledNotice,
+    VoidedNotice,
+)
+from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
+from services.bets.domain.model import (
+    Bet,
+    BetRejected,
+    BetStatus,
+    CashOutOffer,
+    FixtureQuotes,
+    GameSnapshot,
+    Leg,
+)
+from services.bets.domain.ports import Charge, DepositCap, IdempotencyRecord
+from services.bets.domain.prices import PriceBook
+from services.bets.domain.statement import StatementRow
+
+
+@dataclass
+class FakeBetSession:
+    """Writes go to the store only when the session commits (the unit of work's promise)."""
+
+    store: FakeBetStore
+    bets: dict[str, Bet] = field(default_factory=dict)
+    posted: list[LedgerTransaction] = field(default_factory=list)
+    settled: list[SettledNotice] = field(default_factory=list)
+    offers: dict[str, CashOutOffer] = field(default_factory=dict)
+
+    def update_bet(self, bet: Bet) -> None:
+        self.bets[bet.bet_id] = copy.deepcopy(bet)
+
+    def lock_bet(self, bet_id: str) -> Bet | None:
+        found = self.store.bets.get(bet_id)
+        return copy.deepcopy(found)
+
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
+        return Liabilities({}, {})
+
+    def game(self, fixture_id: str) -> GameSnapshot | None:
+        return self.store.game_states.get(fixture_id)
+
+    def post(self, transaction: LedgerTransaction) -> None:
+        self.posted.append(transaction)
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance:
+        return WalletBalance(player_id, currency, 0, 0)
+
+    def bet_ids_on(
+        self,
+        fixture_id: str,
+        market_ids: list[str],
+        placed_after: datetime | None,
+        placed_before: datetime | None,
+    ) -> list[str]:
+        return sorted(
+            b.bet_id
+            for b in self.store.bets.values()
+            if any(
+                leg.fixture_id == fixture_id and (not market_ids or leg.market_id in market_ids)
+                for leg in b.legs
+            )
+        )
+
+    def notify_settled(self, notice: SettledNotice) -> None:
+        self.settled.append(notice)
+
+    def notify_voided(self, notice: VoidedNotice) -> None:
+        pass
+
+    def claim_operation(self, key: str, fingerprint: str) -> tuple[str, int] | None:
+        return self.store.operations.get(key)
+
+    def finish_operation(self, key: str, result: int) -> None:
+        self.store.operations[key] = ("", result)
+
+    def save_offer(self, offer: CashOutOffer) -> None:
+        self.offers[offer.offer_id] = offer
+
+    def offer(self, offer_id: str) -> CashOutOffer | None:
+        return self.store.offers.get(offer_id)
+
+    def forget_offers(self, bet_id: str) -> None:
+        for offer_id in [k for k, v in self.store.offers.items() if v.bet_id == bet_id]:
+            del self.store.offers[offer_id]
+
+
+@dataclass
+class FakeBetStore:
+    bets: dict[str, Bet] = field(default_factory=dict)
+    game_states: dict[str, GameSnapshot] = field(default_factory=dict)
+    posted: list[LedgerTransaction] = field(default_factory=list)
+    settled: list[SettledNotice] = field(default_factory=list)
+    offers: dict[str, CashOutOffer] = field(default_factory=dict)
+    operations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Fails the next reads of due bets this many times (a database that is away).
+    due_failures: int = 0
+
+    @contextmanager
+    def session(self) -> Iterator[FakeBetSession]:
+        session = FakeBetSession(self)
+        yield session
+        # Reached only without an exception: commit.
+        self.bets.update(session.bets)
+        self.posted.extend(session.posted)
+        self.settled.extend(session.settled)
+        self.offers.update(session.offers)
+
+    def place(self, bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> Placed:
+        if any(
+            b.player_id == bet.player_id and b.idempotency_key == bet.idempotency_key
+            for b in self.bets.values()
+        ):
+            return Placed(claimed=False)
+        if offer is not None:
+            status = BetStatus.REJECTED
+        else:
+            status = BetStatus.PENDING if bet.live else BetStatus.ACCEPTED
+        self.bets[bet.bet_id] = replace(copy.deepcopy(bet), status=status)
+        if offer is not None:
+            return Placed(True, status, offer.reason, offer.message)
+        return Placed(True, status)
+
+    async def place_async(
+        self, bet: Bet, offer: BetRejected | None, rules: PlacementRules
+    ) -> Placed:
+        return self.place(bet, offer, rules)
+
+    def bet_by_key(self, player_id: str, idempotency_key: str) -> Bet | None:
+        for b in self.bets.values():
+            if b.player_id == player_id and b.idempotency_key == idempotency_key:
+                return copy.deepcopy(b)
+        return None
+
+    def games(self, fixture_ids: list[str]) -> dict[str, GameSnapshot]:
+        return {f: g for f, g in self.game_states.items() if f in fixture_ids}
+
+    def get_bet(self, bet_id: str) -> Bet | None:
+        return copy.deepcopy(self.bets.get(bet_id))
+
+    def list_bets(
+        self, player_id: str, statuses: list[BetStatus], before: str | None, limit: int
+    ) -> list[Bet]:
+        found = [
+            b
+            for b in self.bets.values()
+            if b.player_id == player_id and (not statuses or b.status in statuses)
+        ]
+        return sorted(found, key=lambda b: (b.placed_at, b.bet_id), reverse=True)[:limit]
+
+    def due_pending(self, now: datetime, limit: int) -> list[str]:
+        if self.due_failures:
+            self.due_failures -= 1
+            raise ConnectionError("the database is away")
+        due = [
+            b
+            for b in self.bets.values()
+            if b.status is BetStatus.PENDING
+            and b.decide_after is not None
+            and b.decide_after <= now
+        ]
+        return [b.bet_id for b in sorted(due, key=lambda b: b.decide_after or now)][:limit]
+
+    def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer:
+        return ReturnToPlayer(0, 0, 0)
+
+    def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
+        return []
+
+    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
+        return []
+
+    def purge_offers(self, expired_before: datetime) -> int:
+        gone = [k for k, v in self.offers.items() if v.expires_at < expired_before]
+        for k in gone:
+            del self.offers[k]
+        return len(gone)
+
+
+class FakeLedger:
+    """Enough of the ledger port for a wallet core that the tests do not drive."""
+
+    @contextmanager
+    def session(self) -> Iterator[FakeLedgerSession]:
+        yield FakeLedgerSession()
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance:
+        return WalletBalance(player_id, currency, 0, 0)
+
+    def player_entries(
+        self, player_id: str, before_entry_id: int | None, limit: int
+    ) -> list[EntryView]:
+        return []
+
+
+class FakeLedgerSession:
+    def claim_idempotency(
+        self, scope: str, key: str, fingerprint: str, transaction_id: str
+    ) -> IdempotencyRecord | None:
+        return None
+
+    def post(self, transaction: LedgerTransaction) -> None:
+        pass
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance:
+        return WalletBalance(player_id, currency, 0, 0)
+
+    def deposit_cap(self, player_id: str) -> DepositCap:
+        return DepositCap(None, None, None)
+
+    def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
+        return 0
+
+
+class FakePayments:
+    name = "fake"
+
+    def charge(
+        self,
+        idempotency_key: str,
+        player_id: str,
+        amount_minor: int,
+        currency: str,
+        payment_method_id: str,
+    ) -> Charge:
+        return Charge(f"ch_{idempotency_key}", self.name)
+
+    def payout(
+        self,
+        idempotency_key: str,
+        player_id: str,
+        amount_minor: int,
+        currency: str,
+        payment_method_id: str,
+    ) -> Charge:
+        return Charge(f"po_{idempotency_key}", self.name)
+
+
+@dataclass
+class FakePrices:
+    """The gateway's on-demand reads: records what was asked, and fills the book from `known`
+    when asked (a fixture the consumers never heard of)."""
+
+    book: PriceBook
+    known: dict[str, FixtureQuotes] = field(default_factory=dict)
+    asked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    async def ensure_prices(self, fixture_ids: list[str]) -> None:
+        self.asked.append(("prices", tuple(fixture_ids)))
+        for f in fixture_ids:
+            quotes = self.known.get(f)
+            if quotes is not None:
+                self.book.apply_quote_set(quotes)
+
+    async def ensure_fixture_names(self, fixture_ids: list[str]) -> None:
+        self.asked.append(("names", tuple(fixture_ids)))
+
+
+class FakeClock:
+    """A clock that moves only when the code under test sleeps (or a test moves it)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)

@@ -16,10 +16,10 @@ from services.quotes.domain.snapshots import (
     MemorySnapshotStore,
     SnapshotResolver,
     SnapshotStore,
-    demo_snapshots,
 )
 from services.quotes.servicer import QuoteServicer
-from services.quotes.settings import QuotesSettings
+from services.quotes.settings import SNAPSHOTS_DEMO, QuotesSettings
+from services.quotes.shipped import demo_snapshots, shipped_snapshots
 
 SERVICE_NAME = quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -46,8 +46,14 @@ def build(settings: QuotesSettings) -> ServiceHost:
         if engine is not None:
             # Before the port opens: no call may reach a schema older than the code.
             await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
-        # The demo snapshots of every sport, so a fresh mesh prices all three at once.
-        for snapshot in demo_snapshots():
+        # Every sport's snapshot, so a fresh mesh prices all three at once: fitted on the
+        # shipped data (the cache makes this a file read after the first start).
+        if settings.startup_snapshots == SNAPSHOTS_DEMO:
+            snapshots = demo_snapshots()
+        else:
+            cache = Path(settings.snapshot_cache) if settings.snapshot_cache else None
+            snapshots = await asyncio.to_thread(shipped_snapshots, cache)
+        for snapshot in snapshots:
             await resolver.put(snapshot)
 
     async def stop() -> None:

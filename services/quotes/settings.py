@@ -2,13 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from betmesh.common.v1 import sport_pb2
 
 from service_runtime.settings import Env, ServerSettings
 from services.quotes.domain.engines import ENGINES
 
+# The launcher's state directory (.betmesh at the repository's root) by default.
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".betmesh" / "snapshots"
+
 BY_ORDINAL = "by-ordinal"
+SNAPSHOTS_SHIPPED = "shipped"
+SNAPSHOTS_DEMO = "demo"
 
 
 @dataclass(frozen=True)
@@ -16,8 +22,15 @@ class QuotesSettings:
     server: ServerSettings
     sport: sport_pb2.Sport.ValueType
     replica_id: str
-    # Where snapshots are stored (schema "quotes"); empty: in memory, demo snapshots only.
+    # Where snapshots are stored (schema "quotes"); empty: in memory, the start-up ones only.
     database_url: str = ""
+    # The snapshots stored at start: "shipped" (every sport's model fitted on the data in
+    # data/, read from the fit cache when it holds that very fit) or "demo" (hand-set
+    # parameters; for tests that pin those hashes).
+    startup_snapshots: str = SNAPSHOTS_SHIPPED
+    # Where fitted start-up snapshots are cached (named by a digest of their inputs); empty:
+    # fit at every start.
+    snapshot_cache: str = ""
     # Other replicas (host:port) asked by GetModelSnapshot for a snapshot this one lacks.
     peers: tuple[str, ...] = ()
     peer_timeout_seconds: float = 2.0
@@ -47,6 +60,8 @@ class QuotesSettings:
             sport=sport,
             replica_id=env.str("QUOTES_REPLICA_ID", f"{sport_name.lower()}-1"),
             database_url=env.str("DATABASE_URL", ""),
+            startup_snapshots=env.str("QUOTES_STARTUP_SNAPSHOTS", SNAPSHOTS_SHIPPED),
+            snapshot_cache=env.str("QUOTES_SNAPSHOT_CACHE", str(DEFAULT_CACHE)),
             peers=tuple(env.list("QUOTES_PEERS", [])),
             peer_timeout_seconds=env.float("QUOTES_PEER_TIMEOUT_SECONDS", 2.0),
             fault=env.str("QUOTES_FAULT", ""),
@@ -69,6 +84,11 @@ class QuotesSettings:
             env.problems.append(
                 f"BETMESH_QUOTES_ENGINE={settings.engine[:40]!r}: {sport_name.lower()} engines are "
                 + ", ".join(engines)
+            )
+        if settings.startup_snapshots not in (SNAPSHOTS_SHIPPED, SNAPSHOTS_DEMO):
+            env.problems.append(
+                f"BETMESH_QUOTES_STARTUP_SNAPSHOTS={settings.startup_snapshots[:40]!r}: expected "
+                f"{SNAPSHOTS_SHIPPED!r} or {SNAPSHOTS_DEMO!r}"
             )
         if not valid_fault(settings.fault):
             env.problems.append(

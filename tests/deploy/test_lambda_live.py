@@ -47,6 +47,8 @@ async def replica() -> AsyncIterator[quote_service_pb2_grpc.QuoteServiceStub]:
             {
                 "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": "football",
+                # The hand-set snapshots: this test pins their hashes.
+                "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
                 "BETMESH_QUOTES_REPLICA_ID": "football-1",
                 "BETMESH_GRACE_SECONDS": "0",
             }

@@ -79,6 +79,8 @@ async def start(faults: list[str], redis_url: str) -> Mesh:
             QuotesSettings.from_env(
                 {
                     "BETMESH_QUOTES_SPORT": "football",
+                    # The hand-set snapshots: this test pins their hashes.
+                    "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{index}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", index),
                     "BETMESH_QUOTES_FAULT": fault,

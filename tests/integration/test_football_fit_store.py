@@ -26,3 +26,37 @@ def test_fit_cli_stores_the_snapshot_under_its_hash(
         assert PostgresSnapshotStore(engine).load(key) == out.read_bytes()
     finally:
         engine.dispose()
+
+
+def test_the_refit_job_publishes_the_shipped_fit_and_the_operators_data(
+    tmp_path: Path, private_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from betmesh.common.v1 import sport_pb2
+
+    from services.quotes import refit
+    from services.quotes.domain.snapshots import snapshot_hash
+    from services.quotes.fitting.football import fit_football, fit_shipped
+
+    argv = ["--sport", "football", "--database-url", private_database_url]
+    assert refit.main(argv) == 0
+    shipped = snapshot_hash(fit_shipped())
+    assert shipped in capsys.readouterr().out
+    # The operator's closing odds for a match after the shipped data: a new snapshot.
+    operator = tmp_path / "operator"
+    operator.mkdir()
+    (operator / "week.csv").write_text(
+        "kickoff_utc,home,away,ft_home,ft_away,avg_home,avg_draw,avg_away,avg_over_2_5,"
+        "avg_under_2_5\n2024-08-16T19:00:00Z,Man United,Fulham,1,0,1.6,4.2,5.5,1.8,2.0\n"
+    )
+    assert refit.main([*argv, "--football-extra-dir", str(operator)]) == 0
+    refitted = snapshot_hash(fit_football(extra=[operator / "week.csv"]))
+    assert refitted != shipped and refitted in capsys.readouterr().out
+    engine = postgres.create_engine(private_database_url, pool_size=1)
+    try:
+        newest = PostgresSnapshotStore(engine).newest(sport_pb2.SPORT_FOOTBALL, 5, 0)
+    finally:
+        engine.dispose()
+    assert [s.snapshot_hash for s in newest][:2] == [refitted, shipped]
+    # A file that is no results file fails the job (exit 1), and publishes nothing.
+    (operator / "broken.csv").write_text("nothing,useful\n1,2\n")
+    assert refit.main([*argv, "--football-extra-dir", str(operator)]) == 1

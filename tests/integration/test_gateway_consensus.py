@@ -44,6 +44,8 @@ async def start_replica(sport: str, replica_id: str, fault: str = "") -> Service
             {
                 "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": sport,
+                # The hand-set snapshots: this test pins their hashes.
+                "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
                 "BETMESH_QUOTES_REPLICA_ID": replica_id,
                 "BETMESH_QUOTES_FAULT": fault,
                 # football-1, -3: the reference engine; football-2: the independent one.

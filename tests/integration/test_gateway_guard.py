@@ -124,6 +124,8 @@ async def replicas(clean: str) -> AsyncIterator[list[ServiceHost]]:
                 {
                     "BETMESH_AUTH_MODE": "anonymous",
                     "BETMESH_QUOTES_SPORT": "football",
+                    # The hand-set snapshots: this test pins their hashes.
+                    "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", i),
                     "BETMESH_DATABASE_URL": clean,

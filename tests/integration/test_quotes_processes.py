@@ -52,6 +52,8 @@ def spawn(sport: str, index: int, port: int, extra: dict[str, str]) -> Process:
         "BETMESH_LOG_LEVEL": "WARNING",
         "BETMESH_GRACE_SECONDS": "0",
         "BETMESH_QUOTES_SPORT": sport,
+        # The hand-set snapshots: this test pins their hashes.
+        "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
         "BETMESH_QUOTES_REPLICA_ID": f"{sport}-{index}",
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -32,6 +32,8 @@ def settings(sport: str, replica: str, **extra: str) -> QuotesSettings:
         {
             "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_QUOTES_SPORT": sport,
+            # The hand-set snapshots: this test pins their hashes.
+            "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
             "BETMESH_QUOTES_REPLICA_ID": replica,
             "BETMESH_GRACE_SECONDS": "0",
             **{f"BETMESH_{k.upper()}": v for k, v in extra.items()},

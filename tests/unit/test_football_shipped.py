@@ -1,0 +1,137 @@
+"""Football from the shipped data (data/football/): every league read once, one deterministic
+fit, the operator's own results and closing odds taken in, and the start-up snapshot cache."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from betmesh.common.v1 import sport_pb2
+
+from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
+from services.quotes.fitting.data import participant_id, read_results
+from services.quotes.fitting.football import (
+    DATA_DIR,
+    fit_football,
+    fit_shipped,
+    football_rows,
+    teams_by_competition,
+)
+from services.quotes.shipped import demo_snapshots, fitter, shipped_snapshot
+
+LEAGUES = {
+    ("Bundesliga", "2022-23"): 306,
+    ("Serie A", "2022-23"): 380,
+    ("Ligue 1", "2022-23"): 380,
+    ("Premier League", "2022-23"): 380,
+    ("Premier League", "2023-24"): 380,
+}
+
+
+def test_every_shipped_league_is_read_once_and_the_epl_keeps_its_closing_odds() -> None:
+    rows, digest = football_rows()
+    assert Counter((r.competition, r.season) for r in rows) == LEAGUES
+    matches = Counter(
+        (r.kickoff.date(), participant_id(r.home), participant_id(r.away)) for r in rows
+    )
+    assert max(matches.values()) == 1
+    with_odds = [r for r in rows if r.odds_1x2 is not None]
+    assert len(with_odds) == 380
+    assert {(r.competition, r.season) for r in with_odds} == {("Premier League", "2023-24")}
+    assert digest.startswith("sha256:") and digest == football_rows()[1]
+
+
+def test_the_football_data_shape_is_read() -> None:
+    rows, _ = read_results(DATA_DIR / "results.csv")
+    first = rows[0]
+    assert (first.home, first.away, first.home_goals, first.away_goals) == (
+        "Ein Frankfurt",
+        "Bayern Munich",
+        1,
+        6,
+    )
+    assert first.kickoff == datetime(2022, 8, 5, tzinfo=UTC)
+    assert first.competition == "Bundesliga" and first.odds_1x2 is None
+
+
+def test_fit_shipped_rates_every_team_of_every_league_deterministically() -> None:
+    snapshot = fit_shipped()
+    assert snapshot.sport == sport_pb2.SPORT_FOOTBALL
+    assert snapshot.model == "dixon-coles-market-xg/1"
+    rated = {t.participant_id for t in snapshot.football.teams}
+    for competition, teams in teams_by_competition().items():
+        assert {pid for pid, _ in teams} <= rated, competition
+    assert {len(t) for t in teams_by_competition().values()} == {18, 20}
+    assert snapshot.fitted_at.ToDatetime(UTC) == datetime(2024, 5, 20, tzinfo=UTC)
+    assert snapshot.training_data_digest == football_rows()[1]
+    assert snapshot_bytes(fit_shipped()) == snapshot_bytes(snapshot)
+    ratings = {t.participant_id: t for t in snapshot.football.teams}
+    # The champions outrate the relegated, in each league.
+    for top, bottom in [
+        ("fb:man-city", "fb:sheffield-united"),
+        ("fb:bayern-munich", "fb:schalke-04"),
+        ("fb:napoli", "fb:sampdoria"),
+        ("fb:paris-sg", "fb:angers"),
+    ]:
+        strong, weak = ratings[top], ratings[bottom]
+        assert strong.attack - strong.defence > weak.attack - weak.defence + 0.5, top
+
+
+def test_the_operators_results_and_closing_odds_extend_and_replace_the_shipped_ones(
+    tmp_path: Path,
+) -> None:
+    extra = tmp_path / "operator.csv"
+    columns = ["kickoff_utc", "home", "away", "ft_home", "ft_away", "avg_home", "avg_draw"]
+    columns += ["avg_away", "avg_over_2_5", "avg_under_2_5"]
+    with extra.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        # A new match after the shipped data, and a shipped EPL 2022-23 result now with odds.
+        writer.writerow(
+            ["2024-08-16T19:00:00Z", "Man United", "Fulham", 1, 0, 1.6, 4.2, 5.5, 1.8, 2]
+        )
+        writer.writerow(["2022-08-05T19:00:00Z", "Crystal Palace", "Arsenal", 0, 2, 4.5, 3.6, 1.8])
+        writer.writerow(
+            ["2022-08-05T19:00:00Z", "Crystal Palace", "Arsenal", 0, 2, 4.5, 3.6, 1.8, 1.9, 1.9]
+        )
+    rows, digest = football_rows(extra=[extra])
+    assert len(rows) == 1826 + 1 and digest != football_rows()[1]
+    (palace,) = [
+        r
+        for r in rows
+        if r.home == "Crystal Palace" and r.season == "2022-23" and r.away == "Arsenal"
+    ]
+    assert palace.odds_1x2 == (4.5, 3.6, 1.8) and palace.competition == "Premier League"
+    snapshot = fit_football(extra=[extra])
+    assert snapshot.fitted_at.ToDatetime(UTC) == datetime(2024, 8, 17, tzinfo=UTC)
+    assert snapshot_hash(snapshot) != snapshot_hash(fit_shipped())
+
+
+def test_the_start_up_snapshot_is_fitted_once_then_read_from_the_cache(tmp_path: Path) -> None:
+    first = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
+    assert snapshot_bytes(first) == snapshot_bytes(fit_shipped())
+    (cached,) = tmp_path.glob("football-*.snapshot")
+    assert cached.read_bytes() == snapshot_bytes(first)
+    # The cache is what is read: a (valid) snapshot planted under the name is returned as is...
+    planted = demo_snapshots()[0]
+    cached.write_bytes(snapshot_bytes(planted))
+    assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)) == snapshot_hash(
+        planted
+    )
+    # ... and bytes that are no snapshot are refitted and replaced.
+    cached.write_bytes(b"\x00garbage")
+    again = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
+    assert snapshot_bytes(again) == snapshot_bytes(first) == cached.read_bytes()
+    assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_FOOTBALL, None)) == snapshot_hash(first)
+
+
+def test_a_sport_without_a_fitting_module_keeps_its_demo_snapshot(tmp_path: Path) -> None:
+    demos = {s.sport: s for s in demo_snapshots()}
+    for sport in (sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL):
+        snapshot = shipped_snapshot(sport, tmp_path)
+        if fitter(sport) is None:
+            assert snapshot_hash(snapshot) == snapshot_hash(demos[sport])
+        else:
+            assert not snapshot.model.endswith("/demo-fixed")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from launcher.embedded import ROOT
 from launcher.mesh import AUTH_MODES, SPORTS, Mesh, MeshConfig, MeshError
+from launcher.refit import RefitJob
 
 if TYPE_CHECKING:
     from launcher.demo import DemoOptions
@@ -130,6 +131,19 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
         help="the web app's and gRPC-web edge's HTTP port; the mesh fails to start if it is taken"
         " (default: 8080 when free, else any free port, printed)",
     )
+    parser.add_argument(
+        "--refit-hours",
+        type=float,
+        default=24.0,
+        help="betmesh up: refit every sport's model and publish the snapshots this often"
+        " (0: never; the canary reviews each new one)",
+    )
+    parser.add_argument(
+        "--football-extra-dir",
+        type=Path,
+        help="betmesh up: the operator's own football results and closing odds (*.csv of the"
+        " epl_2023_24.csv shape, data/football/README.md), refitted with the shipped data",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
     parser.add_argument("--startup-timeout", type=float, default=90.0)
@@ -226,11 +240,32 @@ def start(mesh: Mesh, launched_at: float) -> None:
     say(f"metrics: every service serves Prometheus text; scrape targets in {scrape}")
 
 
+def refit_job(args: argparse.Namespace, mesh: Mesh) -> RefitJob | None:
+    if args.refit_hours < 0:
+        raise SystemExit("--refit-hours must be 0 (never) or positive")
+    if args.refit_hours == 0 or not mesh.database_url:
+        return None
+    extra = args.football_extra_dir.resolve() if args.football_extra_dir else None
+    job = RefitJob(
+        mesh.database_url,
+        args.refit_hours * 3600,
+        mesh.state_dir / "logs" / "refit.log",
+        say,
+        extra,
+    )
+    say(f"refit: every {args.refit_hours:g} h ({' '.join(job.command()[2:])})")
+    return job
+
+
 def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> int:
     mesh = Mesh(config_from(args))
+    refit: RefitJob | None = None
     try:
         start(mesh, launched_at)
+        refit = refit_job(args, mesh)
         while True:
+            if refit is not None:
+                refit.poll()
             # Crashed services are restarted; only one that keeps crashing stops the mesh.
             child = mesh.supervise()
             if child is not None:
@@ -246,6 +281,8 @@ def run_up(args: argparse.Namespace, signals: Signals, launched_at: float) -> in
         say(f"mesh failed to start: {exc}")
         return 1
     finally:
+        if refit is not None:
+            refit.stop()
         try:
             mesh.stop(force=signals.forced)
         except Shutdown:

@@ -84,6 +84,27 @@ def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[spo
     ]
 
 
+def leagues(
+    sport: sport_pb2.Sport.ValueType, pool: list[sport_pb2.Participant]
+) -> list[tuple[str, str, list[sport_pb2.Participant]]]:
+    """(competition id, name, participants) the sport's fixtures are drawn from: for football
+    each shipped league's teams of its latest season that the model rates (a fixture pairs two
+    teams of one league, as the data does); otherwise the sport's one competition."""
+    code, competition = COMPETITIONS[sport]
+    if sport != sport_pb2.SPORT_FOOTBALL:
+        return [(code, competition, pool)]
+    # Imported here: only the football demo reads the shipped data's leagues.
+    from services.quotes.fitting.football import teams_by_competition
+
+    rated = {p.participant_id: p for p in pool}
+    found = []
+    for name, teams in teams_by_competition().items():
+        members = [rated[pid] for pid, _ in teams if pid in rated]
+        if len(members) >= 2:
+            found.append((name.lower().replace(" ", "-"), name, members))
+    return found or [(code, competition, pool)]
+
+
 def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
     """Today's three live matches (the simulator's scripts) and six more days of fixtures."""
     today = time.time()
@@ -103,10 +124,10 @@ def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
         live.append(Match(fixture, f"{name}.json", len(timeline), short, timeline))
         fixtures.append(fixture)
     for sport in SPORTS:
-        pool = participants(clients, sport)
-        code, competition = COMPETITIONS[sport]
+        drawn_from = leagues(sport, participants(clients, sport))
         for day in range(1, WEEK_DAYS + 1):
             for k in range(PER_DAY[sport]):
+                code, competition, pool = rng.choice(drawn_from)
                 if len(pool) < 2:
                     break
                 home, away = rng.sample(pool, 2)

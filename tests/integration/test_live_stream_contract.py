@@ -272,3 +272,76 @@ async def test_event_time_reasons_phases_and_match_status_on_the_wire(
     cancels = {u.bet_cancel.phase for u in by_kind["bet_cancel"]}
     assert cancels <= {PRE, LIVE} and cancels
     reader.cancel()
+
+
+async def _results(reader: Reader, until: Any, timeout: float = 30) -> list[pb.OddsUpdate]:
+    """Settlement and rollback updates until `until(updates)` holds."""
+    updates: list[pb.OddsUpdate] = []
+    while not until(updates):
+        for update in (await reader.next(timeout=timeout)).deltas.updates:
+            if update.WhichOneof("update") in ("bet_settlement", "rollback_bet_settlement"):
+                updates.append(update)
+    return updates
+
+
+def _validated(fixture: str, home: int, away: int, sources: str) -> events_pb2.EventEnvelope:
+    return events_pb2.EventEnvelope(
+        result_validated=events_pb2.ResultValidated(
+            fixture_id=fixture,
+            home_score=home,
+            away_score=away,
+            status="RESULT_STATUS_COMPLETED",
+            sources_hash=sources,
+        )
+    )
+
+
+async def test_provisional_settlement_is_rolled_back_by_a_correction_then_made_final(
+    lives: dict[str, Live], bus: EventPublisher
+) -> None:
+    fixture = new_fixture()
+    reader = Reader(lives["a"].stub, only(fixture))
+    await reader.image()
+    await publish_prices(bus, fixture, PRE, 19000)
+    # The sources agree on 2-1: partners settle at once, provisionally.
+    await bus.publish(Topic.RESULT_VALIDATED, _validated(fixture, 2, 1, "sha256:first"))
+    (first,) = await _results(reader, lambda u: len(u) >= 1)
+    assert first.bet_settlement.certainty == pb.SETTLEMENT_CERTAINTY_PROVISIONAL
+    assert first.bet_settlement.result_version == "sha256:first"
+    markets = sorted(m.market_id for m in first.bet_settlement.markets)
+    assert markets
+    # The same result again (a re-announcement) changes nothing; an operator's correction in
+    # the dispute window (2-2) rolls the settlement back and settles again, still provisional.
+    await bus.publish(Topic.RESULT_VALIDATED, _validated(fixture, 2, 1, "sha256:first"))
+    await bus.publish(Topic.RESULT_VALIDATED, _validated(fixture, 2, 2, "sha256:second"))
+    rollback, again = await _results(reader, lambda u: len(u) >= 2)
+    assert sorted(rollback.rollback_bet_settlement.market_ids) == markets
+    assert again.bet_settlement.certainty == pb.SETTLEMENT_CERTAINTY_PROVISIONAL
+    assert again.bet_settlement.result_version == "sha256:second"
+    assert again.bet_settlement.markets != first.bet_settlement.markets
+    # On chain with the corrected result: confirmed, not rolled back; a provisional arriving
+    # after it is old news.
+    final = events_pb2.ResultFinalised(
+        fixture_id=fixture, home_score=2, away_score=2, status="RESULT_STATUS_COMPLETED", version=1
+    )
+    await bus.publish(Topic.RESULT_FINALISED, events_pb2.EventEnvelope(result_finalised=final))
+    await bus.publish(Topic.RESULT_VALIDATED, _validated(fixture, 3, 0, "sha256:late"))
+    # A marker after both: everything before it has been delivered.
+    marker = events_pb2.BetsVoided(fixture_id=fixture, reason="marker")
+    await bus.publish(Topic.BETS_VOIDED, events_pb2.EventEnvelope(bets_voided=marker))
+    updates: list[pb.OddsUpdate] = []
+    while not any(u.WhichOneof("update") == "bet_cancel" for u in updates):
+        updates += (await reader.next(timeout=30)).deltas.updates
+    kinds = [u.WhichOneof("update") for u in updates]
+    assert "rollback_bet_settlement" not in kinds
+    (confirmed,) = [u.bet_settlement for u in updates if u.WhichOneof("update") == "bet_settlement"]
+    assert confirmed.certainty == pb.SETTLEMENT_CERTAINTY_ON_CHAIN
+    assert confirmed.result_version == "1"
+    assert confirmed.markets == again.bet_settlement.markets
+    reader.cancel()
+    # A partner that connects now sees which settlement holds in the full image.
+    late = Reader(lives["b"].stub, only(fixture))
+    (odds,) = [o for o in await late.image() if o.phase == PRE]
+    assert odds.settled_result.certainty == pb.SETTLEMENT_CERTAINTY_ON_CHAIN
+    assert (odds.settled_result.home_score, odds.settled_result.away_score) == (2, 2)
+    late.cancel()

@@ -224,6 +224,18 @@ async def test_a_correction_after_settlement_rolls_back_and_resettles_once(
     result = (await oracle.GetResult(pb.GetResultRequest(fixture_id=f))).result
     assert result.publication.version == 2
     assert result.publication.status == pb.PUBLICATION_STATUS_CONFIRMED
+    # The correction is announced as a validated result too (partners' provisional
+    # settlement follows it before the chain does), with its own event id.
+    validated: Any = await mesh.bus.client.xrange(stream_key(Topic.RESULT_VALIDATED))
+    said = [
+        events_pb2.EventEnvelope.FromString(fields[b"envelope"]) for _, fields in validated or []
+    ]
+    ours = [e for e in said if e.result_validated.fixture_id == f]
+    assert [(e.result_validated.home_score, e.result_validated.away_score) for e in ours] == [
+        (2, 1),
+        (1, 2),
+    ]
+    assert len({e.event_id for e in ours}) == 2
 
 
 def rogue_publish(chain: Chain, fixture: str, home: int, away: int) -> str:

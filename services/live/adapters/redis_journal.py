@@ -49,6 +49,7 @@ TOPICS = (
     Topic.MARKET_STATUS_CHANGED,
     Topic.GAME_STATE_CHANGED,
     Topic.RESULT_FINALISED,
+    Topic.RESULT_VALIDATED,
     Topic.BETS_VOIDED,
 )
 
@@ -168,7 +169,13 @@ def _fixture_id(envelope: events_pb2.EventEnvelope) -> str:
     kind = envelope.WhichOneof("payload")
     if kind == "quote_set_accepted":
         return envelope.quote_set_accepted.quote_set.fixture_id
-    if kind in ("market_status_changed", "game_state_changed", "result_finalised", "bets_voided"):
+    if kind in (
+        "market_status_changed",
+        "game_state_changed",
+        "result_finalised",
+        "result_validated",
+        "bets_voided",
+    ):
         return str(getattr(envelope, kind).fixture_id)
     return ""
 

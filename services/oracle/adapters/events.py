@@ -15,7 +15,11 @@ def result_validated(record: ResultRecord) -> events_pb2.EventEnvelope:
     return events_pb2.EventEnvelope(
         # Derived from the record, so a re-announcement after a crash carries the same id and
         # consumers drop it as a duplicate.
-        event_id=f"oracle:result-validated:{record.fixture_id}:{pb.ValidationState.Name(record.state)}",
+        # The sources hash names the result's content: a correction is a new event.
+        event_id=(
+            f"oracle:result-validated:{record.fixture_id}:"
+            f"{pb.ValidationState.Name(record.state)}:{record.sources_hash}"
+        ),
         result_validated=events_pb2.ResultValidated(
             fixture_id=record.fixture_id,
             home_score=record.result.home_score,

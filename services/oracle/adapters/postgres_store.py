@@ -52,8 +52,8 @@ class PostgresResultStore:
     async def pending_events(self) -> list[ResultRecord]:
         return await asyncio.to_thread(self._list, results.c.event_pending, "", 1000)
 
-    async def mark_event_published(self, fixture_id: str) -> None:
-        await asyncio.to_thread(self._mark_published, fixture_id)
+    async def mark_event_published(self, fixture_id: str, sources_hash: str) -> None:
+        await asyncio.to_thread(self._mark_published, fixture_id, sources_hash)
 
     async def correct(
         self, fixture_id: str, change: Callable[[ResultRecord | None], tuple[ResultRecord, int]]
@@ -205,11 +205,11 @@ class PostgresResultStore:
             loaded = self._load(conn, ids)
         return [loaded[i] for i in ids if i in loaded]
 
-    def _mark_published(self, fixture_id: str) -> None:
+    def _mark_published(self, fixture_id: str, sources_hash: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 results.update()
-                .where(results.c.fixture_id == fixture_id)
+                .where(results.c.fixture_id == fixture_id, results.c.sources_hash == sources_hash)
                 .values(event_pending=False, updated_at=sa.func.now())
             )
 

@@ -115,7 +115,9 @@ class ResultStore(Protocol):
 
     async def pending_events(self) -> list[ResultRecord]: ...
 
-    async def mark_event_published(self, fixture_id: str) -> None: ...
+    async def mark_event_published(self, fixture_id: str, sources_hash: str) -> None:
+        """Clears the pending event only if the record still holds that result: a correction
+        stored meanwhile stays pending and is announced too."""
 
     async def correct(
         self, fixture_id: str, change: Callable[[ResultRecord | None], tuple[ResultRecord, int]]
@@ -273,6 +275,8 @@ def correct(
         sources_hash=sources_hash(backing),
         resolution_note=note,
         resolved_by=by,
+        # Announced like any validated result: partners' provisional settlements follow it.
+        event_pending=True,
     )
     return record, version
 
@@ -379,6 +383,7 @@ class Oracle:
             "result corrected by an operator",
             extra={"fixture_id": fixture_id, "operator": by},
         )
+        await self._announce(record)
         return record
 
     async def retry_publication(
@@ -452,7 +457,7 @@ class Oracle:
                 exc_info=True,
             )
             return
-        await self.store.mark_event_published(record.fixture_id)
+        await self.store.mark_event_published(record.fixture_id, record.sources_hash)
 
 
 def _now() -> Timestamp:

@@ -23,6 +23,8 @@ HANDED_OVER = market_pb2.MARKET_STATUS_HANDED_OVER
 SETTLED = market_pb2.MARKET_STATUS_SETTLED
 # Closed for good: a blanket status change ("every market") leaves them alone.
 _FINAL = {HANDED_OVER, SETTLED, market_pb2.MARKET_STATUS_CANCELLED}
+# What a settlement leaves a market in (CANCELLED: the match was not completed).
+_SETTLED_BY_RESULT = {SETTLED, market_pb2.MARKET_STATUS_CANCELLED}
 # Live bet delay per sport, as partners see it in the market definition (domain.md: 4-8 s).
 BET_DELAY_SECONDS = {
     sport_pb2.SPORT_FOOTBALL: 6,
@@ -102,7 +104,9 @@ def translate(
     elif kind == "game_state_changed":
         changes += _game_state(record, envelope.game_state_changed, fixture)
     elif kind == "result_finalised":
-        changes += _result(record, envelope.result_finalised)
+        changes += _finalised(record, envelope.result_finalised)
+    elif kind == "result_validated":
+        changes += _validated(record, envelope.result_validated)
     elif kind == "bets_voided":
         changes += _voided(record, envelope.bets_voided)
     # Every update says when it happened at its source (see OddsUpdate.event_time).
@@ -256,36 +260,84 @@ def _game_state(
     return [Change(LIVE, [pb.OddsUpdate(odds_change=_header(odds))], odds)]
 
 
-def _result(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Change]:
-    changes = []
+def _finalised(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Change]:
     completed = event.status in ("", "RESULT_STATUS_COMPLETED")
+    return _settle(
+        record,
+        pb.SettledResult(
+            home_score=event.home_score,
+            away_score=event.away_score,
+            completed=completed,
+            result_version=str(event.version),
+            certainty=pb.SETTLEMENT_CERTAINTY_ON_CHAIN,
+        ),
+    )
+
+
+def _validated(record: FixtureRecord, event: events_pb2.ResultValidated) -> list[Change]:
+    """Partners settle as soon as the oracle's sources agree, marked provisional: the chain's
+    dispute window is still open and an operator's correction rolls it back."""
+    completed = event.status in ("", "RESULT_STATUS_COMPLETED")
+    return _settle(
+        record,
+        pb.SettledResult(
+            home_score=event.home_score,
+            away_score=event.away_score,
+            completed=completed,
+            result_version=event.sources_hash,
+            certainty=pb.SETTLEMENT_CERTAINTY_PROVISIONAL,
+        ),
+    )
+
+
+def _settle(record: FixtureRecord, result: pb.SettledResult) -> list[Change]:
+    """Settles every phase on `result`: a changed result first rolls the earlier settlement
+    back; the same result once on chain confirms it; nothing replaces a settlement on chain
+    but a correction on chain (a provisional arriving late is old news)."""
+    changes = []
     for phase, odds in sorted(record.phases.items()):
+        previous = odds.settled_result if odds.HasField("settled_result") else None
+        same = previous is not None and (
+            previous.home_score,
+            previous.away_score,
+            previous.completed,
+        ) == (result.home_score, result.away_score, result.completed)
+        on_chain = pb.SETTLEMENT_CERTAINTY_ON_CHAIN
+        if previous is not None and previous.certainty == on_chain and result.certainty != on_chain:
+            continue
+        if same and (previous is None or previous.certainty == result.certainty):
+            continue  # a duplicate
         updates = []
-        settled = [m for m in odds.markets if m.status == SETTLED]
-        if event.correction and settled:
-            updates.append(
-                pb.OddsUpdate(
-                    rollback_bet_settlement=pb.RollbackBetSettlement(
-                        fixture_id=record.fixture_id,
-                        market_ids=[m.market_id for m in settled],
-                        phase=phase,  # type: ignore[arg-type]
+        if previous is not None and not same:
+            undone = [m.market_id for m in odds.markets if m.status in _SETTLED_BY_RESULT]
+            if undone:
+                updates.append(
+                    pb.OddsUpdate(
+                        rollback_bet_settlement=pb.RollbackBetSettlement(
+                            fixture_id=record.fixture_id,
+                            market_ids=undone,
+                            phase=phase,  # type: ignore[arg-type]
+                        )
                     )
                 )
-            )
         settlement = settle(
             record.fixture_id,
             list(odds.markets),
-            event.home_score,
-            event.away_score,
-            completed,
-            str(event.version),
+            result.home_score,
+            result.away_score,
+            result.completed,
+            result.result_version,
         )
+        odds.settled_result.CopyFrom(result)
         if settlement.markets:
             settlement.phase = phase  # type: ignore[assignment]
+            settlement.certainty = result.certainty
             done = {m.market_id for m in settlement.markets}
             for market in odds.markets:
                 if market.market_id in done:
-                    market.status = SETTLED if completed else market_pb2.MARKET_STATUS_CANCELLED
+                    market.status = (
+                        SETTLED if result.completed else market_pb2.MARKET_STATUS_CANCELLED
+                    )
             updates.append(pb.OddsUpdate(bet_settlement=settlement))
         if updates:
             changes.append(Change(phase, updates, odds))

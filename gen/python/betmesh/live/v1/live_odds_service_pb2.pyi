@@ -139,6 +139,38 @@ BET_STOP_REASON_HANDED_OVER: BetStopReason.ValueType  # 6
 BET_STOP_REASON_MATCH_ABANDONED: BetStopReason.ValueType  # 7
 Global___BetStopReason: _TypeAlias = BetStopReason  # noqa: Y015
 
+class _SettlementCertainty:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SettlementCertaintyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SettlementCertainty.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETTLEMENT_CERTAINTY_UNSPECIFIED: _SettlementCertainty.ValueType  # 0
+    SETTLEMENT_CERTAINTY_PROVISIONAL: _SettlementCertainty.ValueType  # 1
+    """Validated by the oracle from agreeing sources (or an operator's correction), not yet on
+    chain: the earliest settlement; a RollbackBetSettlement may follow.
+    """
+    SETTLEMENT_CERTAINTY_ON_CHAIN: _SettlementCertainty.ValueType  # 2
+    """On chain at the oracle's confirmation depth: what the operator's bets settle on. Only a
+    correction published in the contract's dispute window (a new result_version) rolls it
+    back.
+    """
+
+class SettlementCertainty(_SettlementCertainty, metaclass=_SettlementCertaintyEnumTypeWrapper):
+    """How sure a settlement is (Sportradar's certainty, Betfair's settled vs. final)."""
+
+SETTLEMENT_CERTAINTY_UNSPECIFIED: SettlementCertainty.ValueType  # 0
+SETTLEMENT_CERTAINTY_PROVISIONAL: SettlementCertainty.ValueType  # 1
+"""Validated by the oracle from agreeing sources (or an operator's correction), not yet on
+chain: the earliest settlement; a RollbackBetSettlement may follow.
+"""
+SETTLEMENT_CERTAINTY_ON_CHAIN: SettlementCertainty.ValueType  # 2
+"""On chain at the oracle's confirmation depth: what the operator's bets settle on. Only a
+correction published in the contract's dispute window (a new result_version) rolls it
+back.
+"""
+Global___SettlementCertainty: _TypeAlias = SettlementCertainty  # noqa: Y015
+
 class _ProducerState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -541,6 +573,7 @@ class FixtureOdds(_message.Message):
     BET_DELAY_SECONDS_FIELD_NUMBER: _builtins.int
     MATCH_STATUS_FIELD_NUMBER: _builtins.int
     BET_STOP_REASON_FIELD_NUMBER: _builtins.int
+    SETTLED_RESULT_FIELD_NUMBER: _builtins.int
     phase: _market_pb2.PricingPhase.ValueType
     quote_set_digest: _builtins.str
     """Digest of the accepted quote set these prices come from."""
@@ -558,6 +591,12 @@ class FixtureOdds(_message.Message):
     def game_state(self) -> _game_state_pb2.GameState: ...
     @_builtins.property
     def markets(self) -> _containers.RepeatedCompositeFieldContainer[_market_pb2.Market]: ...
+    @_builtins.property
+    def settled_result(self) -> Global___SettledResult:
+        """The result this phase's markets are settled on, once they are: a full image (after a
+        resume) says which settlement holds and how certain it is.
+        """
+
     def __init__(
         self,
         *,
@@ -569,14 +608,49 @@ class FixtureOdds(_message.Message):
         bet_delay_seconds: _builtins.int = ...,
         match_status: Global___MatchStatus.ValueType = ...,
         bet_stop_reason: Global___BetStopReason.ValueType = ...,
+        settled_result: Global___SettledResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state", "settled_result", b"settled_result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_seconds", b"bet_delay_seconds", "bet_stop_reason", b"bet_stop_reason", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "match_status", b"match_status", "phase", b"phase", "quote_set_digest", b"quote_set_digest"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_seconds", b"bet_delay_seconds", "bet_stop_reason", b"bet_stop_reason", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "match_status", b"match_status", "phase", b"phase", "quote_set_digest", b"quote_set_digest", "settled_result", b"settled_result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FixtureOdds: _TypeAlias = FixtureOdds  # noqa: Y015
+
+@_typing.final
+class SettledResult(_message.Message):
+    """A result markets were settled on (see BetSettlement)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOME_SCORE_FIELD_NUMBER: _builtins.int
+    AWAY_SCORE_FIELD_NUMBER: _builtins.int
+    COMPLETED_FIELD_NUMBER: _builtins.int
+    RESULT_VERSION_FIELD_NUMBER: _builtins.int
+    CERTAINTY_FIELD_NUMBER: _builtins.int
+    home_score: _builtins.int
+    away_score: _builtins.int
+    completed: _builtins.bool
+    """False: the match was not completed (abandoned, cancelled) and its markets are void."""
+    result_version: _builtins.str
+    certainty: Global___SettlementCertainty.ValueType
+    def __init__(
+        self,
+        *,
+        home_score: _builtins.int = ...,
+        away_score: _builtins.int = ...,
+        completed: _builtins.bool = ...,
+        result_version: _builtins.str = ...,
+        certainty: Global___SettlementCertainty.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["away_score", b"away_score", "certainty", b"certainty", "completed", b"completed", "home_score", b"home_score", "result_version", b"result_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettledResult: _TypeAlias = SettledResult  # noqa: Y015
 
 @_typing.final
 class OddsDeltas(_message.Message):
@@ -747,13 +821,21 @@ class BetSettlement(_message.Message):
     MARKETS_FIELD_NUMBER: _builtins.int
     RESULT_VERSION_FIELD_NUMBER: _builtins.int
     PHASE_FIELD_NUMBER: _builtins.int
+    CERTAINTY_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     result_version: _builtins.str
-    """Oracle publication the results come from."""
+    """The result it follows: the oracle's publication version on chain ("1", "2" after a
+    correction), the validated result's sources hash while provisional.
+    """
     phase: _market_pb2.PricingPhase.ValueType
     """The phase whose markets it settles: a fixture played live settles its pre-match markets
     (bets placed before the kick-off) and its live ones, with the same market ids; (fixture,
     phase, market, result_version) identifies one settlement.
+    """
+    certainty: Global___SettlementCertainty.ValueType
+    """PROVISIONAL first (the oracle's sources agree), ON_CHAIN once the result is on chain
+    (the version the operator's bets pay on). Either can be rolled back by an operator's
+    correction while the contract's dispute window is open, never after.
     """
     @_builtins.property
     def markets(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketSettlement]: ...
@@ -764,10 +846,11 @@ class BetSettlement(_message.Message):
         markets: _abc.Iterable[Global___MarketSettlement] | None = ...,
         result_version: _builtins.str = ...,
         phase: _market_pb2.PricingPhase.ValueType = ...,
+        certainty: Global___SettlementCertainty.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "markets", b"markets", "phase", b"phase", "result_version", b"result_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certainty", b"certainty", "fixture_id", b"fixture_id", "markets", b"markets", "phase", b"phase", "result_version", b"result_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -775,8 +858,9 @@ Global___BetSettlement: _TypeAlias = BetSettlement  # noqa: Y015
 
 @_typing.final
 class RollbackBetSettlement(_message.Message):
-    """The settlements of these markets are withdrawn (a corrected result follows as a new
-    BetSettlement with a higher result_version).
+    """The settlements of these markets are withdrawn: the result changed (an operator's
+    correction, before the result reached the chain or in the contract's dispute window), and
+    a BetSettlement on the new result follows.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

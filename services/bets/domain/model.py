@@ -209,16 +209,8 @@ class PlayerStanding:
     provisional_since: datetime | None
     stake_cap_minor: int | None
     pending_stake_cap_minor: int | None
+    # Which cap is in force is bets.place_bet's rule (services/bets/sql/place_bet.sql).
     pending_stake_cap_effective_at: datetime | None
-
-    def stake_cap(self, now: datetime) -> int | None:
-        if (
-            self.pending_stake_cap_minor is not None
-            and self.pending_stake_cap_effective_at is not None
-            and self.pending_stake_cap_effective_at <= now
-        ):
-            return self.pending_stake_cap_minor
-        return self.stake_cap_minor
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,11 @@ HANDICAPS = frozenset(
 class GuardPolicy:
     """The bounds the guard holds prices to (gateway settings, BETMESH_GATEWAY_GUARD_*)."""
 
-    # A market's payout (ten-thousandths): the French cap above, a sanity floor below.
+    # A market's payout (ten-thousandths), sanity bounds both: the French 85% is a yearly
+    # average per licence, not a per-market cap (the return-to-player controller's rule), and a
+    # short favourite floored at 1.01 lifts its market above the policy's target.
     payout_min_e4: int = 7_000
-    payout_max_e4: int = 8_500
+    payout_max_e4: int = 9_800
     # Rounding slack for sums and cross-market identities (each probability is rounded once).
     tolerance_e9: int = 20
     # Pre-match, same snapshot and fixture: the price should not move at all (replicas are

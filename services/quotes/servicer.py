@@ -54,6 +54,7 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
                 request.game_state if request.HasField("game_state") else None,
                 self.sport,
                 self.engine,
+                request.margin_scale_e4,
             )
             if self.fault == "skew-odds" or self.fault.startswith("skew-odds:"):
                 _skew(quote_set, int(self.fault.partition(":")[2] or 1))

@@ -96,7 +96,24 @@ async def test_a_tennis_replica_prices_the_full_market_set(tennis: Replica) -> N
     assert [s.selection_id for s in set_betting.selections] == [
         "0-3", "1-3", "2-3", "3-0", "3-1", "3-2"
     ]  # fmt: skip
-    assert all(0 < m.payout_e4 <= 8_500 for m in quote_set.markets)
+    # At the policy's 85% target, unless a short favourite is floored at 1.01.
+    assert all(
+        0 < m.payout_e4 <= 8_500 or any(s.odds_e4 == 10_100 for s in m.selections)
+        for m in quote_set.markets
+    )
+    # The gateway controller's margin scale travels in the request and cuts every payout.
+    steered = market_pb2.QuoteSet.FromString(
+        (
+            await tennis.stub.PriceFixture(
+                pb.PriceFixtureRequest(
+                    fixture=tennis_fixture(5), snapshot_hash=key, margin_scale_e4=15_000
+                )
+            )
+        ).quote_set
+    )
+    before = {m.market_id: m.payout_e4 for m in quote_set.markets}
+    assert all(m.payout_e4 < before[m.market_id] for m in steered.markets if m.payout_e4 < 8_500)
+    assert max(m.payout_e4 for m in steered.markets if m.payout_e4 < 8_500) <= 7_900
 
 
 async def test_bad_requests_get_reasons(tennis: Replica) -> None:

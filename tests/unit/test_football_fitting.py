@@ -228,7 +228,7 @@ def test_snapshot_fields_and_determinism() -> None:
     ids = sorted(t.participant_id for t in params.teams)
     assert "fb:man-city" in ids and "fb:nottm-forest" in ids and len(ids) == 6
     assert -0.5 <= params.rho <= 0.5
-    assert snapshot.pricing_policy.payout_cap_e4 == 8_500
+    assert snapshot.pricing_policy.floor_short_prices and not snapshot.pricing_policy.payout_cap_e4
     again = fit_football_snapshot(rows, as_of, 0.005, training_data_digest="sha256:abc")
     assert snapshot_bytes(again) == snapshot_bytes(snapshot)
     plain = fit_football_snapshot(rows, as_of, 0.0, method=METHOD_DIXON_COLES)

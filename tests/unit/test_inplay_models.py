@@ -8,6 +8,7 @@ from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 
 from service_runtime.errors import InvalidArgument
 from services.quotes.domain import inplay_tennis, tennis
+from services.quotes.domain.engines import ENGINES
 from services.quotes.domain.pricing import price_fixture
 from services.quotes.domain.snapshots import (
     demo_basketball_snapshot,
@@ -76,39 +77,28 @@ def football_state(
 
 
 def same_prices(live: market_pb2.QuoteSet, pre: market_pb2.QuoteSet) -> None:
-    """The same model output: every selection's probability equal (the odds differ by the
-    policy's live margin, see test_in_play_margin_keeps_a_strong_favourite_on_offer)."""
+    """The same markets to the byte: probabilities, offered prices, statuses and payouts. One
+    pricing policy pre-match and in play, so nothing moves at kick-off without an event."""
     assert live.phase == market_pb2.PRICING_PHASE_LIVE
     assert pre.phase == market_pb2.PRICING_PHASE_PRE_MATCH
 
-    def model(quote_set: market_pb2.QuoteSet) -> dict[tuple[str, str], int]:
-        return {
-            (m.market_id, s.selection_id): s.probability_e9
-            for m in quote_set.markets
-            for s in m.selections
-        }
+    def markets(quote_set: market_pb2.QuoteSet) -> dict[str, bytes]:
+        return {m.market_id: m.SerializeToString(deterministic=True) for m in quote_set.markets}
 
-    assert model(live) == model(pre)
+    assert markets(live) == markets(pre)
+    assert any(s.odds_e4 for m in pre.markets for s in m.selections)
 
 
 def test_in_play_margin_keeps_a_strong_favourite_on_offer() -> None:
-    # 1-0 at 70': the home side is far above 85%. A multiplicative margin at the 85% payout cap
-    # would price it under 1.01 (withdrawn); the default live policy loads the outsiders.
+    # 1-0 at 70': the home side is far above 85%. A multiplicative margin at an 85% payout would
+    # price it under 1.01 (withdrawn); the one policy's odds-ratio method loads the outsiders.
     state = football_state(4200, 2, 1, 0)
-    snapshot = demo_football_snapshot()
     live = price(FOOTBALL, state)
     result = market(live, "f1/MATCH_RESULT")
     home = next(s for s in result.selections if s.selection_id == "home")
     assert home.probability_e9 > 850_000_000
     assert home.status == market_pb2.SELECTION_STATUS_ACTIVE and home.odds_e4 >= 10_100
-    assert result.payout_e4 <= 8_500
-    # Without a live rule the pre-match one (multiplicative) applies and withdraws it.
-    snapshot.pricing_policy.ClearField("live_default_margin")
-    plain = price_fixture(fixture(FOOTBALL), snapshot, snapshot_hash(snapshot), [], state, FOOTBALL)
-    plain_home = next(
-        s for s in market(plain, "f1/MATCH_RESULT").selections if s.selection_id == "home"
-    )
-    assert plain_home.status != market_pb2.SELECTION_STATUS_ACTIVE
+    assert home.odds_e4 * home.probability_e9 <= 10**13
 
 
 def test_football_at_kick_off_prices_as_pre_match() -> None:
@@ -380,3 +370,50 @@ def test_a_tie_at_the_end_of_nba_regulation_prices_overtime_in_totals_and_moneyl
     totals = [m for m in tied.markets if "TOTAL" in m.market_id]
     assert totals
     assert any(m.status != market_pb2.MARKET_STATUS_DEACTIVATED for m in totals)
+
+
+def kick_off_state(sport: sport_pb2.Sport.ValueType) -> game_state_pb2.GameState:
+    if sport == FOOTBALL:
+        return football_state(0, 1)
+    if sport == TENNIS:
+        return tennis_state([])
+    return basketball_state(0, 1, 0, 0)
+
+
+# Lopsided pairings, where short favourites used to be withdrawn pre-match and priced by a
+# different (additive) rule in play, so the same market jumped at kick-off.
+LOPSIDED = {
+    FOOTBALL: ("fb:man-city", "fb:man-united"),
+    TENNIS: ("tn:sinner", "tn:de-minaur"),
+    BASKETBALL: ("bb:celtics", "bb:spurs"),
+}
+
+
+@pytest.mark.parametrize("sport", [FOOTBALL, TENNIS, BASKETBALL])
+@pytest.mark.parametrize("margin_scale_e4", [0, 10_000, 14_000])
+def test_every_engine_prices_kick_off_exactly_as_pre_match(
+    sport: sport_pb2.Sport.ValueType, margin_scale_e4: int
+) -> None:
+    snapshot = SNAPSHOTS[sport]
+    fix = fixture(sport, *LOPSIDED[sport])
+    for engine in ENGINES[sport]:
+        pre, live = (
+            price_fixture(
+                fix, snapshot, snapshot_hash(snapshot), [], state, sport, engine, margin_scale_e4
+            )
+            for state in (None, kick_off_state(sport))
+        )
+        same_prices(live, pre)
+    # The controller's steer is applied in both phases alike: it moves both, not one.
+    if margin_scale_e4 > 10_000:
+        plain = price_fixture(fix, snapshot, snapshot_hash(snapshot), [], None, sport)
+        assert {m.payout_e4 for m in plain.markets} != {m.payout_e4 for m in pre.markets}
+
+
+def test_a_margin_scale_below_one_is_refused() -> None:
+    snapshot = SNAPSHOTS[FOOTBALL]
+    with pytest.raises(InvalidArgument) as raised:
+        price_fixture(
+            fixture(FOOTBALL), snapshot, snapshot_hash(snapshot), [], None, FOOTBALL, "", 9_000
+        )
+    assert raised.value.reason == "MARGIN_SCALE_OUT_OF_RANGE"

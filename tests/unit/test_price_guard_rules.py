@@ -94,14 +94,17 @@ def test_probabilities_that_do_not_sum_to_one_are_held() -> None:
     assert ("f1/BOTH_TEAMS_TO_SCORE", "PROBABILITY_SUM") in rules(quote_set)
 
 
-def test_a_price_above_its_fair_odds_or_a_payout_over_the_cap_is_held() -> None:
+def test_a_price_above_its_fair_odds_or_a_payout_over_the_bound_is_held() -> None:
     quote_set = priced()
     total = market(quote_set, "f1/TOTAL_GOALS/250")
     over = selection(total, "over")
     over.odds_e4 = 10**13 // over.probability_e9 + 500  # better than fair
     found = rules(quote_set)
     assert ("f1/TOTAL_GOALS/250", "PRICE_ABOVE_FAIR") in found
-    assert ("f1/TOTAL_GOALS/250", "PAYOUT_OUT_OF_BOUNDS") in found
+    # Both sides better than fair: the offered prices pay out more than 100%.
+    under = selection(total, "under")
+    under.odds_e4 = 10**13 // under.probability_e9 + 500
+    assert ("f1/TOTAL_GOALS/250", "PAYOUT_OUT_OF_BOUNDS") in rules(quote_set)
 
 
 def test_a_total_line_out_of_order_is_held_with_its_neighbour() -> None:

@@ -1,7 +1,8 @@
-"""Margin methods, payout cap, ladder rounding and withdrawal: the integer edges."""
+"""Margin methods, the margin scale, ladder rounding, floor and withdrawal: the integer edges."""
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -75,6 +76,7 @@ def test_methods_differ_where_they_should() -> None:
         margin.Method.ODDS_PROPORTIONAL,
         margin.Method.POWER,
         margin.Method.SHIN,
+        margin.Method.ODDS_RATIO,
     ):
         assert relative[method][2] > relative[method][0], method
     # Odds-proportional puts more on the longshot than additive's equal shares.
@@ -172,7 +174,7 @@ def test_a_quarter_line_market_returns_at_most_the_payout_to_either_side() -> No
     target=st.integers(min_value=5_000, max_value=10_000),
     cap=st.integers(min_value=5_000, max_value=10_000),
 )
-def test_no_market_ever_pays_more_than_the_cap(
+def test_no_market_ever_pays_more_than_its_target(
     weights: list[int], method: margin.Method, target: int, cap: int
 ) -> None:
     if sum(weights) == 0:
@@ -190,3 +192,103 @@ def test_no_market_ever_pays_more_than_the_cap(
             assert s.odds_e4 * (s.implied_e18 - 1) <= E4 * Q or s.implied_e18 == 0
         else:
             assert s.implied_e18 * 10_100 > E4 * Q  # withdrawn only below 1.01
+
+
+# ---- the favourite-longshot method and short prices ---------------------------------------
+
+OR = margin.Method.ODDS_RATIO
+
+
+@pytest.mark.parametrize("target", [8_000, 8_500, 9_300])
+@pytest.mark.parametrize(
+    "probabilities",
+    [(0.95, 0.05), (0.84, 0.16), (0.6, 0.25, 0.15), (0.9, 0.07, 0.02, 0.01), (0.5, 0.5)],
+)
+def test_odds_ratio_gives_the_configured_overround_and_shortens_favourites_least(
+    target: int, probabilities: tuple[float, ...]
+) -> None:
+    p = e9(*probabilities)
+    numerators, denominator = margin.implied_probabilities(OR, p, target)
+    # The overround is the policy's: booksum 1 / target, up to the 1e-18 rounding.
+    assert float(abs(payout_before_rounding((numerators, denominator)) - target)) < 1e-6
+    implied = [Fraction(q, denominator) for q in numerators]
+    # Odds ratio holds: q / (1 - q) = c p / (1 - p), the same c for every selection.
+    ratios = [
+        (q / (1 - q)) / (Fraction(x, 10**9) / (1 - Fraction(x, 10**9)))
+        for q, x in zip(implied, p, strict=True)
+    ]
+    assert float(max(ratios) - min(ratios)) < 1e-9
+    # Price cut relative to fair odds (implied / p) grows from favourite to longshot.
+    cuts = [q / Fraction(x, 10**9) for q, x in zip(implied, p, strict=True)]
+    order = sorted(range(len(p)), key=lambda i: -p[i])
+    for shorter, longer in itertools.pairwise(order):
+        if p[shorter] > p[longer]:
+            assert cuts[shorter] < cuts[longer]
+    assert all(q < 1 for q in implied)
+
+
+def test_a_095_favourite_stays_on_offer() -> None:
+    for method in METHODS:
+        priced = margin.price(e9(0.95, 0.05), method, 8_500, 10_100, floor_short=True)
+        favourite, longshot = priced.selections
+        assert not favourite.withdrawn, method
+        assert favourite.odds_e4 >= 10_100
+        assert favourite.odds_e4 * 950_000_000 <= 10**13  # never above fair (1.0526)
+        assert 10_100 <= longshot.odds_e4 <= 200_000
+    # The odds ratio keeps it at 1.01 without needing the floor; the others needed it.
+    natural = margin.price(e9(0.95, 0.05), OR, 8_500, 10_100)
+    assert natural.selections[0].odds_e4 == 10_100
+    assert natural.payout_e4 <= 8_500
+    plain = margin.price(e9(0.95, 0.05), margin.Method.MULTIPLICATIVE, 8_500, 10_100)
+    assert plain.selections[0].withdrawn
+
+
+def test_the_floor_never_pays_above_fair_and_withdraws_what_it_cannot_cover() -> None:
+    # Fair 1.005: even 1.01 would give the player an edge, so it is withdrawn, floor or not.
+    priced = margin.price(e9(0.995, 0.005), OR, 8_500, 10_100, floor_short=True)
+    assert priced.selections[0].withdrawn and not priced.selections[1].withdrawn
+    # Fair exactly 1.01: offered at the floor (zero edge either way).
+    p = [990_099_009, 9_900_991]
+    floored = margin.price(p, margin.Method.MULTIPLICATIVE, 8_500, 10_100, floor_short=True)
+    assert floored.selections[0].odds_e4 == 10_100
+    # A higher policy floor: offered at it, not at the ladder price under it.
+    higher = margin.price(
+        e9(0.85, 0.15), margin.Method.MULTIPLICATIVE, 8_500, 11_000, floor_short=True
+    )
+    assert higher.selections[0].odds_e4 == 11_000
+    # The stated payout counts the floored price as offered.
+    exact = Fraction(E4) / sum(Fraction(E4, s.odds_e4) for s in higher.selections)
+    assert higher.payout_e4 == int(exact)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights=st.lists(st.integers(min_value=0, max_value=10_000), min_size=2, max_size=12),
+    method=st.sampled_from(METHODS),
+    target=st.integers(min_value=5_000, max_value=10_000),
+    floor=st.sampled_from([10_100, 10_500, 12_000]),
+)
+def test_nothing_is_offered_under_the_floor_or_above_fair(
+    weights: list[int], method: margin.Method, target: int, floor: int
+) -> None:
+    if sum(weights) == 0:
+        weights = [1, *weights[1:]]
+    total = sum(weights)
+    p = [w * 1_000_000_000 // total for w in weights]
+    priced = margin.price(p, method, target, floor, floor_short=True)
+    for x, s in zip(p, priced.selections, strict=True):
+        if s.odds_e4:
+            assert s.odds_e4 >= floor
+            assert s.odds_e4 * x <= 10**13 * sum(p) // 10**9
+        else:
+            # Withdrawn only when the floor itself would be above the fair odds.
+            assert floor * x * 10**9 > 10**13 * sum(p) or floor * x > 10**13
+
+
+@pytest.mark.parametrize(("target", "scale"), [(8_500, 10_000), (8_500, 15_000), (9_300, 20_000)])
+def test_the_margin_scale_multiplies_the_overround(target: int, scale: int) -> None:
+    scaled = margin.scaled_payout_e4(target, scale)
+    overround = Fraction(E4, target) - 1
+    wanted = 1 / (1 + overround * Fraction(scale, E4)) * E4
+    assert scaled == int(wanted)  # rounded down: never more generous than the steer
+    assert scaled <= target

@@ -1,5 +1,6 @@
-"""The pricing pipeline for the three sports: every market capped, on the ladder, withdrawn
-below the minimum, and the requests that must be refused."""
+"""The pricing pipeline for the three sports: every market at its target payout, on the
+ladder, short prices floored at the minimum (withdrawn only where even the floor would pay more
+than fair), and the requests that must be refused."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from services.quotes.domain.snapshots import (
     snapshot_hash,
 )
 
-# (snapshot, home, away, best of, whether some selection must fall below 1.01)
+# (snapshot, home, away, best of)
 CASES = [
-    (demo_football_snapshot, "fb:man-city", "fb:man-united", 0, True),
-    (demo_tennis_snapshot, "tn:sinner", "tn:de-minaur", 3, False),
-    (demo_tennis_snapshot, "tn:alcaraz", "tn:fritz", 5, False),
-    (demo_basketball_snapshot, "bb:celtics", "bb:spurs", 0, True),
+    (demo_football_snapshot, "fb:man-city", "fb:man-united", 0),
+    (demo_tennis_snapshot, "tn:sinner", "tn:de-minaur", 3),
+    (demo_tennis_snapshot, "tn:alcaraz", "tn:fritz", 5),
+    (demo_basketball_snapshot, "bb:celtics", "bb:spurs", 0),
 ]
 
 
@@ -46,30 +47,36 @@ def price(
     return price_fixture(fx, snapshot, snapshot_hash(snapshot), types or [], None, snapshot.sport)
 
 
-@pytest.mark.parametrize(("make", "home", "away", "best_of", "withdraws"), CASES)
-def test_every_market_is_capped_on_the_ladder_and_withdraws_below_1_01(
-    make: object, home: str, away: str, best_of: int, withdraws: bool
+@pytest.mark.parametrize(("make", "home", "away", "best_of"), CASES)
+def test_every_market_is_at_its_target_on_the_ladder_and_floors_short_prices(
+    make: object, home: str, away: str, best_of: int
 ) -> None:
     snapshot = make()  # type: ignore[operator]
     quote_set = price(snapshot, fixture(snapshot.sport, home, away, best_of))
     types = {m.type for m in quote_set.markets}
     assert len(types) >= 3
-    withdrawn = 0
+    floored = 0
     for market in quote_set.markets:
-        assert 0 < market.payout_e4 <= 8_500, market.market_id
+        at_floor = any(s.odds_e4 == ladder.MIN_ODDS_E4 for s in market.selections)
+        floored += at_floor
+        # Only a floored short price lifts a market above its target (85%), never to 100%.
+        assert 0 < market.payout_e4 <= (9_999 if at_floor else 8_500), market.market_id
         for s in market.selections:
+            # Withdrawn exactly when even 1.01 would pay more than the fair odds.
+            below_floor = s.probability_e9 * ladder.MIN_ODDS_E4 > 10**13
             if s.status == market_pb2.SELECTION_STATUS_WITHDRAWN:
-                withdrawn += 1
                 assert s.odds_e4 == 0
+                assert below_floor, (market.market_id, s.selection_id, s.probability_e9)
             else:
+                assert not below_floor, (market.market_id, s.selection_id)
                 assert s.odds_e4 in ladder.LADDER
-    assert (withdrawn > 0) == withdraws
+                assert s.odds_e4 * s.probability_e9 <= 10**13
     assert canonicalise(quote_set) == canonicalise(
         price(snapshot, fixture(snapshot.sport, home, away, best_of))
     )
 
 
-def test_the_policy_picks_method_and_target_per_market_type_under_the_cap() -> None:
+def test_the_policy_picks_method_and_target_per_market_type() -> None:
     snapshot = demo_tennis_snapshot()
     snapshot.pricing_policy.margins.append(
         snapshot_pb2.MarketMargin(
@@ -82,19 +89,37 @@ def test_the_policy_picks_method_and_target_per_market_type_under_the_cap() -> N
         snapshot_pb2.MarketMargin(
             market_type=market_pb2.MARKET_TYPE_SET_BETTING,
             method=snapshot_pb2.MARGIN_METHOD_SHIN,
-            target_payout_e4=9_900,  # above the cap: the cap wins
+            target_payout_e4=9_300,  # no per-market cap any more: 93% is priced as asked
         )
     )
     quote_set = price(snapshot, fixture(sport_pb2.SPORT_TENNIS, "tn:sinner", "tn:rune", 3))
     by_type = {m.type: m for m in quote_set.markets}
     assert 7_900 < by_type[market_pb2.MARKET_TYPE_MATCH_WINNER].payout_e4 <= 8_000
-    assert 8_300 < by_type[market_pb2.MARKET_TYPE_SET_BETTING].payout_e4 <= 8_500
+    assert 9_150 < by_type[market_pb2.MARKET_TYPE_SET_BETTING].payout_e4 <= 9_300
 
 
 @pytest.mark.parametrize(
     ("policy", "fragment"),
     [
-        (snapshot_pb2.PricingPolicy(payout_cap_e4=10_500), "above 100%"),
+        (snapshot_pb2.PricingPolicy(payout_cap_e4=8_500), "payout_cap_e4 is retired"),
+        (
+            snapshot_pb2.PricingPolicy(
+                live_default_margin=snapshot_pb2.MarketMargin(
+                    method=snapshot_pb2.MARGIN_METHOD_ADDITIVE
+                )
+            ),
+            "live_margins and live_default_margin are retired",
+        ),
+        (
+            snapshot_pb2.PricingPolicy(
+                live_margins=[snapshot_pb2.MarketMargin(target_payout_e4=9_000)]
+            ),
+            "are retired",
+        ),
+        (
+            snapshot_pb2.PricingPolicy(min_odds_e4=10_150, floor_short_prices=True),
+            "not a ladder price",
+        ),
         (snapshot_pb2.PricingPolicy(min_odds_e4=10_000), "below the ladder"),
         (
             snapshot_pb2.PricingPolicy(

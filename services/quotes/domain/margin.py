@@ -1,4 +1,4 @@
-"""From fair probabilities to offered prices: margin, payout cap, ladder, withdrawal.
+"""From fair probabilities to offered prices: margin, ladder, floor or withdrawal.
 
 Everything after the model's probabilities is integer arithmetic, so replicas agree exactly:
 
@@ -10,11 +10,18 @@ Everything after the model's probabilities is integer arithmetic, so replicas ag
    The selections are taken as the market's exhaustive outcomes: probabilities are normalised
    by their sum first, which also absorbs the e9 rounding.
 3. The offered price is floor(1 / implied) in ten-thousandths, then rounded DOWN to the ladder.
-   Below `min_odds_e4` the selection is withdrawn (odds 0), never offered at a worse price.
+   Below `min_odds_e4` the selection is withdrawn (odds 0), or, when the policy floors short
+   prices (`floor_short`), offered at `min_odds_e4` itself provided that is not above its fair
+   odds (min_odds * p <= 1: the floor never hands the player a positive expectation; a
+   selection whose fair odds are under the floor is still withdrawn).
 4. The market's theoretical payout is 1 / sum of implied probabilities, where an offered
    selection counts 1/odds and a withdrawn one the implied probability its method gave it (both
    rounded up at 1e18); the result rounded down. Because every offered price is at most
-   1/implied, the payout never exceeds the target, and the target never exceeds the cap.
+   1/implied, the payout never exceeds the target, except where a short price was floored
+   (that selection then counts at its floor, so the stated payout is what is offered).
+   There is no per-market payout cap: the French 85% (décret 2020-1349 art. 27) is an average
+   over a licence's calendar year, steered by the gateway's return-to-player controller
+   (`gateway/domain/rtp_controller.py`), which scales every market's margin (`scaled_payout_e4`).
 
 The methods (`target` T = 1 / payout is the booksum to reach, p the normalised fair
 probabilities, n their count):
@@ -24,6 +31,13 @@ probabilities, n their count):
   margin is proportional to its fair odds, so longshots carry most of it.
 - power: q = p ** k, k < 1 solved so that sum(q) = T (decimal arithmetic, see `_power`).
 - Shin: q = sqrt(T) * sqrt((1 - z) p^2 + z p), z solved so that sum(q) = T (integer sqrt).
+- odds ratio (Cheung 2015): q / (1 - q) = c * p / (1 - p), c >= 1 solved so that sum(q) = T.
+  Every q stays below 1 whatever T, so a short favourite keeps a price above 1 (power does too;
+  multiplicative, additive and Shin push a favourite past 1 once p > 1/T, 1 - (T-1)/n or
+  about 1/sqrt(T)), and the margin falls on the longshots, as the favourite-longshot bias of
+  real markets has it. c is found by Newton's method in floats using + - * / only (IEEE 754
+  rounds each of them exactly, the same on every platform, unlike exp/log/pow), then every q is
+  computed in integers from it.
 Solved methods can land a hair below T after integer rounding; a final proportional top-up
 (`_guard`) restores sum(q) >= T, so "never above the target" holds for every method.
 """
@@ -49,6 +63,7 @@ class Method(Enum):
     ODDS_PROPORTIONAL = "odds-proportional"
     POWER = "power"
     SHIN = "shin"
+    ODDS_RATIO = "odds-ratio"
 
 
 def to_probability_e9(probability: float) -> int:
@@ -193,12 +208,44 @@ def _shin(p: Sequence[int], total: int, payout_e4: int) -> Implied:
     )
 
 
+def _odds_ratio(p: Sequence[int], total: int, payout_e4: int) -> Implied:
+    target = PAYOUT_SCALE / payout_e4
+    fair = [x / total for x in p if x]
+    # g(c) = sum c p / (1 - p + c p) is increasing and concave in c with g(1) = 1 <= T, so
+    # Newton's method from c = 1 climbs to the root from below without overshooting it.
+    c = 1.0
+    for _ in range(100 if len(fair) > target else 0):
+        value = 0.0
+        slope = 0.0
+        for x in fair:
+            d = 1.0 - x + c * x
+            value += c * x / d
+            slope += x * (1.0 - x) / (d * d)
+        if value >= target or slope <= 0.0:
+            break
+        step = (target - value) / slope
+        c += step
+        if step <= c * 1e-15:
+            break
+    q = IMPLIED_SCALE
+    big_c = int(c * q)  # exact: a float converts to int without rounding
+    implied = []
+    for x in p:
+        if not x:
+            implied.append(0)
+            continue
+        # c p / (1 - p + c p) with p = x / total and c = big_c / q, at scale 1e18, rounded up.
+        implied.append(_ceil_div(big_c * x * q, (total - x) * q + big_c * x))
+    return _scaled(implied)
+
+
 _METHODS = {
     Method.MULTIPLICATIVE: _multiplicative,
     Method.ADDITIVE: _additive,
     Method.ODDS_PROPORTIONAL: _odds_proportional,
     Method.POWER: _power,
     Method.SHIN: _shin,
+    Method.ODDS_RATIO: _odds_ratio,
 }
 
 
@@ -232,28 +279,48 @@ def odds_from_implied(numerator: int, denominator: int) -> int:
     return round_down(PAYOUT_SCALE * denominator // numerator)
 
 
+def scaled_payout_e4(payout_e4: int, margin_scale_e4: int) -> int:
+    """The target payout once its margin is multiplied by margin_scale_e4 / 1e4: booksum
+    1/T becomes 1 + k (1/T - 1), rounded down (never more generous than asked)."""
+    if margin_scale_e4 == PAYOUT_SCALE:
+        return payout_e4
+    return (
+        PAYOUT_SCALE
+        * PAYOUT_SCALE
+        * payout_e4
+        // (PAYOUT_SCALE * payout_e4 + margin_scale_e4 * (PAYOUT_SCALE - payout_e4))
+    )
+
+
 def price(
     probabilities_e9: Sequence[int],
     method: Method,
     payout_e4: int,
     min_odds_e4: int,
     probability_sum: int = 1,
+    floor_short: bool = False,
 ) -> PricedMarket:
     """Offered prices of one market. `probability_sum` is how many selections win at once
     (2 for double chance, whose selections overlap): the method works on the probabilities
     divided by it and the implied ones are scaled back, so the booksum target is
-    probability_sum / payout and the payout probability_sum / booksum."""
+    probability_sum / payout and the payout probability_sum / booksum. `floor_short`: a price
+    under `min_odds_e4` is offered at it where that is not above fair (module docstring, 3)."""
     numerators, denominator = implied_probabilities(method, probabilities_e9, payout_e4)
     numerators = [x * probability_sum for x in numerators]
+    total = sum(probabilities_e9)
     selections = []
     for probability, x in zip(probabilities_e9, numerators, strict=True):
         odds = odds_from_implied(x, denominator)
-        selections.append(
-            PricedSelection(
-                probability,
-                _ceil_div(x * IMPLIED_SCALE, denominator),
-                odds if odds >= min_odds_e4 else 0,
+        if odds < min_odds_e4:
+            # Fair odds are total / (probability * probability_sum); the floor may not pass them.
+            # against the normalised and the raw probability alike, whichever is the larger.
+            at_or_under_fair = (
+                min_odds_e4 * probability * probability_sum <= PAYOUT_SCALE * total
+                and min_odds_e4 * probability <= PAYOUT_SCALE * PROBABILITY_SCALE
             )
+            odds = min_odds_e4 if floor_short and probability and at_or_under_fair else 0
+        selections.append(
+            PricedSelection(probability, _ceil_div(x * IMPLIED_SCALE, denominator), odds)
         )
     return PricedMarket(selections, theoretical_payout_e4(selections, probability_sum))
 

@@ -2,9 +2,16 @@
 
 The pipeline: the sport's model gives `MarketProbabilities` (fair, effective probabilities as
 floats) -> `margin.to_probability_e9` (the one rounding rule) -> the margin method and target
-payout of the market type from the snapshot's `PricingPolicy`, capped by its payout cap ->
-offered prices rounded down to the ladder, withdrawn below the minimum odds (integers only, see
-margin.py) -> `Market` messages -> canonical bytes (markets sorted by id, selections by id).
+payout of the market type from the snapshot's `PricingPolicy`, its margin scaled by the
+request's `margin_scale_e4` (the return-to-player controller's steer) -> offered prices rounded
+down to the ladder, below the minimum odds floored or withdrawn as the policy says (integers
+only, see margin.py) -> `Market` messages -> canonical bytes (markets sorted by id, selections
+by id).
+
+One policy for pre-match and in play: the same method and target per market type whatever the
+phase, so a market priced at kick-off from the starting game state has the pre-match prices, and
+in play only events move them. No per-market payout cap: the legal 85% is a yearly average per
+licence (décret 2020-1349 art. 27), whose one home is the gateway's controller.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from services.quotes.domain.engines import (
     TENNIS_CLOSED_FORM,
 )
 from services.quotes.domain.independent import basketball_cdf, football_direct, tennis_closed_form
-from services.quotes.domain.ladder import MIN_ODDS_E4
+from services.quotes.domain.ladder import LADDER, MIN_ODDS_E4
 from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
 
 FootballMarkets = Callable[..., list[MarketProbabilities]]
@@ -55,7 +62,9 @@ except ImportError:  # pragma: no cover - depends on the other half of the work
     FOOTBALL_BUILT = (market_pb2.MARKET_TYPE_MATCH_RESULT,)
 
 MT = market_pb2.MarketType
-DEFAULT_PAYOUT_CAP_E4 = 8_500
+DEFAULT_PAYOUT_E4 = 8_500
+# The controller's steer only ever adds margin, at most fivefold (a 15% margin becomes 75%).
+MAX_MARGIN_SCALE_E4 = 50_000
 DEFAULT_MAX_GOALS = 10
 
 FOOTBALL_TYPES: tuple[MT.ValueType, ...] = (
@@ -90,6 +99,7 @@ _METHODS = {
     snapshot_pb2.MARGIN_METHOD_ODDS_PROPORTIONAL: margin.Method.ODDS_PROPORTIONAL,
     snapshot_pb2.MARGIN_METHOD_ADDITIVE: margin.Method.ADDITIVE,
     snapshot_pb2.MARGIN_METHOD_SHIN: margin.Method.SHIN,
+    snapshot_pb2.MARGIN_METHOD_ODDS_RATIO: margin.Method.ODDS_RATIO,
 }
 
 
@@ -125,13 +135,13 @@ def quote_digest(data: bytes) -> str:
 @dataclass(frozen=True)
 class MarketRule:
     method: margin.Method
-    payout_e4: int  # already capped
+    payout_e4: int  # margin already scaled
 
 
 @dataclass(frozen=True)
 class Policy:
-    cap_e4: int
     min_odds_e4: int
+    floor_short: bool
     default: MarketRule
     by_type: dict[MT.ValueType, MarketRule]
 
@@ -143,15 +153,34 @@ def _bad_policy(message: str) -> FailedPrecondition:
     return FailedPrecondition("INVALID_PRICING_POLICY", f"the snapshot's pricing policy: {message}")
 
 
-def resolve_policy(policy: snapshot_pb2.PricingPolicy, live: bool = False) -> Policy:
-    """Defaults filled in (cap 85%, minimum odds 1.01, multiplicative at the cap) and checked.
-    In play, the live rules come first where the policy has them."""
-    cap = policy.payout_cap_e4 or DEFAULT_PAYOUT_CAP_E4
-    if cap > margin.PAYOUT_SCALE:
-        raise _bad_policy(f"payout cap {cap} is above 100%")
+def resolve_policy(
+    policy: snapshot_pb2.PricingPolicy, margin_scale_e4: int = margin.PAYOUT_SCALE
+) -> Policy:
+    """Defaults filled in (minimum odds 1.01, multiplicative at 85%), checked, and every
+    target's margin scaled by margin_scale_e4 / 1e4. The same for pre-match and in play."""
+    # The retired fields: a per-market cap and separate in-play rules. A snapshot that still
+    # sets them meant something this pricing no longer does, so it is refused, not reinterpreted.
+    if policy.payout_cap_e4:
+        raise _bad_policy(
+            "payout_cap_e4 is retired: the 85% is a yearly average steered by the gateway's "
+            "return-to-player controller, not a per-market cap"
+        )
+    if policy.live_margins or policy.HasField("live_default_margin"):
+        raise _bad_policy(
+            "live_margins and live_default_margin are retired: one policy prices pre-match "
+            "and in play, so prices do not jump at kick-off"
+        )
+    if not margin.PAYOUT_SCALE <= margin_scale_e4 <= MAX_MARGIN_SCALE_E4:
+        raise InvalidArgument(
+            "MARGIN_SCALE_OUT_OF_RANGE",
+            f"margin_scale_e4 must lie in [{margin.PAYOUT_SCALE}, {MAX_MARGIN_SCALE_E4}], "
+            f"not {margin_scale_e4}",
+        )
     min_odds = policy.min_odds_e4 or MIN_ODDS_E4
     if min_odds < MIN_ODDS_E4:
         raise _bad_policy(f"min_odds_e4 {min_odds} is below the ladder's 1.01")
+    if policy.floor_short_prices and min_odds not in _LADDER_PRICES:
+        raise _bad_policy(f"min_odds_e4 {min_odds} is not a ladder price, so it cannot be a floor")
 
     def rule(m: snapshot_pb2.MarketMargin, fallback: MarketRule | None) -> MarketRule:
         if m.method == snapshot_pb2.MARGIN_METHOD_UNSPECIFIED:
@@ -160,21 +189,20 @@ def resolve_policy(policy: snapshot_pb2.PricingPolicy, live: bool = False) -> Po
             method = _METHODS[m.method]
         else:
             raise _bad_policy(f"unknown margin method {m.method}")
-        target = m.target_payout_e4 or (fallback.payout_e4 if fallback else cap)
-        if target > margin.PAYOUT_SCALE:
-            raise _bad_policy(f"target payout {target} is above 100%")
-        # The cap wins over any target: no market is ever priced more generously.
-        return MarketRule(method, min(target, cap))
+        if m.target_payout_e4 > margin.PAYOUT_SCALE:
+            raise _bad_policy(f"target payout {m.target_payout_e4} is above 100%")
+        if m.target_payout_e4:
+            return MarketRule(method, margin.scaled_payout_e4(m.target_payout_e4, margin_scale_e4))
+        if fallback:
+            return MarketRule(method, fallback.payout_e4)
+        return MarketRule(method, margin.scaled_payout_e4(DEFAULT_PAYOUT_E4, margin_scale_e4))
 
     default = rule(policy.default_margin, None)
     by_type = {m.market_type: rule(m, default) for m in policy.margins}
-    if live:
-        if policy.HasField("live_default_margin"):
-            # Listed pre-match types keep their own rule unless listed for live too.
-            default = rule(policy.live_default_margin, default)
-            by_type = {}
-        by_type |= {m.market_type: rule(m, default) for m in policy.live_margins}
-    return Policy(cap, min_odds, default, by_type)
+    return Policy(min_odds, policy.floor_short_prices, default, by_type)
+
+
+_LADDER_PRICES = frozenset(LADDER)
 
 
 def price_market(fixture_id: str, market: MarketProbabilities, policy: Policy) -> market_pb2.Market:
@@ -182,7 +210,12 @@ def price_market(fixture_id: str, market: MarketProbabilities, policy: Policy) -
     probabilities = [margin.to_probability_e9(s.probability) for s in market.selections]
     probability_sum = int(market.extra.get("probability_sum", "1"))
     priced = margin.price(
-        probabilities, rule.method, rule.payout_e4, policy.min_odds_e4, probability_sum
+        probabilities,
+        rule.method,
+        rule.payout_e4,
+        policy.min_odds_e4,
+        probability_sum,
+        policy.floor_short,
     )
     offered = any(not s.withdrawn for s in priced.selections)
     return market_pb2.Market(
@@ -291,10 +324,12 @@ def price_fixture(
     game_state: game_state_pb2.GameState | None,
     sport: sport_pb2.Sport.ValueType,
     engine: str = "",
+    margin_scale_e4: int = 0,
 ) -> market_pb2.QuoteSet:
     """The canonical quote set from one of the sport's engines (its reference engine by
     default): the engines differ in how they compute the fair probabilities, never in what
-    follows (this function and `price_market` are the shared canonical encoder)."""
+    follows (this function and `price_market` are the shared canonical encoder).
+    `margin_scale_e4` (0: 1e4, the policy as written) multiplies every market's margin."""
     _validate_fixture(fixture, sport)
     engine = engine or ENGINES[sport][0]
     if engine not in ENGINES[sport]:
@@ -309,7 +344,7 @@ def price_fixture(
     if game_state is not None:
         _validate_game_state(game_state, sport, fixture.best_of_sets)
     wanted = _wanted_types(market_types, sport)
-    policy = resolve_policy(snapshot.pricing_policy, live=game_state is not None)
+    policy = resolve_policy(snapshot.pricing_policy, margin_scale_e4 or margin.PAYOUT_SCALE)
     model = _MODELS[sport]
     quote_set = market_pb2.QuoteSet(
         fixture_id=fixture.fixture_id,

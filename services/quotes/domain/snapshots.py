@@ -221,18 +221,18 @@ class SnapshotResolver:
 
 
 def default_pricing_policy() -> snapshot_pb2.PricingPolicy:
-    multiplicative = snapshot_pb2.MARGIN_METHOD_MULTIPLICATIVE
+    """One policy for pre-match and in play: the odds-ratio method at an 85% target payout,
+    short favourites floored at 1.01. The odds ratio puts the margin on the longshots, as
+    markets do (the favourite-longshot bias), and never prices a favourite at or under 1;
+    at 85% its fair 0.95 two-way favourite is still 1.01, where the multiplicative method
+    withdrew every selection above ~0.84. The year's 85% average is the gateway controller's
+    (margin scale), not this policy's."""
     return snapshot_pb2.PricingPolicy(
-        default_margin=snapshot_pb2.MarketMargin(method=multiplicative, target_payout_e4=8_500),
-        payout_cap_e4=8_500,
-        min_odds_e4=10_100,
-        # In play the margin goes on the outsiders, as in-play books load it: a side ahead at
-        # 85-93% stays on offer (1.10-1.01) instead of being withdrawn under 1.01. Additive,
-        # not power: it is integer arithmetic (~10 us a market, where power's exact Decimal
-        # Newton costs ~1 ms, and a live reprice has dozens of markets).
-        live_default_margin=snapshot_pb2.MarketMargin(
-            method=snapshot_pb2.MARGIN_METHOD_ADDITIVE, target_payout_e4=8_500
+        default_margin=snapshot_pb2.MarketMargin(
+            method=snapshot_pb2.MARGIN_METHOD_ODDS_RATIO, target_payout_e4=8_500
         ),
+        min_odds_e4=10_100,
+        floor_short_prices=True,
     )
 
 

@@ -30,7 +30,7 @@ from betmesh.quotes.v1 import snapshot_pb2 as betmesh_dot_quotes_dot_v1_dot_snap
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%betmesh/quotes/v1/quote_service.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a betmesh/quotes/v1/snapshot.proto\x1a\x1b\x62uf/validate/validate.proto\"\xf2\x01\n\x13PriceFixtureRequest\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x36\n\rsnapshot_hash\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x30\n\ngame_state\x18\x04 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\"]\n\x14PriceFixtureResponse\x12\x11\n\tquote_set\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t\"[\n\x14PriceFixturesRequest\x12\x43\n\x08requests\x18\x01 \x03(\x0b\x32&.betmesh.quotes.v1.PriceFixtureRequestB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"\x8f\x01\n\x12PriceFixtureResult\x12\x39\n\x06priced\x18\x01 \x01(\x0b\x32\'.betmesh.quotes.v1.PriceFixtureResponseH\x00\x12\x34\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32!.betmesh.quotes.v1.PricingFailureH\x00\x42\x08\n\x06result\"E\n\x0ePricingFailure\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"O\n\x15PriceFixturesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.betmesh.quotes.v1.PriceFixtureResult\"Q\n\x17GetModelSnapshotRequest\x12\x36\n\rsnapshot_hash\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\"C\n\x18GetModelSnapshotResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\x0c\x12\x15\n\rsnapshot_hash\x18\x02 \x01(\t\"\x9c\x01\n\x19ListModelSnapshotsRequest\x12\x31\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"\x99\x01\n\x14ModelSnapshotSummary\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x08snapshot\x18\x04 \x01(\x0b\x32 .betmesh.quotes.v1.ModelSnapshot\"q\n\x1aListModelSnapshotsResponse\x12:\n\tsnapshots\x18\x01 \x03(\x0b\x32\'.betmesh.quotes.v1.ModelSnapshotSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetReplicaInfoRequest\"|\n\x16GetReplicaInfoResponse\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x15\n\rbuild_version\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t2\xa9\x05\n\x0cQuoteService\x12{\n\x0cPriceFixture\x12&.betmesh.quotes.v1.PriceFixtureRequest\x1a\'.betmesh.quotes.v1.PriceFixtureResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12~\n\rPriceFixtures\x12\'.betmesh.quotes.v1.PriceFixturesRequest\x1a(.betmesh.quotes.v1.PriceFixturesResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x87\x01\n\x10GetModelSnapshot\x12*.betmesh.quotes.v1.GetModelSnapshotRequest\x1a+.betmesh.quotes.v1.GetModelSnapshotResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x8d\x01\n\x12ListModelSnapshots\x12,.betmesh.quotes.v1.ListModelSnapshotsRequest\x1a-.betmesh.quotes.v1.ListModelSnapshotsResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x81\x01\n\x0eGetReplicaInfo\x12(.betmesh.quotes.v1.GetReplicaInfoRequest\x1a).betmesh.quotes.v1.GetReplicaInfoResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07serviceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%betmesh/quotes/v1/quote_service.proto\x12\x11\x62\x65tmesh.quotes.v1\x1a\x1c\x62\x65tmesh/common/v1/auth.proto\x1a\"betmesh/common/v1/game_state.proto\x1a\x1e\x62\x65tmesh/common/v1/market.proto\x1a\x1d\x62\x65tmesh/common/v1/sport.proto\x1a betmesh/quotes/v1/snapshot.proto\x1a\x1b\x62uf/validate/validate.proto\"\x96\x02\n\x13PriceFixtureRequest\x12+\n\x07\x66ixture\x18\x01 \x01(\x0b\x32\x1a.betmesh.common.v1.Fixture\x12\x36\n\rsnapshot_hash\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\x12\x44\n\x0cmarket_types\x18\x03 \x03(\x0e\x32\x1d.betmesh.common.v1.MarketTypeB\x0f\xbaH\x0c\x92\x01\t\x10 \"\x05\x82\x01\x02\x10\x01\x12\x30\n\ngame_state\x18\x04 \x01(\x0b\x32\x1c.betmesh.common.v1.GameState\x12\"\n\x0fmargin_scale_e4\x18\x05 \x01(\rB\t\xbaH\x06*\x04\x18\xd0\x86\x03\"]\n\x14PriceFixtureResponse\x12\x11\n\tquote_set\x18\x01 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t\"[\n\x14PriceFixturesRequest\x12\x43\n\x08requests\x18\x01 \x03(\x0b\x32&.betmesh.quotes.v1.PriceFixtureRequestB\t\xbaH\x06\x92\x01\x03\x10\xe8\x07\"\x8f\x01\n\x12PriceFixtureResult\x12\x39\n\x06priced\x18\x01 \x01(\x0b\x32\'.betmesh.quotes.v1.PriceFixtureResponseH\x00\x12\x34\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32!.betmesh.quotes.v1.PricingFailureH\x00\x42\x08\n\x06result\"E\n\x0ePricingFailure\x12\x12\n\nfixture_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"O\n\x15PriceFixturesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.betmesh.quotes.v1.PriceFixtureResult\"Q\n\x17GetModelSnapshotRequest\x12\x36\n\rsnapshot_hash\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x17\x32\x15^sha256:[0-9a-f]{64}$\xd8\x01\x01\"C\n\x18GetModelSnapshotResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\x0c\x12\x15\n\rsnapshot_hash\x18\x02 \x01(\t\"\x9c\x01\n\x19ListModelSnapshotsRequest\x12\x31\n\x05sport\x18\x01 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1b\n\tpage_size\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x18\xf4\x03\x12/\n\npage_token\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18\x80\x02\x32\x11^[A-Za-z0-9_=-]*$\"\x99\x01\n\x14ModelSnapshotSummary\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\r\n\x05model\x18\x03 \x01(\t\x12\x32\n\x08snapshot\x18\x04 \x01(\x0b\x32 .betmesh.quotes.v1.ModelSnapshot\"q\n\x1aListModelSnapshotsResponse\x12:\n\tsnapshots\x18\x01 \x03(\x0b\x32\'.betmesh.quotes.v1.ModelSnapshotSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetReplicaInfoRequest\"|\n\x16GetReplicaInfoResponse\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\'\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.Sport\x12\x15\n\rbuild_version\x18\x03 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x04 \x01(\t2\xa9\x05\n\x0cQuoteService\x12{\n\x0cPriceFixture\x12&.betmesh.quotes.v1.PriceFixtureRequest\x1a\'.betmesh.quotes.v1.PriceFixtureResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12~\n\rPriceFixtures\x12\'.betmesh.quotes.v1.PriceFixturesRequest\x1a(.betmesh.quotes.v1.PriceFixturesResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x87\x01\n\x10GetModelSnapshot\x12*.betmesh.quotes.v1.GetModelSnapshotRequest\x1a+.betmesh.quotes.v1.GetModelSnapshotResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x8d\x01\n\x12ListModelSnapshots\x12,.betmesh.quotes.v1.ListModelSnapshotsRequest\x1a-.betmesh.quotes.v1.ListModelSnapshotsResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07service\x12\x81\x01\n\x0eGetReplicaInfo\x12(.betmesh.quotes.v1.GetReplicaInfoRequest\x1a).betmesh.quotes.v1.GetReplicaInfoResponse\"\x1a\x90\x02\x01\xaa\xa0\x19\x13\n\x08operator\n\x07serviceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRICEFIXTUREREQUEST'].fields_by_name['snapshot_hash']._serialized_options = b'\272H\034r\0272\025^sha256:[0-9a-f]{64}$\330\001\001'
   _globals['_PRICEFIXTUREREQUEST'].fields_by_name['market_types']._loaded_options = None
   _globals['_PRICEFIXTUREREQUEST'].fields_by_name['market_types']._serialized_options = b'\272H\014\222\001\t\020 \"\005\202\001\002\020\001'
+  _globals['_PRICEFIXTUREREQUEST'].fields_by_name['margin_scale_e4']._loaded_options = None
+  _globals['_PRICEFIXTUREREQUEST'].fields_by_name['margin_scale_e4']._serialized_options = b'\272H\006*\004\030\320\206\003'
   _globals['_PRICEFIXTURESREQUEST'].fields_by_name['requests']._loaded_options = None
   _globals['_PRICEFIXTURESREQUEST'].fields_by_name['requests']._serialized_options = b'\272H\006\222\001\003\020\350\007'
   _globals['_GETMODELSNAPSHOTREQUEST'].fields_by_name['snapshot_hash']._loaded_options = None
@@ -62,31 +64,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUOTESERVICE'].methods_by_name['GetReplicaInfo']._loaded_options = None
   _globals['_QUOTESERVICE'].methods_by_name['GetReplicaInfo']._serialized_options = b'\220\002\001\252\240\031\023\n\010operator\n\007service'
   _globals['_PRICEFIXTUREREQUEST']._serialized_start=253
-  _globals['_PRICEFIXTUREREQUEST']._serialized_end=495
-  _globals['_PRICEFIXTURERESPONSE']._serialized_start=497
-  _globals['_PRICEFIXTURERESPONSE']._serialized_end=590
-  _globals['_PRICEFIXTURESREQUEST']._serialized_start=592
-  _globals['_PRICEFIXTURESREQUEST']._serialized_end=683
-  _globals['_PRICEFIXTURERESULT']._serialized_start=686
-  _globals['_PRICEFIXTURERESULT']._serialized_end=829
-  _globals['_PRICINGFAILURE']._serialized_start=831
-  _globals['_PRICINGFAILURE']._serialized_end=900
-  _globals['_PRICEFIXTURESRESPONSE']._serialized_start=902
-  _globals['_PRICEFIXTURESRESPONSE']._serialized_end=981
-  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_start=983
-  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_end=1064
-  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_start=1066
-  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_end=1133
-  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_start=1136
-  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_end=1292
-  _globals['_MODELSNAPSHOTSUMMARY']._serialized_start=1295
-  _globals['_MODELSNAPSHOTSUMMARY']._serialized_end=1448
-  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_start=1450
-  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_end=1563
-  _globals['_GETREPLICAINFOREQUEST']._serialized_start=1565
-  _globals['_GETREPLICAINFOREQUEST']._serialized_end=1588
-  _globals['_GETREPLICAINFORESPONSE']._serialized_start=1590
-  _globals['_GETREPLICAINFORESPONSE']._serialized_end=1714
-  _globals['_QUOTESERVICE']._serialized_start=1717
-  _globals['_QUOTESERVICE']._serialized_end=2398
+  _globals['_PRICEFIXTUREREQUEST']._serialized_end=531
+  _globals['_PRICEFIXTURERESPONSE']._serialized_start=533
+  _globals['_PRICEFIXTURERESPONSE']._serialized_end=626
+  _globals['_PRICEFIXTURESREQUEST']._serialized_start=628
+  _globals['_PRICEFIXTURESREQUEST']._serialized_end=719
+  _globals['_PRICEFIXTURERESULT']._serialized_start=722
+  _globals['_PRICEFIXTURERESULT']._serialized_end=865
+  _globals['_PRICINGFAILURE']._serialized_start=867
+  _globals['_PRICINGFAILURE']._serialized_end=936
+  _globals['_PRICEFIXTURESRESPONSE']._serialized_start=938
+  _globals['_PRICEFIXTURESRESPONSE']._serialized_end=1017
+  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_start=1019
+  _globals['_GETMODELSNAPSHOTREQUEST']._serialized_end=1100
+  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_start=1102
+  _globals['_GETMODELSNAPSHOTRESPONSE']._serialized_end=1169
+  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_start=1172
+  _globals['_LISTMODELSNAPSHOTSREQUEST']._serialized_end=1328
+  _globals['_MODELSNAPSHOTSUMMARY']._serialized_start=1331
+  _globals['_MODELSNAPSHOTSUMMARY']._serialized_end=1484
+  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_start=1486
+  _globals['_LISTMODELSNAPSHOTSRESPONSE']._serialized_end=1599
+  _globals['_GETREPLICAINFOREQUEST']._serialized_start=1601
+  _globals['_GETREPLICAINFOREQUEST']._serialized_end=1624
+  _globals['_GETREPLICAINFORESPONSE']._serialized_start=1626
+  _globals['_GETREPLICAINFORESPONSE']._serialized_end=1750
+  _globals['_QUOTESERVICE']._serialized_start=1753
+  _globals['_QUOTESERVICE']._serialized_end=2434
 # @@protoc_insertion_point(module_scope)

@@ -30,8 +30,14 @@ class PriceFixtureRequest(_message.Message):
     SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
     MARKET_TYPES_FIELD_NUMBER: _builtins.int
     GAME_STATE_FIELD_NUMBER: _builtins.int
+    MARGIN_SCALE_E4_FIELD_NUMBER: _builtins.int
     snapshot_hash: _builtins.str
     """The snapshot to price from, "sha256:<hex>". Required: replicas never guess."""
+    margin_scale_e4: _builtins.int
+    """Every market's margin multiplied by this / 10000 (0: 10000, the snapshot's policy as
+    written; at most 50000): the gateway's return-to-player controller sets it, the same for
+    pre-match and in play.
+    """
     @_builtins.property
     def fixture(self) -> _sport_pb2.Fixture: ...
     @_builtins.property
@@ -49,10 +55,11 @@ class PriceFixtureRequest(_message.Message):
         snapshot_hash: _builtins.str = ...,
         market_types: _abc.Iterable[_market_pb2.MarketType.ValueType] | None = ...,
         game_state: _game_state_pb2.GameState | None = ...,
+        margin_scale_e4: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state", "market_types", b"market_types", "snapshot_hash", b"snapshot_hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state", "margin_scale_e4", b"margin_scale_e4", "market_types", b"market_types", "snapshot_hash", b"snapshot_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

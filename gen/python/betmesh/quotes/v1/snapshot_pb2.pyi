@@ -20,6 +20,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _MarginMethod:
@@ -34,6 +39,8 @@ class _MarginMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MarginMe
     MARGIN_METHOD_ODDS_PROPORTIONAL: _MarginMethod.ValueType  # 3
     MARGIN_METHOD_ADDITIVE: _MarginMethod.ValueType  # 4
     MARGIN_METHOD_SHIN: _MarginMethod.ValueType  # 5
+    MARGIN_METHOD_ODDS_RATIO: _MarginMethod.ValueType  # 6
+    """q / (1 - q) = c p / (1 - p): no price ever under 1, the margin on the longshots."""
 
 class MarginMethod(_MarginMethod, metaclass=_MarginMethodEnumTypeWrapper): ...
 
@@ -43,6 +50,8 @@ MARGIN_METHOD_POWER: MarginMethod.ValueType  # 2
 MARGIN_METHOD_ODDS_PROPORTIONAL: MarginMethod.ValueType  # 3
 MARGIN_METHOD_ADDITIVE: MarginMethod.ValueType  # 4
 MARGIN_METHOD_SHIN: MarginMethod.ValueType  # 5
+MARGIN_METHOD_ODDS_RATIO: MarginMethod.ValueType  # 6
+"""q / (1 - q) = c p / (1 - p): no price ever under 1, the margin on the longshots."""
 Global___MarginMethod: _TypeAlias = MarginMethod  # noqa: Y015
 
 @_typing.final
@@ -109,7 +118,9 @@ class MarketMargin(_message.Message):
     market_type: _market_pb2.MarketType.ValueType
     method: Global___MarginMethod.ValueType
     target_payout_e4: _builtins.int
-    """Target theoretical payout, ten-thousandths (9300 = 93%); never above the cap."""
+    """Target theoretical payout, ten-thousandths (9300 = 93%), before the return-to-player
+    controller's margin scale.
+    """
     def __init__(
         self,
         *,
@@ -135,24 +146,44 @@ class PricingPolicy(_message.Message):
     MIN_ODDS_E4_FIELD_NUMBER: _builtins.int
     LIVE_MARGINS_FIELD_NUMBER: _builtins.int
     LIVE_DEFAULT_MARGIN_FIELD_NUMBER: _builtins.int
-    payout_cap_e4: _builtins.int
-    """No market's theoretical payout may exceed this (8500 = the French 85% cap)."""
+    FLOOR_SHORT_PRICES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def payout_cap_e4(self) -> _builtins.int:
+        """Retired (a per-market 85% cap): the French 85% is an average per licence and calendar year
+        (décret 2020-1349 art. 27), steered by the gateway's return-to-player controller. A policy
+        that sets it is refused (INVALID_PRICING_POLICY).
+        """
+
+    @payout_cap_e4.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def payout_cap_e4(self, value: _builtins.int) -> None:
+        """Retired (a per-market 85% cap): the French 85% is an average per licence and calendar year
+        (décret 2020-1349 art. 27), steered by the gateway's return-to-player controller. A policy
+        that sets it is refused (INVALID_PRICING_POLICY).
+        """
+
     min_odds_e4: _builtins.int
-    """Selections priced below this are withdrawn (10100 = 1.01)."""
+    """Selections priced below this are withdrawn, or floored at it (10100 = 1.01)."""
+    floor_short_prices: _builtins.bool
+    """A selection the margin prices under min_odds_e4 is offered at min_odds_e4 (a ladder price)
+    instead of withdrawn, when that is not above its fair odds: short favourites stay on offer.
+    """
     @_builtins.property
     def margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketMargin]:
-        """Per market type; market types not listed use default_margin."""
+        """Per market type; market types not listed use default_margin. The same rules pre-match and
+        in play, so nothing moves at kick-off without an event.
+        """
 
     @_builtins.property
     def default_margin(self) -> Global___MarketMargin: ...
     @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def live_margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketMargin]:
-        """In play, per market type, then live_default_margin, then the pre-match rules above. In play
-        a favourite often passes 85%, where a multiplicative margin at an 85% payout prices it under
-        1.01 (withdrawn); a method that loads the outsiders (additive, power, Shin) keeps it on offer.
-        """
+        """Retired (separate in-play rules made prices jump at kick-off); refused when set."""
 
     @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def live_default_margin(self) -> Global___MarketMargin: ...
     def __init__(
         self,
@@ -163,10 +194,11 @@ class PricingPolicy(_message.Message):
         min_odds_e4: _builtins.int = ...,
         live_margins: _abc.Iterable[Global___MarketMargin] | None = ...,
         live_default_margin: Global___MarketMargin | None = ...,
+        floor_short_prices: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "live_default_margin", b"live_default_margin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "live_default_margin", b"live_default_margin", "live_margins", b"live_margins", "margins", b"margins", "min_odds_e4", b"min_odds_e4", "payout_cap_e4", b"payout_cap_e4"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_margin", b"default_margin", "floor_short_prices", b"floor_short_prices", "live_default_margin", b"live_default_margin", "live_margins", b"live_margins", "margins", b"margins", "min_odds_e4", b"min_odds_e4", "payout_cap_e4", b"payout_cap_e4"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

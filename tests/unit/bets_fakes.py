@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from services.bets.domain.bet_ports import (
-    Liabilities,
     MarketExposureRow,
     Placed,
     PlacementRules,
@@ -52,8 +51,8 @@ class FakeBetSession:
         found = self.store.bets.get(bet_id)
         return copy.deepcopy(found)
 
-    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
-        return Liabilities({}, {})
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
+        return None
 
     def game(self, fixture_id: str) -> GameSnapshot | None:
         return self.store.game_states.get(fixture_id)

@@ -21,7 +21,6 @@ from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
 from services.bets.domain.bet_ports import (
-    Liabilities,
     MarketExposureRow,
     Placed,
     PlacementRules,
@@ -322,7 +321,7 @@ class PostgresBetSession(PostgresLedgerSession):
         ).first()
         return None if row is None else _row_to_bet(row)
 
-    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
         fixtures = sorted({leg.fixture_id for leg in legs})
         # Fixture rows are locked in id order before any account row, in every path.
         # An upsert that touches the row locks it, created or not: one round trip per fixture.
@@ -353,22 +352,6 @@ class PostgresBetSession(PostgresLedgerSession):
                 for leg in sorted(legs, key=lambda x: (x.fixture_id, x.market_id))
             ],
         )
-        if liability_minor <= 0:
-            return Liabilities({}, {})
-        rows = self.connection.execute(
-            sa.text(
-                "SELECT fixture_id, market_id, max(liability_minor) AS worst"
-                " FROM bets.selection_exposure WHERE fixture_id = ANY(:f)"
-                " GROUP BY fixture_id, market_id"
-            ),
-            {"f": fixtures},
-        ).all()
-        wanted = {(leg.fixture_id, leg.market_id) for leg in legs}
-        markets = {(r.fixture_id, r.market_id): int(r.worst) for r in rows}
-        totals: dict[str, int] = {}
-        for (fixture_id, _), worst in markets.items():
-            totals[fixture_id] = totals.get(fixture_id, 0) + max(worst, 0)
-        return Liabilities({k: v for k, v in markets.items() if k in wanted}, totals)
 
     def game(self, fixture_id: str) -> GameSnapshot | None:
         row = self.connection.execute(

@@ -29,7 +29,7 @@ from services.bets.domain.model import (
     GameSnapshot,
     Leg,
 )
-from services.bets.domain.ports import Charge, DepositCap, IdempotencyRecord
+from services.bets.domain.ports import Charge, IdempotencyRecord, SevenDayCap
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.statement import StatementRow
 
@@ -222,8 +222,8 @@ class FakeLedgerSession:
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
         return WalletBalance(player_id, currency, 0, 0)
 
-    def deposit_cap(self, player_id: str) -> DepositCap:
-        return DepositCap(None, None, None)
+    def deposit_cap(self, player_id: str) -> SevenDayCap:
+        return SevenDayCap(None, None, None)
 
     def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
         return 0

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ from services.bets.domain.model import (
     PlayerStanding,
     Rejection,
 )
+from services.bets.domain.ports import SevenDayCap
 from services.bets.domain.statement import StatementRow
 
 _BET_COLUMNS = (
@@ -779,7 +780,7 @@ class PostgresBetStore:
         said_at: datetime,
         raise_delay_seconds: float,
     ) -> None:
-        """A first cap or a cut applies at once; a raise waits out the delay (ANJ: 48 h)."""
+        """Records what identity said, as the domain decides (SevenDayCap.changed)."""
         cap_column, pending_column, at_column, said_column = columns
         with self.engine.begin() as connection:
             connection.execute(
@@ -796,20 +797,16 @@ class PostgresBetStore:
             cap, pending, pending_at, said = row
             if said is not None and said > said_at:
                 return
-            current = cap
-            if pending is not None and pending_at is not None and pending_at <= said_at:
-                current = pending
-            params: dict[str, Any] = {"p": player_id, "t": said_at}
-            if current is None or cap_minor <= current:
-                params.update(cap=cap_minor, pending=None, at=None)
-            else:
-                earliest = said_at.timestamp() + raise_delay_seconds
-                at = max(effective_at.timestamp(), earliest)
-                params.update(
-                    cap=current,
-                    pending=cap_minor,
-                    at=datetime.fromtimestamp(at, tz=said_at.tzinfo),
-                )
+            after = SevenDayCap(cap, pending, pending_at).changed(
+                cap_minor, effective_at, said_at, timedelta(seconds=raise_delay_seconds)
+            )
+            params: dict[str, Any] = {
+                "p": player_id,
+                "t": said_at,
+                "cap": after.cap_minor,
+                "pending": after.pending_cap_minor,
+                "at": after.pending_effective_at,
+            }
             connection.execute(
                 sa.text(
                     f"UPDATE bets.players SET {cap_column} = :cap, {pending_column} = :pending,"

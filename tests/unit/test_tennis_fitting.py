@@ -406,3 +406,19 @@ def test_the_quality_gate_fails_a_random_model(
     )
     assert result.blocks >= 8 and len(result.matches) > 500
     assert (quality.quality_failures(result) == []) is passes
+
+
+def test_the_demo_live_match_is_between_players_of_the_shipped_snapshot(
+    shipped: dict[str, snapshot_pb2.ModelSnapshot],
+) -> None:
+    """The mesh prices tennis from fit_shipped(): the bundled live script's players must be
+    rated in it (a player it does not know cannot be priced)."""
+    from services.live.simulator import load_file
+
+    fixture = load_file("tennis.json", fixture_id="demo")[0].event.fixture
+    rated = {p.participant_id for p in fitting.fit_shipped().tennis.players}
+    assert {fixture.home.participant_id, fixture.away.participant_id} <= rated
+    quote_set = price_fixture(
+        fixture, shipped["hard"], snapshot_hash(shipped["hard"]), [], None, sport_pb2.SPORT_TENNIS
+    )
+    assert quote_set.markets

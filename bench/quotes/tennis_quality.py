@@ -8,18 +8,26 @@ tournament is over), then predict its completed matches (`services/quotes/fittin
 tennis_quality.py` has the protocol). Reported over the whole season and over July-November,
 which the defaults were not chosen on (`--sweep` reruns the January-June choice). Fit time: the
 whole season's fit into three surface snapshots with their hashes, median of repeated runs.
+Refit to priced: the fit plus a week of tennis fixtures (`--week-fixtures`, about a third of the
+gateway bench's 2,094-fixture week) priced in full through `price_fixture` + canonical bytes +
+digest, the replica's path, in process; baseline in the same run: the same number of fixtures
+priced from the hand-set demo snapshot, which needs no fit.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from datetime import date
 
 import numpy as np
+from betmesh.common.v1 import sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
 
-from services.quotes.domain.snapshots import snapshot_hash
+from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
+from services.quotes.domain.snapshots import demo_tennis_snapshot, snapshot_hash
 from services.quotes.fitting.tennis import (
     DEFAULT_PLAYER_PRIOR_POINTS,
     DEFAULT_SURFACE_PRIOR_POINTS,
@@ -75,10 +83,33 @@ def calibration(result: WalkForward, since: date | None) -> None:
             )
 
 
+def price_week(snapshot: snapshot_pb2.ModelSnapshot, fixtures: int, seed: int = 11) -> int:
+    """Prices `fixtures` random pairings of the snapshot's players (one in five best of 5);
+    returns the number of markets."""
+    rng = random.Random(seed)
+    players = [p.participant_id for p in snapshot.tennis.players]
+    key = snapshot_hash(snapshot)
+    markets = 0
+    for n in range(fixtures):
+        home, away = rng.sample(players, 2)
+        fixture = sport_pb2.Fixture(
+            fixture_id=f"week-{n}",
+            sport=sport_pb2.SPORT_TENNIS,
+            home=sport_pb2.Participant(participant_id=home),
+            away=sport_pb2.Participant(participant_id=away),
+            best_of_sets=5 if n % 5 == 0 else 3,
+        )
+        quote_set = price_fixture(fixture, snapshot, key, [], None, sport_pb2.SPORT_TENNIS)
+        quote_digest(canonicalise(quote_set))
+        markets += len(quote_set.markets)
+    return markets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="rerun the January-June choice")
     parser.add_argument("--fit-repeats", type=int, default=7)
+    parser.add_argument("--week-fixtures", type=int, default=700)
     args = parser.parse_args()
 
     matches, digest = read_matches(SHIPPED_MATCHES)
@@ -102,6 +133,20 @@ def main() -> None:
     )
     for surface, h in zip(snapshots, hashes, strict=True):
         print(f"  {surface}: {h}")
+
+    started = time.perf_counter()
+    refitted = fit_tennis_snapshots(matches, as_of, training_data_digest=digest)["hard"]
+    fitted = time.perf_counter() - started
+    markets = price_week(refitted, args.week_fixtures)
+    refit_to_priced = time.perf_counter() - started
+    started = time.perf_counter()
+    price_week(demo_tennis_snapshot(), args.week_fixtures)
+    demo_priced = time.perf_counter() - started
+    print(
+        f"\nrefit to priced, {args.week_fixtures} fixtures ({markets} markets): "
+        f"{refit_to_priced:.2f} s (fit {fitted:.2f} s); "
+        f"baseline, the demo snapshot's week without a fit: {demo_priced:.2f} s"
+    )
 
     fit_seconds: list[float] = []
     started = time.perf_counter()
@@ -137,12 +182,12 @@ def main() -> None:
             (DEFAULT_XI, DEFAULT_PLAYER_PRIOR_POINTS, 1500.0),
             (DEFAULT_XI, DEFAULT_PLAYER_PRIOR_POINTS, 20000.0),
         ]
-        for xi, player, surface in grid:
+        for xi, player, surface_prior in grid:
             swept = walk_forward(
-                matches, {MODEL: markov_factory(xi, player, surface)}, last_block=TUNING_END
+                matches, {MODEL: markov_factory(xi, player, surface_prior)}, last_block=TUNING_END
             )
             s = swept.scores(MODEL)
-            print(f"{xi:>6} {player:>7g} {surface:>8g} {s.log_loss:>9.4f} {s.brier:>7.4f}")
+            print(f"{xi:>6} {player:>7g} {surface_prior:>8g} {s.log_loss:>9.4f} {s.brier:>7.4f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import secrets
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ DEFAULT_SPEED = 150.0
 DEFAULT_PLAYERS = 30
 MIN_PLAYERS = 8  # the story gives eight of them a part
 PHASES = 6
+# How long the partner stream may take to show the rollback and the bet cancel.
+STREAM_WAIT_SECONDS = 20.0
 
 
 @dataclass
@@ -61,6 +64,8 @@ class Day:
         self.players: list[Player] = []
         self.week: fixtures.Week | None = None
         self.headline: PlacedBet | None = None
+        # The live match whose result the operator corrects (see live()).
+        self.disputed = ""
 
     # ---- phases -------------------------------------------------------------------------
 
@@ -191,10 +196,13 @@ class Day:
         speed = self.options.speed
         span = max(m.timeline[-1].at for m in week.live) / speed
         self.say(
-            f"    {len(feeds)} matches kick off together (football generated from its fitted model,"
-            " the others services/live/scripts/*.json) "
+            f"    {len(feeds)} matches kick off together, scripts services/live/scripts/*.json "
             f"at {speed:g}x (the longest in about {span:.0f} s)"
         )
+        # One match's result is disputed (corrected by the operator), another's in-play bets
+        # voided: partners see a settlement rolled back and a bet cancel on the stream.
+        self.disputed = next((m.fixture_id for m in week.live if m.sport == "football"), "")
+        kicked_off = time.time()
         for feed in feeds:
             feed.start()
         target = max(6, len(self.players) // 3)
@@ -217,6 +225,8 @@ class Day:
             for feed in feeds:
                 while feed.is_alive():
                     feed.join(0.5)
+            if not any(f.error is not None for f in feeds):
+                self._void_and_watch(week.live, kicked_off, watcher)
         finally:
             stop.set()
             watcher.stop()
@@ -225,6 +235,44 @@ class Day:
             self.say(f"    (the odds stream ended early: {watcher.problem})")
         if errors:
             raise Failed("; ".join(errors))
+
+    def _void_and_watch(
+        self, matches: list[Match], kicked_off: float, watcher: OddsWatcher
+    ) -> None:
+        """The operator voids one match's in-play bets; then what the partner stream showed of
+        the results: provisional and on-chain settlements, the disputed result's rollback,
+        the void's bet cancel."""
+        with self.state.lock:
+            in_play = Counter(
+                f
+                for b in self.state.bets
+                if b.live and b.bet_id and b.status != "REJECTED"
+                for f in b.fixture_ids
+            )
+        others = [m for m in matches if m.fixture_id != self.disputed]
+        voided = max(others, key=lambda m: in_play[m.fixture_id], default=None)
+        if voided is not None:
+            results.void_live_bets(self.clients, voided, kicked_off, self.say)
+        disputed = next((m for m in matches if m.fixture_id == self.disputed), None)
+
+        def seen() -> bool:
+            with self.state.lock:
+                return (disputed is None or disputed.rollbacks > 0) and (
+                    voided is None or voided.cancels > 0
+                )
+
+        deadline = time.monotonic() + STREAM_WAIT_SECONDS
+        while not seen() and not watcher.problem and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with self.state.lock:
+            for m in matches:
+                self.say(
+                    f"    partner stream, {m.name}: {m.provisional_settlements} provisional and"
+                    f" {m.on_chain_settlements} on-chain settlements, {m.rollbacks} rollbacks,"
+                    f" {m.cancels} bet cancels"
+                )
+        if not seen():
+            raise Failed("the partner stream did not show the rollback and the bet cancel")
 
     def _legs(self, fixture_id: str) -> list[Leg]:
         """What a player can back on the fixture at its accepted pre-match prices."""
@@ -238,7 +286,9 @@ class Day:
         return legs_of(accepted, sport_name(fixture.sport), name)
 
     def _publish(self, match: Match) -> None:
-        results.publish(self.clients, self.state, match, self.say)
+        results.publish(
+            self.clients, self.state, match, self.say, disputed=match.fixture_id == self.disputed
+        )
 
     def settle(self) -> None:
         finished = {m.fixture_id for m in self.state.matches if m.status == "final"}

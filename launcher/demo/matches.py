@@ -125,7 +125,8 @@ class MatchFeed(threading.Thread):
 
 
 class OddsWatcher(threading.Thread):
-    """Counts, per live match, the bet stops and the live odds changes StreamOdds delivers."""
+    """Counts, per live match, what StreamOdds delivers: bet stops, live odds changes,
+    settlements (provisional, then on chain), rollbacks and bet cancels."""
 
     def __init__(self, clients: Clients, state: DayState, matches: list[Match]) -> None:
         super().__init__(name="odds-stream", daemon=True)
@@ -165,6 +166,21 @@ class OddsWatcher(threading.Thread):
                     and update.bet_stop.status == market_pb2.MARKET_STATUS_SUSPENDED
                 ):
                     match.suspensions += 1
+            elif which == "bet_settlement":
+                match = self.by_id.get(update.bet_settlement.fixture_id)
+                if match is not None:
+                    if update.bet_settlement.certainty == live_pb2.SETTLEMENT_CERTAINTY_ON_CHAIN:
+                        match.on_chain_settlements += 1
+                    else:
+                        match.provisional_settlements += 1
+            elif which == "rollback_bet_settlement":
+                match = self.by_id.get(update.rollback_bet_settlement.fixture_id)
+                if match is not None:
+                    match.rollbacks += 1
+            elif which == "bet_cancel":
+                match = self.by_id.get(update.bet_cancel.fixture_id)
+                if match is not None:
+                    match.cancels += 1
             elif which == "odds_change":
                 match = self.by_id.get(update.odds_change.fixture.fixture_id)
                 if match is not None and update.odds_change.phase == market_pb2.PRICING_PHASE_LIVE:

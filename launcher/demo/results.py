@@ -11,13 +11,14 @@ from betmesh.bets.v1 import bet_service_pb2, bet_service_pb2_grpc
 from betmesh.oracle.v1 import oracle_service_pb2 as oracle_pb2
 from betmesh.oracle.v1 import oracle_service_pb2_grpc as oracle_grpc
 
-from launcher.demo.client import RPC_TIMEOUT, Clients
+from launcher.demo.client import RPC_TIMEOUT, Clients, reason
 from launcher.demo.players import Player
 from launcher.demo.state import OPEN_STATUSES, DayState, Match
 from launcher.demo.text import now
 
 SOURCES = ("simulator", "stats-feed")
 PUBLICATION_TIMEOUT = 120.0
+CORRECTION_TIMEOUT = 60.0
 SETTLEMENT_TIMEOUT = 90.0
 
 
@@ -45,17 +46,29 @@ def final_result(match: Match) -> oracle_pb2.MatchResult:
     return result
 
 
-def publish(clients: Clients, state: DayState, match: Match, say: Callable[[str], None]) -> None:
-    """Two sources report the same result; the oracle validates it and puts it on chain."""
+def publish(
+    clients: Clients,
+    state: DayState,
+    match: Match,
+    say: Callable[[str], None],
+    disputed: bool = False,
+) -> None:
+    """Two sources report the same result; the oracle validates it and puts it on chain.
+    Disputed: both sources carry a goal the referee ruled out (a common-mode error no
+    agreement of sources catches), and the operator corrects it with the official score."""
     stub = oracle_grpc.OracleServiceStub(clients.channel("oracle"))
     result = final_result(match)
+    reported = oracle_pb2.MatchResult()
+    reported.CopyFrom(result)
+    if disputed:
+        reported.home_score += 1
     validated: oracle_pb2.ValidatedResult | None = None
     for source in SOURCES:
         validated = stub.SubmitObservation(
             oracle_pb2.SubmitObservationRequest(
                 observation=oracle_pb2.Observation(
                     source_id=source,
-                    result=result,
+                    result=reported,
                     observed_at=now(),
                     source_reference=f"{source}:{match.fixture_id}",
                 )
@@ -68,10 +81,22 @@ def publish(clients: Clients, state: DayState, match: Match, say: Callable[[str]
     with state.lock:
         match.result_text = match.score()
         match.status = "validated"
-    say(
-        f"    OracleService: {match.name} {match.score()} observed by {' and '.join(SOURCES)}"
-        f" -> {verdict}, sources hash {validated.sources_hash[:23]}..."
-    )
+    if disputed:
+        say(
+            f"    OracleService: {match.name} {reported.home_score}-{reported.away_score}"
+            f" observed by {' and '.join(SOURCES)} -> {verdict}: both counted a goal the"
+            " referee ruled out; partners settle provisionally on it"
+        )
+        version = correct(stub, clients, result)
+        say(
+            f"    OracleService.CorrectResult: the operator sets the official {match.score()}"
+            f" (version {version}); the stream rolls the provisional settlement back"
+        )
+    else:
+        say(
+            f"    OracleService: {match.name} {match.score()} observed by"
+            f" {' and '.join(SOURCES)} -> {verdict}, sources hash {validated.sources_hash[:23]}..."
+        )
     deadline = time.monotonic() + PUBLICATION_TIMEOUT
     while True:
         publication = stub.GetResult(
@@ -101,6 +126,51 @@ def publish(clients: Clients, state: DayState, match: Match, say: Callable[[str]
         f"    on chain {match.chain_id}: {match.name} {match.publication}, "
         f"tx {match.tx_hash} in block {match.block}"
     )
+
+
+def correct(
+    stub: oracle_grpc.OracleServiceStub, clients: Clients, result: oracle_pb2.MatchResult
+) -> int:
+    """The operator's correction, as soon as the wrong result is validated: before it reaches
+    the chain or in the contract's dispute window. Returns the version it is published at."""
+    deadline = time.monotonic() + CORRECTION_TIMEOUT
+    while True:
+        try:
+            corrected = stub.CorrectResult(
+                oracle_pb2.CorrectResultRequest(
+                    fixture_id=result.fixture_id,
+                    result=result,
+                    note="the stats feeds counted a goal the referee ruled out (VAR)",
+                ),
+                timeout=RPC_TIMEOUT,
+                metadata=clients.operator("betmesh.oracle"),
+            ).result
+            return max(1, int(corrected.publication.version))
+        except grpc.RpcError as exc:
+            # The wrong version is being sent: it can be corrected once on chain.
+            if reason(exc) != "PUBLICATION_IN_FLIGHT" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def void_live_bets(
+    clients: Clients, match: Match, placed_after: float, say: Callable[[str], None]
+) -> int:
+    """The operator voids the in-play bets of one match taken since `placed_after` (epoch
+    seconds): the scoreboard feed lagged, so they were taken on stale prices."""
+    stub = bet_service_pb2_grpc.BetServiceStub(clients.channel("bets"))
+    request = bet_service_pb2.VoidBetsRequest(
+        idempotency_key=f"demo-void-{match.fixture_id}",
+        fixture_id=match.fixture_id,
+        reason="the scoreboard feed lagged: in-play bets on stale prices",
+    )
+    request.placed_after.FromNanoseconds(int(placed_after * 1e9))
+    answer = stub.VoidBets(request, timeout=RPC_TIMEOUT, metadata=clients.operator("betmesh.bets"))
+    say(
+        f"    BetService.VoidBets: {match.name}'s in-play bets since kick-off are void"
+        f" ({answer.voided_bet_count} bets, stakes returned): the scoreboard feed lagged"
+    )
+    return int(answer.voided_bet_count)
 
 
 def refresh_bets(clients: Clients, state: DayState, players: Iterable[Player]) -> None:

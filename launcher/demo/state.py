@@ -40,6 +40,11 @@ class Match:
     bet_delay_seconds: float = 0.0
     suspensions: int = 0
     repricings: int = 0
+    # Results on the partner stream: settlements by certainty, rollbacks, bet cancels.
+    provisional_settlements: int = 0
+    on_chain_settlements: int = 0
+    rollbacks: int = 0
+    cancels: int = 0
     result_text: str = ""
     tx_hash: str = ""
     block: int = 0

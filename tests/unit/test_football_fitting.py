@@ -220,7 +220,7 @@ def test_snapshot_fields_and_determinism() -> None:
     as_of = datetime(2024, 1, 1, tzinfo=UTC)
     snapshot = fit_football_snapshot(rows, as_of, 0.005, training_data_digest="sha256:abc")
     assert snapshot.sport == sport_pb2.SPORT_FOOTBALL
-    assert snapshot.model == "dixon-coles-market-xg/1"
+    assert snapshot.model == "dixon-coles-market-xg/2"
     assert snapshot.fitted_at.ToDatetime(tzinfo=UTC) == as_of
     assert snapshot.training_data_digest == "sha256:abc"
     params = snapshot.football

@@ -59,7 +59,7 @@ def test_the_football_data_shape_is_read() -> None:
 def test_fit_shipped_rates_every_team_of_every_league_deterministically() -> None:
     snapshot = fit_shipped()
     assert snapshot.sport == sport_pb2.SPORT_FOOTBALL
-    assert snapshot.model == "dixon-coles-market-xg/1"
+    assert snapshot.model == "dixon-coles-market-xg/2"
     rated = {t.participant_id for t in snapshot.football.teams}
     for competition, teams in teams_by_competition().items():
         assert {pid for pid, _ in teams} <= rated, competition
@@ -135,3 +135,43 @@ def test_a_sport_without_a_fitting_module_keeps_its_demo_snapshot(tmp_path: Path
             assert snapshot_hash(snapshot) == snapshot_hash(demos[sport])
         else:
             assert not snapshot.model.endswith("/demo-fixed")
+
+
+def test_shots_on_target_sharpen_the_ratings_of_a_league_without_odds() -> None:
+    from datetime import timedelta
+
+    from services.quotes.fitting.data import MatchRow
+    from services.quotes.fitting.snapshot import fit_football_snapshot
+
+    teams = ["Shooter", "Even A", "Even B", "Even C"]
+    start = datetime(2023, 8, 1, 15, tzinfo=UTC)
+    rows = []
+    day = 0
+    for _ in range(3):
+        for home in teams:
+            for away in teams:
+                if home == away:
+                    continue
+                shots = (8 if home == "Shooter" else 3, 8 if away == "Shooter" else 3)
+                rows.append(
+                    MatchRow(
+                        start + timedelta(days=day),
+                        home,
+                        away,
+                        1,
+                        1,
+                        competition="L",
+                        shots_on_target=shots,
+                    )
+                )
+                day += 1
+    as_of = start + timedelta(days=day)
+
+    def strength(snapshot_weight: float) -> dict[str, float]:
+        fitted = fit_football_snapshot(rows, as_of, shots_weight=snapshot_weight).football
+        return {t.name: t.attack for t in fitted.teams}
+
+    goals_only = strength(0.0)
+    assert max(goals_only.values()) - min(goals_only.values()) < 1e-6  # every match 1-1
+    with_shots = strength(0.7)
+    assert with_shots["Shooter"] > max(v for k, v in with_shots.items() if k != "Shooter") + 0.3

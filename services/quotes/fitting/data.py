@@ -40,6 +40,8 @@ class MatchRow:
     # The league ("Premier League") and season ("2023-24") when the file says; "" otherwise.
     competition: str = ""
     season: str = ""
+    # Shots on target (home, away) when the file has them (football-data's HST, AST).
+    shots_on_target: tuple[int, int] | None = None
 
 
 def participant_id(team: str) -> str:
@@ -88,6 +90,14 @@ def parse_rows(lines: list[dict[str, str]]) -> list[MatchRow]:
     return rows
 
 
+def _shots(row: dict[str, str]) -> tuple[int, int] | None:
+    try:
+        home, away = int(row["HST"]), int(row["AST"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (home, away) if home >= 0 and away >= 0 else None
+
+
 def parse_football_data_rows(lines: list[dict[str, str]]) -> list[MatchRow]:
     """football-data.co.uk rows (date, home_team, away_team, FTHG, FTAG[, league, season])."""
     rows = []
@@ -109,6 +119,7 @@ def parse_football_data_rows(lines: list[dict[str, str]]) -> list[MatchRow]:
                 away_goals=away_goals,
                 competition=row.get("league") or "",
                 season=row.get("season") or "",
+                shots_on_target=_shots(row),
             )
         )
     rows.sort(key=lambda r: r.kickoff)

@@ -24,12 +24,17 @@ from services.quotes.fitting.market_implied import implied_expected_goals
 METHOD_DIXON_COLES = "dixon-coles"
 METHOD_MARKET_XG = "market-xg"
 METHODS = (METHOD_DIXON_COLES, METHOD_MARKET_XG)
-MODEL_NAMES = {METHOD_DIXON_COLES: "dixon-coles/1", METHOD_MARKET_XG: "dixon-coles-market-xg/1"}
+# market-xg/2: matches without odds but with shots on target rated partly on them (/1: goals).
+MODEL_NAMES = {METHOD_DIXON_COLES: "dixon-coles/1", METHOD_MARKET_XG: "dixon-coles-market-xg/2"}
 
 # Defaults chosen on EPL 2023/24 (docs/benchmarks/quotes-football.md shows the sensitivity).
 DEFAULT_XI = 0.005  # per day: a match 139 days old counts half
 DEFAULT_MARKET_WEIGHT = 1.0  # share of implied xG (vs goals) in the rating targets
 DEFAULT_RIDGE = 0.0
+# Share of shots-on-target-implied goals (vs goals) in the targets of a match without odds:
+# chosen on the shipped leagues' walk-forward among 0, 0.5, 0.7 and 1 (all shown in
+# docs/benchmarks/quotes-football.md; 0.5-0.7 help every league without odds).
+DEFAULT_SHOTS_WEIGHT = 0.7
 _SECONDS_PER_DAY = 86_400.0
 
 
@@ -50,12 +55,21 @@ def fit_ratings(
     method: str = METHOD_MARKET_XG,
     market_weight: float = DEFAULT_MARKET_WEIGHT,
     ridge: float = DEFAULT_RIDGE,
+    shots_weight: float = DEFAULT_SHOTS_WEIGHT,
 ) -> Ratings:
-    """Ratings from the matches kicked off strictly before `as_of` (nothing later is read)."""
+    """Ratings from the matches kicked off strictly before `as_of` (nothing later is read).
+
+    market-xg: a match with closing odds is rated on the expected goals its market implied; a
+    match without odds but with shots on target on `shots_weight` x its shots on target x the
+    competition's goals per shot on target (over the same past matches, time-weighted) plus
+    the rest on its goals: shots on target are a less noisy measure of the chances a side made
+    than the goals they became; a match with neither on its goals."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
     if not 0.0 <= market_weight <= 1.0:
         raise ValueError("market_weight must be in [0, 1]")
+    if not 0.0 <= shots_weight <= 1.0:
+        raise ValueError("shots_weight must be in [0, 1]")
     past = [r for r in rows if r.kickoff < as_of]
     if not past:
         raise NoTrainingData(f"no match before {as_of.isoformat()}")
@@ -76,6 +90,29 @@ def fit_ratings(
         )
         target_home[priced] = market_weight * xg_home + (1 - market_weight) * goals_home[priced]
         target_away[priced] = market_weight * xg_away + (1 - market_weight) * goals_away[priced]
+    shot = [
+        i
+        for i, r in enumerate(past)
+        if r.shots_on_target is not None and not (r.odds_1x2 and r.odds_total_2_5)
+    ]
+    if shot and shots_weight > 0:
+        sot = np.array([past[i].shots_on_target for i in shot], dtype=np.float64)
+        competitions = np.array([past[i].competition for i in shot])
+        for competition in set(competitions.tolist()):
+            chosen = np.array(shot)[competitions == competition]
+            in_league = competitions == competition
+            w = weights[chosen]
+            goals = float(np.dot(w, goals_home[chosen] + goals_away[chosen]))
+            shots = float(np.dot(w, sot[in_league].sum(1)))
+            if shots <= 0:
+                continue
+            per_shot = goals / shots
+            for side, target, scored in (
+                (0, target_home, goals_home),
+                (1, target_away, goals_away),
+            ):
+                implied = per_shot * sot[in_league, side]
+                target[chosen] = shots_weight * implied + (1 - shots_weight) * scored[chosen]
     data = MatchData.build(home, away, target_home, target_away, weights)
     ratings = fit_poisson_ratings(data, ridge)
     rates_home, rates_away = ratings.rates(data.home_idx, data.away_idx)
@@ -136,13 +173,14 @@ def fit_football_snapshot(
     training_data_digest: str = "",
     max_goals: int = 10,
     pricing_policy: snapshot_pb2.PricingPolicy | None = None,
+    shots_weight: float = DEFAULT_SHOTS_WEIGHT,
 ) -> snapshot_pb2.ModelSnapshot:
     """A frozen football snapshot from the matches before `as_of`.
 
     `training_data_digest` is the sha256 of the results file the rows came from
     (`data.read_results` returns it); `fitted_at` is `as_of`.
     """
-    ratings = fit_ratings(rows, as_of, xi, method, market_weight, ridge)
+    ratings = fit_ratings(rows, as_of, xi, method, market_weight, ridge, shots_weight)
     return ratings_snapshot(
         ratings,
         as_of,

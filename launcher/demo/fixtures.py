@@ -12,12 +12,14 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
 from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
-from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
+from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc, snapshot_pb2
 
 from launcher.demo.client import RPC_TIMEOUT, Clients, NotBuilt
 from launcher.demo.state import Match, sport_name
 from launcher.demo.text import at, odds
-from services.live.simulator import load_file
+from services.live.generated import football_script
+from services.live.simulator import TimedEvent, load, load_file
+from services.quotes.domain.football import expected_goals
 
 SPORTS = (sport_pb2.SPORT_FOOTBALL, sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL)
 # Fixtures per day after today, per sport: a plausible week without flooding a 2-core machine.
@@ -56,8 +58,10 @@ def _short(participant_id: str) -> str:
     return participant_id.rsplit(":", maxsplit=1)[-1].replace("-", "")[:3].upper()
 
 
-def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[sport_pb2.Participant]:
-    """The participants the sport's current model knows (any replica will do)."""
+def current_snapshot(
+    clients: Clients, sport: sport_pb2.Sport.ValueType
+) -> snapshot_pb2.ModelSnapshot:
+    """The sport's newest snapshot (any replica will do): what the week is priced from."""
     name = sport_name(sport)
     replica = next(
         (n for n in sorted(clients.target.addresses) if n.startswith(f"quotes-{name}-")), None
@@ -72,16 +76,58 @@ def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[spo
     )
     if not response.snapshots:
         raise RuntimeError(f"{replica} knows no {name} snapshot")
-    snapshot = response.snapshots[0].snapshot
-    rated = {
-        sport_pb2.SPORT_FOOTBALL: snapshot.football.teams,
-        sport_pb2.SPORT_TENNIS: snapshot.tennis.players,
-        sport_pb2.SPORT_BASKETBALL: snapshot.basketball.teams,
-    }[sport]
+    snapshot: snapshot_pb2.ModelSnapshot = response.snapshots[0].snapshot
+    return snapshot
+
+
+def rated(
+    snapshot: snapshot_pb2.ModelSnapshot, sport: sport_pb2.Sport.ValueType
+) -> list[sport_pb2.Participant]:
+    """The participants the snapshot rates."""
+    ratings: list[snapshot_pb2.TeamRating] | list[snapshot_pb2.PlayerRating]
+    if sport == sport_pb2.SPORT_TENNIS:
+        ratings = list(snapshot.tennis.players)
+    elif sport == sport_pb2.SPORT_BASKETBALL:
+        ratings = list(snapshot.basketball.teams)
+    else:
+        ratings = list(snapshot.football.teams)
     return [
         sport_pb2.Participant(participant_id=r.participant_id, name=r.name or r.participant_id)
-        for r in rated
+        for r in ratings
     ]
+
+
+def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[sport_pb2.Participant]:
+    """The participants the sport's current model knows."""
+    return rated(current_snapshot(clients, sport), sport)
+
+
+def generated_football(
+    snapshot: snapshot_pb2.ModelSnapshot, fixture_id: str, rng: random.Random
+) -> tuple[list[TimedEvent], str]:
+    """Today's live football match: two Premier League teams of the fitted model, its goals
+    drawn from the model's expected goals for that fixture (services/live/generated.py)."""
+    pool = rated(snapshot, sport_pb2.SPORT_FOOTBALL)
+    chosen = leagues(sport_pb2.SPORT_FOOTBALL, pool)
+    code, competition, teams = next((c for c in chosen if c[1] == "Premier League"), chosen[0])
+    home, away = rng.sample(teams, 2)
+    ratings = {t.participant_id: t for t in snapshot.football.teams}
+    h, a = ratings[home.participant_id], ratings[away.participant_id]
+    params = snapshot.football
+    home_rate, away_rate = expected_goals(
+        h.attack, h.defence, a.attack, a.defence, params.home_advantage, neutral=False
+    )
+    fixture = {
+        "fixture_id": fixture_id,
+        "sport": "football",
+        "competition_id": code,
+        "competition_name": competition,
+        "home": {"participant_id": home.participant_id, "name": home.name},
+        "away": {"participant_id": away.participant_id, "name": away.name},
+    }
+    script = football_script(fixture, home_rate, away_rate, rng)
+    label = f"generated: {home_rate:.2f}-{away_rate:.2f} expected goals, {snapshot.model}"
+    return load(script), label
 
 
 def leagues(
@@ -106,13 +152,19 @@ def leagues(
 
 
 def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
-    """Today's three live matches (the simulator's scripts) and six more days of fixtures."""
+    """Today's three live matches (football generated from its model, the others the
+    simulator's scripts) and six more days of fixtures."""
     today = time.time()
     live: list[Match] = []
     fixtures: list[sport_pb2.Fixture] = []
     for sport in SPORTS:
         name = sport_name(sport)
-        timeline = load_file(f"{name}.json", fixture_id=f"md-{run_id}-{name}-live")
+        script = f"{name}.json"
+        if sport == sport_pb2.SPORT_FOOTBALL:
+            snapshot = current_snapshot(clients, sport)
+            timeline, script = generated_football(snapshot, f"md-{run_id}-{name}-live", rng)
+        else:
+            timeline = load_file(script, fixture_id=f"md-{run_id}-{name}-live")
         fixture = sport_pb2.Fixture()
         fixture.CopyFrom(timeline[0].event.fixture)
         fixture.start_time.CopyFrom(at(today + KICK_OFF_AFTER_SECONDS))
@@ -121,7 +173,7 @@ def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
         # fixture the gateway priced pre-match and the one the feed sends identical.
         timeline[0].event.fixture.CopyFrom(fixture)
         short = f"{_short(fixture.home.participant_id)}-{_short(fixture.away.participant_id)}"
-        live.append(Match(fixture, f"{name}.json", len(timeline), short, timeline))
+        live.append(Match(fixture, script, len(timeline), short, timeline))
         fixtures.append(fixture)
     for sport in SPORTS:
         drawn_from = leagues(sport, participants(clients, sport))

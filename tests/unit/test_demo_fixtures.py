@@ -35,3 +35,26 @@ def test_other_sports_keep_their_one_competition() -> None:
         sport_pb2.Participant(participant_id="tn:b"),
     ]
     assert leagues(sport_pb2.SPORT_TENNIS, pool) == [("atp-finals", "ATP Finals", pool)]
+
+
+def test_the_live_football_match_is_generated_from_the_fitted_model() -> None:
+    import random
+
+    from betmesh.live.v1 import match_event_pb2 as me
+
+    from launcher.demo.fixtures import generated_football
+    from services.quotes.fitting.football import teams_by_competition
+
+    snapshot = fit_shipped()
+    timeline, label = generated_football(snapshot, "md-test-football-live", random.Random(7))
+    started = timeline[0].event
+    assert started.type == me.MATCH_EVENT_TYPE_MATCH_STARTED
+    fixture = started.fixture
+    epl = {pid for pid, _ in teams_by_competition()["Premier League"]}
+    assert fixture.fixture_id == "md-test-football-live"
+    assert {fixture.home.participant_id, fixture.away.participant_id} <= epl
+    assert fixture.competition_name == "Premier League"
+    assert timeline[-1].event.type == me.MATCH_EVENT_TYPE_MATCH_ENDED
+    assert "expected goals" in label and snapshot.model in label
+    again, _ = generated_football(snapshot, "md-test-football-live", random.Random(7))
+    assert [t.event for t in again] == [t.event for t in timeline]

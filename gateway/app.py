@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,7 @@ from betmesh.gateway.v1 import (
     fixture_service_pb2_grpc,
 )
 
+from gateway.adapters.bets_rtp import BetsYearFigures
 from gateway.adapters.guard_store import MemoryHolds, MemoryReviews, PostgresHolds, PostgresReviews
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
 from gateway.adapters.postgres_store import (
@@ -34,8 +36,9 @@ from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import Accepted, DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
+from gateway.domain.rtp_steering import RtpSteering
 from gateway.domain.scheduler import PreMatchScheduler
-from gateway.metrics import ConsensusMetrics, GuardMetrics
+from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
 from service_runtime import postgres
@@ -49,6 +52,7 @@ CONSENSUS = consensus_gateway_service_pb2.DESCRIPTOR.services_by_name[
 ].full_name
 FIXTURES = fixture_service_pb2.DESCRIPTOR.services_by_name["FixtureService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def build(settings: GatewaySettings) -> ServiceHost:
@@ -168,6 +172,17 @@ def build(settings: GatewaySettings) -> ServiceHost:
         settings.scheduler_concurrency,
         canary=canary,
     )
+    steering = None
+    if settings.bets_address:
+        steering = RtpSteering(
+            settings.rtp,
+            BetsYearFigures(channels.get(settings.bets_address)),
+            on_change=lambda _: scheduler.wake(),
+        )
+        gateway.margin_scale = steering.scale_e4
+        RtpMetrics(meter("betmesh.gateway"), steering)
+    else:
+        log.warning("no BETMESH_GATEWAY_BETS_ADDRESS: the return-to-player controller is off")
     consensus = ConsensusGatewayServicer(gateway, scheduler, guard, canary)
     fixture_servicer = FixtureServicer(fixtures, scheduler)
     timer: list[asyncio.Task[None]] = []
@@ -176,6 +191,8 @@ def build(settings: GatewaySettings) -> ServiceHost:
         if engine is not None:
             # Before the port opens: no call may reach a schema older than the code.
             await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
+        if steering is not None:
+            timer.append(asyncio.create_task(steering.run_forever()))
         if settings.scheduler_interval_seconds > 0:
             timer.append(
                 asyncio.create_task(scheduler.run_forever(settings.scheduler_interval_seconds))

@@ -12,6 +12,7 @@ from gateway.domain.consensus import Decision
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.holds import PriceHold
 from gateway.domain.replicas import State
+from gateway.domain.rtp_steering import RtpSteering
 
 
 class ConsensusMetrics:
@@ -96,3 +97,29 @@ class GuardMetrics:
                     "betmesh.pricing.phase": market_pb2.PricingPhase.Name(hold.phase),
                 },
             )
+
+
+class RtpMetrics:
+    """The return-to-player controller's state: the margin scale every price carries and the
+    year's realised figure it was computed from."""
+
+    def __init__(self, meter: metrics.Meter, steering: RtpSteering) -> None:
+        self.steering = steering
+        meter.create_observable_gauge(
+            "betmesh.gateway.margin_scale",
+            callbacks=[self._scale],
+            description="margin scale set by the return-to-player controller (1 = the policy)",
+        )
+        meter.create_observable_gauge(
+            "betmesh.gateway.return_to_player",
+            callbacks=[self._rtp],
+            description="the year's payouts over stakes as the controller last read them",
+        )
+
+    def _scale(self, options: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self.steering.scale_e4() / 10_000)
+
+    def _rtp(self, options: CallbackOptions) -> Iterable[Observation]:
+        rtp = self.steering.controller.return_to_player_e4()
+        if rtp is not None:
+            yield Observation(rtp / 10_000)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from betmesh.common.v1 import sport_pb2
 
+from gateway.domain.rtp_controller import RtpPolicy
 from gateway.guard_settings import GuardSettings
 from service_runtime.settings import Env, ServerSettings
 
@@ -50,6 +51,10 @@ class GatewaySettings:
     # Distinct engines whose replicas must agree before a market is published: "2" for every
     # sport, or per sport ("football=2,tennis=1"; a sport not named gets 2).
     min_engines: str = "2"
+    # Bets, for the return-to-player controller's yearly figures; empty: no controller (every
+    # price at the policy as written). The controller's rule: gateway/domain/rtp_controller.py.
+    bets_address: str = ""
+    rtp: RtpPolicy = field(default_factory=RtpPolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -78,7 +83,10 @@ class GatewaySettings:
             hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
             guard=GuardSettings.read(env),
             min_engines=env.str("GATEWAY_MIN_ENGINES", "2"),
+            bets_address=env.str("GATEWAY_BETS_ADDRESS", ""),
+            rtp=_rtp(env),
         )
+        env.problems += settings.rtp.problems()
         for config in settings.replica_sets:
             named = set(config.engines)
             if not 1 <= config.min_engines <= 8:
@@ -92,6 +100,21 @@ class GatewaySettings:
                 )
         env.check()
         return settings
+
+
+def _rtp(env: Env) -> RtpPolicy:
+    d = RtpPolicy()
+    return RtpPolicy(
+        limit_e4=env.int("GATEWAY_RTP_LIMIT_E4", d.limit_e4),
+        band_e4=env.int("GATEWAY_RTP_BAND_E4", d.band_e4),
+        ramp_e4=env.int("GATEWAY_RTP_RAMP_E4", d.ramp_e4),
+        max_scale_e4=env.int("GATEWAY_RTP_MAX_MARGIN_SCALE_E4", d.max_scale_e4),
+        step_e4=env.int("GATEWAY_RTP_STEP_E4", d.step_e4),
+        interval_seconds=env.float("GATEWAY_RTP_INTERVAL_SECONDS", d.interval_seconds),
+        retry_seconds=env.float("GATEWAY_RTP_RETRY_SECONDS", d.retry_seconds),
+        max_age_seconds=env.float("GATEWAY_RTP_MAX_AGE_SECONDS", d.max_age_seconds),
+        initial_scale_e4=env.int("GATEWAY_RTP_INITIAL_SCALE_E4", d.initial_scale_e4),
+    )
 
 
 def _sport(env: Env, name: str) -> sport_pb2.Sport.ValueType | None:

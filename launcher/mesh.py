@@ -77,7 +77,8 @@ CLIENTS_DIR = "clients"
 PARTNER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 SERVICE_CALLS: Mapping[str, tuple[str, ...]] = {
     "services.quotes": ("betmesh.quotes",),  # peers' snapshots
-    "gateway": ("betmesh.quotes",),
+    # Replicas' prices; bets' yearly return-to-player figures (the margin controller).
+    "gateway": ("betmesh.quotes", "betmesh.bets"),
     "services.live": ("betmesh.gateway",),  # in-play repricing
     "services.bets": ("betmesh.gateway", "betmesh.identity", "betmesh.live"),
     # Signatures from its signer processes (each answers the oracle's credential only).
@@ -669,6 +670,7 @@ class Mesh:
         """Variables every child gets (the launcher contract), without per-service ones."""
         gateway = next((c for c in self.children if c.spec.module == "gateway"), None)
         identity = next((c for c in self.children if c.spec.module == "services.identity"), None)
+        bets = next((c for c in self.children if c.spec.module == "services.bets"), None)
         clients = [
             {
                 "client_id": DEMO_CLIENT_ID,
@@ -702,6 +704,11 @@ class Mesh:
             "BETMESH_DATABASE_URL": self.database_url,
             "BETMESH_REDIS_URL": self.redis_url,
             "BETMESH_GATEWAY_ADDRESS": gateway.address if gateway else "",
+            # The return-to-player controller reads bets' figures with the gateway's service
+            # token; with --auth anonymous bets refuses an unknown caller, so it stays off.
+            "BETMESH_GATEWAY_BETS_ADDRESS": bets.address
+            if bets and self.config.auth == "tokens"
+            else "",
             "BETMESH_ORACLE_RPC_URLS": ",".join(self.chain_rpc_urls),
             "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
             "BETMESH_AUTH_MODE": self.config.auth,

@@ -78,7 +78,9 @@ class MemoryQuoteSets:
             accepted = self._latest.get((fixture_id, market_pb2.PRICING_PHASE_PRE_MATCH))
             if accepted is not None:
                 states[fixture_id] = PricedState(
-                    accepted.quote_set.snapshot_hash, accepted.fixture_digest
+                    accepted.quote_set.snapshot_hash,
+                    accepted.fixture_digest,
+                    accepted.quote_set.margin_scale_e4,
                 )
         return states
 

@@ -124,9 +124,9 @@ class PostgresQuoteSets:
                         """
                         INSERT INTO gateway.quote_sets (fixture_id, sport, phase, digest,
                             snapshot_hash, fixture_digest, quote_set, evidence, accepted_at,
-                            game_state)
+                            game_state, margin_scale_e4)
                         VALUES (:fixture_id, :sport, :phase, :digest, :snapshot, :fixture_digest,
-                            :quote_set, :evidence, :accepted_at, :game_state)
+                            :quote_set, :evidence, :accepted_at, :game_state, :margin_scale)
                         """
                     ),
                     {
@@ -140,6 +140,7 @@ class PostgresQuoteSets:
                         "evidence": canonical_bytes(accepted.evidence),
                         "accepted_at": _at(accepted.accepted_at),
                         "game_state": accepted.game_state,
+                        "margin_scale": quote_set.margin_scale_e4,
                     },
                 )
 
@@ -182,7 +183,8 @@ class PostgresQuoteSets:
                 rows = conn.execute(
                     sa.text(
                         """
-                        SELECT DISTINCT ON (fixture_id) fixture_id, snapshot_hash, fixture_digest
+                        SELECT DISTINCT ON (fixture_id) fixture_id, snapshot_hash, fixture_digest,
+                            margin_scale_e4
                         FROM gateway.quote_sets
                         WHERE fixture_id = ANY(:ids) AND phase = :phase
                         ORDER BY fixture_id, accepted_at DESC, id DESC
@@ -190,7 +192,10 @@ class PostgresQuoteSets:
                     ),
                     {"ids": list(fixture_ids), "phase": market_pb2.PRICING_PHASE_PRE_MATCH},
                 )
-                return {r.fixture_id: PricedState(r.snapshot_hash, r.fixture_digest) for r in rows}
+                return {
+                    r.fixture_id: PricedState(r.snapshot_hash, r.fixture_digest, r.margin_scale_e4)
+                    for r in rows
+                }
 
         return await asyncio.to_thread(read)
 

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 PRE_MATCH = market_pb2.PRICING_PHASE_PRE_MATCH
 # The hint given to callers shed at a sport's limit: about one consensus round.
 RETRY_AFTER_SECONDS = 0.1
+MARGIN_SCALE_NONE = 10_000
 # Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
 LAST_DIGESTS = 100_000
 # Published sets answered again for an unchanged agreement (the rest are read from storage).
@@ -131,6 +132,26 @@ class ConsensusGateway:
     # Distinct engines that must agree before anything is published (docs/architecture.md).
     min_engines: int = 2
     _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
+    # The return-to-player controller's margin scale (gateway/domain/rtp_controller.py), set
+    # on every request the gateway sends, pre-match and live alike. None: no steer (10000).
+    margin_scale: Callable[[], int] | None = None
+
+    def margin_scale_e4(self) -> int:
+        """The steer in force as the request field carries it: 0 for none (10000)."""
+        scale = self.margin_scale() if self.margin_scale is not None else 0
+        return 0 if scale == MARGIN_SCALE_NONE else scale
+
+    def _steered(
+        self, request: quote_service_pb2.PriceFixtureRequest
+    ) -> quote_service_pb2.PriceFixtureRequest:
+        # Callers never choose the steer: the gateway's controller is its one source.
+        scale = self.margin_scale_e4()
+        if request.margin_scale_e4 == scale:
+            return request
+        steered = quote_service_pb2.PriceFixtureRequest()
+        steered.CopyFrom(request)
+        steered.margin_scale_e4 = scale
+        return steered
 
     @classmethod
     def create(
@@ -179,6 +200,7 @@ class ConsensusGateway:
         """The agreed quote set. A sport at its in-flight limit refuses at once (OVERLOADED)
         rather than queue a caller past its deadline; `shed=False` waits for a slot (the
         pre-match scheduler, which has no caller waiting and bounds its own concurrency)."""
+        request = self._steered(request)
         fixture = request.fixture
         if not fixture.fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture.fixture_id is required")
@@ -284,6 +306,7 @@ class ConsensusGateway:
     async def agree(self, request: quote_service_pb2.PriceFixtureRequest) -> market_pb2.QuoteSet:
         """A quorum's quote set, neither recorded, stored nor published: what the snapshot
         canary compares (a candidate snapshot's prices must never reach a player)."""
+        request = self._steered(request)
         replica_set = self.replica_sets.get(request.fixture.sport)
         if replica_set is None or not replica_set.clients:
             raise FailedPrecondition("SPORT_NOT_CONFIGURED", "no quote replicas for this sport")

@@ -64,6 +64,8 @@ class PricedState:
 
     snapshot_hash: str
     fixture_digest: str
+    # The margin scale it was priced with (QuoteSet.margin_scale_e4; 0 for none).
+    margin_scale_e4: int = 0
 
 
 class FixtureRepository(Protocol):

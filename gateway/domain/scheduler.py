@@ -3,8 +3,9 @@
 Runs inside the gateway process (it needs the gateway's replica sets and nothing else), on a
 timer and on demand: every scheduled fixture starting within the horizon is priced through
 consensus unless its latest accepted pre-match quote set already comes from the current snapshot
-of its sport and from the fixture as it is now. So a new snapshot, or a fixture whose details
-changed, is re-priced on the next pass, and a pass over an unchanged week costs one query.
+of its sport, from the fixture as it is now and with the margin scale in force. So a new
+snapshot, a fixture whose details changed or a new steer of the return-to-player controller is
+re-priced on the next pass, and a pass over an unchanged week costs one query.
 
 The current snapshot of a sport is the one pinned by configuration, or else the newest snapshot
 that a quorum of the sport's replicas know (they list theirs newest first).
@@ -148,6 +149,9 @@ class PreMatchScheduler:
             if snapshot:
                 report.snapshots[sport] = snapshot
         states = await self.quote_sets.priced_states([f.fixture_id for f in fixtures])
+        # A new steer from the return-to-player controller reprices every fixture (the pass
+        # after the controller's wake-up), so no pre-match price keeps an old margin.
+        margin_scale = self.gateway.margin_scale_e4()
         todo = []
         for fixture in fixtures:
             snapshot = report.snapshots.get(fixture.sport)
@@ -159,6 +163,7 @@ class PreMatchScheduler:
                 state is not None
                 and state.snapshot_hash == snapshot
                 and state.fixture_digest == fixture_digest(fixture)
+                and state.margin_scale_e4 == margin_scale
             ):
                 report.unchanged += 1
                 continue

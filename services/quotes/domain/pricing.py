@@ -355,6 +355,9 @@ def price_fixture(
         else market_pb2.PRICING_PHASE_LIVE,
         snapshot_hash=snapshot_hash,
         event_sequence=game_state.event_sequence if game_state is not None else 0,
+        # Recorded in the set itself: what an accepted price was steered by stays auditable,
+        # and the gateway's scheduler reprices a fixture whose steer has changed.
+        margin_scale_e4=0 if margin_scale_e4 == margin.PAYOUT_SCALE else margin_scale_e4,
     )
     quote_set.markets.extend(
         price_market(fixture.fixture_id, m, policy)

@@ -281,6 +281,7 @@ class QuoteSet(_message.Message):
     SNAPSHOT_HASH_FIELD_NUMBER: _builtins.int
     EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
     MARKETS_FIELD_NUMBER: _builtins.int
+    MARGIN_SCALE_E4_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     sport: _sport_pb2.Sport.ValueType
     phase: Global___PricingPhase.ValueType
@@ -288,6 +289,10 @@ class QuoteSet(_message.Message):
     """Content hash of the model snapshot the prices come from."""
     event_sequence: _builtins.int
     """For live prices: the fixture's event sequence the prices reflect; 0 pre-match."""
+    margin_scale_e4: _builtins.int
+    """The margin scale the prices were made with (PriceFixtureRequest.margin_scale_e4, the
+    return-to-player controller's steer); 0 when none (10000, the snapshot's policy as written).
+    """
     @_builtins.property
     def markets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Market]: ...
     def __init__(
@@ -299,10 +304,11 @@ class QuoteSet(_message.Message):
         snapshot_hash: _builtins.str = ...,
         event_sequence: _builtins.int = ...,
         markets: _abc.Iterable[Global___Market] | None = ...,
+        margin_scale_e4: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "markets", b"markets", "phase", b"phase", "snapshot_hash", b"snapshot_hash", "sport", b"sport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_sequence", b"event_sequence", "fixture_id", b"fixture_id", "margin_scale_e4", b"margin_scale_e4", "markets", b"markets", "phase", b"phase", "snapshot_hash", b"snapshot_hash", "sport", b"sport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,7 +11,11 @@ functions `basketball.expectation`, `final_margin` and `discrete_normal`). Score
   line the book centres its totals on): observed over share, Brier and log-loss against a coin;
   the PIT of the observed total (uniform if the total's distribution is calibrated) and the
   coverage of its central 50/80/90% intervals;
-- the fit's time (one full-season fit, and the whole walk-forward).
+- the fit's time (one full-season fit, and the whole walk-forward), and refit to priced: reading
+  the file, the fit and its snapshot, then a week of basketball fixtures (`--week-fixtures`, a
+  third of the gateway bench's 2,100-fixture week) priced in full through `price_fixture` +
+  canonical bytes + digest, against the same week priced from the hand-set demo snapshot
+  without a fit (the same run).
 
 Scoring starts on the first day with at least `--start-games` games before it (default 200,
 about three weeks): before that 538 carries last season's ratings and we know nothing.
@@ -23,6 +27,7 @@ about three weeks): before that 538 carries last season's ratings and we know no
 from __future__ import annotations
 
 import argparse
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,9 +35,13 @@ from datetime import date
 from itertools import groupby
 
 import numpy as np
+from betmesh.common.v1 import sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
 
 from services.quotes.domain import basketball
 from services.quotes.domain.markets import centre_line_e2
+from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
+from services.quotes.domain.snapshots import demo_basketball_snapshot, snapshot_hash
 from services.quotes.fitting.basketball import (
     DEFAULT_RIDGE,
     DEFAULT_XI,
@@ -40,6 +49,7 @@ from services.quotes.fitting.basketball import (
     BasketballFit,
     Game,
     fit,
+    fit_basketball_snapshot,
     read_games,
 )
 
@@ -250,6 +260,27 @@ def print_report(title: str, report: Report) -> None:
     )
 
 
+def price_week(snapshot: snapshot_pb2.ModelSnapshot, fixtures: int, seed: int = 11) -> int:
+    """Prices `fixtures` random pairings of the snapshot's teams (every basketball market);
+    returns the number of markets."""
+    rng = random.Random(seed)
+    teams = [t.participant_id for t in snapshot.basketball.teams]
+    key = snapshot_hash(snapshot)
+    markets = 0
+    for n in range(fixtures):
+        home, away = rng.sample(teams, 2)
+        fixture = sport_pb2.Fixture(
+            fixture_id=f"week-{n}",
+            sport=sport_pb2.SPORT_BASKETBALL,
+            home=sport_pb2.Participant(participant_id=home),
+            away=sport_pb2.Participant(participant_id=away),
+        )
+        quote_set = price_fixture(fixture, snapshot, key, [], None, sport_pb2.SPORT_BASKETBALL)
+        quote_digest(canonicalise(quote_set))
+        markets += len(quote_set.markets)
+    return markets
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quotes.basketball_quality")
     parser.add_argument("--start-games", type=int, default=200)
@@ -257,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ridge", type=float, default=DEFAULT_RIDGE)
     parser.add_argument("--all", action="store_true", help="also score from the second day")
     parser.add_argument("--sensitivity", action="store_true", help="xi x ridge grid")
+    parser.add_argument("--week-fixtures", type=int, default=700)
     args = parser.parse_args(argv)
 
     games, digest = read_games(SHIPPED_DATA)
@@ -272,6 +304,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{fit_seconds * 1000:.1f} ms; home advantage {full.home_advantage:.2f} points, "
         f"mean total {full.mean_total:.1f}, sigmas margin {full.margin_sigma:.2f} / "
         f"total {full.total_sigma:.2f}"
+    )
+
+    started = time.perf_counter()
+    season, season_digest = read_games(SHIPPED_DATA)
+    refitted = fit_basketball_snapshot(
+        season,
+        date.fromordinal(season[-1].day.toordinal() + 1),
+        args.xi,
+        args.ridge,
+        training_data_digest=season_digest,
+    )
+    fitted = time.perf_counter() - started
+    markets = price_week(refitted, args.week_fixtures)
+    refit_to_priced = time.perf_counter() - started
+    started = time.perf_counter()
+    price_week(demo_basketball_snapshot(), args.week_fixtures)
+    demo_priced = time.perf_counter() - started
+    print(
+        f"refit to priced, {args.week_fixtures} fixtures ({markets} markets): "
+        f"{refit_to_priced:.2f} s (read + fit + snapshot {fitted * 1000:.0f} ms); "
+        f"baseline, the demo snapshot's week without a fit: {demo_priced:.2f} s"
     )
 
     def fitter(past: Sequence[Game], day: date) -> BasketballFit:

@@ -90,11 +90,11 @@ def course(
     elif sport == sport_pb2.SPORT_BASKETBALL:
         home = away = 0
         for i in range(states):
-            elapsed = (i + 1) * 2_400 // (states + 1)
+            elapsed = (i + 1) * 2_880 // (states + 1)
             home += rng.randint(10, 30)
             away += rng.randint(10, 30)
             state = game_state_pb2.GameState(
-                period=min(4, elapsed // 600 + 1), elapsed_seconds=elapsed, event_sequence=i + 1
+                period=min(4, elapsed // 720 + 1), elapsed_seconds=elapsed, event_sequence=i + 1
             )
             state.basketball.home_points, state.basketball.away_points = home, away
             yield state

@@ -69,7 +69,7 @@ def operator(mesh: Mesh) -> Operator:
 
 PARTICIPANTS = {
     sport_pb2.SPORT_FOOTBALL: ("fb:liverpool", "fb:man-city"),
-    sport_pb2.SPORT_TENNIS: ("tn:sinner", "tn:alcaraz"),
+    sport_pb2.SPORT_TENNIS: ("tn:jannik-sinner", "tn:carlos-alcaraz"),  # the shipped fit's ids
     sport_pb2.SPORT_BASKETBALL: ("bb:celtics", "bb:thunder"),
 }
 NAMES = {

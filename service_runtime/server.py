@@ -5,7 +5,8 @@ each hosted service), reflection outside production, keepalive settings that mat
 clients', and every service method wrapped with its span, authentication and error mapping
 (service_runtime.handlers). `run_service` is the process entry point:
 it starts the host and shuts down gracefully on SIGTERM/SIGINT: health goes NOT_SERVING, the
-server drains for the grace period, background tasks stop, spans are flushed.
+server drains for the grace period, the declared background tasks stop (within a bound,
+service_runtime.background), the on_stop hooks run, spans are flushed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.background import Background, BackgroundTasks
 from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
 from service_runtime.metrics import serve_prometheus
@@ -58,6 +61,10 @@ class Registration:
 
 
 Hook = Callable[[], Awaitable[None]]
+# How long stopping waits for cancelled background tasks before it reports and leaves them.
+BACKGROUND_STOP_SECONDS = 5.0
+# The exit status of a process that had to leave a background task behind (a bug to fix).
+EXIT_TASKS_STUCK = 70
 
 
 @dataclass
@@ -68,12 +75,18 @@ class ServiceHost:
     authenticator: Authenticator = field(default_factory=AnonymousAuthenticator)
     on_start: Sequence[Hook] = ()
     on_stop: Sequence[Hook] = ()
+    # Started once the port is open, stopped before the on_stop hooks (service_runtime.background).
+    background: Sequence[Background] = ()
+    background_stop_seconds: float = BACKGROUND_STOP_SECONDS
     port: int = 0
     metrics_port: int = -1
     health_port: int = -1
     _health_server: grpc.aio.Server | None = None
     _server: grpc.aio.Server | None = None
     _health: health.aio.HealthServicer | None = None
+    _background: BackgroundTasks | None = None
+    # Background tasks that did not stop in time: the process cannot end cleanly with them.
+    stuck_tasks: list[str] = field(default_factory=list)
 
     async def start(self) -> int:
         configure_tracing(self.service)
@@ -140,6 +153,8 @@ class ServiceHost:
         for name in ["", *(r.name for r in self.registrations)]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._server, self._health = server, health_servicer
+        self._background = BackgroundTasks(self.background)
+        self._background.start()
         log.info(
             "serving", extra={"port": self.port, "services": [r.name for r in self.registrations]}
         )
@@ -154,6 +169,10 @@ class ServiceHost:
         if self._health_server is not None:
             await self._health_server.stop(0)
             self._health_server = None
+        if self._background is not None:
+            # Before the hooks close the pools and clients the tasks use.
+            self.stuck_tasks = await self._background.stop(self.background_stop_seconds)
+            self._background = None
         for hook in self.on_stop:
             try:
                 await hook()
@@ -191,6 +210,14 @@ def run_service(
         if inspect.isawaitable(host):
             host = await host
         await serve_until_signalled(host)
+        if host.stuck_tasks:
+            # asyncio.run would cancel them once more and then wait for them without end.
+            log.critical(
+                "exiting with background tasks left running", extra={"tasks": host.stuck_tasks}
+            )
+            shutdown_tracing()
+            logging.shutdown()
+            os._exit(EXIT_TASKS_STUCK)
 
     try:
         asyncio.run(main())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -13,6 +11,7 @@ import redis.asyncio as aioredis
 from betmesh.live.v1 import live_odds_service_pb2, live_odds_service_pb2_grpc
 from opentelemetry.metrics import MeterProvider
 
+from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
 from services.live.adapters.gateway_fixtures import GatewayFixtures
@@ -30,6 +29,8 @@ log = logging.getLogger(__name__)
 SERVICE = "betmesh.live"
 SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
 REDIS_WAIT_SECONDS = 10.0
+# The longest wait after failed watchdog or repricing passes.
+BACKOFF_SECONDS = 5.0
 
 
 def build(settings: LiveSettings, meters: MeterProvider | None = None) -> ServiceHost:
@@ -74,40 +75,34 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             lease_seconds=config.lease_seconds,
             clock=time.time,
         )
-    cadence_timer: list[asyncio.Task[None]] = []
     servicer = LiveOddsServicer(store, streams, repricer=repricer, liveness=liveness)
 
     async def check_redis() -> None:
         # Fail at start, not on the first event, when Redis is unreachable.
         await client.ping()
 
-    async def watch_feeds() -> None:
-        # Every process watches: a dead feed is caught even when the process that ingested
-        # its events is gone. A suspension is one transaction; two processes never double it.
-        while True:
-            try:
-                await liveness.sweep()
-            except Exception:
-                log.exception("feed liveness check failed")
-            # redis-py can turn a cancellation into its own error (caught above or per fixture
-            # in the sweep): a stop must still end the loop, or the process never exits.
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
-            await asyncio.sleep(settings.feed_check_seconds)
-
-    async def start_repricing() -> None:
-        cadence_timer.append(asyncio.create_task(watch_feeds()))
-        if repricer is not None:
-            cadence_timer.append(
-                asyncio.create_task(repricer.run_forever(settings.repricing.tick_seconds))
+    # Every process watches: a dead feed is caught even when the process that ingested its
+    # events is gone. A suspension is one transaction; two processes never double it. Retried
+    # within seconds after a failure (Redis back): a dead feed's markets must not stay open.
+    background: list[Background] = [
+        every(
+            "feed liveness",
+            settings.feed_check_seconds,
+            liveness.sweep,
+            max_backoff=max(settings.feed_check_seconds, BACKOFF_SECONDS),
+        )
+    ]
+    if repricer is not None:
+        background.append(
+            every(
+                "live repricing",
+                settings.repricing.tick_seconds,
+                repricer.run_due,
+                max_backoff=max(settings.repricing.tick_seconds, BACKOFF_SECONDS),
             )
+        )
 
     async def stop_repricing() -> None:
-        for task in cadence_timer:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if repricer is not None:
             await repricer.close()
 
@@ -132,6 +127,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
                 ),
             )
         ],
-        on_start=[check_redis, streams.start, start_repricing],
+        on_start=[check_redis, streams.start],
         on_stop=[stop_repricing, stop_streams, close_redis],
+        background=background,
     )

@@ -32,6 +32,7 @@ from betmesh.common.v1 import game_state_pb2, market_pb2
 from betmesh.events.v1 import events_pb2
 from redis.exceptions import WatchError
 
+from service_runtime.background import stopping
 from service_runtime.events import EventPublisher, Topic
 from services.live.domain.game import MatchStatus
 from services.live.domain.repricing import FEED_LOST, OPERATOR, status_event
@@ -172,6 +173,8 @@ class RedisLiveness:
                 if await self._suspend_lost(fixture_id, cutoff):
                     suspended.append(fixture_id)
             except Exception:
+                if stopping():
+                    raise  # a cancellation that redis-py turned into an error: stop here
                 # One fixture's bad state must not leave every other dead feed's markets open.
                 log.exception("feed liveness check failed for one fixture")
         return suspended

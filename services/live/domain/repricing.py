@@ -366,14 +366,6 @@ class Repricer:
         if self.on_priced is not None:
             await self.on_priced(fixture_id, quote_set)
 
-    async def run_forever(self, tick_seconds: float) -> None:
-        while True:
-            try:
-                await self.run_due()
-            except Exception:
-                log.exception("live cadence tick failed")
-            await asyncio.sleep(tick_seconds)
-
     async def close(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:

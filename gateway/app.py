@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
 from service_runtime import postgres
+from service_runtime.background import every
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.server import Registration, ServiceHost
@@ -185,24 +185,36 @@ def build(settings: GatewaySettings) -> ServiceHost:
         log.warning("no BETMESH_GATEWAY_BETS_ADDRESS: the return-to-player controller is off")
     consensus = ConsensusGatewayServicer(gateway, scheduler, guard, canary)
     fixture_servicer = FixtureServicer(fixtures, scheduler)
-    timer: list[asyncio.Task[None]] = []
+    # Pre-match pricing passes on a timer, and at once when fixtures change (scheduler.wake).
+    background = (
+        [
+            every(
+                "pre-match pricing",
+                settings.scheduler_interval_seconds,
+                scheduler.run_pass,
+                wake=scheduler.woken,
+            )
+        ]
+        if settings.scheduler_interval_seconds > 0
+        else []
+    )
+    if steering is not None:
+        background.append(
+            every(
+                "return-to-player steering",
+                settings.rtp.interval_seconds,
+                steering.step,
+                retry=settings.rtp.retry_seconds,
+                max_backoff=settings.rtp.retry_seconds,
+            )
+        )
 
     async def start() -> None:
         if engine is not None:
             # Before the port opens: no call may reach a schema older than the code.
             await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
-        if steering is not None:
-            timer.append(asyncio.create_task(steering.run_forever()))
-        if settings.scheduler_interval_seconds > 0:
-            timer.append(
-                asyncio.create_task(scheduler.run_forever(settings.scheduler_interval_seconds))
-            )
 
     async def close() -> None:
-        for task in timer:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await channels.close()
         if redis_client is not None:
             await redis_client.aclose()
@@ -230,4 +242,5 @@ def build(settings: GatewaySettings) -> ServiceHost:
         ],
         on_start=[start],
         on_stop=[close],
+        background=background,
     )

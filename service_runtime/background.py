@@ -5,7 +5,9 @@ A service lists its background work on its host (`ServiceHost(background=[...])`
 - `every(name, seconds, step)`: a periodic step (an outbox relay, a sweep, a cadence tick). The
   host runs it at once, then `seconds` after each end. A step that returns True ran a full
   batch and is run again at once; a step that raises is logged and retried after a back-off
-  that doubles from `seconds` up to `max_backoff`. `wake` (an asyncio.Event) cuts a wait short.
+  that doubles from `retry` (by default `seconds`) up to `max_backoff`. A step that logged its
+  own failure raises `StepFailed` (no traceback then). `wake` (an asyncio.Event) cuts a wait
+  short.
 - `forever(name, run)`: a long-running coroutine (an event consumer). One that returns has
   finished; one that crashes is restarted after a back-off that doubles up to `max_backoff`,
   reset once it ran that long without failing. `stop` is called before cancellation, so that
@@ -51,6 +53,10 @@ FIRST_RESTART_SECONDS = 0.5
 TASK_ATTRIBUTE = "betmesh.task"
 
 
+class StepFailed(Exception):
+    """A step's failure it has described (logged) itself: retried, logged without a traceback."""
+
+
 @dataclass(frozen=True)
 class Background:
     """One declared background task (made by `every` or `forever`)."""
@@ -62,10 +68,11 @@ class Background:
     max_backoff: float
     wake: asyncio.Event | None = None
     stop: Callable[[], None] | None = None
+    retry: float | None = None  # the first wait after a failure (default: the interval)
 
     def backoff(self, failures: int) -> float:
         """The wait after the `failures`-th failure in a row (1, 2, ...)."""
-        first = self.interval if self.kind == "every" else FIRST_RESTART_SECONDS
+        first = self.retry or (self.interval if self.kind == "every" else FIRST_RESTART_SECONDS)
         return float(min(first * 2 ** min(failures - 1, 32), max(first, self.max_backoff)))
 
 
@@ -76,11 +83,12 @@ def every(
     *,
     max_backoff: float = DEFAULT_MAX_BACKOFF_SECONDS,
     wake: asyncio.Event | None = None,
+    retry: float | None = None,
 ) -> Background:
     """Runs `step` now and then `seconds` after each end (at once when it returns True)."""
-    if seconds <= 0:
-        raise ValueError(f"{name}: the interval must be positive, not {seconds}")
-    return Background(name, "every", step, seconds, max_backoff, wake=wake)
+    if seconds <= 0 or (retry is not None and retry <= 0):
+        raise ValueError(f"{name}: the interval and retry must be positive, not {seconds}/{retry}")
+    return Background(name, "every", step, seconds, max_backoff, wake=wake, retry=retry)
 
 
 def forever(
@@ -239,7 +247,7 @@ class BackgroundTasks:
         _failures.add(1, {TASK_ATTRIBUTE: declared.name})
         log.warning(
             "background task crashed; restarting" if restarting else "background step failed",
-            exc_info=exc,
+            exc_info=None if isinstance(exc, StepFailed) else exc,
             extra={
                 "task": declared.name,
                 "failures": failures,

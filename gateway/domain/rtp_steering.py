@@ -8,7 +8,6 @@ GetReturnToPlayerReport, so nothing reads another service's tables.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from gateway.domain.rtp_controller import RtpController, RtpPolicy, YearFigures
+from service_runtime.background import StepFailed
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ class RtpSteering:
         if self.on_change is not None:
             self.on_change(scale)
 
-    async def run_forever(self) -> None:
-        while True:
-            ok = await self.read_once()
-            await asyncio.sleep(self.policy.interval_seconds if ok else self.policy.retry_seconds)
+    async def step(self) -> None:
+        """One reading for the runtime's timer (app.py declares it): a failed one is retried
+        after the policy's retry_seconds (service_runtime.background)."""
+        if not await self.read_once():
+            raise StepFailed("return-to-player figures unavailable")

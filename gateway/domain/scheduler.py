@@ -14,7 +14,6 @@ that a quorum of the sport's replicas know (they list theirs newest first).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -67,7 +66,9 @@ class PreMatchScheduler:
     concurrency: int = 32
     canary: SnapshotCanary | None = None
     clock: Callable[[], float] = time.time
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when fixtures change: the runtime's timer (app.py) runs a pass at once, not at the
+    # next tick.
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # On-demand pricing in flight per fixture: a burst of bets on a fixture nobody has priced
     # yet costs one consensus call, not one per bet.
@@ -122,8 +123,8 @@ class PreMatchScheduler:
         )
 
     def wake(self) -> None:
-        """Asks the timer loop for a pass now (fixtures changed)."""
-        self._wake.set()
+        """Asks the timer for a pass now (fixtures changed)."""
+        self.woken.set()
 
     async def run_pass(self, horizon_days: int = 0) -> PassReport:
         async with self._lock:  # one pass at a time: the timer and an operator may collide
@@ -196,14 +197,3 @@ class PreMatchScheduler:
             },
         )
         return report
-
-    async def run_forever(self, interval_seconds: float) -> None:
-        while True:
-            # Cleared before the pass, so a wake-up that arrives during it brings another pass.
-            self._wake.clear()
-            try:
-                await self.run_pass()
-            except Exception:  # a failed pass is retried on the next tick, never fatal
-                log.exception("pre-match pricing pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval_seconds)

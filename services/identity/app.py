@@ -12,6 +12,7 @@ from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 
 from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.background import Background, every
 from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.tokens import TokenAuthenticator
@@ -82,6 +83,7 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
     )
     on_start: list[Hook] = []
     on_stop: list[Hook] = []
+    background: list[Background] = []
     franceconnect: FranceConnect | None = None
     accounts: Accounts | None = None
     kyc: PaidKyc | None = None
@@ -113,20 +115,10 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
         on_stop.append(close)
         if settings.sweep_interval_seconds > 0:
             sweeper = Sweeper(store, register, announcer, accounts.clock)
-            interval = settings.sweep_interval_seconds
-            sweeping: list[asyncio.Task[None]] = []
-
-            async def start_sweeping() -> None:
-                sweeping.append(asyncio.create_task(sweeper.run_every(interval)))
-
-            async def stop_sweeping() -> None:
-                for task in sweeping:
-                    task.cancel()
-                await asyncio.gather(*sweeping, return_exceptions=True)
-
-            on_start.append(start_sweeping)
-            # Before the database and Redis close under it.
-            on_stop.insert(0, stop_sweeping)
+            # Stopped by the host before the on_stop hooks close the database and Redis.
+            background.append(
+                every("identity sweep", settings.sweep_interval_seconds, sweeper.step)
+            )
         if settings.franceconnect is not None:
             config = settings.franceconnect
             if settings.franceconnect_decryption_key_file is not None:
@@ -178,5 +170,6 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
         authenticator=_authenticator(settings, keys),
         on_start=on_start,
         on_stop=on_stop,
+        background=background,
     )
     return IdentityProcess(host, webhooks)

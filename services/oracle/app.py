@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import redis.asyncio as aioredis
 from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.postgres import create_engine, migrate
@@ -34,16 +34,11 @@ log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 60.0
 
 
-async def _relay(oracle: Oracle, interval: float) -> None:
+async def relay_step(oracle: Oracle) -> None:
     """The outbox relay: events a publish failure or a crash left behind go out eventually."""
-    while True:
-        try:
-            sent = await oracle.announce_pending()
-            if sent:
-                log.info("pending result events announced", extra={"count": sent})
-        except Exception:
-            log.warning("event relay pass failed", exc_info=True)
-        await asyncio.sleep(interval)
+    sent = await oracle.announce_pending()
+    if sent:
+        log.info("pending result events announced", extra={"count": sent})
 
 
 def make_publisher(
@@ -106,37 +101,29 @@ async def announce_final(
     return len(notices)
 
 
-async def publish_loop(
+async def publish_step(
     publisher: ChainPublisher,
     store: PostgresResultStore,
     events: EventPublisher | None,
-    interval: float,
     lease: WalletLease | None = None,
-    max_wait: float = MAX_RETRY_SECONDS,
 ) -> None:
-    # Consecutive passes that found no usable RPC endpoint: waits grow to a bound, never stop
-    # (an endpoint comes back, a quota resets at 00:00 UTC, an operator adds a URL).
-    failures = 0
-    while True:
-        try:
-            if lease is not None and not await asyncio.to_thread(lease.try_hold):
-                await asyncio.sleep(interval)  # another instance is this wallet's sender
-                continue
-            await asyncio.to_thread(publisher.step)
-            await announce_final(publisher, store, events)
-            failures = 0
-        except QuotaExhausted:
-            failures += 1
-            log.critical(
-                "every RPC endpoint is out of quota (HTTP 402): publishing waits; add an"
-                " endpoint or raise the plan"
-            )
-        except AllEndpointsFailed:
-            failures += 1
-            log.error("no RPC endpoint answers: publishing waits", exc_info=True)
-        except Exception:
-            log.warning("publication pass failed; retrying", exc_info=True)
-        await asyncio.sleep(max(interval, min(interval * 2**failures, max_wait)))
+    """One publishing pass. A failed pass is retried by the runtime after a back-off that grows
+    to a bound and never stops (an endpoint comes back, a quota resets at 00:00 UTC, an
+    operator adds a URL)."""
+    if lease is not None and not await asyncio.to_thread(lease.try_hold):
+        return  # another instance is this wallet's sender
+    try:
+        await asyncio.to_thread(publisher.step)
+    except QuotaExhausted:
+        log.critical(
+            "every RPC endpoint is out of quota (HTTP 402): publishing waits; add an"
+            " endpoint or raise the plan"
+        )
+        raise
+    except AllEndpointsFailed:
+        log.error("no RPC endpoint answers: publishing waits")
+        raise
+    await announce_final(publisher, store, events)
 
 
 async def build(
@@ -156,35 +143,31 @@ async def build(
     publisher = make_publisher(settings, store, channels) if settings.publishing else None
     bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None
     servicer = OracleServicer(oracle)
-    tasks: list[asyncio.Task[None]] = []
     lease = WalletLease(engine, publisher.wallet) if publisher is not None else None
-
-    async def start() -> None:
-        if events is not None:
-            tasks.append(asyncio.create_task(_relay(oracle, settings.event_relay_interval_seconds)))
-        if publisher is not None:
-            # The chain id is learnt by the first publishing pass: a provider down (or out of
-            # quota) at start-up must not stop the service from taking observations.
-            servicer.chain_ids = lambda: publisher.known_chain_id
-            servicer.contract_address = publisher.contract.address
-            tasks.append(
-                asyncio.create_task(
-                    publish_loop(
-                        publisher,
-                        store,
-                        bus,
-                        settings.publish_interval_seconds,
-                        lease,
-                        min(MAX_RETRY_SECONDS, settings.idle_check_seconds),
-                    )
-                )
+    background: list[Background] = []
+    if events is not None:
+        background.append(
+            every(
+                "result event relay",
+                settings.event_relay_interval_seconds,
+                lambda: relay_step(oracle),
             )
+        )
+    if publisher is not None:
+        # The chain id is learnt by the first publishing pass: a provider down (or out of
+        # quota) at start-up must not stop the service from taking observations.
+        servicer.chain_ids = lambda: publisher.known_chain_id
+        servicer.contract_address = publisher.contract.address
+        background.append(
+            every(
+                "chain publishing",
+                settings.publish_interval_seconds,
+                lambda: publish_step(publisher, store, bus, lease),
+                max_backoff=min(MAX_RETRY_SECONDS, settings.idle_check_seconds),
+            )
+        )
 
     async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if lease is not None:
             await asyncio.to_thread(lease.release)
         await channels.close()
@@ -202,6 +185,6 @@ async def build(
             )
         ],
         authenticator=authenticator or AnonymousAuthenticator(),
-        on_start=[start],
         on_stop=[stop],
+        background=background,
     )

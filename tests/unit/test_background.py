@@ -8,7 +8,7 @@ import contextlib
 
 import pytest
 
-from service_runtime.background import Background, BackgroundTasks, every, forever
+from service_runtime.background import Background, BackgroundTasks, StepFailed, every, forever
 
 # Hang guards only (a broken runner must fail the test, not hang it); never timing assertions.
 GUARD = 30.0
@@ -234,3 +234,27 @@ def test_backoff_doubles_from_the_interval_up_to_the_bound() -> None:
     assert [declared.backoff(n) for n in (1, 2, 3, 4, 100)] == [1.0, 2.0, 4.0, 5.0, 5.0]
     slow: Background = every("sweep", 3600.0, step, max_backoff=30.0)
     assert slow.backoff(3) == 3600.0  # never sooner than the interval
+
+
+def test_a_retry_shorter_than_the_interval_starts_the_backoff() -> None:
+    async def step() -> None:
+        return None
+
+    declared = every("rtp", 600.0, step, retry=5.0, max_backoff=5.0)
+    assert [declared.backoff(n) for n in (1, 2, 10)] == [5.0, 5.0, 5.0]
+
+
+async def test_a_step_failure_it_described_itself_is_retried() -> None:
+    calls = 0
+    second = asyncio.Event()
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StepFailed("figures unavailable")
+        second.set()
+
+    tasks = await started(BackgroundTasks([every("rtp", 3600, step, retry=0.001)]))
+    await asyncio.wait_for(second.wait(), GUARD)
+    await tasks.stop(GUARD)

@@ -114,18 +114,13 @@ class Sweeper:
             announced += 1
         return announced
 
-    async def run_every(self, interval_seconds: float) -> None:
-        """Sweeps now, then every interval, until cancelled; a failed sweep is retried then."""
-        while True:
-            try:
-                report = await self.sweep()
-                log.info(
-                    "identity sweep: %d newly excluded, %d lapses announced",
-                    report.newly_excluded,
-                    report.lapses_announced,
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("identity sweep failed; retrying at the next interval")
-            await asyncio.sleep(interval_seconds)
+    async def step(self) -> SweepReport:
+        """One sweep, logged: the runtime runs it every interval and retries a failed one
+        (service_runtime.background; app.py declares it)."""
+        report = await self.sweep()
+        log.info(
+            "identity sweep: %d newly excluded, %d lapses announced",
+            report.newly_excluded,
+            report.lapses_announced,
+        )
+        return report

@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import os
 import pkgutil
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import betmesh
@@ -27,12 +28,17 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
 from service_runtime.client_tokens import (
+    FETCH_TIMEOUT_SECONDS,
+    Fetch,
+    IssuedToken,
     TokenSource,
+    TokenUnavailable,
     audience_for_method,
     bearer_interceptors,
-    token_source_from_env,
+    read_secret_file,
 )
 from service_runtime.metrics import MethodMeter, rpc_metrics
+from service_runtime.settings import ClientSettings, Env, SettingsError
 from service_runtime.telemetry import STATUS_CODES, VERSION, traced
 from service_runtime.tls import secure_channel
 
@@ -259,3 +265,71 @@ class ChannelPool:
             await channel.close()
         if self.tokens is not None:
             await self.tokens.close()
+
+
+# ---- service tokens from identity (here, not in client_tokens: they open a channel) -------
+
+
+def identity_fetcher(
+    address: str, client_id: str, client_secret: str
+) -> tuple[Fetch, Callable[[], Awaitable[None]]]:
+    """IssueToken at the identity service; returns the fetch and how to close its channel."""
+    from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+
+    channel: grpc.aio.Channel | None = None
+
+    async def fetch(audience: str) -> IssuedToken:
+        nonlocal channel
+        if channel is None:  # created inside the running loop that uses it
+            channel = traced_channel(address)
+        stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
+        try:
+            answer = await stub.IssueToken(
+                identity_service_pb2.IssueTokenRequest(
+                    client_id=client_id, client_secret=client_secret, audience=audience
+                ),
+                timeout=FETCH_TIMEOUT_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            code = exc.code()
+            refused = code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+            raise TokenUnavailable(
+                "SERVICE_TOKEN_REFUSED" if refused else "IDENTITY_UNAVAILABLE",
+                f"identity answered {code.name} to IssueToken for {audience}",
+                {"audience": audience, "identity_code": code.name},
+            ) from None
+        expires = answer.access_token.expires_at
+        return IssuedToken(answer.access_token.token, expires.seconds + expires.nanos / 1e9)
+
+    async def close() -> None:
+        if channel is not None:
+            await channel.close()
+
+    return fetch, close
+
+
+def token_source_from_env(environ: Mapping[str, str] | None = None) -> TokenSource | None:
+    """The process's token source, or None when its calls carry no tokens (anonymous mode, or
+    a process without client credentials, whose calls reach open methods only)."""
+    env = Env(dict(environ) if environ is not None else dict(os.environ))
+    settings = ClientSettings.read(env)
+    env.check()
+    if settings.auth_mode != "tokens" or not settings.client_id:
+        return None
+    problems = []
+    if not settings.client_secret_file:
+        problems.append("BETMESH_CLIENT_SECRET_FILE is required with BETMESH_CLIENT_ID")
+    if not settings.identity_address:
+        problems.append("BETMESH_IDENTITY_ADDRESS is required with BETMESH_CLIENT_ID")
+    if problems:
+        raise SettingsError("invalid configuration: " + "; ".join(problems))
+    return credential_token_source(
+        settings.identity_address, settings.client_id, settings.client_secret_file
+    )
+
+
+def credential_token_source(identity_address: str, client_id: str, secret_file: str) -> TokenSource:
+    """Tokens for a client credential (its secret in `secret_file`), issued by identity."""
+    secret = read_secret_file(secret_file)
+    fetch, close = identity_fetcher(identity_address, client_id, secret)
+    return TokenSource(fetch, close=close)

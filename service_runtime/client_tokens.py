@@ -10,7 +10,10 @@ a token the call fails at once with UNAVAILABLE and a reason, never hangs past i
 `bearer_interceptors` are the grpc.aio client interceptors (all four call kinds) that add
 `authorization: Bearer <token>` for the called method's audience. `ChannelPool` installs them
 from the environment, so every service's outgoing calls carry tokens under
-BETMESH_AUTH_MODE=tokens without the service's code knowing.
+BETMESH_AUTH_MODE=tokens without the service's code knowing. Fetching a token from identity
+opens a channel, so the token sources that ask identity (`credential_token_source`,
+`token_source_from_env`) live in service_runtime.channels, which imports this module and not
+the other way round.
 
 Audience naming, defined once here and checked by TokenAuthenticator: a service's audience is
 the `service` its ServiceHost runs as, "betmesh.<area>", which is the proto package of its API
@@ -26,7 +29,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ import grpc
 from google.rpc import code_pb2
 
 from service_runtime.errors import STATUS_DETAILS_KEY, Unavailable, to_rpc_status
-from service_runtime.settings import ClientSettings, Env, SettingsError
+from service_runtime.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -193,46 +196,6 @@ class TokenSource:
             await self._close()
 
 
-def identity_fetcher(
-    address: str, client_id: str, client_secret: str
-) -> tuple[Fetch, Callable[[], Awaitable[None]]]:
-    """IssueToken at the identity service; returns the fetch and how to close its channel."""
-    from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
-
-    from service_runtime.channels import traced_channel
-
-    channel: grpc.aio.Channel | None = None
-
-    async def fetch(audience: str) -> IssuedToken:
-        nonlocal channel
-        if channel is None:  # created inside the running loop that uses it
-            channel = traced_channel(address)
-        stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
-        try:
-            answer = await stub.IssueToken(
-                identity_service_pb2.IssueTokenRequest(
-                    client_id=client_id, client_secret=client_secret, audience=audience
-                ),
-                timeout=FETCH_TIMEOUT_SECONDS,
-            )
-        except grpc.aio.AioRpcError as exc:
-            code = exc.code()
-            refused = code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-            raise TokenUnavailable(
-                "SERVICE_TOKEN_REFUSED" if refused else "IDENTITY_UNAVAILABLE",
-                f"identity answered {code.name} to IssueToken for {audience}",
-                {"audience": audience, "identity_code": code.name},
-            ) from None
-        expires = answer.access_token.expires_at
-        return IssuedToken(answer.access_token.token, expires.seconds + expires.nanos / 1e9)
-
-    async def close() -> None:
-        if channel is not None:
-            await channel.close()
-
-    return fetch, close
-
-
 def read_secret_file(path: str) -> str:
     """The client secret; refused unless only its owner can read it, or, beside the owner, only
     this process's own group may read it: a Kubernetes secret volume gets group read for the
@@ -254,33 +217,6 @@ def read_secret_file(path: str) -> str:
     if not secret:
         raise SettingsError(f"BETMESH_CLIENT_SECRET_FILE={path!r} is empty")
     return secret
-
-
-def token_source_from_env(environ: Mapping[str, str] | None = None) -> TokenSource | None:
-    """The process's token source, or None when its calls carry no tokens (anonymous mode, or
-    a process without client credentials, whose calls reach open methods only)."""
-    env = Env(dict(environ) if environ is not None else dict(os.environ))
-    settings = ClientSettings.read(env)
-    env.check()
-    if settings.auth_mode != "tokens" or not settings.client_id:
-        return None
-    problems = []
-    if not settings.client_secret_file:
-        problems.append("BETMESH_CLIENT_SECRET_FILE is required with BETMESH_CLIENT_ID")
-    if not settings.identity_address:
-        problems.append("BETMESH_IDENTITY_ADDRESS is required with BETMESH_CLIENT_ID")
-    if problems:
-        raise SettingsError("invalid configuration: " + "; ".join(problems))
-    return credential_token_source(
-        settings.identity_address, settings.client_id, settings.client_secret_file
-    )
-
-
-def credential_token_source(identity_address: str, client_id: str, secret_file: str) -> TokenSource:
-    """Tokens for a client credential (its secret in `secret_file`), issued by identity."""
-    secret = read_secret_file(secret_file)
-    fetch, close = identity_fetcher(identity_address, client_id, secret)
-    return TokenSource(fetch, close=close)
 
 
 def _unavailable(error: TokenUnavailable) -> grpc.aio.AioRpcError:

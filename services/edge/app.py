@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from service_runtime.client_tokens import TokenSource, credential_token_source
+from service_runtime.channels import credential_token_source
+from service_runtime.client_tokens import TokenSource
 from services.edge.auth import EdgeAuthenticator
 from services.edge.cors import Cors
 from services.edge.grpc_web import GrpcWebProxy, internal_error_response

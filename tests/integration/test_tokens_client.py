@@ -21,8 +21,8 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from joserfc.jwk import ECKey
 
 from service_runtime.auth import current_principal
-from service_runtime.channels import ChannelPool
-from service_runtime.client_tokens import TokenSource, token_source_from_env
+from service_runtime.channels import ChannelPool, token_source_from_env
+from service_runtime.client_tokens import TokenSource
 from service_runtime.method_rules import MethodRule
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.tokens import TokenAuthenticator, grpc_jwks_fetcher

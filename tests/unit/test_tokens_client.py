@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from service_runtime.channels import token_source_from_env
 from service_runtime.client_tokens import (
     IssuedToken,
     TokenSource,
     TokenUnavailable,
     audience_for_method,
     read_secret_file,
-    token_source_from_env,
 )
 from service_runtime.settings import SettingsError
 
@@ -242,3 +242,17 @@ def test_tokens_only_in_tokens_mode_with_credentials(tmp_path: Path) -> None:
         }
     )
     assert isinstance(found, TokenSource)
+
+
+def test_client_tokens_does_not_import_channels() -> None:
+    # channels imports client_tokens; the way back (to open identity's channel) would be a cycle.
+    import ast
+    from pathlib import Path
+
+    import service_runtime.client_tokens as module
+
+    tree = ast.parse(Path(module.__file__ or "").read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "service_runtime.channels" not in imported

@@ -19,9 +19,10 @@ from betmesh.bets.v1 import (
 
 from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
+from service_runtime.background import Background, every, forever
 from service_runtime.channels import ChannelPool
 from service_runtime.dead_letters import DeadLetterStore
-from service_runtime.events import EventConsumer, EventPublisher
+from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
@@ -41,6 +42,7 @@ from services.bets.domain.bets import BetsCore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
 from services.bets.metrics import BetsMetrics
+from services.bets.service_layer import commands
 from services.bets.service_layer.handlers import BetsService
 from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
@@ -110,26 +112,54 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     )
     servicer = BetServicer(service)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    tasks: list[asyncio.Task[None]] = []
-    consumers: list[EventConsumer] = []
+    # Background work (service_runtime.background): started once the port is open, stopped
+    # (cancelled, bounded) before the pools close. What a stopped step was doing is committed or
+    # rolled back, and redelivered events are idempotent.
+    background: list[Background] = []
+    if redis_client is not None:
+        for consumer in feeds.consumers(
+            redis_client,
+            settings.consumer_group,
+            settings.consumer_name,
+            settings.event_block_ms,
+            settings.event_policy,
+        ):
+            background.append(
+                forever(
+                    f"events {consumer.topic.value} ({consumer.group})",
+                    functools.partial(run_consumer, consumer),
+                    stop=consumer.stop,
+                )
+            )
+        # BetSettled and BetsVoided reach the bus only from the outbox.
+        publisher = EventPublisher(redis_client, "betmesh.bets")
 
-    async def recheck_chain(settlement: ChainSettlement) -> None:
+        async def relay() -> bool:
+            return await relay_outbox(store, publisher) > 0  # more may be queued: again at once
+
+        background.append(every("outbox relay", settings.decision_poll_seconds, relay))
+    # Live bets whose caller did not wait, or whose process died during the delay.
+    background.append(
+        every(
+            "due live bets",
+            settings.decision_poll_seconds,
+            lambda: service.decide_due_bets(commands.DecideDueBets()),
+        )
+    )
+    if chain is not None:
         # Announced results the chain did not show yet (lagging finality, a slow provider).
-        while True:
-            try:
-                await asyncio.to_thread(settlement.recheck)
-            except Exception:
-                log.exception("re-checking results against the chain failed")
-            await asyncio.sleep(settings.chain_recheck_seconds)
-
-    async def relay(publisher: EventPublisher) -> None:
-        while True:
-            try:
-                if await relay_outbox(store, publisher):
-                    continue
-            except Exception:
-                log.exception("publishing the outbox (settled and voided bets) failed")
-            await asyncio.sleep(settings.decision_poll_seconds)
+        background.append(
+            every(
+                "chain recheck",
+                settings.chain_recheck_seconds,
+                functools.partial(asyncio.to_thread, chain.recheck),
+            )
+        )
+    background.append(
+        every(
+            "cash-out offer purge", settings.cash_out_purge_interval_seconds, service.purge_offers
+        )
+    )
 
     async def start() -> None:
         # Every database call runs in a worker thread; the default pool (cores + 4) would queue
@@ -140,43 +170,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         # Before the port opens: no call may reach a schema older than the code.
         await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
         await feeds.load()
-        if redis_client is not None:
-            consumers.extend(
-                feeds.consumers(
-                    redis_client,
-                    settings.consumer_group,
-                    settings.consumer_name,
-                    settings.event_block_ms,
-                    settings.event_policy,
-                )
-            )
-            tasks.extend(asyncio.create_task(run_consumer(c)) for c in consumers)
-            # BetSettled and BetsVoided reach the bus only from the outbox.
-            tasks.append(asyncio.create_task(relay(EventPublisher(redis_client, "betmesh.bets"))))
-        # Live bets whose caller did not wait, or whose process died during the delay.
-        tasks.append(
-            asyncio.create_task(service.decide_due_forever(settings.decision_poll_seconds))
-        )
-        if chain is not None:
-            tasks.append(asyncio.create_task(recheck_chain(chain)))
-        tasks.append(
-            asyncio.create_task(
-                service.purge_offers_forever(settings.cash_out_purge_interval_seconds)
-            )
-        )
 
     async def stop() -> None:
-        for consumer in consumers:
-            consumer.stop()
-        for task in tasks:
-            task.cancel()
-        # Bounded: a task stuck in a client library must not hold the process up; whatever it
-        # was doing is either committed or rolled back, and redelivered events are idempotent.
-        if tasks:
-            _, stuck = await asyncio.wait(tasks, timeout=2)
-            if stuck:
-                log.warning("background tasks did not stop in time", extra={"count": len(stuck)})
-        tasks.clear()
         await channels.close()
         if redis_client is not None:
             await redis_client.aclose()
@@ -208,4 +203,5 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         authenticator=authenticator or AnonymousAuthenticator(),
         on_start=[start],
         on_stop=[stop],
+        background=background,
     )

@@ -5,7 +5,6 @@ place_bet SQL function, tested on PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -183,25 +182,18 @@ async def test_deciding_fetches_the_price_a_restarted_process_no_longer_holds() 
     assert world.prices.asked == [("prices", ("f1",))]
 
 
-async def test_the_due_task_survives_a_failed_pass() -> None:
+async def test_a_failed_due_pass_leaves_the_bet_to_the_next_pass() -> None:
+    # The runtime retries a failed pass (service_runtime.background, tests/unit/test_background.py).
     world = World()
     world.book.apply_quote_set(quotes("f1", world.clock, live=True))
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     world.clock.advance(6)
     world.store.due_failures = 1
-    passes = 0
-
-    async def two_passes(seconds: float) -> None:
-        nonlocal passes
-        passes += 1
-        if passes == 2:
-            raise asyncio.CancelledError
-
-    world.service._sleep = two_passes
-    with pytest.raises(asyncio.CancelledError):
-        await world.service.decide_due_forever(0.5)
-    # The first pass failed (logged), the second decided the bet.
+    with pytest.raises(ConnectionError):
+        await world.service.decide_due_bets(commands.DecideDueBets())
+    assert world.store.bets[bet.bet_id].status is not BetStatus.ACCEPTED
+    assert await world.service.decide_due_bets(commands.DecideDueBets()) == 1
     assert world.store.due_failures == 0
     assert world.store.bets[bet.bet_id].status is BetStatus.ACCEPTED
 

@@ -131,22 +131,9 @@ class BetsService:
             await self.decide_bet(commands.DecideBet(bet_id))
         return len(due)
 
-    async def decide_due_forever(self, poll_seconds: float) -> None:
-        """The background task behind DecideDueBets: a failed pass is logged and tried again."""
-        while True:
-            try:
-                await self.decide_due_bets(commands.DecideDueBets())
-            except Exception:
-                log.exception("deciding pending live bets failed")
-            await self._sleep(poll_seconds)
-
-    async def purge_offers_forever(self, interval_seconds: float) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.bets.purge_offers)
-            except Exception:
-                log.exception("purging expired cash-out offers failed")
-            await self._sleep(interval_seconds)
+    async def purge_offers(self) -> None:
+        """Forgets expired cash-out offers (a background step: app.py declares it)."""
+        await asyncio.to_thread(self.bets.purge_offers)
 
     # ---- reads ---------------------------------------------------------------------------
 

@@ -29,8 +29,7 @@ process itself rather than wait for it (server.py).
 A crashed or failing task does not fail the process's health: the usual cause is a dependency
 (Redis, PostgreSQL, the chain) that the served calls need as well, and a restarted process would
 find it down too. Failures are counted instead (`betmesh.background.failures`, by task) and a
-task's current run of failures is a gauge (`betmesh.background.failing`), which pages
-(deploy/monitoring/rules.yaml, BetmeshBackgroundFailing).
+task's current run of failures is a gauge (`betmesh.background.failing`; docs/operations.md).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ process itself rather than wait for it (server.py).
 A crashed or failing task does not fail the process's health: the usual cause is a dependency
 (Redis, PostgreSQL, the chain) that the served calls need as well, and a restarted process would
 find it down too. Failures are counted instead (`betmesh.background.failures`, by task) and a
-task's current run of failures is a gauge (`betmesh.background.failing`; docs/operations.md).
+task's current run of failures is a gauge (`betmesh.background.failing`), which pages after
+5 in a row for 5 min (BetmeshBackgroundFailing, deploy/monitoring/rules.yaml).
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """The refit job: fits every sport's model again and publishes the snapshots to the quotes store.
 
     python -m services.quotes.refit [--sport football] [--football-extra FILE ...] \
-        [--football-extra-dir DIR] --database-url postgresql://...   (or $BETMESH_DATABASE_URL)
+        [--football-extra-dir DIR] [--basketball-extra FILE ...] \
+        --database-url postgresql://...   (or $BETMESH_DATABASE_URL)
 
 Football is fitted on the shipped files plus the operator's own results and closing odds
-(`--football-extra`, and every *.csv of `--football-extra-dir`; data/football/README.md); a
+(`--football-extra`, and every *.csv of `--football-extra-dir`; data/football/README.md),
+basketball on the shipped season plus the operator's own results (`--basketball-extra`, and
+every *.csv of `--basketball-extra-dir`; services/quotes/fitting/basketball.py); another
 sport with a fitting module (`fit_shipped`) is fitted on its shipped data. Each snapshot is
 stored under its hash (idempotent: the same inputs give the same bytes, so an unchanged refit
 stores nothing new). Publishing is all this does: replicas read the store, and the gateway's
@@ -36,14 +39,20 @@ def extra_files(files: Sequence[Path], directory: Path | None) -> list[Path]:
 
 
 def fit_sport(
-    sport: sport_pb2.Sport.ValueType, football_extra: Sequence[Path]
+    sport: sport_pb2.Sport.ValueType,
+    football_extra: Sequence[Path],
+    basketball_extra: Sequence[Path] = (),
 ) -> snapshot_pb2.ModelSnapshot | None:
     """The sport's new snapshot, or None when the sport has no fitting job yet."""
     if sport == sport_pb2.SPORT_FOOTBALL:
-        # Imported here: only football takes the operator's files.
+        # Imported here: only football and basketball take the operator's files.
         from services.quotes.fitting.football import fit_football
 
         return fit_football(extra=football_extra)
+    if sport == sport_pb2.SPORT_BASKETBALL and basketball_extra:
+        from services.quotes.fitting.basketball import fit_basketball
+
+        return fit_basketball(extra=basketball_extra)
     fit = fitter(sport)
     return fit() if fit is not None else None
 
@@ -53,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sport", choices=sorted(SPORTS.values()), action="append")
     parser.add_argument("--football-extra", type=Path, action="append", default=[])
     parser.add_argument("--football-extra-dir", type=Path)
+    parser.add_argument("--basketball-extra", type=Path, action="append", default=[])
+    parser.add_argument("--basketball-extra-dir", type=Path)
     parser.add_argument("--database-url", default=os.environ.get("BETMESH_DATABASE_URL", ""))
     args = parser.parse_args(argv)
     if not args.database_url:
@@ -63,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = [s for s, name in SPORTS.items() if not args.sport or name in args.sport]
     try:
         extra = extra_files(args.football_extra, args.football_extra_dir)
+        basketball_extra = extra_files(args.basketball_extra, args.basketball_extra_dir)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -71,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = SPORTS[sport]
         began = time.perf_counter()
         try:
-            snapshot = fit_sport(sport, extra)
+            snapshot = fit_sport(sport, extra, basketball_extra)
         except (OSError, ResultsFormatError, ValueError) as exc:
             # One sport's bad input does not stop the others' refit; the exit code says it.
             print(f"error: {name}: {exc}", file=sys.stderr)

@@ -7,20 +7,25 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
 
 from bench.quotes.basketball_quality import failures, score, walk_forward
+from services.quotes import refit
 from services.quotes.domain.pricing import price_fixture
 from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting.basketball import (
     NBA_TEAMS,
     BasketballFit,
     Game,
+    GamesFormatError,
     NoTrainingData,
     fit,
+    fit_basketball,
     fit_shipped,
     participant_id,
     read_games,
@@ -203,3 +208,38 @@ def test_the_quality_check_passes_the_model_and_fails_a_random_one() -> None:
 
     noise = score(walk_forward(games, random_model, start_games=700))
     assert failures(noise)
+
+
+def _rating(snapshot: snapshot_pb2.ModelSnapshot, pid: str) -> float:
+    team = next(t for t in snapshot.basketball.teams if t.participant_id == pid)
+    return team.attack - team.defence
+
+
+def test_an_operators_results_refit_the_shipped_season(tmp_path: Path) -> None:
+    extra = tmp_path / "nba_2023_24.csv"
+    lines = ["date,home_team,away_team,home_pts,away_pts,neutral_site"]
+    # A new season in which the Spurs beat the Celtics by 30 every other day.
+    for k in range(20):
+        day = date(2023, 10, 24) + timedelta(days=2 * k)
+        home, away = ("SAS", "BOS") if k % 2 else ("BOS", "SAS")
+        spurs, celtics = 130, 100
+        lines.append(
+            f"{day},{home},{away},"
+            f"{spurs if home == 'SAS' else celtics},{celtics if home == 'SAS' else spurs},0"
+        )
+    extra.write_text("\n".join(lines) + "\n")
+    shipped = fit_shipped()
+    refitted = fit_basketball(extra=[extra])
+    assert refitted.fitted_at.ToDatetime().date() == date(2023, 12, 2)  # the day after its last
+    assert refitted.training_data_digest != shipped.training_data_digest
+    assert _rating(refitted, "bb:spurs") > _rating(shipped, "bb:spurs") + 3
+    assert _rating(refitted, "bb:celtics") < _rating(shipped, "bb:celtics") - 3
+    # The refit job's path: with files, the operator's fit; without, the shipped one.
+    via_job = refit.fit_sport(sport_pb2.SPORT_BASKETBALL, (), [extra])
+    assert via_job is not None and snapshot_hash(via_job) == snapshot_hash(refitted)
+    plain = refit.fit_sport(sport_pb2.SPORT_BASKETBALL, ())
+    assert plain is not None and snapshot_hash(plain) == snapshot_hash(shipped)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("date,home_team,away_team\n2023-10-24,BOS,SAS\n")
+    with pytest.raises(GamesFormatError):
+        fit_basketball(extra=[broken])

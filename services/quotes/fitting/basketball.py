@@ -26,7 +26,10 @@ leaves overtime points inside the total's normal, as these sigmas do.
 No look-ahead: `fit(games, as_of)` reads only games dated strictly before `as_of` (the data
 has dates, not tip-off times, so a day's games are predicted from the days before it).
 `fit_shipped()` fits the NBA 2022-23 season shipped in `data/basketball/` as of the day after
-its last game.
+its last game. No redistributable NBA results after it exist, so an operator refits on its own:
+`fit_basketball(extra=[...])` (`python -m services.quotes.refit --basketball-extra FILE`) adds
+its results files, of the shipped file's columns (date, home_team, away_team, home_pts,
+away_pts, neutral_site; the 538 columns may be empty), to the shipped season.
 """
 
 from __future__ import annotations
@@ -337,6 +340,33 @@ def fit_basketball_snapshot(
 ) -> snapshot_pb2.ModelSnapshot:
     """A frozen basketball snapshot from the games before `as_of` (its `fitted_at`)."""
     return fit_snapshot(fit(games, as_of, xi, ridge), as_of, training_data_digest, pricing_policy)
+
+
+def read_all(extra: Sequence[Path] = (), shipped: Path = SHIPPED_DATA) -> tuple[list[Game], str]:
+    """The shipped games and the operator's, sorted by date, and the training data's digest (the
+    shipped file's own digest when there is nothing extra). A game in two files (same day and
+    teams) is taken from the later file: an operator's file corrects the shipped one."""
+    games, digest = read_games(shipped)
+    if not extra:
+        return games, digest
+    by_key = {(g.day, g.home, g.away): g for g in games}
+    digests = [digest]
+    for path in extra:
+        more, more_digest = read_games(path)
+        digests.append(more_digest)
+        by_key.update({(g.day, g.home, g.away): g for g in more})
+    combined = "sha256:" + hashlib.sha256("\n".join(digests).encode()).hexdigest()
+    return sorted(by_key.values(), key=lambda g: g.day), combined
+
+
+def fit_basketball(
+    extra: Sequence[Path] = (), as_of: date | None = None
+) -> snapshot_pb2.ModelSnapshot:
+    """The basketball snapshot from the shipped season and the operator's results files, fitted
+    on every game before `as_of` (default: the day after the last one)."""
+    games, digest = read_all(extra)
+    day = as_of or games[-1].day + timedelta(days=1)
+    return fit_basketball_snapshot(games, day, training_data_digest=digest)
 
 
 @cache

@@ -766,6 +766,20 @@ class Mesh:
         self._make_certificates()
         # Quote replicas keep their model snapshots in PostgreSQL: they start once it is up.
         first = [c for c in self.children if c.spec.stage == 0]
+        # Meanwhile every sport's model is fitted on the shipped data into the snapshot cache
+        # (a file read when it already holds that fit), so that the replicas, which store it at
+        # start, read a file instead of fitting it nine times at once on a busy machine.
+        warm = (
+            subprocess.Popen(
+                [sys.executable, "-m", "services.quotes.shipped"],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if any(c.spec.module == "services.quotes" for c in first)
+            else None
+        )
         infra = threading.Thread(target=self._start_infra_guarded, name="infra", daemon=True)
         infra.start()
         infra.join(config.startup_timeout)
@@ -773,6 +787,12 @@ class Mesh:
             raise self._infra_error
         if infra.is_alive():
             raise MeshError("infrastructure did not start in time")
+        if warm is not None:
+            try:
+                warm.wait(config.startup_timeout)
+            except subprocess.TimeoutExpired:
+                warm.kill()  # the replicas fit for themselves
+                warm.wait()
         self._spawn(first, self.child_env())
         self._wait_serving(first)
         for stage in sorted({c.spec.stage for c in self.children} - {0}):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from pathlib import Path
 
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
@@ -19,7 +21,9 @@ from services.quotes.domain.snapshots import (
 )
 from services.quotes.servicer import QuoteServicer
 from services.quotes.settings import SNAPSHOTS_DEMO, QuotesSettings
-from services.quotes.shipped import demo_snapshots, shipped_snapshots
+from services.quotes.shipped import demo_snapshots, shipped_snapshot
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAME = quote_service_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -46,13 +50,22 @@ def build(settings: QuotesSettings) -> ServiceHost:
         if engine is not None:
             # Before the port opens: no call may reach a schema older than the code.
             await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
-        # Every sport's snapshot, so a fresh mesh prices all three at once: fitted on the
-        # shipped data (the cache makes this a file read after the first start).
+        # The replica's sport's snapshot, fitted on the shipped data (the cache makes this a
+        # file read after the first start; the launcher warms it while PostgreSQL starts).
+        # Replicas of each sport store their own: in a mesh they share the store.
+        began = time.perf_counter()
         if settings.startup_snapshots == SNAPSHOTS_DEMO:
             snapshots = demo_snapshots()
         else:
             cache = Path(settings.snapshot_cache) if settings.snapshot_cache else None
-            snapshots = await asyncio.to_thread(shipped_snapshots, cache)
+            snapshots = [await asyncio.to_thread(shipped_snapshot, settings.sport, cache)]
+        log.info(
+            "start-up snapshots",
+            extra={
+                "models": ",".join(s.model for s in snapshots),
+                "seconds": round(time.perf_counter() - began, 3),
+            },
+        )
         for snapshot in snapshots:
             await resolver.put(snapshot)
 

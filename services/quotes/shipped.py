@@ -11,6 +11,7 @@ fits, the others read its result).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -18,7 +19,9 @@ import importlib
 import importlib.util
 import logging
 import os
-from collections.abc import Callable, Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from betmesh.common.v1 import sport_pb2
@@ -30,6 +33,7 @@ from services.quotes.domain.snapshots import (
     demo_football_snapshot,
     demo_tennis_snapshot,
     snapshot_bytes,
+    snapshot_hash,
 )
 
 log = logging.getLogger(__name__)
@@ -124,6 +128,9 @@ def shipped_snapshot(
             partial = path.with_suffix(f".{os.getpid()}.tmp")
             partial.write_bytes(snapshot_bytes(snapshot))
             partial.replace(path)
+            for stale in cache_dir.glob(f"{name}-*.snapshot"):
+                if stale != path:  # fits of inputs that no longer are
+                    stale.unlink(missing_ok=True)
             return snapshot
     except OSError as exc:
         # A read-only file system (a container, a function) fits every time: a fit is seconds.
@@ -133,6 +140,24 @@ def shipped_snapshot(
 
 def shipped_snapshots(cache_dir: Path | None) -> list[snapshot_pb2.ModelSnapshot]:
     return [shipped_snapshot(sport, cache_dir) for sport in SPORTS]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m services.quotes.shipped [--cache DIR]`: fits every sport into the cache (the
+    launcher runs it while PostgreSQL starts, so replicas start on a warm cache)."""
+    parser = argparse.ArgumentParser(prog="python -m services.quotes.shipped")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".betmesh" / "snapshots")
+    args = parser.parse_args(argv)
+    for sport, name in SPORTS.items():
+        began = time.perf_counter()
+        snapshot = shipped_snapshot(sport, args.cache)
+        took = time.perf_counter() - began
+        print(f"{name}: {snapshot_hash(snapshot)} {snapshot.model} ({took:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 
 def demo_snapshots() -> list[snapshot_pb2.ModelSnapshot]:

@@ -235,7 +235,12 @@ def test_the_match_day_demo_plays_against_the_running_mesh(
     assert "match day finished: every phase worked" in out
     # Not a terminal: the live status comes as plain lines, without cursor control.
     assert "\r" not in out and "\x1b[" not in out
-    assert re.search(r"^  \.\. 5/6 the matches are played live .*\| ARS-CHE \d+-\d+ ", out, re.M)
+    # The live football match is two Premier League teams drawn from the fitted model.
+    assert re.search(
+        r"^  \.\. 5/6 the matches are played live .*\| [A-Z0-9]{2,3}-[A-Z0-9]{2,3} \d+-\d+ ",
+        out,
+        re.M,
+    )
     summary = json.loads(summary_file.read_text())
     total = summary["rows"]["total"]
     assert total["settled"] > 0 and total["taken"] > total["open"]

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from betmesh.common.v1 import sport_pb2
 
 from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
@@ -175,3 +176,25 @@ def test_shots_on_target_sharpen_the_ratings_of_a_league_without_odds() -> None:
     assert max(goals_only.values()) - min(goals_only.values()) < 1e-6  # every match 1-1
     with_shots = strength(0.7)
     assert with_shots["Shooter"] > max(v for k, v in with_shots.items() if k != "Shooter") + 0.3
+
+
+def test_the_launchers_warm_up_fills_the_cache_for_every_sport(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.quotes import shipped
+
+    assert shipped.main(["--cache", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["football", "tennis", "basketball"]
+    football = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, None)
+    assert f"football: {snapshot_hash(football)} " in lines[0]
+    fitted = {p.name.split("-")[0] for p in tmp_path.glob("*.snapshot")}
+    assert "football" in fitted
+    # A fit of other inputs (an older version's) is removed when the new one is written.
+    stale = tmp_path / "football-0000.snapshot"
+    stale.write_bytes(b"old")
+    for cached in tmp_path.glob("football-*.snapshot"):
+        if cached != stale:
+            cached.unlink()
+    shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
+    assert not stale.exists() and len(list(tmp_path.glob("football-*.snapshot"))) == 1

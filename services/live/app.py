@@ -20,6 +20,7 @@ from services.live.adapters.redis_journal import StreamJournal
 from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence, Repricer
+from services.live.service_layer.handlers import LiveHandlers
 from services.live.service_layer.streams import StreamService
 from services.live.servicer import LiveOddsServicer
 from services.live.settings import LiveSettings
@@ -44,7 +45,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             timeout=REDIS_WAIT_SECONDS,
         )
     )
-    store = RedisLiveStore(client, producer=SERVICE, hold_seconds=settings.hold_seconds)
+    store = RedisLiveStore(client, producer=SERVICE)
     liveness = RedisLiveness(
         client, producer=SERVICE, deadline_seconds=settings.feed_deadline_seconds
     )
@@ -75,7 +76,8 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             lease_seconds=config.lease_seconds,
             clock=time.time,
         )
-    servicer = LiveOddsServicer(store, streams, repricer=repricer, liveness=liveness)
+    handlers = LiveHandlers(store, settings.hold_seconds, liveness=liveness, repricer=repricer)
+    servicer = LiveOddsServicer(handlers, streams)
 
     async def check_redis() -> None:
         # Fail at start, not on the first event, when Redis is unreachable.

@@ -1,4 +1,5 @@
-"""LiveOddsService over gRPC: translates requests to the live core and back."""
+"""LiveOddsService over gRPC: translates requests to the service layer (services/live/
+service_layer/) and back."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from betmesh.live.v1 import live_odds_service_pb2 as pb
 from betmesh.live.v1 import live_odds_service_pb2_grpc
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
+from service_runtime.errors import InvalidArgument, Unimplemented
 from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 from service_runtime.tokens import PUBLIC_ROLE
-from services.live.adapters.redis_liveness import RedisLiveness
-from services.live.domain.game import MAX_FIXTURE_ID_LENGTH, MatchStatus
-from services.live.domain.ports import LiveStore
-from services.live.domain.repricing import Repricer
+from services.live.domain.game import MAX_FIXTURE_ID_LENGTH
 from services.live.domain.sequencing import Outcome
+from services.live.service_layer import commands
+from services.live.service_layer.handlers import LiveHandlers
 from services.live.service_layer.streams import StreamService
 
 Context = ServicerContext
@@ -34,16 +34,8 @@ OUTCOMES = {
 
 
 class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
-    def __init__(
-        self,
-        store: LiveStore,
-        streams: StreamService | None = None,
-        repricer: Repricer | None = None,
-        liveness: RedisLiveness | None = None,
-    ) -> None:
-        self.store = store
-        self.repricer = repricer
-        self.liveness = liveness
+    def __init__(self, handlers: LiveHandlers, streams: StreamService | None = None) -> None:
+        self.handlers = handlers
         self.streams = streams
         self._tracer = tracer(__name__)
 
@@ -64,14 +56,8 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
                 raise InvalidArgument(
                     "SOURCE_TOO_LONG", f"source has at most {MAX_SOURCE_LENGTH} characters"
                 )
-            decision = await self.store.ingest(event)
+            decision = await self.handlers.ingest_match_event(commands.IngestMatchEvent(event))
             span.set_attribute("betmesh.ingest.outcome", decision.outcome.value)
-            if self.liveness is not None:
-                # Applied, held or repeated: the feed is talking, so the match is watched.
-                await self.liveness.touch(event.source or UNNAMED_SOURCE, [event.fixture_id])
-        if decision.outcome == Outcome.APPLIED and self.repricer is not None:
-            # Bet stops are already out (with the state, in the ingest); the price follows.
-            self.repricer.poke(event.fixture_id)
         return pb.IngestMatchEventResponse(
             outcome=OUTCOMES[decision.outcome], applied_sequence=decision.applied_sequence
         )
@@ -79,7 +65,6 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
     async def SendFeedHeartbeat(
         self, request: pb.SendFeedHeartbeatRequest, context: Context
     ) -> pb.SendFeedHeartbeatResponse:
-        liveness = self._liveness()
         if not request.source:
             raise InvalidArgument("SOURCE_REQUIRED", "source is required")
         if len(request.source) > MAX_SOURCE_LENGTH:
@@ -97,12 +82,11 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
                 "INVALID_FIXTURE_ID",
                 f"fixture ids are 1..{MAX_FIXTURE_ID_LENGTH} characters",
             )
-        recovered = await liveness.touch(request.source, sorted(set(request.fixture_ids)))
-        if self.repricer is not None:
-            for fixture_id in recovered:
-                self.repricer.poke(fixture_id)
+        beat = await self.handlers.send_feed_heartbeat(
+            commands.SendFeedHeartbeat(request.source, tuple(request.fixture_ids))
+        )
         return pb.SendFeedHeartbeatResponse(
-            deadline_ms=int(liveness.deadline_seconds * 1000), recovered_fixture_ids=recovered
+            deadline_ms=int(beat.deadline_seconds * 1000), recovered_fixture_ids=beat.recovered
         )
 
     async def SuspendFixture(
@@ -112,75 +96,27 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
             raise InvalidArgument(
                 "REASON_TOO_LONG", f"reason has at most {MAX_REASON_LENGTH} characters"
             )
-        await self._live_fixture(request.fixture_id)
-        if await self._liveness().hold(request.fixture_id, True):
-            principal = current_principal.get()
-            log.warning(
-                "fixture suspended by an operator",
-                extra={
-                    "fixture_id": request.fixture_id,
-                    "operator": principal.subject if principal is not None else "",
-                    "reason": request.reason,
-                },
-            )
+        _check_fixture_id(request.fixture_id)
+        await self.handlers.suspend_fixture(
+            commands.SuspendFixture(request.fixture_id, request.reason, current_principal.get())
+        )
         return pb.SuspendFixtureResponse()
 
     async def ResumeFixture(
         self, request: pb.ResumeFixtureRequest, context: Context
     ) -> pb.ResumeFixtureResponse:
-        await self._live_fixture(request.fixture_id)
-        if await self._liveness().hold(request.fixture_id, False):
-            principal = current_principal.get()
-            log.warning(
-                "fixture resumed by an operator",
-                extra={
-                    "fixture_id": request.fixture_id,
-                    "operator": principal.subject if principal is not None else "",
-                },
-            )
-            if self.repricer is not None:
-                self.repricer.poke(request.fixture_id)
+        _check_fixture_id(request.fixture_id)
+        await self.handlers.resume_fixture(
+            commands.ResumeFixture(request.fixture_id, current_principal.get())
+        )
         return pb.ResumeFixtureResponse()
-
-    def _liveness(self) -> RedisLiveness:
-        if self.liveness is None:
-            raise Unimplemented("NOT_IMPLEMENTED", "feed liveness is not configured here")
-        return self.liveness
-
-    async def _live_fixture(self, fixture_id: str) -> None:
-        if not fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        if len(fixture_id) > MAX_FIXTURE_ID_LENGTH:
-            raise InvalidArgument(
-                "INVALID_FIXTURE_ID", f"fixture ids are 1..{MAX_FIXTURE_ID_LENGTH} characters"
-            )
-        game = await self.store.game(fixture_id)
-        if game is None:
-            raise NotFound(
-                "FIXTURE_NOT_FOUND",
-                "no match event has been applied for this fixture",
-                {"fixture_id": fixture_id},
-            )
-        if game.status != MatchStatus.LIVE:
-            raise FailedPrecondition(
-                "FIXTURE_NOT_LIVE",
-                f"the fixture is {game.status.value.lower()}; only live fixtures are suspended "
-                "here",
-                {"fixture_id": fixture_id, "status": game.status.value},
-            )
 
     async def GetGameState(
         self, request: pb.GetGameStateRequest, context: Context
     ) -> pb.GetGameStateResponse:
         if not request.fixture_id:
             raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        game = await self.store.game(request.fixture_id)
-        if game is None:
-            raise NotFound(
-                "FIXTURE_NOT_FOUND",
-                f"no match event has been applied for fixture {request.fixture_id}",
-                {"fixture_id": request.fixture_id},
-            )
+        game = await self.handlers.game(request.fixture_id)
         return pb.GetGameStateResponse(fixture_id=game.fixture_id, state=game.state)
 
     async def StreamOdds(  # type: ignore[override]
@@ -205,11 +141,17 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
         return pb.UpdateSubscriptionResponse(filter=applied)
 
 
-# Liveness counts per feed; a feed that does not name itself is this one.
-UNNAMED_SOURCE = "unnamed"
-
 # Set by the edge on anonymous visitors' public streams (services/edge/grpc_web.py).
 PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
+
+
+def _check_fixture_id(fixture_id: str) -> None:
+    if not fixture_id:
+        raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
+    if len(fixture_id) > MAX_FIXTURE_ID_LENGTH:
+        raise InvalidArgument(
+            "INVALID_FIXTURE_ID", f"fixture ids are 1..{MAX_FIXTURE_ID_LENGTH} characters"
+        )
 
 
 def _partner(context: Context) -> str:

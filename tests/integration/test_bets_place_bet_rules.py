@@ -28,6 +28,7 @@ from betmesh.identity.v1 import identity_service_pb2 as ipb
 
 from service_runtime.postgres import migrate
 from services.bets.domain.bets import _MAY_BET, BetRules, placement_messages
+from services.bets.domain.ledger import AccountKind, player_held, player_wallet
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "bets" / "migrations"
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -107,15 +108,20 @@ class Book:
         )
         # The hold touches account rows in id order, whichever came first: a held account
         # older than the wallet takes the other branch of the function.
-        kinds = ["held", "wallet"] if held_first else ["wallet"]
-        for kind in kinds if wallet is not None else []:
+        # Opened as the Python ledger opens them (the function finds them by these codes).
+        accounts = [player_held(player, "EUR"), player_wallet(player, "EUR")]
+        for account in accounts[0 if held_first else 1 :] if wallet is not None else []:
             self.run(
                 "INSERT INTO bets.accounts (code, currency, kind, player_id, normal_side,"
-                " allow_negative, balance_minor) VALUES (:code, 'EUR', :kind, :p, -1, false, :b)",
-                code=f"player:{player}:{kind}",
-                kind=f"player_{kind}",
+                " allow_negative, balance_minor) VALUES (:code, :currency, :kind, :p, :side,"
+                " :negative, :b)",
+                code=account.code,
+                currency=account.currency,
+                kind=account.kind.value,
                 p=player,
-                b=wallet if kind == "wallet" else 0,
+                side=account.normal_side,
+                negative=account.allow_negative,
+                b=wallet if account.kind is AccountKind.PLAYER_WALLET else 0,
             )
         return player
 
@@ -159,11 +165,23 @@ class Book:
         return Outcome(*row)
 
     def balance(self, player: str, kind: str) -> int | None:
-        value = self.run(
-            "SELECT balance_minor FROM bets.accounts WHERE code = :c AND currency = 'EUR'",
-            c=f"player:{player}:{kind}",
-        ).scalar()
-        return None if value is None else int(value)
+        account = (player_wallet if kind == "wallet" else player_held)(player, "EUR")
+        row = self.run(
+            "SELECT balance_minor, kind, normal_side, allow_negative, player_id"
+            " FROM bets.accounts WHERE code = :c AND currency = :currency",
+            c=account.code,
+            currency=account.currency,
+        ).first()
+        if row is None:
+            return None
+        # One held account whoever opens it: the function opens it as the ledger would.
+        assert tuple(row[1:]) == (
+            account.kind.value,
+            account.normal_side,
+            account.allow_negative,
+            account.player_id,
+        )
+        return int(row[0])
 
     def exposure(self, fixture: str) -> dict[tuple[str, str], tuple[int, int]]:
         rows = self.run(

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from services.bets.domain.bet_ports import (
-    Liabilities,
     MarketExposureRow,
     Placed,
     PlacementRules,
@@ -30,7 +29,7 @@ from services.bets.domain.model import (
     GameSnapshot,
     Leg,
 )
-from services.bets.domain.ports import Charge, DepositCap, IdempotencyRecord
+from services.bets.domain.ports import Charge, IdempotencyRecord, SevenDayCap
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.statement import StatementRow
 
@@ -52,8 +51,8 @@ class FakeBetSession:
         found = self.store.bets.get(bet_id)
         return copy.deepcopy(found)
 
-    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
-        return Liabilities({}, {})
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
+        return None
 
     def game(self, fixture_id: str) -> GameSnapshot | None:
         return self.store.game_states.get(fixture_id)
@@ -223,8 +222,8 @@ class FakeLedgerSession:
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
         return WalletBalance(player_id, currency, 0, 0)
 
-    def deposit_cap(self, player_id: str) -> DepositCap:
-        return DepositCap(None, None, None)
+    def deposit_cap(self, player_id: str) -> SevenDayCap:
+        return SevenDayCap(None, None, None)
 
     def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
         return 0

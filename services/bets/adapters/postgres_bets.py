@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,6 @@ from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
 from services.bets.domain.bet_ports import (
-    Liabilities,
     MarketExposureRow,
     Placed,
     PlacementRules,
@@ -41,6 +40,7 @@ from services.bets.domain.model import (
     PlayerStanding,
     Rejection,
 )
+from services.bets.domain.ports import SevenDayCap
 from services.bets.domain.statement import StatementRow
 
 _BET_COLUMNS = (
@@ -322,7 +322,7 @@ class PostgresBetSession(PostgresLedgerSession):
         ).first()
         return None if row is None else _row_to_bet(row)
 
-    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
         fixtures = sorted({leg.fixture_id for leg in legs})
         # Fixture rows are locked in id order before any account row, in every path.
         # An upsert that touches the row locks it, created or not: one round trip per fixture.
@@ -353,22 +353,6 @@ class PostgresBetSession(PostgresLedgerSession):
                 for leg in sorted(legs, key=lambda x: (x.fixture_id, x.market_id))
             ],
         )
-        if liability_minor <= 0:
-            return Liabilities({}, {})
-        rows = self.connection.execute(
-            sa.text(
-                "SELECT fixture_id, market_id, max(liability_minor) AS worst"
-                " FROM bets.selection_exposure WHERE fixture_id = ANY(:f)"
-                " GROUP BY fixture_id, market_id"
-            ),
-            {"f": fixtures},
-        ).all()
-        wanted = {(leg.fixture_id, leg.market_id) for leg in legs}
-        markets = {(r.fixture_id, r.market_id): int(r.worst) for r in rows}
-        totals: dict[str, int] = {}
-        for (fixture_id, _), worst in markets.items():
-            totals[fixture_id] = totals.get(fixture_id, 0) + max(worst, 0)
-        return Liabilities({k: v for k, v in markets.items() if k in wanted}, totals)
 
     def game(self, fixture_id: str) -> GameSnapshot | None:
         row = self.connection.execute(
@@ -796,7 +780,7 @@ class PostgresBetStore:
         said_at: datetime,
         raise_delay_seconds: float,
     ) -> None:
-        """A first cap or a cut applies at once; a raise waits out the delay (ANJ: 48 h)."""
+        """Records what identity said, as the domain decides (SevenDayCap.changed)."""
         cap_column, pending_column, at_column, said_column = columns
         with self.engine.begin() as connection:
             connection.execute(
@@ -813,20 +797,16 @@ class PostgresBetStore:
             cap, pending, pending_at, said = row
             if said is not None and said > said_at:
                 return
-            current = cap
-            if pending is not None and pending_at is not None and pending_at <= said_at:
-                current = pending
-            params: dict[str, Any] = {"p": player_id, "t": said_at}
-            if current is None or cap_minor <= current:
-                params.update(cap=cap_minor, pending=None, at=None)
-            else:
-                earliest = said_at.timestamp() + raise_delay_seconds
-                at = max(effective_at.timestamp(), earliest)
-                params.update(
-                    cap=current,
-                    pending=cap_minor,
-                    at=datetime.fromtimestamp(at, tz=said_at.tzinfo),
-                )
+            after = SevenDayCap(cap, pending, pending_at).changed(
+                cap_minor, effective_at, said_at, timedelta(seconds=raise_delay_seconds)
+            )
+            params: dict[str, Any] = {
+                "p": player_id,
+                "t": said_at,
+                "cap": after.cap_minor,
+                "pending": after.pending_cap_minor,
+                "at": after.pending_effective_at,
+            }
             connection.execute(
                 sa.text(
                     f"UPDATE bets.players SET {cap_column} = :cap, {pending_column} = :pending,"

@@ -21,7 +21,7 @@ from services.bets.domain.ledger import (
     player_held,
     player_wallet,
 )
-from services.bets.domain.ports import DepositCap, IdempotencyRecord
+from services.bets.domain.ports import IdempotencyRecord, SevenDayCap
 
 SCHEMA = "bets"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -180,7 +180,7 @@ class PostgresLedgerSession:
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
         return read_wallet(self.connection, player_id, currency)
 
-    def deposit_cap(self, player_id: str) -> DepositCap:
+    def deposit_cap(self, player_id: str) -> SevenDayCap:
         row = self.connection.execute(
             sa.text(
                 "SELECT deposit_cap_minor, pending_deposit_cap_minor,"
@@ -189,7 +189,7 @@ class PostgresLedgerSession:
             ),
             {"p": player_id},
         ).first()
-        return DepositCap(None, None, None) if row is None else DepositCap(*row)
+        return SevenDayCap(None, None, None) if row is None else SevenDayCap(*row)
 
     def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
         total = self.connection.execute(

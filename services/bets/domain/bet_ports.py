@@ -21,14 +21,6 @@ from services.bets.domain.statement import StatementRow
 
 
 @dataclass(frozen=True)
-class Liabilities:
-    """House worst-case losses after a bet's exposure is added."""
-
-    markets: dict[tuple[str, str], int]
-    fixtures: dict[str, int]
-
-
-@dataclass(frozen=True)
 class SettledNotice:
     event_id: str
     bet_id: str
@@ -104,9 +96,11 @@ class BetSession(Protocol):
 
     def lock_bet(self, bet_id: str) -> Bet | None: ...
 
-    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> Liabilities:
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
         """Adds (or with a negative amount, removes) a bet's liability on each leg's selection,
-        holding the fixtures' rows until commit so concurrent bets see each other."""
+        holding the fixtures' rows until commit so concurrent bets see each other. The limits on
+        the house's liability are bets.place_bet's rule (services/bets/sql/place_bet.sql): the
+        paths here only take exposure off, or put back what a settlement rollback reopens."""
         ...
 
     def game(self, fixture_id: str) -> GameSnapshot | None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
@@ -56,9 +56,14 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True)
-class DepositCap:
-    """A player's 7-day deposit cap as identity announced it (ANJ: set before the first
-    deposit; a raise applies after 48 h, a cut at once)."""
+class SevenDayCap:
+    """A player's 7-day deposit or stake cap as identity announced it (ANJ: set before the
+    first deposit or bet; a raise applies after 48 h, a cut at once).
+
+    The one Python home of these rules. bets.place_bet reads the stake cap in force itself
+    (services/bets/sql/place_bet.sql: it must, under the player's lock, in the bet's one
+    statement), with the same definition as `in_force`; both are tested at the exact instant
+    (tests/unit/test_bets_caps.py, tests/integration/test_bets_place_bet_rules.py)."""
 
     cap_minor: int | None
     pending_cap_minor: int | None
@@ -72,6 +77,16 @@ class DepositCap:
         ):
             return self.pending_cap_minor
         return self.cap_minor
+
+    def changed(
+        self, cap_minor: int, effective_at: datetime, said_at: datetime, raise_delay: timedelta
+    ) -> SevenDayCap:
+        """The cap after identity said `cap_minor` at `said_at`: a first cap or a cut applies
+        at once; a raise waits out the delay, or until `effective_at` if that is later."""
+        current = self.in_force(said_at)
+        if current is None or cap_minor <= current:
+            return SevenDayCap(cap_minor, None, None)
+        return SevenDayCap(current, cap_minor, max(effective_at, said_at + raise_delay))
 
 
 class LedgerSession(Protocol):
@@ -94,7 +109,7 @@ class LedgerSession(Protocol):
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance: ...
 
-    def deposit_cap(self, player_id: str) -> DepositCap:
+    def deposit_cap(self, player_id: str) -> SevenDayCap:
         """The player's deposit cap, their row locked until the session ends: two deposits
         of one player cannot both fit under it."""
         ...

@@ -8,12 +8,13 @@ dependency for what is one statement.
 
 How it works: a migration that (re)installs a function names the file and the sha256 of the
 statement it was written for (`SQL_FILES` in the migration; the file less its leading comment,
-which the database never sees). `install` runs the file only while it
-still has that digest; once the file is edited, an older migration leaves the function to the
-newer migration that pins the new digest. So a fresh database gets, revision by revision, no
-body newer than its revision, and if the file is edited without a migration no revision installs
-it and tests/integration/test_bets_sql_functions.py fails (the installed function differs from
-the file), instead of production keeping the old body while the tests pass on the new.
+which the database never sees). `install` runs the file only while it still has that digest;
+once the file is edited, an older migration leaves the function to the newer migration that
+pins the new digest. So a fresh database gets, revision by revision, no body newer than its
+revision; and a file edited without a migration is installed by no revision, which
+tests/integration/test_bets_sql_functions.py reports (the newest pin is not the file's digest,
+and a fresh database's function differs from the file), instead of production keeping the old
+body while the tests pass on the new.
 """
 
 from __future__ import annotations

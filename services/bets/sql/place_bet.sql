@@ -8,7 +8,9 @@
 --   2. the offer's own verdict (p_offer_rejection);
 --   3. the 7-day stake cap: stakes placed at or after p_window_start (not REJECTED; a partly
 --      cashed-out stake still counts in full) + this stake must not exceed the cap in force
---      (a pending raise once its effective time <= p_now) (RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED);
+--      (a pending raise once its effective time <= p_now: SevenDayCap.in_force's definition,
+--      services/bets/domain/ports.py, which deposits and recording identity's changes use;
+--      read here as it must be, under the player's lock) (RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED);
 --   4. open stakes (PENDING and ACCEPTED) + this stake <= p_max_open (ABOVE_PLAYER_MAX);
 --   5. the house's liability: the worst selection of each market <= p_max_market
 --      (ABOVE_MARKET_MAX), the sum of the worst of each market of a fixture <= p_max_fixture

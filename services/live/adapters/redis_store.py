@@ -5,8 +5,10 @@ Per fixture, two hashes:
   holds the last applied sequence);
 - `<prefix>:held:<fixture_id>`: sequence -> held_at (8-byte big-endian float) + MatchEvent bytes.
 
-An ingest is an optimistic transaction: WATCH both hashes, read, decide in Python
-(`sequencing.decide`), then MULTI/EXEC the writes. If another process changed the fixture in
+An ingest is an optimistic transaction: WATCH both hashes, read, hand what was read to the
+planner the service layer gives (services/live/service_layer/ingestion.py, which asks
+domain/ingest.py's `plan_ingest`), then MULTI/EXEC the plan's writes as they are: this adapter
+decides nothing. If another process changed the fixture in
 between, EXEC fails and the ingest starts again from a fresh read, so an event is applied once
 and in order whichever process receives it. The GameStateChanged events are appended to the
 event stream inside the same MULTI, so the bus sees exactly the applied events, in sequence
@@ -21,8 +23,9 @@ Repricing state, per fixture, shared by every live process (see domain/repricing
   `snapshot_hash`);
 - `<prefix>:due` (sorted set): fixture -> when it is next due for a reprice (0: at once);
 - `<prefix>:lease:<fixture_id>`: the process repricing the fixture now (SET NX PX).
-An ingest writes the MarketStatusChanged events of the applied events (suspension, hand-over,
-deactivation), the repricing fields and "due at once" in its own MULTI, with the game state.
+An ingest writes the plan's events (GameStateChanged, and the MarketStatusChanged of a
+suspension, hand-over or deactivation), its repricing fields and its place in the queue in its
+own MULTI, with the game state.
 """
 
 from __future__ import annotations
@@ -41,20 +44,19 @@ from redis.exceptions import WatchError
 
 from service_runtime.errors import Aborted
 from service_runtime.events import EventPublisher, Topic
-from services.live.domain.game import DEFAULT_BEST_OF_SETS, LiveGame, MatchStatus
+from services.live.domain.game import LiveGame, MatchStatus
+from services.live.domain.ingest import Due, IngestPlan
+from services.live.domain.ports import Planner
 from services.live.domain.repricing import (
-    CLOCK_STARTS,
-    CLOCK_STOPS,
     FEED_LOST,
     OPERATOR,
     Completion,
     FixtureView,
     MatchClock,
     PricingTarget,
-    status_changes,
     status_event,
 )
-from services.live.domain.sequencing import Decision, HeldEvent, decide
+from services.live.domain.sequencing import HeldEvent
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +98,10 @@ class RedisLiveStore:
         client: aioredis.Redis,
         *,
         producer: str,
-        hold_seconds: float,
-        best_of_sets: int = DEFAULT_BEST_OF_SETS,
         prefix: str = "betmesh:live",
     ) -> None:
         self.client = client
         self.producer = producer
-        self.hold_seconds = hold_seconds
-        self.best_of_sets = best_of_sets
         self.prefix = prefix
         self._locks = _KeyedLocks()
 
@@ -127,64 +125,40 @@ class RedisLiveStore:
         raw = await self.client.hgetall(self._game_key(fixture_id))
         return _decode_game(fixture_id, _as_bytes(raw))
 
-    async def ingest(self, event: me.MatchEvent) -> Decision:
-        async with self._locks.hold(event.fixture_id):
-            return await self._ingest(event)
+    async def apply(self, fixture_id: str, planner: Planner) -> IngestPlan:
+        async with self._locks.hold(fixture_id):
+            return await self._apply(fixture_id, planner)
 
-    async def _ingest(self, event: me.MatchEvent) -> Decision:
-        game_key, held_key = self._game_key(event.fixture_id), self._held_key(event.fixture_id)
+    async def _apply(self, fixture_id: str, planner: Planner) -> IngestPlan:
+        game_key, held_key = self._game_key(fixture_id), self._held_key(fixture_id)
         async with self.client.pipeline(transaction=True) as pipe:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     await pipe.watch(game_key, held_key)
-                    game = _decode_game(event.fixture_id, _as_bytes(await pipe.hgetall(game_key)))
+                    game = _decode_game(fixture_id, _as_bytes(await pipe.hgetall(game_key)))
                     held = _decode_held(_as_bytes(await pipe.hgetall(held_key)))
                     seconds, micros = await pipe.time()
-                    decision = decide(
-                        game,
-                        held,
-                        event,
-                        seconds + micros / 1e6,
-                        hold_seconds=self.hold_seconds,
-                        best_of_sets=self.best_of_sets,
-                    )
-                    if not decision.changed:
+                    plan = planner(game, held, seconds + micros / 1e6)
+                    if not plan.decision.changed:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return decision
+                        return plan
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    events = [event] + [held[sequence].event for sequence in decision.release]
-                    await self._write(
-                        pipe, decision, game_key, held_key, events, seconds + micros / 1e6
-                    )
+                    await self._write(pipe, fixture_id, plan)
                     await pipe.execute()
                 except WatchError:
                     continue
-                for dropped in decision.discarded:
-                    log.warning(
-                        "held match event dropped",
-                        extra={
-                            "fixture_id": event.fixture_id,
-                            "sequence": dropped.sequence,
-                            "reason": dropped.reason,
-                            "detail": dropped.message,
-                        },
-                    )
-                return decision
+                return plan
         raise Aborted(
             "CONCURRENT_UPDATE",
-            f"fixture {event.fixture_id} kept changing under this ingest; retry",
-            {"fixture_id": event.fixture_id},
+            f"fixture {fixture_id} kept changing under this ingest; retry",
+            {"fixture_id": fixture_id},
         )
 
     async def _write(
-        self,
-        pipe: aioredis.client.Pipeline,
-        decision: Decision,
-        game_key: str,
-        held_key: str,
-        events: list[me.MatchEvent],
-        now: float,
+        self, pipe: aioredis.client.Pipeline, fixture_id: str, plan: IngestPlan
     ) -> None:
+        decision = plan.decision
+        game_key, held_key = self._game_key(fixture_id), self._held_key(fixture_id)
         if decision.applied and decision.game is not None:
             game = decision.game
             await pipe.hset(
@@ -207,54 +181,15 @@ class RedisLiveStore:
             )
         # A publisher on the pipeline queues its XADD in this transaction.
         publisher = EventPublisher(pipe, self.producer)
-        pricing: dict[str, bytes | str | float | int] = {}
-        for applied, event in zip(decision.applied, events, strict=False):
-            changed = events_pb2.GameStateChanged(
-                fixture_id=applied.fixture_id,
-                state=applied.state,
-                match_status=applied.status.value,
-            )
-            if event.HasField("occurred_at"):
-                changed.event_time.CopyFrom(event.occurred_at)
-            await publisher.publish(
-                Topic.GAME_STATE_CHANGED, events_pb2.EventEnvelope(game_state_changed=changed)
-            )
-            # Bet stops go out with the state that caused them, never later, never lost.
-            for change in status_changes(event, applied):
-                await publisher.publish(
-                    Topic.MARKET_STATUS_CHANGED,
-                    events_pb2.EventEnvelope(market_status_changed=change),
-                )
-                # After the hand-over no live market is open until the first live price.
-                if change.status in (
-                    market_pb2.MARKET_STATUS_SUSPENDED,
-                    market_pb2.MARKET_STATUS_HANDED_OVER,
-                ):
-                    pricing["suspended"] = 1
-                elif change.status == market_pb2.MARKET_STATUS_DEACTIVATED:
-                    pricing["suspended"] = 0
-            if event.type in CLOCK_STARTS:
-                pricing["clock_running"] = 1
-            elif event.type in CLOCK_STOPS:
-                pricing["clock_running"] = 0
-            pricing["clock_elapsed"] = applied.state.elapsed_seconds
-            pricing["clock_at"] = now
-            if event.type != me.MATCH_EVENT_TYPE_CLOCK:
-                pricing["last_event_at"] = now
-            if (
-                event.type == me.MATCH_EVENT_TYPE_MATCH_STARTED
-                and event.fixture.home.participant_id
-                and event.fixture.away.participant_id
-            ):
-                pricing["fixture"] = event.fixture.SerializeToString(deterministic=True)
-        if decision.applied and decision.game is not None:
-            fixture_id = decision.game.fixture_id
-            await pipe.hset(self._pricing_key(fixture_id), mapping=pricing)  # type: ignore[arg-type]
-            if decision.game.status == MatchStatus.LIVE:
-                # Due at once (0 sorts before any clock): the next reprice takes this event.
-                await pipe.zadd(self._due_key, {fixture_id: 0})
-            elif decision.game.finished:
-                await pipe.zrem(self._due_key, fixture_id)
+        for envelope in plan.publications:
+            await publisher.publish(_topic(envelope), envelope)
+        if plan.pricing:
+            await pipe.hset(self._pricing_key(fixture_id), mapping=dict(plan.pricing))  # type: ignore[arg-type]
+        if plan.due == Due.NOW:
+            # Due at once (0 sorts before any clock): the next reprice takes this event.
+            await pipe.zadd(self._due_key, {fixture_id: 0})
+        elif plan.due == Due.DROP:
+            await pipe.zrem(self._due_key, fixture_id)
 
     # ---- repricing (services.live.domain.repricing.RepricingStore) ---------------------------
 
@@ -354,6 +289,15 @@ class RedisLiveStore:
             f"fixture {fixture_id} kept changing while its reprice completed",
             {"fixture_id": fixture_id},
         )
+
+
+def _topic(envelope: events_pb2.EventEnvelope) -> Topic:
+    kind = envelope.WhichOneof("payload")
+    if kind == "game_state_changed":
+        return Topic.GAME_STATE_CHANGED
+    if kind == "market_status_changed":
+        return Topic.MARKET_STATUS_CHANGED
+    raise ValueError(f"live does not publish {kind}")
 
 
 def _as_bytes(raw: Mapping[bytes | str, bytes | str]) -> dict[bytes, bytes]:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from betmesh.common.v1 import game_state_pb2, sport_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 
-from service_runtime.errors import FailedPrecondition, InvalidArgument
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from service_runtime.limits import check_within_contract
 from services.live.domain import basketball, football, tennis
 
@@ -158,6 +158,24 @@ def check_not_finished(game: LiveGame) -> None:
             f"fixture {game.fixture_id} is {game.status.value.lower()}; it takes no more events",
             {"fixture_id": game.fixture_id, "status": game.status.value},
         )
+
+
+def check_operator_can_stop(fixture_id: str, game: LiveGame | None) -> LiveGame:
+    """An operator stops (or resumes) only a fixture in play: before kick-off its pre-match
+    markets are the gateway's, after the end there is nothing left to stop."""
+    if game is None:
+        raise NotFound(
+            "FIXTURE_NOT_FOUND",
+            "no match event has been applied for this fixture",
+            {"fixture_id": fixture_id},
+        )
+    if game.status != MatchStatus.LIVE:
+        raise FailedPrecondition(
+            "FIXTURE_NOT_LIVE",
+            f"the fixture is {game.status.value.lower()}; only live fixtures are suspended here",
+            {"fixture_id": fixture_id, "status": game.status.value},
+        )
+    return game
 
 
 def apply_event(game: LiveGame, event: me.MatchEvent) -> LiveGame:

@@ -94,6 +94,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             max_backoff=max(settings.feed_check_seconds, BACKOFF_SECONDS),
         )
     ]
+    background.extend(streams.background())
     if repricer is not None:
         background.append(
             every(

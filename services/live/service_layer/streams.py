@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from opentelemetry.metrics import MeterProvider, Observation
 
+from service_runtime.background import Background, forever
 from service_runtime.errors import (
     Aborted,
     FailedPrecondition,
@@ -88,7 +89,6 @@ class StreamService:
         self.epoch = ""
         self.signer: TokenSigner | None = None
         self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         # The streams this process holds, with the connection holding each.
         self._owned: dict[str, Owner] = {}
 
@@ -105,22 +105,28 @@ class StreamService:
         self.signer = TokenSigner(key.encode(), self.settings.token_max_age_seconds)
         await self.reader.bootstrap(self.hub)
         self._stopping.clear()
-        self._tasks = [
-            asyncio.create_task(self.reader.tail(self.hub, self._stopping)),
-            asyncio.create_task(self.writer.run(self._stopping)),
-            asyncio.create_task(self.registry.listen(self._on_control, self._stopping)),
-            asyncio.create_task(self._refresh_loop()),
-            asyncio.create_task(self._producers_loop()),
+
+    def background(self) -> list[Background]:
+        """The journal tail and writer, the control channel, ownership refresh and producer
+        status: run, restarted if they crash, and stopped (flag first, then cancellation) by
+        the host once the port is open (app.py; service_runtime.background). start() has read
+        the book they start from."""
+        stopping = self._stopping
+        return [
+            forever("stream tail", lambda: self.reader.tail(self.hub, stopping), stop=stopping.set),
+            forever("stream writer", lambda: self.writer.run(stopping), stop=stopping.set),
+            forever(
+                "stream control",
+                lambda: self.registry.listen(self._on_control, stopping),
+                stop=stopping.set,
+            ),
+            forever("stream ownership refresh", self._refresh_loop, stop=stopping.set),
+            forever("producer status", self._producers_loop, stop=stopping.set),
         ]
 
     async def stop(self) -> None:
+        """After the host stopped the background tasks: hand the journal's lead over."""
         self._stopping.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
         with contextlib.suppress(Exception):
             await self.writer.resign()
 

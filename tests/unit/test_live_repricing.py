@@ -11,11 +11,18 @@ from betmesh.live.v1 import match_event_pb2 as me
 
 from services.live.domain.game import LiveGame, apply_event, new_game
 from services.live.domain.repricing import (
+    FEED_LOST,
+    OPERATOR,
     Cadence,
+    Completion,
     MatchClock,
+    PricingTarget,
     break_point,
+    fixture_hold,
+    plan_completion,
     project_clock,
     status_changes,
+    status_event,
 )
 from services.live.repricing_settings import RepricingSettings
 from services.live.settings import LiveSettings
@@ -146,3 +153,72 @@ def test_a_script_out_of_order_is_refused() -> None:
     }
     with pytest.raises(ScriptError):
         load(script)
+
+
+# ---- what a completed reprice writes (plan_completion; the Redis adapter executes it) ------
+
+
+def _completion(**changes: object) -> Completion:
+    reopen = status_event("fx", market_pb2.MARKET_STATUS_ACTIVE, "REPRICED", 7)
+    fields: dict[str, object] = {
+        "fixture_id": "fx",
+        "sequence": 7,
+        "next_due": 60.0,
+        "reopen": reopen,
+        "feed_epoch": 2,
+    }
+    fields.update(changes)
+    return Completion(**fields)  # type: ignore[arg-type]
+
+
+def test_a_reprice_reopens_a_suspended_fixture_nothing_holds() -> None:
+    plan = plan_completion(_completion(), suspended=True, hold=None, feed_epoch=2)
+    assert [(c.status, c.reason) for c in plan.publications] == [
+        (market_pb2.MARKET_STATUS_ACTIVE, "REPRICED")
+    ]
+    assert (plan.fields, plan.next_due) == ({"suspended": 0}, 60.0)
+    # Already open: nothing to say again.
+    assert (
+        plan_completion(_completion(), suspended=False, hold=None, feed_epoch=2).publications == ()
+    )
+
+
+@pytest.mark.parametrize("hold", [FEED_LOST, OPERATOR])
+def test_a_held_fixture_is_stopped_again_after_its_price_never_reopened(hold: str) -> None:
+    plan = plan_completion(_completion(), suspended=True, hold=hold, feed_epoch=2)
+    [stop] = plan.publications
+    assert (stop.status, stop.reason, stop.event_sequence) == (
+        market_pb2.MARKET_STATUS_SUSPENDED,
+        hold,
+        7,
+    )
+    assert "suspended" not in plan.fields
+
+
+def test_a_price_from_before_the_feed_came_back_does_not_reopen_and_is_due_at_once() -> None:
+    plan = plan_completion(_completion(), suspended=True, hold=None, feed_epoch=3)
+    assert (plan.publications, dict(plan.fields), plan.next_due) == ((), {}, 0)
+
+
+def test_a_failed_reprice_suspends_only_an_open_fixture_and_stores_its_target() -> None:
+    suspend = status_event("fx", market_pb2.MARKET_STATUS_SUSPENDED, "NO_PRICE", 7)
+    target = PricingTarget(sport_pb2.Fixture(fixture_id="fx"), "sha256:ab")
+    plan = plan_completion(
+        _completion(reopen=None, suspend=suspend, target=target),
+        suspended=False,
+        hold=None,
+        feed_epoch=2,
+    )
+    assert [c.reason for c in plan.publications] == ["NO_PRICE"]
+    assert plan.fields["suspended"] == 1
+    assert plan.fields["snapshot_hash"] == b"sha256:ab"
+    already = plan_completion(
+        _completion(reopen=None, suspend=suspend), suspended=True, hold=None, feed_epoch=2
+    )
+    assert already.publications == ()
+
+
+def test_the_lost_feed_holds_before_the_operator() -> None:
+    assert fixture_hold(True, True) == FEED_LOST
+    assert fixture_hold(False, True) == OPERATOR
+    assert fixture_hold(False, False) is None

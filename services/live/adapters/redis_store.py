@@ -37,7 +37,7 @@ import struct
 from collections.abc import AsyncIterator, Mapping
 
 import redis.asyncio as aioredis
-from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
+from betmesh.common.v1 import game_state_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 from redis.exceptions import WatchError
@@ -48,13 +48,12 @@ from services.live.domain.game import LiveGame, MatchStatus
 from services.live.domain.ingest import Due, IngestPlan
 from services.live.domain.ports import Planner
 from services.live.domain.repricing import (
-    FEED_LOST,
-    OPERATOR,
     Completion,
     FixtureView,
     MatchClock,
     PricingTarget,
-    status_event,
+    fixture_hold,
+    plan_completion,
 )
 from services.live.domain.sequencing import HeldEvent
 
@@ -234,52 +233,22 @@ class RedisLiveStore:
                     if game is None or game.applied_sequence != completion.sequence:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return False
-                    is_suspended = pricing.get(b"suspended") == b"1"
-                    hold = _hold(pricing)
-                    # A price made before the feed came back is not the fresh one that may
-                    # reopen: the recovery made the fixture due at once; that reprice reopens.
-                    stale = int(pricing.get(b"feed_epoch", b"0")) != completion.feed_epoch
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    await pipe.zadd(
-                        self._due_key, {fixture_id: 0 if stale else completion.next_due}
+                    plan = plan_completion(
+                        completion,
+                        suspended=pricing.get(b"suspended") == b"1",
+                        hold=_hold(pricing),
+                        feed_epoch=int(pricing.get(b"feed_epoch", b"0")),
                     )
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    await pipe.zadd(self._due_key, {fixture_id: plan.next_due})
                     publisher = EventPublisher(pipe, self.producer)
-                    fields: dict[str, bytes | int] = {}
-                    if completion.reopen is not None and hold is not None:
-                        # Held since this reprice began: its price is out on quotes.accepted,
-                        # so the stop is said again, newer than that price.
+                    for change in plan.publications:
                         await publisher.publish(
                             Topic.MARKET_STATUS_CHANGED,
-                            events_pb2.EventEnvelope(
-                                market_status_changed=status_event(
-                                    fixture_id,
-                                    market_pb2.MARKET_STATUS_SUSPENDED,
-                                    hold,
-                                    completion.sequence,
-                                )
-                            ),
+                            events_pb2.EventEnvelope(market_status_changed=change),
                         )
-                    elif completion.reopen is not None and stale:
-                        pass
-                    elif completion.reopen is not None and is_suspended:
-                        await publisher.publish(
-                            Topic.MARKET_STATUS_CHANGED,
-                            events_pb2.EventEnvelope(market_status_changed=completion.reopen),
-                        )
-                        fields["suspended"] = 0
-                    if completion.suspend is not None and not is_suspended:
-                        await publisher.publish(
-                            Topic.MARKET_STATUS_CHANGED,
-                            events_pb2.EventEnvelope(market_status_changed=completion.suspend),
-                        )
-                        fields["suspended"] = 1
-                    if completion.target is not None:
-                        fields["target_fixture"] = completion.target.fixture.SerializeToString(
-                            deterministic=True
-                        )
-                        fields["snapshot_hash"] = completion.target.snapshot_hash.encode()
-                    if fields:
-                        await pipe.hset(pricing_key, mapping=fields)  # type: ignore[arg-type]
+                    if plan.fields:
+                        await pipe.hset(pricing_key, mapping=dict(plan.fields))  # type: ignore[arg-type]
                     await pipe.execute()
                     return True
                 except WatchError:
@@ -349,12 +318,7 @@ def _decode_view(game: LiveGame, raw: dict[bytes, bytes], due_at: float | None) 
 
 
 def _hold(pricing: dict[bytes, bytes]) -> str | None:
-    """The fixture-wide stop holding the fixture (the feed's first: it needs the feed back)."""
-    if pricing.get(b"feed_lost") == b"1":
-        return FEED_LOST
-    if pricing.get(b"operator") == b"1":
-        return OPERATOR
-    return None
+    return fixture_hold(pricing.get(b"feed_lost") == b"1", pricing.get(b"operator") == b"1")
 
 
 def _decode_held(raw: dict[bytes, bytes]) -> dict[int, HeldEvent]:

@@ -38,8 +38,8 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
@@ -234,6 +234,62 @@ class Completion:
     target: PricingTarget | None = None
     # The feed epoch the price was made in: a reopen from another epoch is refused.
     feed_epoch: int = 0
+
+
+def fixture_hold(feed_lost: bool, operator: bool) -> str | None:
+    """The fixture-wide stop holding a fixture, if any: the feed's first (lifting it needs the
+    feed back, whatever the operator does)."""
+    if feed_lost:
+        return FEED_LOST
+    if operator:
+        return OPERATOR
+    return None
+
+
+@dataclass(frozen=True)
+class CompletionPlan:
+    """What a completed reprice writes (the Redis adapter executes it as it is)."""
+
+    next_due: float
+    # markets.status events, in order.
+    publications: tuple[events_pb2.MarketStatusChanged, ...] = ()
+    # Repricing fields of the fixture.
+    fields: Mapping[str, bytes | int] = field(default_factory=dict)
+
+
+def plan_completion(
+    completion: Completion, *, suspended: bool, hold: str | None, feed_epoch: int
+) -> CompletionPlan:
+    """Given the fixture as stored now (still at the priced sequence), what its reprice's end
+    writes: reopen only a suspended fixture nothing holds, suspend only an open one."""
+    # A price made before the feed came back is not the fresh one that may reopen: the
+    # recovery made the fixture due at once; that reprice reopens.
+    stale = feed_epoch != completion.feed_epoch
+    publications: list[events_pb2.MarketStatusChanged] = []
+    fields: dict[str, bytes | int] = {}
+    if completion.reopen is not None and hold is not None:
+        # Held since this reprice began: its price is out on quotes.accepted, so the stop is
+        # said again, newer than that price.
+        publications.append(
+            status_event(
+                completion.fixture_id,
+                market_pb2.MARKET_STATUS_SUSPENDED,
+                hold,
+                completion.sequence,
+            )
+        )
+    elif completion.reopen is not None and stale:
+        pass
+    elif completion.reopen is not None and suspended:
+        publications.append(completion.reopen)
+        fields["suspended"] = 0
+    if completion.suspend is not None and not suspended:
+        publications.append(completion.suspend)
+        fields["suspended"] = 1
+    if completion.target is not None:
+        fields["target_fixture"] = completion.target.fixture.SerializeToString(deterministic=True)
+        fields["snapshot_hash"] = completion.target.snapshot_hash.encode()
+    return CompletionPlan(0 if stale else completion.next_due, tuple(publications), fields)
 
 
 class RepricingStore(Protocol):

@@ -38,6 +38,7 @@ from service_runtime.events import Topic, stream_key
 from service_runtime.telemetry import extract_context, tracer
 from services.live.domain.stream.book import Entry
 from services.live.domain.stream.hub import Hub
+from services.live.domain.stream.owner import Owner
 from services.live.domain.stream.resume import ORIGIN, Position, format_position, parse_position
 from services.live.domain.stream.translate import FixtureRecord, translate
 
@@ -442,24 +443,6 @@ class JournalReader:
         return int(info["entries-added"]) == int(info["length"])
 
 
-@dataclass(frozen=True)
-class Owner:
-    """Who holds a stream: a process, for a partner, on one connection."""
-
-    process_id: str
-    partner: str
-    connection_id: str
-
-    def encode(self) -> str:
-        return f"{self.process_id}|{self.connection_id}|{self.partner}"
-
-    @classmethod
-    def decode(cls, raw: str) -> Owner:
-        process_id, _, rest = raw.partition("|")
-        connection_id, _, partner = rest.partition("|")
-        return cls(process_id, partner, connection_id)
-
-
 class StreamRegistry:
     """Which connection holds which stream (one at a time, mesh-wide), and how many streams
     each partner holds.
@@ -599,6 +582,7 @@ class StreamJournal:
     reader: JournalReader
     writer: JournalWriter
     registry: StreamRegistry
+    unreachable: tuple[type[BaseException], ...] = UNREACHABLE
 
     @classmethod
     def build(

@@ -1,7 +1,7 @@
 """What StreamOdds and UpdateSubscription do, free of gRPC and Redis: open, pump, change,
 close. The servicer translates; the domain (services/live/domain/stream/) decides what each
-stream is sent; the journal and the registry (services/live/adapters/redis_journal.py) are
-reached only through the StreamJournal app.py builds."""
+stream is sent; the journal and the registry are ports (ports.py: Redis in
+services/live/adapters/redis_journal.py, plugged in by app.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from service_runtime.errors import (
     Unavailable,
 )
 from service_runtime.telemetry import meter
-from services.live.adapters.redis_journal import UNREACHABLE, Owner, StreamJournal
-from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.domain.stream.filters import Filter
 from services.live.domain.stream.hub import Hub
+from services.live.domain.stream.owner import Owner
 from services.live.domain.stream.resume import TokenSigner
 from services.live.domain.stream.subscriber import Limits, Subscriber
+from services.live.service_layer.ports import Producers, StreamJournal
 from services.live.stream_settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class StreamService:
         journal: StreamJournal,
         settings: StreamSettings,
         meters: MeterProvider | None = None,
-        liveness: RedisLiveness | None = None,
+        liveness: Producers | None = None,
     ) -> None:
         self.journal = journal
         self.liveness = liveness
@@ -137,7 +137,7 @@ class StreamService:
                 owned = dict(self._owned)
                 for stream_id in await self.registry.refresh(owned):
                     self._let_go(stream_id, owned[stream_id].connection_id)
-            except UNREACHABLE:
+            except self.journal.unreachable:
                 log.warning("stream registry: Redis unreachable")
 
     def _let_go(self, stream_id: str, connection_id: str) -> None:
@@ -157,7 +157,7 @@ class StreamService:
         while not self._stopping.is_set():
             try:
                 seen = await self.liveness.producers()
-            except UNREACHABLE:
+            except self.journal.unreachable:
                 log.warning("producer status: Redis unreachable")
                 seen = None
             if seen is not None:

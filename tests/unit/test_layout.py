@@ -1,0 +1,71 @@
+"""The rooms hold: no domain and no service layer imports gRPC, a database, Redis, HTTP or chain
+clients, or an adapter (servicer -> service layer -> domain -> adapters, docs/conventions.md).
+Read from the source (imports as written), so it runs without any of them installed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Infrastructure libraries: only adapters, servicers, app.py and the runtime talk to these.
+INFRASTRUCTURE = frozenset(
+    {
+        "aiohttp",
+        "asyncpg",
+        "boto3",
+        "botocore",
+        "eth_account",
+        "grpc",
+        "httpx",
+        "psycopg",
+        "psycopg2",
+        "redis",
+        "sqlalchemy",
+        "web3",
+    }
+)
+LAYERS = ("domain", "service_layer")
+
+
+def layer_files() -> list[Path]:
+    found: list[Path] = []
+    for service in [*sorted((ROOT / "services").iterdir()), ROOT / "gateway"]:
+        for layer in LAYERS:
+            found += sorted((service / layer).rglob("*.py"))
+    return found
+
+
+def imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_the_layers_exist_where_the_docs_say() -> None:
+    files = {str(p.relative_to(ROOT)) for p in layer_files()}
+    for expected in (
+        "services/live/service_layer/handlers.py",
+        "services/live/service_layer/streams.py",
+        "services/live/domain/ingest.py",
+        "services/live/domain/stream/subscriber.py",
+        "services/bets/service_layer/handlers.py",
+        "services/oracle/domain/reports.py",
+    ):
+        assert expected in files
+
+
+@pytest.mark.parametrize("path", layer_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_domains_and_service_layers_touch_no_infrastructure(path: Path) -> None:
+    wrong = [
+        name
+        for name in imports(path)
+        if name.split(".")[0] in INFRASTRUCTURE or ".adapters" in f".{name}"
+    ]
+    assert wrong == [], f"{path.relative_to(ROOT)} imports {wrong}"

@@ -17,7 +17,8 @@ Keys (beside the repricing state of adapters/redis_store.py, same prefix):
   `feed_epoch` (bumped at every recovery: a reprice started before it cannot reopen).
 A touch is one script (the fixture's recovery is atomic with it); a suspension is a WATCHed
 transaction on the pricing hash, which every touch writes, so a touch that lands between the
-watchdog's read and its write cancels the suspension.
+watchdog's read and its write cancels the suspension. When a feed counts as lost and what a
+hold writes are the domain's (domain/liveness.py); this adapter reads, asks and writes.
 """
 
 from __future__ import annotations
@@ -28,14 +29,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from betmesh.common.v1 import game_state_pb2, market_pb2
+from betmesh.common.v1 import game_state_pb2
 from betmesh.events.v1 import events_pb2
 from redis.exceptions import WatchError
 
 from service_runtime.background import stopping
 from service_runtime.events import EventPublisher, Topic
 from services.live.domain.game import MatchStatus
-from services.live.domain.repricing import FEED_LOST, OPERATOR, status_event
+from services.live.domain.liveness import (
+    FeedCheck,
+    HoldPlan,
+    check_feed,
+    feed_lost_plan,
+    operator_hold_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,31 +196,24 @@ class RedisLiveness:
                     status: Any = await pipe.hget(game_key, "status")
                     source = pricing.get("source", "")
                     producer_seen: Any = await pipe.zscore(self.alive_producers_key, source)
-                    fixture_seen = float(pricing.get("alive_at", "0"))
-                    lost = fixture_seen <= cutoff or (
-                        producer_seen is not None and float(producer_seen) <= cutoff
+                    check = check_feed(
+                        live=status is not None and bytes(status).decode() == MatchStatus.LIVE,
+                        already_lost=pricing.get("feed_lost") == "1",
+                        fixture_seen=float(pricing.get("alive_at", "0")),
+                        producer_seen=None if producer_seen is None else float(producer_seen),
+                        cutoff=cutoff,
                     )
-                    live = status is not None and bytes(status).decode() == MatchStatus.LIVE.value
-                    if not live or not lost or pricing.get("feed_lost") == "1":
+                    if check != FeedCheck.SUSPEND:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        if not live or pricing.get("feed_lost") == "1":
-                            # Finished or already held: the next touch puts it back if needed.
+                        if check == FeedCheck.FORGET:
                             await self.client.zrem(self.alive_fixtures_key, fixture_id)
                             if source:
                                 await self.client.srem(self.producer_key(source), fixture_id)
                         return False
-                    sequence = await _sequence(pipe, game_key)
+                    plan = feed_lost_plan(fixture_id, await _sequence(pipe, game_key))
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(pricing_key, mapping={"feed_lost": 1, "suspended": 1})
                     pipe.zrem(self.alive_fixtures_key, fixture_id)
-                    await EventPublisher(pipe, self.producer).publish(
-                        Topic.MARKET_STATUS_CHANGED,
-                        events_pb2.EventEnvelope(
-                            market_status_changed=status_event(
-                                fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, FEED_LOST, sequence
-                            )
-                        ),
-                    )
+                    await self._write(pipe, fixture_id, plan)
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -223,6 +223,18 @@ class RedisLiveness:
                 )
                 return True
         return False
+
+    async def _write(self, pipe: aioredis.client.Pipeline, fixture_id: str, plan: HoldPlan) -> None:
+        """Queues a hold's writes in the caller's MULTI: the stop and its announcement are one
+        write."""
+        pipe.hset(self.pricing_key(fixture_id), mapping=dict(plan.fields))  # type: ignore[arg-type]
+        if plan.due_now:
+            pipe.zadd(self.due_key, {fixture_id: 0})
+        publisher = EventPublisher(pipe, self.producer)
+        for change in plan.publications:
+            await publisher.publish(
+                Topic.MARKET_STATUS_CHANGED, events_pb2.EventEnvelope(market_status_changed=change)
+            )
 
     # ---- operators ---------------------------------------------------------------------------
 
@@ -235,28 +247,17 @@ class RedisLiveness:
                 try:
                     await pipe.watch(pricing_key, game_key)
                     current: Any = await pipe.hget(pricing_key, "operator")
-                    if (current in (b"1", "1")) == held:
+                    plan = operator_hold_plan(
+                        fixture_id,
+                        held,
+                        current in (b"1", "1"),
+                        await _sequence(pipe, game_key),
+                    )
+                    if plan is None:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return False
-                    sequence = await _sequence(pipe, game_key)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    if held:
-                        pipe.hset(pricing_key, mapping={"operator": 1, "suspended": 1})
-                        await EventPublisher(pipe, self.producer).publish(
-                            Topic.MARKET_STATUS_CHANGED,
-                            events_pb2.EventEnvelope(
-                                market_status_changed=status_event(
-                                    fixture_id,
-                                    market_pb2.MARKET_STATUS_SUSPENDED,
-                                    OPERATOR,
-                                    sequence,
-                                )
-                            ),
-                        )
-                    else:
-                        pipe.hset(pricing_key, "operator", 0)
-                        # Due at once: the markets reopen with the next accepted price.
-                        pipe.zadd(self.due_key, {fixture_id: 0})
+                    await self._write(pipe, fixture_id, plan)
                     await pipe.execute()
                     return True
                 except WatchError:

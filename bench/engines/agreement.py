@@ -30,7 +30,8 @@ from gateway.domain.agreement import Answer, agree
 from services.quotes.domain import pricing
 from services.quotes.domain.engines import ENGINES
 from services.quotes.domain.independent import basketball_cdf, football_direct, tennis_closed_form
-from services.quotes.domain.snapshots import demo_snapshots, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import demo_snapshots
 
 NAMES = {
     sport_pb2.SPORT_FOOTBALL: "football",

@@ -41,7 +41,7 @@ from betmesh.quotes.v1 import snapshot_pb2
 from services.quotes.domain import basketball
 from services.quotes.domain.markets import centre_line_e2
 from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import demo_basketball_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting.basketball import (
     DEFAULT_RIDGE,
     DEFAULT_XI,
@@ -52,6 +52,7 @@ from services.quotes.fitting.basketball import (
     fit_basketball_snapshot,
     read_games,
 )
+from tests.support.demo_snapshots import demo_basketball_snapshot
 
 Fitter = Callable[[Sequence[Game], date], BasketballFit]
 EPSILON = 1e-12

@@ -20,11 +20,11 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 
 from services.quotes.domain import margin
 from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
     demo_tennis_snapshot,
-    snapshot_hash,
 )
 
 

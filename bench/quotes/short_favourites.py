@@ -27,10 +27,11 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
 from services.quotes.domain.pricing import price_fixture
-from services.quotes.domain.snapshots import demo_tennis_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting import basketball as basketball_fit
 from services.quotes.fitting import football as football_fit
 from services.quotes.fitting.data import participant_id
+from tests.support.demo_snapshots import demo_tennis_snapshot
 
 FLOOR = 10_100
 

@@ -27,7 +27,7 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
 from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import demo_tennis_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting.tennis import (
     DEFAULT_PLAYER_PRIOR_POINTS,
     DEFAULT_SURFACE_PRIOR_POINTS,
@@ -48,6 +48,7 @@ from services.quotes.fitting.tennis_quality import (
     quality_failures,
     walk_forward,
 )
+from tests.support.demo_snapshots import demo_tennis_snapshot
 
 HOLDOUT = date(2022, 7, 1)
 TUNING_END = date(2022, 6, 30)

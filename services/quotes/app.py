@@ -20,8 +20,8 @@ from services.quotes.domain.snapshots import (
     SnapshotStore,
 )
 from services.quotes.servicer import QuoteServicer
-from services.quotes.settings import SNAPSHOTS_DEMO, QuotesSettings
-from services.quotes.shipped import demo_snapshots, shipped_snapshot
+from services.quotes.settings import SNAPSHOTS_SHIPPED, QuotesSettings
+from services.quotes.shipped import read_snapshot_file, shipped_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,12 @@ def build(settings: QuotesSettings) -> ServiceHost:
         # file read after the first start; the launcher warms it while PostgreSQL starts).
         # Replicas of each sport store their own: in a mesh they share the store.
         began = time.perf_counter()
-        if settings.startup_snapshots == SNAPSHOTS_DEMO:
-            snapshots = demo_snapshots()
-        else:
+        snapshots = []
+        if settings.startup_snapshots == SNAPSHOTS_SHIPPED:
             cache = Path(settings.snapshot_cache) if settings.snapshot_cache else None
-            snapshots = [await asyncio.to_thread(shipped_snapshot, settings.sport, cache)]
+            snapshots.append(await asyncio.to_thread(shipped_snapshot, settings.sport, cache))
+        # Files after it, so that they are the newest: an operator's (or a test's) choice.
+        snapshots += [read_snapshot_file(Path(path)) for path in settings.snapshot_files]
         log.info(
             "start-up snapshots",
             extra={

@@ -14,7 +14,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".betmesh" / "snapshots"
 
 BY_ORDINAL = "by-ordinal"
 SNAPSHOTS_SHIPPED = "shipped"
-SNAPSHOTS_DEMO = "demo"
+SNAPSHOTS_NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,12 @@ class QuotesSettings:
     replica_id: str
     # Where snapshots are stored (schema "quotes"); empty: in memory, the start-up ones only.
     database_url: str = ""
-    # The snapshots stored at start: "shipped" (every sport's model fitted on the data in
-    # data/, read from the fit cache when it holds that very fit) or "demo" (hand-set
-    # parameters; for tests that pin those hashes).
+    # The snapshots stored at start: "shipped" (the sport's model fitted on the data in data/,
+    # read from the fit cache when it holds that very fit) or "none".
     startup_snapshots: str = SNAPSHOTS_SHIPPED
+    # Snapshot files (canonical ModelSnapshot bytes, as the fitting job writes them) also
+    # stored at start, after the shipped one: an operator's own, or a test's fixed ones.
+    snapshot_files: tuple[str, ...] = ()
     # Where fitted start-up snapshots are cached (named by a digest of their inputs); empty:
     # fit at every start.
     snapshot_cache: str = ""
@@ -61,6 +63,7 @@ class QuotesSettings:
             replica_id=env.str("QUOTES_REPLICA_ID", f"{sport_name.lower()}-1"),
             database_url=env.str("DATABASE_URL", ""),
             startup_snapshots=env.str("QUOTES_STARTUP_SNAPSHOTS", SNAPSHOTS_SHIPPED),
+            snapshot_files=tuple(env.list("QUOTES_SNAPSHOT_FILES", [])),
             snapshot_cache=env.str("QUOTES_SNAPSHOT_CACHE", str(DEFAULT_CACHE)),
             peers=tuple(env.list("QUOTES_PEERS", [])),
             peer_timeout_seconds=env.float("QUOTES_PEER_TIMEOUT_SECONDS", 2.0),
@@ -85,10 +88,10 @@ class QuotesSettings:
                 f"BETMESH_QUOTES_ENGINE={settings.engine[:40]!r}: {sport_name.lower()} engines are "
                 + ", ".join(engines)
             )
-        if settings.startup_snapshots not in (SNAPSHOTS_SHIPPED, SNAPSHOTS_DEMO):
+        if settings.startup_snapshots not in (SNAPSHOTS_SHIPPED, SNAPSHOTS_NONE):
             env.problems.append(
                 f"BETMESH_QUOTES_STARTUP_SNAPSHOTS={settings.startup_snapshots[:40]!r}: expected "
-                f"{SNAPSHOTS_SHIPPED!r} or {SNAPSHOTS_DEMO!r}"
+                f"{SNAPSHOTS_SHIPPED!r} or {SNAPSHOTS_NONE!r}"
             )
         if not valid_fault(settings.fault):
             env.problems.append(

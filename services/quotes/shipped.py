@@ -1,12 +1,11 @@
-"""The snapshots a quote replica stores at start: every sport's model fitted on the shipped data.
+"""The snapshots a quote replica stores at start: its sport's model fitted on the shipped data.
 
 Each sport's fitting module (`services.quotes.fitting.<sport>`) exposes `fit_shipped()`, a
-deterministic fit on the data the repository ships (`data/<sport>/`); a sport whose module does
-not exist yet keeps its hand-set demo snapshot. A fit is cached as the snapshot's canonical bytes
-under a name derived from everything that determines them (the sport's data files, the fitting
-and domain code, the snapshot format), so a replica's start reads a file instead of fitting, a
-change to any input refits, and the replicas starting together fit once (a file lock: the first
-fits, the others read its result).
+deterministic fit on the data the repository ships (`data/<sport>/`). A fit is cached as the
+snapshot's canonical bytes under a name derived from everything that determines them (the
+sport's data files, the fitting and domain code, the snapshot format), so a replica's start
+reads a file instead of fitting, a change to any input refits, and the replicas starting
+together fit once (a file lock: the first fits, the others read its result).
 """
 
 from __future__ import annotations
@@ -28,13 +27,7 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 from google.protobuf.message import DecodeError
 
-from services.quotes.domain.snapshots import (
-    demo_basketball_snapshot,
-    demo_football_snapshot,
-    demo_tennis_snapshot,
-    snapshot_bytes,
-    snapshot_hash,
-)
+from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +36,6 @@ SPORTS = {
     sport_pb2.SPORT_FOOTBALL: "football",
     sport_pb2.SPORT_TENNIS: "tennis",
     sport_pb2.SPORT_BASKETBALL: "basketball",
-}
-_DEMO: dict[int, Callable[[], snapshot_pb2.ModelSnapshot]] = {
-    sport_pb2.SPORT_FOOTBALL: demo_football_snapshot,
-    sport_pb2.SPORT_TENNIS: demo_tennis_snapshot,
-    sport_pb2.SPORT_BASKETBALL: demo_basketball_snapshot,
 }
 # What a fit's bytes depend on besides the sport's data (the pricing policy lives in the domain).
 _CODE = (
@@ -58,7 +46,7 @@ _CODE = (
 
 
 def fitter(sport: sport_pb2.Sport.ValueType) -> Callable[[], snapshot_pb2.ModelSnapshot] | None:
-    """The sport's `fit_shipped`, or None while the sport has no fitting module."""
+    """The sport's `fit_shipped`, or None if the sport has no fitting module."""
     name = f"services.quotes.fitting.{SPORTS[sport]}"
     if importlib.util.find_spec(name) is None:
         return None
@@ -110,10 +98,10 @@ def shipped_snapshot(
     sport: sport_pb2.Sport.ValueType, cache_dir: Path | None
 ) -> snapshot_pb2.ModelSnapshot:
     """The sport's snapshot fitted on the shipped data (from the cache when it holds this very
-    fit); the demo snapshot while the sport has no fitting module."""
+    fit). A sport without a fitting job has no snapshot to price from: refused (fail closed)."""
     fit = fitter(sport)
     if fit is None:
-        return _DEMO[sport]()
+        raise RuntimeError(f"no fitting job for {SPORTS[sport]} (services/quotes/fitting)")
     if cache_dir is None:
         return fit()
     name = SPORTS[sport]
@@ -142,6 +130,19 @@ def shipped_snapshots(cache_dir: Path | None) -> list[snapshot_pb2.ModelSnapshot
     return [shipped_snapshot(sport, cache_dir) for sport in SPORTS]
 
 
+def read_snapshot_file(path: Path) -> snapshot_pb2.ModelSnapshot:
+    """A snapshot file as the fitting job writes it (canonical bytes; any valid encoding is
+    accepted and stored canonically)."""
+    snapshot = snapshot_pb2.ModelSnapshot()
+    try:
+        snapshot.ParseFromString(path.read_bytes())
+    except DecodeError as exc:
+        raise ValueError(f"{path}: not a betmesh.quotes.v1.ModelSnapshot: {exc}") from exc
+    if snapshot.WhichOneof("parameters") is None:
+        raise ValueError(f"{path}: the snapshot has no parameters")
+    return snapshot
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m services.quotes.shipped [--cache DIR]`: fits every sport into the cache (the
     launcher runs it while PostgreSQL starts, so replicas start on a warm cache)."""
@@ -158,8 +159,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def demo_snapshots() -> list[snapshot_pb2.ModelSnapshot]:
-    """The hand-set snapshots (tests that pin their hashes start replicas with these)."""
-    return [make() for make in _DEMO.values()]

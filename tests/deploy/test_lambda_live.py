@@ -20,13 +20,13 @@ from google.protobuf import json_format
 from deploy.aws.lambda_live.handler import SNAPSHOT_DIR_VARIABLE, handler
 from service_runtime.digest import digest_bytes
 from services.quotes.app import build
-from services.quotes.domain.snapshots import (
-    demo_football_snapshot,
-    demo_tennis_snapshot,
-    snapshot_bytes,
-    snapshot_hash,
-)
+from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
 from services.quotes.settings import QuotesSettings
+from tests.support.demo_snapshots import (
+    demo_football_snapshot,
+    demo_startup_env,
+    demo_tennis_snapshot,
+)
 
 EVENT_FILE = Path(__file__).parent / "events" / "football_live.json"
 
@@ -47,8 +47,8 @@ async def replica() -> AsyncIterator[quote_service_pb2_grpc.QuoteServiceStub]:
             {
                 "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": "football",
-                # The hand-set snapshots: this test pins their hashes.
-                "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+                # The hand-set snapshots only: this test pins their hashes.
+                **demo_startup_env(),
                 "BETMESH_QUOTES_REPLICA_ID": "football-1",
                 "BETMESH_GRACE_SECONDS": "0",
             }

@@ -33,9 +33,10 @@ from service_runtime.errors import error_info
 from service_runtime.events import Topic, stream_key
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
 from tests.integration.test_bets_harness import running
+from tests.support.demo_snapshots import demo_football_snapshot, demo_startup_env
 
 SNAPSHOT = snapshot_hash(demo_football_snapshot())
 
@@ -79,8 +80,8 @@ async def start(faults: list[str], redis_url: str) -> Mesh:
             QuotesSettings.from_env(
                 {
                     "BETMESH_QUOTES_SPORT": "football",
-                    # The hand-set snapshots: this test pins their hashes.
-                    "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+                    # The hand-set snapshots only: this test pins their hashes.
+                    **demo_startup_env(),
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{index}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", index),
                     "BETMESH_QUOTES_FAULT": fault,

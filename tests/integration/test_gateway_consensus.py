@@ -19,8 +19,9 @@ from launcher.mesh import replica_engine
 from service_runtime.digest import digest_bytes
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
+from tests.support.demo_snapshots import demo_football_snapshot, demo_startup_env
 from tests.support.grpc_helpers import rpc_error
 
 SNAPSHOT = snapshot_hash(demo_football_snapshot())
@@ -44,8 +45,8 @@ async def start_replica(sport: str, replica_id: str, fault: str = "") -> Service
             {
                 "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_QUOTES_SPORT": sport,
-                # The hand-set snapshots: this test pins their hashes.
-                "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+                # The hand-set snapshots only: this test pins their hashes.
+                **demo_startup_env(),
                 "BETMESH_QUOTES_REPLICA_ID": replica_id,
                 "BETMESH_QUOTES_FAULT": fault,
                 # football-1, -3: the reference engine; football-2: the independent one.

@@ -32,12 +32,13 @@ from service_runtime.events import Topic, stream_key
 from service_runtime.server import ServiceHost
 from services.quotes.app import build as build_quotes
 from services.quotes.domain.pricing import price_fixture
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
 from services.quotes.snapshots import put_snapshot
 from tests.integration.test_bets_harness import Mesh as BetsMesh
 from tests.integration.test_bets_harness import running, uid
 from tests.integration.test_gateway_scheduler import TEAMS, Gateway, football
+from tests.support.demo_snapshots import demo_football_snapshot, demo_startup_env
 from tests.support.grpc_helpers import rpc_error
 
 DEMO = snapshot_hash(demo_football_snapshot())
@@ -124,8 +125,8 @@ async def replicas(clean: str) -> AsyncIterator[list[ServiceHost]]:
                 {
                     "BETMESH_AUTH_MODE": "anonymous",
                     "BETMESH_QUOTES_SPORT": "football",
-                    # The hand-set snapshots: this test pins their hashes.
-                    "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+                    # The hand-set snapshots only: this test pins their hashes.
+                    **demo_startup_env(),
                     "BETMESH_QUOTES_REPLICA_ID": f"football-{i}",
                     "BETMESH_QUOTES_ENGINE": replica_engine("football", i),
                     "BETMESH_DATABASE_URL": clean,

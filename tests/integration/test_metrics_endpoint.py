@@ -20,8 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from launcher.embedded import ROOT
 from service_runtime.errors import error_info, status_from_metadata
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.snapshots import put_snapshot
+from tests.support.demo_snapshots import demo_football_snapshot
 
 SERVICE = "betmesh.quotes.v1.QuoteService"
 

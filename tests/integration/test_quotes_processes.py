@@ -20,13 +20,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from launcher.embedded import ROOT, free_port
 from service_runtime.digest import digest_bytes
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_hash
+from services.quotes.snapshots import put_snapshot
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
+    demo_startup_env,
     demo_tennis_snapshot,
-    snapshot_hash,
 )
-from services.quotes.snapshots import put_snapshot
 
 STARTUP_SECONDS = 60.0
 SPORTS = ("football", "tennis", "basketball")
@@ -52,8 +53,8 @@ def spawn(sport: str, index: int, port: int, extra: dict[str, str]) -> Process:
         "BETMESH_LOG_LEVEL": "WARNING",
         "BETMESH_GRACE_SECONDS": "0",
         "BETMESH_QUOTES_SPORT": sport,
-        # The hand-set snapshots: this test pins their hashes.
-        "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+        # The hand-set snapshots only: this test pins their hashes.
+        **demo_startup_env(),
         "BETMESH_QUOTES_REPLICA_ID": f"{sport}-{index}",
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -16,14 +16,14 @@ from service_runtime.errors import Unimplemented
 from service_runtime.server import ServiceHost
 from services.quotes import snapshots as snapshots_cli
 from services.quotes.app import build
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
+from services.quotes.settings import QuotesSettings
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
+    demo_startup_env,
     demo_tennis_snapshot,
-    snapshot_bytes,
-    snapshot_hash,
 )
-from services.quotes.settings import QuotesSettings
 from tests.support.grpc_helpers import rpc_error
 
 
@@ -32,8 +32,8 @@ def settings(sport: str, replica: str, **extra: str) -> QuotesSettings:
         {
             "BETMESH_AUTH_MODE": "anonymous",
             "BETMESH_QUOTES_SPORT": sport,
-            # The hand-set snapshots: this test pins their hashes.
-            "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "demo",
+            # The hand-set snapshots only: this test pins their hashes.
+            **demo_startup_env(),
             "BETMESH_QUOTES_REPLICA_ID": replica,
             "BETMESH_GRACE_SECONDS": "0",
             **{f"BETMESH_{k.upper()}": v for k, v in extra.items()},

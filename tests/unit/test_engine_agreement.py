@@ -16,7 +16,8 @@ from gateway.domain.gateway import ConsensusGateway, NoQuorum
 from gateway.domain.replicas import HealthPolicy, State
 from service_runtime.digest import digest_bytes
 from services.quotes.domain.pricing import canonicalise, price_fixture
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import demo_football_snapshot
 from tests.unit.test_consensus import Scripted
 
 FIXTURE = sport_pb2.Fixture(

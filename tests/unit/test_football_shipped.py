@@ -20,7 +20,8 @@ from services.quotes.fitting.football import (
     football_rows,
     teams_by_competition,
 )
-from services.quotes.shipped import demo_snapshots, fitter, shipped_snapshot
+from services.quotes.shipped import fitter, shipped_snapshot
+from tests.support.demo_snapshots import demo_snapshots
 
 LEAGUES = {
     ("Bundesliga", "2022-23"): 306,
@@ -128,14 +129,13 @@ def test_the_start_up_snapshot_is_fitted_once_then_read_from_the_cache(tmp_path:
     assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_FOOTBALL, None)) == snapshot_hash(first)
 
 
-def test_a_sport_without_a_fitting_module_keeps_its_demo_snapshot(tmp_path: Path) -> None:
-    demos = {s.sport: s for s in demo_snapshots()}
-    for sport in (sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL):
+def test_every_sport_starts_on_a_model_fitted_from_its_shipped_data(tmp_path: Path) -> None:
+    demos = {snapshot_hash(s) for s in demo_snapshots()}
+    for sport in (sport_pb2.SPORT_FOOTBALL, sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL):
+        assert fitter(sport) is not None
         snapshot = shipped_snapshot(sport, tmp_path)
-        if fitter(sport) is None:
-            assert snapshot_hash(snapshot) == snapshot_hash(demos[sport])
-        else:
-            assert not snapshot.model.endswith("/demo-fixed")
+        assert snapshot.sport == sport and snapshot_hash(snapshot) not in demos
+        assert not snapshot.model.endswith("/demo-fixed") and snapshot.training_data_digest
 
 
 def test_shots_on_target_sharpen_the_ratings_of_a_league_without_odds() -> None:
@@ -198,3 +198,16 @@ def test_the_launchers_warm_up_fills_the_cache_for_every_sport(
             cached.unlink()
     shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
     assert not stale.exists() and len(list(tmp_path.glob("football-*.snapshot"))) == 1
+
+
+def test_a_snapshot_file_that_is_no_snapshot_is_refused(tmp_path: Path) -> None:
+    from services.quotes.shipped import read_snapshot_file
+
+    for name, data in (("garbage", b"\xff\xff\xff"), ("empty", b"")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ValueError):
+            read_snapshot_file(path)
+    good = tmp_path / "demo"
+    good.write_bytes(snapshot_bytes(demo_snapshots()[0]))
+    assert snapshot_hash(read_snapshot_file(good)) == snapshot_hash(demo_snapshots()[0])

@@ -10,11 +10,11 @@ from service_runtime.errors import InvalidArgument
 from services.quotes.domain import inplay_tennis, tennis
 from services.quotes.domain.engines import ENGINES
 from services.quotes.domain.pricing import price_fixture
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
     demo_tennis_snapshot,
-    snapshot_hash,
 )
 
 GS = game_state_pb2

@@ -17,7 +17,7 @@ from gateway.domain.integrity import GuardPolicy
 from gateway.domain.ports import Accepted
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.quotes.domain.snapshots import demo_football_snapshot
+from tests.support.demo_snapshots import demo_football_snapshot
 from tests.unit.test_price_guard_rules import priced
 
 TOTAL = "f1/TOTAL_GOALS/250"

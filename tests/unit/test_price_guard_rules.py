@@ -17,11 +17,11 @@ from gateway.domain.integrity import (
     pre_match_bound,
 )
 from services.quotes.domain.pricing import price_fixture
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
     demo_tennis_snapshot,
-    snapshot_hash,
 )
 
 POLICY = GuardPolicy()

@@ -14,8 +14,9 @@ from betmesh.quotes.v1 import snapshot_pb2
 from service_runtime.settings import SettingsError
 from services.quotes.domain.engines import ENGINES
 from services.quotes.domain.pricing import canonicalise, price_fixture
-from services.quotes.domain.snapshots import demo_snapshots, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
+from tests.support.demo_snapshots import demo_snapshots
 
 
 def participants(snapshot: snapshot_pb2.ModelSnapshot) -> list[str]:

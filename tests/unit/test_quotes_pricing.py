@@ -10,7 +10,8 @@ from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from service_runtime.errors import InvalidArgument
 from services.quotes.domain import football, ladder
 from services.quotes.domain.pricing import canonicalise, price_fixture
-from services.quotes.domain.snapshots import demo_football_snapshot, snapshot_hash
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import demo_football_snapshot
 
 
 @pytest.mark.parametrize(

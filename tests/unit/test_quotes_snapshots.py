@@ -11,12 +11,14 @@ from services.quotes.domain.snapshots import (
     SnapshotRefused,
     SnapshotResolver,
     StoredSnapshot,
-    demo_basketball_snapshot,
-    demo_football_snapshot,
-    demo_tennis_snapshot,
     snapshot_bytes,
     snapshot_hash,
     verify,
+)
+from tests.support.demo_snapshots import (
+    demo_basketball_snapshot,
+    demo_football_snapshot,
+    demo_tennis_snapshot,
 )
 
 

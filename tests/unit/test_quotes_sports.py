@@ -11,11 +11,11 @@ from betmesh.quotes.v1 import snapshot_pb2
 from service_runtime.errors import FailedPrecondition, InvalidArgument
 from services.quotes.domain import ladder
 from services.quotes.domain.pricing import canonicalise, price_fixture
-from services.quotes.domain.snapshots import (
+from services.quotes.domain.snapshots import snapshot_hash
+from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,
     demo_tennis_snapshot,
-    snapshot_hash,
 )
 
 # (snapshot, home, away, best of)

@@ -128,7 +128,8 @@ async def test_a_retried_void_replays_its_answer_and_queues_nothing_more(mesh: M
     assert len(await announcements(mesh, f"bets:voided:{key}")) == 1
 
 
-async def test_one_bets_process_at_a_time_relays_the_outbox(database_url: str) -> None:
+async def test_one_bets_process_at_a_time_relays_the_outbox(mesh: Mesh, database_url: str) -> None:
+    # `mesh`: a bets host has migrated the schema (the test also runs alone).
     # Two bets processes relaying at once would both publish every queued event (and out of
     # order): a relay claims the outbox for its batch, the other finds it claimed.
     engine = sa.create_engine(database_url)

@@ -19,8 +19,9 @@ from services.live.adapters.gateway_pricing import GrpcPricingGateway
 from services.live.adapters.redis_journal import StreamJournal
 from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.adapters.redis_store import RedisLiveStore
-from services.live.domain.repricing import Cadence, Repricer
+from services.live.domain.repricing import Cadence
 from services.live.service_layer.handlers import LiveHandlers
+from services.live.service_layer.repricing import Repricer
 from services.live.service_layer.streams import StreamService
 from services.live.servicer import LiveOddsServicer
 from services.live.settings import LiveSettings
@@ -60,7 +61,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         settings.stream.lease_seconds,
     )
     streams = StreamService(journal, settings.stream, meters, liveness)
-    # In-play repricing through the consensus gateway (domain/repricing.py), when there is one.
+    # In-play repricing through the consensus gateway (service_layer/repricing.py), if any.
     repricer = None
     if gateway_channel is not None:
         config = settings.repricing

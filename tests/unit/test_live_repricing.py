@@ -15,12 +15,14 @@ from services.live.domain.repricing import (
     OPERATOR,
     Cadence,
     Completion,
+    FixtureView,
     MatchClock,
     PricingTarget,
     break_point,
     fixture_hold,
     plan_completion,
     project_clock,
+    reprice_completion,
     status_changes,
     status_event,
 )
@@ -222,3 +224,46 @@ def test_the_lost_feed_holds_before_the_operator() -> None:
     assert fixture_hold(True, True) == FEED_LOST
     assert fixture_hold(False, True) == OPERATOR
     assert fixture_hold(False, False) is None
+
+
+def _view(target: PricingTarget | None = None, last_event_at: float | None = 95.0) -> FixtureView:
+    game = new_game("fx", FOOTBALL)
+    return FixtureView(
+        game=game,
+        due_at=0.0,
+        suspended=True,
+        last_event_at=last_event_at,
+        clock=None,
+        announced_fixture=None,
+        target=target,
+        feed_epoch=4,
+    )
+
+
+def test_an_accepted_price_reopens_only_the_markets_it_offers() -> None:
+    target = PricingTarget(sport_pb2.Fixture(fixture_id="fx"), "sha256:ab")
+    quote_set = market_pb2.QuoteSet(
+        markets=[
+            market_pb2.Market(market_id="1x2", status=market_pb2.MARKET_STATUS_ACTIVE),
+            market_pb2.Market(market_id="ou", status=market_pb2.MARKET_STATUS_SUSPENDED),
+        ]
+    )
+    cadence = Cadence(busy_seconds=60, quiet_seconds=300, busy_window_seconds=120)
+    done = reprice_completion(_view(), 100.0, cadence, target, quote_set)
+    assert done.reopen is not None and done.suspend is None
+    assert (done.reopen.reason, list(done.reopen.market_ids)) == ("REPRICED", ["1x2"])
+    assert (done.next_due, done.target, done.feed_epoch) == (160.0, target, 4)
+    # A target already stored is not written again.
+    again = reprice_completion(_view(target), 100.0, cadence, target, quote_set)
+    assert again.target is None
+
+
+def test_no_price_suspends_and_waits_for_the_quiet_cadence() -> None:
+    cadence = Cadence(busy_seconds=60, quiet_seconds=300, busy_window_seconds=120)
+    done = reprice_completion(_view(last_event_at=None), 100.0, cadence, None, None)
+    assert done.reopen is None and done.suspend is not None
+    assert (done.suspend.status, done.suspend.reason) == (
+        market_pb2.MARKET_STATUS_SUSPENDED,
+        "NO_CONSENSUS",
+    )
+    assert done.next_due == 400.0

@@ -1,4 +1,4 @@
-"""Live repricing: market status on match events, and the repricing loop's core.
+"""Live repricing: market status on match events, and the rules of the repricing loop.
 
 Market status (published on `markets.status` as MarketStatusChanged; `market_ids` empty means
 every market of the fixture):
@@ -28,17 +28,17 @@ Between two reprices of the same event sequence the clock moves (`project_clock`
 cadence reprice is a real new price for football and basketball.
 
 Why every process can safely give up when the lease is taken: the holder, after releasing it,
-looks again whether the fixture became due meanwhile (`Repricer.run`), so an event that arrived
-while it was pricing is priced by it, and the event is never left to the slow cadence.
+looks again whether the fixture became due meanwhile (`Repricer.run`, the use case in
+services/live/service_layer/repricing.py), so an event that arrived while it was pricing is
+priced by it, and the event is never left to the slow cadence. This module holds the rules and
+the ports; the Repricer only orchestrates them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -322,110 +322,38 @@ class PricingGateway(Protocol):
     ) -> market_pb2.QuoteSet: ...
 
 
-@dataclass
-class Repricer:
-    store: RepricingStore
-    gateway: PricingGateway
-    cadence: Cadence
-    owner: str
-    lease_seconds: float
-    clock: Callable[[], float]
-    # Called after each reprice attempt: (fixture_id, accepted quote set or None).
-    on_priced: Callable[[str, market_pb2.QuoteSet | None], Awaitable[None]] | None = None
-
-    def __post_init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def poke(self, fixture_id: str) -> None:
-        """Reprices the fixture soon, in the background (after an applied event)."""
-        task = asyncio.create_task(self._guarded(fixture_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, fixture_id: str) -> None:
-        try:
-            await self.run(fixture_id)
-        except Exception:
-            # The fixture stays due: the timer of some process takes it up again.
-            log.exception("live reprice failed", extra={"fixture_id": fixture_id})
-
-    async def run_due(self, limit: int = 500) -> int:
-        """Reprices every fixture that is due now (the cadence timer's tick)."""
-        due = await self.store.due(self.clock(), limit)
-        await asyncio.gather(*(self._guarded(fid) for fid in due))
-        return len(due)
-
-    async def run(self, fixture_id: str) -> None:
-        while await self.store.acquire(fixture_id, self.owner, self.lease_seconds):
-            try:
-                await self._once(fixture_id)
-            finally:
-                await self.store.release(fixture_id, self.owner)
-            # Look again only after releasing: an event that came in while we priced, and
-            # whose process found the lease taken, is ours to price now.
-            view = await self.store.view(fixture_id)
-            if view is None or view.due_at is None or view.due_at > self.clock():
-                return
-
-    async def _once(self, fixture_id: str) -> None:
-        view = await self.store.view(fixture_id)
-        now = self.clock()
-        if view is None or view.due_at is None or view.due_at > now:
-            return
-        game = view.game
-        if game.status != MatchStatus.LIVE or view.hold is not None:
-            # Held (feed lost, operator): lifting the hold makes the fixture due again.
-            await self.store.unschedule(fixture_id)
-            return
-        sequence = game.applied_sequence
-        next_due = now + self.cadence.interval(view.last_event_at, now)
-        target = view.target
-        try:
-            if target is None:
-                target = await self.gateway.resolve(fixture_id, game.sport, view.announced_fixture)
-            quote_set = await self.gateway.quote(target, project_clock(game, view.clock, now))
-        except PricingFailed as failed:
-            log.warning(
-                "live reprice refused",
-                extra={"fixture_id": fixture_id, "sequence": sequence, "reason": failed.reason},
-            )
-            await self.store.complete(
-                Completion(
-                    fixture_id,
-                    sequence,
-                    next_due,
-                    suspend=status_event(
-                        fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, "NO_CONSENSUS", sequence
-                    ),
-                    target=target if target is not view.target else None,
-                    feed_epoch=view.feed_epoch,
-                )
-            )
-            if self.on_priced is not None:
-                await self.on_priced(fixture_id, None)
-            return
-        offered = [
-            m.market_id for m in quote_set.markets if m.status == market_pb2.MARKET_STATUS_ACTIVE
-        ]
-        await self.store.complete(
-            Completion(
-                fixture_id,
-                sequence,
-                next_due,
-                reopen=status_event(
-                    fixture_id, market_pb2.MARKET_STATUS_ACTIVE, "REPRICED", sequence, offered
-                ),
-                target=target if target is not view.target else None,
-                feed_epoch=view.feed_epoch,
-            )
+def reprice_completion(
+    view: FixtureView,
+    now: float,
+    cadence: Cadence,
+    target: PricingTarget | None,
+    quote_set: market_pb2.QuoteSet | None,
+) -> Completion:
+    """What a reprice's end asks for (plan_completion decides what it writes): reopen the
+    markets the accepted set offers (ACTIVE, "REPRICED"), or with no price suspend them
+    ("NO_CONSENSUS"); due again on the cadence; the target kept when newly resolved."""
+    game = view.game
+    fixture_id, sequence = game.fixture_id, game.applied_sequence
+    next_due = now + cadence.interval(view.last_event_at, now)
+    new_target = target if target is not view.target else None
+    if quote_set is None:
+        suspend = status_event(
+            fixture_id, market_pb2.MARKET_STATUS_SUSPENDED, "NO_CONSENSUS", sequence
         )
-        if self.on_priced is not None:
-            await self.on_priced(fixture_id, quote_set)
-
-    async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return Completion(
+            fixture_id,
+            sequence,
+            next_due,
+            suspend=suspend,
+            target=new_target,
+            feed_epoch=view.feed_epoch,
+        )
+    offered = [
+        m.market_id for m in quote_set.markets if m.status == market_pb2.MARKET_STATUS_ACTIVE
+    ]
+    reopen = status_event(
+        fixture_id, market_pb2.MARKET_STATUS_ACTIVE, "REPRICED", sequence, offered
+    )
+    return Completion(
+        fixture_id, sequence, next_due, reopen=reopen, target=new_target, feed_epoch=view.feed_epoch
+    )

@@ -41,7 +41,7 @@ class FeedLiveness(Protocol):
 
 
 class Reprices(Protocol):
-    """The in-play repricer (services/live/domain/repricing.py): told a fixture moved."""
+    """The in-play repricer (services/live/service_layer/repricing.py): told a fixture moved."""
 
     def poke(self, fixture_id: str) -> None: ...
 

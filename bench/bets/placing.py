@@ -349,6 +349,7 @@ async def main() -> None:
         text=True,
     )
     pgbench = PgBench(args.admin_url)
+    completed = False
     pgbench_meter = CpuMeter(os.getpid(), pgbench.name)
     latencies: list[float] = []
     answers: dict[str, int] = {}
@@ -399,10 +400,14 @@ async def main() -> None:
             answers.update(answered)
             rounds.append((len(done), elapsed, tps))
         await channel.close()
+        completed = True
     finally:
         process.terminate()
         process.wait(15)
         pgbench.drop()
+        if not completed:
+            # A failed run leaves no database behind on the shared server.
+            drop_database(args.admin_url, name)
     invariants = check(url, answers)
     drop_database(args.admin_url, name)
     placed = sum(n for n, _, _ in rounds)

@@ -280,8 +280,117 @@ def basketball_state(elapsed: int, period: int, home: int, away: int) -> game_st
     )
 
 
-def test_basketball_at_tip_off_prices_as_pre_match() -> None:
-    same_prices(price(BASKETBALL, basketball_state(0, 1, 0, 0)), price(BASKETBALL, None))
+def rules_fixture(rules: sport_pb2.BasketballRules.ValueType) -> sport_pb2.Fixture:
+    fix = fixture(BASKETBALL)
+    fix.basketball_rules = rules
+    return fix
+
+
+def rules_state(
+    regulation: int, elapsed: int, period: int, home: int, away: int
+) -> game_state_pb2.GameState:
+    state = basketball_state(elapsed, period, home, away)
+    state.basketball.regulation_seconds = regulation
+    return state
+
+
+NBA_RULES, FIBA_RULES = sport_pb2.BASKETBALL_RULES_NBA, sport_pb2.BASKETBALL_RULES_FIBA
+RULES = [(NBA_RULES, 48 * 60), (FIBA_RULES, 40 * 60)]
+
+
+@pytest.mark.parametrize(("rules", "regulation"), RULES)
+def test_basketball_at_tip_off_prices_as_pre_match(
+    rules: sport_pb2.BasketballRules.ValueType, regulation: int
+) -> None:
+    # Live puts the regulation of the fixture's rules in the state; the overtime to come is
+    # priced alike in both phases (5/48 or 5/40 of the game).
+    fix = rules_fixture(rules)
+    for engine in ENGINES[BASKETBALL]:
+        snapshot = SNAPSHOTS[BASKETBALL]
+        pre, live = (
+            price_fixture(fix, snapshot, snapshot_hash(snapshot), [], state, BASKETBALL, engine)
+            for state in (None, rules_state(regulation, 0, 1, 0, 0))
+        )
+        same_prices(live, pre)
+
+
+@pytest.mark.parametrize(("rules", "regulation"), RULES)
+def test_a_fixture_s_rules_shut_its_markets_at_the_end_of_its_regulation(
+    rules: sport_pb2.BasketballRules.ValueType, regulation: int
+) -> None:
+    fix, snapshot = rules_fixture(rules), SNAPSHOTS[BASKETBALL]
+
+    def at(engine: str, elapsed: int) -> market_pb2.QuoteSet:
+        state = rules_state(regulation, elapsed, 4, 90, 87)
+        return price_fixture(fix, snapshot, snapshot_hash(snapshot), [], state, BASKETBALL, engine)
+
+    def still_open(quotes: market_pb2.QuoteSet) -> bool:
+        return any(m.status != market_pb2.MARKET_STATUS_DEACTIVATED for m in quotes.markets)
+
+    for engine in ENGINES[BASKETBALL]:
+        # 40:00 shuts a FIBA game; an NBA one is still open there, and shuts at 48:00.
+        assert still_open(at(engine, 40 * 60)) == (regulation == 48 * 60), engine
+        assert still_open(at(engine, regulation - 60))
+        assert not still_open(at(engine, regulation))
+
+
+def test_the_fiba_clock_scales_the_game_to_40_minutes() -> None:
+    # Half-time is 20:00 of FIBA's 40 and 24:00 of the NBA's 48: the same share of the game is
+    # left, so the same score prices the same remaining points, lines and winner.
+    for engine in ENGINES[BASKETBALL]:
+        snapshot = SNAPSHOTS[BASKETBALL]
+        fiba, nba = (
+            price_fixture(
+                rules_fixture(rules),
+                snapshot,
+                snapshot_hash(snapshot),
+                [],
+                rules_state(regulation, regulation // 2, 2, 50, 44),
+                BASKETBALL,
+                engine,
+            )
+            for rules, regulation in ((FIBA_RULES, 40 * 60), (NBA_RULES, 48 * 60))
+        )
+        # Regulation-time markets match; only the overtime's share (5/40 vs 5/48) may move
+        # the moneyline, and only by what a tie is worth.
+        totals = {
+            m.market_id: m.SerializeToString() for m in fiba.markets if "TOTAL" in m.market_id
+        }
+        assert totals and totals == {
+            m.market_id: m.SerializeToString() for m in nba.markets if "TOTAL" in m.market_id
+        }
+        fiba_home = probabilities(fiba, "f1/MONEYLINE")["home"]
+        assert abs(fiba_home - probabilities(nba, "f1/MONEYLINE")["home"]) < 1_000_000
+
+    # At 20:00 of a FIBA game half of it is left, of an NBA one 28 of 48 minutes: the same
+    # expectation spread over 40 minutes leaves fewer points to come, and the lines follow.
+    def centre(rules: sport_pb2.BasketballRules.ValueType, regulation: int) -> int:
+        quotes = price(BASKETBALL, rules_state(regulation, 1200, 2, 50, 44), rules_fixture(rules))
+        lines = sorted(m.line_e2 for m in quotes.markets if "TOTAL" in m.market_id)
+        return lines[len(lines) // 2]
+
+    # The league's mean total (the teams' ratings move it by a few points, within the
+    # tolerance with the lines' rounding to the nearest x.5).
+    expected_total = SNAPSHOTS[BASKETBALL].basketball.mean_total_points
+    fiba_line, nba_line = centre(FIBA_RULES, 2400), centre(NBA_RULES, 2880)
+    assert nba_line - fiba_line == pytest.approx(100 * expected_total * (28 / 48 - 1 / 2), abs=150)
+
+
+def test_a_fiba_fixture_priced_with_fiba_overtime_pre_match() -> None:
+    # A tie's overtime is 5/40 of a FIBA game, 5/48 of an NBA one: the favourite's edge in it
+    # is larger, so its moneyline is (slightly) higher; the totals are regulation's alike.
+    nba = price(BASKETBALL, None, rules_fixture(NBA_RULES))
+    fiba = price(BASKETBALL, None, rules_fixture(FIBA_RULES))
+    nba_p, fiba_p = probabilities(nba, "f1/MONEYLINE"), probabilities(fiba, "f1/MONEYLINE")
+    favourite = max(nba_p, key=lambda k: nba_p[k])
+    assert fiba_p[favourite] > nba_p[favourite]
+    assert price(BASKETBALL, None) == nba  # no rules named: the NBA's
+
+
+def test_a_state_whose_clock_contradicts_the_fixture_s_rules_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        price(BASKETBALL, rules_state(2880, 600, 1, 10, 8), rules_fixture(FIBA_RULES))
+    assert raised.value.reason == "GAME_STATE_RULES_MISMATCH"
 
 
 def test_a_lead_late_is_worth_more_than_early() -> None:
@@ -377,7 +486,7 @@ def kick_off_state(sport: sport_pb2.Sport.ValueType) -> game_state_pb2.GameState
         return football_state(0, 1)
     if sport == TENNIS:
         return tennis_state([])
-    return basketball_state(0, 1, 0, 0)
+    return nba_state(0, 1, 0, 0)  # a fixture naming no rules is an NBA one
 
 
 # Lopsided pairings, where short favourites used to be withdrawn pre-match and priced by a

@@ -9,7 +9,8 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 
 from service_runtime.errors import DomainError
-from services.live.domain.game import LiveGame
+from services.live.domain.game import LiveGame, apply_event
+from services.live.domain.repricing import MatchClock, project_clock
 from services.live.domain.sequencing import MAX_AHEAD, Decision, HeldEvent, Outcome, decide
 
 HOLD = 30.0
@@ -211,3 +212,45 @@ def test_the_match_format_comes_with_the_fixture_on_the_first_event() -> None:
     with pytest.raises(DomainError) as refused:
         decide(None, {}, _tennis_start(4), 0.0, hold_seconds=30)
     assert refused.value.reason == "INVALID_BEST_OF_SETS"
+
+
+def _tip_off(rules: sport_pb2.BasketballRules.ValueType) -> me.MatchEvent:
+    return me.MatchEvent(
+        fixture_id="bk-rules",
+        sport=sport_pb2.SPORT_BASKETBALL,
+        sequence=1,
+        type=me.MATCH_EVENT_TYPE_MATCH_STARTED,
+        fixture=sport_pb2.Fixture(
+            fixture_id="bk-rules", sport=sport_pb2.SPORT_BASKETBALL, basketball_rules=rules
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("rules", "regulation"),
+    [
+        (sport_pb2.BASKETBALL_RULES_UNSPECIFIED, 48 * 60),
+        (sport_pb2.BASKETBALL_RULES_NBA, 48 * 60),
+        (sport_pb2.BASKETBALL_RULES_FIBA, 40 * 60),
+    ],
+)
+def test_the_basketball_clock_comes_with_the_fixture_rules_on_the_first_event(
+    rules: sport_pb2.BasketballRules.ValueType, regulation: int
+) -> None:
+    game = decide(None, {}, _tip_off(rules), 0.0, hold_seconds=HOLD).game
+    assert game is not None and game.state.basketball.regulation_seconds == regulation
+    # The fourth quarter's clock runs to the end of this regulation and stops there.
+    game = apply_event(
+        game,
+        me.MatchEvent(
+            fixture_id="bk-rules",
+            sport=sport_pb2.SPORT_BASKETBALL,
+            sequence=2,
+            type=me.MATCH_EVENT_TYPE_PERIOD_STARTED,
+            period=4,
+            elapsed_seconds=regulation * 3 // 4,
+        ),
+    )
+    running = MatchClock(True, regulation * 3 // 4, 1_000.0)
+    ended = project_clock(game, running, 1_000.0 + 3_600)
+    assert ended.elapsed_seconds == regulation

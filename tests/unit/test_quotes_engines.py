@@ -25,8 +25,17 @@ def participants(snapshot: snapshot_pb2.ModelSnapshot) -> list[str]:
     return [r.participant_id for r in ratings]
 
 
+# Basketball fixtures name the NBA's rules, FIBA's or none (the NBA's); live's state carries the
+# regulation of the fixture's rules (0 when the feed did not say: the fixture's rules decide).
+RULES = (
+    (sport_pb2.BASKETBALL_RULES_UNSPECIFIED, 0),
+    (sport_pb2.BASKETBALL_RULES_NBA, 2_880),
+    (sport_pb2.BASKETBALL_RULES_FIBA, 2_400),
+)
+
+
 def states(
-    sport: sport_pb2.Sport.ValueType, rng: random.Random
+    sport: sport_pb2.Sport.ValueType, rng: random.Random, regulation: int = 0
 ) -> Iterator[game_state_pb2.GameState | None]:
     yield None
     for _ in range(5):
@@ -42,6 +51,7 @@ def states(
             state.elapsed_seconds = rng.randint(0, 2_700)
             state.basketball.home_points = rng.randint(0, 110)
             state.basketball.away_points = rng.randint(0, 110)
+            state.basketball.regulation_seconds = regulation
         else:
             state.period = 1
             tennis = state.tennis
@@ -63,13 +73,15 @@ def states(
             tennis.home_serving = rng.random() < 0.5
         yield state
     if sport == sport_pb2.SPORT_BASKETBALL:
-        # The NBA clock's edges (and FIBA's on its own regulation): 44:00, a tie at the buzzer,
-        # inside an overtime; both engines must agree or the gateway withholds the market.
-        for period, elapsed, home, away, regulation in (
-            (4, 2_640, 100, 98, 0),
-            (4, 2_880, 100, 100, 0),
-            (5, 3_000, 105, 103, 0),
-            (4, 2_400, 80, 80, 2_400),
+        # The clock's edges on the fixture's regulation (the NBA's when none is named): 4:00
+        # before the end, a tie at the buzzer, inside an overtime, 40:00; both engines must
+        # agree or the gateway withholds the market.
+        end = regulation or 2_880
+        for period, elapsed, home, away in (
+            (4, end - 240, 100, 98),
+            (4, end, 100, 100),
+            (5, end + 120, 105, 103),
+            (4, 2_400, 80, 80),
         ):
             yield game_state_pb2.GameState(
                 event_sequence=9,
@@ -92,15 +104,17 @@ def test_both_engines_publish_the_same_canonical_bytes(
     compared = 0
     for n in range(12):
         home, away = rng.sample(ids, 2)
+        rules, regulation = RULES[n % 3] if sport == sport_pb2.SPORT_BASKETBALL else RULES[0]
         fixture = sport_pb2.Fixture(
             fixture_id=f"f{n}",
             sport=sport,
             best_of_sets=rng.choice((3, 5)) if sport == sport_pb2.SPORT_TENNIS else 0,
             neutral_venue=rng.random() < 0.2,
+            basketball_rules=rules,
             home=sport_pb2.Participant(participant_id=home),
             away=sport_pb2.Participant(participant_id=away),
         )
-        for state in states(sport, rng):
+        for state in states(sport, rng, regulation):
             a = price_fixture(
                 fixture, snapshot, snapshot_hash(snapshot), [], state, sport, reference
             )

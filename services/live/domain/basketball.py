@@ -8,16 +8,32 @@ from betmesh.live.v1 import match_event_pb2 as me
 from service_runtime.errors import InvalidArgument
 from services.live.domain import clock
 
-# NBA (4 x 12 min, overtimes of 5): the shipped data and the demo are NBA teams. FIBA is
-# 4 x 10 (2400 s); nothing in a match event names the competition yet.
-REGULATION_SECONDS = 4 * 12 * 60
+# The game clock by the fixture's rules (the contract's BasketballRules, which the fixture rides
+# on the first event): the NBA plays 4 x 12 minutes, FIBA 4 x 10, both overtimes of 5. A fixture
+# naming no rules is an NBA one (the shipped data and the demo are NBA teams). Quotes prices on
+# the regulation this puts in the state (services/quotes/domain/basketball_rules.py).
+REGULATION_BY_RULES = {
+    sport_pb2.BASKETBALL_RULES_UNSPECIFIED: 4 * 12 * 60,
+    sport_pb2.BASKETBALL_RULES_NBA: 4 * 12 * 60,
+    sport_pb2.BASKETBALL_RULES_FIBA: 4 * 10 * 60,
+}
+REGULATION_SECONDS = REGULATION_BY_RULES[sport_pb2.BASKETBALL_RULES_UNSPECIFIED]
 
 SIDE_REQUIRED = frozenset({me.MATCH_EVENT_TYPE_POINTS_SCORED})
 EVENT_TYPES = SIDE_REQUIRED
 
 
-def initial() -> game_state_pb2.BasketballState:
-    return game_state_pb2.BasketballState(regulation_seconds=REGULATION_SECONDS)
+def initial(
+    rules: sport_pb2.BasketballRules.ValueType = sport_pb2.BASKETBALL_RULES_UNSPECIFIED,
+) -> game_state_pb2.BasketballState:
+    regulation = REGULATION_BY_RULES.get(rules)
+    if regulation is None:
+        raise InvalidArgument(
+            "UNKNOWN_BASKETBALL_RULES",
+            f"fixture.basketball_rules {rules} is not a known rule set",
+            {"basketball_rules": str(rules)},
+        )
+    return game_state_pb2.BasketballState(regulation_seconds=regulation)
 
 
 def validate(event: me.MatchEvent) -> None:

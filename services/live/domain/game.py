@@ -85,13 +85,18 @@ def type_name(event_type: EventType) -> str:
     return value.name if value is not None else str(event_type)
 
 
-def new_game(fixture_id: str, sport: Sport, best_of_sets: int = DEFAULT_BEST_OF_SETS) -> LiveGame:
+def new_game(
+    fixture_id: str,
+    sport: Sport,
+    best_of_sets: int = DEFAULT_BEST_OF_SETS,
+    basketball_rules: sport_pb2.BasketballRules.ValueType = sport_pb2.BASKETBALL_RULES_UNSPECIFIED,
+) -> LiveGame:
     """A fixture before its first event: no sequence applied, not started."""
     state = game_state_pb2.GameState()
     if sport == sport_pb2.SPORT_FOOTBALL:
         state.football.CopyFrom(football.initial())
     elif sport == sport_pb2.SPORT_BASKETBALL:
-        state.basketball.CopyFrom(basketball.initial())
+        state.basketball.CopyFrom(basketball.initial(basketball_rules))
     else:
         state.tennis.CopyFrom(tennis.initial())
     return LiveGame(fixture_id, sport, MatchStatus.NOT_STARTED, best_of_sets, state)

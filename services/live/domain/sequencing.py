@@ -156,7 +156,12 @@ def decide(
                 {"best_of_sets": str(event.fixture.best_of_sets)},
             )
         best_of_sets = event.fixture.best_of_sets
-    current = apply_event(game or new_game(event.fixture_id, event.sport, best_of_sets), event)
+    # A basketball game's clock is set by its rules, also from the fixture on the first event.
+    current = apply_event(
+        game
+        or new_game(event.fixture_id, event.sport, best_of_sets, event.fixture.basketball_rules),
+        event,
+    )
     results = [current]
     release: list[int] = []
     discarded: list[Discarded] = []

@@ -11,7 +11,8 @@ Scores are integers, so both are discretised with a continuity correction:
 P(X = k) = Phi((k + 0.5 - mu) / sigma) - Phi((k - 0.5 - mu) / sigma).
 
 No draw: the regulation tie mass P(margin = 0) goes to overtime. An overtime is modelled as a
-short game, margin ~ Normal(mu * f, sigma * sqrt(f)) with f = 5/48 (five of 48 minutes); a tied
+short game, margin ~ Normal(mu * f, sigma * sqrt(f)) with f the overtime's share of regulation
+(5/48 under the NBA's rules, 5/40 under FIBA's: `basketball_rules.py`, from the fixture); a tied
 overtime is followed by an identical one, so the overtime margin is that distribution
 conditioned on not being 0, and the tie mass is spread over it. Moneyline and spread both
 settle on this final margin, so they are consistent with each other. Overtime points are left
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 
+from services.quotes.domain.basketball_rules import DEFAULT_REGULATION_SECONDS, OVERTIME_SECONDS
 from services.quotes.domain.markets import (
     MarketProbabilities,
     Outcomes,
@@ -33,7 +35,6 @@ from services.quotes.domain.markets import (
     centre_line_e2,
 )
 
-OVERTIME_FRACTION = 5.0 / 48.0
 TAIL_SIGMAS = 8
 # Lines offered around the centre (the x.5 line nearest the expectation), in hundredths; the
 # whole lines between carry a push.
@@ -52,6 +53,8 @@ class Expectation:
     total: float
     margin_sigma: float
     total_sigma: float
+    # One overtime's share of the game (basketball_rules.Clock.overtime_fraction).
+    overtime_fraction: float = OVERTIME_SECONDS / DEFAULT_REGULATION_SECONDS
 
 
 def expectation(
@@ -64,11 +67,12 @@ def expectation(
     margin_sigma: float,
     total_sigma: float,
     neutral: bool,
+    overtime_fraction: float = OVERTIME_SECONDS / DEFAULT_REGULATION_SECONDS,
 ) -> Expectation:
     advantage = 0.0 if neutral else home_advantage
     home = mean_total / 2 + home_attack + away_defence + advantage / 2
     away = mean_total / 2 + away_attack + home_defence - advantage / 2
-    return Expectation(home - away, home + away, margin_sigma, total_sigma)
+    return Expectation(home - away, home + away, margin_sigma, total_sigma, overtime_fraction)
 
 
 def _phi(x: float) -> float:
@@ -93,9 +97,8 @@ def final_margin(e: Expectation) -> dict[int, float]:
     """Distribution of the final margin (home - away), overtime included; never 0."""
     regulation = discrete_normal(e.margin, e.margin_sigma)
     tie = regulation.pop(0, 0.0)
-    overtime = discrete_normal(
-        e.margin * OVERTIME_FRACTION, e.margin_sigma * math.sqrt(OVERTIME_FRACTION)
-    )
+    f = e.overtime_fraction
+    overtime = discrete_normal(e.margin * f, e.margin_sigma * math.sqrt(f))
     overtime_tie = overtime.pop(0, 0.0)
     decided = 1.0 - overtime_tie
     for k, m in overtime.items():

@@ -29,6 +29,7 @@ from service_runtime.errors import FailedPrecondition, InvalidArgument, Unimplem
 from service_runtime.limits import check_within_contract
 from services.quotes.domain import (
     basketball,
+    basketball_rules,
     football,
     inplay,
     inplay_basketball,
@@ -510,8 +511,10 @@ def basketball_model(
         raise _bad_parameters(
             "basketball parameters must be finite, sigmas and mean_total_points positive"
         )
+    # The fixture's rules (and the clock live runs them on): regulation and overtime length.
+    clock = basketball_rules.clock(fixture, game_state)
     if engine == BASKETBALL_CDF:
-        return basketball_cdf.model(fixture, snapshot, home, away, wanted, game_state)
+        return basketball_cdf.model(fixture, snapshot, home, away, wanted, game_state, clock)
     e = basketball.expectation(
         home.attack,
         home.defence,
@@ -522,10 +525,13 @@ def basketball_model(
         params.margin_sigma,
         params.total_sigma,
         fixture.neutral_venue,
+        clock.overtime_fraction,
     )
     home_name, away_name = fixture.home.name or home.name, fixture.away.name or away.name
     if game_state is not None:
-        return inplay_basketball.live_markets(e, game_state, home_name, away_name, wanted)
+        return inplay_basketball.live_markets(
+            e, game_state, home_name, away_name, wanted, clock.regulation_seconds
+        )
     return basketball.basketball_markets(e, home_name, away_name, wanted)
 
 

@@ -6,9 +6,9 @@ attack_a + defence_h - advantage/2; margin ~ Normal(home - away, margin_sigma), 
 Normal(home + away, total_sigma), each discretised on the integers with a continuity
 correction (P(X = k) = Phi(k + 1/2) - Phi(k - 1/2) in standard units) and its tails beyond
 8 sigma folded into the last integers. A regulation tie goes to overtime, a short game of 5/48
-of the spread and variance, repeated while tied: the tie mass is spread over the overtime
-margin conditioned on not being 0. In play: tau the share of regulation left (what is left of
-the current overtime's five minutes beyond), margin ~ Normal(lead + spread * tau,
+(NBA) or 5/40 (FIBA) of the spread and variance, repeated while tied: the tie mass is spread
+over the overtime margin conditioned on not being 0. In play: tau the share of regulation left
+(what is left of the current overtime's five minutes beyond), margin ~ Normal(lead + spread * tau,
 sigma * sqrt(tau)), total ~ Normal(points + total * tau, sigma_t * sqrt(tau)); at tau = 0 the
 score (rounded mean) is certain. Lines: the x.5 line nearest the (in-play) mean and offsets.
 
@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
+from services.quotes.domain.basketball_rules import (
+    DEFAULT_REGULATION_SECONDS,
+    OVERTIME_SECONDS,
+    REGULATION_PERIODS,
+    Clock,
+)
 from services.quotes.domain.markets import MarketProbabilities, SelectionProbability, centre_line_e2
 
-OVERTIME = 5.0 / 48.0
 TAILS = 8
 OFFSETS = (-200, -100, -50, 0, 50, 100, 200)
-REGULATION = 4 * 12 * 60  # NBA default, as inplay_basketball
-OVERTIME_SECONDS = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,15 @@ def markets(
     return out
 
 
-def time_left(state: game_state_pb2.GameState) -> float:
-    regulation = state.basketball.regulation_seconds or REGULATION
+def time_left(state: game_state_pb2.GameState, regulation_seconds: int = 0) -> float:
+    regulation = (
+        regulation_seconds or state.basketball.regulation_seconds or DEFAULT_REGULATION_SECONDS
+    )
     if state.period == 0:
         return 1.0
-    if state.period <= 4:
+    if state.period <= REGULATION_PERIODS:
         return (regulation - min(state.elapsed_seconds, regulation)) / regulation
-    end = regulation + (state.period - 4) * OVERTIME_SECONDS
+    end = regulation + (state.period - REGULATION_PERIODS) * OVERTIME_SECONDS
     return max(0, end - max(state.elapsed_seconds, end - OVERTIME_SECONDS)) / regulation
 
 
@@ -198,26 +203,28 @@ def model(
     away: snapshot_pb2.TeamRating,
     wanted: Sequence[market_pb2.MarketType.ValueType],
     state: game_state_pb2.GameState | None,
+    clock: Clock,
 ) -> list[MarketProbabilities]:
     p = snapshot.basketball
+    overtime_share = clock.overtime_fraction
     advantage = 0.0 if fixture.neutral_venue else p.home_advantage_points
     home_points = p.mean_total_points / 2 + home.attack + away.defence + advantage / 2
     away_points = p.mean_total_points / 2 + away.attack + home.defence - advantage / 2
     spread, expected_total = home_points - away_points, home_points + away_points
-    overtime = Discrete(spread * OVERTIME, p.margin_sigma * math.sqrt(OVERTIME))
+    overtime = Discrete(spread * overtime_share, p.margin_sigma * math.sqrt(overtime_share))
     if state is None:
         regulation = Discrete(spread, p.margin_sigma)
         total = Discrete(expected_total, p.total_sigma)
         margin_mean = spread
     else:
-        tau = time_left(state)
+        tau = time_left(state, clock.regulation_seconds)
         score = state.basketball
         lead = score.home_points - score.away_points
         margin_mean = lead + spread * tau
         regulation = Discrete(margin_mean, p.margin_sigma * math.sqrt(tau))
         points, share = score.home_points + score.away_points, tau
-        if tau == 0.0 and lead == 0 and state.period >= 4:
-            share = OVERTIME  # tied at the buzzer: totals include the overtime to come
+        if tau == 0.0 and lead == 0 and state.period >= REGULATION_PERIODS:
+            share = overtime_share  # tied at the buzzer: totals include the overtime to come
         total = Discrete(points + expected_total * share, p.total_sigma * math.sqrt(share))
     return markets(
         FinalMargin(regulation, overtime),

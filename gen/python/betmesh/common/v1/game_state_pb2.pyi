@@ -162,7 +162,9 @@ class BasketballState(_message.Message):
     home_points: _builtins.int
     away_points: _builtins.int
     regulation_seconds: _builtins.int
-    """Regulation length in seconds: 2400 for FIBA (4 x 10 min), 2880 for the NBA (4 x 12 min)."""
+    """Regulation length in seconds, from the fixture's basketball_rules when live starts the game:
+    2400 for FIBA (4 x 10 min), 2880 for the NBA (4 x 12 min). 0: the fixture's rules decide.
+    """
     def __init__(
         self,
         *,

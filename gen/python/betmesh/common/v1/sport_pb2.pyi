@@ -55,6 +55,32 @@ SIDE_HOME: Side.ValueType  # 1
 SIDE_AWAY: Side.ValueType  # 2
 Global___Side: _TypeAlias = Side  # noqa: Y015
 
+class _BasketballRules:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BasketballRulesEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BasketballRules.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BASKETBALL_RULES_UNSPECIFIED: _BasketballRules.ValueType  # 0
+    """The NBA's: what a fixture that names no rules is played under."""
+    BASKETBALL_RULES_NBA: _BasketballRules.ValueType  # 1
+    """4 x 12 minutes (2,880 s)."""
+    BASKETBALL_RULES_FIBA: _BasketballRules.ValueType  # 2
+    """4 x 10 minutes (2,400 s): FIBA competitions, EuroLeague, most leagues outside the NBA."""
+
+class BasketballRules(_BasketballRules, metaclass=_BasketballRulesEnumTypeWrapper):
+    """The basketball rules a fixture is played under: they set the game clock. Regulation is four
+    quarters, overtimes of 5 minutes each until the tie is broken, under both.
+    """
+
+BASKETBALL_RULES_UNSPECIFIED: BasketballRules.ValueType  # 0
+"""The NBA's: what a fixture that names no rules is played under."""
+BASKETBALL_RULES_NBA: BasketballRules.ValueType  # 1
+"""4 x 12 minutes (2,880 s)."""
+BASKETBALL_RULES_FIBA: BasketballRules.ValueType  # 2
+"""4 x 10 minutes (2,400 s): FIBA competitions, EuroLeague, most leagues outside the NBA."""
+Global___BasketballRules: _TypeAlias = BasketballRules  # noqa: Y015
+
 class _FixtureStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -122,6 +148,7 @@ class Fixture(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     NEUTRAL_VENUE_FIELD_NUMBER: _builtins.int
     BEST_OF_SETS_FIELD_NUMBER: _builtins.int
+    BASKETBALL_RULES_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     """Stable identifier chosen by the operator, e.g. "epl-2024-08-16-mun-ful"."""
     sport: Global___Sport.ValueType
@@ -133,6 +160,10 @@ class Fixture(_message.Message):
     """Played at a neutral venue: no home advantage is applied."""
     best_of_sets: _builtins.int
     """Tennis only: 3 or 5 sets."""
+    basketball_rules: Global___BasketballRules.ValueType
+    """Basketball only: the competition's rules, hence the game clock live runs and both engines
+    price on (regulation and overtime length). Unspecified: the NBA's.
+    """
     @_builtins.property
     def home(self) -> Global___Participant: ...
     @_builtins.property
@@ -152,10 +183,11 @@ class Fixture(_message.Message):
         status: Global___FixtureStatus.ValueType = ...,
         neutral_venue: _builtins.bool = ...,
         best_of_sets: _builtins.int = ...,
+        basketball_rules: Global___BasketballRules.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "home", b"home", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "best_of_sets", b"best_of_sets", "competition_id", b"competition_id", "competition_name", b"competition_name", "fixture_id", b"fixture_id", "home", b"home", "neutral_venue", b"neutral_venue", "sport", b"sport", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "basketball_rules", b"basketball_rules", "best_of_sets", b"best_of_sets", "competition_id", b"competition_id", "competition_name", b"competition_name", "fixture_id", b"fixture_id", "home", b"home", "neutral_venue", b"neutral_venue", "sport", b"sport", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

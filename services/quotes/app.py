@@ -1,4 +1,5 @@
-"""Wires the quote replica: settings -> snapshot store and peers -> servicer -> host."""
+"""Wires the quote replica: settings -> snapshot store and peers -> service layer -> servicer
+-> host."""
 
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 from service_runtime import postgres
 from service_runtime.channels import ChannelPool
 from service_runtime.server import Registration, ServiceHost
+from services.quotes.adapters.memory_store import MemorySnapshotStore
 from services.quotes.adapters.peers import GrpcSnapshotPeer
 from services.quotes.adapters.postgres_store import SCHEMA, PostgresSnapshotStore
-from services.quotes.domain.snapshots import (
-    MemorySnapshotStore,
-    SnapshotResolver,
-    SnapshotStore,
-)
+from services.quotes.domain.snapshots import SnapshotStore
+from services.quotes.service_layer.handlers import QuoteHandlers
+from services.quotes.service_layer.snapshots import SnapshotResolver
 from services.quotes.servicer import QuoteServicer
 from services.quotes.settings import SNAPSHOTS_SHIPPED, QuotesSettings
 from services.quotes.shipped import read_snapshot_file, shipped_snapshot
@@ -42,9 +42,8 @@ def build(settings: QuotesSettings) -> ServiceHost:
         for address in settings.peers
     ]
     resolver = SnapshotResolver(store, peers)
-    servicer = QuoteServicer(
-        resolver, settings.sport, settings.replica_id, settings.fault, settings.engine
-    )
+    handlers = QuoteHandlers(resolver, settings.sport, settings.fault, settings.engine)
+    servicer = QuoteServicer(handlers, settings.replica_id)
 
     async def start() -> None:
         if engine is not None:

@@ -1,20 +1,16 @@
-"""QuoteService over gRPC: translates requests to the pricing core and back."""
+"""QuoteService over gRPC: translates requests to the service layer (services/quotes/
+service_layer/) and back."""
 
 from __future__ import annotations
 
-import asyncio
-
-from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
 from service_runtime import page_tokens
-from service_runtime.errors import DomainError, InvalidArgument, NotFound
+from service_runtime.errors import InvalidArgument
 from service_runtime.server import ServicerContext
-from service_runtime.telemetry import tracer
-from services.quotes.domain.engines import ENGINES
-from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import SnapshotResolver, check_hash
+from services.quotes.service_layer import commands
+from services.quotes.service_layer.handlers import NotPriced, Priced, QuoteHandlers
 
 BUILD_VERSION = "0.2.0"
 DEFAULT_PAGE_SIZE = 50
@@ -24,52 +20,22 @@ Context = ServicerContext
 
 
 class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
-    def __init__(
-        self,
-        snapshots: SnapshotResolver,
-        sport: sport_pb2.Sport.ValueType,
-        replica_id: str,
-        fault: str = "",
-        engine: str = "",
-    ) -> None:
-        self.fault = fault
-        self.engine = engine or ENGINES.get(sport, ("",))[0]
-        self.snapshots = snapshots
-        self.sport = sport
+    def __init__(self, handlers: QuoteHandlers, replica_id: str) -> None:
+        self.handlers = handlers
         self.replica_id = replica_id
-        self._tracer = tracer(__name__)
 
-    async def _price(self, request: pb.PriceFixtureRequest) -> pb.PriceFixtureResponse:
-        if self.fault.startswith("delay-ms:"):
-            await asyncio.sleep(int(self.fault.removeprefix("delay-ms:")) / 1000)
-        snapshot = await self.snapshots.resolve(request.snapshot_hash)
-        with self._tracer.start_as_current_span(
-            "price fixture", attributes={"betmesh.fixture.id": request.fixture.fixture_id}
-        ):
-            quote_set = price_fixture(
-                request.fixture,
-                snapshot,
-                request.snapshot_hash,
-                list(request.market_types),
-                request.game_state if request.HasField("game_state") else None,
-                self.sport,
-                self.engine,
-                request.margin_scale_e4,
-            )
-            if self.fault == "skew-odds" or self.fault.startswith("skew-odds:"):
-                _skew(quote_set, int(self.fault.partition(":")[2] or 1))
-            data = canonicalise(quote_set)
+    def _priced(self, priced: Priced) -> pb.PriceFixtureResponse:
         return pb.PriceFixtureResponse(
-            quote_set=data,
-            digest=quote_digest(data),
+            quote_set=priced.quote_set,
+            digest=priced.digest,
             replica_id=self.replica_id,
-            engine=self.engine,
+            engine=self.handlers.engine,
         )
 
     async def PriceFixture(
         self, request: pb.PriceFixtureRequest, context: Context
     ) -> pb.PriceFixtureResponse:
-        return await self._price(request)
+        return self._priced(await self.handlers.price_fixture(_price_command(request)))
 
     async def PriceFixtures(
         self, request: pb.PriceFixturesRequest, context: Context
@@ -78,34 +44,23 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
             raise InvalidArgument(
                 "BATCH_TOO_LARGE", f"at most {MAX_BATCH} fixtures per PriceFixtures call"
             )
+        outcomes = await self.handlers.price_fixtures([_price_command(r) for r in request.requests])
         results = []
-        for item in request.requests:
-            try:
-                results.append(pb.PriceFixtureResult(priced=await self._price(item)))
-            except DomainError as exc:
-                results.append(
-                    pb.PriceFixtureResult(
-                        failure=pb.PricingFailure(
-                            fixture_id=item.fixture.fixture_id,
-                            reason=exc.reason,
-                            message=exc.message,
-                        )
-                    )
+        for outcome in outcomes:
+            if isinstance(outcome, NotPriced):
+                failure = pb.PricingFailure(
+                    fixture_id=outcome.fixture_id, reason=outcome.reason, message=outcome.message
                 )
+                results.append(pb.PriceFixtureResult(failure=failure))
+            else:
+                results.append(pb.PriceFixtureResult(priced=self._priced(outcome)))
         return pb.PriceFixturesResponse(results=results)
 
     async def GetModelSnapshot(
         self, request: pb.GetModelSnapshotRequest, context: Context
     ) -> pb.GetModelSnapshotResponse:
-        check_hash(request.snapshot_hash)
-        found = await self.snapshots.local(request.snapshot_hash)
-        if found is None:
-            raise NotFound(
-                "SNAPSHOT_NOT_FOUND",
-                f"no snapshot {request.snapshot_hash}",
-                {"snapshot_hash": request.snapshot_hash},
-            )
-        return pb.GetModelSnapshotResponse(snapshot=found[1], snapshot_hash=request.snapshot_hash)
+        data = await self.handlers.model_snapshot(commands.GetModelSnapshot(request.snapshot_hash))
+        return pb.GetModelSnapshotResponse(snapshot=data, snapshot_hash=request.snapshot_hash)
 
     async def ListModelSnapshots(
         self, request: pb.ListModelSnapshotsRequest, context: Context
@@ -116,7 +71,9 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         # Opaque offsets, parsed strictly: "²" or 2^63 never reach the store.
         offset = page_tokens.decode_int("off", request.page_token) or 0
         # One more than asked tells whether another page exists.
-        records = await self.snapshots.newest(request.sport, size + 1, offset)
+        records = await self.handlers.model_snapshots(
+            commands.ListModelSnapshots(request.sport, size + 1, offset)
+        )
         summaries = []
         for record in records[:size]:
             summary = pb.ModelSnapshotSummary(
@@ -134,16 +91,17 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
     ) -> pb.GetReplicaInfoResponse:
         return pb.GetReplicaInfoResponse(
             replica_id=self.replica_id,
-            sport=self.sport,
+            sport=self.handlers.sport,
             build_version=BUILD_VERSION,
-            engine=self.engine,
+            engine=self.handlers.engine,
         )
 
 
-def _skew(quote_set: market_pb2.QuoteSet, ticks: int = 1) -> None:
-    """The injected fault: the first offered price `ticks` hundredths too generous."""
-    for market in quote_set.markets:
-        for selection in market.selections:
-            if selection.odds_e4:
-                selection.odds_e4 += 100 * ticks
-                return
+def _price_command(request: pb.PriceFixtureRequest) -> commands.PriceFixture:
+    return commands.PriceFixture(
+        fixture=request.fixture,
+        snapshot_hash=request.snapshot_hash,
+        market_types=tuple(request.market_types),
+        game_state=request.game_state if request.HasField("game_state") else None,
+        margin_scale_e4=request.margin_scale_e4,
+    )

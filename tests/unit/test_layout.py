@@ -56,6 +56,8 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/live/domain/ingest.py",
         "services/live/domain/stream/subscriber.py",
         "services/bets/service_layer/handlers.py",
+        "services/quotes/service_layer/handlers.py",
+        "services/quotes/service_layer/snapshots.py",
         "services/oracle/domain/reports.py",
     ):
         assert expected in files

@@ -6,15 +6,15 @@ import pytest
 from betmesh.common.v1 import sport_pb2
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
+from services.quotes.adapters.memory_store import MemorySnapshotStore
 from services.quotes.domain.snapshots import (
-    MemorySnapshotStore,
     SnapshotRefused,
-    SnapshotResolver,
     StoredSnapshot,
     snapshot_bytes,
     snapshot_hash,
     verify,
 )
+from services.quotes.service_layer.snapshots import SnapshotResolver
 from tests.support.demo_snapshots import (
     demo_basketball_snapshot,
     demo_football_snapshot,

@@ -1,4 +1,5 @@
-"""Model snapshots: canonical bytes, content hash, the store port, and fetching by hash.
+"""Model snapshots: canonical bytes, content hash, verification, and the ports they are kept
+and fetched through (fetching by hash: services/quotes/service_layer/snapshots.py).
 
 A snapshot is named by "sha256:" + hex of its canonical bytes (deterministic serialisation with
 the free-order lists sorted). A replica prices only from a snapshot whose bytes it has checked
@@ -8,10 +9,6 @@ blob that does not hash to the name (or is not in canonical form) is refused.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,9 +17,7 @@ from betmesh.quotes.v1 import snapshot_pb2
 from google.protobuf.message import DecodeError
 
 from service_runtime.digest import canonical_bytes, digest_bytes, is_digest
-from service_runtime.errors import FailedPrecondition, InvalidArgument
-
-log = logging.getLogger(__name__)
+from service_runtime.errors import InvalidArgument
 
 
 def snapshot_bytes(snapshot: snapshot_pb2.ModelSnapshot) -> bytes:
@@ -58,8 +53,9 @@ class StoredSnapshot:
 
 
 class SnapshotStore(Protocol):
-    """Where snapshots live (PostgreSQL in a mesh; memory in unit tests). Synchronous: the
-    resolver runs it in a worker thread."""
+    """Where snapshots live (PostgreSQL in a mesh, services/quotes/adapters/postgres_store.py;
+    memory without a database, adapters/memory_store.py). Synchronous: the resolver runs it in a
+    worker thread."""
 
     def save(self, snapshot: StoredSnapshot) -> None:
         """Idempotent: saving a hash already stored keeps the first record (and its age)."""
@@ -80,28 +76,6 @@ class SnapshotPeer(Protocol):
     name: str
 
     async def fetch(self, snapshot_hash: str) -> bytes | None: ...
-
-
-class MemorySnapshotStore:
-    def __init__(self) -> None:
-        self._records: dict[str, tuple[int, StoredSnapshot]] = {}
-        self._counter = 0
-
-    def save(self, snapshot: StoredSnapshot) -> None:
-        if snapshot.snapshot_hash not in self._records:
-            self._counter += 1
-            self._records[snapshot.snapshot_hash] = (self._counter, snapshot)
-
-    def load(self, snapshot_hash: str) -> bytes | None:
-        found = self._records.get(snapshot_hash)
-        return found[1].data if found else None
-
-    def newest(
-        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
-    ) -> list[StoredSnapshot]:
-        ordered = sorted(self._records.values(), key=lambda r: (-r[0], r[1].snapshot_hash))
-        chosen = [s for _, s in ordered if sport in (0, s.sport)]
-        return chosen[offset : offset + limit]
 
 
 class SnapshotRefused(Exception):
@@ -130,94 +104,6 @@ def check_hash(snapshot_hash: str) -> None:
             "INVALID_SNAPSHOT_HASH",
             f"snapshot_hash must be 'sha256:' and 64 lower-case hex digits, not {snapshot_hash!r}",
         )
-
-
-class SnapshotResolver:
-    """Snapshots by hash for one replica: a small cache of verified snapshots, then the store,
-    then the peers. Whatever comes from a peer is verified, then saved to the store."""
-
-    def __init__(
-        self, store: SnapshotStore, peers: Sequence[SnapshotPeer] = (), cache_size: int = 64
-    ) -> None:
-        self.store = store
-        self.peers = list(peers)
-        self._cache: OrderedDict[str, tuple[snapshot_pb2.ModelSnapshot, bytes]] = OrderedDict()
-        self._cache_size = cache_size
-
-    def _remember(self, key: str, snapshot: snapshot_pb2.ModelSnapshot, data: bytes) -> None:
-        self._cache[key] = (snapshot, data)
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-
-    async def put(self, snapshot: snapshot_pb2.ModelSnapshot) -> str:
-        record = StoredSnapshot.of(snapshot)
-        await asyncio.to_thread(self.store.save, record)
-        return record.snapshot_hash
-
-    async def local(self, key: str) -> tuple[snapshot_pb2.ModelSnapshot, bytes] | None:
-        """From the cache or the store only (what GetModelSnapshot serves: never asks peers,
-        so two replicas configured as each other's peers cannot loop)."""
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        data = await asyncio.to_thread(self.store.load, key)
-        if data is None:
-            return None
-        try:
-            snapshot = verify(key, data)
-        except SnapshotRefused as exc:
-            log.error("stored snapshot refused", extra={"snapshot_hash": key, "error": str(exc)})
-            return None
-        self._remember(key, snapshot, data)
-        return snapshot, data
-
-    async def resolve(self, key: str) -> snapshot_pb2.ModelSnapshot:
-        check_hash(key)
-        found = await self.local(key)
-        if found is not None:
-            return found[0]
-        refused: list[str] = []
-        for peer in self.peers:
-            try:
-                data = await peer.fetch(key)
-            except Exception as exc:  # an unreachable peer is skipped, not fatal
-                log.warning("snapshot peer failed", extra={"peer": peer.name, "error": repr(exc)})
-                continue
-            if data is None:
-                continue
-            try:
-                snapshot = verify(key, data)
-            except SnapshotRefused as exc:
-                refused.append(peer.name)
-                log.error(
-                    "snapshot from peer refused",
-                    extra={"peer": peer.name, "snapshot_hash": key, "error": str(exc)},
-                )
-                continue
-            await asyncio.to_thread(
-                self.store.save, StoredSnapshot(key, snapshot.sport, snapshot.model, data)
-            )
-            self._remember(key, snapshot, data)
-            return snapshot
-        if refused:
-            raise FailedPrecondition(
-                "SNAPSHOT_HASH_MISMATCH",
-                f"snapshot {key} was offered by {', '.join(refused)} but its bytes do not match "
-                "the hash; refused",
-                {"snapshot_hash": key, "peers": ",".join(refused)},
-            )
-        raise FailedPrecondition(
-            "SNAPSHOT_NOT_FOUND",
-            f"snapshot {key} is not known to this replica or its peers",
-            {"snapshot_hash": key},
-        )
-
-    async def newest(
-        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
-    ) -> list[StoredSnapshot]:
-        return await asyncio.to_thread(self.store.newest, sport, limit, offset)
 
 
 def default_pricing_policy() -> snapshot_pb2.PricingPolicy:

@@ -1,0 +1,1 @@
+"""Quotes' use cases (docs/conventions.md): commands, their handlers, and the snapshot resolver."""

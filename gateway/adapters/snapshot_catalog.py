@@ -6,6 +6,8 @@ import grpc
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 
+from gateway.domain.ports import ListedSnapshot
+
 
 class GrpcSnapshotCatalog:
     def __init__(
@@ -15,12 +17,14 @@ class GrpcSnapshotCatalog:
         self.sport = sport
         self._stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
 
-    async def snapshot_hashes(self, timeout: float) -> list[str]:
+    async def snapshots(self, timeout: float) -> list[ListedSnapshot]:
         response = await self._stub.ListModelSnapshots(
             quote_service_pb2.ListModelSnapshotsRequest(sport=self.sport, page_size=50),
             timeout=timeout,
         )
-        return [s.snapshot_hash for s in response.snapshots]
+        return [
+            ListedSnapshot(s.snapshot_hash, s.snapshot.tennis.surface) for s in response.snapshots
+        ]
 
     async def fitted_at(self, snapshot_hash: str, timeout: float) -> float | None:
         """When the snapshot was fitted (its training cutoff); None when unknown or unset."""

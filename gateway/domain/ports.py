@@ -101,9 +101,16 @@ class DissentRepository(Protocol):
     ) -> list[DissentRecord]: ...
 
 
+@dataclass(frozen=True)
+class ListedSnapshot:
+    snapshot_hash: str
+    # A tennis snapshot's court surface (TennisParameters.surface); 0 for the other sports.
+    tennis_surface: sport_pb2.TennisSurface.ValueType = sport_pb2.TENNIS_SURFACE_UNSPECIFIED
+
+
 class SnapshotCatalog(Protocol):
-    """The snapshot hashes one replica knows for its sport, newest first."""
+    """The snapshots one replica knows for its sport, newest first."""
 
     replica_id: str
 
-    async def snapshot_hashes(self, timeout: float) -> list[str]: ...
+    async def snapshots(self, timeout: float) -> list[ListedSnapshot]: ...

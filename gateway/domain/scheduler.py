@@ -8,7 +8,10 @@ snapshot, a fixture whose details changed or a new steer of the return-to-player
 re-priced on the next pass, and a pass over an unchanged week costs one query.
 
 The current snapshot of a sport is the one pinned by configuration, or else the newest snapshot
-that a quorum of the sport's replicas know (they list theirs newest first).
+that a quorum of the sport's replicas know (they list theirs newest first). Tennis is fitted per
+court surface: a fixture is priced from the current snapshot of its surface (Fixture.surface),
+and falls back to the hard-court one (a snapshot naming no surface counts as hard) while none
+of its surface is published; the quote set's snapshot_hash says which it was.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
 
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
@@ -29,6 +33,7 @@ from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.ports import (
     Accepted,
     FixtureRepository,
+    ListedSnapshot,
     QuoteSetRepository,
     SnapshotCatalog,
     fixture_digest,
@@ -39,6 +44,22 @@ log = logging.getLogger(__name__)
 
 PAGE = 1_000
 PRICEABLE = (sport_pb2.FIXTURE_STATUS_UNSPECIFIED, sport_pb2.FIXTURE_STATUS_SCHEDULED)
+
+
+HARD = sport_pb2.TENNIS_SURFACE_HARD
+Surface: TypeAlias = sport_pb2.TennisSurface.ValueType
+
+
+def snapshot_surface(sport: sport_pb2.Sport.ValueType, surface: Surface) -> Surface:
+    """The surface whose snapshots price a fixture (or make a snapshot) of `surface`: its own
+    for clay and grass, hard for hard courts and for none named; 0 outside tennis."""
+    if sport != sport_pb2.SPORT_TENNIS:
+        return sport_pb2.TENNIS_SURFACE_UNSPECIFIED
+    return (
+        surface
+        if surface in (sport_pb2.TENNIS_SURFACE_CLAY, sport_pb2.TENNIS_SURFACE_GRASS)
+        else HARD
+    )
 
 
 @dataclass
@@ -74,30 +95,45 @@ class PreMatchScheduler:
     # yet costs one consensus call, not one per bet.
     _pricing: dict[str, asyncio.Future[Accepted | None]] = field(default_factory=dict)
 
-    async def current_snapshot(self, sport: sport_pb2.Sport.ValueType) -> str | None:
+    async def current_snapshot(
+        self,
+        sport: sport_pb2.Sport.ValueType,
+        surface: Surface = sport_pb2.TENNIS_SURFACE_UNSPECIFIED,
+    ) -> str | None:
+        """The snapshot a fixture of `sport` (tennis: played on `surface`) is priced from."""
         if sport in self.pinned:
-            return self.pinned[sport]
+            return self.pinned[sport]  # the operator's choice, for every surface
         catalogs = self.catalogs.get(sport, ())
         replica_set = self.gateway.replica_sets.get(sport)
         if not catalogs or replica_set is None:
             return None
         answers = await asyncio.gather(
-            *(c.snapshot_hashes(self.gateway.deadline_seconds) for c in catalogs),
+            *(c.snapshots(self.gateway.deadline_seconds) for c in catalogs),
             return_exceptions=True,
         )
-        lists = [a for a in answers if isinstance(a, list)]
-        known = Counter(h for hashes in lists for h in set(hashes))
+        lists: list[list[ListedSnapshot]] = [a for a in answers if isinstance(a, list)]
+        wanted = snapshot_surface(sport, surface)
+        known = Counter(s for listed in lists for s in set(listed))
         agreed: list[str] = []
-        for hashes in lists:
-            for snapshot in hashes:  # newest first
-                if known[snapshot] >= replica_set.health.quorum and snapshot not in agreed:
-                    agreed.append(snapshot)
+        for listed in lists:
+            for snapshot in listed:  # newest first
+                if (
+                    known[snapshot] >= replica_set.health.quorum
+                    and snapshot_surface(sport, snapshot.tennis_surface) == wanted
+                    and snapshot.snapshot_hash not in agreed
+                ):
+                    agreed.append(snapshot.snapshot_hash)
             if agreed:
                 break
         if self.canary is not None:
-            # Only a snapshot the canary let through is priced from (gateway/domain/canary.py).
-            return await self.canary.current(sport, agreed) or None
-        return agreed[0] if agreed else None
+            # Only a snapshot the canary let through is priced from (gateway/domain/canary.py);
+            # each surface's snapshots are reviewed against the current one of that surface.
+            current = await self.canary.current(sport, agreed)
+        else:
+            current = agreed[0] if agreed else ""
+        if not current and wanted not in (sport_pb2.TENNIS_SURFACE_UNSPECIFIED, HARD):
+            return await self.current_snapshot(sport, HARD)  # none of its surface: hard court
+        return current or None
 
     async def price_missing(self, fixture_id: str) -> Accepted | None:
         """A pre-match price asked for before any pass reached the fixture (just loaded, or
@@ -115,7 +151,7 @@ class PreMatchScheduler:
         fixture = await self.fixtures.get(fixture_id)
         if fixture is None or fixture.status not in PRICEABLE:
             return None
-        snapshot = await self.current_snapshot(fixture.sport)
+        snapshot = await self.current_snapshot(fixture.sport, fixture.surface)
         if not snapshot:
             return None
         return await self.gateway.quote(
@@ -145,17 +181,28 @@ class PreMatchScheduler:
                 break
             offset += PAGE
         report.fixture_count = len(fixtures)
-        for sport in sorted({f.sport for f in fixtures}):
-            snapshot = await self.current_snapshot(sport)
-            if snapshot:
-                report.snapshots[sport] = snapshot
+        # Per sport, and per court surface for tennis (snapshot_surface).
+        # The report names each sport's default (tennis: hard-court) snapshot.
+        current: dict[tuple[sport_pb2.Sport.ValueType, Surface], str | None] = {}
+        sports = {f.sport for f in fixtures}
+        for key in sorted(
+            {(f.sport, snapshot_surface(f.sport, f.surface)) for f in fixtures}
+            | {(sport, snapshot_surface(sport, HARD)) for sport in sports}
+        ):
+            current[key] = await self.current_snapshot(*key)
+        for sport in sorted(sports):
+            default = current[(sport, snapshot_surface(sport, HARD))]
+            if default:
+                report.snapshots[sport] = default
         states = await self.quote_sets.priced_states([f.fixture_id for f in fixtures])
         # A new steer from the return-to-player controller reprices every fixture (the pass
         # after the controller's wake-up), so no pre-match price keeps an old margin.
         margin_scale = self.gateway.margin_scale_e4()
         todo = []
         for fixture in fixtures:
-            snapshot = report.snapshots.get(fixture.sport)
+            snapshot = current.get(
+                (fixture.sport, snapshot_surface(fixture.sport, fixture.surface))
+            )
             if snapshot is None:
                 report.failures["NO_SNAPSHOT"] += 1
                 continue

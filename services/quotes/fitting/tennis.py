@@ -58,9 +58,9 @@ SHIPPED_MATCHES = (
 MODEL_NAME = "serve-return-ridge-markov/1"
 SURFACES = ("hard", "clay", "grass")
 SURFACE_ENUM = {
-    "hard": snapshot_pb2.TENNIS_SURFACE_HARD,
-    "clay": snapshot_pb2.TENNIS_SURFACE_CLAY,
-    "grass": snapshot_pb2.TENNIS_SURFACE_GRASS,
+    "hard": sport_pb2.TENNIS_SURFACE_HARD,
+    "clay": sport_pb2.TENNIS_SURFACE_CLAY,
+    "grass": sport_pb2.TENNIS_SURFACE_GRASS,
 }
 
 # Chosen by walk-forward on January-June 2022 only (docs/benchmarks.md, "Tennis model quality").

@@ -26,7 +26,7 @@ from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/sport.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"_\n\x0bParticipant\x12-\n\x0eparticipant_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\"\x9d\x04\n\x07\x46ixture\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12-\n\x0e\x63ompetition_id\x18\x03 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12-\n\x10\x63ompetition_name\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12,\n\x04home\x18\x05 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12,\n\x04\x61way\x18\x06 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12@\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12:\n\x06status\x18\x08 \x01(\x0e\x32 .betmesh.common.v1.FixtureStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x15\n\rneutral_venue\x18\t \x01(\x08\x12\x1d\n\x0c\x62\x65st_of_sets\x18\n \x01(\rB\x07\xbaH\x04*\x02\x18\x07\x12\x46\n\x10\x62\x61sketball_rules\x18\x0b \x01(\x0e\x32\".betmesh.common.v1.BasketballRulesB\x08\xbaH\x05\x82\x01\x02\x10\x01*Z\n\x05Sport\x12\x15\n\x11SPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eSPORT_FOOTBALL\x10\x01\x12\x10\n\x0cSPORT_TENNIS\x10\x02\x12\x14\n\x10SPORT_BASKETBALL\x10\x03*:\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\r\n\tSIDE_HOME\x10\x01\x12\r\n\tSIDE_AWAY\x10\x02*h\n\x0f\x42\x61sketballRules\x12 \n\x1c\x42\x41SKETBALL_RULES_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42\x41SKETBALL_RULES_NBA\x10\x01\x12\x19\n\x15\x42\x41SKETBALL_RULES_FIBA\x10\x02*\xda\x01\n\rFixtureStatus\x12\x1e\n\x1a\x46IXTURE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46IXTURE_STATUS_SCHEDULED\x10\x01\x12\x17\n\x13\x46IXTURE_STATUS_LIVE\x10\x02\x12\x18\n\x14\x46IXTURE_STATUS_ENDED\x10\x03\x12\x1c\n\x18\x46IXTURE_STATUS_POSTPONED\x10\x04\x12\x1c\n\x18\x46IXTURE_STATUS_ABANDONED\x10\x05\x12\x1c\n\x18\x46IXTURE_STATUS_CANCELLED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x65tmesh/common/v1/sport.proto\x12\x11\x62\x65tmesh.common.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"_\n\x0bParticipant\x12-\n\x0eparticipant_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12!\n\x04name\x18\x02 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\"\xda\x04\n\x07\x46ixture\x12)\n\nfixture_id\x18\x01 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12\x31\n\x05sport\x18\x02 \x01(\x0e\x32\x18.betmesh.common.v1.SportB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12-\n\x0e\x63ompetition_id\x18\x03 \x01(\tB\x15\xbaH\x12r\r\x18\x80\x01\x32\x08^[!-~]+$\xd8\x01\x01\x12-\n\x10\x63ompetition_name\x18\x04 \x01(\tB\x13\xbaH\x10r\x0e\x18\xc8\x01\x32\t^\\P{Cc}*$\x12,\n\x04home\x18\x05 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12,\n\x04\x61way\x18\x06 \x01(\x0b\x32\x1e.betmesh.common.v1.Participant\x12@\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\xbaH\r\xb2\x01\n\x1a\x06\x08\x80\xae\x99\xa4\x0f\x32\x00\x12:\n\x06status\x18\x08 \x01(\x0e\x32 .betmesh.common.v1.FixtureStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x15\n\rneutral_venue\x18\t \x01(\x08\x12\x1d\n\x0c\x62\x65st_of_sets\x18\n \x01(\rB\x07\xbaH\x04*\x02\x18\x07\x12\x46\n\x10\x62\x61sketball_rules\x18\x0b \x01(\x0e\x32\".betmesh.common.v1.BasketballRulesB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12;\n\x07surface\x18\x0c \x01(\x0e\x32 .betmesh.common.v1.TennisSurfaceB\x08\xbaH\x05\x82\x01\x02\x10\x01*Z\n\x05Sport\x12\x15\n\x11SPORT_UNSPECIFIED\x10\x00\x12\x12\n\x0eSPORT_FOOTBALL\x10\x01\x12\x10\n\x0cSPORT_TENNIS\x10\x02\x12\x14\n\x10SPORT_BASKETBALL\x10\x03*:\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\r\n\tSIDE_HOME\x10\x01\x12\r\n\tSIDE_AWAY\x10\x02*h\n\x0f\x42\x61sketballRules\x12 \n\x1c\x42\x41SKETBALL_RULES_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42\x41SKETBALL_RULES_NBA\x10\x01\x12\x19\n\x15\x42\x41SKETBALL_RULES_FIBA\x10\x02*{\n\rTennisSurface\x12\x1e\n\x1aTENNIS_SURFACE_UNSPECIFIED\x10\x00\x12\x17\n\x13TENNIS_SURFACE_HARD\x10\x01\x12\x17\n\x13TENNIS_SURFACE_CLAY\x10\x02\x12\x18\n\x14TENNIS_SURFACE_GRASS\x10\x03*\xda\x01\n\rFixtureStatus\x12\x1e\n\x1a\x46IXTURE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46IXTURE_STATUS_SCHEDULED\x10\x01\x12\x17\n\x13\x46IXTURE_STATUS_LIVE\x10\x02\x12\x18\n\x14\x46IXTURE_STATUS_ENDED\x10\x03\x12\x1c\n\x18\x46IXTURE_STATUS_POSTPONED\x10\x04\x12\x1c\n\x18\x46IXTURE_STATUS_ABANDONED\x10\x05\x12\x1c\n\x18\x46IXTURE_STATUS_CANCELLED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,16 +53,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FIXTURE'].fields_by_name['best_of_sets']._serialized_options = b'\272H\004*\002\030\007'
   _globals['_FIXTURE'].fields_by_name['basketball_rules']._loaded_options = None
   _globals['_FIXTURE'].fields_by_name['basketball_rules']._serialized_options = b'\272H\005\202\001\002\020\001'
-  _globals['_SPORT']._serialized_start=755
-  _globals['_SPORT']._serialized_end=845
-  _globals['_SIDE']._serialized_start=847
-  _globals['_SIDE']._serialized_end=905
-  _globals['_BASKETBALLRULES']._serialized_start=907
-  _globals['_BASKETBALLRULES']._serialized_end=1011
-  _globals['_FIXTURESTATUS']._serialized_start=1014
-  _globals['_FIXTURESTATUS']._serialized_end=1232
+  _globals['_FIXTURE'].fields_by_name['surface']._loaded_options = None
+  _globals['_FIXTURE'].fields_by_name['surface']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_SPORT']._serialized_start=816
+  _globals['_SPORT']._serialized_end=906
+  _globals['_SIDE']._serialized_start=908
+  _globals['_SIDE']._serialized_end=966
+  _globals['_BASKETBALLRULES']._serialized_start=968
+  _globals['_BASKETBALLRULES']._serialized_end=1072
+  _globals['_TENNISSURFACE']._serialized_start=1074
+  _globals['_TENNISSURFACE']._serialized_end=1197
+  _globals['_FIXTURESTATUS']._serialized_start=1200
+  _globals['_FIXTURESTATUS']._serialized_end=1418
   _globals['_PARTICIPANT']._serialized_start=114
   _globals['_PARTICIPANT']._serialized_end=209
   _globals['_FIXTURE']._serialized_start=212
-  _globals['_FIXTURE']._serialized_end=753
+  _globals['_FIXTURE']._serialized_end=814
 # @@protoc_insertion_point(module_scope)

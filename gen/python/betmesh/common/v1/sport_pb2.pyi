@@ -81,6 +81,26 @@ BASKETBALL_RULES_FIBA: BasketballRules.ValueType  # 2
 """4 x 10 minutes (2,400 s): FIBA competitions, EuroLeague, most leagues outside the NBA."""
 Global___BasketballRules: _TypeAlias = BasketballRules  # noqa: Y015
 
+class _TennisSurface:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TennisSurfaceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TennisSurface.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TENNIS_SURFACE_UNSPECIFIED: _TennisSurface.ValueType  # 0
+    TENNIS_SURFACE_HARD: _TennisSurface.ValueType  # 1
+    TENNIS_SURFACE_CLAY: _TennisSurface.ValueType  # 2
+    TENNIS_SURFACE_GRASS: _TennisSurface.ValueType  # 3
+
+class TennisSurface(_TennisSurface, metaclass=_TennisSurfaceEnumTypeWrapper):
+    """A tennis court surface: players' serve and return rates are fitted per surface."""
+
+TENNIS_SURFACE_UNSPECIFIED: TennisSurface.ValueType  # 0
+TENNIS_SURFACE_HARD: TennisSurface.ValueType  # 1
+TENNIS_SURFACE_CLAY: TennisSurface.ValueType  # 2
+TENNIS_SURFACE_GRASS: TennisSurface.ValueType  # 3
+Global___TennisSurface: _TypeAlias = TennisSurface  # noqa: Y015
+
 class _FixtureStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -149,6 +169,7 @@ class Fixture(_message.Message):
     NEUTRAL_VENUE_FIELD_NUMBER: _builtins.int
     BEST_OF_SETS_FIELD_NUMBER: _builtins.int
     BASKETBALL_RULES_FIELD_NUMBER: _builtins.int
+    SURFACE_FIELD_NUMBER: _builtins.int
     fixture_id: _builtins.str
     """Stable identifier chosen by the operator, e.g. "epl-2024-08-16-mun-ful"."""
     sport: Global___Sport.ValueType
@@ -163,6 +184,11 @@ class Fixture(_message.Message):
     basketball_rules: Global___BasketballRules.ValueType
     """Basketball only: the competition's rules, hence the game clock live runs and both engines
     price on (regulation and overtime length). Unspecified: the NBA's.
+    """
+    surface: Global___TennisSurface.ValueType
+    """Tennis only: the court surface. The gateway's scheduler prices the fixture from the snapshot
+    fitted for this surface when one is published, else (and when unspecified) from the
+    hard-court one; the quote set's snapshot_hash says which.
     """
     @_builtins.property
     def home(self) -> Global___Participant: ...
@@ -184,10 +210,11 @@ class Fixture(_message.Message):
         neutral_venue: _builtins.bool = ...,
         best_of_sets: _builtins.int = ...,
         basketball_rules: Global___BasketballRules.ValueType = ...,
+        surface: Global___TennisSurface.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "home", b"home", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "basketball_rules", b"basketball_rules", "best_of_sets", b"best_of_sets", "competition_id", b"competition_id", "competition_name", b"competition_name", "fixture_id", b"fixture_id", "home", b"home", "neutral_venue", b"neutral_venue", "sport", b"sport", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["away", b"away", "basketball_rules", b"basketball_rules", "best_of_sets", b"best_of_sets", "competition_id", b"competition_id", "competition_name", b"competition_name", "fixture_id", b"fixture_id", "home", b"home", "neutral_venue", b"neutral_venue", "sport", b"sport", "start_time", b"start_time", "status", b"status", "surface", b"surface"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -54,25 +54,6 @@ MARGIN_METHOD_ODDS_RATIO: MarginMethod.ValueType  # 6
 """q / (1 - q) = c p / (1 - p): no price ever under 1, the margin on the longshots."""
 Global___MarginMethod: _TypeAlias = MarginMethod  # noqa: Y015
 
-class _TennisSurface:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _TennisSurfaceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TennisSurface.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    TENNIS_SURFACE_UNSPECIFIED: _TennisSurface.ValueType  # 0
-    TENNIS_SURFACE_HARD: _TennisSurface.ValueType  # 1
-    TENNIS_SURFACE_CLAY: _TennisSurface.ValueType  # 2
-    TENNIS_SURFACE_GRASS: _TennisSurface.ValueType  # 3
-
-class TennisSurface(_TennisSurface, metaclass=_TennisSurfaceEnumTypeWrapper): ...
-
-TENNIS_SURFACE_UNSPECIFIED: TennisSurface.ValueType  # 0
-TENNIS_SURFACE_HARD: TennisSurface.ValueType  # 1
-TENNIS_SURFACE_CLAY: TennisSurface.ValueType  # 2
-TENNIS_SURFACE_GRASS: TennisSurface.ValueType  # 3
-Global___TennisSurface: _TypeAlias = TennisSurface  # noqa: Y015
-
 @_typing.final
 class ModelSnapshot(_message.Message):
     """A frozen, content-addressed set of model parameters and pricing policy. Replicas never fit
@@ -333,10 +314,11 @@ class TennisParameters(_message.Message):
     final_set_tiebreak: _builtins.bool
     """Whether the deciding set has a tiebreak, and to how many points (7 or 10)."""
     final_set_tiebreak_points: _builtins.int
-    surface: Global___TennisSurface.ValueType
-    """The court surface the players' rates were fitted for (a fitted snapshot is per surface; a
-    request for a clay match names the clay snapshot). Unspecified: every surface pooled, or
-    hand-set rates. Provenance and selection only; pricing does not read it.
+    surface: _sport_pb2.TennisSurface.ValueType
+    """The court surface the players' rates were fitted for (a fitted snapshot is per surface; the
+    gateway's scheduler prices a fixture of that Fixture.surface from it). Unspecified: every
+    surface pooled, or hand-set rates, counted as hard court. Selection only; pricing does not
+    read it.
     """
     time_decay_xi: _builtins.float
     """Time-decay rate per day used when fitting (provenance; pricing does not use it)."""
@@ -349,7 +331,7 @@ class TennisParameters(_message.Message):
         tiebreak_at_games: _builtins.int = ...,
         final_set_tiebreak: _builtins.bool = ...,
         final_set_tiebreak_points: _builtins.int = ...,
-        surface: Global___TennisSurface.ValueType = ...,
+        surface: _sport_pb2.TennisSurface.ValueType = ...,
         time_decay_xi: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015

@@ -23,7 +23,7 @@ from services.oracle.adapters.events import ResultEventPublisher, result_finalis
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.adapters.wallet_lease import WalletLease
-from services.oracle.domain.results import Oracle
+from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.servicer import OracleServicer
 from services.oracle.settings import OracleSettings
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 60.0
 
 
-async def relay_step(oracle: Oracle) -> None:
+async def relay_step(oracle: OracleHandlers) -> None:
     """The outbox relay: events a publish failure or a crash left behind go out eventually."""
     sent = await oracle.announce_pending()
     if sent:
@@ -138,7 +138,7 @@ async def build(
         else None
     )
     store = PostgresResultStore(engine, publishing=settings.publishing)
-    oracle = Oracle(store, settings.required_sources, events)
+    oracle = OracleHandlers(store, settings.required_sources, events)
     channels = ChannelPool()  # the oracle's own client credential: signers answer it only
     publisher = make_publisher(settings, store, channels) if settings.publishing else None
     bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None

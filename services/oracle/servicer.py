@@ -1,4 +1,5 @@
-"""OracleService over gRPC: translates requests to the oracle core and back."""
+"""OracleService over gRPC: translates requests to the service layer (services/oracle/
+service_layer/) and back."""
 
 # The generated base class fixes the RPC method names.
 
@@ -14,14 +15,16 @@ from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import tracer
-from services.oracle.domain.results import Oracle, ResultRecord
+from services.oracle.domain.results import ResultRecord
+from services.oracle.service_layer import commands
+from services.oracle.service_layer.handlers import OracleHandlers
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
-    def __init__(self, oracle: Oracle) -> None:
-        self.oracle = oracle
+    def __init__(self, handlers: OracleHandlers) -> None:
+        self.handlers = handlers
         # Set at start when results are published on chain.
         self.chain_ids: Callable[[], int] = lambda: 0
         self.contract_address = ""
@@ -42,22 +45,30 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
                 "betmesh.oracle.source.id": request.observation.source_id,
             },
         ) as span:
-            record, duplicate = await self.oracle.submit_observation(request.observation)
-            span.set_attribute("betmesh.oracle.state", pb.ValidationState.Name(record.state))
-        return pb.SubmitObservationResponse(result=self._proto(record), duplicate=duplicate)
+            submitted = await self.handlers.submit_observation(
+                commands.SubmitObservation(request.observation)
+            )
+            span.set_attribute(
+                "betmesh.oracle.state", pb.ValidationState.Name(submitted.record.state)
+            )
+        return pb.SubmitObservationResponse(
+            result=self._proto(submitted.record), duplicate=submitted.duplicate
+        )
 
     async def GetResult(
         self, request: pb.GetResultRequest, context: Context
     ) -> pb.GetResultResponse:
-        record = await self.oracle.get_result(request.fixture_id)
+        record = await self.handlers.get_result(commands.GetResult(request.fixture_id))
         return pb.GetResultResponse(result=self._proto(record))
 
     async def ListHeldResults(
         self, request: pb.ListHeldResultsRequest, context: Context
     ) -> pb.ListHeldResultsResponse:
-        records, next_token = await self.oracle.list_held(request.page_size, request.page_token)
+        page = await self.handlers.list_held(
+            commands.ListHeldResults(request.page_size, request.page_token)
+        )
         return pb.ListHeldResultsResponse(
-            results=[self._proto(r) for r in records], next_page_token=next_token
+            results=[self._proto(r) for r in page.records], next_page_token=page.next_page_token
         )
 
     async def ResolveHeldResult(
@@ -66,11 +77,13 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
         with self._tracer.start_as_current_span(
             "resolve held result", attributes={"betmesh.fixture.id": request.fixture_id}
         ):
-            record = await self.oracle.resolve_held_result(
-                request.fixture_id,
-                request.result if request.HasField("result") else None,
-                request.note,
-                current_principal.get(),
+            record = await self.handlers.resolve_held_result(
+                commands.ResolveHeldResult(
+                    request.fixture_id,
+                    request.result if request.HasField("result") else None,
+                    request.note,
+                    current_principal.get(),
+                )
             )
         return pb.ResolveHeldResultResponse(result=self._proto(record))
 
@@ -80,11 +93,13 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
         with self._tracer.start_as_current_span(
             "correct result", attributes={"betmesh.fixture.id": request.fixture_id}
         ):
-            record = await self.oracle.correct_result(
-                request.fixture_id,
-                request.result if request.HasField("result") else None,
-                request.note,
-                current_principal.get(),
+            record = await self.handlers.correct_result(
+                commands.CorrectResult(
+                    request.fixture_id,
+                    request.result if request.HasField("result") else None,
+                    request.note,
+                    current_principal.get(),
+                )
             )
         return pb.CorrectResultResponse(result=self._proto(record))
 
@@ -94,7 +109,7 @@ class OracleServicer(oracle_service_pb2_grpc.OracleServiceServicer):
         with self._tracer.start_as_current_span(
             "retry publication", attributes={"betmesh.fixture.id": request.fixture_id}
         ):
-            record = await self.oracle.retry_publication(
-                request.fixture_id, request.note, current_principal.get()
+            record = await self.handlers.retry_publication(
+                commands.RetryPublication(request.fixture_id, request.note, current_principal.get())
             )
         return pb.RetryPublicationResponse(result=self._proto(record))

@@ -25,7 +25,8 @@ from services.oracle.adapters.chain.contract import send_and_wait
 from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.app import build
 from services.oracle.domain.reports import Domain, Report, fixture_key
-from services.oracle.domain.results import Oracle
+from services.oracle.service_layer.commands import RetryPublication, SubmitObservation
+from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.settings import OracleSettings
 from tests.integration.rpc_proxy import Proxy, rpc_proxy
 from tests.integration.test_oracle_publication import (  # noqa: F401 (fixtures)
@@ -139,8 +140,10 @@ async def test_a_refused_report_fails_alone_and_its_batch_goes_out(rig: Rig) -> 
     assert shown.status == pb.PUBLICATION_STATUS_FAILED
     assert "StaleVersion" in shown.failure
     # An operator can send it again; the contract still refuses it, and says so again.
-    oracle = Oracle(rig.store, 2, None)
-    retried = await oracle.retry_publication(refused, "rogue result disputed", OPERATOR)
+    oracle = OracleHandlers(rig.store, 2, None)
+    retried = await oracle.retry_publication(
+        RetryPublication(refused, "rogue result disputed", OPERATOR)
+    )
     assert retried.publication is not None and retried.publication.status == "PENDING"
     step_until(rig, publisher, lambda: rig.publication(refused).status == "FAILED")
     assert len(rig.logs("ResultSubmitted", refused)) == 1  # only the rogue's
@@ -151,18 +154,20 @@ async def test_a_poison_timestamp_is_quarantined_beside_good_results(rig: Rig) -
     poison, *good = fixture_ids(3)
     for f in good:
         await rig.agree(f)
-    oracle = Oracle(rig.store, 2, None)
+    oracle = OracleHandlers(rig.store, 2, None)
     for source in ("simulator", "stats-feed"):
         await oracle.submit_observation(
-            pb.Observation(
-                source_id=source,
-                result=pb.MatchResult(
-                    fixture_id=poison,
-                    sport=sport_pb2.SPORT_FOOTBALL,
-                    status=pb.RESULT_STATUS_COMPLETED,
-                    home_score=1,
-                ),
-                observed_at=Timestamp(seconds=-86_400),  # 1969
+            SubmitObservation(
+                pb.Observation(
+                    source_id=source,
+                    result=pb.MatchResult(
+                        fixture_id=poison,
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        status=pb.RESULT_STATUS_COMPLETED,
+                        home_score=1,
+                    ),
+                    observed_at=Timestamp(seconds=-86_400),  # 1969
+                )
             )
         )
     publisher = rig.publisher()

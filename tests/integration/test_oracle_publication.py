@@ -33,7 +33,8 @@ from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA, build
 from services.oracle.domain.reports import fixture_key
-from services.oracle.domain.results import Oracle
+from services.oracle.service_layer.commands import SubmitObservation
+from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.settings import OracleSettings
 from tests.support.signers import signer_hosts
 
@@ -89,18 +90,20 @@ class Rig:
         )
 
     async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
-        oracle = Oracle(self.store, 2, None)
+        oracle = OracleHandlers(self.store, 2, None)
         for source in ("simulator", "stats-feed"):
             await oracle.submit_observation(
-                pb.Observation(
-                    source_id=source,
-                    result=pb.MatchResult(
-                        fixture_id=fixture,
-                        sport=sport_pb2.SPORT_FOOTBALL,
-                        status=pb.RESULT_STATUS_COMPLETED,
-                        home_score=home,
-                        away_score=away,
-                    ),
+                SubmitObservation(
+                    pb.Observation(
+                        source_id=source,
+                        result=pb.MatchResult(
+                            fixture_id=fixture,
+                            sport=sport_pb2.SPORT_FOOTBALL,
+                            status=pb.RESULT_STATUS_COMPLETED,
+                            home_score=home,
+                            away_score=away,
+                        ),
+                    )
                 )
             )
 
@@ -402,17 +405,19 @@ async def test_rpc_failover_to_a_second_node(rig: Rig) -> None:
 async def test_only_agreed_results_are_published(rig: Rig) -> None:
     agreed, held = f"fx-{secrets.token_hex(6)}", f"fx-{secrets.token_hex(6)}"
     await rig.agree(agreed)
-    oracle = Oracle(rig.store, 2, None)
+    oracle = OracleHandlers(rig.store, 2, None)
     for source, home in (("simulator", 2), ("stats-feed", 3)):
         await oracle.submit_observation(
-            pb.Observation(
-                source_id=source,
-                result=pb.MatchResult(
-                    fixture_id=held,
-                    sport=sport_pb2.SPORT_FOOTBALL,
-                    status=pb.RESULT_STATUS_COMPLETED,
-                    home_score=home,
-                ),
+            SubmitObservation(
+                pb.Observation(
+                    source_id=source,
+                    result=pb.MatchResult(
+                        fixture_id=held,
+                        sport=sport_pb2.SPORT_FOOTBALL,
+                        status=pb.RESULT_STATUS_COMPLETED,
+                        home_score=home,
+                    ),
+                )
             )
         )
     publisher = rig.publisher()

@@ -40,7 +40,8 @@ from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA, build
 from services.oracle.domain.reports import fixture_key
-from services.oracle.domain.results import Oracle
+from services.oracle.service_layer.commands import SubmitObservation
+from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.settings import OracleSettings
 from tests.support.signers import signer_env, signer_hosts, signer_process, wait_serving
 
@@ -78,18 +79,20 @@ class Rig:
     spare_files: list[Path]  # another 3 keys, for a rotation
 
     async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
-        oracle = Oracle(self.store, 2, None)
+        oracle = OracleHandlers(self.store, 2, None)
         for source in ("simulator", "stats-feed"):
             await oracle.submit_observation(
-                pb.Observation(
-                    source_id=source,
-                    result=pb.MatchResult(
-                        fixture_id=fixture,
-                        sport=sport_pb2.SPORT_FOOTBALL,
-                        status=pb.RESULT_STATUS_COMPLETED,
-                        home_score=home,
-                        away_score=away,
-                    ),
+                SubmitObservation(
+                    pb.Observation(
+                        source_id=source,
+                        result=pb.MatchResult(
+                            fixture_id=fixture,
+                            sport=sport_pb2.SPORT_FOOTBALL,
+                            status=pb.RESULT_STATUS_COMPLETED,
+                            home_score=home,
+                            away_score=away,
+                        ),
+                    )
                 )
             )
 

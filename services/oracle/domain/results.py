@@ -2,18 +2,18 @@
 
 Each operation is a pure function from the stored record to the next one; the store applies
 it atomically per fixture, so two sources reporting at once are evaluated one after the other.
+Who may ask for what is decided here too; the use cases that sequence these over the store
+and the bus are the service layer's (services/oracle/service_layer/handlers.py).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from service_runtime import page_tokens
 from service_runtime.auth import Principal
@@ -21,7 +21,6 @@ from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.oracle.domain.agreement import (
     check_result,
     evaluate,
-    normalise_observation,
     outcome_key,
     raise_if,
     sources_hash,
@@ -31,7 +30,6 @@ VALIDATED = frozenset({pb.VALIDATION_STATE_AGREED, pb.VALIDATION_STATE_RESOLVED}
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 OPERATOR_ROLE = "operator"
-log = logging.getLogger(__name__)
 
 
 PUBLICATION_STATUS = {
@@ -290,177 +288,62 @@ def decode_page_token(token: str) -> str:
     return page_tokens.decode_key("held", token) or ""
 
 
-class Oracle:
-    def __init__(
-        self,
-        store: ResultStore,
-        required_sources: int,
-        events: ResultEvents | None,
-        clock: Callable[[], Timestamp] | None = None,
-    ) -> None:
-        self.store = store
-        self.required_sources = required_sources
-        self.events = events
-        self.clock = clock or _now
-
-    async def submit_observation(self, observation: pb.Observation) -> tuple[ResultRecord, bool]:
-        checked = normalise_observation(observation, self.clock())
-        duplicate = validated_now = False
-
-        def change(current: ResultRecord | None) -> ResultRecord:
-            nonlocal duplicate, validated_now
-            record, duplicate = submit(current, checked, self.required_sources)
-            validated_now = record.state in VALIDATED and (
-                current is None or current.state not in VALIDATED
-            )
-            return record
-
-        record = await self.store.apply(checked.result.fixture_id, change)
-        # Only the report that validated the result announces it; an event still pending
-        # after that (publish failed) is the relay's, so concurrent reports do not repeat it.
-        if validated_now:
-            await self._announce(record)
-        return record, duplicate
-
-    async def get_result(self, fixture_id: str) -> ResultRecord:
-        if not fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        record = await self.store.get(fixture_id)
-        if record is None:
-            raise NotFound(
-                "RESULT_NOT_FOUND", f"no observations for {fixture_id}", {"fixture_id": fixture_id}
-            )
-        return record
-
-    async def list_held(self, page_size: int, page_token: str) -> tuple[list[ResultRecord], str]:
-        after = decode_page_token(page_token)
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        # One extra row tells whether another page exists without a count query.
-        records = await self.store.list_held(after, size + 1)
-        if len(records) > size:
-            return records[:size], encode_page_token(records[size - 1].fixture_id)
-        return records, ""
-
-    async def resolve_held_result(
-        self, fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
-    ) -> ResultRecord:
-        # Deciding a disputed result decides payouts: only an authenticated operator may.
-        if caller is None or caller.role != OPERATOR_ROLE:
-            raise PermissionDenied(
-                "OPERATOR_REQUIRED", "only an operator may resolve a held result"
-            )
-        if not fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        if chosen is None:
-            raise InvalidArgument("RESULT_REQUIRED", "the chosen result is required")
-        result = pb.MatchResult()
-        result.CopyFrom(chosen)
-        result.fixture_id = result.fixture_id or fixture_id
-        if result.fixture_id != fixture_id:
-            raise InvalidArgument("FIXTURE_MISMATCH", "result.fixture_id differs from fixture_id")
-        raise_if(check_result(result, "result"))
-        if not note.strip():
-            raise InvalidArgument("NOTE_REQUIRED", "a note is required for the audit trail")
-        resolver = caller.subject
-        record = await self.store.apply(
-            fixture_id, lambda current: resolve(current, fixture_id, result, note.strip(), resolver)
-        )
-        await self._announce(record)
-        return record
-
-    async def correct_result(
-        self, fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
-    ) -> ResultRecord:
-        """An operator's correction: published as the next version while the contract's
-        dispute window is open (the contract refuses it after, and the publication says so)."""
-        result = self._operator_result(fixture_id, chosen, note, caller, "correct")
-        assert caller is not None
-        by, text = caller.subject, note.strip()
-        record = await self.store.correct(
-            fixture_id, lambda current: correct(current, fixture_id, result, text, by)
-        )
-        log.warning(
-            "result corrected by an operator",
-            extra={"fixture_id": fixture_id, "operator": by},
-        )
-        await self._announce(record)
-        return record
-
-    async def retry_publication(
-        self, fixture_id: str, note: str, caller: Principal | None
-    ) -> ResultRecord:
-        if caller is None or caller.role != OPERATOR_ROLE:
-            raise PermissionDenied("OPERATOR_REQUIRED", "only an operator may retry a publication")
-        if not fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        if not note.strip() or len(note) > MAX_NOTE_LENGTH:
-            raise InvalidArgument("NOTE_REQUIRED", "a note (at most 500 characters) is required")
-        record = await self.store.retry_publication(fixture_id)
-        if record is None:
-            raise FailedPrecondition(
-                "PUBLICATION_NOT_FAILED",
-                f"{fixture_id} has no FAILED publication",
-                {"fixture_id": fixture_id},
-            )
-        log.warning(
-            "publication retried by an operator",
-            extra={"fixture_id": fixture_id, "operator": caller.subject, "note": note[:200]},
-        )
-        return record
-
-    def _operator_result(
-        self,
-        fixture_id: str,
-        chosen: pb.MatchResult | None,
-        note: str,
-        caller: Principal | None,
-        what: str,
-    ) -> pb.MatchResult:
-        if caller is None or caller.role != OPERATOR_ROLE:
-            raise PermissionDenied("OPERATOR_REQUIRED", f"only an operator may {what} a result")
-        if not fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        if chosen is None:
-            raise InvalidArgument("RESULT_REQUIRED", "the chosen result is required")
-        result = pb.MatchResult()
-        result.CopyFrom(chosen)
-        result.fixture_id = result.fixture_id or fixture_id
-        if result.fixture_id != fixture_id:
-            raise InvalidArgument("FIXTURE_MISMATCH", "result.fixture_id differs from fixture_id")
-        raise_if(check_result(result, "result"))
-        if not note.strip():
-            raise InvalidArgument("NOTE_REQUIRED", "a note is required for the audit trail")
-        if len(note) > MAX_NOTE_LENGTH:
-            raise InvalidArgument("NOTE_TOO_LONG", "the note is at most 500 characters")
-        return result
-
-    async def announce_pending(self) -> int:
-        """Publishes validated results whose event did not reach the bus (e.g. a crash)."""
-        if self.events is None:
-            return 0
-        pending = await self.store.pending_events()
-        for record in pending:
-            await self._announce(record)
-        return len(pending)
-
-    async def _announce(self, record: ResultRecord) -> None:
-        if self.events is None or not record.event_pending:
-            return
-        try:
-            await self.events(record)
-        except Exception:
-            # The record is committed with its event pending; the relay retries it. Failing
-            # the caller now would only make it resubmit what is already stored.
-            log.warning(
-                "result event not published; will retry",
-                extra={"fixture_id": record.fixture_id},
-                exc_info=True,
-            )
-            return
-        await self.store.mark_event_published(record.fixture_id, record.sources_hash)
+def check_fixture_id(fixture_id: str) -> None:
+    if not fixture_id:
+        raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
 
 
-def _now() -> Timestamp:
-    now = Timestamp()
-    now.GetCurrentTime()
-    return now
+def page_size(asked: int) -> int:
+    return min(asked or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def held_resolution(
+    fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
+) -> pb.MatchResult:
+    """The result an operator's resolution of a held result chooses, once it may be taken."""
+    # Deciding a disputed result decides payouts: only an authenticated operator may.
+    if caller is None or caller.role != OPERATOR_ROLE:
+        raise PermissionDenied("OPERATOR_REQUIRED", "only an operator may resolve a held result")
+    return _chosen_result(fixture_id, chosen, note)
+
+
+def operator_correction(
+    fixture_id: str, chosen: pb.MatchResult | None, note: str, caller: Principal | None
+) -> pb.MatchResult:
+    """The result an operator's correction chooses, once it may be taken."""
+    if caller is None or caller.role != OPERATOR_ROLE:
+        raise PermissionDenied("OPERATOR_REQUIRED", "only an operator may correct a result")
+    result = _chosen_result(fixture_id, chosen, note)
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidArgument("NOTE_TOO_LONG", "the note is at most 500 characters")
+    return result
+
+
+def check_publication_retry(fixture_id: str, note: str, caller: Principal | None) -> None:
+    if caller is None or caller.role != OPERATOR_ROLE:
+        raise PermissionDenied("OPERATOR_REQUIRED", "only an operator may retry a publication")
+    check_fixture_id(fixture_id)
+    if not note.strip() or len(note) > MAX_NOTE_LENGTH:
+        raise InvalidArgument("NOTE_REQUIRED", "a note (at most 500 characters) is required")
+
+
+def _chosen_result(fixture_id: str, chosen: pb.MatchResult | None, note: str) -> pb.MatchResult:
+    check_fixture_id(fixture_id)
+    if chosen is None:
+        raise InvalidArgument("RESULT_REQUIRED", "the chosen result is required")
+    result = pb.MatchResult()
+    result.CopyFrom(chosen)
+    result.fixture_id = result.fixture_id or fixture_id
+    if result.fixture_id != fixture_id:
+        raise InvalidArgument("FIXTURE_MISMATCH", "result.fixture_id differs from fixture_id")
+    raise_if(check_result(result, "result"))
+    if not note.strip():
+        raise InvalidArgument("NOTE_REQUIRED", "a note is required for the audit trail")
+    return result
+
+
+def announced_now(current: ResultRecord | None, record: ResultRecord) -> bool:
+    """Whether this change validated the result: only the report that did announces it; an
+    event still pending after that (publish failed) is the relay's, so concurrent reports do
+    not repeat it."""
+    return record.state in VALIDATED and (current is None or current.state not in VALIDATED)

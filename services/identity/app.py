@@ -1,4 +1,5 @@
-"""Wires the identity service: settings -> keys, clients, stores, FranceConnect -> servicer."""
+"""Wires the identity service: settings -> keys, clients, stores, FranceConnect -> service
+layer -> servicer."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from services.identity.domain.players import ExclusionRegister
 from services.identity.domain.sweep import Sweeper
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer
+from services.identity.service_layer.handlers import IdentityHandlers
 from services.identity.servicer import IdentityServicer
 from services.identity.settings import IdentitySettings
 
@@ -145,7 +147,7 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
             # Provisional accounts (RegisterPlayer) need only the database; the KYC RPCs answer
             # KYC_NOT_CONFIGURED until a provider is configured.
             kyc = PaidKyc({}, "", store, register, announcer)
-    servicer = IdentityServicer(
+    handlers = IdentityHandlers(
         issuer,
         keys,
         franceconnect=franceconnect,
@@ -156,6 +158,7 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
         signin_quota=Quota("signin", settings.signin_starts_per_minute, 60),
         register_quota=Quota("register", settings.registrations_per_hour, 3600),
     )
+    servicer = IdentityServicer(handlers)
     host = ServiceHost(
         service="betmesh.identity",
         settings=settings.server,

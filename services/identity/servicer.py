@@ -1,10 +1,11 @@
-"""IdentityService over gRPC: translation only; the rules live in domain/."""
+"""IdentityService over gRPC: translates requests to the service layer (services/identity/
+service_layer/) and back; the rules live in domain/."""
 
 # The generated base class fixes the RPC method names.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from betmesh.common.v1 import money_pb2
 from betmesh.identity.v1 import identity_service_pb2 as pb
@@ -12,16 +13,14 @@ from betmesh.identity.v1 import identity_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from service_runtime.auth import LOGIN_BINDING_HEADER, client_address, current_principal
-from service_runtime.errors import FailedPrecondition
 from service_runtime.server import ServicerContext
-from services.identity.domain.accounts import Accounts
 from services.identity.domain.clients import ClientRole
-from services.identity.domain.franceconnect import Callback, FranceConnect
-from services.identity.domain.keys import KeyRing
-from services.identity.domain.kyc import PaidKyc, WebhookResult
+from services.identity.domain.franceconnect import Callback
+from services.identity.domain.kyc import WebhookResult
 from services.identity.domain.players import Limits, Player
-from services.identity.domain.throttle import Quota, Throttle
-from services.identity.domain.tokens import TokenIssuer, TokenRequest, issue_player_token
+from services.identity.domain.tokens import PlayerToken, TokenRequest
+from services.identity.service_layer import commands
+from services.identity.service_layer.handlers import IdentityHandlers, SignedIn
 
 _ROLES: dict[ClientRole, int] = {
     ClientRole.OPERATOR: pb.ROLE_OPERATOR,
@@ -40,10 +39,6 @@ _LEVELS = {
     pb.ASSURANCE_LEVEL_EIDAS2: "eidas2",
     pb.ASSURANCE_LEVEL_EIDAS3: "eidas3",
 }
-
-
-UNLIMITED_SIGNIN = Quota("signin", 0, 60)
-UNLIMITED_REGISTER = Quota("register", 0, 3600)
 
 
 def _metadata(context: ServicerContext) -> dict[str, str]:
@@ -78,6 +73,10 @@ def _player(player: Player, now: datetime) -> pb.Player:
     )
 
 
+def _token(token: PlayerToken) -> pb.AccessToken:
+    return pb.AccessToken(token=token.token, expires_at=Timestamp(seconds=token.expires_at))
+
+
 def _money(amount: int | None, currency: str) -> money_pb2.Money | None:
     return None if amount is None else money_pb2.Money(amount_minor=amount, currency=currency)
 
@@ -106,78 +105,20 @@ def _cap(request: pb.SetResponsibleGamblingLimitsRequest, field: str) -> tuple[i
 
 
 class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
-    def __init__(
-        self,
-        issuer: TokenIssuer,
-        keys: KeyRing,
-        *,
-        franceconnect: FranceConnect | None = None,
-        accounts: Accounts | None = None,
-        kyc: PaidKyc | None = None,
-        player_audiences: tuple[str, ...] = (),
-        throttle: Throttle | None = None,
-        signin_quota: Quota = UNLIMITED_SIGNIN,
-        register_quota: Quota = UNLIMITED_REGISTER,
-    ) -> None:
-        self._kyc = kyc
-        self.throttle = throttle
-        self.signin_quota = signin_quota
-        self.register_quota = register_quota
-        self.issuer = issuer
-        self.keys = keys
-        self.franceconnect = franceconnect
-        self._accounts = accounts
-        self.player_audiences = player_audiences
-
-    async def _spend(self, quota: Quota, context: ServicerContext) -> None:
-        """Counts the call against its client's quota (RESOURCE_EXHAUSTED beyond it)."""
-        if self.throttle is not None:
-            client = client_address(current_principal.get(), _metadata(context), context.peer())
-            await self.throttle.spend(quota, client)
-
-    @property
-    def fc(self) -> FranceConnect:
-        if self.franceconnect is None:
-            raise FailedPrecondition(
-                "FRANCECONNECT_NOT_CONFIGURED", "FranceConnect is not configured here"
-            )
-        return self.franceconnect
-
-    @property
-    def accounts(self) -> Accounts:
-        if self._accounts is None:
-            raise FailedPrecondition(
-                "PLAYERS_NOT_CONFIGURED", "player accounts need BETMESH_DATABASE_URL"
-            )
-        return self._accounts
-
-    @property
-    def kyc(self) -> PaidKyc:
-        if self._kyc is None:
-            raise FailedPrecondition("KYC_NOT_CONFIGURED", "no paid KYC provider is configured")
-        return self._kyc
-
-    def _player_token(self, player: Player) -> pb.AccessToken:
-        token = issue_player_token(
-            self.issuer,
-            player.player_id,
-            player.status_at(self._now()).value,
-            self.player_audiences,
-        )
-        return pb.AccessToken(token=token.token, expires_at=Timestamp(seconds=token.expires_at))
-
-    def _now(self) -> datetime:
-        return self._accounts.clock() if self._accounts else datetime.now(UTC)
+    def __init__(self, handlers: IdentityHandlers) -> None:
+        self.handlers = handlers
 
     async def IssueToken(
         self, request: pb.IssueTokenRequest, context: ServicerContext
     ) -> pb.IssueTokenResponse:
-        issued = self.issuer.issue(
-            TokenRequest(
-                client_id=request.client_id,
-                client_secret=request.client_secret,
-                audience=request.audience,
-                scopes=list(request.scopes),
+        issued = self.handlers.issue_token(
+            commands.IssueToken(
+                TokenRequest(
+                    client_id=request.client_id,
+                    client_secret=request.client_secret,
+                    audience=request.audience,
+                    scopes=list(request.scopes),
+                )
             )
         )
         return pb.IssueTokenResponse(
@@ -190,17 +131,19 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def GetJwks(
         self, request: pb.GetJwksRequest, context: ServicerContext
     ) -> pb.GetJwksResponse:
-        return pb.GetJwksResponse(keys=[pb.JsonWebKey(**jwk) for jwk in self.keys.public_jwks()])
+        return pb.GetJwksResponse(keys=[pb.JsonWebKey(**jwk) for jwk in self.handlers.jwks()])
 
     async def StartFranceConnectLogin(
         self, request: pb.StartFranceConnectLoginRequest, context: ServicerContext
     ) -> pb.StartFranceConnectLoginResponse:
-        fc = self.fc
-        await self._spend(self.signin_quota, context)
-        url, attempt_id = await fc.start_login(
-            request.return_to,
-            _LEVELS.get(request.assurance_level),
-            _metadata(context).get(LOGIN_BINDING_HEADER, ""),
+        metadata = _metadata(context)
+        url, attempt_id = await self.handlers.start_franceconnect_login(
+            commands.StartFranceConnectLogin(
+                request.return_to,
+                _LEVELS.get(request.assurance_level),
+                metadata.get(LOGIN_BINDING_HEADER, ""),
+                client_address(current_principal.get(), metadata, context.peer()),
+            )
         )
         return pb.StartFranceConnectLoginResponse(
             authorization_url=url, login_attempt_id=attempt_id
@@ -209,19 +152,21 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def CompleteFranceConnectLogin(
         self, request: pb.CompleteFranceConnectLoginRequest, context: ServicerContext
     ) -> pb.CompleteFranceConnectLoginResponse:
-        done = await self.fc.complete_login(
-            Callback(
-                code=request.code,
-                state=request.state,
-                iss=request.iss,
-                error=request.error,
-                error_description=request.error_description,
-            ),
-            _metadata(context).get(LOGIN_BINDING_HEADER, ""),
+        done = await self.handlers.complete_franceconnect_login(
+            commands.CompleteFranceConnectLogin(
+                Callback(
+                    code=request.code,
+                    state=request.state,
+                    iss=request.iss,
+                    error=request.error,
+                    error_description=request.error_description,
+                ),
+                _metadata(context).get(LOGIN_BINDING_HEADER, ""),
+            )
         )
         return pb.CompleteFranceConnectLoginResponse(
-            player=_player(done.player, self._now()),
-            access_token=self._player_token(done.player),
+            player=_player(done.player, done.now),
+            access_token=_token(done.token),
             return_to=done.return_to,
             session_id=done.session_id,
         )
@@ -229,31 +174,34 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def StartFranceConnectLogout(
         self, request: pb.StartFranceConnectLogoutRequest, context: ServicerContext
     ) -> pb.StartFranceConnectLogoutResponse:
-        return pb.StartFranceConnectLogoutResponse(
-            logout_url=await self.fc.start_logout(request.session_id)
+        url = await self.handlers.start_franceconnect_logout(
+            commands.StartFranceConnectLogout(request.session_id)
         )
+        return pb.StartFranceConnectLogoutResponse(logout_url=url)
 
     async def CompleteFranceConnectLogout(
         self, request: pb.CompleteFranceConnectLogoutRequest, context: ServicerContext
     ) -> pb.CompleteFranceConnectLogoutResponse:
-        await self.fc.complete_logout(request.state)
+        await self.handlers.complete_franceconnect_logout(
+            commands.CompleteFranceConnectLogout(request.state)
+        )
         return pb.CompleteFranceConnectLogoutResponse()
 
     async def RegisterPlayer(
         self, request: pb.RegisterPlayerRequest, context: ServicerContext
     ) -> pb.RegisterPlayerResponse:
-        kyc = self.kyc
-        await self._spend(self.register_quota, context)
-        player = await kyc.register_player(request.display_name)
-        return pb.RegisterPlayerResponse(
-            player=_player(player, self._now()), access_token=self._player_token(player)
+        client = client_address(current_principal.get(), _metadata(context), context.peer())
+        done = await self.handlers.register_player(
+            commands.RegisterPlayer(request.display_name, client)
         )
+        return _registered(done)
 
     async def StartKycVerification(
         self, request: pb.StartKycVerificationRequest, context: ServicerContext
     ) -> pb.StartKycVerificationResponse:
-        await self.accounts.get(request.player_id)  # exists, and is the caller's own
-        session = await self.kyc.start(request.player_id, request.provider)
+        session = await self.handlers.start_kyc_verification(
+            commands.StartKycVerification(request.player_id, request.provider)
+        )
         return pb.StartKycVerificationResponse(
             verification_session_id=session.session_id, verification_url=session.url
         )
@@ -262,27 +210,31 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         self, request: pb.HandleKycWebhookRequest, context: ServicerContext
     ) -> pb.HandleKycWebhookResponse:
         headers = {h.name: h.value for h in request.headers}
-        result = await self.kyc.handle_webhook(request.provider, headers, request.raw_body)
+        result = await self.handlers.handle_kyc_webhook(
+            commands.HandleKycWebhook(request.provider, headers, request.raw_body)
+        )
         return pb.HandleKycWebhookResponse(outcome=_OUTCOMES[result])  # type: ignore[arg-type]
 
     async def GetPlayer(
         self, request: pb.GetPlayerRequest, context: ServicerContext
     ) -> pb.GetPlayerResponse:
-        player = await self.accounts.get(request.player_id)
-        return pb.GetPlayerResponse(player=_player(player, self._now()))
+        seen = await self.handlers.get_player(commands.GetPlayer(request.player_id))
+        return pb.GetPlayerResponse(player=_player(seen.player, seen.now))
 
     async def SetResponsibleGamblingLimits(
         self, request: pb.SetResponsibleGamblingLimitsRequest, context: ServicerContext
     ) -> pb.SetResponsibleGamblingLimitsResponse:
-        limits = await self.accounts.set_limits(
-            request.player_id, _cap(request, "deposit_cap_7d"), _cap(request, "stake_cap_7d")
+        limits = await self.handlers.set_limits(
+            commands.SetLimits(
+                request.player_id, _cap(request, "deposit_cap_7d"), _cap(request, "stake_cap_7d")
+            )
         )
         return pb.SetResponsibleGamblingLimitsResponse(limits=_limits(limits))
 
     async def GetResponsibleGamblingLimits(
         self, request: pb.GetResponsibleGamblingLimitsRequest, context: ServicerContext
     ) -> pb.GetResponsibleGamblingLimitsResponse:
-        limits = await self.accounts.limits(request.player_id)
+        limits = await self.handlers.limits(commands.GetLimits(request.player_id))
         return pb.GetResponsibleGamblingLimitsResponse(limits=_limits(limits))
 
     async def SelfExclude(
@@ -291,5 +243,11 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
         duration = timedelta(
             seconds=request.duration.seconds, microseconds=request.duration.nanos // 1000
         )
-        player = await self.accounts.self_exclude(request.player_id, duration)
-        return pb.SelfExcludeResponse(player=_player(player, self._now()))
+        seen = await self.handlers.self_exclude(commands.SelfExclude(request.player_id, duration))
+        return pb.SelfExcludeResponse(player=_player(seen.player, seen.now))
+
+
+def _registered(done: SignedIn) -> pb.RegisterPlayerResponse:
+    return pb.RegisterPlayerResponse(
+        player=_player(done.player, done.now), access_token=_token(done.token)
+    )

@@ -1,0 +1,1 @@
+"""Identity's use cases (docs/conventions.md): commands and their handlers."""

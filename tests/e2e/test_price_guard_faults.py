@@ -28,6 +28,7 @@ from google.protobuf import timestamp_pb2
 from launcher.mesh import Mesh, MeshConfig
 from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
 from tests.integration.test_gateway_guard import DEMO, doubled, results_file, swapped
+from tests.support.demo_snapshots import demo_startup_env
 
 from .auth import Operator
 
@@ -64,6 +65,8 @@ def mesh(
             only=frozenset({"quotes", "gateway", "live"}),
             log_stream=None,
             extra_env={
+                # The replicas start on the hand-set demo snapshot the faults are made from.
+                **demo_startup_env(),
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 "BETMESH_GATEWAY_CANARY_RESULTS": f"football={results_file(state / 'r.csv')}",
                 "BETMESH_LIVE_BUSY_REPRICE_SECONDS": "3600",

@@ -22,10 +22,10 @@ from service_runtime.method_rules import KNOWN_ROLES, rule_for
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.tokens import TokenAuthenticator
 from services.bets.domain.wallet import Caller, authorize
-from services.identity.domain.accounts import Accounts
 from services.identity.domain.clients import Client, ClientRegistry, ClientRole
 from services.identity.domain.keys import KeyRing, SigningKey
 from services.identity.domain.tokens import TokenIssuer, TokenRequest
+from services.identity.service_layer.accounts import Accounts
 from tests.support.grpc_helpers import local_server_settings, rpc_error
 from tests.unit.test_method_rules import contract_modules
 

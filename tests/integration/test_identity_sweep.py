@@ -20,7 +20,7 @@ from services.identity.adapters.exclusion_file import FileExclusionRegister
 from services.identity.adapters.postgres_store import SCHEMA, PostgresIdentityStore
 from services.identity.app import MIGRATIONS
 from services.identity.domain.players import VerifiedIdentity
-from services.identity.domain.sweep import Sweeper
+from services.identity.service_layer.sweep import Sweeper
 
 START = datetime(2026, 1, 31, 12, tzinfo=UTC)
 

@@ -4,6 +4,7 @@ responsible-gambling caps."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from services.identity.adapters.exclusion_file import (
     FileExclusionRegister,
 )
 from services.identity.domain.players import (
+    SHORTEST_MONTH,
     Cap,
     KycMethod,
     KycStatus,
@@ -24,6 +26,7 @@ from services.identity.domain.players import (
     age_on,
     change_cap,
     identity_from_claims,
+    lapse,
     self_exclusion_until,
 )
 
@@ -135,3 +138,15 @@ def test_caps_cut_at_once_and_raise_after_48_hours() -> None:
         change_cap(first, -1, "EUR", NOW)
     with pytest.raises(InvalidArgument):
         change_cap(first, 1, "eur", NOW)
+
+
+def test_only_a_lapsed_provisional_account_has_a_lapse_to_announce() -> None:
+    created = datetime(2026, 1, 31, tzinfo=UTC)
+    provisional = Player("p-1", KycStatus.PROVISIONAL, KycMethod.NONE, "Ada", created)
+    assert lapse(provisional, created + timedelta(days=27)) is None
+    assert lapse(provisional, datetime(2026, 2, 28, tzinfo=UTC)) == KycStatus.DEACTIVATED
+    assert lapse(provisional, datetime(2026, 3, 31, tzinfo=UTC)) == KycStatus.CLOSED
+    verified = replace(provisional, kyc_status=KycStatus.VERIFIED)
+    assert lapse(verified, datetime(2027, 1, 1, tzinfo=UTC)) is None
+    # No account lapses sooner than the shortest month.
+    assert lapse(provisional, created + SHORTEST_MONTH - timedelta(seconds=1)) is None

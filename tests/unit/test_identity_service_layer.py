@@ -1,6 +1,7 @@
 """Identity's service layer on in-memory fakes of its ports: what is refused when a part is not
 configured (before any quota is spent), whom a quota counts a call against, a registration's
-token and announcement, and an account read through the caller's rights. The same paths on
+token and announcement, an account read through the caller's rights, and the sweep's lapses
+(announced once; again only after a failed announcement). The same paths on
 real PostgreSQL and Redis: tests/integration/test_identity_service.py and friends."""
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from service_runtime.errors import (
     ResourceExhausted,
 )
 from service_runtime.tokens import TokenVerifier
-from services.identity.domain.accounts import Accounts
 from services.identity.domain.clients import Client, ClientRegistry, ClientRole
 from services.identity.domain.franceconnect import Callback
 from services.identity.domain.keys import KeyRing, SigningKey
@@ -26,6 +26,7 @@ from services.identity.domain.kyc import PaidKyc
 from services.identity.domain.players import KycMethod, KycStatus, Limits, Player
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer, TokenRequest
+from services.identity.service_layer.accounts import Accounts
 from services.identity.service_layer.commands import (
     CompleteFranceConnectLogin,
     GetPlayer,
@@ -36,6 +37,7 @@ from services.identity.service_layer.commands import (
     StartKycVerification,
 )
 from services.identity.service_layer.handlers import IdentityHandlers
+from services.identity.service_layer.sweep import Sweeper
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ISSUER = "https://identity.test"
@@ -201,3 +203,53 @@ def test_a_client_token_is_the_issuers() -> None:
         clock=lambda: issued.expires_at - 1,
     )
     assert verifier.verify(issued.token).subject == "partner-1"
+
+
+@dataclass
+class SweepStore:
+    """The sweep's store in memory: no verified players, provisional ones that may lapse."""
+
+    candidates: list[Player]
+    claimed: set[tuple[str, KycStatus]] = field(default_factory=set)
+
+    async def verified_players(self, after: str | None, limit: int) -> list[object]:
+        return []
+
+    async def mark_register_excluded(self, player_id: str, now: datetime) -> Player | None:
+        raise AssertionError("nobody is verified here")
+
+    async def lapse_candidates(self, created_before: datetime) -> list[Player]:
+        return [p for p in self.candidates if p.created_at < created_before]
+
+    async def claim_lapse(self, player_id: str, status: KycStatus) -> bool:
+        if (player_id, status) in self.claimed:
+            return False
+        self.claimed.add((player_id, status))
+        return True
+
+    async def release_lapse(self, player_id: str, status: KycStatus) -> None:
+        self.claimed.discard((player_id, status))
+
+
+@dataclass
+class FlakyAnnouncer(Announced):
+    down: bool = False
+
+    async def kyc_status_changed(self, player: Player, now: datetime) -> None:
+        if self.down:
+            raise ConnectionError("bus down")
+        await super().kyc_status_changed(player, now)
+
+
+async def test_a_lapse_is_announced_once_and_again_only_if_its_announcement_failed() -> None:
+    old = Player("p-old", KycStatus.PROVISIONAL, KycMethod.NONE, "Ada", NOW - timedelta(days=45))
+    new = Player("p-new", KycStatus.PROVISIONAL, KycMethod.NONE, "Bob", NOW - timedelta(days=3))
+    store, announcer = SweepStore([old, new]), FlakyAnnouncer(down=True)
+    sweeper = Sweeper(store, NoRegister(), announcer, lambda: NOW)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        await sweeper.sweep()
+    assert store.claimed == set()  # released: the next sweep tries again
+    announcer.down = False
+    assert (await sweeper.sweep()).lapses_announced == 1
+    assert (await sweeper.sweep()).lapses_announced == 0
+    assert announcer.statuses == [("p-old", KycStatus.DEACTIVATED)]

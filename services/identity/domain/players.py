@@ -14,7 +14,13 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from service_runtime.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from service_runtime.auth import Principal
+from service_runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 ADULT_AGE = 18
 SELF_EXCLUSION_MIN = timedelta(hours=24)
@@ -134,6 +140,35 @@ class Player:
     def excluded_at(self, now: datetime) -> bool:
         """Barred from play: self-excluded, or listed on the national register."""
         return self.register_excluded_at is not None or self.self_excluded_at(now)
+
+
+def check_account_access(caller: Principal | None, player_id: str) -> None:
+    """Whether this caller may read or change this player's account."""
+    if not player_id:
+        raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
+    # An unknown caller (no token: BETMESH_AUTH_MODE=anonymous) reaches no account.
+    if caller is None:
+        raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")
+    # A player reaches their own account only; operators and services reach any.
+    if caller.role not in ("operator", "service") and caller.subject != player_id:
+        raise PermissionDenied("NOT_YOUR_ACCOUNT", "players may only act on their own account")
+
+
+def check_limits_asked(deposit: tuple[int, str] | None, stake: tuple[int, str] | None) -> None:
+    if deposit is None and stake is None:
+        raise InvalidArgument("LIMITS_REQUIRED", "set deposit_cap_7d, stake_cap_7d or both")
+
+
+# No month is shorter: players created later than this before now cannot have lapsed yet.
+SHORTEST_MONTH = timedelta(days=28)
+_LAPSES = (KycStatus.DEACTIVATED, KycStatus.CLOSED)
+
+
+def lapse(player: Player, now: datetime) -> KycStatus | None:
+    """The lapse a provisional account has reached by now (DEACTIVATED after a month, CLOSED
+    after two), or None."""
+    status = player.status_at(now)
+    return status if status in _LAPSES else None
 
 
 def self_exclusion_until(player: Player, duration: timedelta, now: datetime) -> datetime:

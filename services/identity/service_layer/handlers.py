@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from service_runtime.errors import FailedPrecondition
-from services.identity.domain.accounts import Accounts
 from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing
 from services.identity.domain.kyc import PaidKyc, VerificationSession, WebhookResult
@@ -21,6 +20,7 @@ from services.identity.domain.tokens import (
     TokenIssuer,
     issue_player_token,
 )
+from services.identity.service_layer.accounts import Accounts
 from services.identity.service_layer.commands import (
     CompleteFranceConnectLogin,
     CompleteFranceConnectLogout,

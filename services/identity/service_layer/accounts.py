@@ -1,4 +1,5 @@
-"""Player accounts after sign-up: reading them, self-exclusion, responsible-gambling caps."""
+"""Player accounts after sign-up: reading them, self-exclusion, responsible-gambling caps. The
+use cases over the player store and the bus; the rules are the domain's (domain/players.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from service_runtime.auth import current_principal
-from service_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
-from services.identity.domain.players import Limits, Player, self_exclusion_until
+from service_runtime.errors import NotFound
+from services.identity.domain.players import (
+    Limits,
+    Player,
+    check_account_access,
+    check_limits_asked,
+    self_exclusion_until,
+)
 from services.identity.domain.ports import Announcer, PlayerStore
 
 
@@ -23,15 +30,7 @@ class Accounts:
         self.clock = clock
 
     async def get(self, player_id: str) -> Player:
-        if not player_id:
-            raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
-        caller = current_principal.get()
-        # An unknown caller (no token: BETMESH_AUTH_MODE=anonymous) reaches no account.
-        if caller is None:
-            raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")
-        # A player reaches their own account only; operators and services reach any.
-        if caller.role not in ("operator", "service") and caller.subject != player_id:
-            raise PermissionDenied("NOT_YOUR_ACCOUNT", "players may only act on their own account")
+        check_account_access(current_principal.get(), player_id)
         player = await self.players.get(player_id)
         if player is None:
             raise NotFound("PLAYER_NOT_FOUND", "no such player", {"player_id": player_id[:64]})
@@ -56,8 +55,7 @@ class Accounts:
         stake: tuple[int, str] | None,
     ) -> Limits:
         await self.get(player_id)
-        if deposit is None and stake is None:
-            raise InvalidArgument("LIMITS_REQUIRED", "set deposit_cap_7d, stake_cap_7d or both")
+        check_limits_asked(deposit, stake)
         now = self.clock()
         # Read, change and write under the store's lock: concurrent changes serialise.
         updated = await self.players.update_limits(

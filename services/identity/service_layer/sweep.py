@@ -1,4 +1,5 @@
-"""The periodic sweep: rules that change with time rather than with a request.
+"""The periodic sweep: rules that change with time rather than with a request (the rules:
+domain/players.py; this pass runs them over the store, the register and the bus).
 
 Two of them. The national exclusion register changes after sign-up, so every player with a
 verified identity is checked again; a newly listed one is marked excluded and announced
@@ -14,22 +15,20 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from services.identity.domain.players import (
+    SHORTEST_MONTH,
     ExclusionRegister,
     KycStatus,
     Player,
     VerifiedIdentity,
+    lapse,
 )
 from services.identity.domain.ports import Announcer
 
 log = logging.getLogger(__name__)
-
-# No month is shorter: players created later cannot have lapsed yet, the store skips them.
-_SHORTEST_MONTH = timedelta(days=28)
-_LAPSES = (KycStatus.DEACTIVATED, KycStatus.CLOSED)
 
 
 class SweepStore(Protocol):
@@ -102,9 +101,10 @@ class Sweeper:
 
     async def _announce_lapses(self, now: datetime) -> int:
         announced = 0
-        for player in await self.store.lapse_candidates(now - _SHORTEST_MONTH):
-            status = player.status_at(now)
-            if status not in _LAPSES or not await self.store.claim_lapse(player.player_id, status):
+        # Players created later cannot have lapsed yet: the store skips them.
+        for player in await self.store.lapse_candidates(now - SHORTEST_MONTH):
+            status = lapse(player, now)
+            if status is None or not await self.store.claim_lapse(player.player_id, status):
                 continue
             try:
                 await self.announcer.kyc_status_changed(player, now)

@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from service_runtime.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from services.identity.adapters.exclusion_file import (
     EmptyExclusionRegister,
     FileExclusionRegister,
+)
+from services.identity.domain.kyc import (
+    Outcome,
+    Verdict,
+    awaits_outcome,
+    check_verification_open,
+    identity_to_verify,
 )
 from services.identity.domain.players import (
     SHORTEST_MONTH,
@@ -150,3 +157,29 @@ def test_only_a_lapsed_provisional_account_has_a_lapse_to_announce() -> None:
     assert lapse(verified, datetime(2027, 1, 1, tzinfo=UTC)) is None
     # No account lapses sooner than the shortest month.
     assert lapse(provisional, created + SHORTEST_MONTH - timedelta(seconds=1)) is None
+
+
+def test_a_provider_outcome_verifies_only_an_approved_admissible_identity() -> None:
+    adult, minor = _person(date(1996, 5, 1)), _person(date(2008, 4, 1))
+    register = EmptyExclusionRegister()
+    approved = Outcome(Verdict.APPROVED, adult)
+    assert identity_to_verify(approved, register, NOW) == adult
+    assert identity_to_verify(Outcome(Verdict.APPROVED, minor), register, NOW) is None
+    assert identity_to_verify(Outcome(Verdict.APPROVED, None), register, NOW) is None
+    assert identity_to_verify(Outcome(Verdict.DECLINED, adult), register, NOW) is None
+
+
+def test_verification_opens_only_for_a_provisional_or_pending_account() -> None:
+    created = NOW - timedelta(days=3)
+    player = Player("p-1", KycStatus.PROVISIONAL, KycMethod.NONE, "Ada", created)
+    assert check_verification_open(player, NOW) == player
+    assert awaits_outcome(replace(player, kyc_status=KycStatus.PENDING))
+    with pytest.raises(FailedPrecondition) as closed:
+        check_verification_open(player, created + timedelta(days=70))  # lapsed: CLOSED
+    assert closed.value.reason == "KYC_NOT_OPEN"
+    verified = replace(player, kyc_status=KycStatus.VERIFIED)
+    with pytest.raises(FailedPrecondition):
+        check_verification_open(verified, NOW)
+    assert not awaits_outcome(verified) and not awaits_outcome(None)
+    with pytest.raises(NotFound):
+        check_verification_open(None, NOW)

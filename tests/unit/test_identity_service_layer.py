@@ -22,7 +22,6 @@ from service_runtime.tokens import TokenVerifier
 from services.identity.domain.clients import Client, ClientRegistry, ClientRole
 from services.identity.domain.franceconnect import Callback
 from services.identity.domain.keys import KeyRing, SigningKey
-from services.identity.domain.kyc import PaidKyc
 from services.identity.domain.players import KycMethod, KycStatus, Limits, Player
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer, TokenRequest
@@ -37,6 +36,7 @@ from services.identity.service_layer.commands import (
     StartKycVerification,
 )
 from services.identity.service_layer.handlers import IdentityHandlers
+from services.identity.service_layer.kyc import PaidKyc
 from services.identity.service_layer.sweep import Sweeper
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

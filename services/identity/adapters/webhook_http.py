@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 
 from service_runtime.errors import DomainError, Unauthenticated, Unavailable
-from services.identity.domain.kyc import PaidKyc
+from services.identity.service_layer.kyc import PaidKyc
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024

@@ -1,4 +1,5 @@
-"""The paid KYC provider path: for players who do not (or cannot) use FranceConnect.
+"""The paid KYC provider path: for players who do not (or cannot) use FranceConnect. Its rules
+and ports; the flow over them is services/identity/service_layer/kyc.py.
 
 The pattern every provider shares: a verification session created server-side with our player
 reference; the player captures document and selfie in the provider's UI; a signed webhook
@@ -9,9 +10,9 @@ raw body bytes, inside a timestamp window, and de-duplicated by event id (provid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,17 +21,14 @@ from service_runtime.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    Unavailable,
 )
 from services.identity.domain.players import (
     ExclusionRegister,
-    KycMethod,
     KycStatus,
     Player,
     VerifiedIdentity,
     admit,
 )
-from services.identity.domain.ports import Announcer
 
 
 class Verdict(StrEnum):
@@ -128,98 +126,40 @@ def webhook_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-class PaidKyc:
-    def __init__(
-        self,
-        providers: Mapping[str, KycProvider],
-        default_provider: str,
-        store: KycStore,
-        register: ExclusionRegister,
-        announcer: Announcer,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.providers = dict(providers)
-        self.default_provider = default_provider
-        self.store = store
-        self.register = register
-        self.announcer = announcer
-        self.clock = clock
+def display_name(asked: str) -> str:
+    name = asked.strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument("DISPLAY_NAME_TOO_LONG", f"at most {MAX_DISPLAY_NAME} characters")
+    return name
 
-    def _provider(self, name: str) -> KycProvider:
-        if not self.providers:
-            # Accounts open (provisional) without one; verifying them needs a provider.
-            raise FailedPrecondition("KYC_NOT_CONFIGURED", "no paid KYC provider is configured")
-        provider = self.providers.get(name or self.default_provider)
-        if provider is None:
-            raise InvalidArgument("KYC_PROVIDER_UNKNOWN", f"no KYC provider named {name!r}")
-        return provider
 
-    async def register_player(self, display_name: str) -> Player:
-        name = display_name.strip()
-        if len(name) > MAX_DISPLAY_NAME:
-            raise InvalidArgument("DISPLAY_NAME_TOO_LONG", f"at most {MAX_DISPLAY_NAME} characters")
-        now = self.clock()
-        player = await self.store.create_provisional(name, now)
-        await self.announcer.kyc_status_changed(player, now)
-        return player
+def check_verification_open(player: Player | None, now: datetime) -> Player:
+    """The player whose identity verification may start now."""
+    if player is None:
+        raise NotFound("PLAYER_NOT_FOUND", "no such player")
+    status = player.status_at(now)
+    if status not in _OPEN:
+        raise FailedPrecondition(
+            "KYC_NOT_OPEN", f"identity verification is not open for a {status.value} account"
+        )
+    return player
 
-    async def start(self, player_id: str, provider_name: str) -> VerificationSession:
-        provider = self._provider(provider_name)
-        if not player_id:
-            raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
-        player = await self.store.get(player_id)
-        if player is None:
-            raise NotFound("PLAYER_NOT_FOUND", "no such player")
-        status = player.status_at(self.clock())
-        if status not in _OPEN:
-            raise FailedPrecondition(
-                "KYC_NOT_OPEN", f"identity verification is not open for a {status.value} account"
-            )
-        session = await provider.create_session(player_id)
-        await self.store.save_verification(player_id, provider.name, session.session_id)
-        if player.kyc_status != KycStatus.PENDING:
-            now = self.clock()
-            updated = await self.store.set_status(player_id, KycStatus.PENDING, now)
-            await self.announcer.kyc_status_changed(updated, now)
-        return session
 
-    async def handle_webhook(
-        self, provider_name: str, headers: Mapping[str, str], raw_body: bytes
-    ) -> WebhookResult:
-        provider = self._provider(provider_name)
-        now = self.clock()
-        event = provider.verify_webhook(webhook_headers(headers), raw_body, now)
-        if not await self.store.first_delivery(provider.name, event.event_id, now):
-            return WebhookResult.DUPLICATE
-        if not event.final:
-            return WebhookResult.IGNORED
-        player_id = await self.store.player_for_session(provider.name, event.session_id)
-        if player_id is None:
-            return WebhookResult.IGNORED  # not a session of ours (or of another environment)
-        player = await self.store.get(player_id)
-        if player is None or player.kyc_status not in _OPEN:
-            return WebhookResult.IGNORED
-        try:
-            outcome = await provider.fetch_outcome(event.session_id)
-        except Unavailable:
-            # The provider retries; that retry must not be taken for a duplicate.
-            await self.store.forget_delivery(provider.name, event.event_id)
-            raise
-        if outcome.verdict == Verdict.PENDING:
-            # The API does not confirm what the webhook says (yet): act on nothing.
-            await self.store.forget_delivery(provider.name, event.event_id)
-            return WebhookResult.IGNORED
-        if outcome.verdict == Verdict.APPROVED and outcome.identity is not None:
-            try:
-                admit(outcome.identity, self.register, now)
-            except DomainError:
-                # Real person, but the rules refuse them (under 18, excluded): no account.
-                updated = await self.store.set_status(player_id, KycStatus.REJECTED, now)
-            else:
-                updated = await self.store.verify_player(
-                    player_id, outcome.identity, KycMethod.PAID_PROVIDER.value, now
-                )
-        else:
-            updated = await self.store.set_status(player_id, KycStatus.REJECTED, now)
-        await self.announcer.kyc_status_changed(updated, now)
-        return WebhookResult.APPLIED
+def awaits_outcome(player: Player | None) -> bool:
+    """Whether a provider's outcome may still change this player (a webhook for anyone else is
+    ignored)."""
+    return player is not None and player.kyc_status in _OPEN
+
+
+def identity_to_verify(
+    outcome: Outcome, register: ExclusionRegister, now: datetime
+) -> VerifiedIdentity | None:
+    """The identity an outcome verifies the player with; None: the player is rejected (declined,
+    or a real person the rules refuse: under 18, excluded). Not for a PENDING outcome."""
+    if outcome.verdict != Verdict.APPROVED or outcome.identity is None:
+        return None
+    try:
+        admit(outcome.identity, register, now)
+    except DomainError:
+        return None
+    return outcome.identity

@@ -142,10 +142,14 @@ class Player:
         return self.register_excluded_at is not None or self.self_excluded_at(now)
 
 
-def check_account_access(caller: Principal | None, player_id: str) -> None:
-    """Whether this caller may read or change this player's account."""
+def check_player_id(player_id: str) -> None:
     if not player_id:
         raise InvalidArgument("PLAYER_ID_REQUIRED", "player_id is required")
+
+
+def check_account_access(caller: Principal | None, player_id: str) -> None:
+    """Whether this caller may read or change this player's account."""
+    check_player_id(player_id)
     # An unknown caller (no token: BETMESH_AUTH_MODE=anonymous) reaches no account.
     if caller is None:
         raise Unauthenticated("CALLER_UNKNOWN", "this call needs a signed-in caller")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from service_runtime.errors import FailedPrecondition
 from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing
-from services.identity.domain.kyc import PaidKyc, VerificationSession, WebhookResult
+from services.identity.domain.kyc import VerificationSession, WebhookResult
 from services.identity.domain.players import Limits, Player
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import (
@@ -35,6 +35,7 @@ from services.identity.service_layer.commands import (
     StartFranceConnectLogout,
     StartKycVerification,
 )
+from services.identity.service_layer.kyc import PaidKyc
 
 UNLIMITED_SIGNIN = Quota("signin", 0, 60)
 UNLIMITED_REGISTER = Quota("register", 0, 3600)

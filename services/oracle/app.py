@@ -1,9 +1,9 @@
-"""Wires the oracle: settings -> migrations, PostgreSQL store, event bus -> servicer -> host."""
+"""Wires the oracle: settings -> migrations, PostgreSQL store, event bus, chain -> service layer
+-> servicer -> host, and declares its background passes (the event relay, chain publishing)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -12,33 +12,26 @@ from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
-from service_runtime.events import EventPublisher, Topic
+from service_runtime.events import EventPublisher
 from service_runtime.postgres import create_engine, migrate
 from service_runtime.server import Registration, ServiceHost
 from services.oracle.adapters.chain.contract import bind
 from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
 from services.oracle.adapters.chain.remote_signers import RemoteSignerPool
-from services.oracle.adapters.chain.rpc import AllEndpointsFailed, FailoverProvider, QuotaExhausted
-from services.oracle.adapters.events import ResultEventPublisher, result_finalised
+from services.oracle.adapters.chain.rpc import FailoverProvider
+from services.oracle.adapters.events import FinalEventPublisher, ResultEventPublisher
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.adapters.wallet_lease import WalletLease
 from services.oracle.service_layer.handlers import OracleHandlers
+from services.oracle.service_layer.publishing import Publishing
 from services.oracle.servicer import OracleServicer
 from services.oracle.settings import OracleSettings
 
 SERVICE_NAME = oracle_service_pb2.DESCRIPTOR.services_by_name["OracleService"].full_name
 SCHEMA = "oracle"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 60.0
-
-
-async def relay_step(oracle: OracleHandlers) -> None:
-    """The outbox relay: events a publish failure or a crash left behind go out eventually."""
-    sent = await oracle.announce_pending()
-    if sent:
-        log.info("pending result events announced", extra={"count": sent})
 
 
 def make_publisher(
@@ -80,52 +73,6 @@ def make_publisher(
     )
 
 
-async def announce_final(
-    publisher: ChainPublisher, store: PostgresResultStore, events: EventPublisher | None
-) -> int:
-    """ResultFinalised on the bus for every result the chain reader found final (outbox)."""
-    if events is None:
-        return 0
-    notices = await asyncio.to_thread(publisher.outbox.final_events)
-    for notice in notices:
-        record = await store.get(notice.fixture_id)
-        if record is None:
-            continue
-        envelope = result_finalised(
-            record, notice.version, notice.transaction_hash, notice.block_number
-        )
-        await events.publish(Topic.RESULT_FINALISED, envelope)
-        await asyncio.to_thread(
-            publisher.outbox.final_event_sent, notice.fixture_id, notice.version
-        )
-    return len(notices)
-
-
-async def publish_step(
-    publisher: ChainPublisher,
-    store: PostgresResultStore,
-    events: EventPublisher | None,
-    lease: WalletLease | None = None,
-) -> None:
-    """One publishing pass. A failed pass is retried by the runtime after a back-off that grows
-    to a bound and never stops (an endpoint comes back, a quota resets at 00:00 UTC, an
-    operator adds a URL)."""
-    if lease is not None and not await asyncio.to_thread(lease.try_hold):
-        return  # another instance is this wallet's sender
-    try:
-        await asyncio.to_thread(publisher.step)
-    except QuotaExhausted:
-        log.critical(
-            "every RPC endpoint is out of quota (HTTP 402): publishing waits; add an"
-            " endpoint or raise the plan"
-        )
-        raise
-    except AllEndpointsFailed:
-        log.error("no RPC endpoint answers: publishing waits")
-        raise
-    await announce_final(publisher, store, events)
-
-
 async def build(
     settings: OracleSettings, authenticator: Authenticator | None = None
 ) -> ServiceHost:
@@ -141,7 +88,11 @@ async def build(
     oracle = OracleHandlers(store, settings.required_sources, events)
     channels = ChannelPool()  # the oracle's own client credential: signers answer it only
     publisher = make_publisher(settings, store, channels) if settings.publishing else None
-    bus = EventPublisher(redis_client, "betmesh.oracle") if redis_client is not None else None
+    final_events = (
+        FinalEventPublisher(EventPublisher(redis_client, "betmesh.oracle"))
+        if redis_client is not None
+        else None
+    )
     servicer = OracleServicer(oracle)
     lease = WalletLease(engine, publisher.wallet) if publisher is not None else None
     background: list[Background] = []
@@ -150,7 +101,7 @@ async def build(
             every(
                 "result event relay",
                 settings.event_relay_interval_seconds,
-                lambda: relay_step(oracle),
+                oracle.relay_once,
             )
         )
     if publisher is not None:
@@ -162,7 +113,7 @@ async def build(
             every(
                 "chain publishing",
                 settings.publish_interval_seconds,
-                lambda: publish_step(publisher, store, bus, lease),
+                Publishing(publisher, store, final_events, lease).publish_once,
                 max_backoff=min(MAX_RETRY_SECONDS, settings.idle_check_seconds),
             )
         )

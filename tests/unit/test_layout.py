@@ -60,6 +60,7 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/quotes/service_layer/snapshots.py",
         "services/oracle/domain/reports.py",
         "services/oracle/service_layer/handlers.py",
+        "services/oracle/service_layer/publishing.py",
     ):
         assert expected in files
 
@@ -72,3 +73,27 @@ def test_domains_and_service_layers_touch_no_infrastructure(path: Path) -> None:
         if name.split(".")[0] in INFRASTRUCTURE or ".adapters" in f".{name}"
     ]
     assert wrong == [], f"{path.relative_to(ROOT)} imports {wrong}"
+
+
+def servicer_files() -> list[Path]:
+    return sorted(
+        [*(ROOT / "services").glob("*/*servicer.py"), *(ROOT / "gateway").glob("*servicer.py")]
+    )
+
+
+# What a servicer may talk to besides its own layers: gRPC, and nothing of the infrastructure.
+SERVICER_FORBIDDEN = INFRASTRUCTURE - {"grpc"}
+
+
+@pytest.mark.parametrize("path", servicer_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_servicers_translate_and_never_reach_an_adapter(path: Path) -> None:
+    wrong = [
+        name
+        for name in imports(path)
+        if name.split(".")[0] in SERVICER_FORBIDDEN or ".adapters" in f".{name}"
+    ]
+    assert wrong == [], f"{path.relative_to(ROOT)} imports {wrong}"
+    # Where a service has a service layer, its servicer goes through it.
+    service = path.parent
+    if (service / "service_layer").is_dir() and path.name == "servicer.py":
+        assert any(".service_layer" in name for name in imports(path)), path

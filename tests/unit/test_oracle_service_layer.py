@@ -1,7 +1,8 @@
 """The oracle's service layer on an in-memory fake of its store and bus: who is told when a
 result is validated (once), what a failed announcement leaves for the relay, operators' choices
 and refusals, paging of held results. The same paths on real PostgreSQL, Redis and a chain:
-tests/integration/test_oracle_service.py, test_oracle_publication.py, test_results_from_chain.py."""
+tests/integration/test_oracle_service.py, test_oracle_publication.py, test_results_from_chain.py.
+The publishing pass on an in-memory chain: its lease, and final results announced once."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from services.oracle.service_layer.commands import (
     SubmitObservation,
 )
 from services.oracle.service_layer.handlers import OracleHandlers
+from services.oracle.service_layer.publishing import FinalNotice, Publishing
 
 OPERATOR = Principal("ops", "operator")
 PARTNER = Principal("partner", "partner")
@@ -217,3 +219,64 @@ async def test_only_a_failed_publication_is_retried_by_an_operator() -> None:
     with pytest.raises(FailedPrecondition) as not_failed:
         await handlers.retry_publication(RetryPublication("fx-1", "again", OPERATOR))
     assert not_failed.value.reason == "PUBLICATION_NOT_FAILED"
+
+
+@dataclass(frozen=True)
+class Notice:
+    fixture_id: str
+    version: int
+    transaction_hash: str = "0xabc"
+    block_number: int = 7
+
+
+@dataclass
+class Chain:
+    """The chain publisher and its outbox in memory."""
+
+    finals: list[Notice] = field(default_factory=list)
+    passes: int = 0
+    sent: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def outbox(self) -> Chain:
+        return self
+
+    def publish_pass(self) -> None:
+        self.passes += 1
+
+    def final_events(self) -> list[Notice]:
+        return [n for n in self.finals if (n.fixture_id, n.version) not in self.sent]
+
+    def final_event_sent(self, fixture_id: str, version: int) -> None:
+        self.sent.append((fixture_id, version))
+
+
+@dataclass
+class Lease:
+    held: bool
+
+    def try_hold(self) -> bool:
+        return self.held
+
+
+async def test_a_publishing_pass_announces_each_final_result_once_and_only_with_the_lease() -> None:
+    store = MemoryStore(publishing="CONFIRMED")
+    handlers = oracle(store)
+    await handlers.submit_observation(observe("feed-a", "fx-1"))
+    await handlers.submit_observation(observe("feed-b", "fx-1"))
+    chain = Chain([Notice("fx-1", 1), Notice("fx-gone", 1)])
+    announced: list[tuple[str, int]] = []
+
+    async def final_events(record: ResultRecord, notice: FinalNotice) -> None:
+        announced.append((record.fixture_id, notice.version))
+
+    lease = Lease(held=False)
+    publishing = Publishing(chain, store, final_events, lease)
+    await publishing.publish_once()
+    assert (chain.passes, announced) == (0, [])  # another instance is the sender
+    lease.held = True
+    await publishing.publish_once()
+    await publishing.publish_once()
+    assert chain.passes == 2
+    # A notice for a result this store does not hold is skipped, and stays pending.
+    assert announced == [("fx-1", 1)] and chain.sent == [("fx-1", 1)]

@@ -7,6 +7,7 @@ from betmesh.oracle.v1 import oracle_service_pb2 as pb
 
 from service_runtime.events import EventPublisher, Topic
 from services.oracle.domain.results import ResultRecord
+from services.oracle.service_layer.publishing import FinalNotice
 
 
 def result_validated(record: ResultRecord) -> events_pb2.EventEnvelope:
@@ -59,3 +60,14 @@ def result_finalised(
             sources_hash=record.sources_hash,
         ),
     )
+
+
+class FinalEventPublisher:
+    def __init__(self, publisher: EventPublisher) -> None:
+        self.publisher = publisher
+
+    async def __call__(self, record: ResultRecord, notice: FinalNotice) -> None:
+        await self.publisher.publish(
+            Topic.RESULT_FINALISED,
+            result_finalised(record, notice.version, notice.transaction_hash, notice.block_number),
+        )

@@ -161,6 +161,13 @@ class OracleHandlers:
             await self._announce(record)
         return len(pending)
 
+    async def relay_once(self) -> None:
+        """The outbox relay's pass: events a publish failure or a crash left behind go out
+        eventually."""
+        sent = await self.announce_pending()
+        if sent:
+            log.info("pending result events announced", extra={"count": sent})
+
     async def _announce(self, record: ResultRecord) -> None:
         if self.events is None or not record.event_pending:
             return

@@ -48,6 +48,7 @@ from web3.exceptions import (
 from service_runtime.telemetry import meter
 from services.oracle.adapters.chain.contract import ContractError, bind, decode_error, revert_data
 from services.oracle.adapters.chain.remote_signers import SignerQuorumUnavailable
+from services.oracle.adapters.chain.rpc import AllEndpointsFailed, QuotaExhausted
 from services.oracle.adapters.chain.signers import Signatures
 from services.oracle.adapters.outbox import NewTx, PostgresOutbox, TxAttempt
 from services.oracle.domain.reports import Domain, Report, ReportInvalid, batch_digest, report_for
@@ -181,6 +182,22 @@ class ChainPublisher:
     @property
     def domain(self) -> Domain:
         return Domain(self.chain_id, self.contract.address)
+
+    def publish_pass(self) -> None:
+        """One step, saying why when the RPC endpoints fail it (the runtime retries the pass
+        after a back-off that grows to a bound and never stops: an endpoint comes back, a quota
+        resets at 00:00 UTC, an operator adds a URL)."""
+        try:
+            self.step()
+        except QuotaExhausted:
+            log.critical(
+                "every RPC endpoint is out of quota (HTTP 402): publishing waits; add an"
+                " endpoint or raise the plan"
+            )
+            raise
+        except AllEndpointsFailed:
+            log.error("no RPC endpoint answers: publishing waits")
+            raise
 
     def step(self) -> None:
         self.outbox.enqueue_validated()

@@ -61,6 +61,10 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/oracle/domain/reports.py",
         "services/oracle/service_layer/handlers.py",
         "services/oracle/service_layer/publishing.py",
+        "services/identity/service_layer/handlers.py",
+        "services/identity/service_layer/accounts.py",
+        "services/identity/service_layer/kyc.py",
+        "services/identity/service_layer/sweep.py",
     ):
         assert expected in files
 

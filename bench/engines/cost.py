@@ -10,6 +10,12 @@ both paths) and a do-nothing relay (bench/gateway/relay.py, the floor of any hop
   3 identical bytes: today's configuration);
 - "diverse hedged": a third gateway on the diverse replicas with BETMESH_GATEWAY_HEDGE_MS=50
   (asks one replica of each engine, the third on need);
+- the do-nothing relay fanned out (bench/gateway/relay.py with several upstreams): the same
+  bytes to the three diverse replicas ("fan-out to 3") and to two of them ("fan-out to 2"), all
+  answers awaited; the gRPC floor of a consensus call's shape with no consensus in it;
+- with `--baseline DIR` (a checkout of another commit, e.g. a `git worktree` of main), a fourth
+  gateway on the diverse replicas running that checkout's code ("diverse, baseline"): a code
+  change's before and after in one run;
 then measures, for a single replica, the relay, and each gateway's GetConsensusQuote:
 1. latency with one call in flight -> p50/p99;
 2. throughput with --concurrency in flight -> calls/s and each process's CPU per call, and each
@@ -58,10 +64,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def spawn(module: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def spawn(module: str, port: int, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", module],
-        cwd=ROOT,
+        cwd=cwd,
         env={
             **os.environ,
             "BETMESH_HOST": "127.0.0.1",
@@ -115,12 +121,15 @@ async def measure(args: argparse.Namespace) -> None:
                 },
             )
             addresses[name] = f"127.0.0.1:{port}"
-        for gateway, min_engines, hedge in (
-            ("gateway-diverse", 2, "0"),
-            ("gateway-today", 1, "0"),
-            ("gateway-hedged", 2, "50"),
-        ):
-            group = "diverse" if gateway == "gateway-hedged" else gateway.removeprefix("gateway-")
+        gateways = [
+            ("gateway-diverse", 2, "0", ROOT),
+            ("gateway-today", 1, "0", ROOT),
+            ("gateway-hedged", 2, "50", ROOT),
+        ]
+        if args.baseline:
+            gateways.append(("gateway-baseline", 2, "0", Path(args.baseline)))
+        for gateway, min_engines, hedge, code in gateways:
+            group = "today" if gateway == "gateway-today" else "diverse"
             listed = ",".join(
                 f"{addresses[n]}@{engines[n]}" for n in engines if n.startswith(group)
             )
@@ -135,12 +144,18 @@ async def measure(args: argparse.Namespace) -> None:
                     "BETMESH_GATEWAY_HEDGE_MS": hedge,
                     "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 },
+                cwd=code,
             )
             addresses[gateway] = f"127.0.0.1:{port}"
         for address in addresses.values():
             await ready(address)
         relay, relay_address = start_relay(addresses["today-1"])
         processes["relay"] = relay
+        diverse = [addresses[n] for n in engines if n.startswith("diverse")]
+        fan3, addresses["fan-out-3"] = start_relay(",".join(diverse))
+        processes["fan-out-3"] = fan3
+        fan2, addresses["fan-out-2"] = start_relay(",".join(diverse[:2]))
+        processes["fan-out-2"] = fan2
         await run(args, processes, addresses, relay_address)
     finally:
         for process in processes.values():
@@ -178,6 +193,13 @@ async def run(
     diverse_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(diverse)
     today_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(today)
     hedged_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(hedged)
+    fan3_stub = quote_service_pb2_grpc.QuoteServiceStub(
+        fan3 := grpc.aio.insecure_channel(addresses["fan-out-3"])
+    )
+    fan2_stub = quote_service_pb2_grpc.QuoteServiceStub(
+        fan2 := grpc.aio.insecure_channel(addresses["fan-out-2"])
+    )
+    extra_channels = [fan3, fan2]
 
     async def single() -> Any:
         return await single_stub.PriceFixture(price, timeout=10)
@@ -196,13 +218,41 @@ async def run(
     async def consensus_hedged() -> Any:
         return await hedged_stub.GetConsensusQuote(quote, timeout=10)
 
+    async def fanned_3() -> Any:
+        return await fan3_stub.PriceFixture(price, timeout=10)
+
+    async def fanned_2() -> Any:
+        return await fan2_stub.PriceFixture(price, timeout=10)
+
     calls = {
         "single replica": single,
         "relay to one": relayed,
+        "fan-out to 3": fanned_3,
+        "fan-out to 2": fanned_2,
         "consensus today": consensus_today,
         "consensus diverse": consensus_diverse,
         "diverse hedged": consensus_hedged,
     }
+    compared = [
+        ("fan-out to 3", "fan-out-3"),
+        ("fan-out to 2", "fan-out-2"),
+        ("consensus today", "gateway-today"),
+        ("consensus diverse", "gateway-diverse"),
+        ("diverse hedged", "gateway-hedged"),
+    ]
+    if "gateway-baseline" in addresses:
+        baseline_stub = consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceStub(
+            baseline := grpc.aio.insecure_channel(addresses["gateway-baseline"])
+        )
+        extra_channels.append(baseline)
+
+        async def consensus_baseline() -> Any:
+            answer = await baseline_stub.GetConsensusQuote(quote, timeout=10)
+            assert not answer.accepted.evidence.withheld
+            return answer
+
+        calls["diverse, baseline"] = consensus_baseline
+        compared.append(("diverse, baseline", "gateway-baseline"))
     n = args.requests
     samples = {name: await latency(call, n // 2) for name, call in calls.items()}
     pids = {"client": os.getpid(), **{name: p.pid for name, p in processes.items()}}
@@ -235,17 +285,13 @@ async def run(
             + f"{sum(used.values()):10.0f}"
         )
     hop = cpu["relay to one"]["relay"]
-    for label, gateway in (
-        ("consensus today", "gateway-today"),
-        ("consensus diverse", "gateway-diverse"),
-        ("diverse hedged", "gateway-hedged"),
-    ):
+    for label, gateway in compared:
         spent = cpu[label][gateway]
         print(
             f"  {gateway} CPU per consensus call {spent:.0f} us = {spent / hop:.2f}x "
             f"the relay's {hop:.0f} us"
         )
-    for channel in (replica, relay, diverse, today, hedged):
+    for channel in (replica, relay, diverse, today, hedged, *extra_channels):
         await channel.close()
 
 
@@ -255,6 +301,9 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--baseline", default="", help="a checkout whose gateway runs beside this one's"
+    )
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -360,7 +360,6 @@ class ConsensusGateway:
         withheld) is recorded with EVERY vote, each with its verdict (who outvoted whom), so an
         operator can see a suspect majority of one engine, or that all replicas disagreed."""
         now = time.time()
-        decision_id = uuid.uuid4().hex
         if decision.common_error is not None:
             outcome = ""  # the caller's mistake, relayed: nothing to record
         elif not decision.accepted:
@@ -368,6 +367,18 @@ class ConsensusGateway:
         else:
             outcome = "PARTIAL" if decision.withheld else "ACCEPTED"
         in_full = outcome not in ("", "ACCEPTED")
+        recorded = [
+            v
+            for v in decision.votes
+            if outcome
+            and (
+                in_full
+                or v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
+            )
+        ]
+        # Drawn only when something is recorded: a clean acceptance (nearly every call) needs
+        # no id, and uuid4 is a system call (urandom) per consensus call.
+        decision_id = uuid.uuid4().hex if recorded else ""
         dissents = [
             DissentRecord(
                 fixture_id,
@@ -380,12 +391,7 @@ class ConsensusGateway:
                 decision_id=decision_id,
                 decision=outcome,
             )
-            for v in decision.votes
-            if outcome
-            and (
-                in_full
-                or v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
-            )
+            for v in recorded
         ]
         for record in dissents:
             if record.verdict == Verdict.AGREED.value:

@@ -26,12 +26,12 @@ from services.identity.adapters.redis_counter import RedisCounter
 from services.identity.adapters.ubble import UbbleProvider
 from services.identity.adapters.webhook_http import WebhookServer
 from services.identity.domain.clients import ClientRegistry
-from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing, SigningKey
 from services.identity.domain.players import ExclusionRegister
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer
 from services.identity.service_layer.accounts import Accounts
+from services.identity.service_layer.franceconnect import FranceConnect
 from services.identity.service_layer.handlers import IdentityHandlers
 from services.identity.service_layer.kyc import PaidKyc
 from services.identity.service_layer.sweep import Sweeper

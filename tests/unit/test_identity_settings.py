@@ -10,8 +10,9 @@ import pytest
 
 from service_runtime.errors import FailedPrecondition
 from service_runtime.settings import SettingsError
-from services.identity.domain.franceconnect import FranceConnect, FranceConnectConfig
+from services.identity.domain.franceconnect import FranceConnectConfig
 from services.identity.domain.players import VerifiedIdentity
+from services.identity.service_layer.franceconnect import FranceConnect
 from services.identity.settings import IdentitySettings
 
 DB = {"BETMESH_DATABASE_URL": "postgresql://x/y", "BETMESH_REDIS_URL": "redis://x/0"}

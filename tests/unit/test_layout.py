@@ -65,6 +65,7 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/identity/service_layer/accounts.py",
         "services/identity/service_layer/kyc.py",
         "services/identity/service_layer/sweep.py",
+        "services/identity/service_layer/franceconnect.py",
     ):
         assert expected in files
 

@@ -5,7 +5,9 @@ to the requested assurance level and return target, and yields the authorization
 Complete: the attempt is taken by its state (single use, whatever happens next), the callback's
 `iss` must be our provider's (RFC 9207 mix-up defence), the code is exchanged with
 client_secret_post, the ID token and the signed userinfo JWT are verified (see oidc.py), and
-only then does the verified identity reach the ANJ checks and the player record.
+only then does the verified identity reach the ANJ checks and the player record. The rules of
+each step are here; the flow that runs them over the provider, the login store and the player
+store is services/identity/service_layer/franceconnect.py.
 FranceConnect+ is the same flow with eidas2 and both tokens encrypted to our key (JWE), which
 `decryption_key` turns on.
 
@@ -18,7 +20,6 @@ cookie nor the verifier, so it is refused here and the provider would refuse the
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -26,28 +27,20 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from services.identity.domain import oidc
 from services.identity.domain.players import (
-    ExclusionRegister,
-    KycMethod,
     Player,
-    admit,
-    identity_from_claims,
 )
 from services.identity.domain.ports import (
-    Announcer,
     FranceConnectSession,
     LoginAttempt,
-    LoginStore,
-    OidcTransport,
-    PlayerStore,
     ProviderRefused,
 )
 
@@ -147,200 +140,182 @@ def _return_to_allowed(return_to: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
-class FranceConnect:
-    def __init__(
-        self,
-        config: FranceConnectConfig,
-        transport: OidcTransport,
-        logins: LoginStore,
-        players: PlayerStore,
-        register: ExclusionRegister,
-        announcer: Announcer,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.config = config
-        self.transport = transport
-        self.logins = logins
-        self.players = players
-        self.register = register
-        self.announcer = announcer
-        self.clock = clock
-        self._metadata: Mapping[str, Any] | None = None
-        self._metadata_lock = asyncio.Lock()
-        self.keys = oidc.JwksCache(
-            self._fetch_jwks,
-            min_refresh_seconds=config.jwks_min_refresh_seconds,
-            max_age_seconds=config.jwks_max_age_seconds,
+def check_discovery(found: Mapping[str, Any], issuer: str) -> Mapping[str, Any]:
+    """The provider's discovery document, if it is our issuer's and names every endpoint."""
+    # A discovery document for another issuer is the mix-up attack's first step.
+    if found.get("issuer") != issuer:
+        raise FailedPrecondition(
+            "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH",
+            "the discovery document names another issuer",
         )
-
-    async def metadata(self) -> Mapping[str, Any]:
-        async with self._metadata_lock:
-            if self._metadata is None:
-                url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
-                found = await self.transport.get_json(url)
-                # A discovery document for another issuer is the mix-up attack's first step.
-                if found.get("issuer") != self.config.issuer:
-                    raise FailedPrecondition(
-                        "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH",
-                        "the discovery document names another issuer",
-                    )
-                absent = [e for e in _REQUIRED_ENDPOINTS if not isinstance(found.get(e), str)]
-                if absent:
-                    raise FailedPrecondition(
-                        "FRANCECONNECT_DISCOVERY_INCOMPLETE", "missing: " + ", ".join(absent)
-                    )
-                self._metadata = found
-            return self._metadata
-
-    async def _fetch_jwks(self) -> Mapping[str, Any]:
-        return await self.transport.get_json(str((await self.metadata())["jwks_uri"]))
-
-    # ---- login ---------------------------------------------------------------------------
-
-    async def start_login(
-        self, return_to: str, acr: str | None, browser_binding: str
-    ) -> tuple[str, str]:
-        """(authorization URL, attempt id), the attempt bound to the browser holding
-        `browser_binding` (see the module docstring)."""
-        binding = _check_binding(browser_binding)
-        if not _return_to_allowed(return_to, self.config.return_to_allowed):
-            raise InvalidArgument("RETURN_TO_NOT_ALLOWED", "return_to is not on the allow-list")
-        level = acr or self.config.acr
-        if oidc.acr_rank(level) == 0:
-            raise InvalidArgument("ASSURANCE_LEVEL_INVALID", f"unknown level {level!r}")
-        metadata = await self.metadata()
-        attempt = LoginAttempt(
-            attempt_id=str(uuid.uuid4()),
-            state=_secret(),
-            nonce=_secret(),
-            acr=level,
-            return_to=return_to,
-            expires_at=self.clock() + ATTEMPT_LIFETIME,
-            browser_binding_sha256=binding_digest(binding),
+    absent = [e for e in _REQUIRED_ENDPOINTS if not isinstance(found.get(e), str)]
+    if absent:
+        raise FailedPrecondition(
+            "FRANCECONNECT_DISCOVERY_INCOMPLETE", "missing: " + ", ".join(absent)
         )
-        await self.logins.save_attempt(attempt)
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.config.client_id,
-                "redirect_uri": self.config.redirect_uri,
-                "scope": " ".join(self.config.scopes),
-                "acr_values": level,
-                "state": attempt.state,
-                "nonce": attempt.nonce,
-                "code_challenge": pkce_challenge(pkce_verifier(binding, attempt.state)),
-                "code_challenge_method": "S256",
-                "prompt": "login",
-                # amr in the ID token, as FranceConnect documents it.
-                "claims": json.dumps({"id_token": {"amr": {"essential": True}}}),
-            }
-        )
-        return f"{metadata['authorization_endpoint']}?{query}", attempt.attempt_id
+    return found
 
-    async def complete_login(self, callback: Callback, browser_binding: str) -> CompletedLogin:
-        if not callback.state:
-            raise InvalidArgument("STATE_REQUIRED", "the callback carries no state")
-        now = self.clock()
-        # Taken first: whatever fails below, this state and its nonce are spent.
-        attempt = await self.logins.take_attempt(callback.state, now)
-        if attempt is None:
-            raise FailedPrecondition(
-                "LOGIN_ATTEMPT_UNKNOWN", "unknown, expired or already used state"
-            )
-        # Before anything the callback says: only the browser that started it may finish it.
-        bound = isinstance(browser_binding, str) and _BINDING.fullmatch(browser_binding)
-        if (
-            not bound
-            or not attempt.browser_binding_sha256
-            or not hmac.compare_digest(
-                binding_digest(browser_binding), attempt.browser_binding_sha256
-            )
-        ):
-            raise Unauthenticated(
-                "LOGIN_NOT_FROM_THIS_BROWSER",
-                "this sign-in was started in another browser (or its cookie is gone)",
-            )
-        if callback.error:
-            raise FailedPrecondition(
-                "FRANCECONNECT_LOGIN_FAILED",
-                f"FranceConnect answered {callback.error}",
-                {"error": callback.error[:100]},
-            )
-        if callback.iss != self.config.issuer:
-            raise Unauthenticated("CALLBACK_ISSUER_MISMATCH", "the callback is from another issuer")
-        if not callback.code:
-            raise InvalidArgument("CODE_REQUIRED", "the callback carries no code")
-        metadata = await self.metadata()
-        try:
-            tokens = await self.transport.post_form(
-                str(metadata["token_endpoint"]),
-                {
-                    "grant_type": "authorization_code",
-                    "code": callback.code,
-                    "redirect_uri": self.config.redirect_uri,
-                    "client_id": self.config.client_id,
-                    "client_secret": self.config.client_secret,
-                    "code_verifier": pkce_verifier(browser_binding, attempt.state),
-                },
-            )
-        except ProviderRefused as refused:
-            raise Unauthenticated(
-                "CODE_REJECTED", "FranceConnect refused the code", {"error": refused.error[:100]}
-            ) from None
-        id_token, access_token = tokens.get("id_token"), tokens.get("access_token")
-        if not isinstance(id_token, str) or not isinstance(access_token, str):
-            raise Unauthenticated("TOKEN_RESPONSE_INVALID", "no ID token or access token")
-        expected = oidc.Expected(
-            issuer=self.config.issuer,
-            client_id=self.config.client_id,
-            nonce=attempt.nonce,
-            acr=attempt.acr,
-            leeway_seconds=self.config.leeway_seconds,
-        )
-        id_token = oidc.decrypt(id_token, self.config.decryption_key)
-        id_claims = await oidc.verify_signature(id_token, self.keys, self.config.algorithms)
-        oidc.check_id_token(id_claims, expected, now.timestamp())
-        content_type, body = await self.transport.get_with_bearer(
-            str(metadata["userinfo_endpoint"]), access_token
-        )
-        if content_type.split(";")[0].strip().lower() != "application/jwt":
-            raise Unauthenticated("USERINFO_NOT_SIGNED", "userinfo must be a signed JWT")
-        signed_info = oidc.decrypt(body.strip(), self.config.decryption_key)
-        info = await oidc.verify_signature(signed_info, self.keys, self.config.algorithms)
-        oidc.check_userinfo(info, expected, str(id_claims["sub"]), self.clock().timestamp())
-        identity = identity_from_claims(info)
-        admit(identity, self.register, now)
-        player, changed = await self.players.upsert_verified(
-            identity, KycMethod.FRANCECONNECT.value, now
-        )
-        if changed:
-            await self.announcer.kyc_status_changed(player, now)
-        session = FranceConnectSession(str(uuid.uuid4()), player.player_id, id_token)
-        await self.logins.save_session(session)
-        return CompletedLogin(player, attempt.return_to, session.session_id)
 
-    # ---- logout --------------------------------------------------------------------------
+def check_login_request(
+    config: FranceConnectConfig, return_to: str, acr: str | None, browser_binding: str
+) -> tuple[str, str]:
+    """(the browser binding, the assurance level) of a sign-in that may start."""
+    binding = _check_binding(browser_binding)
+    if not _return_to_allowed(return_to, config.return_to_allowed):
+        raise InvalidArgument("RETURN_TO_NOT_ALLOWED", "return_to is not on the allow-list")
+    level = acr or config.acr
+    if oidc.acr_rank(level) == 0:
+        raise InvalidArgument("ASSURANCE_LEVEL_INVALID", f"unknown level {level!r}")
+    return binding, level
 
-    async def start_logout(self, session_id: str) -> str:
-        session = await self.logins.get_session(session_id) if session_id else None
-        if session is None:
-            raise NotFound("SESSION_NOT_FOUND", "no such FranceConnect session")
-        metadata = await self.metadata()
-        state = _secret()
-        await self.logins.save_logout(state, session_id, self.clock() + ATTEMPT_LIFETIME)
-        query = urlencode(
-            {
-                "id_token_hint": session.id_token,
-                "state": state,
-                "post_logout_redirect_uri": self.config.post_logout_redirect_uri,
-            }
+
+def login_attempt(level: str, return_to: str, binding: str, now: datetime) -> LoginAttempt:
+    """A fresh attempt: its state and nonce, bound to the browser by the binding's digest."""
+    return LoginAttempt(
+        attempt_id=str(uuid.uuid4()),
+        state=_secret(),
+        nonce=_secret(),
+        acr=level,
+        return_to=return_to,
+        expires_at=now + ATTEMPT_LIFETIME,
+        browser_binding_sha256=binding_digest(binding),
+    )
+
+
+def authorization_url(
+    endpoint: str, config: FranceConnectConfig, attempt: LoginAttempt, binding: str
+) -> str:
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": config.client_id,
+            "redirect_uri": config.redirect_uri,
+            "scope": " ".join(config.scopes),
+            "acr_values": attempt.acr,
+            "state": attempt.state,
+            "nonce": attempt.nonce,
+            "code_challenge": pkce_challenge(pkce_verifier(binding, attempt.state)),
+            "code_challenge_method": "S256",
+            "prompt": "login",
+            # amr in the ID token, as FranceConnect documents it.
+            "claims": json.dumps({"id_token": {"amr": {"essential": True}}}),
+        }
+    )
+    return f"{endpoint}?{query}"
+
+
+def check_callback_state(callback: Callback) -> None:
+    if not callback.state:
+        raise InvalidArgument("STATE_REQUIRED", "the callback carries no state")
+
+
+def check_callback(
+    callback: Callback, attempt: LoginAttempt | None, browser_binding: str, issuer: str
+) -> LoginAttempt:
+    """The attempt this callback may complete (already taken: whatever fails here, its state and
+    nonce are spent)."""
+    if attempt is None:
+        raise FailedPrecondition("LOGIN_ATTEMPT_UNKNOWN", "unknown, expired or already used state")
+    # Before anything the callback says: only the browser that started it may finish it.
+    bound = isinstance(browser_binding, str) and _BINDING.fullmatch(browser_binding)
+    if (
+        not bound
+        or not attempt.browser_binding_sha256
+        or not hmac.compare_digest(binding_digest(browser_binding), attempt.browser_binding_sha256)
+    ):
+        raise Unauthenticated(
+            "LOGIN_NOT_FROM_THIS_BROWSER",
+            "this sign-in was started in another browser (or its cookie is gone)",
         )
-        return f"{metadata['end_session_endpoint']}?{query}"
+    if callback.error:
+        raise FailedPrecondition(
+            "FRANCECONNECT_LOGIN_FAILED",
+            f"FranceConnect answered {callback.error}",
+            {"error": callback.error[:100]},
+        )
+    if callback.iss != issuer:
+        raise Unauthenticated("CALLBACK_ISSUER_MISMATCH", "the callback is from another issuer")
+    if not callback.code:
+        raise InvalidArgument("CODE_REQUIRED", "the callback carries no code")
+    return attempt
 
-    async def complete_logout(self, state: str) -> None:
-        if not state:
-            raise InvalidArgument("STATE_REQUIRED", "the logout callback carries no state")
-        if await self.logins.take_logout(state, self.clock()) is None:
-            raise FailedPrecondition(
-                "LOGOUT_STATE_UNKNOWN", "unknown, expired or already used logout state"
-            )
+
+def token_request(
+    config: FranceConnectConfig, callback: Callback, attempt: LoginAttempt, browser_binding: str
+) -> dict[str, str]:
+    """The code exchange's form (client_secret_post, PKCE)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": callback.code,
+        "redirect_uri": config.redirect_uri,
+        "client_id": config.client_id,
+        "client_secret": config.client_secret,
+        "code_verifier": pkce_verifier(browser_binding, attempt.state),
+    }
+
+
+def code_rejected(refused: ProviderRefused) -> Unauthenticated:
+    return Unauthenticated(
+        "CODE_REJECTED", "FranceConnect refused the code", {"error": refused.error[:100]}
+    )
+
+
+def issued_tokens(tokens: Mapping[str, Any]) -> tuple[str, str]:
+    """(ID token, access token) of the token response."""
+    id_token, access_token = tokens.get("id_token"), tokens.get("access_token")
+    if not isinstance(id_token, str) or not isinstance(access_token, str):
+        raise Unauthenticated("TOKEN_RESPONSE_INVALID", "no ID token or access token")
+    return id_token, access_token
+
+
+def expected_claims(config: FranceConnectConfig, attempt: LoginAttempt) -> oidc.Expected:
+    return oidc.Expected(
+        issuer=config.issuer,
+        client_id=config.client_id,
+        nonce=attempt.nonce,
+        acr=attempt.acr,
+        leeway_seconds=config.leeway_seconds,
+    )
+
+
+def check_userinfo_type(content_type: str) -> None:
+    if content_type.split(";", maxsplit=1)[0].strip().lower() != "application/jwt":
+        raise Unauthenticated("USERINFO_NOT_SIGNED", "userinfo must be a signed JWT")
+
+
+def new_session(player: Player, id_token: str) -> FranceConnectSession:
+    return FranceConnectSession(str(uuid.uuid4()), player.player_id, id_token)
+
+
+def check_session(session: FranceConnectSession | None) -> FranceConnectSession:
+    if session is None:
+        raise NotFound("SESSION_NOT_FOUND", "no such FranceConnect session")
+    return session
+
+
+def logout_state() -> str:
+    return _secret()
+
+
+def logout_url(
+    endpoint: str, config: FranceConnectConfig, session: FranceConnectSession, state: str
+) -> str:
+    query = urlencode(
+        {
+            "id_token_hint": session.id_token,
+            "state": state,
+            "post_logout_redirect_uri": config.post_logout_redirect_uri,
+        }
+    )
+    return f"{endpoint}?{query}"
+
+
+def check_logout_state(state: str) -> None:
+    if not state:
+        raise InvalidArgument("STATE_REQUIRED", "the logout callback carries no state")
+
+
+def logout_unknown() -> FailedPrecondition:
+    return FailedPrecondition(
+        "LOGOUT_STATE_UNKNOWN", "unknown, expired or already used logout state"
+    )

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from service_runtime.errors import FailedPrecondition
-from services.identity.domain.franceconnect import FranceConnect
 from services.identity.domain.keys import KeyRing
 from services.identity.domain.kyc import VerificationSession, WebhookResult
 from services.identity.domain.players import Limits, Player
@@ -35,6 +34,7 @@ from services.identity.service_layer.commands import (
     StartFranceConnectLogout,
     StartKycVerification,
 )
+from services.identity.service_layer.franceconnect import FranceConnect
 from services.identity.service_layer.kyc import PaidKyc
 
 UNLIMITED_SIGNIN = Quota("signin", 0, 60)

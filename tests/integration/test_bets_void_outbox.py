@@ -8,6 +8,7 @@ modules' bets hosts are stopped by the time these run, so only the hosts started
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,11 @@ from betmesh.events.v1 import events_pb2
 
 from service_runtime.events import Topic, stream_key
 from service_runtime.postgres import migrate
-from services.bets.adapters.postgres_bets import PostgresBetStore
+from services.bets.adapters.postgres_bets import (
+    OUTBOX_CLAIM_IDLE_MS,
+    OutboxBatch,
+    PostgresBetStore,
+)
 from tests.integration.test_bets_harness import (
     OPERATOR,
     Mesh,
@@ -128,23 +133,38 @@ async def test_a_retried_void_replays_its_answer_and_queues_nothing_more(mesh: M
     assert len(await announcements(mesh, f"bets:voided:{key}")) == 1
 
 
+async def claimed(store: PostgresBetStore, timeout: float = 15.0) -> OutboxBatch:
+    """A claim, once any other relay's (a live process's) is over."""
+    deadline = time.monotonic() + timeout
+    while True:
+        batch = await asyncio.to_thread(store.claim_outbox, 10)
+        if batch is not None:
+            return batch
+        assert time.monotonic() < deadline, "the outbox stayed claimed"
+        await asyncio.sleep(0.1)
+
+
 async def test_one_bets_process_at_a_time_relays_the_outbox(mesh: Mesh, database_url: str) -> None:
-    # `mesh`: a bets host has migrated the schema (the test also runs alone).
-    # Two bets processes relaying at once would both publish every queued event (and out of
-    # order): a relay claims the outbox for its batch, the other finds it claimed.
+    # `mesh`: a bets host has migrated the schema (the test also runs alone). Two bets
+    # processes relaying at once would both publish every queued event (and out of order): a
+    # relay claims the outbox for its batch, the other finds it claimed.
     engine = sa.create_engine(database_url)
     store = PostgresBetStore(engine)
     try:
-        first = await asyncio.to_thread(store.claim_outbox, 10)
-        assert first is not None
+        first = await claimed(store)
         try:
             assert await asyncio.to_thread(store.claim_outbox, 10) is None
         finally:
             first.abandon()
         # An abandoned claim (a relay that failed or stopped mid-batch) frees the outbox.
-        again = await asyncio.to_thread(store.claim_outbox, 10)
-        assert again is not None
-        again.abandon()
+        (await claimed(store, timeout=1.0)).abandon()
+        # A relay that freezes holding its claim (never done, never abandoned) loses it:
+        # PostgreSQL ends the idle claim, and another relay takes over.
+        frozen = await claimed(store)
+        assert await asyncio.to_thread(store.claim_outbox, 10) is None
+        (await claimed(store, timeout=OUTBOX_CLAIM_IDLE_MS / 1000 + 10)).abandon()
+        with pytest.raises(sa.exc.DBAPIError):
+            frozen.done()
     finally:
         engine.dispose()
 

@@ -259,6 +259,11 @@ class OutboxEntry:
     trace_context: dict[str, str]
 
 
+# How long a relay may sit on a claimed batch between statements (publishing 200 events to
+# Redis takes milliseconds): past it PostgreSQL ends the claim and another relay takes over.
+OUTBOX_CLAIM_IDLE_MS = 5_000
+
+
 class OutboxBatch:
     """Claimed outbox entries: the claim (a transaction holding the relay's lock) ends with
     `done` (forgotten: published) or `abandon` (left queued for the next relay)."""
@@ -823,6 +828,13 @@ class PostgresBetStore:
         connection = self.engine.connect()
         try:
             transaction = connection.begin()
+            # A relay that freezes (a stopped process, a loop that died mid-batch) must not hold
+            # the outbox for ever: PostgreSQL ends a claim left idle this long, and its lock.
+            connection.execute(
+                sa.text(
+                    f"SET LOCAL idle_in_transaction_session_timeout = '{OUTBOX_CLAIM_IDLE_MS}ms'"
+                )
+            )
             if not connection.execute(
                 sa.text("SELECT pg_try_advisory_xact_lock(hashtext('bets.outbox'))")
             ).scalar_one():

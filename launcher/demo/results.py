@@ -62,6 +62,10 @@ def publish(
     reported.CopyFrom(result)
     if disputed:
         reported.home_score += 1
+        # The oracle sends what is ready once the oldest ready result has waited its batch
+        # window: with no other result waiting, the correction lands before the wrong one is
+        # sent (not a race against another match's window).
+        others_sent(state, match)
     validated: oracle_pb2.ValidatedResult | None = None
     for source in SOURCES:
         validated = stub.SubmitObservation(
@@ -126,6 +130,21 @@ def publish(
         f"    on chain {match.chain_id}: {match.name} {match.publication}, "
         f"tx {match.tx_hash} in block {match.block}"
     )
+
+
+def others_sent(state: DayState, match: Match) -> None:
+    """Waits until no other match's result is validated and waiting to be sent."""
+    deadline = time.monotonic() + PUBLICATION_TIMEOUT
+    while time.monotonic() < deadline:
+        with state.lock:
+            waiting = [
+                m
+                for m in state.matches
+                if m is not match and m.status == "validated" and m.publication in ("", "PENDING")
+            ]
+        if not waiting:
+            return
+        time.sleep(0.2)
 
 
 def correct(

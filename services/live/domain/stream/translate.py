@@ -297,18 +297,20 @@ def _settle(record: FixtureRecord, result: pb.SettledResult) -> list[Change]:
     changes = []
     for phase, odds in sorted(record.phases.items()):
         previous = odds.settled_result if odds.HasField("settled_result") else None
-        same = previous is not None and (
-            previous.home_score,
-            previous.away_score,
-            previous.completed,
-        ) == (result.home_score, result.away_score, result.completed)
-        on_chain = pb.SETTLEMENT_CERTAINTY_ON_CHAIN
-        if previous is not None and previous.certainty == on_chain and result.certainty != on_chain:
-            continue
-        if same and (previous is None or previous.certainty == result.certainty):
-            continue  # a duplicate
+        changed = False
+        if previous is not None:
+            on_chain = pb.SETTLEMENT_CERTAINTY_ON_CHAIN
+            if previous.certainty == on_chain and result.certainty != on_chain:
+                continue  # a provisional after the result reached the chain: old news
+            changed = (previous.home_score, previous.away_score, previous.completed) != (
+                result.home_score,
+                result.away_score,
+                result.completed,
+            )
+            if not changed and previous.certainty == result.certainty:
+                continue  # a duplicate
         updates = []
-        if previous is not None and not same:
+        if changed:
             undone = [m.market_id for m in odds.markets if m.status in _SETTLED_BY_RESULT]
             if undone:
                 updates.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -17,10 +18,48 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+# Ports handed out by this process and not yet bound by their child: never handed out twice.
+_HANDED_OUT: set[int] = set()
+_PICK = random.Random()  # its own generator: a test that seeds `random` must not pin our ports
+_LOWEST = 15000  # below are the ports other software on a developer's machine likes to take
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return low, high
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port that is free now and that the kernel will not hand to anyone meanwhile.
+
+    The port is chosen here and bound later by a child process. A port from `bind(0)` lies in
+    the kernel's ephemeral range, which it also draws from for the local end of every outgoing
+    connection: any process's connect() in between (a gRPC client of the mesh starting up) could
+    take it, and the child then fails "Address already in use" (seen under load in CI). Ports
+    outside that range are only taken by an explicit bind, so one free now stays free.
+    """
+    low, high = _ephemeral_range()
+    spans = [(a, b) for a, b in ((_LOWEST, low - 1), (high + 1, 65535)) if a <= b]
+    if spans:
+        for _attempt in range(200):
+            first, last = _PICK.choice(spans)
+            port = _PICK.randint(first, last)
+            if port in _HANDED_OUT:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # no range to choose from
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 

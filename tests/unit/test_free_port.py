@@ -1,0 +1,56 @@
+"""The launcher's port choice: a port it hands a child is one no outgoing connection can take
+before the child binds it (CI once lost a mesh to that race)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from launcher import embedded
+
+
+def test_ports_lie_outside_the_kernels_ephemeral_range() -> None:
+    low, high = embedded._ephemeral_range()
+    ports = [embedded.free_port() for _ in range(50)]
+    assert all(not low <= port <= high for port in ports)
+    assert all(port >= 1024 for port in ports)
+
+
+def test_a_port_is_never_handed_out_twice() -> None:
+    ports = [embedded.free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+
+
+class _Scripted:
+    """Picks the ports of a script, in order, whatever the span."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+
+    def choice(self, spans: list[tuple[int, int]]) -> tuple[int, int]:
+        return spans[0]
+
+    def randint(self, first: int, last: int) -> int:
+        return self.ports.pop(0)
+
+
+def test_a_port_someone_holds_or_was_given_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        taken = int(held.getsockname()[1])
+        given = embedded.free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            spare = int(probe.getsockname()[1])
+        monkeypatch.setattr(embedded, "_PICK", _Scripted([taken, given, spare]))
+        assert embedded.free_port() == spare
+
+
+def test_an_unreadable_range_falls_back_to_linuxs_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(embedded, "EPHEMERAL_RANGE_FILE", tmp_path / "absent")
+    assert embedded._ephemeral_range() == (32768, 60999)
+    assert not 32768 <= embedded.free_port() <= 60999

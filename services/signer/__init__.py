@@ -1,1 +1,2 @@
-"""An oracle signer: one key, one process, reports checked and hashed here (see README.md)."""
+"""An oracle signer: one key, one process, reports checked and hashed here (docs/architecture.md,
+"Oracle keys")."""

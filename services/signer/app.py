@@ -1,4 +1,4 @@
-"""Wires one signer: settings -> its key (file or KMS) -> core -> servicer -> host."""
+"""Wires one signer: settings -> its key (file or KMS) -> handlers -> servicer -> host."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from service_runtime.tokens import token_authenticator
 from services.oracle.domain.reports import Domain
 from services.signer.adapters.file_key import FileKey
 from services.signer.adapters.kms_key import KmsKey
-from services.signer.domain.signing import ReportSigning, SigningKey
+from services.signer.domain.ports import SigningKey
+from services.signer.service_layer.handlers import SignerHandlers
 from services.signer.servicer import SignerServicer
 from services.signer.settings import SignerSettings
 
@@ -32,7 +33,7 @@ def load_key(settings: SignerSettings) -> SigningKey:
 
 
 def authenticator_for(settings: SignerSettings) -> Authenticator:
-    """Tokens for audience betmesh.signer, role service (the contract's auth option); the core
+    """Tokens for audience betmesh.signer, role service (the contract's auth option); the domain
     then narrows the caller to the oracle's client id."""
     if settings.server.auth_mode != "tokens":
         return AnonymousAuthenticator()
@@ -41,7 +42,7 @@ def authenticator_for(settings: SignerSettings) -> Authenticator:
 
 async def build(settings: SignerSettings, own_key: SigningKey | None = None) -> ServiceHost:
     key = own_key if own_key is not None else await asyncio.to_thread(load_key, settings)
-    signing = ReportSigning(
+    handlers = SignerHandlers(
         key,
         Domain(settings.chain_id, settings.contract_address),
         settings.allowed_clients,
@@ -51,7 +52,7 @@ async def build(settings: SignerSettings, own_key: SigningKey | None = None) -> 
         "signer ready",
         extra={"signer": key.address, "key_source": key.source, "chain_id": settings.chain_id},
     )
-    servicer = SignerServicer(signing)
+    servicer = SignerServicer(handlers)
     return ServiceHost(
         service=AUDIENCE,
         settings=settings.server,

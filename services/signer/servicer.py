@@ -1,4 +1,4 @@
-"""SignerService over gRPC: translates requests to the signer core and back."""
+"""SignerService over gRPC: requests to commands for the service layer, its answers back."""
 
 # The generated base class fixes the RPC method names.
 
@@ -12,7 +12,8 @@ from betmesh.signer.v1 import signer_service_pb2_grpc
 
 from service_runtime.auth import current_principal
 from services.signer.domain.reports import MAX_BATCH, DigestKind, ReportFields
-from services.signer.domain.signing import ReportSigning
+from services.signer.service_layer.commands import GetSigner, SignReports
+from services.signer.service_layer.handlers import SignerHandlers
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 KINDS = {pb.DIGEST_KIND_REPORT: DigestKind.REPORT, pb.DIGEST_KIND_BATCH: DigestKind.BATCH}
@@ -32,17 +33,20 @@ def _fields(report: pb.SignableReport) -> ReportFields:
 
 
 class SignerServicer(signer_service_pb2_grpc.SignerServiceServicer):
-    def __init__(self, signing: ReportSigning) -> None:
-        self.signing = signing
+    def __init__(self, handlers: SignerHandlers) -> None:
+        self.handlers = handlers
 
     async def SignReports(
         self, request: pb.SignReportsRequest, context: Context
     ) -> pb.SignReportsResponse:
-        signed = await self.signing.sign(
-            current_principal.get(),
-            KINDS.get(request.kind),
-            # One more than allowed: the core refuses an oversized request without a full copy.
-            [_fields(r) for r in request.reports[: MAX_BATCH + 1]],
+        signed = await self.handlers.sign_reports(
+            SignReports(
+                current_principal.get(),
+                KINDS.get(request.kind),
+                # One more than allowed: the domain refuses an oversized request without a
+                # full copy.
+                tuple(_fields(r) for r in request.reports[: MAX_BATCH + 1]),
+            )
         )
         return pb.SignReportsResponse(
             signer_address=signed.address, signature=signed.signature, digest=signed.digest
@@ -51,10 +55,10 @@ class SignerServicer(signer_service_pb2_grpc.SignerServiceServicer):
     async def GetSigner(
         self, request: pb.GetSignerRequest, context: Context
     ) -> pb.GetSignerResponse:
-        address, domain, source = self.signing.describe(current_principal.get())
+        signer = await self.handlers.get_signer(GetSigner(current_principal.get()))
         return pb.GetSignerResponse(
-            signer_address=address,
-            chain_id=domain.chain_id,
-            contract_address=domain.contract,
-            key_source=source,
+            signer_address=signer.address,
+            chain_id=signer.domain.chain_id,
+            contract_address=signer.domain.contract,
+            key_source=signer.key_source,
         )

@@ -196,8 +196,8 @@ class Day:
         speed = self.options.speed
         span = max(m.timeline[-1].at for m in week.live) / speed
         self.say(
-            f"    {len(feeds)} matches kick off together (football generated from its fitted model,"
-            " the others services/live/scripts/*.json) "
+            f"    {len(feeds)} matches kick off together (football and tennis drawn from their"
+            " fitted models, basketball services/live/scripts/basketball.json, drawn from its) "
             f"at {speed:g}x (the longest in about {span:.0f} s)"
         )
         # One match's result is disputed (corrected by the operator), another's in-play bets

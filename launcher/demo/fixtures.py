@@ -17,9 +17,10 @@ from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc, snapsho
 from launcher.demo.client import RPC_TIMEOUT, Clients, NotBuilt
 from launcher.demo.state import Match, sport_name
 from launcher.demo.text import at, odds
-from services.live.generated import football_script
+from services.live.generated import football_script, tennis_script
 from services.live.simulator import TimedEvent, load, load_file
 from services.quotes.domain.football import expected_goals
+from services.quotes.domain.pricing import serve_probabilities
 
 SPORTS = (sport_pb2.SPORT_FOOTBALL, sport_pb2.SPORT_TENNIS, sport_pb2.SPORT_BASKETBALL)
 # Fixtures per day after today, per sport: a plausible week without flooding a 2-core machine.
@@ -34,6 +35,9 @@ COMPETITIONS = {
 # kicks them off (their real start is whenever MATCH_STARTED arrives).
 KICK_OFF_AFTER_SECONDS = 15 * 60
 PRICING_TIMEOUT = 180.0
+# Today's tennis match is between two of the fitted model's strongest players on hard courts
+# (serve plus return point win), as the ATP Finals are between the season's best eight.
+FINALS_PLAYERS = 8
 _DISPLAY_ORDER = {"home": 0, "draw": 1, "away": 2}
 
 
@@ -74,9 +78,15 @@ def current_snapshot(
         timeout=RPC_TIMEOUT,
         metadata=clients.operator("betmesh.quotes"),
     )
-    if not response.snapshots:
+    listed = list(response.snapshots)
+    if sport == sport_pb2.SPORT_TENNIS:
+        # The demo's tennis is on hard courts (its fixtures name no surface): the newest
+        # hard-court snapshot, as the gateway prices them (a clay or grass one may be newer).
+        court = (sport_pb2.TENNIS_SURFACE_HARD, sport_pb2.TENNIS_SURFACE_UNSPECIFIED)
+        listed = [s for s in listed if s.snapshot.tennis.surface in court] or listed
+    if not listed:
         raise RuntimeError(f"{replica} knows no {name} snapshot")
-    snapshot: snapshot_pb2.ModelSnapshot = response.snapshots[0].snapshot
+    snapshot: snapshot_pb2.ModelSnapshot = listed[0].snapshot
     return snapshot
 
 
@@ -130,6 +140,32 @@ def generated_football(
     return load(script), label
 
 
+def generated_tennis(
+    snapshot: snapshot_pb2.ModelSnapshot, fixture_id: str, rng: random.Random
+) -> tuple[list[TimedEvent], str]:
+    """Today's live tennis match: two of the hard-court snapshot's best eight players, played
+    point by point from their serve-point wins against each other (the pricing's matchup
+    formula; services/live/generated.py)."""
+    players = sorted(
+        snapshot.tennis.players,
+        key=lambda p: (-(p.serve_point_win + p.return_point_win), p.participant_id),
+    )
+    home, away = rng.sample(players[:FINALS_PLAYERS], 2)
+    p_home, p_away = serve_probabilities(snapshot.tennis, home, away)
+    code, competition = COMPETITIONS[sport_pb2.SPORT_TENNIS]
+    fixture = {
+        "fixture_id": fixture_id,
+        "sport": "tennis",
+        "competition_id": code,
+        "competition_name": competition,
+        "home": {"participant_id": home.participant_id, "name": home.name},
+        "away": {"participant_id": away.participant_id, "name": away.name},
+    }
+    script = tennis_script(fixture, p_home, p_away, rng, best_of_sets=3)
+    label = f"generated: serve points {p_home:.3f}-{p_away:.3f}, {snapshot.model}"
+    return load(script), label
+
+
 def leagues(
     sport: sport_pb2.Sport.ValueType, pool: list[sport_pb2.Participant]
 ) -> list[tuple[str, str, list[sport_pb2.Participant]]]:
@@ -152,8 +188,8 @@ def leagues(
 
 
 def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
-    """Today's three live matches (football generated from its model, the others the
-    simulator's scripts) and six more days of fixtures."""
+    """Today's three live matches (football and tennis drawn from their models now, basketball
+    the simulator's script drawn from its model) and six more days of fixtures."""
     today = time.time()
     live: list[Match] = []
     fixtures: list[sport_pb2.Fixture] = []
@@ -163,6 +199,9 @@ def plan_week(clients: Clients, run_id: str, rng: random.Random) -> Week:
         if sport == sport_pb2.SPORT_FOOTBALL:
             snapshot = current_snapshot(clients, sport)
             timeline, script = generated_football(snapshot, f"md-{run_id}-{name}-live", rng)
+        elif sport == sport_pb2.SPORT_TENNIS:
+            snapshot = current_snapshot(clients, sport)
+            timeline, script = generated_tennis(snapshot, f"md-{run_id}-{name}-live", rng)
         else:
             timeline = load_file(script, fixture_id=f"md-{run_id}-{name}-live")
         fixture = sport_pb2.Fixture()

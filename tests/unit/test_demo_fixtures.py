@@ -58,3 +58,33 @@ def test_the_live_football_match_is_generated_from_the_fitted_model() -> None:
     assert "expected goals" in label and snapshot.model in label
     again, _ = generated_football(snapshot, "md-test-football-live", random.Random(7))
     assert [t.event for t in again] == [t.event for t in timeline]
+
+
+def test_the_live_tennis_match_is_drawn_from_the_fitted_model() -> None:
+    import random
+
+    from betmesh.live.v1 import match_event_pb2 as me
+
+    from launcher.demo.fixtures import FINALS_PLAYERS, generated_tennis
+    from services.live.domain.game import apply_event, new_game
+    from services.quotes.fitting.tennis import fit_shipped_surfaces
+
+    snapshot = fit_shipped_surfaces()["hard"]
+    best = sorted(snapshot.tennis.players, key=lambda p: -(p.serve_point_win + p.return_point_win))[
+        :FINALS_PLAYERS
+    ]
+    timeline, label = generated_tennis(snapshot, "md-test-tennis-live", random.Random(7))
+    fixture = timeline[0].event.fixture
+    assert fixture.fixture_id == "md-test-tennis-live" and fixture.best_of_sets == 3
+    assert {fixture.home.participant_id, fixture.away.participant_id} <= {
+        p.participant_id for p in best
+    }
+    assert "Novak Djokovic" in {p.name for p in best}
+    assert timeline[-1].event.type == me.MATCH_EVENT_TYPE_MATCH_ENDED
+    game = new_game(fixture.fixture_id, fixture.sport, fixture.best_of_sets)
+    for timed in timeline:
+        game = apply_event(game, timed.event)
+    assert game.finished
+    assert "serve points" in label and snapshot.model in label
+    again, _ = generated_tennis(snapshot, "md-test-tennis-live", random.Random(7))
+    assert [t.event for t in again] == [t.event for t in timeline]

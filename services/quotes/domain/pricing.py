@@ -455,6 +455,24 @@ def tennis_rules(params: snapshot_pb2.TennisParameters, best_of_sets: int) -> te
     return tennis.TennisRules(best_of_sets, tiebreak_at, params.final_set_tiebreak, points)
 
 
+def serve_probabilities(
+    params: snapshot_pb2.TennisParameters,
+    home: snapshot_pb2.PlayerRating,
+    away: snapshot_pb2.PlayerRating,
+) -> tuple[float, float]:
+    """Each player's chance of winning a point on their own serve against the other (the
+    matchup formula, r_avg over the snapshot's players): what the Markov pricing, and a match
+    drawn from the model (services/live/generated.py), run on."""
+    average_return = math.fsum(p.return_point_win for p in params.players) / len(params.players)
+    pa = tennis.matchup_serve_probability(
+        home.serve_point_win, away.return_point_win, average_return
+    )
+    pb = tennis.matchup_serve_probability(
+        away.serve_point_win, home.return_point_win, average_return
+    )
+    return pa, pb
+
+
 def tennis_model(
     fixture: sport_pb2.Fixture,
     snapshot: snapshot_pb2.ModelSnapshot,
@@ -471,13 +489,7 @@ def tennis_model(
         raise _bad_parameters("serve_point_win and return_point_win must lie in (0, 1)")
     if engine == TENNIS_CLOSED_FORM:
         return tennis_closed_form.model(fixture, snapshot, home, away, wanted, game_state)
-    average_return = math.fsum(p.return_point_win for p in params.players) / len(params.players)
-    pa = tennis.matchup_serve_probability(
-        home.serve_point_win, away.return_point_win, average_return
-    )
-    pb = tennis.matchup_serve_probability(
-        away.serve_point_win, home.return_point_win, average_return
-    )
+    pa, pb = serve_probabilities(params, home, away)
     live = (
         inplay_tennis.live_distribution(pa, pb, rules, game_state.tennis)
         if game_state is not None

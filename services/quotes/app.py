@@ -21,7 +21,7 @@ from services.quotes.service_layer.handlers import QuoteHandlers
 from services.quotes.service_layer.snapshots import SnapshotResolver
 from services.quotes.servicer import QuoteServicer
 from services.quotes.settings import SNAPSHOTS_SHIPPED, QuotesSettings
-from services.quotes.shipped import read_snapshot_file, shipped_snapshot
+from services.quotes.shipped import read_snapshot_file, shipped_snapshots_of
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,15 @@ def build(settings: QuotesSettings) -> ServiceHost:
         if engine is not None:
             # Before the port opens: no call may reach a schema older than the code.
             await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
-        # The replica's sport's snapshot, fitted on the shipped data (the cache makes this a
-        # file read after the first start; the launcher warms it while PostgreSQL starts).
-        # Replicas of each sport store their own: in a mesh they share the store.
+        # The replica's sport's snapshots, fitted on the shipped data (tennis: one per court
+        # surface, the hard-court one last and so the newest; the cache makes this a file read
+        # after the first start; the launcher warms it while PostgreSQL starts). Replicas of
+        # each sport store their own: in a mesh they share the store.
         began = time.perf_counter()
         snapshots = []
         if settings.startup_snapshots == SNAPSHOTS_SHIPPED:
             cache = Path(settings.snapshot_cache) if settings.snapshot_cache else None
-            snapshots.append(await asyncio.to_thread(shipped_snapshot, settings.sport, cache))
+            snapshots += await asyncio.to_thread(shipped_snapshots_of, settings.sport, cache)
         # Files after it, so that they are the newest: an operator's (or a test's) choice.
         snapshots += [read_snapshot_file(Path(path)) for path in settings.snapshot_files]
         log.info(

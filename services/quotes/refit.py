@@ -8,9 +8,10 @@ Football is fitted on the shipped files plus the operator's own results and clos
 (`--football-extra`, and every *.csv of `--football-extra-dir`; data/football/README.md),
 basketball on the shipped season plus the operator's own results (`--basketball-extra`, and
 every *.csv of `--basketball-extra-dir`; services/quotes/fitting/basketball.py); another
-sport with a fitting module (`fit_shipped`) is fitted on its shipped data. Each snapshot is
-stored under its hash (idempotent: the same inputs give the same bytes, so an unchanged refit
-stores nothing new). Publishing is all this does: replicas read the store, and the gateway's
+sport with a fitting module (`fit_shipped`) is fitted on its shipped data (tennis: one snapshot
+per court surface, `fit_shipped_all`, the hard-court one stored last). Each snapshot is stored
+under its hash (idempotent: the same inputs give the same bytes, so an unchanged refit stores
+nothing new). Publishing is all this does: replicas read the store, and the gateway's
 scheduler prices from a new snapshot only once a quorum of replicas knows it and the canary let
 it through (gateway/domain/canary.py). `betmesh up --refit-hours H` runs this every H hours.
 """
@@ -43,18 +44,29 @@ def fit_sport(
     football_extra: Sequence[Path],
     basketball_extra: Sequence[Path] = (),
 ) -> snapshot_pb2.ModelSnapshot | None:
-    """The sport's new snapshot, or None when the sport has no fitting job yet."""
+    """The sport's new main snapshot, or None when the sport has no fitting job yet."""
+    snapshots = fit_sport_all(sport, football_extra, basketball_extra)
+    return snapshots[-1] if snapshots else None
+
+
+def fit_sport_all(
+    sport: sport_pb2.Sport.ValueType,
+    football_extra: Sequence[Path],
+    basketball_extra: Sequence[Path] = (),
+) -> list[snapshot_pb2.ModelSnapshot]:
+    """Every new snapshot of the sport (tennis: one per court surface), the main one last;
+    empty when the sport has no fitting job yet."""
     if sport == sport_pb2.SPORT_FOOTBALL:
         # Imported here: only football and basketball take the operator's files.
         from services.quotes.fitting.football import fit_football
 
-        return fit_football(extra=football_extra)
+        return [fit_football(extra=football_extra)]
     if sport == sport_pb2.SPORT_BASKETBALL and basketball_extra:
         from services.quotes.fitting.basketball import fit_basketball
 
-        return fit_basketball(extra=basketball_extra)
+        return [fit_basketball(extra=basketball_extra)]
     fit = fitter(sport)
-    return fit() if fit is not None else None
+    return fit() if fit is not None else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,17 +95,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = SPORTS[sport]
         began = time.perf_counter()
         try:
-            snapshot = fit_sport(sport, extra, basketball_extra)
+            snapshots = fit_sport_all(sport, extra, basketball_extra)
         except (OSError, ResultsFormatError, ValueError) as exc:
             # One sport's bad input does not stop the others' refit; the exit code says it.
             print(f"error: {name}: {exc}", file=sys.stderr)
             failed = True
             continue
-        if snapshot is None:
+        if not snapshots:
             print(f"{name}: no fitting job (the demo snapshot stays)")
             continue
-        key = put_snapshot(snapshot, args.database_url)
-        print(f"{name}: {key} {snapshot.model} in {time.perf_counter() - began:.1f} s")
+        # The main snapshot last: stored last, it is the sport's newest.
+        keys = ", ".join(put_snapshot(snapshot, args.database_url) for snapshot in snapshots)
+        took = time.perf_counter() - began
+        print(f"{name}: {keys} {snapshots[-1].model} in {took:.1f} s")
     return 1 if failed else 0
 
 

@@ -1,10 +1,11 @@
 """Tennis is priced per court surface: the gateway's scheduler prices a fixture from the
 snapshot fitted for its surface when the replicas publish one, else from the hard-court one,
-against real quote replica servers (the shipped ATP fit) and a real PostgreSQL."""
+against real quote replica servers (the shipped ATP fit) and a real PostgreSQL. Replicas store
+every surface's shipped fit at start, so by default each surface prices from its own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,29 +33,31 @@ from services.quotes.settings import QuotesSettings
 SURFACES = fit_shipped_surfaces()
 CLAY = SURFACES["clay"]
 
+Start = Callable[[Mapping[str, str]], Awaitable[list[ServiceHost]]]
+
 
 @pytest.fixture
-async def replicas(tmp_path: Path) -> AsyncIterator[list[ServiceHost]]:
-    # Each replica stores the shipped hard-court fit at start, and the clay one from a file,
-    # as an operator publishes it; no grass snapshot is published.
-    clay_file = tmp_path / "clay.snapshot"
-    clay_file.write_bytes(CLAY.SerializeToString(deterministic=True))
-    hosts = []
-    for i in range(1, 4):
-        host = build_quotes(
-            QuotesSettings.from_env(
-                {
-                    "BETMESH_AUTH_MODE": "anonymous",
-                    "BETMESH_QUOTES_SPORT": "tennis",
-                    "BETMESH_QUOTES_REPLICA_ID": f"tennis-{i}",
-                    "BETMESH_QUOTES_ENGINE": replica_engine("tennis", i),
-                    "BETMESH_QUOTES_SNAPSHOT_FILES": str(clay_file),
-                }
+async def start_replicas() -> AsyncIterator[Start]:
+    hosts: list[ServiceHost] = []
+
+    async def start(env: Mapping[str, str]) -> list[ServiceHost]:
+        for i in range(1, 4):
+            host = build_quotes(
+                QuotesSettings.from_env(
+                    {
+                        "BETMESH_AUTH_MODE": "anonymous",
+                        "BETMESH_QUOTES_SPORT": "tennis",
+                        "BETMESH_QUOTES_REPLICA_ID": f"tennis-{i}",
+                        "BETMESH_QUOTES_ENGINE": replica_engine("tennis", i),
+                        **env,
+                    }
+                )
             )
-        )
-        await host.start()
-        hosts.append(host)
-    yield hosts
+            await host.start()
+            hosts.append(host)
+        return hosts
+
+    yield start
     for host in hosts:
         await host.stop(0)
 
@@ -88,16 +91,19 @@ def match(
     )
 
 
-async def test_a_fixture_is_priced_from_its_surface_snapshot_else_the_hard_court_one(
-    replicas: list[ServiceHost], clean_schema: str
-) -> None:
+async def price_week(
+    replicas: list[ServiceHost], database_url: str
+) -> tuple[dict[str, str], str, int]:
+    """Four fixtures (clay, grass, hard, none named) priced by a gateway over `replicas`: the
+    snapshot each was priced from, the sport's reported snapshot, and how many a second,
+    unchanged pass repriced."""
     addresses = ",".join(f"127.0.0.1:{r.port}" for r in replicas)
     host = build_gateway(
         GatewaySettings.from_env(
             {
                 "BETMESH_AUTH_MODE": "anonymous",
                 "BETMESH_GATEWAY_REPLICAS": f"tennis={addresses}",
-                "BETMESH_DATABASE_URL": clean_schema,
+                "BETMESH_DATABASE_URL": database_url,
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 "BETMESH_GATEWAY_DEADLINE_MS": "5000",
                 "BETMESH_GRACE_SECONDS": "0",
@@ -123,23 +129,58 @@ async def test_a_fixture_is_priced_from_its_surface_snapshot_else_the_hard_court
         )
         report = await consensus.RunPreMatchPricing(pb.RunPreMatchPricingRequest(), timeout=120)
         assert report.priced_count == len(played), report
-        hard = report.snapshot_hashes["tennis"]
-        assert hard == snapshot_hash(SURFACES["hard"]) != snapshot_hash(CLAY)
-
-        async def priced_from(fixture_id: str) -> str:
+        priced_from = {}
+        for fixture_id in played:
             accepted = await consensus.GetAcceptedQuoteSet(
                 pb.GetAcceptedQuoteSetRequest(fixture_id=fixture_id), timeout=10
             )
-            return str(accepted.accepted.quote_set.snapshot_hash)
-
-        assert await priced_from("on-clay") == snapshot_hash(CLAY)
-        # No grass snapshot published: the hard-court one, and the quote set says so.
-        assert await priced_from("on-grass") == hard
-        assert await priced_from("on-hard") == hard
-        assert await priced_from("unnamed") == hard
+            priced_from[fixture_id] = str(accepted.accepted.quote_set.snapshot_hash)
         # An unchanged week is not repriced: each fixture's snapshot is still its current one.
         again = await consensus.RunPreMatchPricing(pb.RunPreMatchPricingRequest(), timeout=120)
-        assert (again.priced_count, again.unchanged_count) == (0, len(played))
+        assert again.unchanged_count == len(played)
+        return priced_from, report.snapshot_hashes["tennis"], again.priced_count
     finally:
         await channel.close()
         await host.stop(0)
+
+
+async def test_a_fixture_is_priced_from_its_surface_snapshot_else_the_hard_court_one(
+    start_replicas: Start, clean_schema: str, tmp_path: Path
+) -> None:
+    # Each replica stores the hard-court fit and the clay one from files, as an operator
+    # publishes them; no grass snapshot is published.
+    files = []
+    for surface in ("hard", "clay"):
+        path = tmp_path / f"{surface}.snapshot"
+        path.write_bytes(SURFACES[surface].SerializeToString(deterministic=True))
+        files.append(str(path))
+    replicas = await start_replicas(
+        {
+            "BETMESH_QUOTES_STARTUP_SNAPSHOTS": "none",
+            "BETMESH_QUOTES_SNAPSHOT_FILES": ",".join(files),
+        }
+    )
+    priced_from, reported, repriced = await price_week(replicas, clean_schema)
+    hard = snapshot_hash(SURFACES["hard"])
+    assert reported == hard != snapshot_hash(CLAY)
+    assert priced_from["on-clay"] == snapshot_hash(CLAY)
+    # No grass snapshot published: the hard-court one, and the quote set says so.
+    assert priced_from["on-grass"] == hard
+    assert priced_from["on-hard"] == priced_from["unnamed"] == hard
+    assert repriced == 0
+
+
+async def test_replicas_started_on_the_shipped_fit_price_every_surface_from_its_own(
+    start_replicas: Start, clean_schema: str
+) -> None:
+    replicas = await start_replicas({})  # the default: the shipped fit, every surface
+    priced_from, reported, repriced = await price_week(replicas, clean_schema)
+    assert reported == snapshot_hash(SURFACES["hard"])
+    assert priced_from == {
+        "on-clay": snapshot_hash(SURFACES["clay"]),
+        "on-grass": snapshot_hash(SURFACES["grass"]),
+        "on-hard": snapshot_hash(SURFACES["hard"]),
+        "unnamed": snapshot_hash(SURFACES["hard"]),
+    }
+    assert len(set(priced_from.values())) == 3
+    assert repriced == 0

@@ -20,7 +20,7 @@ from services.quotes.fitting.football import (
     football_rows,
     teams_by_competition,
 )
-from services.quotes.shipped import fitter, shipped_snapshot
+from services.quotes.shipped import cache_bytes, fitter, shipped_snapshot
 from tests.support.demo_snapshots import demo_snapshots
 
 LEAGUES = {
@@ -115,17 +115,25 @@ def test_the_start_up_snapshot_is_fitted_once_then_read_from_the_cache(tmp_path:
     first = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
     assert snapshot_bytes(first) == snapshot_bytes(fit_shipped())
     (cached,) = tmp_path.glob("football-*.snapshot")
-    assert cached.read_bytes() == snapshot_bytes(first)
+    assert cached.read_bytes() == cache_bytes([first])
     # The cache is what is read: a (valid) snapshot planted under the name is returned as is...
     planted = demo_snapshots()[0]
-    cached.write_bytes(snapshot_bytes(planted))
+    cached.write_bytes(cache_bytes([planted]))
     assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)) == snapshot_hash(
         planted
     )
-    # ... and bytes that are no snapshot are refitted and replaced.
-    cached.write_bytes(b"\x00garbage")
-    again = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
-    assert snapshot_bytes(again) == snapshot_bytes(first) == cached.read_bytes()
+    # ... and bytes that are no snapshot (or not canonical, or cut short) are refitted and
+    # replaced.
+    for bad in (
+        b"\x00garbage",
+        snapshot_bytes(first),
+        cache_bytes([first])[:-1],
+        cache_bytes([first]) + b"\x00",
+    ):
+        cached.write_bytes(bad)
+        again = shipped_snapshot(sport_pb2.SPORT_FOOTBALL, tmp_path)
+        assert snapshot_bytes(again) == snapshot_bytes(first)
+        assert cached.read_bytes() == cache_bytes([first])
     assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_FOOTBALL, None)) == snapshot_hash(first)
 
 
@@ -136,6 +144,44 @@ def test_every_sport_starts_on_a_model_fitted_from_its_shipped_data(tmp_path: Pa
         snapshot = shipped_snapshot(sport, tmp_path)
         assert snapshot.sport == sport and snapshot_hash(snapshot) not in demos
         assert not snapshot.model.endswith("/demo-fixed") and snapshot.training_data_digest
+
+
+def test_every_tennis_surface_is_stored_at_start_from_one_cached_fit(tmp_path: Path) -> None:
+    """Clay and grass fixtures price from their own surface's fit: a replica's start stores
+    every surface's snapshot, the hard-court one last (the newest, for a fixture naming none)."""
+    from services.quotes.fitting.tennis import fit_shipped_surfaces
+    from services.quotes.shipped import shipped_snapshots, shipped_snapshots_of
+
+    fitted = fit_shipped_surfaces()
+    stored = shipped_snapshots_of(sport_pb2.SPORT_TENNIS, tmp_path)
+    assert [s.tennis.surface for s in stored] == [
+        sport_pb2.TENNIS_SURFACE_CLAY,
+        sport_pb2.TENNIS_SURFACE_GRASS,
+        sport_pb2.TENNIS_SURFACE_HARD,
+    ]
+    assert [snapshot_hash(s) for s in stored] == [
+        snapshot_hash(fitted[surface]) for surface in ("clay", "grass", "hard")
+    ]
+    assert snapshot_hash(shipped_snapshot(sport_pb2.SPORT_TENNIS, tmp_path)) == snapshot_hash(
+        fitted["hard"]
+    )
+    (cached,) = tmp_path.glob("tennis-*.snapshot")
+    assert cached.read_bytes() == cache_bytes(stored)
+    # Read back from the cache, not refitted, and the same without a cache.
+    again = shipped_snapshots_of(sport_pb2.SPORT_TENNIS, tmp_path)
+    assert [snapshot_bytes(s) for s in again] == [snapshot_bytes(s) for s in stored]
+    plain = shipped_snapshots_of(sport_pb2.SPORT_TENNIS, None)
+    assert [snapshot_hash(s) for s in plain] == [snapshot_hash(s) for s in stored]
+    # The refit job publishes every surface too, the hard-court one last.
+    from services.quotes.refit import fit_sport, fit_sport_all
+
+    refitted = fit_sport_all(sport_pb2.SPORT_TENNIS, ())
+    assert [snapshot_hash(s) for s in refitted] == [snapshot_hash(s) for s in stored]
+    main = fit_sport(sport_pb2.SPORT_TENNIS, ())
+    assert main is not None and snapshot_hash(main) == snapshot_hash(fitted["hard"])
+    every = shipped_snapshots(tmp_path)
+    assert [s.sport for s in every].count(sport_pb2.SPORT_TENNIS) == 3
+    assert len(every) == 5
 
 
 def test_shots_on_target_sharpen_the_ratings_of_a_league_without_odds() -> None:

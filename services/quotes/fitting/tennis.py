@@ -426,5 +426,12 @@ def fit_shipped_surfaces() -> dict[str, snapshot_pb2.ModelSnapshot]:
 
 def fit_shipped() -> snapshot_pb2.ModelSnapshot:
     """The hard-court snapshot of the shipped set (most of the tour, and the season's end, is on
-    hard courts); `fit_shipped_surfaces` has the clay and grass ones."""
+    hard courts): a fixture naming no surface prices from it; `fit_shipped_all` has them all."""
     return fit_shipped_surfaces()["hard"]
+
+
+def fit_shipped_all() -> list[snapshot_pb2.ModelSnapshot]:
+    """Every surface's snapshot of the shipped set, stored at a replica's start so that a clay
+    or grass fixture prices from its own surface's fit; the hard-court one last (the newest)."""
+    surfaces = fit_shipped_surfaces()
+    return [surfaces[s] for s in SURFACES if s != "hard"] + [surfaces["hard"]]

@@ -28,7 +28,6 @@ from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.chain_reader import ChainResultReader
 from services.bets.adapters.chain_results_store import ChainResultStore
-from services.bets.adapters.chain_settlement import ChainSettlement, list_holds
 from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
 from services.bets.adapters.postgres_bets import (
     PREPARE_PLACE_BET,
@@ -38,7 +37,7 @@ from services.bets.adapters.postgres_bets import (
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
 from services.bets.dead_letter_servicer import DeadLetterServicer
-from services.bets.domain.bets import BetsCore
+from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import WalletService
 from services.bets.metrics import BetsMetrics
@@ -75,40 +74,39 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         kyc_status=kyc_status,
     )
     prices = PriceBook()
-    bets = BetsCore(store, prices, settings.rules, settings.currency)
     channels = ChannelPool()
     gateway = (
         GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
     )
     metrics = BetsMetrics(
-        meter("betmesh.bets"), store.return_to_player, settings.currency, store.open_exposure
+        meter("betmesh.bets"), store.return_to_player, settings.currency, store.open_liability
     )
-    chain_store = ChainResultStore(engine)
-    chain = (
-        ChainSettlement(
-            bets,
-            chain_store,
-            ChainResultReader(
-                list(settings.chain_rpc_urls),
-                settings.result_contract_address,
-                settings.chain_confirmations,
-            )
-            if settings.chain_rpc_urls
-            else None,
-            settings.chain_wait_seconds,
-        )
-        if settings.settle_from == "chain"
-        else None
-    )
-    if chain is None:
+    settle_from_chain = settings.settle_from == "chain"
+    if not settle_from_chain:
         log.warning("settling from result announcements, not from the chain (tests only)")
-    feeds = Feeds(bets, store, prices, gateway, settings.stake_cap_raise_delay_seconds, chain=chain)
+
+    async def result_finalised(claimed: ClaimedResult) -> None:
+        await service.result_finalised(claimed)
+
+    feeds = Feeds(store, prices, gateway, settings.stake_cap_raise_delay_seconds, result_finalised)
     service = BetsService(
         wallets,
-        bets,
+        store,
+        prices,
+        settings.rules,
+        settings.currency,
         feeds,
         metrics,
-        functools.partial(list_holds, chain_store),
+        chain_results=ChainResultStore(engine),
+        settle_from_chain=settle_from_chain,
+        chain_reader=ChainResultReader(
+            list(settings.chain_rpc_urls),
+            settings.result_contract_address,
+            settings.chain_confirmations,
+        )
+        if settle_from_chain and settings.chain_rpc_urls
+        else None,
+        chain_wait_seconds=settings.chain_wait_seconds,
     )
     servicer = BetServicer(service)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -146,14 +144,10 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
             lambda: service.decide_due_bets(commands.DecideDueBets()),
         )
     )
-    if chain is not None:
+    if settle_from_chain:
         # Announced results the chain did not show yet (lagging finality, a slow provider).
         background.append(
-            every(
-                "chain recheck",
-                settings.chain_recheck_seconds,
-                functools.partial(asyncio.to_thread, chain.recheck),
-            )
+            every("chain recheck", settings.chain_recheck_seconds, service.recheck_chain)
         )
     background.append(
         every(

@@ -25,7 +25,7 @@ class BetsMetrics:
         meter: metrics.Meter,
         return_to_player: Callable[[datetime, datetime], ReturnToPlayerFigures],
         currency: str,
-        open_exposure: Callable[[], tuple[int, int]] = lambda: (0, 0),
+        open_liability: Callable[[], tuple[int, int]] = lambda: (0, 0),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._return_to_player = return_to_player
@@ -52,7 +52,7 @@ class BetsMetrics:
             unit="minor",
             description="stakes of bets settled this calendar year, in minor units",
         )
-        self._open_exposure = open_exposure
+        self._open_liability = open_liability
         # The book's risk now: stakes of open bets and what they would cost if every one won
         # (an upper bound: outcomes of one market exclude each other; per market it is
         # GetExposureReport).
@@ -95,7 +95,7 @@ class BetsMetrics:
         with self._lock:
             now = time.monotonic()
             if self._open_cached is None or now - self._open_cached[0] > 15.0:
-                self._open_cached = (now, self._open_exposure())
+                self._open_cached = (now, self._open_liability())
             stakes, liabilities = self._open_cached[1]
         yield Observation(stakes, {"betmesh.currency": self._currency, "kind": "stake"})
         yield Observation(liabilities, {"betmesh.currency": self._currency, "kind": "liability"})

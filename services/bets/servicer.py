@@ -18,7 +18,6 @@ from opentelemetry import trace
 from service_runtime.auth import current_principal
 from service_runtime.errors import InvalidArgument
 from service_runtime.telemetry import tracer
-from services.bets.domain.bets import SettleCommand
 from services.bets.domain.ledger import EntryView, TransactionKind, WalletBalance
 from services.bets.domain.model import (
     Bet,
@@ -153,6 +152,17 @@ def bet_message(bet: Bet) -> pb.Bet:
     return message
 
 
+def _money_movement(request: pb.DepositRequest | pb.WithdrawRequest) -> DepositCommand:
+    """A deposit or withdrawal request as the wallet's command (the two have the same fields)."""
+    return DepositCommand(
+        idempotency_key=request.idempotency_key,
+        player_id=request.player_id,
+        amount_minor=request.amount.amount_minor if request.HasField("amount") else None,
+        currency=request.amount.currency,
+        payment_method_id=request.payment_method_id,
+    )
+
+
 class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     def __init__(
         self,
@@ -162,13 +172,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         self._tracer = tracer(__name__)
 
     async def Deposit(self, request: pb.DepositRequest, context: Context) -> pb.DepositResponse:
-        command = DepositCommand(
-            idempotency_key=request.idempotency_key,
-            player_id=request.player_id,
-            amount_minor=request.amount.amount_minor if request.HasField("amount") else None,
-            currency=request.amount.currency,
-            payment_method_id=request.payment_method_id,
-        )
+        command = _money_movement(request)
         with self._tracer.start_as_current_span(
             "deposit", attributes={"betmesh.player.id": request.player_id}
         ) as span:
@@ -197,13 +201,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
         )
 
     async def Withdraw(self, request: pb.WithdrawRequest, context: Context) -> pb.WithdrawResponse:
-        command = DepositCommand(
-            idempotency_key=request.idempotency_key,
-            player_id=request.player_id,
-            amount_minor=request.amount.amount_minor if request.HasField("amount") else None,
-            currency=request.amount.currency,
-            payment_method_id=request.payment_method_id,
-        )
+        command = _money_movement(request)
         with self._tracer.start_as_current_span(
             "withdraw", attributes={"betmesh.player.id": request.player_id}
         ):
@@ -305,7 +303,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
             # 0: the field left out, a plain result.
             if selection.dead_heat_factor_e4:
                 dead_heat[selection.selection_id] = selection.dead_heat_factor_e4
-        command = SettleCommand(
+        command = commands.SettleCommand(
             request.fixture_id, request.market_id, outcomes, request.result_version, dead_heat
         )
         count = await self.service.settle_market(
@@ -390,7 +388,7 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
     async def GetExposureReport(
         self, request: pb.GetExposureReportRequest, context: Context
     ) -> pb.GetExposureReportResponse:
-        rows = await self.service.exposure(request.fixture_id, _caller())
+        exposure = await self.service.exposure(request.fixture_id, _caller())
         currency = self.service.currency
         return pb.GetExposureReportResponse(
             fixture_id=request.fixture_id,
@@ -402,11 +400,10 @@ class BetServicer(bet_service_pb2_grpc.BetServiceServicer):
                     ),
                     stakes=money_pb2.Money(amount_minor=r.stakes_minor, currency=currency),
                 )
-                for r in rows
+                for r in exposure.markets
             ],
             fixture_worst_case_loss=money_pb2.Money(
-                amount_minor=sum(max(r.worst_case_loss_minor, 0) for r in rows),
-                currency=currency,
+                amount_minor=exposure.worst_case_loss_minor, currency=currency
             ),
         )
 

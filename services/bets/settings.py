@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from service_runtime.chain_rpc import url_problem
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.settings import Env, ServerSettings
-from services.bets.domain.bets import BetRules
+from services.bets.domain.bet_rules import BetRules
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")

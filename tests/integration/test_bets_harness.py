@@ -82,7 +82,7 @@ def settings(
         "BETMESH_BETS_DECISION_POLL_SECONDS": "0.05",
         "BETMESH_BETS_EVENT_BLOCK_MS": "50",
         # These tests play the oracle's announcements themselves (no chain here); settlement
-        # from the chain has its own tests (test_bets_chain_settlement.py).
+        # from the chain has its own tests (test_results_from_chain.py).
         "BETMESH_BETS_SETTLE_FROM": "announcement",
         "BETMESH_GRACE_SECONDS": "0.2",
         **LIMITS,

@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from betmesh.identity.v1 import identity_service_pb2 as ipb
 
 from service_runtime.postgres import migrate
-from services.bets.domain.bets import _MAY_BET, BetRules, placement_messages
+from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.ledger import AccountKind, player_held, player_wallet
+from services.bets.domain.limits import MAY_BET, placement_messages
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "bets" / "migrations"
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -155,7 +156,7 @@ class Book:
             ),
             offer_rejection="",
             messages=MESSAGES,
-            may_bet=list(_MAY_BET),
+            may_bet=list(MAY_BET),
             provisional_cutoff=now - timedelta(days=30),
             window_start=window_start or now - timedelta(days=7),
             max_open=max_open,

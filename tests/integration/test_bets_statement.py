@@ -46,7 +46,7 @@ async def test_settled_bets_appear_in_the_quarter_by_month_and_kind(
     assert {win.status, lose.status} == {pb.BET_STATUS_ACCEPTED}
     # What the money dashboard's exposure gauge reads: these bets are open, at stake and liable.
     store = PostgresBetStore(sa.create_engine(database_url))
-    stakes, liabilities = store.open_exposure()
+    stakes, liabilities = store.open_liability()
     assert stakes >= 3_000 and liabilities >= 0
     store.engine.dispose()
     await mesh.bus.result(f, 2, 0)

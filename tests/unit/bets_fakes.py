@@ -19,6 +19,13 @@ from services.bets.domain.bet_ports import (
     SettledNotice,
     VoidedNotice,
 )
+from services.bets.domain.chain_results import (
+    ClaimedResult,
+    Evidence,
+    HoldRow,
+    OnChain,
+    Verdict,
+)
 from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
 from services.bets.domain.model import (
     Bet,
@@ -42,6 +49,7 @@ class FakeBetSession:
     bets: dict[str, Bet] = field(default_factory=dict)
     posted: list[LedgerTransaction] = field(default_factory=list)
     settled: list[SettledNotice] = field(default_factory=list)
+    voided: list[VoidedNotice] = field(default_factory=list)
     offers: dict[str, CashOutOffer] = field(default_factory=dict)
 
     def update_bet(self, bet: Bet) -> None:
@@ -83,13 +91,18 @@ class FakeBetSession:
         self.settled.append(notice)
 
     def notify_voided(self, notice: VoidedNotice) -> None:
-        pass
+        self.voided.append(notice)
 
     def claim_operation(self, key: str, fingerprint: str) -> tuple[str, int] | None:
-        return self.store.operations.get(key)
+        # As bets.operations: a key claimed by an unfinished request of the same body is
+        # claimed again (its retry runs it on).
+        earlier = self.store.operations.setdefault(key, (fingerprint, None))
+        if earlier == (fingerprint, None):
+            return None
+        return earlier[0], earlier[1] or 0
 
     def finish_operation(self, key: str, result: int) -> None:
-        self.store.operations[key] = ("", result)
+        self.store.operations[key] = (self.store.operations[key][0], result)
 
     def save_offer(self, offer: CashOutOffer) -> None:
         self.offers[offer.offer_id] = offer
@@ -108,8 +121,9 @@ class FakeBetStore:
     game_states: dict[str, GameSnapshot] = field(default_factory=dict)
     posted: list[LedgerTransaction] = field(default_factory=list)
     settled: list[SettledNotice] = field(default_factory=list)
+    voided: list[VoidedNotice] = field(default_factory=list)
     offers: dict[str, CashOutOffer] = field(default_factory=dict)
-    operations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    operations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     # Fails the next reads of due bets this many times (a database that is away).
     due_failures: int = 0
 
@@ -121,6 +135,7 @@ class FakeBetStore:
         self.bets.update(session.bets)
         self.posted.extend(session.posted)
         self.settled.extend(session.settled)
+        self.voided.extend(session.voided)
         self.offers.update(session.offers)
 
     def place(self, bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> Placed:
@@ -289,3 +304,70 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.advance(seconds)
+
+
+@dataclass
+class FakeChainResults:
+    """bets.chain_results in memory: each claim's state and reason, and what the chain said."""
+
+    claims: dict[tuple[str, int], tuple[ClaimedResult, datetime]] = field(default_factory=dict)
+    states: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    evidence: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+    now: datetime = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+    def record(self, claimed: ClaimedResult) -> None:
+        key = (claimed.fixture_id, claimed.version)
+        if key not in self.claims:
+            self.claims[key] = (claimed, self.now)
+            self.states[key] = ("WAITING", "")
+
+    def waiting(self, limit: int) -> list[tuple[ClaimedResult, datetime]]:
+        return [c for k, c in sorted(self.claims.items()) if self.states[k][0] == "WAITING"][:limit]
+
+    def waiting_one(self, fixture_id: str, version: int) -> tuple[ClaimedResult, datetime] | None:
+        key = (fixture_id, version)
+        return self.claims[key] if self.states.get(key, ("",))[0] == "WAITING" else None
+
+    def newer_claimed(self, fixture_id: str, version: int) -> bool:
+        return any(f == fixture_id and v >= version for f, v in self.claims)
+
+    def resolve(
+        self,
+        claimed: ClaimedResult,
+        verdict: Verdict,
+        chain: OnChain | None,
+        signers: tuple[str, ...] = (),
+        config_version: int | None = None,
+    ) -> None:
+        key = (claimed.fixture_id, claimed.version)
+        if self.states[key][0] == "WAITING":
+            self.states[key] = (verdict.state.value, verdict.reason)
+            self.evidence[key] = signers
+
+    def touch(self, claimed: ClaimedResult, reason: str) -> None:
+        key = (claimed.fixture_id, claimed.version)
+        if self.states[key][0] == "WAITING":
+            self.states[key] = ("WAITING", reason)
+
+    def holds(self, after: tuple[str, int], limit: int) -> list[HoldRow]:
+        return [
+            HoldRow(claimed, reason, None, self.evidence.get(key, ()), 1, since)
+            for key, (claimed, since) in sorted(self.claims.items())
+            if key > after
+            for state, reason in [self.states[key]]
+            if state == "HELD"
+        ][:limit]
+
+
+@dataclass
+class FakeChainReader:
+    """The oracle contract: what it stores per fixture (None: nothing yet)."""
+
+    stored: dict[str, OnChain] = field(default_factory=dict)
+    signers: tuple[str, ...] = ("0xsigner",)
+
+    def read(self, fixture_id: str, transaction_hash: str) -> OnChain | None:
+        return self.stored.get(fixture_id)
+
+    def evidence(self) -> Evidence:
+        return Evidence(self.signers, 1)

@@ -58,7 +58,7 @@ def test_placements_stakes_and_the_years_return_to_player() -> None:
         provider.get_meter("t"),
         year,
         "EUR",
-        open_exposure=lambda: (1_200, 3_400),
+        open_liability=lambda: (1_200, 3_400),
         clock=lambda: now,
     )
     metrics.placed(bet(BetStatus.ACCEPTED, 500))

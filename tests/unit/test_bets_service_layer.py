@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from service_runtime.errors import DomainError
-from services.bets.domain.bets import BetRules, BetsCore, stake_release
+from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import (
     Bet,
     BetStatus,
@@ -24,6 +24,7 @@ from services.bets.domain.model import (
     Rejection,
     SelectionQuote,
 )
+from services.bets.domain.postings import stake_release
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import Caller, WalletService
 from services.bets.service_layer import commands
@@ -79,11 +80,13 @@ class World:
         self.prices = FakePrices(self.book)
         self.observed = Observed()
         rules = BetRules(live_delay_seconds={"FOOTBALL": 6.0})
-        core = BetsCore(self.store, self.book, rules, "EUR", clock=self.clock)
         wallets = WalletService(FakeLedger(), FakePayments(), "EUR", 1_000_000)
         self.service = BetsService(
             wallets,
-            core,
+            self.store,
+            self.book,
+            rules,
+            "EUR",
             self.prices,
             self.observed,
             clock=self.clock,
@@ -172,7 +175,7 @@ async def test_deciding_fetches_the_price_a_restarted_process_no_longer_holds() 
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     # A new process: an empty book, the price only on demand.
     world.book = PriceBook()
-    world.service.bets.prices = world.book
+    world.service.placing.prices = world.book
     world.prices.book = world.book
     world.prices.known["f1"] = replace(live, event_sequence=2)
     world.prices.asked.clear()

@@ -6,7 +6,6 @@ and, for a hold's evidence, the signer set. Its own RPC URLs, failover as everyw
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Transaction
 from web3.logs import DISCARD
 
 from service_runtime.chain_rpc import FailoverProvider
-from services.bets.domain.chain_results import CHAIN_STATUSES, OnChain
+from services.bets.domain.chain_results import CHAIN_STATUSES, Evidence, OnChain
 
 # The contract's ABI as committed with its source (the chain's "proto").
 ARTIFACT = Path(__file__).resolve().parents[3] / "contracts" / "artifacts" / "ResultOracle.json"
@@ -26,12 +25,6 @@ ARTIFACT = Path(__file__).resolve().parents[3] / "contracts" / "artifacts" / "Re
 @cache
 def _abi() -> list[dict[str, Any]]:
     return list(json.loads(ARTIFACT.read_text())["abi"])
-
-
-@dataclass(frozen=True)
-class Evidence:
-    signers: tuple[str, ...]
-    config_version: int
 
 
 class ChainResultReader:

@@ -28,9 +28,7 @@ from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
-from services.bets.adapters.chain_settlement import ChainSettlement
 from services.bets.adapters.postgres_bets import OutboxEntry, PostgresBetStore
-from services.bets.domain.bets import BetsCore
 from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.model import (
     FixtureQuotes,
@@ -39,7 +37,6 @@ from services.bets.domain.model import (
     SelectionQuote,
 )
 from services.bets.domain.prices import PriceBook
-from services.bets.domain.settlement import FinalScore
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +171,18 @@ class Feeds:
 
     def __init__(
         self,
-        core: BetsCore,
         store: PostgresBetStore,
         prices: PriceBook,
         gateway: GatewayPrices | None,
         stake_cap_raise_delay_seconds: float,
-        chain: ChainSettlement | None = None,
+        results: Callable[[ClaimedResult], Awaitable[None]],
     ) -> None:
-        self.core = core
         self.store = store
         self.prices = prices
         self.gateway = gateway
         self.raise_delay = stake_cap_raise_delay_seconds
-        # Settlement from the chain; None settles from the announcement (tests, no chain).
-        self.chain = chain
+        # The service layer's handler of an announced result (BetsService.result_finalised).
+        self.results = results
         # Fixtures the store did not know, and when to ask again.
         self._unnamed: dict[str, float] = {}
 
@@ -257,20 +252,7 @@ class Feeds:
         )
 
     async def on_result(self, envelope: events_pb2.EventEnvelope) -> None:
-        result = envelope.result_finalised
-        if self.chain is not None:
-            # The announcement only says where to look: the contract decides.
-            await asyncio.to_thread(self.chain.claim, claimed_result(result))
-            return
-        score = FinalScore(
-            home=result.home_score,
-            away=result.away_score,
-            status=result.status.removeprefix("RESULT_STATUS_") or "COMPLETED",
-            set_games=tuple(result.set_games),
-        )
-        await asyncio.to_thread(
-            self.core.settle_result, result.fixture_id, score, max(result.version, 1)
-        )
+        await self.results(claimed_result(envelope.result_finalised))
 
     async def on_kyc(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.kyc_status_changed

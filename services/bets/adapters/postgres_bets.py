@@ -627,8 +627,9 @@ class PostgresBetStore:
             ).one()
         return ReturnToPlayer(int(row.stakes), int(row.payouts), int(row.n))
 
-    def open_exposure(self) -> tuple[int, int]:
-        """(stakes, liabilities) of the bets still open: what the book has at risk now."""
+    def open_liability(self) -> tuple[int, int]:
+        """(stakes, summed liabilities) of the bets still open, as if every one won: an upper
+        bound of the book's risk, not the worst-case loss place_bet limits (domain/exposure.py)."""
         with self.engine.connect() as connection:
             row = connection.execute(
                 sa.text(
@@ -666,6 +667,8 @@ class PostgresBetStore:
         ]
 
     def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
+        # Each market's worst selection: the per-market measure place_bet limits
+        # (services/bets/domain/exposure.py says both measures).
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text(

@@ -52,6 +52,15 @@ class OnChain:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Who could sign reports when a result was held: the contract's signer set and its
+    configuration version, at the configured finality."""
+
+    signers: tuple[str, ...]
+    config_version: int
+
+
+@dataclass(frozen=True)
 class HoldRow:
     """A held result as operators review it: what was claimed, why it is held, what the chain
     said."""

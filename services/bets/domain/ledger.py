@@ -85,6 +85,27 @@ def payment_clearing(provider: str, currency: str) -> Account:
     )
 
 
+def house(currency: str) -> Account:
+    return Account(
+        code="house:book",
+        currency=currency,
+        kind=AccountKind.HOUSE,
+        normal_side=CREDIT_NORMAL,
+        allow_negative=True,
+    )
+
+
+def receivable(player_id: str, currency: str) -> Account:
+    """What a player owes after a rolled-back win they had already spent."""
+    return Account(
+        code=f"receivable:{player_id}",
+        currency=currency,
+        kind=AccountKind.HOUSE,
+        normal_side=DEBIT_NORMAL,
+        allow_negative=True,
+    )
+
+
 @dataclass(frozen=True)
 class Posting:
     account: Account

@@ -84,16 +84,21 @@ class WalletService:
         self.deposit_cap_window = timedelta(days=deposit_cap_window_days)
         self._clock = clock
 
-    def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+    def _check(self, scope: str, command: DepositCommand, caller: Caller | None) -> tuple[int, str]:
+        """A deposit's or withdrawal's amount, once the request and the caller are checked, and
+        the request's fingerprint (a key reused with another body is refused)."""
         amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
         authorize(caller, command.player_id)
-        request_fingerprint = requests.fingerprint(
-            DEPOSIT_SCOPE,
+        return amount, requests.fingerprint(
+            scope,
             player_id=command.player_id,
             amount_minor=amount,
             currency=command.currency,
             payment_method_id=command.payment_method_id,
         )
+
+    def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        amount, request_fingerprint = self._check(DEPOSIT_SCOPE, command, caller)
         transaction_id = self._new_id()
         # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
         # for this outcome instead of racing it, and a failure anywhere releases the key.
@@ -179,15 +184,7 @@ class WalletService:
 
     def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
         """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
-        amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
-        authorize(caller, command.player_id)
-        request_fingerprint = requests.fingerprint(
-            WITHDRAW_SCOPE,
-            player_id=command.player_id,
-            amount_minor=amount,
-            currency=command.currency,
-            payment_method_id=command.payment_method_id,
-        )
+        amount, request_fingerprint = self._check(WITHDRAW_SCOPE, command, caller)
         transaction_id = self._new_id()
         with self.ledger.session() as session:
             earlier = self._first_answer(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.bets.domain.bets import SettleCommand
 from services.bets.domain.model import BetStatus, PlaceBetCommand
 from services.bets.domain.requests import DepositCommand
+from services.bets.domain.settling import SettleCommand
 
 __all__ = [
     "CashOut",

@@ -1,35 +1,50 @@
 """The bets use cases as the service layer runs them: one handler per command.
 
-The domain's cores (`BetsCore`, `WalletService`) are synchronous and open their own units of
-work (`BetStore.session()`, `Ledger.session()`); a handler runs them off the event loop and
-does what lies between them: fetch the prices a rule is about to read, hold a live bet through
-its delay and then decide it, decide the live bets nobody waited for. The servicer only
-translates gRPC to these commands and back.
+The use cases are synchronous over the store's units of work (`BetStore.session()`,
+`Ledger.session()`): placing and live decisions (placing.py), settlement, voids and rollbacks
+(settling.py), cash-out (cash_out.py), reads and reports (queries.py), settlement from the
+chain (chain_recheck.py), the wallet (the domain's `WalletService`). A handler runs them off the
+event loop and does what lies between them: fetch the prices a rule is about to read, hold a
+live bet through its delay and then decide it, decide the live bets nobody waited for, send an
+announced result to the chain check or straight to settlement. The servicer only translates
+gRPC to these commands and back; the event consumers (adapters/feeds.py) call
+`result_finalised`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from service_runtime.errors import Unimplemented
-from services.bets.domain.bet_ports import MarketExposureRow, ReturnToPlayer
-from services.bets.domain.bets import BetsCore
-from services.bets.domain.chain_results import HoldRow
+from services.bets.domain.bet_ports import BetStore, ReturnToPlayer
+from services.bets.domain.bet_rules import BetRules
+from services.bets.domain.chain_results import ClaimedResult, HoldRow
+from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.ledger import WalletBalance
 from services.bets.domain.model import Bet, BetStatus, CashOutOffer, PlaceBetCommand
+from services.bets.domain.placing import new_bet_id
+from services.bets.domain.prices import PriceBook
 from services.bets.domain.requests import DepositCommand
+from services.bets.domain.settlement import FinalScore
 from services.bets.domain.statement import QuarterlyStatement
 from services.bets.domain.wallet import Caller, DepositResult, EntryPage, WalletService
 from services.bets.service_layer import commands
+from services.bets.service_layer.cash_out import CashingOut
+from services.bets.service_layer.chain_recheck import ChainRecheck, list_holds
+from services.bets.service_layer.placing import Placing
 from services.bets.service_layer.ports import (
+    ChainReader,
+    ChainResults,
     Clock,
     PlacedBets,
     PriceSource,
-    ResultHolds,
     Sleep,
 )
+from services.bets.service_layer.queries import Queries
+from services.bets.service_layer.settling import Settling
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +57,47 @@ class BetsService:
     def __init__(
         self,
         wallets: WalletService,
-        bets: BetsCore,
+        store: BetStore,
+        book: PriceBook,
+        rules: BetRules,
+        currency: str,
         prices: PriceSource | None = None,
         placed: PlacedBets | None = None,
-        result_holds: ResultHolds | None = None,
         *,
+        chain_results: ChainResults | None = None,
+        settle_from_chain: bool = False,
+        chain_reader: ChainReader | None = None,
+        chain_wait_seconds: float = 0.0,
         clock: Clock = _now,
         sleep: Sleep = asyncio.sleep,
+        new_id: Callable[[], str] = new_bet_id,
     ) -> None:
+        """`chain_results`: where announced results and holds are kept (None: ListResultHolds
+        is UNIMPLEMENTED). `settle_from_chain`: an announced result settles only once the
+        chain (`chain_reader`) confirms it; otherwise it settles as announced (tests)."""
         self.wallets = wallets
-        self.bets = bets
+        self.store = store
+        self.currency = currency
         self.prices = prices
         self.placed = placed
-        self.result_holds = result_holds
         self._clock = clock
         self._sleep = sleep
-
-    @property
-    def currency(self) -> str:
-        return self.bets.currency
+        self.placing = Placing(store, book, rules, currency, clock, new_id)
+        self.settling = Settling(store, clock)
+        self.queries = Queries(store, clock)
+        self.cashing_out = CashingOut(store, book, rules, currency, self.queries, clock)
+        self.chain_results = chain_results
+        self.chain = (
+            ChainRecheck(
+                self.settling.settle_result,
+                chain_results,
+                chain_reader,
+                chain_wait_seconds,
+                clock,
+            )
+            if settle_from_chain and chain_results is not None
+            else None
+        )
 
     async def _ensure_prices(self, fixture_ids: list[str]) -> None:
         if self.prices is not None:
@@ -101,7 +138,7 @@ class BetsService:
                 self.prices.ensure_prices(fixture_ids),
                 self.prices.ensure_fixture_names(fixture_ids),
             )
-        bet = await self.bets.place_async(command, caller)
+        bet = await self.placing.place_async(command, caller)
         if bet.status is BetStatus.PENDING and command.wait_for_decision:
             bet = await self._await_decision(bet)
         if self.placed is not None:
@@ -117,34 +154,30 @@ class BetsService:
         return decided or bet
 
     async def decide_bet(self, command: commands.DecideBet) -> Bet | None:
-        bet = await asyncio.to_thread(self.bets.store.get_bet, command.bet_id)
+        bet = await asyncio.to_thread(self.store.get_bet, command.bet_id)
         if bet is None or bet.status is not BetStatus.PENDING:
             return bet
         # The decision re-checks the price: the book must know the fixture first.
         await self._ensure_prices([leg.fixture_id for leg in bet.legs])
-        return await asyncio.to_thread(self.bets.decide, command.bet_id)
+        return await asyncio.to_thread(self.placing.decide, command.bet_id)
 
     async def decide_due_bets(self, command: commands.DecideDueBets) -> int:
         """Decides live bets whose delay is over; returns how many were looked at."""
-        due = await asyncio.to_thread(self.bets.store.due_pending, self._clock(), command.limit)
+        due = await asyncio.to_thread(self.store.due_pending, self._clock(), command.limit)
         for bet_id in due:
             await self.decide_bet(commands.DecideBet(bet_id))
         return len(due)
 
-    async def purge_offers(self) -> None:
-        """Forgets expired cash-out offers (a background step: app.py declares it)."""
-        await asyncio.to_thread(self.bets.purge_offers)
-
     # ---- reads ---------------------------------------------------------------------------
 
     async def get_bet(self, bet_id: str, caller: Caller | None) -> Bet:
-        return await asyncio.to_thread(self.bets.get, bet_id, caller)
+        return await asyncio.to_thread(self.queries.get, bet_id, caller)
 
     async def list_bets(
         self, command: commands.ListBets, caller: Caller | None
     ) -> tuple[list[Bet], str]:
         return await asyncio.to_thread(
-            self.bets.list_bets,
+            self.queries.list_bets,
             command.player_id,
             list(command.statuses),
             command.page_size,
@@ -160,28 +193,56 @@ class BetsService:
         bet = await self.get_bet(command.bet_id, caller)
         await self._ensure_prices([leg.fixture_id for leg in bet.legs])
         return await asyncio.to_thread(
-            self.bets.cash_out_offer, command.bet_id, caller, command.stake_minor, command.currency
+            self.cashing_out.offer, command.bet_id, caller, command.stake_minor, command.currency
         )
 
     async def cash_out(self, command: commands.CashOut, caller: Caller | None) -> Bet:
         bet = await self.get_bet(command.bet_id, caller)
         await self._ensure_prices([leg.fixture_id for leg in bet.legs])
         return await asyncio.to_thread(
-            self.bets.cash_out, command.idempotency_key, command.bet_id, command.offer_id, caller
+            self.cashing_out.cash_out,
+            command.idempotency_key,
+            command.bet_id,
+            command.offer_id,
+            caller,
         )
+
+    async def purge_offers(self) -> None:
+        """Forgets expired cash-out offers (a background step: app.py declares it)."""
+        await asyncio.to_thread(self.cashing_out.purge_offers)
+
+    # ---- results -------------------------------------------------------------------------
+
+    async def result_finalised(self, claimed: ClaimedResult) -> None:
+        """An announced result (results.finalised): with a chain, only a wake-up (the contract
+        decides, chain_recheck.py); without, it settles as announced."""
+        if self.chain is not None:
+            await asyncio.to_thread(self.chain.claim, claimed)
+            return
+        score = FinalScore(claimed.home, claimed.away, claimed.status, claimed.set_games)
+        await asyncio.to_thread(
+            self.settling.settle_result, claimed.fixture_id, score, claimed.version
+        )
+
+    async def recheck_chain(self) -> int:
+        """Announced results the chain did not show yet (lagging finality, a slow provider): a
+        background step app.py declares where results settle from the chain."""
+        if self.chain is None:
+            return 0
+        return await asyncio.to_thread(self.chain.recheck)
 
     # ---- operators -----------------------------------------------------------------------
 
     async def settle_market(self, command: commands.SettleMarket, caller: Caller | None) -> int:
         return await asyncio.to_thread(
-            self.bets.settle_market, command.idempotency_key, command.settle, caller
+            self.settling.settle_market, command.idempotency_key, command.settle, caller
         )
 
     async def rollback_settlement(
         self, command: commands.RollbackSettlement, caller: Caller | None
     ) -> int:
         return await asyncio.to_thread(
-            self.bets.rollback_market,
+            self.settling.rollback_market,
             command.idempotency_key,
             command.fixture_id,
             command.market_id,
@@ -190,7 +251,7 @@ class BetsService:
 
     async def void_bets(self, command: commands.VoidBets, caller: Caller | None) -> int:
         return await asyncio.to_thread(
-            self.bets.void,
+            self.settling.void,
             command.idempotency_key,
             command.fixture_id,
             list(command.market_ids),
@@ -203,19 +264,21 @@ class BetsService:
     async def return_to_player(
         self, start: datetime | None, end: datetime | None, caller: Caller | None
     ) -> ReturnToPlayer:
-        return await asyncio.to_thread(self.bets.return_to_player, start, end, caller)
+        return await asyncio.to_thread(self.queries.return_to_player, start, end, caller)
 
     async def quarterly_statement(
         self, year: int, quarter: int, caller: Caller | None
     ) -> QuarterlyStatement:
-        return await asyncio.to_thread(self.bets.quarterly_statement, year, quarter, caller)
+        return await asyncio.to_thread(self.queries.quarterly_statement, year, quarter, caller)
 
-    async def exposure(self, fixture_id: str, caller: Caller | None) -> list[MarketExposureRow]:
-        return await asyncio.to_thread(self.bets.exposure, fixture_id, caller)
+    async def exposure(self, fixture_id: str, caller: Caller | None) -> FixtureExposure:
+        return await asyncio.to_thread(self.queries.exposure, fixture_id, caller)
 
     async def list_result_holds(
         self, caller: Caller | None, page_size: int, page_token: str
     ) -> tuple[list[HoldRow], str]:
-        if self.result_holds is None:
+        if self.chain_results is None:
             raise Unimplemented("CHAIN_RESULTS_OFF", "this bets service does not check results")
-        return await asyncio.to_thread(self.result_holds, caller, page_size, page_token)
+        return await asyncio.to_thread(
+            list_holds, self.chain_results, caller, page_size, page_token
+        )

@@ -8,9 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from services.bets.domain.chain_results import HoldRow
+from services.bets.domain.chain_results import (
+    ClaimedResult,
+    Evidence,
+    HoldRow,
+    OnChain,
+    Verdict,
+)
 from services.bets.domain.model import Bet
-from services.bets.domain.wallet import Caller
 
 
 class PriceSource(Protocol):
@@ -27,7 +32,44 @@ class PlacedBets(Protocol):
     def placed(self, bet: Bet) -> None: ...
 
 
-# Held results, a page at a time (operators only); None where results are not checked.
-ResultHolds = Callable[[Caller | None, int, str], tuple[list[HoldRow], str]]
+class ChainReader(Protocol):
+    """The oracle contract at the configured finality (blocking: run off the event loop)."""
+
+    def read(self, fixture_id: str, transaction_hash: str) -> OnChain | None:
+        """The stored result, with the announced transaction's sources hash; None when the
+        contract holds none for the fixture."""
+        ...
+
+    def evidence(self) -> Evidence: ...
+
+
+class ChainResults(Protocol):
+    """Announced results and what the chain said of them (`bets.chain_results`); each method
+    one unit of work, blocking."""
+
+    def record(self, claimed: ClaimedResult) -> None: ...
+
+    def waiting(self, limit: int) -> list[tuple[ClaimedResult, datetime]]: ...
+
+    def waiting_one(
+        self, fixture_id: str, version: int
+    ) -> tuple[ClaimedResult, datetime] | None: ...
+
+    def newer_claimed(self, fixture_id: str, version: int) -> bool: ...
+
+    def resolve(
+        self,
+        claimed: ClaimedResult,
+        verdict: Verdict,
+        chain: OnChain | None,
+        signers: tuple[str, ...] = (),
+        config_version: int | None = None,
+    ) -> None: ...
+
+    def touch(self, claimed: ClaimedResult, reason: str) -> None: ...
+
+    def holds(self, after: tuple[str, int], limit: int) -> list[HoldRow]: ...
+
+
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]

@@ -1,0 +1,225 @@
+"""The bets service layer's results, operators' requests and reports on in-memory ports: an
+announced result settles as announced or only once the chain confirms it (chain_recheck.py),
+bet by bet, once per version; voids and rollbacks run once per key; the exposure report's
+fixture figure is the domain's measure. The rules themselves are tested where they live
+(tests/unit/test_bets_settlement.py, test_bets_chain_results.py) and end to end on PostgreSQL
+(tests/integration/test_bets_settlement.py, test_results_from_chain.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from service_runtime.errors import DomainError
+from services.bets.domain.bet_ports import MarketExposureRow
+from services.bets.domain.bet_rules import BetRules
+from services.bets.domain.chain_results import ClaimedResult, OnChain
+from services.bets.domain.exposure import FixtureExposure
+from services.bets.domain.ledger import TransactionKind
+from services.bets.domain.model import BetStatus, GameSnapshot, Outcome
+from services.bets.domain.prices import PriceBook
+from services.bets.domain.wallet import Caller, WalletService
+from services.bets.service_layer import commands
+from services.bets.service_layer.handlers import BetsService
+from tests.unit.bets_fakes import (
+    FakeBetStore,
+    FakeChainReader,
+    FakeChainResults,
+    FakeClock,
+    FakeLedger,
+    FakePayments,
+)
+from tests.unit.test_bets_service_layer import PLAYER, place, quotes
+
+OPERATOR = Caller("ops", "operator")
+
+
+class World:
+    def __init__(self, *, chain: bool = False, wait_bound_seconds: float = 600.0) -> None:
+        self.clock = FakeClock()
+        self.store = FakeBetStore()
+        self.book = PriceBook()
+        self.results = FakeChainResults(now=self.clock())
+        self.reader = FakeChainReader()
+        self.service = BetsService(
+            WalletService(FakeLedger(), FakePayments(), "EUR", 1_000_000),
+            self.store,
+            self.book,
+            BetRules(),
+            "EUR",
+            chain_results=self.results,
+            settle_from_chain=chain,
+            chain_reader=self.reader,
+            chain_wait_seconds=wait_bound_seconds,
+            clock=self.clock,
+        )
+
+    async def accepted_bet(self, fixture_id: str = "f1", key: str = "k1") -> str:
+        self.book.apply_quote_set(quotes(fixture_id, self.clock, live=False))
+        bet = await self.service.place_bet(
+            place(fixture_id, live=False, wait=False, key=key), PLAYER
+        )
+        assert bet.status is BetStatus.ACCEPTED
+        return bet.bet_id
+
+
+def announced(home: int, away: int, version: int = 1, fixture_id: str = "f1") -> ClaimedResult:
+    return ClaimedResult(
+        fixture_id=fixture_id,
+        version=version,
+        status="COMPLETED",
+        home=home,
+        away=away,
+        sources_hash="sha256:ab",
+        set_games=(),
+        transaction_hash="0x01",
+    )
+
+
+def on_chain(home: int, away: int, version: int = 1) -> OnChain:
+    return OnChain("COMPLETED", home, away, version, "sha256:ab", 100)
+
+
+async def test_an_announced_result_settles_each_bet_once_per_version() -> None:
+    world = World()
+    bet_id = await world.accepted_bet()
+    await world.service.result_finalised(announced(2, 1))
+    bet = world.store.bets[bet_id]
+    assert bet.status is BetStatus.WON and bet.payout_minor == 200
+    assert [t.kind for t in world.store.posted] == [TransactionKind.PAYOUT]
+    assert [n.event_id for n in world.store.settled] == [f"bets:settled:{bet_id}:1"]
+    # The same version again (a redelivered event): nothing moves.
+    await world.service.result_finalised(announced(2, 1))
+    assert len(world.store.posted) == 1 and len(world.store.settled) == 1
+
+
+async def test_a_corrected_result_rolls_the_settlement_back_and_settles_again() -> None:
+    world = World()
+    bet_id = await world.accepted_bet()
+    await world.service.result_finalised(announced(2, 1))
+    await world.service.result_finalised(announced(0, 1, version=2))
+    bet = world.store.bets[bet_id]
+    assert bet.status is BetStatus.LOST and bet.payout_minor == 0
+    assert [t.kind for t in world.store.posted] == [
+        TransactionKind.PAYOUT,
+        TransactionKind.SETTLEMENT_ROLLBACK,
+        TransactionKind.PAYOUT,
+    ]
+    assert [n.status for n in world.store.settled] == [BetStatus.WON, BetStatus.LOST]
+
+
+async def test_from_the_chain_a_result_settles_only_once_the_contract_holds_it() -> None:
+    world = World(chain=True)
+    bet_id = await world.accepted_bet()
+    await world.service.result_finalised(announced(2, 1))
+    # Not on chain yet: recorded, waiting, nothing settled.
+    assert world.results.states[("f1", 1)] == ("WAITING", "NOT_ON_CHAIN_YET")
+    assert world.store.bets[bet_id].status is BetStatus.ACCEPTED
+    assert await world.service.recheck_chain() == 0
+    world.reader.stored["f1"] = on_chain(2, 1)
+    assert await world.service.recheck_chain() == 1
+    assert world.results.states[("f1", 1)][0] == "SETTLED"
+    assert world.store.bets[bet_id].status is BetStatus.WON
+    # Decided: the next pass has nothing to do.
+    assert await world.service.recheck_chain() == 0
+
+
+async def test_from_the_chain_a_contradicted_result_is_held_and_settles_nothing() -> None:
+    world = World(chain=True)
+    bet_id = await world.accepted_bet()
+    world.reader.stored["f1"] = on_chain(0, 1)
+    await world.service.result_finalised(announced(2, 1))
+    assert world.results.states[("f1", 1)] == ("HELD", "CHAIN_RESULT_DIFFERS:home_score")
+    assert world.store.bets[bet_id].status is BetStatus.ACCEPTED and world.store.posted == []
+    holds, token = await world.service.list_result_holds(OPERATOR, 10, "")
+    assert [(h.claimed.fixture_id, h.signers) for h in holds] == [("f1", ("0xsigner",))]
+    assert token == ""
+    with pytest.raises(DomainError) as caught:
+        await world.service.list_result_holds(PLAYER, 10, "")
+    assert caught.value.reason == "OPERATOR_REQUIRED"
+
+
+async def test_from_the_chain_a_result_still_missing_after_the_bound_is_held() -> None:
+    world = World(chain=True, wait_bound_seconds=60.0)
+    await world.accepted_bet()
+    await world.service.result_finalised(announced(2, 1))
+    world.clock.advance(59)
+    await world.service.recheck_chain()
+    assert world.results.states[("f1", 1)][0] == "WAITING"
+    world.clock.advance(1)
+    assert await world.service.recheck_chain() == 1
+    assert world.results.states[("f1", 1)] == ("HELD", "NOT_ON_CHAIN")
+
+
+async def test_a_void_runs_once_per_key_and_is_announced_once() -> None:
+    world = World()
+    bet_id = await world.accepted_bet()
+    void = commands.VoidBets("v1", "f1", ("1x2",), None, None, "a wrong price")
+    assert await world.service.void_bets(void, OPERATOR) == 1
+    bet = world.store.bets[bet_id]
+    assert bet.status is BetStatus.VOID and bet.legs[0].outcome is Outcome.VOID
+    assert bet.payout_minor == bet.stake_minor
+    # The retry replays the count and queues nothing again.
+    assert await world.service.void_bets(void, OPERATOR) == 1
+    assert [n.event_id for n in world.store.voided] == ["bets:voided:v1"]
+    assert [t.kind for t in world.store.posted] == [TransactionKind.VOID_REFUND]
+    with pytest.raises(DomainError) as caught:
+        await world.service.void_bets(void, PLAYER)
+    assert caught.value.reason == "OPERATOR_REQUIRED"
+
+
+async def test_a_rollback_reopens_a_settled_bet_until_the_next_result() -> None:
+    world = World()
+    bet_id = await world.accepted_bet()
+    await world.service.result_finalised(announced(2, 1))
+    rollback = commands.RollbackSettlement("r1", "f1", "1x2")
+    assert await world.service.rollback_settlement(rollback, OPERATOR) == 1
+    bet = world.store.bets[bet_id]
+    assert bet.status is BetStatus.ACCEPTED and bet.legs[0].outcome is None
+    # The same result settles it again (its version was reset with the leg).
+    await world.service.result_finalised(announced(2, 1))
+    assert world.store.bets[bet_id].status is BetStatus.WON
+
+
+async def test_a_live_bet_decided_after_its_result_settles_at_once() -> None:
+    world = World()
+    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
+    bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
+    await world.service.result_finalised(announced(1, 0))
+    # Pending: the result leaves the bet's state to its decision, which settles it.
+    assert world.store.bets[bet.bet_id].legs[0].outcome is Outcome.WIN
+    world.clock.advance(6)
+    decided = await world.service.decide_bet(commands.DecideBet(bet.bet_id))
+    assert decided is not None and decided.status is BetStatus.WON
+
+
+async def test_the_exposure_report_sums_each_markets_worst_case() -> None:
+    exposure = FixtureExposure(
+        "f1",
+        (
+            MarketExposureRow("1x2", 900, 300),
+            MarketExposureRow("ou25", 0, 50),
+            MarketExposureRow("btts", -10, 10),
+        ),
+    )
+    assert exposure.worst_case_loss_minor == 900
+    world = World()
+    report = await world.service.exposure("f1", OPERATOR)
+    assert report == FixtureExposure("f1", ())
+    with pytest.raises(DomainError) as caught:
+        await world.service.exposure("", OPERATOR)
+    assert caught.value.reason == "FIXTURE_ID_REQUIRED"
+
+
+async def test_expired_offers_are_purged_after_their_retention() -> None:
+    world = World()
+    bet_id = await world.accepted_bet()
+    offer = await world.service.cash_out_offer(
+        commands.GetCashOutOffer(bet_id, None, "EUR"), PLAYER
+    )
+    assert offer.expires_at == world.clock() + timedelta(seconds=5)
+    world.clock.advance(5 + 60 + 1)
+    await world.service.purge_offers()
+    assert world.store.offers == {}

@@ -6,10 +6,8 @@ import asyncio
 import logging
 from pathlib import Path
 
-import grpc
 import redis.asyncio as aioredis
 from betmesh.common.v1 import sport_pb2
-from betmesh.events.v1 import events_pb2
 from betmesh.gateway.v1 import (
     consensus_gateway_service_pb2,
     consensus_gateway_service_pb2_grpc,
@@ -18,6 +16,7 @@ from betmesh.gateway.v1 import (
 )
 
 from gateway.adapters.bets_rtp import BetsYearFigures
+from gateway.adapters.events import QuoteSetAnnouncer
 from gateway.adapters.guard_store import MemoryHolds, MemoryReviews, PostgresHolds, PostgresReviews
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
 from gateway.adapters.postgres_store import (
@@ -28,22 +27,22 @@ from gateway.adapters.postgres_store import (
 )
 from gateway.adapters.replica_client import GrpcReplicaClient
 from gateway.adapters.results_file import ResultsFiles
-from gateway.adapters.snapshot_catalog import GrpcSnapshotCatalog
+from gateway.adapters.snapshot_catalog import FittedAt, GrpcSnapshotCatalog
 from gateway.domain.canary import SnapshotCanary
-from gateway.domain.evidence import agreeing
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.guard import PriceGuard
-from gateway.domain.ports import Accepted, DissentRepository, FixtureRepository, QuoteSetRepository
+from gateway.domain.ports import DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
 from gateway.domain.rtp_steering import RtpSteering
 from gateway.domain.scheduler import PreMatchScheduler
 from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
+from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
 from service_runtime import postgres
 from service_runtime.background import every
 from service_runtime.channels import ChannelPool
-from service_runtime.events import EventPublisher, Topic
+from service_runtime.events import EventPublisher
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.telemetry import meter
 
@@ -87,22 +86,11 @@ def build(settings: GatewaySettings) -> ServiceHost:
         fixtures, quote_sets, dissents = MemoryFixtures(), MemoryQuoteSets(), MemoryDissents()
 
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    publisher = EventPublisher(redis_client, "betmesh.gateway") if redis_client else None
-
-    async def announce(accepted: Accepted) -> None:
-        if publisher is None:
-            return
-        await publisher.publish(
-            Topic.QUOTE_SET_ACCEPTED,
-            events_pb2.EventEnvelope(
-                quote_set_accepted=events_pb2.QuoteSetAccepted(
-                    quote_set=accepted.quote_set,
-                    digest=accepted.digest,
-                    agreeing_replicas=agreeing(accepted.evidence),
-                    quorum=accepted.evidence.quorum,
-                )
-            ),
-        )
+    announcer = (
+        QuoteSetAnnouncer(EventPublisher(redis_client, "betmesh.gateway"))
+        if redis_client is not None
+        else None
+    )
 
     gateway = ConsensusGateway.create(
         sets,
@@ -116,21 +104,13 @@ def build(settings: GatewaySettings) -> ServiceHost:
     gateway.hedge_after = settings.hedge_seconds
     for replica_set in gateway.replica_sets.values():
         replica_set.hedge_budget.ratio = settings.hedge_budget_percent / 100
-    gateway.on_accepted = announce
+    gateway.on_accepted = announcer.announce if announcer is not None else None
     gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
     holds, reviews = (
         (PostgresHolds(engine), PostgresReviews(engine))
         if engine is not None
         else (MemoryHolds(), MemoryReviews())
     )
-
-    async def fitted_at(sport: sport_pb2.Sport.ValueType, snapshot_hash: str) -> float | None:
-        for catalog in catalogs.get(sport, []):
-            try:
-                return await catalog.fitted_at(snapshot_hash, settings.deadline_seconds)
-            except grpc.aio.AioRpcError:
-                continue
-        return None
 
     canary = (
         SnapshotCanary(
@@ -140,23 +120,18 @@ def build(settings: GatewaySettings) -> ServiceHost:
             fixtures,
             quote_sets,
             ResultsFiles(settings.guard.canary_results),
-            fitted_at,
+            FittedAt(catalogs, settings.deadline_seconds),
         )
         if settings.guard.canary_enabled
         else None
     )
     guard_metrics = GuardMetrics(meter("betmesh.gateway"))
 
-    async def vetted(snapshot_hash: str) -> bool:
-        if snapshot_hash in settings.pinned_snapshots.values():
-            return True  # the operator's own choice, by configuration
-        return canary is None or await canary.vetted(snapshot_hash)
-
     guard = PriceGuard(
         settings.guard.policy,
         holds,
         quote_sets,
-        vetted,
+        snapshot_vetting(settings.pinned_snapshots.values(), canary),
         publish=gateway.publish_released,
         on_hold=guard_metrics.held,
     )
@@ -183,8 +158,8 @@ def build(settings: GatewaySettings) -> ServiceHost:
         RtpMetrics(meter("betmesh.gateway"), steering)
     else:
         log.warning("no BETMESH_GATEWAY_BETS_ADDRESS: the return-to-player controller is off")
-    consensus = ConsensusGatewayServicer(gateway, scheduler, guard, canary)
-    fixture_servicer = FixtureServicer(fixtures, scheduler)
+    consensus = ConsensusGatewayServicer(GatewayHandlers(gateway, scheduler, guard, canary))
+    fixture_servicer = FixtureServicer(FixtureHandlers(fixtures, scheduler))
     # Pre-match pricing passes on a timer, and at once when fixtures change (scheduler.wake).
     background = (
         [

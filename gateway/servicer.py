@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -12,26 +11,20 @@ from betmesh.gateway.v1 import (
     fixture_service_pb2,
     fixture_service_pb2_grpc,
 )
-from betmesh.quotes.v1 import quote_service_pb2
 from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
-from gateway.domain.canary import SnapshotCanary
 from gateway.domain.evidence import evidence_message
-from gateway.domain.gateway import ConsensusGateway, NoQuorum
-from gateway.domain.guard import PriceGuard
+from gateway.domain.gateway import NoQuorum
 from gateway.domain.holds import HoldStatus, PriceHold
-from gateway.domain.ports import Accepted, FixtureRepository
+from gateway.domain.ports import Accepted
 from gateway.domain.replicas import ReplicaHealth, State
-from gateway.domain.scheduler import PreMatchScheduler
+from gateway.service_layer import commands
+from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers
 from service_runtime import page_tokens
 from service_runtime.auth import current_principal
-from service_runtime.digest import is_digest
-from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from service_runtime.errors import InvalidArgument
 from service_runtime.server import ServicerContext
-from service_runtime.telemetry import tracer
-
-log = logging.getLogger(__name__)
 
 Context = ServicerContext
 MAX_PAGE = 1_000
@@ -100,30 +93,13 @@ def _next_token(offset: int, more: bool) -> str:
 
 
 class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatewayServiceServicer):
-    def __init__(
-        self,
-        gateway: ConsensusGateway,
-        scheduler: PreMatchScheduler,
-        guard: PriceGuard | None = None,
-        canary: SnapshotCanary | None = None,
-    ) -> None:
-        self.gateway = gateway
-        self.scheduler = scheduler
-        self.guard = guard
-        self.canary = canary
-        self._tracer = tracer(__name__)
+    def __init__(self, handlers: GatewayHandlers) -> None:
+        self.handlers = handlers
 
     # Both quote-set answers go out pre-encoded (bytes pass the server's serializer untouched).
     async def GetConsensusQuote(  # type: ignore[override]
         self, request: pb.GetConsensusQuoteRequest, context: Context
     ) -> bytes:
-        price_request = quote_service_pb2.PriceFixtureRequest(
-            fixture=request.fixture,
-            snapshot_hash=request.snapshot_hash,
-            market_types=request.market_types,
-        )
-        if request.HasField("game_state"):
-            price_request.game_state.CopyFrom(request.game_state)
         # The consensus attributes go on the call's own server span (service_runtime.handlers):
         # a child span per call would only repeat it, at a fifth of the call's tracing CPU.
         span = trace.get_current_span()
@@ -134,7 +110,14 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
             }
         )
         try:
-            accepted = await self.gateway.quote(price_request)
+            accepted = await self.handlers.consensus_quote(
+                commands.GetConsensusQuote(
+                    request.fixture,
+                    request.snapshot_hash,
+                    request.market_types,
+                    request.game_state if request.HasField("game_state") else None,
+                )
+            )
         except NoQuorum as refusal:
             span.set_attribute("betmesh.consensus.accepted", False)
             refusal.details.append(
@@ -152,61 +135,48 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
     async def GetAcceptedQuoteSet(  # type: ignore[override]
         self, request: pb.GetAcceptedQuoteSetRequest, context: Context
     ) -> bytes:
-        if not request.fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture_id is required")
-        accepted = await self.gateway.latest(request.fixture_id, request.phase)
-        if accepted is None and request.phase != market_pb2.PRICING_PHASE_LIVE:
-            accepted = await self.scheduler.price_missing(request.fixture_id)
-        if accepted is None:
-            raise NotFound("QUOTE_SET_NOT_FOUND", f"no accepted quote set for {request.fixture_id}")
+        accepted = await self.handlers.accepted_quote_set(
+            commands.GetAcceptedQuoteSet(request.fixture_id, request.phase)
+        )
         return accepted_response(accepted)
 
     async def QuarantineReplica(
         self, request: pb.QuarantineReplicaRequest, context: Context
     ) -> pb.QuarantineReplicaResponse:
-        return pb.QuarantineReplicaResponse(
-            replica=self._set_by_operator(request.replica_id, True, request.note)
+        replica = self.handlers.set_replica_hold(
+            commands.SetReplicaHold(request.replica_id, True, _operator(), request.note)
         )
+        return pb.QuarantineReplicaResponse(replica=replica_message(replica))
 
     async def ReadmitReplica(
         self, request: pb.ReadmitReplicaRequest, context: Context
     ) -> pb.ReadmitReplicaResponse:
-        return pb.ReadmitReplicaResponse(
-            replica=self._set_by_operator(request.replica_id, False, request.note)
+        replica = self.handlers.set_replica_hold(
+            commands.SetReplicaHold(request.replica_id, False, _operator(), request.note)
         )
-
-    def _set_by_operator(self, replica_id: str, quarantined: bool, note: str) -> pb.ReplicaStatus:
-        for replica_set in self.gateway.replica_sets.values():
-            if replica_set.health.set_by_operator(replica_id, quarantined):
-                log.warning(
-                    "replica quarantined by an operator" if quarantined else "replica readmitted",
-                    extra={"replica_id": replica_id, "operator": _operator(), "note": note},
-                )
-                return replica_message(replica_set.health.replicas[replica_id])
-        raise NotFound("REPLICA_NOT_FOUND", "no replica of that id in this gateway")
+        return pb.ReadmitReplicaResponse(replica=replica_message(replica))
 
     async def ListReplicaSets(
         self, request: pb.ListReplicaSetsRequest, context: Context
     ) -> pb.ListReplicaSetsResponse:
-        sets = []
-        for sport, replica_set in sorted(self.gateway.replica_sets.items()):
-            health = replica_set.health
-            sets.append(
+        return pb.ListReplicaSetsResponse(
+            replica_sets=[
                 pb.ReplicaSetStatus(
-                    sport=sport,
-                    quorum=health.quorum,
-                    replicas=[replica_message(r) for r in health.replicas.values()],
-                    min_engines=self.gateway.engines_for(replica_set),
-                    engines=health.engines(),
+                    sport=s.sport,
+                    quorum=s.quorum,
+                    replicas=[replica_message(r) for r in s.replicas],
+                    min_engines=s.min_engines,
+                    engines=s.engines,
                 )
-            )
-        return pb.ListReplicaSetsResponse(replica_sets=sets)
+                for s in self.handlers.replica_sets()
+            ]
+        )
 
     async def ListDissents(
         self, request: pb.ListDissentsRequest, context: Context
     ) -> pb.ListDissentsResponse:
         size, offset = _page(request.page_size, request.page_token)
-        found = await self.gateway.dissents.list(request.sport, size + 1, offset)
+        found = await self.handlers.dissents(commands.ListDissents(request.sport, size + 1, offset))
         return pb.ListDissentsResponse(
             dissents=[
                 pb.Dissent(
@@ -230,8 +200,9 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
     ) -> pb.RunPreMatchPricingResponse:
         if request.horizon_days > 366:
             raise InvalidArgument("HORIZON_TOO_LONG", "horizon_days must be at most 366")
-        with self._tracer.start_as_current_span("pre-match pricing pass"):
-            report = await self.scheduler.run_pass(request.horizon_days)
+        report = await self.handlers.run_pre_match_pricing(
+            commands.RunPreMatchPricing(request.horizon_days)
+        )
         return pb.RunPreMatchPricingResponse(
             fixture_count=report.fixture_count,
             priced_count=report.priced,
@@ -250,58 +221,52 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
 
     # ---- the integrity guard and the snapshot canary (operators) -----------------------------
 
-    def _guard(self) -> PriceGuard:
-        if self.guard is None:
-            raise FailedPrecondition("GUARD_DISABLED", "this gateway runs without the guard")
-        return self.guard
-
     async def ListPriceHolds(
         self, request: pb.ListPriceHoldsRequest, context: Context
     ) -> pb.ListPriceHoldsResponse:
-        guard = self._guard()
         if len(request.fixture_id) > 200:
             raise InvalidArgument("FIXTURE_ID_TOO_LONG", "fixture_id is at most 200 characters")
         status = _HOLD_STATUS_IN.get(request.status)
         if request.status and status is None:
             raise InvalidArgument("HOLD_STATUS_INVALID", "status is not a PriceHoldStatus")
         size, offset = _page(request.page_size, request.page_token)
-        found = await guard.holds.list(status, request.fixture_id, size + 1, offset)
-        # A hold breaking two rules counts under each rule; the totals count holds once.
-        counts = await guard.holds.counts()
+        page = await self.handlers.price_holds(
+            commands.ListPriceHolds(status, request.fixture_id, size + 1, offset)
+        )
         return pb.ListPriceHoldsResponse(
-            holds=[hold_message(h) for h in found[:size]],
-            next_page_token=_next_token(offset + size, len(found) > size),
-            held_total=await _total(guard, None),
-            open_count=await _total(guard, HoldStatus.OPEN),
+            holds=[hold_message(h) for h in page.holds[:size]],
+            next_page_token=_next_token(offset + size, len(page.holds) > size),
+            held_total=page.held_total,
+            open_count=page.open_count,
             counts=[
                 pb.PriceHoldCount(rule=rule, status=_HOLD_STATUS_OUT[HoldStatus(st)], count=n)
-                for (rule, st), n in sorted(counts.items())
+                for (rule, st), n in sorted(page.counts.items())
             ],
         )
 
     async def ReleasePriceHold(
         self, request: pb.ReleasePriceHoldRequest, context: Context
     ) -> pb.ReleasePriceHoldResponse:
-        hold, published = await self._guard().release(request.hold_id, _operator(), request.note)
+        hold, published = await self.handlers.release_price_hold(
+            commands.DecidePriceHold(request.hold_id, _operator(), request.note)
+        )
         return pb.ReleasePriceHoldResponse(hold=hold_message(hold), published=published)
 
     async def RejectPriceHold(
         self, request: pb.RejectPriceHoldRequest, context: Context
     ) -> pb.RejectPriceHoldResponse:
-        hold = await self._guard().reject(request.hold_id, _operator(), request.note)
+        hold = await self.handlers.reject_price_hold(
+            commands.DecidePriceHold(request.hold_id, _operator(), request.note)
+        )
         return pb.RejectPriceHoldResponse(hold=hold_message(hold))
-
-    def _canary(self) -> SnapshotCanary:
-        if self.canary is None:
-            raise FailedPrecondition("CANARY_DISABLED", "this gateway runs without the canary")
-        return self.canary
 
     async def ListSnapshotReviews(
         self, request: pb.ListSnapshotReviewsRequest, context: Context
     ) -> pb.ListSnapshotReviewsResponse:
-        canary = self._canary()
         size, offset = _page(request.page_size, request.page_token)
-        found = await canary.reviews.list(request.sport, size + 1, offset)
+        found = await self.handlers.snapshot_reviews(
+            commands.ListSnapshotReviews(request.sport, size + 1, offset)
+        )
         return pb.ListSnapshotReviewsResponse(
             reviews=found[:size],
             next_page_token=_next_token(offset + size, len(found) > size),
@@ -310,15 +275,9 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
     async def ForceSnapshot(
         self, request: pb.ForceSnapshotRequest, context: Context
     ) -> pb.ForceSnapshotResponse:
-        canary = self._canary()
-        if request.sport not in self.gateway.replica_sets:
-            raise InvalidArgument("SPORT_NOT_CONFIGURED", "no replicas are configured for sport")
-        if not is_digest(request.snapshot_hash):
-            raise InvalidArgument(
-                "INVALID_SNAPSHOT_HASH", "snapshot_hash must be 'sha256:' and 64 hex digits"
-            )
-        review = await canary.force(request.sport, request.snapshot_hash, _operator(), request.note)
-        self.scheduler.wake()
+        review = await self.handlers.force_snapshot(
+            commands.ForceSnapshot(request.sport, request.snapshot_hash, _operator(), request.note)
+        )
         return pb.ForceSnapshotResponse(review=review)
 
 
@@ -328,10 +287,6 @@ _HOLD_STATUS_OUT = {
     HoldStatus.REJECTED: pb.PRICE_HOLD_STATUS_REJECTED,
 }
 _HOLD_STATUS_IN = {v: k for k, v in _HOLD_STATUS_OUT.items()}
-
-
-async def _total(guard: PriceGuard, status: HoldStatus | None) -> int:
-    return await guard.holds.total(status)
 
 
 def replica_message(r: ReplicaHealth) -> pb.ReplicaStatus:
@@ -386,48 +341,14 @@ def hold_message(hold: PriceHold) -> pb.PriceHold:
     return message
 
 
-def _validate_fixture(fixture: sport_pb2.Fixture) -> None:
-    where = {"fixture_id": fixture.fixture_id}
-    if not fixture.fixture_id:
-        raise InvalidArgument("FIXTURE_ID_REQUIRED", "every fixture needs a fixture_id")
-    if fixture.sport == sport_pb2.SPORT_UNSPECIFIED:
-        raise InvalidArgument("SPORT_REQUIRED", f"{fixture.fixture_id}: sport is required", where)
-    if not fixture.home.participant_id or not fixture.away.participant_id:
-        raise InvalidArgument(
-            "PARTICIPANTS_REQUIRED", f"{fixture.fixture_id}: home and away are required", where
-        )
-    if fixture.home.participant_id == fixture.away.participant_id:
-        raise InvalidArgument(
-            "SAME_PARTICIPANTS", f"{fixture.fixture_id}: home and away must differ", where
-        )
-    if not fixture.HasField("start_time"):
-        raise InvalidArgument(
-            "START_TIME_REQUIRED", f"{fixture.fixture_id}: start_time is required", where
-        )
-    if fixture.sport == sport_pb2.SPORT_TENNIS and fixture.best_of_sets not in (3, 5):
-        raise InvalidArgument(
-            "INVALID_BEST_OF_SETS", f"{fixture.fixture_id}: best_of_sets must be 3 or 5", where
-        )
-
-
 class FixtureServicer(fixture_service_pb2_grpc.FixtureServiceServicer):
-    def __init__(self, fixtures: FixtureRepository, scheduler: PreMatchScheduler) -> None:
-        self.fixtures = fixtures
-        self.scheduler = scheduler
+    def __init__(self, handlers: FixtureHandlers) -> None:
+        self.handlers = handlers
 
     async def UpsertFixtures(
         self, request: fixture_service_pb2.UpsertFixturesRequest, context: Context
     ) -> fixture_service_pb2.UpsertFixturesResponse:
-        ids = [f.fixture_id for f in request.fixtures]
-        if len(ids) != len(set(ids)):
-            raise InvalidArgument(
-                "DUPLICATE_FIXTURE_ID", "a fixture_id appears twice in the request"
-            )
-        for fixture in request.fixtures:
-            _validate_fixture(fixture)
-        counts = await self.fixtures.upsert(list(request.fixtures))
-        if counts.created or counts.updated:
-            self.scheduler.wake()
+        counts = await self.handlers.upsert_fixtures(commands.UpsertFixtures(request.fixtures))
         return fixture_service_pb2.UpsertFixturesResponse(
             created_count=counts.created,
             updated_count=counts.updated,
@@ -437,20 +358,24 @@ class FixtureServicer(fixture_service_pb2_grpc.FixtureServiceServicer):
     async def GetFixture(
         self, request: fixture_service_pb2.GetFixtureRequest, context: Context
     ) -> fixture_service_pb2.GetFixtureResponse:
-        fixture = await self.fixtures.get(request.fixture_id)
-        if fixture is None:
-            raise NotFound("FIXTURE_NOT_FOUND", f"no fixture {request.fixture_id!r}")
+        fixture = await self.handlers.fixture(commands.GetFixture(request.fixture_id))
         return fixture_service_pb2.GetFixtureResponse(fixture=fixture)
 
     async def ListFixtures(
         self, request: fixture_service_pb2.ListFixturesRequest, context: Context
     ) -> fixture_service_pb2.ListFixturesResponse:
         size, offset = _page(request.page_size, request.page_token)
-        after = request.starts_after.ToDatetime(UTC) if request.HasField("starts_after") else None
-        before = (
-            request.starts_before.ToDatetime(UTC) if request.HasField("starts_before") else None
+        found = await self.handlers.list_fixtures(
+            commands.ListFixtures(
+                list(request.sports),
+                request.starts_after.ToDatetime(UTC) if request.HasField("starts_after") else None,
+                request.starts_before.ToDatetime(UTC)
+                if request.HasField("starts_before")
+                else None,
+                size + 1,
+                offset,
+            )
         )
-        found = await self.fixtures.list(list(request.sports), after, before, size + 1, offset)
         return fixture_service_pb2.ListFixturesResponse(
             fixtures=found[:size], next_page_token=_next_token(offset + size, len(found) > size)
         )

@@ -36,3 +36,24 @@ class GrpcSnapshotCatalog:
             if summary.snapshot_hash == snapshot_hash and summary.snapshot.HasField("fitted_at"):
                 return float(summary.snapshot.fitted_at.ToNanoseconds()) / 1e9
         return None
+
+
+class FittedAt:
+    """When a snapshot was fitted, from the first of the sport's replicas that answers (the
+    canary's back-test only scores results after both snapshots' fits)."""
+
+    def __init__(
+        self,
+        catalogs: dict[sport_pb2.Sport.ValueType, list[GrpcSnapshotCatalog]],
+        timeout: float,
+    ) -> None:
+        self._catalogs = catalogs
+        self._timeout = timeout
+
+    async def __call__(self, sport: sport_pb2.Sport.ValueType, snapshot_hash: str) -> float | None:
+        for catalog in self._catalogs.get(sport, []):
+            try:
+                return await catalog.fitted_at(snapshot_hash, self._timeout)
+            except grpc.aio.AioRpcError:
+                continue  # that replica is down: ask the next
+        return None

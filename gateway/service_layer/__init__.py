@@ -1,0 +1,1 @@
+"""The gateway's use cases (docs/conventions.md): commands and their handlers."""

@@ -27,7 +27,7 @@ from services.identity.adapters.ubble import UbbleProvider
 from services.identity.adapters.webhook_http import WebhookServer
 from services.identity.domain.clients import ClientRegistry
 from services.identity.domain.keys import KeyRing, SigningKey
-from services.identity.domain.players import ExclusionRegister
+from services.identity.domain.ports import ExclusionRegister
 from services.identity.domain.throttle import Quota, Throttle
 from services.identity.domain.tokens import TokenIssuer
 from services.identity.service_layer.accounts import Accounts

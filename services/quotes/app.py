@@ -16,7 +16,7 @@ from service_runtime.server import Registration, ServiceHost
 from services.quotes.adapters.memory_store import MemorySnapshotStore
 from services.quotes.adapters.peers import GrpcSnapshotPeer
 from services.quotes.adapters.postgres_store import SCHEMA, PostgresSnapshotStore
-from services.quotes.domain.snapshots import SnapshotStore
+from services.quotes.domain.ports import SnapshotStore
 from services.quotes.service_layer.handlers import QuoteHandlers
 from services.quotes.service_layer.snapshots import SnapshotResolver
 from services.quotes.servicer import QuoteServicer

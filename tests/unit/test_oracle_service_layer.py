@@ -16,7 +16,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from service_runtime.auth import Principal
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.oracle.domain.results import Change, PublicationView, ResultRecord
+from services.oracle.domain.ports import Change
+from services.oracle.domain.results import PublicationView, ResultRecord
 from services.oracle.service_layer.commands import (
     CorrectResult,
     GetResult,
@@ -26,7 +27,8 @@ from services.oracle.service_layer.commands import (
     SubmitObservation,
 )
 from services.oracle.service_layer.handlers import OracleHandlers
-from services.oracle.service_layer.publishing import FinalNotice, Publishing
+from services.oracle.service_layer.ports import FinalNotice
+from services.oracle.service_layer.publishing import Publishing
 
 OPERATOR = Principal("ops", "operator")
 PARTNER = Principal("partner", "partner")

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from service_runtime.errors import Unavailable
-from services.identity.domain.ports import ProviderRefused
+from services.identity.domain.franceconnect import ProviderRefused
 
 # FranceConnect answers in well under a second; a stuck provider must not hold our callers.
 TIMEOUT = httpx.Timeout(5.0)

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from services.identity.domain.franceconnect import FranceConnectSession, LoginAttempt
 from services.identity.domain.players import (
     Cap,
     KycMethod,
@@ -23,7 +24,6 @@ from services.identity.domain.players import (
     Player,
     VerifiedIdentity,
 )
-from services.identity.domain.ports import FranceConnectSession, LoginAttempt
 
 SCHEMA = "identity"
 

@@ -38,11 +38,6 @@ from services.identity.domain import oidc
 from services.identity.domain.players import (
     Player,
 )
-from services.identity.domain.ports import (
-    FranceConnectSession,
-    LoginAttempt,
-    ProviderRefused,
-)
 
 ATTEMPT_LIFETIME = timedelta(minutes=10)
 DEFAULT_SCOPES = ("openid", "identite_pivot")
@@ -53,6 +48,33 @@ _REQUIRED_ENDPOINTS = (
     "jwks_uri",
     "end_session_endpoint",
 )
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    attempt_id: str
+    state: str
+    nonce: str
+    acr: str
+    return_to: str
+    expires_at: datetime
+    # SHA-256 (hex) of the secret in the browser's sign-in cookie: only that browser completes.
+    browser_binding_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class FranceConnectSession:
+    session_id: str
+    player_id: str
+    id_token: str  # kept only as the id_token_hint logout requires
+
+
+class ProviderRefused(Exception):
+    """The provider answered with an OAuth error (e.g. invalid_grant for a used code)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from service_runtime.errors import (
     DomainError,
@@ -23,12 +23,14 @@ from service_runtime.errors import (
     NotFound,
 )
 from services.identity.domain.players import (
-    ExclusionRegister,
     KycStatus,
     Player,
     VerifiedIdentity,
     admit,
 )
+
+if TYPE_CHECKING:  # ports.py imports this module's values
+    from services.identity.domain.ports import ExclusionRegister
 
 
 class Verdict(StrEnum):
@@ -55,44 +57,6 @@ class WebhookEvent:
 class Outcome:
     verdict: Verdict
     identity: VerifiedIdentity | None = None
-
-
-class KycProvider(Protocol):
-    name: str
-
-    async def create_session(self, player_id: str) -> VerificationSession: ...
-
-    def verify_webhook(
-        self, headers: Mapping[str, str], raw_body: bytes, now: datetime
-    ) -> WebhookEvent:
-        """The event, once its signature and timestamp check out; Unauthenticated otherwise."""
-        ...
-
-    async def fetch_outcome(self, session_id: str) -> Outcome: ...
-
-
-class KycStore(Protocol):
-    async def create_provisional(self, display_name: str, now: datetime) -> Player: ...
-
-    async def save_verification(self, player_id: str, provider: str, session_id: str) -> None: ...
-
-    async def player_for_session(self, provider: str, session_id: str) -> str | None: ...
-
-    async def first_delivery(self, provider: str, event_id: str, now: datetime) -> bool:
-        """True the first time this event id is recorded; False for a redelivery."""
-        ...
-
-    async def forget_delivery(self, provider: str, event_id: str) -> None:
-        """Lets a redelivery be handled again (we could not act on this one)."""
-        ...
-
-    async def set_status(self, player_id: str, status: KycStatus, now: datetime) -> Player: ...
-
-    async def verify_player(
-        self, player_id: str, identity: VerifiedIdentity, method: str, now: datetime
-    ) -> Player: ...
-
-    async def get(self, player_id: str) -> Player | None: ...
 
 
 class WebhookResult(StrEnum):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from service_runtime.auth import Principal
 from service_runtime.errors import (
@@ -21,6 +21,9 @@ from service_runtime.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+
+if TYPE_CHECKING:  # ports.py imports this module's values
+    from services.identity.domain.ports import ExclusionRegister
 
 ADULT_AGE = 18
 SELF_EXCLUSION_MIN = timedelta(hours=24)
@@ -94,12 +97,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
-
-
-class ExclusionRegister(Protocol):
-    """The national register of excluded players (ANJ), or a stand-in."""
-
-    def is_excluded(self, identity: VerifiedIdentity) -> bool: ...
 
 
 def admit(identity: VerifiedIdentity, register: ExclusionRegister, now: datetime) -> None:

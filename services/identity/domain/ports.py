@@ -1,40 +1,16 @@
-"""What the identity core needs from the outside world; adapters implement these."""
+"""What identity's rules and use cases need from the outside world: ports only (typing.Protocol;
+the values they carry are the rules' own), implemented in adapters/ and plugged in by app.py.
+The port only the sweep needs: services/identity/service_layer/ports.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.identity.domain.players import Limits, Player, VerifiedIdentity
-
-
-@dataclass(frozen=True)
-class LoginAttempt:
-    attempt_id: str
-    state: str
-    nonce: str
-    acr: str
-    return_to: str
-    expires_at: datetime
-    # SHA-256 (hex) of the secret in the browser's sign-in cookie: only that browser completes.
-    browser_binding_sha256: str = ""
-
-
-@dataclass(frozen=True)
-class FranceConnectSession:
-    session_id: str
-    player_id: str
-    id_token: str  # kept only as the id_token_hint logout requires
-
-
-class ProviderRefused(Exception):
-    """The provider answered with an OAuth error (e.g. invalid_grant for a used code)."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
+from services.identity.domain.franceconnect import FranceConnectSession, LoginAttempt
+from services.identity.domain.kyc import Outcome, VerificationSession, WebhookEvent
+from services.identity.domain.players import KycStatus, Limits, Player, VerifiedIdentity
 
 
 class OidcTransport(Protocol):
@@ -96,3 +72,54 @@ class Announcer(Protocol):
     async def kyc_status_changed(self, player: Player, now: datetime) -> None: ...
 
     async def limits_changed(self, player_id: str, limits: Limits, now: datetime) -> None: ...
+
+
+class ExclusionRegister(Protocol):
+    """The national register of excluded players (ANJ), or a stand-in."""
+
+    def is_excluded(self, identity: VerifiedIdentity) -> bool: ...
+
+
+class Counter(Protocol):
+    async def count(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Calls counted under `key` in the current window (this one included) and the seconds
+        until that window ends."""
+        ...
+
+
+class KycProvider(Protocol):
+    name: str
+
+    async def create_session(self, player_id: str) -> VerificationSession: ...
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], raw_body: bytes, now: datetime
+    ) -> WebhookEvent:
+        """The event, once its signature and timestamp check out; Unauthenticated otherwise."""
+        ...
+
+    async def fetch_outcome(self, session_id: str) -> Outcome: ...
+
+
+class KycStore(Protocol):
+    async def create_provisional(self, display_name: str, now: datetime) -> Player: ...
+
+    async def save_verification(self, player_id: str, provider: str, session_id: str) -> None: ...
+
+    async def player_for_session(self, provider: str, session_id: str) -> str | None: ...
+
+    async def first_delivery(self, provider: str, event_id: str, now: datetime) -> bool:
+        """True the first time this event id is recorded; False for a redelivery."""
+        ...
+
+    async def forget_delivery(self, provider: str, event_id: str) -> None:
+        """Lets a redelivery be handled again (we could not act on this one)."""
+        ...
+
+    async def set_status(self, player_id: str, status: KycStatus, now: datetime) -> Player: ...
+
+    async def verify_player(
+        self, player_id: str, identity: VerifiedIdentity, method: str, now: datetime
+    ) -> Player: ...
+
+    async def get(self, player_id: str) -> Player | None: ...

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
 
 from google.protobuf.duration_pb2 import Duration
 from google.rpc import error_details_pb2
 
 from service_runtime.errors import ResourceExhausted
+from services.identity.domain.ports import Counter
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,6 @@ class Quota:
     action: str  # "signin", "register"
     limit: int  # calls per window; 0: unlimited
     window_seconds: int
-
-
-class Counter(Protocol):
-    async def count(self, key: str, window_seconds: int) -> tuple[int, float]:
-        """Calls counted under `key` in the current window (this one included) and the seconds
-        until that window ends."""
-        ...
 
 
 class Throttle:

@@ -15,6 +15,7 @@ from services.identity.domain.franceconnect import (
     Callback,
     CompletedLogin,
     FranceConnectConfig,
+    ProviderRefused,
     authorization_url,
     check_callback,
     check_callback_state,
@@ -34,17 +35,16 @@ from services.identity.domain.franceconnect import (
     token_request,
 )
 from services.identity.domain.players import (
-    ExclusionRegister,
     KycMethod,
     admit,
     identity_from_claims,
 )
 from services.identity.domain.ports import (
     Announcer,
+    ExclusionRegister,
     LoginStore,
     OidcTransport,
     PlayerStore,
-    ProviderRefused,
 )
 
 

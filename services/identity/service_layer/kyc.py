@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.identity.domain.kyc import (
-    KycProvider,
-    KycStore,
     Verdict,
     VerificationSession,
     WebhookResult,
@@ -22,13 +20,12 @@ from services.identity.domain.kyc import (
     webhook_headers,
 )
 from services.identity.domain.players import (
-    ExclusionRegister,
     KycMethod,
     KycStatus,
     Player,
     check_player_id,
 )
-from services.identity.domain.ports import Announcer
+from services.identity.domain.ports import Announcer, ExclusionRegister, KycProvider, KycStore
 
 
 class PaidKyc:

@@ -16,44 +16,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from services.identity.domain.players import (
     SHORTEST_MONTH,
-    ExclusionRegister,
-    KycStatus,
     Player,
     VerifiedIdentity,
     lapse,
 )
-from services.identity.domain.ports import Announcer
+from services.identity.domain.ports import Announcer, ExclusionRegister
+from services.identity.service_layer.ports import SweepStore
 
 log = logging.getLogger(__name__)
-
-
-class SweepStore(Protocol):
-    async def verified_players(
-        self, after: str | None, limit: int
-    ) -> list[tuple[Player, VerifiedIdentity]]:
-        """Players with a verified identity not yet marked register-excluded, by player_id
-        after `after`."""
-        ...
-
-    async def mark_register_excluded(self, player_id: str, now: datetime) -> Player | None:
-        """The player, newly marked; None when already marked."""
-        ...
-
-    async def lapse_candidates(self, created_before: datetime) -> list[Player]:
-        """Provisional or pending players created before, whose closure is not announced."""
-        ...
-
-    async def claim_lapse(self, player_id: str, status: KycStatus) -> bool:
-        """Records `status` as announced; False when it (or a later lapse) already was."""
-        ...
-
-    async def release_lapse(self, player_id: str, status: KycStatus) -> None:
-        """Undoes a claim whose announcement failed, so that the next sweep retries it."""
-        ...
 
 
 @dataclass(frozen=True)

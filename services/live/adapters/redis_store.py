@@ -190,7 +190,7 @@ class RedisLiveStore:
         elif plan.due == Due.DROP:
             await pipe.zrem(self._due_key, fixture_id)
 
-    # ---- repricing (services.live.domain.repricing.RepricingStore) ---------------------------
+    # ---- repricing (services.live.domain.ports.RepricingStore) ---------------------------
 
     async def due(self, now: float, limit: int) -> list[str]:
         found = await self.client.zrangebyscore(self._due_key, "-inf", now, start=0, num=limit)

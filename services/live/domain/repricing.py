@@ -40,7 +40,6 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
@@ -290,36 +289,6 @@ def plan_completion(
         fields["target_fixture"] = completion.target.fixture.SerializeToString(deterministic=True)
         fields["snapshot_hash"] = completion.target.snapshot_hash.encode()
     return CompletionPlan(0 if stale else completion.next_due, tuple(publications), fields)
-
-
-class RepricingStore(Protocol):
-    """What the repricer needs from shared storage (the Redis adapter implements it)."""
-
-    async def due(self, now: float, limit: int) -> list[str]: ...
-
-    async def view(self, fixture_id: str) -> FixtureView | None: ...
-
-    async def acquire(self, fixture_id: str, owner: str, seconds: float) -> bool: ...
-
-    async def release(self, fixture_id: str, owner: str) -> None: ...
-
-    async def unschedule(self, fixture_id: str) -> None: ...
-
-    async def complete(self, completion: Completion) -> bool:
-        """Applies the completion if the fixture is still at its sequence; False otherwise."""
-        ...
-
-
-class PricingGateway(Protocol):
-    """The consensus gateway as the repricer sees it."""
-
-    async def resolve(
-        self, fixture_id: str, sport: int, announced: sport_pb2.Fixture | None
-    ) -> PricingTarget: ...
-
-    async def quote(
-        self, target: PricingTarget, state: game_state_pb2.GameState
-    ) -> market_pb2.QuoteSet: ...
 
 
 def reprice_completion(

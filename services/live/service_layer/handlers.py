@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
 from service_runtime.errors import NotFound, Unimplemented
 from services.live.domain.game import DEFAULT_BEST_OF_SETS, LiveGame, check_operator_can_stop
@@ -19,31 +18,12 @@ from services.live.service_layer.commands import (
     SendFeedHeartbeat,
     SuspendFixture,
 )
+from services.live.service_layer.ports import FeedLiveness, Reprices
 
 log = logging.getLogger(__name__)
 
 # Liveness counts per feed; a feed that does not name itself is this one.
 UNNAMED_SOURCE = "unnamed"
-
-
-class FeedLiveness(Protocol):
-    """Feeds' and fixtures' liveness (services/live/adapters/redis_liveness.py)."""
-
-    deadline_seconds: float
-
-    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
-        """Marks the feed and fixtures heard from now; returns the fixtures it brings back."""
-        ...
-
-    async def hold(self, fixture_id: str, held: bool) -> bool:
-        """Sets or clears the operator's stop; True if that changed anything."""
-        ...
-
-
-class Reprices(Protocol):
-    """The in-play repricer (services/live/service_layer/repricing.py): told a fixture moved."""
-
-    def poke(self, fixture_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""What the stream service needs besides the domain: the journal, the stream registry and the
-producers' liveness, as ports (services/live/adapters/redis_journal.py and redis_liveness.py
-implement them on Redis; app.py plugs them in)."""
+"""What only the service layer's orchestration needs besides the domain's ports: the journal,
+the stream registry and the producers' liveness (streams.py), feeds' and fixtures' liveness and
+the repricer (handlers.py), as ports (services/live/adapters/redis_journal.py and
+redis_liveness.py implement them on Redis; app.py plugs them in)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,23 @@ class ProducerSeen(Protocol):
 
 class Producers(Protocol):
     async def producers(self) -> Sequence[ProducerSeen]: ...
+
+
+class FeedLiveness(Protocol):
+    """Feeds' and fixtures' liveness (services/live/adapters/redis_liveness.py)."""
+
+    deadline_seconds: float
+
+    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
+        """Marks the feed and fixtures heard from now; returns the fixtures it brings back."""
+        ...
+
+    async def hold(self, fixture_id: str, held: bool) -> bool:
+        """Sets or clears the operator's stop; True if that changed anything."""
+        ...
+
+
+class Reprices(Protocol):
+    """The in-play repricer (services/live/service_layer/repricing.py): told a fixture moved."""
+
+    def poke(self, fixture_id: str) -> None: ...

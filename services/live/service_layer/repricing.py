@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from betmesh.common.v1 import market_pb2
 
 from services.live.domain.game import MatchStatus
+from services.live.domain.ports import PricingGateway, RepricingStore
 from services.live.domain.repricing import (
     Cadence,
     PricingFailed,
-    PricingGateway,
-    RepricingStore,
     project_clock,
     reprice_completion,
 )

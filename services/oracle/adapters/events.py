@@ -7,7 +7,7 @@ from betmesh.oracle.v1 import oracle_service_pb2 as pb
 
 from service_runtime.events import EventPublisher, Topic
 from services.oracle.domain.results import ResultRecord
-from services.oracle.service_layer.publishing import FinalNotice
+from services.oracle.service_layer.ports import FinalNotice
 
 
 def result_validated(record: ResultRecord) -> events_pb2.EventEnvelope:

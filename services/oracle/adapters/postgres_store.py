@@ -17,9 +17,10 @@ from service_runtime.digest import canonical_bytes
 from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.tables import corrections, observations, publications, results
 from services.oracle.domain.agreement import outcome_key
+from services.oracle.domain.ports import Change
 from services.oracle.domain.reports import fixture_key
 from services.oracle.domain.results import VALIDATED as VALIDATED_STATES
-from services.oracle.domain.results import Change, PublicationView, ResultRecord
+from services.oracle.domain.results import PublicationView, ResultRecord
 
 _STATE_PREFIX = "VALIDATION_STATE_"
 

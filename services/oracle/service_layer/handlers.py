@@ -13,10 +13,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from service_runtime.errors import FailedPrecondition, NotFound
 from services.oracle.domain.agreement import normalise_observation
+from services.oracle.domain.ports import ResultEvents, ResultStore
 from services.oracle.domain.results import (
-    ResultEvents,
     ResultRecord,
-    ResultStore,
     announced_now,
     check_fixture_id,
     check_publication_retry,

@@ -1,5 +1,5 @@
-"""Model snapshots: canonical bytes, content hash, verification, and the ports they are kept
-and fetched through (fetching by hash: services/quotes/service_layer/snapshots.py).
+"""Model snapshots: canonical bytes, content hash, verification (the ports they are kept and
+fetched through: domain/ports.py; fetching by hash: services/quotes/service_layer/snapshots.py).
 
 A snapshot is named by "sha256:" + hex of its canonical bytes (deterministic serialisation with
 the free-order lists sorted). A replica prices only from a snapshot whose bytes it has checked
@@ -10,7 +10,6 @@ blob that does not hash to the name (or is not in canonical form) is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
@@ -50,32 +49,6 @@ class StoredSnapshot:
     def of(cls, snapshot: snapshot_pb2.ModelSnapshot) -> StoredSnapshot:
         data = snapshot_bytes(snapshot)
         return cls(digest_bytes(data), snapshot.sport, snapshot.model, data)
-
-
-class SnapshotStore(Protocol):
-    """Where snapshots live (PostgreSQL in a mesh, services/quotes/adapters/postgres_store.py;
-    memory without a database, adapters/memory_store.py). Synchronous: the resolver runs it in a
-    worker thread."""
-
-    def save(self, snapshot: StoredSnapshot) -> None:
-        """Idempotent: saving a hash already stored keeps the first record (and its age)."""
-        ...
-
-    def load(self, snapshot_hash: str) -> bytes | None: ...
-
-    def newest(
-        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
-    ) -> list[StoredSnapshot]:
-        """Newest first (then by hash); sport 0 means every sport."""
-        ...
-
-
-class SnapshotPeer(Protocol):
-    """Another replica that may hold a snapshot (GetModelSnapshot)."""
-
-    name: str
-
-    async def fetch(self, snapshot_hash: str) -> bytes | None: ...
 
 
 class SnapshotRefused(Exception):

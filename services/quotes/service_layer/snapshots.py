@@ -12,10 +12,9 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
 from service_runtime.errors import FailedPrecondition
+from services.quotes.domain.ports import SnapshotPeer, SnapshotStore
 from services.quotes.domain.snapshots import (
-    SnapshotPeer,
     SnapshotRefused,
-    SnapshotStore,
     StoredSnapshot,
     check_hash,
     verify,

@@ -121,7 +121,7 @@ def annotate(variables: list[Variable], comments: dict[str, dict[str, str]]) -> 
 
 
 def record(read: Callable[[dict[str, str]], Any]) -> list[Variable]:
-    from service_runtime import settings
+    from service_runtime import env as settings
 
     found: dict[str, Variable] = {}
     original = settings.Env._get

@@ -24,15 +24,13 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 
+from service_runtime.env import Env
 from service_runtime.errors import InvalidArgument, NotFound, bounded
 from service_runtime.telemetry import meter
-
-if TYPE_CHECKING:
-    from service_runtime.settings import Env
 
 log = logging.getLogger(__name__)
 

@@ -7,75 +7,15 @@ naming every offending variable at once, so a misconfigured pod dies with one cl
 
 from __future__ import annotations
 
-import builtins
-import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
+from service_runtime.env import Env, SettingsError
 from service_runtime.shedding import SheddingSettings
 from service_runtime.tls import TlsSettings
 
-T = TypeVar("T")
-
-
-class SettingsError(RuntimeError):
-    pass
-
-
-_MISSING = object()
-
-
-@dataclass
-class Env:
-    """Reads `PREFIX + NAME` variables and collects every problem before failing."""
-
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    prefix: str = "BETMESH_"
-    problems: list[str] = field(default_factory=list)
-
-    def _get(self, name: str, default: object, parse: Callable[[str], T], kind: str) -> T:
-        key = self.prefix + name
-        raw = self.environ.get(key)
-        if raw is None or raw == "":
-            if default is _MISSING:
-                self.problems.append(f"{key} is required")
-                return parse("0") if kind == "int" else None  # type: ignore[return-value]
-            return default  # type: ignore[return-value]
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            self.problems.append(f"{key}={raw!r} is not a valid {kind}: {exc}")
-            return default if default is not _MISSING else None  # type: ignore[return-value]
-
-    def str(self, name: builtins.str, default: object = _MISSING) -> builtins.str:
-        return self._get(name, default, lambda v: v, "string")
-
-    def int(self, name: builtins.str, default: object = _MISSING) -> builtins.int:
-        return self._get(name, default, builtins.int, "int")
-
-    def float(self, name: builtins.str, default: object = _MISSING) -> builtins.float:
-        return self._get(name, default, builtins.float, "float")
-
-    def bool(self, name: builtins.str, default: object = _MISSING) -> builtins.bool:
-        def parse(v: builtins.str) -> builtins.bool:
-            lowered = v.strip().lower()
-            if lowered in {"1", "true", "yes", "on"}:
-                return True
-            if lowered in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError("expected true/false")
-
-        return self._get(name, default, parse, "boolean")
-
-    def list(self, name: builtins.str, default: object = _MISSING) -> builtins.list[builtins.str]:
-        return self._get(
-            name, default, lambda v: [p.strip() for p in v.split(",") if p.strip()], "list"
-        )
-
-    def check(self) -> None:
-        if self.problems:
-            raise SettingsError("invalid configuration: " + "; ".join(self.problems))
+# Env and SettingsError live in env.py (which tls.py and shedding.py read settings with, so
+# none of them imports this module); services keep importing them from here.
+__all__ = ["ClientSettings", "Env", "ServerSettings", "SettingsError"]
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,13 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
+from service_runtime.env import Env
 from service_runtime.errors import DeadlineExceeded, ResourceExhausted
-
-if TYPE_CHECKING:
-    from service_runtime.settings import Env
 
 log = logging.getLogger(__name__)
 

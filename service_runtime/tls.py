@@ -22,14 +22,11 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 
+from service_runtime.env import Env
 from service_runtime.errors import PermissionDenied, Unauthenticated
-
-if TYPE_CHECKING:
-    from service_runtime.settings import Env
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +133,6 @@ def client_settings() -> TlsSettings:
     """This process's TLS settings for its channels (read once from the environment)."""
     global _client  # noqa: PLW0603 - one per process, like the channels themselves
     if _client is None:
-        from service_runtime.settings import Env
-
         env = Env()
         _client = TlsSettings.read(env)
         env.check()

@@ -5,6 +5,8 @@ Read from the source (imports as written), so it runs without any of them instal
 from __future__ import annotations
 
 import ast
+import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,92 @@ def test_ports_live_in_ports_modules_and_hold_no_code(service: str) -> None:
                 ]
     assert misplaced == []
     assert coded == []
+
+
+# Where import cycles are looked for. An import inside a function or under TYPE_CHECKING is how
+# a cycle hides (settings.py and tls.py once imported each other that way), so those count too:
+# every import under service_runtime/ (the base every process stands on), every import but
+# TYPE_CHECKING ones elsewhere (a cycle of annotations only never runs).
+CYCLE_PACKAGES = ("service_runtime", "services", "gateway", "launcher")
+STRICT_PACKAGES = ("service_runtime",)
+
+
+def _module_files() -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for package in CYCLE_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return files
+
+
+def _imported(path: Path, known: Collection[str], strict: bool) -> set[str]:
+    """The modules of `known` that `path` imports, at any depth of its code."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if (
+                not strict
+                and isinstance(child, ast.If)
+                and "TYPE_CHECKING" in ast.unparse(child.test)
+            ):
+                for statement in child.orelse:
+                    visit(statement)
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                for alias in child.names:
+                    # `from package import module` needs the module; the package is already
+                    # being imported when one of its modules does this.
+                    submodule = f"{child.module}.{alias.name}"
+                    found.add(submodule if submodule in known else child.module)
+            visit(child)
+
+    visit(ast.parse(path.read_text(), str(path)))
+    return found & set(known)
+
+
+def import_cycles() -> list[list[str]]:
+    files = _module_files()
+    graph = {
+        module: sorted(_imported(path, files, module.split(".")[0] in STRICT_PACKAGES) - {module})
+        for module, path in files.items()
+    }
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+    for start in sorted(graph):
+        # Depth-first from each module; a path back to a module on it is a cycle.
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            module, path = stack.pop()
+            for target in graph[module]:
+                if target == start:
+                    cycles.append([*path, start])
+                elif target not in seen and target not in done:
+                    seen.add(target)
+                    stack.append((target, [*path, target]))
+        done.add(start)
+    return cycles
+
+
+def test_no_import_cycles() -> None:
+    assert import_cycles() == []
+
+
+def test_the_cycle_check_sees_imports_inside_functions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check itself: a cycle closed by an import inside a function is found."""
+    package = tmp_path / "service_runtime"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "one.py").write_text("from service_runtime.two import b\n")
+    (package / "two.py").write_text("def b() -> None:\n    from service_runtime.one import a\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "CYCLE_PACKAGES", ("service_runtime",))
+    assert import_cycles() == [
+        ["service_runtime.one", "service_runtime.two", "service_runtime.one"]
+    ]

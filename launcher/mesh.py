@@ -713,8 +713,6 @@ class Mesh:
             "BETMESH_IDENTITY_CLIENTS": json.dumps(clients, separators=(",", ":")),
             "BETMESH_AUTH_MODE": self.config.auth,
             "BETMESH_IDENTITY_ADDRESS": identity.address if identity else "",
-            # One machine: the demo's whole crowd signs up from one address, without the edge.
-            "BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR": "1000",
             # Each address with the engine it must run: the gateway counts engines from this.
             "BETMESH_GATEWAY_REPLICAS": ";".join(
                 f"{sport}="
@@ -737,6 +735,11 @@ class Mesh:
             LAUNCHER_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
         }
+        if self.config.auth == "anonymous":
+            # The demo's crowd signs up from this one address. With tokens it does so as the
+            # operator, whom the per-address quota does not count; without tokens nothing tells
+            # it from a script opening accounts, so the quota is opened up for the local mesh.
+            env["BETMESH_IDENTITY_REGISTRATIONS_PER_HOUR"] = "1000"
         if self.config.otlp_endpoint:
             endpoint = self.config.otlp_endpoint
             if "://" not in endpoint:

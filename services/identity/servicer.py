@@ -190,9 +190,12 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):
     async def RegisterPlayer(
         self, request: pb.RegisterPlayerRequest, context: ServicerContext
     ) -> pb.RegisterPlayerResponse:
-        client = client_address(current_principal.get(), _metadata(context), context.peer())
+        principal = current_principal.get()
+        client = client_address(principal, _metadata(context), context.peer())
         done = await self.handlers.register_player(
-            commands.RegisterPlayer(request.display_name, client)
+            commands.RegisterPlayer(
+                request.display_name, client, principal.role if principal else None
+            )
         )
         return _registered(done)
 

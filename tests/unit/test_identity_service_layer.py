@@ -175,6 +175,19 @@ async def test_a_registration_spends_its_clients_quota_and_gets_a_player_token()
     assert len(r.players.players) == 2
 
 
+async def test_an_operator_opens_accounts_beyond_an_addresss_quota_and_others_do_not() -> None:
+    """The demo's crowd signs up from one address as the operator; a partner's or the edge's
+    token is no licence to open accounts in bulk."""
+    r = rig(registrations=1)
+    for name in ("Ada", "Bob", "Cy"):
+        await r.handlers.register_player(RegisterPlayer(name, "peer:10.0.0.7", "operator"))
+    await r.handlers.register_player(RegisterPlayer("Di", "peer:10.0.0.7"))
+    for role in (None, "partner", "public", "service", "player"):
+        with pytest.raises(ResourceExhausted):
+            await r.handlers.register_player(RegisterPlayer("Ed", "peer:10.0.0.7", role))
+    assert len(r.players.players) == 4
+
+
 async def test_a_player_reads_and_excludes_only_their_own_account() -> None:
     r = rig()
     ada = (await r.handlers.register_player(RegisterPlayer("Ada", "peer:1"))).player

@@ -45,6 +45,8 @@ class CompleteFranceConnectLogout:
 class RegisterPlayer:
     display_name: str
     client: str
+    # The caller's token's role, None without a token.
+    caller_role: str | None = None
 
 
 @dataclass(frozen=True)

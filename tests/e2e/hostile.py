@@ -6,12 +6,14 @@ Two sources, both driven by the message descriptors (nothing per RPC is written 
   fields included, to a bounded depth), the request with that one field set to each of the
   values that broke services before (NUL bytes, huge strings, INT64 extremes, 2^62 stakes,
   out-of-range Timestamps and Durations, undefined enums, bogus page tokens);
+- `plausible`: a request with every field ordinary, as a base for the variants;
 - `messages`: a hypothesis strategy of arbitrary requests of a message type.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -139,6 +141,49 @@ def _many_messages(field: FieldDescriptor) -> Setter:
 
 def _many_strings(field: FieldDescriptor) -> Setter:
     return lambda message: getattr(message, field.name).extend(["s"] * REPEATED_ITEMS)
+
+
+def plausible(message: Message, depth: int = 0) -> Message:
+    """`message` with every field set to an ordinary value (the first member of each oneof, one
+    item per repeated field, times a day ahead), so that a hostile value in one field reaches the
+    checks that run once the others pass, not only the first "field required"."""
+    chosen: set[str] = set()
+    for field in message.DESCRIPTOR.fields:
+        oneof = field.containing_oneof
+        if oneof is not None:
+            if oneof.name in chosen:
+                continue
+            chosen.add(oneof.name)
+        target = field.message_type
+        if target is not None and target.GetOptions().map_entry:
+            continue
+        if target is not None and target.full_name in WELL_KNOWN:
+            seconds = 3_600 if target.full_name.endswith("Duration") else int(time.time()) + 86_400
+            _time_setter(field, seconds, 0)(message)
+            continue
+        if target is not None:
+            if depth < MAX_DEPTH:
+                _nested(field, lambda child: plausible(child, depth + 1))(message)
+            continue
+        value = _ordinary(field)
+        if value is not None:
+            _set(message, field, value)
+    return message
+
+
+def _ordinary(field: FieldDescriptor) -> Any:
+    if field.type == F.TYPE_STRING:
+        return "EUR" if "currency" in field.name else "fx-1" if "fixture" in field.name else "p-1"
+    if field.type == F.TYPE_BYTES:
+        return b"\x01" * 32
+    if field.type == F.TYPE_ENUM:
+        defined = [v.number for v in field.enum_type.values if v.number != 0]
+        return defined[0] if defined else None
+    if field.type == F.TYPE_BOOL:
+        return False
+    if field.type in (F.TYPE_DOUBLE, F.TYPE_FLOAT):
+        return 1.5
+    return 1
 
 
 def hostile_variants(base: Message) -> Iterator[tuple[str, Message]]:

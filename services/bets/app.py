@@ -28,13 +28,16 @@ from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.chain_reader import ChainResultReader
 from services.bets.adapters.chain_results_store import ChainResultStore
-from services.bets.adapters.feeds import Feeds, GatewayPrices, relay_outbox, run_consumer
+from services.bets.adapters.feeds import Feeds, GatewayPrices, OutboxPublisher, run_consumer
 from services.bets.adapters.postgres_bets import (
     PREPARE_PLACE_BET,
     PostgresBetStore,
     placing_engine,
 )
+from services.bets.adapters.postgres_feed_state import PostgresFeedState
 from services.bets.adapters.postgres_ledger import SCHEMA, PostgresLedger
+from services.bets.adapters.postgres_outbox import PostgresOutbox
+from services.bets.adapters.postgres_reports import PostgresReports
 from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
 from services.bets.dead_letter_servicer import DeadLetterServicer
 from services.bets.domain.chain_results import ClaimedResult
@@ -61,9 +64,11 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         settings.database_url, settings.database_pool_size, prepare=[PREPARE_PLACE_BET]
     )
     store = PostgresBetStore(engine, placing, async_placing)
+    reports = PostgresReports(engine)
+    feed_state = PostgresFeedState(engine)
 
     def kyc_status(player_id: str) -> str | None:
-        standing = store.kyc_status(player_id)
+        standing = feed_state.kyc_status(player_id)
         return None if standing is None else standing.kyc_status
 
     wallets = WalletService(
@@ -79,7 +84,7 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         GatewayPrices(channels, settings.gateway_address) if settings.gateway_address else None
     )
     metrics = BetsMetrics(
-        meter("betmesh.bets"), store.return_to_player, settings.currency, store.open_liability
+        meter("betmesh.bets"), reports.return_to_player, settings.currency, reports.open_liability
     )
     settle_from_chain = settings.settle_from == "chain"
     if not settle_from_chain:
@@ -88,10 +93,14 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     async def result_finalised(claimed: ClaimedResult) -> None:
         await service.result_finalised(claimed)
 
-    feeds = Feeds(store, prices, gateway, settings.stake_cap_raise_delay_seconds, result_finalised)
+    feeds = Feeds(
+        feed_state, prices, gateway, settings.stake_cap_raise_delay_seconds, result_finalised
+    )
+    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     service = BetsService(
         wallets,
         store,
+        reports,
         prices,
         settings.rules,
         settings.currency,
@@ -107,9 +116,13 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         if settle_from_chain and settings.chain_rpc_urls
         else None,
         chain_wait_seconds=settings.chain_wait_seconds,
+        # BetSettled and BetsVoided reach the bus only from the outbox.
+        outbox=PostgresOutbox(engine),
+        bus=OutboxPublisher(EventPublisher(redis_client, "betmesh.bets"))
+        if redis_client is not None
+        else None,
     )
     servicer = BetServicer(service)
-    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     # Background work (service_runtime.background): started once the port is open, stopped
     # (cancelled, bounded) before the pools close. What a stopped step was doing is committed or
     # rolled back, and redelivered events are idempotent.
@@ -129,13 +142,10 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
                     stop=consumer.stop,
                 )
             )
-        # BetSettled and BetsVoided reach the bus only from the outbox.
-        publisher = EventPublisher(redis_client, "betmesh.bets")
-
-        async def relay() -> bool:
-            return await relay_outbox(store, publisher) > 0  # more may be queued: again at once
-
-        background.append(every("outbox relay", settings.decision_poll_seconds, relay))
+        # True from a pass: more may be queued, again at once.
+        background.append(
+            every("outbox relay", settings.decision_poll_seconds, service.relay_outbox)
+        )
     # Live bets whose caller did not wait, or whose process died during the delay.
     background.append(
         every(

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
 
-from services.bets.adapters.postgres_bets import PostgresBetStore
+from services.bets.adapters.postgres_reports import PostgresReports
 from tests.integration.test_bets_harness import OPERATOR, Mesh, as_player, eventually, running
 from tests.support.grpc_helpers import rpc_error
 
@@ -45,10 +45,10 @@ async def test_settled_bets_appear_in_the_quarter_by_month_and_kind(
     lose = await mesh.place(p, [(f, f"{f}/MATCH_RESULT", "draw", 34_000)], 2_000)
     assert {win.status, lose.status} == {pb.BET_STATUS_ACCEPTED}
     # What the money dashboard's exposure gauge reads: these bets are open, at stake and liable.
-    store = PostgresBetStore(sa.create_engine(database_url))
-    stakes, liabilities = store.open_liability()
+    reports = PostgresReports(sa.create_engine(database_url))
+    stakes, liabilities = reports.open_liability()
     assert stakes >= 3_000 and liabilities >= 0
-    store.engine.dispose()
+    reports.engine.dispose()
     await mesh.bus.result(f, 2, 0)
 
     async def both_settled() -> bool:

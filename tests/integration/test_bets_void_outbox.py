@@ -23,10 +23,10 @@ from betmesh.events.v1 import events_pb2
 
 from service_runtime.events import Topic, stream_key
 from service_runtime.postgres import migrate
-from services.bets.adapters.postgres_bets import (
+from services.bets.adapters.postgres_outbox import (
     OUTBOX_CLAIM_IDLE_MS,
     OutboxBatch,
-    PostgresBetStore,
+    PostgresOutbox,
 )
 from tests.integration.test_bets_harness import (
     OPERATOR,
@@ -133,11 +133,11 @@ async def test_a_retried_void_replays_its_answer_and_queues_nothing_more(mesh: M
     assert len(await announcements(mesh, f"bets:voided:{key}")) == 1
 
 
-async def claimed(store: PostgresBetStore, timeout: float = 15.0) -> OutboxBatch:
+async def claimed(outbox: PostgresOutbox, timeout: float = 15.0) -> OutboxBatch:
     """A claim, once any other relay's (a live process's) is over."""
     deadline = time.monotonic() + timeout
     while True:
-        batch = await asyncio.to_thread(store.claim_outbox, 10)
+        batch = await asyncio.to_thread(outbox.claim, 10)
         if batch is not None:
             return batch
         assert time.monotonic() < deadline, "the outbox stayed claimed"
@@ -149,20 +149,20 @@ async def test_one_bets_process_at_a_time_relays_the_outbox(mesh: Mesh, database
     # processes relaying at once would both publish every queued event (and out of order): a
     # relay claims the outbox for its batch, the other finds it claimed.
     engine = sa.create_engine(database_url)
-    store = PostgresBetStore(engine)
+    outbox = PostgresOutbox(engine)
     try:
-        first = await claimed(store)
+        first = await claimed(outbox)
         try:
-            assert await asyncio.to_thread(store.claim_outbox, 10) is None
+            assert await asyncio.to_thread(outbox.claim, 10) is None
         finally:
             first.abandon()
         # An abandoned claim (a relay that failed or stopped mid-batch) frees the outbox.
-        (await claimed(store, timeout=1.0)).abandon()
+        (await claimed(outbox, timeout=1.0)).abandon()
         # A relay that freezes holding its claim (never done, never abandoned) loses it:
         # PostgreSQL ends the idle claim, and another relay takes over.
-        frozen = await claimed(store)
-        assert await asyncio.to_thread(store.claim_outbox, 10) is None
-        (await claimed(store, timeout=OUTBOX_CLAIM_IDLE_MS / 1000 + 10)).abandon()
+        frozen = await claimed(outbox)
+        assert await asyncio.to_thread(outbox.claim, 10) is None
+        (await claimed(outbox, timeout=OUTBOX_CLAIM_IDLE_MS / 1000 + 10)).abandon()
         with pytest.raises(sa.exc.DBAPIError):
             frozen.done()
     finally:

@@ -371,3 +371,45 @@ class FakeChainReader:
 
     def evidence(self) -> Evidence:
         return Evidence(self.signers, 1)
+
+
+@dataclass
+class FakeOutbox:
+    """bets.outbox: queued entries, claimed by one relay at a time."""
+
+    queued: list[object] = field(default_factory=list)
+    claimed: bool = False
+    # Another process's relay holds the claim.
+    held_elsewhere: bool = False
+
+    def claim(self, limit: int) -> FakeClaim | None:
+        if self.claimed or self.held_elsewhere:
+            return None
+        self.claimed = True
+        return FakeClaim(self, self.queued[:limit])
+
+
+@dataclass
+class FakeClaim:
+    outbox: FakeOutbox
+    entries: list[object]
+    ended: str = ""
+
+    def done(self) -> None:
+        del self.outbox.queued[: len(self.entries)]
+        self.outbox.claimed, self.ended = False, "done"
+
+    def abandon(self) -> None:
+        self.outbox.claimed, self.ended = False, "abandoned"
+
+
+@dataclass
+class FakeBus:
+    published: list[object] = field(default_factory=list)
+    # Fails the publication of these entries (Redis away).
+    failing: set[object] = field(default_factory=set)
+
+    async def publish(self, entry: object) -> None:
+        if entry in self.failing:
+            raise ConnectionError("the bus is away")
+        self.published.append(entry)

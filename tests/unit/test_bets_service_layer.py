@@ -84,6 +84,7 @@ class World:
         self.service = BetsService(
             wallets,
             self.store,
+            self.store,
             self.book,
             rules,
             "EUR",

@@ -1,9 +1,10 @@
-"""The bets service layer's results, operators' requests and reports on in-memory ports: an
-announced result settles as announced or only once the chain confirms it (chain_recheck.py),
-bet by bet, once per version; voids and rollbacks run once per key; the exposure report's
-fixture figure is the domain's measure. The rules themselves are tested where they live
-(tests/unit/test_bets_settlement.py, test_bets_chain_results.py) and end to end on PostgreSQL
-(tests/integration/test_bets_settlement.py, test_results_from_chain.py)."""
+"""The bets service layer's results, operators' requests, reports and outbox relay on in-memory
+ports: an announced result settles as announced or only once the chain confirms it
+(chain_recheck.py), bet by bet, once per version; voids and rollbacks run once per key; the
+exposure report's fixture figure is the domain's measure; the relay publishes in order, at
+least once. The rules themselves are tested where they live (tests/unit/test_bets_settlement.py,
+test_bets_chain_results.py) and end to end on PostgreSQL (tests/integration/test_bets_settlement.py,
+test_results_from_chain.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from services.bets.service_layer import commands
 from services.bets.service_layer.handlers import BetsService
 from tests.unit.bets_fakes import (
     FakeBetStore,
+    FakeBus,
     FakeChainReader,
     FakeChainResults,
     FakeClock,
     FakeLedger,
+    FakeOutbox,
     FakePayments,
 )
 from tests.unit.test_bets_service_layer import PLAYER, place, quotes
@@ -42,8 +45,11 @@ class World:
         self.book = PriceBook()
         self.results = FakeChainResults(now=self.clock())
         self.reader = FakeChainReader()
+        self.outbox = FakeOutbox()
+        self.bus = FakeBus()
         self.service = BetsService(
             WalletService(FakeLedger(), FakePayments(), "EUR", 1_000_000),
+            self.store,
             self.store,
             self.book,
             BetRules(),
@@ -52,6 +58,8 @@ class World:
             settle_from_chain=chain,
             chain_reader=self.reader,
             chain_wait_seconds=wait_bound_seconds,
+            outbox=self.outbox,
+            bus=self.bus,
             clock=self.clock,
         )
 
@@ -223,3 +231,33 @@ async def test_expired_offers_are_purged_after_their_retention() -> None:
     world.clock.advance(5 + 60 + 1)
     await world.service.purge_offers()
     assert world.store.offers == {}
+
+
+async def test_the_relay_publishes_queued_events_in_order_then_forgets_them() -> None:
+    world = World()
+    world.outbox.queued = ["e1", "e2", "e3"]
+    assert await world.service.relay_outbox() is True
+    assert world.bus.published == ["e1", "e2", "e3"] and world.outbox.queued == []
+    # Nothing queued: nothing to do, and no pass at once.
+    assert await world.service.relay_outbox() is False
+
+
+async def test_a_relay_that_fails_leaves_the_events_for_the_next_pass() -> None:
+    world = World()
+    world.outbox.queued = ["e1", "e2"]
+    world.bus.failing = {"e2"}
+    with pytest.raises(ConnectionError):
+        await world.service.relay_outbox()
+    # The claim is given up: the next pass publishes both again (consumers de-duplicate).
+    assert world.outbox.queued == ["e1", "e2"] and not world.outbox.claimed
+    world.bus.failing = set()
+    assert await world.service.relay_outbox() is True
+    assert world.bus.published == ["e1", "e1", "e2"]
+
+
+async def test_a_relay_finding_the_outbox_claimed_elsewhere_publishes_nothing() -> None:
+    world = World()
+    world.outbox.queued = ["e1"]
+    world.outbox.held_elsewhere = True
+    assert await world.service.relay_outbox() is False
+    assert world.bus.published == []

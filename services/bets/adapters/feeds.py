@@ -28,7 +28,8 @@ from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
-from services.bets.adapters.postgres_bets import OutboxEntry, PostgresBetStore
+from services.bets.adapters.postgres_feed_state import PostgresFeedState
+from services.bets.adapters.postgres_outbox import OutboxEntry
 from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.model import (
     FixtureQuotes,
@@ -171,7 +172,7 @@ class Feeds:
 
     def __init__(
         self,
-        store: PostgresBetStore,
+        store: PostgresFeedState,
         prices: PriceBook,
         gateway: GatewayPrices | None,
         stake_cap_raise_delay_seconds: float,
@@ -330,28 +331,21 @@ async def run_consumer(consumer: EventConsumer) -> None:
             await asyncio.sleep(0.1)
 
 
-async def relay_outbox(store: PostgresBetStore, publisher: EventPublisher) -> int:
-    """Publishes queued events (BetSettled, BetsVoided) in the order they were queued, then
-    forgets them; one bets process at a time relays (the others find the outbox claimed). At
-    least once: a crash between publishing and forgetting publishes them again, with the same
-    event ids, which consumers de-duplicate."""
-    batch = await asyncio.to_thread(store.claim_outbox, 200)
-    if batch is None:
-        return 0
-    try:
-        for entry in batch.entries:
-            # Published in the trace of the call that queued it (the operator's VoidBets).
-            token = otel_context.attach(extract_context(entry.trace_context))
-            try:
-                await publisher.publish(entry.topic, _envelope(entry))
-            finally:
-                otel_context.detach(token)
-    except BaseException:
-        # Rolled back on the spot (no await): a cancelled relay must not keep the claim.
-        batch.abandon()
-        raise
-    await asyncio.to_thread(batch.done)
-    return len(batch.entries)
+class OutboxPublisher:
+    """Puts an outbox entry (adapters/postgres_outbox.py) on the bus, in the trace of the call
+    that queued it (the operator's VoidBets); the relay's pass is the service layer's
+    (`BetsService.relay_outbox`)."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self.publisher = publisher
+
+    async def publish(self, entry: object) -> None:
+        assert isinstance(entry, OutboxEntry)
+        token = otel_context.attach(extract_context(entry.trace_context))
+        try:
+            await self.publisher.publish(entry.topic, _envelope(entry))
+        finally:
+            otel_context.detach(token)
 
 
 def _envelope(entry: OutboxEntry) -> events_pb2.EventEnvelope:

@@ -1,4 +1,8 @@
-"""Bets on PostgreSQL (schema "bets"). Blocking: call from worker threads."""
+"""Bets on PostgreSQL (schema "bets"): a bet's row, placing (one statement, `bets.place_bet`,
+awaited or in a worker thread), the unit of work settlement, voids and cash-outs run in
+(`PostgresBetSession`), and the reads of bets. Blocking except `place_async`: call from worker
+threads. Reports: postgres_reports.py; what the event consumers keep: postgres_feed_state.py;
+the outbox's relay side: postgres_outbox.py."""
 
 from __future__ import annotations
 
@@ -7,24 +11,20 @@ import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from betmesh.events.v1 import events_pb2
-from google.protobuf import timestamp_pb2
 from sqlalchemy.engine import Connection, Engine
 
 from service_runtime.events import Topic
 from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
+from services.bets.adapters.postgres_outbox import voided_envelope
 from services.bets.domain.bet_ports import (
-    MarketExposureRow,
     Placed,
     PlacementRules,
-    ReturnToPlayer,
     SettledNotice,
     VoidedNotice,
 )
@@ -37,11 +37,8 @@ from services.bets.domain.model import (
     Leg,
     OddsAcceptance,
     Outcome,
-    PlayerStanding,
     Rejection,
 )
-from services.bets.domain.ports import SevenDayCap
-from services.bets.domain.statement import StatementRow
 
 _BET_COLUMNS = (
     "bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message, live,"
@@ -217,100 +214,6 @@ _UPDATE_BET = sa.text(
     " decided_at = :decided_at, decide_after = :decide_after, settled_at = :settled_at,"
     " legs = CAST(:legs AS jsonb) WHERE bet_id = :bet_id"
 )
-
-
-# (cap, raise waiting, when the raise applies, when identity said it) per kind of cap.
-_STAKE_CAP = (
-    "stake_cap_minor",
-    "pending_stake_cap_minor",
-    "pending_stake_cap_effective_at",
-    "limits_said_at",
-)
-_DEPOSIT_CAP = (
-    "deposit_cap_minor",
-    "pending_deposit_cap_minor",
-    "pending_deposit_cap_effective_at",
-    "deposit_limits_said_at",
-)
-
-
-def _player(row: Any) -> PlayerStanding:
-    return PlayerStanding(
-        player_id=row.player_id,
-        kyc_status=row.kyc_status,
-        of_age=row.of_age,
-        excluded=row.excluded,
-        provisional_since=row.provisional_since,
-        stake_cap_minor=row.stake_cap_minor,
-        pending_stake_cap_minor=row.pending_stake_cap_minor,
-        pending_stake_cap_effective_at=row.pending_stake_cap_effective_at,
-    )
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    """One queued event: a settlement notice (its columns), or any topic's encoded envelope."""
-
-    event_id: str
-    topic: Topic
-    envelope: bytes | None
-    settled: SettledNotice | None
-    # traceparent/tracestate of the span that queued it, so the event stays in its trace.
-    trace_context: dict[str, str]
-
-
-# How long a relay may sit on a claimed batch between statements (publishing 200 events to
-# Redis takes milliseconds): past it PostgreSQL ends the claim and another relay takes over.
-OUTBOX_CLAIM_IDLE_MS = 5_000
-
-
-class OutboxBatch:
-    """Claimed outbox entries: the claim (a transaction holding the relay's lock) ends with
-    `done` (forgotten: published) or `abandon` (left queued for the next relay)."""
-
-    def __init__(
-        self, entries: list[OutboxEntry], connection: Connection, transaction: Any
-    ) -> None:
-        self.entries = entries
-        self._connection = connection
-        self._transaction = transaction
-
-    def done(self) -> None:
-        try:
-            if self.entries:
-                self._connection.execute(
-                    sa.text("DELETE FROM bets.outbox WHERE event_id = ANY(:e)"),
-                    {"e": [e.event_id for e in self.entries]},
-                )
-            self._transaction.commit()
-        finally:
-            self._connection.close()
-
-    def abandon(self) -> None:
-        try:
-            self._transaction.rollback()
-        finally:
-            self._connection.close()
-
-
-def _stamp(when: datetime) -> timestamp_pb2.Timestamp:
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(when)
-    return out
-
-
-def voided_envelope(notice: VoidedNotice) -> events_pb2.EventEnvelope:
-    """Id and time fixed when queued: every publication of it is the same event."""
-    voided = events_pb2.BetsVoided(
-        fixture_id=notice.fixture_id, market_ids=notice.market_ids, reason=notice.reason
-    )
-    if notice.placed_after is not None:
-        voided.placed_after.CopyFrom(_stamp(notice.placed_after))
-    if notice.placed_before is not None:
-        voided.placed_before.CopyFrom(_stamp(notice.placed_before))
-    return events_pb2.EventEnvelope(
-        event_id=notice.event_id, occurred_at=_stamp(notice.voided_at), bets_voided=voided
-    )
 
 
 class PostgresBetSession(PostgresLedgerSession):
@@ -613,73 +516,6 @@ class PostgresBetStore:
                 )
             ]
 
-    def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.text(
-                    # Partial cash-outs count as what they are: stake closed, money paid.
-                    "SELECT coalesce(sum(stake_minor + cashed_out_stake_minor), 0) AS stakes,"
-                    " coalesce(sum(payout_minor + cashed_out_minor), 0) AS payouts,"
-                    " count(*) AS n FROM bets.bets"
-                    " WHERE settled_at >= :a AND settled_at < :b AND status <> 'VOID'"
-                ),
-                {"a": start, "b": end},
-            ).one()
-        return ReturnToPlayer(int(row.stakes), int(row.payouts), int(row.n))
-
-    def open_liability(self) -> tuple[int, int]:
-        """(stakes, summed liabilities) of the bets still open, as if every one won: an upper
-        bound of the book's risk, not the worst-case loss place_bet limits (domain/exposure.py)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.text(
-                    "SELECT coalesce(sum(stake_minor), 0) AS stakes,"
-                    " coalesce(sum(liability_minor), 0) AS liabilities FROM bets.bets"
-                    " WHERE status IN ('PENDING', 'ACCEPTED')"
-                )
-            ).one()
-        return int(row.stakes), int(row.liabilities)
-
-    def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    # The same figures as return_to_player, per month (UTC) and live or not.
-                    "SELECT date_trunc('month', settled_at AT TIME ZONE 'UTC') AS month, live,"
-                    " coalesce(sum(stake_minor + cashed_out_stake_minor), 0) AS stakes,"
-                    " coalesce(sum(payout_minor + cashed_out_minor), 0) AS payouts,"
-                    " count(*) AS n, count(DISTINCT player_id) AS players FROM bets.bets"
-                    " WHERE settled_at >= :a AND settled_at < :b AND status <> 'VOID'"
-                    " GROUP BY 1, 2 ORDER BY 1, 2"
-                ),
-                {"a": start, "b": end},
-            ).all()
-        return [
-            StatementRow(
-                row.month.replace(tzinfo=UTC),
-                bool(row.live),
-                int(row.stakes),
-                int(row.payouts),
-                int(row.n),
-                int(row.players),
-            )
-            for row in rows
-        ]
-
-    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
-        # Each market's worst selection: the per-market measure place_bet limits
-        # (services/bets/domain/exposure.py says both measures).
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT market_id, max(liability_minor) AS worst, sum(stakes_minor) AS stakes"
-                    " FROM bets.selection_exposure WHERE fixture_id = :f"
-                    " GROUP BY market_id ORDER BY market_id"
-                ),
-                {"f": fixture_id},
-            ).all()
-        return [MarketExposureRow(r.market_id, int(r.worst), int(r.stakes)) for r in rows]
-
     def purge_offers(self, expired_before: datetime, batch: int = 1_000) -> int:
         """Deletes offers that expired before the time given, in short transactions."""
         purged = 0
@@ -695,185 +531,3 @@ class PostgresBetStore:
             purged += deleted
             if deleted < batch:
                 return purged
-
-    # ---- what the event consumers keep -------------------------------------------------
-
-    def save_game(self, fixture_id: str, game: GameSnapshot) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO bets.game_states VALUES (:f, :q, :h, :a, :hr, :ar)"
-                    " ON CONFLICT (fixture_id) DO UPDATE SET event_sequence = :q,"
-                    " home_score = :h, away_score = :a, home_red_cards = :hr,"
-                    " away_red_cards = :ar WHERE game_states.event_sequence < :q"
-                ),
-                {
-                    "f": fixture_id,
-                    "q": game.event_sequence,
-                    "h": game.home_score,
-                    "a": game.away_score,
-                    "hr": game.home_red_cards,
-                    "ar": game.away_red_cards,
-                },
-            )
-
-    def save_status(
-        self, fixture_id: str, market_ids: list[str], status: str, sequence: int, said_at: datetime
-    ) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO bets.market_status VALUES (:f, :m, :s, :q, :t)"
-                    " ON CONFLICT (fixture_id, market_id) DO UPDATE SET status = :s,"
-                    " event_sequence = :q, said_at = :t"
-                    " WHERE (market_status.event_sequence, market_status.said_at) <= (:q, :t)"
-                ),
-                [
-                    {"f": fixture_id, "m": m, "s": status, "q": sequence, "t": said_at}
-                    for m in (market_ids or [""])
-                ],
-            )
-
-    def statuses(self) -> list[tuple[str, str, str, int, datetime]]:
-        with self.engine.connect() as connection:
-            return [
-                (r.fixture_id, r.market_id, r.status, r.event_sequence, r.said_at)
-                for r in connection.execute(sa.text("SELECT * FROM bets.market_status"))
-            ]
-
-    def save_kyc(
-        self, player_id: str, status: str, of_age: bool, excluded: bool, said_at: datetime
-    ) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO bets.players (player_id, kyc_status, of_age, excluded,"
-                    " provisional_since, kyc_said_at) VALUES (:p, :s, :o, :x, :t, :t)"
-                    " ON CONFLICT (player_id) DO UPDATE SET kyc_status = :s, of_age = :o,"
-                    " excluded = :x, kyc_said_at = :t,"
-                    " provisional_since = coalesce(players.provisional_since, :t)"
-                    " WHERE players.kyc_said_at IS NULL OR players.kyc_said_at <= :t"
-                ),
-                {"p": player_id, "s": status, "o": of_age, "x": excluded, "t": said_at},
-            )
-
-    def save_stake_cap(
-        self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        self._save_cap(_STAKE_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds)
-
-    def save_deposit_cap(
-        self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        self._save_cap(
-            _DEPOSIT_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds
-        )
-
-    def _save_cap(
-        self,
-        columns: tuple[str, str, str, str],
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        """Records what identity said, as the domain decides (SevenDayCap.changed)."""
-        cap_column, pending_column, at_column, said_column = columns
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text("INSERT INTO bets.players (player_id) VALUES (:p) ON CONFLICT DO NOTHING"),
-                {"p": player_id},
-            )
-            row = connection.execute(
-                sa.text(
-                    f"SELECT {cap_column}, {pending_column}, {at_column}, {said_column}"
-                    " FROM bets.players WHERE player_id = :p FOR UPDATE"
-                ),
-                {"p": player_id},
-            ).one()
-            cap, pending, pending_at, said = row
-            if said is not None and said > said_at:
-                return
-            after = SevenDayCap(cap, pending, pending_at).changed(
-                cap_minor, effective_at, said_at, timedelta(seconds=raise_delay_seconds)
-            )
-            params: dict[str, Any] = {
-                "p": player_id,
-                "t": said_at,
-                "cap": after.cap_minor,
-                "pending": after.pending_cap_minor,
-                "at": after.pending_effective_at,
-            }
-            connection.execute(
-                sa.text(
-                    f"UPDATE bets.players SET {cap_column} = :cap, {pending_column} = :pending,"
-                    f" {at_column} = :at, {said_column} = :t WHERE player_id = :p"
-                ),
-                params,
-            )
-
-    def claim_outbox(self, limit: int) -> OutboxBatch | None:
-        """The oldest queued events, in the order they were queued, claimed by this relay alone
-        until the batch is done or abandoned; None while another bets process relays. One relay
-        at a time keeps the queue's order on the bus and publishes nothing twice unless a relay
-        dies between publishing and forgetting (consumers de-duplicate by event id)."""
-        connection = self.engine.connect()
-        try:
-            transaction = connection.begin()
-            # A relay that freezes (a stopped process, a loop that died mid-batch) must not hold
-            # the outbox for ever: PostgreSQL ends a claim left idle this long, and its lock.
-            connection.execute(
-                sa.text(
-                    f"SET LOCAL idle_in_transaction_session_timeout = '{OUTBOX_CLAIM_IDLE_MS}ms'"
-                )
-            )
-            if not connection.execute(
-                sa.text("SELECT pg_try_advisory_xact_lock(hashtext('bets.outbox'))")
-            ).scalar_one():
-                transaction.rollback()
-                connection.close()
-                return None
-            rows = connection.execute(
-                sa.text("SELECT * FROM bets.outbox ORDER BY id LIMIT :n"), {"n": limit}
-            ).all()
-        except BaseException:
-            connection.close()
-            raise
-        entries = [
-            OutboxEntry(
-                event_id=r.event_id,
-                topic=Topic(r.topic),
-                envelope=None if r.envelope is None else bytes(r.envelope),
-                settled=None
-                if r.envelope is not None
-                else SettledNotice(
-                    r.event_id,
-                    r.bet_id,
-                    r.player_id,
-                    BetStatus(r.status),
-                    r.payout_minor,
-                    r.currency,
-                ),
-                trace_context=dict(r.trace_context or {}),
-            )
-            for r in rows
-        ]
-        return OutboxBatch(entries, connection, transaction)
-
-    def kyc_status(self, player_id: str) -> PlayerStanding | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.text("SELECT * FROM bets.players WHERE player_id = :p"), {"p": player_id}
-            ).first()
-        return None if row is None else _player(row)

@@ -169,14 +169,22 @@ class BetStore(Protocol):
 
     def due_pending(self, now: datetime, limit: int) -> list[str]: ...
 
-    def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer: ...
+    def purge_offers(self, expired_before: datetime) -> int:
+        """Deletes offers that expired before the time given; returns how many."""
+        ...
+
+
+class BetReports(Protocol):
+    """The operators' reports, read only."""
+
+    def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer:
+        """Stakes and payouts of bets settled in [start, end), voids left out."""
+        ...
 
     def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
         """Bets settled in [start, end) by month (UTC) and live or not, voids left out."""
         ...
 
-    def exposure(self, fixture_id: str) -> list[MarketExposureRow]: ...
-
-    def purge_offers(self, expired_before: datetime) -> int:
-        """Deletes offers that expired before the time given; returns how many."""
+    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
+        """Each market's worst-case loss and stakes (domain/exposure.py)."""
         ...

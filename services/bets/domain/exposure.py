@@ -5,8 +5,8 @@
   sum of its markets' worst cases that are positive. This is what `bets.place_bet`
   (services/bets/sql/place_bet.sql) limits (`ABOVE_MARKET_MAX`, `ABOVE_EVENT_MAX`) under the
   fixtures' row locks, and what `GetExposureReport` shows, through `fixture_worst_case_loss`
-  below (`FixtureExposure`) on the per-market rows the store reads (`BetStore.exposure`).
-- **open liability** (`PostgresBetStore.open_liability`): the stakes and the summed liabilities of
+  below (`FixtureExposure`) on the per-market rows the reports read (`BetReports.exposure`).
+- **open liability** (`PostgresReports.open_liability`): the stakes and the summed liabilities of
   every open bet, as if every one won: an upper bound of the book's risk, across fixtures,
   for the `betmesh.bets.open_liability` gauge. It nets nothing and limits nothing.
 """

@@ -2,13 +2,13 @@
 
 The use cases are synchronous over the store's units of work (`BetStore.session()`,
 `Ledger.session()`): placing and live decisions (placing.py), settlement, voids and rollbacks
-(settling.py), cash-out (cash_out.py), reads and reports (queries.py), settlement from the
-chain (chain_recheck.py), the wallet (the domain's `WalletService`). A handler runs them off the
-event loop and does what lies between them: fetch the prices a rule is about to read, hold a
-live bet through its delay and then decide it, decide the live bets nobody waited for, send an
-announced result to the chain check or straight to settlement. The servicer only translates
-gRPC to these commands and back; the event consumers (adapters/feeds.py) call
-`result_finalised`.
+(settling.py), cash-out (cash_out.py), reads and reports (queries.py, over `BetReports`),
+settlement from the chain (chain_recheck.py), the wallet (the domain's `WalletService`). A
+handler runs them off the event loop and does what lies between them: fetch the prices a rule
+is about to read, hold a live bet through its delay and then decide it, decide the live bets
+nobody waited for, send an announced result to the chain check or straight to settlement. The
+servicer only translates gRPC to these commands and back; the event consumers
+(adapters/feeds.py) call `result_finalised`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from service_runtime.errors import Unimplemented
-from services.bets.domain.bet_ports import BetStore, ReturnToPlayer
+from services.bets.domain.bet_ports import BetReports, BetStore, ReturnToPlayer
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.chain_results import ClaimedResult, HoldRow
 from services.bets.domain.exposure import FixtureExposure
@@ -39,6 +39,8 @@ from services.bets.service_layer.ports import (
     ChainReader,
     ChainResults,
     Clock,
+    EventBus,
+    Outbox,
     PlacedBets,
     PriceSource,
     Sleep,
@@ -47,6 +49,8 @@ from services.bets.service_layer.queries import Queries
 from services.bets.service_layer.settling import Settling
 
 log = logging.getLogger(__name__)
+# Events one relay pass claims and publishes.
+OUTBOX_BATCH = 200
 
 
 def _now() -> datetime:
@@ -58,6 +62,7 @@ class BetsService:
         self,
         wallets: WalletService,
         store: BetStore,
+        reports: BetReports,
         book: PriceBook,
         rules: BetRules,
         currency: str,
@@ -68,6 +73,8 @@ class BetsService:
         settle_from_chain: bool = False,
         chain_reader: ChainReader | None = None,
         chain_wait_seconds: float = 0.0,
+        outbox: Outbox | None = None,
+        bus: EventBus | None = None,
         clock: Clock = _now,
         sleep: Sleep = asyncio.sleep,
         new_id: Callable[[], str] = new_bet_id,
@@ -84,9 +91,11 @@ class BetsService:
         self._sleep = sleep
         self.placing = Placing(store, book, rules, currency, clock, new_id)
         self.settling = Settling(store, clock)
-        self.queries = Queries(store, clock)
+        self.queries = Queries(store, reports, clock)
         self.cashing_out = CashingOut(store, book, rules, currency, self.queries, clock)
         self.chain_results = chain_results
+        self.outbox = outbox
+        self.bus = bus
         self.chain = (
             ChainRecheck(
                 self.settling.settle_result,
@@ -230,6 +239,29 @@ class BetsService:
         if self.chain is None:
             return 0
         return await asyncio.to_thread(self.chain.recheck)
+
+    # ---- events ---------------------------------------------------------------------------
+
+    async def relay_outbox(self) -> bool:
+        """The outbox relay's pass (a background step app.py declares): publishes queued
+        events (BetSettled, BetsVoided) in the order they were queued, then forgets them; one
+        bets process at a time relays (the others find the outbox claimed). At least once: a
+        crash between publishing and forgetting publishes them again, with the same event ids,
+        which consumers de-duplicate. True when it published any (more may wait)."""
+        if self.outbox is None or self.bus is None:
+            return False
+        batch = await asyncio.to_thread(self.outbox.claim, OUTBOX_BATCH)
+        if batch is None:
+            return False
+        try:
+            for entry in batch.entries:
+                await self.bus.publish(entry)
+        except BaseException:
+            # Rolled back on the spot (no await): a cancelled relay must not keep the claim.
+            batch.abandon()
+            raise
+        await asyncio.to_thread(batch.done)
+        return len(batch.entries) > 0
 
     # ---- operators -----------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ together or not at all)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -69,6 +69,30 @@ class ChainResults(Protocol):
     def touch(self, claimed: ClaimedResult, reason: str) -> None: ...
 
     def holds(self, after: tuple[str, int], limit: int) -> list[HoldRow]: ...
+
+
+class QueuedEvents(Protocol):
+    """A relay's claim on the oldest events the units of work queued, in their order; it ends
+    with `done` (published: forgotten) or `abandon` (left for the next relay)."""
+
+    @property
+    def entries(self) -> Sequence[object]: ...
+
+    def done(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+class Outbox(Protocol):
+    def claim(self, limit: int) -> QueuedEvents | None:
+        """The oldest queued events, claimed by this relay alone; None while another relays."""
+        ...
+
+
+class EventBus(Protocol):
+    async def publish(self, entry: object) -> None:
+        """Publishes one queued event (an entry of `QueuedEvents`) with its own event id."""
+        ...
 
 
 Clock = Callable[[], datetime]

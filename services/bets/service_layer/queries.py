@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.bets.domain import queries, requests
-from services.bets.domain.bet_ports import BetStore, ReturnToPlayer
+from services.bets.domain.bet_ports import BetReports, BetStore, ReturnToPlayer
 from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.model import Bet, BetStatus
 from services.bets.domain.operators import require_operator
@@ -15,8 +15,9 @@ from services.bets.domain.wallet import Caller, authorize
 
 
 class Queries:
-    def __init__(self, store: BetStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: BetStore, reports: BetReports, clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.reports = reports
         self._clock = clock
 
     def get(self, bet_id: str, caller: Caller | None) -> Bet:
@@ -41,7 +42,7 @@ class Queries:
         self, start: datetime | None, end: datetime | None, caller: Caller | None
     ) -> ReturnToPlayer:
         require_operator(caller)
-        return self.store.return_to_player(*queries.report_period(start, end, self._clock()))
+        return self.reports.return_to_player(*queries.report_period(start, end, self._clock()))
 
     def quarterly_statement(
         self, year: int, quarter: int, caller: Caller | None
@@ -49,11 +50,11 @@ class Queries:
         require_operator(caller)
         start, end, until = queries.statement_until(year, quarter, self._clock())
         year_start = start.replace(month=1)
-        to_date = self.store.return_to_player(year_start, until) if until > year_start else None
-        rows = self.store.statement_rows(start, until) if until > start else []
+        to_date = self.reports.return_to_player(year_start, until) if until > year_start else None
+        rows = self.reports.statement_rows(start, until) if until > start else []
         return queries.statement(start, end, rows, to_date)
 
     def exposure(self, fixture_id: str, caller: Caller | None) -> FixtureExposure:
         require_operator(caller)
         queries.check_exposure(fixture_id)
-        return FixtureExposure(fixture_id, tuple(self.store.exposure(fixture_id)))
+        return FixtureExposure(fixture_id, tuple(self.reports.exposure(fixture_id)))

@@ -4,7 +4,8 @@ disk without a restart.
 Server: with BETMESH_TLS_CERT_FILE and BETMESH_TLS_KEY_FILE the port is TLS only. The files
 are read again when they change (checked at each new connection's handshake by gRPC's dynamic
 credentials: a `stat`, nothing more), so cert-manager's renewals and a rotated CA apply to new
-connections while open ones run on. BETMESH_TLS_CLIENT_AUTH=require asks callers for a
+connections while open ones run on; the edge's HTTPS reloads the same way
+(`server_ssl_context`). BETMESH_TLS_CLIENT_AUTH=require asks callers for a
 certificate signed by BETMESH_TLS_CA_FILE (mutual TLS, between services); the caller's
 certificate then names who it is, and the runtime checks it against the token's subject
 (`check_peer`).
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import grpc
 
@@ -31,6 +35,7 @@ from service_runtime.errors import PermissionDenied, Unauthenticated
 log = logging.getLogger(__name__)
 
 CLIENT_AUTH_MODES = ("none", "require")
+Config = TypeVar("Config")
 
 
 @dataclass(frozen=True)
@@ -82,48 +87,77 @@ def _read(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-class _Reloading:
-    """The server's certificate configuration, read again when a file's mtime changes."""
+class _Reloading(Generic[Config]):
+    """A server's certificate configuration, built again from the files when one's mtime
+    changes: gRPC's (`server_credentials`) and the edge's HTTPS (`server_ssl_context`)."""
 
-    def __init__(self, settings: TlsSettings) -> None:
+    def __init__(self, settings: TlsSettings, build: Callable[[TlsSettings], Config]) -> None:
         self.settings = settings
+        self._build = build
         self._lock = threading.Lock()
         self._stamp = self._mtimes()
-        self.initial = self._configuration()
+        self.initial = build(settings)
 
     def _mtimes(self) -> tuple[float, ...]:
         paths = [self.settings.cert_file, self.settings.key_file, self.settings.ca_file]
         return tuple(os.stat(p).st_mtime_ns if p else 0 for p in paths)
 
-    def _configuration(self) -> grpc.ServerCertificateConfiguration:
-        s = self.settings
-        return grpc.ssl_server_certificate_configuration(
-            [(_read(s.key_file), _read(s.cert_file))],
-            root_certificates=_read(s.ca_file) if s.ca_file else None,
-        )
-
-    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        # gRPC calls this at each new handshake, on its own threads.
+    def fetch(self) -> Config | None:
+        """The configuration built from the files if they changed since the last; else None.
+        Called at each new handshake (gRPC: on its own threads), so it costs a `stat` a file."""
         try:
             with self._lock:
                 stamp = self._mtimes()
                 if stamp == self._stamp:
                     return None
-                configuration = self._configuration()
+                configuration = self._build(self.settings)
                 self._stamp = stamp
         except (OSError, ValueError):
-            # A renewal half written: keep serving the certificate we have.
+            # A renewal half written (ssl.SSLError is an OSError): keep serving what we have.
             log.warning("TLS files unreadable; keeping the current certificate", exc_info=True)
             return None
         log.info("TLS certificate reloaded", extra={"cert_file": self.settings.cert_file})
         return configuration
 
 
+def _grpc_configuration(settings: TlsSettings) -> grpc.ServerCertificateConfiguration:
+    return grpc.ssl_server_certificate_configuration(
+        [(_read(settings.key_file), _read(settings.cert_file))],
+        root_certificates=_read(settings.ca_file) if settings.ca_file else None,
+    )
+
+
 def server_credentials(settings: TlsSettings) -> grpc.ServerCredentials:
-    reloading = _Reloading(settings)
+    reloading = _Reloading(settings, _grpc_configuration)
     return grpc.dynamic_ssl_server_credentials(
         reloading.initial, reloading.fetch, require_client_authentication=settings.mutual
     )
+
+
+def _https_context(settings: TlsSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.cert_file, settings.key_file)
+    return context
+
+
+def server_ssl_context(settings: TlsSettings) -> ssl.SSLContext:
+    """An HTTPS server context (the edge's, for browsers: no client certificate asked) whose
+    certificate is read again when its files change, as gRPC ports do: at each handshake the
+    SNI callback (OpenSSL calls it for every ClientHello, with or without a server name) moves
+    the connection to the context built from the newest files. Open connections run on."""
+    reloading = _Reloading(settings, _https_context)
+    listening = reloading.initial
+    current = listening
+
+    def newest(connection: ssl.SSLObject | ssl.SSLSocket, _name: str | None, _: object) -> None:
+        nonlocal current
+        current = reloading.fetch() or current
+        if current is not listening:
+            connection.context = current
+
+    listening.sni_callback = newest
+    return listening
 
 
 _client: TlsSettings | None = None

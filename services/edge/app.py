@@ -15,6 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from service_runtime.channels import credential_token_source
 from service_runtime.client_tokens import TokenSource
+from service_runtime.tls import server_ssl_context
 from services.edge.auth import EdgeAuthenticator
 from services.edge.cors import Cors
 from services.edge.grpc_web import GrpcWebProxy, internal_error_response
@@ -48,13 +49,9 @@ class Edge:
         return self.settings.public_url or f"{scheme}://{self.settings.host}:{self.port}"
 
     def _ssl(self) -> ssl.SSLContext | None:
-        tls = self.settings.tls
-        if not tls.serving:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-        return context
+        # Renewed certificate files are served to new connections without a restart, as on
+        # every gRPC port (service_runtime.tls).
+        return server_ssl_context(self.settings.tls) if self.settings.tls.serving else None
 
     async def start(self) -> int:
         # handler_cancellation: a browser that goes away cancels its handler, which cancels

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from service_runtime.files import write_private
 
 VALIDITY = dt.timedelta(days=2)
 
@@ -37,13 +38,6 @@ class Issued:
             "BETMESH_TLS_CA_FILE": str(self.ca_file),
             "BETMESH_TLS_CLIENT_AUTH": "require" if mutual else "none",
         }
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -121,7 +115,7 @@ class LocalAuthority:
         )
         cert_file = self.directory / f"{name}.crt"
         key_file = self.directory / f"{name}.key"
-        _write_private(key_file, _key_pem(key))
+        write_private(key_file, _key_pem(key))
         cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return Issued(cert_file, key_file, self.ca_file)
 

@@ -49,6 +49,7 @@ from launcher.embedded import (
     replace_database,
     sqlalchemy_url,
 )
+from service_runtime.files import write_private
 from services.quotes.domain.engines import ENGINES
 
 if TYPE_CHECKING:  # web3 is heavy: imported only when a chain is prepared
@@ -345,15 +346,6 @@ def _listen(port: int, strict: bool = False) -> socket.socket:
         sock.bind((HOST, 0))
     sock.listen(128)
     return sock
-
-
-def write_private(path: Path, text: str) -> None:
-    """Creates the file 0600 before anything is written to it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
 
 
 def ensure_database(admin_url: str, name: str) -> str:

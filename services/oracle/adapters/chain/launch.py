@@ -12,7 +12,6 @@ logged; the file names key files and KMS key ids, never keys.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from service_runtime.files import write_private
 from services.oracle.adapters.chain.contract import deploy
 
 SIGNERS = 3
@@ -121,10 +121,7 @@ class OracleDeployment:
 def write_key(path: Path) -> str:
     """A fresh secp256k1 key in a new 0600 file; returns its address (never the key)."""
     key = "0x" + secrets.token_hex(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    write_private(path, key + "\n")
     return str(Account.from_key(key).address)
 
 

@@ -33,10 +33,10 @@ from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
-from gateway.domain.rtp_steering import RtpSteering
-from gateway.domain.scheduler import PreMatchScheduler
 from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting
+from gateway.service_layer.rtp_steering import RtpSteering
+from gateway.service_layer.scheduler import PreMatchScheduler
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
 from gateway.settings import GatewaySettings
 from service_runtime import postgres

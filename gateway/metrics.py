@@ -12,7 +12,7 @@ from gateway.domain.consensus import Decision
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.holds import PriceHold
 from gateway.domain.replicas import State
-from gateway.domain.rtp_steering import RtpSteering
+from gateway.service_layer.rtp_steering import RtpSteering
 
 
 class ConsensusMetrics:

@@ -1,11 +1,5 @@
-"""Scheduled pre-match pricing.
-
-Runs inside the gateway process (it needs the gateway's replica sets and nothing else), on a
-timer and on demand: every scheduled fixture starting within the horizon is priced through
-consensus unless its latest accepted pre-match quote set already comes from the current snapshot
-of its sport, from the fixture as it is now and with the margin scale in force. So a new
-snapshot, a fixture whose details changed or a new steer of the return-to-player controller is
-re-priced on the next pass, and a pass over an unchanged week costs one query.
+"""The pre-match scheduler's rules: which snapshot prices a fixture, and whether a fixture's
+latest price is still current (gateway/service_layer/scheduler.py runs the passes).
 
 The current snapshot of a sport is the one pinned by configuration, or else the newest snapshot
 that a quorum of the sport's replicas know (they list theirs newest first). Tennis is fitted per
@@ -16,35 +10,16 @@ of its surface is published; the quote set's snapshot_hash says which it was.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TypeAlias
 
 from betmesh.common.v1 import sport_pb2
-from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.canary import SnapshotCanary
-from gateway.domain.gateway import ConsensusGateway
-from gateway.domain.ports import (
-    Accepted,
-    FixtureRepository,
-    ListedSnapshot,
-    QuoteSetRepository,
-    SnapshotCatalog,
-    fixture_digest,
-)
-from service_runtime.errors import DomainError
+from gateway.domain.ports import ListedSnapshot, PricedState, fixture_digest
 
-log = logging.getLogger(__name__)
-
-PAGE = 1_000
 PRICEABLE = (sport_pb2.FIXTURE_STATUS_UNSPECIFIED, sport_pb2.FIXTURE_STATUS_SCHEDULED)
-
 
 HARD = sport_pb2.TENNIS_SURFACE_HARD
 Surface: TypeAlias = sport_pb2.TennisSurface.ValueType
@@ -62,6 +37,48 @@ def snapshot_surface(sport: sport_pb2.Sport.ValueType, surface: Surface) -> Surf
     )
 
 
+def falls_back_to_hard(wanted: Surface) -> bool:
+    """A clay or grass fixture with no snapshot of its surface is priced from the hard one."""
+    return wanted not in (sport_pb2.TENNIS_SURFACE_UNSPECIFIED, HARD)
+
+
+def quorum_snapshots(
+    lists: Sequence[Sequence[ListedSnapshot]],
+    quorum: int,
+    sport: sport_pb2.Sport.ValueType,
+    wanted: Surface,
+) -> list[str]:
+    """The snapshots of the `wanted` surface that at least `quorum` replicas list, newest first
+    as the first replica listing any of them orders them (each replica lists newest first)."""
+    known = Counter(s for listed in lists for s in set(listed))
+    agreed: list[str] = []
+    for listed in lists:
+        for snapshot in listed:  # newest first
+            if (
+                known[snapshot] >= quorum
+                and snapshot_surface(sport, snapshot.tennis_surface) == wanted
+                and snapshot.snapshot_hash not in agreed
+            ):
+                agreed.append(snapshot.snapshot_hash)
+        if agreed:
+            break
+    return agreed
+
+
+def priced_as_now(
+    state: PricedState | None, snapshot: str, fixture: sport_pb2.Fixture, margin_scale_e4: int
+) -> bool:
+    """The fixture's latest pre-match price comes from the current snapshot, the fixture as it
+    is now and the steer in force: nothing to re-price. A new steer of the return-to-player
+    controller re-prices every fixture, so no pre-match price keeps an old margin."""
+    return (
+        state is not None
+        and state.snapshot_hash == snapshot
+        and state.fixture_digest == fixture_digest(fixture)
+        and state.margin_scale_e4 == margin_scale_e4
+    )
+
+
 @dataclass
 class PassReport:
     fixture_count: int = 0
@@ -74,173 +91,3 @@ class PassReport:
     @property
     def failed(self) -> int:
         return sum(self.failures.values())
-
-
-@dataclass
-class PreMatchScheduler:
-    gateway: ConsensusGateway
-    fixtures: FixtureRepository
-    quote_sets: QuoteSetRepository
-    catalogs: dict[sport_pb2.Sport.ValueType, Sequence[SnapshotCatalog]]
-    pinned: dict[sport_pb2.Sport.ValueType, str]
-    horizon_days: int = 7
-    concurrency: int = 32
-    canary: SnapshotCanary | None = None
-    clock: Callable[[], float] = time.time
-    # Set when fixtures change: the runtime's timer (app.py) runs a pass at once, not at the
-    # next tick.
-    woken: asyncio.Event = field(default_factory=asyncio.Event)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # On-demand pricing in flight per fixture: a burst of bets on a fixture nobody has priced
-    # yet costs one consensus call, not one per bet.
-    _pricing: dict[str, asyncio.Future[Accepted | None]] = field(default_factory=dict)
-
-    async def current_snapshot(
-        self,
-        sport: sport_pb2.Sport.ValueType,
-        surface: Surface = sport_pb2.TENNIS_SURFACE_UNSPECIFIED,
-    ) -> str | None:
-        """The snapshot a fixture of `sport` (tennis: played on `surface`) is priced from."""
-        if sport in self.pinned:
-            return self.pinned[sport]  # the operator's choice, for every surface
-        catalogs = self.catalogs.get(sport, ())
-        replica_set = self.gateway.replica_sets.get(sport)
-        if not catalogs or replica_set is None:
-            return None
-        answers = await asyncio.gather(
-            *(c.snapshots(self.gateway.deadline_seconds) for c in catalogs),
-            return_exceptions=True,
-        )
-        lists: list[list[ListedSnapshot]] = [a for a in answers if isinstance(a, list)]
-        wanted = snapshot_surface(sport, surface)
-        known = Counter(s for listed in lists for s in set(listed))
-        agreed: list[str] = []
-        for listed in lists:
-            for snapshot in listed:  # newest first
-                if (
-                    known[snapshot] >= replica_set.health.quorum
-                    and snapshot_surface(sport, snapshot.tennis_surface) == wanted
-                    and snapshot.snapshot_hash not in agreed
-                ):
-                    agreed.append(snapshot.snapshot_hash)
-            if agreed:
-                break
-        if self.canary is not None:
-            # Only a snapshot the canary let through is priced from (gateway/domain/canary.py);
-            # each surface's snapshots are reviewed against the current one of that surface.
-            current = await self.canary.current(sport, agreed)
-        else:
-            current = agreed[0] if agreed else ""
-        if not current and wanted not in (sport_pb2.TENNIS_SURFACE_UNSPECIFIED, HARD):
-            return await self.current_snapshot(sport, HARD)  # none of its surface: hard court
-        return current or None
-
-    async def price_missing(self, fixture_id: str) -> Accepted | None:
-        """A pre-match price asked for before any pass reached the fixture (just loaded, or
-        the timer is off): priced at once through consensus, from the sport's current snapshot.
-        None when the fixture is unknown, not scheduled, or its sport has no snapshot."""
-        pending = self._pricing.get(fixture_id)
-        if pending is None:
-            pending = asyncio.ensure_future(self._price_now(fixture_id))
-            self._pricing[fixture_id] = pending
-            pending.add_done_callback(lambda _: self._pricing.pop(fixture_id, None))
-        # Shielded: one caller giving up must not cancel the others' answer.
-        return await asyncio.shield(pending)
-
-    async def _price_now(self, fixture_id: str) -> Accepted | None:
-        fixture = await self.fixtures.get(fixture_id)
-        if fixture is None or fixture.status not in PRICEABLE:
-            return None
-        snapshot = await self.current_snapshot(fixture.sport, fixture.surface)
-        if not snapshot:
-            return None
-        return await self.gateway.quote(
-            quote_service_pb2.PriceFixtureRequest(fixture=fixture, snapshot_hash=snapshot)
-        )
-
-    def wake(self) -> None:
-        """Asks the timer for a pass now (fixtures changed)."""
-        self.woken.set()
-
-    async def run_pass(self, horizon_days: int = 0) -> PassReport:
-        async with self._lock:  # one pass at a time: the timer and an operator may collide
-            return await self._run_pass(horizon_days or self.horizon_days)
-
-    async def _run_pass(self, horizon_days: int) -> PassReport:
-        started = time.perf_counter()
-        report = PassReport()
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        fixtures: list[sport_pb2.Fixture] = []
-        offset = 0
-        while True:
-            page = await self.fixtures.list(
-                [], now, now + timedelta(days=horizon_days), PAGE, offset
-            )
-            fixtures += [f for f in page if f.status in PRICEABLE]
-            if len(page) < PAGE:
-                break
-            offset += PAGE
-        report.fixture_count = len(fixtures)
-        # Per sport, and per court surface for tennis (snapshot_surface).
-        # The report names each sport's default (tennis: hard-court) snapshot.
-        current: dict[tuple[sport_pb2.Sport.ValueType, Surface], str | None] = {}
-        sports = {f.sport for f in fixtures}
-        for key in sorted(
-            {(f.sport, snapshot_surface(f.sport, f.surface)) for f in fixtures}
-            | {(sport, snapshot_surface(sport, HARD)) for sport in sports}
-        ):
-            current[key] = await self.current_snapshot(*key)
-        for sport in sorted(sports):
-            default = current[(sport, snapshot_surface(sport, HARD))]
-            if default:
-                report.snapshots[sport] = default
-        states = await self.quote_sets.priced_states([f.fixture_id for f in fixtures])
-        # A new steer from the return-to-player controller reprices every fixture (the pass
-        # after the controller's wake-up), so no pre-match price keeps an old margin.
-        margin_scale = self.gateway.margin_scale_e4()
-        todo = []
-        for fixture in fixtures:
-            snapshot = current.get(
-                (fixture.sport, snapshot_surface(fixture.sport, fixture.surface))
-            )
-            if snapshot is None:
-                report.failures["NO_SNAPSHOT"] += 1
-                continue
-            state = states.get(fixture.fixture_id)
-            if (
-                state is not None
-                and state.snapshot_hash == snapshot
-                and state.fixture_digest == fixture_digest(fixture)
-                and state.margin_scale_e4 == margin_scale
-            ):
-                report.unchanged += 1
-                continue
-            todo.append((fixture, snapshot))
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def price(fixture: sport_pb2.Fixture, snapshot: str) -> None:
-            async with limit:
-                try:
-                    await self.gateway.quote(
-                        quote_service_pb2.PriceFixtureRequest(
-                            fixture=fixture, snapshot_hash=snapshot
-                        ),
-                        shed=False,
-                    )
-                    report.priced += 1
-                except DomainError as exc:
-                    report.failures[exc.reason] += 1
-
-        await asyncio.gather(*(price(f, s) for f, s in todo))
-        report.elapsed_seconds = time.perf_counter() - started
-        log.info(
-            "pre-match pricing pass",
-            extra={
-                "fixtures": report.fixture_count,
-                "priced": report.priced,
-                "unchanged": report.unchanged,
-                "failures": dict(report.failures),
-                "seconds": round(report.elapsed_seconds, 3),
-            },
-        )
-        return report

@@ -19,7 +19,7 @@ from gateway.domain.guard import PriceGuard, SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, DissentRecord, FixtureRepository, UpsertCounts
 from gateway.domain.replicas import ReplicaHealth
-from gateway.domain.scheduler import PassReport, PreMatchScheduler
+from gateway.domain.scheduler import PassReport
 from gateway.service_layer.commands import (
     DecidePriceHold,
     ForceSnapshot,
@@ -34,6 +34,7 @@ from gateway.service_layer.commands import (
     SetReplicaHold,
     UpsertFixtures,
 )
+from gateway.service_layer.scheduler import PreMatchScheduler
 from service_runtime.digest import is_digest
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from service_runtime.telemetry import tracer

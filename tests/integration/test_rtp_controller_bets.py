@@ -14,7 +14,7 @@ from betmesh.bets.v1 import bet_service_pb2 as pb
 
 from gateway.adapters.bets_rtp import BetsYearFigures, year_start
 from gateway.domain.rtp_controller import E4, RtpPolicy, margin_scale_e4
-from gateway.domain.rtp_steering import RtpSteering
+from gateway.service_layer.rtp_steering import RtpSteering
 from tests.integration.test_bets_harness import ROLE_HEADER, Mesh, eventually, running
 
 

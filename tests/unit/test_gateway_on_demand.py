@@ -11,7 +11,7 @@ from betmesh.common.v1 import sport_pb2
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
 from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.replicas import HealthPolicy
-from gateway.domain.scheduler import PreMatchScheduler
+from gateway.service_layer.scheduler import PreMatchScheduler
 from tests.unit.test_consensus import Scripted, honest, quote
 
 

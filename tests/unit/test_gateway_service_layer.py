@@ -24,9 +24,9 @@ from gateway.domain.guard import PriceGuard
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import GuardPolicy, Violation
 from gateway.domain.replicas import HealthPolicy, State
-from gateway.domain.scheduler import PreMatchScheduler
 from gateway.service_layer import commands
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting
+from gateway.service_layer.scheduler import PreMatchScheduler
 from service_runtime.digest import digest_bytes
 from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 

@@ -15,7 +15,7 @@ from gateway.domain.rtp_controller import (
     YearFigures,
     margin_scale_e4,
 )
-from gateway.domain.rtp_steering import RtpSteering
+from gateway.service_layer.rtp_steering import RtpSteering
 
 POLICY = RtpPolicy()  # limit 85%, band 2 points (aim 83%), ramp 3 points, max 2.0, step 0.05
 

@@ -1,5 +1,6 @@
-"""Runs the return-to-player controller inside the gateway: reads the year's figures from bets
-on a timer, keeps the scale every price request carries, and wakes the scheduler when it moves.
+"""Runs the return-to-player controller (gateway/domain/rtp_controller.py) inside the gateway:
+reads the year's figures from bets on a timer, keeps the scale every price request carries, and
+wakes the scheduler when it moves.
 
 Why the gateway: it is the one place every price request passes, pre-match (its scheduler) and
 in play (live asks it), so one steer covers both; bets keeps the figures and answers
@@ -12,16 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
-from gateway.domain.rtp_controller import RtpController, RtpPolicy, YearFigures
+from gateway.domain.rtp_controller import RtpController, RtpPolicy, YearFiguresSource
 from service_runtime.background import StepFailed
 
 log = logging.getLogger(__name__)
-
-
-class YearFiguresSource(Protocol):
-    async def year_to_date(self, now: datetime) -> YearFigures: ...
 
 
 class RtpSteering:

@@ -9,9 +9,9 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from gateway.domain.consensus import Decision
-from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.holds import PriceHold
 from gateway.domain.replicas import State
+from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.rtp_steering import RtpSteering
 
 

@@ -1,17 +1,14 @@
-"""The consensus gateway's core: one replica set per sport, isolated from the others."""
+"""The consensus round's rules: the refusals a caller sees, each sport's replica set, which
+votes a decision records, and how a quarantined replica's probe is judged
+(gateway/service_layer/consensus.py runs the round)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-import uuid
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from betmesh.common.v1 import market_pb2, sport_pb2
-from betmesh.quotes.v1 import quote_service_pb2
+from betmesh.common.v1 import sport_pb2
 
 from gateway.domain.agreement import ENGINES_DISAGREE, NO_QUORUM, SINGLE_ENGINE
 from gateway.domain.consensus import (
@@ -21,34 +18,11 @@ from gateway.domain.consensus import (
     ReplicaClient,
     Verdict,
     Vote,
-    decide,
     decode_quote_set,
     tolerably_same,
 )
-from gateway.domain.evidence import evidence_message, vote_message
-from gateway.domain.guard import PriceGuard
-from gateway.domain.ports import (
-    Accepted,
-    DissentRecord,
-    DissentRepository,
-    QuoteSetRepository,
-    fixture_digest,
-)
-from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
-from service_runtime.errors import DomainError, FailedPrecondition, InvalidArgument
-from service_runtime.shedding import overloaded
-
-log = logging.getLogger(__name__)
-
-PRE_MATCH = market_pb2.PRICING_PHASE_PRE_MATCH
-# The hint given to callers shed at a sport's limit: about one consensus round.
-RETRY_AFTER_SECONDS = 0.1
-MARGIN_SCALE_NONE = 10_000
-# Fixtures whose last stored digest is remembered (a week of fixtures fits many times over).
-LAST_DIGESTS = 100_000
-# Published sets answered again for an unchanged agreement (the rest are read from storage).
-PUBLISHED_CACHE = 5_000
-
+from gateway.domain.replicas import ReplicaSetHealth
+from service_runtime.errors import DomainError
 
 _REFUSALS = {
     NO_QUORUM: "no {k} of {n} replicas agreed on {fixture}: no price",
@@ -109,347 +83,45 @@ class ReplicaSet:
     min_engines: int | None = None
 
 
-OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
+def decision_outcome(decision: Decision) -> str:
+    """What a decision is recorded as: "" for a refusal relayed from the replicas (the caller's
+    mistake: nothing to record), ACCEPTED, PARTIAL (markets withheld), or the refusal reason."""
+    if decision.common_error is not None:
+        return ""
+    if not decision.accepted:
+        return decision.refusal or NO_QUORUM
+    return "PARTIAL" if decision.withheld else "ACCEPTED"
 
 
-@dataclass
-class ConsensusGateway:
-    replica_sets: dict[sport_pb2.Sport.ValueType, ReplicaSet]
-    deadline_seconds: float
-    quote_sets: QuoteSetRepository
-    dissents: DissentRepository
-    # Called after a quote set is stored: the event announcement.
-    on_accepted: Callable[[Accepted], Awaitable[None]] | None = None
-    # Called for every decision, accepted or not, with its duration: metrics.
-    on_decision: OnDecision | None = None
-    # Hedged fan-out: ask k replicas, the others when needed or after this many seconds.
-    hedge_after: float | None = None
-    # Consensus calls in flight per sport; beyond it, callers are shed (see quote()).
-    max_in_flight: int = 64
-    # The integrity guard between agreement and publication (gateway/domain/guard.py).
-    guard: PriceGuard | None = None
-    _published: OrderedDict[tuple[str, int], Accepted] = field(default_factory=OrderedDict)
-    # Distinct engines that must agree before anything is published (docs/architecture.md).
-    min_engines: int = 2
-    _last_digest: OrderedDict[tuple[str, int], tuple[str, str]] = field(default_factory=OrderedDict)
-    # The return-to-player controller's margin scale (gateway/domain/rtp_controller.py), set
-    # on every request the gateway sends, pre-match and live alike. None: no steer (10000).
-    margin_scale: Callable[[], int] | None = None
-
-    def margin_scale_e4(self) -> int:
-        """The steer in force as the request field carries it: 0 for none (10000)."""
-        scale = self.margin_scale() if self.margin_scale is not None else 0
-        return 0 if scale == MARGIN_SCALE_NONE else scale
-
-    def _steered(
-        self, request: quote_service_pb2.PriceFixtureRequest
-    ) -> quote_service_pb2.PriceFixtureRequest:
-        # Callers never choose the steer: the gateway's controller is its one source.
-        scale = self.margin_scale_e4()
-        if request.margin_scale_e4 == scale:
-            return request
-        steered = quote_service_pb2.PriceFixtureRequest()
-        steered.CopyFrom(request)
-        steered.margin_scale_e4 = scale
-        return steered
-
-    @classmethod
-    def create(
-        cls,
-        sets: Sequence[tuple[sport_pb2.Sport.ValueType, int, Sequence[ReplicaClient]]],
-        deadline_seconds: float,
-        max_in_flight: int,
-        policy: HealthPolicy,
-        quote_sets: QuoteSetRepository,
-        dissents: DissentRepository,
-        min_engines: int = 2,
-        min_engines_by_sport: dict[sport_pb2.Sport.ValueType, int] | None = None,
-    ) -> ConsensusGateway:
-        replica_sets = {}
-        for sport, quorum, clients in sets:
-            health = ReplicaSetHealth(sport, quorum, policy=policy)
-            health.replicas = {
-                c.replica_id: ReplicaHealth(
-                    c.replica_id, c.address, engine=getattr(c, "engine", "")
-                )
-                for c in clients
-            }
-            replica_sets[sport] = ReplicaSet(
-                sport,
-                clients,
-                health,
-                asyncio.Semaphore(max_in_flight),
-                min_engines=(min_engines_by_sport or {}).get(sport),
-            )
-        return cls(
-            replica_sets,
-            deadline_seconds,
-            quote_sets,
-            dissents,
-            max_in_flight=max_in_flight,
-            min_engines=min_engines,
-        )
-
-    def engines_for(self, replica_set: ReplicaSet) -> int:
-        """Distinct engines that must agree in the set's sport."""
-        return replica_set.min_engines or self.min_engines
-
-    async def quote(
-        self, request: quote_service_pb2.PriceFixtureRequest, *, shed: bool = True
-    ) -> Accepted:
-        """The agreed quote set. A sport at its in-flight limit refuses at once (OVERLOADED)
-        rather than queue a caller past its deadline; `shed=False` waits for a slot (the
-        pre-match scheduler, which has no caller waiting and bounds its own concurrency)."""
-        request = self._steered(request)
-        fixture = request.fixture
-        if not fixture.fixture_id:
-            raise InvalidArgument("FIXTURE_ID_REQUIRED", "fixture.fixture_id is required")
-        if fixture.sport == sport_pb2.SPORT_UNSPECIFIED:
-            raise InvalidArgument("SPORT_REQUIRED", "fixture.sport is required")
-        if not request.snapshot_hash:
-            raise InvalidArgument("SNAPSHOT_REQUIRED", "snapshot_hash is required")
-        replica_set = self.replica_sets.get(fixture.sport)
-        if replica_set is None or not replica_set.clients:
-            raise FailedPrecondition(
-                "SPORT_NOT_CONFIGURED",
-                f"no quote replicas are configured for {sport_pb2.Sport.Name(fixture.sport)}",
-            )
-        payload = request.SerializeToString(deterministic=True)
-        counting_ids = set(replica_set.health.counting())
-        engines = {replica_set.health.replicas[r].engine for r in counting_ids}
-        configured = set(replica_set.health.engines())
-        if len(counting_ids) < replica_set.health.quorum or (
-            configured
-            and len(engines & configured) < min(self.engines_for(replica_set), len(configured))
-        ):
-            # Too few healthy replicas (or engines) for the rule: quarantine steps aside rather
-            # than leave the sport unpriceable for ever. Safety does not rest on it: k
-            # agreeing outputs of two engines are still required, and agreeing again is how a
-            # quarantined replica is readmitted.
-            counting_ids = {c.replica_id for c in replica_set.clients}
-        counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
-        if self.hedge_after is not None and counting:
-            replica_set.turn = (replica_set.turn + 1) % len(counting)
-            counting = _diverse_first(
-                counting[replica_set.turn :] + counting[: replica_set.turn],
-                replica_set.health.quorum,
-            )
-        probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
-        started = time.perf_counter()
-        if shed and replica_set.in_flight.locked():
-            raise overloaded(
-                f"consensus for {sport_pb2.Sport.Name(fixture.sport)}",
-                self.max_in_flight,
-                RETRY_AFTER_SECONDS,
-            )
-        async with replica_set.in_flight:
-            decision = await decide(
-                counting,
-                payload,
-                replica_set.health.quorum,
-                self.deadline_seconds,
-                on_complete=lambda d: self._recorded(
-                    replica_set, fixture.fixture_id, d, probed, payload
-                ),
-                hedge_after=self.hedge_after,
-                hedge_budget=replica_set.hedge_budget,
-                min_engines=self.engines_for(replica_set),
-            )
-        decision.replica_count = len(replica_set.clients)
-        decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
-        decision.votes.sort(key=lambda v: v.replica_id)
-        if self.on_decision is not None:
-            await self.on_decision(fixture.sport, decision, time.perf_counter() - started)
-        if decision.common_error is not None:
-            error = decision.common_error
-            raise RelayedRefusal(
-                error.error_code,
-                error.error_reason or "REPLICAS_REFUSED",
-                f"the replicas refused the request: {error.error_reason or error.error_code}",
-            )
-        if not decision.accepted:
-            raise NoQuorum(decision, fixture.fixture_id, fixture.sport)
-        assert decision.data is not None
-        accepted = Accepted(
-            data=decision.data,
-            digest=decision.digest,
-            evidence=evidence_message(decision),
-            accepted_at=time.time(),
-            fixture_digest=fixture_digest(fixture),
-        )
-        # The phase follows from the request (a game state means in play), so the hot path
-        # never decodes the quote set.
-        phase = market_pb2.PRICING_PHASE_LIVE if request.HasField("game_state") else PRE_MATCH
-        key = (fixture.fixture_id, phase)
-        agreed = (accepted.digest, accepted.fixture_digest)
-        if self._last_digest.get(key) != agreed:
-            # Only a changed price is screened, stored and announced: asking again for a price
-            # that has not moved (a frequent live case) costs no check, no write and no event.
-            if self.guard is not None:
-                state = request.game_state if request.HasField("game_state") else None
-                if state is not None:
-                    accepted.game_state = state.SerializeToString(deterministic=True)
-                accepted = await self.guard.screen(accepted, state)
-            await self._publish(key, accepted)
-            self._last_digest[key] = agreed
-            self._last_digest.move_to_end(key)
-            while len(self._last_digest) > LAST_DIGESTS:
-                self._last_digest.popitem(last=False)
-        elif self.guard is not None:
-            # The same agreement as last time: answer what was published for it (held markets
-            # suspended), never the agreed set itself.
-            published = self._published.get(key) or await self.quote_sets.latest(*key)
-            if published is not None and published.digest != accepted.digest:
-                accepted = replace(accepted, data=published.data, digest=published.digest)
-        return accepted
-
-    async def agree(self, request: quote_service_pb2.PriceFixtureRequest) -> market_pb2.QuoteSet:
-        """A quorum's quote set, neither recorded, stored nor published: what the snapshot
-        canary compares (a candidate snapshot's prices must never reach a player)."""
-        request = self._steered(request)
-        replica_set = self.replica_sets.get(request.fixture.sport)
-        if replica_set is None or not replica_set.clients:
-            raise FailedPrecondition("SPORT_NOT_CONFIGURED", "no quote replicas for this sport")
-        async with replica_set.in_flight:
-            decision = await decide(
-                list(replica_set.clients),
-                request.SerializeToString(deterministic=True),
-                replica_set.health.quorum,
-                self.deadline_seconds,
-                min_engines=self.engines_for(replica_set),
-            )
-        if decision.common_error is not None:
-            error = decision.common_error
-            raise RelayedRefusal(
-                error.error_code,
-                error.error_reason or "REPLICAS_REFUSED",
-                f"the replicas refused the request: {error.error_reason or error.error_code}",
-            )
-        if not decision.accepted or decision.data is None:
-            raise NoQuorum(decision, request.fixture.fixture_id, request.fixture.sport)
-        return market_pb2.QuoteSet.FromString(decision.data)
-
-    async def _publish(self, key: tuple[str, int], accepted: Accepted) -> None:
-        await self.quote_sets.save(accepted)
-        if self.on_accepted is not None:
-            await self.on_accepted(accepted)
-        if self.guard is not None:
-            self._published[key] = accepted
-            self._published.move_to_end(key)
-            while len(self._published) > PUBLISHED_CACHE:
-                self._published.popitem(last=False)
-
-    async def publish_released(self, accepted: Accepted) -> None:
-        """A set the guard re-published after an operator's release."""
-        key = (accepted.quote_set.fixture_id, accepted.quote_set.phase)
-        await self._publish(key, accepted)
-        # The next identical agreement is screened again, against what is published now.
-        self._last_digest.pop(key, None)
-
-    async def _recorded(
-        self,
-        replica_set: ReplicaSet,
-        fixture_id: str,
-        decision: Decision,
-        probed: Sequence[ReplicaClient],
-        payload: bytes,
-    ) -> None:
-        """After every replica answered: dissent records and replica health.
-
-        A clean acceptance records its faulty votes. A refusal or a partial set (markets
-        withheld) is recorded with EVERY vote, each with its verdict (who outvoted whom), so an
-        operator can see a suspect majority of one engine, or that all replicas disagreed."""
-        now = time.time()
-        if decision.common_error is not None:
-            outcome = ""  # the caller's mistake, relayed: nothing to record
-        elif not decision.accepted:
-            outcome = decision.refusal or NO_QUORUM
-        else:
-            outcome = "PARTIAL" if decision.withheld else "ACCEPTED"
-        in_full = outcome not in ("", "ACCEPTED")
-        recorded = [
-            v
-            for v in decision.votes
-            if outcome
-            and (
-                in_full
-                or v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
-            )
-        ]
-        # Drawn only when something is recorded: a clean acceptance (nearly every call) needs
-        # no id, and uuid4 is a system call (urandom) per consensus call.
-        decision_id = uuid.uuid4().hex if recorded else ""
-        dissents = [
-            DissentRecord(
-                fixture_id,
-                replica_set.sport,
-                vote_message(v),
-                decision.digest,
-                now,
-                verdict=v.verdict.value,
-                outvoted_by=tuple(v.outvoted_by),
-                decision_id=decision_id,
-                decision=outcome,
-            )
-            for v in recorded
-        ]
-        for record in dissents:
-            if record.verdict == Verdict.AGREED.value:
-                continue
-            log.warning(
-                "replica %s",
-                "majority suspect"
-                if record.verdict == Verdict.MAJORITY_SUSPECT.value
-                else "dissent",
-                extra={
-                    "replica": record.vote.replica_id,
-                    "fixture_id": fixture_id,
-                    "verdict": record.verdict,
-                    "outvoted_by": ",".join(record.outvoted_by),
-                    "decision": outcome,
-                    "first_difference": record.vote.first_difference,
-                },
-            )
-        if dissents:
-            try:
-                await self.dissents.record(dissents)
-            except Exception:  # a lost dissent record must not fail pricing
-                log.exception("could not record dissent")
-        # Quarantined replicas are still asked, so they can earn their way back.
-        if probed and decision.accepted:
-            probe = await decide(probed, payload, len(probed) + 1, self.deadline_seconds)
-            agreeing = [v.replica_id for v in decision.votes if v.outcome == Outcome.AGREED]
-            for vote in probe.votes:
-                if vote.digest == decision.digest or (vote.digest and _agrees_with(decision, vote)):
-                    vote.outcome, vote.verdict = Outcome.AGREED, Verdict.AGREED
-                elif vote.digest:
-                    # Outvoted by the published set, which replicas of two engines agreed on.
-                    vote.outcome, vote.verdict = Outcome.DISSENTED, Verdict.REPLICA_FAULTY
-                    vote.outvoted_by = agreeing
-            decision = Decision(
-                decision.quorum,
-                decision.replica_count,
-                decision.votes + probe.votes,
-                decision.digest,
-                decision.data,
-                min_engines=decision.min_engines,
-                withheld=decision.withheld,
-                engines=decision.engines,
-            )
-        for replica_id, state in replica_set.health.record(decision):
-            log.warning(
-                "replica %s",
-                "quarantined" if state == State.QUARANTINED else "readmitted",
-                extra={"replica": replica_id},
-            )
-
-    async def latest(
-        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
-    ) -> Accepted | None:
-        return await self.quote_sets.latest(fixture_id, phase)
+def votes_to_record(decision: Decision, outcome: str) -> list[Vote]:
+    """A clean acceptance records its faulty votes. A refusal or a partial set is recorded with
+    EVERY vote, each with its verdict (who outvoted whom), so an operator can see a suspect
+    majority of one engine, or that all replicas disagreed."""
+    if not outcome:
+        return []
+    if outcome != "ACCEPTED":
+        return list(decision.votes)
+    return [
+        v
+        for v in decision.votes
+        if v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
+    ]
 
 
-def _diverse_first(clients: Sequence[ReplicaClient], quorum: int) -> list[ReplicaClient]:
+def judge_probe(decision: Decision, probe: Sequence[Vote]) -> None:
+    """Quarantined replicas' answers against the published set: agreeing (byte for byte, or
+    market by market within the rounding) earns their way back; any other answer is outvoted
+    by the replicas that agreed on what was published."""
+    agreeing = [v.replica_id for v in decision.votes if v.outcome == Outcome.AGREED]
+    for vote in probe:
+        if vote.digest == decision.digest or (vote.digest and agrees_with(decision, vote)):
+            vote.outcome, vote.verdict = Outcome.AGREED, Verdict.AGREED
+        elif vote.digest:
+            vote.outcome, vote.verdict = Outcome.DISSENTED, Verdict.REPLICA_FAULTY
+            vote.outvoted_by = agreeing
+
+
+def diverse_first(clients: Sequence[ReplicaClient], quorum: int) -> list[ReplicaClient]:
     """Hedged calls ask the first k: make them span two engines where the set has them, or
     agreement would always need the spare replicas."""
     ordered = list(clients)
@@ -464,6 +136,6 @@ def _diverse_first(clients: Sequence[ReplicaClient], quorum: int) -> list[Replic
     return ordered
 
 
-def _agrees_with(decision: Decision, vote: Vote) -> bool:
+def agrees_with(decision: Decision, vote: Vote) -> bool:
     """A probe's answer agrees with the published set market by market (rounding tolerance)."""
     return tolerably_same(decode_quote_set(decision.data), decode_quote_set(vote.data))

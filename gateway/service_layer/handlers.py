@@ -14,7 +14,6 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.canary import SnapshotCanary
 from gateway.domain.fixtures import check_fixtures
-from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.guard import PriceGuard, SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, DissentRecord, FixtureRepository, UpsertCounts
@@ -34,6 +33,7 @@ from gateway.service_layer.commands import (
     SetReplicaHold,
     UpsertFixtures,
 )
+from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.scheduler import PreMatchScheduler
 from service_runtime.digest import is_digest
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound

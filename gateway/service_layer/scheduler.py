@@ -22,7 +22,6 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.canary import SnapshotCanary
-from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.ports import (
     Accepted,
     FixtureRepository,
@@ -40,6 +39,7 @@ from gateway.domain.scheduler import (
     quorum_snapshots,
     snapshot_surface,
 )
+from gateway.service_layer.consensus import ConsensusGateway
 from service_runtime.errors import DomainError
 
 log = logging.getLogger(__name__)

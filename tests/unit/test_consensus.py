@@ -11,8 +11,8 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
 from gateway.domain.consensus import Decision, Outcome, Reply, decide, first_difference
-from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
+from gateway.service_layer.consensus import ConsensusGateway
 from service_runtime.digest import digest_bytes
 
 

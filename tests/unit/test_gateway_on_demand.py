@@ -9,8 +9,8 @@ import asyncio
 from betmesh.common.v1 import sport_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
-from gateway.domain.gateway import ConsensusGateway
 from gateway.domain.replicas import HealthPolicy
+from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.scheduler import PreMatchScheduler
 from tests.unit.test_consensus import Scripted, honest, quote
 

@@ -34,7 +34,6 @@ from gateway.domain.gateway import (
     judge_probe,
     votes_to_record,
 )
-from gateway.domain.guard import PriceGuard
 from gateway.domain.ports import (
     Accepted,
     DissentRecord,
@@ -43,6 +42,7 @@ from gateway.domain.ports import (
     fixture_digest,
 )
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
+from gateway.service_layer.guard import PriceGuard
 from service_runtime.errors import FailedPrecondition, InvalidArgument
 from service_runtime.shedding import overloaded
 

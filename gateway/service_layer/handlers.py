@@ -14,7 +14,7 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.domain.canary import SnapshotCanary
 from gateway.domain.fixtures import check_fixtures
-from gateway.domain.guard import PriceGuard, SnapshotVetted
+from gateway.domain.guard import SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, DissentRecord, FixtureRepository, UpsertCounts
 from gateway.domain.replicas import ReplicaHealth
@@ -34,6 +34,7 @@ from gateway.service_layer.commands import (
     UpsertFixtures,
 )
 from gateway.service_layer.consensus import ConsensusGateway
+from gateway.service_layer.guard import PriceGuard
 from gateway.service_layer.scheduler import PreMatchScheduler
 from service_runtime.digest import is_digest
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound

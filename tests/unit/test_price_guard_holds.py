@@ -11,10 +11,10 @@ from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 
 from gateway.adapters.guard_store import MemoryHolds
 from gateway.adapters.memory import MemoryQuoteSets
-from gateway.domain.guard import PriceGuard
 from gateway.domain.holds import HoldStatus
 from gateway.domain.integrity import GuardPolicy
 from gateway.domain.ports import Accepted
+from gateway.service_layer.guard import PriceGuard
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from tests.support.demo_snapshots import demo_football_snapshot

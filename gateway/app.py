@@ -28,10 +28,10 @@ from gateway.adapters.postgres_store import (
 from gateway.adapters.replica_client import GrpcReplicaClient
 from gateway.adapters.results_file import ResultsFiles
 from gateway.adapters.snapshot_catalog import FittedAt, GrpcSnapshotCatalog
-from gateway.domain.canary import SnapshotCanary
 from gateway.domain.ports import DissentRepository, FixtureRepository, QuoteSetRepository
 from gateway.domain.replicas import HealthPolicy
 from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
+from gateway.service_layer.canary import SnapshotCanary
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.guard import PriceGuard
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting

@@ -1,4 +1,5 @@
-"""The snapshot canary: a new model snapshot is reviewed before any replica prices from it.
+"""The snapshot canary's rules: a new model snapshot is reviewed before any replica prices from
+it (gateway/service_layer/canary.py runs the reviews).
 
 The scheduler's current snapshot of a sport is the newest one a quorum of replicas know AND the
 canary let through (approved, the sport's first one as a baseline, or forced by an operator);
@@ -19,12 +20,8 @@ A refused snapshot stays refused (its verdict is stored) until an operator force
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -32,10 +29,7 @@ from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2
 from google.protobuf import timestamp_pb2
 
-from gateway.domain.ports import FixtureRepository, QuoteSetRepository
-from service_runtime.errors import DomainError, InvalidArgument
-
-log = logging.getLogger(__name__)
+from service_runtime.errors import InvalidArgument
 
 E9 = 1_000_000_000
 LETTING_THROUGH = frozenset(
@@ -115,233 +109,133 @@ def _stamp(seconds: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-@dataclass
-class SnapshotCanary:
-    policy: CanaryPolicy
-    reviews: ReviewRepository
-    agree: Agree
-    fixtures: FixtureRepository
-    quote_sets: QuoteSetRepository
-    results: Results
-    fitted_at: FittedAt
-    clock: Callable[[], float] = time.time
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _verdicts: dict[str, int] = field(default_factory=dict)
+def fixture_for_result(sport: sport_pb2.Sport.ValueType, result: PastResult) -> sport_pb2.Fixture:
+    """The fixture a past result is priced as, for the back-test."""
+    return sport_pb2.Fixture(
+        fixture_id=f"canary-{int(result.kickoff)}-{result.home}-{result.away}"[:200],
+        sport=sport,
+        home=sport_pb2.Participant(participant_id=result.home),
+        away=sport_pb2.Participant(participant_id=result.away),
+        start_time=_stamp(result.kickoff),
+        best_of_sets=3 if sport == sport_pb2.SPORT_TENNIS else 0,
+    )
 
-    async def verdict(self, snapshot_hash: str) -> int | None:
-        known = self._verdicts.get(snapshot_hash)
-        if known is not None:
-            return known
-        review = await self.reviews.get(snapshot_hash)
-        if review is None:
-            return None
-        self._verdicts[snapshot_hash] = review.verdict
-        return review.verdict
 
-    async def vetted(self, snapshot_hash: str) -> bool:
-        return await self.verdict(snapshot_hash) in VETTED
+def unseen_results(
+    results: Sequence[PastResult], fitted: Sequence[float | None], policy: CanaryPolicy
+) -> list[PastResult]:
+    """The most recent results kicked off after both snapshots were fitted, oldest first."""
+    after = max((f for f in fitted if f), default=0.0)
+    return sorted((r for r in results if r.kickoff >= after), key=lambda r: r.kickoff)[
+        -policy.backtest_matches :
+    ]
 
-    async def current(self, sport: sport_pb2.Sport.ValueType, newest_first: Sequence[str]) -> str:
-        """The snapshot to price from among those a quorum knows (newest first), reviewing the
-        ones newer than the current one on the way; "" when none may be priced from."""
-        async with self._lock:
-            verdicts = [await self.verdict(h) for h in newest_first]
-            current_index = next((i for i, v in enumerate(verdicts) if v in LETTING_THROUGH), None)
-            if current_index is None:
-                if not newest_first:
-                    return ""
-                # The sport's first snapshot under the canary: nothing to compare it with.
-                if all(v is None for v in verdicts):
-                    await self._save(
-                        pb.SnapshotReview(
-                            snapshot_hash=newest_first[0],
-                            sport=sport,
-                            verdict=pb.SNAPSHOT_VERDICT_BASELINE,
-                            reviewed_at=_stamp(self.clock()),
-                        )
-                    )
-                    return newest_first[0]
-                return ""
-            current = newest_first[current_index]
-            for index in range(current_index):
-                if verdicts[index] is not None:
-                    continue  # refused before: stays refused until forced
-                candidate = newest_first[index]
-                review = await self.review(sport, candidate, current)
-                if review.verdict == pb.SNAPSHOT_VERDICT_APPROVED and not (
-                    review.compared_fixtures or review.backtest_matches
-                ):
-                    # Nothing could be priced to compare (no coming fixture, replicas without a
-                    # quorum): not a pass. Left unreviewed, it is tried again on the next pass.
-                    log.warning("snapshot canary inconclusive", extra={"snapshot_hash": candidate})
-                    continue
-                await self._save(review)
-                if review.verdict == pb.SNAPSHOT_VERDICT_APPROVED:
-                    return candidate
-            return current
 
-    async def force(
-        self, sport: sport_pb2.Sport.ValueType, snapshot_hash: str, by: str, note: str
-    ) -> pb.SnapshotReview:
-        if len(note) > 500:
-            raise InvalidArgument("NOTE_TOO_LONG", "note must be at most 500 characters")
-        async with self._lock:
-            review = await self.reviews.get(snapshot_hash) or pb.SnapshotReview(
-                snapshot_hash=snapshot_hash, sport=sport
-            )
-            if review.sport != sport:
-                raise InvalidArgument(
-                    "SPORT_MISMATCH", "the snapshot was reviewed for another sport"
-                )
-            review.verdict = pb.SNAPSHOT_VERDICT_FORCED
-            review.forced_by = by
-            review.note = note
-            review.reviewed_at.CopyFrom(_stamp(self.clock()))
-            await self._save(review)
-        log.warning(
-            "snapshot forced past the canary",
-            extra={"snapshot_hash": snapshot_hash, "by": by},
+def judge_backtest(
+    review: pb.SnapshotReview,
+    scores: Sequence[tuple[int, int]],
+    policy: CanaryPolicy,
+    reasons: list[str],
+) -> None:
+    """Mean RPS of (candidate, current) per result: worse by more than the margin over enough
+    results refuses the candidate (fewer: noted, inconclusive)."""
+    review.backtest_matches = len(scores)
+    if not scores:
+        return
+    review.candidate_score_e9 = sum(s[0] for s in scores) // len(scores)
+    review.current_score_e9 = sum(s[1] for s in scores) // len(scores)
+    if len(scores) < policy.min_backtest_matches:
+        return
+    if review.candidate_score_e9 > review.current_score_e9 + policy.score_margin_e9:
+        reasons.append(
+            f"BACKTEST_WORSE: mean RPS {review.candidate_score_e9} against "
+            f"{review.current_score_e9} over {len(scores)} results"
         )
-        return review
 
-    async def _save(self, review: pb.SnapshotReview) -> None:
-        await self.reviews.save(review)
-        self._verdicts[review.snapshot_hash] = review.verdict
 
-    async def _probabilities(
-        self, request: quote_service_pb2.PriceFixtureRequest
-    ) -> dict[str, dict[str, int]] | None:
-        try:
-            quote_set = await self.agree(request)
-        except DomainError as exc:  # an unknown team, no quorum: this fixture is not compared
-            log.info("canary could not price", extra={"reason": exc.reason})
-            return None
-        return {
-            m.market_id: {s.selection_id: s.probability_e9 for s in m.selections}
-            for m in quote_set.markets
-        }
+def compared_fixture(fixture: sport_pb2.Fixture) -> bool:
+    """Only fixtures still to be priced pre-match are compared."""
+    return fixture.status in (
+        sport_pb2.FIXTURE_STATUS_UNSPECIFIED,
+        sport_pb2.FIXTURE_STATUS_SCHEDULED,
+    )
 
-    async def review(
-        self, sport: sport_pb2.Sport.ValueType, candidate: str, current: str
-    ) -> pb.SnapshotReview:
-        review = pb.SnapshotReview(
-            snapshot_hash=candidate, sport=sport, current_snapshot_hash=current
+
+Probabilities = dict[str, dict[str, int]]
+
+
+def count_move(
+    review: pb.SnapshotReview, new: Probabilities, old: Probabilities, policy: CanaryPolicy
+) -> None:
+    """One compared fixture: its largest move of a selection's fair probability, counted as
+    moved beyond the bound."""
+    review.compared_fixtures += 1
+    worst, where = 0, ""
+    for market_id, selections in new.items():
+        before = old.get(market_id, {})
+        for selection, p in selections.items():
+            if selection in before and abs(p - before[selection]) > worst:
+                worst, where = abs(p - before[selection]), market_id
+    if worst > review.max_move_e9:
+        review.max_move_e9, review.max_move_market_id = worst, where
+    if worst > policy.move_bound_e9:
+        review.moved_fixtures += 1
+
+
+def judge_differences(review: pb.SnapshotReview, policy: CanaryPolicy, reasons: list[str]) -> None:
+    """More than the allowed share of compared fixtures moved: the candidate is refused."""
+    compared = review.compared_fixtures
+    if compared and review.moved_fixtures * 10_000 > policy.max_moved_share_e4 * compared:
+        reasons.append(
+            f"PRICES_MOVED: {review.moved_fixtures} of {compared} coming fixtures have a "
+            f"market moving more than {policy.move_bound_e9} parts per billion "
+            f"(largest {review.max_move_e9} on {review.max_move_market_id})"
         )
-        reasons: list[str] = []
-        await self._backtest(sport, candidate, current, review, reasons)
-        await self._differences(sport, candidate, current, review, reasons)
-        review.reasons.extend(reasons)
-        review.verdict = pb.SNAPSHOT_VERDICT_REFUSED if reasons else pb.SNAPSHOT_VERDICT_APPROVED
-        review.reviewed_at.CopyFrom(_stamp(self.clock()))
-        log.warning(
-            "snapshot canary verdict",
-            extra={
-                "snapshot_hash": candidate,
-                "verdict": pb.SnapshotVerdict.Name(review.verdict),
-                "reasons": "; ".join(reasons),
-            },
-        )
-        return review
 
-    async def _backtest(
-        self,
-        sport: sport_pb2.Sport.ValueType,
-        candidate: str,
-        current: str,
-        review: pb.SnapshotReview,
-        reasons: list[str],
-    ) -> None:
-        if sport not in WINNER:
-            return
-        market_type, outcomes = WINNER[sport]
-        fitted = [await self.fitted_at(sport, h) for h in (candidate, current)]
-        after = max((f for f in fitted if f), default=0.0)
-        unseen = sorted(
-            (r for r in self.results(sport) if r.kickoff >= after), key=lambda r: r.kickoff
-        )[-self.policy.backtest_matches :]
-        scores: list[tuple[int, int]] = []
-        for result in unseen:
-            fixture = sport_pb2.Fixture(
-                fixture_id=f"canary-{int(result.kickoff)}-{result.home}-{result.away}"[:200],
-                sport=sport,
-                home=sport_pb2.Participant(participant_id=result.home),
-                away=sport_pb2.Participant(participant_id=result.away),
-                start_time=_stamp(result.kickoff),
-                best_of_sets=3 if sport == sport_pb2.SPORT_TENNIS else 0,
-            )
-            pair = []
-            for snapshot in (candidate, current):
-                priced = await self._probabilities(
-                    quote_service_pb2.PriceFixtureRequest(
-                        fixture=fixture, snapshot_hash=snapshot, market_types=[market_type]
-                    )
-                )
-                market = next(iter(priced.values()), None) if priced else None
-                if market is None:
-                    break
-                pair.append(
-                    rps_e9([market.get(o, 0) for o in outcomes], outcome_index(sport, result))
-                )
-            if len(pair) == 2:
-                scores.append((pair[0], pair[1]))
-        review.backtest_matches = len(scores)
-        if not scores:
-            return
-        review.candidate_score_e9 = sum(s[0] for s in scores) // len(scores)
-        review.current_score_e9 = sum(s[1] for s in scores) // len(scores)
-        if len(scores) < self.policy.min_backtest_matches:
-            return
-        if review.candidate_score_e9 > review.current_score_e9 + self.policy.score_margin_e9:
-            reasons.append(
-                f"BACKTEST_WORSE: mean RPS {review.candidate_score_e9} against "
-                f"{review.current_score_e9} over {len(scores)} results"
-            )
 
-    async def _differences(
-        self,
-        sport: sport_pb2.Sport.ValueType,
-        candidate: str,
-        current: str,
-        review: pb.SnapshotReview,
-        reasons: list[str],
-    ) -> None:
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        coming = await self.fixtures.list(
-            [sport],
-            now,
-            now + timedelta(days=self.policy.horizon_days),
-            self.policy.compare_fixtures,
-            0,
-        )
-        for fixture in coming:
-            if fixture.status not in (
-                sport_pb2.FIXTURE_STATUS_UNSPECIFIED,
-                sport_pb2.FIXTURE_STATUS_SCHEDULED,
-            ):
-                continue
-            new = await self._probabilities(
-                quote_service_pb2.PriceFixtureRequest(fixture=fixture, snapshot_hash=candidate)
-            )
-            old = await self._probabilities(
-                quote_service_pb2.PriceFixtureRequest(fixture=fixture, snapshot_hash=current)
-            )
-            if new is None or old is None:
-                continue
-            review.compared_fixtures += 1
-            worst, where = 0, ""
-            for market_id, selections in new.items():
-                before = old.get(market_id, {})
-                for selection, p in selections.items():
-                    if selection in before and abs(p - before[selection]) > worst:
-                        worst, where = abs(p - before[selection]), market_id
-            if worst > review.max_move_e9:
-                review.max_move_e9, review.max_move_market_id = worst, where
-            if worst > self.policy.move_bound_e9:
-                review.moved_fixtures += 1
-        compared = review.compared_fixtures
-        if compared and review.moved_fixtures * 10_000 > self.policy.max_moved_share_e4 * compared:
-            reasons.append(
-                f"PRICES_MOVED: {review.moved_fixtures} of {compared} coming fixtures have a "
-                f"market moving more than {self.policy.move_bound_e9} parts per billion "
-                f"(largest {review.max_move_e9} on {review.max_move_market_id})"
-            )
+def conclude(review: pb.SnapshotReview, reasons: Sequence[str], now: float) -> None:
+    review.reasons.extend(reasons)
+    review.verdict = pb.SNAPSHOT_VERDICT_REFUSED if reasons else pb.SNAPSHOT_VERDICT_APPROVED
+    review.reviewed_at.CopyFrom(_stamp(now))
+
+
+def inconclusive(review: pb.SnapshotReview) -> bool:
+    """Approved on nothing (no coming fixture, replicas without a quorum): not a pass. Left
+    unreviewed, the candidate is tried again on the next pass."""
+    return review.verdict == pb.SNAPSHOT_VERDICT_APPROVED and not (
+        review.compared_fixtures or review.backtest_matches
+    )
+
+
+def baseline(sport: sport_pb2.Sport.ValueType, snapshot_hash: str, now: float) -> pb.SnapshotReview:
+    """The sport's first snapshot under the canary: nothing to compare it with."""
+    return pb.SnapshotReview(
+        snapshot_hash=snapshot_hash,
+        sport=sport,
+        verdict=pb.SNAPSHOT_VERDICT_BASELINE,
+        reviewed_at=_stamp(now),
+    )
+
+
+def check_force_note(note: str) -> None:
+    if len(note) > 500:
+        raise InvalidArgument("NOTE_TOO_LONG", "note must be at most 500 characters")
+
+
+def forced(
+    known: pb.SnapshotReview | None,
+    sport: sport_pb2.Sport.ValueType,
+    snapshot_hash: str,
+    by: str,
+    note: str,
+    now: float,
+) -> pb.SnapshotReview:
+    """An operator's force of a snapshot of `sport`, over its review if it had one."""
+    review = known or pb.SnapshotReview(snapshot_hash=snapshot_hash, sport=sport)
+    if review.sport != sport:
+        raise InvalidArgument("SPORT_MISMATCH", "the snapshot was reviewed for another sport")
+    review.verdict = pb.SNAPSHOT_VERDICT_FORCED
+    review.forced_by = by
+    review.note = note
+    review.reviewed_at.CopyFrom(_stamp(now))
+    return review

@@ -12,13 +12,13 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.canary import SnapshotCanary
 from gateway.domain.fixtures import check_fixtures
 from gateway.domain.guard import SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.ports import Accepted, DissentRecord, FixtureRepository, UpsertCounts
 from gateway.domain.replicas import ReplicaHealth
 from gateway.domain.scheduler import PassReport
+from gateway.service_layer.canary import SnapshotCanary
 from gateway.service_layer.commands import (
     DecidePriceHold,
     ForceSnapshot,

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.canary import SnapshotCanary
 from gateway.domain.ports import (
     Accepted,
     FixtureRepository,
@@ -39,6 +38,7 @@ from gateway.domain.scheduler import (
     quorum_snapshots,
     snapshot_surface,
 )
+from gateway.service_layer.canary import SnapshotCanary
 from gateway.service_layer.consensus import ConsensusGateway
 from service_runtime.errors import DomainError
 

@@ -17,12 +17,13 @@ from google.protobuf import timestamp_pb2
 
 from gateway.adapters.guard_store import MemoryHolds, MemoryReviews
 from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
-from gateway.domain.canary import CanaryPolicy, SnapshotCanary
+from gateway.domain.canary import CanaryPolicy
 from gateway.domain.consensus import Reply
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import GuardPolicy, Violation
 from gateway.domain.replicas import HealthPolicy, State
 from gateway.service_layer import commands
+from gateway.service_layer.canary import SnapshotCanary
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.guard import PriceGuard
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting

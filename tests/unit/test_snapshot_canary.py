@@ -12,7 +12,8 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.guard_store import MemoryReviews
 from gateway.adapters.memory import MemoryFixtures, MemoryQuoteSets
-from gateway.domain.canary import CanaryPolicy, PastResult, SnapshotCanary, rps_e9
+from gateway.domain.canary import CanaryPolicy, PastResult, rps_e9
+from gateway.service_layer.canary import SnapshotCanary
 from service_runtime.errors import Aborted
 
 FOOTBALL = sport_pb2.SPORT_FOOTBALL

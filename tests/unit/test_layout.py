@@ -85,7 +85,16 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/signer/domain/ports.py",
         "gateway/service_layer/commands.py",
         "gateway/service_layer/handlers.py",
+        "gateway/service_layer/consensus.py",
+        "gateway/service_layer/guard.py",
+        "gateway/service_layer/canary.py",
+        "gateway/service_layer/scheduler.py",
+        "gateway/service_layer/rtp_steering.py",
         "gateway/domain/fixtures.py",
+        "gateway/domain/gateway.py",
+        "gateway/domain/guard.py",
+        "gateway/domain/canary.py",
+        "gateway/domain/scheduler.py",
     ):
         assert expected in files
 

@@ -1,5 +1,5 @@
-"""The guard between agreement and publication (gateway/domain/guard.py) on in-memory storage:
-what is published for an agreed set, one hold per market, release and reject."""
+"""The guard between agreement and publication (gateway/service_layer/guard.py) on in-memory
+storage: what is published for an agreed set, one hold per market, release and reject."""
 
 from __future__ import annotations
 

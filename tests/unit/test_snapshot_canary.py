@@ -1,6 +1,6 @@
-"""The snapshot canary's bookkeeping (gateway/domain/canary.py) with stand-in pricing: the first
-snapshot is the baseline, a candidate nothing could be compared on is not let through, a
-refused one stays refused until forced."""
+"""The snapshot canary's bookkeeping (gateway/service_layer/canary.py) with stand-in pricing:
+the first snapshot is the baseline, a candidate nothing could be compared on is not let through,
+a refused one stays refused until forced."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from services.bets.domain.bet_ports import ReturnToPlayer as ReturnToPlayerFigures
 from services.bets.domain.model import Bet
+from services.bets.domain.statement import ReturnToPlayer as ReturnToPlayerFigures
 
 # A scrape every 15-30 s must not cost a full scan of the year's bets each time.
 RETURN_TO_PLAYER_REFRESH_SECONDS = 60.0

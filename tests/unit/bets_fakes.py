@@ -11,14 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from services.bets.domain.bet_ports import (
-    MarketExposureRow,
-    Placed,
-    PlacementRules,
-    ReturnToPlayer,
-    SettledNotice,
-    VoidedNotice,
-)
 from services.bets.domain.chain_results import (
     ClaimedResult,
     Evidence,
@@ -26,7 +18,9 @@ from services.bets.domain.chain_results import (
     OnChain,
     Verdict,
 )
+from services.bets.domain.exposure import MarketExposureRow
 from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
+from services.bets.domain.limits import PlacementRules, SevenDayCap
 from services.bets.domain.model import (
     Bet,
     BetRejected,
@@ -36,9 +30,12 @@ from services.bets.domain.model import (
     GameSnapshot,
     Leg,
 )
-from services.bets.domain.ports import Charge, IdempotencyRecord, SevenDayCap
+from services.bets.domain.placing import Placed
+from services.bets.domain.ports import Charge, IdempotencyRecord
 from services.bets.domain.prices import PriceBook
-from services.bets.domain.statement import StatementRow
+from services.bets.domain.settling import SettledNotice
+from services.bets.domain.statement import ReturnToPlayer, StatementRow
+from services.bets.domain.voiding import VoidedNotice
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.bets.domain.ports import SevenDayCap
+from services.bets.domain.limits import SevenDayCap
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 US = timedelta(microseconds=1)

@@ -9,8 +9,8 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from services.bets.domain.bet_ports import ReturnToPlayer
 from services.bets.domain.model import Bet, BetStatus, OddsAcceptance, Rejection
+from services.bets.domain.statement import ReturnToPlayer
 from services.bets.metrics import BetsMetrics
 
 

@@ -13,10 +13,9 @@ from datetime import timedelta
 import pytest
 
 from service_runtime.errors import DomainError
-from services.bets.domain.bet_ports import MarketExposureRow
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.chain_results import ClaimedResult, OnChain
-from services.bets.domain.exposure import FixtureExposure
+from services.bets.domain.exposure import FixtureExposure, MarketExposureRow
 from services.bets.domain.ledger import TransactionKind
 from services.bets.domain.model import BetStatus, GameSnapshot, Outcome
 from services.bets.domain.prices import PriceBook

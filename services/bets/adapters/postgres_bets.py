@@ -22,12 +22,7 @@ from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections
 from services.bets.adapters.postgres_ledger import PostgresLedgerSession
 from services.bets.adapters.postgres_outbox import voided_envelope
-from services.bets.domain.bet_ports import (
-    Placed,
-    PlacementRules,
-    SettledNotice,
-    VoidedNotice,
-)
+from services.bets.domain.limits import PlacementRules
 from services.bets.domain.model import (
     Bet,
     BetRejected,
@@ -39,6 +34,9 @@ from services.bets.domain.model import (
     Outcome,
     Rejection,
 )
+from services.bets.domain.placing import Placed
+from services.bets.domain.settling import SettledNotice
+from services.bets.domain.voiding import VoidedNotice
 
 _BET_COLUMNS = (
     "bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message, live,"

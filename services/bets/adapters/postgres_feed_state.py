@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.bets.domain.limits import SevenDayCap
 from services.bets.domain.model import GameSnapshot, PlayerStanding
-from services.bets.domain.ports import SevenDayCap
 
 # (cap, raise waiting, when the raise applies, when identity said it) per kind of cap.
 _STAKE_CAP = (

@@ -21,7 +21,8 @@ from services.bets.domain.ledger import (
     player_held,
     player_wallet,
 )
-from services.bets.domain.ports import IdempotencyRecord, SevenDayCap
+from services.bets.domain.limits import SevenDayCap
+from services.bets.domain.ports import IdempotencyRecord
 
 SCHEMA = "bets"
 metadata = sa.MetaData(schema=SCHEMA)

@@ -14,8 +14,9 @@ from google.protobuf import timestamp_pb2
 from sqlalchemy.engine import Connection, Engine
 
 from service_runtime.events import Topic
-from services.bets.domain.bet_ports import SettledNotice, VoidedNotice
 from services.bets.domain.model import BetStatus
+from services.bets.domain.settling import SettledNotice
+from services.bets.domain.voiding import VoidedNotice
 
 
 @dataclass(frozen=True)

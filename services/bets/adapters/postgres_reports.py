@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.bets.domain.bet_ports import MarketExposureRow, ReturnToPlayer
-from services.bets.domain.statement import StatementRow
+from services.bets.domain.exposure import MarketExposureRow
+from services.bets.domain.statement import ReturnToPlayer, StatementRow
 
 
 class PostgresReports:

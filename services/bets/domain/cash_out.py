@@ -9,9 +9,9 @@ from fractions import Fraction
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.bets.domain import settlement
-from services.bets.domain.bet_ports import BetSession
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import Bet, BetStatus, CashOutOffer
+from services.bets.domain.ports import BetSession
 from services.bets.domain.postings import cash_out_transaction, partial_cash_out_transaction
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.settling import settled_notice

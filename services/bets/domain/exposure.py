@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.bets.domain.bet_ports import MarketExposureRow
+
+@dataclass(frozen=True)
+class MarketExposureRow:
+    market_id: str
+    worst_case_loss_minor: int
+    stakes_minor: int
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from services.bets.domain.bet_ports import BetSession
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import Bet, BetRejected, BetStatus, GameSnapshot, Rejection
 from services.bets.domain.placing import quote_leg
+from services.bets.domain.ports import BetSession
 from services.bets.domain.postings import stake_release
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.settling import settle_if_complete

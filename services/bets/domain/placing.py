@@ -6,11 +6,11 @@ waits out its delay (live_delay.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
 from services.bets.domain import requests, settlement
-from services.bets.domain.bet_ports import Placed
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import (
     Bet,
@@ -24,6 +24,17 @@ from services.bets.domain.model import (
 )
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import Caller, authorize
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What placing stored: the bet's status and refusal, or that the key was already taken."""
+
+    claimed: bool
+    status: BetStatus | None = None
+    rejection: Rejection | None = None
+    message: str = ""
+
 
 MIN_ODDS_E4 = 10_001
 MAX_ODDS_E4 = 10_000_000

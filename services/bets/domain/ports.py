@@ -1,13 +1,33 @@
-"""Interfaces the wallet core needs; adapters implement them."""
+"""The bets domain's ports: what the rules and use cases go through (bets and their unit of
+work, the reports, the ledger, the payment provider). Contracts only; the values they carry are
+their rules' own (settling.py's SettledNotice, limits.py's PlacementRules and SevenDayCap, ...).
+Adapters implement them; the service layer's own ports: service_layer/ports.py."""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
+from services.bets.domain.model import (
+    Bet,
+    BetRejected,
+    BetStatus,
+    CashOutOffer,
+    GameSnapshot,
+    Leg,
+)
+
+if TYPE_CHECKING:
+    # The values the ports carry live with their rules, which import these ports.
+    from services.bets.domain.exposure import MarketExposureRow
+    from services.bets.domain.limits import PlacementRules, SevenDayCap
+    from services.bets.domain.placing import Placed
+    from services.bets.domain.settling import SettledNotice
+    from services.bets.domain.statement import ReturnToPlayer, StatementRow
+    from services.bets.domain.voiding import VoidedNotice
 
 
 @dataclass(frozen=True)
@@ -55,40 +75,6 @@ class IdempotencyRecord:
     transaction_id: str
 
 
-@dataclass(frozen=True)
-class SevenDayCap:
-    """A player's 7-day deposit or stake cap as identity announced it (ANJ: set before the
-    first deposit or bet; a raise applies after 48 h, a cut at once).
-
-    The one Python home of these rules. bets.place_bet reads the stake cap in force itself
-    (services/bets/sql/place_bet.sql: it must, under the player's lock, in the bet's one
-    statement), with the same definition as `in_force`; both are tested at the exact instant
-    (tests/unit/test_bets_caps.py, tests/integration/test_bets_place_bet_rules.py)."""
-
-    cap_minor: int | None
-    pending_cap_minor: int | None
-    pending_effective_at: datetime | None
-
-    def in_force(self, now: datetime) -> int | None:
-        if (
-            self.pending_cap_minor is not None
-            and self.pending_effective_at is not None
-            and self.pending_effective_at <= now
-        ):
-            return self.pending_cap_minor
-        return self.cap_minor
-
-    def changed(
-        self, cap_minor: int, effective_at: datetime, said_at: datetime, raise_delay: timedelta
-    ) -> SevenDayCap:
-        """The cap after identity said `cap_minor` at `said_at`: a first cap or a cut applies
-        at once; a raise waits out the delay, or until `effective_at` if that is later."""
-        current = self.in_force(said_at)
-        if current is None or cap_minor <= current:
-            return SevenDayCap(cap_minor, None, None)
-        return SevenDayCap(current, cap_minor, max(effective_at, said_at + raise_delay))
-
-
 class LedgerSession(Protocol):
     """One atomic unit of work: everything done through it commits together or not at all."""
 
@@ -128,4 +114,105 @@ class Ledger(Protocol):
         self, player_id: str, before_entry_id: int | None, limit: int
     ) -> list[EntryView]:
         """Entries on the player's accounts, newest first, older than `before_entry_id`."""
+        ...
+
+
+class BetSession(Protocol):
+    """One atomic unit of work."""
+
+    def update_bet(self, bet: Bet) -> None: ...
+
+    def lock_bet(self, bet_id: str) -> Bet | None: ...
+
+    def add_exposure(self, legs: list[Leg], liability_minor: int, stake_minor: int) -> None:
+        """Adds (or with a negative amount, removes) a bet's liability on each leg's selection,
+        holding the fixtures' rows until commit so concurrent bets see each other. The limits on
+        the house's liability are bets.place_bet's rule (services/bets/sql/place_bet.sql): the
+        paths here only take exposure off, or put back what a settlement rollback reopens."""
+        ...
+
+    def game(self, fixture_id: str) -> GameSnapshot | None: ...
+
+    def post(self, transaction: LedgerTransaction) -> None: ...
+
+    def wallet(self, player_id: str, currency: str) -> WalletBalance: ...
+
+    def bet_ids_on(
+        self,
+        fixture_id: str,
+        market_ids: list[str],
+        placed_after: datetime | None,
+        placed_before: datetime | None,
+    ) -> list[str]: ...
+
+    def notify_settled(self, notice: SettledNotice) -> None:
+        """Queues a BetSettled event, committed with the settlement (outbox)."""
+        ...
+
+    def notify_voided(self, notice: VoidedNotice) -> None:
+        """Queues a BetsVoided event, committed with the void's result (outbox); a notice
+        whose event_id is already queued is not queued again."""
+        ...
+
+    def claim_operation(self, key: str, fingerprint: str) -> tuple[str, int] | None:
+        """Reserves an operator request's idempotency key: None when new, else the first
+        request's (fingerprint, result)."""
+        ...
+
+    def finish_operation(self, key: str, result: int) -> None: ...
+
+    def save_offer(self, offer: CashOutOffer) -> None: ...
+
+    def offer(self, offer_id: str) -> CashOutOffer | None: ...
+
+    def forget_offers(self, bet_id: str) -> None:
+        """Drops every offer of the bet: after a cash-out they price a stake no longer on."""
+        ...
+
+
+class BetStore(Protocol):
+    def session(self) -> AbstractContextManager[BetSession]: ...
+
+    def place(self, bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> Placed:
+        """Stores a new bet and, unless a rule refuses it, its exposure and stake hold: one
+        atomic unit, serialised per player. When (player, idempotency key) is taken, waits for
+        its holder and stores nothing (`claimed` False)."""
+        ...
+
+    async def place_async(
+        self, bet: Bet, offer: BetRejected | None, rules: PlacementRules
+    ) -> Placed:
+        """`place` without a worker thread, for callers on the event loop."""
+        ...
+
+    def bet_by_key(self, player_id: str, idempotency_key: str) -> Bet | None: ...
+
+    def games(self, fixture_ids: list[str]) -> dict[str, GameSnapshot]: ...
+
+    def get_bet(self, bet_id: str) -> Bet | None: ...
+
+    def list_bets(
+        self, player_id: str, statuses: list[BetStatus], before: str | None, limit: int
+    ) -> list[Bet]: ...
+
+    def due_pending(self, now: datetime, limit: int) -> list[str]: ...
+
+    def purge_offers(self, expired_before: datetime) -> int:
+        """Deletes offers that expired before the time given; returns how many."""
+        ...
+
+
+class BetReports(Protocol):
+    """The operators' reports, read only."""
+
+    def return_to_player(self, start: datetime, end: datetime) -> ReturnToPlayer:
+        """Stakes and payouts of bets settled in [start, end), voids left out."""
+        ...
+
+    def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
+        """Bets settled in [start, end) by month (UTC) and live or not, voids left out."""
+        ...
+
+    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
+        """Each market's worst-case loss and stakes (domain/exposure.py)."""
         ...

@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from service_runtime import page_tokens
 from service_runtime.errors import InvalidArgument, NotFound, Unauthenticated
-from services.bets.domain.bet_ports import ReturnToPlayer
 from services.bets.domain.model import Bet
-from services.bets.domain.statement import QuarterlyStatement, StatementRow, quarter_period
+from services.bets.domain.statement import (
+    QuarterlyStatement,
+    ReturnToPlayer,
+    StatementRow,
+    quarter_period,
+)
 from services.bets.domain.wallet import PRIVILEGED_ROLES, Caller
 
 

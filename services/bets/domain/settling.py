@@ -12,9 +12,20 @@ from datetime import datetime
 
 from service_runtime.errors import InvalidArgument
 from services.bets.domain import requests, settlement
-from services.bets.domain.bet_ports import BetSession, SettledNotice
 from services.bets.domain.model import SETTLED_STATUSES, Bet, BetStatus, Leg, Outcome
+from services.bets.domain.ports import BetSession
 from services.bets.domain.postings import settlement_rollback, settlement_transaction
+
+
+@dataclass(frozen=True)
+class SettledNotice:
+    event_id: str
+    bet_id: str
+    player_id: str
+    status: BetStatus
+    payout_minor: int
+    currency: str
+
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,14 @@ from datetime import UTC, datetime
 
 from service_runtime.errors import InvalidArgument
 
+
+@dataclass(frozen=True)
+class ReturnToPlayer:
+    stakes_minor: int
+    payouts_minor: int
+    settled_bet_count: int
+
+
 # Décret 2020-1349 art. 27: the yearly average return to players, ten-thousandths.
 LEGAL_LIMIT_E4 = 8_500
 

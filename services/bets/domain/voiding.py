@@ -4,13 +4,28 @@ announced to partners (live's BetCancel) once per request."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from service_runtime.errors import InvalidArgument
 from services.bets.domain import requests, settlement
-from services.bets.domain.bet_ports import BetSession, VoidedNotice
 from services.bets.domain.model import SETTLED_STATUSES, Bet, Outcome
+from services.bets.domain.ports import BetSession
 from services.bets.domain.settling import roll_back, settle_if_complete
+
+
+@dataclass(frozen=True)
+class VoidedNotice:
+    """What an operator's void cancelled, for partners' streams (live's BetCancel)."""
+
+    # Stable for the void (its idempotency key): consumers drop a second delivery by it.
+    event_id: str
+    fixture_id: str
+    market_ids: tuple[str, ...]
+    placed_after: datetime | None
+    placed_before: datetime | None
+    reason: str
+    voided_at: datetime
 
 
 def check_void(

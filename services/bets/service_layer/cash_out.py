@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.bets.domain import cash_out, requests
-from services.bets.domain.bet_ports import BetStore
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import Bet, CashOutOffer
+from services.bets.domain.ports import BetStore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import Caller
 from services.bets.service_layer.queries import Queries

@@ -19,17 +19,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from service_runtime.errors import Unimplemented
-from services.bets.domain.bet_ports import BetReports, BetStore, ReturnToPlayer
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.chain_results import ClaimedResult, HoldRow
 from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.ledger import WalletBalance
 from services.bets.domain.model import Bet, BetStatus, CashOutOffer, PlaceBetCommand
 from services.bets.domain.placing import new_bet_id
+from services.bets.domain.ports import BetReports, BetStore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.settlement import FinalScore
-from services.bets.domain.statement import QuarterlyStatement
+from services.bets.domain.statement import QuarterlyStatement, ReturnToPlayer
 from services.bets.domain.wallet import Caller, DepositResult, EntryPage, WalletService
 from services.bets.service_layer import commands
 from services.bets.service_layer.cash_out import CashingOut

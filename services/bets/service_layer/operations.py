@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from service_runtime.errors import FailedPrecondition
 from services.bets.domain import requests
-from services.bets.domain.bet_ports import BetSession, BetStore
+from services.bets.domain.ports import BetSession, BetStore
 
 
 def run_once(

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.bets.domain import limits, live_delay, placing
-from services.bets.domain.bet_ports import BetStore
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import Bet, BetRejected, BetStatus, PlaceBetCommand
+from services.bets.domain.ports import BetStore
 from services.bets.domain.prices import PriceBook
 from services.bets.domain.wallet import Caller
 

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.bets.domain import queries, requests
-from services.bets.domain.bet_ports import BetReports, BetStore, ReturnToPlayer
 from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.model import Bet, BetStatus
 from services.bets.domain.operators import require_operator
-from services.bets.domain.statement import QuarterlyStatement
+from services.bets.domain.ports import BetReports, BetStore
+from services.bets.domain.statement import QuarterlyStatement, ReturnToPlayer
 from services.bets.domain.wallet import Caller, authorize
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.bets.domain import settling, voiding
-from services.bets.domain.bet_ports import BetSession, BetStore
 from services.bets.domain.model import OPEN_STATUSES, SETTLED_STATUSES, Bet
 from services.bets.domain.operators import require_operator
+from services.bets.domain.ports import BetSession, BetStore
 from services.bets.domain.settlement import FinalScore
 from services.bets.domain.wallet import Caller
 from services.bets.service_layer.operations import run_once

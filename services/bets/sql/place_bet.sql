@@ -71,15 +71,45 @@ DECLARE
     v_wallet BIGINT;
     v_held BIGINT;
     v_tx TEXT := 'tx_stake_' || p_bet_id;
-    v_hour BIGINT;
+    v_hour BIGINT := floor(extract(epoch FROM p_window_start) / 3600)::BIGINT;
+    v_wallet_code TEXT := 'player:' || p_player_id || ':wallet';
+    v_held_code TEXT := 'player:' || p_player_id || ':held';
+    v_seen BOOLEAN;
+    v_changed BOOLEAN;
+    v_stored INT;
 BEGIN
+    -- Cost: every statement here costs PostgreSQL about as much as a small transaction, so
+    -- what can be read together is read in one statement (docs/benchmarks/bets.md, session 6).
+    --
     -- The player's row serialises their bets: a retry with the same key waits here for the
     -- first, then finds its bet; two bets cannot both fit under the stake cap.
     SELECT * INTO v_player FROM bets.players WHERE player_id = p_player_id FOR UPDATE;
-    IF EXISTS (
-        SELECT 1 FROM bets.bets WHERE player_id = p_player_id AND idempotency_key = p_key
-    ) THEN
-        RETURN QUERY SELECT false, ''::TEXT, ''::TEXT, ''::TEXT;
+    -- A statement of its own, after the lock: it must see what the bet we waited for wrote.
+    -- With it, read now what the checks below need: the 7-day sum (the hour the window starts
+    -- in summed from its bets, a partly cashed-out stake still counting in full; every later
+    -- hour from the running totals) and the player's two account ids.
+    SELECT
+        EXISTS (
+            SELECT 1 FROM bets.bets WHERE player_id = p_player_id AND idempotency_key = p_key
+        ),
+        EXISTS (SELECT 1 FROM bets.stake_changes c WHERE c.player_id = p_player_id),
+        (
+            SELECT coalesce(sum(h.staked_minor), 0) FROM bets.player_stake_hours h
+            WHERE h.player_id = p_player_id AND h.hour > v_hour
+        ) + (
+            SELECT coalesce(sum(x.stake_minor + x.cashed_out_stake_minor), 0) FROM bets.bets x
+            WHERE x.player_id = p_player_id AND x.placed_at >= p_window_start
+                AND x.placed_at < to_timestamp((v_hour + 1) * 3600) AND x.status <> 'REJECTED'
+        ),
+        (SELECT id FROM bets.accounts WHERE code = v_wallet_code AND currency = p_currency),
+        (SELECT id FROM bets.accounts WHERE code = v_held_code AND currency = p_currency)
+    INTO v_seen, v_changed, v_staked, v_wallet, v_held;
+    IF v_seen THEN
+        o_claimed := false;
+        o_status := '';
+        o_reason := '';
+        o_message := '';
+        RETURN NEXT;
         RETURN;
     END IF;
 
@@ -115,9 +145,11 @@ BEGIN
     END IF;
 
     IF v_reason IS NULL THEN
+        v_open := v_player.open_stake_minor;
         -- Bets settled, voided, cashed out or decided since the player's last bet: what that
-        -- changed in the running totals, folded in under the player's lock.
-        IF EXISTS (SELECT 1 FROM bets.stake_changes c WHERE c.player_id = p_player_id) THEN
+        -- changed in the running totals, folded in under the player's lock, and the 7-day sum
+        -- read again over them.
+        IF v_changed THEN
             WITH folded AS (
                 DELETE FROM bets.stake_changes c WHERE c.player_id = p_player_id
                 RETURNING c.hour, c.staked_minor, c.open_minor
@@ -132,20 +164,17 @@ BEGIN
             UPDATE bets.players SET open_stake_minor = open_stake_minor + v_open
             WHERE player_id = p_player_id
             RETURNING open_stake_minor INTO v_open;
-        ELSE
-            v_open := v_player.open_stake_minor;
+            SELECT (
+                SELECT coalesce(sum(h.staked_minor), 0) FROM bets.player_stake_hours h
+                WHERE h.player_id = p_player_id AND h.hour > v_hour
+            ) + (
+                SELECT coalesce(sum(x.stake_minor + x.cashed_out_stake_minor), 0)
+                FROM bets.bets x
+                WHERE x.player_id = p_player_id AND x.placed_at >= p_window_start
+                    AND x.placed_at < to_timestamp((v_hour + 1) * 3600)
+                    AND x.status <> 'REJECTED'
+            ) INTO v_staked;
         END IF;
-        -- A stake partly cashed out was still staked: it counts against the cap. The hour the
-        -- window starts in is summed from its bets; every later hour from the running totals.
-        v_hour := floor(extract(epoch FROM p_window_start) / 3600)::BIGINT;
-        SELECT (
-            SELECT coalesce(sum(h.staked_minor), 0) FROM bets.player_stake_hours h
-            WHERE h.player_id = p_player_id AND h.hour > v_hour
-        ) + (
-            SELECT coalesce(sum(x.stake_minor + x.cashed_out_stake_minor), 0) FROM bets.bets x
-            WHERE x.player_id = p_player_id AND x.placed_at >= p_window_start
-                AND x.placed_at < to_timestamp((v_hour + 1) * 3600) AND x.status <> 'REJECTED'
-        ) INTO v_staked;
         IF v_staked + p_stake > v_cap THEN
             v_reason := 'RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED';
             v_a := v_cap;
@@ -158,13 +187,11 @@ BEGIN
     IF v_reason IS NULL THEN
         -- No subtransaction (one per bet costs more than the rest of the function): a refusal
         -- after the exposure is added takes it off again, in the same locked rows.
-        -- Fixture rows first, in id order, as every other path locks them.
-        FOR v_fixture IN
-            SELECT DISTINCT l->>'f' FROM jsonb_array_elements(p_legs) l ORDER BY 1
-        LOOP
-            INSERT INTO bets.fixture_exposure (fixture_id) VALUES (v_fixture)
-            ON CONFLICT (fixture_id) DO UPDATE SET fixture_id = EXCLUDED.fixture_id;
-        END LOOP;
+        -- Fixture rows first, in id order, as every other path locks them (an INSERT takes
+        -- its rows in the order its SELECT gives them).
+        INSERT INTO bets.fixture_exposure (fixture_id)
+        SELECT DISTINCT l->>'f' FROM jsonb_array_elements(p_legs) l ORDER BY 1
+        ON CONFLICT (fixture_id) DO UPDATE SET fixture_id = EXCLUDED.fixture_id;
         INSERT INTO bets.selection_exposure AS e
             (fixture_id, market_id, selection_id, liability_minor, stakes_minor)
         SELECT l->>'f', l->>'m', l->>'s', p_liability, p_stake
@@ -173,59 +200,47 @@ BEGIN
             SET liability_minor = e.liability_minor + EXCLUDED.liability_minor,
                 stakes_minor = e.stakes_minor + EXCLUDED.stakes_minor;
         IF p_liability > 0 THEN
-            SELECT w.market_id INTO v_market
-            FROM (
+            -- Both limits in one reading of the legs' fixtures: the first market (in id order)
+            -- whose worst selection is over its limit, else the first fixture whose markets'
+            -- worst selections sum over its limit.
+            WITH worst AS (
                 SELECT s.fixture_id, s.market_id, max(s.liability_minor) AS worst
                 FROM bets.selection_exposure s
-                WHERE (s.fixture_id, s.market_id) IN (
-                    SELECT l->>'f', l->>'m' FROM jsonb_array_elements(p_legs) l)
+                WHERE s.fixture_id IN (SELECT l->>'f' FROM jsonb_array_elements(p_legs) l)
                 GROUP BY s.fixture_id, s.market_id
-            ) w
-            WHERE w.worst > p_max_market
-            ORDER BY w.fixture_id, w.market_id LIMIT 1;
+            )
+            SELECT (
+                SELECT w.market_id FROM worst w
+                WHERE w.worst > p_max_market
+                    AND (w.fixture_id, w.market_id) IN (
+                        SELECT l->>'f', l->>'m' FROM jsonb_array_elements(p_legs) l)
+                ORDER BY w.fixture_id, w.market_id LIMIT 1
+            ), (
+                SELECT w.fixture_id FROM worst w
+                GROUP BY w.fixture_id
+                HAVING sum(greatest(w.worst, 0)) > p_max_fixture
+                ORDER BY w.fixture_id LIMIT 1
+            ) INTO v_market, v_fixture;
             IF v_market IS NOT NULL THEN
                 v_reason := 'ABOVE_MARKET_MAX';
                 v_detail := v_market;
-            ELSE
-                SELECT t.fixture_id INTO v_fixture
-                FROM (
-                    SELECT w.fixture_id, sum(greatest(w.worst, 0)) AS total
-                    FROM (
-                        SELECT s.fixture_id, max(s.liability_minor) AS worst
-                        FROM bets.selection_exposure s
-                        WHERE s.fixture_id IN (
-                            SELECT l->>'f' FROM jsonb_array_elements(p_legs) l)
-                        GROUP BY s.fixture_id, s.market_id
-                    ) w
-                    GROUP BY w.fixture_id
-                ) t
-                WHERE t.total > p_max_fixture
-                ORDER BY t.fixture_id LIMIT 1;
-                IF FOUND THEN
-                    v_reason := 'ABOVE_EVENT_MAX';
-                    v_detail := v_fixture;
-                END IF;
+            ELSIF v_fixture IS NOT NULL THEN
+                v_reason := 'ABOVE_EVENT_MAX';
+                v_detail := v_fixture;
             END IF;
         END IF;
 
         -- The stake hold: wallet debited, held credited; account rows in id order.
-        IF v_reason IS NULL THEN
-            SELECT id INTO v_wallet FROM bets.accounts
-            WHERE code = 'player:' || p_player_id || ':wallet' AND currency = p_currency;
-            SELECT id INTO v_held FROM bets.accounts
-            WHERE code = 'player:' || p_player_id || ':held' AND currency = p_currency;
-            IF v_wallet IS NULL THEN
-                v_reason := 'INSUFFICIENT_FUNDS';
-            END IF;
+        IF v_reason IS NULL AND v_wallet IS NULL THEN
+            v_reason := 'INSUFFICIENT_FUNDS';
         END IF;
         IF v_reason IS NULL AND v_held IS NULL THEN
             INSERT INTO bets.accounts
                 (code, currency, kind, player_id, normal_side, allow_negative, balance_minor)
-            VALUES ('player:' || p_player_id || ':held', p_currency, 'player_held',
-                p_player_id, -1, false, 0)
+            VALUES (v_held_code, p_currency, 'player_held', p_player_id, -1, false, 0)
             ON CONFLICT (code, currency) DO NOTHING;
             SELECT id INTO v_held FROM bets.accounts
-            WHERE code = 'player:' || p_player_id || ':held' AND currency = p_currency;
+            WHERE code = v_held_code AND currency = p_currency;
         END IF;
         IF v_reason IS NULL AND v_wallet > v_held THEN
             UPDATE bets.accounts SET balance_minor = balance_minor + p_stake WHERE id = v_held;
@@ -246,13 +261,22 @@ BEGIN
                 UPDATE bets.accounts SET balance_minor = balance_minor + p_stake
                 WHERE id = v_held;
             END IF;
-            INSERT INTO bets.transactions (id, kind, external_reference, bet_id)
-            VALUES (v_tx, 'stake', '', p_bet_id);
+            -- The transaction and its two entries in one statement (the entries' foreign key
+            -- to the transaction is checked at the statement's end, when its row is there).
+            WITH tx AS (
+                INSERT INTO bets.transactions (id, kind, external_reference, bet_id)
+                VALUES (v_tx, 'stake', '', p_bet_id)
+                RETURNING id
+            )
             INSERT INTO bets.entries (transaction_id, account_id, amount_minor, currency)
-            VALUES (v_tx, least(v_wallet, v_held),
-                    CASE WHEN v_wallet < v_held THEN p_stake ELSE -p_stake END, p_currency),
-                (v_tx, greatest(v_wallet, v_held),
-                    CASE WHEN v_wallet < v_held THEN -p_stake ELSE p_stake END, p_currency);
+            SELECT tx.id, e.account_id, e.amount_minor, p_currency
+            FROM tx, (VALUES
+                (least(v_wallet, v_held),
+                    CASE WHEN v_wallet < v_held THEN p_stake ELSE -p_stake END, 1),
+                (greatest(v_wallet, v_held),
+                    CASE WHEN v_wallet < v_held THEN -p_stake ELSE p_stake END, 2)
+            ) AS e (account_id, amount_minor, n)
+            ORDER BY e.n;
         ELSE
             -- Refused by a limit or the wallet: the exposure comes off again.
             UPDATE bets.selection_exposure e
@@ -276,35 +300,53 @@ BEGIN
     ELSE
         v_status := 'ACCEPTED';
     END IF;
-    INSERT INTO bets.bets (
-        bet_id, player_id, idempotency_key, fingerprint, status, rejection, rejection_message,
-        live, acceptance, stake_minor, currency, odds_e4, potential_payout_minor, payout_minor,
-        liability_minor, settlement_count, placed_at, decided_at, decide_after, settled_at, legs
-    ) VALUES (
-        p_bet_id, p_player_id, p_key, p_fingerprint, v_status, v_reason, v_message,
-        p_live, p_acceptance, p_stake, p_currency, p_odds_e4, p_potential_payout, 0,
-        CASE WHEN v_reason IS NULL THEN p_liability ELSE 0 END, 0, p_now,
-        CASE WHEN v_status = 'PENDING' THEN NULL ELSE p_now END,
-        CASE WHEN v_status = 'PENDING' THEN p_decide_after ELSE NULL END, NULL, p_legs
-    ) ON CONFLICT (player_id, idempotency_key) DO NOTHING;
-    IF NOT FOUND THEN
+    -- The bet, its legs and (if taken) the running totals, in one statement: a bet placed
+    -- counts in full against both totals (0 if refused). The legs' foreign key to the bet is
+    -- checked at the statement's end.
+    WITH stored AS (
+        INSERT INTO bets.bets (
+            bet_id, player_id, idempotency_key, fingerprint, status, rejection,
+            rejection_message, live, acceptance, stake_minor, currency, odds_e4,
+            potential_payout_minor, payout_minor, liability_minor, settlement_count, placed_at,
+            decided_at, decide_after, settled_at, legs
+        ) VALUES (
+            p_bet_id, p_player_id, p_key, p_fingerprint, v_status, v_reason, v_message,
+            p_live, p_acceptance, p_stake, p_currency, p_odds_e4, p_potential_payout, 0,
+            CASE WHEN v_reason IS NULL THEN p_liability ELSE 0 END, 0, p_now,
+            CASE WHEN v_status = 'PENDING' THEN NULL ELSE p_now END,
+            CASE WHEN v_status = 'PENDING' THEN p_decide_after ELSE NULL END, NULL, p_legs
+        ) ON CONFLICT (player_id, idempotency_key) DO NOTHING
+        RETURNING bet_id
+    ), legs AS (
+        INSERT INTO bets.bet_legs (bet_id, fixture_id, market_id, placed_at)
+        SELECT stored.bet_id, l->>'f', l->>'m', p_now
+        FROM stored, jsonb_array_elements(p_legs) l
+    ), hours AS (
+        INSERT INTO bets.player_stake_hours AS h (player_id, hour, staked_minor)
+        SELECT p_player_id, floor(extract(epoch FROM p_now) / 3600)::BIGINT, p_stake
+        FROM stored WHERE v_reason IS NULL
+        ON CONFLICT (player_id, hour) DO UPDATE SET staked_minor = h.staked_minor + p_stake
+    ), opened AS (
+        UPDATE bets.players SET open_stake_minor = open_stake_minor + p_stake
+        WHERE player_id = p_player_id AND v_reason IS NULL AND EXISTS (SELECT FROM stored)
+    )
+    SELECT count(*) INTO v_stored FROM stored;
+    IF v_stored = 0 THEN
         -- Only an unknown player has no row to serialise on, and nothing moved for them.
         IF v_reason IS NULL THEN
             RAISE EXCEPTION 'bet % lost its idempotency key after holding a stake', p_bet_id;
         END IF;
-        RETURN QUERY SELECT false, ''::TEXT, ''::TEXT, ''::TEXT;
+        o_claimed := false;
+        o_status := '';
+        o_reason := '';
+        o_message := '';
+        RETURN NEXT;
         RETURN;
     END IF;
-    IF v_reason IS NULL THEN
-        -- The running totals: a bet placed counts in full against both (0 if refused).
-        INSERT INTO bets.player_stake_hours AS h (player_id, hour, staked_minor)
-        VALUES (p_player_id, floor(extract(epoch FROM p_now) / 3600)::BIGINT, p_stake)
-        ON CONFLICT (player_id, hour) DO UPDATE SET staked_minor = h.staked_minor + p_stake;
-        UPDATE bets.players SET open_stake_minor = open_stake_minor + p_stake
-        WHERE player_id = p_player_id;
-    END IF;
-    INSERT INTO bets.bet_legs (bet_id, fixture_id, market_id, placed_at)
-    SELECT p_bet_id, l->>'f', l->>'m', p_now FROM jsonb_array_elements(p_legs) l;
-    RETURN QUERY SELECT true, v_status, coalesce(v_reason, ''), v_message;
+    o_claimed := true;
+    o_status := v_status;
+    o_reason := coalesce(v_reason, '');
+    o_message := v_message;
+    RETURN NEXT;
 END
 $$;

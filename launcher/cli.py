@@ -148,6 +148,12 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not echo the services' logs")
     parser.add_argument("--startup-timeout", type=float, default=90.0)
     parser.add_argument(
+        "--feed-speed",
+        type=positive_speed,
+        help="the match feeds run this many times real time (a simulator's replay): the bets"
+        " service divides its live-bet delays by it (default 1; betmesh demo: its --speed)",
+    )
+    parser.add_argument(
         "--restart-limit",
         type=int,
         default=5,
@@ -211,6 +217,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         partner_credentials=tuple(args.partner_credential),
         restart_limit=args.restart_limit,
         tls=args.tls,
+        feed_speed=args.feed_speed or getattr(args, "speed", None) or 1.0,
         **(
             {"edge_port": args.edge_port, "edge_port_strict": True}
             if args.edge_port is not None

@@ -228,6 +228,10 @@ class MeshConfig:
     partner_credentials: Sequence[str] = ()
     restart_limit: int = 5
     restart_window_seconds: float = 300.0
+    # How many times real time the match feeds run (`betmesh demo --speed`: its simulator's
+    # replay): the bets service divides its live-bet delays by it (BETMESH_BETS_FEED_SPEED),
+    # since a delay covers a real feed's latency, which a faster timeline shrinks alike.
+    feed_speed: float = 1.0
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 30.0
 
@@ -480,6 +484,10 @@ class Mesh:
 
     def address_of(self, name: str) -> str | None:
         return self.addresses.get(name)
+
+    @property
+    def feed_speed(self) -> float:
+        return self.config.feed_speed
 
     @property
     def edge_url(self) -> str | None:
@@ -741,6 +749,8 @@ class Mesh:
             env["OTEL_BSP_SCHEDULE_DELAY"] = os.environ.get(
                 "OTEL_BSP_SCHEDULE_DELAY", OTLP_SCHEDULE_DELAY_MS
             )
+        if self.config.feed_speed != 1.0:
+            env["BETMESH_BETS_FEED_SPEED"] = repr(self.config.feed_speed)
         env.update(self.config.extra_env)
         return env
 
@@ -1112,6 +1122,8 @@ class Mesh:
             "demo_client_id": DEMO_CLIENT_ID,
             "demo_secret_file": str(self.secret_file),
             "auth": self.config.auth,
+            # The feeds' speed the live-bet delays are set for (MeshConfig.feed_speed).
+            "feed_speed": self.config.feed_speed,
             # Under --tls: the CA every client of this mesh must trust (and only it).
             "tls_ca_file": str(self.ca_file) if self.ca_file else "",
             # What `stop()` (or the watchdog) must end besides the services: for operators

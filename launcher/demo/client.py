@@ -37,6 +37,9 @@ class MeshLike(Protocol):
     @property
     def edge_url(self) -> str | None: ...
 
+    @property
+    def feed_speed(self) -> float: ...
+
 
 @dataclass
 class Target:
@@ -51,11 +54,17 @@ class Target:
     ca_file: str | None = None
     # The chain the oracle publishes on, to read the gas its transactions used.
     chain_rpc_url: str | None = None
+    # The feeds' speed the bets service's live-bet delays are divided by (the mesh's).
+    feed_speed: float = 1.0
 
     @classmethod
     def from_mesh(cls, mesh: MeshLike) -> Target:
         return cls(
-            dict(mesh.addresses), mesh.demo_client_id, mesh.demo_secret, mesh.edge_url or None
+            dict(mesh.addresses),
+            mesh.demo_client_id,
+            mesh.demo_secret,
+            mesh.edge_url or None,
+            feed_speed=mesh.feed_speed,
         )
 
     def address(self, name: str) -> str | None:
@@ -74,6 +83,7 @@ def attach(state_dir: Path) -> Target:
         secret,
         edge_url if isinstance(edge_url, str) else None,
         record.get("tls_ca_file") or None,
+        feed_speed=float(record.get("feed_speed") or 1.0),
     )
 
 

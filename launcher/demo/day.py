@@ -55,6 +55,7 @@ class Day:
     def __init__(self, target: Target, options: DemoOptions, stream: TextIO) -> None:
         self.options = options
         self.clients = Clients(target)
+        self.feed_speed = target.feed_speed
         self.state = DayState(run_id=secrets.token_hex(3), speed=options.speed)
         seed = options.seed if options.seed is not None else int(self.state.run_id, 16)
         self.rng = random.Random(seed)
@@ -195,6 +196,13 @@ class Day:
         ]
         speed = self.options.speed
         span = max(m.timeline[-1].at for m in week.live) / speed
+        if self.feed_speed != speed:
+            # Attached to a mesh started for another speed: its live-bet delays span more (or
+            # less) of these matches than a real feed's latency would.
+            self.say(
+                f"    note: the mesh's live-bet delays are set for feeds at {self.feed_speed:g}x"
+                f" (betmesh up --feed-speed), these matches play at {speed:g}x"
+            )
         self.say(
             f"    {len(feeds)} matches kick off together (football and tennis drawn from their"
             " fitted models, basketball services/live/scripts/basketball.json, drawn from its) "
@@ -215,6 +223,7 @@ class Day:
             self.rng,
             self.say,
             speed,
+            self.feed_speed,
         )
         try:
             betting.run(
@@ -222,6 +231,11 @@ class Day:
                 max(0.4, span / (target + 3)),
                 lambda: any(f.is_alive() for f in feeds),
                 stop,
+            )
+            taken = betting.taken()
+            self.say(
+                "    in-play bets taken after the bet delay: "
+                + ", ".join(f"{sport} {done} of {sent}" for sport, (done, sent) in taken.items())
             )
             for feed in feeds:
                 while feed.is_alive():

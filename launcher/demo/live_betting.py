@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -20,8 +21,10 @@ from launcher.demo.state import Match, PlacedBet
 from launcher.demo.text import money
 
 WORKERS = 4
-# Until the odds stream announces them: the bets service's default delays.
+# Until the odds stream announces them: the bets service's default delays, in the feed's time
+# (the mesh divides them by its feed speed, as this demo does).
 DEFAULT_DELAYS = {"football": 6.0, "tennis": 3.0, "basketball": 4.0}
+SPORTS = ("football", "tennis", "basketball")
 # A bet is re-checked when its delay is over: any of these in the meantime refuses it.
 DISRUPTIVE = {
     me.MATCH_EVENT_TYPE_GOAL,
@@ -59,8 +62,13 @@ class LiveBetting:
         rng: random.Random,
         say: Callable[[str], None],
         speed: float,
+        feed_speed: float = 1.0,
     ) -> None:
         self.speed = speed
+        # The bets service's delays are the feed's seconds divided by this (BETS_FEED_SPEED).
+        self.feed_speed = feed_speed
+        # Live bets sent per sport: the players spread them over the three matches.
+        self.tried: Counter[str] = Counter()
         self.bookie = bookie
         self.players = [p for p in players if p.index != NO_CAP]
         self.matches = list(matches)
@@ -74,14 +82,22 @@ class LiveBetting:
     ) -> None:
         """Until `target` live bets are in or the matches are over. Half of them come at a
         quiet moment (nothing due before the bet delay is over), so some are accepted even at
-        high speed; the others every `interval`, whatever the match is doing, as players do."""
+        high speed; the others every `interval`, whatever the match is doing, as players do.
+        A match still in play with none of its live bets taken gets up to `target` more, one
+        every `interval`, until one is (a score change in the delay refuses a bet, fairly)."""
         did_cutoff = did_cash_out = False
-        quiet = anytime = 0
+        quiet = anytime = extra = 0
         last_anytime = last_quiet = time.monotonic()
         with ThreadPoolExecutor(WORKERS) as pool:
-            while feeding() and quiet + anytime < target and not stop.wait(TICK_SECONDS):
+            while feeding() and not stop.wait(TICK_SECONDS):
                 moment = time.monotonic()
                 in_play = [m for m in self.matches if m.status == "live" and m.events_sent >= 2]
+                done = quiet + anytime >= target
+                if done:
+                    taken = self.taken()
+                    in_play = [m for m in in_play if not taken[m.sport][0]]
+                    if extra >= target or not in_play:
+                        break
                 if not in_play:
                     continue
                 if not did_cutoff:
@@ -98,12 +114,16 @@ class LiveBetting:
                 calm = self._calm(in_play, moment)
                 careful = False
                 if calm and quiet < target // 2 and moment - last_quiet >= QUIET_SPACING_SECONDS:
-                    match, quiet, last_quiet = self.rng.choice(calm), quiet + 1, moment
+                    match, quiet, last_quiet = self._pick(calm), quiet + 1, moment
                     careful = True
                 elif anytime < target - target // 2 and moment - last_anytime >= interval:
-                    match, anytime, last_anytime = self.rng.choice(in_play), anytime + 1, moment
+                    match, anytime, last_anytime = self._pick(in_play), anytime + 1, moment
+                elif done and moment - last_anytime >= interval:
+                    match, extra, last_anytime = self._pick(in_play), extra + 1, moment
+                    careful = True
                 else:
                     continue
+                self.tried[match.sport] += 1
                 accepted = live_price(self.bookie.clients, match.fixture_id)
                 legs = legs_of(accepted, match.sport, match.name) if accepted else []
                 if careful:
@@ -124,12 +144,33 @@ class LiveBetting:
             for future in self.futures:
                 future.result()
 
+    def _pick(self, matches: list[Match]) -> Match:
+        """The match of the sport with the fewest live bets taken so far (then sent), so that
+        every sport's in-play market sees bets; ties at random."""
+        taken = self.taken()
+        shuffled = self.rng.sample(matches, len(matches))
+        return min(shuffled, key=lambda m: (taken[m.sport][0], self.tried[m.sport]))
+
+    def taken(self) -> dict[str, tuple[int, int]]:
+        """Per sport: live bets the bets service took (accepted after the delay, whatever they
+        became later) and live bets it answered."""
+        with self.bookie.state.lock:
+            live = [b for b in self.bookie.state.bets if b.live and b.note == "live"]
+        return {
+            sport: (
+                sum(1 for b in live if b.group == sport and b.bet_id and b.status != "REJECTED"),
+                sum(1 for b in live if b.group == sport),
+            )
+            for sport in SPORTS
+        }
+
     def _calm(self, in_play: list[Match], moment: float) -> list[Match]:
         return [
             m
             for m in in_play
             if quiet_for(m, self.speed, moment)
-            > (m.bet_delay_seconds or DEFAULT_DELAYS.get(m.sport, 6.0)) + QUIET_MARGIN_SECONDS
+            > (m.bet_delay_seconds or DEFAULT_DELAYS.get(m.sport, 6.0)) / self.feed_speed
+            + QUIET_MARGIN_SECONDS
         ]
 
     def _bet(self, leg: Leg, acceptance: int) -> None:

@@ -18,6 +18,10 @@ from .auth import Operator
 from .launcher_process import Launcher, processes_of, wait_gone
 from .otlp_receiver import OtlpReceiver
 
+# The match-day demo's speed in test_mesh (its matches play in about 20-35 s): fast enough for
+# CI, slow enough that a bet's own trip through the mesh spans seconds of play, not minutes.
+DEMO_SPEED = 300
+
 
 @pytest.fixture(scope="module")
 def otlp_receiver() -> Iterator[OtlpReceiver]:
@@ -49,6 +53,9 @@ def mesh(
             redis_url,
             "--otlp-endpoint",
             otlp_receiver.endpoint,
+            # The live-bet delays of feeds replayed at the demo test's speed (DEMO_SPEED).
+            "--feed-speed",
+            str(DEMO_SPEED),
         ],
     )
     launcher.start()

@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from launcher.embedded import ROOT
 
 from .auth import Operator
+from .conftest import DEMO_SPEED
 from .launcher_process import Launcher, processes_of, wait_gone
 from .otlp_receiver import OtlpReceiver, ReceivedSpan
 
@@ -219,7 +220,7 @@ def test_the_match_day_demo_plays_against_the_running_mesh(
     result = subprocess.run(
         [
             *[sys.executable, "-m", "launcher", "demo", "--attach"],
-            *["--state-dir", str(mesh.state_dir), "--speed", "1500", "--players", "12"],
+            *["--state-dir", str(mesh.state_dir), "--speed", str(DEMO_SPEED), "--players", "12"],
             *["--summary-json", str(summary_file)],
         ],
         cwd=ROOT,
@@ -256,6 +257,13 @@ def test_the_match_day_demo_plays_against_the_running_mesh(
     } <= set(summary["rejections"])
     # Every bet of the day had a key of its own: none was refused as a reused one.
     assert "DUPLICATED_REQUEST" not in summary["rejections"]
+    # In-play bets are taken after the bet delay in every sport: the mesh's delays are set for
+    # feeds at the demo's speed (a score change during the delay still refuses one, fairly).
+    assert "in-play bets taken after the bet delay: football " in out
+    in_play = [b for b in summary["bets"] if b["live"] and b["note"] == "live"]
+    for sport in ("football", "tennis", "basketball"):
+        taken = [b for b in in_play if b["group"] == sport and b["status"] != "REJECTED"]
+        assert taken and all(b["bet_id"] for b in taken), (sport, in_play)
 
     with operator.channel(mesh.addresses["bets"]) as channel:
         bets = bet_service_pb2_grpc.BetServiceStub(channel)

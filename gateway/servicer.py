@@ -17,7 +17,7 @@ from opentelemetry import trace
 from gateway.domain.evidence import evidence_message
 from gateway.domain.gateway import NoQuorum
 from gateway.domain.holds import HoldStatus, PriceHold
-from gateway.domain.ports import Accepted
+from gateway.domain.model import Accepted
 from gateway.domain.replicas import ReplicaHealth, State
 from gateway.service_layer import commands
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from betmesh.events.v1 import events_pb2
 
 from gateway.domain.evidence import agreeing
-from gateway.domain.ports import Accepted
+from gateway.domain.model import Accepted
 from service_runtime.events import EventPublisher, Topic
 
 

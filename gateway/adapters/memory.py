@@ -8,7 +8,7 @@ from datetime import datetime
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 
-from gateway.domain.ports import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
+from gateway.domain.model import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
 
 
 class MemoryFixtures:

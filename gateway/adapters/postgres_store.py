@@ -11,7 +11,7 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 from sqlalchemy.engine import Engine
 
-from gateway.domain.ports import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
+from gateway.domain.model import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
 from service_runtime.digest import canonical_bytes
 
 SCHEMA = "gateway"

@@ -6,7 +6,7 @@ import grpc
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc
 
-from gateway.domain.ports import ListedSnapshot
+from gateway.domain.model import ListedSnapshot
 
 
 class GrpcSnapshotCatalog:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
@@ -86,16 +85,6 @@ def outcome_index(sport: sport_pb2.Sport.ValueType, result: PastResult) -> int:
     if result.home_score < result.away_score:
         return len(WINNER[sport][1]) - 1
     return 1
-
-
-class ReviewRepository(Protocol):
-    async def get(self, snapshot_hash: str) -> pb.SnapshotReview | None: ...
-
-    async def save(self, review: pb.SnapshotReview) -> None: ...
-
-    async def list(
-        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
-    ) -> list[pb.SnapshotReview]: ...
 
 
 Agree = Callable[[quote_service_pb2.PriceFixtureRequest], Awaitable[market_pb2.QuoteSet]]

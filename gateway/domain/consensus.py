@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from betmesh.common.v1 import market_pb2
 
@@ -35,6 +35,9 @@ from gateway.domain.agreement import (
     markets_agree,
 )
 from service_runtime.digest import canonical_bytes, digest_bytes
+
+if TYPE_CHECKING:  # ports.py names Reply: imported for annotations only, not in a cycle
+    from gateway.domain.ports import ReplicaClient
 
 
 class Outcome(Enum):
@@ -70,15 +73,6 @@ class Reply:
     error_reason: str = ""
     error_message: str = ""
     engine: str = ""  # as the replica declared it
-
-
-class ReplicaClient(Protocol):
-    replica_id: str
-    address: str
-    # The engine the configuration gives it; "" when not configured (then its own declaration).
-    engine: str
-
-    async def price(self, request: bytes, timeout: float) -> Reply: ...
 
 
 @dataclass

@@ -15,12 +15,12 @@ from gateway.domain.consensus import (
     Decision,
     HedgeBudget,
     Outcome,
-    ReplicaClient,
     Verdict,
     Vote,
     decode_quote_set,
     tolerably_same,
 )
+from gateway.domain.ports import ReplicaClient
 from gateway.domain.replicas import ReplicaSetHealth
 from service_runtime.errors import DomainError
 

@@ -27,7 +27,7 @@ from gateway.domain.integrity import (
     check_coherence,
     check_moves,
 )
-from gateway.domain.ports import Accepted
+from gateway.domain.model import Accepted
 from service_runtime.digest import canonical_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 

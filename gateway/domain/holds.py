@@ -3,10 +3,8 @@ operator releases or rejects it; and the store the guard keeps them in."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 
@@ -44,40 +42,3 @@ class PriceHold:
     def __post_init__(self) -> None:
         if not self.rules:
             object.__setattr__(self, "rules", tuple(dict.fromkeys(v.rule for v in self.violations)))
-
-
-class HoldRepository(Protocol):
-    async def add(self, holds: Sequence[PriceHold]) -> list[PriceHold]:
-        """Stores new open holds; returns them with their ids."""
-        ...
-
-    async def open_markets(
-        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
-    ) -> set[str]: ...
-
-    async def holding(
-        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
-    ) -> tuple[set[str], set[str]]:
-        """The fixture's markets with an open hold, and those released after `released_since`
-        (the operator vouched for their move: it is not held again)."""
-        ...
-
-    async def get(self, hold_id: str) -> PriceHold | None: ...
-
-    async def decide(
-        self, hold_id: str, status: HoldStatus, by: str, note: str, at: float
-    ) -> PriceHold | None:
-        """Closes an OPEN hold; None when it is unknown or already decided (nothing changed)."""
-        ...
-
-    async def list(
-        self, status: HoldStatus | None, fixture_id: str, limit: int, offset: int
-    ) -> list[PriceHold]: ...
-
-    async def total(self, status: HoldStatus | None) -> int:
-        """Holds ever raised (None), or those in one status."""
-        ...
-
-    async def counts(self) -> dict[tuple[str, str], int]:
-        """(rule, status) -> holds."""
-        ...

@@ -1,71 +1,36 @@
-"""What the gateway core needs from storage and from the replicas' snapshot catalogues."""
+"""The gateway's ports: what its rules and use cases need from storage, from the replicas and
+from bets (typing.Protocols only; the adapters implement them, app.py plugs them in)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Protocol
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 
-from service_runtime.digest import canonical_bytes, digest_bytes
+from gateway.domain.consensus import Reply
+from gateway.domain.holds import HoldStatus, PriceHold
+from gateway.domain.model import (
+    Accepted,
+    DissentRecord,
+    ListedSnapshot,
+    PricedState,
+    UpsertCounts,
+)
+from gateway.domain.rtp_controller import YearFigures
 
 
-def fixture_digest(fixture: sport_pb2.Fixture) -> str:
-    return digest_bytes(canonical_bytes(fixture))
+class ReplicaClient(Protocol):
+    """One quote replica, asked with a pre-serialised PriceFixtureRequest."""
 
+    replica_id: str
+    address: str
+    # The engine the configuration gives it; "" when not configured (then its own declaration).
+    engine: str
 
-@dataclass
-class Accepted:
-    """A quote set a quorum agreed on (its canonical bytes), with its evidence."""
-
-    data: bytes
-    digest: str
-    evidence: pb.QuorumEvidence
-    accepted_at: float
-    fixture_digest: str
-    # Live sets: the GameState they were priced from (what the guard's next live check compares).
-    game_state: bytes = b""
-
-    @cached_property
-    def quote_set(self) -> market_pb2.QuoteSet:
-        # Decoded on first use only: answering a caller sends the bytes as they are.
-        return market_pb2.QuoteSet.FromString(self.data)
-
-
-@dataclass(frozen=True)
-class DissentRecord:
-    fixture_id: str
-    sport: sport_pb2.Sport.ValueType
-    vote: pb.ReplicaVote
-    majority_digest: str
-    recorded_at: float
-    # consensus.Verdict's value; who outvoted it; one id per decision; the decision's outcome
-    # ("ACCEPTED", "PARTIAL", or the refusal reason).
-    verdict: str = "REPLICA_FAULTY"
-    outvoted_by: tuple[str, ...] = ()
-    decision_id: str = ""
-    decision: str = "ACCEPTED"
-
-
-@dataclass(frozen=True)
-class UpsertCounts:
-    created: int
-    updated: int
-    unchanged: int
-
-
-@dataclass(frozen=True)
-class PricedState:
-    """What a fixture's latest pre-match quote set was priced from."""
-
-    snapshot_hash: str
-    fixture_digest: str
-    # The margin scale it was priced with (QuoteSet.margin_scale_e4; 0 for none).
-    margin_scale_e4: int = 0
+    async def price(self, request: bytes, timeout: float) -> Reply: ...
 
 
 class FixtureRepository(Protocol):
@@ -101,16 +66,64 @@ class DissentRepository(Protocol):
     ) -> list[DissentRecord]: ...
 
 
-@dataclass(frozen=True)
-class ListedSnapshot:
-    snapshot_hash: str
-    # A tennis snapshot's court surface (TennisParameters.surface); 0 for the other sports.
-    tennis_surface: sport_pb2.TennisSurface.ValueType = sport_pb2.TENNIS_SURFACE_UNSPECIFIED
-
-
 class SnapshotCatalog(Protocol):
     """The snapshots one replica knows for its sport, newest first."""
 
     replica_id: str
 
     async def snapshots(self, timeout: float) -> list[ListedSnapshot]: ...
+
+
+class HoldRepository(Protocol):
+    async def add(self, holds: Sequence[PriceHold]) -> list[PriceHold]:
+        """Stores new open holds; returns them with their ids."""
+        ...
+
+    async def open_markets(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
+    ) -> set[str]: ...
+
+    async def holding(
+        self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
+    ) -> tuple[set[str], set[str]]:
+        """The fixture's markets with an open hold, and those released after `released_since`
+        (the operator vouched for their move: it is not held again)."""
+        ...
+
+    async def get(self, hold_id: str) -> PriceHold | None: ...
+
+    async def decide(
+        self, hold_id: str, status: HoldStatus, by: str, note: str, at: float
+    ) -> PriceHold | None:
+        """Closes an OPEN hold; None when it is unknown or already decided (nothing changed)."""
+        ...
+
+    async def list(
+        self, status: HoldStatus | None, fixture_id: str, limit: int, offset: int
+    ) -> list[PriceHold]: ...
+
+    async def total(self, status: HoldStatus | None) -> int:
+        """Holds ever raised (None), or those in one status."""
+        ...
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """(rule, status) -> holds."""
+        ...
+
+
+class ReviewRepository(Protocol):
+    """The canary's verdicts, by snapshot."""
+
+    async def get(self, snapshot_hash: str) -> pb.SnapshotReview | None: ...
+
+    async def save(self, review: pb.SnapshotReview) -> None: ...
+
+    async def list(
+        self, sport: sport_pb2.Sport.ValueType, limit: int, offset: int
+    ) -> list[pb.SnapshotReview]: ...
+
+
+class YearFiguresSource(Protocol):
+    """Where the year's figures come from (bets' GetReturnToPlayerReport)."""
+
+    async def year_to_date(self, now: datetime) -> YearFigures: ...

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +90,6 @@ class YearFigures:
     stakes_minor: int
     payouts_minor: int
     settled_bets: int
-
-
-class YearFiguresSource(Protocol):
-    """Where the year's figures come from (bets' GetReturnToPlayerReport)."""
-
-    async def year_to_date(self, now: datetime) -> YearFigures: ...
 
 
 def margin_scale_e4(policy: RtpPolicy, figures: YearFigures) -> int:

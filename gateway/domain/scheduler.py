@@ -17,7 +17,7 @@ from typing import TypeAlias
 
 from betmesh.common.v1 import sport_pb2
 
-from gateway.domain.ports import ListedSnapshot, PricedState, fixture_digest
+from gateway.domain.model import ListedSnapshot, PricedState, fixture_digest
 
 PRICEABLE = (sport_pb2.FIXTURE_STATUS_UNSPECIFIED, sport_pb2.FIXTURE_STATUS_SCHEDULED)
 

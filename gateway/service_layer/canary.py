@@ -26,7 +26,6 @@ from gateway.domain.canary import (
     FittedAt,
     Probabilities,
     Results,
-    ReviewRepository,
     baseline,
     check_force_note,
     compared_fixture,
@@ -41,7 +40,7 @@ from gateway.domain.canary import (
     rps_e9,
     unseen_results,
 )
-from gateway.domain.ports import FixtureRepository, QuoteSetRepository
+from gateway.domain.ports import FixtureRepository, QuoteSetRepository, ReviewRepository
 from service_runtime.errors import DomainError
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,7 @@ from dataclasses import dataclass, field, replace
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.consensus import (
-    Decision,
-    Outcome,
-    ReplicaClient,
-    Verdict,
-    Vote,
-    decide,
-)
+from gateway.domain.consensus import Decision, Outcome, Verdict, Vote, decide
 from gateway.domain.evidence import evidence_message, vote_message
 from gateway.domain.gateway import (
     NoQuorum,
@@ -34,13 +27,8 @@ from gateway.domain.gateway import (
     judge_probe,
     votes_to_record,
 )
-from gateway.domain.ports import (
-    Accepted,
-    DissentRecord,
-    DissentRepository,
-    QuoteSetRepository,
-    fixture_digest,
-)
+from gateway.domain.model import Accepted, DissentRecord, fixture_digest
+from gateway.domain.ports import DissentRepository, QuoteSetRepository, ReplicaClient
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.guard import PriceGuard
 from service_runtime.errors import FailedPrecondition, InvalidArgument

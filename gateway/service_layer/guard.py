@@ -32,9 +32,10 @@ from gateway.domain.guard import (
     undecidable,
     violations_by_market,
 )
-from gateway.domain.holds import HoldRepository, HoldStatus, PriceHold
+from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import GuardPolicy, MoveBound, live_bound, pre_match_bound
-from gateway.domain.ports import Accepted, QuoteSetRepository
+from gateway.domain.model import Accepted
+from gateway.domain.ports import HoldRepository, QuoteSetRepository
 from service_runtime.digest import digest_bytes
 
 log = logging.getLogger(__name__)

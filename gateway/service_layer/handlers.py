@@ -15,7 +15,8 @@ from betmesh.quotes.v1 import quote_service_pb2
 from gateway.domain.fixtures import check_fixtures
 from gateway.domain.guard import SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
-from gateway.domain.ports import Accepted, DissentRecord, FixtureRepository, UpsertCounts
+from gateway.domain.model import Accepted, DissentRecord, UpsertCounts
+from gateway.domain.ports import FixtureRepository
 from gateway.domain.replicas import ReplicaHealth
 from gateway.domain.scheduler import PassReport
 from gateway.service_layer.canary import SnapshotCanary

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from gateway.domain.rtp_controller import RtpController, RtpPolicy, YearFiguresSource
+from gateway.domain.ports import YearFiguresSource
+from gateway.domain.rtp_controller import RtpController, RtpPolicy
 from service_runtime.background import StepFailed
 
 log = logging.getLogger(__name__)

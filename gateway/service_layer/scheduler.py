@@ -21,13 +21,8 @@ from datetime import UTC, datetime, timedelta
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.ports import (
-    Accepted,
-    FixtureRepository,
-    ListedSnapshot,
-    QuoteSetRepository,
-    SnapshotCatalog,
-)
+from gateway.domain.model import Accepted, ListedSnapshot
+from gateway.domain.ports import FixtureRepository, QuoteSetRepository, SnapshotCatalog
 from gateway.domain.scheduler import (
     HARD,
     PRICEABLE,

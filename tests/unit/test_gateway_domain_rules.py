@@ -22,7 +22,7 @@ from gateway.domain.consensus import Decision, Outcome, Reply, Verdict, Vote
 from gateway.domain.gateway import decision_outcome, judge_probe, votes_to_record
 from gateway.domain.guard import check_decision, published_set, release_publishes
 from gateway.domain.holds import PriceHold
-from gateway.domain.ports import Accepted, ListedSnapshot, PricedState, fixture_digest
+from gateway.domain.model import Accepted, ListedSnapshot, PricedState, fixture_digest
 from gateway.domain.scheduler import priced_as_now, quorum_snapshots, snapshot_surface
 from service_runtime.errors import InvalidArgument
 

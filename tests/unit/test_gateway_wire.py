@@ -6,7 +6,7 @@ from __future__ import annotations
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 
-from gateway.domain.ports import Accepted
+from gateway.domain.model import Accepted
 from gateway.servicer import accepted_response
 from service_runtime.digest import canonical_bytes, digest_bytes
 

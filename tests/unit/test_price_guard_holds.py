@@ -13,7 +13,7 @@ from gateway.adapters.guard_store import MemoryHolds
 from gateway.adapters.memory import MemoryQuoteSets
 from gateway.domain.holds import HoldStatus
 from gateway.domain.integrity import GuardPolicy
-from gateway.domain.ports import Accepted
+from gateway.domain.model import Accepted
 from gateway.service_layer.guard import PriceGuard
 from service_runtime.digest import canonical_bytes, digest_bytes
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound

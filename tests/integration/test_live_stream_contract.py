@@ -35,6 +35,9 @@ from tests.integration.test_live_stream import (
 )
 from tests.support.grpc_helpers import rpc_error
 
+# Heartbeats a stalled client reads (0.5 s apart) before its lag must have been reported.
+MAX_HEARTBEATS = 60
+
 
 @pytest.fixture(scope="module")
 async def lives(redis_url: str) -> AsyncIterator[dict[str, Live]]:
@@ -185,7 +188,8 @@ async def test_a_stalled_client_is_told_its_lag_by_the_heartbeat(
         await publish_prices(bus, fixture, LIVE, 20000 + price, markets=40)
     await asyncio.sleep(3.0)  # the client reads nothing for 3 s
     beats: list[pb.Heartbeat] = []
-    while not beats or beats[-1].lag_ms == 0:
+    # Bounded: heartbeats that never report a lag must fail the test, not spin until its timeout.
+    while len(beats) < MAX_HEARTBEATS and (not beats or beats[-1].lag_ms == 0):
         message = await stuck.next(timeout=30, heartbeats=True)
         if message.WhichOneof("payload") == "heartbeat":
             beats.append(message.heartbeat)

@@ -453,6 +453,24 @@ async def test_provider_key_rotation_is_followed(
     assert done.player.kyc_status == pb.KYC_STATUS_VERIFIED
 
 
+async def test_a_key_replaced_under_the_same_kid_is_followed(
+    identity: Stub,
+    browser: Browser,
+    provider: RunningProvider,
+) -> None:
+    """Issue 17: a provider that rotates its key under the same kid locked every login out
+    until identity restarted (the JWKS was fetched again only for an unknown kid)."""
+    url, _ = await _start(identity)
+    await identity.CompleteFranceConnectLogin(_complete(await browser.login(url, ADULT.login)))
+    provider.replace_key()
+    # A known kid, a signature its cached key refuses: the JWKS is fetched again.
+    url, _ = await _start(identity)
+    done = await identity.CompleteFranceConnectLogin(
+        _complete(await browser.login(url, ADULT.login))
+    )
+    assert done.player.kyc_status == pb.KYC_STATUS_VERIFIED
+
+
 @pytest.mark.parametrize(
     ("return_to", "reason"),
     [

@@ -90,6 +90,12 @@ class RunningProvider:
         response.raise_for_status()
         return str(response.json()["kid"])
 
+    def replace_key(self) -> str:
+        """A new signing key under the current kid (the old key leaves the JWKS)."""
+        response = httpx.post(f"{self.base}/test/replace-key", timeout=10)
+        response.raise_for_status()
+        return str(response.json()["kid"])
+
 
 @contextlib.contextmanager
 def run_provider(

@@ -9,7 +9,8 @@
 // The config names the port (0: any), the clients (a FranceConnect+ client adds encryption
 // metadata) and the test identities. With
 // "test_switches": true it also answers POST /test/rotate-key (a new signing key, published
-// first and signing from then on), which the tests use for the kid-rotation case.
+// first and signing from then on), which the tests use for the kid-rotation case, and
+// POST /test/replace-key (a new signing key under the same kid, replacing the old one).
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -177,6 +178,13 @@ const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     const match = url.pathname.match(/^\/interaction\/([^/]+)(?:\/([a-z]+))?$/);
     if (match) return await interaction(req, res, match[1], match[2]);
+    if (config.test_switches && req.method === 'POST' && url.pathname === '/test/replace-key') {
+      // A new key under the current key's kid (a provider that reuses its kid): the old key
+      // is gone from the JWKS, and what it signed no longer verifies.
+      signingKeys = [{ ...newSigningKey(), kid: signingKeys[0].kid }, ...signingKeys.slice(1)];
+      rebuild();
+      return send(res, 200, 'application/json', JSON.stringify({ kid: signingKeys[0].kid }));
+    }
     if (config.test_switches && req.method === 'POST' && url.pathname === '/test/rotate-key') {
       signingKeys = [newSigningKey(), ...signingKeys];
       rebuild();

@@ -191,7 +191,13 @@ def _cpu(process: psutil.Process) -> float:
 class CpuMeter:
     """CPU seconds (user + system) used by the bets process, the PostgreSQL server and this
     client between start() and stop(). PostgreSQL: every process named postgres, the ones
-    started meanwhile from zero, the ones that ended through the postmaster's children times."""
+    started meanwhile from zero, the ones that ended through the postmaster's children times.
+
+    A backend that ends is counted by the postmaster when it reaps it, for its whole life: so
+    what such a backend had used before start() is taken off again (without that, a neighbour's
+    connection that lived a minute and closed during a round put its minute on the round), and
+    the postmaster is read after its children, so that one reaped between the two readings is
+    in the postmaster's times rather than in neither."""
 
     def __init__(self, bets_pid: int, database: str) -> None:
         self.bets = psutil.Process(bets_pid)
@@ -202,12 +208,17 @@ class CpuMeter:
 
     def _postgres(self) -> dict[int, tuple[float, bool]]:
         found: dict[int, tuple[float, bool]] = {}
-        for process in psutil.process_iter(["name", "cmdline"]):
-            if process.info["name"] != "postgres":
-                continue
+        processes = [
+            process
+            for process in psutil.process_iter(["name", "cmdline", "ppid"])
+            if process.info["name"] == "postgres"
+        ]
+        pids = {process.pid for process in processes}
+        # Children first, then the postmaster (the one whose parent is no postgres).
+        processes.sort(key=lambda process: process.info["ppid"] not in pids)
+        for process in processes:
             try:
                 title = " ".join(process.info["cmdline"] or [])
-                # A backend that has exited is in the postmaster's children times (it reaps it).
                 times = process.cpu_times()
                 used = times.user + times.system + times.children_user + times.children_system
                 found[process.pid] = (float(used), f" {self.database} " in f"{title} ")
@@ -226,11 +237,14 @@ class CpuMeter:
             "postgres": 0.0,
             "postgres_db": 0.0,
         }
-        for pid, (cpu, ours) in self._postgres().items():
+        now = self._postgres()
+        for pid, (cpu, ours) in now.items():
             spent = cpu - self.postgres.get(pid, 0.0)
             used["postgres"] += spent
             if ours:
                 used["postgres_db"] += spent
+        # Ended meanwhile: their whole life is in the postmaster's children times now.
+        used["postgres"] -= sum(cpu for pid, cpu in self.postgres.items() if pid not in now)
         return used
 
 

@@ -68,7 +68,7 @@ class Launcher:
     def __post_init__(self) -> None:
         self.output_file = self.state_dir / "launcher.out"
 
-    def start(self, timeout: float = 120.0) -> None:
+    def start(self, timeout: float = 300.0) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.output_file, "wb") as out:
             self.process = subprocess.Popen(

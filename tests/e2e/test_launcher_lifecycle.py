@@ -51,7 +51,9 @@ def test_a_service_failing_at_start_stops_the_mesh_with_its_last_log_lines(
             replicas={"football": 2},
             only=frozenset({"quotes"}),
             log_stream=None,
-            extra_env={"BETMESH_GRACE_SECONDS": "soon"},
+            # A setting only the quote replicas read: identity (started beside them for their
+            # tokens) must come up, so the failure named is the replica's whatever the timing.
+            extra_env={"BETMESH_QUOTES_FAULT": "melt-down"},
         )
     )
     with pytest.raises(MeshError) as raised:
@@ -59,5 +61,5 @@ def test_a_service_failing_at_start_stops_the_mesh_with_its_last_log_lines(
     message = str(raised.value)
     assert "quotes-football-" in message
     assert "exited with code" in message
-    assert "BETMESH_GRACE_SECONDS" in message  # the service's own error, from its log
+    assert "BETMESH_QUOTES_FAULT" in message  # the service's own error, from its log
     assert wait_gone(processes_of(os.getpid()), 15) == []

@@ -61,7 +61,9 @@ async def processes(redis_url: str) -> AsyncIterator[list[tuple[asyncio.subproce
         "BETMESH_GRACE_SECONDS": "0.2",
         "BETMESH_LIVE_STREAM_PREFIX": f"test:streamproc:{uuid.uuid4().hex[:8]}",
         "BETMESH_LIVE_STREAM_TOKEN_KEY": "proc-test-key-" + uuid.uuid4().hex,
-        "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
+        # Short, so the kill test's take-over is quick; not shorter, or a loaded machine's
+        # stalled event loop loses the lease at every beat and the writers take turns.
+        "BETMESH_LIVE_STREAM_LEASE_SECONDS": "3",
     }
     started = [await spawn(env), await spawn(env)]
     yield started
@@ -138,7 +140,7 @@ async def test_a_node_grpc_js_client_consumes_the_stream(
     assert first["payload"] == "full_image" and first["reason"] == "FULL_IMAGE_REASON_INITIAL"
     for price in (20000, 20100):
         await publish_prices(bus, fixture, LIVE, price)
-    out, err = await asyncio.wait_for(client.communicate(), 30)
+    out, err = await asyncio.wait_for(client.communicate(), 90)  # the client gives up at 60
     lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
     print("\n".join(json.dumps(line) for line in [first, *lines]))  # what the Node client got
     assert client.returncode == 0, err.decode()

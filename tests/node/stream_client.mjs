@@ -26,11 +26,17 @@ const call = client.StreamOdds({
 let updates = 0;
 let lastSequence = 0;
 let gaps = 0;
-const timer = setTimeout(() => {
-  console.log(JSON.stringify({ error: 'timeout', updates }));
-  process.exit(2);
-}, 20000);
+// Counted from the first message, not from start-up: Node's start and the proto loading alone
+// take seconds on a loaded machine, and the caller publishes only once the image has arrived.
+let timer;
+const armTimer = () => {
+  timer = setTimeout(() => {
+    console.log(JSON.stringify({ error: 'timeout', updates }));
+    process.exit(2);
+  }, 60000);
+};
 call.on('data', (message) => {
+  if (timer === undefined) armTimer();
   if (message.sequence !== lastSequence + 1) gaps += 1;
   lastSequence = message.sequence;
   const line = { sequence: message.sequence, payload: message.payload };

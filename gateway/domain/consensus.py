@@ -1,28 +1,21 @@
-"""Quorum on exact outputs, across engines.
+"""Quorum on exact outputs, across engines (the rule; gateway/service_layer/fanout.py asks the
+replicas and hands their answers to `Tally`).
 
 The gateway sends one identical request to every replica of a sport and accepts a quote set
 when at least k replicas returned byte-identical canonical bytes AND those replicas run at
 least `min_engines` distinct pricing engines (the fast path: digests only). It hashes the bytes
-itself: a replica's claimed digest is checked, never trusted. It answers as soon as such a
-group is in; the stragglers still finish in the background so that dissent and timeouts are
-recorded for replica health. When the digests differ, the answers are compared market by
-market (`agreement.agree`): markets the rule cannot publish are withheld, the rest published.
-Every vote then gets a verdict that says who was outvoted by whom (`_verdicts`).
-
-Hedged mode (optional): ask only the first k replicas, and the others once k identical answers
-have become impossible without them (a dissent, an error) or the hedge delay has passed. The
-safety rule is the same (k identical outputs); the cost of an agreeing call drops from n
-pricings to k, at the price of hearing the spare replicas only when they are needed.
+itself: a replica's claimed digest is checked, never trusted (`vote_for`). It answers as soon
+as such a group is in. When the digests differ, the answers are compared market by market
+(`agreement.agree`): markets the rule cannot publish are withheld, the rest published. Every
+vote then gets a verdict that says who was outvoted by whom (`_verdicts`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from betmesh.common.v1 import market_pb2
 
@@ -173,7 +166,8 @@ def first_difference(majority: bytes, other: bytes) -> str:
     return "bytes differ (same content, non-canonical encoding)"
 
 
-def _vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
+def vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
+    """One replica's answer as a vote: its bytes hashed here, its claims checked."""
     configured = getattr(client, "engine", "")
     vote = Vote(
         client.replica_id,
@@ -200,146 +194,89 @@ def _vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
     return vote
 
 
-async def decide(
-    clients: Sequence[ReplicaClient],
-    request: bytes,
-    quorum: int,
-    timeout: float,
-    on_complete: Callable[[Decision], Awaitable[None]] | None = None,
-    hedge_after: float | None = None,
-    hedge_budget: HedgeBudget | None = None,
-    min_engines: int = 1,
-) -> Decision:
-    """Asks the replicas; returns at the first quorum of identical bytes, or once all answered.
+class Tally:
+    """The quorum rule applied to answers as they come in (gateway/service_layer/fanout.py asks
+    the replicas and hands each vote here): decided at the first k identical outputs of at least
+    `min_engines` engines, or at k alike refusals of the caller's request; otherwise, once every
+    asked replica answered, compared market by market (`close`)."""
 
-    With `hedge_after` set, only the first `quorum` clients are asked at once (callers rotate
-    the order so that every replica is heard); the rest are asked after `hedge_after` seconds
-    or as soon as an answer rules out agreement among the first ones. Replicas never asked keep
-    the NOT_AWAITED outcome, which replica health ignores. `hedge_budget`, if given, bounds
-    how often the delay alone may bring the others in.
+    def __init__(self, clients: Sequence[ReplicaClient], quorum: int, min_engines: int) -> None:
+        self.quorum = quorum
+        self.min_engines = min_engines
+        self.votes: dict[str, Vote] = {
+            c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED, engine=c.engine)
+            for c in clients
+        }
+        self.decision = Decision(
+            quorum=quorum,
+            replica_count=len(clients),
+            votes=list(self.votes.values()),
+            min_engines=min_engines,
+        )
+        self.decided = False
+        self._groups: dict[str, list[Vote]] = {}
+        self._errors: dict[tuple[str, str], list[Reply]] = {}
 
-    `on_complete` gets the final decision with every vote once the last replica has answered
-    (after this function may already have returned), for dissent records and replica health.
+    def take(self, vote: Vote) -> bool:
+        """Counts one answer. True when the replicas asked first can no longer agree by
+        themselves (a dissent, an error, a second digest, a quorum of one engine): a hedged
+        call asks the others now. Check `decided` first: a decided tally needs nobody else."""
+        self.votes[vote.replica_id] = vote
+        single_engine_quorum = False
+        if vote.outcome == Outcome.AGREED:
+            group = self._groups.setdefault(vote.digest, [])
+            group.append(vote)
+            if len(group) >= self.quorum:
+                engines = sorted({v.engine for v in group})
+                if len(engines) >= self.min_engines:
+                    self.decision.digest, self.decision.data = vote.digest, vote.data
+                    self.decision.engines = engines
+                    self.decided = True
+                    return False
+                single_engine_quorum = True
+        elif vote.outcome == Outcome.FAILED:
+            code, _, reason = vote.error.partition(" ")
+            alike = self._errors.setdefault((code, reason), [])
+            alike.append(Reply(error_code=code, error_reason=reason))
+            if code in CALLER_ERRORS and len(alike) >= self.quorum:
+                self.decision.common_error = alike[0]
+                self.decided = True
+                return False
+        return vote.outcome != Outcome.AGREED or len(self._groups) > 1 or single_engine_quorum
 
-    `min_engines`: how many distinct engines the k agreeing replicas must run (the gateway
-    passes 2; 1 is plain k-of-n). Without a k-of-n identical group across engines once every
-    asked replica has answered, the answers are compared market by market (`agreement.agree`).
-    """
-    votes: dict[str, Vote] = {
-        c.replica_id: Vote(c.replica_id, c.address, Outcome.NOT_AWAITED, engine=c.engine)
-        for c in clients
-    }
-    decision = Decision(
-        quorum=quorum,
-        replica_count=len(clients),
-        votes=list(votes.values()),
-        min_engines=min_engines,
-    )
+    def close(self) -> None:
+        """Every asked replica answered (or the quorum was met): the decision as it stands."""
+        if not self.decided:
+            _by_market(self.decision, self.votes)
+        _finalise(self.decision, self.votes)
 
-    async def ask(client: ReplicaClient) -> Vote:
-        started = time.perf_counter()
-        reply = await client.price(request, timeout)
-        return _vote_for(client, reply, int((time.perf_counter() - started) * 1e6))
+    def taken(self) -> set[str]:
+        """Replicas whose answer was counted."""
+        return {v.replica_id for v in self.votes.values() if v.outcome != Outcome.NOT_AWAITED}
 
-    hedging = hedge_after is not None and len(clients) > quorum
-    first = list(clients[:quorum]) if hedging else list(clients)
-    spare = list(clients[quorum:]) if hedging else []
-    tasks: dict[ReplicaClient, asyncio.Future[Vote]] = {
-        c: asyncio.ensure_future(ask(c)) for c in first
-    }
-    waiting: set[asyncio.Future[Vote]] = set(tasks.values())
-    timer = asyncio.ensure_future(asyncio.sleep(hedge_after or 0)) if spare else None
-    if spare and hedge_budget is not None:
-        hedge_budget.deposit()
+    def take_late(self, votes: Sequence[Vote]) -> Decision:
+        """The answers that came after the decision: recorded with every vote's verdict."""
+        for vote in votes:
+            self.votes[vote.replica_id] = vote
+        _finalise(self.decision, self.votes)
+        return self.decision
 
-    def hedge() -> None:
-        for client in spare:
-            tasks[client] = asyncio.ensure_future(ask(client))
-            waiting.add(tasks[client])
-        spare.clear()
-
-    groups: dict[str, list[Vote]] = {}
-    errors: dict[tuple[str, str], list[Reply]] = {}
-    decided = False
-    while (waiting or spare) and not decided:
-        if not waiting:
-            hedge()  # the first ones all answered without a decision: the rest are needed
-        watched: set[asyncio.Future[Any]] = set(waiting)
-        if timer is not None and not timer.done() and spare:
-            watched.add(timer)
-        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-        if timer in done and (hedge_budget is None or hedge_budget.withdraw()):
-            hedge()
-        for finished in done:
-            if finished is timer:
-                continue
-            waiting.discard(finished)
-            vote: Vote = finished.result()
-            votes[vote.replica_id] = vote
-            single_engine_quorum = False
-            if vote.outcome == Outcome.AGREED:
-                group = groups.setdefault(vote.digest, [])
-                group.append(vote)
-                if len(group) >= quorum:
-                    engines = sorted({v.engine for v in group})
-                    if len(engines) >= min_engines:
-                        decision.digest, decision.data = vote.digest, vote.data
-                        decision.engines = engines
-                        decided = True
-                        break
-                    single_engine_quorum = True
-            elif vote.outcome == Outcome.FAILED:
-                code, _, reason = vote.error.partition(" ")
-                errors.setdefault((code, reason), []).append(
-                    Reply(error_code=code, error_reason=reason)
-                )
-                if code in CALLER_ERRORS and len(errors[(code, reason)]) >= quorum:
-                    decision.common_error = errors[(code, reason)][0]
-                    decided = True
-                    break
-            if spare and (
-                vote.outcome != Outcome.AGREED or len(groups) > 1 or single_engine_quorum
-            ):
-                # The first k can no longer agree by themselves: ask the others now.
-                hedge()
-    if timer is not None:
-        timer.cancel()
-    if not decided:
-        _by_market(decision, votes)
-    _finalise(decision, votes)
-
-    # Every task whose vote was not taken in, finished or not: one that completed while the
-    # quorum was being reached is done but unread, and its vote (maybe a dissent) counts too.
-    taken = {v.replica_id for v in votes.values() if v.outcome != Outcome.NOT_AWAITED}
-    pending = [t for c, t in tasks.items() if c.replica_id not in taken]
-
-    async def finish() -> None:
-        for vote in await asyncio.gather(*pending):
-            votes[vote.replica_id] = vote
-        _finalise(decision, votes)
-        if on_complete is not None:
-            await on_complete(decision)
-
-    if pending or on_complete is not None:
-        # Never on the caller's path: the answer goes out at quorum.
-        _background.add(task := asyncio.ensure_future(finish()))
-        task.add_done_callback(_background.discard)
-    return Decision(
-        decision.quorum,
-        decision.replica_count,
-        [_copy(v) for v in decision.votes],
-        decision.digest,
-        decision.data,
-        decision.common_error,
-        decision.min_engines,
-        decision.refusal,
-        list(decision.withheld),
-        list(decision.engines),
-        decision.agreement,
-    )
-
-
-_background: set[asyncio.Future[None]] = set()
+    def answer(self) -> Decision:
+        """A copy for the caller: the late answers still change this tally's decision."""
+        decision = self.decision
+        return Decision(
+            decision.quorum,
+            decision.replica_count,
+            [_copy(v) for v in decision.votes],
+            decision.digest,
+            decision.data,
+            decision.common_error,
+            decision.min_engines,
+            decision.refusal,
+            list(decision.withheld),
+            list(decision.engines),
+            decision.agreement,
+        )
 
 
 def _copy(vote: Vote) -> Vote:

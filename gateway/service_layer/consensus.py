@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.domain.consensus import Decision, Outcome, Verdict, Vote, decide
+from gateway.domain.consensus import Decision, Outcome, Verdict, Vote
 from gateway.domain.evidence import evidence_message, vote_message
 from gateway.domain.gateway import (
     NoQuorum,
@@ -30,6 +30,7 @@ from gateway.domain.gateway import (
 from gateway.domain.model import Accepted, DissentRecord, fixture_digest
 from gateway.domain.ports import DissentRepository, QuoteSetRepository, ReplicaClient
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
+from gateway.service_layer.fanout import decide
 from gateway.service_layer.guard import PriceGuard
 from service_runtime.errors import FailedPrecondition, InvalidArgument
 from service_runtime.shedding import overloaded

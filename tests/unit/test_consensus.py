@@ -10,9 +10,10 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
-from gateway.domain.consensus import Decision, Outcome, Reply, decide, first_difference
+from gateway.domain.consensus import Decision, Outcome, Reply, first_difference
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.consensus import ConsensusGateway
+from gateway.service_layer.fanout import decide
 from service_runtime.digest import digest_bytes
 
 

@@ -9,9 +9,10 @@ from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
-from gateway.domain.consensus import Decision, HedgeBudget, Outcome, Reply, decide
+from gateway.domain.consensus import Decision, HedgeBudget, Outcome, Reply
 from gateway.domain.replicas import HealthPolicy
 from gateway.service_layer.consensus import ConsensusGateway
+from gateway.service_layer.fanout import decide
 from tests.unit.test_consensus import Scripted, honest, quote
 
 HEDGE = 0.2

@@ -11,10 +11,11 @@ from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
 from gateway.domain.agreement import markets_agree
-from gateway.domain.consensus import Outcome, Reply, Verdict, decide
+from gateway.domain.consensus import Outcome, Reply, Verdict
 from gateway.domain.gateway import NoQuorum
 from gateway.domain.replicas import HealthPolicy, State
 from gateway.service_layer.consensus import ConsensusGateway
+from gateway.service_layer.fanout import decide
 from service_runtime.digest import digest_bytes
 from services.quotes.domain.pricing import canonicalise, price_fixture
 from services.quotes.domain.snapshots import snapshot_hash

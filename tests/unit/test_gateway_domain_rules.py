@@ -18,7 +18,7 @@ from gateway.domain.canary import (
     judge_backtest,
     judge_differences,
 )
-from gateway.domain.consensus import Decision, Outcome, Reply, Verdict, Vote
+from gateway.domain.consensus import Decision, Outcome, Reply, Tally, Verdict, Vote
 from gateway.domain.gateway import decision_outcome, judge_probe, votes_to_record
 from gateway.domain.guard import check_decision, published_set, release_publishes
 from gateway.domain.holds import PriceHold
@@ -37,6 +37,49 @@ def votes() -> list[Vote]:
         Vote("c", "c:1", Outcome.DISSENTED, "sha256:bad", verdict=Verdict.REPLICA_FAULTY),
         Vote("d", "d:1", Outcome.TIMED_OUT),
     ]
+
+
+class Client:
+    def __init__(self, replica_id: str, engine: str) -> None:
+        self.replica_id, self.address, self.engine = replica_id, f"{replica_id}:1", engine
+
+    async def price(self, request: bytes, timeout: float) -> Reply:
+        raise AssertionError("the tally asks nobody: the fan-out does")
+
+
+def answered(replica_id: str, engine: str, digest: str) -> Vote:
+    return Vote(replica_id, f"{replica_id}:1", Outcome.AGREED, digest, data=b"x", engine=engine)
+
+
+def test_the_tally_decides_at_k_identical_outputs_of_two_engines() -> None:
+    clients = [Client("a", "grid"), Client("b", "grid"), Client("c", "cdf")]
+    tally = Tally(clients, 2, 2)
+    assert not tally.take(answered("a", "grid", "sha256:x")) and not tally.decided
+    # Two of one engine: a quorum the rule cannot accept; the spare replicas are needed.
+    assert tally.take(answered("b", "grid", "sha256:x")) and not tally.decided
+    tally.take(answered("c", "cdf", "sha256:x"))
+    assert tally.decided and tally.decision.digest == "sha256:x"
+    assert tally.decision.engines == ["cdf", "grid"]
+    assert tally.taken() == {"a", "b", "c"}
+
+
+def test_the_tally_relays_k_alike_refusals_and_otherwise_needs_the_others() -> None:
+    clients = [Client(r, "") for r in "abc"]
+    refused = Tally(clients, 2, 1)
+    bad = Vote("a", "a:1", Outcome.FAILED, error="INVALID_ARGUMENT UNKNOWN_PARTICIPANT")
+    assert refused.take(bad) and not refused.decided
+    refused.take(Vote("b", "b:1", Outcome.FAILED, error="INVALID_ARGUMENT UNKNOWN_PARTICIPANT"))
+    assert refused.decided and refused.decision.common_error is not None
+    assert refused.decision.common_error.error_reason == "UNKNOWN_PARTICIPANT"
+    split = Tally(clients, 2, 1)
+    split.take(answered("a", "", "sha256:x"))
+    assert split.take(answered("b", "", "sha256:y"))  # a second digest: the others are needed
+    split.take(Vote("c", "c:1", Outcome.TIMED_OUT))
+    split.close()
+    assert not split.decided and split.decision.refusal == "NO_QUORUM"
+    # The caller's copy is not the tally's: late answers change only the latter.
+    copy = split.answer()
+    assert copy is not split.decision and copy.refusal == "NO_QUORUM"
 
 
 def test_a_clean_acceptance_records_its_faulty_votes_and_a_refusal_every_vote() -> None:

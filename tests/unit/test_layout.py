@@ -86,6 +86,7 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "gateway/service_layer/commands.py",
         "gateway/service_layer/handlers.py",
         "gateway/service_layer/consensus.py",
+        "gateway/service_layer/fanout.py",
         "gateway/service_layer/guard.py",
         "gateway/service_layer/canary.py",
         "gateway/service_layer/scheduler.py",

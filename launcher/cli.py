@@ -192,6 +192,15 @@ def chain_urls(args: argparse.Namespace) -> tuple[str, ...]:
         urls += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     if args.dispute_window_seconds < 1:
         raise SystemExit("--dispute-window-seconds must be at least 1")
+    if urls:
+        # Imported here, not at the top: chain_rpc loads web3, which other commands do without.
+        from service_runtime.chain_rpc import url_problem
+
+        # Refused here with the oracle's own reason, before anything starts (a ws:// URL
+        # otherwise failed the deployment with a bare "No connection adapters were found").
+        problems = [p for p in map(url_problem, urls) if p is not None]
+        if problems:
+            raise SystemExit(f"--chain-rpc-url: {problems[0]}")
     return tuple(urls)
 
 

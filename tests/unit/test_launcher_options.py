@@ -58,3 +58,20 @@ def test_an_edge_port_asked_for_is_kept_or_the_start_fails() -> None:
     finally:
         taken.close()
     assert isinstance(taken, socket.socket)
+
+
+@pytest.mark.parametrize(
+    "url", ["ws://127.0.0.1:8545", "wss://mainnet.infura.io/ws/v3/secret-key", "127.0.0.1:8545"]
+)
+def test_a_chain_url_the_oracle_cannot_speak_is_refused_before_anything_starts(url: str) -> None:
+    """`betmesh up --chain-rpc-url ws://...` said only "No connection adapters were found",
+    after starting the embedded servers."""
+    from launcher.cli import build_parser, config_from
+
+    with pytest.raises(SystemExit) as refused:
+        config_from(build_parser().parse_args(["up", "--chain-rpc-url", url]))
+    message = str(refused.value.code)
+    assert message.startswith("--chain-rpc-url: ") and "only http:// and https://" in message
+    assert "secret-key" not in message  # a provider URL's key is not printed
+    ok = config_from(build_parser().parse_args(["up", "--chain-rpc-url", "https://node.test/k"]))
+    assert ok.chain_rpc_urls == ("https://node.test/k",)

@@ -42,10 +42,10 @@ from services.bets.adapters.sandbox_payments import SandboxPaymentProvider
 from services.bets.dead_letter_servicer import DeadLetterServicer
 from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.prices import PriceBook
-from services.bets.domain.wallet import WalletService
 from services.bets.metrics import BetsMetrics
 from services.bets.service_layer import commands
 from services.bets.service_layer.handlers import BetsService
+from services.bets.service_layer.wallet import WalletService
 from services.bets.servicer import BetServicer
 from services.bets.settings import BetsSettings
 

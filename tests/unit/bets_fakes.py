@@ -19,7 +19,12 @@ from services.bets.domain.chain_results import (
     Verdict,
 )
 from services.bets.domain.exposure import MarketExposureRow
-from services.bets.domain.ledger import EntryView, LedgerTransaction, WalletBalance
+from services.bets.domain.ledger import (
+    EntryView,
+    LedgerTransaction,
+    TransactionKind,
+    WalletBalance,
+)
 from services.bets.domain.limits import PlacementRules, SevenDayCap
 from services.bets.domain.model import (
     Bet,
@@ -206,15 +211,32 @@ class FakeBetStore:
         return len(gone)
 
 
+@dataclass
 class FakeLedger:
-    """Enough of the ledger port for a wallet core that the tests do not drive."""
+    """The ledger port in memory: idempotency keys, postings and deposit caps, committed when a
+    session ends without an exception."""
+
+    posted: list[LedgerTransaction] = field(default_factory=list)
+    keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    caps: dict[str, SevenDayCap] = field(default_factory=dict)
 
     @contextmanager
     def session(self) -> Iterator[FakeLedgerSession]:
-        yield FakeLedgerSession()
+        session = FakeLedgerSession(self)
+        yield session
+        self.posted.extend(session.posted)
+        self.keys.update(session.keys)
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
-        return WalletBalance(player_id, currency, 0, 0)
+        return self._balance(self.posted, player_id, currency)
+
+    def _balance(
+        self, posted: list[LedgerTransaction], player_id: str, currency: str
+    ) -> WalletBalance:
+        # A wallet is credit-normal: a negative posting adds to it.
+        code = f"player:{player_id}:wallet"
+        balance = -sum(p.amount_minor for t in posted for p in t.postings if p.account.code == code)
+        return WalletBalance(player_id, currency, balance, 0)
 
     def player_entries(
         self, player_id: str, before_entry_id: int | None, limit: int
@@ -222,23 +244,38 @@ class FakeLedger:
         return []
 
 
+@dataclass
 class FakeLedgerSession:
+    ledger: FakeLedger
+    posted: list[LedgerTransaction] = field(default_factory=list)
+    keys: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+
     def claim_idempotency(
         self, scope: str, key: str, fingerprint: str, transaction_id: str
     ) -> IdempotencyRecord | None:
-        return None
+        earlier = self.ledger.keys.get((scope, key))
+        if earlier is None:
+            self.keys[(scope, key)] = IdempotencyRecord(fingerprint, transaction_id)
+        return earlier
 
     def post(self, transaction: LedgerTransaction) -> None:
-        pass
+        self.posted.append(transaction)
 
     def wallet(self, player_id: str, currency: str) -> WalletBalance:
-        return WalletBalance(player_id, currency, 0, 0)
+        return self.ledger._balance(self.ledger.posted + self.posted, player_id, currency)
 
     def deposit_cap(self, player_id: str) -> SevenDayCap:
-        return SevenDayCap(None, None, None)
+        return self.ledger.caps.get(player_id, SevenDayCap(None, None, None))
 
     def deposited_since(self, player_id: str, currency: str, since: datetime) -> int:
-        return 0
+        code = f"player:{player_id}:wallet"
+        return -sum(
+            p.amount_minor
+            for t in self.ledger.posted
+            if t.kind is TransactionKind.DEPOSIT
+            for p in t.postings
+            if p.account.code == code
+        )
 
 
 class FakePayments:

@@ -26,9 +26,10 @@ from services.bets.domain.model import (
 )
 from services.bets.domain.postings import stake_release
 from services.bets.domain.prices import PriceBook
-from services.bets.domain.wallet import Caller, WalletService
+from services.bets.domain.wallet import Caller
 from services.bets.service_layer import commands
 from services.bets.service_layer.handlers import BetsService
+from services.bets.service_layer.wallet import WalletService
 from tests.unit.bets_fakes import (
     FakeBetStore,
     FakeClock,

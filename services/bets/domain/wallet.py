@@ -1,21 +1,17 @@
-"""Wallet use cases: deposit, balance, statement. Synchronous: callers run them off the loop."""
+"""The wallet's rules: who reaches a wallet, what a deposit or withdrawal request must be, the
+7-day deposit cap (ANJ), who may withdraw, and how a reused idempotency key is answered. The
+use cases that run them over the ledger's units of work and the payment provider:
+service_layer/wallet.py."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from service_runtime.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 from services.bets.domain import requests
-from services.bets.domain.ledger import (
-    EntryView,
-    WalletBalance,
-    deposit_transaction,
-    withdrawal_transaction,
-)
-from services.bets.domain.ports import Ledger, LedgerSession, PaymentProvider
+from services.bets.domain.ledger import EntryView, WalletBalance
+from services.bets.domain.ports import IdempotencyRecord
 from services.bets.domain.requests import DepositCommand
 
 DEPOSIT_SCOPE = "deposit"
@@ -61,179 +57,73 @@ def new_transaction_id() -> str:
     return f"tx_{uuid.uuid4().hex}"
 
 
-class WalletService:
-    def __init__(
-        self,
-        ledger: Ledger,
-        payments: PaymentProvider,
-        currency: str,
-        max_deposit_minor: int,
-        new_id: Callable[[], str] = new_transaction_id,
-        kyc_status: Callable[[str], str | None] = lambda player_id: None,
-        *,
-        deposit_cap_window_days: int = 7,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.payments = payments
-        self.currency = currency
-        self.max_deposit_minor = max_deposit_minor
-        self._new_id = new_id
-        # The player's KYC status as identity last announced it (None: never heard of).
-        self._kyc_status = kyc_status
-        self.deposit_cap_window = timedelta(days=deposit_cap_window_days)
-        self._clock = clock
+def check_money_movement(
+    scope: str, command: DepositCommand, caller: Caller | None, currency: str, maximum: int
+) -> tuple[int, str]:
+    """A deposit's or withdrawal's amount, once the request and the caller are checked, and
+    the request's fingerprint (a key reused with another body is refused)."""
+    amount = requests.check_deposit(command, currency, maximum)
+    authorize(caller, command.player_id)
+    return amount, requests.fingerprint(
+        scope,
+        player_id=command.player_id,
+        amount_minor=amount,
+        currency=command.currency,
+        payment_method_id=command.payment_method_id,
+    )
 
-    def _check(self, scope: str, command: DepositCommand, caller: Caller | None) -> tuple[int, str]:
-        """A deposit's or withdrawal's amount, once the request and the caller are checked, and
-        the request's fingerprint (a key reused with another body is refused)."""
-        amount = requests.check_deposit(command, self.currency, self.max_deposit_minor)
-        authorize(caller, command.player_id)
-        return amount, requests.fingerprint(
-            scope,
-            player_id=command.player_id,
-            amount_minor=amount,
-            currency=command.currency,
-            payment_method_id=command.payment_method_id,
+
+def is_retry(
+    earlier: IdempotencyRecord | None, fingerprint: str, idempotency_key: str, what: str
+) -> bool:
+    """Whether a claimed key answers a retry (the first answer, no money moved again); a key
+    reused for another request is refused. False: the key is this request's, go on."""
+    if earlier is None:
+        return False
+    if earlier.fingerprint != fingerprint:
+        raise FailedPrecondition(
+            "IDEMPOTENCY_KEY_REUSED",
+            f"this idempotency_key was used for a different {what}",
+            {"idempotency_key": idempotency_key},
+        )
+    return True
+
+
+def check_deposit_cap(player_id: str, cap: int | None, deposited: int, amount: int) -> None:
+    """ANJ: no deposit before the player sets a 7-day deposit cap (`cap`: the one in force),
+    none above it (`deposited`: in the window already)."""
+    if cap is None:
+        raise FailedPrecondition(
+            "DEPOSIT_CAP_NOT_SET",
+            "a 7-day deposit cap must be set (IdentityService.SetResponsibleGamblingLimits)"
+            " before the first deposit",
+            {"player_id": player_id},
+        )
+    if deposited + amount > cap:
+        raise FailedPrecondition(
+            "DEPOSIT_CAP_EXCEEDED",
+            f"the 7-day deposit cap of {cap} minor units would be exceeded"
+            f" ({deposited} already deposited)",
+            {
+                "deposit_cap_minor": str(cap),
+                "deposited_minor": str(deposited),
+                "remaining_minor": str(max(cap - deposited, 0)),
+            },
         )
 
-    def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
-        amount, request_fingerprint = self._check(DEPOSIT_SCOPE, command, caller)
-        transaction_id = self._new_id()
-        # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
-        # for this outcome instead of racing it, and a failure anywhere releases the key.
-        with self.ledger.session() as session:
-            earlier = self._first_answer(
-                session, DEPOSIT_SCOPE, command, request_fingerprint, transaction_id, "deposit"
-            )
-            if earlier is not None:
-                return earlier
-            # After the key: a retry of an accepted deposit is answered even if the cap moved.
-            self._check_deposit_cap(session, command.player_id, amount)
-            charge = self.payments.charge(
-                command.idempotency_key,
-                command.player_id,
-                amount,
-                self.currency,
-                command.payment_method_id,
-            )
-            session.post(
-                deposit_transaction(
-                    transaction_id=transaction_id,
-                    player_id=command.player_id,
-                    amount_minor=amount,
-                    currency=self.currency,
-                    provider=charge.provider,
-                    charge_id=charge.charge_id,
-                )
-            )
-            wallet = session.wallet(command.player_id, self.currency)
-        return DepositResult(transaction_id, wallet, moved_money=True)
 
-    def _first_answer(
-        self,
-        session: LedgerSession,
-        scope: str,
-        command: DepositCommand,
-        request_fingerprint: str,
-        transaction_id: str,
-        what: str,
-    ) -> DepositResult | None:
-        """Claims the idempotency key; a retry gets the first answer (no money moves again), a
-        key reused for another request is refused. None: the key is ours, go on."""
-        earlier = session.claim_idempotency(
-            scope, command.idempotency_key, request_fingerprint, transaction_id
-        )
-        if earlier is None:
-            return None
-        if earlier.fingerprint != request_fingerprint:
-            raise FailedPrecondition(
-                "IDEMPOTENCY_KEY_REUSED",
-                f"this idempotency_key was used for a different {what}",
-                {"idempotency_key": command.idempotency_key},
-            )
-        return DepositResult(
-            earlier.transaction_id,
-            session.wallet(command.player_id, self.currency),
-            moved_money=False,
+def check_may_withdraw(kyc_status: str | None) -> None:
+    """ANJ: withdrawals only for players whose identity is verified."""
+    if kyc_status != "VERIFIED":
+        raise FailedPrecondition(
+            "KYC_REQUIRED",
+            "withdrawals are only for players whose identity is verified",
+            {"kyc_status": kyc_status or "UNKNOWN"},
         )
 
-    def _check_deposit_cap(self, session: LedgerSession, player_id: str, amount: int) -> None:
-        """ANJ: no deposit before the player sets a 7-day deposit cap, none above it."""
-        now = self._clock()
-        cap = session.deposit_cap(player_id).in_force(now)
-        if cap is None:
-            raise FailedPrecondition(
-                "DEPOSIT_CAP_NOT_SET",
-                "a 7-day deposit cap must be set (IdentityService.SetResponsibleGamblingLimits)"
-                " before the first deposit",
-                {"player_id": player_id},
-            )
-        deposited = session.deposited_since(player_id, self.currency, now - self.deposit_cap_window)
-        if deposited + amount > cap:
-            raise FailedPrecondition(
-                "DEPOSIT_CAP_EXCEEDED",
-                f"the 7-day deposit cap of {cap} minor units would be exceeded"
-                f" ({deposited} already deposited)",
-                {
-                    "deposit_cap_minor": str(cap),
-                    "deposited_minor": str(deposited),
-                    "remaining_minor": str(max(cap - deposited, 0)),
-                },
-            )
 
-    def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
-        """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
-        amount, request_fingerprint = self._check(WITHDRAW_SCOPE, command, caller)
-        transaction_id = self._new_id()
-        with self.ledger.session() as session:
-            earlier = self._first_answer(
-                session, WITHDRAW_SCOPE, command, request_fingerprint, transaction_id, "withdrawal"
-            )
-            if earlier is not None:
-                return earlier
-            status = self._kyc_status(command.player_id)
-            if status != "VERIFIED":
-                raise FailedPrecondition(
-                    "KYC_REQUIRED",
-                    "withdrawals are only for players whose identity is verified",
-                    {"kyc_status": status or "UNKNOWN"},
-                )
-            # Posted before the provider pays: a refused payout rolls the posting back.
-            session.post(
-                withdrawal_transaction(
-                    transaction_id=transaction_id,
-                    player_id=command.player_id,
-                    amount_minor=amount,
-                    currency=self.currency,
-                    provider=self.payments.name,
-                )
-            )
-            payout = self.payments.payout(
-                command.idempotency_key,
-                command.player_id,
-                amount,
-                self.currency,
-                command.payment_method_id,
-            )
-            del payout
-            wallet = session.wallet(command.player_id, self.currency)
-        return DepositResult(transaction_id, wallet, moved_money=True)
-
-    def get_wallet(self, player_id: str, caller: Caller | None = None) -> WalletBalance:
-        requests.check_player_id(player_id)
-        authorize(caller, player_id)
-        return self.ledger.wallet(player_id, self.currency)
-
-    def list_entries(
-        self, player_id: str, page_size: int, page_token: str, caller: Caller | None = None
-    ) -> EntryPage:
-        requests.check_player_id(player_id)
-        authorize(caller, player_id)
-        size = requests.page_size(page_size)
-        before = requests.decode_page_token(page_token)
-        # One extra row tells whether another page exists without a count query.
-        rows = self.ledger.player_entries(player_id, before, size + 1)
-        page, more = rows[:size], len(rows) > size
-        token = requests.encode_page_token(page[-1].entry_id) if more else ""
-        return EntryPage(page, token)
+def entries_page(rows: list[EntryView], size: int) -> EntryPage:
+    """A page of `size` from `size + 1` rows read (the extra one tells whether another page
+    exists, without a count query)."""
+    page, more = rows[:size], len(rows) > size
+    return EntryPage(page, requests.encode_page_token(page[-1].entry_id) if more else "")

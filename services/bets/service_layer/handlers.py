@@ -3,7 +3,7 @@
 The use cases are synchronous over the store's units of work (`BetStore.session()`,
 `Ledger.session()`): placing and live decisions (placing.py), settlement, voids and rollbacks
 (settling.py), cash-out (cash_out.py), reads and reports (queries.py, over `BetReports`),
-settlement from the chain (chain_recheck.py), the wallet (the domain's `WalletService`). A
+settlement from the chain (chain_recheck.py), the wallet (wallet.py). A
 handler runs them off the event loop and does what lies between them: fetch the prices a rule
 is about to read, hold a live bet through its delay and then decide it, decide the live bets
 nobody waited for, send an announced result to the chain check or straight to settlement. The
@@ -30,7 +30,7 @@ from services.bets.domain.prices import PriceBook
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.settlement import FinalScore
 from services.bets.domain.statement import QuarterlyStatement, ReturnToPlayer
-from services.bets.domain.wallet import Caller, DepositResult, EntryPage, WalletService
+from services.bets.domain.wallet import Caller, DepositResult, EntryPage
 from services.bets.service_layer import commands
 from services.bets.service_layer.cash_out import CashingOut
 from services.bets.service_layer.chain_recheck import ChainRecheck, list_holds
@@ -47,6 +47,7 @@ from services.bets.service_layer.ports import (
 )
 from services.bets.service_layer.queries import Queries
 from services.bets.service_layer.settling import Settling
+from services.bets.service_layer.wallet import WalletService
 
 log = logging.getLogger(__name__)
 # Events one relay pass claims and publishes.

@@ -1,0 +1,138 @@
+"""The wallet's use cases over the ledger's units of work and the payment provider: deposit,
+withdraw, balance, statement. Synchronous: the handlers run them off the event loop. The rules
+are the domain's (domain/wallet.py); each money movement is one balanced ledger transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from services.bets.domain import requests, wallet
+from services.bets.domain.ledger import WalletBalance, deposit_transaction, withdrawal_transaction
+from services.bets.domain.ports import Ledger, PaymentProvider
+from services.bets.domain.requests import DepositCommand
+from services.bets.domain.wallet import Caller, DepositResult, EntryPage
+
+
+class WalletService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        payments: PaymentProvider,
+        currency: str,
+        max_deposit_minor: int,
+        new_id: Callable[[], str] = wallet.new_transaction_id,
+        kyc_status: Callable[[str], str | None] = lambda player_id: None,
+        *,
+        deposit_cap_window_days: int = 7,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.ledger = ledger
+        self.payments = payments
+        self.currency = currency
+        self.max_deposit_minor = max_deposit_minor
+        self._new_id = new_id
+        # The player's KYC status as identity last announced it (None: never heard of).
+        self._kyc_status = kyc_status
+        self.deposit_cap_window = timedelta(days=deposit_cap_window_days)
+        self._clock = clock
+
+    def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        amount, fingerprint = wallet.check_money_movement(
+            wallet.DEPOSIT_SCOPE, command, caller, self.currency, self.max_deposit_minor
+        )
+        transaction_id = self._new_id()
+        # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
+        # for this outcome instead of racing it, and a failure anywhere releases the key.
+        with self.ledger.session() as session:
+            earlier = session.claim_idempotency(
+                wallet.DEPOSIT_SCOPE, command.idempotency_key, fingerprint, transaction_id
+            )
+            if wallet.is_retry(earlier, fingerprint, command.idempotency_key, "deposit"):
+                assert earlier is not None
+                return DepositResult(
+                    earlier.transaction_id,
+                    session.wallet(command.player_id, self.currency),
+                    moved_money=False,
+                )
+            # After the key: a retry of an accepted deposit is answered even if the cap moved.
+            now = self._clock()
+            wallet.check_deposit_cap(
+                command.player_id,
+                session.deposit_cap(command.player_id).in_force(now),
+                session.deposited_since(
+                    command.player_id, self.currency, now - self.deposit_cap_window
+                ),
+                amount,
+            )
+            charge = self.payments.charge(
+                command.idempotency_key,
+                command.player_id,
+                amount,
+                self.currency,
+                command.payment_method_id,
+            )
+            session.post(
+                deposit_transaction(
+                    transaction_id=transaction_id,
+                    player_id=command.player_id,
+                    amount_minor=amount,
+                    currency=self.currency,
+                    provider=charge.provider,
+                    charge_id=charge.charge_id,
+                )
+            )
+            balance = session.wallet(command.player_id, self.currency)
+        return DepositResult(transaction_id, balance, moved_money=True)
+
+    def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
+        amount, fingerprint = wallet.check_money_movement(
+            wallet.WITHDRAW_SCOPE, command, caller, self.currency, self.max_deposit_minor
+        )
+        transaction_id = self._new_id()
+        with self.ledger.session() as session:
+            earlier = session.claim_idempotency(
+                wallet.WITHDRAW_SCOPE, command.idempotency_key, fingerprint, transaction_id
+            )
+            if wallet.is_retry(earlier, fingerprint, command.idempotency_key, "withdrawal"):
+                assert earlier is not None
+                return DepositResult(
+                    earlier.transaction_id,
+                    session.wallet(command.player_id, self.currency),
+                    moved_money=False,
+                )
+            wallet.check_may_withdraw(self._kyc_status(command.player_id))
+            # Posted before the provider pays: a refused payout rolls the posting back.
+            session.post(
+                withdrawal_transaction(
+                    transaction_id=transaction_id,
+                    player_id=command.player_id,
+                    amount_minor=amount,
+                    currency=self.currency,
+                    provider=self.payments.name,
+                )
+            )
+            self.payments.payout(
+                command.idempotency_key,
+                command.player_id,
+                amount,
+                self.currency,
+                command.payment_method_id,
+            )
+            balance = session.wallet(command.player_id, self.currency)
+        return DepositResult(transaction_id, balance, moved_money=True)
+
+    def get_wallet(self, player_id: str, caller: Caller | None = None) -> WalletBalance:
+        requests.check_player_id(player_id)
+        wallet.authorize(caller, player_id)
+        return self.ledger.wallet(player_id, self.currency)
+
+    def list_entries(
+        self, player_id: str, page_size: int, page_token: str, caller: Caller | None = None
+    ) -> EntryPage:
+        requests.check_player_id(player_id)
+        wallet.authorize(caller, player_id)
+        size = requests.page_size(page_size)
+        before = requests.decode_page_token(page_token)
+        return wallet.entries_page(self.ledger.player_entries(player_id, before, size + 1), size)

@@ -27,6 +27,13 @@ if _version_not_supported:
 
 class FixtureServiceStub:
     """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+    DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+    SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+    BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+    SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 
     def __init__(self, channel):
@@ -54,6 +61,13 @@ class FixtureServiceStub:
 
 class FixtureServiceServicer:
     """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+    DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+    SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+    BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+    SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 
     def UpsertFixtures(self, request, context):
@@ -103,6 +117,13 @@ def add_FixtureServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class FixtureService:
     """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+    DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+    SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+    BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+    SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 
     @staticmethod

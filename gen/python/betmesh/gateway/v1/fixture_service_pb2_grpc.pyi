@@ -27,7 +27,15 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class FixtureServiceStub:
-    """The fixtures store the pre-match scheduler prices from. Served by the gateway process."""
+    """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+      DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+      SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+      BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -40,7 +48,15 @@ class FixtureServiceStub:
 
 @_typing.type_check_only
 class FixtureServiceAsyncStub(FixtureServiceStub):
-    """The fixtures store the pre-match scheduler prices from. Served by the gateway process."""
+    """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+      DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+      SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+      BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     UpsertFixtures: _aio.UnaryUnaryMultiCallable[_fixture_service_pb2.UpsertFixturesRequest, _fixture_service_pb2.UpsertFixturesResponse]  # type: ignore[assignment]
@@ -49,7 +65,15 @@ class FixtureServiceAsyncStub(FixtureServiceStub):
     ListFixtures: _aio.UnaryUnaryMultiCallable[_fixture_service_pb2.ListFixturesRequest, _fixture_service_pb2.ListFixturesResponse]  # type: ignore[assignment]
 
 class FixtureServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The fixtures store the pre-match scheduler prices from. Served by the gateway process."""
+    """The fixtures store the pre-match scheduler prices from. Served by the gateway process.
+    Reasons callers can see (google.rpc.ErrorInfo):
+    - UpsertFixtures, INVALID_ARGUMENT (the whole batch is refused, nothing stored):
+      DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
+      SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
+      BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+    - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
+    """
 
     @_abc_1.abstractmethod
     def UpsertFixtures(

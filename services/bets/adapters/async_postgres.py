@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
@@ -52,6 +53,17 @@ async def _ready(connection: Any) -> None:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A statement a connection prepares the first time it runs `execute`: `prepare` (a
+    PREPARE `name` ..., with `params` quoted into it) once per connection."""
+
+    name: str
+    prepare: str
+    params: Mapping[str, Any]
+    execute: str
+
+
 class AsyncConnections:
     """At most `size` connections, opened on demand and reused; one statement at a time each.
 
@@ -64,6 +76,8 @@ class AsyncConnections:
         self._size = size
         self._prepare = tuple(prepare)
         self._idle: list[Any] = []
+        # The Prepared names each open connection holds.
+        self._prepared: dict[Any, set[str]] = {}
         self._opened = 0
         self._closed = False
         self._freed: asyncio.Condition | None = None
@@ -88,18 +102,23 @@ class AsyncConnections:
         except BaseException:
             await self._forget()
             raise
+        self._prepared[connection] = set()
         return connection
 
     async def _release(self, connection: Any) -> None:
         assert self._freed is not None
         if self._closed:
             # A statement that finished after close(): its connection is not kept.
-            connection.close()
+            self._drop(connection)
             await self._forget()
             return
         async with self._freed:
             self._idle.append(connection)
             self._freed.notify()
+
+    def _drop(self, connection: Any) -> None:
+        self._prepared.pop(connection, None)
+        connection.close()
 
     async def _forget(self) -> None:
         assert self._freed is not None
@@ -107,17 +126,26 @@ class AsyncConnections:
             self._opened -= 1
             self._freed.notify()
 
-    async def fetchone(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    async def fetchone(
+        self, sql: str, params: Mapping[str, Any], prepared: Prepared | None = None
+    ) -> tuple[Any, ...]:
+        """The first row of `sql`; with `prepared`, the connection prepares it first if it has
+        not yet (`sql` is then its EXECUTE)."""
         connection = await self._acquire()
         try:
             cursor = connection.cursor()
+            names = self._prepared.setdefault(connection, set())
+            if prepared is not None and prepared.name not in names:
+                cursor.execute(prepared.prepare, prepared.params)
+                await _ready(connection)
+                names.add(prepared.name)
             cursor.execute(sql, params)
             await _ready(connection)
             row: tuple[Any, ...] = cursor.fetchone()
             cursor.close()
         except BaseException:
             # Failed or cancelled half-way: the connection's state is unknown, so it goes.
-            connection.close()
+            self._drop(connection)
             await self._forget()
             raise
         await self._release(connection)
@@ -126,5 +154,5 @@ class AsyncConnections:
     def close(self) -> None:
         self._closed = True
         for connection in self._idle:
-            connection.close()
+            self._drop(connection)
         self._idle.clear()

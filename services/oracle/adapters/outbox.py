@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from services.oracle.adapters.tables import chain_cursors, chain_transactions, publications, results
 from services.oracle.domain.reports import fixture_key
@@ -73,6 +73,25 @@ def _attempt(row: sa.RowMapping) -> TxAttempt:
     )
 
 
+def queue_first_publication(conn: Connection, fixture_id: str) -> None:
+    """A validated result's publication at version 1, PENDING for the sender; nothing when it
+    has one (the result store queues it as it validates; `enqueue_validated` sweeps up)."""
+    conn.execute(
+        pg_insert(publications)
+        .values(
+            fixture_id=fixture_id,
+            fixture_key=fixture_key(fixture_id),
+            version=1,
+            status="PENDING",
+            transaction_hash="",
+            block_hash="",
+            final_event_pending=False,
+            failure="",
+        )
+        .on_conflict_do_nothing()
+    )
+
+
 class PostgresOutbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -91,20 +110,7 @@ class PostgresOutbox:
                 ).scalars()
             )
             for fixture_id in missing:
-                conn.execute(
-                    pg_insert(publications)
-                    .values(
-                        fixture_id=fixture_id,
-                        fixture_key=fixture_key(fixture_id),
-                        version=1,
-                        status="PENDING",
-                        transaction_hash="",
-                        block_hash="",
-                        final_event_pending=False,
-                        failure="",
-                    )
-                    .on_conflict_do_nothing()
-                )
+                queue_first_publication(conn, fixture_id)
         return len(missing)
 
     def pending(self, limit: int, wait_seconds: float = 0.0) -> list[str]:

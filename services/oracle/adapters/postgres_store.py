@@ -14,11 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from service_runtime.digest import canonical_bytes
-from services.oracle.adapters.outbox import PostgresOutbox
+from services.oracle.adapters.outbox import PostgresOutbox, queue_first_publication
 from services.oracle.adapters.tables import corrections, observations, publications, results
 from services.oracle.domain.agreement import outcome_key
 from services.oracle.domain.ports import Change
-from services.oracle.domain.reports import fixture_key
 from services.oracle.domain.results import VALIDATED as VALIDATED_STATES
 from services.oracle.domain.results import PublicationView, ResultRecord
 
@@ -161,20 +160,7 @@ class PostgresResultStore:
                 and publication is None
                 and record.state in (pb.VALIDATION_STATE_AGREED, pb.VALIDATION_STATE_RESOLVED)
             ):
-                conn.execute(
-                    pg_insert(publications)
-                    .values(
-                        fixture_id=fixture_id,
-                        fixture_key=fixture_key(fixture_id),
-                        version=1,
-                        status="PENDING",
-                        transaction_hash="",
-                        block_hash="",
-                        final_event_pending=False,
-                        failure="",
-                    )
-                    .on_conflict_do_nothing()
-                )
+                queue_first_publication(conn, fixture_id)
                 publication = PublicationView(status="PENDING", version=1)
             return replace(
                 record,

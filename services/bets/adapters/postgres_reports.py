@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.bets.domain.exposure import MarketExposureRow
+from services.bets.domain.exposure import SelectionExposure
 from services.bets.domain.statement import ReturnToPlayer, StatementRow
 
 
@@ -69,16 +69,19 @@ class PostgresReports:
             for row in rows
         ]
 
-    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
-        # Each market's worst selection: the per-market measure place_bet limits
-        # (services/bets/domain/exposure.py says both measures).
+    def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
+        # The rows only: the measure over them is the domain's (domain/exposure.py).
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    "SELECT market_id, max(liability_minor) AS worst, sum(stakes_minor) AS stakes"
-                    " FROM bets.selection_exposure WHERE fixture_id = :f"
-                    " GROUP BY market_id ORDER BY market_id"
+                    "SELECT market_id, selection_id, liability_minor, stakes_minor"
+                    " FROM bets.selection_exposure WHERE fixture_id = :f ORDER BY market_id"
                 ),
                 {"f": fixture_id},
             ).all()
-        return [MarketExposureRow(r.market_id, int(r.worst), int(r.stakes)) for r in rows]
+        return [
+            SelectionExposure(
+                r.market_id, r.selection_id, int(r.liability_minor), int(r.stakes_minor)
+            )
+            for r in rows
+        ]

@@ -22,7 +22,7 @@ from services.bets.domain.model import (
 
 if TYPE_CHECKING:
     # The values the ports carry live with their rules, which import these ports.
-    from services.bets.domain.exposure import MarketExposureRow
+    from services.bets.domain.exposure import SelectionExposure
     from services.bets.domain.limits import PlacementRules, SevenDayCap
     from services.bets.domain.placing import Placed
     from services.bets.domain.settling import SettledNotice
@@ -213,6 +213,6 @@ class BetReports(Protocol):
         """Bets settled in [start, end) by month (UTC) and live or not, voids left out."""
         ...
 
-    def exposure(self, fixture_id: str) -> list[MarketExposureRow]:
-        """Each market's worst-case loss and stakes (domain/exposure.py)."""
+    def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
+        """The liability and stakes on each selection of the fixture (domain/exposure.py)."""
         ...

@@ -25,6 +25,7 @@ from web3 import Web3
 from launcher.embedded import ROOT, Anvil
 from launcher.mesh import DEMO_CLIENT_ID, Mesh, MeshConfig
 from services.oracle.adapters.chain.contract import bind
+from tests.support.chain import rpc
 from tests.support.rpc_proxy import ProviderProxy
 
 from .auth import Operator
@@ -59,12 +60,6 @@ def network() -> Iterator[tuple[Anvil, ProviderProxy]]:
     finally:
         proxy.stop()
         anvil.stop()
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in response, response
-    return response.get("result")
 
 
 def test_deploy_rotate_through_the_timelock_and_publish_with_up(

@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import requests
+
+from tests.support.local_http import LocalHttpServer
 
 
 @dataclass
@@ -63,26 +65,10 @@ class Proxy:
 def rpc_proxy(upstream: str) -> Iterator[Proxy]:
     proxy = Proxy(upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            status, body = proxy.answer(request)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def post(path: str, headers: Message, body: bytes) -> tuple[int, str, bytes]:
+        status, answer = proxy.answer(json.loads(body))
+        return status, "application/json", json.dumps(answer).encode()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    proxy.url = f"http://127.0.0.1:{server.server_address[1]}/v3/test-key"
-    try:
+    with LocalHttpServer(post) as server:
+        proxy.url = f"{server.origin}/v3/test-key"
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()

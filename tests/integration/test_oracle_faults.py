@@ -13,7 +13,6 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from betmesh.common.v1 import sport_pb2
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -32,18 +31,18 @@ from tests.integration.rpc_proxy import Proxy, rpc_proxy
 from tests.integration.test_oracle_publication import (  # noqa: F401 (fixtures)
     DEADLINE,
     Rig,
-    anvil,
     rig,
-    rpc,
     step_until,
 )
+from tests.support.chain import rpc
+from tests.support.oracle import SOURCES, football_observation, report_football_result
 from tests.support.signers import signer_hosts
 
 OPERATOR = Principal(subject="ops-1", role="operator")
 
 
 @pytest.fixture
-def proxy(anvil: Anvil) -> Iterator[Proxy]:  # noqa: F811
+def proxy(anvil: Anvil) -> Iterator[Proxy]:
     with rpc_proxy(anvil.url) as running:
         yield running
 
@@ -155,21 +154,10 @@ async def test_a_poison_timestamp_is_quarantined_beside_good_results(rig: Rig) -
     for f in good:
         await rig.agree(f)
     oracle = OracleHandlers(rig.store, 2, None)
-    for source in ("simulator", "stats-feed"):
-        await oracle.submit_observation(
-            SubmitObservation(
-                pb.Observation(
-                    source_id=source,
-                    result=pb.MatchResult(
-                        fixture_id=poison,
-                        sport=sport_pb2.SPORT_FOOTBALL,
-                        status=pb.RESULT_STATUS_COMPLETED,
-                        home_score=1,
-                    ),
-                    observed_at=Timestamp(seconds=-86_400),  # 1969
-                )
-            )
-        )
+    for source in SOURCES:
+        observation = football_observation(source, poison, 1, 0)
+        observation.observed_at.CopyFrom(Timestamp(seconds=-86_400))  # 1969
+        await oracle.submit_observation(SubmitObservation(observation))
     publisher = rig.publisher()
     step_until(rig, publisher, lambda: {rig.publication(f).status for f in good} == {"FINAL"})
     quarantined = rig.store.load_many([poison])[poison].to_proto().publication
@@ -258,20 +246,7 @@ async def _starting_behind_402s(
     stub = oracle_service_pb2_grpc.OracleServiceStub(channel)
     fixture = fixture_ids(1)[0]
     try:
-        for source in ("simulator", "stats-feed"):
-            await stub.SubmitObservation(
-                pb.SubmitObservationRequest(
-                    observation=pb.Observation(
-                        source_id=source,
-                        result=pb.MatchResult(
-                            fixture_id=fixture,
-                            sport=sport_pb2.SPORT_FOOTBALL,
-                            status=pb.RESULT_STATUS_COMPLETED,
-                            home_score=1,
-                        ),
-                    )
-                )
-            )
+        await report_football_result(stub, fixture, 1, 0)
         shown = (await stub.GetResult(pb.GetResultRequest(fixture_id=fixture))).result
         assert shown.publication.status == pb.PUBLICATION_STATUS_PENDING
         proxy.faults.http_status = 0  # the quota is back (or the operator raised the plan)

@@ -36,25 +36,11 @@ from services.oracle.domain.reports import fixture_key
 from services.oracle.service_layer.commands import SubmitObservation
 from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.settings import OracleSettings
+from tests.support.chain import rpc
+from tests.support.oracle import agree_on_football_result, report_football_result
 from tests.support.signers import signer_hosts
 
 DEADLINE = 30.0
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in response, response
-    return response.get("result")
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Anvil]:
-    node = Anvil()
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @dataclass
@@ -90,22 +76,7 @@ class Rig:
         )
 
     async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
-        oracle = OracleHandlers(self.store, 2, None)
-        for source in ("simulator", "stats-feed"):
-            await oracle.submit_observation(
-                SubmitObservation(
-                    pb.Observation(
-                        source_id=source,
-                        result=pb.MatchResult(
-                            fixture_id=fixture,
-                            sport=sport_pb2.SPORT_FOOTBALL,
-                            status=pb.RESULT_STATUS_COMPLETED,
-                            home_score=home,
-                            away_score=away,
-                        ),
-                    )
-                )
-            )
+        await agree_on_football_result(self.store, fixture, home, away)
 
     def publication(self, fixture: str) -> Any:
         record = self.store.load_many([fixture])[fixture]
@@ -217,21 +188,7 @@ async def _publish_through_grpc_and_read_back(rig: Rig, redis_url: str, signers:
     stub = oracle_service_pb2_grpc.OracleServiceStub(channel)
     fixture = f"fx-{secrets.token_hex(6)}"
     try:
-        for source in ("simulator", "stats-feed"):
-            await stub.SubmitObservation(
-                pb.SubmitObservationRequest(
-                    observation=pb.Observation(
-                        source_id=source,
-                        result=pb.MatchResult(
-                            fixture_id=fixture,
-                            sport=sport_pb2.SPORT_FOOTBALL,
-                            status=pb.RESULT_STATUS_COMPLETED,
-                            home_score=3,
-                            away_score=1,
-                        ),
-                    )
-                )
-            )
+        await report_football_result(stub, fixture, 3, 1)
         seen = set()
         deadline = time.monotonic() + DEADLINE
         while True:

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from betmesh.common.v1 import sport_pb2
-from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from eth_account import Account
 from sqlalchemy.engine import Engine
 from web3 import Web3
@@ -40,29 +38,13 @@ from services.oracle.adapters.outbox import PostgresOutbox
 from services.oracle.adapters.postgres_store import PostgresResultStore
 from services.oracle.app import MIGRATIONS, SCHEMA, build
 from services.oracle.domain.reports import fixture_key
-from services.oracle.service_layer.commands import SubmitObservation
-from services.oracle.service_layer.handlers import OracleHandlers
 from services.oracle.settings import OracleSettings
+from tests.support.chain import rpc
+from tests.support.oracle import agree_on_football_result
 from tests.support.signers import signer_env, signer_hosts, signer_process, wait_serving
 
 DEADLINE = 90.0
 DELAY = 3600
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in response, response
-    return response.get("result")
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Anvil]:
-    node = Anvil()
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @dataclass
@@ -79,22 +61,7 @@ class Rig:
     spare_files: list[Path]  # another 3 keys, for a rotation
 
     async def agree(self, fixture: str, home: int = 2, away: int = 1) -> None:
-        oracle = OracleHandlers(self.store, 2, None)
-        for source in ("simulator", "stats-feed"):
-            await oracle.submit_observation(
-                SubmitObservation(
-                    pb.Observation(
-                        source_id=source,
-                        result=pb.MatchResult(
-                            fixture_id=fixture,
-                            sport=sport_pb2.SPORT_FOOTBALL,
-                            status=pb.RESULT_STATUS_COMPLETED,
-                            home_score=home,
-                            away_score=away,
-                        ),
-                    )
-                )
-            )
+        await agree_on_football_result(self.store, fixture, home, away)
 
     def status(self, fixture: str) -> str:
         record = self.store.load_many([fixture])[fixture]

@@ -4,7 +4,6 @@ strict majority, so one admin key cannot swap in its own signer and publish a fo
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,28 +27,13 @@ from services.oracle.adapters.chain.contract import (
 )
 from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.domain.reports import Domain, Report, fixture_key
+from tests.support.chain import rpc
 
 DELAY = 3600
 
 
 def new_key() -> str:
     return "0x" + secrets.token_hex(32)
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in response, response
-    return response.get("result")
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Anvil]:
-    node = Anvil()
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 class Rig:

@@ -38,6 +38,7 @@ from tests.integration.test_bets_harness import (
     eventually,
     running,
 )
+from tests.support.oracle import report_football_result
 from tests.support.signers import signer_hosts
 
 WINDOW = 3600  # corrections stay possible for the whole module
@@ -135,21 +136,7 @@ async def mesh(chain: Chain, database_url: str, redis_url: str) -> AsyncIterator
 async def observe(
     oracle: oracle_service_pb2_grpc.OracleServiceStub, fixture: str, home: int, away: int
 ) -> None:
-    for source in ("simulator", "stats-feed"):
-        await oracle.SubmitObservation(
-            pb.SubmitObservationRequest(
-                observation=pb.Observation(
-                    source_id=source,
-                    result=pb.MatchResult(
-                        fixture_id=fixture,
-                        sport=sport_pb2.SPORT_FOOTBALL,
-                        status=pb.RESULT_STATUS_COMPLETED,
-                        home_score=home,
-                        away_score=away,
-                    ),
-                )
-            )
-        )
+    await report_football_result(oracle, fixture, home, away)
 
 
 async def status_of(mesh: Mesh, bet_id: str) -> int:
@@ -355,21 +342,7 @@ async def test_a_new_agreement_of_sources_corrects_a_settled_result(
 
     await eventually(home_won, timeout=30)
     # Three more sources agree on 1-2: more than back 2-1, inside the dispute window.
-    for source in ("feed-3", "feed-4", "feed-5"):
-        await oracle.SubmitObservation(
-            pb.SubmitObservationRequest(
-                observation=pb.Observation(
-                    source_id=source,
-                    result=pb.MatchResult(
-                        fixture_id=f,
-                        sport=sport_pb2.SPORT_FOOTBALL,
-                        status=pb.RESULT_STATUS_COMPLETED,
-                        home_score=1,
-                        away_score=2,
-                    ),
-                )
-            )
-        )
+    await report_football_result(oracle, f, 1, 2, sources=("feed-3", "feed-4", "feed-5"))
 
     async def home_lost() -> bool:
         return await status_of(mesh, home.bet_id) == bets_pb.BET_STATUS_LOST

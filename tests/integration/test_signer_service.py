@@ -28,17 +28,12 @@ from services.oracle.adapters.chain.contract import bind, decode_error, deploy, 
 from services.oracle.adapters.chain.launch import write_key
 from services.oracle.domain.reports import Report, fixture_key
 from services.signer.adapters.kms_key import KmsKey
+from tests.support.chain import rpc
 from tests.support.kms_emulator import KmsEmulator
 from tests.support.signers import signer_env, signer_process, wait_serving
 
 AWS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
 REGION = "eu-west-3"
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-    assert "error" not in response, response
-    return response.get("result")
 
 
 @dataclass

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -22,45 +21,32 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.support.local_http import LocalHttpServer
+
 
 class KmsEmulator:
     def __init__(self) -> None:
         self.keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        emulator = self
+        self._http = LocalHttpServer(self._post)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                target = self.headers.get("X-Amz-Target", "").removeprefix("TrentService.")
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                emulator.calls.append((target, body))
-                status, answer = emulator.handle(target, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _post(self, path: str, headers: Message, raw: bytes) -> tuple[int, str, bytes]:
+        target = headers.get("X-Amz-Target", "").removeprefix("TrentService.")
+        body = json.loads(raw or b"{}")
+        self.calls.append((target, body))
+        status, answer = self.handle(target, body)
+        return status, "application/x-amz-json-1.1", json.dumps(answer).encode()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.origin
 
     def start(self) -> KmsEmulator:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def create_key(self) -> str:
         key_id = str(uuid.uuid4())

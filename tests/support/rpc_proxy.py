@@ -3,10 +3,10 @@ the path, Infura-style) and forwards to a local node; counts the requests it ans
 
 from __future__ import annotations
 
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from email.message import Message
+
+from tests.support.local_http import LocalHttpServer
 
 
 class ProviderProxy:
@@ -15,44 +15,26 @@ class ProviderProxy:
         self.api_key = api_key
         self.requests = 0
         self.refused = 0
-        proxy = self
+        self._http = LocalHttpServer(self._post)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path != f"/v3/{proxy.api_key}":
-                    proxy.refused += 1
-                    self._answer(401, b'{"error":"invalid project id"}')
-                    return
-                proxy.requests += 1
-                forwarded = urllib.request.Request(
-                    proxy.upstream, data=body, headers={"Content-Type": "application/json"}
-                )
-                with urllib.request.urlopen(forwarded, timeout=30) as answer:
-                    self._answer(answer.status, answer.read())
-
-            def _answer(self, status: int, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _post(self, path: str, headers: Message, body: bytes) -> tuple[int, str, bytes]:
+        if path != f"/v3/{self.api_key}":
+            self.refused += 1
+            return 401, "application/json", b'{"error":"invalid project id"}'
+        self.requests += 1
+        forwarded = urllib.request.Request(
+            self.upstream, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(forwarded, timeout=30) as answer:
+            return answer.status, "application/json", answer.read()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v3/{self.api_key}"
+        return f"{self._http.origin}/v3/{self.api_key}"
 
     def start(self) -> ProviderProxy:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()

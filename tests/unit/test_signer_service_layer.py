@@ -6,20 +6,19 @@ tests/integration/test_oracle_signers.py."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 import pytest
-from eth_utils import keccak  # type: ignore[attr-defined]
 
 from service_runtime.auth import Principal
 from service_runtime.errors import DomainError, InvalidArgument, PermissionDenied
-from services.oracle.domain.reports import Domain, Report, batch_digest, report_digest
+from services.oracle.domain.reports import Domain, batch_digest, report_digest
 from services.signer.domain.reports import DigestKind, ReportFields
 from services.signer.service_layer.commands import GetSigner, SignReports
 from services.signer.service_layer.handlers import SignerHandlers
+from tests.unit.test_signer_domain import NOW, as_report
+from tests.unit.test_signer_domain import fields as report
 
-NOW = 1_800_000_000.0
 DOMAIN = Domain(31337, "0x" + "22" * 20)
 ORACLE = Principal("svc-oracle", "service")
 
@@ -39,36 +38,6 @@ class MemoryKey:
     @staticmethod
     def signature(digest: bytes) -> bytes:
         return digest + digest + b"\x1b"
-
-
-def report(**changes: int) -> ReportFields:
-    values = {
-        "status": 1,
-        "home_score": 2,
-        "away_score": 0,
-        "version": 1,
-        "observed_at": int(NOW) - 600,
-        "config_version": 1,
-        **changes,
-    }
-    return ReportFields(
-        fixture_id=keccak(text=f"fx-{secrets.token_hex(4)}"),
-        sources_hash=secrets.token_bytes(32),
-        **values,
-    )
-
-
-def as_report(f: ReportFields) -> Report:
-    return Report(
-        f.fixture_id,
-        f.status,
-        f.home_score,
-        f.away_score,
-        f.sources_hash,
-        f.version,
-        f.observed_at,
-        f.config_version,
-    )
 
 
 def handlers(key: MemoryKey, allow_anonymous: bool = False) -> SignerHandlers:

@@ -110,6 +110,37 @@ def walk_forward(
     return probabilities, fits, fitting
 
 
+def walk_forward_params(
+    rows: list[MatchRow], scored: list[int], refit_days: float, xi: float, ridge: float
+) -> dict[int, np.ndarray]:
+    """The production model's walk-forward (as `walk_forward`) at other time decay and ridge."""
+    probabilities: dict[int, np.ndarray] = {}
+    order = sorted(scored, key=lambda i: rows[i].kickoff)
+    k = 0
+    while k < len(order):
+        as_of = rows[order[k]].kickoff
+        params = fit_football_snapshot(
+            rows, as_of, xi, method=METHOD_MARKET_XG, ridge=ridge
+        ).football
+        teams = {t.participant_id: t for t in params.teams}
+        end = as_of + timedelta(days=refit_days)
+        while k < len(order) and rows[order[k]].kickoff < end:
+            row = rows[order[k]]
+            home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
+            rates = expected_goals(
+                home.attack if home else 0.0,
+                home.defence if home else 0.0,
+                away.attack if away else 0.0,
+                away.defence if away else 0.0,
+                params.home_advantage,
+                neutral=False,
+            )
+            grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
+            probabilities[order[k]] = np.array(grid.match_result())
+            k += 1
+    return probabilities
+
+
 def quality(args: argparse.Namespace) -> None:
     rows, digest = football_rows()
     leagues = scored_indices(rows, args.start)

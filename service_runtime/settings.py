@@ -68,7 +68,11 @@ class ServerSettings:
             grace_seconds=env.float("GRACE_SECONDS", 10.0),
             # Reflection lets grpcurl and buf curl explore the API; off in production.
             reflection=env.bool("REFLECTION", environment != "production"),
-            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 256),
+            # HTTP/2 streams per connection: above a method's in-flight limit (the shedding's
+            # 512), so that a burst on one connection reaches the limit and is refused
+            # RESOURCE_EXHAUSTED with a retry hint, not queued by the client or refused by
+            # HTTP/2 (UNAVAILABLE without a reason) before any of our code can shed it.
+            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 1024),
             log_level=env.str("LOG_LEVEL", "INFO"),
             environment=environment,
             auth_mode=auth_mode,

@@ -5,6 +5,7 @@ real grpc.aio server hosted by the runtime (service_runtime.shedding, .undecodab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -18,13 +19,17 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service_runtime.channels import idempotent_reads, traced_channel
+from service_runtime.env import Env
 from service_runtime.errors import (
     MAX_MESSAGE_CHARS,
     MAX_METADATA_VALUE_CHARS,
     InvalidArgument,
     Unavailable,
+    error_info,
+    status_from_metadata,
 )
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.settings import ServerSettings
 from service_runtime.shedding import SheddingSettings
 from tests.support.grpc_helpers import local_server_settings, rpc_error
 
@@ -84,8 +89,13 @@ class Depositing(bet_service_pb2_grpc.BetServiceServicer):
         raise Unavailable("WARMING_UP", "not ready yet")
 
 
-async def start(shedding: SheddingSettings, quotes: Blocking, bets: Depositing) -> ServiceHost:
-    settings = dataclasses.replace(local_server_settings(), shedding=shedding)
+async def start(
+    shedding: SheddingSettings,
+    quotes: Blocking,
+    bets: Depositing,
+    base: ServerSettings | None = None,
+) -> ServiceHost:
+    settings = dataclasses.replace(base or local_server_settings(), shedding=shedding)
     host = ServiceHost(
         "betmesh.test",
         settings,
@@ -142,6 +152,50 @@ async def test_calls_beyond_a_methods_limit_are_refused_at_once_with_a_retry_hin
             # Slots are given back: the method serves again.
             again = await stub.PriceFixture(pb.PriceFixtureRequest(), timeout=5)
             assert again.digest == "done"
+    finally:
+        await host.stop(0)
+
+
+async def test_a_burst_on_one_connection_reaches_the_method_limit_and_is_shed_there() -> None:
+    """With the settings every service starts with, one client connection's burst beyond a
+    method's limit is refused RESOURCE_EXHAUSTED OVERLOADED with a retry hint, by our code.
+    With at most 256 streams per connection (below the 512 calls a method admits) the limit
+    could never be reached from one connection: the burst was queued by the client, or refused
+    by HTTP/2 (UNAVAILABLE, REFUSED_STREAM, no reason), never shed (issue 17)."""
+    defaults = ServerSettings.read(Env({"BETMESH_AUTH_MODE": "anonymous"}))
+    limit = defaults.shedding.limit_for("/betmesh.quotes.v1.QuoteService/PriceFixture", False)
+    burst = limit + 100
+    quotes = new(Blocking)
+    settings = dataclasses.replace(
+        local_server_settings(), max_concurrent_streams=defaults.max_concurrent_streams
+    )
+    host = await start(defaults.shedding, quotes, new(Depositing), settings)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+            stub = quote_service_pb2_grpc.QuoteServiceStub(channel)
+            calls = [
+                asyncio.ensure_future(stub.PriceFixture(pb.PriceFixtureRequest(), timeout=60))
+                for _ in range(burst)
+            ]
+            refused: list[tuple[grpc.StatusCode, str]] = []
+
+            async def answered() -> None:
+                for call in asyncio.as_completed(calls):
+                    try:
+                        await call
+                    except grpc.aio.AioRpcError as error:
+                        info = error_info(status_from_metadata(error.trailing_metadata()))
+                        refused.append((error.code(), info.reason if info else ""))
+                    if len(refused) == burst - limit:
+                        return
+
+            # The admitted calls wait for their release; the rest are answered meanwhile.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered(), 30)
+            assert quotes.entered == limit, (quotes.entered, refused[:3])
+            assert refused == [(grpc.StatusCode.RESOURCE_EXHAUSTED, "OVERLOADED")] * (burst - limit)
+            quotes.release.set()
+            await asyncio.gather(*calls, return_exceptions=True)
     finally:
         await host.stop(0)
 

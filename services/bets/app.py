@@ -44,6 +44,7 @@ from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.prices import PriceBook
 from services.bets.metrics import BetsMetrics
 from services.bets.service_layer import commands
+from services.bets.service_layer.feeds import FeedHandlers
 from services.bets.service_layer.handlers import BetsService
 from services.bets.service_layer.wallet import WalletService
 from services.bets.servicer import BetServicer
@@ -93,9 +94,8 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     async def result_finalised(claimed: ClaimedResult) -> None:
         await service.result_finalised(claimed)
 
-    feeds = Feeds(
-        feed_state, prices, gateway, settings.stake_cap_raise_delay_seconds, result_finalised
-    )
+    feed_handlers = FeedHandlers(prices, feed_state, settings.stake_cap_raise_delay_seconds)
+    feeds = Feeds(prices, gateway, feed_handlers, result_finalised)
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     service = BetsService(
         wallets,
@@ -173,7 +173,7 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
         )
         # Before the port opens: no call may reach a schema older than the code.
         await asyncio.to_thread(postgres.migrate, settings.database_url, MIGRATIONS, SCHEMA)
-        await feeds.load()
+        await feed_handlers.load()
 
     async def stop() -> None:
         await channels.close()

@@ -449,3 +449,49 @@ class FakeBus:
         if entry in self.failing:
             raise ConnectionError("the bus is away")
         self.published.append(entry)
+
+
+@dataclass
+class FakeFeedState:
+    """What bets keeps of what it hears, in memory; records each write in order."""
+
+    kept: list[tuple[object, ...]] = field(default_factory=list)
+    kept_statuses: list[tuple[str, str, str, int, datetime]] = field(default_factory=list)
+
+    def save_game(self, fixture_id: str, game: GameSnapshot) -> None:
+        self.kept.append(("game", fixture_id, game))
+
+    def save_status(
+        self, fixture_id: str, market_ids: list[str], status: str, sequence: int, said_at: datetime
+    ) -> None:
+        self.kept.append(("status", fixture_id, tuple(market_ids), status, sequence))
+        for market_id in market_ids or [""]:
+            self.kept_statuses.append((fixture_id, market_id, status, sequence, said_at))
+
+    def statuses(self) -> list[tuple[str, str, str, int, datetime]]:
+        return list(self.kept_statuses)
+
+    def save_kyc(
+        self, player_id: str, status: str, of_age: bool, excluded: bool, said_at: datetime
+    ) -> None:
+        self.kept.append(("kyc", player_id, status, of_age, excluded))
+
+    def save_stake_cap(
+        self,
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
+        self.kept.append(("stake_cap", player_id, cap_minor, raise_delay_seconds))
+
+    def save_deposit_cap(
+        self,
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
+        self.kept.append(("deposit_cap", player_id, cap_minor, raise_delay_seconds))

@@ -21,7 +21,7 @@ class Store:
 
 
 def feeds(store: Store, book: PriceBook) -> Feeds:
-    return Feeds(cast(Any, None), book, cast(GatewayPrices, store), 0.0, cast(Any, None))
+    return Feeds(book, cast(GatewayPrices, store), cast(Any, None), cast(Any, None))
 
 
 async def test_a_name_is_looked_up_once_and_kept_in_the_book() -> None:

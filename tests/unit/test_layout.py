@@ -63,6 +63,8 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "services/bets/service_layer/cash_out.py",
         "services/bets/service_layer/queries.py",
         "services/bets/service_layer/chain_recheck.py",
+        "services/bets/service_layer/feeds.py",
+        "services/bets/service_layer/wallet.py",
         "services/bets/domain/placing.py",
         "services/bets/domain/limits.py",
         "services/bets/domain/live_delay.py",

@@ -28,7 +28,6 @@ from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.events import EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
-from services.bets.adapters.postgres_feed_state import PostgresFeedState
 from services.bets.adapters.postgres_outbox import OutboxEntry
 from services.bets.domain.chain_results import ClaimedResult
 from services.bets.domain.model import (
@@ -38,6 +37,8 @@ from services.bets.domain.model import (
     SelectionQuote,
 )
 from services.bets.domain.prices import PriceBook
+from services.bets.service_layer import commands
+from services.bets.service_layer.feeds import FeedHandlers
 
 log = logging.getLogger(__name__)
 
@@ -172,29 +173,19 @@ class Feeds:
 
     def __init__(
         self,
-        store: PostgresFeedState,
         prices: PriceBook,
         gateway: GatewayPrices | None,
-        stake_cap_raise_delay_seconds: float,
+        handlers: FeedHandlers,
         results: Callable[[ClaimedResult], Awaitable[None]],
     ) -> None:
-        self.store = store
         self.prices = prices
         self.gateway = gateway
-        self.raise_delay = stake_cap_raise_delay_seconds
-        # The service layer's handler of an announced result (BetsService.result_finalised).
+        # The service layer's use cases for what is heard (service_layer/feeds.py), and its
+        # handler of an announced result (BetsService.result_finalised).
+        self.handlers = handlers
         self.results = results
         # Fixtures the store did not know, and when to ask again.
         self._unnamed: dict[str, float] = {}
-
-    async def load(self) -> None:
-        """Bet stops survive a restart: the book starts from what was last said."""
-        for fixture_id, market_id, status, sequence, said_at in await asyncio.to_thread(
-            self.store.statuses
-        ):
-            self.prices.apply_status(
-                fixture_id, [market_id] if market_id else [], status, sequence, said_at
-            )
 
     async def ensure_fixture_names(self, fixture_ids: list[str]) -> None:
         """Looks up, once per fixture, the names a leg keeps. A fixture the store does not know
@@ -227,29 +218,28 @@ class Feeds:
 
     async def on_quotes(self, envelope: events_pb2.EventEnvelope) -> None:
         accepted = envelope.quote_set_accepted
-        self.prices.apply_quote_set(
-            fixture_quotes(accepted.quote_set, accepted.digest, _when(envelope))
+        await self.handlers.prices_accepted(
+            commands.PricesAccepted(
+                fixture_quotes(accepted.quote_set, accepted.digest, _when(envelope))
+            )
         )
 
     async def on_status(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.market_status_changed
-        status = _name(market_pb2.MarketStatus.Name(change.status), "MARKET_STATUS_")
-        said_at = _when(envelope)
-        markets = list(change.market_ids)
-        await asyncio.to_thread(
-            self.store.save_status,
-            change.fixture_id,
-            markets,
-            status,
-            change.event_sequence,
-            said_at,
+        await self.handlers.market_status_changed(
+            commands.MarketStatusChanged(
+                fixture_id=change.fixture_id,
+                market_ids=tuple(change.market_ids),
+                status=_name(market_pb2.MarketStatus.Name(change.status), "MARKET_STATUS_"),
+                event_sequence=change.event_sequence,
+                said_at=_when(envelope),
+            )
         )
-        self.prices.apply_status(change.fixture_id, markets, status, change.event_sequence, said_at)
 
     async def on_game(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.game_state_changed
-        await asyncio.to_thread(
-            self.store.save_game, change.fixture_id, game_snapshot(change.state)
+        await self.handlers.game_state_changed(
+            commands.GameStateChanged(change.fixture_id, game_snapshot(change.state))
         )
 
     async def on_result(self, envelope: events_pb2.EventEnvelope) -> None:
@@ -257,32 +247,34 @@ class Feeds:
 
     async def on_kyc(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.kyc_status_changed
-        await asyncio.to_thread(
-            self.store.save_kyc,
-            change.player_id,
-            change.kyc_status.removeprefix("KYC_STATUS_"),
-            change.of_age,
-            change.excluded,
-            _when(envelope),
+        await self.handlers.kyc_changed(
+            commands.KycChanged(
+                player_id=change.player_id,
+                kyc_status=change.kyc_status.removeprefix("KYC_STATUS_"),
+                of_age=change.of_age,
+                excluded=change.excluded,
+                said_at=_when(envelope),
+            )
         )
 
     async def on_limits(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.responsible_gambling_limits_changed
         said_at = _when(envelope)
-        effective = (
-            change.effective_at.ToDatetime(tzinfo=UTC)
-            if change.HasField("effective_at")
-            else said_at
-        )
-        caps = []
-        if change.HasField("stake_cap_7d"):
-            caps.append((self.store.save_stake_cap, change.stake_cap_7d.amount_minor))
-        if change.HasField("deposit_cap_7d"):
-            caps.append((self.store.save_deposit_cap, change.deposit_cap_7d.amount_minor))
-        for save, cap in caps:
-            await asyncio.to_thread(
-                save, change.player_id, cap, effective, said_at, self.raise_delay
+        await self.handlers.caps_changed(
+            commands.CapsChanged(
+                player_id=change.player_id,
+                stake_cap_minor=change.stake_cap_7d.amount_minor
+                if change.HasField("stake_cap_7d")
+                else None,
+                deposit_cap_minor=change.deposit_cap_7d.amount_minor
+                if change.HasField("deposit_cap_7d")
+                else None,
+                effective_at=change.effective_at.ToDatetime(tzinfo=UTC)
+                if change.HasField("effective_at")
+                else said_at,
+                said_at=said_at,
             )
+        )
 
     def consumers(
         self,

@@ -216,3 +216,47 @@ class BetReports(Protocol):
     def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
         """The liability and stakes on each selection of the fixture (domain/exposure.py)."""
         ...
+
+
+class FeedState(Protocol):
+    """What bets keeps of what it hears; each write keeps the newest (by event sequence, or by
+    when identity said it), so a redelivered or late event changes nothing."""
+
+    def save_game(self, fixture_id: str, game: GameSnapshot) -> None: ...
+
+    def save_status(
+        self, fixture_id: str, market_ids: list[str], status: str, sequence: int, said_at: datetime
+    ) -> None:
+        """A bet stop or reopening of the markets (all the fixture's if none named)."""
+        ...
+
+    def statuses(self) -> list[tuple[str, str, str, int, datetime]]:
+        """Every kept status: fixture, market ('' for the whole fixture), status, sequence,
+        when said."""
+        ...
+
+    def save_kyc(
+        self, player_id: str, status: str, of_age: bool, excluded: bool, said_at: datetime
+    ) -> None: ...
+
+    def save_stake_cap(
+        self,
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
+        """Records the cap as `SevenDayCap.changed` decides (a raise waits, a cut applies)."""
+        ...
+
+    def save_deposit_cap(
+        self,
+        player_id: str,
+        cap_minor: int,
+        effective_at: datetime,
+        said_at: datetime,
+        raise_delay_seconds: float,
+    ) -> None:
+        """As save_stake_cap, for the deposit cap."""
+        ...

@@ -7,19 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.bets.domain.model import BetStatus, PlaceBetCommand
+from services.bets.domain.model import BetStatus, FixtureQuotes, GameSnapshot, PlaceBetCommand
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.settling import SettleCommand
 
 __all__ = [
+    "CapsChanged",
     "CashOut",
     "DecideBet",
     "DecideDueBets",
     "DepositCommand",
+    "GameStateChanged",
     "GetCashOutOffer",
+    "KycChanged",
     "ListBets",
     "ListLedgerEntries",
+    "MarketStatusChanged",
     "PlaceBetCommand",
+    "PricesAccepted",
     "RollbackSettlement",
     "SettleCommand",
     "SettleMarket",
@@ -93,3 +98,47 @@ class VoidBets:
     placed_after: datetime | None
     placed_before: datetime | None
     reason: str
+
+
+# ---- what bets hears (adapters/feeds.py builds these from events) -----------------------------
+
+
+@dataclass(frozen=True)
+class PricesAccepted:
+    quotes: FixtureQuotes
+
+
+@dataclass(frozen=True)
+class MarketStatusChanged:
+    fixture_id: str
+    # Empty: every market of the fixture.
+    market_ids: tuple[str, ...]
+    status: str
+    event_sequence: int
+    said_at: datetime
+
+
+@dataclass(frozen=True)
+class GameStateChanged:
+    fixture_id: str
+    game: GameSnapshot
+
+
+@dataclass(frozen=True)
+class KycChanged:
+    player_id: str
+    kyc_status: str
+    of_age: bool
+    excluded: bool
+    said_at: datetime
+
+
+@dataclass(frozen=True)
+class CapsChanged:
+    """A player's 7-day caps as identity said them (None: that cap not in the announcement)."""
+
+    player_id: str
+    stake_cap_minor: int | None
+    deposit_cap_minor: int | None
+    effective_at: datetime
+    said_at: datetime

@@ -49,6 +49,12 @@ def check_fixture(fixture: sport_pb2.Fixture) -> None:
             f"{fixture.fixture_id}: basketball_rules is for basketball fixtures only",
             {**where, "sport": sport_pb2.Sport.Name(fixture.sport)},
         )
+    if fixture.best_of_sets and fixture.sport != sport_pb2.SPORT_TENNIS:
+        raise InvalidArgument(
+            "BEST_OF_SETS_NOT_FOR_SPORT",
+            f"{fixture.fixture_id}: best_of_sets is for tennis fixtures only",
+            {**where, "sport": sport_pb2.Sport.Name(fixture.sport)},
+        )
     if fixture.surface and fixture.sport != sport_pb2.SPORT_TENNIS:
         raise InvalidArgument(
             "SURFACE_NOT_FOR_SPORT",

@@ -291,10 +291,12 @@ async def test_fixture_store_lists_pages_and_refuses_bad_fixtures(
             ),
             "BASKETBALL_RULES_NOT_FOR_SPORT": football("x", TEAMS[0], TEAMS[1], now),
             "SURFACE_NOT_FOR_SPORT": football("x", TEAMS[0], TEAMS[1], now),
+            "BEST_OF_SETS_NOT_FOR_SPORT": football("x", TEAMS[0], TEAMS[1], now),
         }
         # A sport's own field on another sport's fixture: refused, not silently ignored.
         bad["BASKETBALL_RULES_NOT_FOR_SPORT"].basketball_rules = sport_pb2.BASKETBALL_RULES_FIBA
         bad["SURFACE_NOT_FOR_SPORT"].surface = sport_pb2.TENNIS_SURFACE_CLAY
+        bad["BEST_OF_SETS_NOT_FOR_SPORT"].best_of_sets = 5
         for reason, fixture in bad.items():
             request = fixture_service_pb2.UpsertFixturesRequest(fixtures=[fixture])
             code, info, _ = await rpc_error(

@@ -166,11 +166,14 @@ async def test_a_sports_own_field_on_a_fixture_of_another_sport_is_refused_and_n
     football_on_clay.surface = sport_pb2.TENNIS_SURFACE_CLAY
     basketball_on_grass = fixture("b-grass", BASKETBALL)
     basketball_on_grass.surface = sport_pb2.TENNIS_SURFACE_GRASS
+    football_in_sets = fixture("f-sets")
+    football_in_sets.best_of_sets = 3
     for wrong, reason in (
         (football_with_rules, "BASKETBALL_RULES_NOT_FOR_SPORT"),
         (tennis_with_rules, "BASKETBALL_RULES_NOT_FOR_SPORT"),
         (football_on_clay, "SURFACE_NOT_FOR_SPORT"),
         (basketball_on_grass, "SURFACE_NOT_FOR_SPORT"),
+        (football_in_sets, "BEST_OF_SETS_NOT_FOR_SPORT"),
     ):
         # One bad fixture refuses the whole batch: the good one beside it is not stored either.
         error = await refused(

@@ -33,7 +33,8 @@ class FixtureServiceStub:
       DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
       SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
       BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
-      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis),
+      BEST_OF_SETS_NOT_FOR_SPORT (best_of_sets on a fixture other than tennis).
     - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 
@@ -54,7 +55,8 @@ class FixtureServiceAsyncStub(FixtureServiceStub):
       DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
       SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
       BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
-      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis),
+      BEST_OF_SETS_NOT_FOR_SPORT (best_of_sets on a fixture other than tennis).
     - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 
@@ -71,7 +73,8 @@ class FixtureServiceServicer(metaclass=_abc_1.ABCMeta):
       DUPLICATE_FIXTURE_ID, FIXTURE_ID_REQUIRED, SPORT_REQUIRED, PARTICIPANTS_REQUIRED,
       SAME_PARTICIPANTS, START_TIME_REQUIRED, INVALID_BEST_OF_SETS (tennis: 3 or 5),
       BASKETBALL_RULES_NOT_FOR_SPORT (basketball_rules on another sport's fixture),
-      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis).
+      SURFACE_NOT_FOR_SPORT (surface on a fixture other than tennis),
+      BEST_OF_SETS_NOT_FOR_SPORT (best_of_sets on a fixture other than tennis).
     - GetFixture: NOT_FOUND FIXTURE_NOT_FOUND.
     """
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.bets.domain import requests, wallet
 from services.bets.domain.ledger import WalletBalance, deposit_transaction, withdrawal_transaction
-from services.bets.domain.ports import Ledger, PaymentProvider
+from services.bets.domain.ports import Ledger, LedgerSession, PaymentProvider
 from services.bets.domain.requests import DepositCommand
 from services.bets.domain.wallet import Caller, DepositResult, EntryPage
 
@@ -45,16 +45,11 @@ class WalletService:
         # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
         # for this outcome instead of racing it, and a failure anywhere releases the key.
         with self.ledger.session() as session:
-            earlier = session.claim_idempotency(
-                wallet.DEPOSIT_SCOPE, command.idempotency_key, fingerprint, transaction_id
+            earlier = self._first_answer(
+                session, wallet.DEPOSIT_SCOPE, command, fingerprint, transaction_id, "deposit"
             )
-            if wallet.is_retry(earlier, fingerprint, command.idempotency_key, "deposit"):
-                assert earlier is not None
-                return DepositResult(
-                    earlier.transaction_id,
-                    session.wallet(command.player_id, self.currency),
-                    moved_money=False,
-                )
+            if earlier is not None:
+                return earlier
             # After the key: a retry of an accepted deposit is answered even if the cap moved.
             now = self._clock()
             wallet.check_deposit_cap(
@@ -85,6 +80,29 @@ class WalletService:
             balance = session.wallet(command.player_id, self.currency)
         return DepositResult(transaction_id, balance, moved_money=True)
 
+    def _first_answer(
+        self,
+        session: LedgerSession,
+        scope: str,
+        command: DepositCommand,
+        fingerprint: str,
+        transaction_id: str,
+        what: str,
+    ) -> DepositResult | None:
+        """Claims the idempotency key; a retry gets the first answer (no money moves again), a
+        key reused for another request is refused. None: the key is ours, go on."""
+        earlier = session.claim_idempotency(
+            scope, command.idempotency_key, fingerprint, transaction_id
+        )
+        if not wallet.is_retry(earlier, fingerprint, command.idempotency_key, what):
+            return None
+        assert earlier is not None
+        return DepositResult(
+            earlier.transaction_id,
+            session.wallet(command.player_id, self.currency),
+            moved_money=False,
+        )
+
     def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
         """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
         amount, fingerprint = wallet.check_money_movement(
@@ -92,16 +110,11 @@ class WalletService:
         )
         transaction_id = self._new_id()
         with self.ledger.session() as session:
-            earlier = session.claim_idempotency(
-                wallet.WITHDRAW_SCOPE, command.idempotency_key, fingerprint, transaction_id
+            earlier = self._first_answer(
+                session, wallet.WITHDRAW_SCOPE, command, fingerprint, transaction_id, "withdrawal"
             )
-            if wallet.is_retry(earlier, fingerprint, command.idempotency_key, "withdrawal"):
-                assert earlier is not None
-                return DepositResult(
-                    earlier.transaction_id,
-                    session.wallet(command.player_id, self.currency),
-                    moved_money=False,
-                )
+            if earlier is not None:
+                return earlier
             wallet.check_may_withdraw(self._kyc_status(command.player_id))
             # Posted before the provider pays: a refused payout rolls the posting back.
             session.post(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from launcher.embedded import (
     EmbeddedPostgres,
@@ -22,6 +23,13 @@ from launcher.embedded import (
     drop_database,
     unique_name,
 )
+
+# Property tests check what holds, never how fast: hypothesis's default 200 ms deadline per
+# example and its too-slow health check are timing assertions, which a loaded CI machine fails.
+settings.register_profile(
+    "betmesh", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("betmesh")
 
 
 @pytest.fixture(scope="session")

@@ -19,11 +19,13 @@ from launcher.demo.client import RPC_TIMEOUT, reason
 from launcher.demo.players import NO_CAP, Player
 from launcher.demo.state import Match, PlacedBet
 from launcher.demo.text import money
+from service_runtime.live_bet_delay import LiveBetDelays
+
+# Until the odds stream announces a match's delay (in wall time, as bets applies it): the
+# default delays in the feed's time, divided here by the mesh's feed speed as bets does.
+STANDARD_DELAYS = LiveBetDelays.standard()
 
 WORKERS = 4
-# Until the odds stream announces them: the bets service's default delays, in the feed's time
-# (the mesh divides them by its feed speed, as this demo does).
-DEFAULT_DELAYS = {"football": 6.0, "tennis": 3.0, "basketball": 4.0}
 SPORTS = ("football", "tennis", "basketball")
 # A bet is re-checked when its delay is over: any of these in the meantime refuses it.
 DISRUPTIVE = {
@@ -169,7 +171,7 @@ class LiveBetting:
             m
             for m in in_play
             if quiet_for(m, self.speed, moment)
-            > (m.bet_delay_seconds or DEFAULT_DELAYS.get(m.sport, 6.0)) / self.feed_speed
+            > (m.bet_delay_seconds or STANDARD_DELAYS.seconds(m.sport) / self.feed_speed)
             + QUIET_MARGIN_SECONDS
         ]
 

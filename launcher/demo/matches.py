@@ -185,7 +185,8 @@ class OddsWatcher(threading.Thread):
                 match = self.by_id.get(update.odds_change.fixture.fixture_id)
                 if match is not None and update.odds_change.phase == market_pb2.PRICING_PHASE_LIVE:
                     match.repricings += 1
-                    match.bet_delay_seconds = float(update.odds_change.bet_delay_seconds)
+                    # Exact and in wall time (the feed speed applied), as bets holds a bet.
+                    match.bet_delay_seconds = update.odds_change.bet_delay_ms / 1000
 
     def stop(self) -> None:
         self._cancelled = True

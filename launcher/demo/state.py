@@ -35,7 +35,7 @@ class Match:
     events_sent: int = 0
     state: game_state_pb2.GameState = field(default_factory=game_state_pb2.GameState)
     # When the feed sent MATCH_STARTED (time.monotonic()), and the sport's live bet delay as
-    # the odds stream announces it.
+    # the odds stream announces it (bet_delay_ms, in wall seconds: the feed speed applied).
     kicked_off_at: float = 0.0
     bet_delay_seconds: float = 0.0
     suspensions: int = 0

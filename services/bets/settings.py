@@ -6,47 +6,12 @@ from dataclasses import dataclass, field
 
 from service_runtime.chain_rpc import url_problem
 from service_runtime.dead_letters import DeadLetterPolicy
+from service_runtime.live_bet_delay import LiveBetDelays
 from service_runtime.settings import Env, ServerSettings
 from services.bets.domain.bet_rules import BetRules
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_SPORTS = ("FOOTBALL", "TENNIS", "BASKETBALL")
-
-
-MAX_FEED_SPEED = 100_000.0
-
-
-def _delays(env: Env) -> tuple[dict[str, float], float]:
-    """BETMESH_BETS_LIVE_DELAY_SECONDS="football=6,tennis=3,basketball=4" (Betfair: 1-12 s), in
-    the feeds' time: divided by BETMESH_BETS_FEED_SPEED.
-
-    A live bet's delay covers a real feed's latency (the seconds between something happening on
-    the pitch and the feed saying so), so it is measured in match time. A feed whose timeline
-    runs faster than real time (a simulator replaying a match at 150x, as the demo does) has
-    that latency shrunk by the same factor; an unscaled 4 s delay would span ten minutes of its
-    play and refuse nearly every in-play bet for a score change the player could not have seen
-    coming. Production feeds run at 1 (the default). Returns the delays by sport and the one for
-    a sport not named (the longest named, else 6 s), all in wall seconds."""
-    speed = env.float("BETS_FEED_SPEED", 1.0)
-    if not 0 < speed <= MAX_FEED_SPEED:
-        env.problems.append(f"BETMESH_BETS_FEED_SPEED must be in (0, {MAX_FEED_SPEED:.0f}]")
-        speed = 1.0
-    raw = env.str("BETS_LIVE_DELAY_SECONDS", "football=6,tennis=3,basketball=4")
-    delays: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        sport, _, value = part.partition("=")
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if sport.strip().upper() not in _SPORTS or not 0 <= seconds <= 60:
-            env.problems.append(
-                f"BETMESH_BETS_LIVE_DELAY_SECONDS: {part!r} is not <sport>=<0-60 seconds>"
-            )
-            continue
-        delays[sport.strip().upper()] = seconds / speed
-    return delays, max(delays.values(), default=6.0 / speed)
 
 
 @dataclass(frozen=True)
@@ -124,7 +89,9 @@ class BetsSettings:
                 env.problems.append(f"BETMESH_BETS_{name.upper()} must be positive")
         if limits["min_stake_minor"] > limits["max_stake_minor"]:
             env.problems.append("BETMESH_BETS_MIN_STAKE_MINOR is above the maximum stake")
-        delays, default_delay = _delays(env)
+        # The live-bet delay is defined once for bets and live (service_runtime/live_bet_delay.py):
+        # what bets holds an in-play bet for is what the stream announces to partners.
+        delays = LiveBetDelays.read(env)
         margin = env.int("BETS_CASH_OUT_MARGIN_E4", defaults.cash_out_margin_e4)
         if not 0 < margin <= 10_000:
             env.problems.append("BETMESH_BETS_CASH_OUT_MARGIN_E4 must be in 1-10000")
@@ -142,8 +109,8 @@ class BetsSettings:
         rules = BetRules(
             **limits,
             allow_same_fixture_legs=env.bool("BETS_ALLOW_SAME_FIXTURE_LEGS", False),
-            live_delay_seconds=delays,
-            default_live_delay_seconds=default_delay,
+            live_delay_seconds=delays.seconds_by_sport(),
+            default_live_delay_seconds=delays.default_ms / 1000,
             cash_out_margin_e4=margin,
             cash_out_offer_seconds=offer_seconds,
             cash_out_offer_retention_seconds=retention,

@@ -59,6 +59,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         GatewayFixtures(gateway_channel) if gateway_channel is not None else None,
         settings.stream.resume_window_seconds,
         settings.stream.lease_seconds,
+        settings.bet_delays,
     )
     streams = StreamService(journal, settings.stream, meters, liveness)
     # In-play repricing through the consensus gateway (service_layer/repricing.py), if any.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from service_runtime.live_bet_delay import LiveBetDelays
 from service_runtime.settings import Env, ServerSettings
 from services.live.repricing_settings import RepricingSettings
 from services.live.stream_settings import StreamSettings
@@ -28,6 +29,9 @@ class LiveSettings:
     stream: StreamSettings = field(default_factory=StreamSettings)
     # In-play repricing cadence and lease (repricing_settings.py).
     repricing: RepricingSettings = field(default_factory=RepricingSettings)
+    # The live-bet delay per sport live phases announce (FixtureOdds.bet_delay_ms): read from
+    # the same variables as bets, which applies it (service_runtime/live_bet_delay.py).
+    bet_delays: LiveBetDelays = field(default_factory=LiveBetDelays.standard)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
@@ -49,6 +53,7 @@ class LiveSettings:
             redis_connections=env.int("LIVE_REDIS_CONNECTIONS", 64),
             stream=StreamSettings.read(env),
             repricing=RepricingSettings.read(env),
+            bet_delays=LiveBetDelays.read(env),
         )
         if settings.hold_seconds < 0:
             env.problems.append(

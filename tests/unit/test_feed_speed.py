@@ -22,9 +22,8 @@ def test_the_bets_delays_are_in_the_feeds_time() -> None:
     assert real.live_delay_seconds == {"FOOTBALL": 6.0, "TENNIS": 3.0, "BASKETBALL": 4.0}
     assert real.default_live_delay_seconds == 6.0
     demo = BetsSettings.from_env({**BASE, "BETMESH_BETS_FEED_SPEED": "150"}).rules
-    assert demo.live_delay_seconds == pytest.approx(
-        {"FOOTBALL": 0.04, "TENNIS": 0.02, "BASKETBALL": 4 / 150}
-    )
+    # To the millisecond (the stream announces the same figure in bet_delay_ms).
+    assert demo.live_delay_seconds == {"FOOTBALL": 0.04, "TENNIS": 0.02, "BASKETBALL": 0.027}
     assert demo.default_live_delay_seconds == pytest.approx(0.04)
     named = BetsSettings.from_env(
         {

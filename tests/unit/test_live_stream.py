@@ -8,6 +8,7 @@ from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
 from service_runtime.errors import FailedPrecondition, InvalidArgument
+from service_runtime.live_bet_delay import LiveBetDelays
 from services.live.domain.stream.book import Book, Entry
 from services.live.domain.stream.filters import Filter
 from services.live.domain.stream.resume import WHOLE, TokenSigner
@@ -191,13 +192,17 @@ def test_a_void_reaches_the_phases_whose_markets_it_names() -> None:
         )
     voided = events_pb2.BetsVoided(fixture_id="f", market_ids=["f/TOTAL_GOALS/250"], reason="r")
     voided.placed_after.FromSeconds(10)
-    (change,) = translate(record, events_pb2.EventEnvelope(bets_voided=voided), None)
+    delays = LiveBetDelays.standard()
+    (change,) = translate(record, events_pb2.EventEnvelope(bets_voided=voided), None, delays)
     assert change.phase == PRE
     (update,) = change.updates
     assert list(update.bet_cancel.market_ids) == ["f/TOTAL_GOALS/250"]
     assert update.bet_cancel.start_time.seconds == 10
     assert not update.bet_cancel.HasField("end_time")
     whole = translate(
-        record, events_pb2.EventEnvelope(bets_voided=events_pb2.BetsVoided(fixture_id="f")), None
+        record,
+        events_pb2.EventEnvelope(bets_voided=events_pb2.BetsVoided(fixture_id="f")),
+        None,
+        delays,
     )
     assert sorted(c.phase for c in whole) == [PRE, LIVE]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service_runtime.live_bet_delay import LiveBetDelays
+
 
 @dataclass(frozen=True)
 class BetRules:
@@ -16,10 +18,13 @@ class BetRules:
     max_player_open_stake_minor: int = 5_000_000
     max_legs: int = 12
     allow_same_fixture_legs: bool = False
+    # In wall seconds, from the one definition bets and live share (live announces them).
     live_delay_seconds: dict[str, float] = field(
-        default_factory=lambda: {"FOOTBALL": 6.0, "TENNIS": 3.0, "BASKETBALL": 4.0}
+        default_factory=lambda: LiveBetDelays.standard().seconds_by_sport()
     )
-    default_live_delay_seconds: float = 6.0
+    default_live_delay_seconds: float = field(
+        default_factory=lambda: LiveBetDelays.standard().default_ms / 1000
+    )
     provisional_days: int = 30
     stake_cap_window_days: int = 7
     # The house keeps (10000 - margin) / 10000 of a cash-out's fair value.

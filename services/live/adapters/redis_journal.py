@@ -35,6 +35,7 @@ from opentelemetry.trace import SpanKind
 from redis.exceptions import ResponseError
 
 from service_runtime.events import Topic, stream_key
+from service_runtime.live_bet_delay import LiveBetDelays
 from service_runtime.telemetry import extract_context, tracer
 from services.live.domain.stream.book import Entry
 from services.live.domain.stream.hub import Hub
@@ -210,10 +211,13 @@ class JournalWriter:
         fixtures: FixtureLookup | None,
         window_seconds: float,
         lease_seconds: float,
+        delays: LiveBetDelays,
     ) -> None:
         self.client = client
         self.keys = keys
         self.fixtures = fixtures
+        # The live-bet delays live phases announce: the ones bets applies (same settings).
+        self.delays = delays
         self.window_seconds = window_seconds
         self.lease_ms = int(lease_seconds * 1000)
         self.token = uuid.uuid4().hex
@@ -309,7 +313,7 @@ class JournalWriter:
                 continue
             record = self._records[fixture_id]
             fixture = await self.fixtures(fixture_id) if self.fixtures is not None else None
-            changes = translate(record, envelope, fixture)
+            changes = translate(record, envelope, fixture, self.delays)
             if not changes:
                 continue
             index = state_keys.setdefault(fixture_id, 5 + len(state_keys))
@@ -592,13 +596,14 @@ class StreamJournal:
         fixtures: FixtureLookup | None,
         window_seconds: float,
         lease_seconds: float,
+        delays: LiveBetDelays,
     ) -> StreamJournal:
         keys = Keys(prefix)
         return cls(
             client,
             keys,
             JournalReader(client, keys),
-            JournalWriter(client, keys, fixtures, window_seconds, lease_seconds),
+            JournalWriter(client, keys, fixtures, window_seconds, lease_seconds, delays),
             StreamRegistry(client, keys),
         )
 

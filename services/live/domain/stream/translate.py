@@ -8,12 +8,14 @@ journal carries both, so a reader never re-derives anything).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 
+from service_runtime.live_bet_delay import LiveBetDelays
 from services.live.domain.stream.settlement import settle
 
 PRE = market_pb2.PRICING_PHASE_PRE_MATCH
@@ -25,12 +27,6 @@ SETTLED = market_pb2.MARKET_STATUS_SETTLED
 _FINAL = {HANDED_OVER, SETTLED, market_pb2.MARKET_STATUS_CANCELLED}
 # What a settlement leaves a market in (CANCELLED: the match was not completed).
 _SETTLED_BY_RESULT = {SETTLED, market_pb2.MARKET_STATUS_CANCELLED}
-# Live bet delay per sport, as partners see it in the market definition (domain.md: 4-8 s).
-BET_DELAY_SECONDS = {
-    sport_pb2.SPORT_FOOTBALL: 6,
-    sport_pb2.SPORT_TENNIS: 4,
-    sport_pb2.SPORT_BASKETBALL: 5,
-}
 
 
 @dataclass
@@ -82,12 +78,25 @@ def _with_names(current: sport_pb2.Fixture, known: sport_pb2.Fixture | None) -> 
     return current
 
 
+def announce_delay(odds: pb.FixtureOdds, delays: LiveBetDelays) -> None:
+    """Writes the live-bet delay the bets service applies to this fixture's sport (the one
+    definition both read, service_runtime/live_bet_delay.py): exact in bet_delay_ms, rounded up
+    to whole seconds in the older bet_delay_seconds. No sport known yet: none announced."""
+    if not odds.fixture.sport:
+        return
+    ms = delays.ms(sport_pb2.Sport.Name(odds.fixture.sport).removeprefix("SPORT_"))
+    odds.bet_delay_ms = ms
+    odds.bet_delay_seconds = math.ceil(ms / 1000)
+
+
 def translate(
     record: FixtureRecord,
     envelope: events_pb2.EventEnvelope,
     fixture: sport_pb2.Fixture | None,
+    delays: LiveBetDelays,
 ) -> list[Change]:
-    """Applies one bus event to `record` (in place); returns what changed, per phase."""
+    """Applies one bus event to `record` (in place); returns what changed, per phase. `delays`:
+    the live-bet delays announced on live phases (the process's settings, which bets reads too)."""
     kind = envelope.WhichOneof("payload")
     changes: list[Change] = []
     # Names learnt since a phase was written reach every phase, announced once.
@@ -98,11 +107,11 @@ def translate(
                 update = pb.OddsUpdate(fixture_change=pb.FixtureChange(fixture=fixture))
                 changes.append(Change(phase, [update], odds))
     if kind == "quote_set_accepted":
-        changes += _quote_set(record, envelope.quote_set_accepted, fixture)
+        changes += _quote_set(record, envelope.quote_set_accepted, fixture, delays)
     elif kind == "market_status_changed":
         changes += _status(record, envelope.market_status_changed)
     elif kind == "game_state_changed":
-        changes += _game_state(record, envelope.game_state_changed, fixture)
+        changes += _game_state(record, envelope.game_state_changed, fixture, delays)
     elif kind == "result_finalised":
         changes += _finalised(record, envelope.result_finalised)
     elif kind == "result_validated":
@@ -130,7 +139,10 @@ def translate(
 
 
 def _quote_set(
-    record: FixtureRecord, event: events_pb2.QuoteSetAccepted, fixture: sport_pb2.Fixture | None
+    record: FixtureRecord,
+    event: events_pb2.QuoteSetAccepted,
+    fixture: sport_pb2.Fixture | None,
+    delays: LiveBetDelays,
 ) -> list[Change]:
     quote_set = event.quote_set
     phase = quote_set.phase or PRE
@@ -140,7 +152,7 @@ def _quote_set(
     skeleton = sport_pb2.Fixture(fixture_id=quote_set.fixture_id, sport=quote_set.sport)
     odds.fixture.CopyFrom(_with_names(base or skeleton, fixture))
     if phase == LIVE:
-        odds.bet_delay_seconds = BET_DELAY_SECONDS.get(quote_set.sport, 0)
+        announce_delay(odds, delays)
     live = record.phases.get(LIVE)
     if live is not None and live.HasField("game_state"):
         odds.game_state.CopyFrom(live.game_state)
@@ -239,7 +251,10 @@ def _status(record: FixtureRecord, event: events_pb2.MarketStatusChanged) -> lis
 
 
 def _game_state(
-    record: FixtureRecord, event: events_pb2.GameStateChanged, fixture: sport_pb2.Fixture | None
+    record: FixtureRecord,
+    event: events_pb2.GameStateChanged,
+    fixture: sport_pb2.Fixture | None,
+    delays: LiveBetDelays,
 ) -> list[Change]:
     odds = record.phases.get(LIVE)
     if odds is None:
@@ -249,8 +264,7 @@ def _game_state(
         )
         odds = pb.FixtureOdds(phase=LIVE)
         odds.fixture.CopyFrom(_with_names(base, fixture))
-        if odds.fixture.sport:
-            odds.bet_delay_seconds = BET_DELAY_SECONDS.get(odds.fixture.sport, 0)
+        announce_delay(odds, delays)
         record.phases[LIVE] = odds
     status = _MATCH_STATUS.get(event.match_status, pb.MATCH_STATUS_UNSPECIFIED)
     if odds.game_state == event.state and odds.match_status == status:

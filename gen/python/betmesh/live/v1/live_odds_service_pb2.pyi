@@ -574,16 +574,26 @@ class FixtureOdds(_message.Message):
     MATCH_STATUS_FIELD_NUMBER: _builtins.int
     BET_STOP_REASON_FIELD_NUMBER: _builtins.int
     SETTLED_RESULT_FIELD_NUMBER: _builtins.int
+    BET_DELAY_MS_FIELD_NUMBER: _builtins.int
     phase: _market_pb2.PricingPhase.ValueType
     quote_set_digest: _builtins.str
     """Digest of the accepted quote set these prices come from."""
     bet_delay_seconds: _builtins.int
-    """Live bet delay in seconds for this fixture's sport."""
+    """Live bet delay for this fixture's sport in whole seconds, rounded up (a delay under a
+    second reads 1; 0 only when there is none). Kept for clients written before bet_delay_ms;
+    read bet_delay_ms, which is exact.
+    """
     match_status: Global___MatchStatus.ValueType
     """Where the match stands (live phase; pre-match: NOT_STARTED until the kick-off)."""
     bet_stop_reason: Global___BetStopReason.ValueType
     """A fixture-wide stop in force (FEED_LOST, OPERATOR): no price reopens its markets until
     the stop is lifted. UNSPECIFIED when none.
+    """
+    bet_delay_ms: _builtins.int
+    """Live bet delay for this fixture's sport in milliseconds (live phase; 0 pre-match): how
+    long the bets service holds an in-play bet before accepting it, refusing it if the score
+    or the price moved meanwhile. The bets service applies this same figure (one setting,
+    BETMESH_BETS_LIVE_DELAY_SECONDS, divided by the feed speed of a replayed feed).
     """
     @_builtins.property
     def fixture(self) -> _sport_pb2.Fixture: ...
@@ -609,10 +619,11 @@ class FixtureOdds(_message.Message):
         match_status: Global___MatchStatus.ValueType = ...,
         bet_stop_reason: Global___BetStopReason.ValueType = ...,
         settled_result: Global___SettledResult | None = ...,
+        bet_delay_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fixture", b"fixture", "game_state", b"game_state", "settled_result", b"settled_result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_seconds", b"bet_delay_seconds", "bet_stop_reason", b"bet_stop_reason", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "match_status", b"match_status", "phase", b"phase", "quote_set_digest", b"quote_set_digest", "settled_result", b"settled_result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_delay_ms", b"bet_delay_ms", "bet_delay_seconds", b"bet_delay_seconds", "bet_stop_reason", b"bet_stop_reason", "fixture", b"fixture", "game_state", b"game_state", "markets", b"markets", "match_status", b"match_status", "phase", b"phase", "quote_set_digest", b"quote_set_digest", "settled_result", b"settled_result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -217,12 +217,15 @@ async def test_a_correction_after_settlement_rolls_back_and_resettles_once(
     said = [
         events_pb2.EventEnvelope.FromString(fields[b"envelope"]) for _, fields in validated or []
     ]
-    ours = [e for e in said if e.result_validated.fixture_id == f]
+    # The bus delivers at least once: the submitting call and the outbox relay's pass may both
+    # publish a pending event (seen under load), under the same event id, which consumers
+    # de-duplicate. What must hold is one distinct announcement per validation, in order
+    # (a dict keeps each id where it first came).
+    ours = list({e.event_id: e for e in said if e.result_validated.fixture_id == f}.values())
     assert [(e.result_validated.home_score, e.result_validated.away_score) for e in ours] == [
         (2, 1),
         (1, 2),
     ]
-    assert len({e.event_id for e in ours}) == 2
 
 
 def rogue_publish(chain: Chain, fixture: str, home: int, away: int) -> str:

@@ -13,6 +13,8 @@ export interface BoardFixture {
   fixture: Fixture | undefined;
   phase: PricingPhase;
   gameState: GameState | undefined;
+  // The live bet delay bets applies, exact (bet_delay_ms; the rounded-up seconds from a stream
+  // that predates it); may be a fraction of a second on a replayed feed.
   betDelaySeconds: number;
   markets: Map<string, Market>;
 }
@@ -105,20 +107,21 @@ export class OddsBoardState {
     if (!fixtureId) return;
     const key = boardKey(fixtureId, odds.phase);
     let entry = this.fixtures.get(key);
+    const betDelaySeconds = odds.betDelayMs ? odds.betDelayMs / 1000 : odds.betDelaySeconds;
     if (!entry) {
       entry = {
         key,
         fixture: odds.fixture,
         phase: odds.phase,
         gameState: odds.gameState,
-        betDelaySeconds: odds.betDelaySeconds,
+        betDelaySeconds,
         markets: new Map(),
       };
       this.fixtures.set(key, entry);
     }
     entry.fixture = odds.fixture ?? entry.fixture;
     if (odds.gameState) entry.gameState = odds.gameState;
-    if (odds.betDelaySeconds) entry.betDelaySeconds = odds.betDelaySeconds;
+    if (betDelaySeconds) entry.betDelaySeconds = betDelaySeconds;
     for (const market of odds.markets) {
       const before = entry.markets.get(market.marketId);
       if (diff && before) {

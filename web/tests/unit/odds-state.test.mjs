@@ -122,3 +122,15 @@ test("pre-match and live books of one fixture are kept apart", () => {
   assert.equal(state.fixtures.get("f1|pre").markets.get("f1/MR").status, MarketStatus.SETTLED);
   assert.equal(state.fixtures.get("f1|live").markets.get("f1/MR").status, MarketStatus.SETTLED);
 });
+
+test("the live bet delay is the exact bet_delay_ms, the whole seconds only from an older stream", () => {
+  const state = new OddsBoardState();
+  state.apply(
+    image(1, [
+      { ...odds("f1", LIVE, []), betDelayMs: 40, betDelaySeconds: 1 },
+      { ...odds("f2", LIVE, []), betDelaySeconds: 4 },
+    ]),
+  );
+  assert.equal(state.fixtures.get("f1|live").betDelaySeconds, 0.04);
+  assert.equal(state.fixtures.get("f2|live").betDelaySeconds, 4);
+});

@@ -47,6 +47,15 @@ LAST_DIGESTS = 100_000
 PUBLISHED_CACHE = 5_000
 
 
+# A refused decision records every vote: the log says which were dissents and which were not
+# (a replica that timed out, or the only one to answer, priced nothing differently).
+_LOGGED_AS = {
+    Verdict.MAJORITY_SUSPECT.value: "majority suspect",
+    Verdict.NO_ANSWER.value: "gave no answer",
+    Verdict.NO_MAJORITY.value: "in no majority",
+}
+
+
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
 
 
@@ -314,18 +323,18 @@ class ConsensusGateway:
             )
             for v in recorded
         ]
-        for record in dissents:
+        for vote, record in zip(recorded, dissents, strict=True):
             if record.verdict == Verdict.AGREED.value:
                 continue
             log.warning(
                 "replica %s",
-                "majority suspect"
-                if record.verdict == Verdict.MAJORITY_SUSPECT.value
-                else "dissent",
+                _LOGGED_AS.get(record.verdict, "dissent"),
                 extra={
                     "replica": record.vote.replica_id,
                     "fixture_id": fixture_id,
                     "verdict": record.verdict,
+                    "outcome": vote.outcome.value,
+                    "error": vote.error[:200],
                     "outvoted_by": ",".join(record.outvoted_by),
                     "decision": outcome,
                     "first_difference": record.vote.first_difference,

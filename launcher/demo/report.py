@@ -15,6 +15,7 @@ from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
 
 from launcher.demo.client import RPC_TIMEOUT, Clients, reason
+from launcher.demo.consensus import SportConsensus, explain, summarise
 from launcher.demo.players import Player
 from launcher.demo.state import OPEN_STATUSES, DayState, PlacedBet, sport_name
 from launcher.demo.text import at, money, percent_e4
@@ -58,7 +59,8 @@ class Row:
 class Report:
     rows: dict[str, Row] = field(default_factory=dict)
     rtp_report: bet_service_pb2.GetReturnToPlayerReportResponse | None = None
-    dissents: dict[str, int] = field(default_factory=dict)
+    # Per sport: this run's dissent records, grouped by consensus decision (demo/consensus.py).
+    dissents: dict[str, SportConsensus] = field(default_factory=dict)
     ledger_problems: list[str] = field(default_factory=list)
     wallets_checked: int = 0
     problems: list[str] = field(default_factory=list)
@@ -97,8 +99,8 @@ def build(
         except grpc.RpcError as exc:
             report.problems.append(f"ListDissents: {reason(exc)}")
             break
-        report.dissents[sport_name(sport)] = sum(
-            1 for d in listed.dissents if d.recorded_at.ToSeconds() >= int(state.started_at)
+        report.dissents[sport_name(sport)] = summarise(
+            [d for d in listed.dissents if d.recorded_at.ToSeconds() >= int(state.started_at)]
         )
     _reconcile(clients, bets_stub, bets, players, report)
     return report
@@ -169,10 +171,20 @@ def render(state: DayState, report: Report, say: Callable[[str], None]) -> None:
             + ", ".join(f"{name} x{count}" for name, count in refusals.most_common())
         )
     if report.dissents:
+        # A record is one replica's vote; a refused decision records every vote, answered or
+        # not. Told by decision, so a call the replicas were too slow for does not read as
+        # replicas disagreeing on a price.
         say(
-            "consensus dissents this run (ConsensusGatewayService.ListDissents): "
-            + ", ".join(f"{sport} {count}" for sport, count in report.dissents.items())
+            "consensus decisions recorded this run (ConsensusGatewayService.ListDissents): "
+            + ", ".join(
+                f"{sport} {len(c.disagreements)} with replicas disagreeing, "
+                f"{len(c.unanswered)} refused for lack of answers ({c.records} vote records)"
+                for sport, c in report.dissents.items()
+            )
         )
+        for sport, consensus in report.dissents.items():
+            for decision in consensus.decisions:
+                say(f"  {sport:<11}{explain(decision)}")
     say("oracle transactions (result validated by 2 sources, published, final on chain):")
     for match in state.matches:
         say(
@@ -215,7 +227,7 @@ def write_json(
             "settled_bet_count": rtp.settled_bet_count,
         },
         "rejections": dict(state.rejections()),
-        "dissents": report.dissents,
+        "dissents": {sport: c.summary() for sport, c in report.dissents.items()},
         "oracle": [
             {
                 "fixture_id": m.fixture_id,

@@ -229,8 +229,9 @@ class MeshConfig:
     restart_limit: int = 5
     restart_window_seconds: float = 300.0
     # How many times real time the match feeds run (`betmesh demo --speed`: its simulator's
-    # replay): the bets service divides its live-bet delays by it (BETMESH_BETS_FEED_SPEED),
-    # since a delay covers a real feed's latency, which a faster timeline shrinks alike.
+    # replay): the live-bet delays are divided by it (BETMESH_BETS_FEED_SPEED, in every
+    # process's environment: bets applies the delay, live announces it to partners), since a
+    # delay covers a real feed's latency, which a faster timeline shrinks alike.
     feed_speed: float = 1.0
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 30.0

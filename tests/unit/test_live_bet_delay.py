@@ -11,6 +11,7 @@ import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.events.v1 import events_pb2
 
+from launcher.mesh import Mesh, MeshConfig
 from service_runtime.live_bet_delay import LiveBetDelays
 from service_runtime.settings import SettingsError
 from services.bets.domain.model import (
@@ -160,3 +161,11 @@ def test_a_fixture_of_no_known_sport_announces_no_delay() -> None:
     )
     (change,) = translate(FixtureRecord("f1"), envelope, None, LiveBetDelays.standard())
     assert (change.state.bet_delay_ms, change.state.bet_delay_seconds) == (0, 0)
+
+
+async def test_the_launcher_gives_bets_and_live_the_same_delays() -> None:
+    # Every child gets this environment (addresses still empty before the mesh starts).
+    env = {k: v for k, v in Mesh(MeshConfig(feed_speed=150.0)).child_env().items() if v}
+    for sport in SPORTS:
+        ms, _ = announced(env, sport)
+        assert await held_for(env, sport) == ms / 1000 <= 0.04

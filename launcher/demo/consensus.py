@@ -84,12 +84,15 @@ def explain(decision: Decision) -> str:
             + " -- investigate (ListDissents has every vote)"
         )
     silent = ", ".join(f"{r.vote.replica_id} {_outcome_name(r)}" for r in decision.unanswered)
+    answered = len(decision.answered)
+    heard = {0: "no replica answered", 1: "1 replica answered"}.get(
+        answered, f"{answered} replicas answered, all alike"
+    )
     return (
-        f"{fixture}: {decision.outcome or 'refused'}, {len(decision.answered)} of "
-        f"{len(decision.records)} replicas answered and every answer was the same; no answer "
-        f"from {silent or 'the others'}: too slow or unreachable (load, start-up), not a "
-        "price disagreement; nothing was published from it and the fixture is priced again "
-        "on the next call"
+        f"{fixture}: {decision.outcome or 'refused'}, {heard}; no answer from "
+        f"{silent or 'the others'}: too slow or unreachable (load, start-up), not a price "
+        "disagreement; nothing was published from it and the fixture is priced again on the "
+        "next call"
     )
 
 

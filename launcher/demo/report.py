@@ -21,6 +21,8 @@ from launcher.demo.state import OPEN_STATUSES, DayState, PlacedBet, sport_name
 from launcher.demo.text import at, money, percent_e4
 
 GROUPS = ("football", "tennis", "basketball", "multi-sport")
+# Consensus decisions explained one line each in the summary, per sport (the JSON has all).
+EXPLAINED_PER_SPORT = 5
 SETTLED_NOT_VOID = frozenset({"WON", "LOST", "HALF_WON", "HALF_LOST", "CASHED_OUT"})
 
 
@@ -183,8 +185,12 @@ def render(state: DayState, report: Report, say: Callable[[str], None]) -> None:
             )
         )
         for sport, consensus in report.dissents.items():
-            for decision in consensus.decisions:
+            # Disagreements first: they are the ones to investigate.
+            shown = consensus.disagreements + consensus.unanswered
+            for decision in shown[:EXPLAINED_PER_SPORT]:
                 say(f"  {sport:<11}{explain(decision)}")
+            if len(shown) > EXPLAINED_PER_SPORT:
+                say(f"  {sport:<11}... and {len(shown) - EXPLAINED_PER_SPORT} more (ListDissents)")
     say("oracle transactions (result validated by 2 sources, published, final on chain):")
     for match in state.matches:
         say(

@@ -50,7 +50,7 @@ def test_one_refusal_for_lack_of_answers_is_one_decision_and_no_disagreement() -
     assert consensus.disagreements == []
     assert len(consensus.unanswered) == 1
     text = explain(consensus.decisions[0])
-    assert "1 of 3 replicas answered" in text
+    assert "1 replica answered;" in text
     assert "football-2 TIMED_OUT, football-3 TIMED_OUT" in text
     assert "not a price disagreement" in text
     assert consensus.summary()["disagreements"] == 0
@@ -107,4 +107,8 @@ def test_records_without_a_decision_id_stand_alone() -> None:
             "football-3", pb.VOTE_OUTCOME_TIMED_OUT, pb.DISSENT_VERDICT_NO_ANSWER, decision_id=""
         ),
     ]
-    assert len(summarise(records).decisions) == 2
+    consensus = summarise(records)
+    assert len(consensus.decisions) == 2
+    assert "no replica answered; no answer from football-2 TIMED_OUT" in explain(
+        consensus.decisions[0]
+    )

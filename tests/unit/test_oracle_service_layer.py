@@ -6,6 +6,7 @@ The publishing pass on an in-memory chain: its lease, and final results announce
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -144,6 +145,57 @@ async def test_an_announcement_the_bus_refused_is_left_to_the_relay() -> None:
     assert await handlers.announce_pending() == 1
     assert bus.sent == ["fx-1"]
     assert not (await handlers.get_result(GetResult("fx-1"))).event_pending
+
+
+@dataclass
+class SlowBus(Bus):
+    """A bus whose publications wait until `opened` is set; `asked` is set by the first."""
+
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, record: ResultRecord) -> None:
+        self.asked.set()
+        await self.opened.wait()
+        await super().__call__(record)
+
+
+@dataclass
+class StaleListStore(MemoryStore):
+    """The relay's pending list is read, then the relay waits until `go` is set."""
+
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def pending_events(self) -> list[ResultRecord]:
+        found = await super().pending_events()
+        await self.go.wait()
+        return found
+
+
+@pytest.mark.parametrize("stale_list", [False, True])
+async def test_a_relay_pass_during_the_handlers_announcement_does_not_publish_it_again(
+    stale_list: bool,
+) -> None:
+    # The relay pass runs while the validating handler is still publishing; its list of
+    # pending events is read either then and used at once, or then and used after the handler
+    # has published and marked the event (stale_list).
+    bus, store = SlowBus(), StaleListStore()
+    handlers = oracle(store, bus)
+    await handlers.submit_observation(observe("feed-a", "fx-1"))
+    validating = asyncio.create_task(handlers.submit_observation(observe("feed-b", "fx-1")))
+    await bus.asked.wait()  # the handler is publishing
+    if not stale_list:
+        store.go.set()
+    relay = asyncio.create_task(handlers.announce_pending())
+    for _ in range(10):
+        await asyncio.sleep(0)  # the relay reads its list (and, not stale, tries to publish)
+    bus.opened.set()
+    await validating
+    store.go.set()
+    assert await relay == 0
+    assert bus.sent == ["fx-1"]
+    assert not (await handlers.get_result(GetResult("fx-1"))).event_pending
+    assert await handlers.announce_pending() == 0
 
 
 async def test_only_an_operator_resolves_a_held_result_with_an_observed_outcome() -> None:

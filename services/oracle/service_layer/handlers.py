@@ -66,6 +66,9 @@ class OracleHandlers:
     # None: results are not announced on the bus.
     events: ResultEvents | None
     clock: Callable[[], Timestamp] = field(default=_now)
+    # (fixture, sources hash) being announced by this process now: the handler that validated
+    # a result and the relay pass both find it pending, and only one may publish it.
+    _announcing: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
 
     async def submit_observation(self, command: SubmitObservation) -> Submitted:
         checked = normalise_observation(command.observation, self.clock())
@@ -155,10 +158,10 @@ class OracleHandlers:
         the bus (e.g. a crash)."""
         if self.events is None:
             return 0
-        pending = await self.store.pending_events()
-        for record in pending:
-            await self._announce(record)
-        return len(pending)
+        sent = 0
+        for record in await self.store.pending_events():
+            sent += await self._announce(record)
+        return sent
 
     async def relay_once(self) -> None:
         """The outbox relay's pass: events a publish failure or a crash left behind go out
@@ -167,18 +170,40 @@ class OracleHandlers:
         if sent:
             log.info("pending result events announced", extra={"count": sent})
 
-    async def _announce(self, record: ResultRecord) -> None:
+    async def _announce(self, record: ResultRecord) -> bool:
+        """Publishes the record's pending event once; True when this call published it.
+
+        Two paths find the same event pending: the handler that validated it, and the relay
+        pass, whose list may have been read before the handler marked it published. Each claims
+        it first (the other path skips it meanwhile) and reads the stored record again under
+        the claim, so what was published and marked while it waited is not published twice."""
         if self.events is None or not record.event_pending:
-            return
+            return False
+        key = (record.fixture_id, record.sources_hash)
+        if key in self._announcing:
+            return False
+        self._announcing.add(key)
         try:
-            await self.events(record)
-        except Exception:
-            # The record is committed with its event pending; the relay retries it. Failing
-            # the caller now would only make it resubmit what is already stored.
-            log.warning(
-                "result event not published; will retry",
-                extra={"fixture_id": record.fixture_id},
-                exc_info=True,
-            )
-            return
-        await self.store.mark_event_published(record.fixture_id, record.sources_hash)
+            current = await self.store.get(record.fixture_id)
+            if (
+                current is None
+                or not current.event_pending
+                or current.sources_hash != record.sources_hash
+            ):
+                # Announced meanwhile, or superseded (the newer result is announced instead).
+                return False
+            try:
+                await self.events(current)
+            except Exception:
+                # The record is committed with its event pending; the relay retries it. Failing
+                # the caller now would only make it resubmit what is already stored.
+                log.warning(
+                    "result event not published; will retry",
+                    extra={"fixture_id": record.fixture_id},
+                    exc_info=True,
+                )
+                return False
+            await self.store.mark_event_published(record.fixture_id, record.sources_hash)
+            return True
+        finally:
+            self._announcing.discard(key)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,14 +53,9 @@ from bench.gateway.consensus import (  # noqa: E402 - after the path is set
     start_relay,
     throughput,
 )
+from launcher.embedded import free_port  # noqa: E402 - after the path is set
 
 LOGS = Path(tempfile.gettempdir()) / "betmesh-bench-engines.log"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def spawn(module: str, port: int, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from betmesh.quotes.v1 import quote_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from launcher.embedded import create_database, drop_database, unique_name
+from launcher.embedded import create_database, drop_database, free_port, unique_name
 from launcher.mesh import Mesh, MeshConfig
 
 SPORTS = {
@@ -138,10 +137,9 @@ def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[spo
 
 
 def start_relay(upstream: str) -> tuple[subprocess.Popen[str], str]:
-    """bench/gateway/relay.py in front of `upstream`, on a free port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """bench/gateway/relay.py in front of `upstream`, on a free port (outside the kernel's
+    ephemeral range, so no outgoing connection takes it before the relay binds it)."""
+    port = free_port()
     relay = subprocess.Popen(
         [
             sys.executable,

@@ -3,6 +3,7 @@ before the child binds it (CI once lost a mesh to that race)."""
 
 from __future__ import annotations
 
+import ast
 import socket
 from pathlib import Path
 
@@ -54,3 +55,48 @@ def test_an_unreadable_range_falls_back_to_linuxs_default(
     monkeypatch.setattr(embedded, "EPHEMERAL_RANGE_FILE", tmp_path / "absent")
     assert embedded._ephemeral_range() == (32768, 60999)
     assert not 32768 <= embedded.free_port() <= 60999
+
+
+# Where a socket bound to port 0 is kept (the child inherits it, or the probe is the test).
+KEEPS_ITS_SOCKET = {"launcher/embedded.py", "launcher/mesh.py", "tests/unit/test_free_port.py"}
+
+
+def _binds_port_zero(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "bind"
+            and node.args
+            and isinstance(node.args[0], ast.Tuple)
+            and len(node.args[0].elts) == 2
+            and isinstance(port := node.args[0].elts[1], ast.Constant)
+            and port.value == 0
+        ):
+            return True
+    return False
+
+
+def test_no_code_picks_a_port_with_bind_zero_to_hand_on() -> None:
+    """A port read back from bind(0) and given to another process is the race above: the bench
+    and the tests take theirs from free_port too."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        path
+        for top in (
+            "bench",
+            "launcher",
+            "scripts",
+            "tests",
+            "services",
+            "gateway",
+            "service_runtime",
+        )
+        for path in sorted((root / top).rglob("*.py"))
+    ]
+    offenders = [
+        str(path.relative_to(root))
+        for path in sources
+        if str(path.relative_to(root)) not in KEEPS_ITS_SOCKET and _binds_port_zero(path)
+    ]
+    assert offenders == []

@@ -250,6 +250,20 @@ class JournalWriter:
         self.leading = False
         self._records = {}
 
+    async def _keep_lease(self) -> None:
+        """Renews the lease once a third of it has gone by, also in the middle of a batch: a
+        batch that takes longer than the lease to translate (hundreds of events replayed from
+        the bus on a busy machine) would otherwise lose it before every commit, and the writer,
+        starting the same batch over each time, would never get past it. Raises _LostLease when
+        another writer holds it now."""
+        now = time.monotonic()
+        if now - self._renewed < self.lease_ms / 3000:
+            return
+        if not await self._renew(keys=[self.keys.leader], args=[self.token, self.lease_ms]):
+            self._step_down()
+            raise _LostLease
+        self._renewed = now
+
     async def step(self) -> int:
         if not await self._lead():
             await asyncio.sleep(self.lease_ms / 3000)
@@ -308,6 +322,7 @@ class JournalWriter:
         count = 0
         cursors: dict[str, str] = {}
         for topic, entry_id, envelope, fixture_id, traceparent in envelopes:
+            await self._keep_lease()
             cursors[topic.value] = entry_id
             if not fixture_id:
                 continue
@@ -331,6 +346,7 @@ class JournalWriter:
                     traceparent,
                 ]
                 count += 1
+        await self._keep_lease()
         args: list[Any] = [self.token, f"{max(minid, 0)}-0", count, *entries, len(cursors)]
         for topic_name, entry_id in cursors.items():
             args += [topic_name, entry_id]

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 SERVICE = "betmesh.live"
 SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
-REDIS_WAIT_SECONDS = 10.0
 # The longest wait after failed watchdog or repricing passes.
 BACKOFF_SECONDS = 5.0
 
@@ -43,7 +42,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
             max_connections=settings.redis_connections,
-            timeout=REDIS_WAIT_SECONDS,
+            timeout=settings.redis_wait_seconds,
         )
     )
     store = RedisLiveStore(client, producer=SERVICE)

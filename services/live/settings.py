@@ -25,6 +25,8 @@ class LiveSettings:
     feed_check_seconds: float = 1.0
     # Redis connections per process (blocking reads hold one each); beyond it, commands wait.
     redis_connections: int = 64
+    # How long a command waits for one of them before it fails (a burst queues meanwhile).
+    redis_wait_seconds: float = 10.0
     # StreamOdds: resume window, token key, per-partner limits, conflation (stream/settings.py).
     stream: StreamSettings = field(default_factory=StreamSettings)
     # In-play repricing cadence and lease (repricing_settings.py).
@@ -51,6 +53,7 @@ class LiveSettings:
             feed_deadline_seconds=env.float("LIVE_FEED_DEADLINE_SECONDS", 20.0),
             feed_check_seconds=env.float("LIVE_FEED_CHECK_SECONDS", 1.0),
             redis_connections=env.int("LIVE_REDIS_CONNECTIONS", 64),
+            redis_wait_seconds=env.float("LIVE_REDIS_WAIT_SECONDS", 10.0),
             stream=StreamSettings.read(env),
             repricing=RepricingSettings.read(env),
             bet_delays=LiveBetDelays.read(env),
@@ -62,6 +65,7 @@ class LiveSettings:
         for name, value in (
             ("LIVE_FEED_DEADLINE_SECONDS", settings.feed_deadline_seconds),
             ("LIVE_FEED_CHECK_SECONDS", settings.feed_check_seconds),
+            ("LIVE_REDIS_WAIT_SECONDS", settings.redis_wait_seconds),
         ):
             if value <= 0:
                 env.problems.append(f"BETMESH_{name}={value!r} must be positive")

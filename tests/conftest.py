@@ -23,6 +23,11 @@ from launcher.embedded import (
     drop_database,
     unique_name,
 )
+from tests.support import ast_guard
+
+# CPython 3.11.7 (CI's) can fail a parse that a garbage collection interrupts (gh-106905): every
+# test module's assertion rewriting, and every traceback formatted, parses. See ast_guard.
+ast_guard.install()
 
 # Property tests check what holds, never how fast: hypothesis's default 200 ms deadline per
 # example and its too-slow health check are timing assertions, which a loaded CI machine fails.

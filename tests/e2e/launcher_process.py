@@ -70,9 +70,15 @@ class Launcher:
 
     def start(self, timeout: float = 300.0) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        args = self.args
+        if args[:1] == ["up"] and "--startup-timeout" not in args:
+            # Ten quote replicas importing and loading their models at once take more than the
+            # launcher's 90 s per stage on a loaded 2-core machine (CI lost whole e2e modules
+            # to 'not SERVING after 90 s'): the stage may take what this wait allows.
+            args = [*args, "--startup-timeout", str(max(timeout - 20, 1))]
         with open(self.output_file, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "launcher", *self.args, "--state-dir", str(self.state_dir)],
+                [sys.executable, "-m", "launcher", *args, "--state-dir", str(self.state_dir)],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from gateway.app import build
 from gateway.settings import GatewaySettings
+from service_runtime.env import from_env_or_exit
 from service_runtime.server import run_service
 
 
 def main() -> None:
-    settings = GatewaySettings.from_env()
+    settings = from_env_or_exit(GatewaySettings.from_env)
     run_service("betmesh.gateway", lambda: build(settings), settings.server.log_level)
 
 

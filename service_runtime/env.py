@@ -11,15 +11,37 @@ from __future__ import annotations
 
 import builtins
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
 
 
 class SettingsError(RuntimeError):
     pass
+
+
+# A configuration mistake is the operator's, not a crash: sysexits' EX_CONFIG.
+EXIT_BAD_CONFIGURATION = 78
+
+
+def from_env_or_exit(load: Callable[[], T]) -> T:
+    """A process's settings, or one line on stderr naming what is wrong and exit 78: a
+    traceback would bury the setting to fix under the runtime's frames."""
+    try:
+        return load()
+    except SettingsError as exc:
+        exit_bad_configuration(exc)
+
+
+def exit_bad_configuration(error: SettingsError) -> NoReturn:
+    message = str(error)
+    if not message.startswith("invalid configuration"):
+        message = f"invalid configuration: {message}"
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_BAD_CONFIGURATION) from None
 
 
 _MISSING = object()

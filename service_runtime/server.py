@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.background import Background, BackgroundTasks
+from service_runtime.env import SettingsError, exit_bad_configuration
 from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
 from service_runtime.metrics import serve_prometheus
@@ -221,6 +222,8 @@ def run_service(
 
     try:
         asyncio.run(main())
+    except SettingsError as exc:  # found while building (a file a setting names, say)
+        exit_bad_configuration(exc)
     finally:
         shutdown_tracing()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from service_runtime.env import from_env_or_exit
 from service_runtime.server import run_service
 from services.bets.app import build
 from services.bets.settings import BetsSettings
 
 
 def main() -> None:
-    settings = BetsSettings.from_env()
+    settings = from_env_or_exit(BetsSettings.from_env)
     run_service("betmesh.bets", lambda: build(settings), settings.server.log_level)
 
 

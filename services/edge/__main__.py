@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from service_runtime.env import from_env_or_exit
 from service_runtime.jsonlog import configure_logging
 from service_runtime.telemetry import configure_tracing, shutdown_tracing
 from services.edge.app import serve
@@ -13,7 +14,7 @@ SERVICE = "betmesh.edge"
 
 
 def main() -> None:
-    settings = EdgeSettings.from_env()
+    settings = from_env_or_exit(EdgeSettings.from_env)
     configure_logging(SERVICE, settings.log_level)
     configure_tracing(SERVICE)
     try:

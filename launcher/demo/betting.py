@@ -61,8 +61,10 @@ def legs_of(
     sport: str,
     fixture_name: str,
     max_odds_e4: int = 80_000,
+    min_odds_e4: int = 11_000,
 ) -> list[Leg]:
-    """Every selection a player could pick now: active market and selection, sane odds."""
+    """Every selection a player could pick now: active market and selection, odds in range
+    (by default the sane ones a crowd backs)."""
     wanted = CROWD_MARKETS.get(sport, ())
     found = []
     for market in accepted.quote_set.markets:
@@ -71,7 +73,7 @@ def legs_of(
         for selection in market.selections:
             if (
                 selection.status == market_pb2.SELECTION_STATUS_ACTIVE
-                and 11_000 <= selection.odds_e4 <= max_odds_e4
+                and min_odds_e4 <= selection.odds_e4 <= max_odds_e4
             ):
                 found.append(
                     Leg(
@@ -195,10 +197,14 @@ def story_bets(
     players: Sequence[Player],
     today: Sequence[Sequence[Leg]],
     say: Callable[[str], None],
+    home: Leg | None,
 ) -> PlacedBet | None:
     """The bets the story shows one by one; returns the headline bet (a football home win).
 
-    `today` holds, per live match, the selections on offer (football first)."""
+    `today` holds, per live match, the selections a crowd backs (football first); `home` is the
+    home win on today's football match at whatever price it is offered: the match is drawn
+    between real teams, and a short favourite's 1.05 or an outsider's 9.00 is still the story's
+    bet (the crowd's odds window would leave the story without its headline)."""
     from launcher.demo.players import (
         LOW_CAP,
         LOW_CAP_MINOR,
@@ -208,7 +214,6 @@ def story_bets(
     )
 
     football = list(today[0])
-    home = next((leg for leg in football if leg.selection_id == "home"), None)
     headline = None
     if home is not None:
         headline = bookie.place(
@@ -219,7 +224,7 @@ def story_bets(
             f"    {players[0].name}: 10.00 EUR on {home.selection_name} to win at "
             f"{odds(home.odds_e4)} (only a higher price): {outcome(headline)}"
         )
-    pick = home or football[0]
+    pick = home if home is not None and home in football else football[0]
     scenes: list[tuple[Player, list[Leg], int, int, str]] = [
         (players[NO_CAP], [pick], 500, bet_service_pb2.ODDS_ACCEPTANCE_ANY, "no stake cap set"),
         (

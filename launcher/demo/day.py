@@ -151,7 +151,10 @@ class Day:
         today = [self._legs(m.fixture_id) for m in week.live]
         live_ids = {m.fixture_id for m in week.live}
         later = [self._legs(f.fixture_id) for f in week.fixtures if f.fixture_id not in live_ids]
-        self.headline = story_bets(bookie, self.players, today, self.say)
+        football = next((m for m in week.live if m.sport == "football"), None)
+        offered = self._legs(football.fixture_id, any_price=True) if football else []
+        home = next((leg for leg in offered if leg.selection_id == "home"), None)
+        self.headline = story_bets(bookie, self.players, today, self.say, home)
         slips = crowd_bets(bookie, self.players, today, later, self.rng)
 
         def one(slip: tuple[Player, list[Leg], int, int]) -> None:
@@ -293,8 +296,9 @@ class Day:
         elif not seen():
             raise Failed("the partner stream did not show the rollback and the bet cancel")
 
-    def _legs(self, fixture_id: str) -> list[Leg]:
-        """What a player can back on the fixture at its accepted pre-match prices."""
+    def _legs(self, fixture_id: str, any_price: bool = False) -> list[Leg]:
+        """What a player can back on the fixture at its accepted pre-match prices (the crowd's
+        odds window unless `any_price`)."""
         week = self.week
         assert week is not None
         accepted = week.prices.get(fixture_id)
@@ -302,6 +306,9 @@ class Day:
         if accepted is None or fixture is None:
             return []
         name = f"{fixture.home.name} v {fixture.away.name}"
+        if any_price:
+            sport = sport_name(fixture.sport)
+            return legs_of(accepted, sport, name, max_odds_e4=10_000_000, min_odds_e4=10_001)
         return legs_of(accepted, sport_name(fixture.sport), name)
 
     def _publish(self, match: Match) -> None:

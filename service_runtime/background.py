@@ -69,6 +69,9 @@ class Background:
     wake: asyncio.Event | None = None
     stop: Callable[[], None] | None = None
     retry: float | None = None  # the first wait after a failure (default: the interval)
+    # When set: after a pass that found nothing (a falsy result), the wait doubles, from the
+    # interval up to idle_max, until a pass finds something (or `wake` is set) again.
+    idle_max: float | None = None
 
     def backoff(self, failures: int) -> float:
         """The wait after the `failures`-th failure in a row (1, 2, ...)."""
@@ -84,11 +87,21 @@ def every(
     max_backoff: float = DEFAULT_MAX_BACKOFF_SECONDS,
     wake: asyncio.Event | None = None,
     retry: float | None = None,
+    idle_max: float | None = None,
 ) -> Background:
-    """Runs `step` now and then `seconds` after each end (at once when it returns True)."""
+    """Runs `step` now and then `seconds` after each end (at once when it returns True).
+
+    `idle_max`: a poll that finds nothing backs off while idle: after each pass with a falsy
+    result the wait doubles, up to `idle_max`; a truthy result, or `wake`, brings it back to
+    `seconds`. An idle poll then costs a few passes a second less, not a later answer when
+    there is work (a pass that finds some polls again at the interval)."""
     if seconds <= 0 or (retry is not None and retry <= 0):
         raise ValueError(f"{name}: the interval and retry must be positive, not {seconds}/{retry}")
-    return Background(name, "every", step, seconds, max_backoff, wake=wake, retry=retry)
+    if idle_max is not None and idle_max < seconds:
+        raise ValueError(f"{name}: idle_max {idle_max} is below the interval {seconds}")
+    return Background(
+        name, "every", step, seconds, max_backoff, wake=wake, retry=retry, idle_max=idle_max
+    )
 
 
 def forever(
@@ -169,6 +182,7 @@ class BackgroundTasks:
 
     async def _every(self, declared: Background) -> None:
         failures = 0
+        idle_wait = declared.interval
         while True:
             if declared.wake is not None:
                 # Cleared before the step: a wake-up during it brings another step at once.
@@ -194,7 +208,15 @@ class BackgroundTasks:
                 )
                 failures = 0
                 self.failing[declared.name] = 0
-            await self._pause(declared, 0.0 if more is True else declared.interval)
+            if more is True:
+                wait, idle_wait = 0.0, declared.interval
+            elif declared.idle_max is None or more:
+                wait = idle_wait = declared.interval
+            else:
+                wait = idle_wait
+                idle_wait = min(idle_wait * 2, declared.idle_max)
+            if await self._pause(declared, wait):
+                idle_wait = declared.interval
 
     async def _forever(self, declared: Background) -> None:
         loop = asyncio.get_running_loop()
@@ -229,16 +251,20 @@ class BackgroundTasks:
         if self.failing.get(name) == failures:
             self.failing[name] = 0
 
-    async def _pause(self, declared: Background, seconds: float) -> None:
+    async def _pause(self, declared: Background, seconds: float) -> bool:
+        """Waits `seconds`, or until `wake` is set; True when woken."""
+        woken = False
         if declared.wake is None:
             await asyncio.sleep(seconds)
         else:
             try:
                 async with asyncio.timeout(seconds):
                     await declared.wake.wait()
+                woken = True
             except TimeoutError:
                 pass
         _end_if_cancelling()
+        return woken
 
     def _failed(
         self, declared: Background, failures: int, exc: BaseException, restarting: bool = False

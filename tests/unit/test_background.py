@@ -258,3 +258,72 @@ async def test_a_step_failure_it_described_itself_is_retried() -> None:
     tasks = await started(BackgroundTasks([every("rtp", 3600, step, retry=0.001)]))
     await asyncio.wait_for(second.wait(), GUARD)
     await tasks.stop(GUARD)
+
+
+class _RecordedPauses(BackgroundTasks):
+    """Records the waits the runner asks for instead of waiting; `woken` says which pauses
+    (by their index) a wake-up cuts short."""
+
+    def __init__(self, declared: list[Background], woken: frozenset[int] = frozenset()) -> None:
+        super().__init__(declared)
+        self.waits: list[float] = []
+        self.woken = woken
+
+    async def _pause(self, declared: Background, seconds: float) -> bool:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+        return len(self.waits) - 1 in self.woken
+
+
+async def _run_script(results: list[object], woken: frozenset[int] = frozenset()) -> list[float]:
+    done = asyncio.Event()
+    left = list(results)
+
+    async def step() -> object:
+        if not left:
+            done.set()
+            await asyncio.sleep(3600)
+        return left.pop(0)
+
+    tasks = _RecordedPauses([every("poll", 1.0, step, idle_max=4.0)], woken)
+    tasks.start()
+    await asyncio.wait_for(done.wait(), GUARD)
+    assert await tasks.stop(GUARD) == []
+    return tasks.waits
+
+
+async def test_an_idle_poll_backs_off_to_idle_max_and_comes_back_when_it_finds_work() -> None:
+    # Nothing found: 1, 2, 4, 4; found 3 (a count): the interval; nothing: 1, 2; more: at once.
+    waits = await _run_script([False, 0, None, False, 3, False, False, True, False])
+    assert waits == [1.0, 2.0, 4.0, 4.0, 1.0, 1.0, 2.0, 0.0, 1.0]
+
+
+async def test_a_wake_up_brings_an_idle_poll_back_to_its_interval() -> None:
+    # The third pause (index 2) is cut short by `wake`: the next idle wait is the interval.
+    waits = await _run_script([False, False, False, False, False], woken=frozenset({2}))
+    assert waits == [1.0, 2.0, 4.0, 1.0, 2.0]
+
+
+def test_idle_max_below_the_interval_is_refused() -> None:
+    async def step() -> None:
+        return None
+
+    with pytest.raises(ValueError, match="idle_max"):
+        every("poll", 1.0, step, idle_max=0.5)
+
+
+async def test_without_idle_max_an_idle_poll_keeps_its_interval() -> None:
+    done = asyncio.Event()
+    left: list[object] = [False, False, False]
+
+    async def step() -> object:
+        if not left:
+            done.set()
+            await asyncio.sleep(3600)
+        return left.pop(0)
+
+    tasks = _RecordedPauses([every("poll", 1.0, step)])
+    tasks.start()
+    await asyncio.wait_for(done.wait(), GUARD)
+    assert await tasks.stop(GUARD) == []
+    assert tasks.waits == [1.0, 1.0, 1.0]

@@ -97,6 +97,9 @@ class BetsService:
         self.chain_results = chain_results
         self.outbox = outbox
         self.bus = bus
+        # Set after a use case that may have queued events (a settlement, a void, a cash-out):
+        # the relay, backing off while the outbox is idle, wakes for them at once.
+        self.outbox_queued = asyncio.Event()
         self.chain = (
             ChainRecheck(
                 self.settling.settle_result,
@@ -209,13 +212,16 @@ class BetsService:
     async def cash_out(self, command: commands.CashOut, caller: Caller | None) -> Bet:
         bet = await self.get_bet(command.bet_id, caller)
         await self._ensure_prices([leg.fixture_id for leg in bet.legs])
-        return await asyncio.to_thread(
-            self.cashing_out.cash_out,
-            command.idempotency_key,
-            command.bet_id,
-            command.offer_id,
-            caller,
-        )
+        try:
+            return await asyncio.to_thread(
+                self.cashing_out.cash_out,
+                command.idempotency_key,
+                command.bet_id,
+                command.offer_id,
+                caller,
+            )
+        finally:
+            self.outbox_queued.set()
 
     async def purge_offers(self) -> None:
         """Forgets expired cash-out offers (a background step: app.py declares it)."""
@@ -230,16 +236,22 @@ class BetsService:
             await asyncio.to_thread(self.chain.claim, claimed)
             return
         score = FinalScore(claimed.home, claimed.away, claimed.status, claimed.set_games)
-        await asyncio.to_thread(
-            self.settling.settle_result, claimed.fixture_id, score, claimed.version
-        )
+        try:
+            await asyncio.to_thread(
+                self.settling.settle_result, claimed.fixture_id, score, claimed.version
+            )
+        finally:
+            self.outbox_queued.set()
 
     async def recheck_chain(self) -> int:
         """Announced results the chain did not show yet (lagging finality, a slow provider): a
         background step app.py declares where results settle from the chain."""
         if self.chain is None:
             return 0
-        return await asyncio.to_thread(self.chain.recheck)
+        try:
+            return await asyncio.to_thread(self.chain.recheck)
+        finally:
+            self.outbox_queued.set()
 
     # ---- events ---------------------------------------------------------------------------
 
@@ -267,32 +279,41 @@ class BetsService:
     # ---- operators -----------------------------------------------------------------------
 
     async def settle_market(self, command: commands.SettleMarket, caller: Caller | None) -> int:
-        return await asyncio.to_thread(
-            self.settling.settle_market, command.idempotency_key, command.settle, caller
-        )
+        try:
+            return await asyncio.to_thread(
+                self.settling.settle_market, command.idempotency_key, command.settle, caller
+            )
+        finally:
+            self.outbox_queued.set()
 
     async def rollback_settlement(
         self, command: commands.RollbackSettlement, caller: Caller | None
     ) -> int:
-        return await asyncio.to_thread(
-            self.settling.rollback_market,
-            command.idempotency_key,
-            command.fixture_id,
-            command.market_id,
-            caller,
-        )
+        try:
+            return await asyncio.to_thread(
+                self.settling.rollback_market,
+                command.idempotency_key,
+                command.fixture_id,
+                command.market_id,
+                caller,
+            )
+        finally:
+            self.outbox_queued.set()
 
     async def void_bets(self, command: commands.VoidBets, caller: Caller | None) -> int:
-        return await asyncio.to_thread(
-            self.settling.void,
-            command.idempotency_key,
-            command.fixture_id,
-            list(command.market_ids),
-            command.placed_after,
-            command.placed_before,
-            caller,
-            command.reason,
-        )
+        try:
+            return await asyncio.to_thread(
+                self.settling.void,
+                command.idempotency_key,
+                command.fixture_id,
+                list(command.market_ids),
+                command.placed_after,
+                command.placed_before,
+                caller,
+                command.reason,
+            )
+        finally:
+            self.outbox_queued.set()
 
     async def return_to_player(
         self, start: datetime | None, end: datetime | None, caller: Caller | None

@@ -33,7 +33,8 @@ class BetsSettings:
     consumer_group: str
     consumer_name: str
     # How often pending live bets past their delay are looked for (a waiting caller is
-    # answered at once; this covers callers that left and restarts).
+    # answered at once; this covers callers that left and restarts), and the outbox relayed.
+    # While there is nothing to do, both back off to 4 times this.
     decision_poll_seconds: float
     # How often expired cash-out offers are purged.
     cash_out_purge_interval_seconds: float

@@ -28,6 +28,8 @@ Rules:
 - the edge: every BETMESH_EDGE_UPSTREAMS address is a Service here with that port, it has a
   public origin (BETMESH_EDGE_PUBLIC_URL), and identity's FranceConnect redirect URIs and
   return-to allow-list are the edge's routes on that origin;
+- the live-bet delay (BETMESH_BETS_LIVE_DELAY_SECONDS, BETMESH_BETS_FEED_SPEED) is the same for
+  every bets and live process: bets applies it and live announces it to partners, so set once;
 - an Ingress whose targets speak gRPC (ALB backend-protocol-version GRPC) routes each backend
   only on a native gRPC content type: gRPC-web shares the paths and must fall through to the
   edge (a GRPC target group refuses it).
@@ -133,7 +135,35 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
     problems += _grpc_ingress(by_kind)
     problems += _tls(objects, by_kind, config_maps)
     problems += _signers(workloads, config_maps)
+    problems += _live_bet_delay(workloads, config_maps)
     return problems
+
+
+# Read by two processes that must agree: bets waits this long before taking an in-play bet, and
+# live tells partners and browsers the same figure (service_runtime/live_bet_delay.py).
+LIVE_BET_DELAY = ("BETMESH_BETS_LIVE_DELAY_SECONDS", "BETMESH_BETS_FEED_SPEED")
+LIVE_BET_DELAY_READERS = frozenset({"services.bets", "services.live"})
+
+
+def _live_bet_delay(
+    workloads: Sequence[Manifest], config_maps: Mapping[str, Manifest]
+) -> Iterator[str]:
+    for name in LIVE_BET_DELAY:
+        by_value: dict[str, list[str]] = {}
+        for obj in workloads:
+            for container in containers(obj):
+                args = container.get("args") or [""]
+                if args[0] in LIVE_BET_DELAY_READERS:
+                    value = _env(container, config_maps).get(name, "(default)")
+                    by_value.setdefault(value, []).append(ref(obj))
+        if len(by_value) > 1:
+            for value, refs in sorted(by_value.items()):
+                for where in refs:
+                    yield (
+                        f"{where}: {name}={value[:60]!r}, unlike other bets/live processes (bets "
+                        "applies the live-bet delay and live announces it: set it once, in a "
+                        "ConfigMap both read)"
+                    )
 
 
 def _tls(

@@ -602,6 +602,35 @@ def test_every_betmesh_process_runs_with_tokens() -> None:
     )
 
 
+def test_the_live_bet_delay_is_set_once_for_bets_and_live() -> None:
+    """Bets applies the delay and live announces it: set on one Deployment alone, partners are
+    told a delay the house does not apply."""
+
+    def with_bets(objects: list[Obj], env: list[Obj]) -> None:
+        objects.append(workload("Deployment", "bets", container("bets", ["services.bets"], env)))
+
+    def delay_problems(problems: list[str]) -> list[str]:
+        return [p for p in problems if "BETMESH_BETS_LIVE_DELAY_SECONDS" in p]
+
+    assert delay_problems(broken(lambda o: with_bets(o, []))) == []
+    problems = delay_problems(
+        broken(
+            lambda o: with_bets(
+                o, [{"name": "BETMESH_BETS_LIVE_DELAY_SECONDS", "value": "football=9"}]
+            )
+        )
+    )
+    assert len(problems) == 2
+    assert problems[0].startswith("Deployment/live: BETMESH_BETS_LIVE_DELAY_SECONDS='(default)'")
+    assert problems[1].startswith("Deployment/bets: BETMESH_BETS_LIVE_DELAY_SECONDS='football=9'")
+
+    def in_common(objects: list[Obj]) -> None:
+        with_bets(objects, [])
+        find(objects, "ConfigMap", "common")["data"]["BETMESH_BETS_LIVE_DELAY_SECONDS"] = "x=1"
+
+    assert delay_problems(broken(in_common)) == []
+
+
 def signer(name: str, account: str | None) -> Obj:
     obj = workload("Deployment", name, container("signer", ["services.signer"]))
     obj["spec"]["replicas"] = 1

@@ -323,6 +323,10 @@ class FakePrices:
     async def ensure_fixture_names(self, fixture_ids: list[str]) -> None:
         self.asked.append(("names", tuple(fixture_ids)))
 
+    def knows(self, fixture_ids: list[str]) -> bool:
+        # Never: every bet goes through both ensure_* (what the tests record).
+        return False
+
 
 class FakeClock:
     """A clock that moves only when the code under test sleeps (or a test moves it)."""

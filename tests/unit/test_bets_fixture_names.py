@@ -8,6 +8,8 @@ from typing import Any, cast
 
 from services.bets.adapters.feeds import Feeds, GatewayPrices
 from services.bets.domain.prices import PriceBook
+from tests.unit.bets_fakes import FakeClock
+from tests.unit.test_bets_service_layer import quotes
 
 
 class Store:
@@ -40,3 +42,21 @@ async def test_an_unknown_fixture_is_not_asked_about_on_every_bet() -> None:
     await subject.ensure_fixture_names(["nowhere"])
     assert store.asked == ["nowhere"]
     assert book.fixture_name("nowhere") is None
+
+
+async def test_knows_is_true_only_when_neither_lookup_would_ask() -> None:
+    store, book = Store({"f1": "Arsenal v Chelsea"}), PriceBook()
+    subject = feeds(store, book)
+    assert not subject.knows(["f1"])  # neither priced nor named
+    await subject.ensure_fixture_names(["f1"])
+    assert not subject.knows(["f1"])  # named, not priced
+    book.apply_quote_set(quotes("f1", FakeClock(), live=False))
+    assert subject.knows(["f1"])
+    assert not subject.knows(["f1", "f2"])  # one leg on an unknown fixture
+    # Priced but unnamed in the store: not asked again before the retry, so known till then.
+    book.apply_quote_set(quotes("f2", FakeClock(), live=False))
+    assert not subject.knows(["f2"])
+    await subject.ensure_fixture_names(["f2"])
+    assert subject.knows(["f1", "f2"])
+    # Without a gateway there is nothing to ask.
+    assert Feeds(PriceBook(), None, cast(Any, None), cast(Any, None)).knows(["f9"])

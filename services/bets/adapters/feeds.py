@@ -187,6 +187,18 @@ class Feeds:
         # Fixtures the store did not know, and when to ask again.
         self._unnamed: dict[str, float] = {}
 
+    def knows(self, fixture_ids: list[str]) -> bool:
+        """Whether ensure_prices and ensure_fixture_names would both ask nothing (their own
+        conditions, checked without awaiting)."""
+        if self.gateway is None:
+            return True
+        now = time.monotonic()
+        return all(
+            self.prices.fixture(f) is not None
+            and (self.prices.fixture_name(f) is not None or self._unnamed.get(f, 0.0) > now)
+            for f in fixture_ids
+        )
+
     async def ensure_fixture_names(self, fixture_ids: list[str]) -> None:
         """Looks up, once per fixture, the names a leg keeps. A fixture the store does not know
         is asked again only after NAME_RETRY_SECONDS, not on every bet."""

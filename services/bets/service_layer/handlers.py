@@ -144,8 +144,9 @@ class BetsService:
     async def place_bet(self, command: PlaceBetCommand, caller: Caller | None) -> Bet:
         """Places a bet; a live bet whose caller waits is held through its delay and decided
         here, so the answer is final (accepted or rejected), not PENDING."""
-        if self.prices is not None:
-            fixture_ids = [leg.fixture_id for leg in command.legs]
+        fixture_ids = [leg.fixture_id for leg in command.legs]
+        # Known fixtures (nearly every bet) await nothing: no tasks made for two no-ops.
+        if self.prices is not None and not self.prices.knows(fixture_ids):
             # Both are reads from the gateway for a fixture seen for the first time: together.
             await asyncio.gather(
                 self.prices.ensure_prices(fixture_ids),

@@ -25,6 +25,10 @@ class PriceSource(Protocol):
 
     async def ensure_fixture_names(self, fixture_ids: list[str]) -> None: ...
 
+    def knows(self, fixture_ids: list[str]) -> bool:
+        """True when neither ensure_* has anything to ask for these fixtures now."""
+        ...
+
 
 class PlacedBets(Protocol):
     """Observes answered bets (metrics)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import pytest
@@ -196,3 +197,19 @@ def test_a_dead_heat_leg_carries_its_share_through_an_accumulator(
     # A lost or void leg is unaffected by a factor that only applies to winners.
     assert payout(stake, [(Outcome.LOSE, first)], [factor]) == 0
     assert payout(stake, [(Outcome.VOID, first)], [factor]) == stake
+
+
+@given(
+    stake=st.integers(min_value=0, max_value=10**9),
+    prices=st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=20),
+)
+def test_the_integer_figures_at_placing_equal_the_fraction_rule(
+    stake: int, prices: list[int]
+) -> None:
+    # combined_odds_e4 and potential_payout run on every bet in integers; the rule is `payout`
+    # with Fractions (every leg won) and the product of the fractions, rounded down.
+    product = Fraction(1)
+    for o in prices:
+        product *= Fraction(o, 10_000)
+    assert combined_odds_e4(prices) == math.floor(product * 10_000)
+    assert potential_payout(stake, prices) == payout(stake, [(Outcome.WIN, o) for o in prices])

@@ -1,11 +1,13 @@
 """Settlement arithmetic: outcomes from a final score, payouts from outcomes.
 
-All exact: odds are integers in ten-thousandths, combined with Fractions, and a payout is
-rounded down to the minor unit once, at the end (the house never pays a fraction it does not owe).
+All exact: odds are integers in ten-thousandths, combined with Fractions (all legs won: with
+integers, the same figure), and a payout is rounded down to the minor unit once, at the end (the
+house never pays a fraction it does not owe).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -70,15 +72,20 @@ def payout(
 
 
 def combined_odds_e4(odds: Sequence[int]) -> int:
-    total = Fraction(1)
-    for o in odds:
-        total *= Fraction(o, ODDS_SCALE)
-    scaled = total * ODDS_SCALE
-    return scaled.numerator // scaled.denominator
+    """The legs' odds multiplied, in ten-thousandths, rounded down: the exact product of the
+    fractions o / ODDS_SCALE, kept in integers (floor division is exact), as `payout` does
+    with Fractions; placing computes it on every bet."""
+    product: int = math.prod(odds)
+    scale: int = ODDS_SCALE ** len(odds)
+    return product * ODDS_SCALE // scale
 
 
 def potential_payout(stake_minor: int, odds: Sequence[int]) -> int:
-    return payout(stake_minor, [(Outcome.WIN, o) for o in odds])
+    """`payout` if every leg wins, in integers: the stake times the odds' exact product,
+    rounded down (equal to `payout(stake_minor, [(Outcome.WIN, o) for o in odds])`)."""
+    product: int = math.prod(odds)
+    scale: int = ODDS_SCALE ** len(odds)
+    return stake_minor * product // scale
 
 
 def bet_status(outcomes: Sequence[Outcome]) -> BetStatus:

@@ -28,6 +28,7 @@ from service_runtime.auth import OPEN_SERVICES, Authenticator, current_principal
 from service_runtime.errors import DomainError, Unimplemented, internal_status, to_rpc_status
 from service_runtime.method_rules import rule_for
 from service_runtime.metrics import bounded_reason, rpc_metrics
+from service_runtime.outages import as_outage
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
 from service_runtime.tls import TlsSettings, check_peer, peer_names
@@ -105,6 +106,12 @@ class _Method:
         if isinstance(exc, NotImplementedError):
             # The generated base servicer's answer for an RPC nobody overrode.
             exc = Unimplemented("NOT_IMPLEMENTED", f"{self.method} is not implemented yet")
+        outage = as_outage(exc)
+        if outage is not None:
+            log.warning(
+                "dependency unavailable in %s: %s", self.method, type(exc).__name__, exc_info=False
+            )
+            exc = outage
         if isinstance(exc, DomainError):
             status = to_rpc_status(exc)
         else:

@@ -9,8 +9,10 @@ import uuid
 from typing import Any
 
 import grpc
+import psycopg2.errors
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 from betmesh.events.v1 import events_pb2
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
@@ -53,7 +55,16 @@ class Misbehaving(quote_service_pb2_grpc.QuoteServiceServicer):
         raise NotImplementedError  # what the generated base does: must read UNIMPLEMENTED
 
     async def GetModelSnapshot(self, request: Any, context: Any) -> Any:
+        # A dependency down or saturated, as redis-py and psycopg2 raise it.
+        if request.snapshot_hash == REDIS_DOWN:
+            raise redis.exceptions.ConnectionError("No connection available.")
+        if request.snapshot_hash == DATABASE_DOWN:
+            raise psycopg2.errors.AdminShutdown("terminating connection at db.internal:5432")
         raise NotImplementedError
+
+
+REDIS_DOWN = "sha256:" + "a" * 64
+DATABASE_DOWN = "sha256:" + "b" * 64
 
 
 async def start(servicer: quote_service_pb2_grpc.QuoteServiceServicer) -> ServiceHost:
@@ -112,6 +123,17 @@ async def test_health_reflection_and_error_mapping() -> None:
             and info is not None
             and info.reason == "NOT_IMPLEMENTED"
         )
+        # An outage is UNAVAILABLE (clients retry it), never INTERNAL, and names no internals.
+        for digest, dependency in ((REDIS_DOWN, "redis"), (DATABASE_DOWN, "postgresql")):
+            code, info, status = await rpc_error(
+                lambda digest=digest: stub.GetModelSnapshot(  # type: ignore[misc]
+                    pb.GetModelSnapshotRequest(snapshot_hash=digest), timeout=5
+                )
+            )
+            assert code == grpc.StatusCode.UNAVAILABLE, code
+            assert info is not None and info.reason == "DEPENDENCY_UNAVAILABLE"
+            assert dict(info.metadata) == {"dependency": dependency}
+            assert status is not None and "db.internal" not in status.message
     await host.stop(0)
 
 

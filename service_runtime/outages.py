@@ -1,0 +1,42 @@
+"""A dependency that is down or saturated is an outage, not a bug of ours.
+
+Redis out of connections ("No connection available."), a dropped PostgreSQL connection or a
+statement timeout reached a handler as an unexpected exception: answered INTERNAL with a
+traceback in the log, so a client's retry policy (which retries UNAVAILABLE, never INTERNAL)
+gave up on a call that would succeed a moment later, and the operator's error alerts fired as
+if the code were broken. They are answered UNAVAILABLE, reason DEPENDENCY_UNAVAILABLE, naming
+only the kind of dependency (never its error text, which can carry hosts and queries).
+"""
+
+from __future__ import annotations
+
+import redis.exceptions
+
+from service_runtime.errors import Unavailable
+
+REASON = "DEPENDENCY_UNAVAILABLE"
+# By module and class name: psycopg2 and SQLAlchemy are not every service's dependencies, and
+# the runtime must not import them for a service that does not use them.
+_DATABASE_ERRORS = {
+    ("psycopg2", "OperationalError"),
+    ("psycopg2.errors", "QueryCanceled"),
+    ("psycopg2.errors", "AdminShutdown"),
+    ("psycopg2.extensions", "QueryCanceledError"),
+    ("sqlalchemy.exc", "OperationalError"),
+    ("psycopg", "OperationalError"),
+}
+
+
+def as_outage(exc: BaseException) -> Unavailable | None:
+    """The refusal for `exc` if it says a dependency is unavailable, else None."""
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return _refusal("redis")
+    for kind in type(exc).__mro__:
+        if (kind.__module__, kind.__name__) in _DATABASE_ERRORS:
+            return _refusal("postgresql")
+    return None
+
+
+def _refusal(dependency: str) -> Unavailable:
+    message = "a store this call needs is unavailable; retry"
+    return Unavailable(REASON, message, {"dependency": dependency})

@@ -15,15 +15,13 @@ import redis.exceptions
 from service_runtime.errors import Unavailable
 
 REASON = "DEPENDENCY_UNAVAILABLE"
-# By module and class name: psycopg2 and SQLAlchemy are not every service's dependencies, and
-# the runtime must not import them for a service that does not use them.
+# By module and class name (matched along the class's MRO, so psycopg2's QueryCanceled,
+# AdminShutdown and the like are covered by their base): psycopg2 and SQLAlchemy are not every
+# service's dependencies, and the runtime must not import them for a service that does not.
 _DATABASE_ERRORS = {
     ("psycopg2", "OperationalError"),
-    ("psycopg2.errors", "QueryCanceled"),
-    ("psycopg2.errors", "AdminShutdown"),
-    ("psycopg2.extensions", "QueryCanceledError"),
-    ("sqlalchemy.exc", "OperationalError"),
     ("psycopg", "OperationalError"),
+    ("sqlalchemy.exc", "OperationalError"),
 }
 
 

@@ -28,10 +28,11 @@ import argparse
 import statistics
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from betmesh.common.v1 import sport_pb2
+from betmesh.quotes.v1 import snapshot_pb2
 
 from bench.football.evaluate import log_loss, outcome, rps
 from services.quotes.domain.engines import ENGINES
@@ -89,25 +90,39 @@ def walk_forward(
         )
         fitting += time.perf_counter() - began
         fits += 1
-        params = snapshot.football
-        teams = {t.participant_id: t for t in params.teams}
-        end = as_of + timedelta(days=refit_days)
-        while k < len(order) and rows[order[k]].kickoff < end:
-            row = rows[order[k]]
-            home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
-            # A team with no past match (promoted, no history shipped) is rated average.
-            rates = expected_goals(
-                home.attack if home else 0.0,
-                home.defence if home else 0.0,
-                away.attack if away else 0.0,
-                away.defence if away else 0.0,
-                params.home_advantage,
-                neutral=False,
-            )
-            grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
-            probabilities[order[k]] = np.array(grid.match_result())
-            k += 1
+        k = _predict_until(
+            rows, order, k, as_of + timedelta(days=refit_days), snapshot.football, probabilities
+        )
     return probabilities, fits, fitting
+
+
+def _predict_until(
+    rows: list[MatchRow],
+    order: list[int],
+    k: int,
+    end: datetime,
+    params: snapshot_pb2.FootballParameters,
+    probabilities: dict[int, np.ndarray],
+) -> int:
+    """Predicts the ordered rows from `k` that kick off before `end` with one fit's parameters;
+    returns the index of the first row left for the next fit."""
+    teams = {t.participant_id: t for t in params.teams}
+    while k < len(order) and rows[order[k]].kickoff < end:
+        row = rows[order[k]]
+        home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
+        # A team with no past match (promoted, no history shipped) is rated average.
+        rates = expected_goals(
+            home.attack if home else 0.0,
+            home.defence if home else 0.0,
+            away.attack if away else 0.0,
+            away.defence if away else 0.0,
+            params.home_advantage,
+            neutral=False,
+        )
+        grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
+        probabilities[order[k]] = np.array(grid.match_result())
+        k += 1
+    return k
 
 
 def walk_forward_params(
@@ -122,22 +137,9 @@ def walk_forward_params(
         params = fit_football_snapshot(
             rows, as_of, xi, method=METHOD_MARKET_XG, ridge=ridge
         ).football
-        teams = {t.participant_id: t for t in params.teams}
-        end = as_of + timedelta(days=refit_days)
-        while k < len(order) and rows[order[k]].kickoff < end:
-            row = rows[order[k]]
-            home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
-            rates = expected_goals(
-                home.attack if home else 0.0,
-                home.defence if home else 0.0,
-                away.attack if away else 0.0,
-                away.defence if away else 0.0,
-                params.home_advantage,
-                neutral=False,
-            )
-            grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
-            probabilities[order[k]] = np.array(grid.match_result())
-            k += 1
+        k = _predict_until(
+            rows, order, k, as_of + timedelta(days=refit_days), params, probabilities
+        )
     return probabilities
 
 

@@ -25,7 +25,7 @@ from services.bets.domain.ledger import (
     TransactionKind,
     WalletBalance,
 )
-from services.bets.domain.limits import PlacementRules, SevenDayCap
+from services.bets.domain.limits import CapKind, PlacementRules, SevenDayCap
 from services.bets.domain.model import (
     Bet,
     BetRejected,
@@ -480,22 +480,13 @@ class FakeFeedState:
     ) -> None:
         self.kept.append(("kyc", player_id, status, of_age, excluded))
 
-    def save_stake_cap(
+    def save_cap(
         self,
+        kind: CapKind,
         player_id: str,
         cap_minor: int,
         effective_at: datetime,
         said_at: datetime,
         raise_delay_seconds: float,
     ) -> None:
-        self.kept.append(("stake_cap", player_id, cap_minor, raise_delay_seconds))
-
-    def save_deposit_cap(
-        self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        self.kept.append(("deposit_cap", player_id, cap_minor, raise_delay_seconds))
+        self.kept.append((f"{kind}_cap", player_id, cap_minor, raise_delay_seconds))

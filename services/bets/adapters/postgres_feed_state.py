@@ -11,22 +11,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.bets.domain.limits import SevenDayCap
+from services.bets.domain.limits import CapKind, SevenDayCap
 from services.bets.domain.model import GameSnapshot, PlayerStanding
 
 # (cap, raise waiting, when the raise applies, when identity said it) per kind of cap.
-_STAKE_CAP = (
-    "stake_cap_minor",
-    "pending_stake_cap_minor",
-    "pending_stake_cap_effective_at",
-    "limits_said_at",
-)
-_DEPOSIT_CAP = (
-    "deposit_cap_minor",
-    "pending_deposit_cap_minor",
-    "pending_deposit_cap_effective_at",
-    "deposit_limits_said_at",
-)
+_CAP_COLUMNS = {
+    CapKind.STAKE: (
+        "stake_cap_minor",
+        "pending_stake_cap_minor",
+        "pending_stake_cap_effective_at",
+        "limits_said_at",
+    ),
+    CapKind.DEPOSIT: (
+        "deposit_cap_minor",
+        "pending_deposit_cap_minor",
+        "pending_deposit_cap_effective_at",
+        "deposit_limits_said_at",
+    ),
+}
 
 
 def _player(row: Any) -> PlayerStanding:
@@ -105,31 +107,9 @@ class PostgresFeedState:
                 {"p": player_id, "s": status, "o": of_age, "x": excluded, "t": said_at},
             )
 
-    def save_stake_cap(
+    def save_cap(
         self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        self._save_cap(_STAKE_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds)
-
-    def save_deposit_cap(
-        self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        self._save_cap(
-            _DEPOSIT_CAP, player_id, cap_minor, effective_at, said_at, raise_delay_seconds
-        )
-
-    def _save_cap(
-        self,
-        columns: tuple[str, str, str, str],
+        kind: CapKind,
         player_id: str,
         cap_minor: int,
         effective_at: datetime,
@@ -137,7 +117,7 @@ class PostgresFeedState:
         raise_delay_seconds: float,
     ) -> None:
         """Records what identity said, as the domain decides (SevenDayCap.changed)."""
-        cap_column, pending_column, at_column, said_column = columns
+        cap_column, pending_column, at_column, said_column = _CAP_COLUMNS[kind]
         with self.engine.begin() as connection:
             connection.execute(
                 sa.text("INSERT INTO bets.players (player_id) VALUES (:p) ON CONFLICT DO NOTHING"),

@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from services.bets.domain.bet_rules import BetRules
+
+
+class CapKind(StrEnum):
+    """Which of a player's two 7-day caps identity announced: both follow `SevenDayCap`."""
+
+    STAKE = "stake"
+    DEPOSIT = "deposit"
 
 
 @dataclass(frozen=True)

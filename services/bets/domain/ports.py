@@ -23,7 +23,7 @@ from services.bets.domain.model import (
 if TYPE_CHECKING:
     # The values the ports carry live with their rules, which import these ports.
     from services.bets.domain.exposure import SelectionExposure
-    from services.bets.domain.limits import PlacementRules, SevenDayCap
+    from services.bets.domain.limits import CapKind, PlacementRules, SevenDayCap
     from services.bets.domain.placing import Placed
     from services.bets.domain.settling import SettledNotice
     from services.bets.domain.statement import ReturnToPlayer, StatementRow
@@ -239,24 +239,15 @@ class FeedState(Protocol):
         self, player_id: str, status: str, of_age: bool, excluded: bool, said_at: datetime
     ) -> None: ...
 
-    def save_stake_cap(
+    def save_cap(
         self,
+        kind: CapKind,
         player_id: str,
         cap_minor: int,
         effective_at: datetime,
         said_at: datetime,
         raise_delay_seconds: float,
     ) -> None:
-        """Records the cap as `SevenDayCap.changed` decides (a raise waits, a cut applies)."""
-        ...
-
-    def save_deposit_cap(
-        self,
-        player_id: str,
-        cap_minor: int,
-        effective_at: datetime,
-        said_at: datetime,
-        raise_delay_seconds: float,
-    ) -> None:
-        """As save_stake_cap, for the deposit cap."""
+        """Records the stake or deposit cap as `SevenDayCap.changed` decides (a raise waits,
+        a cut applies)."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from services.bets.domain.limits import CapKind
 from services.bets.domain.ports import FeedState
 from services.bets.domain.prices import PriceBook
 from services.bets.service_layer import commands
@@ -64,12 +65,13 @@ class FeedHandlers:
     async def caps_changed(self, command: commands.CapsChanged) -> None:
         caps = []
         if command.stake_cap_minor is not None:
-            caps.append((self.state.save_stake_cap, command.stake_cap_minor))
+            caps.append((CapKind.STAKE, command.stake_cap_minor))
         if command.deposit_cap_minor is not None:
-            caps.append((self.state.save_deposit_cap, command.deposit_cap_minor))
-        for save, cap in caps:
+            caps.append((CapKind.DEPOSIT, command.deposit_cap_minor))
+        for kind, cap in caps:
             await asyncio.to_thread(
-                save,
+                self.state.save_cap,
+                kind,
                 command.player_id,
                 cap,
                 command.effective_at,

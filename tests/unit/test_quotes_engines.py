@@ -4,6 +4,7 @@ which one it runs."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 
@@ -12,7 +13,9 @@ from betmesh.common.v1 import game_state_pb2, sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
 from service_runtime.settings import SettingsError
+from services.quotes.domain import inplay_tennis
 from services.quotes.domain.engines import ENGINES
+from services.quotes.domain.independent import tennis_closed_form
 from services.quotes.domain.pricing import canonicalise, price_fixture
 from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
@@ -124,6 +127,24 @@ def test_both_engines_publish_the_same_canonical_bytes(
             assert canonicalise(a) == canonicalise(b), (fixture, state)
             compared += len(a.markets)
     assert compared > 100
+
+
+@pytest.mark.parametrize("p", [0.01, 0.5, 0.5 + 1e-12, 0.63, 0.99])
+def test_tennis_engines_agree_from_every_point_score(p: float) -> None:
+    """Every game and tiebreak score, deuce, advantage and the tiebreak's ties included, where
+    the sampled states of the test above seldom go: the closed forms and gambler's ruin of the
+    second engine against the reference's recursions."""
+    for i, j in itertools.product(range(9), repeat=2):
+        assert tennis_closed_form.game_from_score(p, i, j) == pytest.approx(
+            inplay_tennis.game_from(p, i, j), abs=1e-12
+        )
+    for i, j in itertools.product(range(14), repeat=2):
+        for a_first, points in itertools.product((True, False), (7, 10)):
+            assert tennis_closed_form.tiebreak_from_score(
+                p, 0.62, i, j, a_first, points
+            ) == pytest.approx(
+                inplay_tennis.tiebreak_from(p, 0.62, i, j, a_first, points), abs=1e-12
+            )
 
 
 def test_a_replica_declares_a_known_engine_of_its_sport() -> None:

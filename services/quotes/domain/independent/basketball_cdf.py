@@ -190,10 +190,13 @@ def time_left(state: game_state_pb2.GameState, regulation_seconds: int = 0) -> f
     )
     if state.period == 0:
         return 1.0
-    if state.period <= REGULATION_PERIODS:
-        return (regulation - min(state.elapsed_seconds, regulation)) / regulation
-    end = regulation + (state.period - REGULATION_PERIODS) * OVERTIME_SECONDS
-    return max(0, end - max(state.elapsed_seconds, end - OVERTIME_SECONDS)) / regulation
+    # The clock's window for the period: regulation as one span, or the current overtime's
+    # five minutes; the game clock is read clamped into it.
+    overtimes = max(0, state.period - REGULATION_PERIODS)
+    window_end = regulation + overtimes * OVERTIME_SECONDS
+    window_start = window_end - OVERTIME_SECONDS if overtimes else 0
+    clock = min(max(state.elapsed_seconds, window_start), window_end)
+    return (window_end - clock) / regulation
 
 
 def model(

@@ -87,15 +87,15 @@ def score_grid(home: float, away: float, rho: float, top: int) -> Grid:
 
 
 def time_left(state: game_state_pb2.GameState) -> float:
-    regulation = state.football.regulation_seconds or REGULATION
+    regulation = float(state.football.regulation_seconds or REGULATION)
     if state.period == 0:
         return 1.0
-    if state.period == 1:
-        return (regulation - min(float(state.elapsed_seconds), regulation / 2)) / regulation
-    if state.period == 2:
-        played = max(float(state.elapsed_seconds), regulation / 2)
-        return (regulation - min(played, float(regulation))) / regulation
-    return 0.0
+    if state.period > 2:
+        return 0.0
+    # The current half's window of the game clock; the clock is read clamped into it.
+    start, end = (0.0, regulation / 2) if state.period == 1 else (regulation / 2, regulation)
+    clock = min(max(float(state.elapsed_seconds), start), end)
+    return (regulation - clock) / regulation
 
 
 def final_grid(

@@ -12,10 +12,11 @@ In play the completed sets, the current set's games and the current game's or ti
 points condition the rest exactly as the live service scores them.
 
 How this engine computes it: a game and a tiebreak from any point score as sums of binomial
-path counts (O'Malley 2008) with the tie term in closed form; a set from any game score by
-convolving the binomials of the games each player serves (Barnett & Clarke 2005), the
-service-pair geometric series beyond 5-5; the match as a memoised backward recursion over
-(sets, first server) returning the distributions of the rest of the match.
+path counts (O'Malley 2008), deuce and the tiebreak's tie as a gambler's ruin on the lead (over
+points, over pairs of points); a set from any game score by convolving the binomials of the
+games each player serves (Barnett & Clarke 2005), the service-pair geometric series beyond
+5-5; the match as a memoised backward recursion over (sets, first server) returning the
+distributions of the rest of the match.
 """
 
 from __future__ import annotations
@@ -58,49 +59,59 @@ def _binomial(n: int, k: int, p: float) -> float:
     return math.comb(n, k) * p**k * (1.0 - p) ** (n - k)
 
 
+def _ruin(up: float, down: float, start: int, goal: int) -> float:
+    """P(a walk that steps +1 with chance `up` and -1 with chance `down` (else stays) reaches
+    `goal` before 0 from `start`): gambler's ruin, (1 - r^start) / (1 - r^goal), r = down/up,
+    through expm1 so that r near 1 loses no digits."""
+    if up == down:
+        return start / goal
+    log_r = math.log(down) - math.log(up)
+    return math.expm1(start * log_r) / math.expm1(goal * log_r)
+
+
 def game_from_score(p: float, i: int, j: int) -> float:
     """P(the server wins the game from i-j in points), in closed form."""
     q = 1.0 - p
-    deuce = p * p / (p * p + q * q)
-    if i >= 4 and i - j >= 2:
-        return 1.0
-    if j >= 4 and j - i >= 2:
-        return 0.0
-    if i >= 3 and j >= 3:
-        if i == j:
-            return deuce
-        return p + q * deuce if i > j else p * deuce
+    lead = i - j
+    if max(i, j) >= 4 and abs(lead) >= 2:
+        return 1.0 if lead > 0 else 0.0
+    if min(i, j) >= 3:
+        # Deuce or advantage: a walk on the lead, the game won at +2 and lost at -2.
+        return _ruin(p, q, lead + 2, 4)
     need = 4 - i
     # Win before deuce: the last point is the server's, the receiver takes k <= 2 - j before.
     before = sum(math.comb(need - 1 + k, k) * p**need * q**k for k in range(0, 3 - j))
     # Reach 3-3: any order of the remaining 3 - i and 3 - j points.
     to_deuce = math.comb(6 - i - j, 3 - i) * p ** (3 - i) * q ** (3 - j)
-    return before + to_deuce * deuce
+    return before + to_deuce * _ruin(p, q, 2, 4)
 
 
 def _tiebreak_serves_first(index: int) -> bool:
     """Whether the player serving the tiebreak's first point serves point `index` (0-based)."""
-    return index == 0 or ((index - 1) // 2) % 2 == 1
+    # Serve order A, B B, A A, B B, ...: a period of four points from the first.
+    return index % 4 in (0, 3)
 
 
 def tiebreak_from_score(pa: float, pb: float, i: int, j: int, a_first: bool, points: int) -> float:
     """P(A wins a tiebreak to `points` from i-j), A serving its first point when a_first."""
     last = points - 1
-    tie_a, tie_b = pa * (1.0 - pb), (1.0 - pa) * pb
-    tie = tie_a / (tie_a + tie_b)
+    # From a tie every two points are one serve each: a walk over pairs of points, A one pair
+    # ahead (both points) winning, one behind losing.
+    tie = _ruin(pa * (1.0 - pb), (1.0 - pa) * pb, 1, 2)
 
     def a_point(index: int) -> float:
         return pa if _tiebreak_serves_first(index) == a_first else 1.0 - pb
 
-    if i >= points and i - j >= 2:
-        return 1.0
-    if j >= points and j - i >= 2:
-        return 0.0
-    if i >= last and j >= last:
-        if i == j:
+    lead = i - j
+    if max(i, j) >= points and abs(lead) >= 2:
+        return 1.0 if lead > 0 else 0.0
+    if min(i, j) >= last:
+        if lead == 0:
             return tie
+        # One point ahead or behind: the next point ends the tiebreak or ties it again.
         p = a_point(i + j)
-        return p + (1.0 - p) * tie if i > j else p * tie
+        if_won, if_lost = (1.0, tie) if lead > 0 else (tie, 0.0)
+        return p * if_won + (1.0 - p) * if_lost
 
     def a_wins_exactly(first: int, count: int, wins: int) -> float:
         """P(A wins exactly `wins` of the points first .. first+count-1)."""
@@ -217,9 +228,9 @@ Dist2 = dict[tuple[int, int], float]
 
 
 def set_won(a: int, b: int) -> int:
-    for sign, mine, theirs in ((1, a, b), (-1, b, a)):
-        if (mine >= 6 and mine - theirs >= 2) or (mine == 7 and theirs == 6):
-            return sign
+    high, low = max(a, b), min(a, b)
+    if (high >= 6 and high - low >= 2) or (high, low) == (7, 6):
+        return 1 if a > b else -1
     return 0
 
 
@@ -386,20 +397,27 @@ def markets(
         )
     if market_pb2.MARKET_TYPE_SET_BETTING in want:
         need = best_of // 2 + 1
-        finals = [(need, b) for b in range(need)] + [(a, need) for a in range(need)]
-        out.append(
-            MarketProbabilities(
-                market_pb2.MARKET_TYPE_SET_BETTING,
-                "Set betting",
-                [
-                    SelectionProbability(
-                        f"{a}-{b}",
-                        f"{home_name if a > b else away_name} {max(a, b)}-{min(a, b)}",
-                        rest.scores.get((a, b), 0.0),
-                    )
-                    for a, b in finals
-                ],
+        # Every score at which one player has `need` sets and the other fewer: the home
+        # player's wins first, each side by the loser's sets.
+        finals = sorted(
+            (
+                (a, b)
+                for a in range(need + 1)
+                for b in range(need + 1)
+                if max(a, b) == need > min(a, b)
+            ),
+            key=lambda score: (score[0] < score[1], min(score)),
+        )
+        selections = []
+        for a, b in finals:
+            winner = home_name if a == need else away_name
+            selections.append(
+                SelectionProbability(
+                    f"{a}-{b}", f"{winner} {need}-{min(a, b)}", rest.scores.get((a, b), 0.0)
+                )
             )
+        out.append(
+            MarketProbabilities(market_pb2.MARKET_TYPE_SET_BETTING, "Set betting", selections)
         )
     if market_pb2.MARKET_TYPE_TOTAL_GAMES in want:
         centre = centre_line_e2(math.fsum(g * v for g, v in rest.games.items()))

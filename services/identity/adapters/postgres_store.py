@@ -46,6 +46,21 @@ def _player(row: Any) -> Player:
     )
 
 
+def _identity_fields(identity: VerifiedIdentity, method: str, now: datetime) -> dict[str, Any]:
+    """The bind parameters of a verified identity's row."""
+    return {
+        "method": method,
+        "subject": identity.subject,
+        "given_name": identity.given_name,
+        "family_name": identity.family_name,
+        "birthdate": identity.birthdate,
+        "gender": identity.gender,
+        "birthplace": identity.birthplace,
+        "birthcountry": identity.birthcountry,
+        "now": now,
+    }
+
+
 def _display_name(identity: VerifiedIdentity) -> str:
     # The first given name only: enough to greet, not enough to identify.
     return identity.given_name.split(" ")[0]
@@ -58,8 +73,7 @@ class PostgresIdentityStore:
     # ---- login attempts, sessions ----------------------------------------------------------
 
     async def save_attempt(self, attempt: LoginAttempt) -> None:
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "INSERT INTO identity.login_attempts"
             " (state, attempt_id, nonce, acr, return_to, expires_at, browser_binding_sha256)"
             " VALUES (:state, :attempt_id, :nonce, :acr, :return_to, :expires_at, :binding)",
@@ -105,8 +119,7 @@ class PostgresIdentityStore:
         return await asyncio.to_thread(take)
 
     async def save_session(self, session: FranceConnectSession) -> None:
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "INSERT INTO identity.franceconnect_sessions (session_id, player_id, id_token)"
             " VALUES (:session_id, :player_id, :id_token)",
             {
@@ -119,25 +132,17 @@ class PostgresIdentityStore:
     async def get_session(self, session_id: str) -> FranceConnectSession | None:
         if not _is_uuid(session_id):
             return None
-
-        def get() -> FranceConnectSession | None:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    sa.text(
-                        "SELECT session_id, player_id, id_token"
-                        " FROM identity.franceconnect_sessions WHERE session_id = :id"
-                    ),
-                    {"id": session_id},
-                ).one_or_none()
-            if row is None:
-                return None
-            return FranceConnectSession(str(row.session_id), str(row.player_id), row.id_token)
-
-        return await asyncio.to_thread(get)
+        row = await self._one(
+            "SELECT session_id, player_id, id_token"
+            " FROM identity.franceconnect_sessions WHERE session_id = :id",
+            {"id": session_id},
+        )
+        if row is None:
+            return None
+        return FranceConnectSession(str(row.session_id), str(row.player_id), row.id_token)
 
     async def save_logout(self, state: str, session_id: str, expires_at: datetime) -> None:
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "INSERT INTO identity.logout_states (state, session_id, expires_at)"
             " VALUES (:state, :session_id, :expires_at)",
             {"state": state, "session_id": session_id, "expires_at": expires_at},
@@ -173,17 +178,7 @@ class PostgresIdentityStore:
     def _upsert_verified(
         self, identity: VerifiedIdentity, method: str, now: datetime
     ) -> tuple[Player, bool]:
-        fields = {
-            "method": method,
-            "subject": identity.subject,
-            "given_name": identity.given_name,
-            "family_name": identity.family_name,
-            "birthdate": identity.birthdate,
-            "gender": identity.gender,
-            "birthplace": identity.birthplace,
-            "birthcountry": identity.birthcountry,
-            "now": now,
-        }
+        fields = _identity_fields(identity, method, now)
         with self.engine.begin() as conn:
             # One login at a time per identity: two concurrent first logins make one player.
             conn.execute(
@@ -249,18 +244,10 @@ class PostgresIdentityStore:
         return await asyncio.to_thread(get)
 
     async def set_self_excluded_until(self, player_id: str, until: datetime) -> Player:
-        def update() -> Player:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "UPDATE identity.players SET self_excluded_until = :until"
-                        " WHERE player_id = :id"
-                    ),
-                    {"until": until, "id": player_id},
-                )
-                return self._get(conn, player_id)
-
-        return await asyncio.to_thread(update)
+        return await self._update_player(
+            "UPDATE identity.players SET self_excluded_until = :until WHERE player_id = :id",
+            {"until": until, "id": player_id},
+        )
 
     async def get_limits(self, player_id: str) -> Limits:
         def get() -> Limits:
@@ -358,62 +345,41 @@ class PostgresIdentityStore:
         return await asyncio.to_thread(create)
 
     async def save_verification(self, player_id: str, provider: str, session_id: str) -> None:
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "INSERT INTO identity.kyc_verifications (provider, session_id, player_id)"
             " VALUES (:provider, :session_id, :player_id)",
             {"provider": provider, "session_id": session_id, "player_id": player_id},
         )
 
     async def player_for_session(self, provider: str, session_id: str) -> str | None:
-        def find() -> str | None:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    sa.text(
-                        "SELECT player_id FROM identity.kyc_verifications"
-                        " WHERE provider = :provider AND session_id = :session_id"
-                    ),
-                    {"provider": provider, "session_id": session_id},
-                ).one_or_none()
-            return str(row.player_id) if row is not None else None
-
-        return await asyncio.to_thread(find)
+        row = await self._one(
+            "SELECT player_id FROM identity.kyc_verifications"
+            " WHERE provider = :provider AND session_id = :session_id",
+            {"provider": provider, "session_id": session_id},
+        )
+        return str(row.player_id) if row is not None else None
 
     async def first_delivery(self, provider: str, event_id: str, now: datetime) -> bool:
-        def record() -> bool:
-            with self.engine.begin() as conn:
-                inserted = conn.execute(
-                    sa.text(
-                        "INSERT INTO identity.kyc_webhook_events (provider, event_id, received_at)"
-                        " VALUES (:provider, :event_id, :now) ON CONFLICT DO NOTHING"
-                        " RETURNING event_id"
-                    ),
-                    {"provider": provider, "event_id": event_id, "now": now},
-                ).one_or_none()
-            return inserted is not None
-
-        return await asyncio.to_thread(record)
+        inserted = await self._one(
+            "INSERT INTO identity.kyc_webhook_events (provider, event_id, received_at)"
+            " VALUES (:provider, :event_id, :now) ON CONFLICT DO NOTHING RETURNING event_id",
+            {"provider": provider, "event_id": event_id, "now": now},
+            write=True,
+        )
+        return inserted is not None
 
     async def forget_delivery(self, provider: str, event_id: str) -> None:
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "DELETE FROM identity.kyc_webhook_events"
             " WHERE provider = :provider AND event_id = :event_id",
             {"provider": provider, "event_id": event_id},
         )
 
     async def set_status(self, player_id: str, status: KycStatus, now: datetime) -> Player:
-        def update() -> Player:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "UPDATE identity.players SET kyc_status = :status WHERE player_id = :id"
-                    ),
-                    {"status": status.value, "id": player_id},
-                )
-                return self._get(conn, player_id)
-
-        return await asyncio.to_thread(update)
+        return await self._update_player(
+            "UPDATE identity.players SET kyc_status = :status WHERE player_id = :id",
+            {"status": status.value, "id": player_id},
+        )
 
     async def verify_player(
         self, player_id: str, identity: VerifiedIdentity, method: str, now: datetime
@@ -432,18 +398,7 @@ class PostgresIdentityStore:
                         " gender = EXCLUDED.gender, birthplace = EXCLUDED.birthplace,"
                         " birthcountry = EXCLUDED.birthcountry, verified_at = EXCLUDED.verified_at"
                     ),
-                    {
-                        "id": player_id,
-                        "method": method,
-                        "subject": identity.subject,
-                        "given_name": identity.given_name,
-                        "family_name": identity.family_name,
-                        "birthdate": identity.birthdate,
-                        "gender": identity.gender,
-                        "birthplace": identity.birthplace,
-                        "birthcountry": identity.birthcountry,
-                        "now": now,
-                    },
+                    {**_identity_fields(identity, method, now), "id": player_id},
                 )
                 conn.execute(
                     sa.text(
@@ -525,26 +480,20 @@ class PostgresIdentityStore:
         return await asyncio.to_thread(find)
 
     async def claim_lapse(self, player_id: str, status: KycStatus) -> bool:
-        def claim() -> bool:
-            with self.engine.begin() as conn:
-                # Only forward (none -> DEACTIVATED -> CLOSED): a lapse is announced once.
-                claimed = conn.execute(
-                    sa.text(
-                        "UPDATE identity.players SET lapse_announced = :status"
-                        " WHERE player_id = :id AND (lapse_announced IS NULL"
-                        " OR (lapse_announced = 'DEACTIVATED' AND :status = 'CLOSED'))"
-                        " RETURNING player_id"
-                    ),
-                    {"id": player_id, "status": status.value},
-                ).one_or_none()
-            return claimed is not None
-
-        return await asyncio.to_thread(claim)
+        # Only forward (none -> DEACTIVATED -> CLOSED): a lapse is announced once.
+        claimed = await self._one(
+            "UPDATE identity.players SET lapse_announced = :status"
+            " WHERE player_id = :id AND (lapse_announced IS NULL"
+            " OR (lapse_announced = 'DEACTIVATED' AND :status = 'CLOSED'))"
+            " RETURNING player_id",
+            {"id": player_id, "status": status.value},
+            write=True,
+        )
+        return claimed is not None
 
     async def release_lapse(self, player_id: str, status: KycStatus) -> None:
         previous = "DEACTIVATED" if status is KycStatus.CLOSED else None
-        await asyncio.to_thread(
-            self._execute,
+        await self._execute(
             "UPDATE identity.players SET lapse_announced = :previous"
             " WHERE player_id = :id AND lapse_announced = :status",
             {"id": player_id, "status": status.value, "previous": previous},
@@ -560,9 +509,34 @@ class PostgresIdentityStore:
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def _execute(self, sql: str, params: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(sql), params)
+    async def _execute(self, sql: str, params: dict[str, Any]) -> None:
+        """One statement in a transaction of its own."""
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(sql), params)
+
+        await asyncio.to_thread(run)
+
+    async def _one(self, sql: str, params: dict[str, Any], *, write: bool = False) -> Any:
+        """The row one statement returns, or None; in a transaction of its own when it writes."""
+
+        def run() -> Any:
+            with self.engine.begin() if write else self.engine.connect() as conn:
+                return conn.execute(sa.text(sql), params).one_or_none()
+
+        return await asyncio.to_thread(run)
+
+    async def _update_player(self, sql: str, params: dict[str, Any]) -> Player:
+        """An UPDATE of the player `params["id"]`, and the player as it then stands, in one
+        transaction."""
+
+        def update() -> Player:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(sql), params)
+                return self._get(conn, params["id"])
+
+        return await asyncio.to_thread(update)
 
     @staticmethod
     def _find(conn: Connection, player_id: str) -> Player | None:

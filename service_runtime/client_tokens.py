@@ -29,7 +29,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,40 +262,30 @@ class _Bearer:
             details.method, timeout, metadata, details.credentials, details.wait_for_ready
         )
 
-
-# grpc.aio files each interceptor under the first call kind it implements, so one class each.
-class _UnaryUnary(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_unary(
+    async def _intercept(
         self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
+        """Every call kind's interception: the call goes on with the token added (`request` is
+        the request, or the request iterator of a client stream)."""
         return await continuation(await self._with_token(details), request)
+
+
+# grpc.aio files each interceptor under the first call kind it implements, so one class each,
+# all four intercepting alike.
+class _UnaryUnary(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    intercept_unary_unary = _Bearer._intercept
 
 
 class _UnaryStream(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
-    ) -> Any:
-        return await continuation(await self._with_token(details), request)
+    intercept_unary_stream = _Bearer._intercept
 
 
 class _StreamUnary(_Bearer, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_unary(
-        self,
-        continuation: Callable[..., Any],
-        details: grpc.aio.ClientCallDetails,
-        request_iterator: AsyncIterable[Any],
-    ) -> Any:
-        return await continuation(await self._with_token(details), request_iterator)
+    intercept_stream_unary = _Bearer._intercept
 
 
 class _StreamStream(_Bearer, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_stream_stream(
-        self,
-        continuation: Callable[..., Any],
-        details: grpc.aio.ClientCallDetails,
-        request_iterator: AsyncIterable[Any],
-    ) -> Any:
-        return await continuation(await self._with_token(details), request_iterator)
+    intercept_stream_stream = _Bearer._intercept
 
 
 def bearer_interceptors(source: TokenSource) -> list[grpc.aio.ClientInterceptor]:

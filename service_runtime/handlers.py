@@ -124,6 +124,16 @@ class _Method:
             span.set_status(Status(StatusCode.ERROR, code.name))
         return status, (status.code, bounded_reason(reason))
 
+    async def admitted_request(self, request: Any, context: Context, streamed: bool) -> Any:
+        """The request the behaviour is given, once admitted: decodable, from a caller the
+        guard lets in, and within its contract's rules."""
+        request = _checked(request, streamed)
+        if self.guard is not None:
+            await self.guard(context)
+        if self.validate:
+            check_request(request)
+        return request
+
     def end(
         self,
         span: trace.Span | None,
@@ -131,9 +141,14 @@ class _Method:
         context: Context,
         outcome: tuple[int, str] | None,
         started: float,
+        admitted: InFlight | None = None,
+        admitted_at: float = 0.0,
     ) -> None:
-        """Closes the call's span and counts it. `outcome` is the (code, reason) of `failure`
-        with, None when the behaviour returned (or aborted by itself)."""
+        """Leaves the call's admission (if `_admit` took one), closes its span and counts it.
+        `outcome` is the (code, reason) of `failure` with, None when the behaviour returned (or
+        aborted by itself)."""
+        if admitted is not None:
+            admitted.leave(admitted_at)
         if outcome is None:
             code = context.code()  # set by a servicer's own abort or set_code, else None
             outcome = (code.value[0] if isinstance(code, grpc.StatusCode) else 0, "")
@@ -175,11 +190,7 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
         admitted, admitted_at = None, 0.0
         try:
             admitted, admitted_at = _admit(method, context)
-            request = _checked(request, streamed)
-            if method.guard is not None:
-                await method.guard(context)
-            if method.validate:
-                check_request(request)
+            request = await method.admitted_request(request, context, streamed)
             return await behaviour(request, context)
         except Exception as exc:
             if _is_abort(exc):
@@ -187,9 +198,7 @@ def _unary(behaviour: Behaviour, method: _Method, streamed: bool = False) -> Beh
             status, outcome = method.failure(exc, span)
             await context.abort_with_status(rpc_status.to_status(status))
         finally:
-            if admitted is not None:
-                admitted.leave(admitted_at)
-            method.end(span, token, context, outcome, started)
+            method.end(span, token, context, outcome, started, admitted, admitted_at)
 
     return run
 
@@ -202,11 +211,7 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
         admitted, admitted_at = None, 0.0
         try:
             admitted, admitted_at = _admit(method, context)
-            request = _checked(request, streamed)
-            if method.guard is not None:
-                await method.guard(context)
-            if method.validate:
-                check_request(request)
+            request = await method.admitted_request(request, context, streamed)
             result = behaviour(request, context)
             if hasattr(result, "__aiter__"):
                 async for item in result:
@@ -219,9 +224,7 @@ def _streaming(behaviour: Behaviour, method: _Method, streamed: bool = False) ->
             status, outcome = method.failure(exc, span)
             await context.abort_with_status(rpc_status.to_status(status))
         finally:
-            if admitted is not None:
-                admitted.leave(admitted_at)
-            method.end(span, token, context, outcome, started)
+            method.end(span, token, context, outcome, started, admitted, admitted_at)
 
     return run
 

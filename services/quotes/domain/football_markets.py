@@ -144,6 +144,30 @@ def layout(size: int) -> Layout:
             MarketSpec(market_type, name, ids, names, first, line_e2, side, extra, templated)
         )
 
+    def two_way(value_e2: NDArray[np.int64], line_e2: int) -> None:
+        """The weights of a line's two selections: backing value > line, and its opposite."""
+        gain, loss = _settle_above(value_e2, line_e2)
+        gains.extend((gain, loss))
+        losses.extend((loss, gain))
+
+    def over_under(
+        market_type: MT.ValueType,
+        name: str,
+        value_e2: NDArray[np.int64],
+        line_e2: int,
+        side: sport_pb2.Side.ValueType = sport_pb2.SIDE_UNSPECIFIED,
+    ) -> None:
+        two_way(value_e2, line_e2)
+        text = format_line(line_e2)
+        add(
+            market_type,
+            f"{name} {text}",
+            ("over", "under"),
+            (f"Over {text}", f"Under {text}"),
+            line_e2=line_e2,
+            side=side,
+        )
+
     for event in (diff_e2 > 0, diff_e2 == 0, diff_e2 < 0):
         plain(event)
     add(
@@ -168,17 +192,7 @@ def layout(size: int) -> Layout:
     add(market_pb2.MARKET_TYPE_DRAW_NO_BET, "Draw no bet", ("home", "away"), (HOME, AWAY))
 
     for line in TOTAL_LINES_E2:
-        gain, loss = _settle_above(total_e2, line)
-        gains += [gain, loss]
-        losses += [loss, gain]
-        text = format_line(line)
-        add(
-            market_pb2.MARKET_TYPE_TOTAL_GOALS,
-            f"Total goals {text}",
-            ("over", "under"),
-            (f"Over {text}", f"Under {text}"),
-            line_e2=line,
-        )
+        over_under(market_pb2.MARKET_TYPE_TOTAL_GOALS, "Total goals", total_e2, line)
 
     both = (home_e2 > 0) & (away_e2 > 0)
     plain(both)
@@ -192,9 +206,7 @@ def layout(size: int) -> Layout:
 
     for line in HANDICAP_LINES_E2:
         # Home covers a line when goal difference + line > 0.
-        gain, loss = _settle_above(diff_e2, -line)
-        gains += [gain, loss]
-        losses += [loss, gain]
+        two_way(diff_e2, -line)
         add(
             market_pb2.MARKET_TYPE_ASIAN_HANDICAP,
             f"Asian handicap {format_line(line, signed=True)}",
@@ -226,17 +238,8 @@ def layout(size: int) -> Layout:
         (sport_pb2.SIDE_AWAY, away_e2, AWAY),
     ):
         for line in TEAM_TOTAL_LINES_E2:
-            gain, loss = _settle_above(goals_e2, line)
-            gains += [gain, loss]
-            losses += [loss, gain]
-            text = format_line(line)
-            add(
-                market_pb2.MARKET_TYPE_TEAM_TOTAL_GOALS,
-                f"{team} total goals {text}",
-                ("over", "under"),
-                (f"Over {text}", f"Under {text}"),
-                line_e2=line,
-                side=side,
+            over_under(
+                market_pb2.MARKET_TYPE_TEAM_TOTAL_GOALS, f"{team} total goals", goals_e2, line, side
             )
 
     weights = np.ascontiguousarray(np.column_stack(gains + losses))

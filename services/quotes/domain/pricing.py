@@ -17,7 +17,7 @@ licence (décret 2020-1349 art. 27), whose one home is the gateway's controller.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,24 +43,10 @@ from services.quotes.domain.engines import (
     FOOTBALL_DIRECT,
     TENNIS_CLOSED_FORM,
 )
+from services.quotes.domain.football_markets import FOOTBALL_MARKET_TYPES, football_markets
 from services.quotes.domain.independent import basketball_cdf, football_direct, tennis_closed_form
 from services.quotes.domain.ladder import LADDER, MIN_ODDS_E4
-from services.quotes.domain.markets import MarketProbabilities, SelectionProbability
-
-FootballMarkets = Callable[..., list[MarketProbabilities]]
-try:  # the full football market set lands separately; until then only 1X2 is priced
-    from services.quotes.domain.football_markets import (
-        FOOTBALL_MARKET_TYPES,
-    )
-    from services.quotes.domain.football_markets import (
-        football_markets as _football_markets_impl,
-    )
-
-    _football_markets: FootballMarkets | None = _football_markets_impl
-    FOOTBALL_BUILT: tuple[market_pb2.MarketType.ValueType, ...] = tuple(FOOTBALL_MARKET_TYPES)
-except ImportError:  # pragma: no cover - depends on the other half of the work
-    _football_markets = None
-    FOOTBALL_BUILT = (market_pb2.MARKET_TYPE_MATCH_RESULT,)
+from services.quotes.domain.markets import MarketProbabilities
 
 MT = market_pb2.MarketType
 DEFAULT_PAYOUT_E4 = 8_500
@@ -68,27 +54,14 @@ DEFAULT_PAYOUT_E4 = 8_500
 MAX_MARGIN_SCALE_E4 = 50_000
 DEFAULT_MAX_GOALS = 10
 
-FOOTBALL_TYPES: tuple[MT.ValueType, ...] = (
-    market_pb2.MARKET_TYPE_MATCH_RESULT,
-    market_pb2.MARKET_TYPE_DOUBLE_CHANCE,
-    market_pb2.MARKET_TYPE_DRAW_NO_BET,
-    market_pb2.MARKET_TYPE_TOTAL_GOALS,
-    market_pb2.MARKET_TYPE_BOTH_TEAMS_TO_SCORE,
-    market_pb2.MARKET_TYPE_ASIAN_HANDICAP,
-    market_pb2.MARKET_TYPE_CORRECT_SCORE,
-    market_pb2.MARKET_TYPE_TEAM_TOTAL_GOALS,
-)
-# Every market type of each sport, and the ones priced today.
+# Every market type of each sport, and the ones priced today: all of them (a type added to a
+# sport before its pricing would be left out of SUPPORTED, MARKET_TYPE_NOT_IMPLEMENTED).
 SPORT_TYPES: dict[sport_pb2.Sport.ValueType, tuple[MT.ValueType, ...]] = {
-    sport_pb2.SPORT_FOOTBALL: FOOTBALL_TYPES,
+    sport_pb2.SPORT_FOOTBALL: FOOTBALL_MARKET_TYPES,
     sport_pb2.SPORT_TENNIS: tennis.MARKET_TYPES,
     sport_pb2.SPORT_BASKETBALL: basketball.MARKET_TYPES,
 }
-SUPPORTED: dict[sport_pb2.Sport.ValueType, tuple[MT.ValueType, ...]] = {
-    sport_pb2.SPORT_FOOTBALL: FOOTBALL_BUILT,
-    sport_pb2.SPORT_TENNIS: tennis.MARKET_TYPES,
-    sport_pb2.SPORT_BASKETBALL: basketball.MARKET_TYPES,
-}
+SUPPORTED = SPORT_TYPES
 _PARAMETERS = {
     sport_pb2.SPORT_FOOTBALL: "football",
     sport_pb2.SPORT_TENNIS: "tennis",
@@ -426,20 +399,7 @@ def football_model(
         grid = inplay.live_grid(home_rate, away_rate, params.rho, max_goals, game_state)
     home_name = fixture.home.name or home.name
     away_name = fixture.away.name or away.name
-    if _football_markets is not None:
-        return _football_markets(grid, home_name, away_name, wanted)
-    h, d, a = grid.match_result()
-    return [
-        MarketProbabilities(
-            market_pb2.MARKET_TYPE_MATCH_RESULT,
-            "Match result",
-            [
-                SelectionProbability("home", home_name, h),
-                SelectionProbability("draw", "Draw", d),
-                SelectionProbability("away", away_name, a),
-            ],
-        )
-    ]
+    return football_markets(grid, home_name, away_name, wanted)
 
 
 def tennis_rules(params: snapshot_pb2.TennisParameters, best_of_sets: int) -> tennis.TennisRules:

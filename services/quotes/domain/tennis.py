@@ -246,6 +246,22 @@ def _line_name(line_e2: int) -> str:
     return f"{sign}{line_e2 / 100:g}"
 
 
+def _line_selections(
+    first: tuple[str, str], second: tuple[str, str], win: float, lose: float, line_e2: int
+) -> list[SelectionProbability]:
+    """A line's two selections (id, name): the first wins with `win`, the second with `lose`;
+    on a whole line what neither wins is a push, which voids both."""
+    push = 1.0 - win - lose if line_e2 % 100 == 0 else 0.0
+    return [
+        SelectionProbability(
+            *first, Outcomes(win=win, push=push, lose=lose).effective_probability()
+        ),
+        SelectionProbability(
+            *second, Outcomes(win=lose, push=push, lose=win).effective_probability()
+        ),
+    ]
+
+
 def tennis_markets(
     dist: MatchDistribution,
     home_name: str,
@@ -288,23 +304,17 @@ def tennis_markets(
         for line in (centre + d for d in LINE_OFFSETS_E2):
             over = sum(m for i, m in enumerate(dist.total_games) if i * 100 > line)
             under = sum(m for i, m in enumerate(dist.total_games) if i * 100 < line)
-            push = 1.0 - over - under if line % 100 == 0 else 0.0
             markets.append(
                 MarketProbabilities(
                     market_pb2.MARKET_TYPE_TOTAL_GAMES,
                     f"Total games {line / 100:g}",
-                    [
-                        SelectionProbability(
-                            "over",
-                            f"Over {line / 100:g}",
-                            Outcomes(win=over, push=push, lose=under).effective_probability(),
-                        ),
-                        SelectionProbability(
-                            "under",
-                            f"Under {line / 100:g}",
-                            Outcomes(win=under, push=push, lose=over).effective_probability(),
-                        ),
-                    ],
+                    _line_selections(
+                        ("over", f"Over {line / 100:g}"),
+                        ("under", f"Under {line / 100:g}"),
+                        over,
+                        under,
+                        line,
+                    ),
                     line_e2=line,
                 )
             )
@@ -316,23 +326,17 @@ def tennis_markets(
             # The line applies to the home player: home covers when margin + line > 0.
             home = sum(m for k, m in margins if k * 100 + line > 0)
             away = sum(m for k, m in margins if k * 100 + line < 0)
-            push = 1.0 - home - away if line % 100 == 0 else 0.0
             markets.append(
                 MarketProbabilities(
                     market_pb2.MARKET_TYPE_GAMES_HANDICAP,
                     f"Games handicap {home_name} {_line_name(line)}",
-                    [
-                        SelectionProbability(
-                            "home",
-                            f"{home_name} {_line_name(line)}",
-                            Outcomes(win=home, push=push, lose=away).effective_probability(),
-                        ),
-                        SelectionProbability(
-                            "away",
-                            f"{away_name} {_line_name(-line)}",
-                            Outcomes(win=away, push=push, lose=home).effective_probability(),
-                        ),
-                    ],
+                    _line_selections(
+                        ("home", f"{home_name} {_line_name(line)}"),
+                        ("away", f"{away_name} {_line_name(-line)}"),
+                        home,
+                        away,
+                        line,
+                    ),
                     line_e2=line,
                     side=sport_pb2.SIDE_HOME,
                 )

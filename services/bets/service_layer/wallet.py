@@ -38,45 +38,36 @@ class WalletService:
         self._clock = clock
 
     def deposit(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        return self._move_money(wallet.DEPOSIT_SCOPE, "deposit", command, caller, self._deposit)
+
+    def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
+        """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
+        return self._move_money(
+            wallet.WITHDRAW_SCOPE, "withdrawal", command, caller, self._withdraw
+        )
+
+    def _move_money(
+        self,
+        scope: str,
+        what: str,
+        command: DepositCommand,
+        caller: Caller | None,
+        move: Callable[[LedgerSession, DepositCommand, int, str], None],
+    ) -> DepositResult:
+        """One money movement, once per idempotency key: the request checked, the key claimed,
+        then `move` (the posting and the provider's part) and the balance after it, all in one
+        unit of work."""
         amount, fingerprint = wallet.check_money_movement(
-            wallet.DEPOSIT_SCOPE, command, caller, self.currency, self.max_deposit_minor
+            scope, command, caller, self.currency, self.max_deposit_minor
         )
         transaction_id = self._new_id()
-        # The key is held, uncommitted, while the provider is charged: a concurrent retry waits
+        # The key is held, uncommitted, while the provider is called: a concurrent retry waits
         # for this outcome instead of racing it, and a failure anywhere releases the key.
         with self.ledger.session() as session:
-            earlier = self._first_answer(
-                session, wallet.DEPOSIT_SCOPE, command, fingerprint, transaction_id, "deposit"
-            )
+            earlier = self._first_answer(session, scope, command, fingerprint, transaction_id, what)
             if earlier is not None:
                 return earlier
-            # After the key: a retry of an accepted deposit is answered even if the cap moved.
-            now = self._clock()
-            wallet.check_deposit_cap(
-                command.player_id,
-                session.deposit_cap(command.player_id).in_force(now),
-                session.deposited_since(
-                    command.player_id, self.currency, now - self.deposit_cap_window
-                ),
-                amount,
-            )
-            charge = self.payments.charge(
-                command.idempotency_key,
-                command.player_id,
-                amount,
-                self.currency,
-                command.payment_method_id,
-            )
-            session.post(
-                deposit_transaction(
-                    transaction_id=transaction_id,
-                    player_id=command.player_id,
-                    amount_minor=amount,
-                    currency=self.currency,
-                    provider=charge.provider,
-                    charge_id=charge.charge_id,
-                )
-            )
+            move(session, command, amount, transaction_id)
             balance = session.wallet(command.player_id, self.currency)
         return DepositResult(transaction_id, balance, moved_money=True)
 
@@ -103,38 +94,58 @@ class WalletService:
             moved_money=False,
         )
 
-    def withdraw(self, command: DepositCommand, caller: Caller | None = None) -> DepositResult:
-        """Pays out to the player's payment method: only for KYC-verified players (ANJ)."""
-        amount, fingerprint = wallet.check_money_movement(
-            wallet.WITHDRAW_SCOPE, command, caller, self.currency, self.max_deposit_minor
+    def _deposit(
+        self, session: LedgerSession, command: DepositCommand, amount: int, transaction_id: str
+    ) -> None:
+        # After the key: a retry of an accepted deposit is answered even if the cap moved.
+        now = self._clock()
+        wallet.check_deposit_cap(
+            command.player_id,
+            session.deposit_cap(command.player_id).in_force(now),
+            session.deposited_since(
+                command.player_id, self.currency, now - self.deposit_cap_window
+            ),
+            amount,
         )
-        transaction_id = self._new_id()
-        with self.ledger.session() as session:
-            earlier = self._first_answer(
-                session, wallet.WITHDRAW_SCOPE, command, fingerprint, transaction_id, "withdrawal"
+        charge = self.payments.charge(
+            command.idempotency_key,
+            command.player_id,
+            amount,
+            self.currency,
+            command.payment_method_id,
+        )
+        session.post(
+            deposit_transaction(
+                transaction_id=transaction_id,
+                player_id=command.player_id,
+                amount_minor=amount,
+                currency=self.currency,
+                provider=charge.provider,
+                charge_id=charge.charge_id,
             )
-            if earlier is not None:
-                return earlier
-            wallet.check_may_withdraw(self._kyc_status(command.player_id))
-            # Posted before the provider pays: a refused payout rolls the posting back.
-            session.post(
-                withdrawal_transaction(
-                    transaction_id=transaction_id,
-                    player_id=command.player_id,
-                    amount_minor=amount,
-                    currency=self.currency,
-                    provider=self.payments.name,
-                )
+        )
+
+    def _withdraw(
+        self, session: LedgerSession, command: DepositCommand, amount: int, transaction_id: str
+    ) -> None:
+        wallet.check_may_withdraw(self._kyc_status(command.player_id))
+        # Posted before the provider pays: a refused payout rolls the posting back.
+        session.post(
+            withdrawal_transaction(
+                transaction_id=transaction_id,
+                player_id=command.player_id,
+                amount_minor=amount,
+                currency=self.currency,
+                provider=self.payments.name,
             )
-            self.payments.payout(
-                command.idempotency_key,
-                command.player_id,
-                amount,
-                self.currency,
-                command.payment_method_id,
-            )
-            balance = session.wallet(command.player_id, self.currency)
-        return DepositResult(transaction_id, balance, moved_money=True)
+        )
+        self.payments.payout(
+            command.idempotency_key,
+            command.player_id,
+            amount,
+            self.currency,
+            command.payment_method_id,
+        )
 
     def get_wallet(self, player_id: str, caller: Caller | None = None) -> WalletBalance:
         requests.check_player_id(player_id)

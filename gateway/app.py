@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -18,23 +20,36 @@ from betmesh.gateway.v1 import (
 from gateway.adapters.bets_rtp import BetsYearFigures
 from gateway.adapters.events import QuoteSetAnnouncer
 from gateway.adapters.guard_store import MemoryHolds, MemoryReviews, PostgresHolds, PostgresReviews
-from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
+from gateway.adapters.memory import (
+    MemoryDissents,
+    MemoryFixtures,
+    MemoryQuoteSets,
+    memory_units,
+)
 from gateway.adapters.postgres_store import (
     SCHEMA,
     PostgresDissents,
     PostgresFixtures,
     PostgresQuoteSets,
+    PostgresUnitOfWork,
 )
 from gateway.adapters.replica_client import GrpcReplicaClient
 from gateway.adapters.results_file import ResultsFiles
 from gateway.adapters.snapshot_catalog import FittedAt, GrpcSnapshotCatalog
-from gateway.domain.ports import DissentRepository, FixtureRepository, QuoteSetRepository
+from gateway.domain.ports import (
+    DissentRepository,
+    FixtureRepository,
+    HoldRepository,
+    QuoteSetRepository,
+    ReviewRepository,
+)
 from gateway.domain.replicas import HealthPolicy
 from gateway.metrics import ConsensusMetrics, GuardMetrics, RtpMetrics
 from gateway.service_layer.canary import SnapshotCanary
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.guard import PriceGuard
 from gateway.service_layer.handlers import FixtureHandlers, GatewayHandlers, snapshot_vetting
+from gateway.service_layer.ports import UnitOfWork
 from gateway.service_layer.rtp_steering import RtpSteering
 from gateway.service_layer.scheduler import PreMatchScheduler
 from gateway.servicer import ConsensusGatewayServicer, FixtureServicer
@@ -76,14 +91,22 @@ def build(settings: GatewaySettings) -> ServiceHost:
     fixtures: FixtureRepository
     quote_sets: QuoteSetRepository
     dissents: DissentRepository
+    holds: HoldRepository
+    reviews: ReviewRepository
+    units: Callable[[], UnitOfWork]
     if engine is not None:
         fixtures, quote_sets, dissents = (
             PostgresFixtures(engine),
             PostgresQuoteSets(engine),
             PostgresDissents(engine),
         )
+        holds, reviews = PostgresHolds(engine), PostgresReviews(engine)
+        units = partial(PostgresUnitOfWork, engine)
     else:
-        fixtures, quote_sets, dissents = MemoryFixtures(), MemoryQuoteSets(), MemoryDissents()
+        memory_sets, memory_holds = MemoryQuoteSets(), MemoryHolds()
+        fixtures, quote_sets, dissents = MemoryFixtures(), memory_sets, MemoryDissents()
+        holds, reviews = memory_holds, MemoryReviews()
+        units = memory_units(memory_sets, memory_holds)
 
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     announcer = (
@@ -99,6 +122,7 @@ def build(settings: GatewaySettings) -> ServiceHost:
         HealthPolicy(settings.quarantine_after, settings.readmit_after),
         quote_sets,
         dissents,
+        units,
         min_engines_by_sport={c.sport: c.min_engines for c in settings.replica_sets},
     )
     gateway.hedge_after = settings.hedge_seconds
@@ -106,11 +130,6 @@ def build(settings: GatewaySettings) -> ServiceHost:
         replica_set.hedge_budget.ratio = settings.hedge_budget_percent / 100
     gateway.on_accepted = announcer.announce if announcer is not None else None
     gateway.on_decision = ConsensusMetrics(meter("betmesh.gateway"), gateway).record
-    holds, reviews = (
-        (PostgresHolds(engine), PostgresReviews(engine))
-        if engine is not None
-        else (MemoryHolds(), MemoryReviews())
-    )
 
     canary = (
         SnapshotCanary(
@@ -132,7 +151,8 @@ def build(settings: GatewaySettings) -> ServiceHost:
         holds,
         quote_sets,
         snapshot_vetting(settings.pinned_snapshots.values(), canary),
-        publish=gateway.publish_released,
+        units,
+        on_released=gateway.released,
         on_hold=guard_metrics.held,
     )
     if settings.guard.enabled:

@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import itertools
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from gateway.adapters.transactions import Statements, Transaction
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import Violation
 from service_runtime.digest import canonical_bytes
@@ -41,185 +45,178 @@ def _evidence(hold: PriceHold) -> str:
 
 
 class PostgresHolds:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, transaction: Transaction | None = None) -> None:
         self.engine = engine
+        self._sql = Statements(engine, transaction)
 
     async def add(self, holds: Sequence[PriceHold]) -> list[PriceHold]:
-        def write() -> list[PriceHold]:
+        def write(conn: Connection) -> list[PriceHold]:
             stored = []
-            with self.engine.begin() as conn:
-                for hold in holds:
-                    hold_id = conn.execute(
-                        sa.text(
-                            """
-                            INSERT INTO gateway.price_holds (fixture_id, sport, phase, market_id,
-                                rules, evidence, snapshot_hash, event_sequence, quote_set_digest,
-                                held_market, published_market, status, held_at)
-                            VALUES (:fixture_id, :sport, :phase, :market_id, :rules,
-                                CAST(:evidence AS jsonb), :snapshot, :sequence, :digest, :held,
-                                :published, 'OPEN', :at)
-                            ON CONFLICT (fixture_id, phase, market_id) WHERE status = 'OPEN'
-                                DO NOTHING
-                            RETURNING id
-                            """
-                        ),
-                        {
-                            "fixture_id": hold.fixture_id,
-                            "sport": int(hold.sport),
-                            "phase": int(hold.phase),
-                            "market_id": hold.market_id,
-                            "rules": ",".join(hold.rules),
-                            "evidence": _evidence(hold),
-                            "snapshot": hold.snapshot_hash,
-                            "sequence": hold.event_sequence,
-                            "digest": hold.quote_set_digest,
-                            "held": hold.held_market,
-                            "published": hold.published_market,
-                            "at": _at(hold.held_at),
-                        },
-                    ).scalar_one_or_none()
-                    # Another gateway process held it first: that hold stands.
-                    if hold_id is not None:
-                        stored.append(_with_id(hold, str(hold_id)))
+            for hold in holds:
+                hold_id = conn.execute(
+                    sa.text(
+                        """
+                        INSERT INTO gateway.price_holds (fixture_id, sport, phase, market_id,
+                            rules, evidence, snapshot_hash, event_sequence, quote_set_digest,
+                            held_market, published_market, status, held_at)
+                        VALUES (:fixture_id, :sport, :phase, :market_id, :rules,
+                            CAST(:evidence AS jsonb), :snapshot, :sequence, :digest, :held,
+                            :published, 'OPEN', :at)
+                        ON CONFLICT (fixture_id, phase, market_id) WHERE status = 'OPEN'
+                            DO NOTHING
+                        RETURNING id
+                        """
+                    ),
+                    {
+                        "fixture_id": hold.fixture_id,
+                        "sport": int(hold.sport),
+                        "phase": int(hold.phase),
+                        "market_id": hold.market_id,
+                        "rules": ",".join(hold.rules),
+                        "evidence": _evidence(hold),
+                        "snapshot": hold.snapshot_hash,
+                        "sequence": hold.event_sequence,
+                        "digest": hold.quote_set_digest,
+                        "held": hold.held_market,
+                        "published": hold.published_market,
+                        "at": _at(hold.held_at),
+                    },
+                ).scalar_one_or_none()
+                # Another gateway process held it first: that hold stands.
+                if hold_id is not None:
+                    stored.append(_with_id(hold, str(hold_id)))
             return stored
 
-        return await asyncio.to_thread(write)
+        return await self._sql.write(write)
 
     async def open_markets(
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
     ) -> set[str]:
-        def read() -> set[str]:
-            with self.engine.connect() as conn:
-                return set(
-                    conn.execute(
-                        sa.text(
-                            """
-                            SELECT market_id FROM gateway.price_holds
-                            WHERE fixture_id = :id AND phase = :phase AND status = 'OPEN'
-                            """
-                        ),
-                        {"id": fixture_id, "phase": int(phase)},
-                    ).scalars()
-                )
+        def read(conn: Connection) -> set[str]:
+            return set(
+                conn.execute(
+                    sa.text(
+                        """
+                        SELECT market_id FROM gateway.price_holds
+                        WHERE fixture_id = :id AND phase = :phase AND status = 'OPEN'
+                        """
+                    ),
+                    {"id": fixture_id, "phase": int(phase)},
+                ).scalars()
+            )
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
 
     async def holding(
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType, released_since: float
     ) -> tuple[set[str], set[str]]:
-        def read() -> tuple[set[str], set[str]]:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        """
-                        SELECT market_id, status FROM gateway.price_holds
-                        WHERE fixture_id = :id AND phase = :phase
-                          AND (status = 'OPEN' OR (status = 'RELEASED' AND decided_at > :since))
-                        """
-                    ),
-                    {"id": fixture_id, "phase": int(phase), "since": _at(released_since)},
-                ).all()
+        def read(conn: Connection) -> tuple[set[str], set[str]]:
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT market_id, status FROM gateway.price_holds
+                    WHERE fixture_id = :id AND phase = :phase
+                      AND (status = 'OPEN' OR (status = 'RELEASED' AND decided_at > :since))
+                    """
+                ),
+                {"id": fixture_id, "phase": int(phase), "since": _at(released_since)},
+            ).all()
             return (
                 {r.market_id for r in rows if r.status == "OPEN"},
                 {r.market_id for r in rows if r.status == "RELEASED"},
             )
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
 
     async def get(self, hold_id: str) -> PriceHold | None:
-        def read() -> PriceHold | None:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    sa.text("SELECT * FROM gateway.price_holds WHERE id = :id"),
-                    {"id": int(hold_id)},
-                ).first()
+        def read(conn: Connection) -> PriceHold | None:
+            row = conn.execute(
+                sa.text("SELECT * FROM gateway.price_holds WHERE id = :id"),
+                {"id": int(hold_id)},
+            ).first()
             return None if row is None else _hold(row)
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
 
     async def decide(
         self, hold_id: str, status: HoldStatus, by: str, note: str, at: float
     ) -> PriceHold | None:
-        def write() -> PriceHold | None:
-            with self.engine.begin() as conn:
-                row = conn.execute(
-                    sa.text(
-                        """
-                        UPDATE gateway.price_holds
-                        SET status = :status, decided_at = :at, decided_by = :by, note = :note
-                        WHERE id = :id AND status = 'OPEN'
-                        RETURNING *
-                        """
-                    ),
-                    {
-                        "id": int(hold_id),
-                        "status": status.value,
-                        "at": _at(at),
-                        "by": by,
-                        "note": note,
-                    },
-                ).first()
+        def write(conn: Connection) -> PriceHold | None:
+            row = conn.execute(
+                sa.text(
+                    """
+                    UPDATE gateway.price_holds
+                    SET status = :status, decided_at = :at, decided_by = :by, note = :note
+                    WHERE id = :id AND status = 'OPEN'
+                    RETURNING *
+                    """
+                ),
+                {
+                    "id": int(hold_id),
+                    "status": status.value,
+                    "at": _at(at),
+                    "by": by,
+                    "note": note,
+                },
+            ).first()
             return None if row is None else _hold(row)
 
-        return await asyncio.to_thread(write)
+        return await self._sql.write(write)
 
     async def list(
         self, status: HoldStatus | None, fixture_id: str, limit: int, offset: int
     ) -> list[PriceHold]:
-        def read() -> list[PriceHold]:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        """
-                        SELECT * FROM gateway.price_holds
-                        WHERE (CAST(:status AS text) IS NULL OR status = :status)
-                          AND (:fixture_id = '' OR fixture_id = :fixture_id)
-                        ORDER BY held_at DESC, id DESC LIMIT :limit OFFSET :offset
-                        """
-                    ),
-                    {
-                        "status": status.value if status else None,
-                        "fixture_id": fixture_id,
-                        "limit": limit,
-                        "offset": offset,
-                    },
-                )
-                return [_hold(r) for r in rows]
+        def read(conn: Connection) -> list[PriceHold]:
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT * FROM gateway.price_holds
+                    WHERE (CAST(:status AS text) IS NULL OR status = :status)
+                      AND (:fixture_id = '' OR fixture_id = :fixture_id)
+                    ORDER BY held_at DESC, id DESC LIMIT :limit OFFSET :offset
+                    """
+                ),
+                {
+                    "status": status.value if status else None,
+                    "fixture_id": fixture_id,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            )
+            return [_hold(r) for r in rows]
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
 
     async def total(self, status: HoldStatus | None) -> int:
-        def read() -> int:
-            with self.engine.connect() as conn:
-                return int(
-                    conn.execute(
-                        sa.text(
-                            """
-                            SELECT count(*) FROM gateway.price_holds
-                            WHERE CAST(:status AS text) IS NULL OR status = :status
-                            """
-                        ),
-                        {"status": status.value if status else None},
-                    ).scalar_one()
-                )
-
-        return await asyncio.to_thread(read)
-
-    async def counts(self) -> dict[tuple[str, str], int]:
-        def read() -> dict[tuple[str, str], int]:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
+        def read(conn: Connection) -> int:
+            return int(
+                conn.execute(
                     sa.text(
                         """
-                        SELECT rule, status, count(*) AS n FROM gateway.price_holds,
-                            unnest(string_to_array(rules, ',')) AS rule
-                        GROUP BY rule, status
+                        SELECT count(*) FROM gateway.price_holds
+                        WHERE CAST(:status AS text) IS NULL OR status = :status
                         """
-                    )
-                )
-                return {(r.rule, r.status): int(r.n) for r in rows}
+                    ),
+                    {"status": status.value if status else None},
+                ).scalar_one()
+            )
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        def read(conn: Connection) -> dict[tuple[str, str], int]:
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT rule, status, count(*) AS n FROM gateway.price_holds,
+                        unnest(string_to_array(rules, ',')) AS rule
+                    GROUP BY rule, status
+                    """
+                )
+            )
+            return {(r.rule, r.status): int(r.n) for r in rows}
+
+        return await self._sql.read(read)
 
 
 def _with_id(hold: PriceHold, hold_id: str) -> PriceHold:
@@ -251,16 +248,27 @@ def _hold(row: sa.Row) -> PriceHold:  # type: ignore[type-arg]
 class MemoryHolds:
     def __init__(self) -> None:
         self._holds: dict[str, PriceHold] = {}
-        self._next = 0
+        self._ids = itertools.count(1)
+        # Set on a unit of work's view (journaled): how to undo each write, oldest first.
+        self._undo: list[Callable[[], object]] | None = None
+
+    def journaled(self, undo: list[Callable[[], object]]) -> MemoryHolds:
+        """The same holds, every write through this view noting its undo in `undo`
+        (memory.MemoryUnitOfWork)."""
+        view = copy.copy(self)  # shares the holds and the ids
+        view._undo = undo
+        return view
 
     async def add(self, holds: Sequence[PriceHold]) -> list[PriceHold]:
         stored = []
         for hold in holds:
             if hold.market_id in await self.open_markets(hold.fixture_id, hold.phase):
                 continue
-            self._next += 1
-            stored.append(_with_id(hold, str(self._next)))
-            self._holds[str(self._next)] = stored[-1]
+            hold_id = str(next(self._ids))
+            stored.append(_with_id(hold, hold_id))
+            self._holds[hold_id] = stored[-1]
+            if self._undo is not None:
+                self._undo.append(partial(self._holds.pop, hold_id, None))
         return stored
 
     async def open_markets(
@@ -296,6 +304,8 @@ class MemoryHolds:
             return None
         decided = replace(hold, status=status, decided_by=by, note=note, decided_at=at)
         self._holds[hold_id] = decided
+        if self._undo is not None:
+            self._undo.append(partial(self._holds.__setitem__, hold_id, hold))
         return decided
 
     async def list(

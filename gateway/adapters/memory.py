@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from betmesh.common.v1 import market_pb2, sport_pb2
 
+from gateway.adapters.guard_store import MemoryHolds
+from gateway.adapters.transactions import UnitOfWorkBlock
 from gateway.domain.model import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
 
 
@@ -60,9 +64,25 @@ class MemoryFixtures:
 class MemoryQuoteSets:
     def __init__(self) -> None:
         self._latest: dict[tuple[str, int], Accepted] = {}
+        # Set on a unit of work's view (journaled): how to undo each write, oldest first.
+        self._undo: list[Callable[[], object]] | None = None
+
+    def journaled(self, undo: list[Callable[[], object]]) -> MemoryQuoteSets:
+        """The same quote sets, every write through this view noting its undo in `undo`."""
+        view = copy.copy(self)  # shares the sets
+        view._undo = undo
+        return view
 
     async def save(self, accepted: Accepted) -> None:
-        self._latest[(accepted.quote_set.fixture_id, accepted.quote_set.phase)] = accepted
+        key = (accepted.quote_set.fixture_id, accepted.quote_set.phase)
+        if self._undo is not None:
+            before = self._latest.get(key)
+            self._undo.append(
+                partial(self._latest.pop, key, None)
+                if before is None
+                else partial(self._latest.__setitem__, key, before)
+            )
+        self._latest[key] = accepted
 
     async def latest(
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
@@ -98,3 +118,32 @@ class MemoryDissents:
     ) -> list[DissentRecord]:
         matching = [d for d in self._records if sport in (0, d.sport)]
         return matching[offset : offset + limit]
+
+
+class MemoryUnitOfWork(UnitOfWorkBlock):
+    """The unit of work over the memory stores (a gateway run without a database, and the
+    service layer's unit tests; service_layer/ports.py, UnitOfWork): writes reach the stores at
+    once and are undone, newest first, unless committed. Nothing is isolated from concurrent
+    readers: a process's memory has no transactions, only the all-or-nothing outcome."""
+
+    def __init__(self, quote_sets: MemoryQuoteSets, holds: MemoryHolds) -> None:
+        self._undo: list[Callable[[], object]] = []
+        self.quote_sets = quote_sets.journaled(self._undo)
+        self.holds = holds.journaled(self._undo)
+        self.commits = 0
+
+    async def commit(self) -> None:
+        self._undo.clear()
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        # What was committed has no undo left.
+        while self._undo:
+            self._undo.pop()()
+
+
+def memory_units(
+    quote_sets: MemoryQuoteSets, holds: MemoryHolds | None = None
+) -> Callable[[], MemoryUnitOfWork]:
+    """Starts units of work over these stores (holds: a store of their own when not given)."""
+    return partial(MemoryUnitOfWork, quote_sets, holds if holds is not None else MemoryHolds())

@@ -1,4 +1,5 @@
-"""The gateway schema on PostgreSQL: fixtures, accepted quote sets with evidence, dissents."""
+"""The gateway schema on PostgreSQL: fixtures, accepted quote sets with evidence, dissents, and
+the unit of work over quote sets and holds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from gateway.adapters.guard_store import PostgresHolds
+from gateway.adapters.transactions import Statements, Transaction, UnitOfWorkBlock
 from gateway.domain.model import Accepted, DissentRecord, PricedState, UpsertCounts, fixture_digest
 from service_runtime.digest import canonical_bytes
 
@@ -111,58 +114,57 @@ class PostgresFixtures:
 
 
 class PostgresQuoteSets:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, transaction: Transaction | None = None) -> None:
         self.engine = engine
+        self._sql = Statements(engine, transaction)
 
     async def save(self, accepted: Accepted) -> None:
         quote_set = accepted.quote_set
 
-        def write() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        """
-                        INSERT INTO gateway.quote_sets (fixture_id, sport, phase, digest,
-                            snapshot_hash, fixture_digest, quote_set, evidence, accepted_at,
-                            game_state, margin_scale_e4)
-                        VALUES (:fixture_id, :sport, :phase, :digest, :snapshot, :fixture_digest,
-                            :quote_set, :evidence, :accepted_at, :game_state, :margin_scale)
-                        """
-                    ),
-                    {
-                        "fixture_id": quote_set.fixture_id,
-                        "sport": quote_set.sport,
-                        "phase": quote_set.phase,
-                        "digest": accepted.digest,
-                        "snapshot": quote_set.snapshot_hash,
-                        "fixture_digest": accepted.fixture_digest,
-                        "quote_set": accepted.data,
-                        "evidence": canonical_bytes(accepted.evidence),
-                        "accepted_at": _at(accepted.accepted_at),
-                        "game_state": accepted.game_state,
-                        "margin_scale": quote_set.margin_scale_e4,
-                    },
-                )
+        def write(conn: Connection) -> None:
+            conn.execute(
+                sa.text(
+                    """
+                    INSERT INTO gateway.quote_sets (fixture_id, sport, phase, digest,
+                        snapshot_hash, fixture_digest, quote_set, evidence, accepted_at,
+                        game_state, margin_scale_e4)
+                    VALUES (:fixture_id, :sport, :phase, :digest, :snapshot, :fixture_digest,
+                        :quote_set, :evidence, :accepted_at, :game_state, :margin_scale)
+                    """
+                ),
+                {
+                    "fixture_id": quote_set.fixture_id,
+                    "sport": quote_set.sport,
+                    "phase": quote_set.phase,
+                    "digest": accepted.digest,
+                    "snapshot": quote_set.snapshot_hash,
+                    "fixture_digest": accepted.fixture_digest,
+                    "quote_set": accepted.data,
+                    "evidence": canonical_bytes(accepted.evidence),
+                    "accepted_at": _at(accepted.accepted_at),
+                    "game_state": accepted.game_state,
+                    "margin_scale": quote_set.margin_scale_e4,
+                },
+            )
 
-        await asyncio.to_thread(write)
+        await self._sql.write(write)
 
     async def latest(
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
     ) -> Accepted | None:
-        def read() -> Accepted | None:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    sa.text(
-                        """
-                        SELECT digest, fixture_digest, quote_set, evidence, accepted_at,
-                            game_state
-                        FROM gateway.quote_sets
-                        WHERE fixture_id = :id AND (:phase = 0 OR phase = :phase)
-                        ORDER BY accepted_at DESC, id DESC LIMIT 1
-                        """
-                    ),
-                    {"id": fixture_id, "phase": int(phase)},
-                ).first()
+        def read(conn: Connection) -> Accepted | None:
+            row = conn.execute(
+                sa.text(
+                    """
+                    SELECT digest, fixture_digest, quote_set, evidence, accepted_at,
+                        game_state
+                    FROM gateway.quote_sets
+                    WHERE fixture_id = :id AND (:phase = 0 OR phase = :phase)
+                    ORDER BY accepted_at DESC, id DESC LIMIT 1
+                    """
+                ),
+                {"id": fixture_id, "phase": int(phase)},
+            ).first()
             if row is None:
                 return None
             data = bytes(row.quote_set)
@@ -175,29 +177,48 @@ class PostgresQuoteSets:
                 game_state=bytes(row.game_state),
             )
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
 
     async def priced_states(self, fixture_ids: Sequence[str]) -> dict[str, PricedState]:
-        def read() -> dict[str, PricedState]:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        """
-                        SELECT DISTINCT ON (fixture_id) fixture_id, snapshot_hash, fixture_digest,
-                            margin_scale_e4
-                        FROM gateway.quote_sets
-                        WHERE fixture_id = ANY(:ids) AND phase = :phase
-                        ORDER BY fixture_id, accepted_at DESC, id DESC
-                        """
-                    ),
-                    {"ids": list(fixture_ids), "phase": market_pb2.PRICING_PHASE_PRE_MATCH},
-                )
-                return {
-                    r.fixture_id: PricedState(r.snapshot_hash, r.fixture_digest, r.margin_scale_e4)
-                    for r in rows
-                }
+        def read(conn: Connection) -> dict[str, PricedState]:
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT DISTINCT ON (fixture_id) fixture_id, snapshot_hash, fixture_digest,
+                        margin_scale_e4
+                    FROM gateway.quote_sets
+                    WHERE fixture_id = ANY(:ids) AND phase = :phase
+                    ORDER BY fixture_id, accepted_at DESC, id DESC
+                    """
+                ),
+                {"ids": list(fixture_ids), "phase": market_pb2.PRICING_PHASE_PRE_MATCH},
+            )
+            return {
+                r.fixture_id: PricedState(r.snapshot_hash, r.fixture_digest, r.margin_scale_e4)
+                for r in rows
+            }
 
-        return await asyncio.to_thread(read)
+        return await self._sql.read(read)
+
+
+class PostgresUnitOfWork(UnitOfWorkBlock):
+    """The gateway's unit of work on PostgreSQL (service_layer/ports.py, UnitOfWork): the holds
+    and quote sets written through it are one transaction, committed by `commit()` only; leaving
+    the block without it, or on an exception, rolls back. One per use, never shared."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._transaction = Transaction(engine)
+        self.holds = PostgresHolds(engine, self._transaction)
+        self.quote_sets = PostgresQuoteSets(engine, self._transaction)
+
+    async def commit(self) -> None:
+        await asyncio.to_thread(self._transaction.end, True)
+
+    async def rollback(self) -> None:
+        if self._transaction.ended:
+            return  # committed, or rolled back already: no thread to wake
+        # Shielded: a rollback reached through a cancellation still gives the connection back.
+        await asyncio.shield(asyncio.to_thread(self._transaction.end, False))
 
 
 class PostgresDissents:

@@ -1,7 +1,9 @@
 """The consensus round as a use case: one replica set per sport, isolated from the others.
 Asks the replicas (the ReplicaClient port), asks the domain whether they agree
 (gateway/domain/consensus.py, agreement.py), records dissent and replica health, has the guard
-screen a changed price, stores it and has it announced. The rules: gateway/domain/."""
+screen a changed price, stores it with the holds the guard raised in one unit of work (opened
+once the replicas have answered: no transaction waits on the network) and, once committed, has
+it announced. The rules: gateway/domain/."""
 
 from __future__ import annotations
 
@@ -27,11 +29,13 @@ from gateway.domain.gateway import (
     judge_probe,
     votes_to_record,
 )
+from gateway.domain.holds import PriceHold
 from gateway.domain.model import Accepted, DissentRecord, fixture_digest
 from gateway.domain.ports import DissentRepository, QuoteSetRepository, ReplicaClient
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.fanout import decide
 from gateway.service_layer.guard import PriceGuard
+from gateway.service_layer.ports import UnitOfWork
 from service_runtime.errors import FailedPrecondition, InvalidArgument
 from service_runtime.shedding import overloaded
 
@@ -65,6 +69,8 @@ class ConsensusGateway:
     deadline_seconds: float
     quote_sets: QuoteSetRepository
     dissents: DissentRepository
+    # A round's writes (the set, the guard's new holds) are one of these.
+    units: Callable[[], UnitOfWork]
     # Called after a quote set is stored: the event announcement.
     on_accepted: Callable[[Accepted], Awaitable[None]] | None = None
     # Called for every decision, accepted or not, with its duration: metrics.
@@ -109,6 +115,7 @@ class ConsensusGateway:
         policy: HealthPolicy,
         quote_sets: QuoteSetRepository,
         dissents: DissentRepository,
+        units: Callable[[], UnitOfWork],
         min_engines: int = 2,
         min_engines_by_sport: dict[sport_pb2.Sport.ValueType, int] | None = None,
     ) -> ConsensusGateway:
@@ -133,6 +140,7 @@ class ConsensusGateway:
             deadline_seconds,
             quote_sets,
             dissents,
+            units,
             max_in_flight=max_in_flight,
             min_engines=min_engines,
         )
@@ -236,8 +244,10 @@ class ConsensusGateway:
                 state = request.game_state if request.HasField("game_state") else None
                 if state is not None:
                     accepted.game_state = state.SerializeToString(deterministic=True)
-                accepted = await self.guard.screen(accepted, state)
-            await self._publish(key, accepted)
+                accepted = await self.guard.screen(accepted, state, self._store)
+            else:
+                await self._store(accepted, ())
+            await self._announce(key, accepted)
             self._last_digest[key] = agreed
             self._last_digest.move_to_end(key)
             while len(self._last_digest) > LAST_DIGESTS:
@@ -276,8 +286,19 @@ class ConsensusGateway:
             raise NoQuorum(decision, request.fixture.fixture_id, request.fixture.sport)
         return market_pb2.QuoteSet.FromString(decision.data)
 
-    async def _publish(self, key: tuple[str, int], accepted: Accepted) -> None:
-        await self.quote_sets.save(accepted)
+    async def _store(self, accepted: Accepted, holds: Sequence[PriceHold]) -> list[PriceHold]:
+        """The round's writes in one unit of work: the guard's new holds and the set that
+        shows their markets suspended are kept together or not at all. A failure keeps
+        neither, and nothing was published: the same agreement is screened (and held) again
+        on the next call, as `_last_digest` is only set after this succeeds."""
+        async with self.units() as uow:
+            stored = await uow.holds.add(holds) if holds else []
+            await uow.quote_sets.save(accepted)
+            await uow.commit()
+        return stored
+
+    async def _announce(self, key: tuple[str, int], accepted: Accepted) -> None:
+        """After the commit only: a set rolled back is never announced nor answered again."""
         if self.on_accepted is not None:
             await self.on_accepted(accepted)
         if self.guard is not None:
@@ -286,10 +307,10 @@ class ConsensusGateway:
             while len(self._published) > PUBLISHED_CACHE:
                 self._published.popitem(last=False)
 
-    async def publish_released(self, accepted: Accepted) -> None:
-        """A set the guard re-published after an operator's release."""
+    async def released(self, accepted: Accepted) -> None:
+        """A set the guard stored for an operator's release, its unit of work committed."""
         key = (accepted.quote_set.fixture_id, accepted.quote_set.phase)
-        await self._publish(key, accepted)
+        await self._announce(key, accepted)
         # The next identical agreement is screened again, against what is published now.
         self._last_digest.pop(key, None)
 

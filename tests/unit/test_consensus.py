@@ -9,7 +9,7 @@ import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
+from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets, memory_units
 from gateway.domain.consensus import Decision, Outcome, Reply, first_difference
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.consensus import ConsensusGateway
@@ -187,8 +187,9 @@ async def test_quarantine_steps_aside_when_too_few_healthy_replicas_remain() -> 
         1.0,
         8,
         HealthPolicy(quarantine_after=1, readmit_after=1),
-        MemoryQuoteSets(),
+        (quote_sets := MemoryQuoteSets()),
         MemoryDissents(),
+        memory_units(quote_sets),
         min_engines=1,
     )
     health = gateway.replica_sets[sport_pb2.SPORT_FOOTBALL].health

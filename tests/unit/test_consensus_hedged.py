@@ -8,7 +8,7 @@ import asyncio
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
+from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets, memory_units
 from gateway.domain.consensus import Decision, HedgeBudget, Outcome, Reply
 from gateway.domain.replicas import HealthPolicy
 from gateway.service_layer.consensus import ConsensusGateway
@@ -91,8 +91,9 @@ async def test_the_gateway_rotates_which_replicas_are_asked_first() -> None:
         1.0,
         8,
         HealthPolicy(),
-        MemoryQuoteSets(),
+        (quote_sets := MemoryQuoteSets()),
         MemoryDissents(),
+        memory_units(quote_sets),
         min_engines=1,
     )
     gateway.hedge_after = HEDGE

@@ -9,7 +9,7 @@ import asyncio
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
-from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets
+from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets, memory_units
 from gateway.domain.agreement import markets_agree
 from gateway.domain.consensus import Outcome, Reply, Verdict
 from gateway.domain.gateway import NoQuorum
@@ -62,8 +62,9 @@ def gateway(clients: list[Scripted], quarantine_after: int = 2) -> ConsensusGate
         1.0,
         8,
         HealthPolicy(quarantine_after=quarantine_after, readmit_after=1),
-        MemoryQuoteSets(),
+        (quote_sets := MemoryQuoteSets()),
         MemoryDissents(),
+        memory_units(quote_sets),
     )
 
 

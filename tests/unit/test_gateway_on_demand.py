@@ -8,7 +8,7 @@ import asyncio
 
 from betmesh.common.v1 import sport_pb2
 
-from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
+from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets, memory_units
 from gateway.domain.replicas import HealthPolicy
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.scheduler import PreMatchScheduler
@@ -26,6 +26,7 @@ async def test_a_burst_of_reads_of_an_unpriced_fixture_costs_one_consensus_call(
         HealthPolicy(),
         quote_sets,
         MemoryDissents(),
+        memory_units(quote_sets),
         min_engines=1,
     )
     fixtures = MemoryFixtures()

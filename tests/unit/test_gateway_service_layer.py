@@ -16,11 +16,12 @@ from betmesh.quotes.v1 import quote_service_pb2
 from google.protobuf import timestamp_pb2
 
 from gateway.adapters.guard_store import MemoryHolds, MemoryReviews
-from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets
+from gateway.adapters.memory import MemoryDissents, MemoryFixtures, MemoryQuoteSets, memory_units
 from gateway.domain.canary import CanaryPolicy
 from gateway.domain.consensus import Reply
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import GuardPolicy, Violation
+from gateway.domain.model import Accepted
 from gateway.domain.replicas import HealthPolicy, State
 from gateway.service_layer import commands
 from gateway.service_layer.canary import SnapshotCanary
@@ -90,14 +91,27 @@ class Replica:
         return Reply(data=data, claimed_digest=digest_bytes(data))
 
 
+class FlakyQuoteSets(MemoryQuoteSets):
+    """Memory quote sets whose saves fail while `failing` is set: a write failing after another
+    in the same unit of work."""
+
+    failing = False
+
+    async def save(self, accepted: Accepted) -> None:
+        if self.failing:
+            raise ConnectionError("the store went away")
+        await super().save(accepted)
+
+
 class Mesh:
     """The handlers over three scripted football replicas and in-memory storage."""
 
     def __init__(self, *, guard: bool = True, canary: bool = True) -> None:
         self.replicas = [Replica(r) for r in "abc"]
-        self.quote_sets = MemoryQuoteSets()
+        self.quote_sets = FlakyQuoteSets()
         self.fixtures = MemoryFixtures()
         self.holds = MemoryHolds()
+        self.units = memory_units(self.quote_sets, self.holds)
         self.gateway = ConsensusGateway.create(
             [(FOOTBALL, 2, self.replicas)],
             1.0,
@@ -105,6 +119,7 @@ class Mesh:
             HealthPolicy(),
             self.quote_sets,
             MemoryDissents(),
+            self.units,
             min_engines=1,
         )
         self.canary = (
@@ -129,6 +144,8 @@ class Mesh:
                 self.holds,
                 self.quote_sets,
                 snapshot_vetting([SNAPSHOT], self.canary),
+                self.units,
+                on_released=self.gateway.released,
             )
             if guard
             else None
@@ -390,3 +407,52 @@ async def test_a_pinned_or_vetted_snapshot_explains_a_move_and_a_forced_one_does
     await canary.force(FOOTBALL, forced, "ops", "")
     assert not await vetted(forced)
     assert await snapshot_vetting([], None)(forced)  # no canary: every snapshot
+
+
+# ---- units of work: a use case's writes are kept together or not at all -------------------
+
+
+async def test_a_held_price_and_its_hold_are_stored_together_or_not_at_all() -> None:
+    mesh = Mesh()
+    mesh.gateway.guard = mesh.guard  # the replicas' one-selection market breaks the guard's rules
+    ask = commands.GetConsensusQuote(fixture("f1"), SNAPSHOT, (), None)
+    mesh.quote_sets.failing = True
+    with pytest.raises(ConnectionError):
+        await mesh.handlers.consensus_quote(ask)
+    # The hold was added before the save failed: rolled back with it, as nothing was published.
+    assert await mesh.holds.total(None) == 0
+    assert await mesh.quote_sets.latest("f1", PRE_MATCH) is None
+
+    mesh.quote_sets.failing = False
+    published = await mesh.handlers.consensus_quote(ask)
+    # The same agreement is screened again, and held again: fail closed.
+    (held,) = await mesh.holds.list(HoldStatus.OPEN, "f1", 10, 0)
+    assert held.market_id == "f1/MATCH_RESULT"
+    assert published.quote_set.markets == []  # never published before: left out while held
+    stored = await mesh.quote_sets.latest("f1", PRE_MATCH)
+    assert stored is not None and stored.digest == published.digest
+
+
+async def test_a_release_whose_market_cannot_be_stored_leaves_the_hold_open() -> None:
+    mesh = Mesh()
+    mesh.gateway.guard = mesh.guard
+    await mesh.handlers.consensus_quote(
+        commands.GetConsensusQuote(fixture("f1"), SNAPSHOT, (), None)
+    )
+    (held,) = await mesh.holds.list(HoldStatus.OPEN, "f1", 10, 0)
+    release = commands.DecidePriceHold(held.hold_id, "ops", "checked")
+
+    mesh.quote_sets.failing = True
+    with pytest.raises(ConnectionError):
+        await mesh.handlers.release_price_hold(release)
+    # Not released with its market still unpublished: the operator can release it again.
+    (still,) = await mesh.holds.list(None, "f1", 10, 0)
+    assert still.status == HoldStatus.OPEN and still.decided_by == ""
+
+    mesh.quote_sets.failing = False
+    released, published = await mesh.handlers.release_price_hold(release)
+    assert published and released.status == HoldStatus.RELEASED
+    latest = await mesh.quote_sets.latest("f1", PRE_MATCH)
+    assert latest is not None and [m.market_id for m in latest.quote_set.markets] == [
+        "f1/MATCH_RESULT"
+    ]

@@ -4,14 +4,15 @@ storage: what is published for an agreed set, one hold per market, release and r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pytest
 from betmesh.common.v1 import market_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as pb
 
 from gateway.adapters.guard_store import MemoryHolds
-from gateway.adapters.memory import MemoryQuoteSets
-from gateway.domain.holds import HoldStatus
+from gateway.adapters.memory import MemoryQuoteSets, memory_units
+from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.integrity import GuardPolicy
 from gateway.domain.model import Accepted
 from gateway.service_layer.guard import PriceGuard
@@ -44,13 +45,10 @@ def guard() -> PriceGuard:
     async def vetted(snapshot_hash: str) -> bool:
         return False  # nothing explains a move: every snapshot is "forced"
 
-    made = PriceGuard(GuardPolicy(), MemoryHolds(), quote_sets, vetted, clock=Clock())
-
-    async def publish(a: Accepted) -> None:
-        await quote_sets.save(a)
-
-    made.publish = publish
-    return made
+    holds = MemoryHolds()
+    return PriceGuard(
+        GuardPolicy(), holds, quote_sets, vetted, memory_units(quote_sets, holds), clock=Clock()
+    )
 
 
 def doubled() -> market_pb2.QuoteSet:
@@ -61,9 +59,14 @@ def doubled() -> market_pb2.QuoteSet:
 
 
 async def publish(guard: PriceGuard, quote_set: market_pb2.QuoteSet) -> Accepted:
-    out = await guard.screen(accepted(quote_set, guard.clock()), None)
-    await guard.quote_sets.save(out)
-    return out
+    async def store(published: Accepted, holds: Sequence[PriceHold]) -> list[PriceHold]:
+        async with guard.units() as uow:
+            stored = await uow.holds.add(holds)
+            await uow.quote_sets.save(published)
+            await uow.commit()
+        return stored
+
+    return await guard.screen(accepted(quote_set, guard.clock()), None, store)
 
 
 def markets(a: Accepted) -> dict[str, market_pb2.Market]:

@@ -52,26 +52,25 @@ class Account:
     player_id: str | None = None
 
 
-def player_wallet(player_id: str, currency: str) -> Account:
+def _player_account(player_id: str, currency: str, name: str, kind: AccountKind) -> Account:
+    """A player's money: what we owe them (credit-normal), never below zero."""
     return Account(
-        code=f"player:{player_id}:wallet",
+        code=f"player:{player_id}:{name}",
         currency=currency,
-        kind=AccountKind.PLAYER_WALLET,
+        kind=kind,
         normal_side=CREDIT_NORMAL,
         allow_negative=False,
         player_id=player_id,
     )
+
+
+def player_wallet(player_id: str, currency: str) -> Account:
+    return _player_account(player_id, currency, "wallet", AccountKind.PLAYER_WALLET)
 
 
 def player_held(player_id: str, currency: str) -> Account:
-    return Account(
-        code=f"player:{player_id}:held",
-        currency=currency,
-        kind=AccountKind.PLAYER_HELD,
-        normal_side=CREDIT_NORMAL,
-        allow_negative=False,
-        player_id=player_id,
-    )
+    """Stakes of open bets, held out of the wallet."""
+    return _player_account(player_id, currency, "held", AccountKind.PLAYER_HELD)
 
 
 def payment_clearing(provider: str, currency: str) -> Account:

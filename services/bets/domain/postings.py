@@ -33,17 +33,29 @@ def stake_release(bet: Bet) -> LedgerTransaction:
     )
 
 
-def settlement_transaction(bet: Bet, status: BetStatus, payout_minor: int) -> LedgerTransaction:
-    """The held stake goes to the house, the payout from the house to the wallet: one movement."""
+def _closing(
+    bet: Bet, transaction_id: str, kind: TransactionKind, paid_minor: int
+) -> LedgerTransaction:
+    """The held stake goes to the house, `paid_minor` from the house to the wallet: one
+    movement."""
     return LedgerTransaction(
-        transaction_id=f"tx_settle_{bet.bet_id}_{bet.settlement_count}",
-        kind=TransactionKind.VOID_REFUND if status is BetStatus.VOID else TransactionKind.PAYOUT,
+        transaction_id=transaction_id,
+        kind=kind,
         postings=_postings(
             (player_held(bet.player_id, bet.currency), bet.stake_minor),
-            (player_wallet(bet.player_id, bet.currency), -payout_minor),
-            (house(bet.currency), payout_minor - bet.stake_minor),
+            (player_wallet(bet.player_id, bet.currency), -paid_minor),
+            (house(bet.currency), paid_minor - bet.stake_minor),
         ),
         bet_id=bet.bet_id,
+    )
+
+
+def settlement_transaction(bet: Bet, status: BetStatus, payout_minor: int) -> LedgerTransaction:
+    return _closing(
+        bet,
+        f"tx_settle_{bet.bet_id}_{bet.settlement_count}",
+        TransactionKind.VOID_REFUND if status is BetStatus.VOID else TransactionKind.PAYOUT,
+        payout_minor,
     )
 
 
@@ -65,17 +77,7 @@ def settlement_rollback(bet: Bet, wallet_minor: int) -> LedgerTransaction:
 
 
 def cash_out_transaction(bet: Bet, amount_minor: int) -> LedgerTransaction:
-    """The held stake goes to the house and the cash-out amount to the wallet: one movement."""
-    return LedgerTransaction(
-        transaction_id=f"tx_cash_out_{bet.bet_id}",
-        kind=TransactionKind.CASH_OUT,
-        postings=_postings(
-            (player_held(bet.player_id, bet.currency), bet.stake_minor),
-            (player_wallet(bet.player_id, bet.currency), -amount_minor),
-            (house(bet.currency), amount_minor - bet.stake_minor),
-        ),
-        bet_id=bet.bet_id,
-    )
+    return _closing(bet, f"tx_cash_out_{bet.bet_id}", TransactionKind.CASH_OUT, amount_minor)
 
 
 def partial_cash_out_transaction(

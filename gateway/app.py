@@ -178,7 +178,9 @@ def build(settings: GatewaySettings) -> ServiceHost:
         RtpMetrics(meter("betmesh.gateway"), steering)
     else:
         log.warning("no BETMESH_GATEWAY_BETS_ADDRESS: the return-to-player controller is off")
-    consensus = ConsensusGatewayServicer(GatewayHandlers(gateway, scheduler, guard, canary))
+    consensus = ConsensusGatewayServicer(
+        GatewayHandlers(gateway, scheduler, dissents, holds, reviews, guard, canary)
+    )
     fixture_servicer = FixtureServicer(FixtureHandlers(fixtures, scheduler))
     # Pre-match pricing passes on a timer, and at once when fixtures change (scheduler.wake).
     background = (

@@ -63,6 +63,16 @@ _LOGGED_AS = {
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class ReplicaSetStatus:
+    sport: sport_pb2.Sport.ValueType
+    quorum: int
+    replicas: list[ReplicaHealth]
+    # Distinct engines that must agree in the sport, and those its replicas run.
+    min_engines: int
+    engines: list[str]
+
+
 @dataclass
 class ConsensusGateway:
     replica_sets: dict[sport_pb2.Sport.ValueType, ReplicaSet]
@@ -148,6 +158,34 @@ class ConsensusGateway:
     def engines_for(self, replica_set: ReplicaSet) -> int:
         """Distinct engines that must agree in the set's sport."""
         return replica_set.min_engines or self.min_engines
+
+    def configured(self, sport: sport_pb2.Sport.ValueType) -> bool:
+        """Whether this gateway has replicas for the sport."""
+        return sport in self.replica_sets
+
+    def quorum(self, sport: sport_pb2.Sport.ValueType) -> int | None:
+        """The sport's k; None when it has no replicas here."""
+        replica_set = self.replica_sets.get(sport)
+        return None if replica_set is None else replica_set.health.quorum
+
+    def replica_set_statuses(self) -> list[ReplicaSetStatus]:
+        return [
+            ReplicaSetStatus(
+                sport=sport,
+                quorum=replica_set.health.quorum,
+                replicas=list(replica_set.health.replicas.values()),
+                min_engines=self.engines_for(replica_set),
+                engines=list(replica_set.health.engines()),
+            )
+            for sport, replica_set in sorted(self.replica_sets.items())
+        ]
+
+    def set_replica_hold(self, replica_id: str, quarantined: bool) -> ReplicaHealth | None:
+        """An operator's quarantine or readmission; None when no sport has that replica."""
+        for replica_set in self.replica_sets.values():
+            if replica_set.health.set_by_operator(replica_id, quarantined):
+                return replica_set.health.replicas[replica_id]
+        return None
 
     async def quote(
         self, request: quote_service_pb2.PriceFixtureRequest, *, shed: bool = True

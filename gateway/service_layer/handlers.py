@@ -1,6 +1,9 @@
 """The gateway's use cases: one handler per command (commands.py). The servicer calls these,
 never the adapters or the domain's objects. A handler reads through a port, asks the domain and
-writes through a port; the rules stay in the domain (agreement, guard, canary, fixtures)."""
+writes through a port; the rules stay in the domain (agreement, guard, canary, fixtures). It
+reaches a port through its own fields, or asks a use case (the consensus round, the guard, the
+canary, the scheduler) through its methods: never through another use case's port
+(tests/unit/test_layout.py, test_handlers_reach_ports_only_through_their_own_fields)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,12 @@ from gateway.domain.fixtures import check_fixtures
 from gateway.domain.guard import SnapshotVetted
 from gateway.domain.holds import HoldStatus, PriceHold
 from gateway.domain.model import Accepted, DissentRecord, UpsertCounts
-from gateway.domain.ports import FixtureRepository
+from gateway.domain.ports import (
+    DissentRepository,
+    FixtureRepository,
+    HoldRepository,
+    ReviewRepository,
+)
 from gateway.domain.replicas import ReplicaHealth
 from gateway.domain.scheduler import PassReport
 from gateway.service_layer.canary import SnapshotCanary
@@ -34,7 +42,7 @@ from gateway.service_layer.commands import (
     SetReplicaHold,
     UpsertFixtures,
 )
-from gateway.service_layer.consensus import ConsensusGateway
+from gateway.service_layer.consensus import ConsensusGateway, ReplicaSetStatus
 from gateway.service_layer.guard import PriceGuard
 from gateway.service_layer.scheduler import PreMatchScheduler
 from service_runtime.digest import is_digest
@@ -43,16 +51,6 @@ from service_runtime.telemetry import tracer
 
 log = logging.getLogger(__name__)
 _tracer = tracer(__name__)
-
-
-@dataclass(frozen=True)
-class ReplicaSetStatus:
-    sport: sport_pb2.Sport.ValueType
-    quorum: int
-    replicas: list[ReplicaHealth]
-    # Distinct engines that must agree in the sport, and those its replicas run.
-    min_engines: int
-    engines: list[str]
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,10 @@ class GatewayHandlers:
 
     gateway: ConsensusGateway
     scheduler: PreMatchScheduler
+    # What operators list: the dissent log, the guard's holds, the canary's reviews.
+    dissent_log: DissentRepository
+    hold_log: HoldRepository
+    review_log: ReviewRepository
     # None: this gateway runs without them (operators' calls are refused, FAILED_PRECONDITION).
     guard: PriceGuard | None = None
     canary: SnapshotCanary | None = None
@@ -109,35 +111,24 @@ class GatewayHandlers:
         return accepted
 
     def set_replica_hold(self, command: SetReplicaHold) -> ReplicaHealth:
-        for replica_set in self.gateway.replica_sets.values():
-            if replica_set.health.set_by_operator(command.replica_id, command.quarantined):
-                log.warning(
-                    "replica quarantined by an operator"
-                    if command.quarantined
-                    else "replica readmitted",
-                    extra={
-                        "replica_id": command.replica_id,
-                        "operator": command.operator,
-                        "note": command.note,
-                    },
-                )
-                return replica_set.health.replicas[command.replica_id]
-        raise NotFound("REPLICA_NOT_FOUND", "no replica of that id in this gateway")
+        health = self.gateway.set_replica_hold(command.replica_id, command.quarantined)
+        if health is None:
+            raise NotFound("REPLICA_NOT_FOUND", "no replica of that id in this gateway")
+        log.warning(
+            "replica quarantined by an operator" if command.quarantined else "replica readmitted",
+            extra={
+                "replica_id": command.replica_id,
+                "operator": command.operator,
+                "note": command.note,
+            },
+        )
+        return health
 
     def replica_sets(self) -> list[ReplicaSetStatus]:
-        return [
-            ReplicaSetStatus(
-                sport=sport,
-                quorum=replica_set.health.quorum,
-                replicas=list(replica_set.health.replicas.values()),
-                min_engines=self.gateway.engines_for(replica_set),
-                engines=list(replica_set.health.engines()),
-            )
-            for sport, replica_set in sorted(self.gateway.replica_sets.items())
-        ]
+        return self.gateway.replica_set_statuses()
 
     async def dissents(self, command: ListDissents) -> list[DissentRecord]:
-        return await self.gateway.dissents.list(command.sport, command.limit, command.offset)
+        return await self.dissent_log.list(command.sport, command.limit, command.offset)
 
     async def run_pre_match_pricing(self, command: RunPreMatchPricing) -> PassReport:
         with _tracer.start_as_current_span("pre-match pricing pass"):
@@ -151,7 +142,8 @@ class GatewayHandlers:
         return self.guard
 
     async def price_holds(self, command: ListPriceHolds) -> HoldsPage:
-        holds = self._guard().holds
+        self._guard()
+        holds = self.hold_log
         return HoldsPage(
             holds=await holds.list(
                 command.status, command.fixture_id, command.limit, command.offset
@@ -174,11 +166,12 @@ class GatewayHandlers:
         return self.canary
 
     async def snapshot_reviews(self, command: ListSnapshotReviews) -> list[pb.SnapshotReview]:
-        return await self._canary().reviews.list(command.sport, command.limit, command.offset)
+        self._canary()
+        return await self.review_log.list(command.sport, command.limit, command.offset)
 
     async def force_snapshot(self, command: ForceSnapshot) -> pb.SnapshotReview:
         canary = self._canary()
-        if command.sport not in self.gateway.replica_sets:
+        if not self.gateway.configured(command.sport):
             raise InvalidArgument("SPORT_NOT_CONFIGURED", "no replicas are configured for sport")
         if not is_digest(command.snapshot_hash):
             raise InvalidArgument(

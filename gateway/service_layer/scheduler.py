@@ -70,8 +70,8 @@ class PreMatchScheduler:
         if sport in self.pinned:
             return self.pinned[sport]  # the operator's choice, for every surface
         catalogs = self.catalogs.get(sport, ())
-        replica_set = self.gateway.replica_sets.get(sport)
-        if not catalogs or replica_set is None:
+        quorum = self.gateway.quorum(sport)
+        if not catalogs or quorum is None:
             return None
         answers = await asyncio.gather(
             *(c.snapshots(self.gateway.deadline_seconds) for c in catalogs),
@@ -79,7 +79,7 @@ class PreMatchScheduler:
         )
         lists: list[list[ListedSnapshot]] = [a for a in answers if isinstance(a, list)]
         wanted = snapshot_surface(sport, surface)
-        agreed = quorum_snapshots(lists, replica_set.health.quorum, sport, wanted)
+        agreed = quorum_snapshots(lists, quorum, sport, wanted)
         if self.canary is not None:
             # Only a snapshot the canary let through is priced from (gateway/domain/canary.py);
             # each surface's snapshots are reviewed against the current one of that surface.

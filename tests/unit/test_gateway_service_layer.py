@@ -111,6 +111,8 @@ class Mesh:
         self.quote_sets = FlakyQuoteSets()
         self.fixtures = MemoryFixtures()
         self.holds = MemoryHolds()
+        self.dissents = MemoryDissents()
+        self.reviews = MemoryReviews()
         self.units = memory_units(self.quote_sets, self.holds)
         self.gateway = ConsensusGateway.create(
             [(FOOTBALL, 2, self.replicas)],
@@ -118,14 +120,14 @@ class Mesh:
             8,
             HealthPolicy(),
             self.quote_sets,
-            MemoryDissents(),
+            self.dissents,
             self.units,
             min_engines=1,
         )
         self.canary = (
             SnapshotCanary(
                 CanaryPolicy(),
-                MemoryReviews(),
+                self.reviews,
                 self.gateway.agree,
                 self.fixtures,
                 self.quote_sets,
@@ -150,7 +152,15 @@ class Mesh:
             if guard
             else None
         )
-        self.handlers = GatewayHandlers(self.gateway, self.scheduler, self.guard, self.canary)
+        self.handlers = GatewayHandlers(
+            self.gateway,
+            self.scheduler,
+            self.dissents,
+            self.holds,
+            self.reviews,
+            self.guard,
+            self.canary,
+        )
         self.fixture_handlers = FixtureHandlers(self.fixtures, self.scheduler)
 
     @property

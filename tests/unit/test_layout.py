@@ -289,3 +289,73 @@ def test_the_cycle_check_sees_imports_inside_functions(
     assert import_cycles() == [
         ["service_runtime.one", "service_runtime.two", "service_runtime.one"]
     ]
+
+
+def _names_in(annotation: ast.expr | None) -> set[str]:
+    return {n.id for n in ast.walk(annotation) if isinstance(n, ast.Name)} if annotation else set()
+
+
+def _members(node: ast.ClassDef) -> dict[str, set[str]]:
+    """Each field and method of a class -> the names its annotation (or return) names."""
+    found: dict[str, set[str]] = {}
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            found[item.target.id] = _names_in(item.annotation)
+        elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[item.name] = _names_in(item.returns)
+    return found
+
+
+def _use_cases_of(
+    expr: ast.expr, mine: dict[str, set[str]], aliases: dict[str, set[str]], known: Collection[str]
+) -> set[str]:
+    """The use cases `expr` stands for: self.<field>, self.<method>(), or a name given one."""
+    if isinstance(expr, ast.Call):
+        expr = expr.func
+    if isinstance(expr, ast.Name):
+        return aliases.get(expr.id, set())
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return mine.get(expr.attr, set()) & set(known) if expr.value.id == "self" else set()
+    return set()
+
+
+def test_handlers_reach_ports_only_through_their_own_fields() -> None:
+    """A gateway use case keeps the ports it needs as its own fields: it never reaches through
+    another use case's port (`self.gateway.dissents.list(...)`, `self._guard().holds`), which
+    hides what it depends on and lets it write past the other's rules."""
+    ports: set[str] = set()
+    for module in ("domain", "service_layer"):
+        tree = ast.parse((ROOT / "gateway" / module / "ports.py").read_text())
+        ports |= {n.name for n in tree.body if isinstance(n, ast.ClassDef) and _is_protocol(n)}
+    classes = {
+        node.name: node
+        for path in sorted((ROOT / "gateway" / "service_layer").glob("*.py"))
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef) and not _is_protocol(node)
+    }
+    members = {name: _members(node) for name, node in classes.items()}
+    port_fields = {
+        name: {field for field, names in typed.items() if names & ports}
+        for name, typed in members.items()
+    }
+    reached: list[str] = []
+    for name, node in classes.items():
+        for function in ast.walk(node):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            aliases: dict[str, set[str]] = {}
+            for statement in ast.walk(function):
+                if isinstance(statement, ast.Assign):
+                    for target in statement.targets:
+                        if isinstance(target, ast.Name):
+                            aliases[target.id] = _use_cases_of(
+                                statement.value, members[name], aliases, classes
+                            )
+                if isinstance(statement, ast.Attribute):
+                    for other in _use_cases_of(statement.value, members[name], aliases, classes):
+                        if statement.attr in port_fields[other]:
+                            reached.append(
+                                f"{name}.{function.name}: {other}.{statement.attr} "
+                                f"(line {statement.lineno})"
+                            )
+    assert reached == []

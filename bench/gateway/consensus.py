@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -46,8 +45,9 @@ from betmesh.quotes.v1 import quote_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from launcher.embedded import create_database, drop_database, free_port, unique_name
-from launcher.mesh import Mesh, MeshConfig
+from bench.mesh import run_on_mesh
+from launcher.embedded import free_port
+from launcher.mesh import Mesh
 
 SPORTS = {
     "football": sport_pb2.SPORT_FOOTBALL,
@@ -304,33 +304,13 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
-    name = unique_name("betmesh_bench")
-    # A database of the run's own: the bench leaves a week of fixtures behind otherwise.
-    database_url = create_database(args.database_url, name) if args.database_url else None
-    with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
-        mesh = Mesh(
-            MeshConfig(
-                state_dir=Path(state),
-                database_url=database_url,
-                redis_url=args.redis_url,
-                chain_rpc_urls=("http://127.0.0.1:9",),
-                only=frozenset({"quotes", "gateway"}),
-                log_stream=None,
-                log_level="WARNING",
-                extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
-                gateways=2,
-                # Token checks cost the same on both paths (bench/identity measures them).
-                auth="anonymous",
-                instance_env={"gateway-2": {"BETMESH_GATEWAY_HEDGE_MS": str(args.hedge_ms)}},
-            )
-        )
-        mesh.start()
-        try:
-            asyncio.run(measure(mesh, args))
-        finally:
-            mesh.stop()
-            if database_url:
-                drop_database(args.database_url, name)
+    run_on_mesh(
+        args,
+        lambda mesh: measure(mesh, args),
+        only=frozenset({"quotes", "gateway"}),
+        gateways=2,
+        instance_env={"gateway-2": {"BETMESH_GATEWAY_HEDGE_MS": str(args.hedge_ms)}},
+    )
 
 
 if __name__ == "__main__":

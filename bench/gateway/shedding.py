@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import collections
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,8 +30,8 @@ from betmesh.quotes.v1 import quote_service_pb2 as qs
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from launcher.embedded import create_database, drop_database, unique_name
-from launcher.mesh import Mesh, MeshConfig
+from bench.mesh import run_on_mesh
+from launcher.mesh import Mesh
 
 UNLIMITED = {"BETMESH_GATEWAY_MAX_IN_FLIGHT": "1000000", "BETMESH_MAX_IN_FLIGHT": "0"}
 
@@ -138,32 +137,14 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     args = parser.parse_args()
-    name = unique_name("betmesh_bench")
-    database_url = create_database(args.database_url, name) if args.database_url else None
-    with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
-        mesh = Mesh(
-            MeshConfig(
-                state_dir=Path(state),
-                database_url=database_url,
-                redis_url=args.redis_url,
-                chain_rpc_urls=("http://127.0.0.1:9",),
-                replicas={"football": 3, "tennis": 0, "basketball": 0},
-                only=frozenset({"quotes", "gateway"}),
-                log_stream=None,
-                log_level="WARNING",
-                extra_env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
-                gateways=2,
-                auth="anonymous",
-                instance_env={"gateway-2": UNLIMITED},
-            )
-        )
-        mesh.start()
-        try:
-            asyncio.run(measure(mesh, args))
-        finally:
-            mesh.stop()
-            if database_url:
-                drop_database(args.database_url, name)
+    run_on_mesh(
+        args,
+        lambda mesh: measure(mesh, args),
+        replicas={"football": 3, "tennis": 0, "basketball": 0},
+        only=frozenset({"quotes", "gateway"}),
+        gateways=2,
+        instance_env={"gateway-2": UNLIMITED},
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -52,8 +51,8 @@ from betmesh.quotes.v1 import quote_service_pb2 as qs
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from launcher.embedded import create_database, drop_database, unique_name
-from launcher.mesh import Mesh, MeshConfig
+from bench.mesh import run_on_mesh
+from launcher.mesh import Mesh
 from service_runtime.events import Topic, stream_key
 from services.live.simulator import TimedEvent, load_file
 
@@ -351,36 +350,19 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, guard: bool) -> dict[str, float]:
-    name = unique_name("betmesh_bench")
-    database_url = create_database(args.database_url, name) if args.database_url else None
-    with tempfile.TemporaryDirectory(prefix="betmesh-bench-") as state:
-        mesh = Mesh(
-            MeshConfig(
-                state_dir=Path(state),
-                database_url=database_url,
-                redis_url=args.redis_url,
-                chain_rpc_urls=("http://127.0.0.1:9",),
-                replicas={"football": 3},
-                only=frozenset({"services.quotes", "gateway", "services.live"}),
-                log_stream=sys.stderr if os.environ.get("BENCH_LOGS") else None,
-                log_level="WARNING",
-                auth="anonymous",
-                extra_env={
-                    "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
-                    # the subscribers all come from this one host (anonymous: one partner)
-                    "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": str(max(20, args.subscribers)),
-                    "BETMESH_MAX_CONCURRENT_STREAMS": "1000",
-                    "BETMESH_GATEWAY_GUARD": "true" if guard else "false",
-                },
-            )
-        )
-        mesh.start()
-        try:
-            return asyncio.run(measure(mesh, args))
-        finally:
-            mesh.stop()
-            if database_url:
-                drop_database(args.database_url, name)
+    return run_on_mesh(
+        args,
+        lambda mesh: measure(mesh, args),
+        extra_env={
+            # the subscribers all come from this one host (anonymous: one partner)
+            "BETMESH_LIVE_STREAM_MAX_PER_PARTNER": str(max(20, args.subscribers)),
+            "BETMESH_MAX_CONCURRENT_STREAMS": "1000",
+            "BETMESH_GATEWAY_GUARD": "true" if guard else "false",
+        },
+        replicas={"football": 3},
+        only=frozenset({"services.quotes", "gateway", "services.live"}),
+        log_stream=sys.stderr if os.environ.get("BENCH_LOGS") else None,
+    )
 
 
 if __name__ == "__main__":

@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import grpc
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.server_cpu import cpu_seconds, server_process, spread
+
 CONCURRENCY = 16
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 async def serve(mode: str) -> None:
@@ -89,38 +80,18 @@ async def load(port: int, calls: int) -> float:
         request = pb.ListModelSnapshotsRequest()
         for _ in range(200):  # warm-up
             await stub.ListModelSnapshots(request)
-        remaining = calls
-
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                await stub.ListModelSnapshots(request)
-
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await spread(calls, CONCURRENCY, lambda: stub.ListModelSnapshots(request))
         return time.perf_counter() - started
 
 
 def round_of(mode: str, calls: int) -> tuple[float, float]:
     """(server CPU µs per call, calls per second) for one server process."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.runtime.metrics_overhead", "--serve", mode],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready = next(line for line in process.stdout if line.startswith("READY"))
-        port = int(dict(p.split("=", 1) for p in ready.split()[2:])["port"])
-        before = cpu_seconds(process.pid)
+    with server_process("bench.runtime.metrics_overhead", "--serve", mode) as (pid, port):
+        before = cpu_seconds(pid)
         seconds = asyncio.run(load(port, calls))
-        used = cpu_seconds(process.pid) - before
+        used = cpu_seconds(pid) - before
         return used / calls * 1e6, calls / seconds
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def main() -> None:

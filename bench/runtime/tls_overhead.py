@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +21,8 @@ from betmesh.live.v1 import live_odds_service_pb2_grpc as live_grpc
 from betmesh.quotes.v1 import quote_service_pb2 as pb
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
-from bench.runtime.metrics_overhead import CONCURRENCY, ROOT, cpu_seconds
+from bench.runtime.metrics_overhead import CONCURRENCY
+from bench.server_cpu import cpu_seconds, server_process, spread
 from launcher.certificates import LocalAuthority
 from service_runtime.tls import TlsSettings, secure_channel
 
@@ -74,16 +73,8 @@ async def load(target: str, tls: TlsSettings, calls: int) -> tuple[float, float]
         request = pb.ListModelSnapshotsRequest()
         for _ in range(200 if calls else 1):  # the connection, and a warm-up for unary rounds
             await stub.ListModelSnapshots(request)
-        remaining = calls
-
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                await stub.ListModelSnapshots(request)
-
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await spread(calls, CONCURRENCY, lambda: stub.ListModelSnapshots(request))
         unary = time.perf_counter() - started
         started = time.perf_counter()
         async for _ in live_grpc.LiveOddsServiceStub(channel).StreamOdds(
@@ -95,33 +86,12 @@ async def load(target: str, tls: TlsSettings, calls: int) -> tuple[float, float]
 
 def round_of(mode: str, directory: str, calls: int, updates: int) -> float:
     """Server CPU seconds for `calls` unary calls, then a stream of `updates` messages."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.runtime.tls_overhead",
-            "--serve",
-            mode,
-            "--dir",
-            directory,
-            "--updates",
-            str(updates),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready = next(line for line in process.stdout if line.startswith("READY"))
-        port = int(dict(p.split("=", 1) for p in ready.split()[2:])["port"])
+    server = ("bench.runtime.tls_overhead", "--serve", mode, "--dir", directory)
+    with server_process(*server, "--updates", str(updates)) as (pid, port):
         tls = TlsSettings(ca_file=f"{directory}/ca.crt") if mode == "tls" else TlsSettings()
-        before = cpu_seconds(process.pid)
+        before = cpu_seconds(pid)
         asyncio.run(load(f"localhost:{port}", tls, calls))
-        return cpu_seconds(process.pid) - before
-    finally:
-        process.terminate()
-        process.wait(10)
+        return cpu_seconds(pid) - before
 
 
 def main() -> None:

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -35,9 +31,9 @@ from betmesh.gateway.v1 import fixture_service_pb2_grpc as fixtures_grpc
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.server_cpu import cpu_seconds, server_process, spread
+
 CONCURRENCY = 16
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def fixture(n: int) -> sport_pb2.Fixture:
@@ -161,49 +157,24 @@ async def serve(mode: str) -> None:
     await serve_until_signalled(host)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 async def load(port: int, method: str, request: Message, calls: int) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = channel.unary_unary(method, request_serializer=type(request).SerializeToString)
         for _ in range(100):
             await call(request)
-        remaining = calls
-
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                await call(request)
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await spread(calls, CONCURRENCY, lambda: call(request))
 
 
 def round_of(mode: str, calls: int) -> dict[str, float]:
     """Server CPU µs per call, per request, for one server process."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.validation.run", "--serve", mode],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready = next(line for line in process.stdout if line.startswith("READY"))
-        port = int(dict(p.split("=", 1) for p in ready.split()[2:])["port"])
+    with server_process("bench.validation.run", "--serve", mode) as (pid, port):
         found = {}
         for name, request in REQUESTS.items():
             n = calls if name != "UpsertFixtures (100)" else max(calls // 10, 200)
-            before = cpu_seconds(process.pid)
+            before = cpu_seconds(pid)
             asyncio.run(load(port, METHODS[name], request, n))
-            found[name] = (cpu_seconds(process.pid) - before) / n * 1e6
+            found[name] = (cpu_seconds(pid) - before) / n * 1e6
         return found
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 for extra in (ROOT, ROOT / "gen" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
+
+from betmesh.quotes.v1 import snapshot_pb2  # noqa: E402
 
 from services.quotes.domain.football import dixon_coles_grid, expected_goals  # noqa: E402
 from services.quotes.fitting.data import MatchRow, participant_id, read_results  # noqa: E402
@@ -67,6 +70,26 @@ def log_loss(p: np.ndarray, result: np.ndarray) -> np.ndarray:
     return losses
 
 
+def predicted_result(
+    params: snapshot_pb2.FootballParameters,
+    teams: Mapping[str, snapshot_pb2.TeamRating],
+    row: MatchRow,
+) -> tuple[float, float, float]:
+    """The 1X2 probabilities of a match from one fit (`teams`: its ratings by participant)."""
+    home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
+    # A team with no past match (promoted, no history shipped) is rated average (0, 0).
+    rates = expected_goals(
+        home.attack if home else 0.0,
+        home.defence if home else 0.0,
+        away.attack if away else 0.0,
+        away.defence if away else 0.0,
+        params.home_advantage,
+        neutral=False,
+    )
+    grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
+    return grid.match_result()
+
+
 def walk_forward(
     rows: list[MatchRow], config: Config, start: int, refit_days: float, digest: str
 ) -> tuple[np.ndarray, int]:
@@ -88,20 +111,7 @@ def walk_forward(
         teams = {t.participant_id: t for t in params.teams}
         end = as_of + timedelta(days=refit_days)
         while i < len(rows) and rows[i].kickoff < end:
-            row = rows[i]
-            home = teams.get(participant_id(row.home))
-            away = teams.get(participant_id(row.away))
-            # A team with no past match is rated average (0, 0).
-            rates = expected_goals(
-                home.attack if home else 0.0,
-                home.defence if home else 0.0,
-                away.attack if away else 0.0,
-                away.defence if away else 0.0,
-                params.home_advantage,
-                neutral=False,
-            )
-            grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
-            probabilities[i - start] = grid.match_result()
+            probabilities[i - start] = predicted_result(params, teams, rows[i])
             i += 1
     return probabilities, refits
 

@@ -34,9 +34,8 @@ import numpy as np
 from betmesh.common.v1 import sport_pb2
 from betmesh.quotes.v1 import snapshot_pb2
 
-from bench.football.evaluate import log_loss, outcome, rps
+from bench.football.evaluate import log_loss, outcome, predicted_result, rps
 from services.quotes.domain.engines import ENGINES
-from services.quotes.domain.football import dixon_coles_grid, expected_goals
 from services.quotes.domain.pricing import price_fixture
 from services.quotes.domain.snapshots import snapshot_bytes, snapshot_hash
 from services.quotes.fitting.data import MatchRow, participant_id
@@ -108,19 +107,7 @@ def _predict_until(
     returns the index of the first row left for the next fit."""
     teams = {t.participant_id: t for t in params.teams}
     while k < len(order) and rows[order[k]].kickoff < end:
-        row = rows[order[k]]
-        home, away = teams.get(participant_id(row.home)), teams.get(participant_id(row.away))
-        # A team with no past match (promoted, no history shipped) is rated average.
-        rates = expected_goals(
-            home.attack if home else 0.0,
-            home.defence if home else 0.0,
-            away.attack if away else 0.0,
-            away.defence if away else 0.0,
-            params.home_advantage,
-            neutral=False,
-        )
-        grid = dixon_coles_grid(rates[0], rates[1], params.rho, params.max_goals)
-        probabilities[order[k]] = np.array(grid.match_result())
+        probabilities[order[k]] = np.array(predicted_result(params, teams, rows[order[k]]))
         k += 1
     return k
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import grpc
 import redis.asyncio as aioredis
@@ -122,6 +123,22 @@ def _when(envelope: events_pb2.EventEnvelope) -> datetime:
     return datetime.now(UTC)
 
 
+R = TypeVar("R")
+
+
+async def _read(what: str, fixture_id: str, call: Awaitable[R]) -> R | None:
+    """The gateway's answer; None when it has nothing for the fixture (NOT_FOUND) or could not
+    answer (logged: bets goes on without it)."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.NOT_FOUND:
+            log.warning(
+                "%s failed", what, extra={"fixture_id": fixture_id, "code": exc.code().name}
+            )
+        return None
+
+
 class GatewayPrices:
     """What bets reads from the gateway on demand: a fixture's accepted prices when the local
     book has none, and its display name from the fixture store."""
@@ -132,32 +149,29 @@ class GatewayPrices:
 
     async def fixture_name(self, fixture_id: str) -> str | None:
         """ "Home v Away" (participant ids where the store has no names); None if unknown."""
-        try:
-            response = await self.fixtures.GetFixture(
+        response = await _read(
+            "fixture read",
+            fixture_id,
+            self.fixtures.GetFixture(
                 fixture_service_pb2.GetFixtureRequest(fixture_id=fixture_id),
                 timeout=DEFAULT_DEADLINE_SECONDS,
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:
-                log.warning(
-                    "fixture read failed", extra={"fixture_id": fixture_id, "code": exc.code().name}
-                )
+            ),
+        )
+        if response is None:
             return None
         home, away = response.fixture.home, response.fixture.away
         return f"{home.name or home.participant_id} v {away.name or away.participant_id}"
 
     async def fetch(self, fixture_id: str) -> FixtureQuotes | None:
-        try:
-            response = await self.stub.GetAcceptedQuoteSet(
+        response = await _read(
+            "gateway price read",
+            fixture_id,
+            self.stub.GetAcceptedQuoteSet(
                 gw.GetAcceptedQuoteSetRequest(fixture_id=fixture_id),
                 timeout=DEFAULT_DEADLINE_SECONDS,
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:
-                log.warning(
-                    "gateway price read failed",
-                    extra={"fixture_id": fixture_id, "code": exc.code().name},
-                )
+            ),
+        )
+        if response is None:
             return None
         accepted = response.accepted
         at = (

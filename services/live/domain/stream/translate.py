@@ -275,32 +275,26 @@ def _game_state(
 
 
 def _finalised(record: FixtureRecord, event: events_pb2.ResultFinalised) -> list[Change]:
-    completed = event.status in ("", "RESULT_STATUS_COMPLETED")
-    return _settle(
-        record,
-        pb.SettledResult(
-            home_score=event.home_score,
-            away_score=event.away_score,
-            completed=completed,
-            result_version=str(event.version),
-            certainty=pb.SETTLEMENT_CERTAINTY_ON_CHAIN,
-        ),
-    )
+    return _settle(record, _settled(event, str(event.version), pb.SETTLEMENT_CERTAINTY_ON_CHAIN))
 
 
 def _validated(record: FixtureRecord, event: events_pb2.ResultValidated) -> list[Change]:
     """Partners settle as soon as the oracle's sources agree, marked provisional: the chain's
     dispute window is still open and an operator's correction rolls it back."""
-    completed = event.status in ("", "RESULT_STATUS_COMPLETED")
-    return _settle(
-        record,
-        pb.SettledResult(
-            home_score=event.home_score,
-            away_score=event.away_score,
-            completed=completed,
-            result_version=event.sources_hash,
-            certainty=pb.SETTLEMENT_CERTAINTY_PROVISIONAL,
-        ),
+    return _settle(record, _settled(event, event.sources_hash, pb.SETTLEMENT_CERTAINTY_PROVISIONAL))
+
+
+def _settled(
+    event: events_pb2.ResultFinalised | events_pb2.ResultValidated,
+    version: str,
+    certainty: pb.SettlementCertainty.ValueType,
+) -> pb.SettledResult:
+    return pb.SettledResult(
+        home_score=event.home_score,
+        away_score=event.away_score,
+        completed=event.status in ("", "RESULT_STATUS_COMPLETED"),
+        result_version=version,
+        certainty=certainty,
     )
 
 

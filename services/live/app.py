@@ -59,6 +59,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
         settings.stream.resume_window_seconds,
         settings.stream.lease_seconds,
         settings.bet_delays,
+        settings.stream.lookback_seconds,
     )
     streams = StreamService(journal, settings.stream, meters, liveness)
     # In-play repricing through the consensus gateway (service_layer/repricing.py), if any.

@@ -22,6 +22,11 @@ class StreamSettings:
     max_behind_seconds: float = 30.0
     lease_seconds: float = 3.0
     prefix: str = "betmesh:live:stream"
+    # A new journal (a new prefix, or a new Redis) starts with the bus events of this many
+    # seconds before its first process started, as much as the resume window keeps, not with
+    # the bus's whole history; 0: only what comes after. An existing journal resumes where it
+    # stopped, whatever this says.
+    lookback_seconds: float = 300.0
 
     @classmethod
     def read(cls, env: Env) -> StreamSettings:
@@ -35,6 +40,7 @@ class StreamSettings:
             max_behind_seconds=env.float("LIVE_STREAM_MAX_BEHIND_SECONDS", 30.0),
             lease_seconds=env.float("LIVE_STREAM_LEASE_SECONDS", 3.0),
             prefix=env.str("LIVE_STREAM_PREFIX", "betmesh:live:stream"),
+            lookback_seconds=env.float("LIVE_STREAM_LOOKBACK_SECONDS", 300.0),
         )
         if settings.token_key and len(settings.token_key.encode()) < 16:
             env.problems.append("BETMESH_LIVE_STREAM_TOKEN_KEY must have at least 16 bytes")
@@ -48,4 +54,9 @@ class StreamSettings:
         ):
             if value <= 0:
                 env.problems.append(f"BETMESH_{name}={value!r} must be positive")
+        if settings.lookback_seconds < 0:
+            env.problems.append(
+                f"BETMESH_LIVE_STREAM_LOOKBACK_SECONDS={settings.lookback_seconds!r}"
+                " must not be negative"
+            )
         return settings

@@ -23,9 +23,8 @@ from betmesh.live.v1 import live_odds_service_pb2_grpc, match_event_pb2
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
-from service_runtime.events import EventPublisher, Topic, stream_key
+from service_runtime.events import EventPublisher, Topic
 from service_runtime.server import ServiceHost
-from services.live.adapters.redis_journal import TOPICS, Keys
 from services.live.app import build
 from services.live.settings import LiveSettings
 from tests.support.grpc_helpers import rpc_error
@@ -45,26 +44,9 @@ class Live:
     stub: Stub
 
 
-async def start_journal_at_the_bus_end(redis_url: str, prefix: str) -> None:
-    """A new journal's writer replays the bus from its first event: in a whole test session
-    that is every event other modules published, which a busy machine took longer to replay
-    than these tests wait for their first update. Tests start their journal where the bus is
-    now (the cursors the writer keeps, unless it has set them already)."""
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        cursors = Keys(prefix).cursors
-        for topic in TOPICS:
-            newest: Any = await client.xrevrange(stream_key(topic), count=1)
-            if newest:
-                await client.hsetnx(cursors, topic.value, newest[0][0])
-    finally:
-        await client.aclose()  # type: ignore[attr-defined]
-
-
 async def start_live(
     redis_url: str, prefix: str, meters: MeterProvider | None = None, **env: str
 ) -> Live:
-    await start_journal_at_the_bus_end(redis_url, prefix)
     settings = LiveSettings.from_env(
         {
             "BETMESH_AUTH_MODE": "anonymous",
@@ -74,6 +56,9 @@ async def start_live(
             "BETMESH_LIVE_STREAM_PREFIX": prefix,
             "BETMESH_LIVE_STREAM_TOKEN_KEY": KEY,
             "BETMESH_LIVE_STREAM_LEASE_SECONDS": "1",
+            # Each module's journal starts as its first process starts: the events other
+            # modules published before are none of its business.
+            "BETMESH_LIVE_STREAM_LOOKBACK_SECONDS": "0",
             **env,
         }
     )

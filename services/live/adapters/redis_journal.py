@@ -91,6 +91,22 @@ end
 return ids
 """
 
+# A new journal's start on the bus, set once: when no cursor was ever stored under this prefix,
+# every topic's cursor becomes the Redis clock less ARGV[1] ms (bus entry ids are that clock's
+# milliseconds). The cursor is the last id of the millisecond before, since XREAD returns what
+# comes after it: an event published in the same millisecond as this script gets the id
+# "<ms>-0", which a cursor "<ms>-0" would skip. KEYS: cursors; ARGV: the look-back in ms, then
+# the topics. An existing journal's cursors are never touched.
+_OPEN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local now = redis.call('TIME')
+local start = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[1])
+local cursor = '0-0'
+if start > 0 then cursor = string.format('%d-18446744073709551615', start - 1) end
+for i = 2, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], cursor) end
+return 1
+"""
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -212,9 +228,12 @@ class JournalWriter:
         window_seconds: float,
         lease_seconds: float,
         delays: LiveBetDelays,
+        lookback_seconds: float,
     ) -> None:
         self.client = client
         self.keys = keys
+        # How far back on the bus a new journal starts (StreamSettings.lookback_seconds).
+        self.lookback_ms = int(lookback_seconds * 1000)
         self.fixtures = fixtures
         # The live-bet delays live phases announce: the ones bets applies (same settings).
         self.delays = delays
@@ -223,10 +242,28 @@ class JournalWriter:
         self.token = uuid.uuid4().hex
         self.leading = False
         self._renewed = 0.0
+        self._open = client.register_script(_OPEN)
         self._commit = client.register_script(_COMMIT)
         self._renew = client.register_script(_RENEW)
         self._cursors: dict[str, str] = {}
         self._records: dict[str, FixtureRecord] = {}
+
+    async def open(self) -> bool:
+        """Fixes where a new journal starts reading the bus: the look-back before now, not the
+        bus's first entry (a new prefix on a bus that has run for weeks would otherwise replay
+        every price, settlement and cancel it ever carried to partners as news, and take as
+        long to catch up). Every process calls it at start, so the start point is the first
+        process's start, whether or not it leads; the writer calls it again before its first
+        read. True when this call set it; an existing journal keeps its cursors."""
+        opened = await self._open(
+            keys=[self.keys.cursors], args=[self.lookback_ms, *(t.value for t in TOPICS)]
+        )
+        if opened:
+            log.info(
+                "new stream journal starts on the bus",
+                extra={"prefix": self.keys.prefix, "lookback_seconds": self.lookback_ms / 1000},
+            )
+        return bool(opened)
 
     async def _lead(self) -> bool:
         now = time.monotonic()
@@ -241,6 +278,7 @@ class JournalWriter:
         if await self.client.set(self.keys.leader, self.token, nx=True, px=self.lease_ms):
             self.leading, self._renewed = True, now
             self._records = {}
+            await self.open()
             stored: Any = await self.client.hgetall(self.keys.cursors)
             self._cursors = {k.decode(): v.decode() for k, v in stored.items()}
             log.info("journal writer leading")
@@ -613,13 +651,16 @@ class StreamJournal:
         window_seconds: float,
         lease_seconds: float,
         delays: LiveBetDelays,
+        lookback_seconds: float,
     ) -> StreamJournal:
         keys = Keys(prefix)
         return cls(
             client,
             keys,
             JournalReader(client, keys),
-            JournalWriter(client, keys, fixtures, window_seconds, lease_seconds, delays),
+            JournalWriter(
+                client, keys, fixtures, window_seconds, lease_seconds, delays, lookback_seconds
+            ),
             StreamRegistry(client, keys),
         )
 

@@ -32,6 +32,11 @@ class JournalReader(Protocol):
 
 
 class JournalWriter(Protocol):
+    async def open(self) -> bool:
+        """Fixes where a new journal starts on the bus (once per journal; every process calls
+        it at start). True when this call set it."""
+        ...
+
     async def run(self, stopping: asyncio.Event) -> None:
         """Turns the bus into journal entries while this process holds the writer's lease."""
         ...

@@ -103,6 +103,8 @@ class StreamService:
         self.epoch = await self.journal.epoch()
         key = self.settings.token_key or await self.journal.token_key()
         self.signer = TokenSigner(key.encode(), self.settings.token_max_age_seconds)
+        # Before the port opens: events published once a process serves are the journal's.
+        await self.writer.open()
         await self.reader.bootstrap(self.hub)
         self._stopping.clear()
 

@@ -147,7 +147,7 @@ class PostgresQuoteSets:
                 },
             )
 
-        await self._sql.write(write)
+        await self._sql.write_later(write)
 
     async def latest(
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType

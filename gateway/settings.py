@@ -77,7 +77,9 @@ class GatewaySettings:
             # 0 turns the timer off (passes then run only through RunPreMatchPricing).
             scheduler_interval_seconds=env.float("GATEWAY_SCHEDULER_INTERVAL_SECONDS", 60.0),
             horizon_days=env.int("GATEWAY_HORIZON_DAYS", 7),
-            scheduler_concurrency=env.int("GATEWAY_SCHEDULER_CONCURRENCY", 32),
+            # Pre-match consensus calls a pass keeps in flight per sport (at least 1): a replica
+            # prices one call at a time, so more only queue there until they miss the deadline.
+            scheduler_concurrency=env.int("GATEWAY_SCHEDULER_CONCURRENCY", 4),
             pinned_snapshots=_pinned(env, env.str("GATEWAY_SNAPSHOTS", "")),
             hedge_seconds=_hedge(env.int("GATEWAY_HEDGE_MS", 0)),
             hedge_budget_percent=env.float("GATEWAY_HEDGE_BUDGET_PERCENT", 10.0),
@@ -87,6 +89,8 @@ class GatewaySettings:
             rtp=_rtp(env),
         )
         env.problems += settings.rtp.problems()
+        if settings.scheduler_concurrency < 1:
+            env.problems.append("BETMESH_GATEWAY_SCHEDULER_CONCURRENCY must be at least 1")
         for config in settings.replica_sets:
             named = set(config.engines)
             if not 1 <= config.min_engines <= 8:

@@ -43,6 +43,13 @@ class Outcome(Enum):
     QUARANTINED = "QUARANTINED"
     NOT_AWAITED = "NOT_AWAITED"
     ENGINE_MISMATCH = "ENGINE_MISMATCH"
+    # Answered, but fewer than k answered and none otherwise: a refusal for lack of answers,
+    # not a disagreement (a lone answer beside replicas that timed out).
+    TOO_FEW_ANSWERS = "TOO_FEW_ANSWERS"
+
+
+# A quote set came back: the outcomes `_finalise` compares and labels.
+_ANSWERED = (Outcome.AGREED, Outcome.DISSENTED, Outcome.TOO_FEW_ANSWERS)
 
 
 class Verdict(Enum):
@@ -341,10 +348,16 @@ def _by_market(decision: Decision, votes: dict[str, Vote]) -> None:
 
 def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
     """Labels agreement against the accepted digest and explains each dissent."""
-    answered = [
-        v for v in votes.values() if v.digest and v.outcome in (Outcome.AGREED, Outcome.DISSENTED)
-    ]
+    answered = [v for v in votes.values() if v.digest and v.outcome in _ANSWERED]
     majority_digest, majority = decision.digest, decision.data
+    # Refused with every answer alike: fewer than k answered (k alike would have decided), so
+    # nobody dissented from anybody.
+    unanswered_for = (
+        not decision.accepted
+        and decision.common_error is None
+        and len({v.digest for v in answered}) == 1
+        and len(answered) < decision.quorum
+    )
     if majority is None and answered:
         # No quorum: compare everyone with the largest group, and nobody counts as agreeing.
         sizes: dict[str, int] = {}
@@ -371,6 +384,9 @@ def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
             and _supported_all(decision.agreement, vote.replica_id)
         ):
             vote.outcome = Outcome.AGREED
+            continue
+        if unanswered_for:
+            vote.outcome = Outcome.TOO_FEW_ANSWERS
             continue
         vote.outcome = Outcome.DISSENTED
         if vote.digest != majority_digest and majority is not None and vote.data is not None:
@@ -411,7 +427,7 @@ def _verdicts(decision: Decision) -> None:
         if vote.outcome in (Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH):
             vote.verdict = Verdict.REPLICA_FAULTY
             continue
-        if vote.outcome not in (Outcome.AGREED, Outcome.DISSENTED):
+        if vote.outcome not in _ANSWERED:
             vote.verdict = Verdict.NO_ANSWER
             continue
         if agreement is None:
@@ -426,7 +442,7 @@ def _verdicts(decision: Decision) -> None:
             # Refused before any comparison (too few answers, or one engine only).
             groups: dict[str, list[Vote]] = {}
             for other in decision.votes:
-                if other.digest and other.outcome in (Outcome.AGREED, Outcome.DISSENTED):
+                if other.digest and other.outcome in _ANSWERED:
                     groups.setdefault(other.digest, []).append(other)
             mine = groups.get(vote.digest, [])
             big = [

@@ -1,5 +1,5 @@
-"""Replica sets per sport and their health: quarantine after repeated faults, readmission
-after repeated agreement. Thresholds come from configuration."""
+"""Replica sets per sport and their health: quarantine after repeated wrong answers,
+readmission after repeated agreement. Thresholds come from configuration."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from enum import Enum
 
 from gateway.domain.consensus import Decision, Outcome, Verdict
 
-FAULTS = {
-    Outcome.DISSENTED,
-    Outcome.TIMED_OUT,
-    Outcome.UNAVAILABLE,
-    Outcome.BAD_DIGEST,
-    Outcome.ENGINE_MISMATCH,
-}
+# An answer that is wrong: outvoted (a DISSENTED vote counts only as REPLICA_FAULTY), a false
+# digest, a false engine. Only these count towards quarantine.
+FAULTS = {Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH}
+# No answer: the replica is unavailable (overloaded, starting, down), not wrong. Counted
+# (timed_out_total), never towards quarantine, and never clearing the count of wrong answers
+# either: a first pass that overloads every replica quarantined healthy ones when it counted.
+UNANSWERED = {Outcome.TIMED_OUT, Outcome.UNAVAILABLE}
 
 
 class State(Enum):
@@ -83,8 +83,11 @@ class ReplicaSetHealth:
             health.last_outcome = vote.outcome
             if vote.engine and not health.engine:
                 health.engine = vote.engine
-            if vote.verdict != Verdict.NO_ANSWER or vote.outcome in FAULTS:
+            if vote.verdict != Verdict.NO_ANSWER or vote.outcome in FAULTS | UNANSWERED:
                 health.last_verdict = vote.verdict
+            if vote.outcome in UNANSWERED:
+                health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
+                continue
             if vote.verdict == Verdict.MAJORITY_SUSPECT:
                 # Outvoted by one engine only: the majority is suspect, not this replica.
                 health.majority_suspect_total += 1
@@ -107,12 +110,7 @@ class ReplicaSetHealth:
                 decision.accepted or vote.outcome != Outcome.DISSENTED
             ):
                 # Without a quorum nobody can tell who dissents, so disagreement alone is no fault.
-                health.dissented_total += vote.outcome in (
-                    Outcome.DISSENTED,
-                    Outcome.BAD_DIGEST,
-                    Outcome.ENGINE_MISMATCH,
-                )
-                health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
+                health.dissented_total += 1
                 health.consecutive_agreements = 0
                 health.consecutive_faults += 1
                 if (

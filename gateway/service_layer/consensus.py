@@ -387,7 +387,9 @@ class ConsensusGateway:
                 continue
             log.warning(
                 "replica %s",
-                _LOGGED_AS.get(record.verdict, "dissent"),
+                "answered, but too few others did"
+                if vote.outcome == Outcome.TOO_FEW_ANSWERS
+                else _LOGGED_AS.get(record.verdict, "dissent"),
                 extra={
                     "replica": record.vote.replica_id,
                     "fixture_id": fixture_id,

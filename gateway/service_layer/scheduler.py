@@ -50,7 +50,10 @@ class PreMatchScheduler:
     catalogs: dict[sport_pb2.Sport.ValueType, Sequence[SnapshotCatalog]]
     pinned: dict[sport_pb2.Sport.ValueType, str]
     horizon_days: int = 7
-    concurrency: int = 32
+    # Consensus calls a pass keeps in flight per sport. A replica prices one call at a time, so
+    # more would only queue there: a first pass sending a week of fixtures at once made the
+    # last ones miss the deadline, and live's calls wait behind the queue too.
+    concurrency: int = 4
     canary: SnapshotCanary | None = None
     clock: Callable[[], float] = time.time
     # Set when fixtures change: the runtime's timer (app.py) runs a pass at once, not at the
@@ -163,10 +166,11 @@ class PreMatchScheduler:
                 report.unchanged += 1
                 continue
             todo.append((fixture, snapshot))
-        limit = asyncio.Semaphore(self.concurrency)
+        # Per sport: each sport has its own replicas (and a slow sport must not hold up another).
+        limits = {sport: asyncio.Semaphore(self.concurrency) for sport in sports}
 
         async def price(fixture: sport_pb2.Fixture, snapshot: str) -> None:
-            async with limit:
+            async with limits[fixture.sport]:
                 try:
                     await self.gateway.quote(
                         quote_service_pb2.PriceFixtureRequest(

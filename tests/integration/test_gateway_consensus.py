@@ -377,3 +377,75 @@ async def test_a_sport_at_its_in_flight_limit_sheds_instead_of_queueing() -> Non
         await m.gateway.stop(0)
         for r in m.replicas:
             await r.stop(0)
+
+
+async def wait_for_replica(m: Mesh, replica_id: str, done: Any) -> pb.ReplicaStatus:
+    """The replica's status once `done(status)` holds: health is recorded once every replica
+    answered or timed out, after the call itself returned."""
+    for _ in range(300):
+        sets = await m.stub.ListReplicaSets(pb.ListReplicaSetsRequest(), timeout=10)
+        replica: pb.ReplicaStatus = next(
+            r for r in sets.replica_sets[0].replicas if r.replica_id == replica_id
+        )
+        if done(replica):
+            return replica
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{replica_id} never reached the state waited for")
+
+
+async def torn_down(m: Mesh) -> None:
+    await m.channel.close()
+    await m.gateway.stop(0)
+    for replica in m.replicas:
+        await replica.stop(0)
+
+
+def priced(fixture_id: str) -> pb.GetConsensusQuoteRequest:
+    request = pb.GetConsensusQuoteRequest(
+        fixture=fixture(), snapshot_hash=SNAPSHOT, market_types=ONE_X_TWO
+    )
+    request.fixture.fixture_id = fixture_id
+    return request
+
+
+async def test_a_replica_that_keeps_timing_out_is_not_quarantined() -> None:
+    # football-3 answers after the 1 s deadline every time: unavailable, never wrong.
+    m = await mesh(["", "", "delay-ms:3000"], env={"BETMESH_GATEWAY_DEADLINE_MS": "1000"})
+    try:
+        for n in range(5):  # above the default threshold of 3
+            assert (await m.stub.GetConsensusQuote(priced(f"slow-{n}"), timeout=10)).accepted
+        slow = await wait_for_replica(m, "football-3", lambda r: r.timed_out_total >= 5)
+        assert slow.state == pb.REPLICA_STATE_HEALTHY and slow.dissented_total == 0
+        dissents = await m.stub.ListDissents(pb.ListDissentsRequest(), timeout=10)
+        assert dissents.dissents == []  # accepted calls record only wrong answers
+    finally:
+        await torn_down(m)
+
+
+async def test_a_lone_answer_is_recorded_as_too_few_answers_not_as_a_dissent() -> None:
+    # Two of three replicas miss the deadline: one answer, no quorum, nobody disagreed.
+    slow = "delay-ms:3000"
+    m = await mesh(["", slow, slow], env={"BETMESH_GATEWAY_DEADLINE_MS": "1000"})
+    try:
+        code, info, status = await rpc_error(
+            lambda: m.stub.GetConsensusQuote(priced("lone"), timeout=10)
+        )
+        assert code == grpc.StatusCode.ABORTED and info is not None
+        assert info.reason == "NO_QUORUM" and status is not None
+        (detail,) = [d for d in status.details if d.Is(pb.ConsensusRefusal.DESCRIPTOR)]
+        refusal = pb.ConsensusRefusal()
+        detail.Unpack(refusal)
+        assert {v.replica_id: v.outcome for v in refusal.evidence.votes} == {
+            "football-1": pb.VOTE_OUTCOME_TOO_FEW_ANSWERS,
+            "football-2": pb.VOTE_OUTCOME_TIMED_OUT,
+            "football-3": pb.VOTE_OUTCOME_TIMED_OUT,
+        }
+        records = await m.stub.ListDissents(pb.ListDissentsRequest(), timeout=10)
+        lone = next(d for d in records.dissents if d.vote.replica_id == "football-1")
+        assert lone.decision == "NO_QUORUM" and lone.vote.outcome == pb.VOTE_OUTCOME_TOO_FEW_ANSWERS
+        assert lone.verdict == pb.DISSENT_VERDICT_NO_MAJORITY and not lone.vote.first_difference
+        assert not any(d.vote.outcome == pb.VOTE_OUTCOME_DISSENTED for d in records.dissents)
+        answered = await wait_for_replica(m, "football-1", lambda r: r.last_verdict)
+        assert answered.state == pb.REPLICA_STATE_HEALTHY and answered.dissented_total == 0
+    finally:
+        await torn_down(m)

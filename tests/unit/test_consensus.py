@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets, memory_units
-from gateway.domain.consensus import Decision, Outcome, Reply, first_difference
+from gateway.domain.consensus import Decision, Outcome, Reply, Verdict, Vote, first_difference
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.fanout import decide
@@ -141,14 +140,11 @@ def test_first_difference_reports_missing_market() -> None:
     assert first_difference(quote(), empty) == "f1/MATCH_RESULT missing"
 
 
-@pytest.mark.parametrize("fault", [Outcome.DISSENTED, Outcome.TIMED_OUT])
-async def test_repeated_faults_quarantine_and_agreement_readmits(fault: Outcome) -> None:
+async def test_repeated_wrong_answers_quarantine_and_agreement_readmits() -> None:
     health = ReplicaSetHealth(1, 2, policy=HealthPolicy(quarantine_after=2, readmit_after=2))
     health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
     good = quote()
-    outcome_b = Scripted(
-        "b", honest(quote(25_000)) if fault == Outcome.DISSENTED else Reply(error_code="TIMED_OUT")
-    )
+    outcome_b = Scripted("b", honest(quote(25_000)))
     done: list[Decision] = []
 
     async def record(d: Decision) -> None:
@@ -242,3 +238,37 @@ async def test_an_operator_quarantine_holds_until_the_operator_readmits() -> Non
     readmitted = health.replicas["b"]
     assert readmitted.state.value == "HEALTHY" and not readmitted.held_by_operator
     assert health.counting() == ["a", "b", "c"]
+
+
+def test_timeouts_never_quarantine_and_never_excuse_a_wrong_answer() -> None:
+    """A replica that gives no answer is unavailable, not wrong; a wrong answer's quarantine
+    is exactly as strict with timeouts between the wrong answers."""
+
+    def decision(outcome: Outcome, verdict: Verdict) -> Decision:
+        return Decision(
+            2,
+            3,
+            [
+                Vote("a", "a", Outcome.AGREED, "d", verdict=Verdict.AGREED),
+                Vote("b", "b", outcome, verdict=verdict),
+                Vote("c", "c", Outcome.AGREED, "d", verdict=Verdict.AGREED),
+            ],
+            digest="d",
+        )
+
+    timed_out = decision(Outcome.TIMED_OUT, Verdict.NO_ANSWER)
+    unreachable = decision(Outcome.UNAVAILABLE, Verdict.NO_ANSWER)
+    wrong = decision(Outcome.DISSENTED, Verdict.REPLICA_FAULTY)
+    health = ReplicaSetHealth(1, 2, policy=HealthPolicy(quarantine_after=3, readmit_after=2))
+    health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
+    for _ in range(10):
+        assert health.record(timed_out) == [] and health.record(unreachable) == []
+    b = health.replicas["b"]
+    assert b.state == State.HEALTHY and b.timed_out_total == 10 and b.consecutive_faults == 0
+    assert b.last_outcome == Outcome.UNAVAILABLE and b.last_verdict == Verdict.NO_ANSWER
+    # Wrong, no answer, wrong, no answer, wrong: the third wrong answer quarantines, as it
+    # would with nothing between them.
+    assert health.record(wrong) == [] and health.record(timed_out) == []
+    assert health.record(wrong) == [] and health.record(unreachable) == []
+    assert health.record(wrong) == [("b", State.QUARANTINED)]
+    assert b.dissented_total == 3

@@ -6,6 +6,7 @@ test_gateway_guard.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
@@ -466,3 +467,40 @@ async def test_a_release_whose_market_cannot_be_stored_leaves_the_hold_open() ->
     assert latest is not None and [m.market_id for m in latest.quote_set.markets] == [
         "f1/MATCH_RESULT"
     ]
+
+
+# ---- the pre-match pass under load -------------------------------------------------------
+
+
+class Gated(Replica):
+    """A replica that holds every answer until the test opens the gate."""
+
+    def __init__(self, replica_id: str, gate: asyncio.Event) -> None:
+        super().__init__(replica_id)
+        self.gate = gate
+
+    async def price(self, request: bytes, timeout: float) -> Reply:
+        self.calls += 1
+        await self.gate.wait()
+        self.calls -= 1  # counted again, with the request, by the answer
+        return await super().price(request, timeout)
+
+
+async def test_a_first_pass_keeps_at_most_the_settings_calls_in_flight_per_sport() -> None:
+    mesh = Mesh()
+    gate = asyncio.Event()
+    gated = [Gated(r, gate) for r in "abc"]
+    mesh.gateway.replica_sets[FOOTBALL].clients = gated
+    await mesh.fixtures.upsert([fixture(f"f{n}") for n in range(12)])
+    assert mesh.scheduler.concurrency == 4  # the default (BETMESH_GATEWAY_SCHEDULER_CONCURRENCY)
+    passing = asyncio.ensure_future(
+        mesh.handlers.run_pre_match_pricing(commands.RunPreMatchPricing(0))
+    )
+    for _ in range(100):
+        await asyncio.sleep(0)
+    asked = [r.calls for r in gated]
+    # Four consensus calls waiting on their replicas, not the twelve fixtures at once.
+    assert asked == [4, 4, 4] and not passing.done()
+    gate.set()
+    report = await passing
+    assert (report.fixture_count, report.priced) == (12, 12)

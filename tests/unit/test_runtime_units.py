@@ -60,6 +60,14 @@ def test_gateway_quorum_must_be_a_strict_majority() -> None:
     ]
 
 
+def test_the_pre_match_pass_is_bounded_per_sport_by_default() -> None:
+    assert GatewaySettings.from_env({}).scheduler_concurrency == 4
+    setting = {"BETMESH_GATEWAY_SCHEDULER_CONCURRENCY": "2"}
+    assert GatewaySettings.from_env(setting).scheduler_concurrency == 2
+    with pytest.raises(SettingsError, match="SCHEDULER_CONCURRENCY"):
+        GatewaySettings.from_env({"BETMESH_GATEWAY_SCHEDULER_CONCURRENCY": "0"})
+
+
 def test_json_log_lines_carry_trace_and_span_ids() -> None:
     provider = TracerProvider()
     formatter = JsonFormatter("betmesh.test")

@@ -46,6 +46,11 @@ class _VoteOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VoteOutco
     """Not awaited: the quorum was reached before it answered."""
     VOTE_OUTCOME_ENGINE_MISMATCH: _VoteOutcome.ValueType  # 9
     """It declared another engine than the gateway's configuration gives it."""
+    VOTE_OUTCOME_TOO_FEW_ANSWERS: _VoteOutcome.ValueType  # 10
+    """Answered, but too few replicas answered for a quorum and none of them otherwise (the
+    others timed out, failed or were unreachable): nothing to agree or disagree with. The
+    decision is refused NO_QUORUM; never counted against the replica.
+    """
 
 class VoteOutcome(_VoteOutcome, metaclass=_VoteOutcomeEnumTypeWrapper): ...
 
@@ -66,6 +71,11 @@ VOTE_OUTCOME_NOT_AWAITED: VoteOutcome.ValueType  # 8
 """Not awaited: the quorum was reached before it answered."""
 VOTE_OUTCOME_ENGINE_MISMATCH: VoteOutcome.ValueType  # 9
 """It declared another engine than the gateway's configuration gives it."""
+VOTE_OUTCOME_TOO_FEW_ANSWERS: VoteOutcome.ValueType  # 10
+"""Answered, but too few replicas answered for a quorum and none of them otherwise (the
+others timed out, failed or were unreachable): nothing to agree or disagree with. The
+decision is refused NO_QUORUM; never counted against the replica.
+"""
 Global___VoteOutcome: _TypeAlias = VoteOutcome  # noqa: Y015
 
 class _DissentVerdict:
@@ -88,7 +98,7 @@ class _DissentVerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Dissen
     DISSENT_VERDICT_UNCONFIRMED: _DissentVerdict.ValueType  # 4
     """Part of a quorum of one engine that no other engine confirmed (withheld markets)."""
     DISSENT_VERDICT_NO_MAJORITY: _DissentVerdict.ValueType  # 5
-    """No k replicas agreed at all on some market (e.g. all disagree)."""
+    """No k replicas agreed at all on some market (all disagree, or too few answered)."""
     DISSENT_VERDICT_NO_ANSWER: _DissentVerdict.ValueType  # 6
     """Did not answer with a quote set (timed out, unavailable, failed, quarantined, not awaited)."""
 
@@ -109,7 +119,7 @@ majority may share a mistake. Never counts towards quarantine.
 DISSENT_VERDICT_UNCONFIRMED: DissentVerdict.ValueType  # 4
 """Part of a quorum of one engine that no other engine confirmed (withheld markets)."""
 DISSENT_VERDICT_NO_MAJORITY: DissentVerdict.ValueType  # 5
-"""No k replicas agreed at all on some market (e.g. all disagree)."""
+"""No k replicas agreed at all on some market (all disagree, or too few answered)."""
 DISSENT_VERDICT_NO_ANSWER: DissentVerdict.ValueType  # 6
 """Did not answer with a quote set (timed out, unavailable, failed, quarantined, not awaited)."""
 Global___DissentVerdict: _TypeAlias = DissentVerdict  # noqa: Y015

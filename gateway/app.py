@@ -87,7 +87,13 @@ def build(settings: GatewaySettings) -> ServiceHost:
         ]
         sets.append((config.sport, config.quorum, clients))
 
-    engine = postgres.create_engine(settings.database_url) if settings.database_url else None
+    engine = (
+        postgres.create_engine(
+            settings.database_url, answer_seconds=settings.server.database_answer_seconds
+        )
+        if settings.database_url
+        else None
+    )
     fixtures: FixtureRepository
     quote_sets: QuoteSetRepository
     dissents: DissentRepository

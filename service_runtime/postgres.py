@@ -6,16 +6,92 @@ lives in that schema, so services never touch each other's tables, even on one d
 
 from __future__ import annotations
 
+import functools
+import select
+import time
 from pathlib import Path
+from typing import Any
 
+import psycopg2
+import psycopg2.extensions
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+# By default, how long a connection of these engines waits for the database at one step
+# (connecting, a statement's answer, a commit) before it is closed and the call fails with
+# OperationalError, which the runtime answers UNAVAILABLE DEPENDENCY_UNAVAILABLE
+# (service_runtime/outages.py). Without it a blocking libpq call waited for ever on a database
+# that stopped answering without closing the socket (a partition, a frozen server or proxy):
+# the worker thread and its pooled connection were lost for good, and once every worker was,
+# the service answered nothing again, even after the database came back. Far above any
+# statement's legitimate time (the services' take well under a second; a caller's deadline is
+# a few seconds); libpq's own connect_timeout does not apply to the non-blocking connect used
+# here. Every server process reads it from BETMESH_DATABASE_ANSWER_SECONDS (ServerSettings).
+ANSWER_SECONDS = 20.0
 
-def create_engine(url: str, *, pool_size: int = 10) -> Engine:
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+class BoundedConnection(psycopg2.extensions.connection):
+    """A psycopg2 connection whose every wait on the database is bounded (`_wait`); the bound
+    is a class attribute because psycopg2 waits (connects) inside the constructor."""
+
+    answer_seconds = ANSWER_SECONDS
+
+
+@functools.cache
+def _bounded(answer_seconds: float) -> type[BoundedConnection]:
+    return type("BoundedConnection", (BoundedConnection,), {"answer_seconds": answer_seconds})
+
+
+def _wait(connection: Any) -> None:
+    """psycopg2's wait callback (set_wait_callback): blocking calls of every connection become
+    a poll loop here. A BoundedConnection gives up after its answer_seconds, and psycopg2 then
+    closes it (so the pool discards it); any other connection (migrations, whose advisory lock
+    may be held a while by another replica) waits as libpq itself would."""
+    limit = getattr(connection, "answer_seconds", None)
+    deadline = None if limit is None else time.monotonic() + limit
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise psycopg2.OperationalError(f"the database did not answer within {limit:g} s")
+        if state == psycopg2.extensions.POLL_READ:
+            events = select.POLLIN
+        elif state == psycopg2.extensions.POLL_WRITE:
+            events = select.POLLOUT
+        else:  # pragma: no cover - psycopg2 documents no other state
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        # poll, not select: a busy process's sockets can number above select's 1024.
+        poller = select.poll()
+        poller.register(connection.fileno(), events)
+        poller.poll(None if remaining is None else remaining * 1000)
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    answer_seconds: float = ANSWER_SECONDS,
+    pre_ping: bool = True,
+    **options: Any,
+) -> Engine:
+    """A pooled engine whose connections never wait on the database longer than
+    `answer_seconds` at a time. `options` go to SQLAlchemy (e.g. isolation_level)."""
+    if answer_seconds <= 0:
+        raise ValueError(f"answer_seconds must be positive, not {answer_seconds}")
+    if psycopg2.extensions.get_wait_callback() is not _wait:
+        psycopg2.extensions.set_wait_callback(_wait)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=pre_ping,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"connection_factory": _bounded(answer_seconds)},
+        **options,
+    )
 
 
 def migrate(url: str, migrations_dir: Path, schema: str) -> None:

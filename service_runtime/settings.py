@@ -55,6 +55,11 @@ class ServerSettings:
     # A second, plaintext port serving only grpc.health.v1 (-1: none): Kubernetes' native gRPC
     # probes cannot speak TLS, and health answers carry nothing a caller could use.
     health_port: int = -1
+    # How long a PostgreSQL connection waits for the database at one step (connect, statement,
+    # commit) before it is closed and the call answered UNAVAILABLE (service_runtime/postgres.py):
+    # a database that stops answering without closing its sockets must not hold the process's
+    # workers for ever. Processes without a database ignore it.
+    database_answer_seconds: float = 20.0
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -62,6 +67,9 @@ class ServerSettings:
         auth_mode = env.str("AUTH_MODE", "tokens")
         if auth_mode not in ("anonymous", "tokens"):
             env.problems.append(f"BETMESH_AUTH_MODE={auth_mode!r} must be anonymous or tokens")
+        answer = env.float("DATABASE_ANSWER_SECONDS", 20.0)
+        if answer <= 0:
+            env.problems.append("BETMESH_DATABASE_ANSWER_SECONDS must be positive")
         return cls(
             host=env.str("HOST", "127.0.0.1"),
             port=env.int("PORT", 0),
@@ -86,6 +94,7 @@ class ServerSettings:
             max_receive_message_bytes=env.int("MAX_RECEIVE_MESSAGE_BYTES", 4 * 1024 * 1024),
             tls=TlsSettings.read(env),
             health_port=env.int("HEALTH_PORT", -1),
+            database_answer_seconds=answer,
         )
 
 

@@ -62,10 +62,16 @@ log = logging.getLogger(__name__)
 
 
 def build(settings: BetsSettings, authenticator: Authenticator | None = None) -> ServiceHost:
-    engine = postgres.create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    placing = placing_engine(settings.database_url, settings.database_pool_size)
+    answer_seconds = settings.server.database_answer_seconds
+    engine = postgres.create_engine(
+        settings.database_url, pool_size=settings.database_pool_size, answer_seconds=answer_seconds
+    )
+    placing = placing_engine(settings.database_url, settings.database_pool_size, answer_seconds)
     async_placing = AsyncConnections(
-        settings.database_url, settings.database_pool_size, prepare=[PREPARE_PLACE_BET]
+        settings.database_url,
+        settings.database_pool_size,
+        prepare=[PREPARE_PLACE_BET],
+        answer_seconds=answer_seconds,
     )
     store = PostgresBetStore(engine, placing, async_placing)
     reports = PostgresReports(engine)

@@ -93,7 +93,9 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
     throttle: Throttle | None = None
     if settings.database_url is not None and settings.redis_url is not None:
         database_url = settings.database_url
-        engine = postgres.create_engine(database_url, pool_size=5)
+        engine = postgres.create_engine(
+            database_url, pool_size=5, answer_seconds=settings.server.database_answer_seconds
+        )
         store = PostgresIdentityStore(engine)
         redis_client = aioredis.Redis.from_url(settings.redis_url)
         announcer = EventAnnouncer(EventPublisher(redis_client, "betmesh.identity"))

@@ -77,7 +77,9 @@ async def build(
     settings: OracleSettings, authenticator: Authenticator | None = None
 ) -> ServiceHost:
     await asyncio.to_thread(migrate, settings.database_url, MIGRATIONS, SCHEMA)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, answer_seconds=settings.server.database_answer_seconds
+    )
     redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
     events = (
         ResultEventPublisher(EventPublisher(redis_client, "betmesh.oracle"))

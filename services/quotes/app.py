@@ -31,7 +31,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: QuotesSettings) -> ServiceHost:
     engine = (
-        postgres.create_engine(settings.database_url, pool_size=4)
+        postgres.create_engine(
+            settings.database_url,
+            pool_size=4,
+            answer_seconds=settings.server.database_answer_seconds,
+        )
         if settings.database_url
         else None
     )

@@ -17,14 +17,28 @@ import psycopg2
 import psycopg2.extensions
 import sqlalchemy as sa
 
+from service_runtime import postgres
+
 
 def libpq_dsn(url: str) -> str:
     """A SQLAlchemy URL (postgresql+psycopg2://...) as libpq takes it."""
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _ready(connection: Any) -> None:
-    """Polls the connection until its pending work is done, sleeping on its socket."""
+async def _ready(connection: Any, answer_seconds: float) -> None:
+    """Polls the connection until its pending work is done, sleeping on its socket; a database
+    that does not answer within `answer_seconds` is an outage (OperationalError), and the
+    caller drops the connection: a caller without a deadline must not hold it for ever."""
+    try:
+        async with asyncio.timeout(answer_seconds):
+            await _poll(connection)
+    except TimeoutError:
+        raise psycopg2.OperationalError(
+            f"the database did not answer within {answer_seconds:g} s"
+        ) from None
+
+
+async def _poll(connection: Any) -> None:
     loop = asyncio.get_running_loop()
     while True:
         state = connection.poll()
@@ -71,9 +85,16 @@ class AsyncConnections:
     statement is parsed and planned once per connection rather than on every call.
     """
 
-    def __init__(self, url: str, size: int, prepare: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        url: str,
+        size: int,
+        prepare: Sequence[str] = (),
+        answer_seconds: float = postgres.ANSWER_SECONDS,
+    ) -> None:
         self._dsn = libpq_dsn(url)
         self._size = size
+        self._answer_seconds = answer_seconds
         self._prepare = tuple(prepare)
         self._idle: list[Any] = []
         # The Prepared names each open connection holds.
@@ -93,11 +114,11 @@ class AsyncConnections:
             self._opened += 1
         try:
             connection = psycopg2.connect(self._dsn, async_=True)
-            await _ready(connection)
+            await _ready(connection, self._answer_seconds)
             for statement in self._prepare:
                 cursor = connection.cursor()
                 cursor.execute(statement)
-                await _ready(connection)
+                await _ready(connection, self._answer_seconds)
                 cursor.close()
         except BaseException:
             await self._forget()
@@ -137,10 +158,10 @@ class AsyncConnections:
             names = self._prepared.setdefault(connection, set())
             if prepared is not None and prepared.name not in names:
                 cursor.execute(prepared.prepare, prepared.params)
-                await _ready(connection)
+                await _ready(connection, self._answer_seconds)
                 names.add(prepared.name)
             cursor.execute(sql, params)
-            await _ready(connection)
+            await _ready(connection, self._answer_seconds)
             row: tuple[Any, ...] = cursor.fetchone()
             cursor.close()
         except BaseException:

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from service_runtime import postgres
 from service_runtime.events import Topic
 from service_runtime.telemetry import inject_context
 from services.bets.adapters.async_postgres import AsyncConnections, Prepared
@@ -408,13 +409,17 @@ class PostgresBetSession(PostgresLedgerSession):
         )
 
 
-def placing_engine(url: str, pool_size: int) -> Engine:
+def placing_engine(url: str, pool_size: int, answer_seconds: float) -> Engine:
     """Connections for bets.place_bet, one atomic statement: in autocommit a bet costs one round
     trip instead of BEGIN, the call and COMMIT. Without the pool's liveness ping (one more round
     trip per bet): after a database restart, a stale connection fails one call, the pool then
     drops every connection it holds, and the client's retry with the same key is safe."""
-    return sa.create_engine(
-        url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=pool_size
+    return postgres.create_engine(
+        url,
+        pool_size=pool_size,
+        answer_seconds=answer_seconds,
+        pre_ping=False,
+        isolation_level="AUTOCOMMIT",
     )
 
 

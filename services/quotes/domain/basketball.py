@@ -95,14 +95,21 @@ def discrete_normal(mu: float, sigma: float) -> dict[int, float]:
 
 def final_margin(e: Expectation) -> dict[int, float]:
     """Distribution of the final margin (home - away), overtime included; never 0."""
-    regulation = discrete_normal(e.margin, e.margin_sigma)
+    return with_overtime(e, discrete_normal(e.margin, e.margin_sigma))
+
+
+def with_overtime(e: Expectation, regulation: dict[int, float]) -> dict[int, float]:
+    """The margin at the end of regulation with its tie played off: overtime's margin (the
+    spread and variance of its share of a game), conditioned on not tying again (ties repeat
+    until one does not). Changes and returns `regulation`."""
     tie = regulation.pop(0, 0.0)
-    f = e.overtime_fraction
-    overtime = discrete_normal(e.margin * f, e.margin_sigma * math.sqrt(f))
-    overtime_tie = overtime.pop(0, 0.0)
-    decided = 1.0 - overtime_tie
-    for k, m in overtime.items():
-        regulation[k] = regulation.get(k, 0.0) + tie * m / decided
+    if tie:
+        f = e.overtime_fraction
+        overtime = discrete_normal(e.margin * f, e.margin_sigma * math.sqrt(f))
+        overtime_tie = overtime.pop(0, 0.0)
+        decided = 1.0 - overtime_tie
+        for k, m in overtime.items():
+            regulation[k] = regulation.get(k, 0.0) + tie * m / decided
     return regulation
 
 

@@ -21,7 +21,12 @@ from collections.abc import Sequence
 
 from betmesh.common.v1 import game_state_pb2, market_pb2
 
-from services.quotes.domain.basketball import Expectation, discrete_normal, distribution_markets
+from services.quotes.domain.basketball import (
+    Expectation,
+    discrete_normal,
+    distribution_markets,
+    with_overtime,
+)
 from services.quotes.domain.basketball_rules import (
     DEFAULT_REGULATION_SECONDS,
     OVERTIME_SECONDS,
@@ -54,16 +59,7 @@ def _distribution(mu: float, sigma: float) -> dict[int, float]:
 
 def final_margin(e: Expectation, lead: int, tau: float) -> dict[int, float]:
     """Final margin (home - away) including overtimes; never 0."""
-    regulation = _distribution(lead + e.margin * tau, e.margin_sigma * math.sqrt(tau))
-    tie = regulation.pop(0, 0.0)
-    if tie:
-        f = e.overtime_fraction
-        overtime = discrete_normal(e.margin * f, e.margin_sigma * math.sqrt(f))
-        overtime_tie = overtime.pop(0, 0.0)
-        decided = 1.0 - overtime_tie
-        for k, m in overtime.items():
-            regulation[k] = regulation.get(k, 0.0) + tie * m / decided
-    return regulation
+    return with_overtime(e, _distribution(lead + e.margin * tau, e.margin_sigma * math.sqrt(tau)))
 
 
 def live_markets(

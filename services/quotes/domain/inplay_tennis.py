@@ -27,11 +27,12 @@ from services.quotes.domain.tennis import (
     ADVANTAGE_CAP,
     SET_GAMES,
     MatchDistribution,
+    MatchSets,
     SetOutcome,
     TennisRules,
-    game_win,
+    play_sets,
     set_distribution,
-    tiebreak_win,
+    set_rules,
 )
 
 Array = np.ndarray
@@ -120,13 +121,6 @@ def set_from(
     )
 
 
-def _add_shifted(target: Array, source: Array, shift: int, weight: float) -> None:
-    if shift >= 0:
-        target[shift:] += source[: len(source) - shift] * weight
-    else:
-        target[:shift] += source[-shift:] * weight
-
-
 def live_distribution(
     pa: float, pb: float, rules: TennisRules, state: game_state_pb2.TennisState
 ) -> MatchDistribution | None:
@@ -135,7 +129,7 @@ def live_distribution(
     if not state.sets:
         return None
     need = rules.best_of_sets // 2 + 1
-    hold_a, hold_b = game_win(pa), game_win(pb)
+    sets = MatchSets(pa, pb, rules)
     sa = sb = games_done = margin_done = 0
     for done in state.sets[:-1]:
         won = set_won(done.home_games, done.away_games)
@@ -144,17 +138,6 @@ def live_distribution(
         margin_done += done.home_games - done.away_games
     current = state.sets[-1]
     ga, gb = current.home_games, current.away_games
-
-    def rules_for(final: bool) -> tuple[int, int]:
-        tiebreak_at, points = rules.tiebreak_at_games, 7
-        if final:
-            tiebreak_at = tiebreak_at if rules.final_set_tiebreak else 0
-            points = rules.final_set_tiebreak_points or 7
-        return tiebreak_at, points
-
-    @functools.cache
-    def tiebreaks(points: int) -> tuple[float, float]:
-        return tiebreak_win(pa, pb, points), 1.0 - tiebreak_win(pb, pa, points)
 
     advantage = not rules.tiebreak_at_games or not rules.final_set_tiebreak
     max_set = 2 * ADVANTAGE_CAP + 2 if advantage else 2 * rules.tiebreak_at_games + 1
@@ -185,7 +168,7 @@ def live_distribution(
         land(sa, sb, True, games_done + ga + gb, margin_done + ga - gb, 1.0)
     else:
         final = sa == sb == need - 1
-        tiebreak_at, points = rules_for(final)
+        tiebreak_at, points = set_rules(rules, final)
         a_serves_next = state.home_serving
         if state.in_tiebreak:
             played_points = state.home_points + state.away_points
@@ -199,9 +182,9 @@ def live_distribution(
             else:
                 first_game_a = 1.0 - game_from(pb, state.away_points, state.home_points)
             a_first_set = a_serves_next if (ga + gb) % 2 == 0 else not a_serves_next
-            tb_a, tb_b = tiebreaks(points) if tiebreak_at else (0.0, 0.0)
+            tb_a, tb_b = sets.tiebreaks(points) if tiebreak_at else (0.0, 0.0)
             outcomes = set_from(
-                ga, gb, first_game_a, hold_a, hold_b, tb_a, tb_b, tiebreak_at, a_first_set
+                ga, gb, first_game_a, sets.hold_a, sets.hold_b, tb_a, tb_b, tiebreak_at, a_first_set
             )
         for fa, fb, m in outcomes:
             games = fa + fb
@@ -214,38 +197,4 @@ def live_distribution(
                 margin_done + fa - fb,
                 m,
             )
-
-    @functools.cache
-    def outcomes_of(a_first: bool, final: bool) -> tuple[SetOutcome, ...]:
-        tiebreak_at, points = rules_for(final)
-        tb_a, tb_b = tiebreaks(points) if tiebreak_at else (0.0, 0.0)
-        return tuple(set_distribution(hold_a, hold_b, tb_a, tb_b, tiebreak_at, a_first))
-
-    for played in range(sa + sb, 2 * need - 1):
-        for xa in range(0, need):
-            xb = played - xa
-            if not 0 <= xb < need:
-                continue
-            final = xa == xb == need - 1
-            for a_first in (True, False):
-                state_arrays = states.pop((xa, xb, a_first), None)
-                if state_arrays is None:
-                    continue
-                totals, margins = state_arrays
-                mass = float(totals.sum())
-                for ga2, gb2, m in outcomes_of(a_first, final):
-                    games = ga2 + gb2
-                    nsa, nsb = (xa + 1, xb) if ga2 > gb2 else (xa, xb + 1)
-                    next_a_first = a_first if games % 2 == 0 else not a_first
-                    if need in (nsa, nsb):
-                        set_scores[(nsa, nsb)] = set_scores.get((nsa, nsb), 0.0) + m * mass
-                        tgt_t, tgt_m = totals_out, margins_out
-                    else:
-                        key = (nsa, nsb, next_a_first)
-                        if key not in states:
-                            states[key] = (np.zeros(length), np.zeros(2 * offset + 1))
-                        tgt_t, tgt_m = states[key]
-                    _add_shifted(tgt_t, totals, games, m)
-                    _add_shifted(tgt_m, margins, ga2 - gb2, m)
-    win = sum(v for (a, b), v in set_scores.items() if a > b)
-    return MatchDistribution(win, set_scores, totals_out.tolist(), offset, margins_out.tolist())
+    return play_sets(sets, states, sa + sb, totals_out, margins_out, set_scores)

@@ -167,24 +167,47 @@ def set_distribution(
     return [(a, b, m) for (a, b), m in sorted(out.items())]
 
 
-def match_distribution(pa: float, pb: float, rules: TennisRules) -> MatchDistribution:
-    hold_a, hold_b = game_win(pa), game_win(pb)
-    need = rules.best_of_sets // 2 + 1
-    sets: dict[tuple[bool, bool], list[SetOutcome]] = {}
+def set_rules(rules: TennisRules, final: bool) -> tuple[int, int]:
+    """A set's tiebreak_at_games (0: advantage) and tiebreak points: the final set's own
+    rules when it is the final set."""
+    if final:
+        tiebreak_at = rules.tiebreak_at_games if rules.final_set_tiebreak else 0
+        return tiebreak_at, rules.final_set_tiebreak_points or 7
+    return rules.tiebreak_at_games, 7
 
-    def outcomes(a_first: bool, final: bool) -> list[SetOutcome]:
+
+class MatchSets:
+    """One match's sets from their first point (each player's hold, each tiebreak's odds, each
+    kind of set's final scores), computed once per pricing."""
+
+    def __init__(self, pa: float, pb: float, rules: TennisRules) -> None:
+        self.pa, self.pb, self.rules = pa, pb, rules
+        self.hold_a, self.hold_b = game_win(pa), game_win(pb)
+        self._tiebreaks: dict[int, tuple[float, float]] = {}
+        self._outcomes: dict[tuple[bool, bool], tuple[SetOutcome, ...]] = {}
+
+    def tiebreaks(self, points: int) -> tuple[float, float]:
+        """P(A wins a tiebreak to `points`) when A serves its first point, and when B does."""
+        if points not in self._tiebreaks:
+            self._tiebreaks[points] = (
+                tiebreak_win(self.pa, self.pb, points),
+                1.0 - tiebreak_win(self.pb, self.pa, points),
+            )
+        return self._tiebreaks[points]
+
+    def outcomes(self, a_first: bool, final: bool) -> tuple[SetOutcome, ...]:
+        """Final game scores of a set A serves first in (or not), the final set (or not)."""
         key = (a_first, final)
-        if key not in sets:
-            tiebreak_at = rules.tiebreak_at_games
-            points = 7
-            if final:
-                tiebreak_at = tiebreak_at if rules.final_set_tiebreak else 0
-                points = rules.final_set_tiebreak_points or 7
-            tb_a = tiebreak_win(pa, pb, points) if tiebreak_at else 0.0
-            tb_b = 1.0 - tiebreak_win(pb, pa, points) if tiebreak_at else 0.0
-            sets[key] = set_distribution(hold_a, hold_b, tb_a, tb_b, tiebreak_at, a_first)
-        return sets[key]
+        if key not in self._outcomes:
+            tiebreak_at, points = set_rules(self.rules, final)
+            tb_a, tb_b = self.tiebreaks(points) if tiebreak_at else (0.0, 0.0)
+            self._outcomes[key] = tuple(
+                set_distribution(self.hold_a, self.hold_b, tb_a, tb_b, tiebreak_at, a_first)
+            )
+        return self._outcomes[key]
 
+
+def match_distribution(pa: float, pb: float, rules: TennisRules) -> MatchDistribution:
     advantage = not rules.tiebreak_at_games or not rules.final_set_tiebreak
     max_set = 2 * ADVANTAGE_CAP + 2 if advantage else 2 * rules.tiebreak_at_games + 1
     length = rules.best_of_sets * max_set + 1
@@ -199,10 +222,26 @@ def match_distribution(pa: float, pb: float, rules: TennisRules) -> MatchDistrib
         (0, 0, True): (start_totals, start_margins),
         (0, 0, False): (start_totals.copy(), start_margins.copy()),
     }
-    totals_out = np.zeros(length)
-    margins_out = np.zeros(2 * offset + 1)
-    set_scores: dict[tuple[int, int], float] = {}
-    for played in range(0, 2 * need - 1):
+    return play_sets(
+        MatchSets(pa, pb, rules), states, 0, np.zeros(length), np.zeros(2 * offset + 1), {}
+    )
+
+
+def play_sets(
+    sets: MatchSets,
+    states: dict[tuple[int, int, bool], tuple[Array, Array]],
+    played_sets: int,
+    totals_out: Array,
+    margins_out: Array,
+    set_scores: dict[tuple[int, int], float],
+) -> MatchDistribution:
+    """The rest of the match from whole sets: each state (sets A, sets B, A serves first in the
+    next set), holding the distributions of total games and of the games margin so far (the
+    margin's index offset by half its length), played set by set from `played_sets` sets until
+    one player has won; what ends the match lands in totals_out, margins_out and set_scores."""
+    need = sets.rules.best_of_sets // 2 + 1
+    offset = (len(margins_out) - 1) // 2
+    for played in range(played_sets, 2 * need - 1):
         for sa in range(0, need):
             sb = played - sa
             if not 0 <= sb < need:
@@ -214,7 +253,7 @@ def match_distribution(pa: float, pb: float, rules: TennisRules) -> MatchDistrib
                     continue
                 totals, margins = state
                 mass = float(totals.sum())
-                for ga, gb, m in outcomes(a_first, final):
+                for ga, gb, m in sets.outcomes(a_first, final):
                     games = ga + gb
                     nsa, nsb = (sa + 1, sb) if ga > gb else (sa, sb + 1)
                     next_a_first = a_first if games % 2 == 0 else not a_first
@@ -225,7 +264,7 @@ def match_distribution(pa: float, pb: float, rules: TennisRules) -> MatchDistrib
                     else:
                         nxt = states.get((nsa, nsb, next_a_first))
                         if nxt is None:
-                            nxt = (np.zeros(length), np.zeros(2 * offset + 1))
+                            nxt = (np.zeros(len(totals_out)), np.zeros(len(margins_out)))
                             states[(nsa, nsb, next_a_first)] = nxt
                         tgt_t, tgt_m = nxt
                     _add_shifted(tgt_t, totals, games, m)

@@ -306,13 +306,12 @@ def _shift(rest: Rest, games: int, margin: int) -> Rest:
 
 
 def live_rest(match: MatchModel, state: game_state_pb2.TennisState) -> Rest:
-    sa = sb = done_games = done_margin = 0
-    for s in state.sets[:-1]:
-        won = set_won(s.home_games, s.away_games)
-        sa, sb = sa + (won > 0), sb + (won < 0)
-        done_games += s.home_games + s.away_games
-        done_margin += s.home_games - s.away_games
-    current = state.sets[-1]
+    *completed, current = state.sets
+    winners = [set_won(s.home_games, s.away_games) for s in completed]
+    sa, sb = winners.count(1), winners.count(-1)
+    home_games = sum(s.home_games for s in completed)
+    away_games = sum(s.away_games for s in completed)
+    done_games, done_margin = home_games + away_games, home_games - away_games
     ga, gb = current.home_games, current.away_games
     won = set_won(ga, gb)
     nowhere = Rest({}, {}, {})  # a score past the end of the match: no outcome to price

@@ -24,6 +24,13 @@ from launcher.mesh import Mesh, MeshConfig
 T = TypeVar("T")
 
 
+def add_mesh_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `run_on_mesh` reads: an external PostgreSQL (admin URL, the run's database
+    is made beside) and Redis; without them the mesh embeds its own."""
+    parser.add_argument("--database-url")
+    parser.add_argument("--redis-url")
+
+
 def run_on_mesh(
     args: argparse.Namespace,
     measure: Callable[[Mesh], Awaitable[T]],

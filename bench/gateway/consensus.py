@@ -45,7 +45,7 @@ from betmesh.quotes.v1 import quote_service_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.mesh import run_on_mesh
+from bench.mesh import add_mesh_arguments, run_on_mesh
 from launcher.embedded import free_port
 from launcher.mesh import Mesh
 
@@ -301,8 +301,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--fixtures", type=int, default=2100)
     parser.add_argument("--hedge-ms", type=int, default=50)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url")
+    add_mesh_arguments(parser)
     args = parser.parse_args()
     run_on_mesh(
         args,

@@ -30,7 +30,7 @@ from betmesh.quotes.v1 import quote_service_pb2 as qs
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.mesh import run_on_mesh
+from bench.mesh import add_mesh_arguments, run_on_mesh
 from launcher.mesh import Mesh
 
 UNLIMITED = {"BETMESH_GATEWAY_MAX_IN_FLIGHT": "1000000", "BETMESH_MAX_IN_FLIGHT": "0"}
@@ -134,8 +134,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--deadline", type=float, default=1.0)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url")
+    add_mesh_arguments(parser)
     args = parser.parse_args()
     run_on_mesh(
         args,

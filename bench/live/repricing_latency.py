@@ -51,7 +51,7 @@ from betmesh.quotes.v1 import quote_service_pb2 as qs
 from betmesh.quotes.v1 import quote_service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.mesh import run_on_mesh
+from bench.mesh import add_mesh_arguments, run_on_mesh
 from launcher.mesh import Mesh
 from service_runtime.events import Topic, stream_key
 from services.live.simulator import TimedEvent, load_file
@@ -317,8 +317,7 @@ def main() -> None:
         help="the gateway's integrity guard (BETMESH_GATEWAY_GUARD); both: off, then on, each "
         "on a fresh mesh, and the ratios on/off",
     )
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url")
+    add_mesh_arguments(parser)
     args = parser.parse_args()
     if args.guard != "both":
         figures = run(args, args.guard == "on")

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import redis.asyncio as aioredis
@@ -126,16 +126,15 @@ def _when(envelope: events_pb2.EventEnvelope) -> datetime:
 R = TypeVar("R")
 
 
-async def _read(what: str, fixture_id: str, call: Awaitable[R]) -> R | None:
-    """The gateway's answer; None when it has nothing for the fixture (NOT_FOUND) or could not
-    answer (logged: bets goes on without it)."""
+async def _read(what: str, method: Callable[..., Awaitable[R]], request: Any) -> R | None:
+    """The gateway's answer to a request about one fixture; None when it has nothing for it
+    (NOT_FOUND) or could not answer (logged: bets goes on without it)."""
     try:
-        return await call
+        return await method(request, timeout=DEFAULT_DEADLINE_SECONDS)
     except grpc.aio.AioRpcError as exc:
         if exc.code() != grpc.StatusCode.NOT_FOUND:
-            log.warning(
-                "%s failed", what, extra={"fixture_id": fixture_id, "code": exc.code().name}
-            )
+            extra = {"fixture_id": request.fixture_id, "code": exc.code().name}
+            log.warning("%s failed", what, extra=extra)
         return None
 
 
@@ -149,28 +148,16 @@ class GatewayPrices:
 
     async def fixture_name(self, fixture_id: str) -> str | None:
         """ "Home v Away" (participant ids where the store has no names); None if unknown."""
-        response = await _read(
-            "fixture read",
-            fixture_id,
-            self.fixtures.GetFixture(
-                fixture_service_pb2.GetFixtureRequest(fixture_id=fixture_id),
-                timeout=DEFAULT_DEADLINE_SECONDS,
-            ),
-        )
+        request = fixture_service_pb2.GetFixtureRequest(fixture_id=fixture_id)
+        response = await _read("fixture read", self.fixtures.GetFixture, request)
         if response is None:
             return None
         home, away = response.fixture.home, response.fixture.away
         return f"{home.name or home.participant_id} v {away.name or away.participant_id}"
 
     async def fetch(self, fixture_id: str) -> FixtureQuotes | None:
-        response = await _read(
-            "gateway price read",
-            fixture_id,
-            self.stub.GetAcceptedQuoteSet(
-                gw.GetAcceptedQuoteSetRequest(fixture_id=fixture_id),
-                timeout=DEFAULT_DEADLINE_SECONDS,
-            ),
-        )
+        request = gw.GetAcceptedQuoteSetRequest(fixture_id=fixture_id)
+        response = await _read("gateway price read", self.stub.GetAcceptedQuoteSet, request)
         if response is None:
             return None
         accepted = response.accepted

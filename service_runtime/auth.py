@@ -50,8 +50,8 @@ class AnonymousAuthenticator:
 # which binds a sign-in to the browser that started it (services/identity/domain/franceconnect.py).
 LOGIN_BINDING_HEADER = "x-betmesh-login-binding"
 # Set by the edge on calls it makes for a browser, with its own (public-role) token: the
-# visitor's address as the edge saw it (services/edge/client_address.py). Believed only from a
-# caller whose token says it is the edge or an internal service (`client_address`).
+# visitor's address as the edge saw it (services/edge/domain/client_address.py). Believed only
+# from a caller whose token says it is the edge or an internal service (`client_address`).
 VISITOR_HEADER = "x-betmesh-public-client"
 _VOUCHING_ROLES = frozenset({"public", "service"})
 

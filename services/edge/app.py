@@ -16,14 +16,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 from service_runtime.channels import credential_token_source
 from service_runtime.client_tokens import TokenSource
 from service_runtime.tls import server_ssl_context
-from services.edge.auth import EdgeAuthenticator
-from services.edge.cors import Cors
+from services.edge.adapters.static_site import StaticSite
+from services.edge.adapters.tokens import EdgeAuthenticator
+from services.edge.adapters.upstreams import Upstreams
+from services.edge.domain.cors import CorsPolicy
+from services.edge.domain.methods import exposed_methods
 from services.edge.grpc_web import GrpcWebProxy, internal_error_response
+from services.edge.http_handlers import Cors, health
 from services.edge.http_routes import IdentityRoutes
-from services.edge.methods import exposed_methods
 from services.edge.settings import EdgeSettings
-from services.edge.static import StaticSite
-from services.edge.upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -128,10 +129,6 @@ def quiet_request_bytes() -> None:
         logger.addFilter(_NoRequestBytes())
 
 
-async def _health(request: web.Request) -> web.StreamResponse:
-    return web.Response(text="ok\n", headers={"cache-control": "no-store"})
-
-
 def public_token_source(settings: EdgeSettings) -> TokenSource | None:
     """The edge's own tokens for anonymous visitors' public calls (tokens mode with a client
     credential only; without one, those calls are refused UNAUTHENTICATED as any other)."""
@@ -162,7 +159,7 @@ def build(settings: EdgeSettings) -> Edge:
         max_request_bytes=settings.max_request_bytes,
         public_tokens=public_tokens,
     )
-    cors = Cors(settings.cors_origins)
+    cors = Cors(CorsPolicy(settings.cors_origins))
     identity_routes = IdentityRoutes(
         upstreams,
         settings.public_url or f"http://{settings.host}:{settings.port}",
@@ -175,7 +172,7 @@ def build(settings: EdgeSettings) -> Edge:
         middlewares=[_no_internals],
     )
     app.on_response_prepare.append(cors.on_prepare)
-    app.router.add_get("/healthz", _health)
+    app.router.add_get("/healthz", health)
     app.router.add_routes(identity_routes.routes())
     # gRPC-web paths are /<package>.<Service>/<Method>: a dot in the first segment.
     app.router.add_post(r"/{service:[A-Za-z_][\w]*(?:\.[\w]+)+}/{method:\w+}", proxy.handle)

@@ -35,9 +35,10 @@ from service_runtime.errors import (
     to_rpc_status,
 )
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, extract_context, tracer
-from services.edge.auth import EdgeAuthenticator
-from services.edge.client_address import Network, client_address
-from services.edge.framing import (
+from services.edge.adapters.tokens import EdgeAuthenticator
+from services.edge.adapters.upstreams import Upstreams
+from services.edge.domain.client_address import Network, client_address
+from services.edge.domain.framing import (
     FramingError,
     Mode,
     data_frame,
@@ -48,8 +49,7 @@ from services.edge.framing import (
     status_trailers,
     trailer_frame,
 )
-from services.edge.methods import ExposedMethod
-from services.edge.upstreams import Upstreams
+from services.edge.domain.methods import ExposedMethod
 
 log = logging.getLogger(__name__)
 _tracer = tracer("services.edge")

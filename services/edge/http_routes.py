@@ -32,8 +32,8 @@ from service_runtime.auth import LOGIN_BINDING_HEADER, VISITOR_HEADER
 from service_runtime.client_tokens import TokenSource
 from service_runtime.errors import DomainError, error_info, status_from_metadata
 from service_runtime.telemetry import extract_context, tracer
-from services.edge.client_address import Network, client_address
-from services.edge.upstreams import Upstreams
+from services.edge.adapters.upstreams import Upstreams
+from services.edge.domain.client_address import Network, client_address
 
 log = logging.getLogger(__name__)
 _tracer = tracer("services.edge")

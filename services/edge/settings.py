@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from service_runtime.settings import Env
 from service_runtime.tls import TlsSettings
-from services.edge.client_address import Network, parse_networks
-from services.edge.methods import AREAS
+from services.edge.domain.client_address import Network, parse_networks
+from services.edge.domain.methods import AREAS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.edge.client_address import client_address, parse_networks
+from services.edge.domain.client_address import client_address, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/16", "127.0.0.1"])
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from services.edge.framing import (
+from services.edge.domain.framing import (
     FramingError,
     data_frame,
     decode_text,
@@ -16,7 +16,7 @@ from services.edge.framing import (
     status_trailers,
     trailer_frame,
 )
-from services.edge.methods import exposed_methods
+from services.edge.domain.methods import exposed_methods
 
 
 def test_frames_are_flag_length_payload() -> None:

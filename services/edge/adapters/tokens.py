@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from service_runtime.tokens import JwksFetcher, TokenAuthenticator, grpc_jwks_fetcher
-from services.edge.methods import ExposedMethod
+from services.edge.domain.methods import ExposedMethod
 
 
 class EdgeAuthenticator:

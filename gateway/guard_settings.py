@@ -69,16 +69,14 @@ class GuardSettings:
                 env.problems.append(f"BETMESH_GATEWAY_CANARY_RESULTS: no file {path.strip()!r}")
                 continue
             results[sport] = Path(path.strip())
-        for name, value in (
+        env.require_positive(
             ("GATEWAY_GUARD_PAYOUT_MIN_E4", policy.payout_min_e4),
             ("GATEWAY_GUARD_PRE_MATCH_MAX_MOVE_E9", policy.pre_match_max_move_e9),
             ("GATEWAY_GUARD_SNAPSHOT_MAX_MOVE_E9", policy.snapshot_max_move_e9),
             ("GATEWAY_GUARD_LIVE_MAX_MOVE_E9", policy.live_max_move_e9),
             ("GATEWAY_CANARY_MOVE_BOUND_E9", canary.move_bound_e9),
             ("GATEWAY_CANARY_BACKTEST_MATCHES", canary.backtest_matches),
-        ):
-            if value <= 0:
-                env.problems.append(f"BETMESH_{name}={value} must be positive")
+        )
         if not policy.payout_min_e4 <= policy.payout_max_e4 <= 10_000:
             env.problems.append("the guard's payout bounds must satisfy min <= max <= 10000")
         return cls(

@@ -94,6 +94,12 @@ class Env:
             name, default, lambda v: [p.strip() for p in v.split(",") if p.strip()], "list"
         )
 
+    def require_positive(self, *values: tuple[builtins.str, builtins.int | builtins.float]) -> None:
+        """A problem for each (NAME, value) not above zero, NAME without the prefix."""
+        for name, value in values:
+            if value <= 0:
+                self.problems.append(f"{self.prefix}{name}={value!r} must be positive")
+
     def check(self) -> None:
         if self.problems:
             raise SettingsError("invalid configuration: " + "; ".join(self.problems))

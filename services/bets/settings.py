@@ -85,9 +85,7 @@ class BetsSettings:
                 "provisional_days",
             )
         }
-        for name, value in limits.items():
-            if value <= 0:
-                env.problems.append(f"BETMESH_BETS_{name.upper()} must be positive")
+        env.require_positive(*((f"BETS_{name.upper()}", value) for name, value in limits.items()))
         if limits["min_stake_minor"] > limits["max_stake_minor"]:
             env.problems.append("BETMESH_BETS_MIN_STAKE_MINOR is above the maximum stake")
         # The live-bet delay is defined once for bets and live (service_runtime/live_bet_delay.py):

@@ -30,16 +30,14 @@ class RepricingSettings:
             lease_seconds=env.float("LIVE_REPRICE_LEASE_SECONDS", 30.0),
             gateway_timeout_seconds=env.float("LIVE_GATEWAY_TIMEOUT_SECONDS", 10.0),
         )
-        for name, value in (
+        env.require_positive(
             ("LIVE_BUSY_REPRICE_SECONDS", settings.busy_reprice_seconds),
             ("LIVE_QUIET_REPRICE_SECONDS", settings.quiet_reprice_seconds),
             ("LIVE_BUSY_WINDOW_SECONDS", settings.busy_window_seconds),
             ("LIVE_REPRICE_TICK_SECONDS", settings.tick_seconds),
             ("LIVE_REPRICE_LEASE_SECONDS", settings.lease_seconds),
             ("LIVE_GATEWAY_TIMEOUT_SECONDS", settings.gateway_timeout_seconds),
-        ):
-            if value <= 0:
-                env.problems.append(f"BETMESH_{name}={value!r} must be positive")
+        )
         if settings.lease_seconds <= settings.gateway_timeout_seconds:
             env.problems.append(
                 "BETMESH_LIVE_REPRICE_LEASE_SECONDS must exceed "

@@ -62,13 +62,11 @@ class LiveSettings:
             env.problems.append(
                 f"BETMESH_LIVE_HOLD_SECONDS={settings.hold_seconds!r} must not be negative"
             )
-        for name, value in (
+        env.require_positive(
             ("LIVE_FEED_DEADLINE_SECONDS", settings.feed_deadline_seconds),
             ("LIVE_FEED_CHECK_SECONDS", settings.feed_check_seconds),
             ("LIVE_REDIS_WAIT_SECONDS", settings.redis_wait_seconds),
-        ):
-            if value <= 0:
-                env.problems.append(f"BETMESH_{name}={value!r} must be positive")
+        )
         if settings.redis_connections < 8:
             env.problems.append(
                 f"BETMESH_LIVE_REDIS_CONNECTIONS={settings.redis_connections!r}: at least 8 "

@@ -44,16 +44,14 @@ class StreamSettings:
         )
         if settings.token_key and len(settings.token_key.encode()) < 16:
             env.problems.append("BETMESH_LIVE_STREAM_TOKEN_KEY must have at least 16 bytes")
-        for name, value in (
+        env.require_positive(
             ("LIVE_RESUME_WINDOW_SECONDS", settings.resume_window_seconds),
             ("LIVE_STREAM_MAX_PER_PARTNER", settings.max_streams_per_partner),
             ("LIVE_STREAM_MAX_FIXTURE_IDS", settings.max_fixture_ids),
             ("LIVE_STREAM_CONFLATE_AFTER", settings.conflate_after),
             ("LIVE_STREAM_MAX_BEHIND_SECONDS", settings.max_behind_seconds),
             ("LIVE_STREAM_LEASE_SECONDS", settings.lease_seconds),
-        ):
-            if value <= 0:
-                env.problems.append(f"BETMESH_{name}={value!r} must be positive")
+        )
         if settings.lookback_seconds < 0:
             env.problems.append(
                 f"BETMESH_LIVE_STREAM_LOOKBACK_SECONDS={settings.lookback_seconds!r}"

@@ -1,6 +1,7 @@
 """What the benches that measure a server process's CPU per call share (bench/runtime,
 bench/validation): the server started as its own process, its CPU time read from /proc, and
-the load, a number of calls spread over concurrent workers."""
+the load, a number of calls spread over concurrent workers (`spread`, which the gateway's and
+the edge's benches load with too)."""
 
 from __future__ import annotations
 

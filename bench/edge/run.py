@@ -25,6 +25,8 @@ import aiohttp
 import grpc
 from betmesh.identity.v1 import identity_service_pb2 as pb
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.server_cpu import spread
 from launcher.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,16 +76,8 @@ async def measure(
         started = time.perf_counter()
         await call()
         latencies.append(time.perf_counter() - started)
-    left = requests
-
-    async def worker() -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await call()
-
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await spread(requests, concurrency, call)
     return latencies, requests / (time.perf_counter() - started)
 
 

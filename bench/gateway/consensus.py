@@ -20,7 +20,6 @@ Same machine, same run: compare the ratios, not the absolute figures (2 shared c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.mesh import add_mesh_arguments, run_on_mesh
+from bench.server_cpu import spread
 from launcher.embedded import free_port
 from launcher.mesh import Mesh
 
@@ -85,17 +85,9 @@ async def throughput(
     call: Callable[[], Awaitable[Any]], n: int, concurrency: int, pids: dict[str, int]
 ) -> tuple[float, dict[str, float]]:
     """Calls/s with `concurrency` in flight, and each process's CPU microseconds per call."""
-    remaining = n
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await call()
-
     before = cpu_seconds(pids)
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await spread(n, concurrency, call)
     rate = n / (time.perf_counter() - started)
     after = cpu_seconds(pids)
     return rate, {name: (after[name] - before[name]) / n * 1e6 for name in pids}

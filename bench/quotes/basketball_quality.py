@@ -27,7 +27,6 @@ about three weeks): before that 538 carries last season's ratings and we know no
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,13 +34,10 @@ from datetime import date
 from itertools import groupby
 
 import numpy as np
-from betmesh.common.v1 import sport_pb2
-from betmesh.quotes.v1 import snapshot_pb2
 
+from bench.quotes.week import price_week
 from services.quotes.domain import basketball
 from services.quotes.domain.markets import centre_line_e2
-from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
-from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting.basketball import (
     DEFAULT_RIDGE,
     DEFAULT_XI,
@@ -259,27 +255,6 @@ def print_report(title: str, report: Report) -> None:
         f"vs the model's mean sigma {report.mean_total_sigma:.2f} "
         f"(league mean so far as the prediction: RMSE {report.base_total_rmse:.2f})"
     )
-
-
-def price_week(snapshot: snapshot_pb2.ModelSnapshot, fixtures: int, seed: int = 11) -> int:
-    """Prices `fixtures` random pairings of the snapshot's teams (every basketball market);
-    returns the number of markets."""
-    rng = random.Random(seed)
-    teams = [t.participant_id for t in snapshot.basketball.teams]
-    key = snapshot_hash(snapshot)
-    markets = 0
-    for n in range(fixtures):
-        home, away = rng.sample(teams, 2)
-        fixture = sport_pb2.Fixture(
-            fixture_id=f"week-{n}",
-            sport=sport_pb2.SPORT_BASKETBALL,
-            home=sport_pb2.Participant(participant_id=home),
-            away=sport_pb2.Participant(participant_id=away),
-        )
-        quote_set = price_fixture(fixture, snapshot, key, [], None, sport_pb2.SPORT_BASKETBALL)
-        quote_digest(canonicalise(quote_set))
-        markets += len(quote_set.markets)
-    return markets
 
 
 def main(argv: Sequence[str] | None = None) -> int:

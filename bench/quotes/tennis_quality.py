@@ -17,16 +17,13 @@ priced from the hand-set demo snapshot, which needs no fit.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from datetime import date
 
 import numpy as np
-from betmesh.common.v1 import sport_pb2
-from betmesh.quotes.v1 import snapshot_pb2
 
-from services.quotes.domain.pricing import canonicalise, price_fixture, quote_digest
+from bench.quotes.week import price_week
 from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.fitting.tennis import (
     DEFAULT_PLAYER_PRIOR_POINTS,
@@ -82,28 +79,6 @@ def calibration(result: WalkForward, since: date | None) -> None:
                 f"{low:.1f}-{min(high, 1.0):.1f}     {int(chosen.sum()):>5} "
                 f"{favourite[chosen].mean():>10.3f} {favourite_won[chosen].mean():>6.3f}"
             )
-
-
-def price_week(snapshot: snapshot_pb2.ModelSnapshot, fixtures: int, seed: int = 11) -> int:
-    """Prices `fixtures` random pairings of the snapshot's players (one in five best of 5);
-    returns the number of markets."""
-    rng = random.Random(seed)
-    players = [p.participant_id for p in snapshot.tennis.players]
-    key = snapshot_hash(snapshot)
-    markets = 0
-    for n in range(fixtures):
-        home, away = rng.sample(players, 2)
-        fixture = sport_pb2.Fixture(
-            fixture_id=f"week-{n}",
-            sport=sport_pb2.SPORT_TENNIS,
-            home=sport_pb2.Participant(participant_id=home),
-            away=sport_pb2.Participant(participant_id=away),
-            best_of_sets=5 if n % 5 == 0 else 3,
-        )
-        quote_set = price_fixture(fixture, snapshot, key, [], None, sport_pb2.SPORT_TENNIS)
-        quote_digest(canonicalise(quote_set))
-        markets += len(quote_set.markets)
-    return markets
 
 
 def main() -> None:

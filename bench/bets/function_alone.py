@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bets/function_alone.py [--chunks 10] [--calls 100]
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--also /tmp/before.sql ...] [--book-fixtures 0]
 
 Two fresh databases migrated to head, 200 verified and funded players each. In one, the function
 as shipped (services/bets/sql/place_bet.sql); in the other, "call only": the same signature
@@ -12,6 +13,12 @@ both meet the same neighbours on shared cores. Printed: the serving backend's CP
 user + system, from /proc) per call. The difference is what the placement rules' statements
 cost; "call only" is the floor any one-statement bet pays, to hold against a pgbench -N
 transaction (bench/bets/placing.py prints both sides' CPU).
+
+--also times another place_bet.sql in the same run, on a database of its own, for a before and
+after measured against the same neighbours (`git show main:services/bets/sql/place_bet.sql >
+/tmp/before.sql`; its body must run on head's schema). --book-fixtures fills
+bets.selection_exposure with that many other fixtures (10 markets of 3 selections each, no bet
+on them) first, so that a query reading more than its bet's fixtures shows its cost.
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ def call_only() -> str:
     return text[:start] + answer + text[end:]
 
 
-def prepare_database(url: str, function: str | None) -> None:
+def prepare_database(url: str, function: str | None, book_fixtures: int = 0) -> None:
     migrate(
         sa.make_url(url).set(drivername="postgresql+psycopg2").render_as_string(False),
         MIGRATIONS,
@@ -72,6 +79,17 @@ def prepare_database(url: str, function: str | None) -> None:
     cursor = connection.cursor()
     if function is not None:
         cursor.execute(function)
+    if book_fixtures:
+        cursor.execute(
+            "INSERT INTO bets.fixture_exposure (fixture_id)"
+            " SELECT 'book-' || f FROM generate_series(1, %(n)s) f;"
+            " INSERT INTO bets.selection_exposure"
+            " (fixture_id, market_id, selection_id, liability_minor, stakes_minor)"
+            " SELECT 'book-' || f, 'book-' || f || '/m' || m, 's' || s, 1000 * s, 500"
+            " FROM generate_series(1, %(n)s) f, generate_series(1, 10) m, generate_series(1, 3) s;"
+            " ANALYZE bets.fixture_exposure; ANALYZE bets.selection_exposure",
+            {"n": book_fixtures},
+        )
     for player in PLAYERS:
         cursor.execute(
             "INSERT INTO bets.players (player_id, kyc_status, of_age, stake_cap_minor)"
@@ -124,8 +142,24 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="PLACE_BET_SQL",
+        type=Path,
+        help="another place_bet.sql to time beside the shipped one (repeatable)",
+    )
+    parser.add_argument(
+        "--book-fixtures",
+        type=int,
+        default=0,
+        help="other fixtures' exposure rows in each database before the calls",
+    )
     args = parser.parse_args()
-    variants = {"shipped": None, "call only": call_only()}
+    variants: dict[str, str | None] = {"shipped": None, "call only": call_only()}
+    for path in args.also:
+        variants[path.name] = sql.without_header(path.read_text(encoding="utf-8"))
     names = {variant: unique_name("bench_place_bet") for variant in variants}
     messages = json.dumps(placement_messages(BetRules()))
     try:
@@ -133,7 +167,7 @@ def main() -> None:
         backends: dict[str, psutil.Process] = {}
         for variant, function in variants.items():
             url = create_database(args.admin_url, names[variant])
-            prepare_database(url, function)
+            prepare_database(url, function, args.book_fixtures)
             connection = psycopg2.connect(libpq_dsn(url))
             connection.autocommit = True
             cursor = connection.cursor()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,9 @@ import sqlalchemy as sa
 from betmesh.identity.v1 import identity_service_pb2 as ipb
 
 from service_runtime.postgres import migrate
+from services.bets.adapters.postgres_reports import PostgresReports
 from services.bets.domain.bet_rules import BetRules
+from services.bets.domain.exposure import FixtureExposure, MarketExposureRow
 from services.bets.domain.ledger import AccountKind, player_held, player_wallet
 from services.bets.domain.limits import MAY_BET, placement_messages
 
@@ -75,8 +78,12 @@ class Book:
     wallet would have left them."""
 
     engine: sa.Engine
+    # Set: every statement runs on it (a transaction the caller rolls back).
+    connection: sa.Connection | None = None
 
     def run(self, statement: str, **params: Any) -> Any:
+        if self.connection is not None:
+            return self.connection.execute(sa.text(statement), params)
         with self.engine.connect() as conn:
             return conn.execute(sa.text(statement), params)
 
@@ -371,6 +378,117 @@ def test_a_fixtures_liability_one_unit_over_its_limit_is_refused(book: Book) -> 
     # Refused after its exposure was added: taken off again (a zero row may stay).
     after = {k: v for k, v in book.exposure(f).items() if v != (0, 0)}
     assert after == before
+
+
+def test_the_exposure_report_is_the_room_place_bet_leaves(book: Book) -> None:
+    """GetExposureReport's figures (PostgresReports.exposure) and place_bet's limits are one
+    measure (services/bets/sql/worst_case.sql): from the report alone follows the largest
+    liability a bet may add on each market, and place_bet takes exactly that and refuses one
+    unit more, for the market's worst selection and a new one, in a market the house wins
+    whatever happens too."""
+    f = uid("fx")
+    market_max, fixture_max = 10_000, 17_000
+
+    def bet(on: Book, player: str, liability: int, market: str, selection: str) -> Outcome:
+        legs = [(f, market, selection)]
+        return on.place(
+            player,
+            100,
+            liability=liability,
+            legs=legs,
+            max_market=market_max,
+            max_fixture=fixture_max,
+        )
+
+    # A market the house wins whatever happens, as cash-outs and settlements can leave one
+    # (add_exposure): its worst case is -2 000, and it offsets nothing elsewhere.
+    book.run(
+        "INSERT INTO bets.selection_exposure"
+        " (fixture_id, market_id, selection_id, liability_minor, stakes_minor)"
+        " VALUES (:f, 'won', 'a', -3000, 500), (:f, 'won', 'b', -2000, 400)",
+        f=f,
+    )
+    p = book.player()
+    accepted(bet(book, p, market_max, "m1", "home"))  # the market's limit exactly
+    accepted(bet(book, p, 4_000, "m1", "away"))
+    accepted(bet(book, p, 5_000, "m2", "over"))
+    report = PostgresReports(book.engine).exposure(f)
+    assert report == FixtureExposure(
+        f,
+        (
+            MarketExposureRow("m1", 10_000, 200),
+            MarketExposureRow("m2", 5_000, 100),
+            MarketExposureRow("won", -2_000, 900),
+        ),
+        15_000,
+    )
+
+    # A bet of L on a selection holding b (the market's worst, w, or a new one, 0) makes the
+    # market's worst case max(w, b + L), so the most it may add is what keeps b + L within the
+    # market's limit and within the fixture's room above what the market counts already.
+    room = fixture_max - report.worst_case_loss_minor
+    worst = {"m1": "home", "m2": "over", "won": "b"}
+    q = book.player()
+    tried = []
+    for market in (*report.markets, MarketExposureRow("m3", 0, 0)):
+        w = market.worst_case_loss_minor
+        for selection, b in ((worst.get(market.market_id), w), ("new", 0)):
+            if selection is None:
+                continue
+            most = min(market_max, room + max(w, 0)) - b
+            over = "ABOVE_MARKET_MAX" if b + most + 1 > market_max else "ABOVE_EVENT_MAX"
+            # Both tries on one connection, rolled back: the next starts from the report.
+            connection = book.engine.connect().execution_options(isolation_level="READ COMMITTED")
+            with connection as conn, conn.begin() as transaction:
+                probe = Book(book.engine, conn)
+                refused(probe, q, bet(probe, q, most + 1, market.market_id, selection), over)
+                accepted(bet(probe, q, most, market.market_id, selection))
+                transaction.rollback()
+            tried.append((market.market_id, selection, most, over))
+    # The edges met: a full market, a fixture's room, and the room a negative market leaves.
+    assert tried == [
+        ("m1", "home", 0, "ABOVE_MARKET_MAX"),
+        ("m1", "new", 10_000, "ABOVE_MARKET_MAX"),
+        ("m2", "over", 2_000, "ABOVE_EVENT_MAX"),
+        ("m2", "new", 7_000, "ABOVE_EVENT_MAX"),
+        ("won", "b", 4_000, "ABOVE_EVENT_MAX"),
+        ("won", "new", 2_000, "ABOVE_EVENT_MAX"),
+        ("m3", "new", 2_000, "ABOVE_EVENT_MAX"),
+    ]
+    assert PostgresReports(book.engine).exposure(f) == report
+
+
+def test_the_liability_check_reads_its_fixtures_rows_by_the_primary_key(
+    book: Book, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The legs' fixtures reach bets.market_worst_case below its grouping (worst_case.sql says
+    how): with sequential scans disfavoured, place_bet's liability query finds its rows through
+    the index. Were the filter applied after the grouping (an IN (SELECT ...) does that), no
+    index could serve it and every bet would read every fixture's rows."""
+    f, other = uid("fx"), uid("fx")
+    p = book.player()
+    accepted(book.place(p, 100, liability=1_000, legs=[(other, "m", "s")]))
+    with book.engine.connect() as conn:
+        try:
+            conn.exec_driver_sql("LOAD 'auto_explain'")
+        except sa.exc.DBAPIError:
+            pytest.skip("auto_explain is not installed")
+        for setting in (
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_level = notice",
+            "client_min_messages = notice",
+            "enable_seqscan = off",
+        ):
+            conn.exec_driver_sql(f"SET {setting}")
+        # SQLAlchemy's psycopg2 dialect hands the server's notices to this logger.
+        caplog.set_level(logging.INFO, logger="sqlalchemy.dialects.postgresql")
+        caplog.clear()
+        accepted(Book(book.engine, conn).place(p, 100, liability=1_000, legs=[(f, "m", "s")]))
+        plans = [m for m in caplog.messages if "bets.market_worst_case" in m]
+    assert len(plans) == 1, caplog.messages
+    assert "Index Cond: (fixture_id = ANY" in plans[0]
+    assert "Seq Scan on selection_exposure" not in plans[0]
 
 
 # ---- funds and the stake hold -----------------------------------------------------------

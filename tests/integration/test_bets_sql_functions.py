@@ -1,14 +1,17 @@
-"""The placement rules' functions in the database are exactly what their source files define.
+"""The placement rules' functions and views in the database are exactly what their source files
+define.
 
-services/bets/sql/*.sql is the one home of bets.place_bet and bets.note_stake_change; a
-migration installs a file only while it has the digest the migration pinned
-(services/bets/sql/__init__.py). An edit of a file without a migration that reloads it would
-leave every existing database on the old rule: here a fresh database migrated to head must hold
-exactly what the files define, and the newest migration naming a file must pin its digest.
+services/bets/sql/*.sql is the one home of bets.place_bet, bets.note_stake_change and the
+worst-case views place_bet limits and the exposure report reads; a migration installs a file
+only while it has the digest the migration pinned (services/bets/sql/__init__.py). An edit of a
+file without a migration that reloads it would leave every existing database on the old rule:
+here a fresh database migrated to head must hold exactly what the files define, and the newest
+migration naming a file must pin its digest.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,12 +48,15 @@ def engine(private_database_url: str) -> Iterator[sa.Engine]:
 
 
 def _functions(conn: sa.Connection) -> dict[str, str]:
-    """Every function of the bets schema as PostgreSQL prints it back (signature, result,
-    language, body), by its identity: a changed signature shows as a function added."""
+    """Every function and view of the bets schema as PostgreSQL prints it back (a function's
+    signature, result, language and body; a view's query), by its identity: a changed
+    signature shows as a function added."""
     rows = conn.execute(
         sa.text(
             "SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p"
             " WHERE p.pronamespace = 'bets'::regnamespace"
+            " UNION ALL SELECT 'view ' || c.oid::regclass::text, pg_get_viewdef(c.oid)"
+            " FROM pg_class c WHERE c.relnamespace = 'bets'::regnamespace AND c.relkind = 'v'"
         )
     )
     return {name: definition for name, definition in rows}
@@ -79,6 +85,7 @@ def test_the_installed_functions_are_the_files(engine: sa.Engine) -> None:
         drift = _drift(conn)
     assert any(name.startswith("bets.place_bet(") for name in installed)
     assert "bets.note_stake_change()" in installed
+    assert "view bets.market_worst_case" in installed
     assert drift == {}, (
         f"the database's functions differ from services/bets/sql for {sorted(drift)}: an edited"
         " file needs a migration that reloads it (docs/conventions.md, 'Rules in SQL')"
@@ -94,6 +101,15 @@ def test_a_function_changed_in_the_database_is_caught(engine: sa.Engine) -> None
             assert list(_drift(conn)) != []
             transaction.rollback()
         assert _drift(conn) == {}
+        # And a view: the fixture's sum counting the markets the house wins.
+        with conn.begin() as transaction:
+            conn.exec_driver_sql(
+                sql.statement("worst_case.sql").replace(
+                    "greatest(max(s.liability_minor), 0)", "max(s.liability_minor)"
+                )
+            )
+            assert list(_drift(conn)) == ["view bets.market_worst_case"]
+            transaction.rollback()
 
 
 def test_every_file_is_pinned_by_the_newest_migration_that_names_it() -> None:
@@ -134,5 +150,34 @@ def test_moving_the_functions_to_files_changed_none_of_them(engine: sa.Engine) -
         command.downgrade(config, "0009_chain_results")
         with engine.connect() as conn:
             assert _functions(conn) == at_0009
+    finally:
+        command.upgrade(config, "head")
+
+
+def test_the_worst_case_view_comes_and_goes_with_0012(engine: sa.Engine) -> None:
+    """0012's downgrade puts back 0011's place_bet exactly (its file's pinned digest, with the
+    signature place_bet.sql still has) and drops the view; the upgrade brings back head's."""
+    config = _config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        at_head = _functions(conn)
+    try:
+        command.downgrade(config, "0011_place_bet_fewer_statements")
+        with engine.connect() as conn:
+            at_0011 = _functions(conn)
+            body = conn.execute(
+                sa.text("SELECT prosrc FROM pg_proc WHERE oid = 'bets.place_bet'::regproc")
+            ).scalar_one()
+        assert not any(name.startswith("view ") for name in at_0011)
+        assert at_0011.keys() == at_head.keys() - {"view bets.market_worst_case"}
+        statement = sql.statement("place_bet.sql")
+        restored = (
+            statement[: statement.index("$$") + 2] + body + statement[statement.rindex("$$") :]
+        )
+        script = ScriptDirectory.from_config(config)
+        pinned = script.get_revision("0011_place_bet_fewer_statements").module.SQL_FILES
+        assert hashlib.sha256(restored.encode("utf-8")).hexdigest() == pinned["place_bet.sql"]
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert _functions(conn) == at_head
     finally:
         command.upgrade(config, "head")

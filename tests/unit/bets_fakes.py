@@ -18,7 +18,7 @@ from services.bets.domain.chain_results import (
     OnChain,
     Verdict,
 )
-from services.bets.domain.exposure import SelectionExposure
+from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.ledger import (
     EntryView,
     LedgerTransaction,
@@ -126,8 +126,8 @@ class FakeBetStore:
     voided: list[VoidedNotice] = field(default_factory=list)
     offers: dict[str, CashOutOffer] = field(default_factory=dict)
     operations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
-    # The reports' rows of selection exposure, by fixture.
-    selections: dict[str, list[SelectionExposure]] = field(default_factory=dict)
+    # What the reports' views hold, by fixture (the measure is SQL's: worst_case.sql).
+    exposures: dict[str, FixtureExposure] = field(default_factory=dict)
     # Fails the next reads of due bets this many times (a database that is away).
     due_failures: int = 0
 
@@ -203,8 +203,8 @@ class FakeBetStore:
     def statement_rows(self, start: datetime, end: datetime) -> list[StatementRow]:
         return []
 
-    def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
-        return list(self.selections.get(fixture_id, ()))
+    def exposure(self, fixture_id: str) -> FixtureExposure:
+        return self.exposures.get(fixture_id, FixtureExposure(fixture_id, (), 0))
 
     def purge_offers(self, expired_before: datetime) -> int:
         gone = [k for k, v in self.offers.items() if v.expires_at < expired_before]

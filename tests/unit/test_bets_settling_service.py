@@ -15,7 +15,7 @@ import pytest
 from service_runtime.errors import DomainError
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.chain_results import ClaimedResult, OnChain
-from services.bets.domain.exposure import FixtureExposure, MarketExposureRow, SelectionExposure
+from services.bets.domain.exposure import FixtureExposure, MarketExposureRow
 from services.bets.domain.ledger import TransactionKind
 from services.bets.domain.model import BetStatus, GameSnapshot, Outcome
 from services.bets.domain.prices import PriceBook
@@ -203,28 +203,24 @@ async def test_a_live_bet_decided_after_its_result_settles_at_once() -> None:
     assert decided is not None and decided.status is BetStatus.WON
 
 
-async def test_the_exposure_report_sums_each_markets_worst_case() -> None:
+async def test_the_exposure_report_is_the_stores_figures_for_an_operator() -> None:
+    # The measure is SQL's (worst_case.sql, tested against place_bet in
+    # test_bets_place_bet_rules.py); the use case checks who asks and what, and adds nothing.
     world = World()
-    assert await world.service.exposure("f1", OPERATOR) == FixtureExposure("f1", ())
-    world.store.selections["f1"] = [
-        SelectionExposure("1x2", "home", 900, 100),
-        SelectionExposure("1x2", "draw", 400, 150),
-        SelectionExposure("1x2", "away", 0, 50),
-        SelectionExposure("ou25", "over", 0, 50),
-        SelectionExposure("btts", "yes", -10, 10),
-    ]
-    report = await world.service.exposure("f1", OPERATOR)
-    # Per market its worst selection (one outcome wins) and all its stakes, in the store's order.
-    assert report.markets == (
-        MarketExposureRow("1x2", 900, 300),
-        MarketExposureRow("ou25", 0, 50),
-        MarketExposureRow("btts", -10, 10),
+    assert await world.service.exposure("f1", OPERATOR) == FixtureExposure("f1", (), 0)
+    stored = FixtureExposure(
+        "f1",
+        (MarketExposureRow("1x2", 900, 300), MarketExposureRow("btts", -10, 10)),
+        900,
     )
-    # The fixture: the positive worst cases summed.
-    assert report.worst_case_loss_minor == 900
+    world.store.exposures["f1"] = stored
+    assert await world.service.exposure("f1", OPERATOR) == stored
     with pytest.raises(DomainError) as caught:
         await world.service.exposure("", OPERATOR)
     assert caught.value.reason == "FIXTURE_ID_REQUIRED"
+    with pytest.raises(DomainError) as caught:
+        await world.service.exposure("f1", PLAYER)
+    assert caught.value.reason == "OPERATOR_REQUIRED"
 
 
 async def test_expired_offers_are_purged_after_their_retention() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.bets.domain.exposure import SelectionExposure
+from services.bets.domain.exposure import FixtureExposure, MarketExposureRow
 from services.bets.domain.statement import ReturnToPlayer, StatementRow
 
 
@@ -69,19 +69,24 @@ class PostgresReports:
             for row in rows
         ]
 
-    def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
-        # The rows only: the measure over them is the domain's (domain/exposure.py).
+    def exposure(self, fixture_id: str) -> FixtureExposure:
+        # The measure is the view's (services/bets/sql/worst_case.sql), the one place_bet
+        # limits; here only its rows, read by the fixture's id (its primary key, not a scan).
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    "SELECT market_id, selection_id, liability_minor, stakes_minor"
-                    " FROM bets.selection_exposure WHERE fixture_id = :f ORDER BY market_id"
+                    "SELECT market_id, worst_case_loss_minor, stakes_minor,"
+                    " fixture_worst_case_loss_minor FROM bets.market_worst_case"
+                    " WHERE fixture_id = :f ORDER BY market_id"
                 ),
                 {"f": fixture_id},
             ).all()
-        return [
-            SelectionExposure(
-                r.market_id, r.selection_id, int(r.liability_minor), int(r.stakes_minor)
-            )
-            for r in rows
-        ]
+        return FixtureExposure(
+            fixture_id,
+            tuple(
+                MarketExposureRow(r.market_id, int(r.worst_case_loss_minor), int(r.stakes_minor))
+                for r in rows
+            ),
+            # The same on every row of the fixture; none: nothing staked on it.
+            int(rows[0].fixture_worst_case_loss_minor) if rows else 0,
+        )

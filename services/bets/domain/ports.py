@@ -22,7 +22,7 @@ from services.bets.domain.model import (
 
 if TYPE_CHECKING:
     # The values the ports carry live with their rules, which import these ports.
-    from services.bets.domain.exposure import SelectionExposure
+    from services.bets.domain.exposure import FixtureExposure
     from services.bets.domain.limits import CapKind, PlacementRules, SevenDayCap
     from services.bets.domain.placing import Placed
     from services.bets.domain.settling import SettledNotice
@@ -213,8 +213,9 @@ class BetReports(Protocol):
         """Bets settled in [start, end) by month (UTC) and live or not, voids left out."""
         ...
 
-    def selection_exposure(self, fixture_id: str) -> list[SelectionExposure]:
-        """The liability and stakes on each selection of the fixture (domain/exposure.py)."""
+    def exposure(self, fixture_id: str) -> FixtureExposure:
+        """The fixture's worst-case loss, per market and in all, as bets.place_bet limits it
+        (domain/exposure.py says where the measure lives)."""
         ...
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.bets.domain import queries, requests
-from services.bets.domain.exposure import FixtureExposure, fixture_exposure
+from services.bets.domain.exposure import FixtureExposure
 from services.bets.domain.model import Bet, BetStatus
 from services.bets.domain.operators import require_operator
 from services.bets.domain.ports import BetReports, BetStore
@@ -57,4 +57,4 @@ class Queries:
     def exposure(self, fixture_id: str, caller: Caller | None) -> FixtureExposure:
         require_operator(caller)
         queries.check_exposure(fixture_id)
-        return fixture_exposure(fixture_id, self.reports.selection_exposure(fixture_id))
+        return self.reports.exposure(fixture_id)

@@ -1,4 +1,6 @@
-"""The bets schema's PL/pgSQL functions, one source file each: the placement rules' one home.
+"""The bets schema's PL/pgSQL functions and the views they read, one source file each: the
+placement rules' one home (place_bet.sql, note_stake_change.sql) and the worst-case measure's
+(worst_case.sql, read by place_bet and by the exposure report).
 
 Why files loaded by migrations, and not the functions pasted into migration bodies: a rule
 change then meant a third copy of a 250-line function, and a reader could not tell which copy
@@ -33,7 +35,12 @@ def source(name: str) -> str:
 
 def statement(name: str) -> str:
     """The file without its leading comment: what the database is given and keeps."""
-    lines = source(name).splitlines(keepends=True)
+    return without_header(source(name))
+
+
+def without_header(text: str) -> str:
+    """A file's text less its leading comment (and blank lines)."""
+    lines = text.splitlines(keepends=True)
     while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
         lines.pop(0)
     return "".join(lines)

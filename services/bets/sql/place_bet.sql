@@ -12,10 +12,11 @@
 --      services/bets/domain/ports.py, which deposits and recording identity's changes use;
 --      read here as it must be, under the player's lock) (RESPONSIBLE_BETTING_LOSS_LIMIT_EXCEEDED);
 --   4. open stakes (PENDING and ACCEPTED) + this stake <= p_max_open (ABOVE_PLAYER_MAX);
---   5. the house's liability: the worst selection of each market <= p_max_market
---      (ABOVE_MARKET_MAX), the sum of the worst of each market of a fixture <= p_max_fixture
---      (ABOVE_EVENT_MAX), both with this bet's liability added to each leg's selection (a
---      bet that risks nothing, p_liability 0, is not checked);
+--   5. the house's liability, the worst-case loss as bets.market_worst_case defines it
+--      (worst_case.sql: the measure GetExposureReport shows):
+--      each leg's market's <= p_max_market (ABOVE_MARKET_MAX), each leg's fixture's
+--      <= p_max_fixture (ABOVE_EVENT_MAX), both with this bet's liability added to each leg's
+--      selection (a bet that risks nothing, p_liability 0, is not checked);
 --   6. funds: the wallet must cover the stake, an equal balance does (INSUFFICIENT_FUNDS);
 -- then the stake hold, one balanced transaction: wallet +stake (debit), held -stake (credit).
 -- A refusal stores the bet REJECTED and moves nothing.
@@ -200,25 +201,26 @@ BEGIN
             SET liability_minor = e.liability_minor + EXCLUDED.liability_minor,
                 stakes_minor = e.stakes_minor + EXCLUDED.stakes_minor;
         IF p_liability > 0 THEN
-            -- Both limits in one reading of the legs' fixtures: the first market (in id order)
-            -- whose worst selection is over its limit, else the first fixture whose markets'
-            -- worst selections sum over its limit.
-            WITH worst AS (
-                SELECT s.fixture_id, s.market_id, max(s.liability_minor) AS worst
-                FROM bets.selection_exposure s
-                WHERE s.fixture_id IN (SELECT l->>'f' FROM jsonb_array_elements(p_legs) l)
-                GROUP BY s.fixture_id, s.market_id
+            -- Both limits in one reading of the legs' fixtures, on the measure's one home
+            -- (worst_case.sql, the view GetExposureReport reads too): the first market (in id
+            -- order) whose worst case is over its limit, else the first fixture whose worst
+            -- case is. The fixtures as an array (a parameter, which goes into the view onto
+            -- the primary key), not an IN (SELECT ...), planned after the view's grouping:
+            -- that would read every fixture's rows.
+            WITH w AS (
+                SELECT * FROM bets.market_worst_case m
+                WHERE m.fixture_id = ANY (ARRAY(
+                    SELECT l->>'f' FROM jsonb_array_elements(p_legs) l))
             )
             SELECT (
-                SELECT w.market_id FROM worst w
-                WHERE w.worst > p_max_market
+                SELECT w.market_id FROM w
+                WHERE w.worst_case_loss_minor > p_max_market
                     AND (w.fixture_id, w.market_id) IN (
                         SELECT l->>'f', l->>'m' FROM jsonb_array_elements(p_legs) l)
                 ORDER BY w.fixture_id, w.market_id LIMIT 1
             ), (
-                SELECT w.fixture_id FROM worst w
-                GROUP BY w.fixture_id
-                HAVING sum(greatest(w.worst, 0)) > p_max_fixture
+                SELECT w.fixture_id FROM w
+                WHERE w.fixture_worst_case_loss_minor > p_max_fixture
                 ORDER BY w.fixture_id LIMIT 1
             ) INTO v_market, v_fixture;
             IF v_market IS NOT NULL THEN

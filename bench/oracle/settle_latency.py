@@ -23,8 +23,6 @@ from pathlib import Path
 
 import grpc
 from betmesh.bets.v1 import bet_service_pb2 as bets_pb
-from betmesh.common.v1 import sport_pb2
-from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from eth_account import Account
 from web3 import Web3
@@ -35,6 +33,7 @@ from services.oracle.adapters.chain.contract import deploy
 from services.oracle.app import build
 from services.oracle.settings import OracleSettings
 from tests.integration.test_bets_harness import HeaderAuthenticator, eventually, running
+from tests.support.oracle import SOURCES, report_football_result
 
 RUNS = 5
 
@@ -100,22 +99,10 @@ async def main(admin_url: str, redis_url: str, folder: Path) -> list[float]:
                         player, [(fixture, f"{fixture}/MATCH_RESULT", "home", 20_000)], 100
                     )
                     started = 0.0
-                    for source in ("simulator", "stats-feed"):
+                    for source in SOURCES:
+                        # Timed from the last source's report: the one that validates it.
                         started = time.monotonic()
-                        await oracle.SubmitObservation(
-                            pb.SubmitObservationRequest(
-                                observation=pb.Observation(
-                                    source_id=source,
-                                    result=pb.MatchResult(
-                                        fixture_id=fixture,
-                                        sport=sport_pb2.SPORT_FOOTBALL,
-                                        status=pb.RESULT_STATUS_COMPLETED,
-                                        home_score=2,
-                                        away_score=1,
-                                    ),
-                                )
-                            )
-                        )
+                        await report_football_result(oracle, fixture, 2, 1, [source])
 
                     async def won(bet_id: str = bet.bet_id) -> bool:
                         return (await mesh.bet(bet_id)).status == bets_pb.BET_STATUS_WON

@@ -16,7 +16,6 @@ from typing import Any
 
 import grpc
 import pytest
-from betmesh.common.v1 import sport_pb2
 from betmesh.oracle.v1 import oracle_service_pb2 as pb
 from betmesh.oracle.v1 import oracle_service_pb2_grpc
 from betmesh.signer.v1 import signer_service_pb2, signer_service_pb2_grpc
@@ -26,6 +25,7 @@ from launcher.embedded import ROOT, Anvil
 from launcher.mesh import DEMO_CLIENT_ID, Mesh, MeshConfig
 from services.oracle.adapters.chain.contract import bind
 from tests.support.chain import rpc
+from tests.support.oracle import SOURCES, football_observation
 from tests.support.rpc_proxy import ProviderProxy
 
 from .auth import Operator
@@ -172,19 +172,10 @@ def test_deploy_rotate_through_the_timelock_and_publish_with_up(
         fixture = f"fx-real-{secrets.token_hex(4)}"
         with operator.channel(mesh.addresses["oracle"]) as channel:
             oracle = oracle_service_pb2_grpc.OracleServiceStub(channel)
-            for source in ("simulator", "stats-feed"):
+            for source in SOURCES:
                 oracle.SubmitObservation(
                     pb.SubmitObservationRequest(
-                        observation=pb.Observation(
-                            source_id=source,
-                            result=pb.MatchResult(
-                                fixture_id=fixture,
-                                sport=sport_pb2.SPORT_FOOTBALL,
-                                status=pb.RESULT_STATUS_COMPLETED,
-                                home_score=1,
-                                away_score=0,
-                            ),
-                        )
+                        observation=football_observation(source, fixture, 1, 0)
                     ),
                     timeout=10,
                 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from launcher.embedded import Anvil, create_database, drop_database, unique_name
 from service_runtime.events import Topic, stream_key
 from service_runtime.postgres import create_engine, migrate
 from services.oracle.adapters.chain.contract import bind, deploy
-from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
+from services.oracle.adapters.chain.publisher import ChainPublisher, LoadRecords, PublisherConfig
 from services.oracle.adapters.chain.rpc import FailoverProvider
 from services.oracle.adapters.chain.signers import ReportSigner, SignerPool
 from services.oracle.adapters.outbox import PostgresOutbox
@@ -53,17 +54,27 @@ class Rig:
     address: str
     transmitter_file: Path
     signer_files: list[Path]
+    # Wallets the contract also lets transmit: another oracle process's.
+    other_transmitter_files: list[Path]
 
-    def publisher(self, urls: list[str] | None = None, **config: Any) -> ChainPublisher:
-        transmitter = Account.from_key(self.transmitter_file.read_text().strip())
+    def publisher(
+        self,
+        urls: list[str] | None = None,
+        transmitter_file: Path | None = None,
+        load_records: LoadRecords | None = None,
+        **config: Any,
+    ) -> ChainPublisher:
+        key_file = transmitter_file or self.transmitter_file
+        transmitter = Account.from_key(key_file.read_text().strip())
         pool = SignerPool([ReportSigner.from_key_file(f) for f in self.signer_files])
         return ChainPublisher(
             Web3(FailoverProvider(urls or [self.url])),
             self.address,
             transmitter,
             pool,
-            PostgresOutbox(self.engine),
-            self.store.load_many,
+            # Its own engine: each publisher stands for an oracle process of its own.
+            PostgresOutbox(create_engine(self.database_url, pool_size=2)),
+            load_records or self.store.load_many,
             PublisherConfig(
                 **{
                     "confirmations": 2,
@@ -107,8 +118,13 @@ def rig(anvil: Anvil, postgres_admin_url: str, tmp_path: Path) -> Iterator[Rig]:
     yield from _rig(anvil, postgres_admin_url, tmp_path)
 
 
+@pytest.fixture
+def two_wallet_rig(anvil: Anvil, postgres_admin_url: str, tmp_path: Path) -> Iterator[Rig]:
+    yield from _rig(anvil, postgres_admin_url, tmp_path, transmitters=2)
+
+
 def _rig(
-    anvil: Anvil, postgres_admin_url: str, tmp_path: Path, window: int = 0
+    anvil: Anvil, postgres_admin_url: str, tmp_path: Path, window: int = 0, transmitters: int = 1
 ) -> Generator[Rig, None, None]:
     # Each test owns a database and a contract: the sweep publishes every validated result.
     name = unique_name("oracle_pub")
@@ -118,8 +134,8 @@ def _rig(
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     rpc(w3, "evm_setAutomine", True)
     admin = "0x" + secrets.token_hex(32)
-    transmitter = "0x" + secrets.token_hex(32)
-    for key in (admin, transmitter):
+    transmitter_keys = ["0x" + secrets.token_hex(32) for _ in range(transmitters)]
+    for key in (admin, *transmitter_keys):
         rpc(w3, "anvil_setBalance", Account.from_key(key).address, hex(10**20))
     signer_keys = ["0x" + secrets.token_hex(32) for _ in range(3)]
     address = deploy(
@@ -128,10 +144,10 @@ def _rig(
         [Account.from_key(k).address for k in signer_keys],
         2,
         window,
-        [Account.from_key(transmitter).address],
+        [Account.from_key(k).address for k in transmitter_keys],
     )
     files = []
-    for index, key in enumerate([transmitter, *signer_keys]):
+    for index, key in enumerate([*transmitter_keys, *signer_keys]):
         path = tmp_path / f"key-{index}"
         path.write_text(key)
         path.chmod(0o600)
@@ -145,7 +161,8 @@ def _rig(
             PostgresResultStore(engine, publishing=True),
             address,
             files[0],
-            files[1:],
+            files[transmitters:],
+            files[1:transmitters],
         )
     finally:
         engine.dispose()
@@ -434,3 +451,70 @@ async def test_the_queue_an_operator_watches_counts_publications_by_status(rig: 
     assert after.get("PENDING", 0) == before.get("PENDING", 0)
     assert sum(after.values()) == sum(before.values()) + 1
     publisher.observe_queue()  # the gauge reads the same figures
+
+
+def chain_calls(rig: Rig) -> dict[str, list[bytes]]:
+    """Every transaction ever sent to the contract, mined whether it succeeded or reverted:
+    the fixture keys each submitBatch and finalise call carried, by function."""
+    contract = bind(rig.w3, rig.address)
+    calls: dict[str, list[bytes]] = {"submitBatch": [], "finalise": []}
+    for number in range(rig.w3.eth.block_number + 1):
+        block: Any = rig.w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            if tx["to"] is None or tx["to"].lower() != rig.address.lower():
+                continue
+            function, arguments = contract.decode_function_input(tx["input"])
+            if function.fn_name == "submitBatch":
+                calls["submitBatch"] += [
+                    bytes(r["fixtureId"] if isinstance(r, dict) else r[0])
+                    for r in arguments["reports"]
+                ]
+            elif function.fn_name in calls:
+                calls[function.fn_name] += [bytes(k) for k in next(iter(arguments.values()))]
+    return calls
+
+
+async def test_two_oracle_processes_publish_each_result_once(two_wallet_rig: Rig) -> None:
+    """Two oracle processes on one database, each with its own wallet (so the wallet lease
+    lets both send): each result goes on chain in one transaction, not one per process."""
+    rig = two_wallet_rig
+    fixtures = [f"fx-{secrets.token_hex(6)}" for _ in range(3)]
+    for fixture in fixtures:
+        await rig.agree(fixture)
+    # Both read the same PENDING results before either signs: the race a real pair of
+    # processes runs now and then, here on every run. Blocks are held back meanwhile, so
+    # that neither sees the other's transaction mined before it estimates its own.
+    both_read = threading.Barrier(2, timeout=DEADLINE)
+
+    def racing(load: LoadRecords) -> LoadRecords:
+        waited = False
+
+        def load_records(ids: Sequence[str]) -> dict[str, Any]:
+            nonlocal waited
+            records = load(ids)
+            if not waited:
+                waited = True
+                both_read.wait()
+            return records
+
+        return load_records
+
+    rpc(rig.w3, "evm_setAutomine", False)
+    publishers = [
+        rig.publisher(transmitter_file=f, load_records=racing(rig.store.load_many))
+        for f in (rig.transmitter_file, *rig.other_transmitter_files)
+    ]
+    await asyncio.gather(*(asyncio.to_thread(p.step) for p in publishers))
+    rig.mine()
+    deadline = time.monotonic() + DEADLINE
+    while {rig.publication(f).status for f in fixtures} != {"FINAL"}:
+        assert time.monotonic() < deadline, {f: rig.publication(f).status for f in fixtures}
+        for publisher in publishers:
+            publisher.step()
+        rig.mine()
+    calls = chain_calls(rig)
+    for fixture in fixtures:
+        key = fixture_key(fixture)
+        assert calls["submitBatch"].count(key) == 1, fixture
+        assert calls["finalise"].count(key) == 1, fixture
+        assert len(rig.logs("ResultSubmitted", fixture)) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -90,6 +91,10 @@ def queue_first_publication(conn: Connection, fixture_id: str) -> None:
         )
         .on_conflict_do_nothing()
     )
+
+
+class _TakenElsewhere(Exception):
+    """Another sender claimed a publication first (PostgresOutbox.record)."""
 
 
 class PostgresOutbox:
@@ -309,8 +314,24 @@ class PostgresOutbox:
 
     # ---- transactions -------------------------------------------------------------------
 
-    def record(self, tx: NewTx) -> int:
-        """Stores the signed transaction and points its publications at it, before broadcast."""
+    def record(self, tx: NewTx, new: bool = True) -> int | None:
+        """Stores the signed transaction and points its publications at it, before broadcast.
+
+        A new transaction claims its publications in the same database transaction, under
+        their row locks: a submit takes only results still PENDING, a finalise only results
+        in no finalise transaction yet. Another oracle process on the same database (another
+        wallet: the wallet lease keeps one sender per wallet, not per database) that took any
+        of them first wins; nothing is stored and None says so, and the signed transaction
+        must not be broadcast: each result goes on chain in one transaction, not one per
+        process (the contract's version check would only refuse the second copy, after gas
+        was paid for it). A replacement (`new=False`: same nonce, raised fees) takes its
+        predecessor's publications over."""
+        try:
+            return self._record(tx, new)
+        except _TakenElsewhere:
+            return None
+
+    def _record(self, tx: NewTx, new: bool) -> int:
         with self.engine.begin() as conn:
             tx_id = conn.execute(
                 chain_transactions.insert()
@@ -332,18 +353,21 @@ class PostgresOutbox:
             ).scalar_one()
             where = publications.c.fixture_id.in_(tx.fixture_ids)
             if tx.kind == "submit":
-                conn.execute(
-                    publications.update()
-                    .where(where)
-                    .values(
-                        status="SUBMITTED",
-                        submit_tx_id=tx_id,
-                        transaction_hash=tx.tx_hash,
-                        updated_at=sa.func.now(),
-                    )
-                )
+                free = publications.c.status == "PENDING"
+                values: dict[str, Any] = {
+                    "status": "SUBMITTED",
+                    "submit_tx_id": tx_id,
+                    "transaction_hash": tx.tx_hash,
+                    "updated_at": sa.func.now(),
+                }
             else:
-                conn.execute(publications.update().where(where).values(finalise_tx_id=tx_id))
+                free = publications.c.finalise_tx_id.is_(None)
+                values = {"finalise_tx_id": tx_id}
+            taken = conn.execute(
+                publications.update().where(where, free if new else sa.true()).values(values)
+            ).rowcount
+            if new and taken != len(set(tx.fixture_ids)):
+                raise _TakenElsewhere  # rolls the whole transaction back
             return int(tx_id)
 
     def max_nonce(self, wallet: str) -> int | None:

@@ -1,6 +1,8 @@
 """One sender per wallet: the oracle instance that publishes holds a PostgreSQL lease on its
 transmitter's address. A second instance on the same database and key stays idle (its RPCs still
-serve) until the holder's connection ends, so two senders never race for one nonce sequence."""
+serve) until the holder's connection ends, so two senders never race for one nonce sequence.
+Instances on other wallets (a transmitter rotation's overlap) send side by side; the outbox's
+claim on each result (PostgresOutbox.record) keeps each result to one transaction."""
 
 from __future__ import annotations
 

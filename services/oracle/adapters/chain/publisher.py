@@ -446,7 +446,8 @@ class ChainPublisher:
                 max_fee,
                 tip,
                 int(fields["gas"]),
-            )
+            ),
+            new=False,
         )
         log.info(
             "transaction replaced with raised fees",
@@ -511,6 +512,14 @@ class ChainPublisher:
         tx_id = self.outbox.record(
             NewTx(self.wallet, nonce, kind, raw, tx_hash, digest, tuple(ids), max_fee, tip, gas)
         )
+        if tx_id is None:
+            # Another oracle process sent them meanwhile: this one's copy is never broadcast
+            # (its nonce was never used, so nothing waits behind it).
+            log.info(
+                "results taken by another sender; not sent",
+                extra={"kind": kind, "fixture_ids": list(ids)},
+            )
+            return None
         refused = self._broadcast(raw, tx_hash)
         if "nonce too low" in refused:
             # A nonce the node says is used and none of ours: never in any pool. Free it

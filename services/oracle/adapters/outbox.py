@@ -210,19 +210,16 @@ class PostgresOutbox:
 
     def fail(self, fixture_ids: list[str], reason: str) -> None:
         """Refused for a reason of its own: waits for an operator's RetryPublication."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                publications.update()
-                .where(
-                    publications.c.fixture_id.in_(fixture_ids),
-                    publications.c.status == "PENDING",
-                )
-                .values(status="FAILED", failure=reason[:500], updated_at=sa.func.now())
-            )
+        self._note_pending(fixture_ids, reason, status="FAILED")
 
     def note_problem(self, fixture_ids: list[str], reason: str) -> None:
         """A problem of the whole batch (signer set, fees): still PENDING, retried, and the
         reason is visible meanwhile."""
+        self._note_pending(fixture_ids, reason)
+
+    def _note_pending(self, fixture_ids: list[str], reason: str, **values: str) -> None:
+        """The reason (its first 500 characters) on those of the publications still PENDING,
+        with `values` (a new status)."""
         with self.engine.begin() as conn:
             conn.execute(
                 publications.update()
@@ -230,7 +227,7 @@ class PostgresOutbox:
                     publications.c.fixture_id.in_(fixture_ids),
                     publications.c.status == "PENDING",
                 )
-                .values(failure=reason[:500], updated_at=sa.func.now())
+                .values(failure=reason[:500], updated_at=sa.func.now(), **values)
             )
 
     def retry(self, fixture_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""Wires the edge: gRPC-web proxy, identity's HTTP routes, CORS, the web app, health."""
+"""Wires the edge: the gRPC-web handler on the forwarding use case, identity's HTTP routes,
+CORS, the web app, health."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from services.edge.adapters.tokens import EdgeAuthenticator
 from services.edge.adapters.upstreams import Upstreams
 from services.edge.domain.cors import CorsPolicy
 from services.edge.domain.methods import exposed_methods
-from services.edge.grpc_web import GrpcWebProxy, internal_error_response
+from services.edge.grpc_web import GrpcWebHandler, internal_error_response
 from services.edge.http_handlers import Cors, health
 from services.edge.http_routes import IdentityRoutes
+from services.edge.service_layer.forwarding import Forwarding
 from services.edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
@@ -37,10 +39,11 @@ class Edge:
     """A running edge; `port` is the bound one (settings may ask for 0)."""
 
     settings: EdgeSettings
-    proxy: GrpcWebProxy
+    forwarding: Forwarding
     upstreams: Upstreams
     app: web.Application
     identity_routes: IdentityRoutes
+    edge_tokens: TokenSource | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, repr=False)
 
@@ -90,8 +93,8 @@ class Edge:
             await self._runner.cleanup()
             self._runner = None
         await self.upstreams.close()
-        if self.proxy.public_tokens is not None:
-            await self.proxy.public_tokens.close()
+        if self.edge_tokens is not None:
+            await self.edge_tokens.close()
 
 
 @web.middleware
@@ -149,15 +152,18 @@ def build(settings: EdgeSettings) -> Edge:
     public_tokens = public_token_source(settings)
     if settings.auth_mode == "tokens" and public_tokens is None:
         log.warning("no edge credential (BETMESH_CLIENT_ID): anonymous visitors get no odds")
-    proxy = GrpcWebProxy(
+    forwarding = Forwarding(
         exposed_methods(),
         upstreams,
         authenticator,
         max_streams_per_client=settings.max_streams_per_client,
-        trusted_proxies=settings.trusted_proxies,
         default_unary_deadline_seconds=settings.default_unary_deadline_seconds,
+        edge_tokens=public_tokens,
+    )
+    grpc_web = GrpcWebHandler(
+        forwarding,
         max_request_bytes=settings.max_request_bytes,
-        public_tokens=public_tokens,
+        trusted_proxies=settings.trusted_proxies,
     )
     cors = Cors(CorsPolicy(settings.cors_origins))
     identity_routes = IdentityRoutes(
@@ -175,10 +181,10 @@ def build(settings: EdgeSettings) -> Edge:
     app.router.add_get("/healthz", health)
     app.router.add_routes(identity_routes.routes())
     # gRPC-web paths are /<package>.<Service>/<Method>: a dot in the first segment.
-    app.router.add_post(r"/{service:[A-Za-z_][\w]*(?:\.[\w]+)+}/{method:\w+}", proxy.handle)
+    app.router.add_post(r"/{service:[A-Za-z_][\w]*(?:\.[\w]+)+}/{method:\w+}", grpc_web.handle)
     app.router.add_route("OPTIONS", "/{tail:.*}", cors.preflight)
     app.router.add_get("/{tail:.*}", site.handle)
-    return Edge(settings, proxy, upstreams, app, identity_routes)
+    return Edge(settings, forwarding, upstreams, app, identity_routes, public_tokens)
 
 
 async def serve(settings: EdgeSettings) -> None:

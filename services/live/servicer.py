@@ -141,7 +141,7 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
         return pb.UpdateSubscriptionResponse(filter=applied)
 
 
-# Set by the edge on anonymous visitors' public streams (services/edge/grpc_web.py).
+# Set by the edge on anonymous visitors' public streams (services/edge/domain/forwarding.py).
 PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
 
 

@@ -352,7 +352,7 @@ async def test_a_browser_going_away_cancels_the_upstream_stream(mesh: Mesh) -> N
         break
     else:
         raise AssertionError("the upstream stream outlived the browser's connection")
-    assert mesh.edge.proxy.streams.total == 0
+    assert mesh.edge.forwarding.streams.total == 0
 
 
 async def test_streams_per_client_and_request_size_are_bounded(mesh: Mesh) -> None:

@@ -98,6 +98,13 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "gateway/domain/guard.py",
         "gateway/domain/canary.py",
         "gateway/domain/scheduler.py",
+        "services/edge/service_layer/forwarding.py",
+        "services/edge/service_layer/ports.py",
+        "services/edge/domain/methods.py",
+        "services/edge/domain/forwarding.py",
+        "services/edge/domain/framing.py",
+        "services/edge/domain/client_address.py",
+        "services/edge/domain/cors.py",
     ):
         assert expected in files
 
@@ -150,6 +157,7 @@ def test_every_grpc_service_has_a_service_layer() -> None:
 # Every service's ports, the gateway's included.
 PORTS_CHECKED = (
     "services/bets",
+    "services/edge",
     "services/identity",
     "services/live",
     "services/oracle",

@@ -16,6 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from google.rpc import status_pb2
+
+from service_runtime.errors import STATUS_DETAILS_KEY
+
 DATA_FLAG = 0x00
 TRAILER_FLAG = 0x80
 COMPRESSED_FLAG = 0x01
@@ -165,3 +169,11 @@ def _printable_name(name: str) -> bool:
 def _printable_value(value: str) -> bool:
     # Header injection: a value with CR/LF would end the trailer line early.
     return all(0x20 <= ord(c) < 0x7F or c == "\t" for c in value)
+
+
+def rich_status_trailers(status: status_pb2.Status) -> list[tuple[str, str]]:
+    """A status the edge answers itself (a refusal, its own bug), rich details and all, as a
+    service would send it."""
+    return status_trailers(
+        status.code, status.message, [(STATUS_DETAILS_KEY, status.SerializeToString())]
+    )

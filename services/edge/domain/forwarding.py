@@ -1,0 +1,112 @@
+"""The rules of forwarding one browser call: which credential goes upstream, which deadline, how
+many streams one browser may hold open, and what an upstream's failure is as a value.
+
+No gRPC here: an upstream's status is its code number, message and trailing metadata, as the
+gRPC-web trailers carry them (the adapter turns grpc's error into UpstreamFailed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator, Sequence
+
+from service_runtime.errors import ResourceExhausted
+from services.edge.domain.framing import status_trailers
+from services.edge.domain.methods import ExposedMethod
+
+# Request headers that travel upstream. Everything else (cookies, user agent, ...) stays here;
+# traceparent is re-made by the runtime's client channel from the edge's own span.
+FORWARDED_HEADERS = ("authorization",)
+# On an anonymous public call, the browser's address, for live's per-subscriber stream limit:
+# every anonymous visitor shares the edge's token subject. Live believes it only from a caller
+# with the public role; a browser's own header of that name is never forwarded (above).
+PUBLIC_CLIENT_HEADER = "x-betmesh-public-client"
+OK = 0
+CANCELLED = 1
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+
+class Credential(enum.Enum):
+    """What vouches for a call upstream."""
+
+    # A public method called without a token: the edge's own public-role token, and the
+    # visitor's address for the service's per-visitor counts.
+    EDGE_PUBLIC = "edge_public"
+    # An open method (sign-up and the like): the browser's token if any, else the edge's,
+    # vouching for the visitor's address (the service's per-address limits count visitors).
+    VOUCHED = "vouched"
+    # The browser's token, checked at the edge first (tokens mode).
+    CHECKED = "checked"
+    # Anonymous mode: forwarded as it came, the services decide.
+    FORWARDED = "forwarded"
+
+
+def credential_for(
+    method: ExposedMethod, *, has_token: bool, edge_tokens: bool, checking: bool
+) -> Credential:
+    # A browser's token, when it sends one, is checked and forwarded as always (a player's
+    # stream is the player's); without one, only a public method goes on, as the edge.
+    if method.public and edge_tokens and not has_token:
+        return Credential.EDGE_PUBLIC
+    if method.open and edge_tokens:
+        return Credential.VOUCHED
+    if checking:
+        return Credential.CHECKED
+    return Credential.FORWARDED
+
+
+def deadline_for(
+    method: ExposedMethod, requested: float | None, default_unary: float
+) -> float | None:
+    """The browser's grpc-timeout; a unary call without one gets `default_unary` (a browser
+    that never set one must not hold an upstream call forever); a stream none (it is meant to
+    stay open, and the browser going away cancels it)."""
+    if method.server_streaming:
+        return requested
+    return requested or default_unary
+
+
+class UpstreamFailed(Exception):
+    """The upstream answered a status other than OK; passed to the browser unchanged."""
+
+    def __init__(self, code: int, message: str, trailing: Metadata = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.trailing = tuple(trailing)
+
+    def trailers(self) -> list[tuple[str, str]]:
+        """grpc-status, grpc-message and the upstream's grpc-status-details-bin, untouched."""
+        return status_trailers(self.code, self.message, self.trailing)
+
+
+class StreamSlots:
+    """Open streams per client address: one browser cannot hold the edge's streams hostage."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self.open: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def take(self, client: str) -> Iterator[None]:
+        if self.open.get(client, 0) >= self.per_client:
+            raise ResourceExhausted(
+                "EDGE_TOO_MANY_STREAMS",
+                f"at most {self.per_client} open streams per client",
+                {"limit": str(self.per_client)},
+            )
+        self.open[client] = self.open.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            left = self.open[client] - 1
+            if left:
+                self.open[client] = left
+            else:
+                del self.open[client]
+
+    @property
+    def total(self) -> int:
+        return sum(self.open.values())

@@ -26,6 +26,7 @@ from typing import Any
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.gateway.consensus import pairings
 from gateway.domain.agreement import Answer, agree
 from services.quotes.domain import pricing
 from services.quotes.domain.engines import ENGINES
@@ -45,11 +46,7 @@ def week(snapshot: Any, count: int) -> list[sport_pb2.Fixture]:
     params = getattr(snapshot, which)
     ids = [p.participant_id for p in (params.players if which == "tennis" else params.teams)]
     fixtures = []
-    for n in range(count):
-        home = ids[n % len(ids)]
-        away = ids[(n + 1 + n // len(ids)) % len(ids)]
-        if home == away:
-            away = ids[(n + 2) % len(ids)]
+    for n, (home, away) in enumerate(pairings(ids, count)):
         fixtures.append(
             sport_pb2.Fixture(
                 fixture_id=f"week-{which}-{n}",

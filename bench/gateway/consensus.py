@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,19 @@ async def participants(channel: grpc.aio.Channel, sport: int) -> tuple[str, list
     return snapshot.snapshot_hash, [p.participant_id for p in people]
 
 
-def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[sport_pb2.Fixture]:
-    fixtures = []
+def pairings(ids: list[str], count: int) -> Iterator[tuple[str, str]]:
+    """`count` (home, away) pairs cycling through the participants, none against itself."""
     for n in range(count):
         home = ids[n % len(ids)]
         away = ids[(n + 1 + n // len(ids)) % len(ids)]
         if home == away:
             away = ids[(n + 2) % len(ids)]
+        yield home, away
+
+
+def week(sport_name: str, ids: list[str], count: int, now: datetime) -> list[sport_pb2.Fixture]:
+    fixtures = []
+    for n, (home, away) in enumerate(pairings(ids, count)):
         start = timestamp_pb2.Timestamp()
         start.FromDatetime(now + timedelta(minutes=30 + (n * 7 * 24 * 60) // count))
         fixtures.append(

@@ -172,6 +172,17 @@ def keep_alive(stub: Any, fixture_id: str) -> asyncio.Task[None]:
     return asyncio.create_task(beat())
 
 
+async def kicked_off(mesh: Mesh, live: ServiceHost, stub: Any, prefix: str) -> tuple[Feed, Reader]:
+    """A football match priced pre-match and kicked off on `live`, with a reader of its odds."""
+    fid = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    reader = Reader(stub, pb.StreamOddsRequest(filter=pb.SubscriptionFilter(fixture_ids=[fid])))
+    await reader.image()
+    await price_pre_match(mesh, fid)
+    feed = Feed(fid)
+    await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
+    return feed, reader
+
+
 async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_recovery(
     mesh: Mesh, bets: Bets, redis_url: str
 ) -> None:
@@ -179,13 +190,9 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
     feed_alive: asyncio.Task[None] | None = None
     try:
-        fid = f"loss-{uuid.uuid4().hex[:10]}"
-        feed = Feed(fid)
         stub = stub_for(channel)
-        reader = Reader(stub, pb.StreamOddsRequest(filter=pb.SubscriptionFilter(fixture_ids=[fid])))
-        await reader.image()
-        await price_pre_match(mesh, fid)
-        await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
+        feed, reader = await kicked_off(mesh, live, stub, "loss")
+        fid = feed.fixture_id
         beat = await stub.SendFeedHeartbeat(
             pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
         )
@@ -318,3 +325,50 @@ async def test_feed_heartbeats_are_validated(mesh: Mesh, redis_url: str) -> None
             assert refused == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST_FIELDS")
     finally:
         await live.stop(0)
+
+
+async def test_an_event_after_a_gap_in_the_feed_holds_the_markets_until_the_gap_is_filled(
+    mesh: Mesh, bets: Bets, redis_url: str
+) -> None:
+    """The feed skips a sequence, then sends a goal: live cannot apply the goal (it holds it
+    until the missing event comes), so the state it prices from is stale. Before, the markets
+    stayed open at the pre-goal price and the cadence kept repricing 0-0."""
+    live = await start_live(redis_url, mesh.gateway.port)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{live.port}") as channel:
+        stub = stub_for(channel)
+        feed, reader = await kicked_off(mesh, live, stub, "gap")
+        fid = feed.fixture_id
+        feed_alive = keep_alive(stub, fid)  # the feed stays alive throughout
+        try:
+            await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+            player = await bets.player(balance=10_000)
+            missing = feed.event(me.MATCH_EVENT_TYPE_YELLOW_CARD, 2, 600)  # not sent (yet)
+            goal = feed.event(me.MATCH_EVENT_TYPE_GOAL, 1, 700)
+            held = await stub.IngestMatchEvent(pb.IngestMatchEventRequest(event=goal), timeout=10)
+            assert held.outcome == pb.INGEST_OUTCOME_HELD
+            stop = await bet_stops(reader, pb.BET_STOP_REASON_FEED_GAP)
+            assert stop.status == SUSPENDED and stop.phase == LIVE
+            await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_GAP"))
+            refused = await live_bet(bets, player, fid, await live_odds(mesh, fid))
+            assert refused.status == bets_pb.BET_STATUS_REJECTED
+            # Several cadence periods (0.5 s) pass: nothing reopens on the stale state.
+            await asyncio.sleep(2.0)
+            events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_GAP"))
+            assert (ACTIVE, "REPRICED") not in statuses(after(events, SUSPENDED, "FEED_GAP"))
+
+            # The feed resends the missing event: both apply, a fresh price reopens the markets.
+            filled = await stub.IngestMatchEvent(
+                pb.IngestMatchEventRequest(event=missing), timeout=10
+            )
+            assert filled.outcome == pb.INGEST_OUTCOME_APPLIED
+            await wait_until(
+                mesh,
+                fid,
+                lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "FEED_GAP")),
+            )
+            odds = await reopened(reader)
+            assert odds.game_state.football.home_goals == 1
+            reader.cancel()
+        finally:
+            feed_alive.cancel()
+            await live.stop(0)

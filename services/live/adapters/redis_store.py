@@ -318,7 +318,11 @@ def _decode_view(game: LiveGame, raw: dict[bytes, bytes], due_at: float | None) 
 
 
 def _hold(pricing: dict[bytes, bytes]) -> str | None:
-    return fixture_hold(pricing.get(b"feed_lost") == b"1", pricing.get(b"operator") == b"1")
+    return fixture_hold(
+        pricing.get(b"feed_lost") == b"1",
+        pricing.get(b"operator") == b"1",
+        pricing.get(b"gap") == b"1",
+    )
 
 
 def _decode_held(raw: dict[bytes, bytes]) -> dict[int, HeldEvent]:

@@ -18,8 +18,14 @@ from betmesh.events.v1 import events_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 
 from services.live.domain.game import LiveGame, MatchStatus
-from services.live.domain.repricing import CLOCK_STARTS, CLOCK_STOPS, status_changes
-from services.live.domain.sequencing import Decision, HeldEvent, decide
+from services.live.domain.repricing import (
+    CLOCK_STARTS,
+    CLOCK_STOPS,
+    FEED_GAP,
+    status_changes,
+    status_event,
+)
+from services.live.domain.sequencing import Decision, HeldEvent, Outcome, decide
 
 PricingValue = bytes | str | float | int
 
@@ -58,6 +64,8 @@ def plan_ingest(
     decision = decide(game, held, event, now, hold_seconds=hold_seconds, best_of_sets=best_of_sets)
     if not decision.changed:
         return IngestPlan(decision)
+    if decision.outcome == Outcome.HELD:
+        return _gap_opened(decision, event, opened=not held)
     events = (event, *(held[sequence].event for sequence in decision.release))
     publications: list[events_pb2.EventEnvelope] = []
     pricing: dict[str, PricingValue] = {}
@@ -95,6 +103,11 @@ def plan_ingest(
             and source.fixture.away.participant_id
         ):
             pricing["fixture"] = source.fixture.SerializeToString(deterministic=True)
+    if held and not set(held) - set(decision.release):
+        # Every held event is applied (or dropped, its sequence open again, which the feed
+        # must resend before anything after it applies): the state is current again. The
+        # fixture is due at once below, and that reprice reopens it.
+        pricing["gap"] = 0
     due = Due.KEEP
     if decision.applied and decision.game is not None:
         if decision.game.status == MatchStatus.LIVE:
@@ -102,3 +115,26 @@ def plan_ingest(
         elif decision.game.finished:
             due = Due.DROP
     return IngestPlan(decision, events, tuple(publications), pricing, due)
+
+
+def _gap_opened(decision: Decision, event: me.MatchEvent, *, opened: bool) -> IngestPlan:
+    """An event held behind a sequence never received: what live priced from is stale (the
+    missing event may be a goal), so a live match's markets stop at once (FEED_GAP) and stay
+    held until the feed resends what is missing; a held event never left them open at the
+    old price while the repricer kept pricing the old state. Said once per gap."""
+    game = decision.game
+    if not opened or game is None or game.status != MatchStatus.LIVE:
+        return IngestPlan(decision, (event,))
+    stop = status_event(
+        game.fixture_id,
+        market_pb2.MARKET_STATUS_SUSPENDED,
+        FEED_GAP,
+        game.applied_sequence,
+        event=event,
+    )
+    return IngestPlan(
+        decision,
+        (event,),
+        (events_pb2.EventEnvelope(market_status_changed=stop),),
+        {"gap": 1, "suspended": 1},
+    )

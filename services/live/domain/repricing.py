@@ -11,7 +11,9 @@ every market of the fixture):
     "DANGEROUS_EVENT";
   * MATCH_ENDED / MATCH_ABANDONED: DEACTIVATED, reason "MATCH_ENDED" / "MATCH_ABANDONED";
 - when the feed goes silent past its deadline (adapters/redis_liveness.py): SUSPENDED, reason
-  "FEED_LOST"; by an operator (SuspendFixture): SUSPENDED, reason "OPERATOR". Both hold the
+  "FEED_LOST"; when an event of a live match is held behind a sequence the feed never sent
+  (domain/ingest.py): SUSPENDED, reason "FEED_GAP", until every held event is applied; by an
+  operator (SuspendFixture): SUSPENDED, reason "OPERATOR". All three hold the
   fixture: while held, nothing is priced and nothing reopens; a reprice that was already under
   way when the hold began is answered with the hold's suspension again (its price went out on
   `quotes.accepted`, and the newer word must be the stop);
@@ -53,6 +55,9 @@ log = logging.getLogger(__name__)
 # Reasons of the fixture-wide stops that hold a fixture until lifted (see the module doc).
 FEED_LOST = "FEED_LOST"
 OPERATOR = "OPERATOR"
+# An event came after a sequence the feed never sent: the state priced from is stale (the
+# missing event may be a goal) until the feed resends it (domain/ingest.py).
+FEED_GAP = "FEED_GAP"
 
 DANGEROUS_FOOTBALL = frozenset(
     {
@@ -206,7 +211,8 @@ class FixtureView:
     # The fixture from MATCH_STARTED, when the feed sent one.
     announced_fixture: sport_pb2.Fixture | None
     target: PricingTarget | None
-    # FEED_LOST or OPERATOR while the fixture is held (nothing priced, nothing reopened).
+    # FEED_LOST, FEED_GAP or OPERATOR while the fixture is held (nothing priced, nothing
+    # reopened).
     hold: str | None = None
     # Bumped at every recovery from a lost feed.
     feed_epoch: int = 0
@@ -235,11 +241,13 @@ class Completion:
     feed_epoch: int = 0
 
 
-def fixture_hold(feed_lost: bool, operator: bool) -> str | None:
+def fixture_hold(feed_lost: bool, operator: bool, gap: bool = False) -> str | None:
     """The fixture-wide stop holding a fixture, if any: the feed's first (lifting it needs the
-    feed back, whatever the operator does)."""
+    feed back, whatever the operator does), then a gap in its events."""
     if feed_lost:
         return FEED_LOST
+    if gap:
+        return FEED_GAP
     if operator:
         return OPERATOR
     return None

@@ -54,7 +54,9 @@ class FixtureRecord:
 # Bus reasons (MarketStatusChanged.reason) whose names differ from the partner's enum.
 _REASONS = {"KICK_OFF": pb.BET_STOP_REASON_HANDED_OVER}
 # Fixture-wide stops that hold the fixture: no price reopens its markets until lifted.
-HOLDS = frozenset({pb.BET_STOP_REASON_FEED_LOST, pb.BET_STOP_REASON_OPERATOR})
+HOLDS = frozenset(
+    {pb.BET_STOP_REASON_FEED_LOST, pb.BET_STOP_REASON_FEED_GAP, pb.BET_STOP_REASON_OPERATOR}
+)
 _MATCH_STATUS = {
     "NOT_STARTED": pb.MATCH_STATUS_NOT_STARTED,
     "LIVE": pb.MATCH_STATUS_LIVE,

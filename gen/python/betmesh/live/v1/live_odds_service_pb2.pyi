@@ -124,6 +124,10 @@ class _BetStopReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BetStop
     BET_STOP_REASON_HANDED_OVER: _BetStopReason.ValueType  # 6
     """Kick-off: the pre-match markets close, the live producer takes the fixture over."""
     BET_STOP_REASON_MATCH_ABANDONED: _BetStopReason.ValueType  # 7
+    BET_STOP_REASON_FEED_GAP: _BetStopReason.ValueType  # 8
+    """The feed skipped events: one came after a sequence never received, so the match's state is
+    not known. Held until the feed resends what is missing, then repriced before reopening.
+    """
 
 class BetStopReason(_BetStopReason, metaclass=_BetStopReasonEnumTypeWrapper): ...
 
@@ -137,6 +141,10 @@ BET_STOP_REASON_FEED_LOST: BetStopReason.ValueType  # 5
 BET_STOP_REASON_HANDED_OVER: BetStopReason.ValueType  # 6
 """Kick-off: the pre-match markets close, the live producer takes the fixture over."""
 BET_STOP_REASON_MATCH_ABANDONED: BetStopReason.ValueType  # 7
+BET_STOP_REASON_FEED_GAP: BetStopReason.ValueType  # 8
+"""The feed skipped events: one came after a sequence never received, so the match's state is
+not known. Held until the feed resends what is missing, then repriced before reopening.
+"""
 Global___BetStopReason: _TypeAlias = BetStopReason  # noqa: Y015
 
 class _SettlementCertainty:

@@ -6,8 +6,9 @@ A service lists its background work on its host (`ServiceHost(background=[...])`
   host runs it at once, then `seconds` after each end. A step that returns True ran a full
   batch and is run again at once; a step that raises is logged and retried after a back-off
   that doubles from `retry` (by default `seconds`) up to `max_backoff`. A step that logged its
-  own failure raises `StepFailed` (no traceback then). `wake` (an asyncio.Event) cuts a wait
-  short.
+  own failure raises `StepFailed` (no traceback then); a store's outage (outages.py) is logged
+  as one, its reason and the kind of store, no traceback either. `wake` (an asyncio.Event)
+  cuts a wait short.
 - `forever(name, run)`: a long-running coroutine (an event consumer). One that returns has
   finished; one that crashes is restarted after a back-off that doubles up to `max_backoff`,
   reset once it ran that long without failing. `stop` is called before cancellation, so that
@@ -44,6 +45,7 @@ from typing import Literal
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from service_runtime.outages import as_outage
 from service_runtime.telemetry import meter
 
 log = logging.getLogger(__name__)
@@ -271,14 +273,21 @@ class BackgroundTasks:
     ) -> None:
         self.failing[declared.name] = failures
         _failures.add(1, {TASK_ATTRIBUTE: declared.name})
+        extra: dict[str, object] = {
+            "task": declared.name,
+            "failures": failures,
+            "retry_in_seconds": declared.backoff(failures),
+        }
+        outage = as_outage(exc)
+        if outage is not None:
+            # A store down is a known failure, as in a served call (handlers.py): one line with
+            # the reason and the kind of store, no traceback (a hundred lines a retry, which
+            # read as a bug of ours), and the same back-off.
+            extra |= {"reason": outage.reason, **outage.metadata, "error": type(exc).__name__}
         log.warning(
             "background task crashed; restarting" if restarting else "background step failed",
-            exc_info=None if isinstance(exc, StepFailed) else exc,
-            extra={
-                "task": declared.name,
-                "failures": failures,
-                "retry_in_seconds": declared.backoff(failures),
-            },
+            exc_info=None if isinstance(exc, StepFailed) or outage is not None else exc,
+            extra=extra,
         )
 
 

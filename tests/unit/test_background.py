@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
+import psycopg2
 import pytest
+import redis.exceptions
+import sqlalchemy.exc
 
 from service_runtime.background import Background, BackgroundTasks, StepFailed, every, forever
 
@@ -244,7 +248,8 @@ def test_a_retry_shorter_than_the_interval_starts_the_backoff() -> None:
     assert [declared.backoff(n) for n in (1, 2, 10)] == [5.0, 5.0, 5.0]
 
 
-async def test_a_step_failure_it_described_itself_is_retried() -> None:
+async def fail_once_then_succeed(error: Exception) -> None:
+    """Runs a step that raises `error` once, then succeeds, until the retry has run."""
     calls = 0
     second = asyncio.Event()
 
@@ -252,12 +257,52 @@ async def test_a_step_failure_it_described_itself_is_retried() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise StepFailed("figures unavailable")
+            raise error
         second.set()
 
-    tasks = await started(BackgroundTasks([every("rtp", 3600, step, retry=0.001)]))
+    tasks = await started(BackgroundTasks([every("step", 3600, step, retry=0.001)]))
     await asyncio.wait_for(second.wait(), GUARD)
     await tasks.stop(GUARD)
+
+
+def step_failure(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    (failed,) = [r for r in caplog.records if r.getMessage() == "background step failed"]
+    return failed
+
+
+async def test_a_step_failure_it_described_itself_is_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await fail_once_then_succeed(StepFailed("figures unavailable"))
+    assert step_failure(caplog).exc_info is None
+
+
+@pytest.mark.parametrize(
+    ("error", "dependency"),
+    [
+        (redis.exceptions.ConnectionError("Connection closed by server."), "redis"),
+        (redis.exceptions.TimeoutError("Timeout reading from socket"), "redis"),
+        (psycopg2.OperationalError("connection refused"), "postgresql"),
+        (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("gone")), "postgresql"),
+    ],
+)
+async def test_a_store_outage_is_logged_as_one_without_a_traceback(
+    error: Exception, dependency: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a served call's (service_runtime/outages.py): a warning with the reason and the kind
+    of store, retried with the same back-off; a hundred-line traceback a retry read as a bug."""
+    await fail_once_then_succeed(error)
+    failed = step_failure(caplog)
+    assert failed.levelno == logging.WARNING
+    assert failed.exc_info is None
+    assert failed.__dict__["reason"] == "DEPENDENCY_UNAVAILABLE"
+    assert failed.__dict__["dependency"] == dependency
+
+
+async def test_a_failure_of_our_own_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    await fail_once_then_succeed(KeyError("a bug"))
+    failed = step_failure(caplog)
+    assert failed.exc_info is not None and "reason" not in failed.__dict__
 
 
 class _RecordedPauses(BackgroundTasks):

@@ -4,8 +4,10 @@ scripts."""
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
+import redis.exceptions
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
 from betmesh.live.v1 import match_event_pb2 as me
 
@@ -27,6 +29,7 @@ from services.live.domain.repricing import (
     status_event,
 )
 from services.live.repricing_settings import RepricingSettings
+from services.live.service_layer.repricing import Repricer
 from services.live.settings import LiveSettings
 from services.live.simulator import ScriptError, load, load_file
 
@@ -267,3 +270,55 @@ def test_no_price_suspends_and_waits_for_the_quiet_cadence() -> None:
         "NO_CONSENSUS",
     )
     assert done.next_due == 400.0
+
+
+class _StoreDown:
+    """A repricing store whose Redis is gone after the due list was read; `broken` fixtures
+    fail for a reason of their own (a bug of ours) instead."""
+
+    def __init__(self, broken: frozenset[str] = frozenset()) -> None:
+        self.broken = broken
+
+    async def due(self, now: float, limit: int) -> list[str]:
+        return ["f1", "f2", "f3"]
+
+    async def acquire(self, fixture_id: str, owner: str, seconds: float) -> bool:
+        if fixture_id in self.broken:
+            raise KeyError(fixture_id)
+        raise redis.exceptions.ConnectionError("Connection closed by server.")
+
+
+def _repricer(store: object) -> Repricer:
+    return Repricer(
+        store=store,  # type: ignore[arg-type]
+        gateway=None,  # type: ignore[arg-type]
+        cadence=Cadence(60.0, 300.0, 180.0),
+        owner="test",
+        lease_seconds=5.0,
+        clock=lambda: 0.0,
+    )
+
+
+async def test_redis_down_fails_a_repricing_tick_once_not_each_fixture_with_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The tick's supervisor (service_runtime/background.py) logs the outage as one, with its
+    reason, and backs off; each due fixture logged as an unhandled error, every tick, read as
+    a bug of ours and was never backed off."""
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await _repricer(_StoreDown()).run_due()
+    assert [r for r in caplog.records if r.exc_info] == []
+    # A poke (after an applied event) has no supervisor: one line, no traceback.
+    await _repricer(_StoreDown())._guarded("f1")
+    (line,) = caplog.records
+    assert line.levelno == logging.WARNING and line.exc_info is None
+
+
+async def test_a_repricing_failure_of_our_own_is_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    store = _StoreDown(broken=frozenset({"f1", "f2", "f3"}))
+    assert await _repricer(store).run_due() == 3  # the others go on; the fixture stays due
+    assert len([r for r in caplog.records if r.exc_info]) == 3

@@ -410,7 +410,7 @@ class JournalWriter:
                 await self.step()
             except _LostLease:
                 log.warning("journal writer lost its lease")
-            except (ConnectionError, OSError, aioredis.ConnectionError):
+            except UNREACHABLE:
                 log.warning("journal writer: Redis unreachable; retrying")
                 await asyncio.sleep(1)
             except Exception:
@@ -466,7 +466,7 @@ class JournalReader:
                 answer: Any = await self.client.xread(
                     {self.keys.journal: cursor}, count=1000, block=500
                 )
-            except (ConnectionError, OSError, aioredis.ConnectionError):
+            except UNREACHABLE:
                 log.warning("journal tail: Redis unreachable; retrying")
                 await asyncio.sleep(1)
                 continue
@@ -626,8 +626,14 @@ def new_epoch() -> str:
     return secrets.token_hex(8)
 
 
-# Redis failures a stream's background loops ride out (they log and try again next round).
-UNREACHABLE: tuple[type[BaseException], ...] = (ConnectionError, OSError, aioredis.ConnectionError)
+# Redis failures a stream's background loops ride out (they log and try again next round):
+# what service_runtime/outages.py counts as Redis unavailable, timeouts included.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    OSError,
+    aioredis.ConnectionError,
+    aioredis.TimeoutError,
+)
 
 
 @dataclass

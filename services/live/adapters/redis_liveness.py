@@ -35,6 +35,7 @@ from redis.exceptions import WatchError
 
 from service_runtime.background import stopping
 from service_runtime.events import EventPublisher, Topic
+from service_runtime.outages import as_outage
 from services.live.domain.game import MatchStatus
 from services.live.domain.liveness import (
     FeedCheck,
@@ -179,9 +180,13 @@ class RedisLiveness:
             try:
                 if await self._suspend_lost(fixture_id, cutoff):
                     suspended.append(fixture_id)
-            except Exception:
+            except Exception as exc:
                 if stopping():
                     raise  # a cancellation that redis-py turned into an error: stop here
+                if as_outage(exc) is not None:
+                    # Redis itself is down: the sweep fails once, to its supervisor (logged as
+                    # an outage, retried with back-off), not once per fixture with a traceback.
+                    raise
                 # One fixture's bad state must not leave every other dead feed's markets open.
                 log.exception("feed liveness check failed for one fixture")
         return suspended

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from betmesh.common.v1 import market_pb2
 
+from service_runtime.outages import as_outage
 from services.live.domain.game import MatchStatus
 from services.live.domain.ports import PricingGateway, RepricingStore
 from services.live.domain.repricing import (
@@ -47,16 +48,32 @@ class Repricer:
         task.add_done_callback(self._tasks.discard)
 
     async def _guarded(self, fixture_id: str) -> None:
+        outage = await self._attempt(fixture_id)
+        if outage is not None:
+            log.warning(
+                "live reprice failed: a store it needs is unavailable",
+                extra={"fixture_id": fixture_id, "error": type(outage).__name__},
+            )
+
+    async def _attempt(self, fixture_id: str) -> Exception | None:
+        """Reprices one fixture; a failure of its own is logged here, a store's outage is
+        returned (the fixture stays due either way: some process's timer takes it up again)."""
         try:
             await self.run(fixture_id)
-        except Exception:
-            # The fixture stays due: the timer of some process takes it up again.
+        except Exception as exc:
+            if as_outage(exc) is not None:
+                return exc
             log.exception("live reprice failed", extra={"fixture_id": fixture_id})
+        return None
 
     async def run_due(self, limit: int = 500) -> int:
-        """Reprices every fixture that is due now (the cadence timer's tick)."""
+        """Reprices every fixture that is due now (the cadence timer's tick). Redis down fails
+        the tick once, to its supervisor, which logs it as an outage and backs off: not one
+        traceback per due fixture, every tick, as if each were a bug of ours."""
         due = await self.store.due(self.clock(), limit)
-        await asyncio.gather(*(self._guarded(fid) for fid in due))
+        outages = [o for o in await asyncio.gather(*map(self._attempt, due)) if o is not None]
+        if outages:
+            raise outages[0]
         return len(due)
 
     async def run(self, fixture_id: str) -> None:

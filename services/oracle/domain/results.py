@@ -177,20 +177,37 @@ def resolve(
             f"{fixture_id} is {pb.ValidationState.Name(current.state)}, not held",
             {"fixture_id": fixture_id, "state": pb.ValidationState.Name(current.state)},
         )
-    backing = [o for o in current.observations if outcome_key(o.result) == outcome_key(chosen)]
+    backing = _backing(current, chosen)
     if not backing:
         raise InvalidArgument(
             "RESOLUTION_NOT_OBSERVED",
             "the chosen result must be one a source observed",
             {"fixture_id": fixture_id},
         )
+    return _resolved(current, chosen, backing, note, resolver)
+
+
+def _backing(current: ResultRecord, chosen: pb.MatchResult) -> list[pb.Observation]:
+    """The observations that saw the outcome an operator chose."""
+    return [o for o in current.observations if outcome_key(o.result) == outcome_key(chosen)]
+
+
+def _resolved(
+    current: ResultRecord,
+    chosen: pb.MatchResult,
+    backing: list[pb.Observation],
+    note: str,
+    by: str,
+) -> ResultRecord:
+    """The record as an operator resolved it: their result, hashed from what backs it, and
+    announced like any validated result (partners' provisional settlements follow it)."""
     return replace(
         current,
         state=pb.VALIDATION_STATE_RESOLVED,
         result=chosen,
         sources_hash=sources_hash(backing),
         resolution_note=note,
-        resolved_by=resolver,
+        resolved_by=by,
         event_pending=True,
     )
 
@@ -225,23 +242,13 @@ def correct(
         )
     if outcome_key(current.result) == outcome_key(chosen):
         return current, view.version  # already what the operator asks: a retry
-    backing = [o for o in current.observations if outcome_key(o.result) == outcome_key(chosen)]
+    backing = _backing(current, chosen)
     if not backing:
         # The operator's word is the source: hashed like one observation, recomputable
         # from the audit row.
         backing = [pb.Observation(source_id=f"operator:{by}", result=chosen, source_reference=note)]
     version = view.version + 1 if view.status == "CONFIRMED" else view.version
-    record = replace(
-        current,
-        state=pb.VALIDATION_STATE_RESOLVED,
-        result=chosen,
-        sources_hash=sources_hash(backing),
-        resolution_note=note,
-        resolved_by=by,
-        # Announced like any validated result: partners' provisional settlements follow it.
-        event_pending=True,
-    )
-    return record, version
+    return _resolved(current, chosen, backing, note, by), version
 
 
 def encode_page_token(fixture_id: str) -> str:

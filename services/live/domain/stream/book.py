@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from google.protobuf import timestamp_pb2
@@ -83,25 +85,13 @@ def _restrict(update: pb.OddsUpdate, filter_: Filter) -> pb.OddsUpdate | None:
         if not markets:
             return update  # fixture-level: game state, names
         kept = filter_.markets(markets)
-        if not kept:
-            return None
-        restricted = pb.OddsUpdate()
-        restricted.odds_change.CopyFrom(update.odds_change)
-        del restricted.odds_change.markets[:]
-        restricted.odds_change.markets.extend(kept)
-        return restricted
+        return _restricted(update, kind, "markets", kept) if kept else None
     if kind in ("bet_stop", "rollback_bet_settlement", "bet_cancel"):
         inner = getattr(update, kind)
         if not inner.market_ids:
             return update
         ids = [i for i in inner.market_ids if filter_.market_ok(market_type_of(i))]
-        if not ids:
-            return None
-        restricted = pb.OddsUpdate()
-        getattr(restricted, kind).CopyFrom(inner)
-        del getattr(restricted, kind).market_ids[:]
-        getattr(restricted, kind).market_ids.extend(ids)
-        return restricted
+        return _restricted(update, kind, "market_ids", ids) if ids else None
     if kind == "bet_settlement":
         kept_settlements = [
             m
@@ -110,12 +100,18 @@ def _restrict(update: pb.OddsUpdate, filter_: Filter) -> pb.OddsUpdate | None:
         ]
         if not kept_settlements:
             return None
-        restricted = pb.OddsUpdate()
-        restricted.bet_settlement.CopyFrom(update.bet_settlement)
-        del restricted.bet_settlement.markets[:]
-        restricted.bet_settlement.markets.extend(kept_settlements)
-        return restricted
+        return _restricted(update, kind, "markets", kept_settlements)
     return update
+
+
+def _restricted(update: pb.OddsUpdate, kind: str, field: str, kept: Sequence[Any]) -> pb.OddsUpdate:
+    """A copy of `update` whose `kind` message lists only `kept` in its repeated `field`."""
+    restricted = pb.OddsUpdate()
+    inner = getattr(restricted, kind)
+    inner.CopyFrom(getattr(update, kind))
+    del getattr(inner, field)[:]
+    getattr(inner, field).extend(kept)
+    return restricted
 
 
 def restricted_state(

@@ -185,9 +185,9 @@ def markets(
 
 
 def time_left(state: game_state_pb2.GameState, regulation_seconds: int = 0) -> float:
-    regulation = (
-        regulation_seconds or state.basketball.regulation_seconds or DEFAULT_REGULATION_SECONDS
-    )
+    # The clock asked for, else the state's own, else the NBA's: the first one set.
+    clocks = (regulation_seconds, state.basketball.regulation_seconds, DEFAULT_REGULATION_SECONDS)
+    regulation = next(seconds for seconds in clocks if seconds)
     if state.period == 0:
         return 1.0
     # The clock's window for the period: regulation as one span, or the current overtime's

@@ -112,6 +112,23 @@ def participants(clients: Clients, sport: sport_pb2.Sport.ValueType) -> list[spo
     return rated(current_snapshot(clients, sport), sport)
 
 
+Named = sport_pb2.Participant | snapshot_pb2.PlayerRating
+
+
+def _script_fixture(
+    fixture_id: str, sport: str, code: str, competition: str, home: Named, away: Named
+) -> dict[str, object]:
+    """The fixture header of a generated match script (services/live/generated.py)."""
+    return {
+        "fixture_id": fixture_id,
+        "sport": sport,
+        "competition_id": code,
+        "competition_name": competition,
+        "home": {"participant_id": home.participant_id, "name": home.name},
+        "away": {"participant_id": away.participant_id, "name": away.name},
+    }
+
+
 def generated_football(
     snapshot: snapshot_pb2.ModelSnapshot, fixture_id: str, rng: random.Random
 ) -> tuple[list[TimedEvent], str]:
@@ -127,14 +144,7 @@ def generated_football(
     home_rate, away_rate = expected_goals(
         h.attack, h.defence, a.attack, a.defence, params.home_advantage, neutral=False
     )
-    fixture = {
-        "fixture_id": fixture_id,
-        "sport": "football",
-        "competition_id": code,
-        "competition_name": competition,
-        "home": {"participant_id": home.participant_id, "name": home.name},
-        "away": {"participant_id": away.participant_id, "name": away.name},
-    }
+    fixture = _script_fixture(fixture_id, "football", code, competition, home, away)
     script = football_script(fixture, home_rate, away_rate, rng)
     label = f"generated: {home_rate:.2f}-{away_rate:.2f} expected goals, {snapshot.model}"
     return load(script), label
@@ -153,14 +163,7 @@ def generated_tennis(
     home, away = rng.sample(players[:FINALS_PLAYERS], 2)
     p_home, p_away = serve_probabilities(snapshot.tennis, home, away)
     code, competition = COMPETITIONS[sport_pb2.SPORT_TENNIS]
-    fixture = {
-        "fixture_id": fixture_id,
-        "sport": "tennis",
-        "competition_id": code,
-        "competition_name": competition,
-        "home": {"participant_id": home.participant_id, "name": home.name},
-        "away": {"participant_id": away.participant_id, "name": away.name},
-    }
+    fixture = _script_fixture(fixture_id, "tennis", code, competition, home, away)
     script = tennis_script(fixture, p_home, p_away, rng, best_of_sets=3)
     label = f"generated: serve points {p_home:.3f}-{p_away:.3f}, {snapshot.model}"
     return load(script), label

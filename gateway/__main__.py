@@ -10,7 +10,12 @@ from service_runtime.server import run_service
 
 def main() -> None:
     settings = from_env_or_exit(GatewaySettings.from_env)
-    run_service("betmesh.gateway", lambda: build(settings), settings.server.log_level)
+    run_service(
+        "betmesh.gateway",
+        lambda: build(settings),
+        settings.server.log_level,
+        event_loop=settings.server.event_loop,
+    )
 
 
 if __name__ == "__main__":

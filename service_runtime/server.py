@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.background import Background, BackgroundTasks
 from service_runtime.env import SettingsError, exit_bad_configuration
+from service_runtime.event_loop import run
 from service_runtime.handlers import WrappingServer
 from service_runtime.jsonlog import configure_logging
 from service_runtime.metrics import serve_prometheus
@@ -200,10 +201,14 @@ async def serve_until_signalled(host: ServiceHost) -> None:
 
 
 def run_service(
-    service: str, build: Callable[[], ServiceHost | Awaitable[ServiceHost]], log_level: str
+    service: str,
+    build: Callable[[], ServiceHost | Awaitable[ServiceHost]],
+    log_level: str,
+    *,
+    event_loop: str,
 ) -> None:
     """Process entry point: logs, build the host (adapters, domain, servicers) inside the event
-    loop, serve until signalled."""
+    loop (`event_loop`: service_runtime.event_loop), serve until signalled."""
     configure_logging(service, log_level)
 
     async def main() -> None:
@@ -221,7 +226,7 @@ def run_service(
             os._exit(EXIT_TASKS_STUCK)
 
     try:
-        asyncio.run(main())
+        run(main(), event_loop)
     except SettingsError as exc:  # found while building (a file a setting names, say)
         exit_bad_configuration(exc)
     finally:

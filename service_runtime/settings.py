@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service_runtime.env import Env, SettingsError
+from service_runtime.event_loop import DEFAULT_EVENT_LOOP, read_event_loop
 from service_runtime.shedding import SheddingSettings
 from service_runtime.tls import TlsSettings
 
@@ -60,6 +61,8 @@ class ServerSettings:
     # a database that stops answering without closing its sockets must not hold the process's
     # workers for ever. Processes without a database ignore it.
     database_answer_seconds: float = 20.0
+    # uvloop or asyncio (service_runtime.event_loop).
+    event_loop: str = DEFAULT_EVENT_LOOP
 
     @classmethod
     def read(cls, env: Env) -> ServerSettings:
@@ -95,6 +98,7 @@ class ServerSettings:
             tls=TlsSettings.read(env),
             health_port=env.int("HEALTH_PORT", -1),
             database_answer_seconds=answer,
+            event_loop=read_event_loop(env),
         )
 
 

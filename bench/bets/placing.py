@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ async def wait_consumed(client: aioredis.Redis, topic: Topic, group: str) -> Non
 
 
 async def prepare(
-    stub: Any, redis_url: str, consumer: str, players: int, fixtures: int
+    stub: Any, redis_url: str, consumers: list[str], players: int, fixtures: int
 ) -> tuple[list[str], list[str]]:
     client = aioredis.Redis.from_url(redis_url)
     publisher = EventPublisher(client, "bench")
@@ -129,7 +130,8 @@ async def prepare(
                 )
             ),
         )
-    await wait_consumed(client, Topic.QUOTE_SET_ACCEPTED, f"betmesh.bets.prices.{consumer}")
+    for consumer in consumers:  # each bets process keeps every price
+        await wait_consumed(client, Topic.QUOTE_SET_ACCEPTED, f"betmesh.bets.prices.{consumer}")
     await wait_consumed(client, Topic.KYC_STATUS_CHANGED, "betmesh.bets")
     await wait_consumed(client, Topic.LIMITS_CHANGED, "betmesh.bets")  # the default group
     await client.aclose()
@@ -228,6 +230,7 @@ class CpuMeter:
 
     def start(self) -> None:
         self.postgres = {pid: cpu for pid, (cpu, _) in self._postgres().items()}
+        self.own = own_postgres(self.database)
         self.started = {"bets": _cpu(self.bets), "client": _cpu(self.client)}
 
     def stop(self) -> dict[str, float]:
@@ -245,7 +248,31 @@ class CpuMeter:
                 used["postgres_db"] += spent
         # Ended meanwhile: their whole life is in the postmaster's children times now.
         used["postgres"] -= sum(cpu for pid, cpu in self.postgres.items() if pid not in now)
+        own = own_postgres(self.database)
+        used["postgres_own"] = sum(cpu - self.own.get(pid, 0.0) for pid, cpu in own.items())
         return used
+
+
+# The server's own processes that work for every database (WAL, checkpoints, the buffers'
+# writer, autovacuum's launcher): counted on both sides, with whatever neighbours make them do.
+SHARED = ("walwriter", "checkpointer", "background writer", "autovacuum launcher")
+
+
+def own_postgres(database: str) -> dict[int, float]:
+    """CPU seconds so far of the backends connected to `database` and of the shared processes:
+    what PostgreSQL spends on one workload, leaving out other databases' backends (a shared
+    machine's neighbours, whose connections the postmaster's children times also hold)."""
+    found: dict[int, float] = {}
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] != "postgres":
+            continue
+        title = " ".join(process.info["cmdline"] or [])
+        if f" {database} " in f"{title} " or any(f"postgres: {n}" in title for n in SHARED):
+            try:
+                found[process.pid] = _cpu(process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+    return found
 
 
 class PgBench:
@@ -272,8 +299,13 @@ class PgBench:
             capture_output=True,
         )
 
-    def run(self, concurrency: int, seconds: int) -> float:
-        out = subprocess.run(
+    def run(self, concurrency: int, seconds: int) -> tuple[float, float]:
+        """pgbench's tps, and the CPU seconds of its database's backends and the shared
+        processes over the run. Its backends end with it: they are read every 20 ms while it
+        runs, so at most their last 20 ms are missed (which makes a transaction look cheaper,
+        the bet : transaction ratio higher: the error runs against the bet)."""
+        before = own_postgres(self.name)
+        process = subprocess.Popen(
             [
                 self.binary,
                 "-N",
@@ -286,14 +318,22 @@ class PgBench:
                 self.name,
             ],
             env=self.env,
-            check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-        ).stdout
+        )
+        last = dict(before)
+        while process.poll() is None:
+            last.update(own_postgres(self.name))
+            time.sleep(0.02)
+        last.update(own_postgres(self.name))
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"pgbench failed:\n{err}")
         match = re.search(r"tps = ([0-9.]+)", out)
         if not match:
             raise SystemExit(f"no tps in pgbench output:\n{out}")
-        return float(match.group(1))
+        return float(match.group(1)), sum(cpu - before.get(pid, 0.0) for pid, cpu in last.items())
 
     def drop(self) -> None:
         drop_database(self.admin_url, self.name)
@@ -326,6 +366,120 @@ def check(url: str, answers: dict[str, int]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Side:
+    """One bets process under test and what its rounds measured."""
+
+    label: str
+    env: dict[str, str]
+    port: int
+    consumer: str
+    process: subprocess.Popen[str] | None = None
+    stub: Any = None
+    latencies: list[float] = field(default_factory=list)
+    # (bets placed, seconds, pgbench tps) per round.
+    rounds: list[tuple[int, float, float]] = field(default_factory=list)
+    cpu: list[dict[str, float]] = field(default_factory=list)
+    # The pgbench run after each of its rounds: (PostgreSQL, pgbench, transactions, PostgreSQL's
+    # own processes).
+    pgbench_cpu: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+def start_bets(side: Side, url: str, redis_url: str, pool: int) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETMESH_")},
+        "BETMESH_PORT": str(side.port),
+        "BETMESH_DATABASE_URL": url,
+        "BETMESH_REDIS_URL": redis_url,
+        "BETMESH_BETS_CONSUMER_NAME": side.consumer,
+        "BETMESH_BETS_DATABASE_POOL_SIZE": str(pool),
+        "BETMESH_LOG_LEVEL": "WARNING",
+        # Callers name themselves in headers (bench/bets/serve.py): no identity to sign tokens.
+        "BETMESH_AUTH_MODE": "anonymous",
+        **side.env,
+    }
+    # Started once, before any load: blocking here is harmless.
+    side.process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "bets" / "serve.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert side.process.stdout is not None
+    for line in side.process.stdout:
+        if line.startswith("READY"):
+            return
+    raise SystemExit(f"the bets process ({side.label}) exited before it was ready")
+
+
+def report(side: Side, concurrency: int) -> float:
+    """Prints one side's figures; returns its cost ratio on PostgreSQL's own processes."""
+    tag = f"[{side.label}] " if side.label else ""
+    for index, ((n, elapsed, round_tps), used) in enumerate(
+        zip(side.rounds, side.cpu, strict=True), 1
+    ):
+        print(
+            f"{tag}round {index}: {n / elapsed:.0f} bets/s, pgbench {round_tps:.0f} tps,"
+            f" ratio {n / elapsed / round_tps:.2%}"
+        )
+        per_bet = {k: v / max(n, 1) * 1000 for k, v in used.items()}
+        print(
+            f"{tag}  CPU ms per bet: bets {per_bet['bets']:.3f}, postgres"
+            f" {per_bet['postgres']:.3f} (its own {per_bet['postgres_own']:.3f}),"
+            f" client {per_bet['client']:.3f}"
+        )
+    placed = max(sum(n for n, _, _ in side.rounds), 1)
+    keys = ("bets", "postgres", "postgres_own", "client")
+    total = {k: sum(u[k] for u in side.cpu) / placed * 1000 for k in keys}
+    transactions = max(sum(t for _, _, t, _ in side.pgbench_cpu), 1.0)
+    server = sum(s for s, _, _, _ in side.pgbench_cpu) / transactions * 1000
+    client = sum(c for _, c, _, _ in side.pgbench_cpu) / transactions * 1000
+    own = sum(o for *_, o in side.pgbench_cpu) / transactions * 1000
+    # The issue's figure: what a bet costs (bets process + PostgreSQL) over what a pgbench -N
+    # transaction costs (PostgreSQL + pgbench); it does not depend on the core count.
+    # "Every postgres process": the server's whole CPU (pgbench's backends end with it, so only
+    # the postmaster's children times hold them), neighbours' databases included. "Its own": the
+    # backends of the bench's database (or pgbench's) and the shared WAL, checkpoint and writer
+    # processes, without the neighbours: the steadier figure on a shared machine.
+    cost_all = (total["bets"] + total["postgres"]) / max(server + client, 1e-9)
+    cost_own = (total["bets"] + total["postgres_own"]) / max(own + client, 1e-9)
+    elapsed = sum(t for _, t, _ in side.rounds)
+    tps = sum(x for _, _, x in side.rounds) / len(side.rounds)
+    rows = [
+        ("concurrency", f"{concurrency}"),
+        (
+            "CPU ms per bet (all)",
+            f"bets {total['bets']:.3f}, postgres {total['postgres']:.3f}"
+            f" (its own {total['postgres_own']:.3f}), client {total['client']:.3f}",
+        ),
+        (
+            "CPU ms per pgbench tx",
+            f"postgres {server:.3f} (its own {own:.3f}), pgbench {client:.3f}",
+        ),
+        ("cost ratio bet : tx", f"{cost_own:.2f}x (every postgres process: {cost_all:.2f}x)"),
+        ("bets placed", f"{placed} in {elapsed:.1f} s"),
+        ("bets/s", f"{placed / elapsed:.0f}"),
+        ("PlaceBet p50", f"{percentile(side.latencies, 0.50) * 1000:.1f} ms"),
+        ("PlaceBet p99", f"{percentile(side.latencies, 0.99) * 1000:.1f} ms"),
+        ("pgbench -N tps", f"{tps:.0f}"),
+        ("ratio bets/s : tps", f"{placed / elapsed / tps:.2%}"),
+    ]
+    for key, value in rows:
+        print(f"{tag}{key:<22} {value}")
+    return cost_own
+
+
+def variant_env(pairs: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--compare-env wants KEY=VALUE, not {pair!r}")
+        env[key] = value
+    return env
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=8)
@@ -335,6 +489,15 @@ async def main() -> None:
     parser.add_argument("--fixtures", type=int, default=50)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--compare-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also run a second bets process with these settings on the same database, its"
+        " rounds interleaved with the first's (A B, B A, ...), each followed by its own pgbench"
+        " run: an A/B in one run, under the same neighbours",
+    )
     args = parser.parse_args()
 
     name = unique_name("bench_bets")
@@ -342,125 +505,85 @@ async def main() -> None:
     redis = aioredis.Redis.from_url(args.redis_url)
     await redis.flushdb()
     await redis.aclose()
-    port, consumer = free_port(), f"bench-{uuid.uuid4().hex[:6]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BETMESH_")},
-        "BETMESH_PORT": str(port),
-        "BETMESH_DATABASE_URL": url,
-        "BETMESH_REDIS_URL": args.redis_url,
-        "BETMESH_BETS_CONSUMER_NAME": consumer,
-        "BETMESH_BETS_DATABASE_POOL_SIZE": str(max(args.concurrency, 4)),
-        "BETMESH_LOG_LEVEL": "WARNING",
-        # Callers name themselves in headers (bench/bets/serve.py): no identity to sign tokens.
-        "BETMESH_AUTH_MODE": "anonymous",
-    }
-    # Started once, before any load: blocking here is harmless.
-    process = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, str(ROOT / "bench" / "bets" / "serve.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    sides = [Side("", {}, free_port(), f"bench-{uuid.uuid4().hex[:6]}")]
+    if args.compare_env:
+        sides[0].label = "A"
+        sides.append(
+            Side("B", variant_env(args.compare_env), free_port(), f"bench-{uuid.uuid4().hex[:6]}")
+        )
     pgbench = PgBench(args.admin_url)
     completed = False
     pgbench_meter = CpuMeter(os.getpid(), pgbench.name)
-    latencies: list[float] = []
     answers: dict[str, int] = {}
-    rounds: list[tuple[int, float, float]] = []
-    cpu: list[dict[str, float]] = []
-    # (PostgreSQL, pgbench, transactions) per round.
-    pgbench_cpu: list[tuple[float, float, float]] = []
+    channels: list[grpc.aio.Channel] = []
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("READY"):
-                break
-        else:
-            raise SystemExit("the bets process exited before it was ready")
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        stub: Any = bet_service_pb2_grpc.BetServiceStub(channel)
+        for side in sides:
+            start_bets(side, url, args.redis_url, max(args.concurrency, 4))
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{side.port}")
+            channels.append(channel)
+            side.stub = bet_service_pb2_grpc.BetServiceStub(channel)
         players, fixtures = await prepare(
-            stub, args.redis_url, consumer, args.players, args.fixtures
+            sides[0].stub,
+            args.redis_url,
+            [side.consumer for side in sides],
+            args.players,
+            args.fixtures,
         )
-        # Warm-up: connections, caches, JIT-free but pool-filling.
-        _, warm = await load(stub, players, fixtures, args.concurrency, 1)
-        answers.update(warm)
-        meter = CpuMeter(process.pid, name)
-        for _ in range(args.rounds):
-            meter.start()
-            started = time.monotonic()
-            done, answered = await load(stub, players, fixtures, args.concurrency, args.seconds)
-            elapsed = time.monotonic() - started
-            cpu.append(meter.stop())
-            # pgbench blocks this loop on purpose: nothing else runs in the bench meanwhile.
-            pgbench_meter.start()
-            pgbench_started = os.times()
-            tps = pgbench.run(args.concurrency, args.seconds)
-            pgbench_ended = os.times()
-            spent = pgbench_meter.stop()
-            # Per transaction: the server's share and pgbench's own (a child of this process).
-            pgbench_cpu.append(
-                (
-                    spent["postgres"],
-                    pgbench_ended.children_user
-                    + pgbench_ended.children_system
-                    - pgbench_started.children_user
-                    - pgbench_started.children_system,
-                    tps * args.seconds,
+        meters = {}
+        for side in sides:
+            # Warm-up: connections, caches, JIT-free but pool-filling.
+            _, warm = await load(side.stub, players, fixtures, args.concurrency, 1)
+            answers.update(warm)
+            assert side.process is not None
+            meters[side.label] = CpuMeter(side.process.pid, name)
+        for index in range(args.rounds):
+            for side in sides if index % 2 == 0 else sides[::-1]:
+                meter = meters[side.label]
+                meter.start()
+                started = time.monotonic()
+                done, answered = await load(
+                    side.stub, players, fixtures, args.concurrency, args.seconds
                 )
-            )
-            latencies.extend(done)
-            answers.update(answered)
-            rounds.append((len(done), elapsed, tps))
-        await channel.close()
+                elapsed = time.monotonic() - started
+                side.cpu.append(meter.stop())
+                # pgbench blocks this loop on purpose: nothing else runs in the bench meanwhile.
+                pgbench_meter.start()
+                pgbench_started = os.times()
+                tps, own = pgbench.run(args.concurrency, args.seconds)
+                pgbench_ended = os.times()
+                spent = pgbench_meter.stop()
+                # Per transaction: the server's share and pgbench's own (a child of this process).
+                side.pgbench_cpu.append(
+                    (
+                        spent["postgres"],
+                        pgbench_ended.children_user
+                        + pgbench_ended.children_system
+                        - pgbench_started.children_user
+                        - pgbench_started.children_system,
+                        tps * args.seconds,
+                        own,
+                    )
+                )
+                side.latencies.extend(done)
+                answers.update(answered)
+                side.rounds.append((len(done), elapsed, tps))
         completed = True
     finally:
-        process.terminate()
-        process.wait(15)
+        for channel in channels:
+            await channel.close()
+        for side in sides:
+            if side.process is not None:
+                side.process.terminate()
+                side.process.wait(15)
         pgbench.drop()
         if not completed:
             # A failed run leaves no database behind on the shared server.
             drop_database(args.admin_url, name)
     invariants = check(url, answers)
     drop_database(args.admin_url, name)
-    placed = sum(n for n, _, _ in rounds)
-    rate = placed / sum(t for _, t, _ in rounds)
-    tps = sum(x for _, _, x in rounds) / len(rounds)
-    print(f"concurrency            {args.concurrency}")
-    for index, ((n, elapsed, round_tps), used) in enumerate(zip(rounds, cpu, strict=True), 1):
-        print(
-            f"round {index}                {n / elapsed:.0f} bets/s, pgbench {round_tps:.0f} tps,"
-            f" ratio {n / elapsed / round_tps:.2%}"
-        )
-        per_bet = {k: v / max(n, 1) * 1000 for k, v in used.items()}
-        print(
-            f"  CPU ms per bet       bets {per_bet['bets']:.3f}, postgres {per_bet['postgres']:.3f}"
-            f" (its db's backends {per_bet['postgres_db']:.3f}), client {per_bet['client']:.3f}"
-        )
-    placed_all = max(sum(n for n, _, _ in rounds), 1)
-    keys = ("bets", "postgres", "postgres_db", "client")
-    total = {k: sum(u[k] for u in cpu) / placed_all * 1000 for k in keys}
-    print(
-        f"CPU ms per bet (all)   bets {total['bets']:.3f}, postgres {total['postgres']:.3f}"
-        f" (its db's backends {total['postgres_db']:.3f}), client {total['client']:.3f}"
-    )
-    transactions = max(sum(n for *_, n in pgbench_cpu), 1.0)
-    server = sum(s for s, _, _ in pgbench_cpu) / transactions * 1000
-    client = sum(c for _, c, _ in pgbench_cpu) / transactions * 1000
-    print(f"CPU ms per pgbench tx  postgres {server:.3f}, pgbench {client:.3f}")
-    # The issue's figure: what a bet costs (bets process + PostgreSQL) over what a pgbench -N
-    # transaction costs (PostgreSQL + pgbench); it does not depend on the core count. Every
-    # postgres process counts on both sides (pgbench's backends are short-lived, so they can
-    # only be counted through the postmaster's children times, with everyone else's).
-    cost = (total["bets"] + total["postgres"]) / max(server + client, 1e-9)
-    print(f"cost ratio bet : tx    {cost:.1f}x")
-    print(f"bets placed            {placed} in {sum(t for _, t, _ in rounds):.1f} s")
-    print(f"bets/s                 {rate:.0f}")
-    print(f"PlaceBet p50           {percentile(latencies, 0.50) * 1000:.1f} ms")
-    print(f"PlaceBet p99           {percentile(latencies, 0.99) * 1000:.1f} ms")
-    print(f"pgbench -N tps         {tps:.0f}")
-    print(f"ratio bets/s : tps     {rate / tps:.2%}")
+    costs = [report(side, args.concurrency) for side in sides]
+    if len(sides) == 2:
+        print(f"B : A cost ratio       {costs[1] / costs[0]:.3f} ({' '.join(args.compare_env)})")
     for key, value in invariants.items():
         print(f"{key:<22} {value}")
     # The warm-up's answers are counted too: every answer is one stored bet, and back.

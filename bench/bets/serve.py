@@ -24,6 +24,7 @@ def main() -> None:
         "betmesh.bets",
         lambda: build(settings, authenticator=HeaderAuthenticator()),
         settings.server.log_level,
+        event_loop=settings.server.event_loop,
     )
 
 

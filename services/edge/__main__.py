@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from service_runtime.env import from_env_or_exit
+from service_runtime.event_loop import run
 from service_runtime.jsonlog import configure_logging
 from service_runtime.telemetry import configure_tracing, shutdown_tracing
 from services.edge.app import serve
@@ -18,7 +17,7 @@ def main() -> None:
     configure_logging(SERVICE, settings.log_level)
     configure_tracing(SERVICE)
     try:
-        asyncio.run(serve(settings))
+        run(serve(settings), settings.event_loop)
     finally:
         shutdown_tracing()
 

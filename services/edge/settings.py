@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from service_runtime.event_loop import DEFAULT_EVENT_LOOP, read_event_loop
 from service_runtime.settings import Env
 from service_runtime.tls import TlsSettings
 from services.edge.domain.client_address import Network, parse_networks
@@ -35,6 +36,8 @@ class EdgeSettings:
     identity_issuer: str
     log_level: str
     grace_seconds: float = 5.0
+    # uvloop or asyncio (service_runtime.event_loop).
+    event_loop: str = DEFAULT_EVENT_LOOP
     # The edge's own client credential (role public, audience betmesh.live): the token it
     # attaches to anonymous visitors' public calls. None of it: those calls are refused.
     client_id: str = ""
@@ -95,6 +98,7 @@ class EdgeSettings:
             identity_issuer=env.str("IDENTITY_ISSUER", "betmesh-identity"),
             log_level=env.str("LOG_LEVEL", "INFO"),
             grace_seconds=env.float("GRACE_SECONDS", 5.0),
+            event_loop=read_event_loop(env),
             listen_fd=env.int("EDGE_LISTEN_FD", None),
             tls=TlsSettings.read(env),
             client_id=env.str("CLIENT_ID", ""),

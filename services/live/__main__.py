@@ -10,7 +10,12 @@ from services.live.settings import LiveSettings
 
 def main() -> None:
     settings = from_env_or_exit(LiveSettings.from_env)
-    run_service(SERVICE, lambda: build(settings), settings.server.log_level)
+    run_service(
+        SERVICE,
+        lambda: build(settings),
+        settings.server.log_level,
+        event_loop=settings.server.event_loop,
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ from services.quotes.settings import QuotesSettings
 
 def main() -> None:
     settings = from_env_or_exit(QuotesSettings.from_env)
-    run_service("betmesh.quotes", lambda: build(settings), settings.server.log_level)
+    run_service(
+        "betmesh.quotes",
+        lambda: build(settings),
+        settings.server.log_level,
+        event_loop=settings.server.event_loop,
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ from services.signer.settings import SignerSettings
 
 def main() -> None:
     settings = from_env_or_exit(SignerSettings.from_env)
-    run_service("betmesh.signer", lambda: build(settings), settings.server.log_level)
+    run_service(
+        "betmesh.signer",
+        lambda: build(settings),
+        settings.server.log_level,
+        event_loop=settings.server.event_loop,
+    )
 
 
 if __name__ == "__main__":

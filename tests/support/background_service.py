@@ -48,4 +48,4 @@ def build(mode: str) -> ServiceHost:
 
 if __name__ == "__main__":
     mode = sys.argv[1]
-    run_service("betmesh.test", lambda: build(mode), "WARNING")
+    run_service("betmesh.test", lambda: build(mode), "WARNING", event_loop="uvloop")

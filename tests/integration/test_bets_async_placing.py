@@ -72,3 +72,23 @@ async def test_a_connection_prepares_once_and_a_new_one_again(database_url: str)
         assert await connections.fetchone(count, {}) == (1,)
     finally:
         connections.close()
+
+
+async def test_the_prepared_document_stores_what_was_placed(mesh: Mesh) -> None:
+    """The hot path sends a bet's varying arguments as one JSON document: quotes, backslashes
+    and braces in a key, the instant to the microsecond and its offset, odds and stake must come
+    out of it as they went in (GetBet reads the stored row; PlaceBet answers from the bet it
+    built)."""
+    p, f = await mesh.player(balance=10_000), await mesh.fixture()
+    key = "k'\"\\{}$1->>x"
+    placed = await mesh.place(p, [home(f)], stake=1_234, key=key)
+    assert placed.status == ACCEPTED, placed.rejection_message
+    stored = await mesh.bet(placed.bet_id)
+    assert stored.idempotency_key == key
+    assert stored.placed_at == placed.placed_at
+    assert placed.placed_at.nanos % 1000 == 0 and placed.placed_at.seconds > 0
+    assert (stored.stake.amount_minor, stored.legs[0].odds_e4) == (1_234, 20_000)
+    assert stored.potential_payout.amount_minor == placed.potential_payout.amount_minor
+    # The same key again is the same bet, found through the stored key.
+    again = await mesh.place(p, [home(f)], stake=1_234, key=key)
+    assert again.bet_id == placed.bet_id

@@ -2,7 +2,9 @@
 
 tests/integration/test_service_runtime.py raises the client libraries' errors in-process; here
 bets (PostgreSQL and Redis) and live (Redis) reach their stores through a TCP proxy the test
-cuts in the middle of traffic (connections reset mid-command, new ones refused) and restores.
+cuts in the middle of traffic (connections reset mid-command, new ones too) and heals
+(tests/support/tcp_faults.py; a store that stops answering without closing its sockets:
+test_database_partition.py).
 Every call meanwhile is answered OK or UNAVAILABLE with the reason DEPENDENCY_UNAVAILABLE,
 which clients retry: never INTERNAL or UNKNOWN (which they do not retry), never held past its
 deadline; once the proxy is back, the service serves again without a restart. Its background
@@ -27,7 +29,7 @@ from service_runtime.errors import error_info, status_from_metadata
 from service_runtime.outages import as_outage
 from tests.integration.test_bets_harness import running
 from tests.integration.test_live_stream import new_fixture, start_live
-from tests.support.tcp_proxy import TcpProxy, proxied
+from tests.support.tcp_faults import FaultProxy
 
 # Each call's deadline: an outage answered in time, not a hang until the client gives up.
 DEADLINE = 5.0
@@ -47,7 +49,7 @@ async def outcome(call: Call) -> str:
     return "OK"
 
 
-async def through_an_outage(proxies: list[TcpProxy], call: Call) -> Counter[str]:
+async def through_an_outage(proxies: list[FaultProxy], call: Call) -> Counter[str]:
     """Traffic before, during and after the stores are cut; every call's outcome counted."""
     seen: Counter[str] = Counter()
     assert await outcome(call) == "OK"
@@ -63,12 +65,12 @@ async def through_an_outage(proxies: list[TcpProxy], call: Call) -> Counter[str]
     running_traffic = [asyncio.create_task(traffic()) for _ in range(4)]
     await flowing.wait()
     for proxy in proxies:
-        await proxy.cut()
+        proxy.cut()
     during = [await outcome(call) for _ in range(CALLS)]
     seen.update(during)
     assert set(during) == {"UNAVAILABLE DEPENDENCY_UNAVAILABLE"}, during
     for proxy in proxies:
-        await proxy.restore()
+        proxy.heal()
     stop.set()
     await asyncio.gather(*running_traffic)
     after = []
@@ -95,9 +97,9 @@ async def test_bets_answers_unavailable_while_its_stores_are_cut(
 ) -> None:
     caplog.set_level(logging.WARNING)
     async with (
-        proxied(database_url) as postgresql,
-        proxied(redis_url) as redis,
-        running(postgresql.url(database_url), redis.url(redis_url), "bets-outage") as mesh,
+        FaultProxy.for_postgres(database_url) as postgresql,
+        FaultProxy.for_redis(redis_url) as redis,
+        running(postgresql.postgres_url(database_url), redis.redis_url(redis_url)) as mesh,
     ):
         player = await mesh.player()
         request = pb.GetWalletRequest(player_id=player)
@@ -112,8 +114,8 @@ async def test_live_answers_unavailable_while_redis_is_cut(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    async with proxied(redis_url) as redis:
-        live = await start_live(redis.url(redis_url), f"test:outage:{new_fixture()}")
+    async with FaultProxy.for_redis(redis_url) as redis:
+        live = await start_live(redis.redis_url(redis_url), f"test:outage:{new_fixture()}")
         try:
             request = live_pb.GetGameStateRequest(fixture_id=new_fixture())
 

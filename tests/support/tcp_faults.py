@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
@@ -58,6 +59,13 @@ class FaultProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
+    async def __aenter__(self) -> FaultProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         self.cut()
         if self._server is not None:
@@ -80,6 +88,19 @@ class FaultProxy:
         return parsed.set(host="127.0.0.1", port=self.port, query=query).render_as_string(
             hide_password=False
         )
+
+    @classmethod
+    def for_redis(cls, url: str) -> FaultProxy:
+        """A proxy for the Redis a redis:// URL names."""
+        parsed = urlsplit(url)
+        return cls(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+
+    def redis_url(self, url: str) -> str:
+        """`url` (redis://[user:password@]host:port/db) through this proxy."""
+        parsed = urlsplit(url)
+        credentials = parsed.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        return urlunsplit(parsed._replace(netloc=netloc))
 
     def blackhole(self) -> None:
         self.mode = "blackhole"

@@ -17,15 +17,17 @@ from aiohttp.http_exceptions import HttpProcessingError
 from service_runtime.channels import credential_token_source
 from service_runtime.client_tokens import TokenSource
 from service_runtime.tls import server_ssl_context
+from services.edge.adapters.identity import IdentityClient
 from services.edge.adapters.static_site import StaticSite
 from services.edge.adapters.tokens import EdgeAuthenticator
 from services.edge.adapters.upstreams import Upstreams
 from services.edge.domain.cors import CorsPolicy
 from services.edge.domain.methods import exposed_methods
 from services.edge.grpc_web import GrpcWebHandler, internal_error_response
-from services.edge.http_handlers import Cors, health
-from services.edge.http_routes import IdentityRoutes
+from services.edge.http_routes import Cors, IdentityRoutes, health
 from services.edge.service_layer.forwarding import Forwarding
+from services.edge.service_layer.sign_in import SignIn
+from services.edge.service_layer.webhooks import KycWebhooks
 from services.edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class Edge:
     forwarding: Forwarding
     upstreams: Upstreams
     app: web.Application
-    identity_routes: IdentityRoutes
+    sign_in: SignIn
     edge_tokens: TokenSource | None = None
     port: int = 0
     _runner: web.AppRunner | None = field(default=None, repr=False)
@@ -84,7 +86,7 @@ class Edge:
         if self.settings.listen_fd is None:
             sockets = getattr(site._server, "sockets", None) or []  # the bound port is only there
             self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
-        self.identity_routes.public_url = self.url
+        self.sign_in.public_url = self.url
         log.info("edge listening", extra={"port": self.port, "url": self.url})
         return self.port
 
@@ -166,11 +168,14 @@ def build(settings: EdgeSettings) -> Edge:
         trusted_proxies=settings.trusted_proxies,
     )
     cors = Cors(CorsPolicy(settings.cors_origins))
-    identity_routes = IdentityRoutes(
-        upstreams,
+    identity = IdentityClient(upstreams)
+    sign_in = SignIn(
+        identity,
         settings.public_url or f"http://{settings.host}:{settings.port}",
-        public_tokens=public_tokens,
-        trusted_proxies=settings.trusted_proxies,
+        edge_tokens=public_tokens,
+    )
+    identity_routes = IdentityRoutes(
+        sign_in, KycWebhooks(identity), trusted_proxies=settings.trusted_proxies
     )
     site = StaticSite(settings.web_root)
     app = web.Application(
@@ -184,7 +189,7 @@ def build(settings: EdgeSettings) -> Edge:
     app.router.add_post(r"/{service:[A-Za-z_][\w]*(?:\.[\w]+)+}/{method:\w+}", grpc_web.handle)
     app.router.add_route("OPTIONS", "/{tail:.*}", cors.preflight)
     app.router.add_get("/{tail:.*}", site.handle)
-    return Edge(settings, forwarding, upstreams, app, identity_routes, public_tokens)
+    return Edge(settings, forwarding, upstreams, app, sign_in, public_tokens)
 
 
 async def serve(settings: EdgeSettings) -> None:

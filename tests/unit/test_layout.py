@@ -99,7 +99,10 @@ def test_the_layers_exist_where_the_docs_say() -> None:
         "gateway/domain/canary.py",
         "gateway/domain/scheduler.py",
         "services/edge/service_layer/forwarding.py",
+        "services/edge/service_layer/sign_in.py",
+        "services/edge/service_layer/webhooks.py",
         "services/edge/service_layer/ports.py",
+        "services/edge/domain/signin.py",
         "services/edge/domain/methods.py",
         "services/edge/domain/forwarding.py",
         "services/edge/domain/framing.py",
@@ -143,6 +146,24 @@ def test_servicers_translate_and_never_reach_an_adapter(path: Path) -> None:
         assert any(".service_layer" in name for name in imports(path)), path
 
 
+# The edge's servicers: aiohttp handlers (HTTP in, commands to its service layer, answers out).
+EDGE_HANDLERS = ("services/edge/grpc_web.py", "services/edge/http_routes.py")
+# What they may talk to besides its own layers: aiohttp, and nothing of the infrastructure.
+EDGE_HANDLER_FORBIDDEN = INFRASTRUCTURE - {"aiohttp"}
+
+
+@pytest.mark.parametrize("handler", EDGE_HANDLERS)
+def test_the_edge_handlers_translate_and_go_through_its_service_layer(handler: str) -> None:
+    names = imports(ROOT / handler)
+    wrong = [
+        name
+        for name in names
+        if name.split(".")[0] in EDGE_HANDLER_FORBIDDEN or ".adapters" in f".{name}"
+    ]
+    assert wrong == [], f"{handler} imports {wrong}"
+    assert any(name.startswith("services.edge.service_layer") for name in names), handler
+
+
 def test_every_grpc_service_has_a_service_layer() -> None:
     without = [
         str(servicer.parent.relative_to(ROOT))
@@ -152,6 +173,8 @@ def test_every_grpc_service_has_a_service_layer() -> None:
         if not (servicer.parent / "service_layer" / "handlers.py").is_file()
     ]
     assert without == []
+    # The edge has no gRPC servicer (its handlers are aiohttp's), but the same rooms.
+    assert (ROOT / "services/edge/service_layer/forwarding.py").is_file()
 
 
 # Every service's ports, the gateway's included.

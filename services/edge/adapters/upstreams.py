@@ -57,7 +57,7 @@ class Upstreams:
         try:
             reply = await call
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise upstream_failed(exc) from None
         finally:
             # The browser went away (the handler is cancelled): the upstream call goes too.
             if not call.done():
@@ -109,14 +109,14 @@ class _StreamCall:
         try:
             item = await self._call.read()
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise upstream_failed(exc) from None
         return None if item is grpc.aio.EOF else bytes(item)
 
     async def trailing_metadata(self) -> Metadata:
         return _pairs(await self._call.trailing_metadata())
 
 
-def _failed(exc: grpc.aio.AioRpcError) -> UpstreamFailed:
+def upstream_failed(exc: grpc.aio.AioRpcError) -> UpstreamFailed:
     return UpstreamFailed(exc.code().value[0], exc.details() or "", _pairs(exc.trailing_metadata()))
 
 

@@ -11,7 +11,9 @@ import contextlib
 import enum
 from collections.abc import Iterator, Sequence
 
-from service_runtime.errors import ResourceExhausted
+from google.rpc import code_pb2, error_details_pb2
+
+from service_runtime.errors import ResourceExhausted, error_info, status_from_metadata
 from services.edge.domain.framing import status_trailers
 from services.edge.domain.methods import ExposedMethod
 
@@ -80,6 +82,15 @@ class UpstreamFailed(Exception):
     def trailers(self) -> list[tuple[str, str]]:
         """grpc-status, grpc-message and the upstream's grpc-status-details-bin, untouched."""
         return status_trailers(self.code, self.message, self.trailing)
+
+    def info(self) -> error_details_pb2.ErrorInfo | None:
+        """The ErrorInfo of the upstream's rich status, when it sent one."""
+        return error_info(status_from_metadata(self.trailing))
+
+    def reason(self) -> str:
+        """The ErrorInfo's reason, else the status code's name (UNAVAILABLE, ...)."""
+        info = self.info()
+        return str(info.reason) if info is not None else code_pb2.Code.Name(self.code)
 
 
 class StreamSlots:

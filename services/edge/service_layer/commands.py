@@ -1,7 +1,9 @@
-"""What a browser asks of the edge, free of HTTP: the handlers build these from requests."""
+"""What a browser (or a webhook sender) asks of the edge and what it gets, free of HTTP: the
+handlers build the commands from requests and the answers into responses."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -48,3 +50,71 @@ class Streamed:
 
 
 Answer = Body | TrailersOnly | Streamed
+
+
+@dataclass(frozen=True)
+class StartSignIn:
+    query_keys: tuple[str, ...]  # every query parameter's name, as often as it was given
+    return_to: str | None
+    visitor: str  # the browser's address, which the edge may vouch for
+
+
+@dataclass(frozen=True)
+class CompleteSignIn:
+    query_keys: tuple[str, ...]
+    query: Mapping[str, str]  # the provider's parameters (code, state, iss, error, ...)
+    binding: str  # the sign-in cookie's value, "" without one
+
+
+@dataclass(frozen=True)
+class StartSignOut:
+    query_keys: tuple[str, ...]
+    session_id: str
+
+
+@dataclass(frozen=True)
+class CompleteSignOut:
+    query_keys: tuple[str, ...]
+    state: str
+
+
+@dataclass(frozen=True)
+class RelayKycWebhook:
+    provider: str
+    headers: tuple[tuple[str, str], ...]  # as received: the use case picks what goes on
+    raw_body: bytes
+
+
+@dataclass(frozen=True)
+class BackToApp:
+    """A 303 to the app, the outcome in the fragment (never sent to a server)."""
+
+    fragment: tuple[tuple[str, str], ...]
+    path: str = "/"
+    clear_signin: bool = False  # the sign-in cookie is spent
+
+
+@dataclass(frozen=True)
+class ToProvider:
+    """A 302 to FranceConnect; `binding`, when set, goes into the sign-in cookie."""
+
+    url: str
+    binding: str | None = None
+
+
+@dataclass(frozen=True)
+class SlowDown:
+    """Too many sign-in starts from one address: 429, retry after so many seconds."""
+
+    retry_after: str
+
+
+SignInAnswer = BackToApp | ToProvider | SlowDown
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """The webhook sender's HTTP status and JSON body."""
+
+    status: int
+    body: Mapping[str, str]

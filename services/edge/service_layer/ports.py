@@ -1,14 +1,16 @@
 """What the edge's use cases go through: the upstream services, the token checks, the edge's
-own credential and the browser's streamed answer. Contracts only (docs/conventions.md)."""
+own credential, the browser's streamed answer and identity's sign-in and webhook RPCs.
+Contracts only (docs/conventions.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from services.edge.domain.forwarding import Metadata
 from services.edge.domain.methods import ExposedMethod
+from services.edge.domain.signin import CompletedSignIn
 
 
 class UpstreamStream(Protocol):
@@ -72,4 +74,30 @@ class ReplyStream(Protocol):
 
     async def close(self) -> None:
         """Ends the body."""
+        ...
+
+
+class IdentityRelay(Protocol):
+    """Identity's open sign-in and webhook RPCs, as the edge relays them. Each raises
+    UpstreamFailed when identity refuses, Unavailable when no identity is configured."""
+
+    async def start_login(self, return_to: str, metadata: Metadata) -> str:
+        """The provider's authorization URL. `metadata` holds the login binding and, when the
+        edge vouches for the visitor, its token and the visitor's address."""
+        ...
+
+    async def complete_login(self, query: Mapping[str, str], binding: str) -> CompletedSignIn:
+        """The provider's callback parameters (code, state, iss, error, error_description)."""
+        ...
+
+    async def start_logout(self, session_id: str) -> str:
+        """The provider's logout URL."""
+        ...
+
+    async def complete_logout(self, state: str) -> None: ...
+
+    async def handle_kyc_webhook(
+        self, provider: str, headers: Sequence[tuple[str, str]], raw_body: bytes
+    ) -> str:
+        """The outcome's name without its prefix ("APPLIED", ...)."""
         ...

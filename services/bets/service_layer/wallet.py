@@ -107,13 +107,7 @@ class WalletService:
             ),
             amount,
         )
-        charge = self.payments.charge(
-            command.idempotency_key,
-            command.player_id,
-            amount,
-            self.currency,
-            command.payment_method_id,
-        )
+        charge = self.payments.charge(*self._payment(command, amount))
         session.post(
             deposit_transaction(
                 transaction_id=transaction_id,
@@ -139,7 +133,12 @@ class WalletService:
                 provider=self.payments.name,
             )
         )
-        self.payments.payout(
+        self.payments.payout(*self._payment(command, amount))
+
+    def _payment(self, command: DepositCommand, amount: int) -> tuple[str, str, int, str, str]:
+        """What the provider is asked to move, in its calls' order: the idempotency key, the
+        player, the amount and currency, the payment method."""
+        return (
             command.idempotency_key,
             command.player_id,
             amount,

@@ -161,6 +161,13 @@ def add_mesh_options(parser: argparse.ArgumentParser) -> None:
         " (0: stop the mesh at the first crash)",
     )
     parser.add_argument(
+        "--liveness-period",
+        type=float,
+        default=10.0,
+        help="check every service's health this often (seconds); one that answers 3 checks in"
+        " a row with nothing (frozen, deadlocked) is killed and restarted (0: never)",
+    )
+    parser.add_argument(
         "--auth",
         choices=AUTH_MODES,
         default="tokens",
@@ -225,6 +232,7 @@ def config_from(args: argparse.Namespace) -> MeshConfig:
         auth=args.auth,
         partner_credentials=tuple(args.partner_credential),
         restart_limit=args.restart_limit,
+        liveness_period_seconds=max(0.0, args.liveness_period),
         tls=args.tls,
         feed_speed=args.feed_speed or getattr(args, "speed", None) or 1.0,
         **(

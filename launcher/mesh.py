@@ -235,6 +235,15 @@ class MeshConfig:
     feed_speed: float = 1.0
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 30.0
+    # A liveness probe, as Kubernetes runs one on every Deployment (deploy/k8s/base): a service
+    # that has not answered its health check `liveness_failures` times in a row, one check
+    # every `liveness_period_seconds` (0: no probe), is killed and so restarted like a crash.
+    # A frozen process (SIGSTOP, a deadlock) otherwise kept its port and answered nothing for
+    # ever: a frozen live left every live market open at its last price, nothing suspending
+    # it, while a restarted live's watchdog suspends a feed it has not heard from.
+    liveness_period_seconds: float = 10.0
+    liveness_timeout_seconds: float = 5.0
+    liveness_failures: int = 3
 
 
 def scaled_specs(live_processes: int, gateways: int) -> list[ServiceSpec]:
@@ -268,6 +277,9 @@ class Child:
     restart_at: float | None = None
     restarts: int = 0
     recovering_since: float | None = None
+    # The liveness probe: when it last asked, and how many checks in a row went unanswered.
+    probed_at: float = 0.0
+    unanswered: int = 0
     colour: int = 0
     _pump: threading.Thread | None = None
     _channel: grpc.Channel | None = None
@@ -601,6 +613,7 @@ class Mesh:
                 continue
             code = child.exited()
             if code is None:
+                self._probe(child, now)
                 if child.recovering_since is not None and child.health(timeout=0.5) == SERVING:
                     took = time.monotonic() - child.recovering_since
                     child.recovering_since = None
@@ -635,6 +648,33 @@ class Mesh:
             )
             child.restart_at = now + delay
         return None
+
+    def _probe(self, child: Child, now: float) -> None:
+        """The liveness probe of a running child (not one still starting after a restart): an
+        answer of any status is alive; `liveness_failures` checks in a row without one and the
+        child is killed, which the next pass restarts as a crash."""
+        config = self.config
+        if (
+            not config.liveness_period_seconds
+            or child.recovering_since is not None
+            or now - child.probed_at < config.liveness_period_seconds
+        ):
+            return
+        child.probed_at = now
+        if child.health(timeout=config.liveness_timeout_seconds) != UNKNOWN:
+            child.unanswered = 0
+            return
+        child.unanswered += 1
+        if child.unanswered < config.liveness_failures:
+            return
+        child.unanswered = 0
+        self._notice(
+            child,
+            f"no answer to {config.liveness_failures} health checks in a row "
+            f"({config.liveness_period_seconds:g} s apart): killing pid {child.pid} to restart it",
+        )
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
 
     def _restart(self, child: Child) -> None:
         child.restart_at = None

@@ -1,6 +1,7 @@
 """`betmesh up` heals: a crashed quote replica is restarted with back-off and a log line, the
-gateway prices with it again within about a second of it reporting SERVING, and a service that
-keeps crashing makes the launcher give up and stop the mesh, leaving nothing behind."""
+gateway prices with it again within about a second of it reporting SERVING, a frozen one
+(SIGSTOP) is killed by the liveness probe and restarted, and a service that keeps crashing
+makes the launcher give up and stop the mesh, leaving nothing behind."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def launcher(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[Laun
             "http://127.0.0.1:9",
             # One restart allowed per service: the second crash makes the launcher give up.
             "--restart-limit",
+            "1",
+            # A health check a second: a frozen service is killed after three unanswered.
+            "--liveness-period",
             "1",
         ],
         env={"BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0"},
@@ -153,3 +157,24 @@ def test_a_killed_replica_is_restarted_and_priced_with_again_within_a_second(
     assert launcher.process.wait(60) == 1
     assert "quotes-football-1 keeps crashing" in launcher.output()
     assert wait_gone(processes_of(launcher.pid), 15) == []
+
+
+def test_a_frozen_service_is_killed_by_the_liveness_probe_and_restarted(
+    launcher: Launcher,
+) -> None:
+    """SIGSTOP keeps the port open and answers nothing: before the probe the launcher waited
+    for it for ever (a frozen live left its markets open, nothing suspending them)."""
+    frozen = launcher.record["services"]["quotes-football-3"]
+    os.kill(frozen["pid"], signal.SIGSTOP)
+    assert wait_gone([frozen["pid"]], 60) == [], launcher.output()[-4000:]
+    deadline = time.monotonic() + 90
+    while True:
+        now = json.loads((launcher.state_dir / "mesh.json").read_text())["services"]
+        pid = now["quotes-football-3"]["pid"]
+        if pid != frozen["pid"] and alive(pid) and serving(frozen["address"]):
+            break
+        assert time.monotonic() < deadline, launcher.output()[-4000:]
+        time.sleep(0.1)
+    output = launcher.output()
+    assert "quotes-football-3: no answer to 3 health checks in a row" in output
+    assert "quotes-football-3: exited with code -9: restarting in" in output

@@ -61,6 +61,10 @@ class ServerSettings:
     # a database that stops answering without closing its sockets must not hold the process's
     # workers for ever. Processes without a database ignore it.
     database_answer_seconds: float = 20.0
+    # How long a Redis connection waits for Redis (to connect, for each answer) before it is
+    # dropped and the call answered UNAVAILABLE (service_runtime/redis_client.py); a blocking
+    # read must block for less. Processes without Redis ignore it.
+    redis_answer_seconds: float = 10.0
     # uvloop or asyncio (service_runtime.event_loop).
     event_loop: str = DEFAULT_EVENT_LOOP
 
@@ -73,6 +77,9 @@ class ServerSettings:
         answer = env.float("DATABASE_ANSWER_SECONDS", 20.0)
         if answer <= 0:
             env.problems.append("BETMESH_DATABASE_ANSWER_SECONDS must be positive")
+        redis_answer = env.float("REDIS_ANSWER_SECONDS", 10.0)
+        if redis_answer <= 0:
+            env.problems.append("BETMESH_REDIS_ANSWER_SECONDS must be positive")
         return cls(
             host=env.str("HOST", "127.0.0.1"),
             port=env.int("PORT", 0),
@@ -98,6 +105,7 @@ class ServerSettings:
             tls=TlsSettings.read(env),
             health_port=env.int("HEALTH_PORT", -1),
             database_answer_seconds=answer,
+            redis_answer_seconds=redis_answer,
             event_loop=read_event_loop(env),
         )
 

@@ -9,7 +9,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from betmesh.bets.v1 import (
     bet_service_pb2,
     bet_service_pb2_grpc,
@@ -23,6 +22,7 @@ from service_runtime.background import Background, every, forever
 from service_runtime.channels import ChannelPool
 from service_runtime.dead_letters import DeadLetterStore
 from service_runtime.events import EventPublisher
+from service_runtime.redis_client import connect as redis_client_for
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.telemetry import meter
 from services.bets.adapters.async_postgres import AsyncConnections
@@ -105,7 +105,11 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
 
     feed_handlers = FeedHandlers(prices, feed_state, settings.stake_cap_raise_delay_seconds)
     feeds = Feeds(prices, gateway, feed_handlers, result_finalised)
-    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis_client = (
+        redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)
+        if settings.redis_url
+        else None
+    )
     service = BetsService(
         wallets,
         store,

@@ -163,5 +163,10 @@ class BetsSettings:
             chain_recheck_seconds=recheck,
             chain_wait_seconds=wait_bound,
         )
+        if settings.event_block_ms >= settings.server.redis_answer_seconds * 1000:
+            # A read blocking longer than Redis may take to answer would end as an outage.
+            env.problems.append(
+                "BETMESH_BETS_EVENT_BLOCK_MS must be under BETMESH_REDIS_ANSWER_SECONDS"
+            )
         env.check()
         return settings

@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from betmesh.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
 
 from service_runtime import postgres
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.background import Background, every
 from service_runtime.events import EventPublisher
+from service_runtime.redis_client import connect as redis_client_for
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.tokens import TokenAuthenticator
 from services.identity.adapters.announcer import EventAnnouncer
@@ -97,7 +97,7 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
             database_url, pool_size=5, answer_seconds=settings.server.database_answer_seconds
         )
         store = PostgresIdentityStore(engine)
-        redis_client = aioredis.Redis.from_url(settings.redis_url)
+        redis_client = redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)
         announcer = EventAnnouncer(EventPublisher(redis_client, "betmesh.identity"))
         throttle = Throttle(RedisCounter(redis_client))
         accounts = Accounts(store, announcer)

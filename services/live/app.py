@@ -13,6 +13,7 @@ from opentelemetry.metrics import MeterProvider
 
 from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
+from service_runtime.redis_client import bounded
 from service_runtime.server import Registration, ServiceHost
 from services.live.adapters.gateway_fixtures import GatewayFixtures
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
@@ -43,6 +44,7 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             settings.redis_url,
             max_connections=settings.redis_connections,
             timeout=settings.redis_wait_seconds,
+            **bounded(settings.server.redis_answer_seconds),
         )
     )
     store = RedisLiveStore(client, producer=SERVICE)

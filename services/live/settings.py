@@ -67,6 +67,13 @@ class LiveSettings:
             ("LIVE_FEED_CHECK_SECONDS", settings.feed_check_seconds),
             ("LIVE_REDIS_WAIT_SECONDS", settings.redis_wait_seconds),
         )
+        if settings.stream.lease_seconds / 3 >= settings.server.redis_answer_seconds:
+            # The journal writer's read blocks a third of its lease: longer than Redis may
+            # take to answer, every idle read would end as an outage.
+            env.problems.append(
+                "BETMESH_LIVE_STREAM_LEASE_SECONDS must be under 3 x "
+                "BETMESH_REDIS_ANSWER_SECONDS (the writer's read blocks a third of the lease)"
+            )
         if settings.redis_connections < 8:
             env.problems.append(
                 f"BETMESH_LIVE_REDIS_CONNECTIONS={settings.redis_connections!r}: at least 8 "

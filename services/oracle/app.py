@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from betmesh.oracle.v1 import oracle_service_pb2, oracle_service_pb2_grpc
 
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
@@ -14,6 +13,7 @@ from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher
 from service_runtime.postgres import create_engine, migrate
+from service_runtime.redis_client import connect as redis_client_for
 from service_runtime.server import Registration, ServiceHost
 from services.oracle.adapters.chain.contract import bind
 from services.oracle.adapters.chain.publisher import ChainPublisher, PublisherConfig
@@ -80,7 +80,11 @@ async def build(
     engine = create_engine(
         settings.database_url, answer_seconds=settings.server.database_answer_seconds
     )
-    redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    redis_client = (
+        redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)
+        if settings.redis_url
+        else None
+    )
     events = (
         ResultEventPublisher(EventPublisher(redis_client, "betmesh.oracle"))
         if redis_client is not None

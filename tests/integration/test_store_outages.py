@@ -33,6 +33,8 @@ from tests.support.tcp_faults import FaultProxy
 
 # Each call's deadline: an outage answered in time, not a hang until the client gives up.
 DEADLINE = 5.0
+# How long a Redis connection waits for an answer here: well within a call's deadline.
+ANSWER_SECONDS = 1.0
 # Calls during the cut, and at most this many after the restore before one must succeed.
 CALLS = 20
 
@@ -49,8 +51,13 @@ async def outcome(call: Call) -> str:
     return "OK"
 
 
-async def through_an_outage(proxies: list[FaultProxy], call: Call) -> Counter[str]:
-    """Traffic before, during and after the stores are cut; every call's outcome counted."""
+async def through_an_outage(
+    proxies: list[FaultProxy],
+    call: Call,
+    fault: Callable[[FaultProxy], None] = FaultProxy.cut,
+    calls: int = CALLS,
+) -> Counter[str]:
+    """Traffic before, during and after the stores' `fault`; every call's outcome counted."""
     seen: Counter[str] = Counter()
     assert await outcome(call) == "OK"
     stop, flowing = asyncio.Event(), asyncio.Event()
@@ -65,8 +72,8 @@ async def through_an_outage(proxies: list[FaultProxy], call: Call) -> Counter[st
     running_traffic = [asyncio.create_task(traffic()) for _ in range(4)]
     await flowing.wait()
     for proxy in proxies:
-        proxy.cut()
-    during = [await outcome(call) for _ in range(CALLS)]
+        fault(proxy)
+    during = [await outcome(call) for _ in range(calls)]
     seen.update(during)
     assert set(during) == {"UNAVAILABLE DEPENDENCY_UNAVAILABLE"}, during
     for proxy in proxies:
@@ -110,12 +117,24 @@ async def test_bets_answers_unavailable_while_its_stores_are_cut(
     assert outage_tracebacks(caplog) == []
 
 
-async def test_live_answers_unavailable_while_redis_is_cut(
-    redis_url: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "fault",
+    [FaultProxy.cut, FaultProxy.blackhole],
+    ids=["cut", "stops answering"],
+)
+async def test_live_answers_unavailable_while_redis_is_down(
+    redis_url: str, caplog: pytest.LogCaptureFixture, fault: Callable[[FaultProxy], None]
 ) -> None:
+    """Cut, or answering nothing with its sockets open (a partition, a frozen Redis): before
+    BETMESH_REDIS_ANSWER_SECONDS bounded each answer, such a call waited for its whole
+    deadline and ended DEADLINE_EXCEEDED (service_runtime/redis_client.py)."""
     caplog.set_level(logging.WARNING)
     async with FaultProxy.for_redis(redis_url) as redis:
-        live = await start_live(redis.redis_url(redis_url), f"test:outage:{new_fixture()}")
+        live = await start_live(
+            redis.redis_url(redis_url),
+            f"test:outage:{new_fixture()}",
+            BETMESH_REDIS_ANSWER_SECONDS=str(ANSWER_SECONDS),
+        )
         try:
             request = live_pb.GetGameStateRequest(fixture_id=new_fixture())
 
@@ -128,7 +147,7 @@ async def test_live_answers_unavailable_while_redis_is_cut(
                         raise
                     return None
 
-            seen = await through_an_outage([redis], game_state)
+            seen = await through_an_outage([redis], game_state, fault, calls=3)
         finally:
             await live.channel.close()
             await live.host.stop(0)

@@ -17,9 +17,6 @@ from service_runtime.errors import ResourceExhausted, error_info, status_from_me
 from services.edge.domain.framing import status_trailers
 from services.edge.domain.methods import ExposedMethod
 
-# Request headers that travel upstream. Everything else (cookies, user agent, ...) stays here;
-# traceparent is re-made by the runtime's client channel from the edge's own span.
-FORWARDED_HEADERS = ("authorization",)
 # On an anonymous public call, the browser's address, for live's per-subscriber stream limit:
 # every anonymous visitor shares the edge's token subject. Live believes it only from a caller
 # with the public role; a browser's own header of that name is never forwarded (above).

@@ -15,7 +15,9 @@ class ForwardCall:
     message: bytes  # as the browser encoded it: forwarded, never parsed
     timeout: float | None  # the browser's grpc-timeout, in seconds
     # The browser's authorization header, None when it sent none ("" is sent as "", a token
-    # missing all the same).
+    # missing all the same). The one request header that travels upstream: cookies, user agent
+    # and the rest stay here; traceparent is re-made by the runtime's client channel from the
+    # edge's own span.
     authorization: str | None
     client: str  # the browser's address (domain/client_address.py), for per-client limits
 

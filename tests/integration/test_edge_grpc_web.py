@@ -319,6 +319,31 @@ async def test_grpc_timeout_is_the_upstream_deadline(mesh: Mesh) -> None:
     assert (malformed.code, malformed.reason) == (INVALID_ARGUMENT, "EDGE_BAD_TIMEOUT")
 
 
+async def test_the_largest_grpc_timeout_is_bounded_and_zero_is_already_expired(
+    mesh: Mesh,
+) -> None:
+    """99999999H (the most the header's format allows) overflowed grpc's deadline and the call
+    failed at once with DEADLINE_EXCEEDED; it now gets the edge's bound and the service's own
+    answer. 0n is a deadline already passed, not "no deadline"."""
+    plain = await mesh.web.unary(REGISTER, ipb.RegisterPlayerRequest())
+    largest = await mesh.web.unary(
+        REGISTER, ipb.RegisterPlayerRequest(), headers={"grpc-timeout": "99999999H"}
+    )
+    assert largest.code != DEADLINE_EXCEEDED
+    assert (largest.code, largest.reason) == (plain.code, plain.reason)
+    _, token = await mesh.player()
+    results = [
+        result
+        async for result, _ in mesh.web.stream(
+            STREAM_ODDS,
+            only(new_fixture(), heartbeat_interval_ms=500),
+            token=token,
+            headers={"grpc-timeout": "0n"},
+        )
+    ]
+    assert results and results[-1].code == DEADLINE_EXCEEDED
+
+
 async def test_a_browser_going_away_cancels_the_upstream_stream(mesh: Mesh) -> None:
     """Live allows each subscriber one stream here: the slot frees only when the edge cancels."""
     _, token = await mesh.player()

@@ -23,6 +23,8 @@ from service_runtime.errors import (
 )
 from services.edge.domain.forwarding import (
     CANCELLED,
+    MAX_STREAM_DEADLINE_SECONDS,
+    MAX_UNARY_DEADLINE_SECONDS,
     PUBLIC_CLIENT_HEADER,
     Metadata,
     UpstreamFailed,
@@ -219,6 +221,20 @@ async def test_a_stream_keeps_the_browsers_deadline_or_none() -> None:
     await edge.forward(call(STREAM_ODDS, timeout=None), FakeReply(), CallRecord())
     await edge.forward(call(STREAM_ODDS, timeout=4.0), FakeReply(), CallRecord())
     assert [s.timeout for s in upstreams.sent] == [None, 4.0]
+
+
+async def test_deadlines_are_bounded_and_zero_stays_expired() -> None:
+    upstreams = FakeUpstreams()
+    edge = forwarding(upstreams, FakeTokenCheck())
+    for timeout in (99_999_999 * 3600.0, 0.0):
+        await edge.forward(call(timeout=timeout), FakeReply(), CallRecord())
+        await edge.forward(call(STREAM_ODDS, timeout=timeout), FakeReply(), CallRecord())
+    assert [s.timeout for s in upstreams.sent] == [
+        MAX_UNARY_DEADLINE_SECONDS,
+        MAX_STREAM_DEADLINE_SECONDS,
+        0.0,
+        0.0,
+    ]
 
 
 async def test_a_unary_reply_goes_back_as_sent_with_its_trailers() -> None:

@@ -56,15 +56,27 @@ def credential_for(
     return Credential.FORWARDED
 
 
+# The longest deadlines the edge passes upstream, whatever grpc-timeout a browser sends: the
+# header's format allows 99999999H (11,000 years), on which grpc's deadline arithmetic overflows
+# and the call fails at once with DEADLINE_EXCEEDED; and a unary call is a slot held upstream,
+# which no browser needs for more than five minutes (a stream, for more than a day).
+MAX_UNARY_DEADLINE_SECONDS = 300.0
+MAX_STREAM_DEADLINE_SECONDS = 86_400.0
+
+
 def deadline_for(
     method: ExposedMethod, requested: float | None, default_unary: float
 ) -> float | None:
-    """The browser's grpc-timeout; a unary call without one gets `default_unary` (a browser
-    that never set one must not hold an upstream call forever); a stream none (it is meant to
-    stay open, and the browser going away cancels it)."""
+    """The browser's grpc-timeout, bounded (above); a unary call without one gets
+    `default_unary` (a browser that never set one must not hold an upstream call forever); a
+    stream none (it is meant to stay open, and the browser going away cancels it). A grpc-timeout
+    of 0 is a deadline already passed, as gRPC means it (the call ends DEADLINE_EXCEEDED), not
+    "no deadline"."""
     if method.server_streaming:
-        return requested
-    return requested or default_unary
+        return None if requested is None else min(requested, MAX_STREAM_DEADLINE_SECONDS)
+    if requested is None:
+        return default_unary
+    return min(requested, max(MAX_UNARY_DEADLINE_SECONDS, default_unary))
 
 
 class UpstreamFailed(Exception):

@@ -82,8 +82,8 @@ class Forwarding:
 
     async def forward(self, call: ForwardCall, reply: ReplyStream, record: CallRecord) -> Answer:
         method = self.exposed(call.path)
-        metadata = await self._metadata(call, method, record)
         timeout = deadline_for(method, call.timeout, self.default_unary_deadline)
+        metadata = await self._metadata(call, method, record, timeout)
         if method.server_streaming:
             opened = self.upstreams.stream(
                 method.area, method.path, call.message, metadata, timeout
@@ -100,7 +100,7 @@ class Forwarding:
         return Body((data_frame(message), trailer_frame(status_trailers(OK, "", trailing))))
 
     async def _metadata(
-        self, call: ForwardCall, method: ExposedMethod, record: CallRecord
+        self, call: ForwardCall, method: ExposedMethod, record: CallRecord, timeout: float | None
     ) -> Metadata:
         metadata: Metadata = (
             (("authorization", call.authorization),) if call.authorization is not None else ()
@@ -113,28 +113,28 @@ class Forwarding:
         )
         if credential is Credential.EDGE_PUBLIC and self.edge_tokens is not None:
             record.public = True
-            token = await self.edge_tokens.token(method.audience, call.timeout)
+            token = await self.edge_tokens.token(method.audience, timeout)
             return (("authorization", f"Bearer {token}"), (PUBLIC_CLIENT_HEADER, call.client))
         if credential is Credential.VOUCHED:
-            return await self._vouched(metadata, method, call)
+            return await self._vouched(metadata, method, call.client, timeout)
         if credential is Credential.CHECKED and self.tokens is not None:
             await self.tokens.check(method, {"authorization": call.authorization or ""})
         return metadata
 
     async def _vouched(
-        self, metadata: Metadata, method: ExposedMethod, call: ForwardCall
+        self, metadata: Metadata, method: ExposedMethod, client: str, timeout: float | None
     ) -> Metadata:
         if self.edge_tokens is None or any(k == "authorization" for k, _ in metadata):
             return metadata
         try:
-            token = await self.edge_tokens.token(method.audience, call.timeout)
+            token = await self.edge_tokens.token(method.audience, timeout)
         except DomainError as exc:
             log.warning("no edge token to vouch for a visitor", extra={"reason": exc.reason})
             return metadata
         return (
             *metadata,
             ("authorization", f"Bearer {token}"),
-            (PUBLIC_CLIENT_HEADER, call.client),
+            (PUBLIC_CLIENT_HEADER, client),
         )
 
     @staticmethod

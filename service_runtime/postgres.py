@@ -32,6 +32,19 @@ from sqlalchemy.engine import Engine
 ANSWER_SECONDS = 20.0
 
 
+# What each session asks of the server, set once per new connection: the server probes an idle
+# client's socket after 30 s, every 10 s, and ends the session after 3 probes go unanswered. A
+# client gone in a partition (or a process frozen, or killed on a lost host) otherwise leaves its
+# session, and every lock it holds (a player's row, a lease), until the operating system's own
+# keepalive notices, two hours later by default; meanwhile whoever needs the lock waits. Plain SET
+# statements (not startup options) so that a pooler in front of the database passes them on.
+SESSION_SETTINGS = (
+    "SET tcp_keepalives_idle = 30",
+    "SET tcp_keepalives_interval = 10",
+    "SET tcp_keepalives_count = 3",
+)
+
+
 class BoundedConnection(psycopg2.extensions.connection):
     """A psycopg2 connection whose every wait on the database is bounded (`_wait`); the bound
     is a class attribute because psycopg2 waits (connects) inside the constructor."""
@@ -84,7 +97,7 @@ def create_engine(
         raise ValueError(f"answer_seconds must be positive, not {answer_seconds}")
     if psycopg2.extensions.get_wait_callback() is not _wait:
         psycopg2.extensions.set_wait_callback(_wait)
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_pre_ping=pre_ping,
         pool_size=pool_size,
@@ -92,6 +105,18 @@ def create_engine(
         connect_args={"connection_factory": _bounded(answer_seconds)},
         **options,
     )
+    sa.event.listen(engine, "connect", _set_session)
+    return engine
+
+
+def _set_session(dbapi_connection: Any, _record: Any) -> None:
+    # Before SQLAlchemy's own first statements: in autocommit for the moment, so that the SETs
+    # are not undone by the rollback the pool does when it takes the connection back.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("; ".join(SESSION_SETTINGS))
+    dbapi_connection.autocommit = autocommit
 
 
 def migrate(url: str, migrations_dir: Path, schema: str) -> None:

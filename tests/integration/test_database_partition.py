@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from betmesh.bets.v1 import bet_service_pb2 as pb
 
 from service_runtime import postgres
+from services.bets.adapters.async_postgres import AsyncConnections
 from tests.integration.test_bets_crash import check_ledger, home
 from tests.integration.test_bets_harness import Mesh, place_request, running, uid
 from tests.support.grpc_helpers import rpc_error
@@ -127,3 +128,34 @@ async def wallet(mesh: Mesh, player_id: str, timeout: float) -> tuple[int, int]:
         pb.GetWalletRequest(player_id=player_id), timeout=timeout
     )
     return answer.wallet.balance.amount_minor, answer.wallet.held.amount_minor
+
+
+def test_sessions_ask_the_server_to_notice_a_vanished_client(database_url: str) -> None:
+    """The server ends the session of a client gone silent within about a minute (keepalive
+    probes), instead of keeping its locks for the operating system's two hours. Over TCP only:
+    on a Unix socket (the embedded default) the server ignores the settings and shows 0."""
+    engine = postgres.create_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            if connection.execute(sa.text("SELECT inet_client_addr()")).scalar_one() is None:
+                pytest.skip("a Unix-socket session: keepalives do not apply (CI's database is TCP)")
+            names = ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")
+            shown = [connection.execute(sa.text(f"SHOW {n}")).scalar_one() for n in names]
+            # Still so after a transaction rolled back (the pool rolls back on return).
+            connection.rollback()
+            again = connection.execute(sa.text("SHOW tcp_keepalives_idle")).scalar_one()
+    finally:
+        engine.dispose()
+    assert shown == ["30", "10", "3"] and again == "30"
+
+
+async def test_the_placing_connections_ask_it_too(database_url: str) -> None:
+    connections = AsyncConnections(database_url, size=1)
+    try:
+        (address,) = await connections.fetchone("SELECT inet_client_addr()", {})
+        if address is None:
+            pytest.skip("a Unix-socket session: keepalives do not apply (CI's database is TCP)")
+        row = await connections.fetchone("SHOW tcp_keepalives_idle", {})
+    finally:
+        connections.close()
+    assert row == ("30",)

@@ -466,20 +466,39 @@ def _fixed_params(rules: PlacementRules) -> dict[str, Any]:
     }
 
 
+def _placing_arguments(
+    bet: Bet, offer: BetRejected | None, rules: PlacementRules
+) -> dict[str, Any]:
+    """bets.place_bet's arguments that vary from bet to bet, by name (_PLACE_BET_ARGS but
+    _PLACE_BET_FIXED), as Python values: instants as datetimes, the legs as a list."""
+    return {
+        "bet_id": bet.bet_id,
+        "player_id": bet.player_id,
+        "idempotency_key": bet.idempotency_key,
+        "fingerprint": bet.fingerprint,
+        "live": bet.live,
+        "acceptance": bet.acceptance.value,
+        "stake_minor": bet.stake_minor,
+        "currency": bet.currency,
+        "odds_e4": bet.odds_e4,
+        "potential_payout_minor": bet.potential_payout_minor,
+        "liability_minor": bet.liability_minor,
+        "placed_at": bet.placed_at,
+        "decide_after": bet.decide_after,
+        "legs": _legs_json(bet),
+        "offer_rejection": offer.reason.value if offer else "",
+        "offer_message": offer.message if offer else "",
+        "provisional_cutoff": rules.provisional_cutoff,
+        "window_start": rules.window_start,
+    }
+
+
 def _place_params(bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> dict[str, Any]:
-    params = _bet_params(bet)
-    params.update(
-        offer_rejection=offer.reason.value if offer else "",
-        offer_message=offer.message if offer else "",
-        provisional_cutoff=rules.provisional_cutoff,
-        window_start=rules.window_start,
-        **_fixed_params(rules),
-    )
+    """Every argument, for the statements that take them one by one (_PLACE_BET)."""
+    params = _placing_arguments(bet, offer, rules)
+    params["legs"] = json.dumps(params["legs"], separators=(",", ":"))
+    params.update(_fixed_params(rules))
     return params
-
-
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _place_document(bet: Bet, offer: BetRejected | None, rules: PlacementRules) -> str:
@@ -487,24 +506,8 @@ def _place_document(bet: Bet, offer: BetRejected | None, rules: PlacementRules) 
     document; instants in ISO 8601 with their offset, as PostgreSQL reads a timestamptz."""
     return json.dumps(
         {
-            "bet_id": bet.bet_id,
-            "player_id": bet.player_id,
-            "idempotency_key": bet.idempotency_key,
-            "fingerprint": bet.fingerprint,
-            "live": bet.live,
-            "acceptance": bet.acceptance.value,
-            "stake_minor": bet.stake_minor,
-            "currency": bet.currency,
-            "odds_e4": bet.odds_e4,
-            "potential_payout_minor": bet.potential_payout_minor,
-            "liability_minor": bet.liability_minor,
-            "placed_at": _instant(bet.placed_at),
-            "decide_after": _instant(bet.decide_after),
-            "legs": _legs_json(bet),
-            "offer_rejection": offer.reason.value if offer else "",
-            "offer_message": offer.message if offer else "",
-            "provisional_cutoff": _instant(rules.provisional_cutoff),
-            "window_start": _instant(rules.window_start),
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in _placing_arguments(bet, offer, rules).items()
         },
         separators=(",", ":"),
     )

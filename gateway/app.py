@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from betmesh.common.v1 import sport_pb2
 from betmesh.gateway.v1 import (
     consensus_gateway_service_pb2,
@@ -58,6 +57,7 @@ from service_runtime import postgres
 from service_runtime.background import every
 from service_runtime.channels import ChannelPool
 from service_runtime.events import EventPublisher
+from service_runtime.redis_client import connect as redis_client_for
 from service_runtime.server import Registration, ServiceHost
 from service_runtime.telemetry import meter
 
@@ -114,7 +114,11 @@ def build(settings: GatewaySettings) -> ServiceHost:
         holds, reviews = memory_holds, MemoryReviews()
         units = memory_units(memory_sets, memory_holds)
 
-    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis_client = (
+        redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)
+        if settings.redis_url
+        else None
+    )
     announcer = (
         QuoteSetAnnouncer(EventPublisher(redis_client, "betmesh.gateway"))
         if redis_client is not None

@@ -53,11 +53,15 @@ class Topic(StrEnum):
     BETS_VOIDED = "bets.voided"
     KYC_STATUS_CHANGED = "identity.kyc"
     LIMITS_CHANGED = "identity.limits"
+    LIVE_HEARTBEAT = "live.heartbeat"
 
 
 def stream_key(topic: Topic) -> str:
     return f"betmesh:events:{topic.value}"
 
+
+# How long a consumer group remembers an event it completed (its duplicate marker).
+DONE_TTL_SECONDS = 7 * 24 * 3600
 
 Handler = Callable[[events_pb2.EventEnvelope], Awaitable[None]]
 
@@ -116,7 +120,7 @@ class EventConsumer:
         batch_size: int = 100,
         block_ms: int = 1_000,
         reclaim_idle_ms: int = 30_000,
-        done_ttl_seconds: int = 7 * 24 * 3600,
+        done_ttl_seconds: int = DONE_TTL_SECONDS,
         start_from: str = "0",
         policy: DeadLetterPolicy | None = None,
     ) -> None:

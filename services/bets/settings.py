@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from service_runtime.chain_rpc import url_problem
 from service_runtime.dead_letters import DeadLetterPolicy
 from service_runtime.live_bet_delay import LiveBetDelays
+from service_runtime.live_watch import LiveWatch
 from service_runtime.settings import Env, ServerSettings
 from services.bets.domain.bet_rules import BetRules
 
@@ -91,6 +92,9 @@ class BetsSettings:
         # The live-bet delay is defined once for bets and live (service_runtime/live_bet_delay.py):
         # what bets holds an in-play bet for is what the stream announces to partners.
         delays = LiveBetDelays.read(env)
+        # The silence after which live bets are refused is agreed with live's heartbeat period
+        # (service_runtime/live_watch.py): both processes check the pair.
+        live_watch = LiveWatch.read(env)
         margin = env.int("BETS_CASH_OUT_MARGIN_E4", defaults.cash_out_margin_e4)
         if not 0 < margin <= 10_000:
             env.problems.append("BETMESH_BETS_CASH_OUT_MARGIN_E4 must be in 1-10000")
@@ -110,6 +114,7 @@ class BetsSettings:
             allow_same_fixture_legs=env.bool("BETS_ALLOW_SAME_FIXTURE_LEGS", False),
             live_delay_seconds=delays.seconds_by_sport(),
             default_live_delay_seconds=delays.default_ms / 1000,
+            live_silence_seconds=live_watch.silence_seconds,
             cash_out_margin_e4=margin,
             cash_out_offer_seconds=offer_seconds,
             cash_out_offer_retention_seconds=retention,

@@ -98,6 +98,17 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             max_backoff=max(settings.feed_check_seconds, BACKOFF_SECONDS),
         )
     ]
+    # Positive evidence for bets that someone alive watches each in-play fixture: a frozen or
+    # dead live process suspends nothing, so its silence must (bets refuses in-play bets
+    # without this word). Any process may say it; several saying it changes nothing.
+    background.append(
+        every(
+            "live heartbeat",
+            settings.watch.heartbeat_seconds,
+            liveness.heartbeat,
+            max_backoff=settings.watch.heartbeat_seconds,
+        )
+    )
     background.extend(streams.background())
     if repricer is not None:
         background.append(

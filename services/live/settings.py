@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from service_runtime.live_bet_delay import LiveBetDelays
+from service_runtime.live_watch import LiveWatch
 from service_runtime.settings import Env, ServerSettings
 from services.live.repricing_settings import RepricingSettings
 from services.live.stream_settings import StreamSettings
@@ -34,6 +35,10 @@ class LiveSettings:
     # The live-bet delay per sport live phases announce (FixtureOdds.bet_delay_ms): read from
     # the same variables as bets, which applies it (service_runtime/live_bet_delay.py).
     bet_delays: LiveBetDelays = field(default_factory=LiveBetDelays.standard)
+    # How often each process vouches (LiveHeartbeat) for the in-play fixtures it watches, and
+    # bets' silence after which it refuses in-play bets: read and checked as a pair with bets
+    # (service_runtime/live_watch.py).
+    watch: LiveWatch = field(default_factory=LiveWatch)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LiveSettings:
@@ -57,6 +62,7 @@ class LiveSettings:
             stream=StreamSettings.read(env),
             repricing=RepricingSettings.read(env),
             bet_delays=LiveBetDelays.read(env),
+            watch=LiveWatch.read(env),
         )
         if settings.hold_seconds < 0:
             env.problems.append(

@@ -81,6 +81,9 @@ def settings(
         "BETMESH_BETS_LIVE_DELAY_SECONDS": "football=0.3,tennis=0.3,basketball=0.3",
         "BETMESH_BETS_DECISION_POLL_SECONDS": "0.05",
         "BETMESH_BETS_EVENT_BLOCK_MS": "50",
+        # Bus.prices vouches once for an in-play fixture, as live's heartbeat would: the word
+        # lasts the test (the silence itself: test_bets_live_silence_stream.py).
+        "BETMESH_BETS_LIVE_SILENCE_SECONDS": "600",
         # These tests play the oracle's announcements themselves (no chain here); settlement
         # from the chain has its own tests (test_results_from_chain.py).
         "BETMESH_BETS_SETTLE_FROM": "announcement",
@@ -199,7 +202,8 @@ class Bus:
     async def consumed(self, topic: Topic, entry_id: bytes, timeout: float = 10.0) -> None:
         group = (
             f"{GROUP}.prices.{self.consumer}"
-            if topic in (Topic.QUOTE_SET_ACCEPTED, Topic.MARKET_STATUS_CHANGED)
+            if topic
+            in (Topic.QUOTE_SET_ACCEPTED, Topic.MARKET_STATUS_CHANGED, Topic.LIVE_HEARTBEAT)
             else GROUP
         )
         wanted = tuple(int(x) for x in entry_id.split(b"-"))
@@ -222,7 +226,11 @@ class Bus:
             await asyncio.sleep(0.02)
         raise AssertionError(f"bets did not handle {topic.value} {entry_id!r} in time")
 
-    async def prices(self, qs: market_pb2.QuoteSet, when: datetime | None = None) -> None:
+    async def prices(
+        self, qs: market_pb2.QuoteSet, when: datetime | None = None, *, vouch: bool = True
+    ) -> None:
+        """An accepted quote set; an in-play one also vouched for, as live's heartbeat would
+        (`vouch=False` where a real live process does)."""
         envelope = events_pb2.EventEnvelope(
             quote_set_accepted=events_pb2.QuoteSetAccepted(
                 quote_set=qs, digest=f"sha256:{uuid.uuid4().hex}", agreeing_replicas=3, quorum=2
@@ -231,6 +239,18 @@ class Bus:
         if when is not None:
             envelope.occurred_at.CopyFrom(stamp(when))
         await self.publish(Topic.QUOTE_SET_ACCEPTED, envelope)
+        if vouch and qs.phase == market_pb2.PRICING_PHASE_LIVE:
+            await self.heartbeat([qs.fixture_id])
+
+    async def heartbeat(self, fixture_ids: list[str]) -> None:
+        """Live's word that it watches these in-play fixtures (bets takes no in-play bet
+        without it)."""
+        await self.publish(
+            Topic.LIVE_HEARTBEAT,
+            events_pb2.EventEnvelope(
+                live_heartbeat=events_pb2.LiveHeartbeat(fixture_ids=fixture_ids)
+            ),
+        )
 
     async def market_status(
         self, fixture_id: str, market_ids: list[str], status: int, sequence: int = 0

@@ -49,9 +49,9 @@ async def spawn(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int]:
     return process, int(line.strip().rsplit("=", 1)[1])
 
 
-@pytest.fixture
-async def processes(redis_url: str) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
-    env = {
+def live_env(redis_url: str, prefix: str, **extra: str) -> dict[str, str]:
+    """The environment of a `python -m services.live` on its own stream prefix and key."""
+    return {
         **os.environ,
         "BETMESH_AUTH_MODE": "anonymous",
         "BETMESH_HOST": "127.0.0.1",
@@ -59,12 +59,21 @@ async def processes(redis_url: str) -> AsyncIterator[list[tuple[asyncio.subproce
         "BETMESH_REDIS_URL": redis_url,
         "BETMESH_LOG_LEVEL": "WARNING",
         "BETMESH_GRACE_SECONDS": "0.2",
-        "BETMESH_LIVE_STREAM_PREFIX": f"test:streamproc:{uuid.uuid4().hex[:8]}",
-        "BETMESH_LIVE_STREAM_TOKEN_KEY": "proc-test-key-" + uuid.uuid4().hex,
+        "BETMESH_LIVE_STREAM_PREFIX": f"test:{prefix}:{uuid.uuid4().hex[:8]}",
+        "BETMESH_LIVE_STREAM_TOKEN_KEY": f"{prefix}-test-key-" + uuid.uuid4().hex,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def processes(redis_url: str) -> AsyncIterator[list[tuple[asyncio.subprocess.Process, int]]]:
+    env = live_env(
+        redis_url,
+        "streamproc",
         # Short, so the kill test's take-over is quick; not shorter, or a loaded machine's
         # stalled event loop loses the lease at every beat and the writers take turns.
-        "BETMESH_LIVE_STREAM_LEASE_SECONDS": "3",
-    }
+        BETMESH_LIVE_STREAM_LEASE_SECONDS="3",
+    )
     started = [await spawn(env), await spawn(env)]
     yield started
     for process, _ in started:

@@ -74,13 +74,17 @@ def quotes(
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, live_silence_seconds: float = 60.0) -> None:
         self.clock = FakeClock()
         self.store = FakeBetStore()
         self.book = PriceBook()
         self.prices = FakePrices(self.book)
         self.observed = Observed()
-        rules = BetRules(live_delay_seconds={"FOOTBALL": 6.0})
+        # The silence after which in-play bets are refused has its own tests
+        # (test_bets_live_silence.py): here live vouches once, before placing.
+        rules = BetRules(
+            live_delay_seconds={"FOOTBALL": 6.0}, live_silence_seconds=live_silence_seconds
+        )
         wallets = WalletService(FakeLedger(), FakePayments(), "EUR", 1_000_000)
         self.service = BetsService(
             wallets,
@@ -94,6 +98,14 @@ class World:
             clock=self.clock,
             sleep=self.clock.sleep,
         )
+
+
+def in_play(world: World, fixture_id: str) -> FixtureQuotes:
+    """An in-play price in the book, and live's word that it watches the fixture."""
+    live = quotes(fixture_id, world.clock, live=True)
+    world.book.apply_quote_set(live)
+    world.book.vouch([fixture_id], world.clock())
+    return live
 
 
 def place(fixture_id: str, *, live: bool, wait: bool, key: str = "k1") -> PlaceBetCommand:
@@ -124,7 +136,7 @@ async def test_prices_are_fetched_before_placing_and_the_answer_is_observed() ->
 
 async def test_a_waiting_live_bet_is_held_for_its_delay_then_decided() -> None:
     world = World()
-    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    in_play(world, "f1")
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=True), PLAYER)
     # The football delay, waited out by the service layer on its own clock.
@@ -137,7 +149,7 @@ async def test_a_waiting_live_bet_is_held_for_its_delay_then_decided() -> None:
 
 async def test_a_goal_during_the_delay_rejects_the_bet_and_releases_its_stake() -> None:
     world = World()
-    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    in_play(world, "f1")
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     original_sleep = world.clock.sleep
 
@@ -154,7 +166,7 @@ async def test_a_goal_during_the_delay_rejects_the_bet_and_releases_its_stake() 
 
 async def test_a_live_bet_nobody_waits_for_is_decided_by_the_due_task_once_due() -> None:
     world = World()
-    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    in_play(world, "f1")
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     assert bet.status is BetStatus.PENDING
@@ -171,8 +183,7 @@ async def test_a_live_bet_nobody_waits_for_is_decided_by_the_due_task_once_due()
 
 async def test_deciding_fetches_the_price_a_restarted_process_no_longer_holds() -> None:
     world = World()
-    live = quotes("f1", world.clock, live=True)
-    world.book.apply_quote_set(live)
+    live = in_play(world, "f1")
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     # A new process: an empty book, the price only on demand.
@@ -180,6 +191,7 @@ async def test_deciding_fetches_the_price_a_restarted_process_no_longer_holds() 
     world.service.placing.prices = world.book
     world.prices.book = world.book
     world.prices.known["f1"] = replace(live, event_sequence=2)
+    world.book.vouch(["f1"], world.clock())
     world.prices.asked.clear()
     world.clock.advance(6)
     decided = await world.service.decide_bet(commands.DecideBet(bet.bet_id))
@@ -190,7 +202,7 @@ async def test_deciding_fetches_the_price_a_restarted_process_no_longer_holds() 
 async def test_a_failed_due_pass_leaves_the_bet_to_the_next_pass() -> None:
     # The runtime retries a failed pass (service_runtime.background, tests/unit/test_background.py).
     world = World()
-    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    in_play(world, "f1")
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     world.clock.advance(6)

@@ -193,12 +193,14 @@ async def test_a_rollback_reopens_a_settled_bet_until_the_next_result() -> None:
 async def test_a_live_bet_decided_after_its_result_settles_at_once() -> None:
     world = World()
     world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    world.book.vouch(["f1"], world.clock())
     world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     await world.service.result_finalised(announced(1, 0))
     # Pending: the result leaves the bet's state to its decision, which settles it.
     assert world.store.bets[bet.bet_id].legs[0].outcome is Outcome.WIN
     world.clock.advance(6)
+    world.book.vouch(["f1"], world.clock())  # live still watches
     decided = await world.service.decide_bet(commands.DecideBet(bet.bet_id))
     assert decided is not None and decided.status is BetStatus.WON
 

@@ -88,6 +88,7 @@ async def held_for(env: dict[str, str], sport: str) -> float:
             },
         )
     )
+    book.vouch(["f1"], clock())  # live watches it (no in-play bet is taken otherwise)
     store.game_states["f1"] = GameSnapshot(3, 0, 0)
     command = PlaceBetCommand(
         idempotency_key="k1",

@@ -1,5 +1,6 @@
-"""What bets hears from the mesh (prices, bet stops, game states, results, KYC and limits),
-and the relay that publishes what it queued in its outbox (settled and voided bets).
+"""What bets hears from the mesh (prices, bet stops, live's heartbeats, game states, results,
+KYC and limits), and the relay that publishes what it queued in its outbox (settled and voided
+bets).
 
 Each handler is idempotent (an event delivered twice changes nothing the second time): prices
 and statuses keep the newest by sequence and time, game states by sequence, player standing by
@@ -27,7 +28,7 @@ from redis.exceptions import ResponseError
 
 from service_runtime.channels import DEFAULT_DEADLINE_SECONDS, ChannelPool
 from service_runtime.dead_letters import DeadLetterPolicy
-from service_runtime.events import EventConsumer, EventPublisher, Topic
+from service_runtime.events import DONE_TTL_SECONDS, EventConsumer, EventPublisher, Topic
 from service_runtime.telemetry import extract_context
 from services.bets.adapters.postgres_outbox import OutboxEntry
 from services.bets.domain.chain_results import ClaimedResult
@@ -249,6 +250,15 @@ class Feeds:
             )
         )
 
+    async def on_heartbeat(self, envelope: events_pb2.EventEnvelope) -> None:
+        # When live said it, not when it reached us: a heartbeat read late (a backlog after a
+        # restart, a slow bus) vouches only for as long as it would have on time.
+        await self.handlers.live_watching(
+            commands.LiveWatching(
+                tuple(envelope.live_heartbeat.fixture_ids), said_at=_when(envelope)
+            )
+        )
+
     async def on_game(self, envelope: events_pb2.EventEnvelope) -> None:
         change = envelope.game_state_changed
         await self.handlers.game_state_changed(
@@ -301,6 +311,7 @@ class Feeds:
             # Every bets process keeps its own price book: its own group sees every price.
             (Topic.QUOTE_SET_ACCEPTED, self.on_quotes, f"{group}.prices.{consumer}"),
             (Topic.MARKET_STATUS_CHANGED, self.on_status, f"{group}.prices.{consumer}"),
+            (Topic.LIVE_HEARTBEAT, self.on_heartbeat, f"{group}.prices.{consumer}"),
             (Topic.GAME_STATE_CHANGED, self.on_game, group),
             (Topic.RESULT_FINALISED, self.on_result, group),
             (Topic.KYC_STATUS_CHANGED, self.on_kyc, group),
@@ -316,6 +327,9 @@ class Feeds:
                 block_ms=block_ms,
                 reclaim_idle_ms=5_000,
                 policy=policy,
+                # A heartbeat a second per live process: its duplicate markers need not outlive
+                # the silence it is evidence for by much (the handler is idempotent anyway).
+                done_ttl_seconds=60 if topic is Topic.LIVE_HEARTBEAT else DONE_TTL_SECONDS,
             )
             for topic, handler, group_name in handlers
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service_runtime.live_bet_delay import LiveBetDelays
+from service_runtime.live_watch import DEFAULT_SILENCE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class BetRules:
     default_live_delay_seconds: float = field(
         default_factory=lambda: LiveBetDelays.standard().default_ms / 1000
     )
+    # An in-play bet is refused (BETTING_SUSPENDED) on a fixture live has not vouched for
+    # within this many seconds (its LiveHeartbeat): a dead or frozen live suspends nothing
+    # itself, so its silence must (service_runtime/live_watch.py).
+    live_silence_seconds: float = DEFAULT_SILENCE_SECONDS
     provisional_days: int = 30
     stake_cap_window_days: int = 7
     # The house keeps (10000 - margin) / 10000 of a cash-out's fair value.

@@ -32,28 +32,36 @@ def start_delay(bet: Bet, games: dict[str, GameSnapshot], rules: BetRules) -> No
     )
 
 
-def recheck(bet: Bet, prices: PriceBook, game: Callable[[str], GameSnapshot | None]) -> None:
-    """Raises BetRejected when the game or the price moved during the delay."""
+def recheck(
+    bet: Bet,
+    prices: PriceBook,
+    game: Callable[[str], GameSnapshot | None],
+    now: datetime,
+    rules: BetRules,
+) -> None:
+    """Raises BetRejected when the game or the price moved during the delay, or live stopped
+    vouching for a fixture."""
     for leg in bet.legs:
-        quotes = prices.fixture(leg.fixture_id)
-        now = game(leg.fixture_id)
+        current = game(leg.fixture_id)
         before = leg.game
-        if before is not None and now is not None:
-            if (now.home_red_cards, now.away_red_cards) != (
+        if before is not None and current is not None:
+            if (current.home_red_cards, current.away_red_cards) != (
                 before.home_red_cards,
                 before.away_red_cards,
             ):
                 raise BetRejected(Rejection.RED_CARDS_CHANGED, f"a red card in {leg.fixture_id}")
-            if (now.home_score, now.away_score) != (before.home_score, before.away_score):
+            if (current.home_score, current.away_score) != (before.home_score, before.away_score):
                 raise BetRejected(Rejection.SCORE_CHANGED, f"the score of {leg.fixture_id} changed")
-        quote_leg(leg, quotes, bet.acceptance, True, placing=False)
+        quote_leg(leg, prices, bet.acceptance, True, placing=False, now=now, rules=rules)
 
 
-def decide(session: BetSession, bet: Bet, prices: PriceBook, now: datetime) -> None:
+def decide(
+    session: BetSession, bet: Bet, prices: PriceBook, now: datetime, rules: BetRules
+) -> None:
     """Ends a locked pending bet's delay: accepted (and settled at once if its legs already
     have results), or rejected with its exposure taken off and its stake released."""
     try:
-        recheck(bet, prices, session.game)
+        recheck(bet, prices, session.game, now, rules)
         bet.status = BetStatus.ACCEPTED
     except BetRejected as rejected:
         session.add_exposure(bet.legs, -bet.liability_minor, -bet.stake_minor)

@@ -16,7 +16,6 @@ from services.bets.domain.model import (
     Bet,
     BetRejected,
     BetStatus,
-    FixtureQuotes,
     Leg,
     OddsAcceptance,
     PlaceBetCommand,
@@ -95,15 +94,34 @@ def price_acceptable(acceptance: OddsAcceptance, seen_e4: int, current_e4: int) 
     return current_e4 == seen_e4
 
 
+def check_watched(fixture_id: str, prices: PriceBook, now: datetime, rules: BetRules) -> None:
+    """An in-play price is taken only while live vouches for its fixture: a live process said,
+    within `rules.live_silence_seconds`, that it watches it with its feed alive. A dead or
+    frozen live suspends nothing (its bet stops are what suspends), so the last status it said
+    may be ACTIVE for ever; without its word the market counts as suspended."""
+    vouched = prices.vouched_at(fixture_id)
+    if vouched is None or (now - vouched).total_seconds() > rules.live_silence_seconds:
+        since = "never" if vouched is None else f"not for {(now - vouched).total_seconds():.1f} s"
+        raise BetRejected(
+            Rejection.BETTING_SUSPENDED,
+            f"{fixture_id}: the live producer is silent (vouched for it {since}; "
+            f"in-play bets need its word within {rules.live_silence_seconds:g} s)",
+        )
+
+
 def quote_leg(
     leg: Leg,
-    quotes: FixtureQuotes | None,
+    prices: PriceBook,
     acceptance: OddsAcceptance,
     live: bool,
     *,
     placing: bool,
+    now: datetime,
+    rules: BetRules,
 ) -> None:
-    """Checks one leg against the current accepted price; fills the accepted price on placing."""
+    """Checks one leg against the current accepted price (and, in play, that live still
+    watches it); fills the accepted price on placing."""
+    quotes = prices.fixture(leg.fixture_id)
     if quotes is None:
         raise BetRejected(
             Rejection.NO_CONSENSUS_PRICE, f"no accepted consensus price for {leg.fixture_id}"
@@ -118,6 +136,8 @@ def quote_leg(
         raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.fixture_id} is in play")
     if market.status == "HANDED_OVER":
         raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.market_id} was handed over to live")
+    if quotes.live:
+        check_watched(leg.fixture_id, prices, now, rules)
     if market.status != "ACTIVE":
         raise BetRejected(
             Rejection.BETTING_SUSPENDED, f"{leg.market_id} is {market.status.lower()}"
@@ -198,7 +218,15 @@ def check_offer(bet: Bet, prices: PriceBook, rules: BetRules) -> None:
             Rejection.SAME_FIXTURE_LEGS, "legs of one accumulator must be on distinct fixtures"
         )
     for leg in bet.legs:
-        quote_leg(leg, prices.fixture(leg.fixture_id), bet.acceptance, bet.live, placing=True)
+        quote_leg(
+            leg,
+            prices,
+            bet.acceptance,
+            bet.live,
+            placing=True,
+            now=bet.placed_at,
+            rules=rules,
+        )
         leg.fixture_name = prices.fixture_name(leg.fixture_id) or ""
     odds = [leg.accepted_odds_e4 for leg in bet.legs]
     bet.odds_e4 = settlement.combined_odds_e4(odds)

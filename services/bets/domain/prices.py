@@ -2,7 +2,9 @@
 
 Fed by the gateway's accepted quote sets and live's bet stops, possibly out of order: a market's
 status is the newest word on it, ordered by the fixture's event sequence and then by when it
-was said, so a suspension is never undone by an older quote set arriving late.
+was said, so a suspension is never undone by an older quote set arriving late. Also kept: when
+live last vouched (its LiveHeartbeat) that it watches each in-play fixture, the evidence an
+in-play price still has someone alive behind it (placing.check_watched).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class PriceBook:
         self._words: dict[tuple[str, str], StatusWord] = {}
         # Display names ("Home v Away"), kept on each leg placed.
         self._names: dict[str, str] = {}
+        # fixture_id -> the newest time a live process said it watches it.
+        self._vouched: dict[str, datetime] = {}
 
     def set_fixture_name(self, fixture_id: str, name: str) -> None:
         with self._lock:
@@ -42,6 +46,20 @@ class PriceBook:
         """The fixture's display name; None while unknown."""
         with self._lock:
             return self._names.get(fixture_id)
+
+    def vouch(self, fixture_ids: list[str], at: datetime) -> None:
+        """Live watches these fixtures as of `at` (heartbeats may arrive out of order: the
+        newest is kept)."""
+        with self._lock:
+            for fixture_id in fixture_ids:
+                known = self._vouched.get(fixture_id)
+                if known is None or known < at:
+                    self._vouched[fixture_id] = at
+
+    def vouched_at(self, fixture_id: str) -> datetime | None:
+        """When live last said it watches the fixture; None if never (since this start)."""
+        with self._lock:
+            return self._vouched.get(fixture_id)
 
     def apply_quote_set(self, quotes: FixtureQuotes) -> bool:
         """Keeps the newest set per fixture; returns False for a stale or repeated one."""

@@ -119,6 +119,14 @@ class MarketStatusChanged:
 
 
 @dataclass(frozen=True)
+class LiveWatching:
+    """A live process's heartbeat: it watches these in-play fixtures, their feeds alive."""
+
+    fixture_ids: tuple[str, ...]
+    said_at: datetime
+
+
+@dataclass(frozen=True)
 class GameStateChanged:
     fixture_id: str
     game: GameSnapshot

@@ -1,5 +1,6 @@
 """What bets hears from the mesh, as use cases: prices and bet stops into the price book (bet
 stops also kept, so a restarted process starts from them), game states for live re-checks, and
+live's heartbeats (which in-play fixtures it still watches) into the book, and
 each player's standing from identity (KYC, exclusion, the 7-day caps). The event consumers
 (adapters/feeds.py) translate each event into one of these commands; an announced result goes
 to `BetsService.result_finalised`. Each is idempotent: the store keeps the newest by sequence or
@@ -48,6 +49,11 @@ class FeedHandlers:
         self.book.apply_status(
             command.fixture_id, markets, command.status, command.event_sequence, command.said_at
         )
+
+    async def live_watching(self, command: commands.LiveWatching) -> None:
+        # Not kept in the store: a restarted process waits for the next heartbeat (a second)
+        # rather than trust an old one.
+        self.book.vouch(list(command.fixture_ids), command.said_at)
 
     async def game_state_changed(self, command: commands.GameStateChanged) -> None:
         await asyncio.to_thread(self.state.save_game, command.fixture_id, command.game)

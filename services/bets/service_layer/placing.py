@@ -82,6 +82,6 @@ class Placing:
             bet = session.lock_bet(bet_id)
             if bet is None or bet.status is not BetStatus.PENDING:
                 return bet
-            live_delay.decide(session, bet, self.prices, now)
+            live_delay.decide(session, bet, self.prices, now, self.rules)
             session.update_bet(bet)
             return bet

@@ -43,9 +43,15 @@ from services.live.domain.liveness import (
     check_feed,
     feed_lost_plan,
     operator_hold_plan,
+    vouched_for,
 )
+from services.live.domain.repricing import fixture_hold
 
 log = logging.getLogger(__name__)
+
+# Heartbeats are evidence for seconds: the stream keeps about this many (bets' per-process
+# groups read them as they come; a new one reads at most these once).
+HEARTBEAT_STREAM_LENGTH = 1_000
 
 # KEYS: alive fixtures, alive producers, the producer's fixture set, pricing hash, game hash,
 # due set. ARGV: fixture id, source. Returns 1 when the touch ended a feed loss.
@@ -239,6 +245,56 @@ class RedisLiveness:
         for change in plan.publications:
             await publisher.publish(
                 Topic.MARKET_STATUS_CHANGED, events_pb2.EventEnvelope(market_status_changed=change)
+            )
+
+    # ---- the heartbeat -------------------------------------------------------------------------
+
+    async def watched(self) -> list[str]:
+        """The live fixtures being watched with their feed alive and no hold, as of now."""
+        now = await self.now()
+        cutoff = now - self.deadline_seconds
+        found: Any = await self.client.zrangebyscore(self.alive_fixtures_key, f"({cutoff}", "+inf")
+        fixture_ids = sorted(bytes(f).decode() for f in found)
+        if not fixture_ids:
+            return []
+        producers = {p.source: p.last_seen_at for p in await self.producers()}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for fixture_id in fixture_ids:
+                pipe.hmget(
+                    self.pricing_key(fixture_id),
+                    "source",
+                    "alive_at",
+                    "feed_lost",
+                    "operator",
+                    "gap",
+                )
+            rows: Any = await pipe.execute()
+        watched = []
+        for fixture_id, (source, alive_at, feed_lost, operator, gap) in zip(
+            fixture_ids, rows, strict=True
+        ):
+            if vouched_for(
+                fixture_seen=float(alive_at or 0),
+                producer_seen=producers.get(bytes(source).decode()) if source else None,
+                cutoff=cutoff,
+                hold=fixture_hold(feed_lost == b"1", operator == b"1", gap == b"1"),
+            ):
+                watched.append(fixture_id)
+        return watched
+
+    async def heartbeat(self) -> None:
+        """Tells bets which in-play fixtures this process vouches for (LiveHeartbeat): without
+        that word, renewed every BETMESH_LIVE_HEARTBEAT_SECONDS, bets refuses in-play bets on
+        them. Nothing is said when nothing is watched."""
+        watched = await self.watched()
+        if watched:
+            await EventPublisher(
+                self.client, self.producer, max_length=HEARTBEAT_STREAM_LENGTH
+            ).publish(
+                Topic.LIVE_HEARTBEAT,
+                events_pb2.EventEnvelope(
+                    live_heartbeat=events_pb2.LiveHeartbeat(fixture_ids=watched)
+                ),
             )
 
     # ---- operators ---------------------------------------------------------------------------

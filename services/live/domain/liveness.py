@@ -38,6 +38,21 @@ def check_feed(
     return FeedCheck.SUSPEND if lost else FeedCheck.WATCH
 
 
+def vouched_for(
+    *, fixture_seen: float, producer_seen: float | None, cutoff: float, hold: str | None
+) -> bool:
+    """Whether live's heartbeat names a live fixture: watched, its feed heard from in time and
+    not held (FEED_LOST, FEED_GAP, OPERATOR). Bets takes in-play bets only on those."""
+    watching = check_feed(
+        live=True,
+        already_lost=False,
+        fixture_seen=fixture_seen,
+        producer_seen=producer_seen,
+        cutoff=cutoff,
+    )
+    return hold is None and watching == FeedCheck.WATCH
+
+
 @dataclass(frozen=True)
 class HoldPlan:
     """What setting or lifting a fixture-wide hold writes."""

@@ -43,6 +43,7 @@ class EventEnvelope(_message.Message):
     KYC_STATUS_CHANGED_FIELD_NUMBER: _builtins.int
     RESPONSIBLE_GAMBLING_LIMITS_CHANGED_FIELD_NUMBER: _builtins.int
     BETS_VOIDED_FIELD_NUMBER: _builtins.int
+    LIVE_HEARTBEAT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique; consumers de-duplicate on it."""
     producer: _builtins.str
@@ -67,6 +68,8 @@ class EventEnvelope(_message.Message):
     def responsible_gambling_limits_changed(self) -> Global___ResponsibleGamblingLimitsChanged: ...
     @_builtins.property
     def bets_voided(self) -> Global___BetsVoided: ...
+    @_builtins.property
+    def live_heartbeat(self) -> Global___LiveHeartbeat: ...
     def __init__(
         self,
         *,
@@ -82,12 +85,13 @@ class EventEnvelope(_message.Message):
         kyc_status_changed: Global___KycStatusChanged | None = ...,
         responsible_gambling_limits_changed: Global___ResponsibleGamblingLimitsChanged | None = ...,
         bets_voided: Global___BetsVoided | None = ...,
+        live_heartbeat: Global___LiveHeartbeat | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "live_heartbeat", b"live_heartbeat", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "event_id", b"event_id", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bet_settled", b"bet_settled", "bets_voided", b"bets_voided", "event_id", b"event_id", "game_state_changed", b"game_state_changed", "kyc_status_changed", b"kyc_status_changed", "live_heartbeat", b"live_heartbeat", "market_status_changed", b"market_status_changed", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "quote_set_accepted", b"quote_set_accepted", "responsible_gambling_limits_changed", b"responsible_gambling_limits_changed", "result_finalised", b"result_finalised", "result_validated", b"result_validated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["quote_set_accepted", "market_status_changed", "game_state_changed", "result_validated", "result_finalised", "bet_settled", "kyc_status_changed", "responsible_gambling_limits_changed", "bets_voided"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["quote_set_accepted", "market_status_changed", "game_state_changed", "result_validated", "result_finalised", "bet_settled", "kyc_status_changed", "responsible_gambling_limits_changed", "bets_voided", "live_heartbeat"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -407,3 +411,30 @@ class ResponsibleGamblingLimitsChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResponsibleGamblingLimitsChanged: _TypeAlias = ResponsibleGamblingLimitsChanged  # noqa: Y015
+
+@_typing.final
+class LiveHeartbeat(_message.Message):
+    """A live process's periodic word (every BETMESH_LIVE_HEARTBEAT_SECONDS) that it is running
+    and watching these in-play fixtures, each with its feed alive (not FEED_LOST, FEED_GAP or
+    held by an operator). Bets takes an in-play bet on a fixture only while some live process
+    vouched for it within BETMESH_BETS_LIVE_SILENCE_SECONDS: a live price is trusted only while
+    someone alive watches it. occurred_at is when it was said.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        fixture_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_ids", b"fixture_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiveHeartbeat: _TypeAlias = LiveHeartbeat  # noqa: Y015

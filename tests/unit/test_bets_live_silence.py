@@ -1,0 +1,113 @@
+"""An in-play bet is taken only while live vouches for its fixture (its LiveHeartbeat, within
+BETMESH_BETS_LIVE_SILENCE_SECONDS): a dead or frozen live suspends nothing itself, so its silence
+refuses in-play bets, at placement and again when a pending one is decided. The rule
+(domain/placing.check_watched) on the bets service layer with in-memory ports and a fake clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from service_runtime.env import Env, SettingsError
+from service_runtime.live_watch import LiveWatch
+from services.bets.domain.bet_rules import BetRules
+from services.bets.domain.model import BetRejected, BetStatus, GameSnapshot, Rejection
+from services.bets.domain.placing import check_watched
+from services.bets.domain.postings import stake_release
+from services.bets.domain.prices import PriceBook
+from services.bets.service_layer import commands
+from tests.unit.bets_fakes import FakeClock
+from tests.unit.test_bets_service_layer import PLAYER, World, place, quotes
+
+RULES = BetRules(live_silence_seconds=5.0)
+
+
+@pytest.mark.parametrize(("ago", "taken"), [(0.0, True), (4.9, True), (5.1, False)])
+def test_live_vouched_within_the_silence_is_taken_past_it_refused(ago: float, taken: bool) -> None:
+    clock, book = FakeClock(), PriceBook()
+    book.vouch(["f1"], clock() - timedelta(seconds=ago))
+    if taken:
+        check_watched("f1", book, clock(), RULES)
+        return
+    with pytest.raises(BetRejected) as refused:
+        check_watched("f1", book, clock(), RULES)
+    assert refused.value.reason is Rejection.BETTING_SUSPENDED
+    assert "live producer is silent" in refused.value.message
+
+
+def test_a_fixture_live_never_vouched_for_is_refused() -> None:
+    clock, book = FakeClock(), PriceBook()
+    book.vouch(["other"], clock())
+    with pytest.raises(BetRejected) as refused:
+        check_watched("f1", book, clock(), RULES)
+    assert refused.value.reason is Rejection.BETTING_SUSPENDED
+
+
+def test_an_older_heartbeat_read_late_does_not_move_the_word_back() -> None:
+    clock, book = FakeClock(), PriceBook()
+    book.vouch(["f1"], clock())
+    book.vouch(["f1"], clock() - timedelta(seconds=30))
+    assert book.vouched_at("f1") == clock()
+
+
+def in_play(world: World, vouched_ago: float | None) -> None:
+    world.book.apply_quote_set(quotes("f1", world.clock, live=True))
+    world.store.game_states["f1"] = GameSnapshot(3, 0, 0)
+    if vouched_ago is not None:
+        world.book.vouch(["f1"], world.clock() - timedelta(seconds=vouched_ago))
+
+
+@pytest.mark.parametrize(
+    ("vouched_ago", "status"),
+    [(4.9, BetStatus.PENDING), (5.1, BetStatus.REJECTED), (None, BetStatus.REJECTED)],
+)
+async def test_placing_an_in_play_bet_needs_lives_recent_word(
+    vouched_ago: float | None, status: BetStatus
+) -> None:
+    world = World(live_silence_seconds=5.0)
+    in_play(world, vouched_ago)
+    bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
+    assert bet.status is status, bet.rejection_message
+    if status is BetStatus.REJECTED:
+        assert bet.rejection is Rejection.BETTING_SUSPENDED
+        assert "live producer is silent" in bet.rejection_message
+
+
+async def test_a_pre_match_bet_needs_no_word_from_live() -> None:
+    world = World(live_silence_seconds=5.0)
+    world.book.apply_quote_set(quotes("f1", world.clock, live=False))
+    bet = await world.service.place_bet(place("f1", live=False, wait=False), PLAYER)
+    assert bet.status is BetStatus.ACCEPTED, bet.rejection_message
+
+
+async def test_a_pending_bet_decided_after_live_went_silent_is_refused() -> None:
+    world = World(live_silence_seconds=5.0)
+    in_play(world, vouched_ago=0.0)
+    bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
+    assert bet.status is BetStatus.PENDING
+    # Live's last word was at placement; the football delay (6 s) outlasts the silence (5 s).
+    world.clock.advance(6)
+    assert await world.service.decide_due_bets(commands.DecideDueBets()) == 1
+    decided = world.store.bets[bet.bet_id]
+    assert (decided.status, decided.rejection) == (BetStatus.REJECTED, Rejection.BETTING_SUSPENDED)
+    assert "live producer is silent" in decided.rejection_message
+    assert world.store.posted == [stake_release(decided)]
+
+
+async def test_a_pending_bet_live_kept_vouching_for_is_accepted() -> None:
+    world = World(live_silence_seconds=5.0)
+    in_play(world, vouched_ago=0.0)
+    bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
+    world.clock.advance(6)
+    world.book.vouch(["f1"], world.clock() - timedelta(seconds=1))
+    assert await world.service.decide_due_bets(commands.DecideDueBets()) == 1
+    assert world.store.bets[bet.bet_id].status is BetStatus.ACCEPTED
+
+
+def test_the_silence_must_outlast_a_heartbeat_period() -> None:
+    assert LiveWatch.read(Env({})) == LiveWatch(1.0, 5.0)
+    env = Env({"BETMESH_LIVE_HEARTBEAT_SECONDS": "2", "BETMESH_BETS_LIVE_SILENCE_SECONDS": "2"})
+    LiveWatch.read(env)
+    with pytest.raises(SettingsError, match="LIVE_SILENCE_SECONDS must be over"):
+        env.check()

@@ -220,6 +220,16 @@ def dumps(value: dict[str, Any]) -> str:
     return f'{{\n  "fixture": {fixture},\n  "events": [\n    {lines}\n  ]\n}}\n'
 
 
+def write_script(value: dict[str, Any], out: Path | None) -> int:
+    """A generator's --out: the script written to `out`, or to standard output without one."""
+    text = dumps(value)
+    if out:
+        out.write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.quotes.fitting.basketball_sim")
     parser.add_argument("--home", default="BOS", choices=sorted(NBA_TEAMS))
@@ -229,12 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="file to write (default: standard output)")
     args = parser.parse_args(argv)
     model, _, _ = shipped_fit()
-    text = dumps(script(model, args.home, args.away, args.seed, args.fixture_id))
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text, end="")
-    return 0
+    return write_script(script(model, args.home, args.away, args.seed, args.fixture_id), args.out)
 
 
 if __name__ == "__main__":

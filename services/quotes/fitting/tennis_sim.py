@@ -21,7 +21,7 @@ from betmesh.quotes.v1 import snapshot_pb2
 
 from services.live.generated import tennis_script
 from services.quotes.domain.pricing import serve_probabilities
-from services.quotes.fitting.basketball_sim import dumps
+from services.quotes.fitting.basketball_sim import write_script
 from services.quotes.fitting.tennis import SURFACES, fit_shipped_surfaces
 
 
@@ -71,12 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw = script(snapshot, args.home, args.away, args.seed, args.fixture_id, args.best_of)
     except KeyError as exc:
         parser.error(str(exc))
-    text = dumps(raw)
-    if args.out:
-        args.out.write_text(text)
-    else:
-        print(text, end="")
-    return 0
+    return write_script(raw, args.out)
 
 
 if __name__ == "__main__":

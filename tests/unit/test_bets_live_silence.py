@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from service_runtime.env import Env, SettingsError
+from service_runtime.errors import DomainError
 from service_runtime.live_watch import LiveWatch
 from services.bets.domain.bet_rules import BetRules
 from services.bets.domain.model import BetRejected, BetStatus, GameSnapshot, Rejection
@@ -95,14 +96,21 @@ async def test_a_pending_bet_decided_after_live_went_silent_is_refused() -> None
     assert world.store.posted == [stake_release(decided)]
 
 
-async def test_a_pending_bet_live_kept_vouching_for_is_accepted() -> None:
-    world = World(live_silence_seconds=5.0)
+async def decided_while_vouched(world: World, vouched_ago: float) -> str:
+    """A live bet placed while live vouches, decided after its delay with live's last word
+    `vouched_ago` seconds old; its id."""
     in_play(world, vouched_ago=0.0)
     bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
     world.clock.advance(6)
-    world.book.vouch(["f1"], world.clock() - timedelta(seconds=1))
+    world.book.vouch(["f1"], world.clock() - timedelta(seconds=vouched_ago))
     assert await world.service.decide_due_bets(commands.DecideDueBets()) == 1
-    assert world.store.bets[bet.bet_id].status is BetStatus.ACCEPTED
+    return bet.bet_id
+
+
+async def test_a_pending_bet_live_kept_vouching_for_is_accepted() -> None:
+    world = World(live_silence_seconds=5.0)
+    bet_id = await decided_while_vouched(world, vouched_ago=4.9)
+    assert world.store.bets[bet_id].status is BetStatus.ACCEPTED
 
 
 def test_the_silence_must_outlast_a_heartbeat_period() -> None:
@@ -111,3 +119,17 @@ def test_the_silence_must_outlast_a_heartbeat_period() -> None:
     LiveWatch.read(env)
     with pytest.raises(SettingsError, match="LIVE_SILENCE_SECONDS must be over"):
         env.check()
+
+
+async def test_no_cash_out_offer_on_an_in_play_price_live_went_silent_on() -> None:
+    # The same stale price would pay a cash-out: priced only while live vouches for it.
+    world = World(live_silence_seconds=5.0)
+    bet_id = await decided_while_vouched(world, vouched_ago=4.9)
+    assert world.store.bets[bet_id].status is BetStatus.ACCEPTED
+    offer = commands.GetCashOutOffer(bet_id, None, "EUR")
+    assert (await world.service.cash_out_offer(offer, PLAYER)).amount_minor > 0
+    world.clock.advance(0.2)
+    with pytest.raises(DomainError) as refused:
+        await world.service.cash_out_offer(offer, PLAYER)
+    assert refused.value.reason == "MARKET_SUSPENDED"
+    assert "live producer is silent" in refused.value.message

@@ -10,7 +10,8 @@ from fractions import Fraction
 from service_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.bets.domain import settlement
 from services.bets.domain.bet_rules import BetRules
-from services.bets.domain.model import Bet, BetStatus, CashOutOffer
+from services.bets.domain.model import Bet, BetRejected, BetStatus, CashOutOffer
+from services.bets.domain.placing import check_watched
 from services.bets.domain.ports import BetSession
 from services.bets.domain.postings import cash_out_transaction, partial_cash_out_transaction
 from services.bets.domain.prices import PriceBook
@@ -31,8 +32,9 @@ def cash_out_value(
     return min(value.numerator // value.denominator, ceiling)
 
 
-def current_prices(bet: Bet, prices: PriceBook) -> list[int]:
-    """Each leg's current price; FAILED_PRECONDITION when the bet cannot be cashed out now."""
+def current_prices(bet: Bet, prices: PriceBook, now: datetime, rules: BetRules) -> list[int]:
+    """Each leg's current price; FAILED_PRECONDITION when the bet cannot be cashed out now (an
+    in-play price counts as suspended while live is silent on its fixture, as for a bet)."""
     if bet.status is not BetStatus.ACCEPTED or any(
         leg.outcome is not None or leg.voided for leg in bet.legs
     ):
@@ -58,6 +60,15 @@ def current_prices(bet: Bet, prices: PriceBook) -> list[int]:
                 f"{leg.market_id} is {market.status.lower()}",
                 {"bet_id": bet.bet_id, "market_id": leg.market_id},
             )
+        if quotes is not None and quotes.live:
+            try:
+                check_watched(leg.fixture_id, prices, now, rules)
+            except BetRejected as silent:
+                raise FailedPrecondition(
+                    "MARKET_SUSPENDED",
+                    silent.message,
+                    {"bet_id": bet.bet_id, "market_id": leg.market_id},
+                ) from None
         found.append(selection.odds_e4)
     return found
 

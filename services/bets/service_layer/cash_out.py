@@ -40,9 +40,10 @@ class CashingOut:
         currency: str = "",
     ) -> CashOutOffer:
         bet = self.queries.get(bet_id, caller)
-        prices = cash_out.current_prices(bet, self.prices)
+        now = self._clock()
+        prices = cash_out.current_prices(bet, self.prices, now, self.rules)
         part = cash_out.part_to_cash_out(bet, stake_minor, currency, self.currency, self.rules)
-        offer = cash_out.new_offer(bet, prices, part, self.rules, self._clock())
+        offer = cash_out.new_offer(bet, prices, part, self.rules, now)
         with self.store.session() as session:
             session.save_offer(offer)
         return offer
@@ -69,9 +70,9 @@ class CashingOut:
                     )
                 return bet
             # The bet's state first: a closed bet's offers are gone, and "closed" says more.
-            prices = cash_out.current_prices(bet, self.prices)
-            offer = session.offer(offer_id)
             now = self._clock()
+            prices = cash_out.current_prices(bet, self.prices, now, self.rules)
+            offer = session.offer(offer_id)
             part = cash_out.check_offer_usable(bet, offer_id, offer, prices, now)
             assert offer is not None
             # Every offer of the bet priced the stake as it was: none may be used again.

@@ -30,6 +30,8 @@ Rules:
   return-to allow-list are the edge's routes on that origin;
 - the live-bet delay (BETMESH_BETS_LIVE_DELAY_SECONDS, BETMESH_BETS_FEED_SPEED) is the same for
   every bets and live process: bets applies it and live announces it to partners, so set once;
+  so are live's heartbeat and bets' silence (BETMESH_LIVE_HEARTBEAT_SECONDS,
+  BETMESH_BETS_LIVE_SILENCE_SECONDS): the silence must outlast the heartbeat every live sends;
 - an Ingress whose targets speak gRPC (ALB backend-protocol-version GRPC) routes each backend
   only on a native gRPC content type: gRPC-web shares the paths and must fall through to the
   edge (a GRPC target group refuses it).
@@ -140,8 +142,15 @@ def check(objects: Sequence[Manifest], *, strict_scheduling: bool = True) -> lis
 
 
 # Read by two processes that must agree: bets waits this long before taking an in-play bet, and
-# live tells partners and browsers the same figure (service_runtime/live_bet_delay.py).
-LIVE_BET_DELAY = ("BETMESH_BETS_LIVE_DELAY_SECONDS", "BETMESH_BETS_FEED_SPEED")
+# live tells partners and browsers the same figure (service_runtime/live_bet_delay.py); live
+# vouches for in-play fixtures this often and bets refuses in-play bets after this silence
+# (service_runtime/live_watch.py).
+LIVE_BET_DELAY = (
+    "BETMESH_BETS_LIVE_DELAY_SECONDS",
+    "BETMESH_BETS_FEED_SPEED",
+    "BETMESH_LIVE_HEARTBEAT_SECONDS",
+    "BETMESH_BETS_LIVE_SILENCE_SECONDS",
+)
 LIVE_BET_DELAY_READERS = frozenset({"services.bets", "services.live"})
 
 
@@ -160,9 +169,8 @@ def _live_bet_delay(
             for value, refs in sorted(by_value.items()):
                 for where in refs:
                     yield (
-                        f"{where}: {name}={value[:60]!r}, unlike other bets/live processes (bets "
-                        "applies the live-bet delay and live announces it: set it once, in a "
-                        "ConfigMap both read)"
+                        f"{where}: {name}={value[:60]!r}, unlike other bets/live processes (both "
+                        "read it and must agree: set it once, in a ConfigMap both read)"
                     )
 
 

@@ -602,33 +602,37 @@ def test_every_betmesh_process_runs_with_tokens() -> None:
     )
 
 
-def test_the_live_bet_delay_is_set_once_for_bets_and_live() -> None:
-    """Bets applies the delay and live announces it: set on one Deployment alone, partners are
-    told a delay the house does not apply."""
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BETMESH_BETS_LIVE_DELAY_SECONDS", "football=9"),
+        ("BETMESH_BETS_LIVE_SILENCE_SECONDS", "30"),
+        ("BETMESH_LIVE_HEARTBEAT_SECONDS", "4"),
+    ],
+)
+def test_what_bets_and_live_must_agree_on_is_set_once_for_both(name: str, value: str) -> None:
+    """Bets applies the delay and live announces it; live vouches for in-play fixtures every
+    heartbeat and bets refuses after the silence: set on one Deployment alone, partners are told
+    a delay the house does not apply, or live bets are refused (or taken) on a silence the two
+    did not agree on."""
 
     def with_bets(objects: list[Obj], env: list[Obj]) -> None:
         objects.append(workload("Deployment", "bets", container("bets", ["services.bets"], env)))
 
-    def delay_problems(problems: list[str]) -> list[str]:
-        return [p for p in problems if "BETMESH_BETS_LIVE_DELAY_SECONDS" in p]
+    def pair_problems(problems: list[str]) -> list[str]:
+        return [p for p in problems if f"{name}=" in p]
 
-    assert delay_problems(broken(lambda o: with_bets(o, []))) == []
-    problems = delay_problems(
-        broken(
-            lambda o: with_bets(
-                o, [{"name": "BETMESH_BETS_LIVE_DELAY_SECONDS", "value": "football=9"}]
-            )
-        )
-    )
+    assert pair_problems(broken(lambda o: with_bets(o, []))) == []
+    problems = pair_problems(broken(lambda o: with_bets(o, [{"name": name, "value": value}])))
     assert len(problems) == 2
-    assert problems[0].startswith("Deployment/live: BETMESH_BETS_LIVE_DELAY_SECONDS='(default)'")
-    assert problems[1].startswith("Deployment/bets: BETMESH_BETS_LIVE_DELAY_SECONDS='football=9'")
+    assert problems[0].startswith(f"Deployment/live: {name}='(default)'")
+    assert problems[1].startswith(f"Deployment/bets: {name}={value!r}")
 
     def in_common(objects: list[Obj]) -> None:
         with_bets(objects, [])
-        find(objects, "ConfigMap", "common")["data"]["BETMESH_BETS_LIVE_DELAY_SECONDS"] = "x=1"
+        find(objects, "ConfigMap", "common")["data"][name] = value
 
-    assert delay_problems(broken(in_common)) == []
+    assert pair_problems(broken(in_common)) == []
 
 
 def signer(name: str, account: str | None) -> Obj:

@@ -120,8 +120,9 @@ async def live_odds(mesh: Mesh, fixture_id: str) -> int:
 
 
 async def live_bet(bets: Bets, player: str, fixture_id: str, odds: int) -> bets_pb.Bet:
-    # Bets learns prices from the bus on its own time (a long backlog after other tests): a
-    # refusal for a price it has not read yet is retried, any other decision is the answer.
+    # Bets learns prices, and live's heartbeat (a second apart), from the bus on its own time
+    # (a long backlog after other tests): a refusal for a price or a heartbeat it has not read
+    # yet is retried, any other decision is the answer.
     deadline = asyncio.get_running_loop().time() + 30
     while True:
         bet = await bets.place(
@@ -131,7 +132,10 @@ async def live_bet(bets: Bets, player: str, fixture_id: str, odds: int) -> bets_
             acceptance=bets_pb.ODDS_ACCEPTANCE_ANY,
             live=True,
         )
-        unpriced = "no accepted consensus price" in bet.rejection_message
+        unpriced = (
+            "no accepted consensus price" in bet.rejection_message
+            or "its last word on the fixture: never" in bet.rejection_message
+        )
         if not unpriced or asyncio.get_running_loop().time() > deadline:
             return bet
         await asyncio.sleep(0.2)

@@ -101,11 +101,11 @@ def check_watched(fixture_id: str, prices: PriceBook, now: datetime, rules: BetR
     may be ACTIVE for ever; without its word the market counts as suspended."""
     vouched = prices.vouched_at(fixture_id)
     if vouched is None or (now - vouched).total_seconds() > rules.live_silence_seconds:
-        since = "never" if vouched is None else f"not for {(now - vouched).total_seconds():.1f} s"
+        last = "never" if vouched is None else f"{(now - vouched).total_seconds():.1f} s ago"
         raise BetRejected(
             Rejection.BETTING_SUSPENDED,
-            f"{fixture_id}: the live producer is silent (vouched for it {since}; "
-            f"in-play bets need its word within {rules.live_silence_seconds:g} s)",
+            f"{fixture_id}: the live producer is silent (its last word on the fixture: {last}; "
+            f"in-play bets need one within {rules.live_silence_seconds:g} s)",
         )
 
 
@@ -136,12 +136,14 @@ def quote_leg(
         raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.fixture_id} is in play")
     if market.status == "HANDED_OVER":
         raise BetRejected(Rejection.PAST_CUTOFF_TIME, f"{leg.market_id} was handed over to live")
-    if quotes.live:
-        check_watched(leg.fixture_id, prices, now, rules)
     if market.status != "ACTIVE":
         raise BetRejected(
             Rejection.BETTING_SUSPENDED, f"{leg.market_id} is {market.status.lower()}"
         )
+    # After the market's own status: a fixture live stopped (a goal, a lost feed, an operator)
+    # is not vouched for either, and its stop says why.
+    if quotes.live:
+        check_watched(leg.fixture_id, prices, now, rules)
     if not selection.active or selection.odds_e4 <= 0:
         raise BetRejected(Rejection.SELECTION_WITHDRAWN, f"{leg.selection_id} is withdrawn")
     if not price_acceptable(acceptance, leg.odds_e4, selection.odds_e4):

@@ -2,9 +2,9 @@
 
 uvloop runs the same asyncio code on a loop written in C over libuv (callbacks, timers, the
 selector, socket transports). Every service is a grpc.aio server whose per-call work is mostly
-the loop's own: on the bets process, placing a bet cost about a tenth less CPU on uvloop, with
-PostgreSQL unchanged (bench/bets/placing.py --compare-env BETMESH_EVENT_LOOP=asyncio, both loops'
-rounds interleaved in one run; docs/benchmarks/bets.md, session 7). `BETMESH_EVENT_LOOP=asyncio`
+the loop's own: the bets process spent about 8 % less CPU a bet on uvloop (2-15 % in five runs,
+each interleaving both loops' rounds: bench/bets/placing.py --compare-env
+BETMESH_EVENT_LOOP=asyncio; docs/benchmarks/bets.md, session 7). `BETMESH_EVENT_LOOP=asyncio`
 is the fallback an operator can choose without a new image, should a library misbehave on uvloop;
 the tests run in-process code on the standard loop and every spawned service on uvloop, so both
 stay exercised.

@@ -18,7 +18,8 @@ from services.bets.domain.placing import check_watched
 from services.bets.domain.postings import stake_release
 from services.bets.domain.prices import PriceBook
 from services.bets.service_layer import commands
-from tests.unit.bets_fakes import FakeClock
+from services.bets.service_layer.feeds import FeedHandlers
+from tests.unit.bets_fakes import FakeClock, FakeFeedState
 from tests.unit.test_bets_service_layer import PLAYER, World, place, quotes
 
 RULES = BetRules(live_silence_seconds=5.0)
@@ -49,6 +50,26 @@ def test_an_older_heartbeat_read_late_does_not_move_the_word_back() -> None:
     clock, book = FakeClock(), PriceBook()
     book.vouch(["f1"], clock())
     book.vouch(["f1"], clock() - timedelta(seconds=30))
+    assert book.vouched_at("f1") == clock()
+
+
+def test_a_heartbeat_stamped_ahead_of_our_clock_vouches_only_from_when_it_was_heard() -> None:
+    """Live's clock a minute ahead: its word counts from when this process read it, so the
+    silence still ends in-play bets 5 s after live's last heartbeat, not a minute later."""
+    clock, book = FakeClock(), PriceBook()
+    book.vouch(["f1"], clock() + timedelta(seconds=60), heard_at=clock())
+    assert book.vouched_at("f1") == clock()
+    clock.advance(5.1)
+    with pytest.raises(BetRejected):
+        check_watched("f1", book, clock(), RULES)
+
+
+async def test_the_feed_handlers_credit_a_heartbeat_no_later_than_they_read_it() -> None:
+    clock, book = FakeClock(), PriceBook()
+    handlers = FeedHandlers(book, FakeFeedState(), 172_800.0, clock=clock)
+    await handlers.live_watching(
+        commands.LiveWatching(("f1",), said_at=clock() + timedelta(seconds=60))
+    )
     assert book.vouched_at("f1") == clock()
 
 

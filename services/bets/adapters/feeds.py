@@ -252,7 +252,8 @@ class Feeds:
 
     async def on_heartbeat(self, envelope: events_pb2.EventEnvelope) -> None:
         # When live said it, not when it reached us: a heartbeat read late (a backlog after a
-        # restart, a slow bus) vouches only for as long as it would have on time.
+        # restart, a slow bus) vouches only for as long as it would have on time (and one
+        # stamped ahead of our clock, only from when it was read: PriceBook.vouch).
         await self.handlers.live_watching(
             commands.LiveWatching(
                 tuple(envelope.live_heartbeat.fixture_ids), said_at=_when(envelope)

@@ -47,9 +47,13 @@ class PriceBook:
         with self._lock:
             return self._names.get(fixture_id)
 
-    def vouch(self, fixture_ids: list[str], at: datetime) -> None:
-        """Live watches these fixtures as of `at` (heartbeats may arrive out of order: the
-        newest is kept)."""
+    def vouch(self, fixture_ids: list[str], at: datetime, heard_at: datetime | None = None) -> None:
+        """Live watches these fixtures as of `at`, when live said so (heartbeats may arrive out
+        of order: the newest is kept), but never as of later than `heard_at`, when this process
+        read it: live's clock running ahead of ours must not make its word last longer (a
+        heartbeat stamped a minute ahead would otherwise vouch for a minute after live died)."""
+        if heard_at is not None:
+            at = min(at, heard_at)
         with self._lock:
             for fixture_id in fixture_ids:
                 known = self._vouched.get(fixture_id)

@@ -9,16 +9,25 @@ by when identity said it, the book the newest price set and status."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from services.bets.domain.limits import CapKind
 from services.bets.domain.ports import FeedState
 from services.bets.domain.prices import PriceBook
 from services.bets.service_layer import commands
+from services.bets.service_layer.ports import Clock
 
 
 class FeedHandlers:
-    def __init__(self, book: PriceBook, state: FeedState, raise_delay_seconds: float) -> None:
+    def __init__(
+        self,
+        book: PriceBook,
+        state: FeedState,
+        raise_delay_seconds: float,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
         self.book = book
+        self.clock = clock
         self.state = state
         # A raised 7-day cap applies only after this (ANJ: 48 h); a cut at once.
         self.raise_delay_seconds = raise_delay_seconds
@@ -53,7 +62,7 @@ class FeedHandlers:
     async def live_watching(self, command: commands.LiveWatching) -> None:
         # Not kept in the store: a restarted process waits for the next heartbeat (a second)
         # rather than trust an old one.
-        self.book.vouch(list(command.fixture_ids), command.said_at)
+        self.book.vouch(list(command.fixture_ids), command.said_at, heard_at=self.clock())
 
     async def game_state_changed(self, command: commands.GameStateChanged) -> None:
         await asyncio.to_thread(self.state.save_game, command.fixture_id, command.game)

@@ -39,9 +39,7 @@ ANSWER_SECONDS = 20.0
 # keepalive notices, two hours later by default; meanwhile whoever needs the lock waits. Plain SET
 # statements (not startup options) so that a pooler in front of the database passes them on.
 SESSION_SETTINGS = (
-    "SET tcp_keepalives_idle = 30",
-    "SET tcp_keepalives_interval = 10",
-    "SET tcp_keepalives_count = 3",
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"
 )
 
 
@@ -115,7 +113,7 @@ def _set_session(dbapi_connection: Any, _record: Any) -> None:
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     with dbapi_connection.cursor() as cursor:
-        cursor.execute("; ".join(SESSION_SETTINGS))
+        cursor.execute(SESSION_SETTINGS)
     dbapi_connection.autocommit = autocommit
 
 

@@ -95,7 +95,8 @@ class AsyncConnections:
         self._dsn = libpq_dsn(url)
         self._size = size
         self._answer_seconds = answer_seconds
-        self._prepare = (*postgres.SESSION_SETTINGS, *prepare)
+        # One round trip for the session settings, then the statements to prepare.
+        self._prepare = (postgres.SESSION_SETTINGS, *prepare)
         self._idle: list[Any] = []
         # The Prepared names each open connection holds.
         self._prepared: dict[Any, set[str]] = {}

@@ -198,13 +198,17 @@ def story_bets(
     today: Sequence[Sequence[Leg]],
     say: Callable[[str], None],
     home: Leg | None,
+    home_now: Callable[[], Leg | None] = lambda: None,
 ) -> PlacedBet | None:
     """The bets the story shows one by one; returns the headline bet (a football home win).
 
     `today` holds, per live match, the selections a crowd backs (football first); `home` is the
     home win on today's football match at whatever price it is offered: the match is drawn
     between real teams, and a short favourite's 1.05 or an outsider's 9.00 is still the story's
-    bet (the crowd's odds window would leave the story without its headline)."""
+    bet (the crowd's odds window would leave the story without its headline). The headline is
+    taken at a higher price only, so a price that moved down between the read and the slip is
+    refused LINE_CHANGED: the player then sees the price `home_now` reads and bets at it, as a
+    frontend offers the new odds (at most three times)."""
     from launcher.demo.players import (
         LOW_CAP,
         LOW_CAP_MINOR,
@@ -215,15 +219,22 @@ def story_bets(
 
     football = list(today[0])
     headline = None
-    if home is not None:
+    shown = home
+    for _ in range(3):
+        if shown is None:
+            break
         headline = bookie.place(
-            players[0], [home], 1_000, bet_service_pb2.ODDS_ACCEPTANCE_HIGHER, note="headline"
+            players[0], [shown], 1_000, bet_service_pb2.ODDS_ACCEPTANCE_HIGHER, note="headline"
         )
-        players[0].reserve(1_000)
         say(
-            f"    {players[0].name}: 10.00 EUR on {home.selection_name} to win at "
-            f"{odds(home.odds_e4)} (only a higher price): {outcome(headline)}"
+            f"    {players[0].name}: 10.00 EUR on {shown.selection_name} to win at "
+            f"{odds(shown.odds_e4)} (only a higher price): {outcome(headline)}"
         )
+        if headline.reason != "LINE_CHANGED":
+            break
+        shown = home_now()
+    if headline is not None and headline.status != "REJECTED":
+        players[0].reserve(1_000)
     pick = home if home is not None and home in football else football[0]
     scenes: list[tuple[Player, list[Leg], int, int, str]] = [
         (players[NO_CAP], [pick], 500, bet_service_pb2.ODDS_ACCEPTANCE_ANY, "no stake cap set"),

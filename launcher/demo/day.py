@@ -148,13 +148,23 @@ class Day:
         week = self.week
         assert week is not None
         bookie = Bookie(self.clients, self.state)
+        # The prices read at step 2 may have moved since (a margin-scale steer reprices them all).
+        fixtures.refresh_prices(self.clients, week, [m.fixture_id for m in week.live])
         today = [self._legs(m.fixture_id) for m in week.live]
         live_ids = {m.fixture_id for m in week.live}
         later = [self._legs(f.fixture_id) for f in week.fixtures if f.fixture_id not in live_ids]
         football = next((m for m in week.live if m.sport == "football"), None)
         offered = self._legs(football.fixture_id, any_price=True) if football else []
         home = next((leg for leg in offered if leg.selection_id == "home"), None)
-        self.headline = story_bets(bookie, self.players, today, self.say, home)
+
+        def home_now() -> Leg | None:
+            if football is None:
+                return None
+            fixtures.refresh_prices(self.clients, week, [football.fixture_id])
+            legs = self._legs(football.fixture_id, any_price=True)
+            return next((leg for leg in legs if leg.selection_id == "home"), None)
+
+        self.headline = story_bets(bookie, self.players, today, self.say, home, home_now)
         slips = crowd_bets(bookie, self.players, today, later, self.rng)
 
         def one(slip: tuple[Player, list[Leg], int, int]) -> None:

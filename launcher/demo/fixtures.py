@@ -256,27 +256,41 @@ def load_and_price(clients: Clients, week: Week) -> None:
         gateway_pb2.RunPreMatchPricingRequest(), timeout=PRICING_TIMEOUT, metadata=metadata
     )
     week.snapshots = {k: v for k, v in week.report.snapshot_hashes.items()}
+    refresh_prices(clients, week, [f.fixture_id for f in week.fixtures])
+    week.pricing_seconds = time.monotonic() - started
+
+
+def pre_match_price(clients: Clients, fixture_id: str) -> gateway_pb2.AcceptedQuoteSet | None:
+    """The fixture's accepted pre-match quote set as the gateway holds it now (None: not priced)."""
+    gateway = gateway_grpc.ConsensusGatewayServiceStub(clients.channel("gateway"))
+    try:
+        response = gateway.GetAcceptedQuoteSet(
+            gateway_pb2.GetAcceptedQuoteSetRequest(
+                fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_PRE_MATCH
+            ),
+            timeout=RPC_TIMEOUT,
+            metadata=clients.operator("betmesh.gateway"),
+        )
+    except grpc.RpcError as exc:
+        if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
+    accepted: gateway_pb2.AcceptedQuoteSet = response.accepted
+    return accepted
+
+
+def refresh_prices(clients: Clients, week: Week, fixture_ids: list[str]) -> None:
+    """Reads the fixtures' current pre-match prices into `week.prices`, as a frontend re-reads
+    the odds before showing a slip: a price can move after it was first read (the gateway
+    reprices every fixture when the year's return-to-player steer moves the margin scale)."""
 
     def read(fixture_id: str) -> tuple[str, gateway_pb2.AcceptedQuoteSet | None]:
-        try:
-            response = gateway.GetAcceptedQuoteSet(
-                gateway_pb2.GetAcceptedQuoteSetRequest(
-                    fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_PRE_MATCH
-                ),
-                timeout=RPC_TIMEOUT,
-                metadata=metadata,
-            )
-        except grpc.RpcError as exc:
-            if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.NOT_FOUND:
-                return fixture_id, None
-            raise
-        return fixture_id, response.accepted
+        return fixture_id, pre_match_price(clients, fixture_id)
 
     with ThreadPoolExecutor(6) as pool:
-        for fixture_id, accepted in pool.map(read, [f.fixture_id for f in week.fixtures]):
+        for fixture_id, accepted in pool.map(read, fixture_ids):
             if accepted is not None:
                 week.prices[fixture_id] = accepted
-    week.pricing_seconds = time.monotonic() - started
 
 
 def describe_close_up(week: Week) -> list[str]:

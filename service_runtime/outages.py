@@ -23,6 +23,9 @@ _DATABASE_ERRORS = {
     ("psycopg", "OperationalError"),
     ("sqlalchemy.exc", "OperationalError"),
 }
+# No chain endpoint answered (down, blackholed past the RPC timeout, out of quota): the chain is
+# a dependency like a store, and chain_rpc imports web3, which not every service has.
+_CHAIN_ERRORS = {("service_runtime.chain_rpc", "AllEndpointsFailed")}
 
 
 def as_outage(exc: BaseException) -> Unavailable | None:
@@ -32,6 +35,8 @@ def as_outage(exc: BaseException) -> Unavailable | None:
     for kind in type(exc).__mro__:
         if (kind.__module__, kind.__name__) in _DATABASE_ERRORS:
             return _refusal("postgresql")
+        if (kind.__module__, kind.__name__) in _CHAIN_ERRORS:
+            return _refusal("chain")
     return None
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from service_runtime.errors import InvalidArgument
+from service_runtime.outages import as_outage
 from service_runtime.telemetry import meter
 from services.bets.domain.chain_results import (
     CheckState,
@@ -100,23 +101,33 @@ class ChainRecheck:
             return CheckState.SETTLED  # judged before (a redelivered event)
         try:
             return self.check(*waiting)
-        except Exception:
+        except Exception as exc:
             # Recorded: the re-check step tries again (a provider down must not dead-letter it).
+            outage = as_outage(exc)
             log.warning(
                 "chain check failed; retried later",
-                extra={"fixture_id": claimed.fixture_id},
-                exc_info=True,
+                extra={
+                    "fixture_id": claimed.fixture_id,
+                    **({"reason": outage.reason, **outage.metadata} if outage else {}),
+                },
+                # An outage is known, not a bug of ours: no traceback for it.
+                exc_info=outage is None,
             )
             return CheckState.WAITING
 
     def recheck(self, limit: int = 100) -> int:
-        """Claims still waiting for the chain; returns how many were decided."""
+        """Claims still waiting for the chain; returns how many were decided. A dependency's
+        outage (no chain endpoint answers, the database is gone) fails the whole step once,
+        to the runner's back-off: each claim would wait out the same RPC timeout in turn (100
+        claims, 17 minutes a pass) and log the same traceback."""
         decided = 0
         for claimed, since in self.results.waiting(limit):
             try:
                 if self.check(claimed, since) is not CheckState.WAITING:
                     decided += 1
-            except Exception:
+            except Exception as exc:
+                if as_outage(exc) is not None:
+                    raise
                 log.warning(
                     "chain check failed; retried later",
                     extra={"fixture_id": claimed.fixture_id},

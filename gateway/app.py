@@ -89,7 +89,9 @@ def build(settings: GatewaySettings) -> ServiceHost:
 
     engine = (
         postgres.create_engine(
-            settings.database_url, answer_seconds=settings.server.database_answer_seconds
+            settings.database_url,
+            answer_seconds=settings.server.database_answer_seconds,
+            idle_in_transaction_seconds=settings.server.database_idle_in_transaction_seconds,
         )
         if settings.database_url
         else None

@@ -32,15 +32,41 @@ from sqlalchemy.engine import Engine
 ANSWER_SECONDS = 20.0
 
 
-# What each session asks of the server, set once per new connection: the server probes an idle
-# client's socket after 30 s, every 10 s, and ends the session after 3 probes go unanswered. A
-# client gone in a partition (or a process frozen, or killed on a lost host) otherwise leaves its
-# session, and every lock it holds (a player's row, a lease), until the operating system's own
-# keepalive notices, two hours later by default; meanwhile whoever needs the lock waits. Plain SET
-# statements (not startup options) so that a pooler in front of the database passes them on.
-SESSION_SETTINGS = (
-    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"
-)
+# By default, how long a session may sit idle inside an open transaction before the server ends
+# it (rolled back, its locks freed). Keepalives (below) find a client whose host is gone; they do
+# not find one whose socket still answers: a process frozen (SIGSTOP, a debugger, a stuck worker
+# thread) or waiting on something else in the middle of a transaction keeps a player's row, a
+# fixture's lock, for as long as it stays so, and every other process needing them waits. No unit
+# of work of ours is idle for more than a thread hop between its statements: none spans a call to
+# anything but the database (audited: bets' units of work, the gateway's, opened after the
+# replicas answered, identity's, the oracle's outbox between chain calls; the bets outbox relay's
+# claim, which spans Redis publishes, sets its own shorter bound). Below the database answer
+# bound, so that a waiter on such a lock gets it before giving up. Every server process reads it
+# from BETMESH_DATABASE_IDLE_IN_TRANSACTION_SECONDS (ServerSettings). Session-level locks held
+# outside a transaction (the oracle's wallet lease) are not affected.
+IDLE_IN_TRANSACTION_SECONDS = 15.0
+
+
+@functools.cache
+def session_settings(idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS) -> str:
+    """What each session asks of the server, in one statement sent once per new connection: the
+    server probes an idle client's socket after 30 s, every 10 s, and ends the session after 3
+    probes go unanswered. A client gone in a partition (or killed on a lost host) otherwise
+    leaves its session, and every lock it holds (a player's row, a lease), until the operating
+    system's own keepalive notices, two hours later by default; meanwhile whoever needs the
+    lock waits. And it ends a session left idle in a transaction (IDLE_IN_TRANSACTION_SECONDS).
+    Plain SET statements (not startup options) so that a pooler in front of the database
+    passes them on."""
+    if idle_in_transaction_seconds <= 0:
+        raise ValueError(
+            f"idle_in_transaction_seconds must be positive, not {idle_in_transaction_seconds}"
+        )
+    idle_ms = max(1, round(idle_in_transaction_seconds * 1000))
+    return (
+        "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;"
+        " SET tcp_keepalives_count = 3;"
+        f" SET idle_in_transaction_session_timeout = {idle_ms}"
+    )
 
 
 class BoundedConnection(psycopg2.extensions.connection):
@@ -86,13 +112,17 @@ def create_engine(
     *,
     pool_size: int = 10,
     answer_seconds: float = ANSWER_SECONDS,
+    idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
     pre_ping: bool = True,
     **options: Any,
 ) -> Engine:
     """A pooled engine whose connections never wait on the database longer than
-    `answer_seconds` at a time. `options` go to SQLAlchemy (e.g. isolation_level)."""
+    `answer_seconds` at a time, and whose sessions the server ends when left idle in a
+    transaction for `idle_in_transaction_seconds`. `options` go to SQLAlchemy (e.g.
+    isolation_level)."""
     if answer_seconds <= 0:
         raise ValueError(f"answer_seconds must be positive, not {answer_seconds}")
+    settings = session_settings(idle_in_transaction_seconds)
     if psycopg2.extensions.get_wait_callback() is not _wait:
         psycopg2.extensions.set_wait_callback(_wait)
     engine = sa.create_engine(
@@ -103,17 +133,17 @@ def create_engine(
         connect_args={"connection_factory": _bounded(answer_seconds)},
         **options,
     )
-    sa.event.listen(engine, "connect", _set_session)
+    sa.event.listen(engine, "connect", functools.partial(_set_session, settings))
     return engine
 
 
-def _set_session(dbapi_connection: Any, _record: Any) -> None:
+def _set_session(settings: str, dbapi_connection: Any, _record: Any) -> None:
     # Before SQLAlchemy's own first statements: in autocommit for the moment, so that the SETs
     # are not undone by the rollback the pool does when it takes the connection back.
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     with dbapi_connection.cursor() as cursor:
-        cursor.execute(SESSION_SETTINGS)
+        cursor.execute(settings)
     dbapi_connection.autocommit = autocommit
 
 

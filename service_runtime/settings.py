@@ -61,6 +61,11 @@ class ServerSettings:
     # a database that stops answering without closing its sockets must not hold the process's
     # workers for ever. Processes without a database ignore it.
     database_answer_seconds: float = 20.0
+    # How long a session of ours may sit idle inside an open transaction before PostgreSQL ends
+    # it and frees its locks (service_runtime/postgres.py): a process frozen mid-transaction
+    # must not hold a player's row or a fixture's lock for ever. Below the answer bound, so a
+    # waiter gets the lock before it gives up. Processes without a database ignore it.
+    database_idle_in_transaction_seconds: float = 15.0
     # How long a Redis connection waits for Redis (to connect, for each answer) before it is
     # dropped and the call answered UNAVAILABLE (service_runtime/redis_client.py); a blocking
     # read must block for less. Processes without Redis ignore it.
@@ -77,6 +82,9 @@ class ServerSettings:
         answer = env.float("DATABASE_ANSWER_SECONDS", 20.0)
         if answer <= 0:
             env.problems.append("BETMESH_DATABASE_ANSWER_SECONDS must be positive")
+        idle_in_transaction = env.float("DATABASE_IDLE_IN_TRANSACTION_SECONDS", 15.0)
+        if idle_in_transaction <= 0:
+            env.problems.append("BETMESH_DATABASE_IDLE_IN_TRANSACTION_SECONDS must be positive")
         redis_answer = env.float("REDIS_ANSWER_SECONDS", 10.0)
         if redis_answer <= 0:
             env.problems.append("BETMESH_REDIS_ANSWER_SECONDS must be positive")
@@ -105,6 +113,7 @@ class ServerSettings:
             tls=TlsSettings.read(env),
             health_port=env.int("HEALTH_PORT", -1),
             database_answer_seconds=answer,
+            database_idle_in_transaction_seconds=idle_in_transaction,
             redis_answer_seconds=redis_answer,
             event_loop=read_event_loop(env),
         )

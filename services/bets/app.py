@@ -63,15 +63,22 @@ log = logging.getLogger(__name__)
 
 def build(settings: BetsSettings, authenticator: Authenticator | None = None) -> ServiceHost:
     answer_seconds = settings.server.database_answer_seconds
+    idle_seconds = settings.server.database_idle_in_transaction_seconds
     engine = postgres.create_engine(
-        settings.database_url, pool_size=settings.database_pool_size, answer_seconds=answer_seconds
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        answer_seconds=answer_seconds,
+        idle_in_transaction_seconds=idle_seconds,
     )
-    placing = placing_engine(settings.database_url, settings.database_pool_size, answer_seconds)
+    placing = placing_engine(
+        settings.database_url, settings.database_pool_size, answer_seconds, idle_seconds
+    )
     async_placing = AsyncConnections(
         settings.database_url,
         settings.database_pool_size,
         prepare=[PREPARE_PLACE_BET],
         answer_seconds=answer_seconds,
+        idle_in_transaction_seconds=idle_seconds,
     )
     store = PostgresBetStore(engine, placing, async_placing)
     reports = PostgresReports(engine)

@@ -94,7 +94,10 @@ def assemble(settings: IdentitySettings) -> IdentityProcess:
     if settings.database_url is not None and settings.redis_url is not None:
         database_url = settings.database_url
         engine = postgres.create_engine(
-            database_url, pool_size=5, answer_seconds=settings.server.database_answer_seconds
+            database_url,
+            pool_size=5,
+            answer_seconds=settings.server.database_answer_seconds,
+            idle_in_transaction_seconds=settings.server.database_idle_in_transaction_seconds,
         )
         store = PostgresIdentityStore(engine)
         redis_client = redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)

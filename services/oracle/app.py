@@ -78,7 +78,9 @@ async def build(
 ) -> ServiceHost:
     await asyncio.to_thread(migrate, settings.database_url, MIGRATIONS, SCHEMA)
     engine = create_engine(
-        settings.database_url, answer_seconds=settings.server.database_answer_seconds
+        settings.database_url,
+        answer_seconds=settings.server.database_answer_seconds,
+        idle_in_transaction_seconds=settings.server.database_idle_in_transaction_seconds,
     )
     redis_client = (
         redis_client_for(settings.redis_url, settings.server.redis_answer_seconds)

@@ -35,6 +35,7 @@ def build(settings: QuotesSettings) -> ServiceHost:
             settings.database_url,
             pool_size=4,
             answer_seconds=settings.server.database_answer_seconds,
+            idle_in_transaction_seconds=settings.server.database_idle_in_transaction_seconds,
         )
         if settings.database_url
         else None

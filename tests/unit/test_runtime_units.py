@@ -34,6 +34,16 @@ def test_reflection_is_off_in_production_by_default() -> None:
     assert ServerSettings.read(Env({})).reflection is True
 
 
+def test_a_session_idle_in_a_transaction_is_ended_after_a_positive_bound() -> None:
+    assert ServerSettings.read(Env({})).database_idle_in_transaction_seconds == 15.0
+    configured = Env({"BETMESH_DATABASE_IDLE_IN_TRANSACTION_SECONDS": "4.5"})
+    assert ServerSettings.read(configured).database_idle_in_transaction_seconds == 4.5
+    env = Env({"BETMESH_DATABASE_IDLE_IN_TRANSACTION_SECONDS": "0"})
+    ServerSettings.read(env)
+    with pytest.raises(SettingsError, match="IDLE_IN_TRANSACTION_SECONDS must be positive"):
+        env.check()
+
+
 def test_quotes_settings_need_a_known_sport() -> None:
     with pytest.raises(SettingsError, match="BETMESH_QUOTES_SPORT is required"):
         QuotesSettings.from_env({})

@@ -91,12 +91,13 @@ class AsyncConnections:
         size: int,
         prepare: Sequence[str] = (),
         answer_seconds: float = postgres.ANSWER_SECONDS,
+        idle_in_transaction_seconds: float = postgres.IDLE_IN_TRANSACTION_SECONDS,
     ) -> None:
         self._dsn = libpq_dsn(url)
         self._size = size
         self._answer_seconds = answer_seconds
         # One round trip for the session settings, then the statements to prepare.
-        self._prepare = (postgres.SESSION_SETTINGS, *prepare)
+        self._prepare = (postgres.session_settings(idle_in_transaction_seconds), *prepare)
         self._idle: list[Any] = []
         # The Prepared names each open connection holds.
         self._prepared: dict[Any, set[str]] = {}

@@ -435,7 +435,12 @@ class PostgresBetSession(PostgresLedgerSession):
         )
 
 
-def placing_engine(url: str, pool_size: int, answer_seconds: float) -> Engine:
+def placing_engine(
+    url: str,
+    pool_size: int,
+    answer_seconds: float,
+    idle_in_transaction_seconds: float = postgres.IDLE_IN_TRANSACTION_SECONDS,
+) -> Engine:
     """Connections for bets.place_bet, one atomic statement: in autocommit a bet costs one round
     trip instead of BEGIN, the call and COMMIT. Without the pool's liveness ping (one more round
     trip per bet): after a database restart, a stale connection fails one call, the pool then
@@ -444,6 +449,7 @@ def placing_engine(url: str, pool_size: int, answer_seconds: float) -> Engine:
         url,
         pool_size=pool_size,
         answer_seconds=answer_seconds,
+        idle_in_transaction_seconds=idle_in_transaction_seconds,
         pre_ping=False,
         isolation_level="AUTOCOMMIT",
     )

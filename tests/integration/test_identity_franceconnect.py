@@ -779,3 +779,43 @@ def _retry_delay(status: object) -> int:
             detail.Unpack(retry)
             return int(retry.retry_delay.seconds)
     raise AssertionError("no RetryInfo")
+
+
+def _completing(identity: Stub, callback: dict[str, str]) -> Callable[[], Awaitable[object]]:
+    # A deadline far above identity's own bound on the provider (5 s a request).
+    return lambda: identity.CompleteFranceConnectLogin(_complete(callback), timeout=60)
+
+
+async def test_a_provider_whose_key_endpoint_hangs_is_an_outage_not_a_forged_token(
+    provider: RunningProvider,
+    database_url: str,
+    redis_url: str,
+    exclusion_file: Path,
+    browser: Browser,
+) -> None:
+    """The provider's JWKS endpoint accepts the connection and never answers (the token endpoint
+    still does). The sign-in that fetches the keys is refused UNAVAILABLE within our bound on the
+    provider, not held for the caller's deadline; the next one, the endpoint answering again but
+    inside the rate limit's window (the failed fetch counts: a provider that is down is not
+    hammered), is refused UNAVAILABLE too, as an outage to retry, never UNAUTHENTICATED
+    TOKEN_KEY_UNKNOWN, which says the provider's own token is forged."""
+    environment = {
+        **_environment(provider, database_url, redis_url, exclusion_file),
+        # Wide enough that both sign-ins fall inside it, whatever the machine's load.
+        "BETMESH_IDENTITY_FRANCECONNECT_JWKS_MIN_REFRESH_SECONDS": "120",
+    }
+    async for fresh in _serve_identity(environment):  # its own key cache: never fetched
+        first = await _login(fresh, browser, ADULT)
+        other = Browser()  # a second sign-in in the same browser would spend the first's code
+        try:
+            second = await _login(fresh, other, SECOND)
+        finally:
+            await other.close()
+        provider.jwks_silent(True)
+        try:
+            code, reason = await _refusal(_completing(fresh, first))
+            assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "FRANCECONNECT_UNREACHABLE")
+        finally:
+            provider.jwks_silent(False)
+        code, reason = await _refusal(_completing(fresh, second))
+        assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "FRANCECONNECT_UNREACHABLE")

@@ -90,6 +90,11 @@ class RunningProvider:
         response.raise_for_status()
         return str(response.json()["kid"])
 
+    def jwks_silent(self, on: bool) -> None:
+        """While on, the provider's JWKS endpoint accepts requests and never answers them."""
+        response = httpx.post(f"{self.base}/test/jwks-silent?on={int(on)}", timeout=10)
+        response.raise_for_status()
+
     def replace_key(self) -> str:
         """A new signing key under the current kid (the old key leaves the JWKS)."""
         response = httpx.post(f"{self.base}/test/replace-key", timeout=10)

@@ -10,7 +10,9 @@
 // metadata) and the test identities. With
 // "test_switches": true it also answers POST /test/rotate-key (a new signing key, published
 // first and signing from then on), which the tests use for the kid-rotation case, and
-// POST /test/replace-key (a new signing key under the same kid, replacing the old one).
+// POST /test/replace-key (a new signing key under the same kid, replacing the old one), and
+// POST /test/jwks-silent?on=1 (or on=0): while on, a JWKS request is accepted and never
+// answered, as a provider whose key endpoint hangs behind its load balancer.
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -121,6 +123,7 @@ function providerConfiguration() {
 
 let provider = null;
 let handler = null;
+let jwksSilent = false;
 
 function rebuild() {
   const issuer = `http://127.0.0.1:${server.address().port}${PREFIX}`;
@@ -190,6 +193,11 @@ const server = http.createServer(async (req, res) => {
       rebuild();
       return send(res, 200, 'application/json', JSON.stringify({ kid: signingKeys[0].kid }));
     }
+    if (config.test_switches && req.method === 'POST' && url.pathname === '/test/jwks-silent') {
+      jwksSilent = url.searchParams.get('on') === '1';
+      return send(res, 200, 'application/json', JSON.stringify({ silent: jwksSilent }));
+    }
+    if (jwksSilent && url.pathname === `${PREFIX}/jwks`) return; // held open, never answered
     if (url.pathname === PREFIX || url.pathname.startsWith(`${PREFIX}/`)) {
       // Mounted under the issuer's path, as connect/express would do it.
       req.originalUrl = req.url;

@@ -12,7 +12,7 @@ from joserfc import jwe, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from joserfc.registry import HeaderParameter
 
-from service_runtime.errors import Unauthenticated
+from service_runtime.errors import Unauthenticated, Unavailable
 from services.identity.domain import oidc
 
 ISSUER = "https://fcp-low.integ01.dev-franceconnect.fr/api/v2"
@@ -199,6 +199,39 @@ async def test_signing_key_rotation_refetches_once_and_is_rate_limited(ec_key: E
     for _ in range(5):
         assert await _reason(_sign(_claims(), rotated, "made-up"), cache) == "TOKEN_KEY_UNKNOWN"
     assert jwks.fetches == 2
+
+
+async def test_a_provider_unreachable_at_the_last_fetch_is_an_outage_not_a_bad_token(
+    ec_key: ECKey,
+) -> None:
+    """The fetch that failed counts against the rate limit (a provider that is down is not
+    hammered), and until the next fetch is allowed, a token whose key we do not hold is refused
+    UNAVAILABLE, as the fetch was: never UNAUTHENTICATED TOKEN_KEY_UNKNOWN, which says the token
+    is forged, for a sign-in the provider vouched for while we could not reach it."""
+    jwks = Jwks(("k1", ec_key))
+    clock = FakeClock()
+    cache = oidc.JwksCache(jwks, min_refresh_seconds=10, clock=clock)
+    unreachable = Unavailable("FRANCECONNECT_UNREACHABLE", "FranceConnect unreachable")
+
+    async def down() -> dict[str, Any]:
+        raise unreachable
+
+    cache._fetch = down
+    token = _sign(_claims(), ec_key, "k1")
+    for _ in range(3):  # the failed fetch, then twice inside its window
+        with pytest.raises(Unavailable) as refused:
+            await _id_token(token, cache)
+        assert refused.value.reason == "FRANCECONNECT_UNREACHABLE"
+    cache._fetch = jwks
+    clock.now = 5  # back, but the window is not over: still the outage, nothing fetched
+    with pytest.raises(Unavailable):
+        await _id_token(token, cache)
+    assert jwks.fetches == 0
+    clock.now = 11  # fetched again: the key is found
+    assert (await _id_token(token, cache))["sub"] == SUB
+    assert jwks.fetches == 1
+    # A fetch that succeeded clears the outage: a made-up kid is the token's fault again.
+    assert await _reason(_sign(_claims(), ec_key, "made-up"), cache) == "TOKEN_KEY_UNKNOWN"
 
 
 async def test_userinfo_about_someone_else_is_refused(ec_key: ECKey) -> None:

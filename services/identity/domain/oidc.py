@@ -24,7 +24,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import ECKey, RSAKey
 from joserfc.registry import HeaderParameter
 
-from service_runtime.errors import Unauthenticated
+from service_runtime.errors import Unauthenticated, Unavailable
 from service_runtime.tokens import is_json_int, jwt_segment
 
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
@@ -103,6 +103,8 @@ class JwksCache:
         self._clock = clock
         self._keys: list[tuple[str | None, str, Key]] = []
         self._fetched_at: float | None = None
+        # Why the last fetch failed (the provider unreachable), until one succeeds.
+        self._failure: Unavailable | None = None
         self._lock = asyncio.Lock()
         self.fetches = 0
 
@@ -116,7 +118,13 @@ class JwksCache:
                 return False
             self._fetched_at = now
             self.fetches += 1
-            self._keys = _import_keys(await self._fetch())
+            try:
+                jwks = await self._fetch()
+            except Unavailable as exc:
+                self._failure = exc
+                raise
+            self._failure = None
+            self._keys = _import_keys(jwks)
             return True
 
     async def _current(self) -> None:
@@ -138,6 +146,13 @@ class JwksCache:
         if key is None and await self.refresh():
             key = self._find(kid, kty)
         if key is None:
+            failure = self._failure
+            if failure is not None:
+                # Not the token's fault: the provider did not answer our last fetch, which
+                # counts against the rate limit (a provider that is down is not hammered
+                # either). Unknown to us only because we could not ask: the outage again,
+                # never a forged-looking UNAUTHENTICATED for a sign-in the provider vouched for.
+                raise Unavailable(failure.reason, failure.message, failure.metadata)
             if kid is None:
                 raise _refuse("TOKEN_KEY_AMBIGUOUS", "no kid and not exactly one candidate key")
             raise _refuse("TOKEN_KEY_UNKNOWN", "the signing key is not in the provider's JWKS")

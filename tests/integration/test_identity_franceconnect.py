@@ -6,6 +6,7 @@ a real process; the "browser" is httpx following its redirects and filling in it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -44,6 +45,7 @@ from tests.oidc.harness import (
     years_ago,
 )
 from tests.support.grpc_helpers import operator_channel, operator_client, rpc_error
+from tests.support.tcp_faults import FaultProxy
 
 RETURN_TO = "https://app.betmesh.test/welcome"
 ADULT = Identity("adult30", "Angela Claire", "DUBOIS", years_ago(30))
@@ -819,3 +821,39 @@ async def test_a_provider_whose_key_endpoint_hangs_is_an_outage_not_a_forged_tok
             provider.jwks_silent(False)
         code, reason = await _refusal(_completing(fresh, second))
         assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "FRANCECONNECT_UNREACHABLE")
+
+
+async def test_sign_ins_started_while_the_provider_is_blackholed_are_refused_together(
+    provider: RunningProvider, database_url: str, redis_url: str, exclusion_file: Path
+) -> None:
+    """A fresh identity (the provider's discovery document never fetched) whose provider
+    accepts connections and answers nothing: sign-ins started together are all refused
+    UNAVAILABLE within our bound on the provider (5 s a request), not each after waiting out
+    the fetches of those queued before it (the fifth after 25 s: DEADLINE_EXCEEDED for a caller
+    allowing 15)."""
+    async with FaultProxy("127.0.0.1", provider.port) as proxy:
+        environment = {
+            **_environment(provider, database_url, redis_url, exclusion_file),
+            "BETMESH_IDENTITY_FRANCECONNECT_ISSUER": f"http://127.0.0.1:{proxy.port}/api/v2",
+        }
+        proxy.blackhole()
+        async for fresh in _serve_identity(environment):
+            refusals = await asyncio.gather(
+                *(
+                    _refusal(
+                        lambda: fresh.StartFranceConnectLogin(  # noqa: B023 (awaited here)
+                            pb.StartFranceConnectLoginRequest(return_to=RETURN_TO), timeout=15
+                        )
+                    )
+                    for _ in range(5)
+                )
+            )
+            assert set(refusals) == {(grpc.StatusCode.UNAVAILABLE, "FRANCECONNECT_UNREACHABLE")}
+            # Healed, the next sign-in asks the provider again (its answer names the issuer
+            # behind the proxy, which our configured one is not: refused for that, as it must).
+            proxy.heal()
+            assert await _refusal(
+                lambda: fresh.StartFranceConnectLogin(  # noqa: B023 (awaited here)
+                    pb.StartFranceConnectLoginRequest(return_to=RETURN_TO), timeout=15
+                )
+            ) == (grpc.StatusCode.FAILED_PRECONDITION, "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from service_runtime.errors import Unavailable
 from services.identity.domain import oidc
 from services.identity.domain.franceconnect import (
     ATTEMPT_LIFETIME,
@@ -68,6 +69,9 @@ class FranceConnect:
         self.clock = clock
         self._metadata: Mapping[str, Any] | None = None
         self._metadata_lock = asyncio.Lock()
+        # Failed discovery fetches so far, and the last one's refusal.
+        self._metadata_failures = 0
+        self._metadata_failure: Unavailable | None = None
         self.keys = oidc.JwksCache(
             self._fetch_jwks,
             min_refresh_seconds=config.jwks_min_refresh_seconds,
@@ -75,10 +79,22 @@ class FranceConnect:
         )
 
     async def metadata(self) -> Mapping[str, Any]:
+        """The provider's discovery document, fetched once. Callers that queued behind a fetch
+        the provider did not answer are refused with it: each fetching again in turn made the
+        n-th caller wait out n bounds on the provider (DEADLINE_EXCEEDED, not UNAVAILABLE)."""
+        failures = self._metadata_failures
         async with self._metadata_lock:
             if self._metadata is None:
+                failure = self._metadata_failure
+                if failure is not None and self._metadata_failures != failures:
+                    raise Unavailable(failure.reason, failure.message, failure.metadata)
                 url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
-                found = await self.transport.get_json(url)
+                try:
+                    found = await self.transport.get_json(url)
+                except Unavailable as exc:
+                    self._metadata_failure = exc
+                    self._metadata_failures += 1
+                    raise
                 self._metadata = check_discovery(found, self.config.issuer)
             return self._metadata
 

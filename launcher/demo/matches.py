@@ -70,6 +70,7 @@ class MatchFeed(threading.Thread):
             match.kicked_off_at = started
         first = match.timeline[0].at if match.timeline else 0.0
         sets_seen = 0
+        sent = 0  # the last sequence live answered: what the heartbeats say the feed is up to
         for timed in match.timeline:
             wait = (timed.at - first) / self.speed - (time.monotonic() - started)
             while wait > 0:
@@ -78,10 +79,16 @@ class MatchFeed(threading.Thread):
                 wait = (timed.at - first) / self.speed - (time.monotonic() - started)
                 if wait > 0:
                     # A quiet spell is not a dead feed: live suspends a match it stops hearing
-                    # from (FEED_LOST), so the feed says it is alive.
+                    # from (FEED_LOST), so the feed says it is alive, and which event it is up
+                    # to (after a loss, only that word reopens the match).
                     stub.SendFeedHeartbeat(
                         live_pb2.SendFeedHeartbeatRequest(
-                            source=timed.event.source, fixture_ids=[match.fixture_id]
+                            source=timed.event.source,
+                            fixtures=[
+                                live_pb2.FixtureProgress(
+                                    fixture_id=match.fixture_id, last_sequence=sent
+                                )
+                            ],
                         ),
                         timeout=RPC_TIMEOUT,
                         metadata=self.clients.operator("betmesh.live"),
@@ -94,6 +101,7 @@ class MatchFeed(threading.Thread):
                 timeout=RPC_TIMEOUT,
                 metadata=metadata,
             )
+            sent = event.sequence
             game = stub.GetGameState(
                 live_pb2.GetGameStateRequest(fixture_id=match.fixture_id),
                 timeout=RPC_TIMEOUT,

@@ -14,6 +14,7 @@ from service_runtime.server import ServicerContext
 from service_runtime.telemetry import tracer
 from service_runtime.tokens import PUBLIC_ROLE
 from services.live.domain.game import MAX_FIXTURE_ID_LENGTH
+from services.live.domain.liveness import FixtureProgress
 from services.live.domain.sequencing import Outcome
 from services.live.service_layer import commands
 from services.live.service_layer.handlers import LiveHandlers
@@ -71,22 +72,37 @@ class LiveOddsServicer(live_odds_service_pb2_grpc.LiveOddsServiceServicer):
             raise InvalidArgument(
                 "SOURCE_TOO_LONG", f"source has at most {MAX_SOURCE_LENGTH} characters"
             )
-        if len(request.fixture_ids) > MAX_HEARTBEAT_FIXTURES:
+        named = [*request.fixture_ids, *(f.fixture_id for f in request.fixtures)]
+        if max(len(request.fixture_ids), len(request.fixtures)) > MAX_HEARTBEAT_FIXTURES:
             raise InvalidArgument(
                 "TOO_MANY_FIXTURE_IDS",
                 f"at most {MAX_HEARTBEAT_FIXTURES} fixture ids per heartbeat",
                 {"max_fixture_ids": str(MAX_HEARTBEAT_FIXTURES)},
             )
-        if any(not f or len(f) > MAX_FIXTURE_ID_LENGTH for f in request.fixture_ids):
+        if any(not f or len(f) > MAX_FIXTURE_ID_LENGTH for f in named):
             raise InvalidArgument(
                 "INVALID_FIXTURE_ID",
                 f"fixture ids are 1..{MAX_FIXTURE_ID_LENGTH} characters",
             )
         beat = await self.handlers.send_feed_heartbeat(
-            commands.SendFeedHeartbeat(request.source, tuple(request.fixture_ids))
+            commands.SendFeedHeartbeat(
+                request.source,
+                tuple(request.fixture_ids),
+                tuple(FixtureProgress(f.fixture_id, f.last_sequence) for f in request.fixtures),
+            )
         )
         return pb.SendFeedHeartbeatResponse(
-            deadline_ms=int(beat.deadline_seconds * 1000), recovered_fixture_ids=beat.recovered
+            deadline_ms=int(beat.deadline_seconds * 1000),
+            recovered_fixture_ids=beat.recovered,
+            behind=[
+                pb.FixtureBehind(
+                    fixture_id=b.fixture_id,
+                    missing_sequence=b.missing_sequence,
+                    missing_through=b.missing_through,
+                    applied_sequence=b.applied_sequence,
+                )
+                for b in beat.behind
+            ],
         )
 
     async def SuspendFixture(

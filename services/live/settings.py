@@ -20,7 +20,8 @@ class LiveSettings:
     # How long an event ahead of a gap is held before ingests fail with SEQUENCE_GAP.
     hold_seconds: float
     # A live fixture not heard from (event or feed heartbeat) for this long, or whose feed is
-    # not, has its markets suspended (FEED_LOST) until the feed is back and a reprice accepted.
+    # not, has its markets suspended (FEED_LOST) until the feed is back with nothing missing
+    # and a reprice accepted.
     feed_deadline_seconds: float = 20.0
     # How often each process looks for fixtures past their feed deadline.
     feed_check_seconds: float = 1.0

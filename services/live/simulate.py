@@ -46,15 +46,27 @@ async def main(argv: list[str] | None = None) -> int:
     async with grpc.aio.insecure_channel(args.address) as channel:
         stub = live_odds_service_pb2_grpc.LiveOddsServiceStub(channel)
 
+        sent = 0  # the last sequence live answered: what the heartbeat says the feed is up to
+
         async def send(event: me.MatchEvent) -> object:
-            return await stub.IngestMatchEvent(
+            nonlocal sent
+            reply = await stub.IngestMatchEvent(
                 pb.IngestMatchEventRequest(event=event), timeout=10, metadata=metadata
             )
+            sent = max(sent, event.sequence)
+            return reply
 
         async def alive() -> object:
+            # With the last sequence sent: after a lost feed, only that word (or the next
+            # event) reopens the match, once live knows it is missing nothing.
             return await stub.SendFeedHeartbeat(
                 pb.SendFeedHeartbeatRequest(
-                    source=timeline[0].event.source, fixture_ids=[timeline[0].event.fixture_id]
+                    source=timeline[0].event.source,
+                    fixtures=[
+                        pb.FixtureProgress(
+                            fixture_id=timeline[0].event.fixture_id, last_sequence=sent
+                        )
+                    ],
                 ),
                 timeout=10,
                 metadata=metadata,

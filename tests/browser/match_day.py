@@ -66,6 +66,7 @@ class MatchDay:
         self.live_id = f"web-{self.run}-ars-che"
         self.timeline: list[TimedEvent] = load_file("football.json", fixture_id=self.live_id)
         self._next_event = 0
+        self._answered = 0  # the last sequence live answered, for the heartbeats
         self._snapshot = ""
         self._feed_alive = threading.Event()
         self._beating: threading.Thread | None = None
@@ -81,8 +82,13 @@ class MatchDay:
         source = self.timeline[0].event.source
         while not self._feed_alive.wait(HEARTBEAT_SECONDS):
             try:
+                # The last sequence live answered (a beat overtaken by the next event is
+                # refused LAST_SEQUENCE_BEHIND_APPLIED: the next beat says it right).
+                progress = live_pb2.FixtureProgress(
+                    fixture_id=self.live_id, last_sequence=self._answered
+                )
                 self.live.SendFeedHeartbeat(
-                    live_pb2.SendFeedHeartbeatRequest(source=source, fixture_ids=[self.live_id]),
+                    live_pb2.SendFeedHeartbeatRequest(source=source, fixtures=[progress]),
                     timeout=TIMEOUT,
                 )
             except grpc.RpcError:
@@ -141,6 +147,7 @@ class MatchDay:
         self._next_event += 1
         event.occurred_at.CopyFrom(_now())
         self.live.IngestMatchEvent(live_pb2.IngestMatchEventRequest(event=event), timeout=TIMEOUT)
+        self._answered = event.sequence
         return event
 
     def _live_priced(self, sequence: int) -> bool:

@@ -163,17 +163,41 @@ async def reopened(reader: Reader, timeout: float = 30) -> pb.FixtureOdds:
                 return odds
 
 
-def keep_alive(stub: Any, fixture_id: str) -> asyncio.Task[None]:
-    """The feed's heartbeats (a quarter of the deadline apart) until cancelled: the feed dies."""
+def keep_alive(stub: Any, fixture_id: str, last_sequence: int | None = None) -> asyncio.Task[None]:
+    """The feed's heartbeats (a quarter of the deadline apart) until cancelled: the feed dies.
+    Without `last_sequence` they do not say where the feed is up to (the old field)."""
 
     async def beat() -> None:
         while True:
-            await stub.SendFeedHeartbeat(
-                pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fixture_id]), timeout=5
-            )
+            if last_sequence is None:
+                await stub.SendFeedHeartbeat(
+                    pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fixture_id]),
+                    timeout=5,
+                )
+            else:
+                await up_to(stub, fixture_id, last_sequence)
             await asyncio.sleep(DEADLINE_SECONDS / 4)
 
     return asyncio.create_task(beat())
+
+
+async def up_to(stub: Any, fixture_id: str, last_sequence: int) -> pb.SendFeedHeartbeatResponse:
+    """A heartbeat saying the feed has sent up to `last_sequence` for the fixture."""
+    reply: pb.SendFeedHeartbeatResponse = await stub.SendFeedHeartbeat(
+        pb.SendFeedHeartbeatRequest(
+            source="test",
+            fixtures=[pb.FixtureProgress(fixture_id=fixture_id, last_sequence=last_sequence)],
+        ),
+        timeout=5,
+    )
+    return reply
+
+
+def behind(reply: pb.SendFeedHeartbeatResponse) -> list[tuple[str, int, int, int]]:
+    return [
+        (b.fixture_id, b.missing_sequence, b.missing_through, b.applied_sequence)
+        for b in reply.behind
+    ]
 
 
 async def kicked_off(mesh: Mesh, live: ServiceHost, stub: Any, prefix: str) -> tuple[Feed, Reader]:
@@ -221,11 +245,10 @@ async def test_a_dead_feed_suspends_refuses_live_bets_and_reopens_only_after_rec
         events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_LOST"))
         assert after(events, SUSPENDED, "FEED_LOST") == []
 
-        # The feed is back: a fresh reprice is accepted, then the markets reopen.
-        back = await stub.SendFeedHeartbeat(
-            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
-        )
-        assert list(back.recovered_fixture_ids) == [fid]
+        # The feed is back, and up to the event live applied (nothing was lost): a fresh
+        # reprice is accepted, then the markets reopen.
+        back = await up_to(stub, fid, feed.sequence)
+        assert (list(back.recovered_fixture_ids), behind(back)) == ([fid], [])
         feed_alive = keep_alive(stub, fid)
         events = await wait_until(
             mesh,
@@ -315,6 +338,23 @@ async def test_feed_heartbeats_are_validated(mesh: Mesh, redis_url: str) -> None
                     pb.SendFeedHeartbeatRequest(source="s", fixture_ids=[""]),
                     "INVALID_REQUEST_FIELDS",
                 ),
+                (
+                    pb.SendFeedHeartbeatRequest(
+                        source="s", fixtures=[pb.FixtureProgress(fixture_id="f")] * 1001
+                    ),
+                    "INVALID_REQUEST_FIELDS",
+                ),
+                (
+                    pb.SendFeedHeartbeatRequest(
+                        source="s",
+                        fixtures=[pb.FixtureProgress(fixture_id="f", last_sequence=10**9 + 1)],
+                    ),
+                    "INVALID_REQUEST_FIELDS",
+                ),
+                (
+                    pb.SendFeedHeartbeatRequest(source="s", fixtures=[pb.FixtureProgress()]),
+                    "INVALID_REQUEST_FIELDS",
+                ),
             ):
                 assert await refusal(stub.SendFeedHeartbeat, request) == (
                     grpc.StatusCode.INVALID_ARGUMENT,
@@ -376,3 +416,163 @@ async def test_an_event_after_a_gap_in_the_feed_holds_the_markets_until_the_gap_
         finally:
             feed_alive.cancel()
             await live.stop(0)
+
+
+async def test_a_goal_lost_with_the_feed_keeps_the_markets_closed_until_it_is_resent(
+    mesh: Mesh, redis_url: str
+) -> None:
+    """The feed is cut while a goal happens; the goal is not redelivered yet when the network
+    heals. Before, the first heartbeat reopened the match at the pre-goal prices. Now the
+    heartbeat says the feed is up to the goal: the match stays suspended (FEED_GAP), the
+    reply names the sequence to resend, and the resent goal reopens it at post-goal prices."""
+    live = await start_live(redis_url, mesh.gateway.port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    feed_alive: asyncio.Task[None] | None = None
+    try:
+        stub = stub_for(channel)
+        feed, reader = await kicked_off(mesh, live, stub, "tail")
+        fid = feed.fixture_id
+        feed_alive = keep_alive(stub, fid, feed.sequence)
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        pre_goal = await live_odds(mesh, fid)
+
+        feed_alive.cancel()
+        goal = feed.event(me.MATCH_EVENT_TYPE_GOAL, 1, 700)  # sent into the outage: lost
+        await bet_stops(reader, pb.BET_STOP_REASON_FEED_LOST)
+
+        back = await up_to(stub, fid, goal.sequence)
+        assert list(back.recovered_fixture_ids) == []
+        assert behind(back) == [(fid, 2, 2, 1)]
+        stop = await bet_stops(reader, pb.BET_STOP_REASON_FEED_GAP)
+        assert stop.status == SUSPENDED and stop.phase == LIVE
+        feed_alive = keep_alive(stub, fid, goal.sequence)
+        # Several cadence periods (0.5 s) pass: nothing reopens at the pre-goal price.
+        await asyncio.sleep(2.0)
+        events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_GAP"))
+        assert (ACTIVE, "REPRICED") not in statuses(after(events, SUSPENDED, "FEED_GAP"))
+
+        resent = await stub.IngestMatchEvent(pb.IngestMatchEventRequest(event=goal), timeout=10)
+        assert resent.outcome == pb.INGEST_OUTCOME_APPLIED
+        events = await wait_until(
+            mesh,
+            fid,
+            lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "FEED_GAP")),
+        )
+        since = [e.describe() for e in after(events, SUSPENDED, "FEED_GAP")]
+        assert since.index(("accepted", LIVE, goal.sequence)) < since.index(
+            ("status", ACTIVE, goal.sequence)
+        )
+        odds = await reopened(reader)
+        assert odds.game_state.football.home_goals == 1
+        assert await live_odds(mesh, fid) < pre_goal
+        reader.cancel()
+    finally:
+        if feed_alive is not None:
+            feed_alive.cancel()
+        await channel.close()
+        await live.stop(0)
+
+
+async def test_a_heartbeat_without_a_sequence_does_not_reopen_a_lost_feed(
+    mesh: Mesh, redis_url: str
+) -> None:
+    """The old heartbeat (fixture ids only) cannot tell whether events were lost: it keeps an
+    open match alive, but reopens nothing after a loss; the feed's last sequence does."""
+    live = await start_live(redis_url, mesh.gateway.port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    feed_alive: asyncio.Task[None] | None = None
+    try:
+        stub = stub_for(channel)
+        feed, reader = await kicked_off(mesh, live, stub, "unseq")
+        fid = feed.fixture_id
+        feed_alive = keep_alive(stub, fid)
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        feed_alive.cancel()
+        await bet_stops(reader, pb.BET_STOP_REASON_FEED_LOST)
+
+        back = await stub.SendFeedHeartbeat(
+            pb.SendFeedHeartbeatRequest(source="test", fixture_ids=[fid]), timeout=5
+        )
+        assert (list(back.recovered_fixture_ids), behind(back)) == ([], [])
+        feed_alive = keep_alive(stub, fid)
+        await asyncio.sleep(2.0)
+        events = await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_LOST"))
+        assert after(events, SUSPENDED, "FEED_LOST") == []
+
+        assert list((await up_to(stub, fid, feed.sequence)).recovered_fixture_ids) == [fid]
+        await wait_until(
+            mesh,
+            fid,
+            lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "FEED_LOST")),
+        )
+        reader.cancel()
+    finally:
+        if feed_alive is not None:
+            feed_alive.cancel()
+        await channel.close()
+        await live.stop(0)
+
+
+async def test_a_heartbeat_ahead_of_an_open_match_suspends_it_at_once(
+    mesh: Mesh, redis_url: str
+) -> None:
+    """No outage at all: the feed's word that it sent an event live never applied (the tail of
+    the match) stops the markets at once, until the event comes."""
+    live = await start_live(redis_url, mesh.gateway.port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    feed_alive: asyncio.Task[None] | None = None
+    try:
+        stub = stub_for(channel)
+        feed, reader = await kicked_off(mesh, live, stub, "ahead")
+        fid = feed.fixture_id
+        feed_alive = keep_alive(stub, fid)
+        await wait_until(mesh, fid, lambda ev: (ACTIVE, "REPRICED") in statuses(ev))
+        card = feed.event(me.MATCH_EVENT_TYPE_YELLOW_CARD, 2, 600)  # lost on its way
+
+        reply = await up_to(stub, fid, card.sequence)
+        assert behind(reply) == [(fid, 2, 2, 1)]
+        stop = await bet_stops(reader, pb.BET_STOP_REASON_FEED_GAP)
+        assert stop.status == SUSPENDED
+        await wait_until(mesh, fid, reason_seen(SUSPENDED, "FEED_GAP"))
+
+        applied = await stub.IngestMatchEvent(pb.IngestMatchEventRequest(event=card), timeout=10)
+        assert applied.outcome == pb.INGEST_OUTCOME_APPLIED
+        await wait_until(
+            mesh,
+            fid,
+            lambda ev: (ACTIVE, "REPRICED") in statuses(after(ev, SUSPENDED, "FEED_GAP")),
+        )
+        assert behind(await up_to(stub, fid, card.sequence)) == []
+        reader.cancel()
+    finally:
+        if feed_alive is not None:
+            feed_alive.cancel()
+        await channel.close()
+        await live.stop(0)
+
+
+async def test_a_heartbeat_behind_what_live_applied_is_refused_with_its_reason(
+    mesh: Mesh, redis_url: str
+) -> None:
+    live = await start_live(redis_url, mesh.gateway.port)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{live.port}") as channel:
+            stub = stub_for(channel)
+            fid = f"below-{uuid.uuid4().hex[:10]}"
+            feed = Feed(fid)
+            await price_pre_match(mesh, fid)
+            await ingest(live, feed.event(me.MATCH_EVENT_TYPE_MATCH_STARTED))
+            await ingest(live, feed.event(me.MATCH_EVENT_TYPE_YELLOW_CARD, 2, 600))
+            code, info, _ = await rpc_error(lambda: up_to(stub, fid, 1))
+            assert (code, info.reason if info else "") == (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "LAST_SEQUENCE_BEHIND_APPLIED",
+            )
+            assert info is not None and dict(info.metadata) == {
+                "fixture_id": fid,
+                "last_sequence": "1",
+                "applied_sequence": "2",
+            }
+            assert behind(await up_to(stub, fid, 2)) == []
+    finally:
+        await live.stop(0)

@@ -27,7 +27,7 @@ async def test_a_dead_feed_is_seen_despite_a_fixture_with_unreadable_state(
 ) -> None:
     client = liveness.client
     poison, healthy = "fx-poison", "fx-healthy"
-    await liveness.touch("feed-a", [poison, healthy])
+    await liveness.touch("feed-a", [poison, healthy], recover=False)
     for fixture in (poison, healthy):
         await client.hset(liveness.game_key(fixture), "status", MatchStatus.LIVE.value)
     # Encoded protobuf beside the text fields: not UTF-8.
@@ -47,14 +47,14 @@ async def test_the_heartbeat_names_only_watched_fixtures_with_a_live_feed_and_no
     fixtures = ["fx-ok", "fx-held", "fx-gap", "fx-lost", "fx-late", "fx-over"]
     for fixture in fixtures:
         await client.hset(liveness.game_key(fixture), "status", MatchStatus.LIVE.value)
-    await liveness.touch("feed-a", fixtures)
+    await liveness.touch("feed-a", fixtures, recover=False)
     await client.hset(liveness.pricing_key("fx-held"), "operator", 1)
     await client.hset(liveness.pricing_key("fx-gap"), "gap", 1)
     await client.hset(liveness.pricing_key("fx-lost"), "feed_lost", 1)
     await client.hset(liveness.pricing_key("fx-late"), "alive_at", await liveness.now() - 60)
     # Over: the next touch forgets it (the feed says so before it goes quiet).
     await client.hset(liveness.game_key("fx-over"), "status", MatchStatus.ENDED.value)
-    await liveness.touch("feed-a", ["fx-over"])
+    await liveness.touch("feed-a", ["fx-over"], recover=False)
     assert await liveness.watched() == ["fx-ok"]
     # The feed itself gone quiet: nothing of it is vouched for.
     await client.zadd(liveness.alive_producers_key, {"feed-a": await liveness.now() - 60})

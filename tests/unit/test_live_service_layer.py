@@ -4,6 +4,7 @@ leaves. The same path on real Redis: tests/integration/test_live_service.py and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +15,7 @@ from betmesh.live.v1 import match_event_pb2 as me
 from service_runtime.errors import DomainError, FailedPrecondition, NotFound
 from services.live.domain.game import LiveGame
 from services.live.domain.ingest import Due, IngestPlan
+from services.live.domain.liveness import Behind, FixtureProgress, HoldPlan, ProgressPlan
 from services.live.domain.ports import Planner
 from services.live.domain.sequencing import HeldEvent, Outcome
 from services.live.service_layer.commands import (
@@ -39,7 +41,7 @@ class MemoryStore:
 
     async def apply(self, fixture_id: str, planner: Planner) -> IngestPlan:
         held = self.held.setdefault(fixture_id, {})
-        plan = planner(self.games.get(fixture_id), dict(held), self.now)
+        plan = planner(self.games.get(fixture_id), dict(held), 0, self.now)
         decision = plan.decision
         if decision.applied and decision.game is not None:
             self.games[fixture_id] = decision.game
@@ -58,16 +60,27 @@ class MemoryStore:
     async def game(self, fixture_id: str) -> LiveGame | None:
         return self.games.get(fixture_id)
 
+    async def applied_sequences(self, fixture_ids: Sequence[str]) -> dict[str, int]:
+        return {f: game.applied_sequence if (game := self.games.get(f)) else 0 for f in fixture_ids}
+
 
 @dataclass
 class MemoryLiveness:
-    deadline_seconds: float = 20.0
-    touched: list[tuple[str, list[str]]] = field(default_factory=list)
-    recovers: list[str] = field(default_factory=list)
+    """Records what it is told; `plans` is what a fixture's progress comes to (the domain's
+    progress_plan, tested on its own in test_live_liveness_rules.py)."""
 
-    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
-        self.touched.append((source, fixture_ids))
-        return [f for f in fixture_ids if f in self.recovers]
+    deadline_seconds: float = 20.0
+    touched: list[tuple[str, list[str], bool]] = field(default_factory=list)
+    progressed: list[tuple[str, int]] = field(default_factory=list)
+    plans: dict[str, ProgressPlan] = field(default_factory=dict)
+
+    async def touch(self, source: str, fixture_ids: list[str], *, recover: bool) -> list[str]:
+        self.touched.append((source, fixture_ids, recover))
+        return []
+
+    async def progress(self, fixtures: Sequence[FixtureProgress]) -> list[ProgressPlan]:
+        self.progressed += [(f.fixture_id, f.last_sequence) for f in fixtures]
+        return [self.plans.get(f.fixture_id, ProgressPlan()) for f in fixtures]
 
     async def hold(self, fixture_id: str, held: bool) -> bool:
         return True
@@ -102,7 +115,8 @@ async def test_kick_off_hands_markets_over_with_its_state_and_is_repriced() -> N
     assert store.pricing["fb-seq"]["last_event_at"] == store.now
     assert store.due == {"fb-seq": 0}
     assert pokes.fixtures == ["fb-seq"]
-    assert liveness.touched == [(UNNAMED_SOURCE, ["fb-seq"])]
+    # Applied in sequence: the touch may end a feed loss.
+    assert liveness.touched == [(UNNAMED_SOURCE, ["fb-seq"], True)]
 
 
 async def test_a_duplicate_writes_nothing_and_is_not_repriced_but_keeps_the_feed_alive() -> None:
@@ -113,7 +127,8 @@ async def test_a_duplicate_writes_nothing_and_is_not_repriced_but_keeps_the_feed
     assert again.outcome == Outcome.DUPLICATE
     assert store.published == published
     assert pokes.fixtures == pokes_before
-    assert len(liveness.touched) == 2
+    # Alive, but a repeated event proves nothing about what came after it.
+    assert liveness.touched[1] == (UNNAMED_SOURCE, ["fb-seq"], False)
 
 
 async def test_a_gap_holds_then_releases_every_state_in_sequence_order() -> None:
@@ -150,13 +165,53 @@ async def test_a_refused_event_changes_nothing_and_tells_nobody() -> None:
     assert (store.published, store.games, pokes.fixtures, liveness.touched) == ([], {}, [], [])
 
 
-async def test_a_heartbeat_reprices_the_fixtures_it_brings_back() -> None:
+async def test_an_unsequenced_heartbeat_keeps_fixtures_alive_and_brings_none_back() -> None:
     use_case, _, liveness, pokes = handlers()
-    liveness.recovers = ["b"]
     beat = await use_case.send_feed_heartbeat(SendFeedHeartbeat("feed-1", ("b", "a", "b")))
-    assert (beat.recovered, beat.deadline_seconds) == (["b"], 20.0)
-    assert liveness.touched == [("feed-1", ["a", "b"])]
-    assert pokes.fixtures == ["b"]
+    assert (beat.recovered, beat.behind, beat.deadline_seconds) == ([], [], 20.0)
+    assert liveness.touched == [("feed-1", ["a", "b"], False)]
+    assert (liveness.progressed, pokes.fixtures) == ([], [])
+
+
+async def test_a_sequenced_heartbeat_reprices_what_it_brings_back_and_reports_what_is_behind() -> (
+    None
+):
+    use_case, _, liveness, pokes = handlers()
+    gap = Behind("c", 4, 6, 3)
+    liveness.plans = {
+        "b": ProgressPlan(HoldPlan({"feed_lost": 0}, due_now=True), ends_loss=True),
+        "c": ProgressPlan(HoldPlan({"feed_lost": 0, "gap": 1}), ends_loss=True, behind=gap),
+    }
+    beat = await use_case.send_feed_heartbeat(
+        SendFeedHeartbeat(
+            "feed-1",
+            ("a", "b"),
+            (FixtureProgress("c", 5), FixtureProgress("b", 0), FixtureProgress("c", 6)),
+        )
+    )
+    # Named in either field: alive first; then each fixture's word once, its highest.
+    assert liveness.touched == [("feed-1", ["a", "b", "c"], False)]
+    assert liveness.progressed == [("b", 0), ("c", 6)]
+    assert (beat.recovered, beat.behind) == (["b"], [gap])
+    assert pokes.fixtures == ["b"]  # "c" reopens only once its events are applied
+
+
+async def test_a_heartbeat_below_what_was_applied_is_refused_before_anything_is_written() -> None:
+    use_case, _, liveness, _ = handlers()
+    await use_case.ingest_match_event(IngestMatchEvent(kick_off()))
+    await use_case.ingest_match_event(IngestMatchEvent(goal(2)))
+    liveness.touched.clear()
+    with pytest.raises(FailedPrecondition) as refused:
+        await use_case.send_feed_heartbeat(
+            SendFeedHeartbeat("feed-1", (), (FixtureProgress("a", 0), FixtureProgress("fb-seq", 1)))
+        )
+    assert refused.value.reason == "LAST_SEQUENCE_BEHIND_APPLIED"
+    assert refused.value.metadata == {
+        "fixture_id": "fb-seq",
+        "last_sequence": "1",
+        "applied_sequence": "2",
+    }
+    assert (liveness.touched, liveness.progressed) == ([], [])
 
 
 async def test_an_operator_stops_only_a_fixture_in_play() -> None:

@@ -5,26 +5,31 @@ Every ingest and every feed heartbeat "touches" the fixture and its producer (th
 MatchEvent.source names it); a watchdog in every live process suspends, with reason FEED_LOST,
 every live fixture not touched within the deadline, or whose producer is not. The fixture is
 then held: the repricer prices nothing for it and reopens nothing (domain/repricing.py), until
-the feed is back (a touch lifts the hold and makes it due at once), and a fresh reprice is
-accepted. An operator's suspension (reason OPERATOR) is a hold of the same kind, lifted by
-ResumeFixture.
+the feed is back with nothing missing (the next event applied in sequence, whose touch lifts
+the hold, or a heartbeat whose last sequence is the one applied: `progress`; see
+domain/liveness.py), and a fresh reprice is accepted. A heartbeat's last sequence ahead of
+the applied one holds the fixture FEED_GAP until the events are applied. An operator's
+suspension (reason OPERATOR) is a hold of the same kind, lifted by ResumeFixture.
 
 Keys (beside the repricing state of adapters/redis_store.py, same prefix):
 - `<prefix>:alive:fixtures` (sorted set): live fixture -> when last touched (Redis TIME);
 - `<prefix>:alive:producers` (sorted set): producer -> when last heard from;
 - `<prefix>:producer:<source>` (set): the live fixtures a producer covers;
 - in `<prefix>:pricing:<fixture_id>`: `source`, `alive_at`, `feed_lost`, `operator` and
-  `feed_epoch` (bumped at every recovery: a reprice started before it cannot reopen).
-A touch is one script (the fixture's recovery is atomic with it); a suspension is a WATCHed
-transaction on the pricing hash, which every touch writes, so a touch that lands between the
-watchdog's read and its write cancels the suspension. When a feed counts as lost and what a
-hold writes are the domain's (domain/liveness.py); this adapter reads, asks and writes.
+  `feed_epoch` (bumped at every recovery: a reprice started before it cannot reopen);
+- in `<prefix>:game:<fixture_id>`: `announced_sequence` (adapters/redis_store.py).
+A touch is one script (an applied event's recovery is atomic with it); a suspension, and a
+heartbeat's last sequence, are WATCHed transactions on the pricing and game hashes, which
+every touch and every applied event write, so a touch that lands between the watchdog's read
+and its write cancels the suspension, and an event applied between a heartbeat's read and its
+write makes it read again. When a feed counts as lost, when it is back and what a hold writes
+are the domain's (domain/liveness.py); this adapter reads, asks and writes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,15 +39,19 @@ from betmesh.events.v1 import events_pb2
 from redis.exceptions import WatchError
 
 from service_runtime.background import stopping
+from service_runtime.errors import Aborted
 from service_runtime.events import EventPublisher, Topic
 from service_runtime.outages import as_outage
 from services.live.domain.game import MatchStatus
 from services.live.domain.liveness import (
     FeedCheck,
+    FixtureProgress,
     HoldPlan,
+    ProgressPlan,
     check_feed,
     feed_lost_plan,
     operator_hold_plan,
+    progress_plan,
     vouched_for,
 )
 from services.live.domain.repricing import fixture_hold
@@ -52,9 +61,13 @@ log = logging.getLogger(__name__)
 # Heartbeats are evidence for seconds: the stream keeps about this many (bets' per-process
 # groups read them as they come; a new one reads at most these once).
 HEARTBEAT_STREAM_LENGTH = 1_000
+# A heartbeat's write races the fixture's events and reprices; this many lost races means
+# something is wrong, and the feed may retry.
+MAX_ATTEMPTS = 100
 
 # KEYS: alive fixtures, alive producers, the producer's fixture set, pricing hash, game hash,
-# due set. ARGV: fixture id, source. Returns 1 when the touch ended a feed loss.
+# due set. ARGV: fixture id, source, "1" when the touch may end a feed loss (the caller asked
+# the domain: ingest_ends_feed_loss). Returns 1 when the touch ended a feed loss.
 _TOUCH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
@@ -67,7 +80,7 @@ end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[4], 'source', ARGV[2], 'alive_at', now)
-if redis.call('HGET', KEYS[4], 'feed_lost') == '1' then
+if ARGV[3] == '1' and redis.call('HGET', KEYS[4], 'feed_lost') == '1' then
   redis.call('HSET', KEYS[4], 'feed_lost', 0)
   redis.call('HINCRBY', KEYS[4], 'feed_epoch', 1)
   redis.call('ZADD', KEYS[6], 0, ARGV[1])
@@ -129,8 +142,9 @@ class RedisLiveness:
 
     # ---- heard from the feed -----------------------------------------------------------------
 
-    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
-        """The producer and these fixtures are alive now; returns the fixtures it recovered."""
+    async def touch(self, source: str, fixture_ids: list[str], *, recover: bool) -> list[str]:
+        """The producer and these fixtures are alive now; with `recover`, their feed losses
+        end. Returns the fixtures it recovered."""
         if not fixture_ids:
             await self._heard(keys=[self.alive_producers_key], args=[source])
             return []
@@ -145,11 +159,71 @@ class RedisLiveness:
                     self.game_key(fixture_id),
                     self.due_key,
                 ],
-                args=[fixture_id, source],
+                args=[fixture_id, source, "1" if recover else "0"],
             )
             if ended:
                 recovered.append(fixture_id)
         return recovered
+
+    async def progress(self, fixtures: Sequence[FixtureProgress]) -> list[ProgressPlan]:
+        """The feed says which sequence it sent up to for each fixture: writes what the domain
+        plans from that (progress_plan) and returns the plans, in order. The caller touched
+        the fixtures first, so the feed counts as alive. One read of them all; a transaction
+        only where the plan writes (a recovery, a gap), read again under WATCH: a heartbeat
+        up to date with open fixtures, the usual one, costs one round trip."""
+        if not fixtures:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for item in fixtures:
+                pipe.hmget(self.game_key(item.fixture_id), *_GAME_FIELDS)
+                pipe.hmget(self.pricing_key(item.fixture_id), *_PRICING_FIELDS)
+            rows: Any = await pipe.execute()
+        plans = []
+        for index, item in enumerate(fixtures):
+            plan = _progress_plan(item, rows[2 * index], rows[2 * index + 1])
+            if plan.writes:
+                plan = await self._progress(item)
+            plans.append(plan)
+        return plans
+
+    async def _progress(self, item: FixtureProgress) -> ProgressPlan:
+        fixture_id = item.fixture_id
+        pricing_key, game_key = self.pricing_key(fixture_id), self.game_key(fixture_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    await pipe.watch(pricing_key, game_key)
+                    game: Any = await pipe.hmget(game_key, *_GAME_FIELDS)
+                    pricing: Any = await pipe.hmget(pricing_key, *_PRICING_FIELDS)
+                    plan = _progress_plan(item, game, pricing)
+                    if not plan.writes:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return plan
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if plan.hold.fields:
+                        await self._write(pipe, fixture_id, plan.hold)
+                    if plan.ends_loss:
+                        pipe.hincrby(pricing_key, "feed_epoch", 1)
+                    if plan.announced is not None:
+                        pipe.hset(game_key, "announced_sequence", plan.announced)
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                if plan.behind is not None and plan.hold.publications:
+                    log.warning(
+                        "feed ahead of live: fixture suspended until the missing events come",
+                        extra={
+                            "fixture_id": fixture_id,
+                            "applied_sequence": plan.behind.applied_sequence,
+                            "last_sequence": item.last_sequence,
+                        },
+                    )
+                return plan
+        raise Aborted(
+            "CONCURRENT_UPDATE",
+            f"fixture {fixture_id} kept changing under this heartbeat; retry",
+            {"fixture_id": fixture_id},
+        )
 
     async def now(self) -> float:
         seconds, micros = await self.client.time()
@@ -323,6 +397,26 @@ class RedisLiveness:
                     return True
                 except WatchError:
                     continue
+
+
+_GAME_FIELDS = ("status", "state", "announced_sequence")
+_PRICING_FIELDS = ("feed_lost", "gap")
+
+
+def _progress_plan(item: FixtureProgress, game: Any, pricing: Any) -> ProgressPlan:
+    """The domain's plan for a feed's word on a fixture, from the fields read (_GAME_FIELDS,
+    _PRICING_FIELDS)."""
+    status, state, announced = game
+    feed_lost, gap = pricing
+    return progress_plan(
+        item.fixture_id,
+        live=status is not None and bytes(status).decode() == MatchStatus.LIVE,
+        applied=game_state_pb2.GameState.FromString(state).event_sequence if state else 0,
+        last_sequence=item.last_sequence,
+        announced=int(announced or 0),
+        feed_lost=feed_lost == b"1",
+        gap=gap == b"1",
+    )
 
 
 async def _sequence(pipe: aioredis.client.Pipeline, game_key: str) -> int:

@@ -2,7 +2,9 @@
 
 Per fixture, two hashes:
 - `<prefix>:game:<fixture_id>`: sport, status, best_of_sets and the serialised GameState (which
-  holds the last applied sequence);
+  holds the last applied sequence); `announced_sequence`, the highest sequence the feed's
+  heartbeats said it sent (written by adapters/redis_liveness.py, in this hash so that an
+  ingest, which WATCHes it, and a heartbeat see one order);
 - `<prefix>:held:<fixture_id>`: sequence -> held_at (8-byte big-endian float) + MatchEvent bytes.
 
 An ingest is an optimistic transaction: WATCH both hashes, read, hand what was read to the
@@ -34,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import redis.asyncio as aioredis
 from betmesh.common.v1 import game_state_pb2, sport_pb2
@@ -124,6 +126,18 @@ class RedisLiveStore:
         raw = await self.client.hgetall(self._game_key(fixture_id))
         return _decode_game(fixture_id, _as_bytes(raw))
 
+    async def applied_sequences(self, fixture_ids: Sequence[str]) -> dict[str, int]:
+        if not fixture_ids:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for fixture_id in fixture_ids:
+                pipe.hget(self._game_key(fixture_id), "state")
+            states = await pipe.execute()
+        return {
+            fixture_id: game_state_pb2.GameState.FromString(raw).event_sequence if raw else 0
+            for fixture_id, raw in zip(fixture_ids, states, strict=True)
+        }
+
     async def apply(self, fixture_id: str, planner: Planner) -> IngestPlan:
         async with self._locks.hold(fixture_id):
             return await self._apply(fixture_id, planner)
@@ -134,10 +148,12 @@ class RedisLiveStore:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     await pipe.watch(game_key, held_key)
-                    game = _decode_game(fixture_id, _as_bytes(await pipe.hgetall(game_key)))
+                    raw_game = _as_bytes(await pipe.hgetall(game_key))
+                    game = _decode_game(fixture_id, raw_game)
                     held = _decode_held(_as_bytes(await pipe.hgetall(held_key)))
                     seconds, micros = await pipe.time()
-                    plan = planner(game, held, seconds + micros / 1e6)
+                    announced = int(raw_game.get(b"announced_sequence", b"0"))
+                    plan = planner(game, held, announced, seconds + micros / 1e6)
                     if not plan.decision.changed:
                         await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return plan

@@ -53,6 +53,7 @@ class IngestPlan:
 def plan_ingest(
     game: LiveGame | None,
     held: Mapping[int, HeldEvent],
+    announced: int,
     event: me.MatchEvent,
     now: float,
     *,
@@ -60,12 +61,16 @@ def plan_ingest(
     best_of_sets: int,
 ) -> IngestPlan:
     """The sequencing decision for `event` and everything it writes (nothing if unchanged).
+    `announced` is the highest sequence the feed's heartbeats said it sent (0: none; see
+    domain/liveness.py's progress_plan): a gap lasts until that is applied too.
     `now` is the shared clock (Redis' TIME), so hold windows mean the same on every process."""
     decision = decide(game, held, event, now, hold_seconds=hold_seconds, best_of_sets=best_of_sets)
     if not decision.changed:
         return IngestPlan(decision)
+    # Events the feed sent and we have not applied: held ones, or a tail it announced.
+    pending = bool(held) or announced > (game.applied_sequence if game else 0)
     if decision.outcome == Outcome.HELD:
-        return _gap_opened(decision, event, opened=not held)
+        return _gap_opened(decision, event, opened=not pending)
     events = (event, *(held[sequence].event for sequence in decision.release))
     publications: list[events_pb2.EventEnvelope] = []
     pricing: dict[str, PricingValue] = {}
@@ -103,10 +108,11 @@ def plan_ingest(
             and source.fixture.away.participant_id
         ):
             pricing["fixture"] = source.fixture.SerializeToString(deterministic=True)
-    if held and not set(held) - set(decision.release):
+    if pending and not set(held) - set(decision.release) and decision.applied_sequence >= announced:
         # Every held event is applied (or dropped, its sequence open again, which the feed
-        # must resend before anything after it applies): the state is current again. The
-        # fixture is due at once below, and that reprice reopens it.
+        # must resend before anything after it applies), and so is every event the feed
+        # announced: the state is current again. The fixture is due at once below, and that
+        # reprice reopens it.
         pricing["gap"] = 0
     due = Due.KEEP
     if decision.applied and decision.game is not None:

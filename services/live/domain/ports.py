@@ -5,7 +5,7 @@ services/live/service_layer/ports.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from betmesh.common.v1 import game_state_pb2, market_pb2, sport_pb2
@@ -15,9 +15,10 @@ from services.live.domain.ingest import IngestPlan
 from services.live.domain.repricing import Completion, FixtureView, PricingTarget
 from services.live.domain.sequencing import HeldEvent
 
-# Given what is stored for a fixture (its game, its held events) and the shared clock, what
-# one ingest writes (services/live/domain/ingest.py's plan_ingest, bound to the event).
-Planner = Callable[[LiveGame | None, Mapping[int, HeldEvent], float], IngestPlan]
+# Given what is stored for a fixture (its game, its held events, the highest sequence its feed
+# announced) and the shared clock, what one ingest writes (services/live/domain/ingest.py's
+# plan_ingest, bound to the event).
+Planner = Callable[[LiveGame | None, Mapping[int, HeldEvent], int, float], IngestPlan]
 
 
 class LiveStore(Protocol):
@@ -28,6 +29,10 @@ class LiveStore(Protocol):
         ...
 
     async def game(self, fixture_id: str) -> LiveGame | None: ...
+
+    async def applied_sequences(self, fixture_ids: Sequence[str]) -> Mapping[str, int]:
+        """The last applied sequence of each of these fixtures (0 before any event)."""
+        ...
 
 
 class RepricingStore(Protocol):

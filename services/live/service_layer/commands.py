@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from betmesh.live.v1 import match_event_pb2 as me
 
 from service_runtime.auth import Principal
+from services.live.domain.liveness import FixtureProgress
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,13 @@ class IngestMatchEvent:
 
 @dataclass(frozen=True)
 class SendFeedHeartbeat:
-    """A feed is alive and still following these fixtures."""
+    """A feed is alive and still following these fixtures: `fixture_ids` without saying where
+    it is up to (keeps an open fixture alive, never ends a feed loss), `fixtures` with the
+    last sequence it sent for each."""
 
     source: str
     fixture_ids: tuple[str, ...]
+    fixtures: tuple[FixtureProgress, ...] = ()
 
 
 @dataclass(frozen=True)

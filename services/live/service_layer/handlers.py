@@ -5,11 +5,17 @@ the repricer what changed; it holds no rule of its own."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service_runtime.errors import NotFound, Unimplemented
 from services.live.domain.game import DEFAULT_BEST_OF_SETS, LiveGame, check_operator_can_stop
 from services.live.domain.ingest import plan_ingest
+from services.live.domain.liveness import (
+    Behind,
+    check_progress,
+    ingest_ends_feed_loss,
+    latest_progress,
+)
 from services.live.domain.ports import LiveStore
 from services.live.domain.sequencing import Decision, Outcome
 from services.live.service_layer.commands import (
@@ -31,6 +37,8 @@ class Heartbeat:
     # Fixtures the heartbeat brought back from a lost feed (repriced at once).
     recovered: list[str]
     deadline_seconds: float
+    # Fixtures whose events we are missing, by the feed's own last sequence, and what to resend.
+    behind: list[Behind] = field(default_factory=list)
 
 
 @dataclass
@@ -48,9 +56,10 @@ class LiveHandlers:
         event = command.event
         plan = await self.store.apply(
             event.fixture_id,
-            lambda game, held, now: plan_ingest(
+            lambda game, held, announced, now: plan_ingest(
                 game,
                 held,
+                announced,
                 event,
                 now,
                 hold_seconds=self.hold_seconds,
@@ -69,20 +78,40 @@ class LiveHandlers:
                 },
             )
         if self.liveness is not None:
-            # Applied, held or repeated: the feed is talking, so the match is watched.
-            await self.liveness.touch(event.source or UNNAMED_SOURCE, [event.fixture_id])
+            # Applied, held or repeated: the feed is talking, so the match is watched; only an
+            # event applied in sequence proves nothing is missing and may end a feed loss.
+            await self.liveness.touch(
+                event.source or UNNAMED_SOURCE,
+                [event.fixture_id],
+                recover=ingest_ends_feed_loss(decision.outcome),
+            )
         if decision.outcome == Outcome.APPLIED and self.repricer is not None:
             # Bet stops are already out (with the state, in the ingest); the price follows.
             self.repricer.poke(event.fixture_id)
         return decision
 
     async def send_feed_heartbeat(self, command: SendFeedHeartbeat) -> Heartbeat:
+        """Every fixture named is alive; a fixture's feed loss ends, or its missing tail holds
+        it, by the last sequence the feed gives for it (domain/liveness.py). A last sequence
+        below what we applied refuses the whole heartbeat before anything is written."""
         liveness = self._liveness()
-        recovered = await liveness.touch(command.source, sorted(set(command.fixture_ids)))
+        progress = latest_progress(command.fixtures)
+        applied = await self.store.applied_sequences([p.fixture_id for p in progress])
+        for item in progress:
+            check_progress(item, applied.get(item.fixture_id, 0))
+        named = set(command.fixture_ids) | {p.fixture_id for p in progress}
+        # Alive first, so that the watchdog cannot take the feed for lost in between.
+        await liveness.touch(command.source, sorted(named), recover=False)
+        recovered, behind = [], []
+        for item, plan in zip(progress, await liveness.progress(progress), strict=True):
+            if plan.recovered:
+                recovered.append(item.fixture_id)
+            if plan.behind is not None:
+                behind.append(plan.behind)
         if self.repricer is not None:
             for fixture_id in recovered:
                 self.repricer.poke(fixture_id)
-        return Heartbeat(recovered, liveness.deadline_seconds)
+        return Heartbeat(recovered, liveness.deadline_seconds, behind)
 
     async def suspend_fixture(self, command: SuspendFixture) -> None:
         check_operator_can_stop(command.fixture_id, await self.store.game(command.fixture_id))

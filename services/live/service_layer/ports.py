@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from services.live.domain.liveness import FixtureProgress, ProgressPlan
 from services.live.domain.stream.book import Entry
 from services.live.domain.stream.hub import Hub
 from services.live.domain.stream.owner import Owner
@@ -118,8 +119,15 @@ class FeedLiveness(Protocol):
 
     deadline_seconds: float
 
-    async def touch(self, source: str, fixture_ids: list[str]) -> list[str]:
-        """Marks the feed and fixtures heard from now; returns the fixtures it brings back."""
+    async def touch(self, source: str, fixture_ids: list[str], *, recover: bool) -> list[str]:
+        """Marks the feed and fixtures heard from now; with `recover` (the domain's word: an
+        event applied in sequence) ends their feed losses. Returns the fixtures it brings
+        back."""
+        ...
+
+    async def progress(self, fixtures: Sequence[FixtureProgress]) -> list[ProgressPlan]:
+        """Writes what the feed's last sequence for each fixture means (the domain's
+        progress_plan, atomic with the fixture's state) and returns the plans, in order."""
         ...
 
     async def hold(self, fixture_id: str, held: bool) -> bool:

@@ -206,25 +206,72 @@ class SendFeedHeartbeatRequest(_message.Message):
 
     SOURCE_FIELD_NUMBER: _builtins.int
     FIXTURE_IDS_FIELD_NUMBER: _builtins.int
+    FIXTURES_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """The feed, as it names itself in MatchEvent.source (e.g. "simulator"). Required."""
     @_builtins.property
     def fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Fixtures this feed is covering and that are alive with nothing to report (at most 1000)."""
+        """Fixtures this feed is covering and that are alive with nothing to report (at most 1000),
+        without saying which event the feed is up to. Superseded by `fixtures`: such a heartbeat
+        keeps an open fixture alive, but never reopens one suspended for a lost feed (live cannot
+        tell whether events were lost during the outage: it fails closed).
+        """
+
+    @_builtins.property
+    def fixtures(self) -> _containers.RepeatedCompositeFieldContainer[Global___FixtureProgress]:
+        """Fixtures this feed is covering, each with the last sequence the feed has sent for it (at
+        most 1000). A fixture named here and in `fixture_ids` counts as named here; one named
+        twice here counts with its highest last_sequence.
+        """
 
     def __init__(
         self,
         *,
         source: _builtins.str = ...,
         fixture_ids: _abc.Iterable[_builtins.str] | None = ...,
+        fixtures: _abc.Iterable[Global___FixtureProgress] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_ids", b"fixture_ids", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_ids", b"fixture_ids", "fixtures", b"fixtures", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SendFeedHeartbeatRequest: _TypeAlias = SendFeedHeartbeatRequest  # noqa: Y015
+
+@_typing.final
+class FixtureProgress(_message.Message):
+    """Where a feed is up to in one fixture's events."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    last_sequence: _builtins.int
+    """The highest MatchEvent.sequence the feed has sent for the fixture, whether or not live
+    acknowledged it (0: none yet). Equal to what live applied: live has everything, and a
+    fixture suspended for a lost feed is repriced to reopen. Above it: live is missing the
+    events after its applied sequence; the fixture is suspended (FEED_GAP) until they are
+    resent and applied (see SendFeedHeartbeatResponse.behind). Below it: the feed's mistake,
+    the heartbeat is refused FAILED_PRECONDITION LAST_SEQUENCE_BEHIND_APPLIED. Send a
+    heartbeat after the ingests it counts were answered: one overtaken by the feed's own
+    later event is refused, one that overtakes an event in flight suspends the fixture
+    until that event lands.
+    """
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        last_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixture_id", b"fixture_id", "last_sequence", b"last_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FixtureProgress: _TypeAlias = FixtureProgress  # noqa: Y015
 
 @_typing.final
 class SendFeedHeartbeatResponse(_message.Message):
@@ -232,25 +279,67 @@ class SendFeedHeartbeatResponse(_message.Message):
 
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     RECOVERED_FIXTURE_IDS_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
     deadline_ms: _builtins.int
     """The liveness deadline: send heartbeats well within it (a third of it is a good interval)."""
     @_builtins.property
     def recovered_fixture_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Fixtures that were suspended for a lost feed and are now being repriced to reopen."""
 
+    @_builtins.property
+    def behind(self) -> _containers.RepeatedCompositeFieldContainer[Global___FixtureBehind]:
+        """Fixtures of `fixtures` whose events live is missing, with the range to resend through
+        IngestMatchEvent (as SEQUENCE_GAP's metadata names it). Each stays suspended (FEED_GAP)
+        until the range is applied.
+        """
+
     def __init__(
         self,
         *,
         deadline_ms: _builtins.int = ...,
         recovered_fixture_ids: _abc.Iterable[_builtins.str] | None = ...,
+        behind: _abc.Iterable[Global___FixtureBehind] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline_ms", b"deadline_ms", "recovered_fixture_ids", b"recovered_fixture_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind", b"behind", "deadline_ms", b"deadline_ms", "recovered_fixture_ids", b"recovered_fixture_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SendFeedHeartbeatResponse: _TypeAlias = SendFeedHeartbeatResponse  # noqa: Y015
+
+@_typing.final
+class FixtureBehind(_message.Message):
+    """A fixture live is behind on: resend sequences missing_sequence..missing_through."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIXTURE_ID_FIELD_NUMBER: _builtins.int
+    MISSING_SEQUENCE_FIELD_NUMBER: _builtins.int
+    MISSING_THROUGH_FIELD_NUMBER: _builtins.int
+    APPLIED_SEQUENCE_FIELD_NUMBER: _builtins.int
+    fixture_id: _builtins.str
+    missing_sequence: _builtins.int
+    """The first sequence live has not applied (its applied sequence + 1)."""
+    missing_through: _builtins.int
+    """The last sequence the feed said it sent."""
+    applied_sequence: _builtins.int
+    """The last sequence live applied."""
+    def __init__(
+        self,
+        *,
+        fixture_id: _builtins.str = ...,
+        missing_sequence: _builtins.int = ...,
+        missing_through: _builtins.int = ...,
+        applied_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_sequence", b"applied_sequence", "fixture_id", b"fixture_id", "missing_sequence", b"missing_sequence", "missing_through", b"missing_through"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FixtureBehind: _TypeAlias = FixtureBehind  # noqa: Y015
 
 @_typing.final
 class SuspendFixtureRequest(_message.Message):

@@ -55,7 +55,10 @@ class LiveOddsServiceStub:
     IssueToken (identity); a refused role is a configuration matter for the operator.
     * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
     - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
-    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS,
+    FAILED_PRECONDITION LAST_SEQUENCE_BEHIND_APPLIED (a heartbeat's FixtureProgress.last_sequence
+    is below what live has applied: the feed's counter is wrong; metadata fixture_id,
+    last_sequence, applied_sequence; nothing of that heartbeat was recorded).
     - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
     REASON_TOO_LONG.
     """
@@ -133,7 +136,10 @@ class LiveOddsServiceServicer:
     IssueToken (identity); a refused role is a configuration matter for the operator.
     * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
     - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
-    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS,
+    FAILED_PRECONDITION LAST_SEQUENCE_BEHIND_APPLIED (a heartbeat's FixtureProgress.last_sequence
+    is below what live has applied: the feed's counter is wrong; metadata fixture_id,
+    last_sequence, applied_sequence; nothing of that heartbeat was recorded).
     - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
     REASON_TOO_LONG.
     """
@@ -175,8 +181,14 @@ class LiveOddsServiceServicer:
         """A feed says it is alive when nothing happens (Sportradar's "alive"): the producer, and
         every fixture named, count as heard from now. A fixture not heard from (event or heartbeat)
         within the liveness deadline, or whose producer is not, has every market suspended with
-        BET_STOP_REASON_FEED_LOST; it reopens only after the feed is back and a fresh reprice is
-        accepted. Feeds and internal services only.
+        BET_STOP_REASON_FEED_LOST. It reopens only once live knows it has every event the feed
+        sent (Sportradar's recovery: the producer says which message it is up to), then a fresh
+        reprice is accepted: after a heartbeat whose FixtureProgress.last_sequence equals the last
+        sequence live applied, or after the next event in sequence is applied. A heartbeat whose
+        last_sequence is ahead of what live applied means events were lost (a goal during the
+        outage): the fixture is suspended at once with BET_STOP_REASON_FEED_GAP, even if it was
+        open, the response names it in `behind` with the range to resend, and it stays suspended
+        until those events are applied. Feeds and internal services only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -274,7 +286,10 @@ class LiveOddsService:
     IssueToken (identity); a refused role is a configuration matter for the operator.
     * UNAVAILABLE (no reason, transport): reconnect with the last resume token, with backoff.
     - IngestMatchEvent / SendFeedHeartbeat (feeds): SEQUENCE_GAP (resend the missing range given
-    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS.
+    in the metadata), SEQUENCE_TOO_FAR_AHEAD, MATCH_ENDED, SOURCE_REQUIRED, TOO_MANY_FIXTURE_IDS,
+    FAILED_PRECONDITION LAST_SEQUENCE_BEHIND_APPLIED (a heartbeat's FixtureProgress.last_sequence
+    is below what live has applied: the feed's counter is wrong; metadata fixture_id,
+    last_sequence, applied_sequence; nothing of that heartbeat was recorded).
     - SuspendFixture / ResumeFixture (operators): FIXTURE_NOT_FOUND, FIXTURE_NOT_LIVE,
     REASON_TOO_LONG.
     """

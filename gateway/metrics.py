@@ -50,6 +50,11 @@ class ConsensusMetrics:
             callbacks=[self._quarantined],
             description="replicas excluded from quorum counting",
         )
+        meter.create_observable_gauge(
+            "betmesh.consensus.unreachable_replicas",
+            callbacks=[self._unreachable],
+            description="replicas whose last calls all found no gRPC server (still asked)",
+        )
 
     async def record(
         self, sport: sport_pb2.Sport.ValueType, decision: Decision, seconds: float
@@ -75,6 +80,11 @@ class ConsensusMetrics:
             count = sum(
                 1 for r in replica_set.health.replicas.values() if r.state == State.QUARANTINED
             )
+            yield Observation(count, {"betmesh.sport": sport_pb2.Sport.Name(sport)})
+
+    def _unreachable(self, options: CallbackOptions) -> Iterable[Observation]:
+        for sport, replica_set in self.gateway.replica_sets.items():
+            count = sum(1 for r in replica_set.health.replicas.values() if r.unreachable)
             yield Observation(count, {"betmesh.sport": sport_pb2.Sport.Name(sport)})
 
 

@@ -295,11 +295,14 @@ def replica_message(r: ReplicaHealth) -> pb.ReplicaStatus:
         address=r.address,
         state=pb.REPLICA_STATE_QUARANTINED
         if r.state == State.QUARANTINED
+        else pb.REPLICA_STATE_UNREACHABLE
+        if r.unreachable
         else pb.REPLICA_STATE_HEALTHY,
         consecutive_faults=r.consecutive_faults,
         agreed_total=r.agreed_total,
         dissented_total=r.dissented_total,
         timed_out_total=r.timed_out_total,
+        unavailable_total=r.unavailable_total,
         engine=r.engine,
         majority_suspect_total=r.majority_suspect_total,
         last_verdict=_verdict(r.last_verdict.value if r.last_verdict else ""),

@@ -15,6 +15,13 @@ FAULTS = {Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH}
 # (timed_out_total), never towards quarantine, and never clearing the count of wrong answers
 # either: a first pass that overloads every replica quarantined healthy ones when it counted.
 UNANSWERED = {Outcome.TIMED_OUT, Outcome.UNAVAILABLE}
+# Calls in a row that found no gRPC server at the replica's address (no connection, a socket
+# that accepts and says nothing, bytes that are not gRPC) before the operator is shown it as
+# unreachable. Shown only: it is still asked, and counts again with its next answer. A replica
+# answering after the deadline is reached, only slow (timed_out_total). Without it a replica
+# dead for hours showed HEALTHY with every total at zero, the set one failure away from no
+# prices and nobody told.
+UNREACHABLE_AFTER = 3
 
 
 class State(Enum):
@@ -32,6 +39,9 @@ class ReplicaHealth:
     agreed_total: int = 0
     dissented_total: int = 0
     timed_out_total: int = 0
+    unavailable_total: int = 0
+    # Calls in a row that found no gRPC server there; any other outcome ends the run.
+    consecutive_unavailable: int = 0
     last_outcome: Outcome | None = None
     engine: str = ""
     majority_suspect_total: int = 0
@@ -39,6 +49,10 @@ class ReplicaHealth:
     # Quarantined by an operator: kept out until an operator readmits it (agreements alone do
     # not readmit it: the operator knows something the votes do not).
     held_by_operator: bool = False
+
+    @property
+    def unreachable(self) -> bool:
+        return self.consecutive_unavailable >= UNREACHABLE_AFTER
 
 
 @dataclass
@@ -77,7 +91,14 @@ class ReplicaSetHealth:
         changes = []
         for vote in decision.votes:
             health = self.replicas.get(vote.replica_id)
-            if health is None or vote.outcome in (Outcome.NOT_AWAITED, Outcome.FAILED):
+            if health is None or vote.outcome == Outcome.NOT_AWAITED:
+                continue
+            # Any answer, a refusal of the request or a late one included, says it is there.
+            if vote.outcome == Outcome.UNAVAILABLE:
+                health.consecutive_unavailable += 1
+            else:
+                health.consecutive_unavailable = 0
+            if vote.outcome == Outcome.FAILED:
                 # A replica refusing a bad request is behaving; it is neither fault nor proof.
                 continue
             health.last_outcome = vote.outcome
@@ -87,6 +108,7 @@ class ReplicaSetHealth:
                 health.last_verdict = vote.verdict
             if vote.outcome in UNANSWERED:
                 health.timed_out_total += vote.outcome == Outcome.TIMED_OUT
+                health.unavailable_total += vote.outcome == Outcome.UNAVAILABLE
                 continue
             if vote.verdict == Verdict.MAJORITY_SUSPECT:
                 # Outvoted by one engine only: the majority is suspect, not this replica.

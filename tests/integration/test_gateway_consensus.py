@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.quotes.domain.snapshots import snapshot_hash
 from services.quotes.settings import QuotesSettings
 from tests.support.demo_snapshots import demo_football_snapshot, demo_startup_env
 from tests.support.grpc_helpers import rpc_error
+from tests.support.tcp_faults import FaultProxy
 
 SNAPSHOT = snapshot_hash(demo_football_snapshot())
 ONE_X_TWO = [market_pb2.MARKET_TYPE_MATCH_RESULT]
@@ -449,3 +451,62 @@ async def test_a_lone_answer_is_recorded_as_too_few_answers_not_as_a_dissent() -
         assert answered.state == pb.REPLICA_STATE_HEALTHY and answered.dissented_total == 0
     finally:
         await torn_down(m)
+
+
+async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accepts a connection and answers bytes that are not HTTP/2."""
+    writer.write(b"\x17\x03\x03garbage, not a gRPC server" * 64)
+    await writer.drain()
+    with contextlib.suppress(Exception):
+        await reader.read()
+    writer.close()
+
+
+@pytest.mark.parametrize("fault", ["blackhole", "garbage"])
+async def test_a_replica_that_is_no_grpc_server_is_shown_unreachable(fault: str) -> None:
+    """football-3's address accepts connections and then says nothing (a blackholed link, a
+    frozen proxy), or answers bytes that are not gRPC. The two others keep every price coming;
+    the operator sees the third UNREACHABLE with its count, not HEALTHY with every total at
+    zero; once a gRPC server answers at its address again, it is HEALTHY."""
+    replicas = [await start_replica("football", f"football-{i}") for i in (1, 2, 3)]
+    proxy = FaultProxy("127.0.0.1", replicas[2].port)
+    await proxy.start()
+    garbage = await asyncio.start_server(_garbage, "127.0.0.1", 0)
+    if fault == "blackhole":
+        proxy.blackhole()
+    else:
+        # The proxy in front of a server that answers garbage until the test heals it.
+        proxy.upstream = ("127.0.0.1", garbage.sockets[0].getsockname()[1])
+    addresses = [f"127.0.0.1:{r.port}" for r in replicas[:2]] + [f"127.0.0.1:{proxy.port}"]
+    gateway = build_gateway(
+        GatewaySettings.from_env(
+            {
+                "BETMESH_AUTH_MODE": "anonymous",
+                "BETMESH_GATEWAY_REPLICAS": "football=" + ",".join(addresses),
+                "BETMESH_GATEWAY_DEADLINE_MS": "5000",
+                "BETMESH_GRACE_SECONDS": "0",
+            }
+        )
+    )
+    await gateway.start()
+    m = Mesh(replicas, gateway, grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}"))
+    try:
+        for n in range(4):
+            assert (await m.stub.GetConsensusQuote(priced(f"nogrpc-{n}"), timeout=10)).accepted
+        dead = await wait_for_replica(m, "football-3", lambda r: r.unavailable_total >= 3)
+        assert dead.state == pb.REPLICA_STATE_UNREACHABLE
+        assert dead.dissented_total == 0 and dead.agreed_total == 0
+        proxy.upstream = ("127.0.0.1", replicas[2].port)
+        proxy.cut()  # every connection through it dropped; new ones reach the replica
+        proxy.heal()
+        for n in range(20):
+            await m.stub.GetConsensusQuote(priced(f"back-{n}"), timeout=10)
+            back = await wait_for_replica(m, "football-3", lambda r: True)
+            if back.state == pb.REPLICA_STATE_HEALTHY:
+                break
+            await asyncio.sleep(0.5)  # the channel's reconnection back-off
+        assert back.state == pb.REPLICA_STATE_HEALTHY and back.agreed_total >= 1
+    finally:
+        await torn_down(m)
+        await proxy.stop()
+        garbage.close()

@@ -272,3 +272,44 @@ def test_timeouts_never_quarantine_and_never_excuse_a_wrong_answer() -> None:
     assert health.record(wrong) == [] and health.record(unreachable) == []
     assert health.record(wrong) == [("b", State.QUARANTINED)]
     assert b.dissented_total == 3
+
+
+def test_a_replica_that_answers_nothing_is_shown_unreachable_until_it_answers() -> None:
+    """Three calls in a row that found no gRPC server there (no connection, a socket that says
+    nothing, bytes that are not gRPC) and the operator sees it: counted, shown unreachable,
+    still counting towards the quorum (it is asked as before). Any answer, a refusal of the
+    request or one after the deadline included, ends it; a call it was not awaited for says
+    nothing."""
+
+    def decision(outcome: Outcome) -> Decision:
+        verdict = Verdict.AGREED if outcome == Outcome.AGREED else Verdict.NO_ANSWER
+        return Decision(
+            2,
+            3,
+            [
+                Vote("a", "a", Outcome.AGREED, "d", verdict=Verdict.AGREED),
+                Vote("b", "b", outcome, "d" if outcome == Outcome.AGREED else "", verdict=verdict),
+                Vote("c", "c", Outcome.AGREED, "d", verdict=Verdict.AGREED),
+            ],
+            digest="d",
+        )
+
+    health = ReplicaSetHealth(1, 2)
+    health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
+    b = health.replicas["b"]
+    health.record(decision(Outcome.UNAVAILABLE))
+    health.record(decision(Outcome.TIMED_OUT))  # reached, only slow
+    for _ in range(2):
+        health.record(decision(Outcome.UNAVAILABLE))
+        health.record(decision(Outcome.NOT_AWAITED))
+    assert not b.unreachable
+    health.record(decision(Outcome.UNAVAILABLE))
+    assert b.unreachable and b.unavailable_total == 4 and b.timed_out_total == 1
+    assert b.state == State.HEALTHY and "b" in health.counting()
+    health.record(decision(Outcome.FAILED))  # it answered: a refusal, but an answer
+    assert not b.unreachable
+    for _ in range(3):
+        health.record(decision(Outcome.UNAVAILABLE))
+    assert b.unreachable
+    health.record(decision(Outcome.AGREED))
+    assert not b.unreachable and b.unavailable_total == 7

@@ -135,6 +135,10 @@ class _ReplicaStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReplicaS
     REPLICA_STATE_QUARANTINED: _ReplicaState.ValueType  # 2
     """Excluded from quorum counting after repeated dissent or timeouts; still probed."""
     REPLICA_STATE_UNREACHABLE: _ReplicaState.ValueType  # 3
+    """Its last calls (3 in a row) found no gRPC server at its address: no connection, a socket
+    that accepts and says nothing, bytes that are not gRPC. Still asked, and counted again with
+    its next answer; a set with one is a failure away from losing its quorum.
+    """
 
 class ReplicaState(_ReplicaState, metaclass=_ReplicaStateEnumTypeWrapper): ...
 
@@ -143,6 +147,10 @@ REPLICA_STATE_HEALTHY: ReplicaState.ValueType  # 1
 REPLICA_STATE_QUARANTINED: ReplicaState.ValueType  # 2
 """Excluded from quorum counting after repeated dissent or timeouts; still probed."""
 REPLICA_STATE_UNREACHABLE: ReplicaState.ValueType  # 3
+"""Its last calls (3 in a row) found no gRPC server at its address: no connection, a socket
+that accepts and says nothing, bytes that are not gRPC. Still asked, and counted again with
+its next answer; a set with one is a failure away from losing its quorum.
+"""
 Global___ReplicaState: _TypeAlias = ReplicaState  # noqa: Y015
 
 class _PriceHoldStatus:
@@ -572,6 +580,7 @@ class ReplicaStatus(_message.Message):
     MAJORITY_SUSPECT_TOTAL_FIELD_NUMBER: _builtins.int
     LAST_VERDICT_FIELD_NUMBER: _builtins.int
     HELD_BY_OPERATOR_FIELD_NUMBER: _builtins.int
+    UNAVAILABLE_TOTAL_FIELD_NUMBER: _builtins.int
     replica_id: _builtins.str
     address: _builtins.str
     state: Global___ReplicaState.ValueType
@@ -587,6 +596,10 @@ class ReplicaStatus(_message.Message):
     """The verdict of its latest answered vote."""
     held_by_operator: _builtins.bool
     """Quarantined by an operator (QuarantineReplica), not by its votes."""
+    unavailable_total: _builtins.int
+    """Calls it could not be reached for (no connection, or an answer that was not gRPC); calls
+    it did not answer by the deadline are timed_out_total.
+    """
     def __init__(
         self,
         *,
@@ -601,10 +614,11 @@ class ReplicaStatus(_message.Message):
         majority_suspect_total: _builtins.int = ...,
         last_verdict: Global___DissentVerdict.ValueType = ...,
         held_by_operator: _builtins.bool = ...,
+        unavailable_total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "engine", b"engine", "held_by_operator", b"held_by_operator", "last_verdict", b"last_verdict", "majority_suspect_total", b"majority_suspect_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "agreed_total", b"agreed_total", "consecutive_faults", b"consecutive_faults", "dissented_total", b"dissented_total", "engine", b"engine", "held_by_operator", b"held_by_operator", "last_verdict", b"last_verdict", "majority_suspect_total", b"majority_suspect_total", "replica_id", b"replica_id", "state", b"state", "timed_out_total", b"timed_out_total", "unavailable_total", b"unavailable_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

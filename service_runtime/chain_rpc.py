@@ -10,11 +10,23 @@ fail: `QuotaExhausted` when they are all out of quota, `AllEndpointsFailed` othe
 
 Requests are counted per method (`counts`) so that the volume a service spends can be measured
 against a provider's free tier.
+
+Each request is bounded in total (`total_timeout`, three times the per-read `timeout` by
+default), not only per read: an HTTP client's timeout is the longest wait for one read, so an
+endpoint that trickles its answer a byte at a time, each byte within the timeout (a congested
+link, a misbehaving proxy), held a call for as long as it liked (113 bytes at 0.5 s each: 56 s
+with a 2 s timeout; a block's logs at 9 s a byte, days), and with it the oracle's publishing
+pass and bets' checks of results against the chain. At the bound the socket is shut down under
+the read and the URL counts as timed out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -24,6 +36,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from web3 import HTTPProvider
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
@@ -103,12 +118,129 @@ def classify_error(error: Any) -> str | None:
     return None
 
 
+class _Call:
+    """One request's total deadline: the socket its answer is read from, shut down (from the
+    timer's thread) once the deadline has passed, which ends the read it is blocked in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.expired = False
+        # Answered (or failed) before its deadline: the watchdog forgets it.
+        self.done = False
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._sock is not None:
+                _shut(self._sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also under TLS: an SSLSocket's own would change its state
+    # from this thread while another reads it.
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread for every request's deadline (a timer thread per request cost 0.5 ms, more
+    than a local node's whole answer): the earliest deadline first, answered ones skipped."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, _Call]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: float, call: _Call) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (deadline, next(self._order), call))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="chain-rpc-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._due[0][2] is call:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                heapq.heappop(self._due)[2].expire()
+
+
+_watchdog = _Watchdog()
+# The calling thread's request under a deadline (FailoverProvider._one).
+_current = threading.local()
+
+
+class _Watched:
+    def getresponse(self) -> Any:
+        call: _Call | None = getattr(_current, "call", None)
+        sock = getattr(self, "sock", None)
+        if call is not None and sock is not None:
+            call.watch(sock)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """Connections whose answers a request's deadline can cut short."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[assignment]
+            "http": _WatchedPool,
+            "https": _WatchedTLSPool,
+        }
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    adapter = _WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class FailoverProvider(JSONBaseProvider):
     def __init__(
         self,
         urls: Sequence[str],
         timeout: float = 10.0,
         backoff_seconds: float = 1.0,
+        total_timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         quota_probe_seconds: float = 600.0,
@@ -121,10 +253,14 @@ class FailoverProvider(JSONBaseProvider):
             if problem is not None:
                 raise ValueError(problem)
         self.urls = list(urls)
+        self.total_timeout = 3 * timeout if total_timeout is None else total_timeout
         self._providers = [
             # Retries are ours (across URLs), not web3's (against the same failing one).
             HTTPProvider(
-                url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+                url,
+                request_kwargs={"timeout": timeout},
+                session=_session(),
+                exception_retry_configuration=None,
             )
             for url in urls
         ]
@@ -180,8 +316,23 @@ class FailoverProvider(JSONBaseProvider):
     # ---- requests -----------------------------------------------------------------------
 
     def _one(self, index: int, method: RPCEndpoint, params: Any) -> RPCResponse:
+        call = _Call()
+        _current.call = call
+        _watchdog.add(time.monotonic() + self.total_timeout, call)
         try:
-            response = self._providers[index].make_request(method, params)
+            return self._answer(self._providers[index], method, params)
+        except ProviderRefused as exc:
+            if call.expired and exc.kind != "TIMEOUT":
+                # Cut short at the deadline: the broken read is the timeout, not the URL's.
+                raise ProviderRefused("TIMEOUT", f"over {self.total_timeout:g} s") from exc
+            raise
+        finally:
+            call.done = True
+            _current.call = None
+
+    def _answer(self, provider: HTTPProvider, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            response = provider.make_request(method, params)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             if status == 402:

@@ -1,14 +1,16 @@
 """The chain node as a failing dependency, on a real anvil behind a TCP proxy that blackholes it
-(connections accepted, nothing answered: a partition, a frozen node or load balancer). Bets'
-check of announced results against the contract: one pass ends after one RPC timeout, not one
-per claim, as an outage (UNAVAILABLE DEPENDENCY_UNAVAILABLE, dependency chain) the runner logs
-without a traceback, and settles nothing; healed, the next pass reads the chain again."""
+(connections accepted, nothing answered: a partition, a frozen node or load balancer) or
+trickles its answers. Bets' check of announced results against the contract: one pass ends
+after one RPC timeout, not one per claim, as an outage (UNAVAILABLE DEPENDENCY_UNAVAILABLE,
+dependency chain) the runner logs without a traceback, and settles nothing; healed, the next
+pass reads the chain again. Every JSON-RPC request has a total bound, not only one per read."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -17,6 +19,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from launcher.embedded import Anvil, create_database, drop_database, unique_name
+from service_runtime.chain_rpc import AllEndpointsFailed, FailoverProvider
 from service_runtime.outages import REASON, as_outage
 from service_runtime.postgres import create_engine, migrate
 from services.bets.adapters.chain_reader import ChainResultReader
@@ -119,3 +122,24 @@ async def test_a_blackholed_chain_fails_the_recheck_pass_once_as_an_outage(
     # The contract holds none of them: each still waits, nothing settled, nothing raised.
     assert await asyncio.to_thread(recheck.recheck) == 0
     assert settled == []
+
+
+async def test_a_chain_node_that_trickles_its_answers_is_given_up_on_at_the_total_bound(
+    anvil: Anvil, node: FaultProxy
+) -> None:
+    """Each byte of the answer comes within the per-read timeout, the whole answer would take
+    minutes: the request ends at its total bound and the URL counts as timed out (without the
+    bound, a block number's answer at 0.5 s a byte took 125 s, and was taken)."""
+    provider = FailoverProvider([f"http://127.0.0.1:{node.port}"], timeout=2.0)
+    w3 = Web3(provider)
+    assert await asyncio.to_thread(lambda: w3.eth.block_number) >= 0  # keep-alive open
+    node.trickle(0.5)
+    started = time.monotonic()
+    with pytest.raises(AllEndpointsFailed) as failed:
+        await asyncio.to_thread(lambda: w3.eth.block_number)
+    # The bound is 6 s (three per-read timeouts, the default); generous for a loaded machine.
+    assert time.monotonic() - started < 3 * 2.0 + 10
+    assert "TIMEOUT" in str(failed.value)
+    assert provider.last_failure == ["TIMEOUT"]
+    node.heal()
+    assert await asyncio.to_thread(lambda: w3.eth.block_number) >= 0

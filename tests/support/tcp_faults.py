@@ -1,7 +1,9 @@
 """A TCP proxy that injects the faults a network really has, between a service and a store
 (PostgreSQL, Redis): `cut` (every connection reset, new ones refused), `blackhole` (connections
 accepted and kept open, nothing forwarded either way: a partition, or a store frozen by
-SIGSTOP, as a load balancer's idle socket looks to its client) and `slow` (every chunk delayed).
+SIGSTOP, as a load balancer's idle socket looks to its client), `slow` (every chunk delayed) and
+`trickle` (every byte of the answers delayed: each read a client waits for is short, the whole
+answer is not).
 
 Unlike an exception raised in a fake, the client sees what it would see in production: a socket
 that answers nothing, for as long as the fault lasts. `heal()` makes it a plain proxy again;
@@ -126,6 +128,13 @@ class FaultProxy:
         self.delay = delay
         self._flowing.set()
 
+    def trickle(self, delay: float) -> None:
+        """The upstream's bytes reach the client one at a time, `delay` apart (what the client
+        sends goes through as it is, so the answer starts at once)."""
+        self.mode = "trickle"
+        self.delay = delay
+        self._flowing.set()
+
     def heal(self) -> None:
         self.mode = "pass"
         self.delay = 0.0
@@ -151,11 +160,15 @@ class FaultProxy:
         self._pipes.add(pipe)
         pipe.tasks = [
             asyncio.create_task(self._copy(reader, up_writer, pipe)),
-            asyncio.create_task(self._copy(up_reader, writer, pipe)),
+            asyncio.create_task(self._copy(up_reader, writer, pipe, answers=True)),
         ]
 
     async def _copy(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pipe: _Pipe
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pipe: _Pipe,
+        answers: bool = False,
     ) -> None:
         try:
             while True:
@@ -168,6 +181,12 @@ class FaultProxy:
                 if self.mode == "cut":
                     break
                 if pipe.lost:
+                    continue
+                if self.mode == "trickle" and answers:
+                    for index in range(len(data)):
+                        writer.write(data[index : index + 1])
+                        await writer.drain()
+                        await asyncio.sleep(self.delay)
                     continue
                 writer.write(data)
                 await writer.drain()

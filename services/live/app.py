@@ -15,6 +15,7 @@ from service_runtime.background import Background, every
 from service_runtime.channels import ChannelPool
 from service_runtime.redis_client import bounded
 from service_runtime.server import Registration, ServiceHost
+from service_runtime.telemetry import meter
 from services.live.adapters.gateway_fixtures import GatewayFixtures
 from services.live.adapters.gateway_pricing import GrpcPricingGateway
 from services.live.adapters.redis_journal import StreamJournal
@@ -22,6 +23,7 @@ from services.live.adapters.redis_liveness import RedisLiveness
 from services.live.adapters.redis_store import RedisLiveStore
 from services.live.domain.repricing import Cadence
 from services.live.service_layer.handlers import LiveHandlers
+from services.live.service_layer.holds import HeldFixtures
 from services.live.service_layer.repricing import Repricer
 from services.live.service_layer.streams import StreamService
 from services.live.servicer import LiveOddsServicer
@@ -33,6 +35,8 @@ SERVICE = "betmesh.live"
 SERVICE_NAME = live_odds_service_pb2.DESCRIPTOR.services_by_name["LiveOddsService"].full_name
 # The longest wait after failed watchdog or repricing passes.
 BACKOFF_SECONDS = 5.0
+# The held-fixtures gauge is read again every this many feed checks (5 s by default).
+HOLDS_EVERY_CHECKS = 5
 
 
 def build(settings: LiveSettings, meters: MeterProvider | None = None) -> ServiceHost:
@@ -107,6 +111,20 @@ def build(settings: LiveSettings, meters: MeterProvider | None = None) -> Servic
             settings.watch.heartbeat_seconds,
             liveness.heartbeat,
             max_backoff=settings.watch.heartbeat_seconds,
+        )
+    )
+    # What keeps live fixtures closed, for the operator's alerts (service_layer/holds.py): a
+    # pass every five watchdog passes, which reads every live fixture's hold.
+    held = HeldFixtures(
+        liveness.holds,
+        meter(SERVICE) if meters is None else meters.get_meter(SERVICE),
+    )
+    background.append(
+        every(
+            "live holds",
+            settings.feed_check_seconds * HOLDS_EVERY_CHECKS,
+            held.refresh,
+            max_backoff=max(settings.feed_check_seconds, BACKOFF_SECONDS),
         )
     )
     background.extend(streams.background())

@@ -18,6 +18,8 @@ from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.live.v1 import live_odds_service_pb2 as pb
 from betmesh.live.v1 import live_odds_service_pb2_grpc
 from betmesh.live.v1 import match_event_pb2 as me
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from service_runtime.server import ServiceHost
 from services.live.app import build as build_live
@@ -50,7 +52,9 @@ async def bets(database_url: str, redis_url: str) -> AsyncIterator[Bets]:
         yield b
 
 
-async def start_live(redis_url: str, gateway_port: int) -> ServiceHost:
+async def start_live(
+    redis_url: str, gateway_port: int, meters: MeterProvider | None = None
+) -> ServiceHost:
     host = build_live(
         LiveSettings.from_env(
             {
@@ -68,7 +72,8 @@ async def start_live(redis_url: str, gateway_port: int) -> ServiceHost:
                 "BETMESH_LIVE_REPRICE_TICK_SECONDS": "0.1",
                 "BETMESH_LIVE_GATEWAY_TIMEOUT_SECONDS": "5",
             }
-        )
+        ),
+        meters,
     )
     await host.start()
     return host
@@ -575,4 +580,60 @@ async def test_a_heartbeat_behind_what_live_applied_is_refused_with_its_reason(
             }
             assert behind(await up_to(stub, fid, 2)) == []
     finally:
+        await live.stop(0)
+
+
+def held(metrics: InMemoryMetricReader) -> dict[str, int]:
+    """betmesh.live.fixtures_held as a scrape reads it: reason -> live fixtures held."""
+    data = metrics.get_metrics_data()
+    return {
+        str(point.attributes["betmesh.hold.reason"]): int(point.value)
+        for resource in (data.resource_metrics if data is not None else [])
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "betmesh.live.fixtures_held"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint) and point.attributes
+    }
+
+
+async def held_until(metrics: InMemoryMetricReader, wanted: Any) -> dict[str, int]:
+    # The gauge is read from Redis by a background pass (five feed checks, 1 s here).
+    deadline = asyncio.get_running_loop().time() + 30
+    while not wanted(counts := held(metrics)):
+        assert asyncio.get_running_loop().time() < deadline, counts
+        await asyncio.sleep(0.1)
+    return counts
+
+
+async def test_the_fixtures_a_feed_keeps_closed_are_counted_by_reason(
+    mesh: Mesh, redis_url: str
+) -> None:
+    """What an operator is alerted on (BetmeshLiveFeedGap, BetmeshLiveFeedLost): a feed that
+    says it sent an event it never resends holds its fixture FEED_GAP, and only the feed can
+    lift it; then the feed dies (FEED_LOST). Other tests' fixtures share the store (their feeds
+    stopped: FEED_LOST for good), so the counts are compared, not equated."""
+    metrics = InMemoryMetricReader()
+    live = await start_live(redis_url, mesh.gateway.port, MeterProvider(metric_readers=[metrics]))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{live.port}")
+    feed_alive: asyncio.Task[None] | None = None
+    try:
+        stub = stub_for(channel)
+        await held_until(
+            metrics, lambda counts: set(counts) == {"FEED_LOST", "FEED_GAP", "OPERATOR"}
+        )
+        feed, reader = await kicked_off(mesh, live, stub, "held")
+        fid = feed.fixture_id
+        card = feed.event(me.MATCH_EVENT_TYPE_YELLOW_CARD, 2, 600)  # never resent
+        feed_alive = keep_alive(stub, fid, card.sequence)
+        await held_until(metrics, lambda counts: counts["FEED_GAP"] >= 1)
+
+        lost = held(metrics)["FEED_LOST"]
+        feed_alive.cancel()
+        await held_until(metrics, lambda counts: counts["FEED_LOST"] > lost)
+        reader.cancel()
+    finally:
+        if feed_alive is not None:
+            feed_alive.cancel()
+        await channel.close()
         await live.stop(0)

@@ -54,7 +54,7 @@ from services.live.domain.liveness import (
     progress_plan,
     vouched_for,
 )
-from services.live.domain.repricing import fixture_hold
+from services.live.domain.repricing import FEED_GAP, FEED_LOST, OPERATOR, fixture_hold
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +370,37 @@ class RedisLiveness:
                     live_heartbeat=events_pb2.LiveHeartbeat(fixture_ids=watched)
                 ),
             )
+
+    # ---- what an operator watches --------------------------------------------------------------
+
+    async def holds(self) -> dict[str, int]:
+        """The live fixtures held now, by the hold that keeps them closed (FEED_LOST, FEED_GAP,
+        OPERATOR; each counted once, as fixture_hold ranks them): the figure behind the alerts
+        on a book closed by a feed (docs/operations.md). The fixtures are those watched (the
+        alive set) and those a producer covers (a fixture the watchdog suspended left the
+        alive set, not its producer's): every live fixture a feed ever touched."""
+        found: Any = await self.client.zrange(self.alive_fixtures_key, 0, -1)
+        fixture_ids = {bytes(f).decode() for f in found}
+        for producer in await self.producers():
+            members: Any = await self.client.smembers(self.producer_key(producer.source))
+            fixture_ids |= {bytes(f).decode() for f in members or []}
+        counts = dict.fromkeys((FEED_LOST, FEED_GAP, OPERATOR), 0)
+        if not fixture_ids:
+            return counts
+        ordered = sorted(fixture_ids)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for fixture_id in ordered:
+                pipe.hget(self.game_key(fixture_id), "status")
+                pipe.hmget(self.pricing_key(fixture_id), "feed_lost", "operator", "gap")
+            rows: Any = await pipe.execute()
+        for index in range(len(ordered)):
+            status, (feed_lost, operator, gap) = rows[2 * index], rows[2 * index + 1]
+            if status is None or bytes(status).decode() != MatchStatus.LIVE:
+                continue
+            hold = fixture_hold(feed_lost == b"1", operator == b"1", gap == b"1")
+            if hold is not None:
+                counts[hold] += 1
+        return counts
 
     # ---- operators ---------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from typing import Literal
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from service_runtime.outages import as_outage
+from service_runtime.outages import count as count_outage
 from service_runtime.telemetry import meter
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,7 @@ class BackgroundTasks:
             # the reason and the kind of store, no traceback (a hundred lines a retry, which
             # read as a bug of ours), and the same back-off.
             extra |= {"reason": outage.reason, **outage.metadata, "error": type(exc).__name__}
+            count_outage(outage)
         log.warning(
             "background task crashed; restarting" if restarting else "background step failed",
             exc_info=None if isinstance(exc, StepFailed) or outage is not None else exc,

@@ -29,6 +29,7 @@ from service_runtime.errors import DomainError, Unimplemented, internal_status, 
 from service_runtime.method_rules import rule_for
 from service_runtime.metrics import bounded_reason, rpc_metrics
 from service_runtime.outages import as_outage
+from service_runtime.outages import count as count_outage
 from service_runtime.shedding import InFlight, SheddingSettings, in_flight
 from service_runtime.telemetry import SERVER_FAULTS, STATUS_CODES, VERSION, traced
 from service_runtime.tls import TlsSettings, check_peer, peer_names
@@ -111,6 +112,7 @@ class _Method:
             log.warning(
                 "dependency unavailable in %s: %s", self.method, type(exc).__name__, exc_info=False
             )
+            count_outage(outage)
             exc = outage
         if isinstance(exc, DomainError):
             status = to_rpc_status(exc)

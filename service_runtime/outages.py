@@ -5,16 +5,21 @@ statement timeout reached a handler as an unexpected exception: answered INTERNA
 traceback in the log, so a client's retry policy (which retries UNAVAILABLE, never INTERNAL)
 gave up on a call that would succeed a moment later, and the operator's error alerts fired as
 if the code were broken. They are answered UNAVAILABLE, reason DEPENDENCY_UNAVAILABLE, naming
-only the kind of dependency (never its error text, which can carry hosts and queries).
+only the kind of dependency (never its error text, which can carry hosts and queries), and
+counted by that kind (`betmesh_dependency_outages_total`, served on the process's metrics port)
+where they are met: a call answered with the refusal (handlers.py) or a background step failed
+by it (background.py), so that an operator is paged on the store, not on the calls it fails.
 """
 
 from __future__ import annotations
 
 import redis.exceptions
+from prometheus_client import Counter
 
 from service_runtime.errors import Unavailable
 
 REASON = "DEPENDENCY_UNAVAILABLE"
+DEPENDENCIES = ("postgresql", "redis", "chain")
 # By module and class name (matched along the class's MRO, so psycopg2's QueryCanceled,
 # AdminShutdown and the like are covered by their base): psycopg2 and SQLAlchemy are not every
 # service's dependencies, and the runtime must not import them for a service that does not.
@@ -43,3 +48,21 @@ def as_outage(exc: BaseException) -> Unavailable | None:
 def _refusal(dependency: str) -> Unavailable:
     message = "a store this call needs is unavailable; retry"
     return Unavailable(REASON, message, {"dependency": dependency})
+
+
+# A prometheus_client counter, like the RPC histograms (metrics.py): served on the scrape
+# endpoint, and readable in-process. Every kind is there from the start at 0, so that the first
+# outage is an increase Prometheus sees, not a new series.
+_outages = Counter(
+    "betmesh_dependency_outages",
+    "calls refused and background steps failed because a dependency was unavailable, by kind",
+    ["betmesh_dependency"],
+)
+for _dependency in DEPENDENCIES:
+    _outages.labels(_dependency)
+
+
+def count(outage: Unavailable) -> None:
+    """Counts an outage met by a call or a background step (not by a caller of as_outage that
+    only decides on it: the error reaches one of those two as well)."""
+    _outages.labels(outage.metadata.get("dependency", "")).inc()

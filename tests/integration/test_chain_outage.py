@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from eth_account import Account
+from prometheus_client import REGISTRY
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -78,6 +79,13 @@ def announced(fixture_id: str) -> ClaimedResult:
     )
 
 
+def chain_outages() -> float:
+    found = REGISTRY.get_sample_value(
+        "betmesh_dependency_outages_total", {"betmesh_dependency": "chain"}
+    )
+    return found or 0.0
+
+
 async def test_a_blackholed_chain_fails_the_recheck_pass_once_as_an_outage(
     contract: str,
     results: ChainResultStore,
@@ -102,8 +110,11 @@ async def test_a_blackholed_chain_fails_the_recheck_pass_once_as_an_outage(
         results.record(announced(fixture))
     node.blackhole()
     # An announcement heard while the node answers nothing waits, said in one line.
+    before = chain_outages()
     with caplog.at_level(logging.WARNING):
         await asyncio.to_thread(recheck.claim, announced(fixtures[0]))
+    # ... and counted, for the operator's alert (BetmeshDependencyUnavailable).
+    assert chain_outages() == before + 1
     failed = [r for r in caplog.records if r.getMessage() == "chain check failed; retried later"]
     assert failed and not any(r.exc_info for r in failed)
     assert getattr(failed[0], "dependency", None) == "chain"

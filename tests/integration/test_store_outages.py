@@ -24,6 +24,7 @@ import grpc
 import pytest
 from betmesh.bets.v1 import bet_service_pb2 as pb
 from betmesh.live.v1 import live_odds_service_pb2 as live_pb
+from prometheus_client import REGISTRY
 
 from service_runtime.errors import error_info, status_from_metadata
 from service_runtime.outages import as_outage
@@ -90,6 +91,15 @@ async def through_an_outage(
     return seen
 
 
+def outages(*dependencies: str) -> float:
+    """betmesh_dependency_outages_total of these kinds, as this process's scrape shows it."""
+    return sum(
+        REGISTRY.get_sample_value("betmesh_dependency_outages_total", {"betmesh_dependency": d})
+        or 0.0
+        for d in dependencies
+    )
+
+
 def outage_tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Log lines that carry a store outage's traceback, as if it were a bug of ours."""
     return [
@@ -110,10 +120,14 @@ async def test_bets_answers_unavailable_while_its_stores_are_cut(
     ):
         player = await mesh.player()
         request = pb.GetWalletRequest(player_id=player)
+        before = outages("postgresql", "redis")
         seen = await through_an_outage(
             [postgresql, redis], lambda: mesh.stub.GetWallet(request, timeout=DEADLINE)
         )
     assert set(seen) == {"OK", "UNAVAILABLE DEPENDENCY_UNAVAILABLE"}, seen
+    # What the operator is paged on (BetmeshDependencyUnavailable): every refusal is counted by
+    # the store it was for (and the background work that failed on them too).
+    assert outages("postgresql", "redis") - before >= seen["UNAVAILABLE DEPENDENCY_UNAVAILABLE"]
     assert outage_tracebacks(caplog) == []
 
 
@@ -147,9 +161,11 @@ async def test_live_answers_unavailable_while_redis_is_down(
                         raise
                     return None
 
+            before = outages("redis")
             seen = await through_an_outage([redis], game_state, fault, calls=3)
         finally:
             await live.channel.close()
             await live.host.stop(0)
     assert set(seen) == {"OK", "UNAVAILABLE DEPENDENCY_UNAVAILABLE"}, seen
+    assert outages("redis") - before >= seen["UNAVAILABLE DEPENDENCY_UNAVAILABLE"]
     assert outage_tracebacks(caplog) == []

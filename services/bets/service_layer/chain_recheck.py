@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from service_runtime.errors import InvalidArgument
 from service_runtime.outages import as_outage
+from service_runtime.outages import count as count_outage
 from service_runtime.telemetry import meter
 from services.bets.domain.chain_results import (
     CheckState,
@@ -104,6 +105,8 @@ class ChainRecheck:
         except Exception as exc:
             # Recorded: the re-check step tries again (a provider down must not dead-letter it).
             outage = as_outage(exc)
+            if outage is not None:
+                count_outage(outage)  # met and kept here: the runner never sees it
             log.warning(
                 "chain check failed; retried later",
                 extra={

@@ -13,6 +13,7 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from services.bets.domain.model import Bet
+from services.bets.domain.placing import refused_for_live_silence
 from services.bets.domain.statement import ReturnToPlayer as ReturnToPlayerFigures
 
 # A scrape every 15-30 s must not cost a full scan of the year's bets each time.
@@ -35,6 +36,14 @@ class BetsMetrics:
             "betmesh.bets.placed",
             description="bets placed, by status at the answer, refusal reason and live or not",
         )
+        # In-play bets refused because no live process vouched for the fixture in time
+        # (BETMESH_BETS_LIVE_SILENCE_SECONDS): live is down, frozen or cut from the bus, and
+        # the in-play book is closed. Counted from 0 so that the first one is an increase.
+        self.live_silence_total = meter.create_counter(
+            "betmesh.bets.live_silence_refusals",
+            description="in-play bets refused because the live producer is silent",
+        )
+        self.live_silence_total.add(0)
         self.stake_total = meter.create_counter(
             "betmesh.bets.stake",
             unit="minor",
@@ -73,6 +82,8 @@ class BetsMetrics:
             "betmesh.bet.live": bet.live,
         }
         self.placed_total.add(1, attributes)
+        if refused_for_live_silence(bet):
+            self.live_silence_total.add(1)
         if bet.rejection is None:
             self.stake_total.add(bet.stake_minor, {"betmesh.currency": self._currency})
 

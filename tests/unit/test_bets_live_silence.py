@@ -5,9 +5,12 @@ refuses in-play bets, at placement and again when a pending one is decided. The 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from service_runtime.env import Env, SettingsError
 from service_runtime.errors import DomainError
@@ -17,6 +20,8 @@ from services.bets.domain.model import BetRejected, BetStatus, GameSnapshot, Rej
 from services.bets.domain.placing import check_watched
 from services.bets.domain.postings import stake_release
 from services.bets.domain.prices import PriceBook
+from services.bets.domain.statement import ReturnToPlayer
+from services.bets.metrics import BetsMetrics
 from services.bets.service_layer import commands
 from services.bets.service_layer.feeds import FeedHandlers
 from tests.unit.bets_fakes import FakeClock, FakeFeedState
@@ -154,3 +159,42 @@ async def test_no_cash_out_offer_on_an_in_play_price_live_went_silent_on() -> No
         await world.service.cash_out_offer(offer, PLAYER)
     assert refused.value.reason == "MARKET_SUSPENDED"
     assert "live producer is silent" in refused.value.message
+
+
+@pytest.mark.parametrize(("vouched_ago", "counted"), [(4.9, 0), (5.1, 1), (None, 1)])
+async def test_a_refusal_for_lives_silence_is_counted_apart(
+    vouched_ago: float | None, counted: int
+) -> None:
+    """betmesh_bets_live_silence_refusals, what BetmeshLiveProducerSilent pages on: only
+    refusals for live's silence, not an in-play bet taken nor another suspension."""
+    reader = InMemoryMetricReader()
+    metrics = BetsMetrics(
+        MeterProvider(metric_readers=[reader]).get_meter("t"), lambda start, end: YEAR, "EUR"
+    )
+    world = World(live_silence_seconds=5.0)
+    world.service.placed = metrics
+    in_play(world, vouched_ago)
+    bet = await world.service.place_bet(place("f1", live=True, wait=False), PLAYER)
+    # A market suspended for a goal is refused with the same reason, and not counted here.
+    metrics.placed(
+        replace(bet, rejection=Rejection.BETTING_SUSPENDED, rejection_message="f1: goal")
+    )
+    assert silence_refusals(reader) == counted
+
+
+YEAR = ReturnToPlayer(stakes_minor=0, payouts_minor=0, settled_bet_count=0)
+
+
+def silence_refusals(reader: InMemoryMetricReader) -> int:
+    data = reader.get_metrics_data()
+    assert data is not None
+    (found,) = [
+        point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "betmesh.bets.live_silence_refusals"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint)
+    ]
+    return int(found)

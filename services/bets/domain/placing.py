@@ -94,6 +94,15 @@ def price_acceptable(acceptance: OddsAcceptance, seen_e4: int, current_e4: int) 
     return current_e4 == seen_e4
 
 
+# What a refusal for live's silence says (counted apart: betmesh_bets_live_silence_refusals).
+LIVE_SILENT = "the live producer is silent"
+
+
+def refused_for_live_silence(bet: Bet) -> bool:
+    """Whether `bet` was refused by check_watched: no live process vouched for its fixture."""
+    return bet.rejection is Rejection.BETTING_SUSPENDED and LIVE_SILENT in bet.rejection_message
+
+
 def check_watched(fixture_id: str, prices: PriceBook, now: datetime, rules: BetRules) -> None:
     """An in-play price is taken only while live vouches for its fixture: a live process said,
     within `rules.live_silence_seconds`, that it watches it with its feed alive. A dead or
@@ -104,7 +113,7 @@ def check_watched(fixture_id: str, prices: PriceBook, now: datetime, rules: BetR
         last = "never" if vouched is None else f"{(now - vouched).total_seconds():.1f} s ago"
         raise BetRejected(
             Rejection.BETTING_SUSPENDED,
-            f"{fixture_id}: the live producer is silent (its last word on the fixture: {last}; "
+            f"{fixture_id}: {LIVE_SILENT} (its last word on the fixture: {last}; "
             f"in-play bets need one within {rules.live_silence_seconds:g} s)",
         )
 

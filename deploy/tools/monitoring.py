@@ -5,7 +5,8 @@
 - every dashboard is well formed (the fields Grafana needs to import it: uid, title, panels with
   ids, grid positions, types and Prometheus targets), every panel query is valid PromQL (each is
   checked by promtool as a recording rule), and each metric a rule or a panel reads is one that
-  docs/operations.md names, so that neither the docs nor the queries drift from the code.
+  docs/operations.md names, so that neither the docs nor the queries drift from the code;
+- every alert's runbook is an anchor docs/operations.md has.
 
 promtool comes from Debian's `prometheus` package, unpacked into deploy/.tools (no daemon is
 installed or started): `apt-get download` needs only the package lists CI's machine has.
@@ -97,6 +98,30 @@ def metric_names(expression: str) -> set[str]:
     return names
 
 
+_RUNBOOK = re.compile(r"^docs/operations\.md#([a-z0-9-]+)$")
+
+
+def runbook_problems(groups: list[dict[str, Any]], operations: str) -> list[str]:
+    """Every alert names a runbook, an anchor docs/operations.md has (`<a id="...">`): a page
+    whose link leads nowhere leaves the operator guessing."""
+    problems = []
+    for group in groups:
+        for rule in group["rules"]:
+            if "alert" not in rule:
+                continue
+            runbook = rule.get("annotations", {}).get("runbook", "")
+            found = _RUNBOOK.match(runbook)
+            if found is None:
+                problems.append(
+                    f"{rule['alert']}: runbook {runbook!r} is not docs/operations.md#..."
+                )
+            elif f'id="{found.group(1)}"' not in operations:
+                problems.append(
+                    f"{rule['alert']}: docs/operations.md has no anchor {found.group(1)}"
+                )
+    return problems
+
+
 def documented_metrics() -> set[str]:
     return set(_DOCUMENTED.findall(OPERATIONS.read_text()))
 
@@ -119,6 +144,7 @@ def main() -> int:
     documented = documented_metrics()
     unknown = set().union(*(metric_names(e) for e in expressions)) - documented
     problems += [f"{m} is queried but not named in docs/operations.md" for m in sorted(unknown)]
+    problems += runbook_problems(groups, OPERATIONS.read_text())
     import yaml  # type: ignore[import-untyped,unused-ignore]
 
     with tempfile.TemporaryDirectory() as tmp:

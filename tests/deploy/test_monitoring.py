@@ -9,6 +9,7 @@ from deploy.tools.monitoring import (
     dashboards,
     documented_metrics,
     metric_names,
+    runbook_problems,
 )
 
 
@@ -58,3 +59,22 @@ def test_shipped_dashboards_read_documented_metrics() -> None:
         expressions += [t["expr"] for p in board["panels"] for t in p["targets"]]
     read = set().union(*(metric_names(e) for e in expressions))
     assert read <= documented, read - documented
+
+
+def test_an_alert_whose_runbook_leads_nowhere_is_reported() -> None:
+    # The shipped rules are checked by `python -m deploy.tools.monitoring` (it has PyYAML);
+    # two of their links led nowhere before this check (dead-letters, oracle-backlog).
+    groups = [
+        {
+            "name": "g",
+            "rules": [
+                {"record": "a:b:c", "expr": "up"},
+                {"alert": "Documented", "annotations": {"runbook": "docs/operations.md#here"}},
+                {"alert": "Dangling", "annotations": {"runbook": "docs/operations.md#gone"}},
+                {"alert": "Elsewhere", "annotations": {"runbook": "https://wiki/x"}},
+                {"alert": "None"},
+            ],
+        }
+    ]
+    problems = runbook_problems(groups, 'text <a id="here"></a> text')
+    assert [p.split(":")[0] for p in problems] == ["Dangling", "Elsewhere", "None"]

@@ -857,3 +857,23 @@ async def test_sign_ins_started_while_the_provider_is_blackholed_are_refused_tog
                     pb.StartFranceConnectLoginRequest(return_to=RETURN_TO), timeout=15
                 )
             ) == (grpc.StatusCode.FAILED_PRECONDITION, "FRANCECONNECT_DISCOVERY_ISSUER_MISMATCH")
+
+
+async def test_a_provider_that_trickles_its_answers_is_refused_within_our_bound(
+    provider: RunningProvider, database_url: str, redis_url: str, exclusion_file: Path
+) -> None:
+    """Each byte of the provider's answer comes within the read timeout, the whole answer
+    would take minutes: the sign-in is refused UNAVAILABLE at identity's bound on the whole
+    exchange, well inside a caller's deadline, not DEADLINE_EXCEEDED after it."""
+    async with FaultProxy("127.0.0.1", provider.port) as proxy:
+        environment = {
+            **_environment(provider, database_url, redis_url, exclusion_file),
+            "BETMESH_IDENTITY_FRANCECONNECT_ISSUER": f"http://127.0.0.1:{proxy.port}/api/v2",
+        }
+        proxy.trickle(0.1)  # the discovery document, a few kB: minutes
+        async for fresh in _serve_identity(environment):
+            assert await _refusal(
+                lambda: fresh.StartFranceConnectLogin(  # noqa: B023 (awaited here)
+                    pb.StartFranceConnectLoginRequest(return_to=RETURN_TO), timeout=60
+                )
+            ) == (grpc.StatusCode.UNAVAILABLE, "FRANCECONNECT_UNREACHABLE")

@@ -26,6 +26,7 @@ from services.identity.app import assemble
 from services.identity.settings import IdentitySettings
 from tests.oidc.harness import years_ago
 from tests.support.grpc_helpers import operator_channel, operator_client, rpc_error
+from tests.support.tcp_faults import FaultProxy
 
 Stub = identity_service_pb2_grpc.IdentityServiceStub
 CLIENT_ID, CLIENT_SECRET = "betmesh-sandbox", secrets.token_urlsafe(16)
@@ -105,6 +106,8 @@ class Setup:
     identity: Stub
     sandbox: SandboxUbble
     webhook_url: str
+    # Between identity and the sandbox: a plain relay until a test injects a fault.
+    link: FaultProxy
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +121,8 @@ async def setup(database_url: str, redis_url: str) -> AsyncIterator[Setup]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     sandbox.port = runner.addresses[0][1]
+    link = FaultProxy("127.0.0.1", sandbox.port)
+    await link.start()
     settings = IdentitySettings.from_env(
         {
             "BETMESH_AUTH_MODE": "tokens",
@@ -128,7 +133,7 @@ async def setup(database_url: str, redis_url: str) -> AsyncIterator[Setup]:
             "BETMESH_DATABASE_URL": database_url,
             "BETMESH_REDIS_URL": redis_url,
             "BETMESH_IDENTITY_KYC_PROVIDER": "ubble",
-            "BETMESH_IDENTITY_UBBLE_API_URL": f"http://127.0.0.1:{sandbox.port}",
+            "BETMESH_IDENTITY_UBBLE_API_URL": f"http://127.0.0.1:{link.port}",
             "BETMESH_IDENTITY_UBBLE_CLIENT_ID": CLIENT_ID,
             "BETMESH_IDENTITY_UBBLE_CLIENT_SECRET": CLIENT_SECRET,
             "BETMESH_IDENTITY_UBBLE_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
@@ -145,10 +150,12 @@ async def setup(database_url: str, redis_url: str) -> AsyncIterator[Setup]:
             Stub(channel),
             sandbox,
             f"http://127.0.0.1:{process.webhooks.port}/webhooks/kyc/ubble",
+            link,
         )
     finally:
         await channel.close()
         await process.host.stop(0)
+        await link.stop()
         await runner.cleanup()
 
 
@@ -292,3 +299,22 @@ async def test_unknown_provider_and_player(setup: Setup) -> None:
     )
     answer = await _post(setup.webhook_url.replace("ubble", "veriff"), b"{}", "ts=1,v1=00")
     assert answer.status_code == 400
+
+
+async def test_a_provider_that_trickles_its_answer_is_refused_within_our_bound(
+    setup: Setup,
+) -> None:
+    """Each byte of the provider's answer comes within the client's read timeout, the whole
+    answer would take a minute and a half: the player's call is refused UNAVAILABLE at our
+    bound on the whole exchange, not DEADLINE_EXCEEDED after the caller's own deadline."""
+    registered = await setup.identity.RegisterPlayer(pb.RegisterPlayerRequest(display_name="Lucie"))
+    setup.link.trickle(0.2)
+    try:
+        refused = await _refusal(
+            lambda: setup.identity.StartKycVerification(
+                pb.StartKycVerificationRequest(player_id=registered.player.player_id), timeout=60
+            )
+        )
+    finally:
+        setup.link.heal()
+    assert refused == (grpc.StatusCode.UNAVAILABLE, "KYC_PROVIDER_UNREACHABLE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,10 @@ from services.identity.domain.franceconnect import ProviderRefused
 
 # FranceConnect answers in well under a second; a stuck provider must not hold our callers.
 TIMEOUT = httpx.Timeout(5.0)
+# The whole exchange, not one read: httpx's timeout bounds each wait for bytes, so a provider
+# (or a proxy before it) trickling its answer a byte at a time held a sign-in for as long as it
+# liked, past the caller's deadline (DEADLINE_EXCEEDED, which says nothing of why).
+TOTAL_SECONDS = 10.0
 MAX_BODY = 256 * 1024
 
 
@@ -22,8 +27,9 @@ class HttpOidcTransport:
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = await self.client.send(request)
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(TOTAL_SECONDS):
+                response = await self.client.send(request)
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise Unavailable(
                 "FRANCECONNECT_UNREACHABLE", f"FranceConnect unreachable: {type(exc).__name__}"
             ) from None

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -30,6 +31,8 @@ SIGNATURE_HEADER = "ubble-signature"
 TIMESTAMP_WINDOW_SECONDS = 300
 FINAL_STATUSES = frozenset({"processed", "aborted", "expired"})
 MAX_WEBHOOK_BYTES = 64 * 1024
+# The provider's whole answer, where its client's timeout (10 s) bounds each read only.
+TOTAL_SECONDS = 20.0
 
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -72,13 +75,16 @@ class UbbleProvider:
 
     async def _call(self, method: str, path: str, body: Any | None = None) -> dict[str, Any]:
         try:
-            response = await self.client.request(
-                method,
-                f"{self.api_base}{path}",
-                json=body,
-                headers={"accept": "application/vnd.api+json"},
-            )
-        except httpx.HTTPError as exc:
+            # The whole exchange, not one read (httpx bounds each wait for bytes): an answer
+            # trickled a byte at a time must not hold the player's call past its deadline.
+            async with asyncio.timeout(TOTAL_SECONDS):
+                response = await self.client.request(
+                    method,
+                    f"{self.api_base}{path}",
+                    json=body,
+                    headers={"accept": "application/vnd.api+json"},
+                )
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise Unavailable("KYC_PROVIDER_UNREACHABLE", type(exc).__name__) from None
         if response.status_code not in (200, 201):
             raise Unavailable(

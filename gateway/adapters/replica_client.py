@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 from betmesh.quotes.v1 import quote_service_pb2
+from google.protobuf.message import DecodeError
 
 from gateway.domain.consensus import Reply
 from service_runtime.errors import error_info, status_from_metadata
@@ -25,12 +26,15 @@ class GrpcReplicaClient:
         self._call = channel.unary_unary(
             PRICE_FIXTURE,
             request_serializer=None,  # bytes as they are
-            response_deserializer=quote_service_pb2.PriceFixtureResponse.FromString,
+            # Decoded here, not by grpc: grpc logs a message that does not decode and hands
+            # back None, which failed the whole consensus call INTERNAL however many replicas
+            # agreed. An undecodable answer is this replica's wrong answer, nothing more.
+            response_deserializer=None,
         )
 
     async def price(self, request: bytes, timeout: float) -> Reply:
         try:
-            response = await self._call(request, timeout=timeout, wait_for_ready=False)
+            raw = await self._call(request, timeout=timeout, wait_for_ready=False)
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -43,6 +47,10 @@ class GrpcReplicaClient:
                 error_reason=info.reason if info else "",
                 error_message=exc.details() or "",
             )
+        try:
+            response = quote_service_pb2.PriceFixtureResponse.FromString(raw)
+        except DecodeError:
+            return Reply(error_code="MALFORMED", error_message="not a PriceFixtureResponse")
         return Reply(
             data=response.quote_set, claimed_digest=response.digest, engine=response.engine
         )

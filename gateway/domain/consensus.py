@@ -46,6 +46,8 @@ class Outcome(Enum):
     # Answered, but fewer than k answered and none otherwise: a refusal for lack of answers,
     # not a disagreement (a lone answer beside replicas that timed out).
     TOO_FEW_ANSWERS = "TOO_FEW_ANSWERS"
+    # Its answer did not decode as an answer: wrong, as a false digest is.
+    MALFORMED = "MALFORMED"
 
 
 # A quote set came back: the outcomes `_finalise` compares and labels.
@@ -69,7 +71,7 @@ class Reply:
 
     data: bytes | None = None
     claimed_digest: str = ""
-    error_code: str = ""  # google.rpc code name, or TIMED_OUT / UNAVAILABLE
+    error_code: str = ""  # google.rpc code name, or TIMED_OUT / UNAVAILABLE / MALFORMED
     error_reason: str = ""
     error_message: str = ""
     engine: str = ""  # as the replica declared it
@@ -190,9 +192,11 @@ def vote_for(client: ReplicaClient, reply: Reply, latency_micros: int) -> Vote:
         vote.error = f"declared engine {reply.engine[:40]!r}, configured {configured!r}"
         return vote
     if reply.data is None:
-        vote.outcome = {"TIMED_OUT": Outcome.TIMED_OUT, "UNAVAILABLE": Outcome.UNAVAILABLE}.get(
-            reply.error_code, Outcome.FAILED
-        )
+        vote.outcome = {
+            "TIMED_OUT": Outcome.TIMED_OUT,
+            "UNAVAILABLE": Outcome.UNAVAILABLE,
+            "MALFORMED": Outcome.MALFORMED,
+        }.get(reply.error_code, Outcome.FAILED)
         vote.error = f"{reply.error_code} {reply.error_reason}".strip()
         return vote
     vote.digest = digest_bytes(reply.data)
@@ -424,7 +428,7 @@ def _verdicts(decision: Decision) -> None:
     agreement = decision.agreement
     for vote in decision.votes:
         vote.outvoted_by = []
-        if vote.outcome in (Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH):
+        if vote.outcome in (Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH, Outcome.MALFORMED):
             vote.verdict = Verdict.REPLICA_FAULTY
             continue
         if vote.outcome not in _ANSWERED:

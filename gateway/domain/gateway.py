@@ -104,7 +104,8 @@ def votes_to_record(decision: Decision, outcome: str) -> list[Vote]:
     return [
         v
         for v in decision.votes
-        if v.outcome in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH)
+        if v.outcome
+        in (Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH, Outcome.MALFORMED)
     ]
 
 

@@ -9,8 +9,8 @@ from enum import Enum
 from gateway.domain.consensus import Decision, Outcome, Verdict
 
 # An answer that is wrong: outvoted (a DISSENTED vote counts only as REPLICA_FAULTY), a false
-# digest, a false engine. Only these count towards quarantine.
-FAULTS = {Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH}
+# digest, a false engine, bytes that are no answer. Only these count towards quarantine.
+FAULTS = {Outcome.DISSENTED, Outcome.BAD_DIGEST, Outcome.ENGINE_MISMATCH, Outcome.MALFORMED}
 # No answer: the replica is unavailable (overloaded, starting, down), not wrong. Counted
 # (timed_out_total), never towards quarantine, and never clearing the count of wrong answers
 # either: a first pass that overloads every replica quarantined healthy ones when it counted.

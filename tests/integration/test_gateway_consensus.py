@@ -510,3 +510,61 @@ async def test_a_replica_that_is_no_grpc_server_is_shown_unreachable(fault: str)
         await torn_down(m)
         await proxy.stop()
         garbage.close()
+
+
+async def test_a_replica_answering_bytes_that_do_not_decode_is_outvoted_not_a_gateway_fault() -> (
+    None
+):
+    """football-3 is a gRPC server whose PriceFixture answers are not a PriceFixtureResponse.
+    The two others agree and every price is published; its votes are MALFORMED, counted
+    against it as wrong answers until it is quarantined (before, grpc handed the gateway None
+    for the undecodable answer and every consensus call failed INTERNAL)."""
+
+    async def garbage(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        return b"\xff\xff\xff\xff not a PriceFixtureResponse"
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "betmesh.quotes.v1.QuoteService",
+                {
+                    "PriceFixture": grpc.unary_unary_rpc_method_handler(
+                        garbage, request_deserializer=None, response_serializer=None
+                    )
+                },
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    replicas = [await start_replica("football", f"football-{i}") for i in (1, 2)]
+    addresses = [f"127.0.0.1:{r.port}" for r in replicas] + [f"127.0.0.1:{port}"]
+    gateway = build_gateway(
+        GatewaySettings.from_env(
+            {
+                "BETMESH_AUTH_MODE": "anonymous",
+                "BETMESH_GATEWAY_REPLICAS": "football=" + ",".join(addresses),
+                "BETMESH_GATEWAY_DEADLINE_MS": "5000",
+                "BETMESH_GRACE_SECONDS": "0",
+            }
+        )
+    )
+    await gateway.start()
+    m = Mesh(replicas, gateway, grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}"))
+    try:
+        outcomes = set()
+        for n in range(5):
+            accepted = (await m.stub.GetConsensusQuote(priced(f"garbled-{n}"), timeout=10)).accepted
+            assert accepted.digest
+            votes = {v.replica_id: v.outcome for v in accepted.evidence.votes}
+            assert votes["football-1"] == votes["football-2"] == pb.VOTE_OUTCOME_AGREED
+            outcomes.add(votes["football-3"])
+        assert pb.VOTE_OUTCOME_MALFORMED in outcomes
+        garbled = await wait_for_replica(
+            m, "football-3", lambda r: r.state == pb.REPLICA_STATE_QUARANTINED
+        )
+        assert garbled.dissented_total >= 3
+    finally:
+        await torn_down(m)
+        await server.stop(0)

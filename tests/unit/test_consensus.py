@@ -9,7 +9,15 @@ from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.quotes.v1 import quote_service_pb2
 
 from gateway.adapters.memory import MemoryDissents, MemoryQuoteSets, memory_units
-from gateway.domain.consensus import Decision, Outcome, Reply, Verdict, Vote, first_difference
+from gateway.domain.consensus import (
+    Decision,
+    Outcome,
+    Reply,
+    Verdict,
+    Vote,
+    first_difference,
+    vote_for,
+)
 from gateway.domain.replicas import HealthPolicy, ReplicaHealth, ReplicaSetHealth, State
 from gateway.service_layer.consensus import ConsensusGateway
 from gateway.service_layer.fanout import decide
@@ -113,6 +121,28 @@ async def test_a_false_digest_claim_does_not_count() -> None:
     decision = await decide([Scripted("a", honest(good)), Scripted("b", liar)], b"req", 2, 1.0)
     assert not decision.accepted
     assert {v.replica_id: v.outcome for v in decision.votes}["b"] == Outcome.BAD_DIGEST
+
+
+def test_an_answer_that_does_not_decode_is_a_wrong_answer() -> None:
+    garbled = Reply(error_code="MALFORMED", error_message="not a PriceFixtureResponse")
+    vote = vote_for(Scripted("b", garbled), garbled, 100)
+    assert vote.outcome == Outcome.MALFORMED
+    good = digest_bytes(quote())
+    decision = Decision(
+        2,
+        3,
+        [
+            Vote("a", "a", Outcome.AGREED, good, verdict=Verdict.AGREED),
+            vote,
+            Vote("c", "c", Outcome.AGREED, good, verdict=Verdict.AGREED),
+        ],
+        digest=good,
+    )
+    health = ReplicaSetHealth(1, 2, policy=HealthPolicy(quarantine_after=3, readmit_after=2))
+    health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
+    for _ in range(2):
+        assert health.record(decision) == []
+    assert health.record(decision) == [("b", State.QUARANTINED)]
 
 
 async def test_quorum_answer_does_not_wait_for_the_slowest() -> None:

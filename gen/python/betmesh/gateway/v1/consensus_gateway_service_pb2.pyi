@@ -51,6 +51,10 @@ class _VoteOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VoteOutco
     others timed out, failed or were unreachable): nothing to agree or disagree with. The
     decision is refused NO_QUORUM; never counted against the replica.
     """
+    VOTE_OUTCOME_MALFORMED: _VoteOutcome.ValueType  # 11
+    """Its answer did not decode as a PriceFixtureResponse: a wrong answer, counted against it
+    as a dissent is.
+    """
 
 class VoteOutcome(_VoteOutcome, metaclass=_VoteOutcomeEnumTypeWrapper): ...
 
@@ -75,6 +79,10 @@ VOTE_OUTCOME_TOO_FEW_ANSWERS: VoteOutcome.ValueType  # 10
 """Answered, but too few replicas answered for a quorum and none of them otherwise (the
 others timed out, failed or were unreachable): nothing to agree or disagree with. The
 decision is refused NO_QUORUM; never counted against the replica.
+"""
+VOTE_OUTCOME_MALFORMED: VoteOutcome.ValueType  # 11
+"""Its answer did not decode as a PriceFixtureResponse: a wrong answer, counted against it
+as a dissent is.
 """
 Global___VoteOutcome: _TypeAlias = VoteOutcome  # noqa: Y015
 

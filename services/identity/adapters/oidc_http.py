@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from service_runtime.errors import Unavailable
+from services.identity.adapters.bounded_http import Answer, send_bounded
 from services.identity.domain.franceconnect import ProviderRefused
 
 # FranceConnect answers in well under a second; a stuck provider must not hold our callers.
@@ -25,17 +26,17 @@ class HttpOidcTransport:
         # Redirects are never followed: an endpoint that redirects is misconfigured or hostile.
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request) -> Answer:
         try:
             async with asyncio.timeout(TOTAL_SECONDS):
-                response = await self.client.send(request)
+                answer = await send_bounded(self.client, request, MAX_BODY)
         except (httpx.HTTPError, TimeoutError) as exc:
             raise Unavailable(
                 "FRANCECONNECT_UNREACHABLE", f"FranceConnect unreachable: {type(exc).__name__}"
             ) from None
-        if len(response.content) > MAX_BODY:
+        if answer is None:
             raise Unavailable("FRANCECONNECT_RESPONSE_TOO_LARGE", "oversized provider answer")
-        return response
+        return answer
 
     async def get_json(self, url: str) -> Mapping[str, Any]:
         response = await self._send(self.client.build_request("GET", url))

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from service_runtime.errors import InvalidArgument, Unauthenticated, Unavailable
+from services.identity.adapters.bounded_http import send_bounded
 from services.identity.domain.kyc import Outcome, Verdict, VerificationSession, WebhookEvent
 from services.identity.domain.players import VerifiedIdentity
 
@@ -33,6 +34,8 @@ FINAL_STATUSES = frozenset({"processed", "aborted", "expired"})
 MAX_WEBHOOK_BYTES = 64 * 1024
 # The provider's whole answer, where its client's timeout (10 s) bounds each read only.
 TOTAL_SECONDS = 20.0
+# An identification is a few kB; anything past this is not an answer we can use.
+MAX_ANSWER_BYTES = 256 * 1024
 
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -78,14 +81,20 @@ class UbbleProvider:
             # The whole exchange, not one read (httpx bounds each wait for bytes): an answer
             # trickled a byte at a time must not hold the player's call past its deadline.
             async with asyncio.timeout(TOTAL_SECONDS):
-                response = await self.client.request(
-                    method,
-                    f"{self.api_base}{path}",
-                    json=body,
-                    headers={"accept": "application/vnd.api+json"},
+                response = await send_bounded(
+                    self.client,
+                    self.client.build_request(
+                        method,
+                        f"{self.api_base}{path}",
+                        json=body,
+                        headers={"accept": "application/vnd.api+json"},
+                    ),
+                    MAX_ANSWER_BYTES,
                 )
         except (httpx.HTTPError, TimeoutError) as exc:
             raise Unavailable("KYC_PROVIDER_UNREACHABLE", type(exc).__name__) from None
+        if response is None:
+            raise Unavailable("KYC_PROVIDER_RESPONSE_TOO_LARGE", "oversized ubble answer")
         if response.status_code not in (200, 201):
             raise Unavailable(
                 "KYC_PROVIDER_UNAVAILABLE", f"ubble answered HTTP {response.status_code}"

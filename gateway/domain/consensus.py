@@ -48,10 +48,19 @@ class Outcome(Enum):
     TOO_FEW_ANSWERS = "TOO_FEW_ANSWERS"
     # Its answer did not decode as an answer: wrong, as a false digest is.
     MALFORMED = "MALFORMED"
+    # Answered as k or more replicas did, byte for byte, but all of them run fewer engines
+    # than the rule needs: they agreed, and nothing was published (one engine's shared mistake
+    # would be certified). Not a disagreement, and never counted against the replica.
+    TOO_FEW_ENGINES = "TOO_FEW_ENGINES"
 
 
 # A quote set came back: the outcomes `_finalise` compares and labels.
-_ANSWERED = (Outcome.AGREED, Outcome.DISSENTED, Outcome.TOO_FEW_ANSWERS)
+_ANSWERED = (
+    Outcome.AGREED,
+    Outcome.DISSENTED,
+    Outcome.TOO_FEW_ANSWERS,
+    Outcome.TOO_FEW_ENGINES,
+)
 
 
 class Verdict(Enum):
@@ -362,6 +371,19 @@ def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
         and len({v.digest for v in answered}) == 1
         and len(answered) < decision.quorum
     )
+    # Refused although k or more answered alike: those replicas agreed, only on too few
+    # engines to be believed (the other engine down, slow, or answering otherwise).
+    one_engine_quorums: set[str] = set()
+    if not decision.accepted and decision.common_error is None:
+        alike: dict[str, list[Vote]] = {}
+        for vote in answered:
+            alike.setdefault(vote.digest, []).append(vote)
+        one_engine_quorums = {
+            digest
+            for digest, group in alike.items()
+            if len(group) >= decision.quorum
+            and len({v.engine for v in group}) < decision.min_engines
+        }
     if majority is None and answered:
         # No quorum: compare everyone with the largest group, and nobody counts as agreeing.
         sizes: dict[str, int] = {}
@@ -391,6 +413,9 @@ def _finalise(decision: Decision, votes: dict[str, Vote]) -> None:
             continue
         if unanswered_for:
             vote.outcome = Outcome.TOO_FEW_ANSWERS
+            continue
+        if vote.digest in one_engine_quorums:
+            vote.outcome = Outcome.TOO_FEW_ENGINES
             continue
         vote.outcome = Outcome.DISSENTED
         if vote.digest != majority_digest and majority is not None and vote.data is not None:

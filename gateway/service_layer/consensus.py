@@ -58,6 +58,11 @@ _LOGGED_AS = {
     Verdict.NO_ANSWER.value: "gave no answer",
     Verdict.NO_MAJORITY.value: "in no majority",
 }
+# Outcomes that say more than their verdict: answers nobody disagreed with.
+_OUTCOME_LOGGED_AS = {
+    Outcome.TOO_FEW_ANSWERS: "answered, but too few others did",
+    Outcome.TOO_FEW_ENGINES: "agreed, but only with replicas of too few engines",
+}
 
 
 OnDecision = Callable[[sport_pb2.Sport.ValueType, Decision, float], Awaitable[None]]
@@ -387,9 +392,7 @@ class ConsensusGateway:
                 continue
             log.warning(
                 "replica %s",
-                "answered, but too few others did"
-                if vote.outcome == Outcome.TOO_FEW_ANSWERS
-                else _LOGGED_AS.get(record.verdict, "dissent"),
+                _OUTCOME_LOGGED_AS.get(vote.outcome) or _LOGGED_AS.get(record.verdict, "dissent"),
                 extra={
                     "replica": record.vote.replica_id,
                     "fixture_id": fixture_id,

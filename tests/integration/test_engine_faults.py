@@ -72,8 +72,9 @@ class Mesh:
         return market_pb2.QuoteSet.FromString(answer.quote_set)
 
 
-async def start(faults: list[str], redis_url: str) -> Mesh:
-    """football-1 and -3 run the reference engine, football-2 the independent one."""
+async def start(faults: list[str], redis_url: str, database_url: str = "") -> Mesh:
+    """football-1 and -3 run the reference engine, football-2 the independent one. With
+    `database_url`, the gateway keeps its records (the dissent log) in PostgreSQL."""
     replicas = []
     for index, fault in enumerate(faults, 1):
         host = build_quotes(
@@ -102,6 +103,7 @@ async def start(faults: list[str], redis_url: str) -> Mesh:
                 "BETMESH_GATEWAY_DEADLINE_MS": "5000",
                 "BETMESH_GATEWAY_SCHEDULER_INTERVAL_SECONDS": "0",
                 "BETMESH_REDIS_URL": redis_url,
+                "BETMESH_DATABASE_URL": database_url,
                 "BETMESH_GRACE_SECONDS": "0",
                 "BETMESH_AUTH_MODE": "anonymous",
             }
@@ -272,8 +274,10 @@ async def test_three_replicas_disagreeing_leave_a_record_with_every_vote(redis_u
         await stop(mesh)
 
 
-async def test_one_engine_down_publishes_nothing_and_says_single_engine(redis_url: str) -> None:
-    mesh = await start(["", "", ""], redis_url)
+async def test_one_engine_down_publishes_nothing_and_says_single_engine(
+    redis_url: str, database_url: str
+) -> None:
+    mesh = await start(["", "", ""], redis_url, database_url)
     try:
         await mesh.replicas[1].stop(0)  # football-2: the only replica of the independent engine
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -293,6 +297,29 @@ async def test_one_engine_down_publishes_nothing_and_says_single_engine(redis_ur
         votes = {v.replica_id: v for v in refusal.evidence.votes}
         assert votes["football-2"].outcome == pb.VOTE_OUTCOME_UNAVAILABLE
         assert votes["football-1"].digest == votes["football-3"].digest  # they agreed
+        # ... and are said to have agreed, on too few engines, not to have dissented.
+        assert votes["football-1"].outcome == pb.VOTE_OUTCOME_TOO_FEW_ENGINES
+        assert votes["football-3"].outcome == pb.VOTE_OUTCOME_TOO_FEW_ENGINES
+        assert not votes["football-1"].first_difference
+
+        async def recorded() -> list[Any]:
+            found = (await mesh.stub.ListDissents(pb.ListDissentsRequest(page_size=100))).dissents
+            return [d for d in found if d.fixture_id == "down-1"]
+
+        async def all_three() -> bool:
+            return len(await recorded()) == 3
+
+        # The dissent log, as PostgreSQL keeps it, tells the same.
+        await eventually(all_three)
+        records = {d.vote.replica_id: d for d in await recorded()}
+        assert {d.decision for d in records.values()} == {"SINGLE_ENGINE"}
+        for agreeing in ("football-1", "football-3"):
+            assert records[agreeing].vote.outcome == pb.VOTE_OUTCOME_TOO_FEW_ENGINES
+            assert records[agreeing].verdict == pb.DISSENT_VERDICT_UNCONFIRMED
+            assert not records[agreeing].outvoted_by
+        assert records["football-2"].verdict == pb.DISSENT_VERDICT_NO_ANSWER
+        sets = (await mesh.stub.ListReplicaSets(pb.ListReplicaSetsRequest())).replica_sets
+        assert all(r.dissented_total == 0 for r in sets[0].replicas)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await mesh.stub.GetAcceptedQuoteSet(
                 pb.GetAcceptedQuoteSetRequest(fixture_id="down-1"), timeout=10

@@ -83,6 +83,30 @@ async def test_identical_bytes_of_one_engine_are_not_enough() -> None:
     assert not decision.withheld
 
 
+async def test_one_engines_agreement_is_recorded_as_too_few_engines_not_as_a_dissent() -> None:
+    alone = [Scripted(r, answer(HONEST_A, "dc-grid"), engine="dc-grid") for r in ("a1", "a2")]
+    refused = await decide(alone, b"req", 2, 1.0, min_engines=2)
+    assert refused.refusal == "SINGLE_ENGINE"
+    assert {(v.outcome, v.verdict) for v in refused.votes} == {
+        (Outcome.TOO_FEW_ENGINES, Verdict.UNCONFIRMED)
+    }
+    # Contradicted by the other engine on every market (a price one tick off everywhere): the
+    # majority still agreed among itself; only the other engine's replica dissented.
+    other = market_pb2.QuoteSet()
+    other.CopyFrom(HONEST_B)
+    canonicalise(other)
+    for market in other.markets:
+        market.selections[0].odds_e4 += 100
+    contradicted = [*alone, Scripted("b1", answer(other, "dc-direct"), engine="dc-direct")]
+    refused = await decide(contradicted, b"req", 2, 1.0, min_engines=2)
+    assert refused.refusal == "ENGINES_DISAGREE"
+    assert {v.replica_id: (v.outcome, v.verdict) for v in refused.votes} == {
+        "a1": (Outcome.TOO_FEW_ENGINES, Verdict.UNCONFIRMED),
+        "a2": (Outcome.TOO_FEW_ENGINES, Verdict.UNCONFIRMED),
+        "b1": (Outcome.DISSENTED, Verdict.MAJORITY_SUSPECT),
+    }
+
+
 async def test_one_engine_identically_wrong_publishes_nothing_wrong_and_quarantines_nobody() -> (
     None
 ):

@@ -55,6 +55,13 @@ class _VoteOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VoteOutco
     """Its answer did not decode as a PriceFixtureResponse: a wrong answer, counted against it
     as a dissent is.
     """
+    VOTE_OUTCOME_TOO_FEW_ENGINES: _VoteOutcome.ValueType  # 12
+    """Returned the same bytes as at least k replicas, but those replicas run fewer distinct
+    engines than the rule requires (BETMESH_GATEWAY_MIN_ENGINES): the replicas agreed, and the
+    agreement was not published, because one engine's shared mistake would be certified. The
+    decision is refused (SINGLE_ENGINE when no other engine answered, ENGINES_DISAGREE when
+    one answered otherwise); the verdict is UNCONFIRMED; never counted against the replica.
+    """
 
 class VoteOutcome(_VoteOutcome, metaclass=_VoteOutcomeEnumTypeWrapper): ...
 
@@ -83,6 +90,13 @@ decision is refused NO_QUORUM; never counted against the replica.
 VOTE_OUTCOME_MALFORMED: VoteOutcome.ValueType  # 11
 """Its answer did not decode as a PriceFixtureResponse: a wrong answer, counted against it
 as a dissent is.
+"""
+VOTE_OUTCOME_TOO_FEW_ENGINES: VoteOutcome.ValueType  # 12
+"""Returned the same bytes as at least k replicas, but those replicas run fewer distinct
+engines than the rule requires (BETMESH_GATEWAY_MIN_ENGINES): the replicas agreed, and the
+agreement was not published, because one engine's shared mistake would be certified. The
+decision is refused (SINGLE_ENGINE when no other engine answered, ENGINES_DISAGREE when
+one answered otherwise); the verdict is UNCONFIRMED; never counted against the replica.
 """
 Global___VoteOutcome: _TypeAlias = VoteOutcome  # noqa: Y015
 

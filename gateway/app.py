@@ -131,7 +131,12 @@ def build(settings: GatewaySettings) -> ServiceHost:
         sets,
         settings.deadline_seconds,
         settings.max_in_flight_per_sport,
-        HealthPolicy(settings.quarantine_after, settings.readmit_after),
+        HealthPolicy(
+            settings.quarantine_after,
+            settings.readmit_after,
+            rest_after=settings.rest_after_timeouts,
+            rest_seconds=settings.rest_seconds,
+        ),
         quote_sets,
         dissents,
         units,

@@ -53,7 +53,8 @@ class ConsensusMetrics:
         meter.create_observable_gauge(
             "betmesh.consensus.unreachable_replicas",
             callbacks=[self._unreachable],
-            description="replicas whose last calls all found no gRPC server (still asked)",
+            description="replicas whose last calls all found no gRPC server (still asked) "
+            "or all timed out (resting: asked once per cool-down)",
         )
 
     async def record(
@@ -84,7 +85,7 @@ class ConsensusMetrics:
 
     def _unreachable(self, options: CallbackOptions) -> Iterable[Observation]:
         for sport, replica_set in self.gateway.replica_sets.items():
-            count = sum(1 for r in replica_set.health.replicas.values() if r.unreachable)
+            count = len(replica_set.health.unreachable())
             yield Observation(count, {"betmesh.sport": sport_pb2.Sport.Name(sport)})
 
 

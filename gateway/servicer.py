@@ -164,7 +164,9 @@ class ConsensusGatewayServicer(consensus_gateway_service_pb2_grpc.ConsensusGatew
                 pb.ReplicaSetStatus(
                     sport=s.sport,
                     quorum=s.quorum,
-                    replicas=[replica_message(r) for r in s.replicas],
+                    replicas=[
+                        replica_message(r, r.replica_id in s.unreachable) for r in s.replicas
+                    ],
                     min_engines=s.min_engines,
                     engines=s.engines,
                 )
@@ -289,15 +291,19 @@ _HOLD_STATUS_OUT = {
 _HOLD_STATUS_IN = {v: k for k, v in _HOLD_STATUS_OUT.items()}
 
 
-def replica_message(r: ReplicaHealth) -> pb.ReplicaStatus:
+def _replica_state(r: ReplicaHealth, unreachable: bool) -> pb.ReplicaState.ValueType:
+    if r.state == State.QUARANTINED:
+        return pb.REPLICA_STATE_QUARANTINED
+    if unreachable or r.unreachable:
+        return pb.REPLICA_STATE_UNREACHABLE
+    return pb.REPLICA_STATE_HEALTHY
+
+
+def replica_message(r: ReplicaHealth, unreachable: bool = False) -> pb.ReplicaStatus:
     return pb.ReplicaStatus(
         replica_id=r.replica_id,
         address=r.address,
-        state=pb.REPLICA_STATE_QUARANTINED
-        if r.state == State.QUARANTINED
-        else pb.REPLICA_STATE_UNREACHABLE
-        if r.unreachable
-        else pb.REPLICA_STATE_HEALTHY,
+        state=_replica_state(r, unreachable),
         consecutive_faults=r.consecutive_faults,
         agreed_total=r.agreed_total,
         dissented_total=r.dissented_total,

@@ -55,6 +55,13 @@ class GatewaySettings:
     # price at the policy as written). The controller's rule: gateway/domain/rtp_controller.py.
     bets_address: str = ""
     rtp: RtpPolicy = field(default_factory=RtpPolicy)
+    # A replica that timed out this many times in a row rests (not asked, so no call waits out
+    # its deadline), then one call asks it again; 0: never. Unavailable, not wrong: never
+    # counted towards quarantine. The rule: gateway/domain/replicas.py.
+    rest_after_timeouts: int = 3
+    # How long a replica rests before one call asks it again (an answer ends the rest, another
+    # timeout starts a new one): at most one call's deadline is paid per rest.
+    rest_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -87,8 +94,15 @@ class GatewaySettings:
             min_engines=env.str("GATEWAY_MIN_ENGINES", "2"),
             bets_address=env.str("GATEWAY_BETS_ADDRESS", ""),
             rtp=_rtp(env),
+            rest_after_timeouts=env.int("GATEWAY_REST_AFTER_TIMEOUTS", 3),
+            rest_seconds=env.float("GATEWAY_REST_SECONDS", 10.0),
         )
         env.problems += settings.rtp.problems()
+        if settings.rest_after_timeouts < 0 or not 0 < settings.rest_seconds <= 3600:
+            env.problems.append(
+                "BETMESH_GATEWAY_REST_AFTER_TIMEOUTS must be at least 0 and "
+                "BETMESH_GATEWAY_REST_SECONDS within (0, 3600]"
+            )
         if settings.scheduler_concurrency < 1:
             env.problems.append("BETMESH_GATEWAY_SCHEDULER_CONCURRENCY must be at least 1")
         for config in settings.replica_sets:

@@ -52,6 +52,8 @@ class Outcome(Enum):
     # than the rule needs: they agreed, and nothing was published (one engine's shared mistake
     # would be certified). Not a disagreement, and never counted against the replica.
     TOO_FEW_ENGINES = "TOO_FEW_ENGINES"
+    # Not asked: resting after timeouts in a row (gateway/domain/replicas.py, HealthPolicy).
+    RESTING = "RESTING"
 
 
 # A quote set came back: the outcomes `_finalise` compares and labels.

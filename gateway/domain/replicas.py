@@ -1,5 +1,6 @@
 """Replica sets per sport and their health: quarantine after repeated wrong answers,
-readmission after repeated agreement. Thresholds come from configuration."""
+readmission after repeated agreement, and a rest (not awaited) after repeated timeouts.
+Thresholds come from configuration."""
 
 from __future__ import annotations
 
@@ -49,6 +50,14 @@ class ReplicaHealth:
     # Quarantined by an operator: kept out until an operator readmits it (agreements alone do
     # not readmit it: the operator knows something the votes do not).
     held_by_operator: bool = False
+    # Timeouts in a row (any answer ends the run), and until when (the caller's clock) the
+    # replica rests: not asked, so that no call waits out its deadline (see `stepping_aside`).
+    consecutive_timeouts: int = 0
+    resting_until: float = 0.0
+
+    def resting(self, policy: HealthPolicy) -> bool:
+        """Timed out too often in a row: asked only once its cool-down is over."""
+        return 0 < policy.rest_after <= self.consecutive_timeouts
 
     @property
     def unreachable(self) -> bool:
@@ -59,6 +68,13 @@ class ReplicaHealth:
 class HealthPolicy:
     quarantine_after: int = 3
     readmit_after: int = 2
+    # A replica that timed out this many times in a row is unavailable, not wrong: it is not
+    # asked (so not awaited) for `rest_seconds`, then one call asks it again; an answer ends
+    # the rest, another timeout starts a new one. Without it, a replica that never answers (a
+    # frozen process, a partition) was awaited on every call: each call the others could not
+    # decide without it paid the whole deadline. 0: never rest.
+    rest_after: int = 3
+    rest_seconds: float = 10.0
 
 
 @dataclass
@@ -83,21 +99,54 @@ class ReplicaSetHealth:
     def counting(self) -> list[str]:
         return [r.replica_id for r in self.replicas.values() if r.state == State.HEALTHY]
 
+    def stepping_aside(self, now: float) -> set[str]:
+        """Replicas this call must not ask: those resting after repeated timeouts. The rule is
+        unchanged without them (k agreeing replicas of enough engines, or no price): a call
+        that needs them is refused at once instead of after their deadline. A replica whose
+        cool-down is over is asked by this call alone (its probe), and the cool-down restarts
+        for the calls that come while the probe is out: one deadline per cool-down at most."""
+        aside = set()
+        for health in self.replicas.values():
+            if not health.resting(self.policy):
+                continue
+            if now < health.resting_until:
+                aside.add(health.replica_id)
+            else:
+                health.resting_until = now + self.policy.rest_seconds
+        return aside
+
+    def unreachable(self) -> set[str]:
+        """Replicas shown unreachable: no gRPC server at their address for their last calls
+        (still asked), or timing out in a row (resting: asked once per cool-down), until they
+        answer again."""
+        return {
+            r.replica_id for r in self.replicas.values() if r.unreachable or r.resting(self.policy)
+        }
+
     def engines(self) -> list[str]:
         return sorted({r.engine for r in self.replicas.values() if r.engine})
 
-    def record(self, decision: Decision) -> list[tuple[str, State]]:
-        """Updates every replica from a completed decision; returns state changes."""
+    def record(self, decision: Decision, now: float = 0.0) -> list[tuple[str, State]]:
+        """Updates every replica from a completed decision (`now`: when, on the clock
+        `stepping_aside` is given); returns state changes."""
         changes = []
         for vote in decision.votes:
             health = self.replicas.get(vote.replica_id)
-            if health is None or vote.outcome == Outcome.NOT_AWAITED:
+            if health is None or vote.outcome in (Outcome.NOT_AWAITED, Outcome.RESTING):
                 continue
             # Any answer, a refusal of the request or a late one included, says it is there.
             if vote.outcome == Outcome.UNAVAILABLE:
                 health.consecutive_unavailable += 1
             else:
                 health.consecutive_unavailable = 0
+            if vote.outcome == Outcome.TIMED_OUT:
+                health.consecutive_timeouts += 1
+                if health.resting(self.policy):
+                    health.resting_until = now + self.policy.rest_seconds
+            elif vote.outcome not in (Outcome.UNAVAILABLE, Outcome.QUARANTINED):
+                # It answered (an UNAVAILABLE costs no wait, and says nothing of its speed).
+                health.consecutive_timeouts = 0
+                health.resting_until = 0.0
             if vote.outcome == Outcome.FAILED:
                 # A replica refusing a bad request is behaving; it is neither fault nor proof.
                 continue

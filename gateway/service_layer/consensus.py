@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from betmesh.common.v1 import market_pb2, sport_pb2
@@ -76,6 +77,9 @@ class ReplicaSetStatus:
     # Distinct engines that must agree in the sport, and those its replicas run.
     min_engines: int
     engines: list[str]
+    # Replicas shown unreachable: no gRPC server at their address, or resting after timeouts
+    # in a row (gateway/domain/replicas.py).
+    unreachable: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -181,6 +185,7 @@ class ConsensusGateway:
                 replicas=list(replica_set.health.replicas.values()),
                 min_engines=self.engines_for(replica_set),
                 engines=list(replica_set.health.engines()),
+                unreachable=replica_set.health.unreachable(),
             )
             for sport, replica_set in sorted(self.replica_sets.items())
         ]
@@ -225,6 +230,12 @@ class ConsensusGateway:
             # agreeing outputs of two engines are still required, and agreeing again is how a
             # quarantined replica is readmitted.
             counting_ids = {c.replica_id for c in replica_set.clients}
+        # Replicas resting after timeouts in a row are not asked at all (the domain hands out
+        # one probe per cool-down): a call the others cannot decide is refused at once. Unlike
+        # quarantine, a rest does not step aside when too few are left: it ends by itself, and
+        # stepping aside would await a frozen replica's deadline on every call again.
+        resting = replica_set.health.stepping_aside(time.monotonic())
+        counting_ids -= resting
         counting = [c for c in replica_set.clients if c.replica_id in counting_ids]
         if self.hedge_after is not None and counting:
             replica_set.turn = (replica_set.turn + 1) % len(counting)
@@ -232,7 +243,11 @@ class ConsensusGateway:
                 counting[replica_set.turn :] + counting[: replica_set.turn],
                 replica_set.health.quorum,
             )
-        probed = [c for c in replica_set.clients if c.replica_id not in counting_ids]
+        probed = [
+            c
+            for c in replica_set.clients
+            if c.replica_id not in counting_ids and c.replica_id not in resting
+        ]
         started = time.perf_counter()
         if shed and replica_set.in_flight.locked():
             raise overloaded(
@@ -247,7 +262,7 @@ class ConsensusGateway:
                 replica_set.health.quorum,
                 self.deadline_seconds,
                 on_complete=lambda d: self._recorded(
-                    replica_set, fixture.fixture_id, d, probed, payload
+                    replica_set, fixture.fixture_id, d, probed, payload, resting
                 ),
                 hedge_after=self.hedge_after,
                 hedge_budget=replica_set.hedge_budget,
@@ -255,6 +270,7 @@ class ConsensusGateway:
             )
         decision.replica_count = len(replica_set.clients)
         decision.votes += [Vote(c.replica_id, c.address, Outcome.QUARANTINED) for c in probed]
+        decision.votes += _resting_votes(replica_set, resting)
         decision.votes.sort(key=lambda v: v.replica_id)
         if self.on_decision is not None:
             await self.on_decision(fixture.sport, decision, time.perf_counter() - started)
@@ -364,10 +380,15 @@ class ConsensusGateway:
         decision: Decision,
         probed: Sequence[ReplicaClient],
         payload: bytes,
+        resting: AbstractSet[str] = frozenset(),
     ) -> None:
         """After every replica answered: dissent records (domain: votes_to_record) and
         replica health."""
         now = time.time()
+        # The replicas left resting are in the record of a refusal, with every vote.
+        decision.votes = sorted(
+            decision.votes + _resting_votes(replica_set, resting), key=lambda v: v.replica_id
+        )
         outcome = decision_outcome(decision)
         recorded = votes_to_record(decision, outcome)
         # Drawn only when something is recorded: a clean acceptance (nearly every call) needs
@@ -423,7 +444,7 @@ class ConsensusGateway:
                 withheld=decision.withheld,
                 engines=decision.engines,
             )
-        for replica_id, state in replica_set.health.record(decision):
+        for replica_id, state in replica_set.health.record(decision, time.monotonic()):
             log.warning(
                 "replica %s",
                 "quarantined" if state == State.QUARANTINED else "readmitted",
@@ -434,3 +455,11 @@ class ConsensusGateway:
         self, fixture_id: str, phase: market_pb2.PricingPhase.ValueType
     ) -> Accepted | None:
         return await self.quote_sets.latest(fixture_id, phase)
+
+
+def _resting_votes(replica_set: ReplicaSet, resting: AbstractSet[str]) -> list[Vote]:
+    return [
+        Vote(c.replica_id, c.address, Outcome.RESTING, engine=getattr(c, "engine", ""))
+        for c in replica_set.clients
+        if c.replica_id in resting
+    ]

@@ -417,7 +417,8 @@ async def test_a_replica_that_keeps_timing_out_is_not_quarantined() -> None:
         for n in range(5):  # above the default threshold of 3
             assert (await m.stub.GetConsensusQuote(priced(f"slow-{n}"), timeout=10)).accepted
         slow = await wait_for_replica(m, "football-3", lambda r: r.timed_out_total >= 5)
-        assert slow.state == pb.REPLICA_STATE_HEALTHY and slow.dissented_total == 0
+        # Resting (asked once per cool-down: unavailable), never quarantined (wrong).
+        assert slow.state == pb.REPLICA_STATE_UNREACHABLE and slow.dissented_total == 0
         dissents = await m.stub.ListDissents(pb.ListDissentsRequest(), timeout=10)
         assert dissents.dissents == []  # accepted calls record only wrong answers
     finally:
@@ -568,3 +569,82 @@ async def test_a_replica_answering_bytes_that_do_not_decode_is_outvoted_not_a_ga
     finally:
         await torn_down(m)
         await server.stop(0)
+
+
+def refusal_votes(status: Any) -> dict[str, int]:
+    """Each replica's outcome in a refusal's ConsensusRefusal detail."""
+    (detail,) = [d for d in status.details if d.Is(pb.ConsensusRefusal.DESCRIPTOR)]
+    refusal = pb.ConsensusRefusal()
+    detail.Unpack(refusal)
+    return {v.replica_id: v.outcome for v in refusal.evidence.votes}
+
+
+async def test_a_replica_that_never_answers_rests_instead_of_being_awaited_on_every_call() -> None:
+    # football-2, the only replica of the second engine, behind a proxy that answers nothing
+    # (a frozen process, a partition): no price can be published without it, and each call
+    # waited out its deadline to learn so.
+    replicas = [await start_replica("football", f"football-{i}") for i in (1, 2, 3)]
+    proxy = FaultProxy("127.0.0.1", replicas[1].port)
+    await proxy.start()
+    ports = [replicas[0].port, proxy.port, replicas[2].port]
+    gateway = build_gateway(
+        GatewaySettings.from_env(
+            {
+                "BETMESH_AUTH_MODE": "anonymous",
+                "BETMESH_GATEWAY_REPLICAS": "football="
+                + ",".join(
+                    f"127.0.0.1:{p}@{replica_engine('football', i)}" for i, p in enumerate(ports, 1)
+                ),
+                "BETMESH_GATEWAY_DEADLINE_MS": "1000",
+                "BETMESH_GATEWAY_REST_AFTER_TIMEOUTS": "3",
+                "BETMESH_GATEWAY_REST_SECONDS": "2",
+                "BETMESH_GRACE_SECONDS": "0",
+            }
+        )
+    )
+    await gateway.start()
+    m = Mesh(replicas, gateway, grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}"))
+
+    async def refused(fixture_id: str) -> dict[str, int]:
+        code, info, status = await rpc_error(
+            lambda: m.stub.GetConsensusQuote(priced(fixture_id), timeout=10)
+        )
+        assert code == grpc.StatusCode.UNAVAILABLE and info is not None
+        assert info.reason == "SINGLE_ENGINE"
+        return refusal_votes(status)
+
+    try:
+        assert (await m.stub.GetConsensusQuote(priced("before"), timeout=10)).accepted
+        proxy.blackhole()
+        for n in range(1, 4):
+            assert (await refused(f"frozen-{n}"))["football-2"] == pb.VOTE_OUTCOME_TIMED_OUT
+            await wait_for_replica(m, "football-2", lambda r: r.timed_out_total >= n)  # noqa: B023
+        # Three timeouts in a row: it rests. The next calls do not ask it (so do not wait for
+        # it) and are refused as before: without a second engine, no price.
+        for n in range(2):
+            votes = await refused(f"resting-{n}")
+            assert votes["football-2"] == pb.VOTE_OUTCOME_RESTING
+            assert votes["football-1"] == votes["football-3"] == pb.VOTE_OUTCOME_TOO_FEW_ENGINES
+        sets = await m.stub.ListReplicaSets(pb.ListReplicaSetsRequest(), timeout=10)
+        resting = {r.replica_id: r for r in sets.replica_sets[0].replicas}["football-2"]
+        assert resting.state == pb.REPLICA_STATE_UNREACHABLE
+        assert resting.timed_out_total == 3 and resting.dissented_total == 0
+        records = await m.stub.ListDissents(pb.ListDissentsRequest(page_size=100), timeout=10)
+        assert any(
+            d.fixture_id == "resting-0" and d.vote.outcome == pb.VOTE_OUTCOME_RESTING
+            for d in records.dissents
+        )
+        # Back, and its cool-down over: the next call asks it again, and prices.
+        proxy.heal()
+        await asyncio.sleep(2.5)
+        evidence = (await m.stub.GetConsensusQuote(priced("back"), timeout=10)).accepted.evidence
+        # Needed for the second engine, so awaited: it agreed.
+        assert {v.replica_id: v.outcome for v in evidence.votes}["football-2"] == (
+            pb.VOTE_OUTCOME_AGREED
+        )
+        back = await wait_for_replica(m, "football-2", lambda r: r.agreed_total >= 2)
+        assert back.state == pb.REPLICA_STATE_HEALTHY
+        assert back.timed_out_total == 3 and back.dissented_total == 0
+    finally:
+        await torn_down(m)
+        await proxy.stop()

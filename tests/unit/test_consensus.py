@@ -343,3 +343,37 @@ def test_a_replica_that_answers_nothing_is_shown_unreachable_until_it_answers() 
     assert b.unreachable
     health.record(decision(Outcome.AGREED))
     assert not b.unreachable and b.unavailable_total == 7
+
+
+def test_a_replica_timing_out_in_a_row_rests_then_one_call_probes_it() -> None:
+    def decision(outcome: Outcome) -> Decision:
+        return Decision(2, 3, [Vote("b", "b:1", outcome)])
+
+    health = ReplicaSetHealth(1, 2, policy=HealthPolicy(rest_after=3, rest_seconds=10.0))
+    health.replicas = {r: ReplicaHealth(r, r) for r in ("a", "b", "c")}
+    b = health.replicas["b"]
+    # Two timeouts, and an UNAVAILABLE (no wait, no news of its speed) between them: asked.
+    health.record(decision(Outcome.TIMED_OUT), now=1.0)
+    health.record(decision(Outcome.UNAVAILABLE), now=1.5)
+    health.record(decision(Outcome.TIMED_OUT), now=2.0)
+    assert health.stepping_aside(2.0) == set() and health.unreachable() == set()
+    health.record(decision(Outcome.TIMED_OUT), now=3.0)  # the third in a row
+    # Resting, and shown unreachable until it answers (probes and all).
+    assert health.stepping_aside(3.0) == {"b"} == health.unreachable()
+    assert health.stepping_aside(12.9) == {"b"}
+    # Cool-down over: one call asks it (the probe); the calls while it is out do not.
+    assert health.stepping_aside(13.0) == set()
+    assert health.stepping_aside(13.1) == {"b"} == health.unreachable()
+    health.record(decision(Outcome.TIMED_OUT), now=14.0)  # the probe timed out: rests again
+    assert health.stepping_aside(23.9) == {"b"} and health.stepping_aside(24.0) == set()
+    health.record(decision(Outcome.FAILED), now=24.5)  # it answered (an error): rest over
+    assert health.stepping_aside(24.6) == set() and health.unreachable() == set()
+    assert b.state == State.HEALTHY and b.consecutive_faults == 0 and b.timed_out_total == 4
+    # Resting votes (not asked) change nothing; 0 never rests.
+    health.record(decision(Outcome.RESTING), now=25.0)
+    assert b.consecutive_timeouts == 0
+    never = ReplicaSetHealth(1, 2, policy=HealthPolicy(rest_after=0))
+    never.replicas = {"b": ReplicaHealth("b", "b")}
+    for n in range(10):
+        never.record(decision(Outcome.TIMED_OUT), now=float(n))
+    assert never.stepping_aside(10.0) == set()

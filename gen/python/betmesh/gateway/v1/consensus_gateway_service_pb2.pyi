@@ -62,6 +62,11 @@ class _VoteOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VoteOutco
     decision is refused (SINGLE_ENGINE when no other engine answered, ENGINES_DISAGREE when
     one answered otherwise); the verdict is UNCONFIRMED; never counted against the replica.
     """
+    VOTE_OUTCOME_RESTING: _VoteOutcome.ValueType  # 13
+    """Not asked: it timed out BETMESH_GATEWAY_REST_AFTER_TIMEOUTS times in a row, and rests for
+    BETMESH_GATEWAY_REST_SECONDS (then one call asks it again), so that no call waits out its
+    deadline. Unavailable, not wrong: never counted towards quarantine.
+    """
 
 class VoteOutcome(_VoteOutcome, metaclass=_VoteOutcomeEnumTypeWrapper): ...
 
@@ -97,6 +102,11 @@ engines than the rule requires (BETMESH_GATEWAY_MIN_ENGINES): the replicas agree
 agreement was not published, because one engine's shared mistake would be certified. The
 decision is refused (SINGLE_ENGINE when no other engine answered, ENGINES_DISAGREE when
 one answered otherwise); the verdict is UNCONFIRMED; never counted against the replica.
+"""
+VOTE_OUTCOME_RESTING: VoteOutcome.ValueType  # 13
+"""Not asked: it timed out BETMESH_GATEWAY_REST_AFTER_TIMEOUTS times in a row, and rests for
+BETMESH_GATEWAY_REST_SECONDS (then one call asks it again), so that no call waits out its
+deadline. Unavailable, not wrong: never counted towards quarantine.
 """
 Global___VoteOutcome: _TypeAlias = VoteOutcome  # noqa: Y015
 
@@ -155,11 +165,15 @@ class _ReplicaStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReplicaS
     REPLICA_STATE_UNSPECIFIED: _ReplicaState.ValueType  # 0
     REPLICA_STATE_HEALTHY: _ReplicaState.ValueType  # 1
     REPLICA_STATE_QUARANTINED: _ReplicaState.ValueType  # 2
-    """Excluded from quorum counting after repeated dissent or timeouts; still probed."""
+    """Excluded from quorum counting after repeated wrong answers (or by an operator); still
+    probed.
+    """
     REPLICA_STATE_UNREACHABLE: _ReplicaState.ValueType  # 3
     """Its last calls (3 in a row) found no gRPC server at its address: no connection, a socket
     that accepts and says nothing, bytes that are not gRPC. Still asked, and counted again with
-    its next answer; a set with one is a failure away from losing its quorum.
+    its next answer; a set with one is a failure away from losing its quorum. Or its last
+    BETMESH_GATEWAY_REST_AFTER_TIMEOUTS calls all timed out: it rests, not asked (its votes
+    RESTING) but by one call per BETMESH_GATEWAY_REST_SECONDS, until it answers again.
     """
 
 class ReplicaState(_ReplicaState, metaclass=_ReplicaStateEnumTypeWrapper): ...
@@ -167,11 +181,15 @@ class ReplicaState(_ReplicaState, metaclass=_ReplicaStateEnumTypeWrapper): ...
 REPLICA_STATE_UNSPECIFIED: ReplicaState.ValueType  # 0
 REPLICA_STATE_HEALTHY: ReplicaState.ValueType  # 1
 REPLICA_STATE_QUARANTINED: ReplicaState.ValueType  # 2
-"""Excluded from quorum counting after repeated dissent or timeouts; still probed."""
+"""Excluded from quorum counting after repeated wrong answers (or by an operator); still
+probed.
+"""
 REPLICA_STATE_UNREACHABLE: ReplicaState.ValueType  # 3
 """Its last calls (3 in a row) found no gRPC server at its address: no connection, a socket
 that accepts and says nothing, bytes that are not gRPC. Still asked, and counted again with
-its next answer; a set with one is a failure away from losing its quorum.
+its next answer; a set with one is a failure away from losing its quorum. Or its last
+BETMESH_GATEWAY_REST_AFTER_TIMEOUTS calls all timed out: it rests, not asked (its votes
+RESTING) but by one call per BETMESH_GATEWAY_REST_SECONDS, until it answers again.
 """
 Global___ReplicaState: _TypeAlias = ReplicaState  # noqa: Y015
 

@@ -16,7 +16,7 @@ from betmesh.bets.v1 import (
     dead_letter_service_pb2_grpc,
 )
 
-from service_runtime import postgres
+from service_runtime import postgres, table_statistics
 from service_runtime.auth import AnonymousAuthenticator, Authenticator
 from service_runtime.background import Background, every, forever
 from service_runtime.channels import ChannelPool
@@ -192,6 +192,17 @@ def build(settings: BetsSettings, authenticator: Authenticator | None = None) ->
     background.append(
         every(
             "cash-out offer purge", settings.cash_out_purge_interval_seconds, service.purge_offers
+        )
+    )
+    # place_bet's statements are planned once and cached: on a server whose autovacuum is
+    # off, their plans would stay those made on an empty book (table_statistics.py).
+    background.append(
+        every(
+            "planner statistics",
+            settings.statistics_seconds,
+            functools.partial(
+                asyncio.to_thread, table_statistics.analyze_stale_tables, engine, SCHEMA
+            ),
         )
     )
 

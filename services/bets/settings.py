@@ -57,6 +57,9 @@ class BetsSettings:
     chain_recheck_seconds: float = 5.0
     # An announced result the chain never shows within this long is held (NOT_ON_CHAIN).
     chain_wait_seconds: float = 900.0
+    # How often the planner statistics of bets' tables are renewed where the server's
+    # autovacuum is off (service_runtime/table_statistics.py; nothing while it is on).
+    statistics_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BetsSettings:
@@ -139,6 +142,9 @@ class BetsSettings:
             env.problems.append("BETMESH_BETS_CHAIN_CONFIRMATIONS must be 1..1000")
         recheck = env.float("BETS_CHAIN_RECHECK_SECONDS", 5.0)
         wait_bound = env.float("BETS_CHAIN_WAIT_SECONDS", 900.0)
+        statistics_every = env.float("BETS_STATISTICS_SECONDS", 30.0)
+        if statistics_every <= 0:
+            env.problems.append("BETMESH_BETS_STATISTICS_SECONDS must be positive")
         if recheck <= 0 or wait_bound <= 0:
             env.problems.append("BETMESH_BETS_CHAIN_RECHECK/WAIT_SECONDS must be positive")
         settings = cls(
@@ -167,6 +173,7 @@ class BetsSettings:
             chain_confirmations=confirmations,
             chain_recheck_seconds=recheck,
             chain_wait_seconds=wait_bound,
+            statistics_seconds=statistics_every,
         )
         if settings.event_block_ms >= settings.server.redis_answer_seconds * 1000:
             # A read blocking longer than Redis may take to answer would end as an outage.

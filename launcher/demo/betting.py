@@ -90,13 +90,16 @@ def legs_of(
     return found
 
 
-def live_price(clients: Clients, fixture_id: str) -> gateway_pb2.AcceptedQuoteSet | None:
+def accepted_price(
+    clients: Clients,
+    fixture_id: str,
+    phase: market_pb2.PricingPhase.ValueType = market_pb2.PRICING_PHASE_LIVE,
+) -> gateway_pb2.AcceptedQuoteSet | None:
+    """The fixture's accepted quote set of `phase` as the gateway holds it now (None: none)."""
     stub = gateway_grpc.ConsensusGatewayServiceStub(clients.channel("gateway"))
     try:
         response = stub.GetAcceptedQuoteSet(
-            gateway_pb2.GetAcceptedQuoteSetRequest(
-                fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_LIVE
-            ),
+            gateway_pb2.GetAcceptedQuoteSetRequest(fixture_id=fixture_id, phase=phase),
             timeout=RPC_TIMEOUT,
             metadata=clients.operator("betmesh.gateway"),
         )
@@ -106,6 +109,10 @@ def live_price(clients: Clients, fixture_id: str) -> gateway_pb2.AcceptedQuoteSe
         raise
     accepted: gateway_pb2.AcceptedQuoteSet = response.accepted
     return accepted
+
+
+def live_price(clients: Clients, fixture_id: str) -> gateway_pb2.AcceptedQuoteSet | None:
+    return accepted_price(clients, fixture_id, market_pb2.PRICING_PHASE_LIVE)
 
 
 class Bookie:

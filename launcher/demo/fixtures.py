@@ -7,13 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import grpc
 from betmesh.common.v1 import market_pb2, sport_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2 as gateway_pb2
 from betmesh.gateway.v1 import consensus_gateway_service_pb2_grpc as gateway_grpc
 from betmesh.gateway.v1 import fixture_service_pb2, fixture_service_pb2_grpc
 from betmesh.quotes.v1 import quote_service_pb2, quote_service_pb2_grpc, snapshot_pb2
 
+from launcher.demo.betting import accepted_price
 from launcher.demo.client import RPC_TIMEOUT, Clients, NotBuilt
 from launcher.demo.state import Match, sport_name
 from launcher.demo.text import at, odds
@@ -260,32 +260,13 @@ def load_and_price(clients: Clients, week: Week) -> None:
     week.pricing_seconds = time.monotonic() - started
 
 
-def pre_match_price(clients: Clients, fixture_id: str) -> gateway_pb2.AcceptedQuoteSet | None:
-    """The fixture's accepted pre-match quote set as the gateway holds it now (None: not priced)."""
-    gateway = gateway_grpc.ConsensusGatewayServiceStub(clients.channel("gateway"))
-    try:
-        response = gateway.GetAcceptedQuoteSet(
-            gateway_pb2.GetAcceptedQuoteSetRequest(
-                fixture_id=fixture_id, phase=market_pb2.PRICING_PHASE_PRE_MATCH
-            ),
-            timeout=RPC_TIMEOUT,
-            metadata=clients.operator("betmesh.gateway"),
-        )
-    except grpc.RpcError as exc:
-        if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise
-    accepted: gateway_pb2.AcceptedQuoteSet = response.accepted
-    return accepted
-
-
 def refresh_prices(clients: Clients, week: Week, fixture_ids: list[str]) -> None:
     """Reads the fixtures' current pre-match prices into `week.prices`, as a frontend re-reads
     the odds before showing a slip: a price can move after it was first read (the gateway
     reprices every fixture when the year's return-to-player steer moves the margin scale)."""
 
     def read(fixture_id: str) -> tuple[str, gateway_pb2.AcceptedQuoteSet | None]:
-        return fixture_id, pre_match_price(clients, fixture_id)
+        return fixture_id, accepted_price(clients, fixture_id, market_pb2.PRICING_PHASE_PRE_MATCH)
 
     with ThreadPoolExecutor(6) as pool:
         for fixture_id, accepted in pool.map(read, fixture_ids):
